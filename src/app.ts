@@ -1,0 +1,100 @@
+import { randomUUID } from 'node:crypto';
+import fastifyCookie from '@fastify/cookie';
+import fastifyFormbody from '@fastify/formbody';
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { Deps } from './deps.js';
+import { registerAuthorizeRoutes } from './http/authorize.js';
+import { cookieNames } from './http/cookies.js';
+import { registerJourneyRoutes } from './http/journey.js';
+import { registerLogoutRoutes } from './http/logout.js';
+import { registerMetadataRoutes } from './http/metadata.js';
+import { registerPageRoutes } from './http/pages.js';
+import { sendAuthorizationResponse, sendPage } from './http/respond.js';
+import { registerTokenRoutes } from './http/token.js';
+import { errorResponse } from './oauth/authorization-response.js';
+import { TargetedError } from './oauth/authorize-request.js';
+import { OAuthError } from './oauth/errors.js';
+import { errorPage } from './ui/pages/messages.js';
+
+/** Bodies of protocol requests are small; anything larger is refused before parsing. */
+const BODY_LIMIT = 64 * 1024;
+
+export interface BuildOptions {
+  https?: { cert: Buffer; key: Buffer };
+}
+
+/** Builds the Fastify app: plugins, one error handler, and the routes. Does not listen. */
+export async function buildApp(deps: Deps, opts: BuildOptions = {}): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: deps.logger,
+    genReqId: () => randomUUID(),
+    bodyLimit: BODY_LIMIT,
+    trustProxy: false,
+    routerOptions: { caseSensitive: false, maxParamLength: 200, ignoreTrailingSlash: true },
+    ...(opts.https ? { https: opts.https } : {}),
+  } as Parameters<typeof Fastify>[0]) as unknown as FastifyInstance;
+
+  await app.register(fastifyCookie);
+  await app.register(fastifyFormbody, { bodyLimit: BODY_LIMIT });
+
+  app.setErrorHandler((err: FastifyError | Error, req, reply) => handleError(deps, err, req, reply));
+  app.setNotFoundHandler((req, reply) =>
+    handleError(deps, new OAuthError('not_found', 'There is nothing at this address.', { redirectable: false }), req, reply),
+  );
+
+  const cookies = cookieNames(deps.config);
+  registerMetadataRoutes(app, deps);
+  registerAuthorizeRoutes(app, deps, cookies);
+  registerJourneyRoutes(app, deps, cookies);
+  registerTokenRoutes(app, deps);
+  registerLogoutRoutes(app, deps, cookies);
+  registerPageRoutes(app, deps);
+  return app;
+}
+
+function wantsHtml(req: FastifyRequest): boolean {
+  const format = req.routeOptions.config?.errorFormat;
+  if (format) return format === 'html';
+  return (req.headers.accept ?? '').includes('text/html');
+}
+
+/**
+ * The one error handler: protocol errors become a redirect to a validated redirect URI, a JSON body,
+ * or an HTML page; framework errors (bad body, too large) become invalid_request; anything else is
+ * logged with the request id and answered with server_error, never a stack trace.
+ */
+function handleError(deps: Deps, err: FastifyError | Error, req: FastifyRequest, reply: FastifyReply): FastifyReply {
+  const now = new Date(deps.clock.now());
+  if (err instanceof TargetedError) {
+    req.log.info({ error: err.error.code, reason: err.error.message }, 'authorization error sent to the client');
+    return sendAuthorizationResponse(reply, errorResponse(err.target, err.error, req.id, now));
+  }
+  let oauth: OAuthError;
+  if (err instanceof OAuthError) {
+    oauth = err;
+    if (oauth.status >= 500) req.log.error({ err }, 'protocol server error');
+    else req.log.info({ error: oauth.code, reason: oauth.message }, 'request refused');
+  } else {
+    const status = (err as FastifyError).statusCode;
+    if (typeof status === 'number' && status >= 400 && status < 500) {
+      const text =
+        status === 413 ? 'The request body is too large.'
+        : status === 415 ? 'The request body has an unsupported content type.'
+        : 'The request is malformed.';
+      req.log.info({ err: err.message, status }, 'malformed request');
+      oauth = new OAuthError('invalid_request', text, { status, redirectable: false });
+    } else {
+      req.log.error({ err }, 'unexpected error');
+      oauth = new OAuthError('server_error', 'The server met an unexpected error. Quote the correlation ID when you report it.', { redirectable: false });
+    }
+  }
+  if (oauth.wwwAuthenticate) reply.header('www-authenticate', oauth.wwwAuthenticate);
+  if (wantsHtml(req)) {
+    return sendPage(reply, errorPage({ error: oauth.code, description: oauth.b2cCode ? `${oauth.b2cCode}: ${oauth.message}` : oauth.message, correlationId: req.id, status: oauth.status }), { status: oauth.status });
+  }
+  return reply
+    .code(oauth.status)
+    .header('cache-control', 'no-store')
+    .type('application/json; charset=utf-8')
+    .send({ error: oauth.code, error_description: oauth.describe(req.id, now) });
+}

@@ -1,0 +1,83 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { z } from 'zod';
+
+const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+const envSchema = z.object({
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  HOST: z.string().min(1).default('localhost'),
+  LATCHKEY_BASE_URL: z
+    .url({ protocol: /^https?$/ })
+    .optional()
+    .transform((u) => (u === undefined ? undefined : u.replace(/\/+$/, ''))),
+  LATCHKEY_DB: z.string().min(1).default('./data/latchkey.db'),
+  LATCHKEY_POLICIES_DIR: z.string().min(1).default('./policies'),
+  LATCHKEY_LOG_LEVEL: z.enum(logLevels).default('info'),
+  LATCHKEY_MASTER_KEY: z.string().min(32, 'must be at least 32 characters').optional(),
+  LATCHKEY_TLS_CERT: z.string().min(1).optional(),
+  LATCHKEY_TLS_KEY: z.string().min(1).optional(),
+  LATCHKEY_SMTP_URL: z.url().optional(),
+  /** log2 of scrypt's N for new password hashes; 17 is OWASP's recommendation (128 MiB, r=8, p=1). */
+  LATCHKEY_PASSWORD_COST: z.coerce.number().int().min(10).max(20).default(17),
+});
+
+export interface Config {
+  port: number;
+  host: string;
+  baseUrl: string;
+  dbPath: string;
+  policiesDir: string;
+  logLevel: (typeof logLevels)[number];
+  masterKey: string | undefined;
+  tls: { cert: Buffer; key: Buffer } | undefined;
+  smtpUrl: string | undefined;
+  passwordCost: number;
+}
+
+/** A configuration problem, reported as one line naming the variable. */
+export class ConfigError extends Error {}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = envSchema.safeParse(
+    Object.fromEntries(Object.entries(env).filter(([k, v]) => k in envSchema.shape && v !== '')),
+  );
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const name = String(issue.path[0] ?? 'environment');
+    throw new ConfigError(`invalid ${name}: ${issue.message} (got ${JSON.stringify(env[name] ?? '')})`);
+  }
+  const e = parsed.data;
+  if ((e.LATCHKEY_TLS_CERT === undefined) !== (e.LATCHKEY_TLS_KEY === undefined)) {
+    throw new ConfigError('invalid LATCHKEY_TLS_CERT/LATCHKEY_TLS_KEY: set both or neither');
+  }
+  let tls: Config['tls'];
+  if (e.LATCHKEY_TLS_CERT && e.LATCHKEY_TLS_KEY) {
+    tls = { cert: readPem('LATCHKEY_TLS_CERT', e.LATCHKEY_TLS_CERT), key: readPem('LATCHKEY_TLS_KEY', e.LATCHKEY_TLS_KEY) };
+  }
+  const scheme = tls ? 'https' : 'http';
+  const shownHost = e.HOST === '0.0.0.0' || e.HOST === '::' ? 'localhost' : e.HOST;
+  return {
+    port: e.PORT,
+    host: e.HOST,
+    baseUrl: e.LATCHKEY_BASE_URL ?? `${scheme}://${shownHost}:${e.PORT}`,
+    dbPath: resolve(e.LATCHKEY_DB),
+    policiesDir: resolve(e.LATCHKEY_POLICIES_DIR),
+    logLevel: e.LATCHKEY_LOG_LEVEL,
+    masterKey: e.LATCHKEY_MASTER_KEY,
+    tls,
+    smtpUrl: e.LATCHKEY_SMTP_URL,
+    passwordCost: e.LATCHKEY_PASSWORD_COST,
+  };
+}
+
+function readPem(name: string, path: string): Buffer {
+  try {
+    const pem = readFileSync(path);
+    if (!pem.toString('utf8').includes('-----BEGIN')) throw new ConfigError(`invalid ${name}: ${path} is not a PEM file`);
+    return pem;
+  } catch (err) {
+    if (err instanceof ConfigError) throw err;
+    throw new ConfigError(`invalid ${name}: cannot read ${path} (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
+}

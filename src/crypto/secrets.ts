@@ -1,0 +1,62 @@
+import { createCipheriv, createDecipheriv, createHash, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
+
+/** High-entropy random token, base64url. 32 bytes = 256 bits. */
+export function randomToken(bytes = 32): string {
+  return randomBytes(bytes).toString('base64url');
+}
+
+/** SHA-256, base64url. Used for client secrets, codes, refresh tokens: all random and high-entropy. */
+export function sha256(value: string | Buffer): string {
+  return createHash('sha256').update(value).digest('base64url');
+}
+
+/**
+ * Constant-time comparison of two strings. Hashing both first gives equal lengths, so the
+ * comparison time does not depend on where they differ or how long the secret is; a trailing NUL or
+ * padding makes a different digest.
+ */
+export function safeEqual(a: string, b: string): boolean {
+  const da = createHash('sha256').update(a, 'utf8').digest();
+  const db = createHash('sha256').update(b, 'utf8').digest();
+  return timingSafeEqual(da, db) && a.length === b.length;
+}
+
+/**
+ * Encrypts values at rest with AES-256-GCM under a key derived from LATCHKEY_MASTER_KEY.
+ * Without a master key values are stored as they are, marked `plain:`.
+ */
+export class SecretBox {
+  private readonly key: Buffer | undefined;
+
+  constructor(masterKey: string | undefined) {
+    this.key = masterKey
+      ? Buffer.from(hkdfSync('sha256', Buffer.from(masterKey, 'utf8'), Buffer.alloc(0), 'latchkey secrets v1', 32))
+      : undefined;
+  }
+
+  get encrypts(): boolean {
+    return this.key !== undefined;
+  }
+
+  seal(plain: string): string {
+    if (!this.key) return `plain:${plain}`;
+    const iv = randomBytes(12);
+    const cipher = createCipheriv('aes-256-gcm', this.key, iv);
+    const ct = Buffer.concat([cipher.update(plain, 'utf8'), cipher.final()]);
+    return `aesgcm:${iv.toString('base64url')}.${cipher.getAuthTag().toString('base64url')}.${ct.toString('base64url')}`;
+  }
+
+  open(sealed: string): string {
+    if (sealed.startsWith('plain:')) return sealed.slice(6);
+    if (!sealed.startsWith('aesgcm:')) throw new Error('unknown sealed value format');
+    if (!this.key) throw new Error('LATCHKEY_MASTER_KEY is needed to read encrypted keys');
+    const [iv, tag, ct] = sealed.slice(7).split('.');
+    const decipher = createDecipheriv('aes-256-gcm', this.key, Buffer.from(iv!, 'base64url'));
+    decipher.setAuthTag(Buffer.from(tag!, 'base64url'));
+    try {
+      return Buffer.concat([decipher.update(Buffer.from(ct!, 'base64url')), decipher.final()]).toString('utf8');
+    } catch {
+      throw new Error('cannot decrypt a stored secret: LATCHKEY_MASTER_KEY is not the key it was sealed with');
+    }
+  }
+}

@@ -1,0 +1,36 @@
+import type { FastifyInstance } from 'fastify';
+import type { Deps } from '../deps.js';
+import type { Policy } from '../journeys/policy-schema.js';
+import { discoveryDocument } from '../oauth/discovery.js';
+import { tenantRoute } from './tenant-routes.js';
+
+/** Metadata changes only with policies and keys; clients may cache it for an hour. */
+const METADATA_CACHE = 'public, max-age=3600';
+
+/** OpenID Provider Metadata and JWKS: built once per change, served from memory, any origin (CORS). */
+export function registerMetadataRoutes(app: FastifyInstance, deps: Deps): void {
+  const documents = new Map<string, { policy: Policy; json: string }>();
+
+  tenantRoute(app, deps, ['GET'], 'v2.0/.well-known/openid-configuration', 'json', async (_req, reply, tp) => {
+    const key = `${tp.tenant.id}|${tp.tenant.issuerPattern}|${tp.tenantSegment}|${tp.form}|${tp.policy.id}`;
+    let cached = documents.get(key);
+    if (!cached || cached.policy !== tp.policy) {
+      cached = { policy: tp.policy, json: JSON.stringify(discoveryDocument(deps.config.baseUrl, tp.tenant, tp.policy, tp)) };
+      documents.set(key, cached);
+    }
+    return reply
+      .header('cache-control', METADATA_CACHE)
+      .header('access-control-allow-origin', '*')
+      .type('application/json; charset=utf-8')
+      .send(cached.json);
+  });
+
+  tenantRoute(app, deps, ['GET'], 'discovery/v2.0/keys', 'json', async (_req, reply, tp) => {
+    const keys = await deps.keys.forTenant(tp.tenant.id);
+    return reply
+      .header('cache-control', METADATA_CACHE)
+      .header('access-control-allow-origin', '*')
+      .type('application/json; charset=utf-8')
+      .send(keys.jwksJson);
+  });
+}

@@ -1,0 +1,65 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest, HTTPMethods } from 'fastify';
+import type { Deps } from '../deps.js';
+import { OAuthError } from '../oauth/errors.js';
+import { resolveTenantPolicy, type TenantPolicy, type UrlForm } from '../oauth/tenant-context.js';
+
+export type ErrorFormat = 'json' | 'html';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** How errors of this route are answered: JSON (token, userinfo, metadata) or an HTML page. */
+    errorFormat?: ErrorFormat;
+  }
+}
+
+type Handler = (req: FastifyRequest, reply: FastifyReply, tp: TenantPolicy) => Promise<unknown>;
+
+function policyParam(req: FastifyRequest, fromBody: boolean): string | undefined {
+  const q = (req.query as Record<string, unknown> | undefined)?.p;
+  if (typeof q === 'string' && q !== '') return q;
+  if (Array.isArray(q)) throw new OAuthError('invalid_request', "The parameter 'p' was sent more than once.", { redirectable: false });
+  if (fromBody) {
+    const b = (req.body as Record<string, unknown> | undefined)?.p;
+    if (typeof b === 'string' && b !== '') return b;
+  }
+  return undefined;
+}
+
+/**
+ * Registers one tenant endpoint under every URL form B2C apps use: `/{tenant}/{policy}/…` (path),
+ * `/{tenant}/…?p={policy}` (query; `p` also in the form body for the token endpoint), and
+ * `/tfp/{tenant}/{policy}/…`. Without a policy, the tenant's default policy answers.
+ */
+export function tenantRoute(
+  app: FastifyInstance,
+  deps: Deps,
+  methods: HTTPMethods[],
+  suffix: string,
+  errorFormat: ErrorFormat,
+  handler: Handler,
+): void {
+  const forms: { url: string; form: UrlForm }[] = [
+    { url: `/:tenant/:policy/${suffix}`, form: 'path' },
+    { url: `/:tenant/${suffix}`, form: 'query' },
+    { url: `/tfp/:tenant/:policy/${suffix}`, form: 'tfp' },
+  ];
+  for (const { url, form } of forms) {
+    app.route({
+      method: methods,
+      url,
+      config: { errorFormat },
+      handler: async (req, reply) => {
+        const params = req.params as { tenant: string; policy?: string };
+        let policyId = params.policy;
+        let urlForm = form;
+        if (form === 'query') {
+          policyId = policyParam(req, methods.includes('POST'));
+          // No policy named: the default policy answers, and its URLs are written in path form.
+          if (policyId === undefined) urlForm = 'path';
+        }
+        const tp = await resolveTenantPolicy(deps, params.tenant, policyId, urlForm, true);
+        return handler(req, reply, tp);
+      },
+    });
+  }
+}

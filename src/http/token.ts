@@ -1,0 +1,24 @@
+import type { FastifyInstance } from 'fastify';
+import type { Deps } from '../deps.js';
+import { bearerToken } from '../oauth/access-token.js';
+import { OAuthError } from '../oauth/errors.js';
+import { handleTokenRequest } from '../oauth/token.js';
+import { userinfo } from '../oauth/userinfo.js';
+import { isFormEncoded } from './forms.js';
+import { tenantRoute } from './tenant-routes.js';
+
+/** The token endpoint (RFC 6749 §3.2) and userinfo (OIDC Core §5.3). */
+export function registerTokenRoutes(app: FastifyInstance, deps: Deps): void {
+  tenantRoute(app, deps, ['POST'], 'oauth2/v2.0/token', 'json', async (req, reply, tp) => {
+    if (!isFormEncoded(req) || typeof req.body !== 'object' || req.body === null) {
+      throw new OAuthError('invalid_request', 'The token request must be a POST with an application/x-www-form-urlencoded body.');
+    }
+    const body = await handleTokenRequest(deps, tp.tenant, tp.policy, req.body as Record<string, unknown>, req.headers.authorization);
+    return reply.header('cache-control', 'no-store').header('pragma', 'no-cache').send(body);
+  });
+
+  tenantRoute(app, deps, ['GET', 'POST'], 'openid/v2.0/userinfo', 'json', async (req, reply, tp) => {
+    const claims = await userinfo(deps, tp.tenant, bearerToken(req.headers.authorization));
+    return reply.header('cache-control', 'no-store').send(claims);
+  });
+}

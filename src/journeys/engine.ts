@@ -1,0 +1,96 @@
+import { randomToken, safeEqual } from '../crypto/secrets.js';
+import type { Deps } from '../deps.js';
+import { OAuthError } from '../oauth/errors.js';
+import type { AuthorizationRequest } from '../oauth/authorize-request.js';
+import type { JourneyRecord, Tenant } from '../store/store.js';
+import type { FormInput, Journey, JourneyState, StepContext, StepResult } from './journey.js';
+
+export type JourneyOutcome =
+  | { type: 'page'; html: string }
+  /** Post/redirect/get: the browser reloads the journey page. */
+  | { type: 'reload' }
+  | { type: 'complete'; state: JourneyState }
+  | { type: 'fail'; error: OAuthError };
+
+export interface JourneyInput {
+  deps: Deps;
+  tenant: Tenant;
+  journey: Journey;
+  record: JourneyRecord;
+  action: string;
+  ip: string;
+}
+
+/** Guards against a misconfigured journey looping on `next`/`goto` forever. */
+const MAX_TRANSITIONS = 50;
+
+/**
+ * Runs a journey: shows the current step's page (GET) or feeds it the posted form (POST), then
+ * walks forward through steps that complete on their own until one needs a page or the journey ends.
+ */
+export async function runJourney(input: JourneyInput, form?: FormInput): Promise<JourneyOutcome> {
+  const { deps, record, journey } = input;
+  let state = record.state as JourneyState;
+  let csrf = record.csrf;
+  const request = record.request as AuthorizationRequest;
+
+  const ctxFor = (s: JourneyState): StepContext => ({
+    deps,
+    tenant: input.tenant,
+    policy: journey.policy,
+    request,
+    state: s,
+    action: input.action,
+    csrf,
+    ip: input.ip,
+  });
+
+  let result: StepResult;
+  const current = journey.steps[state.step];
+  if (form) {
+    if (!safeEqual(form.csrf ?? '', record.csrf)) {
+      throw new OAuthError('access_denied', 'The form has expired or was not sent by this page; please try again.', {
+        redirectable: false,
+        status: 403,
+      });
+    }
+    if (!current) return { type: 'complete', state };
+    result = await current.submit(ctxFor(state), form);
+    // A fresh CSRF token per accepted form, so a replayed post is refused.
+    if (result.type !== 'page') csrf = randomToken(24);
+  } else {
+    if (!current) return { type: 'complete', state };
+    result = await current.enter(ctxFor(state));
+  }
+
+  for (let i = 0; i < MAX_TRANSITIONS; i++) {
+    switch (result.type) {
+      case 'fail':
+        await deps.store.deleteJourney(record.id);
+        return { type: 'fail', error: result.error };
+      case 'page':
+        if (csrf !== record.csrf || state !== record.state) await deps.store.updateJourney(record.id, state, csrf);
+        return { type: 'page', html: result.html };
+      case 'next':
+      case 'goto': {
+        const target = result.type === 'goto' ? result.step : undefined;
+        const nextIndex = target === undefined ? state.step + 1 : journey.steps.findIndex((s) => s.id === target);
+        if (nextIndex < 0) throw new Error(`journey of ${journey.policy.id} has no step ${target}`);
+        state = { ...result.state, step: nextIndex };
+        const step = journey.steps[nextIndex];
+        if (!step) {
+          await deps.store.deleteJourney(record.id);
+          return { type: 'complete', state };
+        }
+        if (form) {
+          // After a form post, let the browser GET the next page (post/redirect/get).
+          await deps.store.updateJourney(record.id, state, csrf);
+          return { type: 'reload' };
+        }
+        result = await step.enter(ctxFor(state));
+        break;
+      }
+    }
+  }
+  throw new Error(`journey of ${journey.policy.id} did not settle`);
+}

@@ -1,0 +1,61 @@
+import type { Deps } from '../deps.js';
+import type { OAuthError } from '../oauth/errors.js';
+import type { AuthorizationRequest } from '../oauth/authorize-request.js';
+import type { Tenant } from '../store/store.js';
+import type { Policy } from './policy-schema.js';
+
+/** What a journey has established so far; persisted between pages. */
+export interface JourneyState {
+  /** Index of the current step. */
+  step: number;
+  /** The authenticated (or newly created) user. */
+  userId?: string;
+  idp?: string;
+  newUser?: boolean;
+  /** Epoch seconds of the interactive authentication, when the journey did one. */
+  authTime?: number;
+  /** The SSO session the journey started from, if any (profile edit reuses it). */
+  sessionUserId?: string;
+  /** Step-private data (typed values kept across pages, pending codes…), by step id. */
+  data: Record<string, Record<string, unknown>>;
+}
+
+export interface StepContext {
+  deps: Deps;
+  tenant: Tenant;
+  policy: Policy;
+  request: AuthorizationRequest;
+  state: JourneyState;
+  /** Where the page's form posts to. */
+  action: string;
+  csrf: string;
+  /** Client address, for logs and audit. */
+  ip: string;
+}
+
+export type FormInput = Record<string, string>;
+
+export type StepResult =
+  | { type: 'page'; html: string }
+  /** The step is done; continue with the next one. */
+  | { type: 'next'; state: JourneyState }
+  /** Jump to the step with this id (e.g. "Sign up now" from the sign-in page). */
+  | { type: 'goto'; step: string; state: JourneyState }
+  /** End the journey with a protocol error sent to the app (cancel, forgot password…). */
+  | { type: 'fail'; error: OAuthError };
+
+/** One unit of a journey: renders a page or completes on its own, and accepts that page's form. */
+export interface Step {
+  readonly id: string;
+  enter(ctx: StepContext): Promise<StepResult>;
+  submit(ctx: StepContext, form: FormInput): Promise<StepResult>;
+}
+
+export interface Journey {
+  policy: Policy;
+  steps: Step[];
+}
+
+export function newJourneyState(): JourneyState {
+  return { step: 0, data: {} };
+}

@@ -1,0 +1,90 @@
+import { z } from 'zod';
+
+/**
+ * The policy file format (policies/{tenant}/{policyId}.json). Kinds are presets that expand to
+ * steps (compile.ts); every option has B2C's default so a file can be as short as `{id, kind}`.
+ */
+
+export const policyKinds = ['signIn', 'signUp', 'signUpOrSignIn', 'profileEdit', 'passwordReset'] as const;
+export type PolicyKind = (typeof policyKinds)[number];
+
+const attributeSchema = z
+  .object({
+    claim: z.string().regex(/^[a-zA-Z][\w]*$/, 'must be a claim name (letters, digits, _)'),
+    label: z.string().min(1).max(100),
+    required: z.boolean().default(false),
+    type: z.enum(['string', 'email', 'select', 'boolean']).default('string'),
+    options: z.array(z.string().min(1)).min(1).optional(),
+    maxLength: z.number().int().min(1).max(1024).default(256),
+  })
+  .strict()
+  .refine((a) => a.type !== 'select' || a.options !== undefined, { message: 'a select attribute needs options', path: ['options'] });
+
+export const policySchema = z
+  .object({
+    $schema: z.string().optional(),
+    id: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1-64 letters, digits, _ or -'),
+    kind: z.enum(policyKinds),
+    identityProviders: z.array(z.string().min(1)).min(1).default(['local']),
+    localAccount: z
+      .object({
+        signInName: z.literal('email').default('email'),
+        password: z
+          .object({
+            minLength: z.number().int().min(8).max(256).default(8),
+            maxLength: z.number().int().min(8).max(256).default(256),
+          })
+          .strict()
+          .prefault({}),
+      })
+      .strict()
+      .prefault({}),
+    signUp: z
+      .object({
+        attributes: z.array(attributeSchema).default([]),
+        verifyEmail: z.boolean().default(true),
+      })
+      .strict()
+      .prefault({}),
+    forgotPassword: z.enum(['error', 'inline']).default('error'),
+    mfa: z.object({ mode: z.enum(['off', 'optional', 'always']).default('off') }).strict().prefault({}),
+    outputClaims: z
+      .array(z.string().min(1))
+      .default(['oid', 'emails', 'name', 'given_name', 'family_name', 'idp', 'newUser', 'tfp']),
+    tokens: z
+      .object({
+        idTokenMinutes: z.number().int().min(5).max(1440).default(60),
+        accessTokenMinutes: z.number().int().min(5).max(1440).default(60),
+        refreshTokenDays: z.number().int().min(1).max(90).default(14),
+        /** null: unbounded sliding window ("No expiry" in B2C). */
+        refreshSlidingWindowDays: z.number().int().min(1).max(365).nullable().default(90),
+        policyClaim: z.enum(['tfp', 'acr']).default('tfp'),
+      })
+      .strict()
+      .prefault({})
+      .refine((t) => t.refreshSlidingWindowDays === null || t.refreshSlidingWindowDays >= t.refreshTokenDays, {
+        message: 'refreshSlidingWindowDays must be at least refreshTokenDays',
+        path: ['refreshSlidingWindowDays'],
+      }),
+    session: z
+      .object({
+        lifetimeMinutes: z.number().int().min(15).max(1440).default(1440),
+        timeout: z.enum(['rolling', 'absolute']).default('rolling'),
+        sso: z.enum(['tenant', 'application', 'policy', 'suppressed']).default('tenant'),
+        keepMeSignedInDays: z.number().int().min(0).max(90).default(0),
+      })
+      .strict()
+      .prefault({}),
+    ui: z
+      .object({
+        title: z.string().min(1).max(200).optional(),
+        locale: z.string().min(2).max(20).default('en'),
+        theme: z.string().regex(/^[a-z0-9-]+$/).default('default'),
+      })
+      .strict()
+      .prefault({}),
+  })
+  .strict();
+
+export type Policy = z.infer<typeof policySchema>;
+export type SignUpAttribute = z.infer<typeof attributeSchema>;

@@ -1,0 +1,64 @@
+#!/usr/bin/env node
+import { buildApp } from './app.js';
+import { ConfigError, loadConfig } from './config.js';
+import { ensureDemo, syncPlayground } from './provision.js';
+import { createDeps } from './runtime.js';
+
+/** Start-up: config → store (migrate) → demo tenant on first start → app → listen; graceful shutdown. */
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`latchkey: ${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+  const deps = createDeps(config);
+  const { logger } = deps;
+  if (!config.masterKey) logger.warn('LATCHKEY_MASTER_KEY is not set: private keys are stored unencrypted');
+  if (deps.store.migration.applied.length > 0) logger.info({ applied: deps.store.migration.applied }, 'database migrated');
+  const provision = { store: deps.store, secrets: deps.secrets, clock: deps.clock, policiesDir: config.policiesDir, passwordCost: config.passwordCost };
+  const demo = await ensureDemo(provision, config.baseUrl);
+  if (demo) logger.info({ tenant: demo.slug, id: demo.id }, 'first start: created the demo tenant and the playground app');
+  await syncPlayground(provision, config.baseUrl);
+
+  const app = await buildApp(deps, config.tls ? { https: config.tls } : {});
+  const purge = setInterval(() => {
+    deps.store.purgeExpired(deps.clock.now()).then(
+      (n) => n > 0 && logger.debug({ rows: n }, 'expired rows removed'),
+      (err: unknown) => logger.error({ err }, 'purge failed'),
+    );
+  }, 10 * 60_000);
+  purge.unref();
+
+  let closing = false;
+  const shutdown = (signal: string) => {
+    if (closing) return;
+    closing = true;
+    logger.info({ signal }, 'shutting down: draining requests');
+    clearInterval(purge);
+    app
+      .close()
+      .then(() => {
+        deps.policies.close();
+        return deps.store.close();
+      })
+      .then(() => process.exit(0), (err: unknown) => {
+        logger.error({ err }, 'shutdown failed');
+        process.exit(1);
+      });
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+
+  await app.listen({ port: config.port, host: config.host });
+  logger.info({ url: config.baseUrl }, `Latchkey is listening; open ${config.baseUrl}/`);
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`latchkey: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,192 @@
+import { jwtVerify } from 'jose';
+import { randomToken, sha256 } from '../crypto/secrets.js';
+import type { Deps } from '../deps.js';
+import { newJourneyState } from '../journeys/journey.js';
+import type { Policy } from '../journeys/policy-schema.js';
+import { journeyFor } from '../journeys/compile.js';
+import type { App, Tenant, User } from '../store/store.js';
+import type { AuthorizationResponse } from './authorization-response.js';
+import { TargetedError, type AuthorizationRequest } from './authorize-request.js';
+import { OAuthError } from './errors.js';
+import type { CodeGrant, UserGrant } from './grant.js';
+import { mintUserTokens } from './mint.js';
+import { findActiveSession, sessionCovers, touchSession } from './sso.js';
+
+export const AUTH_CODE_TTL_MS = 10 * 60_000;
+export const JOURNEY_TTL_MS = 60 * 60_000;
+
+/** Kinds whose journey may be skipped entirely when the browser has a usable SSO session. */
+const SSO_KINDS = new Set<Policy['kind']>(['signIn', 'signUpOrSignIn']);
+
+export type AuthorizeOutcome =
+  | { type: 'respond'; response: AuthorizationResponse }
+  | { type: 'journey'; journeyId: string };
+
+export interface BrowserContext {
+  ssoCookie: string | undefined;
+  browserId: string;
+  ip: string;
+}
+
+/** The subject an `id_token_hint` names, if it is a token we issued (expired ones are fine: OIDC §3.1.2.1). */
+async function hintedSubject(deps: Deps, tenant: Tenant, hint: string): Promise<string | undefined> {
+  const keys = await deps.keys.forTenant(tenant.id);
+  try {
+    const { payload } = await jwtVerify(hint, (header) => {
+      const key = header.kid ? keys.verifyKeys.get(header.kid) : undefined;
+      if (!key) throw new Error('unknown kid');
+      return key;
+    }, { algorithms: ['RS256'], currentDate: new Date(0) });
+    return typeof payload.sub === 'string' ? payload.sub : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Decides what an authorization request gets: an immediate response from the SSO session (or an
+ * error for prompt=none), or a journey of the policy's steps.
+ */
+export async function authorize(
+  deps: Deps,
+  tenant: Tenant,
+  policy: Policy,
+  app: App,
+  request: AuthorizationRequest,
+  browser: BrowserContext,
+): Promise<AuthorizeOutcome> {
+  const target = {
+    redirectUri: request.redirectUri,
+    responseMode: request.responseMode,
+    ...(request.state !== undefined ? { state: request.state } : {}),
+  };
+  const now = deps.clock.now();
+  const active = await findActiveSession(deps, tenant, browser.ssoCookie);
+  let usable = active !== undefined && sessionCovers(policy, active.session, app.clientId) && !request.prompt.includes('login');
+  let reason = "User does not have an existing session and request prompt parameter has a value of 'none'.";
+  if (usable && active && request.maxAge !== undefined && active.session.authTime + request.maxAge < Math.floor(now / 1000)) {
+    usable = false;
+    reason = 'The last authentication is older than max_age allows.';
+  }
+  if (usable && active && request.idTokenHint !== undefined) {
+    const sub = await hintedSubject(deps, tenant, request.idTokenHint);
+    if (sub !== active.user.id) {
+      usable = false;
+      reason = 'The signed-in user is not the one id_token_hint names.';
+    }
+  }
+
+  if (usable && active && SSO_KINDS.has(policy.kind)) {
+    await touchSession(deps, policy, active.session);
+    const response = await respondWithGrant(deps, tenant, policy, app, request, active.user, {
+      authTime: active.session.authTime,
+      idp: active.session.idp,
+      newUser: false,
+    });
+    return { type: 'respond', response };
+  }
+
+  if (request.prompt.includes('none')) {
+    const interaction = usable && !SSO_KINDS.has(policy.kind);
+    throw new TargetedError(
+      interaction
+        ? new OAuthError('interaction_required', `The policy '${policy.id}' needs the user to interact.`, { b2cCode: 'AADB2C90077' })
+        : new OAuthError('login_required', reason, { b2cCode: 'AADB2C90077' }),
+      target,
+    );
+  }
+
+  const journey = journeyFor(policy);
+  if (!journey) {
+    throw new TargetedError(
+      new OAuthError('server_error', `The policy kind '${policy.kind}' is not available in this version of Latchkey.`),
+      target,
+    );
+  }
+  const id = randomToken(24);
+  const state = newJourneyState();
+  if (active && usable) state.sessionUserId = active.user.id;
+  await deps.store.createJourney({
+    id,
+    tenantId: tenant.id,
+    policyId: policy.id,
+    browserHash: sha256(browser.browserId),
+    request,
+    state,
+    csrf: randomToken(24),
+    createdAt: now,
+    expiresAt: now + JOURNEY_TTL_MS,
+  });
+  return { type: 'journey', journeyId: id };
+}
+
+/**
+ * Builds the authorization response for an authenticated user: a code (stored hashed, single use),
+ * and for implicit/hybrid response types the id_token and access token.
+ */
+export async function respondWithGrant(
+  deps: Deps,
+  tenant: Tenant,
+  policy: Policy,
+  app: App,
+  request: AuthorizationRequest,
+  user: User,
+  auth: { authTime: number; idp: string; newUser: boolean },
+): Promise<AuthorizationResponse> {
+  const grant: UserGrant = {
+    policyId: policy.id,
+    scopes: request.scopes,
+    authTime: auth.authTime,
+    idp: auth.idp,
+    newUser: auth.newUser,
+    clientInfo: request.clientInfo,
+    ...(request.nonce !== undefined ? { nonce: request.nonce } : {}),
+  };
+  const params: Record<string, string> = {};
+  let code: string | undefined;
+  if (request.responseType.includes('code')) {
+    code = randomToken();
+    const now = deps.clock.now();
+    const data: CodeGrant = {
+      ...grant,
+      redirectUri: request.redirectUri,
+      ...(request.codeChallenge !== undefined ? { codeChallenge: request.codeChallenge } : {}),
+    };
+    await deps.store.createAuthCode({
+      codeHash: sha256(code),
+      tenantId: tenant.id,
+      clientId: app.clientId,
+      userId: user.id,
+      data,
+      createdAt: now,
+      expiresAt: now + AUTH_CODE_TTL_MS,
+      consumedAt: null,
+      issuedJti: null,
+    });
+    params.code = code;
+  }
+  const wantsId = request.responseType.includes('id_token');
+  const wantsAt = request.responseType.includes('token');
+  if (wantsId || wantsAt) {
+    const minted = await mintUserTokens(deps, {
+      tenant,
+      policy,
+      client: app,
+      user,
+      grant,
+      idToken: wantsId,
+      accessToken: wantsAt,
+      includeNonce: true,
+      ...(code !== undefined ? { code } : {}),
+    });
+    if (minted.accessToken) {
+      params.access_token = minted.accessToken;
+      params.token_type = 'Bearer';
+      params.expires_in = String(minted.accessTokenExpiresIn);
+      params.scope = grant.scopes.granted.join(' ');
+    }
+    if (minted.idToken) params.id_token = minted.idToken;
+  }
+  if (request.state !== undefined) params.state = request.state;
+  return { redirectUri: request.redirectUri, mode: request.responseMode, params };
+}

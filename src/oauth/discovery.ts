@@ -1,0 +1,42 @@
+import type { Policy } from '../journeys/policy-schema.js';
+import type { Tenant } from '../store/store.js';
+import { supportedGrantTypes } from './token.js';
+import { endpointUrl, issuerFor, type UrlForm } from './tenant-context.js';
+
+export const RESPONSE_TYPES_SUPPORTED = ['code', 'code id_token', 'code token', 'code id_token token', 'id_token', 'id_token token', 'token'];
+
+/**
+ * The OpenID Provider Metadata of one policy, with endpoint URLs written the way the client
+ * addressed us (tenant and policy literally in them, so MSAL can rewrite them to switch policy).
+ */
+export function discoveryDocument(
+  baseUrl: string,
+  tenant: Tenant,
+  policy: Policy,
+  ctx: { tenantSegment: string; form: UrlForm },
+): Record<string, unknown> {
+  const at = (suffix: string) => endpointUrl(baseUrl, ctx, policy.id, suffix);
+  const claims = new Set(['iss', 'sub', 'aud', 'exp', 'nbf', 'iat', 'auth_time', 'nonce', 'ver', 'at_hash', 'c_hash', 'email', 'email_verified', policy.tokens.policyClaim]);
+  for (const c of policy.outputClaims) claims.add(c);
+  return {
+    issuer: issuerFor(baseUrl, tenant, policy.id),
+    authorization_endpoint: at('oauth2/v2.0/authorize'),
+    token_endpoint: at('oauth2/v2.0/token'),
+    end_session_endpoint: at('oauth2/v2.0/logout'),
+    jwks_uri: at('discovery/v2.0/keys'),
+    userinfo_endpoint: at('openid/v2.0/userinfo'),
+    response_modes_supported: ['query', 'fragment', 'form_post'],
+    response_types_supported: RESPONSE_TYPES_SUPPORTED,
+    scopes_supported: ['openid', 'offline_access', 'profile', 'email'],
+    subject_types_supported: ['public'],
+    id_token_signing_alg_values_supported: ['RS256'],
+    token_endpoint_auth_methods_supported: ['client_secret_post', 'client_secret_basic', 'none'],
+    grant_types_supported: supportedGrantTypes,
+    claims_supported: [...claims],
+    code_challenge_methods_supported: ['S256'],
+    prompt_values_supported: ['none', 'login', 'consent', 'select_account'],
+    request_parameter_supported: false,
+    request_uri_parameter_supported: false,
+    claims_parameter_supported: false,
+  };
+}

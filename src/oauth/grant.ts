@@ -1,0 +1,27 @@
+import type { ResolvedScopes } from './scopes.js';
+
+/** What a user granted a client, carried from the authorization through codes and refresh tokens. */
+export interface UserGrant {
+  /** The policy's configured id (for `tfp`/`acr`; endpoint checks compare case-insensitively). */
+  policyId: string;
+  scopes: ResolvedScopes;
+  nonce?: string;
+  /** Epoch seconds of the last interactive authentication. */
+  authTime: number;
+  idp: string;
+  newUser: boolean;
+  /** The request asked for `client_info` (MSAL). */
+  clientInfo: boolean;
+}
+
+/** An authorization code's payload: the grant plus what the token request must match. */
+export interface CodeGrant extends UserGrant {
+  redirectUri: string;
+  codeChallenge?: string;
+}
+
+/** A refresh token's payload: the grant plus where its sliding window started. */
+export interface RefreshGrant extends UserGrant {
+  /** The app type at issuance: SPA refresh tokens have a fixed 24 h life. */
+  spa: boolean;
+}

@@ -1,0 +1,66 @@
+import { sha256 } from '../../crypto/secrets.js';
+import { OAuthError } from '../errors.js';
+import type { CodeGrant } from '../grant.js';
+import { isValidVerifier, verifyS256 } from '../pkce.js';
+import { newFamily, userTokenResponse, type TokenResponse } from '../token-response.js';
+import { checkSamePolicy, param, required, type TokenRequest } from './context.js';
+
+/** RFC 6749 §4.1.3 with PKCE (RFC 7636 §4.6): single use, bound to client, redirect URI and verifier. */
+export async function authorizationCodeGrant(req: TokenRequest): Promise<TokenResponse> {
+  const { deps, tenant, params } = req;
+  const app = req.client.app;
+  const code = required(params, 'code');
+  const redirectUri = param(params, 'redirect_uri');
+  const verifier = param(params, 'code_verifier');
+  const now = deps.clock.now();
+  const codeHash = sha256(code);
+
+  const redemption = await deps.store.redeemAuthCode(codeHash, now);
+  if (!redemption.ok) {
+    if (redemption.reason === 'replayed' && redemption.code) {
+      // RFC 6749 §4.1.2: a code used twice revokes what was issued from it.
+      await deps.store.revokeRefreshTokensFromCode(codeHash, now);
+      const jti = redemption.code.issuedJti;
+      if (jti) await deps.store.revokeAccessToken(jti, redemption.code.createdAt + 2 * 86_400_000);
+      deps.logger.warn({ tenant: tenant.slug, client: app.clientId, sub: redemption.code.userId }, 'authorization code replayed; its tokens are revoked');
+    }
+    throw new OAuthError('invalid_grant', 'The authorization code is invalid or has already been used.');
+  }
+  const record = redemption.code;
+  const grant = record.data as CodeGrant;
+  if (record.tenantId !== tenant.id || record.clientId !== app.clientId) {
+    throw new OAuthError('invalid_grant', 'The authorization code was not issued to this client.');
+  }
+  if (record.expiresAt <= now) throw new OAuthError('invalid_grant', 'The authorization code has expired.');
+  checkSamePolicy(req, grant.policyId);
+  if (redirectUri !== grant.redirectUri) {
+    throw new OAuthError('invalid_grant', 'redirect_uri does not match the one of the authorization request.');
+  }
+  if (grant.codeChallenge !== undefined) {
+    if (verifier === undefined) throw new OAuthError('invalid_request', "The request is missing the 'code_verifier' parameter.", { b2cCode: 'AADB2C90183' });
+    if (!isValidVerifier(verifier) || !verifyS256(verifier, grant.codeChallenge)) {
+      throw new OAuthError('invalid_grant', 'The code verifier does not match the code challenge.', { b2cCode: 'AADB2C90182' });
+    }
+  } else if (verifier !== undefined) {
+    // RFC 9700 §2.1.1: a verifier for a code issued without a challenge is a downgrade attempt.
+    throw new OAuthError('invalid_grant', 'A code_verifier was sent but the authorization request had no code_challenge.');
+  }
+
+  const user = await deps.store.findUser(tenant.id, record.userId);
+  if (!user || user.disabled) {
+    throw new OAuthError('invalid_grant', 'The account for this grant no longer exists or is disabled.', { b2cCode: 'AADB2C90128' });
+  }
+  const policy = deps.policies.get(tenant.slug, grant.policyId) ?? req.policy;
+  const out = await userTokenResponse(deps, {
+    tenant,
+    policy,
+    client: app,
+    user,
+    grant,
+    family: newFamily(policy, app, now, codeHash),
+    includeNonce: true,
+  });
+  if (out.refreshRecord) await deps.store.createRefreshToken(out.refreshRecord);
+  await deps.store.setAuthCodeIssuedJti(codeHash, out.accessTokenJti);
+  return out.body;
+}

@@ -1,0 +1,66 @@
+import { sha256 } from '../../crypto/secrets.js';
+import { OAuthError } from '../errors.js';
+import type { RefreshGrant } from '../grant.js';
+import { parseScope } from '../scopes.js';
+import { userTokenResponse, type TokenResponse } from '../token-response.js';
+import { checkSamePolicy, param, required, type TokenRequest } from './context.js';
+
+/**
+ * RFC 6749 §6 with rotation (RFC 9700 §4.14.2): every use returns a new refresh token; presenting
+ * one that was already rotated revokes its whole family.
+ */
+export async function refreshTokenGrant(req: TokenRequest): Promise<TokenResponse> {
+  const { deps, tenant, params } = req;
+  const app = req.client.app;
+  const token = required(params, 'refresh_token');
+  const now = deps.clock.now();
+  const hash = sha256(token);
+  const old = await deps.store.findRefreshToken(hash);
+  if (!old || old.tenantId !== tenant.id) throw new OAuthError('invalid_grant', 'The refresh token is invalid.');
+  if (old.clientId !== app.clientId) throw new OAuthError('invalid_grant', 'The refresh token was not issued to this client.');
+  const grant = old.data as RefreshGrant;
+  checkSamePolicy(req, grant.policyId);
+  if (old.consumedAt !== null) {
+    await deps.store.revokeRefreshFamily(old.familyId, now);
+    deps.logger.warn({ tenant: tenant.slug, client: app.clientId, sub: old.userId, family: old.familyId }, 'refresh token reused; family revoked');
+    throw new OAuthError('invalid_grant', 'The refresh token has already been used; all tokens of this grant are revoked.');
+  }
+  if (old.revokedAt !== null) throw new OAuthError('invalid_grant', 'The refresh token has been revoked.', { b2cCode: 'AADB2C90129' });
+  if (old.familyExpiresAt !== null && old.familyExpiresAt <= now) {
+    throw new OAuthError('invalid_grant', 'The provided grant has expired. Please re-authenticate and try again. Grant sliding window expiration time has passed.', {
+      b2cCode: 'AADB2C90080',
+    });
+  }
+  if (old.consumedAt === null && old.expiresAt <= now) throw new OAuthError('invalid_grant', 'The refresh token has expired.', { b2cCode: 'AADB2C90080' });
+
+  // A narrower scope may be asked for (RFC 6749 §6); never a wider one. Repeating offline_access is fine.
+  const requested = parseScope(param(params, 'scope'));
+  const extra = requested.filter((s) => !grant.scopes.granted.includes(s) && s !== 'offline_access');
+  if (extra.length > 0) throw new OAuthError('invalid_scope', `The scope '${extra[0]}' was not part of the original grant.`);
+
+  const user = await deps.store.findUser(tenant.id, old.userId);
+  if (!user || user.disabled) {
+    throw new OAuthError('invalid_grant', 'The account for this grant no longer exists or is disabled.', { b2cCode: 'AADB2C90128' });
+  }
+  const policy = deps.policies.get(tenant.slug, grant.policyId) ?? req.policy;
+  const out = await userTokenResponse(deps, {
+    tenant,
+    policy,
+    client: app,
+    user,
+    grant,
+    family: { familyId: old.familyId, familyExpiresAt: old.familyExpiresAt, originCodeHash: old.originCodeHash },
+    includeNonce: false,
+  });
+  const next = out.refreshRecord;
+  if (!next) throw new Error('a refresh grant always carries offline_access');
+  const rotation = await deps.store.rotateRefreshToken(hash, now, next);
+  if (!rotation.ok) {
+    if (rotation.reason === 'reused') {
+      deps.logger.warn({ tenant: tenant.slug, client: app.clientId, sub: old.userId, family: old.familyId }, 'refresh token reused; family revoked');
+      throw new OAuthError('invalid_grant', 'The refresh token has already been used; all tokens of this grant are revoked.');
+    }
+    throw new OAuthError('invalid_grant', 'The refresh token has been revoked.', { b2cCode: 'AADB2C90129' });
+  }
+  return out.body;
+}

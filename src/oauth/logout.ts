@@ -1,0 +1,76 @@
+import { jwtVerify } from 'jose';
+import { sha256 } from '../crypto/secrets.js';
+import type { Deps } from '../deps.js';
+import type { App, Tenant } from '../store/store.js';
+import { single, type RawParams } from './authorize-request.js';
+import { OAuthError, pageError } from './errors.js';
+
+export interface LogoutResult {
+  /** Where to send the browser (a registered URI, with state), or undefined to show the signed-out page. */
+  redirect?: string;
+}
+
+async function hintAudience(deps: Deps, tenant: Tenant, hint: string): Promise<string> {
+  const keys = await deps.keys.forTenant(tenant.id);
+  try {
+    // An expired hint is still a valid hint (OIDC RP-Initiated Logout §2).
+    const { payload } = await jwtVerify(hint, (h) => {
+      const key = h.kid ? keys.verifyKeys.get(h.kid) : undefined;
+      if (!key) throw new Error('unknown key');
+      return key;
+    }, { algorithms: ['RS256'], currentDate: new Date(0) });
+    const aud = Array.isArray(payload.aud) ? payload.aud[0] : payload.aud;
+    if (typeof aud !== 'string') throw new Error('no aud');
+    return aud;
+  } catch {
+    throw pageError('invalid_request', 'The id_token_hint is not a valid token of this tenant.', 'AADB2C90210');
+  }
+}
+
+function registeredFor(app: App, uri: string): boolean {
+  // B2C checks the app's reply URLs; Latchkey also has dedicated post-logout URIs.
+  return app.postLogoutRedirectUris.includes(uri) || app.redirectUris.includes(uri);
+}
+
+/**
+ * RP-initiated logout: ends the browser's SSO session in this tenant, then redirects only to a
+ * post-logout redirect URI registered by the app the request names (id_token_hint or client_id),
+ * or, naming none (as MSAL sends it), by some app of the tenant.
+ */
+export async function logout(deps: Deps, tenant: Tenant, params: RawParams, ssoCookie: string | undefined): Promise<LogoutResult> {
+  const hint = single(params, 'id_token_hint');
+  const clientId = single(params, 'client_id');
+  const uri = single(params, 'post_logout_redirect_uri');
+  const state = single(params, 'state');
+
+  let app: App | undefined;
+  const named = hint ? await hintAudience(deps, tenant, hint) : clientId;
+  if (hint && clientId && named !== clientId) throw pageError('invalid_request', 'client_id does not match the id_token_hint.', 'AADB2C90209');
+  if (named) {
+    app = await deps.store.findApp(tenant.id, named);
+    if (!app) throw pageError('invalid_request', `The application '${named}' is not registered in this tenant.`);
+  }
+
+  let redirect: string | undefined;
+  if (uri) {
+    let ok: boolean;
+    if (app) ok = registeredFor(app, uri);
+    else ok = (await deps.store.listApps(tenant.id)).some((a) => registeredFor(a, uri));
+    if (!ok) {
+      await endSession(deps, ssoCookie);
+      throw new OAuthError('invalid_request', `You are signed out, but the post_logout_redirect_uri '${uri}' is not registered, so you stay here.`, {
+        redirectable: false,
+        b2cCode: 'AADB2C90067',
+      });
+    }
+    const url = new URL(uri);
+    if (state !== undefined) url.searchParams.set('state', state);
+    redirect = url.toString();
+  }
+  await endSession(deps, ssoCookie);
+  return redirect ? { redirect } : {};
+}
+
+async function endSession(deps: Deps, ssoCookie: string | undefined): Promise<void> {
+  if (ssoCookie && ssoCookie.length <= 100) await deps.store.deleteSsoSession(sha256(ssoCookie));
+}

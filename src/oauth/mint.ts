@@ -1,0 +1,70 @@
+import { randomUUID } from 'node:crypto';
+import type { Deps } from '../deps.js';
+import type { Policy } from '../journeys/policy-schema.js';
+import type { App, Tenant, User } from '../store/store.js';
+import { idTokenClaims, userAccessTokenClaims } from '../tokens/claims.js';
+import { halfHash, signJwt } from '../tokens/sign.js';
+import type { UserGrant } from './grant.js';
+import { issuerFor } from './tenant-context.js';
+
+export interface MintedUserTokens {
+  idToken?: string;
+  idTokenExpiresIn: number;
+  accessToken?: string;
+  accessTokenExpiresIn: number;
+  accessTokenJti?: string;
+  accessTokenExp?: number;
+  /** Epoch seconds the tokens were minted (B2C's `not_before`). */
+  iat: number;
+}
+
+/**
+ * Mints the id_token and/or access token of a user grant, signed with the tenant's active key.
+ * `code` is set when a code is returned next to the id_token (hybrid: `c_hash`).
+ */
+export async function mintUserTokens(
+  deps: Deps,
+  args: {
+    tenant: Tenant;
+    policy: Policy;
+    client: App;
+    user: User;
+    grant: UserGrant;
+    idToken: boolean;
+    accessToken: boolean;
+    includeNonce: boolean;
+    code?: string;
+  },
+): Promise<MintedUserTokens> {
+  const { tenant, policy, client, user, grant } = args;
+  const keys = await deps.keys.forTenant(tenant.id);
+  const iat = Math.floor(deps.clock.now() / 1000);
+  const iss = issuerFor(deps.config.baseUrl, tenant, grant.policyId);
+  const idTtl = policy.tokens.idTokenMinutes * 60;
+  const atTtl = policy.tokens.accessTokenMinutes * 60;
+  const out: MintedUserTokens = { idTokenExpiresIn: idTtl, accessTokenExpiresIn: atTtl, iat };
+
+  if (args.accessToken) {
+    const jti = randomUUID();
+    const aud = grant.scopes.api?.clientId ?? client.clientId;
+    out.accessToken = await signJwt(
+      keys,
+      'at+jwt',
+      userAccessTokenClaims({ iss, aud, iat, exp: iat + atTtl }, user, policy, grant, client.clientId, jti),
+    );
+    out.accessTokenJti = jti;
+    out.accessTokenExp = iat + atTtl;
+  }
+  if (args.idToken) {
+    out.idToken = await signJwt(
+      keys,
+      'JWT',
+      idTokenClaims({ iss, aud: client.clientId, iat, exp: iat + idTtl }, user, policy, grant, {
+        ...(args.includeNonce && grant.nonce !== undefined ? { nonce: grant.nonce } : {}),
+        ...(out.accessToken ? { atHash: halfHash(out.accessToken) } : {}),
+        ...(args.code ? { cHash: halfHash(args.code) } : {}),
+      }),
+    );
+  }
+  return out;
+}

@@ -1,0 +1,61 @@
+import { randomToken, sha256 } from '../crypto/secrets.js';
+import type { Deps } from '../deps.js';
+import type { Policy } from '../journeys/policy-schema.js';
+import type { SsoSession, Tenant, User } from '../store/store.js';
+
+export interface ActiveSession {
+  session: SsoSession;
+  user: User;
+}
+
+/** The browser's SSO session for this tenant, if it is alive and its user still may sign in. */
+export async function findActiveSession(deps: Deps, tenant: Tenant, cookieValue: string | undefined): Promise<ActiveSession | undefined> {
+  if (!cookieValue || cookieValue.length > 100) return undefined;
+  const session = await deps.store.findSsoSession(sha256(cookieValue));
+  if (!session || session.tenantId !== tenant.id || session.expiresAt <= deps.clock.now()) return undefined;
+  const user = await deps.store.findUser(tenant.id, session.userId);
+  if (!user || user.disabled) return undefined;
+  return { session, user };
+}
+
+/** Whether a session made under one policy and app may sign in silently here (the policy's SSO scope). */
+export function sessionCovers(policy: Policy, session: SsoSession, clientId: string): boolean {
+  switch (policy.session.sso) {
+    case 'tenant':
+      return true;
+    case 'application':
+      return session.clientId === clientId;
+    case 'policy':
+      return session.policyId.toLowerCase() === policy.id.toLowerCase();
+    case 'suppressed':
+      return false;
+  }
+}
+
+export async function createSession(
+  deps: Deps,
+  args: { tenant: Tenant; policy: Policy; userId: string; clientId: string; idp: string; authTime: number },
+): Promise<{ cookieValue: string; expiresAt: number }> {
+  const cookieValue = randomToken();
+  const now = deps.clock.now();
+  const expiresAt = now + args.policy.session.lifetimeMinutes * 60_000;
+  await deps.store.createSsoSession({
+    idHash: sha256(cookieValue),
+    tenantId: args.tenant.id,
+    userId: args.userId,
+    policyId: args.policy.id,
+    clientId: args.clientId,
+    idp: args.idp,
+    authTime: args.authTime,
+    createdAt: now,
+    expiresAt,
+  });
+  return { cookieValue, expiresAt };
+}
+
+/** Rolling sessions are extended on each use; absolute ones end at their first expiry. */
+export async function touchSession(deps: Deps, policy: Policy, session: SsoSession): Promise<void> {
+  if (policy.session.timeout !== 'rolling') return;
+  const expiresAt = deps.clock.now() + policy.session.lifetimeMinutes * 60_000;
+  if (expiresAt - session.expiresAt > 60_000) await deps.store.touchSsoSession(session.idHash, expiresAt);
+}

@@ -1,0 +1,74 @@
+import type { Deps } from '../deps.js';
+import type { Policy } from '../journeys/policy-schema.js';
+import type { Tenant } from '../store/store.js';
+import { OAuthError } from './errors.js';
+
+/** How the client addressed us; endpoint URLs in discovery are written back the same way. */
+export type UrlForm = 'path' | 'query' | 'tfp';
+
+export interface TenantPolicy {
+  tenant: Tenant;
+  policy: Policy;
+  /** The tenant segment as the client wrote it (slug, UUID or slug.onmicrosoft.com), lower-cased. */
+  tenantSegment: string;
+  form: UrlForm;
+}
+
+const B2C_DOMAIN_SUFFIX = '.onmicrosoft.com';
+
+export async function resolveTenant(deps: Deps, segment: string): Promise<Tenant | undefined> {
+  let key = segment.toLowerCase();
+  if (key.endsWith(B2C_DOMAIN_SUFFIX)) key = key.slice(0, -B2C_DOMAIN_SUFFIX.length);
+  if (key.length === 0 || key.length > 100) return undefined;
+  return deps.store.findTenant(key);
+}
+
+/**
+ * Resolves `{tenant}` and the policy (path segment, `p` parameter, or the tenant's default when
+ * `allowDefault`). Unknown tenants and policies are 404s shown as pages or JSON, never redirects.
+ */
+export async function resolveTenantPolicy(
+  deps: Deps,
+  segment: string,
+  policyId: string | undefined,
+  form: UrlForm,
+  allowDefault: boolean,
+): Promise<TenantPolicy> {
+  const tenant = await resolveTenant(deps, segment);
+  if (!tenant) throw new OAuthError('not_found', `The tenant '${segment}' does not exist.`, { redirectable: false, status: 404 });
+  const id = policyId ?? (allowDefault ? tenant.defaultPolicy : undefined);
+  if (!id) {
+    throw new OAuthError('invalid_request', 'The request does not name a policy: add it to the path or as the p parameter.', {
+      b2cCode: 'AADB2C90083',
+      redirectable: false,
+    });
+  }
+  const policy = deps.policies.get(tenant.slug, id);
+  if (!policy) {
+    throw new OAuthError('not_found', `The policy '${id}' does not exist in tenant '${tenant.slug}'.`, {
+      redirectable: false,
+      status: 404,
+    });
+  }
+  return { tenant, policy, tenantSegment: segment.toLowerCase(), form };
+}
+
+/** The issuer: one per tenant (B2C's default) or one per policy (the `tfp` pattern). */
+export function issuerFor(baseUrl: string, tenant: Tenant, policyId: string): string {
+  return tenant.issuerPattern === 'tfp'
+    ? `${baseUrl}/tfp/${tenant.id}/${policyId.toLowerCase()}/v2.0/`
+    : `${baseUrl}/${tenant.id}/v2.0/`;
+}
+
+/** An endpoint URL written the way the client addressed us, with tenant and policy literally in it. */
+export function endpointUrl(baseUrl: string, ctx: Pick<TenantPolicy, 'tenantSegment' | 'form'>, policyId: string, suffix: string): string {
+  const policy = policyId.toLowerCase();
+  switch (ctx.form) {
+    case 'query':
+      return `${baseUrl}/${ctx.tenantSegment}/${suffix}?p=${policy}`;
+    case 'tfp':
+      return `${baseUrl}/tfp/${ctx.tenantSegment}/${policy}/${suffix}`;
+    default:
+      return `${baseUrl}/${ctx.tenantSegment}/${policy}/${suffix}`;
+  }
+}

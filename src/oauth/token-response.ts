@@ -1,0 +1,105 @@
+import type { Deps } from '../deps.js';
+import { randomToken, sha256 } from '../crypto/secrets.js';
+import type { Policy } from '../journeys/policy-schema.js';
+import type { App, Tenant, User } from '../store/store.js';
+import type { RefreshGrant, UserGrant } from './grant.js';
+import { mintUserTokens } from './mint.js';
+
+/** A token endpoint response with B2C's extra fields; numbers are JSON numbers. */
+export interface TokenResponse {
+  token_type: 'Bearer';
+  access_token: string;
+  expires_in: number;
+  not_before?: number;
+  id_token?: string;
+  id_token_expires_in?: number;
+  refresh_token?: string;
+  refresh_token_expires_in?: number;
+  scope: string;
+  client_info?: string;
+}
+
+const DAY_MS = 86_400_000;
+/** SPA refresh tokens live a fixed 24 hours, as B2C has them. */
+export const SPA_REFRESH_MS = DAY_MS;
+
+export interface RefreshFamily {
+  familyId: string;
+  /** When the sliding window (or the SPA's 24 h) ends; null = unbounded. */
+  familyExpiresAt: number | null;
+  originCodeHash: string | null;
+}
+
+/** Starts a new refresh-token family (code redemption). */
+export function newFamily(policy: Policy, client: App, now: number, originCodeHash: string | null): RefreshFamily {
+  const window = policy.tokens.refreshSlidingWindowDays;
+  return {
+    familyId: randomToken(16),
+    familyExpiresAt: client.type === 'spa' ? now + SPA_REFRESH_MS : window === null ? null : now + window * DAY_MS,
+    originCodeHash,
+  };
+}
+
+/** MSAL's client_info: base64url JSON {uid: "{oid}-{policy}", utid: tenant UUID}. */
+export function clientInfo(user: User, tenant: Tenant, policyId: string): string {
+  return Buffer.from(JSON.stringify({ uid: `${user.id}-${policyId.toLowerCase()}`, utid: tenant.id })).toString('base64url');
+}
+
+/**
+ * Mints the token set of a user grant: access token always (RFC 6749 §5.1), id_token with `openid`,
+ * and a new refresh token with `offline_access`, stored hashed in `family`.
+ */
+export async function userTokenResponse(
+  deps: Deps,
+  args: { tenant: Tenant; policy: Policy; client: App; user: User; grant: UserGrant; family: RefreshFamily; includeNonce: boolean },
+): Promise<{ body: TokenResponse; accessTokenJti: string; accessTokenExp: number; refreshRecord?: Parameters<Deps['store']['createRefreshToken']>[0] }> {
+  const { tenant, policy, client, user, grant, family } = args;
+  const minted = await mintUserTokens(deps, {
+    tenant,
+    policy,
+    client,
+    user,
+    grant,
+    idToken: grant.scopes.oidc.includes('openid'),
+    accessToken: true,
+    includeNonce: args.includeNonce,
+  });
+  const body: TokenResponse = {
+    token_type: 'Bearer',
+    access_token: minted.accessToken!,
+    expires_in: minted.accessTokenExpiresIn,
+    not_before: minted.iat,
+    scope: grant.scopes.granted.join(' '),
+  };
+  if (minted.idToken) {
+    body.id_token = minted.idToken;
+    body.id_token_expires_in = minted.idTokenExpiresIn;
+  }
+  let refreshRecord;
+  if (grant.scopes.oidc.includes('offline_access')) {
+    const now = deps.clock.now();
+    const token = randomToken();
+    let expiresAt = now + policy.tokens.refreshTokenDays * DAY_MS;
+    if (family.familyExpiresAt !== null) expiresAt = Math.min(expiresAt, family.familyExpiresAt);
+    const data: RefreshGrant = { ...grant, spa: client.type === 'spa' };
+    delete data.nonce;
+    refreshRecord = {
+      tokenHash: sha256(token),
+      familyId: family.familyId,
+      tenantId: tenant.id,
+      clientId: client.clientId,
+      userId: user.id,
+      data,
+      createdAt: now,
+      expiresAt,
+      familyExpiresAt: family.familyExpiresAt,
+      consumedAt: null,
+      revokedAt: null,
+      originCodeHash: family.originCodeHash,
+    };
+    body.refresh_token = token;
+    body.refresh_token_expires_in = Math.max(0, Math.floor((expiresAt - now) / 1000));
+  }
+  if (grant.clientInfo) body.client_info = clientInfo(user, tenant, grant.policyId);
+  return { body, accessTokenJti: minted.accessTokenJti!, accessTokenExp: minted.accessTokenExp!, ...(refreshRecord ? { refreshRecord } : {}) };
+}

@@ -1,0 +1,20 @@
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** The folder holding Latchkey's package.json, whether running from src/ (tests) or dist/. */
+function findPackageRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    if (existsSync(join(dir, 'package.json')) && existsSync(join(dir, 'migrations'))) return dir;
+    const parent = dirname(dir);
+    if (parent === dir) throw new Error('cannot find the Latchkey package root');
+    dir = parent;
+  }
+}
+
+export const packageRoot = findPackageRoot();
+export const migrationsDir = join(packageRoot, 'migrations');
+/** Policies shipped with the package; copied for new tenants. */
+export const bundledPoliciesDir = join(packageRoot, 'policies');
+export const staticDir = join(packageRoot, 'static');

@@ -1,0 +1,258 @@
+import { randomUUID } from 'node:crypto';
+import { cpSync, existsSync, readdirSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Clock } from './deps.js';
+import { hashPassword } from './crypto/password.js';
+import { randomToken, sha256, type SecretBox } from './crypto/secrets.js';
+import { isPolicyFile } from './journeys/loader.js';
+import { bundledPoliciesDir } from './paths.js';
+import { normalizeEmail } from './store/sqlite/sqlite-store.js';
+import { confidentialTypes, type App, type AppType, type Store, type Tenant, type User } from './store/store.js';
+import { createSigningKey, DEFAULT_GRACE_MS } from './tokens/keyring.js';
+
+/**
+ * Operations on tenants, apps, users and keys shared by the CLI and first start. Each validates its
+ * input and throws `ProvisionError` with a one-line message.
+ */
+export class ProvisionError extends Error {}
+
+export interface ProvisionDeps {
+  store: Store;
+  secrets: SecretBox;
+  clock: Clock;
+  policiesDir: string;
+  passwordCost: number;
+}
+
+const SLUG = /^[a-z0-9][a-z0-9-]{1,62}$/;
+/** First path segments with their own meaning. */
+const RESERVED_SLUGS = new Set(['tfp', 'static', 'playground', 'health', 'healthz', 'favicon.ico', 'common', 'organizations']);
+export const DEFAULT_POLICY = 'B2C_1_signupsignin';
+
+export async function createTenant(
+  d: ProvisionDeps,
+  slug: string,
+  opts: { displayName?: string; defaultPolicy?: string; issuerPattern?: 'tenant' | 'tfp' } = {},
+): Promise<Tenant> {
+  if (!SLUG.test(slug) || RESERVED_SLUGS.has(slug)) {
+    throw new ProvisionError(`invalid tenant slug '${slug}': use 2-63 lower-case letters, digits and '-' (not ${[...RESERVED_SLUGS].slice(0, 3).join(', ')}…)`);
+  }
+  if (await d.store.findTenant(slug)) throw new ProvisionError(`tenant '${slug}' already exists`);
+  const now = d.clock.now();
+  const tenant: Tenant = {
+    id: randomUUID(),
+    slug,
+    displayName: opts.displayName ?? slug.charAt(0).toUpperCase() + slug.slice(1),
+    defaultPolicy: opts.defaultPolicy ?? DEFAULT_POLICY,
+    issuerPattern: opts.issuerPattern ?? 'tenant',
+    configVersion: 0,
+    createdAt: now,
+  };
+  await d.store.createTenant(tenant);
+  const key = await createSigningKey(tenant.id, d.secrets, now);
+  await d.store.rotateSigningKey(key, now);
+  copyDefaultPolicies(d.policiesDir, slug, tenant.displayName);
+  return tenant;
+}
+
+/** Gives a new tenant the five standard policies (from the package's `policies/demo/`), unless it has a folder. */
+export function copyDefaultPolicies(policiesDir: string, slug: string, displayName: string): void {
+  const target = join(policiesDir, slug);
+  if (existsSync(target)) return;
+  const source = join(bundledPoliciesDir, 'demo');
+  mkdirSync(target, { recursive: true });
+  for (const name of readdirSync(source).filter(isPolicyFile)) {
+    const text = readFileSync(join(source, name), 'utf8').replaceAll('Demo', displayName);
+    writeFileSync(join(target, name), text);
+  }
+  const schema = join(bundledPoliciesDir, 'policy.schema.json');
+  if (existsSync(schema) && !existsSync(join(policiesDir, 'policy.schema.json'))) cpSync(schema, join(policiesDir, 'policy.schema.json'));
+}
+
+export async function requireTenant(d: Pick<ProvisionDeps, 'store'>, idOrSlug: string): Promise<Tenant> {
+  const t = await d.store.findTenant(idOrSlug.toLowerCase().replace(/\.onmicrosoft\.com$/, ''));
+  if (!t) throw new ProvisionError(`no tenant '${idOrSlug}'`);
+  return t;
+}
+
+function checkUri(kind: string, uri: string, allowHttp: boolean): void {
+  let url: URL;
+  try {
+    url = new URL(uri);
+  } catch {
+    throw new ProvisionError(`invalid ${kind} '${uri}': not an absolute URL`);
+  }
+  if (url.hash) throw new ProvisionError(`invalid ${kind} '${uri}': must not contain a fragment`);
+  const loopback = url.hostname === 'localhost' || url.hostname === '127.0.0.1' || url.hostname === '[::1]';
+  if (url.protocol === 'http:' && !loopback && !allowHttp) {
+    throw new ProvisionError(`invalid ${kind} '${uri}': use https (http is allowed for localhost only)`);
+  }
+  if (url.protocol === 'javascript:' || url.protocol === 'data:') throw new ProvisionError(`invalid ${kind} '${uri}'`);
+}
+
+export interface CreateAppInput {
+  name: string;
+  type: AppType;
+  redirectUris?: string[];
+  postLogoutRedirectUris?: string[];
+  identifierUri?: string;
+  allowImplicit?: boolean;
+  allowRopc?: boolean;
+  logoutUrl?: string;
+}
+
+/** Creates an app; confidential types get a 256-bit secret, returned once and stored as SHA-256. */
+export async function createApp(d: ProvisionDeps, tenant: Tenant, input: CreateAppInput): Promise<{ app: App; clientSecret?: string }> {
+  const name = input.name.trim();
+  if (name.length === 0 || name.length > 100) throw new ProvisionError('invalid --name: 1-100 characters');
+  const redirectUris = input.redirectUris ?? [];
+  const postLogout = input.postLogoutRedirectUris ?? [];
+  for (const u of redirectUris) checkUri('--redirect-uri', u, false);
+  for (const u of postLogout) checkUri('--post-logout-redirect-uri', u, false);
+  if (input.logoutUrl) checkUri('--logout-url', input.logoutUrl, false);
+  if ((input.type === 'web' || input.type === 'spa' || input.type === 'native') && redirectUris.length === 0) {
+    throw new ProvisionError(`an app of type ${input.type} needs at least one --redirect-uri`);
+  }
+  if (input.type === 'daemon' && redirectUris.length > 0) throw new ProvisionError('a daemon app has no redirect URIs');
+  if (input.identifierUri !== undefined) {
+    if (input.type !== 'api') throw new ProvisionError('--identifier-uri is for apps of type api');
+    if (!/^[a-z][a-z0-9+.-]*:\/\/?[^\s]+[^/]$/i.test(input.identifierUri)) {
+      throw new ProvisionError(`invalid --identifier-uri '${input.identifierUri}': an absolute URI such as https://contoso.example/api or api://tasks`);
+    }
+    if (await d.store.findAppByIdentifierUri(tenant.id, input.identifierUri)) {
+      throw new ProvisionError(`an app with identifier URI '${input.identifierUri}' already exists`);
+    }
+  }
+  const clientId = randomUUID();
+  const identifierUri = input.type === 'api' ? (input.identifierUri ?? `api://${clientId}`) : null;
+  const clientSecret = confidentialTypes.has(input.type) ? randomToken(32) : undefined;
+  if (input.allowRopc && confidentialTypes.has(input.type)) throw new ProvisionError('--allow-ropc is for public clients (native, spa) only');
+  const app: App = {
+    clientId,
+    tenantId: tenant.id,
+    name,
+    type: input.type,
+    secretHash: clientSecret ? sha256(clientSecret) : null,
+    redirectUris: [...new Set(redirectUris)],
+    postLogoutRedirectUris: [...new Set(postLogout)],
+    identifierUri,
+    allowImplicit: input.allowImplicit ?? false,
+    allowRopc: input.allowRopc ?? false,
+    logoutUrl: input.logoutUrl ?? null,
+    createdAt: d.clock.now(),
+  };
+  await d.store.createApp(app);
+  return clientSecret ? { app, clientSecret } : { app };
+}
+
+export async function requireApp(d: Pick<ProvisionDeps, 'store'>, tenant: Tenant, clientId: string): Promise<App> {
+  const app = await d.store.findApp(tenant.id, clientId);
+  if (!app) throw new ProvisionError(`no app '${clientId}' in tenant '${tenant.slug}'`);
+  return app;
+}
+
+const EMAIL = /^[^\s@]{1,64}@[^\s@]{1,255}$/;
+
+export interface CreateUserInput {
+  email: string;
+  password: string;
+  givenName?: string;
+  familyName?: string;
+  displayName?: string;
+  emailVerified?: boolean;
+}
+
+export const MIN_PASSWORD_LENGTH = 8;
+
+export async function createUser(d: ProvisionDeps, tenant: Tenant, input: CreateUserInput): Promise<User> {
+  const email = input.email.trim();
+  if (!EMAIL.test(email)) throw new ProvisionError(`invalid --email '${input.email}'`);
+  if (input.password.length < MIN_PASSWORD_LENGTH) throw new ProvisionError(`the password must have at least ${MIN_PASSWORD_LENGTH} characters`);
+  if (input.password.length > 256) throw new ProvisionError('the password must have at most 256 characters');
+  if (await d.store.findUserByEmail(tenant.id, email)) throw new ProvisionError(`a user with email '${email}' already exists`);
+  const now = d.clock.now();
+  const displayName = input.displayName ?? ([input.givenName, input.familyName].filter(Boolean).join(' ') || null);
+  const user: User = {
+    id: randomUUID(),
+    tenantId: tenant.id,
+    email,
+    emailVerified: input.emailVerified ?? true,
+    passwordHash: await hashPassword(input.password, d.passwordCost),
+    givenName: input.givenName ?? null,
+    familyName: input.familyName ?? null,
+    displayName,
+    attributes: {},
+    disabled: false,
+    createdAt: now,
+    updatedAt: now,
+  };
+  await d.store.createUser(user);
+  return user;
+}
+
+export async function requireUser(d: Pick<ProvisionDeps, 'store'>, tenant: Tenant, idOrEmail: string): Promise<User> {
+  const user = idOrEmail.includes('@')
+    ? await d.store.findUserByEmail(tenant.id, normalizeEmail(idOrEmail))
+    : await d.store.findUser(tenant.id, idOrEmail);
+  if (!user) throw new ProvisionError(`no user '${idOrEmail}' in tenant '${tenant.slug}'`);
+  return user;
+}
+
+export async function rotateKeys(d: ProvisionDeps, tenant: Tenant, graceMs = DEFAULT_GRACE_MS) {
+  const now = d.clock.now();
+  const key = await createSigningKey(tenant.id, d.secrets, now);
+  await d.store.rotateSigningKey(key, now + graceMs);
+  return key;
+}
+
+/** Removes replaced keys from the JWKS: one by kid, or all of them. The active key cannot be retired. */
+export async function retireKeys(d: ProvisionDeps, tenant: Tenant, kid?: string): Promise<string[]> {
+  const keys = await d.store.listSigningKeys(tenant.id);
+  if (kid) {
+    const key = keys.find((k) => k.kid === kid);
+    if (!key) throw new ProvisionError(`no key '${kid}' in tenant '${tenant.slug}'`);
+    if (key.status === 'active') throw new ProvisionError(`key '${kid}' is the active key: rotate first, then retire it`);
+  }
+  const retired: string[] = [];
+  for (const k of keys) {
+    if (k.status === 'grace' && (!kid || k.kid === kid) && (await d.store.deleteSigningKey(tenant.id, k.kid))) retired.push(k.kid);
+  }
+  return retired;
+}
+
+export const PLAYGROUND_APP = 'playground';
+
+/**
+ * First start on an empty database: the `demo` tenant with the standard policies and the
+ * `playground` app, whose redirect URI is Latchkey's own token viewer.
+ */
+export async function ensureDemo(d: ProvisionDeps, baseUrl: string): Promise<Tenant | undefined> {
+  if ((await d.store.listTenants()).length > 0) return undefined;
+  const tenant = await createTenant(d, 'demo', { displayName: 'Demo' });
+  await createApp(d, tenant, {
+    name: PLAYGROUND_APP,
+    type: 'native',
+    redirectUris: [playgroundRedirectUri(baseUrl)],
+    postLogoutRedirectUris: [`${baseUrl}/`],
+  });
+  return tenant;
+}
+
+export function playgroundRedirectUri(baseUrl: string): string {
+  return `${baseUrl}/playground/callback`;
+}
+
+/** Keeps the playground's redirect URI in step with the current base URL (PORT or host may change). */
+export async function syncPlayground(d: ProvisionDeps, baseUrl: string): Promise<App | undefined> {
+  const demo = await d.store.findTenant('demo');
+  if (!demo) return undefined;
+  const app = (await d.store.listApps(demo.id)).find((a) => a.name === PLAYGROUND_APP);
+  if (!app) return undefined;
+  const callback = playgroundRedirectUri(baseUrl);
+  if (!app.redirectUris.includes(callback)) {
+    app.redirectUris = [...app.redirectUris, callback];
+    app.postLogoutRedirectUris = [...new Set([...app.postLogoutRedirectUris, `${baseUrl}/`])];
+    await d.store.setAppUris(demo.id, app.clientId, app.redirectUris, app.postLogoutRedirectUris);
+  }
+  return app;
+}

@@ -1,0 +1,24 @@
+import pino, { type Logger } from 'pino';
+import type { Config } from './config.js';
+import { SecretBox } from './crypto/secrets.js';
+import { systemClock, type Clock, type Deps } from './deps.js';
+import { PolicyRegistry } from './journeys/loader.js';
+import { SqliteStore } from './store/sqlite/sqlite-store.js';
+import { KeyRing } from './tokens/keyring.js';
+
+/** Wires the dependencies from a config; shared by the server, the CLI and tests. */
+export function createDeps(config: Config, opts: { logger?: Logger; clock?: Clock; watchPolicies?: boolean } = {}): Deps & { store: SqliteStore } {
+  const logger = opts.logger ?? pino({ level: config.logLevel });
+  const clock = opts.clock ?? systemClock;
+  const store = new SqliteStore(config.dbPath);
+  const secrets = new SecretBox(config.masterKey);
+  return {
+    config,
+    store,
+    clock,
+    logger,
+    secrets,
+    keys: new KeyRing(store, secrets, clock),
+    policies: new PolicyRegistry(config.policiesDir, logger, opts.watchPolicies ?? true),
+  };
+}

@@ -1,0 +1,526 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import { migrationsDir } from '../../paths.js';
+import {
+  StoreConflictError,
+  type App,
+  type AppGrant,
+  type AuthCodeRecord,
+  type CodeRedemption,
+  type JourneyRecord,
+  type RefreshRotation,
+  type RefreshTokenRecord,
+  type SigningKey,
+  type SsoSession,
+  type Store,
+  type Tenant,
+  type User,
+} from '../store.js';
+import { migrate, type MigrationResult } from './migrate.js';
+
+type Row = Record<string, unknown>;
+
+const str = (v: unknown): string => v as string;
+const optStr = (v: unknown): string | null => (v === null || v === undefined ? null : (v as string));
+const num = (v: unknown): number => v as number;
+const optNum = (v: unknown): number | null => (v === null || v === undefined ? null : (v as number));
+
+function toTenant(r: Row): Tenant {
+  return {
+    id: str(r.id),
+    slug: str(r.slug),
+    displayName: str(r.display_name),
+    defaultPolicy: str(r.default_policy),
+    issuerPattern: r.issuer_pattern === 'tfp' ? 'tfp' : 'tenant',
+    configVersion: num(r.config_version),
+    createdAt: num(r.created_at),
+  };
+}
+
+function toApp(r: Row): App {
+  return {
+    clientId: str(r.client_id),
+    tenantId: str(r.tenant_id),
+    name: str(r.name),
+    type: str(r.type) as App['type'],
+    secretHash: optStr(r.secret_hash),
+    redirectUris: JSON.parse(str(r.redirect_uris)) as string[],
+    postLogoutRedirectUris: JSON.parse(str(r.post_logout_redirect_uris)) as string[],
+    identifierUri: optStr(r.identifier_uri),
+    allowImplicit: r.allow_implicit === 1,
+    allowRopc: r.allow_ropc === 1,
+    logoutUrl: optStr(r.logout_url),
+    createdAt: num(r.created_at),
+  };
+}
+
+function toUser(r: Row): User {
+  return {
+    id: str(r.id),
+    tenantId: str(r.tenant_id),
+    email: str(r.email),
+    emailVerified: r.email_verified === 1,
+    passwordHash: optStr(r.password_hash),
+    givenName: optStr(r.given_name),
+    familyName: optStr(r.family_name),
+    displayName: optStr(r.display_name),
+    attributes: JSON.parse(str(r.attributes)) as Record<string, unknown>,
+    disabled: r.disabled === 1,
+    createdAt: num(r.created_at),
+    updatedAt: num(r.updated_at),
+  };
+}
+
+function toKey(r: Row): SigningKey {
+  return {
+    kid: str(r.kid),
+    tenantId: str(r.tenant_id),
+    alg: str(r.alg),
+    publicJwk: JSON.parse(str(r.public_jwk)) as Record<string, unknown>,
+    privateKey: str(r.private_key),
+    status: r.status === 'active' ? 'active' : 'grace',
+    createdAt: num(r.created_at),
+    publishUntil: optNum(r.publish_until),
+  };
+}
+
+function toSession(r: Row): SsoSession {
+  return {
+    idHash: str(r.id_hash),
+    tenantId: str(r.tenant_id),
+    userId: str(r.user_id),
+    policyId: str(r.policy_id),
+    clientId: str(r.client_id),
+    idp: str(r.idp),
+    authTime: num(r.auth_time),
+    createdAt: num(r.created_at),
+    expiresAt: num(r.expires_at),
+  };
+}
+
+function toJourney(r: Row): JourneyRecord {
+  return {
+    id: str(r.id),
+    tenantId: str(r.tenant_id),
+    policyId: str(r.policy_id),
+    browserHash: str(r.browser_hash),
+    request: JSON.parse(str(r.request)) as unknown,
+    state: JSON.parse(str(r.state)) as unknown,
+    csrf: str(r.csrf),
+    createdAt: num(r.created_at),
+    expiresAt: num(r.expires_at),
+  };
+}
+
+function toCode(r: Row): AuthCodeRecord {
+  return {
+    codeHash: str(r.code_hash),
+    tenantId: str(r.tenant_id),
+    clientId: str(r.client_id),
+    userId: str(r.user_id),
+    data: JSON.parse(str(r.data)) as unknown,
+    createdAt: num(r.created_at),
+    expiresAt: num(r.expires_at),
+    consumedAt: optNum(r.consumed_at),
+    issuedJti: optStr(r.issued_jti),
+  };
+}
+
+function toRefresh(r: Row): RefreshTokenRecord {
+  return {
+    tokenHash: str(r.token_hash),
+    familyId: str(r.family_id),
+    tenantId: str(r.tenant_id),
+    clientId: str(r.client_id),
+    userId: str(r.user_id),
+    data: JSON.parse(str(r.data)) as unknown,
+    createdAt: num(r.created_at),
+    expiresAt: num(r.expires_at),
+    familyExpiresAt: optNum(r.family_expires_at),
+    consumedAt: optNum(r.consumed_at),
+    revokedAt: optNum(r.revoked_at),
+    originCodeHash: optStr(r.origin_code_hash),
+  };
+}
+
+function isUniqueViolation(err: unknown): boolean {
+  return err instanceof Error && 'code' in err && String((err as { code: unknown }).code).startsWith('SQLITE_CONSTRAINT');
+}
+
+/**
+ * SQLite implementation of the Store: WAL journal, foreign keys on, every statement prepared once.
+ * better-sqlite3 is synchronous; each call is short (indexed lookups), so the async wrapper costs
+ * less than a round trip to a thread would.
+ */
+export class SqliteStore implements Store {
+  readonly db: Database.Database;
+  readonly migration: MigrationResult;
+  private readonly s: ReturnType<SqliteStore['prepare']>;
+
+  constructor(path: string) {
+    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    this.db = new Database(path);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = NORMAL');
+    this.db.pragma('foreign_keys = ON');
+    this.db.pragma('busy_timeout = 5000');
+    this.migration = migrate(this.db, migrationsDir);
+    this.s = this.prepare();
+  }
+
+  private prepare() {
+    const db = this.db;
+    return {
+      insertTenant: db.prepare(
+        `INSERT INTO tenants (id, slug, display_name, default_policy, issuer_pattern, config_version, created_at)
+         VALUES (@id, @slug, @displayName, @defaultPolicy, @issuerPattern, @configVersion, @createdAt)`,
+      ),
+      tenantById: db.prepare('SELECT * FROM tenants WHERE id = ?'),
+      tenantBySlug: db.prepare('SELECT * FROM tenants WHERE slug = ?'),
+      tenants: db.prepare('SELECT * FROM tenants ORDER BY created_at, slug'),
+      bumpTenant: db.prepare('UPDATE tenants SET config_version = config_version + 1 WHERE id = ?'),
+      tenantVersion: db.prepare('SELECT config_version FROM tenants WHERE id = ?').pluck(),
+
+      insertApp: db.prepare(
+        `INSERT INTO apps (client_id, tenant_id, name, type, secret_hash, redirect_uris, post_logout_redirect_uris,
+           identifier_uri, allow_implicit, allow_ropc, logout_url, created_at)
+         VALUES (@clientId, @tenantId, @name, @type, @secretHash, @redirectUris, @postLogoutRedirectUris,
+           @identifierUri, @allowImplicit, @allowRopc, @logoutUrl, @createdAt)`,
+      ),
+      app: db.prepare('SELECT * FROM apps WHERE tenant_id = ? AND client_id = ?'),
+      apps: db.prepare('SELECT * FROM apps WHERE tenant_id = ? ORDER BY created_at, name'),
+      setAppUris: db.prepare('UPDATE apps SET redirect_uris = ?, post_logout_redirect_uris = ? WHERE tenant_id = ? AND client_id = ?'),
+      appByIdentifier: db.prepare('SELECT * FROM apps WHERE tenant_id = ? AND identifier_uri = ?'),
+      insertScope: db.prepare('INSERT OR IGNORE INTO app_scopes (api_client_id, name) VALUES (?, ?)'),
+      scopes: db.prepare('SELECT name FROM app_scopes WHERE api_client_id = ? ORDER BY name').pluck(),
+      insertRole: db.prepare('INSERT OR IGNORE INTO app_roles (api_client_id, name) VALUES (?, ?)'),
+      roles: db.prepare('SELECT name FROM app_roles WHERE api_client_id = ? ORDER BY name').pluck(),
+      insertGrant: db.prepare(
+        'INSERT OR IGNORE INTO app_grants (client_id, api_client_id, kind, name) VALUES (@clientId, @apiClientId, @kind, @name)',
+      ),
+      deleteGrant: db.prepare(
+        'DELETE FROM app_grants WHERE client_id = @clientId AND api_client_id = @apiClientId AND kind = @kind AND name = @name',
+      ),
+      grants: db.prepare('SELECT * FROM app_grants WHERE client_id = ? ORDER BY api_client_id, kind, name'),
+      grantsForApi: db.prepare('SELECT * FROM app_grants WHERE client_id = ? AND api_client_id = ? ORDER BY kind, name'),
+
+      insertUser: db.prepare(
+        `INSERT INTO users (id, tenant_id, email, email_normalized, email_verified, password_hash, given_name, family_name,
+           display_name, attributes, disabled, created_at, updated_at)
+         VALUES (@id, @tenantId, @email, @emailNormalized, @emailVerified, @passwordHash, @givenName, @familyName,
+           @displayName, @attributes, @disabled, @createdAt, @updatedAt)`,
+      ),
+      user: db.prepare('SELECT * FROM users WHERE tenant_id = ? AND id = ?'),
+      userByEmail: db.prepare('SELECT * FROM users WHERE tenant_id = ? AND email_normalized = ?'),
+      users: db.prepare('SELECT * FROM users WHERE tenant_id = ? ORDER BY created_at, email'),
+      disableUser: db.prepare('UPDATE users SET disabled = ?, updated_at = ? WHERE tenant_id = ? AND id = ?'),
+      deleteUser: db.prepare('DELETE FROM users WHERE tenant_id = ? AND id = ?'),
+      deleteUserSessions: db.prepare('DELETE FROM sso_sessions WHERE tenant_id = ? AND user_id = ?'),
+
+      keys: db.prepare("SELECT * FROM signing_keys WHERE tenant_id = ? ORDER BY status = 'active' DESC, created_at DESC"),
+      demoteActiveKey: db.prepare(
+        "UPDATE signing_keys SET status = 'grace', publish_until = ? WHERE tenant_id = ? AND status = 'active'",
+      ),
+      insertKey: db.prepare(
+        `INSERT INTO signing_keys (kid, tenant_id, alg, public_jwk, private_key, status, created_at, publish_until)
+         VALUES (@kid, @tenantId, @alg, @publicJwk, @privateKey, @status, @createdAt, @publishUntil)`,
+      ),
+      deleteKey: db.prepare("DELETE FROM signing_keys WHERE tenant_id = ? AND kid = ? AND status = 'grace'"),
+
+      insertSession: db.prepare(
+        `INSERT INTO sso_sessions (id_hash, tenant_id, user_id, policy_id, client_id, idp, auth_time, created_at, expires_at)
+         VALUES (@idHash, @tenantId, @userId, @policyId, @clientId, @idp, @authTime, @createdAt, @expiresAt)`,
+      ),
+      session: db.prepare('SELECT * FROM sso_sessions WHERE id_hash = ?'),
+      touchSession: db.prepare('UPDATE sso_sessions SET expires_at = ? WHERE id_hash = ?'),
+      deleteSession: db.prepare('DELETE FROM sso_sessions WHERE id_hash = ?'),
+
+      insertJourney: db.prepare(
+        `INSERT INTO journeys (id, tenant_id, policy_id, browser_hash, request, state, csrf, created_at, expires_at)
+         VALUES (@id, @tenantId, @policyId, @browserHash, @request, @state, @csrf, @createdAt, @expiresAt)`,
+      ),
+      journey: db.prepare('SELECT * FROM journeys WHERE id = ?'),
+      updateJourney: db.prepare('UPDATE journeys SET state = ?, csrf = ? WHERE id = ?'),
+      deleteJourney: db.prepare('DELETE FROM journeys WHERE id = ?'),
+
+      insertCode: db.prepare(
+        `INSERT INTO auth_codes (code_hash, tenant_id, client_id, user_id, data, created_at, expires_at, consumed_at, issued_jti)
+         VALUES (@codeHash, @tenantId, @clientId, @userId, @data, @createdAt, @expiresAt, NULL, NULL)`,
+      ),
+      code: db.prepare('SELECT * FROM auth_codes WHERE code_hash = ?'),
+      consumeCode: db.prepare('UPDATE auth_codes SET consumed_at = ? WHERE code_hash = ? AND consumed_at IS NULL'),
+      codeJti: db.prepare('UPDATE auth_codes SET issued_jti = ? WHERE code_hash = ?'),
+
+      insertRefresh: db.prepare(
+        `INSERT INTO refresh_tokens (token_hash, family_id, tenant_id, client_id, user_id, data, created_at, expires_at,
+           family_expires_at, consumed_at, revoked_at, origin_code_hash)
+         VALUES (@tokenHash, @familyId, @tenantId, @clientId, @userId, @data, @createdAt, @expiresAt,
+           @familyExpiresAt, NULL, NULL, @originCodeHash)`,
+      ),
+      refresh: db.prepare('SELECT * FROM refresh_tokens WHERE token_hash = ?'),
+      consumeRefresh: db.prepare(
+        'UPDATE refresh_tokens SET consumed_at = ? WHERE token_hash = ? AND consumed_at IS NULL AND revoked_at IS NULL',
+      ),
+      revokeFamily: db.prepare('UPDATE refresh_tokens SET revoked_at = ? WHERE family_id = ? AND revoked_at IS NULL'),
+      revokeFromCode: db.prepare(
+        `UPDATE refresh_tokens SET revoked_at = ? WHERE revoked_at IS NULL AND family_id IN
+           (SELECT family_id FROM refresh_tokens WHERE origin_code_hash = ?)`,
+      ),
+      revokeUser: db.prepare(
+        'UPDATE refresh_tokens SET revoked_at = ? WHERE tenant_id = ? AND user_id = ? AND revoked_at IS NULL AND consumed_at IS NULL',
+      ),
+
+      insertRevokedAt: db.prepare('INSERT OR IGNORE INTO revoked_access_tokens (jti, expires_at) VALUES (?, ?)'),
+      revokedAt: db.prepare('SELECT 1 FROM revoked_access_tokens WHERE jti = ?').pluck(),
+
+      purge: [
+        db.prepare('DELETE FROM journeys WHERE expires_at < ?'),
+        db.prepare('DELETE FROM sso_sessions WHERE expires_at < ?'),
+        db.prepare('DELETE FROM auth_codes WHERE expires_at < ?'),
+        db.prepare('DELETE FROM refresh_tokens WHERE expires_at < ?'),
+        db.prepare('DELETE FROM revoked_access_tokens WHERE expires_at < ?'),
+        db.prepare("DELETE FROM signing_keys WHERE status = 'grace' AND publish_until < ?"),
+      ],
+    };
+  }
+
+  async close(): Promise<void> {
+    if (this.db.open) this.db.close();
+  }
+
+  // tenants
+  async createTenant(t: Tenant): Promise<void> {
+    try {
+      this.s.insertTenant.run(t);
+    } catch (err) {
+      if (isUniqueViolation(err)) throw new StoreConflictError(`tenant ${t.slug} already exists`);
+      throw err;
+    }
+  }
+  async findTenant(idOrSlug: string): Promise<Tenant | undefined> {
+    const row = (this.s.tenantById.get(idOrSlug) ?? this.s.tenantBySlug.get(idOrSlug)) as Row | undefined;
+    return row && toTenant(row);
+  }
+  async listTenants(): Promise<Tenant[]> {
+    return (this.s.tenants.all() as Row[]).map(toTenant);
+  }
+  async bumpTenantConfigVersion(tenantId: string): Promise<void> {
+    this.s.bumpTenant.run(tenantId);
+  }
+  async tenantConfigVersion(tenantId: string): Promise<number | undefined> {
+    return this.s.tenantVersion.get(tenantId) as number | undefined;
+  }
+
+  // apps
+  async createApp(a: App): Promise<void> {
+    try {
+      this.s.insertApp.run({
+        ...a,
+        redirectUris: JSON.stringify(a.redirectUris),
+        postLogoutRedirectUris: JSON.stringify(a.postLogoutRedirectUris),
+        allowImplicit: a.allowImplicit ? 1 : 0,
+        allowRopc: a.allowRopc ? 1 : 0,
+      });
+    } catch (err) {
+      if (isUniqueViolation(err)) throw new StoreConflictError(`an app with identifier URI ${a.identifierUri} already exists`);
+      throw err;
+    }
+  }
+  async findApp(tenantId: string, clientId: string): Promise<App | undefined> {
+    const row = this.s.app.get(tenantId, clientId) as Row | undefined;
+    return row && toApp(row);
+  }
+  async listApps(tenantId: string): Promise<App[]> {
+    return (this.s.apps.all(tenantId) as Row[]).map(toApp);
+  }
+  async findAppByIdentifierUri(tenantId: string, identifierUri: string): Promise<App | undefined> {
+    const row = this.s.appByIdentifier.get(tenantId, identifierUri) as Row | undefined;
+    return row && toApp(row);
+  }
+  async setAppUris(tenantId: string, clientId: string, redirectUris: string[], postLogoutRedirectUris: string[]): Promise<void> {
+    this.s.setAppUris.run(JSON.stringify(redirectUris), JSON.stringify(postLogoutRedirectUris), tenantId, clientId);
+  }
+  async addAppScope(apiClientId: string, name: string): Promise<void> {
+    this.s.insertScope.run(apiClientId, name);
+  }
+  async listAppScopes(apiClientId: string): Promise<string[]> {
+    return this.s.scopes.all(apiClientId) as string[];
+  }
+  async addAppRole(apiClientId: string, name: string): Promise<void> {
+    this.s.insertRole.run(apiClientId, name);
+  }
+  async listAppRoles(apiClientId: string): Promise<string[]> {
+    return this.s.roles.all(apiClientId) as string[];
+  }
+  async addGrant(g: AppGrant): Promise<void> {
+    this.s.insertGrant.run(g);
+  }
+  async removeGrant(g: AppGrant): Promise<boolean> {
+    return this.s.deleteGrant.run(g).changes > 0;
+  }
+  async listGrants(clientId: string, apiClientId?: string): Promise<AppGrant[]> {
+    const rows = (apiClientId ? this.s.grantsForApi.all(clientId, apiClientId) : this.s.grants.all(clientId)) as Row[];
+    return rows.map((r) => ({
+      clientId: str(r.client_id),
+      apiClientId: str(r.api_client_id),
+      kind: r.kind === 'role' ? 'role' : 'scope',
+      name: str(r.name),
+    }));
+  }
+
+  // users
+  async createUser(u: User): Promise<void> {
+    try {
+      this.s.insertUser.run({
+        ...u,
+        emailNormalized: normalizeEmail(u.email),
+        emailVerified: u.emailVerified ? 1 : 0,
+        attributes: JSON.stringify(u.attributes),
+        disabled: u.disabled ? 1 : 0,
+      });
+    } catch (err) {
+      if (isUniqueViolation(err)) throw new StoreConflictError(`a user with email ${u.email} already exists`);
+      throw err;
+    }
+  }
+  async findUser(tenantId: string, id: string): Promise<User | undefined> {
+    const row = this.s.user.get(tenantId, id) as Row | undefined;
+    return row && toUser(row);
+  }
+  async findUserByEmail(tenantId: string, email: string): Promise<User | undefined> {
+    const row = this.s.userByEmail.get(tenantId, normalizeEmail(email)) as Row | undefined;
+    return row && toUser(row);
+  }
+  async listUsers(tenantId: string): Promise<User[]> {
+    return (this.s.users.all(tenantId) as Row[]).map(toUser);
+  }
+  async setUserDisabled(tenantId: string, id: string, disabled: boolean, now: number): Promise<boolean> {
+    return this.db.transaction(() => {
+      const changed = this.s.disableUser.run(disabled ? 1 : 0, now, tenantId, id).changes > 0;
+      if (changed && disabled) {
+        this.s.deleteUserSessions.run(tenantId, id);
+        this.s.revokeUser.run(now, tenantId, id);
+      }
+      return changed;
+    })();
+  }
+  async deleteUser(tenantId: string, id: string): Promise<boolean> {
+    return this.s.deleteUser.run(tenantId, id).changes > 0;
+  }
+
+  // signing keys
+  async listSigningKeys(tenantId: string): Promise<SigningKey[]> {
+    return (this.s.keys.all(tenantId) as Row[]).map(toKey);
+  }
+  async rotateSigningKey(key: SigningKey, graceUntil: number): Promise<void> {
+    this.db.transaction(() => {
+      this.s.demoteActiveKey.run(graceUntil, key.tenantId);
+      this.s.insertKey.run({ ...key, publicJwk: JSON.stringify(key.publicJwk) });
+      this.s.bumpTenant.run(key.tenantId);
+    })();
+  }
+  async deleteSigningKey(tenantId: string, kid: string): Promise<boolean> {
+    return this.db.transaction(() => {
+      const gone = this.s.deleteKey.run(tenantId, kid).changes > 0;
+      if (gone) this.s.bumpTenant.run(tenantId);
+      return gone;
+    })();
+  }
+
+  // SSO sessions
+  async createSsoSession(s: SsoSession): Promise<void> {
+    this.s.insertSession.run(s);
+  }
+  async findSsoSession(idHash: string): Promise<SsoSession | undefined> {
+    const row = this.s.session.get(idHash) as Row | undefined;
+    return row && toSession(row);
+  }
+  async touchSsoSession(idHash: string, expiresAt: number): Promise<void> {
+    this.s.touchSession.run(expiresAt, idHash);
+  }
+  async deleteSsoSession(idHash: string): Promise<void> {
+    this.s.deleteSession.run(idHash);
+  }
+
+  // journeys
+  async createJourney(j: JourneyRecord): Promise<void> {
+    this.s.insertJourney.run({ ...j, request: JSON.stringify(j.request), state: JSON.stringify(j.state) });
+  }
+  async findJourney(id: string): Promise<JourneyRecord | undefined> {
+    const row = this.s.journey.get(id) as Row | undefined;
+    return row && toJourney(row);
+  }
+  async updateJourney(id: string, state: unknown, csrf: string): Promise<void> {
+    this.s.updateJourney.run(JSON.stringify(state), csrf, id);
+  }
+  async deleteJourney(id: string): Promise<void> {
+    this.s.deleteJourney.run(id);
+  }
+
+  // authorization codes
+  async createAuthCode(c: AuthCodeRecord): Promise<void> {
+    this.s.insertCode.run({ ...c, data: JSON.stringify(c.data) });
+  }
+  async redeemAuthCode(codeHash: string, now: number): Promise<CodeRedemption> {
+    return this.db.transaction((): CodeRedemption => {
+      const row = this.s.code.get(codeHash) as Row | undefined;
+      if (!row) return { ok: false, reason: 'unknown' };
+      const code = toCode(row);
+      if (this.s.consumeCode.run(now, codeHash).changes === 0) return { ok: false, reason: 'replayed', code };
+      return { ok: true, code };
+    })();
+  }
+  async setAuthCodeIssuedJti(codeHash: string, jti: string): Promise<void> {
+    this.s.codeJti.run(jti, codeHash);
+  }
+
+  // refresh tokens
+  async createRefreshToken(t: RefreshTokenRecord): Promise<void> {
+    this.s.insertRefresh.run({ ...t, data: JSON.stringify(t.data) });
+  }
+  async findRefreshToken(tokenHash: string): Promise<RefreshTokenRecord | undefined> {
+    const row = this.s.refresh.get(tokenHash) as Row | undefined;
+    return row && toRefresh(row);
+  }
+  async rotateRefreshToken(oldHash: string, now: number, next: RefreshTokenRecord): Promise<RefreshRotation> {
+    return this.db.transaction((): RefreshRotation => {
+      const row = this.s.refresh.get(oldHash) as Row | undefined;
+      if (!row) return { ok: false, reason: 'unknown' };
+      const old = toRefresh(row);
+      if (old.revokedAt !== null) return { ok: false, reason: 'revoked', old };
+      if (this.s.consumeRefresh.run(now, oldHash).changes === 0) {
+        this.s.revokeFamily.run(now, old.familyId);
+        return { ok: false, reason: 'reused', old };
+      }
+      this.s.insertRefresh.run({ ...next, data: JSON.stringify(next.data) });
+      return { ok: true, old };
+    })();
+  }
+  async revokeRefreshFamily(familyId: string, now: number): Promise<void> {
+    this.s.revokeFamily.run(now, familyId);
+  }
+  async revokeRefreshTokensFromCode(codeHash: string, now: number): Promise<void> {
+    this.s.revokeFromCode.run(now, codeHash);
+  }
+  async revokeUserRefreshTokens(tenantId: string, userId: string, now: number): Promise<number> {
+    return this.s.revokeUser.run(now, tenantId, userId).changes;
+  }
+
+  // revoked access tokens
+  async revokeAccessToken(jti: string, expiresAt: number): Promise<void> {
+    this.s.insertRevokedAt.run(jti, expiresAt);
+  }
+  async isAccessTokenRevoked(jti: string): Promise<boolean> {
+    return this.s.revokedAt.get(jti) !== undefined;
+  }
+
+  async purgeExpired(now: number): Promise<number> {
+    return this.db.transaction(() => this.s.purge.reduce((n, stmt) => n + stmt.run(now).changes, 0))();
+  }
+}
+
+/** Emails compare case-insensitively (as B2C's sign-in names do). */
+export function normalizeEmail(email: string): string {
+  return email.trim().toLowerCase();
+}

@@ -1,0 +1,206 @@
+/**
+ * The one storage interface. Everything Latchkey persists goes through it, so a second backend
+ * (PostgreSQL, for several instances) implements this file and nothing else changes. Operations
+ * that must be atomic (code redemption, refresh rotation) are single methods, not transactions
+ * driven from outside.
+ */
+
+export type AppType = 'web' | 'spa' | 'native' | 'daemon' | 'api';
+export const appTypes: readonly AppType[] = ['web', 'spa', 'native', 'daemon', 'api'];
+export const confidentialTypes: ReadonlySet<AppType> = new Set(['web', 'daemon', 'api']);
+
+export interface Tenant {
+  id: string;
+  slug: string;
+  displayName: string;
+  defaultPolicy: string;
+  issuerPattern: 'tenant' | 'tfp';
+  configVersion: number;
+  createdAt: number;
+}
+
+export interface App {
+  clientId: string;
+  tenantId: string;
+  name: string;
+  type: AppType;
+  secretHash: string | null;
+  redirectUris: string[];
+  postLogoutRedirectUris: string[];
+  identifierUri: string | null;
+  allowImplicit: boolean;
+  allowRopc: boolean;
+  logoutUrl: string | null;
+  createdAt: number;
+}
+
+export interface AppGrant {
+  clientId: string;
+  apiClientId: string;
+  kind: 'scope' | 'role';
+  name: string;
+}
+
+export interface User {
+  id: string;
+  tenantId: string;
+  email: string;
+  emailVerified: boolean;
+  passwordHash: string | null;
+  givenName: string | null;
+  familyName: string | null;
+  displayName: string | null;
+  attributes: Record<string, unknown>;
+  disabled: boolean;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface SigningKey {
+  kid: string;
+  tenantId: string;
+  alg: string;
+  publicJwk: Record<string, unknown>;
+  privateKey: string;
+  status: 'active' | 'grace';
+  createdAt: number;
+  publishUntil: number | null;
+}
+
+export interface SsoSession {
+  idHash: string;
+  tenantId: string;
+  userId: string;
+  policyId: string;
+  clientId: string;
+  idp: string;
+  authTime: number;
+  createdAt: number;
+  expiresAt: number;
+}
+
+export interface JourneyRecord {
+  id: string;
+  tenantId: string;
+  policyId: string;
+  browserHash: string;
+  request: unknown;
+  state: unknown;
+  csrf: string;
+  createdAt: number;
+  expiresAt: number;
+}
+
+export interface AuthCodeRecord {
+  codeHash: string;
+  tenantId: string;
+  clientId: string;
+  userId: string;
+  data: unknown;
+  createdAt: number;
+  expiresAt: number;
+  consumedAt: number | null;
+  issuedJti: string | null;
+}
+
+export interface RefreshTokenRecord {
+  tokenHash: string;
+  familyId: string;
+  tenantId: string;
+  clientId: string;
+  userId: string;
+  data: unknown;
+  createdAt: number;
+  expiresAt: number;
+  familyExpiresAt: number | null;
+  consumedAt: number | null;
+  revokedAt: number | null;
+  originCodeHash: string | null;
+}
+
+/** Outcome of redeeming a code: the code, or why it cannot be used. */
+export type CodeRedemption =
+  | { ok: true; code: AuthCodeRecord }
+  | { ok: false; reason: 'unknown' | 'replayed'; code?: AuthCodeRecord };
+
+export type RefreshRotation =
+  | { ok: true; old: RefreshTokenRecord }
+  | { ok: false; reason: 'unknown' | 'reused' | 'revoked'; old?: RefreshTokenRecord };
+
+export class StoreConflictError extends Error {}
+
+export interface Store {
+  close(): Promise<void>;
+
+  // tenants
+  createTenant(t: Tenant): Promise<void>;
+  findTenant(idOrSlug: string): Promise<Tenant | undefined>;
+  listTenants(): Promise<Tenant[]>;
+  bumpTenantConfigVersion(tenantId: string): Promise<void>;
+  tenantConfigVersion(tenantId: string): Promise<number | undefined>;
+
+  // apps
+  createApp(a: App): Promise<void>;
+  findApp(tenantId: string, clientId: string): Promise<App | undefined>;
+  listApps(tenantId: string): Promise<App[]>;
+  findAppByIdentifierUri(tenantId: string, identifierUri: string): Promise<App | undefined>;
+  setAppUris(tenantId: string, clientId: string, redirectUris: string[], postLogoutRedirectUris: string[]): Promise<void>;
+  addAppScope(apiClientId: string, name: string): Promise<void>;
+  listAppScopes(apiClientId: string): Promise<string[]>;
+  addAppRole(apiClientId: string, name: string): Promise<void>;
+  listAppRoles(apiClientId: string): Promise<string[]>;
+  addGrant(g: AppGrant): Promise<void>;
+  removeGrant(g: AppGrant): Promise<boolean>;
+  listGrants(clientId: string, apiClientId?: string): Promise<AppGrant[]>;
+
+  // users
+  createUser(u: User): Promise<void>;
+  findUser(tenantId: string, id: string): Promise<User | undefined>;
+  findUserByEmail(tenantId: string, email: string): Promise<User | undefined>;
+  listUsers(tenantId: string): Promise<User[]>;
+  setUserDisabled(tenantId: string, id: string, disabled: boolean, now: number): Promise<boolean>;
+  deleteUser(tenantId: string, id: string): Promise<boolean>;
+
+  // signing keys
+  listSigningKeys(tenantId: string): Promise<SigningKey[]>;
+  /** Makes `key` the active key; the previous active key is published until `graceUntil`. */
+  rotateSigningKey(key: SigningKey, graceUntil: number): Promise<void>;
+  deleteSigningKey(tenantId: string, kid: string): Promise<boolean>;
+
+  // SSO sessions
+  createSsoSession(s: SsoSession): Promise<void>;
+  findSsoSession(idHash: string): Promise<SsoSession | undefined>;
+  touchSsoSession(idHash: string, expiresAt: number): Promise<void>;
+  deleteSsoSession(idHash: string): Promise<void>;
+
+  // journeys
+  createJourney(j: JourneyRecord): Promise<void>;
+  findJourney(id: string): Promise<JourneyRecord | undefined>;
+  updateJourney(id: string, state: unknown, csrf: string): Promise<void>;
+  deleteJourney(id: string): Promise<void>;
+
+  // authorization codes
+  createAuthCode(c: AuthCodeRecord): Promise<void>;
+  /** Marks the code consumed if it was not; reports replays. */
+  redeemAuthCode(codeHash: string, now: number): Promise<CodeRedemption>;
+  setAuthCodeIssuedJti(codeHash: string, jti: string): Promise<void>;
+
+  // refresh tokens
+  createRefreshToken(t: RefreshTokenRecord): Promise<void>;
+  findRefreshToken(tokenHash: string): Promise<RefreshTokenRecord | undefined>;
+  /**
+   * Consumes `oldHash` and stores `next` in one transaction. If the token was already consumed this
+   * is a reuse: its whole family is revoked and nothing is stored.
+   */
+  rotateRefreshToken(oldHash: string, now: number, next: RefreshTokenRecord): Promise<RefreshRotation>;
+  revokeRefreshFamily(familyId: string, now: number): Promise<void>;
+  revokeRefreshTokensFromCode(codeHash: string, now: number): Promise<void>;
+  revokeUserRefreshTokens(tenantId: string, userId: string, now: number): Promise<number>;
+
+  // revoked access tokens
+  revokeAccessToken(jti: string, expiresAt: number): Promise<void>;
+  isAccessTokenRevoked(jti: string): Promise<boolean>;
+
+  /** Deletes expired rows; returns how many. */
+  purgeExpired(now: number): Promise<number>;
+}

@@ -1,0 +1,26 @@
+import { html } from '../html.js';
+import { layout } from './layout.js';
+
+/** Shown when an error must not be redirected (unknown client, unregistered redirect URI…). */
+export function errorPage(p: { error: string; description: string; correlationId: string; status: number }): string {
+  const body = html`<h1>Sorry, we can't complete your request</h1>
+<p role="alert" class="error"><strong>${p.error}</strong></p>
+<p>${p.description}</p>
+<p class="muted">Correlation ID: ${p.correlationId}</p>`;
+  return layout({ title: 'Error', body });
+}
+
+/** response_mode=form_post: a form posted to the app by a same-origin script, or by hand without JS. */
+export function formPostPage(action: string, params: Record<string, string>): string {
+  const body = html`<h1>Continue to the application</h1>
+<form id="form-post" method="post" action="${action}">
+${Object.entries(params).map(([k, v]) => html`<input type="hidden" name="${k}" value="${v}">`)}
+<noscript><p>JavaScript is off: press Continue to return to the application.</p></noscript>
+<div class="actions"><button type="submit">Continue</button></div>
+</form>`;
+  return layout({ title: 'Continue', body, scripts: ['/static/form-post.js'] });
+}
+
+export function signedOutPage(): string {
+  return layout({ title: 'Signed out', body: html`<h1>You have signed out</h1><p>You can close this window.</p>` });
+}
