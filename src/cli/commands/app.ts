@@ -1,0 +1,122 @@
+import { appTypes, type AppType } from '../../store/store.js';
+import { createApp, requireApp, requireTenant, ProvisionError } from '../../provision.js';
+import { need, parse, usageError, type CliContext, type Command } from '../context.js';
+import { appJson, table } from '../output.js';
+
+async function showApp(ctx: CliContext, tenantSlug: string, clientId: string) {
+  const d = ctx.deps();
+  const tenant = await requireTenant(d, tenantSlug);
+  const app = await requireApp(d, tenant, clientId);
+  return appJson(app, app.type === 'api' ? { scopes: await d.store.listAppScopes(app.clientId), roles: await d.store.listAppRoles(app.clientId) } : {});
+}
+
+async function grantCommand(ctx: CliContext, rest: string[], revoke: boolean): Promise<void> {
+  const { values } = parse(rest, { tenant: { type: 'string' }, app: { type: 'string' }, api: { type: 'string' }, scope: { type: 'string' }, role: { type: 'string' } });
+  const d = ctx.deps();
+  const tenant = await requireTenant(d, need(values.tenant, '--tenant'));
+  const client = await requireApp(d, tenant, need(values.app, '--app'));
+  const api = await requireApp(d, tenant, need(values.api, '--api'));
+  if ((values.scope === undefined) === (values.role === undefined)) throw usageError('give exactly one of --scope or --role');
+  if (api.type !== 'api') throw new ProvisionError(`app '${api.clientId}' is not of type api`);
+  const kind = values.scope !== undefined ? 'scope' : 'role';
+  const name = (values.scope ?? values.role)!;
+  if (!revoke) {
+    const defined = kind === 'scope' ? await d.store.listAppScopes(api.clientId) : await d.store.listAppRoles(api.clientId);
+    if (!defined.includes(name)) {
+      throw new ProvisionError(`the API does not define the ${kind} '${name}' (add it with: latchkey app ${kind} add --tenant ${tenant.slug} --app ${api.clientId} --${kind} ${name})`);
+    }
+    if (kind === 'role' && client.type !== 'daemon') throw new ProvisionError('roles (application permissions) are granted to daemon apps');
+    if (kind === 'scope' && client.type === 'daemon') throw new ProvisionError('a daemon has no user: grant it a --role instead');
+    await d.store.addGrant({ clientId: client.clientId, apiClientId: api.clientId, kind, name });
+  } else if (!(await d.store.removeGrant({ clientId: client.clientId, apiClientId: api.clientId, kind, name }))) {
+    throw new ProvisionError(`app '${client.clientId}' has no ${kind} '${name}' on '${api.clientId}'`);
+  }
+  const grants = (await d.store.listGrants(client.clientId)).map((g) => ({ api: g.apiClientId, kind: g.kind, name: g.name }));
+  if (ctx.json) ctx.printJson({ client_id: client.clientId, grants });
+  else ctx.print(`${revoke ? 'revoked' : 'granted'} ${kind} ${name} on ${api.identifierUri ?? api.clientId} ${revoke ? 'from' : 'to'} ${client.name}`);
+}
+
+async function defineCommand(ctx: CliContext, kind: 'scope' | 'role', rest: string[]): Promise<void> {
+  const [verb, ...args] = rest;
+  if (verb !== 'add' && verb !== 'list') throw usageError(`usage: latchkey app ${kind} add|list --tenant T --app API_CLIENT_ID [--${kind} NAME]`);
+  const { values } = parse(args, { tenant: { type: 'string' }, app: { type: 'string' }, [kind]: { type: 'string' } });
+  const d = ctx.deps();
+  const tenant = await requireTenant(d, need(values.tenant as string | undefined, '--tenant'));
+  const api = await requireApp(d, tenant, need(values.app as string | undefined, '--app'));
+  if (api.type !== 'api') throw new ProvisionError(`app '${api.clientId}' is not of type api: only APIs expose ${kind}s`);
+  if (verb === 'add') {
+    const name = need(values[kind] as string | undefined, `--${kind}`);
+    if (!/^[A-Za-z][\w.-]{0,99}$/.test(name)) throw new ProvisionError(`invalid --${kind} '${name}': letters, digits, '.', '_' and '-'`);
+    if (kind === 'scope') await d.store.addAppScope(api.clientId, name);
+    else await d.store.addAppRole(api.clientId, name);
+  }
+  const names = kind === 'scope' ? await d.store.listAppScopes(api.clientId) : await d.store.listAppRoles(api.clientId);
+  if (ctx.json) ctx.printJson({ client_id: api.clientId, identifier_uri: api.identifierUri, [`${kind}s`]: names });
+  else ctx.print(names.map((n) => (kind === 'scope' ? `${api.identifierUri}/${n}` : n)).join('\n') || '(none)');
+}
+
+export const appCommand: Command = async (ctx, argv) => {
+  const [sub, ...rest] = argv;
+  switch (sub) {
+    case 'create': {
+      const { values } = parse(rest, {
+        tenant: { type: 'string' },
+        name: { type: 'string' },
+        type: { type: 'string' },
+        'redirect-uri': { type: 'string', multiple: true },
+        'post-logout-redirect-uri': { type: 'string', multiple: true },
+        'identifier-uri': { type: 'string' },
+        'allow-implicit': { type: 'boolean' },
+        'allow-ropc': { type: 'boolean' },
+        'logout-url': { type: 'string' },
+      });
+      const type = need(values.type, '--type');
+      if (!appTypes.includes(type as AppType)) throw usageError(`invalid --type '${type}': one of ${appTypes.join(', ')}`);
+      const d = ctx.deps();
+      const tenant = await requireTenant(d, need(values.tenant, '--tenant'));
+      const { app, clientSecret } = await createApp(d, tenant, {
+        name: need(values.name, '--name'),
+        type: type as AppType,
+        redirectUris: values['redirect-uri'] ?? [],
+        postLogoutRedirectUris: values['post-logout-redirect-uri'] ?? [],
+        ...(values['identifier-uri'] ? { identifierUri: values['identifier-uri'] } : {}),
+        allowImplicit: values['allow-implicit'] ?? false,
+        allowRopc: values['allow-ropc'] ?? false,
+        ...(values['logout-url'] ? { logoutUrl: values['logout-url'] } : {}),
+      });
+      if (ctx.json) ctx.printJson(appJson(app, clientSecret ? { clientSecret } : {}));
+      else {
+        ctx.print(`client_id: ${app.clientId}`);
+        if (clientSecret) ctx.print(`client_secret: ${clientSecret}\n(shown once: store it now; Latchkey keeps only its hash)`);
+        if (app.identifierUri) ctx.print(`identifier_uri: ${app.identifierUri}`);
+      }
+      return;
+    }
+    case 'list': {
+      const { values } = parse(rest, { tenant: { type: 'string' } });
+      const d = ctx.deps();
+      const tenant = await requireTenant(d, need(values.tenant, '--tenant'));
+      const rows = (await d.store.listApps(tenant.id)).map((a) => appJson(a));
+      if (ctx.json) ctx.printJson(rows);
+      else ctx.print(table(rows, ['client_id', 'name', 'type', 'redirect_uris']));
+      return;
+    }
+    case 'show': {
+      const { values } = parse(rest, { tenant: { type: 'string' }, app: { type: 'string' } });
+      const shown = await showApp(ctx, need(values.tenant, '--tenant'), need(values.app, '--app'));
+      if (ctx.json) ctx.printJson(shown);
+      else ctx.print(Object.entries(shown).map(([k, v]) => `${k}: ${Array.isArray(v) ? v.join(' ') : String(v)}`).join('\n'));
+      return;
+    }
+    case 'scope':
+      return defineCommand(ctx, 'scope', rest);
+    case 'role':
+      return defineCommand(ctx, 'role', rest);
+    case 'grant':
+      return grantCommand(ctx, rest, false);
+    case 'revoke':
+      return grantCommand(ctx, rest, true);
+    default:
+      throw usageError('usage: latchkey app create|list|show|scope add|role add|grant|revoke …');
+  }
+};

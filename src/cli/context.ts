@@ -1,0 +1,32 @@
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import type { Config } from '../config.js';
+import { ProvisionError, type ProvisionDeps } from '../provision.js';
+import type { SqliteStore } from '../store/sqlite/sqlite-store.js';
+
+export interface CliContext {
+  config: Config;
+  /** Opened on first use, so `policy validate` works without a database. */
+  deps(): ProvisionDeps & { store: SqliteStore };
+  json: boolean;
+  print(text: string): void;
+  printJson(value: unknown): void;
+  readStdin(): Promise<string>;
+}
+
+export type Command = (ctx: CliContext, argv: string[]) => Promise<void>;
+
+type Options = NonNullable<ParseArgsConfig['options']>;
+
+/** Strict option parsing: unknown flags and missing values are one-line errors. */
+export function parse<O extends Options>(argv: string[], options: O, positionals = false) {
+  return parseArgs({ args: argv, options: { ...options, json: { type: 'boolean' } }, strict: true, allowPositionals: positionals });
+}
+
+export function need<T>(value: T | undefined, flag: string): T {
+  if (value === undefined || value === '') throw new ProvisionError(`missing ${flag}`);
+  return value;
+}
+
+export function usageError(text: string): ProvisionError {
+  return new ProvisionError(text);
+}
