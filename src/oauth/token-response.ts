@@ -51,7 +51,7 @@ export function clientInfo(user: User, tenant: Tenant, policyId: string): string
  */
 export async function userTokenResponse(
   deps: Deps,
-  args: { tenant: Tenant; policy: Policy; client: App; user: User; grant: UserGrant; family: RefreshFamily; includeNonce: boolean },
+  args: { tenant: Tenant; policy: Policy; client: App; user: User; grant: UserGrant; family: RefreshFamily; includeNonce: boolean; now: number; clientInfo: boolean },
 ): Promise<{ body: TokenResponse; accessTokenJti: string; accessTokenExp: number; refreshRecord?: Parameters<Deps['store']['createRefreshToken']>[0] }> {
   const { tenant, policy, client, user, grant, family } = args;
   const minted = await mintUserTokens(deps, {
@@ -77,7 +77,7 @@ export async function userTokenResponse(
   }
   let refreshRecord;
   if (grant.scopes.oidc.includes('offline_access')) {
-    const now = deps.clock.now();
+    const now = args.now;
     const token = randomToken();
     let expiresAt = now + policy.tokens.refreshTokenDays * DAY_MS;
     if (family.familyExpiresAt !== null) expiresAt = Math.min(expiresAt, family.familyExpiresAt);
@@ -100,6 +100,6 @@ export async function userTokenResponse(
     body.refresh_token = token;
     body.refresh_token_expires_in = Math.max(0, Math.floor((expiresAt - now) / 1000));
   }
-  if (grant.clientInfo) body.client_info = clientInfo(user, tenant, grant.policyId);
+  if (args.clientInfo) body.client_info = clientInfo(user, tenant, grant.policyId);
   return { body, accessTokenJti: minted.accessTokenJti!, accessTokenExp: minted.accessTokenExp!, ...(refreshRecord ? { refreshRecord } : {}) };
 }

@@ -59,6 +59,9 @@ export async function authorizationCodeGrant(req: TokenRequest): Promise<TokenRe
     grant,
     family: newFamily(policy, app, now, codeHash),
     includeNonce: true,
+    now,
+    // MSAL asks for client_info on the authorize request, the token request, or both.
+    clientInfo: grant.clientInfo || param(params, 'client_info') === '1',
   });
   if (out.refreshRecord) await deps.store.createRefreshToken(out.refreshRecord);
   await deps.store.setAuthCodeIssuedJti(codeHash, out.accessTokenJti);

@@ -51,6 +51,8 @@ export async function refreshTokenGrant(req: TokenRequest): Promise<TokenRespons
     grant,
     family: { familyId: old.familyId, familyExpiresAt: old.familyExpiresAt, originCodeHash: old.originCodeHash },
     includeNonce: false,
+    now,
+    clientInfo: grant.clientInfo || param(params, 'client_info') === '1',
   });
   const next = out.refreshRecord;
   if (!next) throw new Error('a refresh grant always carries offline_access');

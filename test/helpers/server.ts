@@ -1,0 +1,94 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import pino from 'pino';
+import { buildApp } from '../../src/app.js';
+import { loadConfig } from '../../src/config.js';
+import type { Clock, Deps } from '../../src/deps.js';
+import { createApp, createUser, ensureDemo, type CreateAppInput, type ProvisionDeps } from '../../src/provision.js';
+import { createDeps } from '../../src/runtime.js';
+import type { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
+import type { App, Tenant, User } from '../../src/store/store.js';
+
+/** A clock tests can move forward. */
+export class TestClock implements Clock {
+  offset = 0;
+  now(): number {
+    return Date.now() + this.offset;
+  }
+  advance(ms: number): void {
+    this.offset += ms;
+  }
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as { port: number }).port;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+export interface TestServer {
+  baseUrl: string;
+  dir: string;
+  deps: Deps & { store: SqliteStore };
+  app: FastifyInstance;
+  clock: TestClock;
+  tenant: Tenant;
+  provision: ProvisionDeps;
+  logs: Record<string, unknown>[];
+  createUser(email: string, password: string, extra?: { givenName?: string; familyName?: string; displayName?: string }): Promise<User>;
+  createApp(input: CreateAppInput): Promise<{ app: App; clientSecret?: string }>;
+  close(): Promise<void>;
+}
+
+/**
+ * Starts Latchkey on 127.0.0.1 with a fresh SQLite file and policies folder, over real HTTP, with a
+ * low password-hash cost so tests stay fast.
+ */
+export async function startServer(opts: { env?: Record<string, string>; tls?: { cert: Buffer; key: Buffer } } = {}): Promise<TestServer> {
+  const dir = mkdtempSync(join(tmpdir(), 'latchkey-test-'));
+  const port = await freePort();
+  const scheme = opts.tls ? 'https' : 'http';
+  const config = loadConfig({
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    LATCHKEY_BASE_URL: `${scheme}://127.0.0.1:${port}`,
+    LATCHKEY_DB: join(dir, 'latchkey.db'),
+    LATCHKEY_POLICIES_DIR: join(dir, 'policies'),
+    LATCHKEY_PASSWORD_COST: '12',
+    ...opts.env,
+  });
+  const logs: Record<string, unknown>[] = [];
+  const logger = pino({ level: 'info' }, { write: (line: string) => logs.push(JSON.parse(line) as Record<string, unknown>) });
+  const clock = new TestClock();
+  const deps = createDeps(config, { logger, clock });
+  const provision: ProvisionDeps = { store: deps.store, secrets: deps.secrets, clock, policiesDir: config.policiesDir, passwordCost: config.passwordCost };
+  const tenant = (await ensureDemo(provision, config.baseUrl))!;
+  const app = await buildApp(deps, opts.tls ? { https: opts.tls } : {});
+  await app.listen({ port, host: '127.0.0.1' });
+  return {
+    baseUrl: config.baseUrl,
+    dir,
+    deps,
+    app,
+    clock,
+    tenant,
+    provision,
+    logs,
+    createUser: (email, password, extra = {}) => createUser(provision, tenant, { email, password, ...extra }),
+    createApp: (input) => createApp(provision, tenant, input),
+    async close() {
+      await app.close();
+      deps.policies.close();
+      await deps.store.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
