@@ -1,10 +1,10 @@
-import { jwtVerify } from 'jose';
 import { randomToken, sha256 } from '../crypto/secrets.js';
 import type { Deps } from '../deps.js';
 import { newJourneyState } from '../journeys/journey.js';
 import type { Policy } from '../journeys/policy-schema.js';
 import { journeyFor } from '../journeys/compile.js';
 import type { App, Tenant, User } from '../store/store.js';
+import { verifyOwnSignature } from '../tokens/verify.js';
 import type { AuthorizationResponse } from './authorization-response.js';
 import { TargetedError, type AuthorizationRequest } from './authorize-request.js';
 import { OAuthError } from './errors.js';
@@ -30,17 +30,8 @@ export interface BrowserContext {
 
 /** The subject an `id_token_hint` names, if it is a token we issued (expired ones are fine: OIDC §3.1.2.1). */
 async function hintedSubject(deps: Deps, tenant: Tenant, hint: string): Promise<string | undefined> {
-  const keys = await deps.keys.forTenant(tenant.id);
-  try {
-    const { payload } = await jwtVerify(hint, (header) => {
-      const key = header.kid ? keys.verifyKeys.get(header.kid) : undefined;
-      if (!key) throw new Error('unknown kid');
-      return key;
-    }, { algorithms: ['RS256'], currentDate: new Date(0) });
-    return typeof payload.sub === 'string' ? payload.sub : undefined;
-  } catch {
-    return undefined;
-  }
+  const payload = await verifyOwnSignature(await deps.keys.forTenant(tenant.id), hint);
+  return typeof payload?.sub === 'string' ? payload.sub : undefined;
 }
 
 /**

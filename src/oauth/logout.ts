@@ -1,7 +1,7 @@
-import { jwtVerify } from 'jose';
 import { sha256 } from '../crypto/secrets.js';
 import type { Deps } from '../deps.js';
 import type { App, Tenant } from '../store/store.js';
+import { verifyOwnSignature } from '../tokens/verify.js';
 import { single, type RawParams } from './authorize-request.js';
 import { OAuthError, pageError } from './errors.js';
 
@@ -11,20 +11,11 @@ export interface LogoutResult {
 }
 
 async function hintAudience(deps: Deps, tenant: Tenant, hint: string): Promise<string> {
-  const keys = await deps.keys.forTenant(tenant.id);
-  try {
-    // An expired hint is still a valid hint (OIDC RP-Initiated Logout §2).
-    const { payload } = await jwtVerify(hint, (h) => {
-      const key = h.kid ? keys.verifyKeys.get(h.kid) : undefined;
-      if (!key) throw new Error('unknown key');
-      return key;
-    }, { algorithms: ['RS256'], currentDate: new Date(0) });
-    const aud = Array.isArray(payload.aud) ? payload.aud[0] : payload.aud;
-    if (typeof aud !== 'string') throw new Error('no aud');
-    return aud;
-  } catch {
-    throw pageError('invalid_request', 'The id_token_hint is not a valid token of this tenant.', 'AADB2C90210');
-  }
+  // An expired hint is still a valid hint (OIDC RP-Initiated Logout §2).
+  const payload = await verifyOwnSignature(await deps.keys.forTenant(tenant.id), hint);
+  const aud = Array.isArray(payload?.aud) ? payload.aud[0] : payload?.aud;
+  if (typeof aud !== 'string') throw pageError('invalid_request', 'The id_token_hint is not a valid token of this tenant.', 'AADB2C90210');
+  return aud;
 }
 
 function registeredFor(app: App, uri: string): boolean {
