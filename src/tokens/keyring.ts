@@ -20,6 +20,8 @@ export interface TenantKeySet {
   verifyKeys: Map<string, KeyObject>;
   /** The JWKS document, serialized once per change. */
   jwksJson: string;
+  /** When a replaced key's grace ends and the set must be rebuilt without it. */
+  staleAt: number;
 }
 
 interface CacheEntry {
@@ -66,8 +68,8 @@ export class KeyRing {
   async forTenant(tenantId: string): Promise<TenantKeySet> {
     const now = this.clock.now();
     const entry = this.cache.get(tenantId);
-    if (entry && now - entry.checkedAt < RECHECK_MS) return entry.set;
-    if (entry) {
+    if (entry && now - entry.checkedAt < RECHECK_MS && now < entry.set.staleAt) return entry.set;
+    if (entry && now < entry.set.staleAt) {
       const version = await this.store.tenantConfigVersion(tenantId);
       if (version === entry.set.version) {
         entry.checkedAt = now;
@@ -100,6 +102,7 @@ export class KeyRing {
       active: { kid: active.kid, key: createPrivateKey(this.secrets.open(active.privateKey)) },
       verifyKeys,
       jwksJson: JSON.stringify({ keys: keys.map((k) => k.publicJwk) }),
+      staleAt: Math.min(Infinity, ...keys.map((k) => k.publishUntil ?? Infinity)),
     };
     this.cache.set(tenantId, { set, checkedAt: now });
     return set;

@@ -1,0 +1,193 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Agent, absolute, csrfOf } from '../helpers/browserless.js';
+import { freePort } from '../helpers/server.js';
+
+/** The built server and CLI (`npm ci` builds dist/), run as an operator runs them. */
+const root = join(import.meta.dirname, '..', '..');
+const main = join(root, 'dist', 'main.js');
+const cli = join(root, 'dist', 'cli', 'latchkey.js');
+
+let dir: string;
+let env: NodeJS.ProcessEnv;
+let server: ChildProcess;
+let baseUrl: string;
+let startedInMs: number;
+
+function run(args: string[], input?: string) {
+  const r = spawnSync(process.execPath, [cli, ...args], { env, input, encoding: 'utf8' });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+function runJson<T>(args: string[], input?: string): T {
+  const r = run([...args, '--json'], input);
+  if (r.code !== 0) throw new Error(`latchkey ${args.join(' ')} failed: ${r.stderr}`);
+  return JSON.parse(r.stdout) as T;
+}
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'latchkey-cli-'));
+  const port = await freePort();
+  baseUrl = `http://127.0.0.1:${port}`;
+  env = {
+    PATH: process.env.PATH,
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    LATCHKEY_BASE_URL: baseUrl,
+    LATCHKEY_DB: join(dir, 'data', 'latchkey.db'),
+    LATCHKEY_POLICIES_DIR: join(dir, 'policies'),
+    LATCHKEY_PASSWORD_COST: '12',
+    LATCHKEY_LOG_LEVEL: 'warn',
+  };
+  const t0 = Date.now();
+  server = spawn(process.execPath, [main], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  for (;;) {
+    try {
+      if ((await fetch(`${baseUrl}/health`)).ok) break;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() - t0 > 20_000) throw new Error('server did not start');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  startedInMs = Date.now() - t0;
+});
+
+afterAll(async () => {
+  server?.kill('SIGTERM');
+  await new Promise((r) => server?.once('exit', r));
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('first start', () => {
+  it('creates the demo tenant with the five standard policies and links them from /', async () => {
+    expect(startedInMs).toBeGreaterThan(0);
+    expect(readdirSync(join(dir, 'policies', 'demo')).sort()).toEqual([
+      'B2C_1_passwordreset.json', 'B2C_1_profileedit.json', 'B2C_1_signin.json', 'B2C_1_signup.json', 'B2C_1_signupsignin.json',
+    ]);
+    const html = await (await fetch(`${baseUrl}/`)).text();
+    for (const p of ['B2C_1_signupsignin', 'B2C_1_signin', 'B2C_1_signup', 'B2C_1_profileedit', 'B2C_1_passwordreset']) {
+      expect(html).toContain(`/playground/run?tenant=demo&amp;p=${p}`);
+    }
+  });
+
+  it('runs the sign-in policy for a user made with the CLI and shows the decoded id_token', async () => {
+    const user = runJson<{ id: string; email: string }>(['user', 'create', '--tenant', 'demo', '--email', 'erin@example.com', '--password-stdin', '--display-name', 'Erin'], 'erin-password-1\n');
+    expect(user.email).toBe('erin@example.com');
+    const agent = new Agent();
+    const toAuthorize = await agent.fetch(`${baseUrl}/playground/run?tenant=demo&p=B2C_1_signin`);
+    const toJourney = await agent.fetch(toAuthorize.headers.get('location')!);
+    const journey = absolute(baseUrl, toJourney.headers.get('location')!);
+    const page = await (await agent.fetch(journey)).text();
+    const back = await agent.post(journey, { csrf: csrfOf(page), email: 'erin@example.com', password: 'erin-password-1', action: 'signin' });
+    const viewer = await (await agent.fetch(back.headers.get('location')!)).text();
+    expect(viewer).toContain('<h2>id_token</h2>');
+    expect(viewer).toContain('Signature verified');
+    expect(viewer).toContain(`<th scope="row">oid</th><td>${user.id}</td>`);
+    expect(viewer).toContain('<th scope="row">tfp</th><td>B2C_1_signin</td>');
+  });
+
+  it('stops with a one-line message naming a bad variable', () => {
+    const r = spawnSync(process.execPath, [main], { env: { ...env, PORT: 'eighty' }, encoding: 'utf8' });
+    expect(r.status).toBe(2);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(/^latchkey: invalid PORT: /);
+  });
+});
+
+describe('latchkey CLI', () => {
+  it('creates and lists tenants with OAuth field names', () => {
+    const t = runJson<{ id: string; slug: string; issuer: string }>(['tenant', 'create', 'contoso', '--display-name', 'Contoso']);
+    expect(t.slug).toBe('contoso');
+    expect(t.issuer).toBe(`${baseUrl}/${t.id}/v2.0/`);
+    const list = runJson<{ slug: string }[]>(['tenant', 'list']);
+    expect(list.map((x) => x.slug)).toEqual(['demo', 'contoso']);
+    expect(readdirSync(join(dir, 'policies', 'contoso'))).toContain('B2C_1_signupsignin.json');
+  });
+
+  it('creates apps: a secret shown once for confidential types, none for public ones', () => {
+    const web = runJson<Record<string, unknown>>(['app', 'create', '--tenant', 'contoso', '--name', 'Web', '--type', 'web', '--redirect-uri', 'https://app.example/cb', '--redirect-uri', 'http://localhost:5000/cb', '--post-logout-redirect-uri', 'https://app.example/']);
+    expect(web.client_id).toMatch(/^[0-9a-f-]{36}$/);
+    expect(typeof web.client_secret).toBe('string');
+    expect((web.client_secret as string).length).toBeGreaterThanOrEqual(43);
+    expect(web.redirect_uris).toEqual(['https://app.example/cb', 'http://localhost:5000/cb']);
+    expect(web.post_logout_redirect_uris).toEqual(['https://app.example/']);
+    const spa = runJson<Record<string, unknown>>(['app', 'create', '--tenant', 'contoso', '--name', 'SPA', '--type', 'spa', '--redirect-uri', 'https://spa.example/']);
+    expect(spa.client_secret).toBeUndefined();
+    const listed = runJson<Record<string, unknown>[]>(['app', 'list', '--tenant', 'contoso']);
+    expect(listed).toHaveLength(2);
+    expect(listed.every((a) => a.client_secret === undefined)).toBe(true);
+  });
+
+  it('registers an API with scopes and roles and grants them', () => {
+    const api = runJson<{ client_id: string; identifier_uri: string }>(['app', 'create', '--tenant', 'contoso', '--name', 'Tasks', '--type', 'api', '--identifier-uri', 'https://contoso.example/tasks']);
+    expect(api.identifier_uri).toBe('https://contoso.example/tasks');
+    expect(runJson<{ scopes: string[] }>(['app', 'scope', 'add', '--tenant', 'contoso', '--app', api.client_id, '--scope', 'tasks.read']).scopes).toEqual(['tasks.read']);
+    runJson(['app', 'role', 'add', '--tenant', 'contoso', '--app', api.client_id, '--role', 'Tasks.Admin']);
+    const web = runJson<{ client_id: string }>(['app', 'create', '--tenant', 'contoso', '--name', 'Web2', '--type', 'web', '--redirect-uri', 'https://app.example/cb2']);
+    const granted = runJson<{ grants: unknown[] }>(['app', 'grant', '--tenant', 'contoso', '--app', web.client_id, '--api', api.client_id, '--scope', 'tasks.read']);
+    expect(granted.grants).toEqual([{ api: api.client_id, kind: 'scope', name: 'tasks.read' }]);
+    const notDefined = run(['app', 'grant', '--tenant', 'contoso', '--app', web.client_id, '--api', api.client_id, '--scope', 'tasks.write']);
+    expect(notDefined.code).toBe(1);
+    expect(notDefined.stderr).toMatch(/^latchkey: the API does not define the scope 'tasks.write'/);
+    expect(runJson<{ grants: unknown[] }>(['app', 'revoke', '--tenant', 'contoso', '--app', web.client_id, '--api', api.client_id, '--scope', 'tasks.read']).grants).toEqual([]);
+  });
+
+  it('manages users: show, disable, delete', () => {
+    const u = runJson<{ id: string }>(['user', 'create', '--tenant', 'contoso', '--email', 'Fay@Example.com', '--password', 'fay-password-1', '--given-name', 'Fay']);
+    expect(runJson<{ email: string }>(['user', 'show', '--tenant', 'contoso', '--user', 'fay@example.com']).email).toBe('Fay@Example.com');
+    expect(runJson<{ disabled: boolean }>(['user', 'disable', '--tenant', 'contoso', '--user', u.id]).disabled).toBe(true);
+    expect(runJson<{ deleted: boolean }>(['user', 'delete', '--tenant', 'contoso', '--user', u.id]).deleted).toBe(true);
+    expect(runJson<unknown[]>(['user', 'list', '--tenant', 'contoso'])).toEqual([]);
+  });
+
+  it('rotates and retires keys', () => {
+    const before = runJson<{ kid: string }[]>(['keys', 'list', '--tenant', 'contoso']);
+    expect(before).toHaveLength(1);
+    const rotated = runJson<{ kid: string; status: string }>(['keys', 'rotate', '--tenant', 'contoso']);
+    expect(rotated.status).toBe('active');
+    const during = runJson<{ kid: string; status: string; published: boolean }[]>(['keys', 'list', '--tenant', 'contoso']);
+    expect(during.map((k) => [k.status, k.published])).toEqual([['active', true], ['grace', true]]);
+    const active = run(['keys', 'retire', '--tenant', 'contoso', '--kid', rotated.kid]);
+    expect(active.code).toBe(1);
+    expect(active.stderr).toContain('is the active key');
+    expect(runJson<{ retired: string[] }>(['keys', 'retire', '--tenant', 'contoso']).retired).toEqual([before[0]!.kid]);
+  });
+
+  it('answers bad input with one line and a non-zero exit', () => {
+    const cases: [string[], RegExp][] = [
+      [['app', 'create', '--tenant', 'contoso', '--name', 'X', '--type', 'robot'], /^latchkey: invalid --type 'robot'/],
+      [['app', 'create', '--tenant', 'nowhere', '--name', 'X', '--type', 'web', '--redirect-uri', 'https://x.example/'], /^latchkey: no tenant 'nowhere'/],
+      [['app', 'create', '--tenant', 'contoso', '--name', 'X', '--type', 'web', '--redirect-uri', 'http://x.example/cb'], /^latchkey: invalid --redirect-uri .*use https/],
+      [['app', 'create', '--tenant', 'contoso', '--name', 'X', '--type', 'web'], /needs at least one --redirect-uri/],
+      [['user', 'create', '--tenant', 'contoso', '--email', 'not-an-email', '--password', 'long-enough-1'], /^latchkey: invalid --email/],
+      [['user', 'create', '--tenant', 'contoso', '--email', 'g@example.com', '--password', 'short'], /at least 8 characters/],
+      [['user', 'list', '--tenant', 'contoso', '--bogus'], /^latchkey: Unknown option '--bogus'/],
+      [['tenant', 'create', 'Bad Slug'], /^latchkey: invalid tenant slug/],
+      [['tenant', 'create', 'contoso'], /already exists/],
+      [['frobnicate'], /^latchkey: unknown command 'frobnicate'/],
+    ];
+    for (const [args, re] of cases) {
+      const r = run(args);
+      expect(r.code, args.join(' ')).not.toBe(0);
+      expect(r.stderr, args.join(' ')).toMatch(re);
+      expect(r.stderr.trim().split('\n'), args.join(' ')).toHaveLength(1);
+    }
+  });
+
+  it('validates policy files with file and JSON path in every message', () => {
+    const bad = join(dir, 'B2C_1_bad.json');
+    writeFileSync(bad, JSON.stringify({ id: 'B2C_1_bad', kind: 'signIn', tokens: { idTokenMinutes: 2 } }));
+    const r = run(['policy', 'validate', bad]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain(`${bad}: $.tokens.idTokenMinutes: `);
+    expect(run(['policy', 'validate']).code).toBe(0);
+  });
+
+  it('migrates idempotently', () => {
+    expect(runJson<{ applied: string[]; version: number }>(['migrate'])).toEqual({ applied: [], version: 1 });
+  });
+});
