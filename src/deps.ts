@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { Config } from './config.js';
 import type { SecretBox } from './crypto/secrets.js';
 import type { PolicyRegistry } from './journeys/loader.js';
+import type { Mailer } from './mail/mailer.js';
 import type { Store } from './store/store.js';
 import type { KeyRing } from './tokens/keyring.js';
 
@@ -22,4 +23,5 @@ export interface Deps {
   secrets: SecretBox;
   keys: KeyRing;
   policies: PolicyRegistry;
+  mailer: Mailer;
 }

@@ -24,6 +24,8 @@ async function main(): Promise<void> {
   const demo = await ensureDemo(provision, config.baseUrl);
   if (demo) logger.info({ tenant: demo.slug, id: demo.id }, 'first start: created the demo tenant and the playground app');
   await syncPlayground(provision, config.baseUrl);
+  // Load (and start watching) every tenant's policies now, so mistakes show in the log at start.
+  for (const t of await deps.store.listTenants()) logger.info({ tenant: t.slug, policies: deps.policies.list(t.slug).map((p) => p.id) }, 'policies loaded');
 
   const app = await buildApp(deps, config.tls ? { https: config.tls } : {});
   const purge = setInterval(() => {

@@ -3,6 +3,7 @@ import type { Config } from './config.js';
 import { SecretBox } from './crypto/secrets.js';
 import { systemClock, type Clock, type Deps } from './deps.js';
 import { PolicyRegistry } from './journeys/loader.js';
+import { createMailer } from './mail/mailer.js';
 import { SqliteStore } from './store/sqlite/sqlite-store.js';
 import { KeyRing } from './tokens/keyring.js';
 
@@ -20,5 +21,6 @@ export function createDeps(config: Config, opts: { logger?: Logger; clock?: Cloc
     secrets,
     keys: new KeyRing(store, secrets, clock),
     policies: new PolicyRegistry(config.policiesDir, logger, opts.watchPolicies ?? true),
+    mailer: createMailer({ smtpUrl: config.smtpUrl, store, logger, clock }),
   };
 }

@@ -6,6 +6,7 @@ import { createDeps } from '../runtime.js';
 import { StoreConflictError } from '../store/store.js';
 import { appCommand } from './commands/app.js';
 import { keysCommand } from './commands/keys.js';
+import { outboxCommand } from './commands/outbox.js';
 import { policyCommand } from './commands/policy.js';
 import { tenantCommand } from './commands/tenant.js';
 import { userCommand } from './commands/user.js';
@@ -23,6 +24,7 @@ const USAGE = `usage: latchkey <command> [--json]
   user list --tenant T | user show|disable|enable|delete --tenant T --user ID_OR_EMAIL
   keys list|rotate|retire --tenant T [--kid KID] [--grace-hours H]
   policy validate [files…]
+  outbox list --tenant T [--to EMAIL]
 Works on the database named by LATCHKEY_DB (default ./data/latchkey.db), also while the server runs.`;
 
 const migrate: Command = async (ctx) => {
@@ -38,6 +40,7 @@ const commands: Record<string, Command> = {
   user: userCommand,
   keys: keysCommand,
   policy: policyCommand,
+  outbox: outboxCommand,
 };
 
 async function readStdin(): Promise<string> {

@@ -28,9 +28,11 @@ export function readCookie(req: FastifyRequest, name: string): string | undefine
   return typeof v === 'string' && v.length > 0 && v.length <= 200 ? v : undefined;
 }
 
-export function setSsoCookie(reply: FastifyReply, names: CookieNames, tenantId: string, value: string): void {
+/** A browser-session cookie, or a persistent one for `maxAgeSeconds` (keep me signed in). */
+export function setSsoCookie(reply: FastifyReply, names: CookieNames, tenantId: string, value: string, maxAgeSeconds?: number): void {
   reply.setCookie(names.sso(tenantId), value, {
     path: '/',
+    ...(maxAgeSeconds ? { maxAge: maxAgeSeconds } : {}),
     httpOnly: true,
     secure: names.secure,
     sameSite: names.secure ? 'none' : 'lax',

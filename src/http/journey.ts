@@ -57,9 +57,10 @@ export function registerJourneyRoutes(app: FastifyInstance, deps: Deps, cookies:
           idp: state.idp ?? 'local',
           newUser: state.newUser ?? false,
         };
-        if (policy.session.sso !== 'suppressed' && state.authTime !== undefined) {
-          const session = await createSession(deps, { tenant, policy, userId: user.id, clientId: client.clientId, idp: auth.idp, authTime: auth.authTime });
-          setSsoCookie(reply, cookies, tenant.id, session.cookieValue);
+        if (policy.session.sso !== 'suppressed' && state.interactive) {
+          const kmsiDays = state.kmsi ? policy.session.keepMeSignedInDays : 0;
+          const session = await createSession(deps, { tenant, policy, userId: user.id, clientId: client.clientId, idp: auth.idp, authTime: auth.authTime, kmsiDays });
+          setSsoCookie(reply, cookies, tenant.id, session.cookieValue, kmsiDays > 0 ? kmsiDays * 86_400 : undefined);
         }
         return sendAuthorizationResponse(reply, await respondWithGrant(deps, tenant, policy, client, request, user, auth));
       }

@@ -69,6 +69,7 @@ export async function runJourney(input: JourneyInput, form?: FormInput): Promise
         await deps.store.deleteJourney(record.id);
         return { type: 'fail', error: result.error };
       case 'page':
+        if (result.state) state = result.state;
         if (csrf !== record.csrf || state !== record.state) await deps.store.updateJourney(record.id, state, csrf);
         return { type: 'page', html: result.html };
       case 'next':

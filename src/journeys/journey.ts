@@ -14,8 +14,10 @@ export interface JourneyState {
   newUser?: boolean;
   /** Epoch seconds of the interactive authentication, when the journey did one. */
   authTime?: number;
-  /** The SSO session the journey started from, if any (profile edit reuses it). */
-  sessionUserId?: string;
+  /** The user authenticated on a page of this journey (so a new SSO session starts). */
+  interactive?: boolean;
+  /** "Keep me signed in" was ticked: the SSO cookie outlives the browser session. */
+  kmsi?: boolean;
   /** Step-private data (typed values kept across pages, pending codes…), by step id. */
   data: Record<string, Record<string, unknown>>;
 }
@@ -36,7 +38,8 @@ export interface StepContext {
 export type FormInput = Record<string, string>;
 
 export type StepResult =
-  | { type: 'page'; html: string }
+  /** Show a page; `state` when the step changed what it remembers (attempts, a sent code…). */
+  | { type: 'page'; html: string; state?: JourneyState }
   /** The step is done; continue with the next one. */
   | { type: 'next'; state: JourneyState }
   /** Jump to the step with this id (e.g. "Sign up now" from the sign-in page). */

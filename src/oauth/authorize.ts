@@ -87,16 +87,15 @@ export async function authorize(
     );
   }
 
-  const journey = journeyFor(policy);
-  if (!journey) {
-    throw new TargetedError(
-      new OAuthError('server_error', `The policy kind '${policy.kind}' is not available in this version of Latchkey.`),
-      target,
-    );
-  }
+  journeyFor(policy); // compile now, so a broken policy fails here rather than on the page
   const id = randomToken(24);
   const state = newJourneyState();
-  if (active && usable) state.sessionUserId = active.user.id;
+  if (policy.kind === 'profileEdit' && usable && active) {
+    // Profile edit runs on the SSO session's user; only without one does it ask to sign in.
+    state.userId = active.user.id;
+    state.idp = active.session.idp;
+    state.authTime = active.session.authTime;
+  }
   await deps.store.createJourney({
     id,
     tenantId: tenant.id,

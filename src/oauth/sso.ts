@@ -34,11 +34,12 @@ export function sessionCovers(policy: Policy, session: SsoSession, clientId: str
 
 export async function createSession(
   deps: Deps,
-  args: { tenant: Tenant; policy: Policy; userId: string; clientId: string; idp: string; authTime: number },
+  args: { tenant: Tenant; policy: Policy; userId: string; clientId: string; idp: string; authTime: number; kmsiDays?: number },
 ): Promise<{ cookieValue: string; expiresAt: number }> {
   const cookieValue = randomToken();
   const now = deps.clock.now();
-  const expiresAt = now + args.policy.session.lifetimeMinutes * 60_000;
+  // Keep me signed in replaces the session lifetime with its own (local accounts, B2C's KMSI).
+  const expiresAt = now + (args.kmsiDays ? args.kmsiDays * 86_400_000 : args.policy.session.lifetimeMinutes * 60_000);
   await deps.store.createSsoSession({
     idHash: sha256(cookieValue),
     tenantId: args.tenant.id,

@@ -127,6 +127,24 @@ export type RefreshRotation =
   | { ok: true; old: RefreshTokenRecord }
   | { ok: false; reason: 'unknown' | 'reused' | 'revoked'; old?: RefreshTokenRecord };
 
+export interface OutboxMessage {
+  id: number;
+  tenantId: string;
+  to: string;
+  subject: string;
+  body: string;
+  transport: 'outbox' | 'smtp';
+  createdAt: number;
+}
+
+/** Profile fields a journey may change. */
+export interface UserProfileUpdate {
+  givenName?: string | null;
+  familyName?: string | null;
+  displayName?: string | null;
+  attributes?: Record<string, unknown>;
+}
+
 export class StoreConflictError extends Error {}
 
 export interface Store {
@@ -158,6 +176,8 @@ export interface Store {
   findUser(tenantId: string, id: string): Promise<User | undefined>;
   findUserByEmail(tenantId: string, email: string): Promise<User | undefined>;
   listUsers(tenantId: string): Promise<User[]>;
+  updateUserProfile(tenantId: string, id: string, update: UserProfileUpdate, now: number): Promise<void>;
+  setUserPassword(tenantId: string, id: string, passwordHash: string, now: number): Promise<void>;
   setUserDisabled(tenantId: string, id: string, disabled: boolean, now: number): Promise<boolean>;
   deleteUser(tenantId: string, id: string): Promise<boolean>;
 
@@ -200,6 +220,10 @@ export interface Store {
   // revoked access tokens
   revokeAccessToken(jti: string, expiresAt: number): Promise<void>;
   isAccessTokenRevoked(jti: string): Promise<boolean>;
+
+  // mail
+  addOutboxMessage(m: Omit<OutboxMessage, 'id'>): Promise<void>;
+  listOutbox(tenantId: string, to?: string): Promise<OutboxMessage[]>;
 
   /** Deletes expired rows; returns how many. */
   purgeExpired(now: number): Promise<number>;

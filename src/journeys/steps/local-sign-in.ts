@@ -1,9 +1,8 @@
 import { dummyHashFor, verifyPassword } from '../../crypto/password.js';
 import { signInPage } from '../../ui/pages/sign-in.js';
 import type { FormInput, Step, StepContext, StepResult } from '../journey.js';
-import { cancelled, forgotPassword, pageTitle } from './common.js';
+import { EMAIL, cancelled, forgotPassword, pageTitle } from './common.js';
 
-const EMAIL = /^[^\s@]+@[^\s@]+$/;
 /** One message for unknown account, wrong password and disabled account: no user enumeration. */
 const INVALID_CREDENTIALS = 'Invalid username or password.';
 
@@ -35,6 +34,7 @@ export function localSignIn(opts: LocalSignInOptions = {}): Step {
         ...(errors.form ? { error: errors.form } : {}),
         fieldErrors: { ...(errors.email ? { email: errors.email } : {}), ...(errors.password ? { password: errors.password } : {}) },
         signUpLink: opts.signUpStep !== undefined,
+        keepMeSignedIn: ctx.policy.session.keepMeSignedInDays > 0,
         forgotPasswordLink: true,
         lang: ctx.policy.ui.locale,
         theme: ctx.policy.ui.theme,
@@ -78,7 +78,15 @@ export function localSignIn(opts: LocalSignInOptions = {}): Step {
       logger.info({ tenant: ctx.tenant.slug, policy: ctx.policy.id, sub: user.id, ip: ctx.ip, outcome: 'success' }, 'local sign-in');
       return {
         type: 'next',
-        state: { ...ctx.state, userId: user.id, idp: 'local', newUser: false, authTime: Math.floor(clock.now() / 1000) },
+        state: {
+          ...ctx.state,
+          userId: user.id,
+          idp: 'local',
+          newUser: false,
+          authTime: Math.floor(clock.now() / 1000),
+          interactive: true,
+          kmsi: ctx.policy.session.keepMeSignedInDays > 0 && form.kmsi === 'true',
+        },
       };
     },
   };

@@ -9,6 +9,8 @@ import {
   type AuthCodeRecord,
   type CodeRedemption,
   type JourneyRecord,
+  type OutboxMessage,
+  type UserProfileUpdate,
   type RefreshRotation,
   type RefreshTokenRecord,
   type SigningKey,
@@ -214,6 +216,17 @@ export class SqliteStore implements Store {
       user: db.prepare('SELECT * FROM users WHERE tenant_id = ? AND id = ?'),
       userByEmail: db.prepare('SELECT * FROM users WHERE tenant_id = ? AND email_normalized = ?'),
       users: db.prepare('SELECT * FROM users WHERE tenant_id = ? ORDER BY created_at, email'),
+      updateProfile: db.prepare(
+        `UPDATE users SET given_name = @givenName, family_name = @familyName, display_name = @displayName,
+           attributes = @attributes, updated_at = @now WHERE tenant_id = @tenantId AND id = @id`,
+      ),
+      setPassword: db.prepare('UPDATE users SET password_hash = ?, updated_at = ? WHERE tenant_id = ? AND id = ?'),
+      insertOutbox: db.prepare(
+        `INSERT INTO outbox (tenant_id, to_address, subject, body, transport, created_at)
+         VALUES (@tenantId, @to, @subject, @body, @transport, @createdAt)`,
+      ),
+      outbox: db.prepare('SELECT * FROM outbox WHERE tenant_id = ? ORDER BY id'),
+      outboxTo: db.prepare('SELECT * FROM outbox WHERE tenant_id = ? AND to_address = ? COLLATE NOCASE ORDER BY id'),
       disableUser: db.prepare('UPDATE users SET disabled = ?, updated_at = ? WHERE tenant_id = ? AND id = ?'),
       deleteUser: db.prepare('DELETE FROM users WHERE tenant_id = ? AND id = ?'),
       deleteUserSessions: db.prepare('DELETE FROM sso_sessions WHERE tenant_id = ? AND user_id = ?'),
@@ -395,6 +408,25 @@ export class SqliteStore implements Store {
   async listUsers(tenantId: string): Promise<User[]> {
     return (this.s.users.all(tenantId) as Row[]).map(toUser);
   }
+  async updateUserProfile(tenantId: string, id: string, update: UserProfileUpdate, now: number): Promise<void> {
+    this.db.transaction(() => {
+      const current = this.s.user.get(tenantId, id) as Row | undefined;
+      if (!current) return;
+      const u = toUser(current);
+      this.s.updateProfile.run({
+        tenantId,
+        id,
+        now,
+        givenName: update.givenName !== undefined ? update.givenName : u.givenName,
+        familyName: update.familyName !== undefined ? update.familyName : u.familyName,
+        displayName: update.displayName !== undefined ? update.displayName : u.displayName,
+        attributes: JSON.stringify(update.attributes ?? u.attributes),
+      });
+    })();
+  }
+  async setUserPassword(tenantId: string, id: string, passwordHash: string, now: number): Promise<void> {
+    this.s.setPassword.run(passwordHash, now, tenantId, id);
+  }
   async setUserDisabled(tenantId: string, id: string, disabled: boolean, now: number): Promise<boolean> {
     return this.db.transaction(() => {
       const changed = this.s.disableUser.run(disabled ? 1 : 0, now, tenantId, id).changes > 0;
@@ -513,6 +545,22 @@ export class SqliteStore implements Store {
   }
   async isAccessTokenRevoked(jti: string): Promise<boolean> {
     return this.s.revokedAt.get(jti) !== undefined;
+  }
+
+  async addOutboxMessage(m: Omit<OutboxMessage, 'id'>): Promise<void> {
+    this.s.insertOutbox.run(m);
+  }
+  async listOutbox(tenantId: string, to?: string): Promise<OutboxMessage[]> {
+    const rows = (to ? this.s.outboxTo.all(tenantId, to) : this.s.outbox.all(tenantId)) as Row[];
+    return rows.map((r) => ({
+      id: num(r.id),
+      tenantId: str(r.tenant_id),
+      to: str(r.to_address),
+      subject: str(r.subject),
+      body: str(r.body),
+      transport: r.transport === 'smtp' ? 'smtp' : 'outbox',
+      createdAt: num(r.created_at),
+    }));
   }
 
   async purgeExpired(now: number): Promise<number> {

@@ -11,6 +11,7 @@ export interface SignInPageProps {
   fieldErrors?: { email?: string; password?: string };
   /** "Don't have an account? Sign up now" (signUpOrSignIn only). */
   signUpLink: boolean;
+  keepMeSignedIn?: boolean;
   forgotPasswordLink: boolean;
   lang?: string;
   theme?: string;
@@ -25,6 +26,7 @@ ${errorSummary(p.error)}
 ${csrfInput(p.csrf)}
 ${field({ name: 'email', label: 'Email Address', type: 'email', value: p.email, error: p.fieldErrors?.email, required: true, autocomplete: 'username', autofocus: p.email === '', maxLength: 256 })}
 ${field({ name: 'password', label: 'Password', type: 'password', error: p.fieldErrors?.password, required: true, autocomplete: 'current-password', autofocus: p.email !== '', maxLength: 256 })}
+${p.keepMeSignedIn ? html`<p class="checkbox"><input id="f-kmsi" name="kmsi" type="checkbox" value="true"><label for="f-kmsi">Keep me signed in</label></p>` : ''}
 ${p.forgotPasswordLink ? html`<p class="links"><button type="submit" name="action" value="forgot" class="linklike secondary" formnovalidate>Forgot your password?</button></p>` : ''}
 <div class="actions">
 <button type="submit" name="action" value="signin">Sign in</button>

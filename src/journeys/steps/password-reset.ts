@@ -1,0 +1,71 @@
+import { hashPassword } from '../../crypto/password.js';
+import type { Step, StepContext, StepResult } from '../journey.js';
+import { CANCEL_BUTTON, EMAIL, EMAIL_KEY, cancelled, checkNewPassword, page, stepData, withData, type EmailClaim } from './common.js';
+
+/** Password reset, first page: which account (the code goes to it only if it exists). */
+export function resetEmail(id: string): Step {
+  function render(ctx: StepContext, email: string, error?: string): StepResult {
+    return page(ctx, {
+      heading: 'Reset your password',
+      intro: 'Enter the email address of your account; we will send you a verification code.',
+      fields: [{ name: 'email', label: 'Email Address', type: 'email', value: email, required: true, autocomplete: 'email', autofocus: true, maxLength: 256, ...(error ? { error } : {}) }],
+      buttons: [{ action: 'send', label: 'Send verification code' }, CANCEL_BUTTON],
+    });
+  }
+  return {
+    id,
+    async enter(ctx) {
+      if (ctx.state.userId) return { type: 'next', state: ctx.state };
+      return render(ctx, stepData<EmailClaim>(ctx.state, EMAIL_KEY).address ?? ctx.request.loginHint ?? '');
+    },
+    async submit(ctx, form) {
+      if (form.action === 'cancel') return cancelled();
+      const email = (form.email ?? '').trim();
+      if (email === '') return render(ctx, email, 'Please enter your Email Address.');
+      if (email.length > 256 || !EMAIL.test(email)) return render(ctx, email.slice(0, 256), 'Please enter a valid email address.');
+      return { type: 'next', state: withData(ctx.state, EMAIL_KEY, { address: email, verified: false } satisfies EmailClaim) };
+    },
+  };
+}
+
+/** Password reset, last page: the new password; other refresh tokens of the account are revoked. */
+export function resetPassword(id: string, emailStep: string): Step {
+  function render(ctx: StepContext, errors: { password?: string; confirm?: string }): StepResult {
+    return page(ctx, {
+      heading: 'Choose a new password',
+      fields: [
+        { name: 'password', label: 'New Password', type: 'password', required: true, autocomplete: 'new-password', maxLength: 256, autofocus: true, ...(errors.password ? { error: errors.password } : {}) },
+        { name: 'confirm', label: 'Confirm New Password', type: 'password', required: true, autocomplete: 'new-password', maxLength: 256, ...(errors.confirm ? { error: errors.confirm } : {}) },
+      ],
+      buttons: [{ action: 'continue', label: 'Continue' }, CANCEL_BUTTON],
+    });
+  }
+  return {
+    id,
+    async enter(ctx) {
+      if (ctx.state.userId) return { type: 'next', state: ctx.state };
+      const claim = stepData<EmailClaim>(ctx.state, EMAIL_KEY);
+      if (!claim.verified) return { type: 'goto', step: emailStep, state: ctx.state };
+      return render(ctx, {});
+    },
+    async submit(ctx, form) {
+      if (form.action === 'cancel') return cancelled();
+      const claim = stepData<EmailClaim>(ctx.state, EMAIL_KEY);
+      if (!claim.verified || !claim.address) return { type: 'goto', step: emailStep, state: ctx.state };
+      const errors = checkNewPassword(ctx, form.password ?? '', form.confirm ?? '');
+      if (errors.password || errors.confirm) return render(ctx, errors);
+      const { deps } = ctx;
+      const user = await deps.store.findUserByEmail(ctx.tenant.id, claim.address);
+      // A code is only sent to existing accounts, so a verified address without one cannot happen.
+      if (!user || user.disabled) return cancelled();
+      const now = deps.clock.now();
+      await deps.store.setUserPassword(ctx.tenant.id, user.id, await hashPassword(form.password!, deps.config.passwordCost), now);
+      const revoked = await deps.store.revokeUserRefreshTokens(ctx.tenant.id, user.id, now);
+      deps.logger.info({ tenant: ctx.tenant.slug, policy: ctx.policy.id, sub: user.id, ip: ctx.ip, revoked }, 'password reset; refresh tokens revoked');
+      return {
+        type: 'next',
+        state: { ...ctx.state, userId: user.id, idp: 'local', newUser: false, authTime: Math.floor(now / 1000), interactive: true },
+      };
+    },
+  };
+}

@@ -1,0 +1,35 @@
+import type { Step, StepContext, StepResult } from '../journey.js';
+import { attributeFields, currentValue, profileUpdate, readAttributes } from './attributes.js';
+import { CANCEL_BUTTON, cancelled, page } from './common.js';
+
+/** Shows the policy's attributes with their current values and saves the changes. */
+export function profileEdit(id: string): Step {
+  function render(ctx: StepContext, email: string, values: Record<string, string>, errors: Record<string, string>): StepResult {
+    return page(ctx, {
+      heading: 'Edit your profile',
+      facts: [{ label: 'Email Address', value: email }],
+      fields: attributeFields(ctx.policy.signUp.attributes, values, errors),
+      buttons: [{ action: 'save', label: 'Continue' }, CANCEL_BUTTON],
+    });
+  }
+  return {
+    id,
+    async enter(ctx) {
+      const user = ctx.state.userId ? await ctx.deps.store.findUser(ctx.tenant.id, ctx.state.userId) : undefined;
+      if (!user) return cancelled();
+      const values = Object.fromEntries(ctx.policy.signUp.attributes.map((a) => [a.claim, currentValue(user, a.claim)]));
+      return render(ctx, user.email, values, {});
+    },
+    async submit(ctx, form) {
+      if (form.action === 'cancel') return cancelled();
+      const user = ctx.state.userId ? await ctx.deps.store.findUser(ctx.tenant.id, ctx.state.userId) : undefined;
+      if (!user) return cancelled();
+      const attrs = ctx.policy.signUp.attributes;
+      const { values, errors } = readAttributes(attrs, form);
+      if (Object.keys(errors).length > 0) return render(ctx, user.email, values, errors);
+      await ctx.deps.store.updateUserProfile(ctx.tenant.id, user.id, profileUpdate(attrs, values, user.attributes), ctx.deps.clock.now());
+      ctx.deps.logger.info({ tenant: ctx.tenant.slug, policy: ctx.policy.id, sub: user.id, ip: ctx.ip }, 'profile updated');
+      return { type: 'next', state: ctx.state };
+    },
+  };
+}

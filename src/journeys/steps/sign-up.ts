@@ -1,0 +1,107 @@
+import { randomUUID } from 'node:crypto';
+import { hashPassword } from '../../crypto/password.js';
+import { StoreConflictError, type User } from '../../store/store.js';
+import type { Step, StepContext, StepResult } from '../journey.js';
+import { attributeFields, profileUpdate, readAttributes } from './attributes.js';
+import { CANCEL_BUTTON, EMAIL, EMAIL_KEY, cancelled, checkNewPassword, page, stepData, withData, type EmailClaim } from './common.js';
+
+const EXISTS = 'A user with the specified ID already exists. Please choose a different one.';
+
+/** Sign-up, first page: the email address (a code is sent next when the policy verifies email). */
+export function signUpEmail(id: string): Step {
+  function render(ctx: StepContext, email: string, error?: string): StepResult {
+    const verify = ctx.policy.signUp.verifyEmail;
+    return page(ctx, {
+      heading: 'Create your account',
+      intro: verify ? 'Enter your email address; we will send you a code to verify it.' : undefined,
+      fields: [{ name: 'email', label: 'Email Address', type: 'email', value: email, required: true, autocomplete: 'email', autofocus: true, maxLength: 256, ...(error ? { error } : {}) }],
+      buttons: [{ action: 'send', label: verify ? 'Send verification code' : 'Continue' }, CANCEL_BUTTON],
+    });
+  }
+  return {
+    id,
+    async enter(ctx) {
+      if (ctx.state.userId) return { type: 'next', state: ctx.state };
+      return render(ctx, stepData<EmailClaim>(ctx.state, EMAIL_KEY).address ?? ctx.request.loginHint ?? '');
+    },
+    async submit(ctx, form) {
+      if (form.action === 'cancel') return cancelled();
+      const email = (form.email ?? '').trim();
+      if (email === '') return render(ctx, email, 'Please enter your Email Address.');
+      if (email.length > 256 || !EMAIL.test(email)) return render(ctx, email.slice(0, 256), 'Please enter a valid email address.');
+      const claim: EmailClaim = { address: email, verified: !ctx.policy.signUp.verifyEmail };
+      return { type: 'next', state: withData(ctx.state, EMAIL_KEY, claim) };
+    },
+  };
+}
+
+interface Typed {
+  values: Record<string, string>;
+}
+
+/** Sign-up, last page: password and the policy's attributes; creates the account. */
+export function signUpDetails(id: string): Step {
+  function render(ctx: StepContext, claim: EmailClaim, values: Record<string, string>, errors: Record<string, string>, error?: string): StepResult {
+    return page(ctx, {
+      heading: 'Create your account',
+      facts: [{ label: 'Email Address', value: claim.address }],
+      ...(error ? { error } : {}),
+      fields: [
+        { name: 'password', label: 'New Password', type: 'password', required: true, autocomplete: 'new-password', maxLength: 256, ...(errors.password ? { error: errors.password } : {}) },
+        { name: 'confirm', label: 'Confirm New Password', type: 'password', required: true, autocomplete: 'new-password', maxLength: 256, ...(errors.confirm ? { error: errors.confirm } : {}) },
+        ...attributeFields(ctx.policy.signUp.attributes, values, errors),
+      ],
+      buttons: [{ action: 'create', label: 'Create' }, CANCEL_BUTTON],
+    });
+  }
+  return {
+    id,
+    async enter(ctx) {
+      if (ctx.state.userId) return { type: 'next', state: ctx.state };
+      const claim = stepData<EmailClaim>(ctx.state, EMAIL_KEY) as EmailClaim;
+      if (!claim.verified) return { type: 'goto', step: 'signUpEmail', state: ctx.state };
+      return render(ctx, claim, stepData<Typed>(ctx.state, id).values ?? {}, {});
+    },
+    async submit(ctx, form) {
+      if (form.action === 'cancel') return cancelled();
+      const claim = stepData<EmailClaim>(ctx.state, EMAIL_KEY) as EmailClaim;
+      if (!claim.verified) return { type: 'goto', step: 'signUpEmail', state: ctx.state };
+      const attrs = ctx.policy.signUp.attributes;
+      const { values, errors } = readAttributes(attrs, form);
+      const pw = checkNewPassword(ctx, form.password ?? '', form.confirm ?? '');
+      Object.assign(errors, pw);
+      if (Object.keys(errors).length > 0) {
+        return { ...render(ctx, claim, values, errors), state: withData(ctx.state, id, { values }) };
+      }
+      const { deps } = ctx;
+      const now = deps.clock.now();
+      const update = profileUpdate(attrs, values);
+      const user: User = {
+        id: randomUUID(),
+        tenantId: ctx.tenant.id,
+        email: claim.address,
+        emailVerified: ctx.policy.signUp.verifyEmail,
+        passwordHash: await hashPassword(form.password!, deps.config.passwordCost),
+        givenName: update.givenName ?? null,
+        familyName: update.familyName ?? null,
+        displayName: update.displayName ?? null,
+        attributes: update.attributes ?? {},
+        disabled: false,
+        createdAt: now,
+        updatedAt: now,
+      };
+      try {
+        // The unique index on (tenant, email) makes concurrent sign-ups with one address yield one account.
+        await deps.store.createUser(user);
+      } catch (err) {
+        if (err instanceof StoreConflictError) return { ...render(ctx, claim, values, {}, EXISTS), state: withData(ctx.state, id, { values }) };
+        throw err;
+      }
+      deps.logger.info({ tenant: ctx.tenant.slug, policy: ctx.policy.id, sub: user.id, ip: ctx.ip }, 'local account created');
+      return {
+        type: 'next',
+        state: { ...ctx.state, userId: user.id, idp: 'local', newUser: true, authTime: Math.floor(now / 1000), interactive: true },
+      };
+    },
+  };
+}
