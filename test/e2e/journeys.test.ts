@@ -1,0 +1,284 @@
+import { writeFileSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import * as client from 'openid-client';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { launchBrowser, startRelyingParty, type RelyingParty } from '../helpers/browser.js';
+import { startServer, type TestServer } from '../helpers/server.js';
+
+/**
+ * Every policy kind, run the way a user runs it: openid-client builds the request, the user works
+ * through the hosted pages in headless Chromium, openid-client redeems and validates the tokens.
+ */
+let s: TestServer;
+let rp: RelyingParty;
+let browser: Browser;
+let appId: string;
+const insecure = { execute: [client.allowInsecureRequests] };
+
+beforeAll(async () => {
+  s = await startServer();
+  rp = await startRelyingParty();
+  browser = await launchBrowser();
+  appId = (await s.createApp({ name: 'app', type: 'native', redirectUris: [`${rp.url}/cb`] })).app.clientId;
+  // An extra policy that runs the password reset inline instead of returning AADB2C90118.
+  const demo = JSON.parse(readFileSync(join(s.dir, 'policies', 'demo', 'B2C_1_signupsignin.json'), 'utf8')) as Record<string, unknown>;
+  writeFileSync(join(s.dir, 'policies', 'demo', 'B2C_1_susi_inline.json'), JSON.stringify({ ...demo, id: 'B2C_1_susi_inline', forgotPassword: 'inline' }));
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await rp?.close();
+  await s?.close();
+});
+
+interface Flow {
+  config: client.Configuration;
+  url: URL;
+  verifier: string;
+  state: string;
+  nonce: string;
+}
+
+async function startFlow(policy: string, scope = 'openid offline_access profile'): Promise<Flow> {
+  const config = await client.discovery(new URL(`${s.baseUrl}/demo/${policy}/v2.0/.well-known/openid-configuration`), appId, undefined, client.None(), insecure);
+  const verifier = client.randomPKCECodeVerifier();
+  const state = client.randomState();
+  const nonce = client.randomNonce();
+  const url = client.buildAuthorizationUrl(config, {
+    redirect_uri: `${rp.url}/cb`,
+    scope,
+    state,
+    nonce,
+    code_challenge: await client.calculatePKCECodeChallenge(verifier),
+    code_challenge_method: 'S256',
+  });
+  return { config, url, verifier, state, nonce };
+}
+
+async function finish(page: Page, flow: Flow) {
+  await page.waitForURL(`${rp.url}/**`);
+  return client.authorizationCodeGrant(flow.config, new URL(page.url()), { pkceCodeVerifier: flow.verifier, expectedState: flow.state, expectedNonce: flow.nonce });
+}
+
+async function lastCode(email: string): Promise<string> {
+  const mail = await s.deps.store.listOutbox(s.tenant.id, email);
+  const m = /Your code is: (\d{6})/.exec(mail.at(-1)?.body ?? '');
+  if (!m) throw new Error(`no code mailed to ${email}`);
+  return m[1]!;
+}
+
+async function newPage(): Promise<{ context: BrowserContext; page: Page }> {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  page.setDefaultTimeout(10_000);
+  return { context, page };
+}
+
+async function signUp(page: Page, email: string, password: string, given: string, display: string) {
+  await page.getByLabel('Email Address').fill(email);
+  await page.getByRole('button', { name: 'Send verification code' }).click();
+  await page.getByLabel('Verification code').fill(await lastCode(email));
+  await page.getByRole('button', { name: 'Verify code' }).click();
+  await page.getByLabel('New Password', { exact: true }).fill(password);
+  await page.getByLabel('Confirm New Password').fill(password);
+  await page.getByLabel('Given name').fill(given);
+  await page.getByLabel('Display name').fill(display);
+  await page.getByRole('button', { name: 'Create' }).click();
+}
+
+describe('journeys in a browser', () => {
+  it('signs up from the sign-in page with a verified email; the id_token says newUser', async () => {
+    const flow = await startFlow('B2C_1_signupsignin');
+    const { context, page } = await newPage();
+    await page.goto(flow.url.toString());
+    await page.getByRole('button', { name: 'Sign up now' }).click();
+    await signUp(page, 'gus@example.com', 'gus-password-1', 'Gus', 'Gus G');
+    const tokens = await finish(page, flow);
+    const claims = tokens.claims()!;
+    expect(claims).toMatchObject({ newUser: true, given_name: 'Gus', name: 'Gus G', emails: ['gus@example.com'], idp: 'local', tfp: 'B2C_1_signupsignin' });
+    const user = await s.deps.store.findUserByEmail(s.tenant.id, 'gus@example.com');
+    expect(user?.emailVerified).toBe(true);
+
+    // The next sign-in of the same user is not new.
+    const again = await startFlow('B2C_1_signin');
+    await page.goto(again.url.toString());
+    expect((await finish(page, again)).claims()!.newUser).toBeUndefined();
+    await context.close();
+  });
+
+  it('runs the sign-up policy on its own', async () => {
+    const flow = await startFlow('B2C_1_signup');
+    const { context, page } = await newPage();
+    await page.goto(flow.url.toString());
+    await signUp(page, 'hal@example.com', 'hal-password-1', 'Hal', 'Hal H');
+    expect((await finish(page, flow)).claims()!.newUser).toBe(true);
+    await context.close();
+  });
+
+  it('sends "Forgot your password?" back to the app as AADB2C90118 by default', async () => {
+    const flow = await startFlow('B2C_1_signupsignin');
+    const { context, page } = await newPage();
+    await page.goto(flow.url.toString());
+    await page.getByRole('button', { name: 'Forgot your password?' }).click();
+    await page.waitForURL(`${rp.url}/**`);
+    const p = new URL(page.url()).searchParams;
+    expect(p.get('error')).toBe('access_denied');
+    expect(p.get('error_description')).toMatch(/^AADB2C90118: The user has forgotten their password\./);
+    await context.close();
+  });
+
+  it('resets the password inline when the policy says so, and revokes the old refresh tokens', async () => {
+    await s.createUser('ida@example.com', 'ida-password-1', { givenName: 'Ida' });
+    // A refresh token from before the reset…
+    const before = await startFlow('B2C_1_signin');
+    const first = await newPage();
+    await first.page.goto(before.url.toString());
+    await first.page.getByLabel('Email Address').fill('ida@example.com');
+    await first.page.getByLabel('Password').fill('ida-password-1');
+    await first.page.getByRole('button', { name: 'Sign in' }).click();
+    const oldTokens = await finish(first.page, before);
+    await first.context.close();
+
+    const flow = await startFlow('B2C_1_susi_inline');
+    const { context, page } = await newPage();
+    await page.goto(flow.url.toString());
+    await page.getByRole('button', { name: 'Forgot your password?' }).click();
+    await page.getByLabel('Email Address').fill('ida@example.com');
+    await page.getByRole('button', { name: 'Send verification code' }).click();
+    await page.getByLabel('Verification code').fill(await lastCode('ida@example.com'));
+    await page.getByRole('button', { name: 'Verify code' }).click();
+    await page.getByLabel('New Password', { exact: true }).fill('ida-password-2');
+    await page.getByLabel('Confirm New Password').fill('ida-password-2');
+    await page.getByRole('button', { name: 'Continue' }).click();
+    const tokens = await finish(page, flow);
+    expect(tokens.claims()!.emails).toEqual(['ida@example.com']);
+    await expect(client.refreshTokenGrant(before.config, oldTokens.refresh_token!)).rejects.toMatchObject({ error: 'invalid_grant' });
+    // …while the new one works, and so does the new password.
+    expect((await client.refreshTokenGrant(flow.config, tokens.refresh_token!)).access_token).toBeTruthy();
+    await context.close();
+  });
+
+  it('runs the password-reset policy and signs in with the new password afterwards', async () => {
+    await s.createUser('jo@example.com', 'jo-password-1');
+    const flow = await startFlow('B2C_1_passwordreset');
+    const { context, page } = await newPage();
+    await page.goto(flow.url.toString());
+    await page.getByLabel('Email Address').fill('jo@example.com');
+    await page.getByRole('button', { name: 'Send verification code' }).click();
+    await page.getByLabel('Verification code').fill(await lastCode('jo@example.com'));
+    await page.getByRole('button', { name: 'Verify code' }).click();
+    await page.getByLabel('New Password', { exact: true }).fill('jo-password-2');
+    await page.getByLabel('Confirm New Password').fill('jo-password-2');
+    await page.getByRole('button', { name: 'Continue' }).click();
+    expect((await finish(page, flow)).claims()!.tfp).toBe('B2C_1_passwordreset');
+    await context.close();
+
+    const signIn = await startFlow('B2C_1_signin');
+    const second = await newPage();
+    await second.page.goto(signIn.url.toString());
+    await second.page.getByLabel('Email Address').fill('jo@example.com');
+    await second.page.getByLabel('Password').fill('jo-password-2');
+    await second.page.getByRole('button', { name: 'Sign in' }).click();
+    expect((await finish(second.page, signIn)).claims()!.emails).toEqual(['jo@example.com']);
+    await second.context.close();
+  });
+
+  it('edits the profile on the SSO session; the new id_token carries the new name', async () => {
+    await s.createUser('kim@example.com', 'kim-password-1', { givenName: 'Kim', displayName: 'Kim K' });
+    const { context, page } = await newPage();
+    const signIn = await startFlow('B2C_1_signin');
+    await page.goto(signIn.url.toString());
+    await page.getByLabel('Email Address').fill('kim@example.com');
+    await page.getByLabel('Password').fill('kim-password-1');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await finish(page, signIn);
+
+    const edit = await startFlow('B2C_1_profileedit');
+    await page.goto(edit.url.toString());
+    // No sign-in page: the session is used; the current values are shown.
+    await expect(page.getByLabel('Given name').inputValue()).resolves.toBe('Kim');
+    await page.getByLabel('Display name').fill('Kimberly K');
+    await page.getByRole('button', { name: 'Continue' }).click();
+    const claims = (await finish(page, edit)).claims()!;
+    expect(claims.name).toBe('Kimberly K');
+    expect(claims.tfp).toBe('B2C_1_profileedit');
+    await context.close();
+  });
+
+  it('sends Cancel back to the app as AADB2C90091 from any page', async () => {
+    const flow = await startFlow('B2C_1_signup');
+    const { context, page } = await newPage();
+    await page.goto(flow.url.toString());
+    await page.getByRole('button', { name: 'Cancel' }).click();
+    await page.waitForURL(`${rp.url}/**`);
+    const p = new URL(page.url()).searchParams;
+    expect(p.get('error')).toBe('access_denied');
+    expect(p.get('error_description')).toMatch(/^AADB2C90091: /);
+    expect(p.get('state')).toBe(flow.state);
+    await context.close();
+  });
+
+  it('answers bad input on the page, keeps what was typed, and creates nothing half-made', async () => {
+    await s.createUser('taken@example.com', 'taken-password-1');
+    const flow = await startFlow('B2C_1_signup');
+    const { context, page } = await newPage();
+    await page.goto(flow.url.toString());
+    await page.getByRole('button', { name: 'Send verification code' }).click();
+    await expect(page.locator('#f-email-error').textContent()).resolves.toContain('Please enter your Email Address.');
+    await page.getByLabel('Email Address').fill('no-at-sign');
+    await page.getByRole('button', { name: 'Send verification code' }).click();
+    await expect(page.locator('#f-email-error').textContent()).resolves.toContain('valid email address');
+    await expect(page.getByLabel('Email Address').inputValue()).resolves.toBe('no-at-sign');
+
+    await page.getByLabel('Email Address').fill('taken@example.com');
+    await page.getByRole('button', { name: 'Send verification code' }).click();
+    await page.getByLabel('Verification code').fill('000000' === (await lastCode('taken@example.com')) ? '111111' : '000000');
+    await page.getByRole('button', { name: 'Verify code' }).click();
+    await expect(page.locator('#f-code-error').textContent()).resolves.toContain('does not match our records');
+    await page.getByLabel('Verification code').fill(await lastCode('taken@example.com'));
+    await page.getByRole('button', { name: 'Verify code' }).click();
+
+    await page.getByLabel('New Password', { exact: true }).fill('short');
+    await page.getByLabel('Confirm New Password').fill('short');
+    await page.getByLabel('Given name').fill('Tess');
+    await page.getByRole('button', { name: 'Create' }).click();
+    await expect(page.locator('#f-password-error').textContent()).resolves.toContain('at least 8 characters');
+    await expect(page.getByLabel('Given name').inputValue()).resolves.toBe('Tess');
+    await expect(page.locator('#f-attr_name-error').textContent()).resolves.toContain('Please enter your Display name.');
+
+    await page.getByLabel('New Password', { exact: true }).fill('long-enough-1');
+    await page.getByLabel('Confirm New Password').fill('long-enough-2');
+    await page.getByLabel('Display name').fill('T');
+    await page.getByRole('button', { name: 'Create' }).click();
+    await expect(page.locator('#f-confirm-error').textContent()).resolves.toContain('do not match');
+
+    await page.getByLabel('New Password', { exact: true }).fill('long-enough-1');
+    await page.getByLabel('Confirm New Password').fill('long-enough-1');
+    await page.getByRole('button', { name: 'Create' }).click();
+    await expect(page.locator('.error-summary').textContent()).resolves.toContain('A user with the specified ID already exists');
+    // The existing account is untouched and no second one was made.
+    const users = (await s.deps.store.listUsers(s.tenant.id)).filter((u) => u.email === 'taken@example.com');
+    expect(users).toHaveLength(1);
+    expect(users[0]!.givenName).toBeNull();
+    await context.close();
+  });
+
+  it('limits wrong verification codes', async () => {
+    const flow = await startFlow('B2C_1_signup');
+    const { context, page } = await newPage();
+    await page.goto(flow.url.toString());
+    await page.getByLabel('Email Address').fill('lou@example.com');
+    await page.getByRole('button', { name: 'Send verification code' }).click();
+    const right = await lastCode('lou@example.com');
+    const wrong = right === '123456' ? '654321' : '123456';
+    for (let i = 0; i < 5; i++) {
+      await page.getByLabel('Verification code').fill(wrong);
+      await page.getByRole('button', { name: 'Verify code' }).click();
+    }
+    await page.getByLabel('Verification code').fill(right);
+    await page.getByRole('button', { name: 'Verify code' }).click();
+    await expect(page.locator('#f-code-error').textContent()).resolves.toContain('too many incorrect attempts');
+    await context.close();
+  });
+});
