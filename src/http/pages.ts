@@ -28,11 +28,12 @@ interface PlaygroundFlow {
 /** Static assets, the landing page and the playground (run a policy, see its tokens). */
 export function registerPageRoutes(app: FastifyInstance, deps: Deps): void {
   const files = new Map<string, { body: string; type: string }>();
-  for (const name of ['latchkey.css', 'form-post.js']) {
+  for (const name of ['latchkey.css', 'form-post.js', 'themes/dark.css']) {
     files.set(name, { body: readFileSync(join(staticDir, name), 'utf8'), type: STATIC_TYPES[name.split('.').pop()!]! });
   }
-  app.get('/static/:file', { config: { errorFormat: 'html' } }, async (req, reply) => {
-    const f = files.get((req.params as { file: string }).file);
+  // Served from memory: a fixed list, so no path from the URL ever reaches the file system.
+  app.get('/static/*', { config: { errorFormat: 'html' } }, async (req, reply) => {
+    const f = files.get((req.params as { '*': string })['*']);
     if (!f) throw new OAuthError('not_found', 'No such file.', { redirectable: false });
     return reply.header('cache-control', 'public, max-age=3600').type(f.type).send(f.body);
   });

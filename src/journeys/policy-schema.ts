@@ -79,7 +79,8 @@ export const policySchema = z
       .object({
         title: z.string().min(1).max(200).optional(),
         locale: z.string().min(2).max(20).default('en'),
-        theme: z.string().regex(/^[a-z0-9-]+$/).default('default'),
+        /** A stylesheet shipped in static/themes/ (besides the default). */
+        theme: z.enum(['default', 'dark']).default('default'),
       })
       .strict()
       .prefault({}),

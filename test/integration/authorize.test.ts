@@ -158,6 +158,24 @@ describe('sign-in page and SSO session', () => {
     expect(again.headers.get('location')).toContain('/journey/');
   });
 
+  it('asks again when the last sign-in is older than max_age', async () => {
+    const agent = new Agent();
+    const { challenge } = pkce();
+    const params = { client_id: native, redirect_uri: CB, response_type: 'code', scope: 'openid', code_challenge: challenge, code_challenge_method: 'S256' };
+    await signInViaPages(agent, s.baseUrl, authorizeUrl(params), 'ann@example.com', 'ann-password-1');
+    s.clock.advance(120_000);
+    try {
+      const young = await agent.fetch(authorizeUrl({ ...params, prompt: 'none', max_age: '3600' }));
+      expect(new URL(young.headers.get('location')!).searchParams.get('code')).toBeTruthy();
+      const old = await agent.fetch(authorizeUrl({ ...params, prompt: 'none', max_age: '60' }));
+      expect(new URL(old.headers.get('location')!).searchParams.get('error')).toBe('login_required');
+      const interactive = await agent.fetch(authorizeUrl({ ...params, max_age: '60' }));
+      expect(interactive.headers.get('location')).toContain('/journey/');
+    } finally {
+      s.clock.offset = 0;
+    }
+  });
+
   it('pre-fills login_hint, keeps the email on a wrong password, and never says which part was wrong', async () => {
     const agent = new Agent();
     const { challenge } = pkce();

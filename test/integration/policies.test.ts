@@ -162,3 +162,18 @@ describe('password reset without user enumeration', () => {
     expect(await wrong.text()).toContain('does not match our records');
   });
 });
+
+describe('themes', () => {
+  it('links the policy theme stylesheet, which is served', async () => {
+    writePolicy('B2C_1_dark', (p) => ({ ...p, ui: { title: 'Dark', theme: 'dark' } }));
+    const html = await waitFor(async () => {
+      const r = await new Agent().fetch(authorizeUrl('B2C_1_dark', appA));
+      return r.status === 302 ? (await journeyPage(new Agent(), authorizeUrl('B2C_1_dark', appA))).html : undefined;
+    }, 'policy');
+    expect(html).toContain('<link rel="stylesheet" href="/static/themes/dark.css">');
+    const css = await fetch(`${s.baseUrl}/static/themes/dark.css`);
+    expect(css.status).toBe(200);
+    expect(css.headers.get('content-type')).toContain('text/css');
+    expect((await fetch(`${s.baseUrl}/static/../package.json`)).status).toBe(404);
+  });
+});
