@@ -4,12 +4,14 @@ import { bearerToken } from '../oauth/access-token.js';
 import { OAuthError } from '../oauth/errors.js';
 import { handleTokenRequest } from '../oauth/token.js';
 import { userinfo } from '../oauth/userinfo.js';
+import { allowSpaOrigin, preflightHeaders } from './cors.js';
 import { isFormEncoded } from './forms.js';
 import { tenantRoute } from './tenant-routes.js';
 
-/** The token endpoint (RFC 6749 §3.2) and userinfo (OIDC Core §5.3). */
+/** The token endpoint (RFC 6749 §3.2) and userinfo (OIDC Core §5.3), with CORS for SPA origins. */
 export function registerTokenRoutes(app: FastifyInstance, deps: Deps): void {
   tenantRoute(app, deps, ['POST'], 'oauth2/v2.0/token', 'json', async (req, reply, tp) => {
+    await allowSpaOrigin(deps, tp.tenant, req, reply);
     if (!isFormEncoded(req) || typeof req.body !== 'object' || req.body === null) {
       throw new OAuthError('invalid_request', 'The token request must be a POST with an application/x-www-form-urlencoded body.');
     }
@@ -18,7 +20,15 @@ export function registerTokenRoutes(app: FastifyInstance, deps: Deps): void {
   });
 
   tenantRoute(app, deps, ['GET', 'POST'], 'openid/v2.0/userinfo', 'json', async (req, reply, tp) => {
+    await allowSpaOrigin(deps, tp.tenant, req, reply);
     const claims = await userinfo(deps, tp.tenant, bearerToken(req.headers.authorization));
     return reply.header('cache-control', 'no-store').send(claims);
   });
+
+  for (const suffix of ['oauth2/v2.0/token', 'openid/v2.0/userinfo']) {
+    tenantRoute(app, deps, ['OPTIONS'], suffix, 'json', async (req, reply, tp) => {
+      if (await allowSpaOrigin(deps, tp.tenant, req, reply)) preflightHeaders(reply);
+      return reply.code(204).send();
+    });
+  }
 }

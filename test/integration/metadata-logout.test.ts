@@ -139,3 +139,24 @@ describe('logout', () => {
     expect(other).toBeTruthy();
   });
 });
+
+describe('CORS', () => {
+  it('lets registered SPA origins call the token and userinfo endpoints, and nobody else', async () => {
+    await s.createApp({ name: 'spa', type: 'spa', redirectUris: ['http://localhost:5173/auth'] });
+    const token = `${s.baseUrl}/demo/B2C_1_signin/oauth2/v2.0/token`;
+    const pre = await fetch(token, { method: 'OPTIONS', headers: { origin: 'http://localhost:5173', 'access-control-request-method': 'POST' } });
+    expect(pre.status).toBe(204);
+    expect(pre.headers.get('access-control-allow-origin')).toBe('http://localhost:5173');
+    expect(pre.headers.get('access-control-allow-methods')).toContain('POST');
+    const post = await fetch(token, { method: 'POST', headers: { origin: 'http://localhost:5173', 'content-type': 'application/x-www-form-urlencoded' }, body: 'grant_type=refresh_token&refresh_token=x&client_id=y' });
+    expect(post.headers.get('access-control-allow-origin')).toBe('http://localhost:5173');
+    const evil = await fetch(token, { method: 'OPTIONS', headers: { origin: 'https://evil.example', 'access-control-request-method': 'POST' } });
+    expect(evil.headers.get('access-control-allow-origin')).toBeNull();
+    // Web apps' origins are not SPA origins.
+    const web = await fetch(token, { method: 'OPTIONS', headers: { origin: 'http://127.0.0.1:9' } });
+    expect(web.headers.get('access-control-allow-origin')).toBeNull();
+    const info = await fetch(`${s.baseUrl}/demo/B2C_1_signin/openid/v2.0/userinfo`, { headers: { origin: 'http://localhost:5173' } });
+    expect(info.status).toBe(401);
+    expect(info.headers.get('access-control-allow-origin')).toBe('http://localhost:5173');
+  });
+});

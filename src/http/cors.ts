@@ -1,0 +1,35 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Deps } from '../deps.js';
+import type { Tenant } from '../store/store.js';
+
+/**
+ * CORS for the token and userinfo endpoints: only origins of redirect URIs registered by the tenant's
+ * `spa` apps may call them from a browser. Requests without an Origin header (backends) cost nothing.
+ */
+export async function allowSpaOrigin(deps: Deps, tenant: Tenant, req: FastifyRequest, reply: FastifyReply): Promise<boolean> {
+  const origin = req.headers.origin;
+  if (typeof origin !== 'string' || origin.length > 300) return false;
+  reply.header('vary', 'Origin');
+  const apps = await deps.store.listApps(tenant.id);
+  const allowed = apps.some((a) => a.type === 'spa' && a.redirectUris.some((u) => originOf(u) === origin));
+  if (allowed) {
+    reply.header('access-control-allow-origin', origin);
+    reply.header('access-control-expose-headers', 'WWW-Authenticate');
+  }
+  return allowed;
+}
+
+/** Preflight answer: methods and headers the browser may use. */
+export function preflightHeaders(reply: FastifyReply): void {
+  reply.header('access-control-allow-methods', 'GET, POST, OPTIONS');
+  reply.header('access-control-allow-headers', 'Authorization, Content-Type, client-request-id, return-client-request-id, x-client-sku, x-client-ver, x-client-os, x-client-cpu, x-client-current-telemetry, x-client-last-telemetry, x-ms-lib-capability, x-app-name, x-app-ver');
+  reply.header('access-control-max-age', '600');
+}
+
+function originOf(uri: string): string | undefined {
+  try {
+    return new URL(uri).origin;
+  } catch {
+    return undefined;
+  }
+}
