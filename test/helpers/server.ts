@@ -52,14 +52,14 @@ export interface TestServer {
  * Starts Latchkey on 127.0.0.1 with a fresh SQLite file and policies folder, over real HTTP, with a
  * low password-hash cost so tests stay fast.
  */
-export async function startServer(opts: { env?: Record<string, string>; tls?: { cert: Buffer; key: Buffer } } = {}): Promise<TestServer> {
+export async function startServer(opts: { env?: Record<string, string>; tls?: { cert: Buffer; key: Buffer }; host?: string } = {}): Promise<TestServer> {
   const dir = mkdtempSync(join(tmpdir(), 'latchkey-test-'));
   const port = await freePort();
   const scheme = opts.tls ? 'https' : 'http';
   const config = loadConfig({
     PORT: String(port),
     HOST: '127.0.0.1',
-    LATCHKEY_BASE_URL: `${scheme}://127.0.0.1:${port}`,
+    LATCHKEY_BASE_URL: `${scheme}://${opts.host ?? '127.0.0.1'}:${port}`,
     LATCHKEY_DB: join(dir, 'latchkey.db'),
     LATCHKEY_POLICIES_DIR: join(dir, 'policies'),
     LATCHKEY_PASSWORD_COST: '12',

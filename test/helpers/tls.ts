@@ -10,6 +10,15 @@ export interface TestCert {
   key: Buffer;
 }
 
+/** The suite's certificate (vitest.config.ts makes it and puts it in NODE_EXTRA_CA_CERTS). */
+export function suiteCert(): TestCert {
+  const dir = process.env.LATCHKEY_TEST_CERT_DIR;
+  if (!dir) throw new Error('LATCHKEY_TEST_CERT_DIR is not set: run the tests through vitest');
+  const certPath = join(dir, 'cert.pem');
+  const keyPath = join(dir, 'key.pem');
+  return { certPath, keyPath, cert: readFileSync(certPath), key: readFileSync(keyPath) };
+}
+
 /** A self-signed certificate for localhost and 127.0.0.1, made with the machine's openssl. */
 export function makeCert(dir: string): TestCert {
   const certPath = join(dir, 'cert.pem');

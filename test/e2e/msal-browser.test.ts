@@ -1,0 +1,86 @@
+import { readFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser } from 'playwright-core';
+import { launchBrowser } from '../helpers/browser.js';
+import { freePort, startServer, type TestServer } from '../helpers/server.js';
+import { suiteCert } from '../helpers/tls.js';
+
+/**
+ * A real SPA using @azure/msal-browser, served on localhost and driven in headless Chromium:
+ * loginRedirect, acquireTokenSilent (refresh token over CORS), logoutRedirect.
+ */
+const root = join(import.meta.dirname, '..', '..');
+let s: TestServer;
+let spaServer: Server;
+let spaOrigin: string;
+let browser: Browser;
+let clientId: string;
+
+beforeAll(async () => {
+  s = await startServer({ tls: suiteCert(), host: 'localhost' });
+  browser = await launchBrowser();
+  await s.createUser('ola@example.com', 'ola-password-1', { displayName: 'Ola O' });
+  const port = await freePort();
+  spaOrigin = `http://localhost:${port}`;
+  clientId = (await s.createApp({ name: 'spa', type: 'spa', redirectUris: [`${spaOrigin}/`], postLogoutRedirectUris: [`${spaOrigin}/signed-out`] })).app.clientId;
+  const files: Record<string, [string, string]> = {
+    '/msal-browser.min.js': [readFileSync(join(root, 'node_modules/@azure/msal-browser/lib/msal-browser.min.js'), 'utf8'), 'text/javascript'],
+    '/app.js': [readFileSync(join(root, 'test/fixtures/spa/app.js'), 'utf8'), 'text/javascript'],
+    '/config.json': [JSON.stringify({ clientId, authority: `${s.baseUrl}/demo.onmicrosoft.com/B2C_1_signupsignin`, knownAuthorities: [new URL(s.baseUrl).host], scopes: ['openid', 'offline_access', clientId] }), 'application/json'],
+  };
+  const index = readFileSync(join(root, 'test/fixtures/spa/index.html'), 'utf8');
+  spaServer = createServer((req, res) => {
+    const path = new URL(req.url ?? '/', spaOrigin).pathname;
+    const [body, type] = files[path] ?? [index, 'text/html; charset=utf-8'];
+    res.writeHead(200, { 'content-type': type });
+    res.end(body);
+  });
+  await new Promise<void>((r) => spaServer.listen(port, '127.0.0.1', r));
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await new Promise((r) => spaServer?.close(r));
+  await s?.close();
+});
+
+describe('@azure/msal-browser against Latchkey', () => {
+  it('loginRedirect, acquireTokenSilent, logoutRedirect', async () => {
+    const context = await browser.newContext({ ignoreHTTPSErrors: true });
+    const page = await context.newPage();
+    page.setDefaultTimeout(15_000);
+    const consoleErrors: string[] = [];
+    page.on('console', (m) => m.type() === 'error' && consoleErrors.push(m.text()));
+    await page.goto(`${spaOrigin}/`);
+    await page.waitForSelector('body[data-ready="1"]');
+    await page.evaluate(() => void (window as unknown as { spa: { login(): Promise<void> } }).spa.login());
+    await page.waitForURL(`${s.baseUrl}/**`);
+    await page.getByLabel('Email Address').fill('ola@example.com');
+    await page.getByLabel('Password').fill('ola-password-1');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.waitForURL(`${spaOrigin}/**`);
+    await page.waitForSelector('body[data-ready="1"]');
+    const events = await page.evaluate(() => (window as unknown as { spa: { events: unknown[] } }).spa.events);
+    expect(events, JSON.stringify({ events, consoleErrors })).toHaveLength(1);
+    const login = events[0] as { type: string; idTokenClaims: Record<string, unknown>; accessToken: string; account: string };
+    expect(login.type).toBe('login');
+    expect(login.idTokenClaims).toMatchObject({ tfp: 'B2C_1_signupsignin', name: 'Ola O', aud: clientId });
+    expect(login.account).toBe(`${login.idTokenClaims.oid}-b2c_1_signupsignin.${s.tenant.id}`);
+
+    const silent = await page.evaluate(() => (window as unknown as { spa: { silent(): Promise<Record<string, unknown>> } }).spa.silent());
+    expect(silent, JSON.stringify(silent)).toMatchObject({ ok: true, fromCache: false });
+    expect(silent.accessToken).not.toBe(login.accessToken);
+
+    await page.evaluate(() => void (window as unknown as { spa: { logout(): Promise<void> } }).spa.logout());
+    await page.waitForURL(`${spaOrigin}/signed-out**`);
+    // The SSO session is gone: a new login shows the sign-in page again.
+    await page.waitForSelector('body[data-ready="1"]');
+    expect(await page.evaluate(() => (window as unknown as { spa: { accounts(): string[] } }).spa.accounts())).toEqual([]);
+    await page.evaluate(() => void (window as unknown as { spa: { login(): Promise<void> } }).spa.login());
+    await page.waitForURL(`${s.baseUrl}/**/journey/**`);
+    await expect(page.getByLabel('Email Address').isVisible()).resolves.toBe(true);
+    await context.close();
+  });
+});
