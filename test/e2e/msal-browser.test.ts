@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
+import { createServer, type Server } from 'node:https';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
@@ -23,15 +23,20 @@ beforeAll(async () => {
   browser = await launchBrowser();
   await s.createUser('ola@example.com', 'ola-password-1', { displayName: 'Ola O' });
   const port = await freePort();
-  spaOrigin = `http://localhost:${port}`;
-  clientId = (await s.createApp({ name: 'spa', type: 'spa', redirectUris: [`${spaOrigin}/`], postLogoutRedirectUris: [`${spaOrigin}/signed-out`] })).app.clientId;
+  // Served over https on localhost: same site as Latchkey, as an app on a sibling domain of a custom
+  // B2C domain is, so the SSO cookie reaches the hidden iframe even where third-party cookies are blocked.
+  spaOrigin = `https://localhost:${port}`;
+  clientId = (await s.createApp({ name: 'spa', type: 'spa', redirectUris: [`${spaOrigin}/`, `${spaOrigin}/bridge`], postLogoutRedirectUris: [`${spaOrigin}/signed-out`] })).app.clientId;
   const files: Record<string, [string, string]> = {
     '/msal-browser.min.js': [readFileSync(join(root, 'node_modules/@azure/msal-browser/lib/msal-browser.min.js'), 'utf8'), 'text/javascript'],
+    '/msal-redirect-bridge.min.js': [readFileSync(join(root, 'node_modules/@azure/msal-browser/lib/redirect-bridge/msal-redirect-bridge.min.js'), 'utf8'), 'text/javascript'],
+    '/bridge': [readFileSync(join(root, 'test/fixtures/spa/bridge.html'), 'utf8'), 'text/html; charset=utf-8'],
     '/app.js': [readFileSync(join(root, 'test/fixtures/spa/app.js'), 'utf8'), 'text/javascript'],
     '/config.json': [JSON.stringify({ clientId, authority: `${s.baseUrl}/demo.onmicrosoft.com/B2C_1_signupsignin`, knownAuthorities: [new URL(s.baseUrl).host], scopes: ['openid', 'offline_access', clientId] }), 'application/json'],
   };
   const index = readFileSync(join(root, 'test/fixtures/spa/index.html'), 'utf8');
-  spaServer = createServer((req, res) => {
+  const { cert, key } = suiteCert();
+  spaServer = createServer({ cert, key }, (req, res) => {
     const path = new URL(req.url ?? '/', spaOrigin).pathname;
     const [body, type] = files[path] ?? [index, 'text/html; charset=utf-8'];
     res.writeHead(200, { 'content-type': type });
@@ -73,11 +78,18 @@ describe('@azure/msal-browser against Latchkey', () => {
     expect(silent, JSON.stringify(silent)).toMatchObject({ ok: true, fromCache: false });
     expect(silent.accessToken).not.toBe(login.accessToken);
 
+    // Hidden-iframe renewal (prompt=none) rides on the SSO cookie while the session lives.
+    const sso = await page.evaluate(() => (window as unknown as { spa: { ssoSilent(h: string): Promise<Record<string, unknown>> } }).spa.ssoSilent('ola@example.com'));
+    expect(sso, JSON.stringify(sso)).toMatchObject({ ok: true, claims: { name: 'Ola O' } });
+
     await page.evaluate(() => void (window as unknown as { spa: { logout(): Promise<void> } }).spa.logout());
     await page.waitForURL(`${spaOrigin}/signed-out**`);
     // The SSO session is gone: a new login shows the sign-in page again.
     await page.waitForSelector('body[data-ready="1"]');
     expect(await page.evaluate(() => (window as unknown as { spa: { accounts(): string[] } }).spa.accounts())).toEqual([]);
+    const after = await page.evaluate(() => (window as unknown as { spa: { ssoSilent(h: string): Promise<Record<string, unknown>> } }).spa.ssoSilent('ola@example.com'));
+    expect(after.ok).toBe(false);
+    expect(String(after.message)).toContain('AADB2C90077');
     await page.evaluate(() => void (window as unknown as { spa: { login(): Promise<void> } }).spa.login());
     await page.waitForURL(`${s.baseUrl}/**/journey/**`);
     await expect(page.getByLabel('Email Address').isVisible()).resolves.toBe(true);
