@@ -7,6 +7,7 @@ import { OAuthError } from './errors.js';
 import { authorizationCodeGrant } from './grants/authorization-code.js';
 import { clientCredentialsGrant } from './grants/client-credentials.js';
 import { param, type TokenRequest } from './grants/context.js';
+import { JWT_BEARER, onBehalfOfGrant } from './grants/on-behalf-of.js';
 import { refreshTokenGrant } from './grants/refresh-token.js';
 import type { TokenResponse } from './token-response.js';
 
@@ -14,6 +15,7 @@ const grants = new Map<string, (req: TokenRequest) => Promise<TokenResponse>>([
   ['authorization_code', authorizationCodeGrant],
   ['refresh_token', refreshTokenGrant],
   ['client_credentials', clientCredentialsGrant],
+  [JWT_BEARER, onBehalfOfGrant],
 ]);
 
 export const supportedGrantTypes = [...grants.keys()];

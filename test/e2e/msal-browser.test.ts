@@ -60,37 +60,37 @@ describe('@azure/msal-browser against Latchkey', () => {
     page.on('console', (m) => m.type() === 'error' && consoleErrors.push(m.text()));
     await page.goto(`${spaOrigin}/`);
     await page.waitForSelector('body[data-ready="1"]');
-    await page.evaluate(() => void (window as unknown as { spa: { login(): Promise<void> } }).spa.login());
+    await page.evaluate(() => void (globalThis as unknown as { spa: { login(): Promise<void> } }).spa.login());
     await page.waitForURL(`${s.baseUrl}/**`);
     await page.getByLabel('Email Address').fill('ola@example.com');
     await page.getByLabel('Password').fill('ola-password-1');
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.waitForURL(`${spaOrigin}/**`);
     await page.waitForSelector('body[data-ready="1"]');
-    const events = await page.evaluate(() => (window as unknown as { spa: { events: unknown[] } }).spa.events);
+    const events = await page.evaluate(() => (globalThis as unknown as { spa: { events: unknown[] } }).spa.events);
     expect(events, JSON.stringify({ events, consoleErrors })).toHaveLength(1);
     const login = events[0] as { type: string; idTokenClaims: Record<string, unknown>; accessToken: string; account: string };
     expect(login.type).toBe('login');
     expect(login.idTokenClaims).toMatchObject({ tfp: 'B2C_1_signupsignin', name: 'Ola O', aud: clientId });
     expect(login.account).toBe(`${login.idTokenClaims.oid}-b2c_1_signupsignin.${s.tenant.id}`);
 
-    const silent = await page.evaluate(() => (window as unknown as { spa: { silent(): Promise<Record<string, unknown>> } }).spa.silent());
+    const silent = await page.evaluate(() => (globalThis as unknown as { spa: { silent(): Promise<Record<string, unknown>> } }).spa.silent());
     expect(silent, JSON.stringify(silent)).toMatchObject({ ok: true, fromCache: false });
     expect(silent.accessToken).not.toBe(login.accessToken);
 
     // Hidden-iframe renewal (prompt=none) rides on the SSO cookie while the session lives.
-    const sso = await page.evaluate(() => (window as unknown as { spa: { ssoSilent(h: string): Promise<Record<string, unknown>> } }).spa.ssoSilent('ola@example.com'));
+    const sso = await page.evaluate(() => (globalThis as unknown as { spa: { ssoSilent(h: string): Promise<Record<string, unknown>> } }).spa.ssoSilent('ola@example.com'));
     expect(sso, JSON.stringify(sso)).toMatchObject({ ok: true, claims: { name: 'Ola O' } });
 
-    await page.evaluate(() => void (window as unknown as { spa: { logout(): Promise<void> } }).spa.logout());
+    await page.evaluate(() => void (globalThis as unknown as { spa: { logout(): Promise<void> } }).spa.logout());
     await page.waitForURL(`${spaOrigin}/signed-out**`);
     // The SSO session is gone: a new login shows the sign-in page again.
     await page.waitForSelector('body[data-ready="1"]');
-    expect(await page.evaluate(() => (window as unknown as { spa: { accounts(): string[] } }).spa.accounts())).toEqual([]);
-    const after = await page.evaluate(() => (window as unknown as { spa: { ssoSilent(h: string): Promise<Record<string, unknown>> } }).spa.ssoSilent('ola@example.com'));
+    expect(await page.evaluate(() => (globalThis as unknown as { spa: { accounts(): string[] } }).spa.accounts())).toEqual([]);
+    const after = await page.evaluate(() => (globalThis as unknown as { spa: { ssoSilent(h: string): Promise<Record<string, unknown>> } }).spa.ssoSilent('ola@example.com'));
     expect(after.ok).toBe(false);
     expect(String(after.message)).toContain('AADB2C90077');
-    await page.evaluate(() => void (window as unknown as { spa: { login(): Promise<void> } }).spa.login());
+    await page.evaluate(() => void (globalThis as unknown as { spa: { login(): Promise<void> } }).spa.login());
     await page.waitForURL(`${s.baseUrl}/**/journey/**`);
     await expect(page.getByLabel('Email Address').isVisible()).resolves.toBe(true);
     await context.close();

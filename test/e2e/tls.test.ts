@@ -60,7 +60,7 @@ describe('https', () => {
   it('sets Secure cookies with the __Host- prefix', async () => {
     const page = await httpsRequest(`${base}/playground/run?tenant=demo&p=B2C_1_signin`, cert.cert);
     const authorize = await httpsRequest(page.headers.location as string, cert.cert);
-    const cookies = authorize.headers['set-cookie'] ?? [];
+    const cookies = [authorize.headers['set-cookie'] ?? []].flat();
     expect(cookies.some((c) => /^__Host-lk_browser=.*; Path=\/; HttpOnly; Secure; SameSite=Lax/.test(c))).toBe(true);
   });
 });

@@ -49,7 +49,7 @@ describe('discovery and JWKS', () => {
   it('lists exactly what is supported', async () => {
     const { body } = await json(`${s.baseUrl}/demo/B2C_1_signin/v2.0/.well-known/openid-configuration`);
     expect(body.code_challenge_methods_supported).toEqual(['S256']);
-    expect(body.grant_types_supported).toEqual(['authorization_code', 'refresh_token', 'client_credentials']);
+    expect(body.grant_types_supported).toEqual(['authorization_code', 'refresh_token', 'client_credentials', 'urn:ietf:params:oauth:grant-type:jwt-bearer']);
     expect(body.token_endpoint_auth_methods_supported).toEqual(['client_secret_post', 'client_secret_basic', 'none']);
     expect(body.end_session_endpoint).toBe(`${s.baseUrl}/demo/b2c_1_signin/oauth2/v2.0/logout`);
     expect(body.userinfo_endpoint).toBe(`${s.baseUrl}/demo/b2c_1_signin/openid/v2.0/userinfo`);
