@@ -187,3 +187,20 @@ describe('protecting web APIs', () => {
     }
   });
 });
+
+describe('permissions changed after sign-in', () => {
+  it('leaves a revoked scope out of tokens from the next refresh', async () => {
+    await s.deps.store.addGrant({ clientId: web.clientId, apiClientId: tasks.clientId, kind: 'scope', name: 'tasks.write' });
+    const { verifier, challenge } = pkce();
+    const url = `${s.baseUrl}/demo/B2C_1_signin/oauth2/v2.0/authorize?${new URLSearchParams({ client_id: web.clientId, redirect_uri: CB, response_type: 'code', scope: `openid offline_access ${TASKS}/tasks.read ${TASKS}/tasks.write`, code_challenge: challenge, code_challenge_method: 'S256' })}`;
+    const back = await signInViaPages(new Agent(), s.baseUrl, url, 'quinn@example.com', 'quinn-password-1');
+    const first = await token({ grant_type: 'authorization_code', code: back.searchParams.get('code')!, redirect_uri: CB, code_verifier: verifier }, web);
+    expect(decodeJwt(first.body.access_token!).scp).toBe('tasks.read tasks.write');
+    await s.deps.store.removeGrant({ clientId: web.clientId, apiClientId: tasks.clientId, kind: 'scope', name: 'tasks.write' });
+    const next = await token({ grant_type: 'refresh_token', refresh_token: first.body.refresh_token! }, web);
+    expect(decodeJwt(next.body.access_token!).scp).toBe('tasks.read');
+    expect(next.body.scope).not.toContain('tasks.write');
+    expect((await call(tasksApi, 'POST', '/tasks', next.body.access_token)).statusCode).toBe(403);
+    expect((await call(tasksApi, 'GET', '/tasks', next.body.access_token)).statusCode).toBe(200);
+  });
+});

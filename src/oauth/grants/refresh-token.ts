@@ -3,7 +3,22 @@ import { OAuthError } from '../errors.js';
 import type { RefreshGrant } from '../grant.js';
 import { parseScope } from '../scopes.js';
 import { userTokenResponse, type TokenResponse } from '../token-response.js';
+import type { Store } from '../../store/store.js';
 import { checkSamePolicy, param, required, type TokenRequest } from './context.js';
+
+/**
+ * Permissions are read again on every refresh: an API scope whose grant an operator revoked since
+ * sign-in is left out of the new tokens (and of the rotated refresh token's grant).
+ */
+async function withCurrentGrants(store: Store, clientId: string, grant: RefreshGrant): Promise<RefreshGrant> {
+  const api = grant.scopes.api;
+  if (!api) return grant;
+  const granted = new Set((await store.listGrants(clientId, api.clientId)).filter((g) => g.kind === 'scope').map((g) => g.name));
+  const kept = api.scopes.filter((s) => granted.has(s));
+  if (kept.length === api.scopes.length) return grant;
+  const dropped = new Set(api.scopes.filter((s) => !granted.has(s)).map((s) => `${api.identifierUri}/${s}`));
+  return { ...grant, scopes: { ...grant.scopes, api: { ...api, scopes: kept }, granted: grant.scopes.granted.filter((s) => !dropped.has(s)) } };
+}
 
 /**
  * RFC 6749 §6 with rotation (RFC 9700 §4.14.2): every use returns a new refresh token; presenting
@@ -43,12 +58,13 @@ export async function refreshTokenGrant(req: TokenRequest): Promise<TokenRespons
     throw new OAuthError('invalid_grant', 'The account for this grant no longer exists or is disabled.', { b2cCode: 'AADB2C90128' });
   }
   const policy = deps.policies.get(tenant.slug, grant.policyId) ?? req.policy;
+  const current = await withCurrentGrants(deps.store, app.clientId, grant);
   const out = await userTokenResponse(deps, {
     tenant,
     policy,
     client: app,
     user,
-    grant,
+    grant: current,
     family: { familyId: old.familyId, familyExpiresAt: old.familyExpiresAt, originCodeHash: old.originCodeHash },
     includeNonce: false,
     now,
