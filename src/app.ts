@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import fastifyCookie from '@fastify/cookie';
 import fastifyFormbody from '@fastify/formbody';
+import fastifyHelmet from '@fastify/helmet';
+import fastifyRateLimit from '@fastify/rate-limit';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Deps } from './deps.js';
 import { registerAuthorizeRoutes } from './http/authorize.js';
@@ -36,6 +38,34 @@ export async function buildApp(deps: Deps, opts: BuildOptions = {}): Promise<Fas
 
   await app.register(fastifyCookie);
   await app.register(fastifyFormbody, { bodyLimit: BODY_LIMIT });
+  // Security headers on every answer. Pages set their own CSP (no inline script; frame-ancestors
+  // 'none' except the form_post page, which may run in a silent-renewal iframe), and X-Frame-Options.
+  await app.register(fastifyHelmet, {
+    contentSecurityPolicy: {
+      directives: {
+        defaultSrc: ["'none'"],
+        styleSrc: ["'self'"],
+        scriptSrc: ["'self'"],
+        imgSrc: ["'self'", 'data:'],
+        formAction: ['*'],
+        frameAncestors: ["'none'"],
+        baseUri: ["'none'"],
+      },
+    },
+    frameguard: false,
+    crossOriginResourcePolicy: { policy: 'cross-origin' },
+    hsts: deps.config.baseUrl.startsWith('https://'),
+  });
+  // Per-address limits, applied only where a route opts in (the journey form posts).
+  await app.register(fastifyRateLimit, {
+    global: false,
+    errorResponseBuilder: (_req, ctx) =>
+      new OAuthError('temporarily_unavailable', `Too many attempts from your address; try again in ${Math.ceil(ctx.ttl / 1000)} seconds.`, {
+        status: 429,
+        redirectable: false,
+        retryAfter: Math.ceil(ctx.ttl / 1000),
+      }),
+  });
 
   app.setErrorHandler((err: FastifyError | Error, req, reply) => handleError(deps, err, req, reply));
   app.setNotFoundHandler((req, reply) =>
@@ -89,6 +119,7 @@ function handleError(deps: Deps, err: FastifyError | Error, req: FastifyRequest,
     }
   }
   if (oauth.wwwAuthenticate) reply.header('www-authenticate', oauth.wwwAuthenticate);
+  if (oauth.retryAfter !== undefined) reply.header('retry-after', String(oauth.retryAfter));
   if (wantsHtml(req)) {
     return sendPage(reply, errorPage({ error: oauth.code, description: oauth.b2cCode ? `${oauth.b2cCode}: ${oauth.message}` : oauth.message, correlationId: req.id, status: oauth.status }), { status: oauth.status });
   }

@@ -20,6 +20,8 @@ const envSchema = z.object({
   LATCHKEY_SMTP_URL: z.url().optional(),
   /** log2 of scrypt's N for new password hashes; 17 is OWASP's recommendation (128 MiB, r=8, p=1). */
   LATCHKEY_PASSWORD_COST: z.coerce.number().int().min(10).max(20).default(17),
+  /** Form posts (sign-in, sign-up, codes, reset) per client address per minute. */
+  LATCHKEY_FORM_RATE_LIMIT: z.coerce.number().int().min(1).max(100_000).default(60),
 });
 
 export interface Config {
@@ -33,6 +35,7 @@ export interface Config {
   tls: { cert: Buffer; key: Buffer } | undefined;
   smtpUrl: string | undefined;
   passwordCost: number;
+  formRateLimit: number;
 }
 
 /** A configuration problem, reported as one line naming the variable. */
@@ -68,6 +71,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     tls,
     smtpUrl: e.LATCHKEY_SMTP_URL,
     passwordCost: e.LATCHKEY_PASSWORD_COST,
+    formRateLimit: e.LATCHKEY_FORM_RATE_LIMIT,
   };
 }
 

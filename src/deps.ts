@@ -3,6 +3,7 @@ import type { Config } from './config.js';
 import type { SecretBox } from './crypto/secrets.js';
 import type { PolicyRegistry } from './journeys/loader.js';
 import type { Mailer } from './mail/mailer.js';
+import type { Audit } from './security/audit.js';
 import type { Store } from './store/store.js';
 import type { KeyRing } from './tokens/keyring.js';
 
@@ -24,4 +25,5 @@ export interface Deps {
   keys: KeyRing;
   policies: PolicyRegistry;
   mailer: Mailer;
+  audit: Audit;
 }

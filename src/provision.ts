@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { cpSync, existsSync, readdirSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Clock } from './deps.js';
+import type { Audit } from './security/audit.js';
 import { hashPassword } from './crypto/password.js';
 import { randomToken, sha256, type SecretBox } from './crypto/secrets.js';
 import { isPolicyFile } from './journeys/loader.js';
@@ -22,6 +23,7 @@ export interface ProvisionDeps {
   clock: Clock;
   policiesDir: string;
   passwordCost: number;
+  audit: Audit;
 }
 
 const SLUG = /^[a-z0-9][a-z0-9-]{1,62}$/;
@@ -52,6 +54,7 @@ export async function createTenant(
   const key = await createSigningKey(tenant.id, d.secrets, now);
   await d.store.rotateSigningKey(key, now);
   copyDefaultPolicies(d.policiesDir, slug, tenant.displayName);
+  await d.audit.record({ tenantId: tenant.id, event: 'tenant_created', outcome: 'success', detail: slug });
   return tenant;
 }
 
@@ -142,6 +145,7 @@ export async function createApp(d: ProvisionDeps, tenant: Tenant, input: CreateA
     createdAt: d.clock.now(),
   };
   await d.store.createApp(app);
+  await d.audit.record({ tenantId: tenant.id, event: 'app_created', outcome: 'success', clientId, detail: `${app.type} ${name}` });
   return clientSecret ? { app, clientSecret } : { app };
 }
 
@@ -187,6 +191,7 @@ export async function createUser(d: ProvisionDeps, tenant: Tenant, input: Create
     updatedAt: now,
   };
   await d.store.createUser(user);
+  await d.audit.record({ tenantId: tenant.id, event: 'user_created', outcome: 'success', subject: user.id, detail: 'cli' });
   return user;
 }
 
@@ -202,6 +207,7 @@ export async function rotateKeys(d: ProvisionDeps, tenant: Tenant, graceMs = DEF
   const now = d.clock.now();
   const key = await createSigningKey(tenant.id, d.secrets, now);
   await d.store.rotateSigningKey(key, now + graceMs);
+  await d.audit.record({ tenantId: tenant.id, event: 'key_rotated', outcome: 'success', detail: key.kid });
   return key;
 }
 
@@ -217,6 +223,7 @@ export async function retireKeys(d: ProvisionDeps, tenant: Tenant, kid?: string)
   for (const k of keys) {
     if (k.status === 'grace' && (!kid || k.kid === kid) && (await d.store.deleteSigningKey(tenant.id, k.kid))) retired.push(k.kid);
   }
+  for (const k of retired) await d.audit.record({ tenantId: tenant.id, event: 'key_retired', outcome: 'success', detail: k });
   return retired;
 }
 

@@ -4,6 +4,7 @@ import { SecretBox } from './crypto/secrets.js';
 import { systemClock, type Clock, type Deps } from './deps.js';
 import { PolicyRegistry } from './journeys/loader.js';
 import { createMailer } from './mail/mailer.js';
+import { Audit } from './security/audit.js';
 import { SqliteStore } from './store/sqlite/sqlite-store.js';
 import { KeyRing } from './tokens/keyring.js';
 
@@ -22,5 +23,6 @@ export function createDeps(config: Config, opts: { logger?: Logger; clock?: Cloc
     keys: new KeyRing(store, secrets, clock),
     policies: new PolicyRegistry(config.policiesDir, logger, opts.watchPolicies ?? true),
     mailer: createMailer({ smtpUrl: config.smtpUrl, store, logger, clock }),
+    audit: new Audit(store, clock, logger),
   };
 }

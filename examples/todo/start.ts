@@ -53,7 +53,7 @@ export async function startTodo(o: TodoOptions): Promise<RunningTodo> {
     LATCHKEY_PASSWORD_COST: process.env.LATCHKEY_PASSWORD_COST ?? '14',
   });
   const deps = createDeps(config, { logger: pino({ level: o.log ? 'info' : 'warn' }) });
-  const provision: ProvisionDeps = { store: deps.store, secrets: deps.secrets, clock: deps.clock, policiesDir: config.policiesDir, passwordCost: config.passwordCost };
+  const provision: ProvisionDeps = { store: deps.store, secrets: deps.secrets, clock: deps.clock, policiesDir: config.policiesDir, passwordCost: config.passwordCost, audit: deps.audit };
   await ensureDemo(provision, latchkeyUrl);
   const apps = await provisionApps(provision, join(o.dir, 'apps.json'), webUrl);
   const latchkey = await buildApp(deps);

@@ -70,7 +70,7 @@ async function main(argv: string[]): Promise<number> {
       json,
       deps: () => {
         deps ??= createDeps(config, { logger: pino({ level: 'silent' }), watchPolicies: false });
-        return { store: deps.store, secrets: deps.secrets, clock: deps.clock, policiesDir: config.policiesDir, passwordCost: config.passwordCost };
+        return { store: deps.store, secrets: deps.secrets, clock: deps.clock, policiesDir: config.policiesDir, passwordCost: config.passwordCost, audit: deps.audit };
       },
       print: (text) => process.stdout.write(text + '\n'),
       printJson: (value) => process.stdout.write(JSON.stringify(value, null, 2) + '\n'),

@@ -66,5 +66,11 @@ export function registerJourneyRoutes(app: FastifyInstance, deps: Deps, cookies:
       }
     }
   };
-  app.route({ method: ['GET', 'POST'], url: '/:tenant/:policy/journey/:id', config: { errorFormat: 'html' }, handler: handle });
+  app.route({
+    method: ['GET', 'POST'],
+    url: '/:tenant/:policy/journey/:id',
+    // Form posts (password, code, email) are limited per address; viewing a page is not.
+    config: { errorFormat: 'html', rateLimit: { max: deps.config.formRateLimit, timeWindow: 60_000, allowList: (req) => req.method !== 'POST' } },
+    handler: handle,
+  });
 }

@@ -15,7 +15,7 @@ export function registerTokenRoutes(app: FastifyInstance, deps: Deps): void {
     if (!isFormEncoded(req) || typeof req.body !== 'object' || req.body === null) {
       throw new OAuthError('invalid_request', 'The token request must be a POST with an application/x-www-form-urlencoded body.');
     }
-    const body = await handleTokenRequest(deps, tp.tenant, tp.policy, req.body as Record<string, unknown>, req.headers.authorization);
+    const body = await handleTokenRequest(deps, tp.tenant, tp.policy, req.body as Record<string, unknown>, req.headers.authorization, req.ip);
     return reply.header('cache-control', 'no-store').header('pragma', 'no-cache').send(body);
   });
 

@@ -28,6 +28,8 @@ export interface OAuthErrorOptions {
   redirectable?: boolean;
   /** WWW-Authenticate challenge to send with a 401/403 (RFC 6749 §5.2, RFC 6750 §3). */
   wwwAuthenticate?: string;
+  /** Retry-After (seconds) for 429 answers. */
+  retryAfter?: number;
 }
 
 const defaultStatus: Partial<Record<OAuthErrorCode, number>> = {
@@ -45,6 +47,7 @@ export class OAuthError extends Error {
   readonly status: number;
   readonly redirectable: boolean;
   readonly wwwAuthenticate: string | undefined;
+  readonly retryAfter: number | undefined;
 
   constructor(code: OAuthErrorCode, description: string, opts: OAuthErrorOptions = {}) {
     super(description);
@@ -54,6 +57,7 @@ export class OAuthError extends Error {
     this.status = opts.status ?? defaultStatus[code] ?? 400;
     this.redirectable = opts.redirectable ?? true;
     this.wwwAuthenticate = opts.wwwAuthenticate;
+    this.retryAfter = opts.retryAfter;
   }
 
   /** B2C's shape: `AADB2C90118: text` then CRLF-separated Correlation ID and Timestamp lines. */

@@ -10,6 +10,7 @@ import { param, type TokenRequest } from './grants/context.js';
 import { JWT_BEARER, onBehalfOfGrant } from './grants/on-behalf-of.js';
 import { refreshTokenGrant } from './grants/refresh-token.js';
 import type { TokenResponse } from './token-response.js';
+import { ClientAuthLimiter } from '../security/client-auth-limiter.js';
 
 const grants = new Map<string, (req: TokenRequest) => Promise<TokenResponse>>([
   ['authorization_code', authorizationCodeGrant],
@@ -21,21 +22,48 @@ const grants = new Map<string, (req: TokenRequest) => Promise<TokenResponse>>([
 export const supportedGrantTypes = [...grants.keys()];
 
 /** The token endpoint: authenticate the client, then run the grant. */
+const limiter = new ClientAuthLimiter();
+
+/** The client id a request claims (Basic header or body), for throttling failed authentications. */
+function claimedClientId(authorization: string | undefined, params: RawParams): string {
+  if (authorization?.toLowerCase().startsWith('basic ')) {
+    const decoded = Buffer.from(authorization.slice(6).trim(), 'base64').toString('utf8');
+    return decoded.slice(0, Math.max(0, decoded.indexOf(':'))).slice(0, 100);
+  }
+  return typeof params.client_id === 'string' ? params.client_id.slice(0, 100) : '';
+}
+
 export async function handleTokenRequest(
   deps: Deps,
   tenant: Tenant,
   policy: Policy,
   params: RawParams,
   authorization: string | undefined,
+  ip = 'internal',
 ): Promise<TokenResponse> {
   const grantType = param(params, 'grant_type');
   if (!grantType) throw new OAuthError('invalid_request', "The request is missing the 'grant_type' parameter.", { b2cCode: 'AADB2C90083' });
   const run = grants.get(grantType);
-  const client = await authenticateClient(deps.store, tenant.id, {
-    authorization,
-    clientId: param(params, 'client_id'),
-    clientSecret: param(params, 'client_secret'),
-  });
+  const key = `${tenant.id}|${claimedClientId(authorization, params)}|${ip}`;
+  const now = deps.clock.now();
+  const wait = limiter.blockedFor(key, now);
+  if (wait > 0) {
+    throw new OAuthError('invalid_client', 'Too many failed client authentications; try again later.', { status: 429, retryAfter: wait });
+  }
+  let client;
+  try {
+    client = await authenticateClient(deps.store, tenant.id, {
+      authorization,
+      clientId: param(params, 'client_id'),
+      clientSecret: param(params, 'client_secret'),
+    });
+  } catch (err) {
+    if (err instanceof OAuthError && err.code === 'invalid_client') {
+      limiter.fail(key, now);
+      await deps.audit.record({ tenantId: tenant.id, event: 'client_auth', outcome: 'failure', clientId: claimedClientId(authorization, params) || null, ip, detail: err.message });
+    }
+    throw err;
+  }
   if (!run) throw new OAuthError('unsupported_grant_type', `The grant type '${grantType}' is not supported.`, { b2cCode: 'AADB2C90086' });
-  return run({ deps, tenant, policy, client, params });
+  return run({ deps, tenant, policy, client, params, ip });
 }

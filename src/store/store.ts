@@ -145,6 +145,24 @@ export interface UserProfileUpdate {
   attributes?: Record<string, unknown>;
 }
 
+export interface AuditEvent {
+  id: number;
+  at: number;
+  tenantId: string | null;
+  event: string;
+  outcome: 'success' | 'failure';
+  subject: string | null;
+  clientId: string | null;
+  ip: string | null;
+  detail: string | null;
+}
+
+export interface LoginThrottle {
+  failures: number;
+  lockouts: number;
+  lockedUntil: number;
+}
+
 export class StoreConflictError extends Error {}
 
 export interface Store {
@@ -224,6 +242,16 @@ export interface Store {
   // mail
   addOutboxMessage(m: Omit<OutboxMessage, 'id'>): Promise<void>;
   listOutbox(tenantId: string, to?: string): Promise<OutboxMessage[]>;
+
+  // audit
+  addAuditEvent(e: Omit<AuditEvent, 'id'>): Promise<void>;
+  listAuditEvents(filter: { tenantId?: string; since?: number; limit?: number }): Promise<AuditEvent[]>;
+
+  // sign-in throttling
+  getLoginThrottle(tenantId: string, name: string): Promise<LoginThrottle>;
+  /** Counts a failed password; at `threshold` failures the name is locked for lockMs(lockouts). */
+  recordLoginFailure(tenantId: string, name: string, now: number, threshold: number, lockMs: (lockouts: number) => number): Promise<LoginThrottle>;
+  clearLoginFailures(tenantId: string, name: string): Promise<void>;
 
   /** Deletes expired rows; returns how many. */
   purgeExpired(now: number): Promise<number>;

@@ -69,7 +69,7 @@ export async function startServer(opts: { env?: Record<string, string>; tls?: { 
   const logger = pino({ level: 'info' }, { write: (line: string) => logs.push(JSON.parse(line) as Record<string, unknown>) });
   const clock = new TestClock();
   const deps = createDeps(config, { logger, clock });
-  const provision: ProvisionDeps = { store: deps.store, secrets: deps.secrets, clock, policiesDir: config.policiesDir, passwordCost: config.passwordCost };
+  const provision: ProvisionDeps = { store: deps.store, secrets: deps.secrets, clock, policiesDir: config.policiesDir, passwordCost: config.passwordCost, audit: deps.audit };
   const tenant = (await ensureDemo(provision, config.baseUrl))!;
   const app = await buildApp(deps, opts.tls ? { https: opts.tls } : {});
   await app.listen({ port, host: '127.0.0.1' });

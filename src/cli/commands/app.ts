@@ -31,6 +31,7 @@ async function grantCommand(ctx: CliContext, rest: string[], revoke: boolean): P
   } else if (!(await d.store.removeGrant({ clientId: client.clientId, apiClientId: api.clientId, kind, name }))) {
     throw new ProvisionError(`app '${client.clientId}' has no ${kind} '${name}' on '${api.clientId}'`);
   }
+  await d.audit.record({ tenantId: tenant.id, event: revoke ? 'app_revoke' : 'app_grant', outcome: 'success', clientId: client.clientId, detail: `${kind} ${name} on ${api.clientId}` });
   const grants = (await d.store.listGrants(client.clientId)).map((g) => ({ api: g.apiClientId, kind: g.kind, name: g.name }));
   if (ctx.json) ctx.printJson({ client_id: client.clientId, grants });
   else ctx.print(`${revoke ? 'revoked' : 'granted'} ${kind} ${name} on ${api.identifierUri ?? api.clientId} ${revoke ? 'from' : 'to'} ${client.name}`);

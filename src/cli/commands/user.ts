@@ -50,11 +50,13 @@ export const userCommand: Command = async (ctx, argv) => {
       const user = await requireUser(d, tenant, who);
       if (sub === 'disable' || sub === 'enable') {
         await d.store.setUserDisabled(tenant.id, user.id, sub === 'disable', d.clock.now());
+        await d.audit.record({ tenantId: tenant.id, event: sub === 'disable' ? 'user_disabled' : 'user_enabled', outcome: 'success', subject: user.id, detail: 'cli' });
         const updated = await requireUser(d, tenant, user.id);
         if (ctx.json) ctx.printJson(userJson(updated));
         else ctx.print(`${sub}d user ${user.email}${sub === 'disable' ? ' (sessions ended, refresh tokens revoked)' : ''}`);
       } else if (sub === 'delete') {
         if (!(await d.store.deleteUser(tenant.id, user.id))) throw new ProvisionError(`no user '${who}'`);
+        await d.audit.record({ tenantId: tenant.id, event: 'user_deleted', outcome: 'success', subject: user.id, detail: 'cli' });
         if (ctx.json) ctx.printJson({ id: user.id, deleted: true });
         else ctx.print(`deleted user ${user.email}`);
       } else if (ctx.json) ctx.printJson(userJson(user));

@@ -1,10 +1,16 @@
 import { dummyHashFor, verifyPassword } from '../../crypto/password.js';
 import { signInPage } from '../../ui/pages/sign-in.js';
 import type { FormInput, Step, StepContext, StepResult } from '../journey.js';
+import { normalizeEmail } from '../../store/sqlite/sqlite-store.js';
 import { EMAIL, cancelled, forgotPassword, pageTitle } from './common.js';
 
 /** One message for unknown account, wrong password and disabled account: no user enumeration. */
 const INVALID_CREDENTIALS = 'Invalid username or password.';
+/** B2C's smart-lockout wording; shown for any locked sign-in name, registered or not. */
+export const LOCKED = 'Your account is temporarily locked to prevent unauthorized use. Try again later.';
+/** Failed passwords before a sign-in name is locked, and the lock's length (doubling with repeats, at most a day). */
+export const LOCKOUT_THRESHOLD = 10;
+export const lockoutMs = (lockouts: number): number => Math.min(60_000 * 2 ** (lockouts - 1), 86_400_000);
 
 let dummyHash: { cost: number; hash: Promise<string> } | undefined;
 function dummy(cost: number): Promise<string> {
@@ -68,14 +74,28 @@ export function localSignIn(opts: LocalSignInOptions = {}): Step {
       else if (password.length > 256) errors.password = INVALID_CREDENTIALS;
       if (errors.email || errors.password) return render(ctx, email.slice(0, 256), errors);
 
-      const { store, config, clock, logger } = ctx.deps;
+      const { store, config, clock, audit } = ctx.deps;
+      const name = normalizeEmail(email);
+      const base = { tenantId: ctx.tenant.id, clientId: ctx.request.clientId, ip: ctx.ip };
+      // Lockout is kept per sign-in name whether or not an account has it, so it reveals nothing.
+      if ((await store.getLoginThrottle(ctx.tenant.id, name)).lockedUntil > clock.now()) {
+        await audit.record({ ...base, event: 'signin', outcome: 'failure', subject: name, detail: 'locked' });
+        return render(ctx, email, { form: LOCKED });
+      }
       const user = await store.findUserByEmail(ctx.tenant.id, email);
       const ok = await verifyPassword(password, user?.passwordHash ?? (await dummy(config.passwordCost)));
       if (!user || !ok || user.disabled || !user.passwordHash) {
-        logger.info({ tenant: ctx.tenant.slug, policy: ctx.policy.id, ip: ctx.ip, outcome: 'failure' }, 'local sign-in failed');
+        const now = clock.now();
+        const t = await store.recordLoginFailure(ctx.tenant.id, name, now, LOCKOUT_THRESHOLD, lockoutMs);
+        await audit.record({ ...base, event: 'signin', outcome: 'failure', subject: user?.id ?? name, detail: user?.disabled ? 'disabled' : 'bad credentials' });
+        if (t.lockedUntil > now) {
+          await audit.record({ ...base, event: 'lockout', outcome: 'success', subject: user?.id ?? name, detail: `locked for ${Math.round((t.lockedUntil - now) / 1000)} s` });
+          return render(ctx, email, { form: LOCKED });
+        }
         return render(ctx, email, { form: INVALID_CREDENTIALS });
       }
-      logger.info({ tenant: ctx.tenant.slug, policy: ctx.policy.id, sub: user.id, ip: ctx.ip, outcome: 'success' }, 'local sign-in');
+      await store.clearLoginFailures(ctx.tenant.id, name);
+      await audit.record({ ...base, event: 'signin', outcome: 'success', subject: user.id, detail: ctx.policy.id });
       return {
         type: 'next',
         state: {

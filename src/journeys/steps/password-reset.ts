@@ -61,7 +61,8 @@ export function resetPassword(id: string, emailStep: string): Step {
       const now = deps.clock.now();
       await deps.store.setUserPassword(ctx.tenant.id, user.id, await hashPassword(form.password!, deps.config.passwordCost), now);
       const revoked = await deps.store.revokeUserRefreshTokens(ctx.tenant.id, user.id, now);
-      deps.logger.info({ tenant: ctx.tenant.slug, policy: ctx.policy.id, sub: user.id, ip: ctx.ip, revoked }, 'password reset; refresh tokens revoked');
+      await deps.store.clearLoginFailures(ctx.tenant.id, user.email.toLowerCase());
+      await deps.audit.record({ tenantId: ctx.tenant.id, event: 'password_reset', outcome: 'success', subject: user.id, clientId: ctx.request.clientId, ip: ctx.ip, detail: `${revoked} refresh tokens revoked` });
       return {
         type: 'next',
         state: { ...ctx.state, userId: user.id, idp: 'local', newUser: false, authTime: Math.floor(now / 1000), interactive: true },

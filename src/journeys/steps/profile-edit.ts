@@ -28,7 +28,7 @@ export function profileEdit(id: string): Step {
       const { values, errors } = readAttributes(attrs, form);
       if (Object.keys(errors).length > 0) return render(ctx, user.email, values, errors);
       await ctx.deps.store.updateUserProfile(ctx.tenant.id, user.id, profileUpdate(attrs, values, user.attributes), ctx.deps.clock.now());
-      ctx.deps.logger.info({ tenant: ctx.tenant.slug, policy: ctx.policy.id, sub: user.id, ip: ctx.ip }, 'profile updated');
+      await ctx.deps.audit.record({ tenantId: ctx.tenant.id, event: 'profile_update', outcome: 'success', subject: user.id, clientId: ctx.request.clientId, ip: ctx.ip });
       return { type: 'next', state: ctx.state };
     },
   };

@@ -97,7 +97,7 @@ export function signUpDetails(id: string): Step {
         if (err instanceof StoreConflictError) return { ...render(ctx, claim, values, {}, EXISTS), state: withData(ctx.state, id, { values }) };
         throw err;
       }
-      deps.logger.info({ tenant: ctx.tenant.slug, policy: ctx.policy.id, sub: user.id, ip: ctx.ip }, 'local account created');
+      await deps.audit.record({ tenantId: ctx.tenant.id, event: 'signup', outcome: 'success', subject: user.id, clientId: ctx.request.clientId, ip: ctx.ip, detail: ctx.policy.id });
       return {
         type: 'next',
         state: { ...ctx.state, userId: user.id, idp: 'local', newUser: true, authTime: Math.floor(now / 1000), interactive: true },

@@ -22,7 +22,7 @@ export async function authorizationCodeGrant(req: TokenRequest): Promise<TokenRe
       await deps.store.revokeRefreshTokensFromCode(codeHash, now);
       const jti = redemption.code.issuedJti;
       if (jti) await deps.store.revokeAccessToken(jti, redemption.code.createdAt + 2 * 86_400_000);
-      deps.logger.warn({ tenant: tenant.slug, client: app.clientId, sub: redemption.code.userId }, 'authorization code replayed; its tokens are revoked');
+      await deps.audit.record({ tenantId: tenant.id, event: 'code_replay', outcome: 'failure', subject: redemption.code.userId, clientId: app.clientId, ip: req.ip, detail: 'tokens from the code revoked' });
     }
     throw new OAuthError('invalid_grant', 'The authorization code is invalid or has already been used.');
   }

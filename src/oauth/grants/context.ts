@@ -13,6 +13,8 @@ export interface TokenRequest {
   policy: Policy;
   client: AuthenticatedClient;
   params: RawParams;
+  /** The caller's address, for the audit trail. */
+  ip: string;
 }
 
 export function param(params: RawParams, name: string): string | undefined {

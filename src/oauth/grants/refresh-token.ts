@@ -37,7 +37,7 @@ export async function refreshTokenGrant(req: TokenRequest): Promise<TokenRespons
   checkSamePolicy(req, grant.policyId);
   if (old.consumedAt !== null) {
     await deps.store.revokeRefreshFamily(old.familyId, now);
-    deps.logger.warn({ tenant: tenant.slug, client: app.clientId, sub: old.userId, family: old.familyId }, 'refresh token reused; family revoked');
+    await deps.audit.record({ tenantId: tenant.id, event: 'refresh_reuse', outcome: 'failure', subject: old.userId, clientId: app.clientId, ip: req.ip, detail: 'family revoked' });
     throw new OAuthError('invalid_grant', 'The refresh token has already been used; all tokens of this grant are revoked.');
   }
   if (old.revokedAt !== null) throw new OAuthError('invalid_grant', 'The refresh token has been revoked.', { b2cCode: 'AADB2C90129' });
@@ -75,7 +75,7 @@ export async function refreshTokenGrant(req: TokenRequest): Promise<TokenRespons
   const rotation = await deps.store.rotateRefreshToken(hash, now, next);
   if (!rotation.ok) {
     if (rotation.reason === 'reused') {
-      deps.logger.warn({ tenant: tenant.slug, client: app.clientId, sub: old.userId, family: old.familyId }, 'refresh token reused; family revoked');
+      await deps.audit.record({ tenantId: tenant.id, event: 'refresh_reuse', outcome: 'failure', subject: old.userId, clientId: app.clientId, ip: req.ip, detail: 'family revoked (concurrent use)' });
       throw new OAuthError('invalid_grant', 'The refresh token has already been used; all tokens of this grant are revoked.');
     }
     throw new OAuthError('invalid_grant', 'The refresh token has been revoked.', { b2cCode: 'AADB2C90129' });

@@ -8,6 +8,8 @@ import {
   type AppGrant,
   type AuthCodeRecord,
   type CodeRedemption,
+  type AuditEvent,
+  type LoginThrottle,
   type JourneyRecord,
   type OutboxMessage,
   type UserProfileUpdate,
@@ -287,7 +289,24 @@ export class SqliteStore implements Store {
       insertRevokedAt: db.prepare('INSERT OR IGNORE INTO revoked_access_tokens (jti, expires_at) VALUES (?, ?)'),
       revokedAt: db.prepare('SELECT 1 FROM revoked_access_tokens WHERE jti = ?').pluck(),
 
+      insertAudit: db.prepare(
+        `INSERT INTO audit_events (at, tenant_id, event, outcome, subject, client_id, ip, detail)
+         VALUES (@at, @tenantId, @event, @outcome, @subject, @clientId, @ip, @detail)`,
+      ),
+      listAudit: db.prepare(
+        `SELECT * FROM audit_events WHERE (@tenantId IS NULL OR tenant_id = @tenantId) AND at >= @since
+         ORDER BY id DESC LIMIT @limit`,
+      ),
+      throttle: db.prepare('SELECT failures, lockouts, locked_until FROM login_throttle WHERE tenant_id = ? AND name = ?'),
+      upsertThrottle: db.prepare(
+        `INSERT INTO login_throttle (tenant_id, name, failures, lockouts, locked_until, updated_at)
+         VALUES (@tenantId, @name, @failures, @lockouts, @lockedUntil, @now)
+         ON CONFLICT (tenant_id, name) DO UPDATE SET failures = @failures, lockouts = @lockouts,
+           locked_until = @lockedUntil, updated_at = @now`,
+      ),
+      clearThrottle: db.prepare('UPDATE login_throttle SET failures = 0 WHERE tenant_id = ? AND name = ?'),
       purge: [
+        db.prepare('DELETE FROM login_throttle WHERE locked_until < ? AND failures = 0'),
         db.prepare('DELETE FROM journeys WHERE expires_at < ?'),
         db.prepare('DELETE FROM sso_sessions WHERE expires_at < ?'),
         db.prepare('DELETE FROM auth_codes WHERE expires_at < ?'),
@@ -561,6 +580,47 @@ export class SqliteStore implements Store {
       transport: r.transport === 'smtp' ? 'smtp' : 'outbox',
       createdAt: num(r.created_at),
     }));
+  }
+
+  async addAuditEvent(e: Omit<AuditEvent, 'id'>): Promise<void> {
+    this.s.insertAudit.run(e);
+  }
+  async listAuditEvents(filter: { tenantId?: string; since?: number; limit?: number }): Promise<AuditEvent[]> {
+    const rows = this.s.listAudit.all({ tenantId: filter.tenantId ?? null, since: filter.since ?? 0, limit: filter.limit ?? 1000 }) as Row[];
+    return rows.map((r) => ({
+      id: num(r.id),
+      at: num(r.at),
+      tenantId: optStr(r.tenant_id),
+      event: str(r.event),
+      outcome: r.outcome === 'success' ? 'success' : 'failure',
+      subject: optStr(r.subject),
+      clientId: optStr(r.client_id),
+      ip: optStr(r.ip),
+      detail: optStr(r.detail),
+    }));
+  }
+
+  async getLoginThrottle(tenantId: string, name: string): Promise<LoginThrottle> {
+    const r = this.s.throttle.get(tenantId, name) as Row | undefined;
+    return r ? { failures: num(r.failures), lockouts: num(r.lockouts), lockedUntil: num(r.locked_until) } : { failures: 0, lockouts: 0, lockedUntil: 0 };
+  }
+  async recordLoginFailure(tenantId: string, name: string, now: number, threshold: number, lockMs: (lockouts: number) => number): Promise<LoginThrottle> {
+    return this.db.transaction((): LoginThrottle => {
+      const r = this.s.throttle.get(tenantId, name) as Row | undefined;
+      let failures = (r ? num(r.failures) : 0) + 1;
+      let lockouts = r ? num(r.lockouts) : 0;
+      let lockedUntil = r ? num(r.locked_until) : 0;
+      if (failures >= threshold) {
+        lockouts += 1;
+        lockedUntil = now + lockMs(lockouts);
+        failures = 0;
+      }
+      this.s.upsertThrottle.run({ tenantId, name, failures, lockouts, lockedUntil, now });
+      return { failures, lockouts, lockedUntil };
+    })();
+  }
+  async clearLoginFailures(tenantId: string, name: string): Promise<void> {
+    this.s.clearThrottle.run(tenantId, name);
   }
 
   async purgeExpired(now: number): Promise<number> {

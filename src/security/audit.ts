@@ -1,0 +1,60 @@
+import type { Logger } from 'pino';
+import type { Clock } from '../deps.js';
+import type { Store } from '../store/store.js';
+
+export type AuditEventName =
+  | 'signin'
+  | 'lockout'
+  | 'signup'
+  | 'password_reset'
+  | 'profile_update'
+  | 'refresh_reuse'
+  | 'code_replay'
+  | 'client_auth'
+  | 'key_rotated'
+  | 'key_retired'
+  | 'tenant_created'
+  | 'app_created'
+  | 'app_grant'
+  | 'app_revoke'
+  | 'user_created'
+  | 'user_disabled'
+  | 'user_enabled'
+  | 'user_deleted';
+
+export interface AuditInput {
+  tenantId?: string | null;
+  event: AuditEventName;
+  outcome: 'success' | 'failure';
+  subject?: string | null;
+  clientId?: string | null;
+  ip?: string | null;
+  detail?: string | null;
+}
+
+/** Writes security events to `audit_events` (and the log); a failure to audit never fails the request. */
+export class Audit {
+  constructor(
+    private readonly store: Store,
+    private readonly clock: Clock,
+    private readonly logger: Logger,
+  ) {}
+
+  async record(e: AuditInput): Promise<void> {
+    const row = {
+      at: this.clock.now(),
+      tenantId: e.tenantId ?? null,
+      event: e.event,
+      outcome: e.outcome,
+      subject: e.subject ?? null,
+      clientId: e.clientId ?? null,
+      ip: e.ip ?? null,
+      detail: e.detail ?? null,
+    };
+    try {
+      await this.store.addAuditEvent(row);
+    } catch (err) {
+      this.logger.error({ err, audit: row }, 'could not write an audit event');
+    }
+  }
+}
