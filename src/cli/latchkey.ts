@@ -5,6 +5,7 @@ import { ProvisionError } from '../provision.js';
 import { createDeps } from '../runtime.js';
 import { StoreConflictError } from '../store/store.js';
 import { appCommand } from './commands/app.js';
+import { auditCommand } from './commands/audit.js';
 import { keysCommand } from './commands/keys.js';
 import { outboxCommand } from './commands/outbox.js';
 import { policyCommand } from './commands/policy.js';
@@ -25,6 +26,7 @@ const USAGE = `usage: latchkey <command> [--json]
   keys list|rotate|retire --tenant T [--kid KID] [--grace-hours H]
   policy validate [files…]
   outbox list --tenant T [--to EMAIL]
+  audit list [--tenant T] [--since ISO-TIME|30m|24h|7d] [--limit N]
 Works on the database named by LATCHKEY_DB (default ./data/latchkey.db), also while the server runs.`;
 
 const migrate: Command = async (ctx) => {
@@ -41,6 +43,7 @@ const commands: Record<string, Command> = {
   keys: keysCommand,
   policy: policyCommand,
   outbox: outboxCommand,
+  audit: auditCommand,
 };
 
 async function readStdin(): Promise<string> {

@@ -41,6 +41,10 @@ export async function handleTokenRequest(
   authorization: string | undefined,
   ip = 'internal',
 ): Promise<TokenResponse> {
+  // RFC 6749 §3.2: parameters must not be included more than once.
+  for (const [name, value] of Object.entries(params)) {
+    if (typeof value !== 'string') throw new OAuthError('invalid_request', `The parameter '${name.slice(0, 40)}' was sent more than once.`);
+  }
   const grantType = param(params, 'grant_type');
   if (!grantType) throw new OAuthError('invalid_request', "The request is missing the 'grant_type' parameter.", { b2cCode: 'AADB2C90083' });
   const run = grants.get(grantType);
