@@ -21,6 +21,13 @@ import { errorPage } from './ui/pages/messages.js';
 /** Bodies of protocol requests are small; anything larger is refused before parsing. */
 const BODY_LIMIT = 64 * 1024;
 
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Start answering with `Connection: close` (graceful shutdown). */
+    beginDrain(): void;
+  }
+}
+
 export interface BuildOptions {
   https?: { cert: Buffer; key: Buffer };
 }
@@ -65,6 +72,17 @@ export async function buildApp(deps: Deps, opts: BuildOptions = {}): Promise<Fas
         redirectable: false,
         retryAfter: Math.ceil(ctx.ttl / 1000),
       }),
+  });
+
+  // While draining (SIGTERM), every answer closes its connection, so keep-alive clients let go and
+  // close() can finish once the requests in flight are answered.
+  let draining = false;
+  app.decorate('beginDrain', () => {
+    draining = true;
+  });
+  app.addHook('onSend', async (_req, reply, payload) => {
+    if (draining) reply.header('connection', 'close');
+    return payload;
   });
 
   app.setErrorHandler((err: FastifyError | Error, req, reply) => handleError(deps, err, req, reply));

@@ -42,6 +42,9 @@ async function main(): Promise<void> {
     closing = true;
     logger.info({ signal }, 'shutting down: draining requests');
     clearInterval(purge);
+    app.beginDrain();
+    // Requests still running after 20 s are cut off rather than holding the process forever.
+    setTimeout(() => app.server.closeAllConnections(), 20_000).unref();
     app
       .close()
       .then(() => {
