@@ -1,31 +1,16 @@
 import { hashPassword } from '../../crypto/password.js';
 import type { Step, StepContext, StepResult } from '../journey.js';
-import { CANCEL_BUTTON, EMAIL, EMAIL_KEY, cancelled, checkNewPassword, page, stepData, withData, type EmailClaim } from './common.js';
+import { CANCEL_BUTTON, EMAIL_KEY, cancelled, checkNewPassword, page, stepData, type EmailClaim } from './common.js';
+import { emailEntry } from './email-entry.js';
 
 /** Password reset, first page: which account (the code goes to it only if it exists). */
 export function resetEmail(id: string): Step {
-  function render(ctx: StepContext, email: string, error?: string): StepResult {
-    return page(ctx, {
-      heading: 'Reset your password',
-      intro: 'Enter the email address of your account; we will send you a verification code.',
-      fields: [{ name: 'email', label: 'Email Address', type: 'email', value: email, required: true, autocomplete: 'email', autofocus: true, maxLength: 256, ...(error ? { error } : {}) }],
-      buttons: [{ action: 'send', label: 'Send verification code' }, CANCEL_BUTTON],
-    });
-  }
-  return {
-    id,
-    async enter(ctx) {
-      if (ctx.state.userId) return { type: 'next', state: ctx.state };
-      return render(ctx, stepData<EmailClaim>(ctx.state, EMAIL_KEY).address ?? ctx.request.loginHint ?? '');
-    },
-    async submit(ctx, form) {
-      if (form.action === 'cancel') return cancelled();
-      const email = (form.email ?? '').trim();
-      if (email === '') return render(ctx, email, 'Please enter your Email Address.');
-      if (email.length > 256 || !EMAIL.test(email)) return render(ctx, email.slice(0, 256), 'Please enter a valid email address.');
-      return { type: 'next', state: withData(ctx.state, EMAIL_KEY, { address: email, verified: false } satisfies EmailClaim) };
-    },
-  };
+  return emailEntry(id, () => ({
+    heading: 'Reset your password',
+    intro: 'Enter the email address of your account; we will send you a verification code.',
+    button: 'Send verification code',
+    verified: false,
+  }));
 }
 
 /** Password reset, last page: the new password; other refresh tokens of the account are revoked. */

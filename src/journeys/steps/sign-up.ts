@@ -3,36 +3,22 @@ import { hashPassword } from '../../crypto/password.js';
 import { StoreConflictError, type User } from '../../store/store.js';
 import type { Step, StepContext, StepResult } from '../journey.js';
 import { attributeFields, profileUpdate, readAttributes } from './attributes.js';
-import { CANCEL_BUTTON, EMAIL, EMAIL_KEY, cancelled, checkNewPassword, page, stepData, withData, type EmailClaim } from './common.js';
+import { CANCEL_BUTTON, EMAIL_KEY, cancelled, checkNewPassword, page, stepData, withData, type EmailClaim } from './common.js';
+import { emailEntry } from './email-entry.js';
 
 const EXISTS = 'A user with the specified ID already exists. Please choose a different one.';
 
 /** Sign-up, first page: the email address (a code is sent next when the policy verifies email). */
 export function signUpEmail(id: string): Step {
-  function render(ctx: StepContext, email: string, error?: string): StepResult {
+  return emailEntry(id, (ctx) => {
     const verify = ctx.policy.signUp.verifyEmail;
-    return page(ctx, {
+    return {
       heading: 'Create your account',
-      intro: verify ? 'Enter your email address; we will send you a code to verify it.' : undefined,
-      fields: [{ name: 'email', label: 'Email Address', type: 'email', value: email, required: true, autocomplete: 'email', autofocus: true, maxLength: 256, ...(error ? { error } : {}) }],
-      buttons: [{ action: 'send', label: verify ? 'Send verification code' : 'Continue' }, CANCEL_BUTTON],
-    });
-  }
-  return {
-    id,
-    async enter(ctx) {
-      if (ctx.state.userId) return { type: 'next', state: ctx.state };
-      return render(ctx, stepData<EmailClaim>(ctx.state, EMAIL_KEY).address ?? ctx.request.loginHint ?? '');
-    },
-    async submit(ctx, form) {
-      if (form.action === 'cancel') return cancelled();
-      const email = (form.email ?? '').trim();
-      if (email === '') return render(ctx, email, 'Please enter your Email Address.');
-      if (email.length > 256 || !EMAIL.test(email)) return render(ctx, email.slice(0, 256), 'Please enter a valid email address.');
-      const claim: EmailClaim = { address: email, verified: !ctx.policy.signUp.verifyEmail };
-      return { type: 'next', state: withData(ctx.state, EMAIL_KEY, claim) };
-    },
-  };
+      ...(verify ? { intro: 'Enter your email address; we will send you a code to verify it.' } : {}),
+      button: verify ? 'Send verification code' : 'Continue',
+      verified: !verify,
+    };
+  });
 }
 
 interface Typed {
