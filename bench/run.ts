@@ -1,0 +1,290 @@
+// `npm run bench`: Latchkey against node-oidc-provider and the machine's ceilings, on loopback, in one run.
+// Prints a table and writes bench/results.json. See bench/README.md for how to read it.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createHash, randomBytes, scrypt } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { availableParallelism, cpus, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
+import autocannon from 'autocannon';
+import pino from 'pino';
+import { SecretBox } from '../src/crypto/secrets.js';
+import { createApp, createUser, requireTenant, type ProvisionDeps } from '../src/provision.js';
+import { Audit } from '../src/security/audit.js';
+import { SqliteStore } from '../src/store/sqlite/sqlite-store.js';
+
+const root = join(import.meta.dirname, '..');
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
+const DURATION = Number(process.env.BENCH_SECONDS ?? 5);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const WARMUP = Number(process.env.BENCH_WARMUP ?? 2);
+const PASSWORD_COST = Number(process.env.LATCHKEY_PASSWORD_COST ?? 17);
+const CB = 'http://127.0.0.1:9/cb';
+const API = 'https://bench.example/api';
+
+interface Measure {
+  rps: number;
+  p99: number;
+  errors: number;
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+function freePort(): Promise<number> {
+  return import('node:net').then(
+    ({ createServer }) =>
+      new Promise((resolve) => {
+        const s = createServer().listen(0, '127.0.0.1', () => {
+          const p = (s.address() as { port: number }).port;
+          s.close(() => resolve(p));
+        });
+      }),
+  );
+}
+
+async function waitReady(url: string, t0: number): Promise<number> {
+  for (;;) {
+    try {
+      const r = await fetch(url);
+      if (r.status < 500) return performance.now() - t0;
+    } catch {
+      // not yet
+    }
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+function rssMb(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Math.round(Number(m[1]) / 1024) : NaN;
+}
+
+/** Warm-up, then ROUNDS timed rounds; medians of req/s and p99 (ms). */
+async function load(opts: { url: string; method?: 'GET' | 'POST'; headers?: Record<string, string>; body?: () => string; sample?: () => void }): Promise<Measure> {
+  const run = (duration: number) =>
+    autocannon({
+      url: opts.url,
+      connections: CONNECTIONS,
+      duration,
+      method: opts.method ?? 'GET',
+      headers: opts.headers ?? {},
+      ...(opts.body ? { requests: [{ setupRequest: (req: Record<string, unknown>) => ({ ...req, body: opts.body!() }) }] } : {}),
+    } as autocannon.Options);
+  await run(WARMUP);
+  const rounds: autocannon.Result[] = [];
+  for (let i = 0; i < ROUNDS; i++) {
+    const timer = opts.sample ? setInterval(opts.sample, 500) : undefined;
+    rounds.push(await run(DURATION));
+    if (timer) clearInterval(timer);
+  }
+  return {
+    rps: Math.round(median(rounds.map((r) => r.requests.average))),
+    p99: median(rounds.map((r) => r.latency.p99)),
+    errors: rounds.reduce((n, r) => n + r.errors + r.non2xx, 0),
+  };
+}
+
+/** RSA-2048 RS256 signatures per second with node's crypto on every core. */
+async function signingLimit(): Promise<number> {
+  const code = `
+    const { parentPort } = require('node:worker_threads');
+    const { generateKeyPairSync, sign } = require('node:crypto');
+    const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const data = Buffer.alloc(300, 1);
+    const end = Date.now() + ${DURATION * 1000};
+    let n = 0;
+    while (Date.now() < end) { sign('sha256', data, privateKey); n++; }
+    parentPort.postMessage(n);`;
+  const workers = Array.from({ length: availableParallelism() }, () => new Promise<number>((resolve) => new Worker(code, { eval: true }).once('message', resolve)));
+  return Math.round((await Promise.all(workers)).reduce((a, b) => a + b, 0) / DURATION);
+}
+
+/** scrypt hashes per second at the configured cost on libuv's pool (what sign-ins are bound by). */
+async function hashLimit(): Promise<number> {
+  const N = 2 ** PASSWORD_COST;
+  const one = () => new Promise<void>((r) => scrypt('password', 'salt-salt-salt', 32, { N, r: 8, p: 1, maxmem: 256 * N * 8 }, () => r()));
+  const end = Date.now() + DURATION * 1000;
+  let n = 0;
+  await Promise.all(Array.from({ length: Math.max(4, availableParallelism()) }, async () => {
+    while (Date.now() < end) {
+      await one();
+      n++;
+    }
+  }));
+  return Math.round((n / DURATION) * 10) / 10;
+}
+
+function startProcess(cmd: string[], env: Record<string, string>): ChildProcess {
+  return spawn(cmd[0]!, cmd.slice(1), { env: { PATH: process.env.PATH!, ...env }, stdio: ['ignore', 'ignore', 'inherit'] });
+}
+
+async function stop(p: ChildProcess): Promise<void> {
+  if (p.exitCode !== null) return;
+  p.kill('SIGTERM');
+  await new Promise((r) => p.once('exit', r));
+}
+
+const form = (o: Record<string, string>) => new URLSearchParams(o).toString();
+const FORM = { 'content-type': 'application/x-www-form-urlencoded' };
+
+async function main(): Promise<void> {
+  const results: Record<string, unknown> = {};
+  const machine = `${cpus()[0]?.model ?? 'cpu'} × ${availableParallelism()}, ${Math.round(totalmem() / 2 ** 30)} GiB, node ${process.version}`;
+  process.stdout.write(`machine: ${machine}\nconnections ${CONNECTIONS}, ${WARMUP}s warm-up, ${ROUNDS} × ${DURATION}s rounds (medians)\n\n`);
+
+  // Ceilings.
+  const sigLimit = await signingLimit();
+  const hashes = await hashLimit();
+  const barePort = await freePort();
+  const bare = startProcess([process.execPath, '--import', 'tsx', join(root, 'bench/servers/bare.ts')], { PORT: String(barePort) });
+  await waitReady(`http://127.0.0.1:${barePort}/static`, performance.now());
+  const bareStatic = await load({ url: `http://127.0.0.1:${barePort}/static` });
+  const bareSign1 = await load({ url: `http://127.0.0.1:${barePort}/sign1`, method: 'POST' });
+  const bareSign2 = await load({ url: `http://127.0.0.1:${barePort}/sign2`, method: 'POST' });
+  await stop(bare);
+
+  // Latchkey, on a temporary database, with the password cost it ships with.
+  const dir = mkdtempSync(join(tmpdir(), 'latchkey-bench-'));
+  const port = await freePort();
+  const base = `http://127.0.0.1:${port}`;
+  const env = {
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    LATCHKEY_BASE_URL: base,
+    LATCHKEY_DB: join(dir, 'latchkey.db'),
+    LATCHKEY_POLICIES_DIR: join(dir, 'policies'),
+    LATCHKEY_LOG_LEVEL: 'warn',
+    LATCHKEY_PASSWORD_COST: String(PASSWORD_COST),
+    LATCHKEY_FORM_RATE_LIMIT: '100000',
+  };
+  const t0 = performance.now();
+  const lk = startProcess([process.execPath, join(root, 'dist/main.js')], env);
+  const startupMs = await waitReady(`${base}/health`, t0);
+  await new Promise((r) => setTimeout(r, 1000));
+  const idleRss = rssMb(lk.pid!);
+
+  const store = new SqliteStore(env.LATCHKEY_DB);
+  const d: ProvisionDeps = { store, secrets: new SecretBox(undefined), clock: { now: () => Date.now() }, policiesDir: env.LATCHKEY_POLICIES_DIR, passwordCost: PASSWORD_COST, audit: new Audit(store, { now: () => Date.now() }, pino({ level: 'silent' })) };
+  const tenant = await requireTenant(d, 'demo');
+  const api = await createApp(d, tenant, { name: 'api', type: 'api', identifierUri: API });
+  await store.addAppRole(api.app.clientId, 'Bench.Run');
+  const daemon = await createApp(d, tenant, { name: 'daemon', type: 'daemon' });
+  await store.addGrant({ clientId: daemon.app.clientId, apiClientId: api.app.clientId, kind: 'role', name: 'Bench.Run' });
+  const web = await createApp(d, tenant, { name: 'web', type: 'web', redirectUris: [CB] });
+  const user = await createUser(d, tenant, { email: 'bench@example.com', password: 'bench-password-1', displayName: 'Bench' });
+
+  // Pre-issued, single-use credentials: enough for every round at the fastest plausible rate.
+  const poolSize = Number(process.env.BENCH_POOL ?? 60_000);
+  const now = Date.now();
+  const grant = { policyId: 'B2C_1_signin', scopes: { oidc: ['openid', 'offline_access'], granted: ['openid', 'offline_access'] }, authTime: Math.floor(now / 1000), idp: 'local', newUser: false, clientInfo: false };
+  const refreshTokens: string[] = [];
+  const codes: string[] = [];
+  store.db.transaction(() => {
+    for (let i = 0; i < poolSize; i++) {
+      const rt = randomBytes(32).toString('base64url');
+      const code = randomBytes(32).toString('base64url');
+      refreshTokens.push(rt);
+      codes.push(code);
+      void store.createRefreshToken({ tokenHash: hash(rt), familyId: randomBytes(16).toString('base64url'), tenantId: tenant.id, clientId: web.app.clientId, userId: user.id, data: { ...grant, spa: false }, createdAt: now, expiresAt: now + 86_400_000, familyExpiresAt: now + 90 * 86_400_000, consumedAt: null, revokedAt: null, originCodeHash: null });
+      void store.createAuthCode({ codeHash: hash(code), tenantId: tenant.id, clientId: web.app.clientId, userId: user.id, data: { ...grant, redirectUri: CB }, createdAt: now, expiresAt: now + 600_000, consumedAt: null, issuedJti: null });
+    }
+  })();
+  await store.close();
+
+  const token = `${base}/demo/B2C_1_signin/oauth2/v2.0/token`;
+  const secretForm = { client_id: web.app.clientId, client_secret: web.clientSecret! };
+  let rtI = 0;
+  let codeI = 0;
+  let loadRss = 0;
+  const lkResults = {
+    discovery: await load({ url: `${base}/demo/B2C_1_signin/v2.0/.well-known/openid-configuration` }),
+    jwks: await load({ url: `${base}/demo/B2C_1_signin/discovery/v2.0/keys` }),
+    client_credentials: await load({
+      url: token, method: 'POST', headers: FORM,
+      body: () => form({ grant_type: 'client_credentials', scope: `${API}/.default`, client_id: daemon.app.clientId, client_secret: daemon.clientSecret! }),
+      sample: () => (loadRss = Math.max(loadRss, rssMb(lk.pid!))),
+    }),
+    refresh_token: await load({ url: token, method: 'POST', headers: FORM, body: () => form({ grant_type: 'refresh_token', refresh_token: refreshTokens[rtI++ % poolSize]!, ...secretForm }) }),
+    authorization_code: await load({ url: token, method: 'POST', headers: FORM, body: () => form({ grant_type: 'authorization_code', code: codes[codeI++ % poolSize]!, redirect_uri: CB, ...secretForm }) }),
+  };
+  const journeys = await signInJourneys(base, web.app.clientId, web.clientSecret!);
+  await stop(lk);
+  rmSync(dir, { recursive: true, force: true });
+
+  // The peer: node-oidc-provider, same machine, same requests.
+  const peerPort = await freePort();
+  const poolFile = join(tmpdir(), `peer-pool-${process.pid}.json`);
+  const peerPool = Number(process.env.BENCH_PEER_POOL ?? 30_000);
+  const peer = startProcess([process.execPath, '--import', 'tsx', join(root, 'bench/servers/peer.ts')], { PORT: String(peerPort), POOL: String(peerPool), POOL_FILE: poolFile, NODE_ENV: 'production' });
+  await waitReady(`http://127.0.0.1:${peerPort}/.well-known/openid-configuration`, performance.now());
+  const pool = JSON.parse(readFileSync(poolFile, 'utf8')) as { codes: string[]; refreshTokens: string[] };
+  rmSync(poolFile);
+  const pBasic = (id: string, s: string) => ({ ...FORM, authorization: `Basic ${Buffer.from(`${id}:${s}`).toString('base64')}` });
+  let pr = 0;
+  let pc = 0;
+  const peerResults = {
+    discovery: await load({ url: `http://127.0.0.1:${peerPort}/.well-known/openid-configuration` }),
+    jwks: await load({ url: `http://127.0.0.1:${peerPort}/jwks` }),
+    client_credentials: await load({ url: `http://127.0.0.1:${peerPort}/token`, method: 'POST', headers: pBasic('daemon', 'daemon-secret'), body: () => form({ grant_type: 'client_credentials', scope: 'api' }) }),
+    refresh_token: await load({ url: `http://127.0.0.1:${peerPort}/token`, method: 'POST', headers: pBasic('web', 'web-secret'), body: () => form({ grant_type: 'refresh_token', refresh_token: pool.refreshTokens[pr++ % peerPool]! }) }),
+    authorization_code: await load({ url: `http://127.0.0.1:${peerPort}/token`, method: 'POST', headers: pBasic('web', 'web-secret'), body: () => form({ grant_type: 'authorization_code', code: pool.codes[pc++ % peerPool]!, redirect_uri: CB }) }),
+  };
+  await stop(peer);
+
+  const ceilings: Record<string, Measure> = { discovery: bareStatic, jwks: bareStatic, client_credentials: bareSign1, refresh_token: bareSign2, authorization_code: bareSign2 };
+  const rows = (Object.keys(lkResults) as (keyof typeof lkResults)[]).map((op) => {
+    const l = lkResults[op];
+    const p = peerResults[op];
+    const c = ceilings[op]!;
+    return { op, latchkey: l.rps, p99: l.p99, errors: l.errors, peer: p.rps, peerErrors: p.errors, ratio: +(l.rps / p.rps).toFixed(2), ceiling: c.rps, ofCeiling: Math.round((l.rps / c.rps) * 100) };
+  });
+  const line = (cells: (string | number)[]) => cells.map((c, i) => String(c).padStart(i === 0 ? 0 : 10).padEnd(i === 0 ? 20 : 0)).join(' ');
+  process.stdout.write(`${line(['operation', 'Latchkey/s', 'p99 ms', 'peer/s', 'ratio', 'ceiling/s', '% ceiling'])}\n`);
+  for (const r of rows) process.stdout.write(`${line([r.op, r.latchkey, r.p99, r.peer, r.ratio, r.ceiling, `${r.ofCeiling}%`])}\n`);
+  process.stdout.write(`${line(['sign-in journeys', journeys.perSecond, journeys.p99, '-', '-', hashes, `${Math.round((journeys.perSecond / hashes) * 100)}%`])}\n\n`);
+  process.stdout.write(`ceilings: RS256 signatures/s on all cores ${sigLimit}; bare Fastify ${bareStatic.rps}/s; + 1 signature ${bareSign1.rps}/s; + 2 signatures ${bareSign2.rps}/s; scrypt 2^${PASSWORD_COST} hashes/s ${hashes}\n`);
+  process.stdout.write(`Latchkey: first answer ${Math.round(startupMs)} ms after start; RSS idle ${idleRss} MB, under load ${loadRss} MB; errors: ${rows.map((r) => `${r.op} ${r.errors}`).join(', ')}; peer errors: ${rows.map((r) => `${r.op} ${r.peerErrors}`).join(', ')}\n`);
+  Object.assign(results, { machine, connections: CONNECTIONS, seconds: DURATION, rounds: ROUNDS, rows, journeys, ceilings: { signaturesPerSecond: sigLimit, bareStatic, bareSign1, bareSign2, hashesPerSecond: hashes }, startupMs: Math.round(startupMs), idleRss, loadRss, at: new Date().toISOString() });
+  writeFileSync(join(root, 'bench', 'results.json'), JSON.stringify(results, null, 2) + '\n');
+}
+
+function hash(v: string): string {
+  return createHash('sha256').update(v).digest('base64url');
+}
+
+/** Complete sign-ins over HTTP (authorize → sign-in page → form post → code → token), concurrently. */
+async function signInJourneys(base: string, clientId: string, secret: string): Promise<{ perSecond: number; p99: number }> {
+  const concurrency = Math.max(2, availableParallelism() * 2);
+  const end = Date.now() + DURATION * 2 * 1000;
+  const times: number[] = [];
+  await Promise.all(Array.from({ length: concurrency }, async () => {
+    while (Date.now() < end) {
+      const t = performance.now();
+      const cookie: string[] = [];
+      const go = async (url: string, init: RequestInit = {}) => {
+        const r = await fetch(url, { ...init, redirect: 'manual', headers: { ...(init.headers as Record<string, string>), cookie: cookie.join('; ') } });
+        for (const c of r.headers.getSetCookie()) cookie.push(c.split(';')[0]!);
+        return r;
+      };
+      const a = await go(`${base}/demo/B2C_1_signin/oauth2/v2.0/authorize?${form({ client_id: clientId, redirect_uri: CB, response_type: 'code', scope: 'openid' })}`);
+      const journey = new URL(a.headers.get('location')!, base).toString();
+      const page = await (await go(journey)).text();
+      const csrf = /name="csrf" value="([^"]+)"/.exec(page)![1]!;
+      const done = await go(journey, { method: 'POST', headers: FORM, body: form({ csrf, email: 'bench@example.com', password: 'bench-password-1', action: 'signin' }) });
+      const code = new URL(done.headers.get('location')!).searchParams.get('code');
+      if (!code) throw new Error('journey did not return a code');
+      const tok = await fetch(`${base}/demo/B2C_1_signin/oauth2/v2.0/token`, { method: 'POST', headers: FORM, body: form({ grant_type: 'authorization_code', code, redirect_uri: CB, client_id: clientId, client_secret: secret }) });
+      if (tok.status !== 200) throw new Error(`token answered ${tok.status}`);
+      times.push(performance.now() - t);
+    }
+  }));
+  return { perSecond: Math.round((times.length / (DURATION * 2)) * 10) / 10, p99: Math.round(times.sort((x, y) => x - y)[Math.floor(times.length * 0.99)] ?? 0) };
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    process.stderr.write(`bench: ${err instanceof Error ? err.stack : String(err)}\n`);
+    process.exit(1);
+  },
+);
