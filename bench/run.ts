@@ -78,7 +78,8 @@ async function load(opts: { url: string; method?: 'GET' | 'POST'; headers?: Reco
     if (timer) clearInterval(timer);
   }
   return {
-    rps: Math.round(median(rounds.map((r) => r.requests.average))),
+    // Successful answers only: an error answered fast must not count as throughput.
+    rps: Math.round(median(rounds.map((r) => r['2xx'] / r.duration))),
     p99: median(rounds.map((r) => r.latency.p99)),
     errors: rounds.reduce((n, r) => n + r.errors + r.non2xx, 0),
   };

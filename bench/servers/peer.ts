@@ -12,7 +12,52 @@ const { privateKey } = await generateKeyPair('RS256', { modulusLength: 2048, ext
 const jwk = { ...(await exportJWK(privateKey)), kid: 'peer', alg: 'RS256', use: 'sig' };
 const RESOURCE = 'https://api.example/';
 
+/**
+ * A plain Map adapter: the development adapter that ships with oidc-provider is an LRU of 1,000
+ * entries, which forgets pre-issued tokens. A Map is also cheaper than any database, so it flatters
+ * the peer, not Latchkey.
+ */
+const storage = new Map<string, Record<string, unknown>>();
+const grants = new Map<string, Set<string>>();
+class MapAdapter {
+  constructor(private readonly model: string) {}
+  private key(id: string) {
+    return `${this.model}:${id}`;
+  }
+  async upsert(id: string, payload: Record<string, unknown>) {
+    storage.set(this.key(id), payload);
+    if (typeof payload.grantId === 'string') {
+      const set = grants.get(payload.grantId) ?? new Set<string>();
+      set.add(this.key(id));
+      grants.set(payload.grantId, set);
+    }
+  }
+  async find(id: string) {
+    return storage.get(this.key(id));
+  }
+  async findByUid(uid: string) {
+    for (const v of storage.values()) if (v.uid === uid) return v;
+    return undefined;
+  }
+  async findByUserCode(code: string) {
+    for (const v of storage.values()) if (v.userCode === code) return v;
+    return undefined;
+  }
+  async consume(id: string) {
+    const v = storage.get(this.key(id));
+    if (v) v.consumed = Math.floor(Date.now() / 1000);
+  }
+  async destroy(id: string) {
+    storage.delete(this.key(id));
+  }
+  async revokeByGrantId(grantId: string) {
+    for (const k of grants.get(grantId) ?? []) storage.delete(k);
+    grants.delete(grantId);
+  }
+}
+
 const provider = new Provider(issuer, {
+  adapter: MapAdapter,
   clients: [
     { client_id: 'daemon', client_secret: 'daemon-secret', grant_types: ['client_credentials'], redirect_uris: [], response_types: [] },
     { client_id: 'web', client_secret: 'web-secret', grant_types: ['authorization_code', 'refresh_token'], redirect_uris: [CB], response_types: ['code'] },

@@ -47,6 +47,8 @@ export function tenantRoute(
     app.route({
       method: methods,
       url,
+      // JSON answers need none of helmet's page headers (CSP, frame options); nosniff is set below.
+      ...(errorFormat === 'json' ? { helmet: false } : {}),
       config: { errorFormat },
       handler: async (req, reply) => {
         const params = req.params as { tenant: string; policy?: string };
@@ -57,6 +59,7 @@ export function tenantRoute(
           // No policy named: the default policy answers, and its URLs are written in path form.
           if (policyId === undefined) urlForm = 'path';
         }
+        if (errorFormat === 'json') reply.header('x-content-type-options', 'nosniff');
         const tp = await resolveTenantPolicy(deps, params.tenant, policyId, urlForm, true);
         return handler(req, reply, tp);
       },
