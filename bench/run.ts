@@ -159,7 +159,8 @@ async function main(): Promise<void> {
     LATCHKEY_FORM_RATE_LIMIT: '100000',
   };
   const t0 = performance.now();
-  const lk = startProcess([process.execPath, join(root, 'dist/main.js')], env);
+  const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const lk = startProcess([process.execPath, ...nodeArgs, join(root, 'dist/main.js')], env);
   const startupMs = await waitReady(`${base}/health`, t0);
   await new Promise((r) => setTimeout(r, 1000));
   const idleRss = rssMb(lk.pid!);
