@@ -221,7 +221,8 @@ export interface Store {
   createAuthCode(c: AuthCodeRecord): Promise<void>;
   /** Marks the code consumed if it was not; reports replays. */
   redeemAuthCode(codeHash: string, now: number): Promise<CodeRedemption>;
-  setAuthCodeIssuedJti(codeHash: string, jti: string): Promise<void>;
+  /** Records what a redeemed code produced (its access token's jti, its refresh token) in one transaction. */
+  completeAuthCode(codeHash: string, jti: string, refresh: RefreshTokenRecord | undefined): Promise<void>;
 
   // refresh tokens
   createRefreshToken(t: RefreshTokenRecord): Promise<void>;

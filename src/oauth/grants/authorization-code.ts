@@ -63,7 +63,6 @@ export async function authorizationCodeGrant(req: TokenRequest): Promise<TokenRe
     // MSAL asks for client_info on the authorize request, the token request, or both.
     clientInfo: grant.clientInfo || param(params, 'client_info') === '1',
   });
-  if (out.refreshRecord) await deps.store.createRefreshToken(out.refreshRecord);
-  await deps.store.setAuthCodeIssuedJti(codeHash, out.accessTokenJti);
+  await deps.store.completeAuthCode(codeHash, out.accessTokenJti, out.refreshRecord);
   return out.body;
 }

@@ -161,6 +161,26 @@ export class SqliteStore implements Store {
   readonly db: Database.Database;
   readonly migration: MigrationResult;
   private readonly s: ReturnType<SqliteStore['prepare']>;
+  /**
+   * Apps are read on every token request and change rarely. They are kept for a second; a write
+   * through this store clears them at once, and a change by another process (the CLI) is seen within
+   * the second. Grants are not cached (see listGrants).
+   */
+  private readonly registry = new Map<string, { at: number; value: unknown }>();
+  private cached<T>(key: string, load: () => T): T {
+    const now = Date.now();
+    const hit = this.registry.get(key);
+    if (hit && now - hit.at < 1000) return hit.value as T;
+    const value = load();
+    // Misses are not kept: an app created a moment ago by the CLI must be found.
+    if (value === undefined) return value;
+    if (this.registry.size > 10_000) this.registry.clear();
+    this.registry.set(key, { at: now, value });
+    return value;
+  }
+  private forgetRegistry(): void {
+    this.registry.clear();
+  }
 
   constructor(path: string) {
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
@@ -347,6 +367,7 @@ export class SqliteStore implements Store {
   // apps
   async createApp(a: App): Promise<void> {
     try {
+      this.forgetRegistry();
       this.s.insertApp.run({
         ...a,
         redirectUris: JSON.stringify(a.redirectUris),
@@ -360,37 +381,47 @@ export class SqliteStore implements Store {
     }
   }
   async findApp(tenantId: string, clientId: string): Promise<App | undefined> {
-    const row = this.s.app.get(tenantId, clientId) as Row | undefined;
-    return row && toApp(row);
+    return this.cached(`app|${tenantId}|${clientId}`, () => {
+      const row = this.s.app.get(tenantId, clientId) as Row | undefined;
+      return row && toApp(row);
+    });
   }
   async listApps(tenantId: string): Promise<App[]> {
     return (this.s.apps.all(tenantId) as Row[]).map(toApp);
   }
   async findAppByIdentifierUri(tenantId: string, identifierUri: string): Promise<App | undefined> {
-    const row = this.s.appByIdentifier.get(tenantId, identifierUri) as Row | undefined;
-    return row && toApp(row);
+    return this.cached(`api|${tenantId}|${identifierUri}`, () => {
+      const row = this.s.appByIdentifier.get(tenantId, identifierUri) as Row | undefined;
+      return row && toApp(row);
+    });
   }
   async setAppUris(tenantId: string, clientId: string, redirectUris: string[], postLogoutRedirectUris: string[]): Promise<void> {
+    this.forgetRegistry();
     this.s.setAppUris.run(JSON.stringify(redirectUris), JSON.stringify(postLogoutRedirectUris), tenantId, clientId);
   }
   async addAppScope(apiClientId: string, name: string): Promise<void> {
+    this.forgetRegistry();
     this.s.insertScope.run(apiClientId, name);
   }
   async listAppScopes(apiClientId: string): Promise<string[]> {
     return this.s.scopes.all(apiClientId) as string[];
   }
   async addAppRole(apiClientId: string, name: string): Promise<void> {
+    this.forgetRegistry();
     this.s.insertRole.run(apiClientId, name);
   }
   async listAppRoles(apiClientId: string): Promise<string[]> {
     return this.s.roles.all(apiClientId) as string[];
   }
   async addGrant(g: AppGrant): Promise<void> {
+    this.forgetRegistry();
     this.s.insertGrant.run(g);
   }
   async removeGrant(g: AppGrant): Promise<boolean> {
+    this.forgetRegistry();
     return this.s.deleteGrant.run(g).changes > 0;
   }
+  /** Not cached: a revoked grant must count from the very next token request. */
   async listGrants(clientId: string, apiClientId?: string): Promise<AppGrant[]> {
     const rows = (apiClientId ? this.s.grantsForApi.all(clientId, apiClientId) : this.s.grants.all(clientId)) as Row[];
     return rows.map((r) => ({
@@ -522,8 +553,11 @@ export class SqliteStore implements Store {
       return { ok: true, code };
     })();
   }
-  async setAuthCodeIssuedJti(codeHash: string, jti: string): Promise<void> {
-    this.s.codeJti.run(jti, codeHash);
+  async completeAuthCode(codeHash: string, jti: string, refresh: RefreshTokenRecord | undefined): Promise<void> {
+    this.db.transaction(() => {
+      this.s.codeJti.run(jti, codeHash);
+      if (refresh) this.s.insertRefresh.run({ ...refresh, data: JSON.stringify(refresh.data) });
+    })();
   }
 
   // refresh tokens
