@@ -28,6 +28,10 @@ interface Measure {
   errors: number;
 }
 
+/** BENCH_ONLY=refresh_token,jwks runs just those Latchkey operations (for profiling). */
+const ONLY = process.env.BENCH_ONLY?.split(',');
+const SKIPPED: Measure = { rps: NaN, p99: NaN, errors: 0 };
+
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 function freePort(): Promise<number> {
@@ -60,7 +64,7 @@ function rssMb(pid: number): number {
 }
 
 /** Warm-up, then ROUNDS timed rounds; medians of req/s and p99 (ms). */
-async function load(opts: { url: string; method?: 'GET' | 'POST'; headers?: Record<string, string>; body?: () => string; sample?: () => void }): Promise<Measure> {
+async function load(opts: { name: string; url: string; method?: 'GET' | 'POST'; headers?: Record<string, string>; body?: () => string; sample?: () => void }): Promise<Measure> {
   const run = (duration: number) =>
     autocannon({
       url: opts.url,
@@ -70,6 +74,7 @@ async function load(opts: { url: string; method?: 'GET' | 'POST'; headers?: Reco
       headers: opts.headers ?? {},
       ...(opts.body ? { requests: [{ setupRequest: (req: Record<string, unknown>) => ({ ...req, body: opts.body!() }) }] } : {}),
     } as autocannon.Options);
+  if (ONLY && !ONLY.includes(opts.name)) return SKIPPED;
   await run(WARMUP);
   const rounds: autocannon.Result[] = [];
   for (let i = 0; i < ROUNDS; i++) {
@@ -134,14 +139,14 @@ async function main(): Promise<void> {
   process.stdout.write(`machine: ${machine}\nconnections ${CONNECTIONS}, ${WARMUP}s warm-up, ${ROUNDS} × ${DURATION}s rounds (medians)\n\n`);
 
   // Ceilings.
-  const sigLimit = await signingLimit();
-  const hashes = await hashLimit();
+  const sigLimit = ONLY ? NaN : await signingLimit();
+  const hashes = ONLY ? NaN : await hashLimit();
   const barePort = await freePort();
   const bare = startProcess([process.execPath, '--import', 'tsx', join(root, 'bench/servers/bare.ts')], { PORT: String(barePort) });
   await waitReady(`http://127.0.0.1:${barePort}/static`, performance.now());
-  const bareStatic = await load({ url: `http://127.0.0.1:${barePort}/static` });
-  const bareSign1 = await load({ url: `http://127.0.0.1:${barePort}/sign1`, method: 'POST' });
-  const bareSign2 = await load({ url: `http://127.0.0.1:${barePort}/sign2`, method: 'POST' });
+  const bareStatic = await load({ name: 'bare', url: `http://127.0.0.1:${barePort}/static` });
+  const bareSign1 = await load({ name: 'bare', url: `http://127.0.0.1:${barePort}/sign1`, method: 'POST' });
+  const bareSign2 = await load({ name: 'bare', url: `http://127.0.0.1:${barePort}/sign2`, method: 'POST' });
   await stop(bare);
 
   // Latchkey, on a temporary database, with the password cost it ships with.
@@ -181,16 +186,16 @@ async function main(): Promise<void> {
   const grant = { policyId: 'B2C_1_signin', scopes: { oidc: ['openid', 'offline_access'], granted: ['openid', 'offline_access'] }, authTime: Math.floor(now / 1000), idp: 'local', newUser: false, clientInfo: false };
   const refreshTokens: string[] = [];
   const codes: string[] = [];
-  store.db.transaction(() => {
-    for (let i = 0; i < poolSize; i++) {
-      const rt = randomBytes(32).toString('base64url');
-      const code = randomBytes(32).toString('base64url');
-      refreshTokens.push(rt);
-      codes.push(code);
-      void store.createRefreshToken({ tokenHash: hash(rt), familyId: randomBytes(16).toString('base64url'), tenantId: tenant.id, clientId: web.app.clientId, userId: user.id, data: { ...grant, spa: false }, createdAt: now, expiresAt: now + 86_400_000, familyExpiresAt: now + 90 * 86_400_000, consumedAt: null, revokedAt: null, originCodeHash: null });
-      void store.createAuthCode({ codeHash: hash(code), tenantId: tenant.id, clientId: web.app.clientId, userId: user.id, data: { ...grant, redirectUri: CB }, createdAt: now, expiresAt: now + 600_000, consumedAt: null, issuedJti: null });
-    }
-  })();
+  const writes: Promise<void>[] = [];
+  for (let i = 0; i < poolSize; i++) {
+    const rt = randomBytes(32).toString('base64url');
+    const code = randomBytes(32).toString('base64url');
+    refreshTokens.push(rt);
+    codes.push(code);
+    writes.push(store.createRefreshToken({ tokenHash: hash(rt), familyId: randomBytes(16).toString('base64url'), tenantId: tenant.id, clientId: web.app.clientId, userId: user.id, data: { ...grant, spa: false }, createdAt: now, expiresAt: now + 86_400_000, familyExpiresAt: now + 90 * 86_400_000, consumedAt: null, revokedAt: null, originCodeHash: null }));
+    writes.push(store.createAuthCode({ codeHash: hash(code), tenantId: tenant.id, clientId: web.app.clientId, userId: user.id, data: { ...grant, redirectUri: CB }, createdAt: now, expiresAt: now + 600_000, consumedAt: null, issuedJti: null }));
+  }
+  await Promise.all(writes);
   await store.close();
 
   const token = `${base}/demo/B2C_1_signin/oauth2/v2.0/token`;
@@ -199,17 +204,18 @@ async function main(): Promise<void> {
   let codeI = 0;
   let loadRss = 0;
   const lkResults = {
-    discovery: await load({ url: `${base}/demo/B2C_1_signin/v2.0/.well-known/openid-configuration` }),
-    jwks: await load({ url: `${base}/demo/B2C_1_signin/discovery/v2.0/keys` }),
+    discovery: await load({ name: 'discovery', url: `${base}/demo/B2C_1_signin/v2.0/.well-known/openid-configuration` }),
+    jwks: await load({ name: 'jwks', url: `${base}/demo/B2C_1_signin/discovery/v2.0/keys` }),
     client_credentials: await load({
+      name: 'client_credentials',
       url: token, method: 'POST', headers: FORM,
       body: () => form({ grant_type: 'client_credentials', scope: `${API}/.default`, client_id: daemon.app.clientId, client_secret: daemon.clientSecret! }),
       sample: () => (loadRss = Math.max(loadRss, rssMb(lk.pid!))),
     }),
-    refresh_token: await load({ url: token, method: 'POST', headers: FORM, body: () => form({ grant_type: 'refresh_token', refresh_token: refreshTokens[rtI++ % poolSize]!, ...secretForm }) }),
-    authorization_code: await load({ url: token, method: 'POST', headers: FORM, body: () => form({ grant_type: 'authorization_code', code: codes[codeI++ % poolSize]!, redirect_uri: CB, ...secretForm }) }),
+    refresh_token: await load({ name: 'refresh_token', url: token, method: 'POST', headers: FORM, body: () => form({ grant_type: 'refresh_token', refresh_token: refreshTokens[rtI++ % poolSize]!, ...secretForm }) }),
+    authorization_code: await load({ name: 'authorization_code', url: token, method: 'POST', headers: FORM, body: () => form({ grant_type: 'authorization_code', code: codes[codeI++ % poolSize]!, redirect_uri: CB, ...secretForm }) }),
   };
-  const journeys = await signInJourneys(base, web.app.clientId, web.clientSecret!);
+  const journeys = ONLY && !ONLY.includes('journeys') ? { perSecond: NaN, p99: NaN } : await signInJourneys(base, web.app.clientId, web.clientSecret!);
   await stop(lk);
   rmSync(dir, { recursive: true, force: true });
 
@@ -225,11 +231,11 @@ async function main(): Promise<void> {
   let pr = 0;
   let pc = 0;
   const peerResults = {
-    discovery: await load({ url: `http://127.0.0.1:${peerPort}/.well-known/openid-configuration` }),
-    jwks: await load({ url: `http://127.0.0.1:${peerPort}/jwks` }),
-    client_credentials: await load({ url: `http://127.0.0.1:${peerPort}/token`, method: 'POST', headers: pBasic('daemon', 'daemon-secret'), body: () => form({ grant_type: 'client_credentials', scope: 'api' }) }),
-    refresh_token: await load({ url: `http://127.0.0.1:${peerPort}/token`, method: 'POST', headers: pBasic('web', 'web-secret'), body: () => form({ grant_type: 'refresh_token', refresh_token: pool.refreshTokens[pr++ % peerPool]! }) }),
-    authorization_code: await load({ url: `http://127.0.0.1:${peerPort}/token`, method: 'POST', headers: pBasic('web', 'web-secret'), body: () => form({ grant_type: 'authorization_code', code: pool.codes[pc++ % peerPool]!, redirect_uri: CB }) }),
+    discovery: await load({ name: 'peer', url: `http://127.0.0.1:${peerPort}/.well-known/openid-configuration` }),
+    jwks: await load({ name: 'peer', url: `http://127.0.0.1:${peerPort}/jwks` }),
+    client_credentials: await load({ name: 'peer', url: `http://127.0.0.1:${peerPort}/token`, method: 'POST', headers: pBasic('daemon', 'daemon-secret'), body: () => form({ grant_type: 'client_credentials', scope: 'api' }) }),
+    refresh_token: await load({ name: 'peer', url: `http://127.0.0.1:${peerPort}/token`, method: 'POST', headers: pBasic('web', 'web-secret'), body: () => form({ grant_type: 'refresh_token', refresh_token: pool.refreshTokens[pr++ % peerPool]! }) }),
+    authorization_code: await load({ name: 'peer', url: `http://127.0.0.1:${peerPort}/token`, method: 'POST', headers: pBasic('web', 'web-secret'), body: () => form({ grant_type: 'authorization_code', code: pool.codes[pc++ % peerPool]!, redirect_uri: CB }) }),
   };
   await stop(peer);
 
