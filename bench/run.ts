@@ -162,6 +162,7 @@ async function main(): Promise<void> {
     LATCHKEY_LOG_LEVEL: 'warn',
     LATCHKEY_PASSWORD_COST: String(PASSWORD_COST),
     LATCHKEY_FORM_RATE_LIMIT: '100000',
+    ...(process.env.UV_THREADPOOL_SIZE ? { UV_THREADPOOL_SIZE: process.env.UV_THREADPOOL_SIZE } : {}),
   };
   const t0 = performance.now();
   const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);

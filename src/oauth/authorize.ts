@@ -167,6 +167,8 @@ export async function respondWithGrant(
       idToken: wantsId,
       accessToken: wantsAt,
       includeNonce: true,
+      // OIDC Core §3.2.2.10 / §3.3.2.11: required when the access token travels with the id_token.
+      atHash: true,
       ...(code !== undefined ? { code } : {}),
     });
     if (minted.accessToken) {

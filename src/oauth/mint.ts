@@ -20,7 +20,9 @@ export interface MintedUserTokens {
 
 /**
  * Mints the id_token and/or access token of a user grant, signed with the tenant's active key.
- * `code` is set when a code is returned next to the id_token (hybrid: `c_hash`).
+ * `code` is set when a code is returned next to the id_token (hybrid: `c_hash`). `atHash` puts the
+ * access token's hash in the id_token, which OIDC requires only when both leave the authorization
+ * endpoint together; without it the two signatures run at the same time on the thread pool.
  */
 export async function mintUserTokens(
   deps: Deps,
@@ -33,6 +35,7 @@ export async function mintUserTokens(
     idToken: boolean;
     accessToken: boolean;
     includeNonce: boolean;
+    atHash: boolean;
     code?: string;
   },
 ): Promise<MintedUserTokens> {
@@ -44,27 +47,29 @@ export async function mintUserTokens(
   const atTtl = policy.tokens.accessTokenMinutes * 60;
   const out: MintedUserTokens = { idTokenExpiresIn: idTtl, accessTokenExpiresIn: atTtl, iat };
 
+  let accessToken: Promise<string> | undefined;
   if (args.accessToken) {
     const jti = randomUUID();
     const aud = grant.scopes.api?.clientId ?? client.clientId;
-    out.accessToken = await signJwt(
-      keys,
-      'at+jwt',
-      userAccessTokenClaims({ iss, aud, iat, exp: iat + atTtl }, user, policy, grant, client.clientId, jti),
-    );
+    accessToken = signJwt(keys, 'at+jwt', userAccessTokenClaims({ iss, aud, iat, exp: iat + atTtl }, user, policy, grant, client.clientId, jti));
     out.accessTokenJti = jti;
     out.accessTokenExp = iat + atTtl;
   }
+  let idToken: Promise<string> | undefined;
   if (args.idToken) {
-    out.idToken = await signJwt(
+    const atHash = args.atHash && accessToken ? halfHash(await accessToken) : undefined;
+    idToken = signJwt(
       keys,
       'JWT',
       idTokenClaims({ iss, aud: client.clientId, iat, exp: iat + idTtl }, user, policy, grant, {
         ...(args.includeNonce && grant.nonce !== undefined ? { nonce: grant.nonce } : {}),
-        ...(out.accessToken ? { atHash: halfHash(out.accessToken) } : {}),
+        ...(atHash ? { atHash } : {}),
         ...(args.code ? { cHash: halfHash(args.code) } : {}),
       }),
     );
   }
+  const [at, id] = await Promise.all([accessToken, idToken]);
+  if (at !== undefined) out.accessToken = at;
+  if (id !== undefined) out.idToken = id;
   return out;
 }

@@ -63,6 +63,7 @@ export async function userTokenResponse(
     idToken: grant.scopes.oidc.includes('openid'),
     accessToken: true,
     includeNonce: args.includeNonce,
+    atHash: false,
   });
   const body: TokenResponse = {
     token_type: 'Bearer',

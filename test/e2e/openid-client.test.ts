@@ -84,7 +84,7 @@ describe('openid-client against Latchkey', () => {
     page.setDefaultTimeout(10_000);
     const callback = await signIn(page, authUrl, 'carol@example.com', 'carol-password-1');
 
-    // openid-client validates the id_token: signature via JWKS, iss, aud, exp, nonce, at_hash.
+    // openid-client validates the id_token: signature via JWKS, iss, aud, exp, nonce.
     const tokens = await client.authorizationCodeGrant(config, callback, { pkceCodeVerifier: verifier, expectedState: state, expectedNonce: nonce });
     const claims = tokens.claims()!;
     expect(claims.tfp).toBe('B2C_1_signin');

@@ -84,7 +84,8 @@ describe('authorization_code grant', () => {
     expect(id.protectedHeader.kid).toBeTruthy();
     expect(id.payload).toMatchObject({ ver: '1.0', tfp: 'B2C_1_signin', emails: ['bo@example.com'], given_name: 'Bo', family_name: 'Ng', name: 'Bo Ng', idp: 'local', nonce: 'nn', email: 'bo@example.com', email_verified: true });
     expect(id.payload.sub).toBe(id.payload.oid);
-    expect(id.payload.at_hash).toBeTruthy();
+    // at_hash is for id_tokens that leave the authorization endpoint with an access token (OIDC §3.3.2.11).
+    expect(id.payload.at_hash).toBeUndefined();
 
     const at = await jwtVerify(b.access_token as string, jwks, { issuer, audience: apiId, typ: 'at+jwt' });
     expect(at.payload).toMatchObject({ scp: 'tasks.read', azp: web.clientId, client_id: web.clientId, oid: id.payload.oid, sub: id.payload.sub, ver: '1.0', tfp: 'B2C_1_signin' });
