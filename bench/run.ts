@@ -223,7 +223,7 @@ async function main(): Promise<void> {
   // The peer: node-oidc-provider, same machine, same requests.
   const peerPort = await freePort();
   const poolFile = join(tmpdir(), `peer-pool-${process.pid}.json`);
-  const peerPool = Number(process.env.BENCH_PEER_POOL ?? 30_000);
+  const peerPool = Number(process.env.BENCH_PEER_POOL ?? 50_000);
   const peer = startProcess([process.execPath, '--import', 'tsx', join(root, 'bench/servers/peer.ts')], { PORT: String(peerPort), POOL: String(peerPool), POOL_FILE: poolFile, NODE_ENV: 'production' });
   await waitReady(`http://127.0.0.1:${peerPort}/.well-known/openid-configuration`, performance.now());
   const pool = JSON.parse(readFileSync(poolFile, 'utf8')) as { codes: string[]; refreshTokens: string[] };

@@ -88,14 +88,18 @@ if (pool > 0) {
   const codes: string[] = [];
   const refreshTokens: string[] = [];
   const now = Math.floor(Date.now() / 1000);
-  for (let i = 0; i < pool; i++) {
-    const grant = new provider.Grant({ accountId: `user-${i}`, clientId: 'web' });
+  // Separate grants for codes and refresh tokens: a reused refresh token revokes its whole grant.
+  const newGrant = async (account: string) => {
+    const grant = new provider.Grant({ accountId: account, clientId: 'web' });
     grant.addOIDCScope('openid offline_access');
     grant.addResourceScope(RESOURCE, 'api');
-    const grantId = await grant.save();
-    const common = { accountId: `user-${i}`, client, grantId, scope: 'openid offline_access', authTime: now };
-    codes.push(await new provider.AuthorizationCode({ ...common, gty: 'authorization_code', redirectUri: CB, resource: RESOURCE }).save());
-    refreshTokens.push(await new provider.RefreshToken({ ...common, gty: 'authorization_code', resource: RESOURCE }).save());
+    return grant.save();
+  };
+  for (let i = 0; i < pool; i++) {
+    const account = `user-${i}`;
+    const common = { accountId: account, client, scope: 'openid offline_access', authTime: now };
+    codes.push(await new provider.AuthorizationCode({ ...common, grantId: await newGrant(account), gty: 'authorization_code', redirectUri: CB, resource: RESOURCE }).save());
+    refreshTokens.push(await new provider.RefreshToken({ ...common, grantId: await newGrant(account), gty: 'authorization_code', resource: RESOURCE }).save());
   }
   writeFileSync(process.env.POOL_FILE!, JSON.stringify({ codes, refreshTokens }));
 }
