@@ -282,3 +282,17 @@ describe('journeys in a browser', () => {
     await context.close();
   });
 });
+
+describe('keyboard use', () => {
+  it('signs in when the user presses Enter in the password field', async () => {
+    await s.createUser('enter@example.com', 'enter-password-1');
+    const flow = await startFlow('B2C_1_signupsignin');
+    const { context, page } = await newPage();
+    await page.goto(flow.url.toString());
+    await page.getByLabel('Email Address').fill('enter@example.com');
+    await page.getByLabel('Password').fill('enter-password-1');
+    await page.getByLabel('Password').press('Enter');
+    expect((await finish(page, flow)).claims()!.emails).toEqual(['enter@example.com']);
+    await context.close();
+  });
+});
