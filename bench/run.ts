@@ -64,11 +64,12 @@ function rssMb(pid: number): number {
 }
 
 /** Warm-up, then ROUNDS timed rounds; medians of req/s and p99 (ms). */
-async function load(opts: { name: string; url: string; method?: 'GET' | 'POST'; headers?: Record<string, string>; body?: () => string; sample?: () => void }): Promise<Measure> {
+async function load(opts: { name: string; url: string; method?: 'GET' | 'POST'; headers?: Record<string, string>; body?: () => string; sample?: () => void; rate?: number }): Promise<Measure> {
   const run = (duration: number) =>
     autocannon({
       url: opts.url,
-      connections: CONNECTIONS,
+      connections: opts.rate ? 8 : CONNECTIONS,
+      ...(opts.rate ? { overallRate: opts.rate } : {}),
       duration,
       method: opts.method ?? 'GET',
       headers: opts.headers ?? {},
@@ -182,7 +183,7 @@ async function main(): Promise<void> {
   const user = await createUser(d, tenant, { email: 'bench@example.com', password: 'bench-password-1', displayName: 'Bench' });
 
   // Pre-issued, single-use credentials: enough for every round at the fastest plausible rate.
-  const poolSize = Number(process.env.BENCH_POOL ?? 60_000);
+  const poolSize = Number(process.env.BENCH_POOL ?? 120_000);
   const now = Date.now();
   const grant = { policyId: 'B2C_1_signin', scopes: { oidc: ['openid', 'offline_access'], granted: ['openid', 'offline_access'] }, authTime: Math.floor(now / 1000), idp: 'local', newUser: false, clientInfo: false };
   const refreshTokens: string[] = [];
@@ -217,6 +218,54 @@ async function main(): Promise<void> {
     authorization_code: await load({ name: 'authorization_code', url: token, method: 'POST', headers: FORM, body: () => form({ grant_type: 'authorization_code', code: codes[codeI++ % poolSize]!, redirect_uri: CB, ...secretForm }) }),
   };
   const journeys = ONLY && !ONLY.includes('journeys') ? { perSecond: NaN, p99: NaN } : await signInJourneys(base, web.app.clientId, web.clientSecret!);
+
+  // Does one sign-in in progress (a memory-hard hash) delay token requests? client_credentials at a
+  // fixed, moderate rate, alone and then with one sign-in journey running the whole time.
+  const RATE = Number(process.env.BENCH_DELAY_RATE ?? 1000);
+  const ccBody = () => form({ grant_type: 'client_credentials', scope: `${API}/.default`, client_id: daemon.app.clientId, client_secret: daemon.clientSecret! });
+  const quiet = await load({ name: 'delay', url: token, method: 'POST', headers: FORM, body: ccBody, rate: RATE });
+  let busy: Measure = SKIPPED;
+  if (!ONLY || ONLY.includes('delay')) {
+    let signingIn = true;
+    const background = signInJourneys(base, web.app.clientId, web.clientSecret!, { concurrency: 1, until: () => signingIn });
+    busy = await load({ name: 'delay', url: token, method: 'POST', headers: FORM, body: ccBody, rate: RATE });
+    signingIn = false;
+    await background;
+  }
+  const delay = { rate: RATE, quietP99: quiet.p99, busyP99: busy.p99, addedP99: busy.p99 - quiet.p99 };
+
+  // The same token operations with 100,000 users and 1,000,000 refresh tokens in the database.
+  let large: { client_credentials: Measure; refresh_token: Measure; authorization_code: Measure } | undefined;
+  if (process.env.BENCH_LARGE !== '0' && (!ONLY || ONLY.includes('large'))) {
+    const big = new SqliteStore(env.LATCHKEY_DB);
+    const insertUser = big.db.prepare(`INSERT INTO users (id, tenant_id, email, email_normalized, email_verified, password_hash, given_name, family_name, display_name, attributes, disabled, created_at, updated_at)
+      VALUES (?, ?, ?, ?, 1, ?, NULL, NULL, NULL, '{}', 0, ?, ?)`);
+    const insertRt = big.db.prepare(`INSERT INTO refresh_tokens (token_hash, family_id, tenant_id, client_id, user_id, data, created_at, expires_at, family_expires_at, consumed_at, revoked_at, origin_code_hash)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL, NULL)`);
+    const stored = (await big.findUser(tenant.id, user.id))!.passwordHash!;
+    const ids: string[] = [];
+    big.db.transaction(() => {
+      for (let i = 0; i < 100_000; i++) {
+        const id = crypto.randomUUID();
+        ids.push(id);
+        insertUser.run(id, tenant.id, `filler-${i}@example.com`, `filler-${i}@example.com`, stored, now, now);
+      }
+    })();
+    const data = JSON.stringify({ ...grant, spa: false });
+    for (let batch = 0; batch < 10; batch++) {
+      big.db.transaction(() => {
+        for (let i = 0; i < 100_000; i++) {
+          insertRt.run(randomBytes(32).toString('base64url'), randomBytes(16).toString('base64url'), tenant.id, web.app.clientId, ids[(batch * 100_000 + i) % ids.length]!, data, now, now + 86_400_000, now + 90 * 86_400_000);
+        }
+      })();
+    }
+    await big.close();
+    large = {
+      client_credentials: await load({ name: 'large', url: token, method: 'POST', headers: FORM, body: ccBody }),
+      refresh_token: await load({ name: 'large', url: token, method: 'POST', headers: FORM, body: () => form({ grant_type: 'refresh_token', refresh_token: refreshTokens[rtI++ % poolSize]!, ...secretForm }) }),
+      authorization_code: await load({ name: 'large', url: token, method: 'POST', headers: FORM, body: () => form({ grant_type: 'authorization_code', code: codes[codeI++ % poolSize]!, redirect_uri: CB, ...secretForm }) }),
+    };
+  }
   await stop(lk);
   rmSync(dir, { recursive: true, force: true });
 
@@ -253,7 +302,12 @@ async function main(): Promise<void> {
   process.stdout.write(`${line(['sign-in journeys', journeys.perSecond, journeys.p99, '-', '-', hashes, `${Math.round((journeys.perSecond / hashes) * 100)}%`])}\n\n`);
   process.stdout.write(`ceilings: RS256 signatures/s on all cores ${sigLimit}; bare Fastify ${bareStatic.rps}/s; + 1 signature ${bareSign1.rps}/s; + 2 signatures ${bareSign2.rps}/s; scrypt 2^${PASSWORD_COST} hashes/s ${hashes}\n`);
   process.stdout.write(`Latchkey: first answer ${Math.round(startupMs)} ms after start; RSS idle ${idleRss} MB, under load ${loadRss} MB; errors: ${rows.map((r) => `${r.op} ${r.errors}`).join(', ')}; peer errors: ${rows.map((r) => `${r.op} ${r.peerErrors}`).join(', ')}\n`);
-  Object.assign(results, { machine, connections: CONNECTIONS, seconds: DURATION, rounds: ROUNDS, rows, journeys, ceilings: { signaturesPerSecond: sigLimit, bareStatic, bareSign1, bareSign2, hashesPerSecond: hashes }, startupMs: Math.round(startupMs), idleRss, loadRss, at: new Date().toISOString() });
+  process.stdout.write(`one sign-in in progress: client_credentials at ${delay.rate}/s, p99 ${delay.quietP99} ms alone, ${delay.busyP99} ms with a sign-in running (+${delay.addedP99} ms)\n`);
+  if (large) {
+    const loss = (op: 'client_credentials' | 'refresh_token' | 'authorization_code') => Math.round((1 - large![op].rps / lkResults[op].rps) * 100);
+    process.stdout.write(`100,000 users and 1,000,000 refresh tokens: client_credentials ${large.client_credentials.rps}/s (${loss('client_credentials')}% loss), refresh_token ${large.refresh_token.rps}/s (${loss('refresh_token')}% loss), authorization_code ${large.authorization_code.rps}/s (${loss('authorization_code')}% loss)\n`);
+  }
+  Object.assign(results, { delay, large, machine, connections: CONNECTIONS, seconds: DURATION, rounds: ROUNDS, rows, journeys, ceilings: { signaturesPerSecond: sigLimit, bareStatic, bareSign1, bareSign2, hashesPerSecond: hashes }, startupMs: Math.round(startupMs), idleRss, loadRss, at: new Date().toISOString() });
   writeFileSync(join(root, 'bench', 'results.json'), JSON.stringify(results, null, 2) + '\n');
 }
 
@@ -262,12 +316,13 @@ function hash(v: string): string {
 }
 
 /** Complete sign-ins over HTTP (authorize → sign-in page → form post → code → token), concurrently. */
-async function signInJourneys(base: string, clientId: string, secret: string): Promise<{ perSecond: number; p99: number }> {
-  const concurrency = Math.max(2, availableParallelism() * 2);
+async function signInJourneys(base: string, clientId: string, secret: string, opts: { concurrency?: number; until?: () => boolean } = {}): Promise<{ perSecond: number; p99: number }> {
+  const concurrency = opts.concurrency ?? Math.max(2, availableParallelism() * 2);
   const end = Date.now() + DURATION * 2 * 1000;
+  const going = opts.until ?? (() => Date.now() < end);
   const times: number[] = [];
   await Promise.all(Array.from({ length: concurrency }, async () => {
-    while (Date.now() < end) {
+    while (going()) {
       const t = performance.now();
       const cookie: string[] = [];
       const go = async (url: string, init: RequestInit = {}) => {
