@@ -11,6 +11,11 @@ export interface BaseClaims {
   exp: number;
 }
 
+/** The registered claims every token has; `nbf` is `iat`, as B2C issues them. */
+function registered(base: BaseClaims, sub: string): JWTPayload {
+  return { iss: base.iss, sub, aud: base.aud, exp: base.exp, nbf: base.iat, iat: base.iat };
+}
+
 function policyClaim(policy: Policy, grant: UserGrant): Record<string, string> {
   return { [policy.tokens.policyClaim]: grant.policyId };
 }
@@ -44,12 +49,7 @@ export function idTokenClaims(
   extra: { nonce?: string; atHash?: string; cHash?: string },
 ): JWTPayload {
   return {
-    iss: base.iss,
-    sub: user.id,
-    aud: base.aud,
-    exp: base.exp,
-    nbf: base.iat,
-    iat: base.iat,
+    ...registered(base, user.id),
     auth_time: grant.authTime,
     ...(extra.nonce !== undefined ? { nonce: extra.nonce } : {}),
     ver: '1.0',
@@ -71,12 +71,7 @@ export function userAccessTokenClaims(
 ): JWTPayload {
   const scp = grant.scopes.api?.scopes ?? [];
   return {
-    iss: base.iss,
-    sub: user.id,
-    aud: base.aud,
-    exp: base.exp,
-    nbf: base.iat,
-    iat: base.iat,
+    ...registered(base, user.id),
     jti,
     client_id: clientId,
     azp: clientId,
@@ -93,12 +88,7 @@ export function userAccessTokenClaims(
 /** RFC 9068 access token for a daemon (no user): `sub` is the client, `roles` the granted app roles. */
 export function appAccessTokenClaims(base: BaseClaims, clientId: string, roles: string[], scope: string, jti: string): JWTPayload {
   return {
-    iss: base.iss,
-    sub: clientId,
-    aud: base.aud,
-    exp: base.exp,
-    nbf: base.iat,
-    iat: base.iat,
+    ...registered(base, clientId),
     jti,
     client_id: clientId,
     azp: clientId,
