@@ -48,7 +48,8 @@ export async function handleTokenRequest(
   const grantType = param(params, 'grant_type');
   if (!grantType) throw new OAuthError('invalid_request', "The request is missing the 'grant_type' parameter.", { b2cCode: 'AADB2C90083' });
   const run = grants.get(grantType);
-  const key = `${tenant.id}|${claimedClientId(authorization, params)}|${ip}`;
+  const claimed = claimedClientId(authorization, params);
+  const key = `${tenant.id}|${claimed}|${ip}`;
   const now = deps.clock.now();
   const wait = limiter.blockedFor(key, now);
   if (wait > 0) {
@@ -64,7 +65,7 @@ export async function handleTokenRequest(
   } catch (err) {
     if (err instanceof OAuthError && err.code === 'invalid_client') {
       limiter.fail(key, now);
-      await deps.audit.record({ tenantId: tenant.id, event: 'client_auth', outcome: 'failure', clientId: claimedClientId(authorization, params) || null, ip, detail: err.message });
+      await deps.audit.record({ tenantId: tenant.id, event: 'client_auth', outcome: 'failure', clientId: claimed || null, ip, detail: err.message });
     }
     throw err;
   }

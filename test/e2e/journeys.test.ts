@@ -75,6 +75,12 @@ async function newPage(): Promise<{ context: BrowserContext; page: Page }> {
   return { context, page };
 }
 
+async function signInOnPage(page: Page, email: string, password: string) {
+  await page.getByLabel('Email Address').fill(email);
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+}
+
 async function signUp(page: Page, email: string, password: string, given: string, display: string) {
   await page.getByLabel('Email Address').fill(email);
   await page.getByRole('button', { name: 'Send verification code' }).click();
@@ -134,9 +140,7 @@ describe('journeys in a browser', () => {
     const before = await startFlow('B2C_1_signin');
     const first = await newPage();
     await first.page.goto(before.url.toString());
-    await first.page.getByLabel('Email Address').fill('ida@example.com');
-    await first.page.getByLabel('Password').fill('ida-password-1');
-    await first.page.getByRole('button', { name: 'Sign in' }).click();
+    await signInOnPage(first.page, 'ida@example.com', 'ida-password-1');
     const oldTokens = await finish(first.page, before);
     await first.context.close();
 
@@ -177,9 +181,7 @@ describe('journeys in a browser', () => {
     const signIn = await startFlow('B2C_1_signin');
     const second = await newPage();
     await second.page.goto(signIn.url.toString());
-    await second.page.getByLabel('Email Address').fill('jo@example.com');
-    await second.page.getByLabel('Password').fill('jo-password-2');
-    await second.page.getByRole('button', { name: 'Sign in' }).click();
+    await signInOnPage(second.page, 'jo@example.com', 'jo-password-2');
     expect((await finish(second.page, signIn)).claims()!.emails).toEqual(['jo@example.com']);
     await second.context.close();
   });
@@ -189,9 +191,7 @@ describe('journeys in a browser', () => {
     const { context, page } = await newPage();
     const signIn = await startFlow('B2C_1_signin');
     await page.goto(signIn.url.toString());
-    await page.getByLabel('Email Address').fill('kim@example.com');
-    await page.getByLabel('Password').fill('kim-password-1');
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await signInOnPage(page, 'kim@example.com', 'kim-password-1');
     await finish(page, signIn);
 
     const edit = await startFlow('B2C_1_profileedit');
