@@ -26,6 +26,10 @@ interface Measure {
   rps: number;
   p99: number;
   errors: number;
+  /** CPU time (user + system, all threads) the server process spent per successful answer, in ms. */
+  cpuMs?: number;
+  /** The same for the load generator (this process), in ms. */
+  loadCpuMs?: number;
 }
 
 /** BENCH_ONLY=refresh_token,jwks runs just those Latchkey operations (for profiling). */
@@ -58,13 +62,19 @@ async function waitReady(url: string, t0: number): Promise<number> {
   }
 }
 
+/** User + system CPU time of a process and all its threads so far, in ms (/proc/PID/stat, clock ticks of 10 ms). */
+function cpuMs(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
 function rssMb(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? Math.round(Number(m[1]) / 1024) : NaN;
 }
 
 /** Warm-up, then ROUNDS timed rounds; medians of req/s and p99 (ms). */
-async function load(opts: { name: string; url: string; method?: 'GET' | 'POST'; headers?: Record<string, string>; body?: () => string; sample?: () => void; rate?: number }): Promise<Measure> {
+async function load(opts: { name: string; url: string; pid?: number; method?: 'GET' | 'POST'; headers?: Record<string, string>; body?: () => string; sample?: () => void; rate?: number }): Promise<Measure> {
   const run = (duration: number) =>
     autocannon({
       url: opts.url,
@@ -78,12 +88,22 @@ async function load(opts: { name: string; url: string; method?: 'GET' | 'POST'; 
   if (ONLY && !ONLY.includes(opts.name)) return SKIPPED;
   await run(WARMUP);
   const rounds: autocannon.Result[] = [];
+  const cpu: number[] = [];
+  const loadCpu: number[] = [];
   for (let i = 0; i < ROUNDS; i++) {
     const timer = opts.sample ? setInterval(opts.sample, 500) : undefined;
-    rounds.push(await run(DURATION));
+    const before = opts.pid ? cpuMs(opts.pid) : 0;
+    const ownBefore = process.cpuUsage();
+    const r = await run(DURATION);
+    rounds.push(r);
+    const own = process.cpuUsage(ownBefore);
+    loadCpu.push((own.user + own.system) / 1000 / Math.max(1, r['2xx']));
+    if (opts.pid) cpu.push((cpuMs(opts.pid) - before) / Math.max(1, r['2xx']));
     if (timer) clearInterval(timer);
   }
   return {
+    ...(cpu.length > 0 ? { cpuMs: Math.round(median(cpu) * 1000) / 1000 } : {}),
+    loadCpuMs: Math.round(median(loadCpu) * 1000) / 1000,
     // Successful answers only: an error answered fast must not count as throughput.
     rps: Math.round(median(rounds.map((r) => r['2xx'] / r.duration))),
     p99: median(rounds.map((r) => r.latency.p99)),
@@ -145,9 +165,9 @@ async function main(): Promise<void> {
   const barePort = await freePort();
   const bare = startProcess([process.execPath, '--import', 'tsx', join(root, 'bench/servers/bare.ts')], { PORT: String(barePort) });
   await waitReady(`http://127.0.0.1:${barePort}/static`, performance.now());
-  const bareStatic = await load({ name: 'bare', url: `http://127.0.0.1:${barePort}/static` });
-  const bareSign1 = await load({ name: 'bare', url: `http://127.0.0.1:${barePort}/sign1`, method: 'POST' });
-  const bareSign2 = await load({ name: 'bare', url: `http://127.0.0.1:${barePort}/sign2`, method: 'POST' });
+  const bareStatic = await load({ name: 'bare', pid: bare.pid!, url: `http://127.0.0.1:${barePort}/static` });
+  const bareSign1 = await load({ name: 'bare', pid: bare.pid!, url: `http://127.0.0.1:${barePort}/sign1`, method: 'POST' });
+  const bareSign2 = await load({ name: 'bare', pid: bare.pid!, url: `http://127.0.0.1:${barePort}/sign2`, method: 'POST' });
   await stop(bare);
 
   // Latchkey, on a temporary database, with the password cost it ships with.
@@ -206,16 +226,17 @@ async function main(): Promise<void> {
   let codeI = 0;
   let loadRss = 0;
   const lkResults = {
-    discovery: await load({ name: 'discovery', url: `${base}/demo/B2C_1_signin/v2.0/.well-known/openid-configuration` }),
-    jwks: await load({ name: 'jwks', url: `${base}/demo/B2C_1_signin/discovery/v2.0/keys` }),
+    discovery: await load({ name: 'discovery', pid: lk.pid!, url: `${base}/demo/B2C_1_signin/v2.0/.well-known/openid-configuration` }),
+    jwks: await load({ name: 'jwks', pid: lk.pid!, url: `${base}/demo/B2C_1_signin/discovery/v2.0/keys` }),
     client_credentials: await load({
       name: 'client_credentials',
+      pid: lk.pid!,
       url: token, method: 'POST', headers: FORM,
       body: () => form({ grant_type: 'client_credentials', scope: `${API}/.default`, client_id: daemon.app.clientId, client_secret: daemon.clientSecret! }),
       sample: () => (loadRss = Math.max(loadRss, rssMb(lk.pid!))),
     }),
-    refresh_token: await load({ name: 'refresh_token', url: token, method: 'POST', headers: FORM, body: () => form({ grant_type: 'refresh_token', refresh_token: refreshTokens[rtI++ % poolSize]!, ...secretForm }) }),
-    authorization_code: await load({ name: 'authorization_code', url: token, method: 'POST', headers: FORM, body: () => form({ grant_type: 'authorization_code', code: codes[codeI++ % poolSize]!, redirect_uri: CB, ...secretForm }) }),
+    refresh_token: await load({ name: 'refresh_token', pid: lk.pid!, url: token, method: 'POST', headers: FORM, body: () => form({ grant_type: 'refresh_token', refresh_token: refreshTokens[rtI++ % poolSize]!, ...secretForm }) }),
+    authorization_code: await load({ name: 'authorization_code', pid: lk.pid!, url: token, method: 'POST', headers: FORM, body: () => form({ grant_type: 'authorization_code', code: codes[codeI++ % poolSize]!, redirect_uri: CB, ...secretForm }) }),
   };
   const journeys = ONLY && !ONLY.includes('journeys') ? { perSecond: NaN, p99: NaN } : await signInJourneys(base, web.app.clientId, web.clientSecret!);
 
@@ -261,9 +282,9 @@ async function main(): Promise<void> {
     }
     await big.close();
     large = {
-      client_credentials: await load({ name: 'large', url: token, method: 'POST', headers: FORM, body: ccBody }),
-      refresh_token: await load({ name: 'large', url: token, method: 'POST', headers: FORM, body: () => form({ grant_type: 'refresh_token', refresh_token: refreshTokens[rtI++ % poolSize]!, ...secretForm }) }),
-      authorization_code: await load({ name: 'large', url: token, method: 'POST', headers: FORM, body: () => form({ grant_type: 'authorization_code', code: codes[codeI++ % poolSize]!, redirect_uri: CB, ...secretForm }) }),
+      client_credentials: await load({ name: 'large', pid: lk.pid!, url: token, method: 'POST', headers: FORM, body: ccBody }),
+      refresh_token: await load({ name: 'large', pid: lk.pid!, url: token, method: 'POST', headers: FORM, body: () => form({ grant_type: 'refresh_token', refresh_token: refreshTokens[rtI++ % poolSize]!, ...secretForm }) }),
+      authorization_code: await load({ name: 'large', pid: lk.pid!, url: token, method: 'POST', headers: FORM, body: () => form({ grant_type: 'authorization_code', code: codes[codeI++ % poolSize]!, redirect_uri: CB, ...secretForm }) }),
     };
   }
   await stop(lk);
@@ -281,11 +302,11 @@ async function main(): Promise<void> {
   let pr = 0;
   let pc = 0;
   const peerResults = {
-    discovery: await load({ name: 'peer', url: `http://127.0.0.1:${peerPort}/.well-known/openid-configuration` }),
-    jwks: await load({ name: 'peer', url: `http://127.0.0.1:${peerPort}/jwks` }),
-    client_credentials: await load({ name: 'peer', url: `http://127.0.0.1:${peerPort}/token`, method: 'POST', headers: pBasic('daemon', 'daemon-secret'), body: () => form({ grant_type: 'client_credentials', scope: 'api' }) }),
-    refresh_token: await load({ name: 'peer', url: `http://127.0.0.1:${peerPort}/token`, method: 'POST', headers: pBasic('web', 'web-secret'), body: () => form({ grant_type: 'refresh_token', refresh_token: pool.refreshTokens[pr++ % peerPool]! }) }),
-    authorization_code: await load({ name: 'peer', url: `http://127.0.0.1:${peerPort}/token`, method: 'POST', headers: pBasic('web', 'web-secret'), body: () => form({ grant_type: 'authorization_code', code: pool.codes[pc++ % peerPool]!, redirect_uri: CB }) }),
+    discovery: await load({ name: 'peer', pid: peer.pid!, url: `http://127.0.0.1:${peerPort}/.well-known/openid-configuration` }),
+    jwks: await load({ name: 'peer', pid: peer.pid!, url: `http://127.0.0.1:${peerPort}/jwks` }),
+    client_credentials: await load({ name: 'peer', pid: peer.pid!, url: `http://127.0.0.1:${peerPort}/token`, method: 'POST', headers: pBasic('daemon', 'daemon-secret'), body: () => form({ grant_type: 'client_credentials', scope: 'api' }) }),
+    refresh_token: await load({ name: 'peer', pid: peer.pid!, url: `http://127.0.0.1:${peerPort}/token`, method: 'POST', headers: pBasic('web', 'web-secret'), body: () => form({ grant_type: 'refresh_token', refresh_token: pool.refreshTokens[pr++ % peerPool]! }) }),
+    authorization_code: await load({ name: 'peer', pid: peer.pid!, url: `http://127.0.0.1:${peerPort}/token`, method: 'POST', headers: pBasic('web', 'web-secret'), body: () => form({ grant_type: 'authorization_code', code: pool.codes[pc++ % peerPool]!, redirect_uri: CB }) }),
   };
   await stop(peer);
 
@@ -294,12 +315,13 @@ async function main(): Promise<void> {
     const l = lkResults[op];
     const p = peerResults[op];
     const c = ceilings[op]!;
-    return { op, latchkey: l.rps, p99: l.p99, errors: l.errors, peer: p.rps, peerErrors: p.errors, ratio: +(l.rps / p.rps).toFixed(2), ceiling: c.rps, ofCeiling: Math.round((l.rps / c.rps) * 100) };
+    return { op, latchkey: l.rps, p99: l.p99, cpuMs: l.cpuMs, loadCpuMs: l.loadCpuMs, ceilingCpuMs: c.cpuMs, ceilingLoadCpuMs: c.loadCpuMs, peerCpuMs: p.cpuMs, peerLoadCpuMs: p.loadCpuMs, errors: l.errors, peer: p.rps, peerErrors: p.errors, ratio: +(l.rps / p.rps).toFixed(2), ceiling: c.rps, ofCeiling: Math.round((l.rps / c.rps) * 100) };
   });
   const line = (cells: (string | number)[]) => cells.map((c, i) => String(c).padStart(i === 0 ? 0 : 10).padEnd(i === 0 ? 20 : 0)).join(' ');
   process.stdout.write(`${line(['operation', 'Latchkey/s', 'p99 ms', 'peer/s', 'ratio', 'ceiling/s', '% ceiling'])}\n`);
   for (const r of rows) process.stdout.write(`${line([r.op, r.latchkey, r.p99, r.peer, r.ratio, r.ceiling, `${r.ofCeiling}%`])}\n`);
-  process.stdout.write(`${line(['sign-in journeys', journeys.perSecond, journeys.p99, '-', '-', hashes, `${Math.round((journeys.perSecond / hashes) * 100)}%`])}\n\n`);
+  process.stdout.write(`${line(['sign-in journeys', journeys.perSecond, journeys.p99, '-', '-', hashes, `${Math.round((journeys.perSecond / hashes) * 100)}%`])}\n`);
+  process.stdout.write(`CPU per answer, server + load generator (ms): ${rows.map((r) => `${r.op} ${r.cpuMs}+${r.loadCpuMs} (ceiling ${r.ceilingCpuMs}+${r.ceilingLoadCpuMs}, peer ${r.peerCpuMs}+${r.peerLoadCpuMs})`).join('; ')}\n\n`);
   process.stdout.write(`ceilings: RS256 signatures/s on all cores ${sigLimit}; bare Fastify ${bareStatic.rps}/s; + 1 signature ${bareSign1.rps}/s; + 2 signatures ${bareSign2.rps}/s; scrypt 2^${PASSWORD_COST} hashes/s ${hashes}\n`);
   process.stdout.write(`Latchkey: first answer ${Math.round(startupMs)} ms after start; RSS idle ${idleRss} MB, under load ${loadRss} MB; errors: ${rows.map((r) => `${r.op} ${r.errors}`).join(', ')}; peer errors: ${rows.map((r) => `${r.op} ${r.peerErrors}`).join(', ')}\n`);
   process.stdout.write(`one sign-in in progress: client_credentials at ${delay.rate}/s, p99 ${delay.quietP99} ms alone, ${delay.busyP99} ms with a sign-in running (+${delay.addedP99} ms)\n`);

@@ -3,6 +3,7 @@ import { buildApp } from './app.js';
 import { ConfigError, loadConfig } from './config.js';
 import { ensureDemo, syncPlayground } from './provision.js';
 import { createDeps } from './runtime.js';
+import { prioritizeEventLoop } from './thread-priorities.js';
 
 /** Start-up: config → store (migrate) → demo tenant on first start → app → listen; graceful shutdown. */
 async function main(): Promise<void> {
@@ -16,7 +17,7 @@ async function main(): Promise<void> {
     }
     throw err;
   }
-  const deps = createDeps(config);
+  const deps = createDeps(config, { backgroundCheckpoints: true });
   const { logger } = deps;
   if (!config.masterKey) logger.warn('LATCHKEY_MASTER_KEY is not set: private keys are stored unencrypted');
   if (deps.store.migration.applied.length > 0) logger.info({ applied: deps.store.migration.applied }, 'database migrated');
@@ -59,6 +60,8 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
 
+  const { lowered } = await prioritizeEventLoop();
+  logger.debug({ threads: lowered }, 'helper threads run at a lower priority than the event loop');
   await app.listen({ port: config.port, host: config.host });
   logger.info({ url: config.baseUrl }, `Latchkey is listening; open ${config.baseUrl}/`);
 }

@@ -16,7 +16,7 @@ const KEYLEN = 32;
 const WORKER_SOURCE = `
 const { parentPort } = require('node:worker_threads');
 const { scryptSync } = require('node:crypto');
-try { require('node:os').setPriority(0, 10); } catch {}
+try { require('node:os').setPriority(0, 15); } catch {}
 parentPort.on('message', (m) => {
   try {
     const key = scryptSync(m.password, Buffer.from(m.salt, 'base64url'), m.keylen, { N: m.N, r: m.r, p: m.p, maxmem: m.maxmem });

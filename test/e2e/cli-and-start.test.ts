@@ -1,5 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -88,6 +88,16 @@ describe('first start', () => {
     expect(viewer).toContain('Signature verified');
     expect(viewer).toContain(`<th scope="row">oid</th><td>${user.id}</td>`);
     expect(viewer).toContain('<th scope="row">tfp</th><td>B2C_1_signin</td>');
+  });
+
+  it.runIf(process.platform === 'linux')('runs its helper threads (signing pool, V8, workers) below the event loop\'s priority', () => {
+    const pid = server.pid!;
+    const nice = (tid: string) => Number(readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ')[16]);
+    const tids = readdirSync(`/proc/${pid}/task`);
+    expect(nice(String(pid))).toBe(0);
+    const helpers = tids.filter((t) => t !== String(pid)).map(nice);
+    // libuv's pool alone has four threads; scrypt workers start later and sit lower still.
+    expect(helpers.filter((n) => n >= 5).length).toBeGreaterThanOrEqual(4);
   });
 
   it('stops with a one-line message naming a bad variable', () => {

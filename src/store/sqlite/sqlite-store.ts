@@ -21,6 +21,7 @@ import {
   type Tenant,
   type User,
 } from '../store.js';
+import { BackgroundCheckpointer } from './checkpointer.js';
 import { migrate, type MigrationResult } from './migrate.js';
 
 type Row = Record<string, unknown>;
@@ -226,15 +227,31 @@ export class SqliteStore implements Store {
     });
   }
 
-  constructor(path: string) {
+  private checkpointer: BackgroundCheckpointer | undefined;
+
+  /**
+   * `backgroundCheckpoints` (the server): WAL checkpoints run on a worker thread instead of inside a
+   * commit on the event loop (see checkpointer.ts). Short-lived processes (the CLI) keep SQLite's own.
+   */
+  constructor(path: string, opts: { backgroundCheckpoints?: boolean; onWarning?: (message: string) => void } = {}) {
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
     this.db = new Database(path);
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = NORMAL');
     this.db.pragma('foreign_keys = ON');
     this.db.pragma('busy_timeout = 5000');
+    // A log that grew while checkpoints lagged is cut back to this size when it restarts.
+    this.db.pragma(`journal_size_limit = ${64 * 1024 * 1024}`);
     this.migration = migrate(this.db, migrationsDir);
     this.s = this.prepare();
+    if (opts.backgroundCheckpoints && path !== ':memory:') {
+      this.db.pragma(`wal_autocheckpoint = ${BackgroundCheckpointer.mainThreadPages}`);
+      this.checkpointer = new BackgroundCheckpointer(path, (reason) => {
+        opts.onWarning?.(`background WAL checkpoints stopped (${reason}); checkpointing on the main thread`);
+        this.checkpointer = undefined;
+        if (this.db.open) this.db.pragma('wal_autocheckpoint = 1000');
+      });
+    }
   }
 
   private prepare() {
@@ -383,6 +400,9 @@ export class SqliteStore implements Store {
 
   async close(): Promise<void> {
     if (this.queue.length > 0) this.flush();
+    // The checkpoint thread's connection closes first, so this one is the last and folds the WAL in.
+    await this.checkpointer?.close();
+    this.checkpointer = undefined;
     if (this.db.open) this.db.close();
   }
 
