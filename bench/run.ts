@@ -30,6 +30,10 @@ interface Measure {
   cpuMs?: number;
   /** The same for the load generator (this process), in ms. */
   loadCpuMs?: number;
+  /** The server's main thread (its event loop) alone, in ms. */
+  loopCpuMs?: number;
+  /** req/s of each round, in order. */
+  perRound?: number[];
 }
 
 /** BENCH_ONLY=refresh_token,jwks runs just those Latchkey operations (for profiling). */
@@ -63,8 +67,8 @@ async function waitReady(url: string, t0: number): Promise<number> {
 }
 
 /** User + system CPU time of a process and all its threads so far, in ms (/proc/PID/stat, clock ticks of 10 ms). */
-function cpuMs(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
+function cpuMs(pid: number, tid?: number): number {
+  const fields = readFileSync(tid ? `/proc/${pid}/task/${tid}/stat` : `/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
   return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 
@@ -73,42 +77,79 @@ function rssMb(pid: number): number {
   return m ? Math.round(Number(m[1]) / 1024) : NaN;
 }
 
-/** Warm-up, then ROUNDS timed rounds; medians of req/s and p99 (ms). */
-async function load(opts: { name: string; url: string; pid?: number; method?: 'GET' | 'POST'; headers?: Record<string, string>; body?: () => string; sample?: () => void; rate?: number }): Promise<Measure> {
-  const run = (duration: number) =>
-    autocannon({
-      url: opts.url,
-      connections: opts.rate ? 8 : CONNECTIONS,
-      ...(opts.rate ? { overallRate: opts.rate } : {}),
-      duration,
-      method: opts.method ?? 'GET',
-      headers: opts.headers ?? {},
-      ...(opts.body ? { requests: [{ setupRequest: (req: Record<string, unknown>) => ({ ...req, body: opts.body!() }) }] } : {}),
-    } as autocannon.Options);
-  if (ONLY && !ONLY.includes(opts.name)) return SKIPPED;
-  await run(WARMUP);
-  const rounds: autocannon.Result[] = [];
-  const cpu: number[] = [];
-  const loadCpu: number[] = [];
-  for (let i = 0; i < ROUNDS; i++) {
-    const timer = opts.sample ? setInterval(opts.sample, 500) : undefined;
-    const before = opts.pid ? cpuMs(opts.pid) : 0;
-    const ownBefore = process.cpuUsage();
-    const r = await run(DURATION);
-    rounds.push(r);
-    const own = process.cpuUsage(ownBefore);
-    loadCpu.push((own.user + own.system) / 1000 / Math.max(1, r['2xx']));
-    if (opts.pid) cpu.push((cpuMs(opts.pid) - before) / Math.max(1, r['2xx']));
-    if (timer) clearInterval(timer);
+interface LoadSpec {
+  name: string;
+  url: string;
+  /** The server process, for its CPU time. */
+  pid?: number;
+  method?: 'GET' | 'POST';
+  headers?: Record<string, string>;
+  body?: () => string;
+  sample?: () => void;
+  rate?: number;
+}
+
+function autocannonRun(spec: LoadSpec, duration: number): Promise<autocannon.Result> {
+  return autocannon({
+    url: spec.url,
+    connections: spec.rate ? 8 : CONNECTIONS,
+    ...(spec.rate ? { overallRate: spec.rate } : {}),
+    duration,
+    method: spec.method ?? 'GET',
+    headers: spec.headers ?? {},
+    ...(spec.body ? { requests: [{ setupRequest: (req: Record<string, unknown>) => ({ ...req, body: spec.body!() }) }] } : {}),
+  } as autocannon.Options);
+}
+
+/**
+ * Warm-up of each, then ROUNDS rounds in which the specs take turns (A B C, A B C, …), so a change in
+ * the machine's speed during the run (a shared host) reaches every column alike; medians of req/s and
+ * p99 (ms), and each spec's req/s per round for ratios taken round by round.
+ */
+async function measure(specs: LoadSpec[]): Promise<Measure[]> {
+  const active = specs.map((s) => !ONLY || ONLY.includes(s.name));
+  for (const [i, spec] of specs.entries()) if (active[i]) await autocannonRun(spec, WARMUP);
+  const rounds = specs.map(() => [] as autocannon.Result[]);
+  const cpu = specs.map(() => [] as number[]);
+  const loopCpu = specs.map(() => [] as number[]);
+  const loadCpu = specs.map(() => [] as number[]);
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const [i, spec] of specs.entries()) {
+      if (!active[i]) continue;
+      const timer = spec.sample ? setInterval(spec.sample, 500) : undefined;
+      const before = spec.pid ? cpuMs(spec.pid) : 0;
+      const loopBefore = spec.pid ? cpuMs(spec.pid, spec.pid) : 0;
+      const ownBefore = process.cpuUsage();
+      const r = await autocannonRun(spec, DURATION);
+      if (timer) clearInterval(timer);
+      const ok = Math.max(1, r['2xx']);
+      const own = process.cpuUsage(ownBefore);
+      rounds[i]!.push(r);
+      loadCpu[i]!.push((own.user + own.system) / 1000 / ok);
+      if (spec.pid) {
+        cpu[i]!.push((cpuMs(spec.pid) - before) / ok);
+        loopCpu[i]!.push((cpuMs(spec.pid, spec.pid) - loopBefore) / ok);
+      }
+    }
   }
-  return {
-    ...(cpu.length > 0 ? { cpuMs: Math.round(median(cpu) * 1000) / 1000 } : {}),
-    loadCpuMs: Math.round(median(loadCpu) * 1000) / 1000,
-    // Successful answers only: an error answered fast must not count as throughput.
-    rps: Math.round(median(rounds.map((r) => r['2xx'] / r.duration))),
-    p99: median(rounds.map((r) => r.latency.p99)),
-    errors: rounds.reduce((n, r) => n + r.errors + r.non2xx, 0),
-  };
+  const ms = (xs: number[]) => Math.round(median(xs) * 1000) / 1000;
+  return specs.map((_, i) => {
+    if (!active[i]) return SKIPPED;
+    const rs = rounds[i]!;
+    return {
+      ...(cpu[i]!.length > 0 ? { cpuMs: ms(cpu[i]!), loopCpuMs: ms(loopCpu[i]!) } : {}),
+      loadCpuMs: ms(loadCpu[i]!),
+      // Successful answers only: an error answered fast must not count as throughput.
+      perRound: rs.map((r) => r['2xx'] / r.duration),
+      rps: Math.round(median(rs.map((r) => r['2xx'] / r.duration))),
+      p99: median(rs.map((r) => r.latency.p99)),
+      errors: rs.reduce((n, r) => n + r.errors + r.non2xx, 0),
+    };
+  });
+}
+
+async function load(spec: LoadSpec): Promise<Measure> {
+  return (await measure([spec]))[0]!;
 }
 
 /** RSA-2048 RS256 signatures per second with node's crypto on every core. */
@@ -165,10 +206,7 @@ async function main(): Promise<void> {
   const barePort = await freePort();
   const bare = startProcess([process.execPath, '--import', 'tsx', join(root, 'bench/servers/bare.ts')], { PORT: String(barePort) });
   await waitReady(`http://127.0.0.1:${barePort}/static`, performance.now());
-  const bareStatic = await load({ name: 'bare', pid: bare.pid!, url: `http://127.0.0.1:${barePort}/static` });
-  const bareSign1 = await load({ name: 'bare', pid: bare.pid!, url: `http://127.0.0.1:${barePort}/sign1`, method: 'POST' });
-  const bareSign2 = await load({ name: 'bare', pid: bare.pid!, url: `http://127.0.0.1:${barePort}/sign2`, method: 'POST' });
-  await stop(bare);
+  const bareUrl = `http://127.0.0.1:${barePort}`;
 
   // Latchkey, on a temporary database, with the password cost it ships with.
   const dir = mkdtempSync(join(tmpdir(), 'latchkey-bench-'));
@@ -225,19 +263,60 @@ async function main(): Promise<void> {
   let rtI = 0;
   let codeI = 0;
   let loadRss = 0;
-  const lkResults = {
-    discovery: await load({ name: 'discovery', pid: lk.pid!, url: `${base}/demo/B2C_1_signin/v2.0/.well-known/openid-configuration` }),
-    jwks: await load({ name: 'jwks', pid: lk.pid!, url: `${base}/demo/B2C_1_signin/discovery/v2.0/keys` }),
-    client_credentials: await load({
-      name: 'client_credentials',
-      pid: lk.pid!,
-      url: token, method: 'POST', headers: FORM,
-      body: () => form({ grant_type: 'client_credentials', scope: `${API}/.default`, client_id: daemon.app.clientId, client_secret: daemon.clientSecret! }),
-      sample: () => (loadRss = Math.max(loadRss, rssMb(lk.pid!))),
-    }),
-    refresh_token: await load({ name: 'refresh_token', pid: lk.pid!, url: token, method: 'POST', headers: FORM, body: () => form({ grant_type: 'refresh_token', refresh_token: refreshTokens[rtI++ % poolSize]!, ...secretForm }) }),
-    authorization_code: await load({ name: 'authorization_code', pid: lk.pid!, url: token, method: 'POST', headers: FORM, body: () => form({ grant_type: 'authorization_code', code: codes[codeI++ % poolSize]!, redirect_uri: CB, ...secretForm }) }),
+  // The peer: node-oidc-provider, same machine, same requests.
+  const peerPort = await freePort();
+  const poolFile = join(tmpdir(), `peer-pool-${process.pid}.json`);
+  const peerPool = Number(process.env.BENCH_PEER_POOL ?? 50_000);
+  const peer = startProcess([process.execPath, '--import', 'tsx', join(root, 'bench/servers/peer.ts')], { PORT: String(peerPort), POOL: String(peerPool), POOL_FILE: poolFile, NODE_ENV: 'production' });
+  await waitReady(`http://127.0.0.1:${peerPort}/.well-known/openid-configuration`, performance.now());
+  const pool = JSON.parse(readFileSync(poolFile, 'utf8')) as { codes: string[]; refreshTokens: string[] };
+  rmSync(poolFile);
+  const pBasic = (id: string, s: string) => ({ ...FORM, authorization: `Basic ${Buffer.from(`${id}:${s}`).toString('base64')}` });
+  let pr = 0;
+  let pc = 0;
+  const peerUrl = `http://127.0.0.1:${peerPort}`;
+
+  // Each operation: the ceiling for its work, Latchkey and the peer, taking turns round by round.
+  const ops = {
+    discovery: await measure([
+      { name: 'bare', pid: bare.pid!, url: `${bareUrl}/static` },
+      { name: 'discovery', pid: lk.pid!, url: `${base}/demo/B2C_1_signin/v2.0/.well-known/openid-configuration` },
+      { name: 'peer', pid: peer.pid!, url: `${peerUrl}/.well-known/openid-configuration` },
+    ]),
+    jwks: await measure([
+      { name: 'bare', pid: bare.pid!, url: `${bareUrl}/static` },
+      { name: 'jwks', pid: lk.pid!, url: `${base}/demo/B2C_1_signin/discovery/v2.0/keys` },
+      { name: 'peer', pid: peer.pid!, url: `${peerUrl}/jwks` },
+    ]),
+    client_credentials: await measure([
+      { name: 'bare', pid: bare.pid!, url: `${bareUrl}/sign1`, method: 'POST' },
+      {
+        name: 'client_credentials',
+        pid: lk.pid!,
+        url: token, method: 'POST', headers: FORM,
+        body: () => form({ grant_type: 'client_credentials', scope: `${API}/.default`, client_id: daemon.app.clientId, client_secret: daemon.clientSecret! }),
+        sample: () => (loadRss = Math.max(loadRss, rssMb(lk.pid!))),
+      },
+      { name: 'peer', pid: peer.pid!, url: `${peerUrl}/token`, method: 'POST', headers: pBasic('daemon', 'daemon-secret'), body: () => form({ grant_type: 'client_credentials', scope: 'api' }) },
+    ]),
+    refresh_token: await measure([
+      { name: 'bare', pid: bare.pid!, url: `${bareUrl}/sign2`, method: 'POST' },
+      { name: 'refresh_token', pid: lk.pid!, url: token, method: 'POST', headers: FORM, body: () => form({ grant_type: 'refresh_token', refresh_token: refreshTokens[rtI++ % poolSize]!, ...secretForm }) },
+      { name: 'peer', pid: peer.pid!, url: `${peerUrl}/token`, method: 'POST', headers: pBasic('web', 'web-secret'), body: () => form({ grant_type: 'refresh_token', refresh_token: pool.refreshTokens[pr++ % peerPool]! }) },
+    ]),
+    authorization_code: await measure([
+      { name: 'bare', pid: bare.pid!, url: `${bareUrl}/sign2`, method: 'POST' },
+      { name: 'authorization_code', pid: lk.pid!, url: token, method: 'POST', headers: FORM, body: () => form({ grant_type: 'authorization_code', code: codes[codeI++ % poolSize]!, redirect_uri: CB, ...secretForm }) },
+      { name: 'peer', pid: peer.pid!, url: `${peerUrl}/token`, method: 'POST', headers: pBasic('web', 'web-secret'), body: () => form({ grant_type: 'authorization_code', code: pool.codes[pc++ % peerPool]!, redirect_uri: CB }) },
+    ]),
   };
+  await stop(bare);
+  await stop(peer);
+  const lkResults = Object.fromEntries(Object.entries(ops).map(([op, [, l]]) => [op, l!])) as Record<keyof typeof ops, Measure>;
+  const bareStatic = ops.discovery[0]!;
+  const bareSign1 = ops.client_credentials[0]!;
+  const bareSign2 = ops.refresh_token[0]!;
+
   const journeys = ONLY && !ONLY.includes('journeys') ? { perSecond: NaN, p99: NaN } : await signInJourneys(base, web.app.clientId, web.clientSecret!);
 
   // Does one sign-in in progress (a memory-hard hash) delay token requests? client_credentials at a
@@ -290,38 +369,18 @@ async function main(): Promise<void> {
   await stop(lk);
   rmSync(dir, { recursive: true, force: true });
 
-  // The peer: node-oidc-provider, same machine, same requests.
-  const peerPort = await freePort();
-  const poolFile = join(tmpdir(), `peer-pool-${process.pid}.json`);
-  const peerPool = Number(process.env.BENCH_PEER_POOL ?? 50_000);
-  const peer = startProcess([process.execPath, '--import', 'tsx', join(root, 'bench/servers/peer.ts')], { PORT: String(peerPort), POOL: String(peerPool), POOL_FILE: poolFile, NODE_ENV: 'production' });
-  await waitReady(`http://127.0.0.1:${peerPort}/.well-known/openid-configuration`, performance.now());
-  const pool = JSON.parse(readFileSync(poolFile, 'utf8')) as { codes: string[]; refreshTokens: string[] };
-  rmSync(poolFile);
-  const pBasic = (id: string, s: string) => ({ ...FORM, authorization: `Basic ${Buffer.from(`${id}:${s}`).toString('base64')}` });
-  let pr = 0;
-  let pc = 0;
-  const peerResults = {
-    discovery: await load({ name: 'peer', pid: peer.pid!, url: `http://127.0.0.1:${peerPort}/.well-known/openid-configuration` }),
-    jwks: await load({ name: 'peer', pid: peer.pid!, url: `http://127.0.0.1:${peerPort}/jwks` }),
-    client_credentials: await load({ name: 'peer', pid: peer.pid!, url: `http://127.0.0.1:${peerPort}/token`, method: 'POST', headers: pBasic('daemon', 'daemon-secret'), body: () => form({ grant_type: 'client_credentials', scope: 'api' }) }),
-    refresh_token: await load({ name: 'peer', pid: peer.pid!, url: `http://127.0.0.1:${peerPort}/token`, method: 'POST', headers: pBasic('web', 'web-secret'), body: () => form({ grant_type: 'refresh_token', refresh_token: pool.refreshTokens[pr++ % peerPool]! }) }),
-    authorization_code: await load({ name: 'peer', pid: peer.pid!, url: `http://127.0.0.1:${peerPort}/token`, method: 'POST', headers: pBasic('web', 'web-secret'), body: () => form({ grant_type: 'authorization_code', code: pool.codes[pc++ % peerPool]!, redirect_uri: CB }) }),
-  };
-  await stop(peer);
 
-  const ceilings: Record<string, Measure> = { discovery: bareStatic, jwks: bareStatic, client_credentials: bareSign1, refresh_token: bareSign2, authorization_code: bareSign2 };
-  const rows = (Object.keys(lkResults) as (keyof typeof lkResults)[]).map((op) => {
-    const l = lkResults[op];
-    const p = peerResults[op];
-    const c = ceilings[op]!;
-    return { op, latchkey: l.rps, p99: l.p99, cpuMs: l.cpuMs, loadCpuMs: l.loadCpuMs, ceilingCpuMs: c.cpuMs, ceilingLoadCpuMs: c.loadCpuMs, peerCpuMs: p.cpuMs, peerLoadCpuMs: p.loadCpuMs, errors: l.errors, peer: p.rps, peerErrors: p.errors, ratio: +(l.rps / p.rps).toFixed(2), ceiling: c.rps, ofCeiling: Math.round((l.rps / c.rps) * 100) };
+  const rows = (Object.keys(ops) as (keyof typeof ops)[]).map((op) => {
+    const [c, l, p] = ops[op] as [Measure, Measure, Measure];
+    // Latchkey against its ceiling round by round (they ran back to back), then the median.
+    const ofCeiling = l.perRound && c.perRound ? median(l.perRound.map((x, i) => x / c.perRound![i]!)) : l.rps / c.rps;
+    return { op, latchkey: l.rps, p99: l.p99, cpuMs: l.cpuMs, loopCpuMs: l.loopCpuMs, loadCpuMs: l.loadCpuMs, ceilingCpuMs: c.cpuMs, ceilingLoadCpuMs: c.loadCpuMs, peerCpuMs: p.cpuMs, peerLoadCpuMs: p.loadCpuMs, errors: l.errors, peer: p.rps, peerErrors: p.errors, ratio: +(l.rps / p.rps).toFixed(2), ceiling: c.rps, ofCeiling: Math.round(ofCeiling * 100) };
   });
   const line = (cells: (string | number)[]) => cells.map((c, i) => String(c).padStart(i === 0 ? 0 : 10).padEnd(i === 0 ? 20 : 0)).join(' ');
   process.stdout.write(`${line(['operation', 'Latchkey/s', 'p99 ms', 'peer/s', 'ratio', 'ceiling/s', '% ceiling'])}\n`);
   for (const r of rows) process.stdout.write(`${line([r.op, r.latchkey, r.p99, r.peer, r.ratio, r.ceiling, `${r.ofCeiling}%`])}\n`);
   process.stdout.write(`${line(['sign-in journeys', journeys.perSecond, journeys.p99, '-', '-', hashes, `${Math.round((journeys.perSecond / hashes) * 100)}%`])}\n`);
-  process.stdout.write(`CPU per answer, server + load generator (ms): ${rows.map((r) => `${r.op} ${r.cpuMs}+${r.loadCpuMs} (ceiling ${r.ceilingCpuMs}+${r.ceilingLoadCpuMs}, peer ${r.peerCpuMs}+${r.peerLoadCpuMs})`).join('; ')}\n\n`);
+  process.stdout.write(`CPU per answer, server + load generator (ms): ${rows.map((r) => `${r.op} ${r.cpuMs} (event loop ${r.loopCpuMs})+${r.loadCpuMs} (ceiling ${r.ceilingCpuMs}+${r.ceilingLoadCpuMs}, peer ${r.peerCpuMs}+${r.peerLoadCpuMs})`).join('; ')}\n\n`);
   process.stdout.write(`ceilings: RS256 signatures/s on all cores ${sigLimit}; bare Fastify ${bareStatic.rps}/s; + 1 signature ${bareSign1.rps}/s; + 2 signatures ${bareSign2.rps}/s; scrypt 2^${PASSWORD_COST} hashes/s ${hashes}\n`);
   process.stdout.write(`Latchkey: first answer ${Math.round(startupMs)} ms after start; RSS idle ${idleRss} MB, under load ${loadRss} MB; errors: ${rows.map((r) => `${r.op} ${r.errors}`).join(', ')}; peer errors: ${rows.map((r) => `${r.op} ${r.peerErrors}`).join(', ')}\n`);
   process.stdout.write(`one sign-in in progress: client_credentials at ${delay.rate}/s, p99 ${delay.quietP99} ms alone, ${delay.busyP99} ms with a sign-in running (+${delay.addedP99} ms)\n`);

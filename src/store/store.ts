@@ -119,13 +119,9 @@ export interface RefreshTokenRecord {
 }
 
 /** Outcome of redeeming a code: the code, or why it cannot be used. */
-export type CodeRedemption =
-  | { ok: true; code: AuthCodeRecord }
-  | { ok: false; reason: 'unknown' | 'replayed'; code?: AuthCodeRecord };
+export type CodeRedemption = { ok: true } | { ok: false; reason: 'unknown' | 'replayed'; code?: AuthCodeRecord };
 
-export type RefreshRotation =
-  | { ok: true; old: RefreshTokenRecord }
-  | { ok: false; reason: 'unknown' | 'reused' | 'revoked'; old?: RefreshTokenRecord };
+export type RefreshRotation = { ok: true } | { ok: false; reason: 'unknown' | 'reused' | 'revoked'; old?: RefreshTokenRecord };
 
 export interface OutboxMessage {
   id: number;
@@ -219,10 +215,13 @@ export interface Store {
 
   // authorization codes
   createAuthCode(c: AuthCodeRecord): Promise<void>;
-  /** Marks the code consumed if it was not; reports replays. */
-  redeemAuthCode(codeHash: string, now: number): Promise<CodeRedemption>;
-  /** Records what a redeemed code produced (its access token's jti, its refresh token) in one transaction. */
-  completeAuthCode(codeHash: string, jti: string, refresh: RefreshTokenRecord | undefined): Promise<void>;
+  findAuthCode(codeHash: string): Promise<AuthCodeRecord | undefined>;
+  /**
+   * Marks the code consumed if it was not and, in the same transaction, records what it produced
+   * (the access token's jti, the refresh token), so tokens are answered only for the one request that
+   * consumed it. Without `issued` it only spends the code (a failed attempt). Reports replays.
+   */
+  redeemAuthCode(codeHash: string, now: number, issued?: { jti: string; refresh?: RefreshTokenRecord }): Promise<CodeRedemption>;
 
   // refresh tokens
   createRefreshToken(t: RefreshTokenRecord): Promise<void>;

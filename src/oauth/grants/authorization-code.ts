@@ -15,35 +15,30 @@ export async function authorizationCodeGrant(req: TokenRequest): Promise<TokenRe
   const now = deps.clock.now();
   const codeHash = sha256(code);
 
-  const redemption = await deps.store.redeemAuthCode(codeHash, now);
-  if (!redemption.ok) {
-    if (redemption.reason === 'replayed' && redemption.code) {
-      // RFC 6749 §4.1.2: a code used twice revokes what was issued from it.
-      await deps.store.revokeRefreshTokensFromCode(codeHash, now);
-      const jti = redemption.code.issuedJti;
-      if (jti) await deps.store.revokeAccessToken(jti, redemption.code.createdAt + 2 * 86_400_000);
-      await deps.audit.record({ tenantId: tenant.id, event: 'code_replay', outcome: 'failure', subject: redemption.code.userId, clientId: app.clientId, ip: req.ip, detail: 'tokens from the code revoked' });
-    }
-    throw new OAuthError('invalid_grant', 'The authorization code is invalid or has already been used.');
-  }
-  const record = redemption.code;
+  const record = await deps.store.findAuthCode(codeHash);
+  if (!record || record.tenantId !== tenant.id) throw new OAuthError('invalid_grant', 'The authorization code is invalid or has already been used.');
+  if (record.consumedAt !== null) return replayed(req, codeHash, record.userId, record.issuedJti, record.createdAt, now);
   const grant = record.data as CodeGrant;
-  if (record.tenantId !== tenant.id || record.clientId !== app.clientId) {
-    throw new OAuthError('invalid_grant', 'The authorization code was not issued to this client.');
-  }
-  if (record.expiresAt <= now) throw new OAuthError('invalid_grant', 'The authorization code has expired.');
-  checkSamePolicy(req, grant.policyId);
-  if (redirectUri !== grant.redirectUri) {
-    throw new OAuthError('invalid_grant', 'redirect_uri does not match the one of the authorization request.');
-  }
-  if (grant.codeChallenge !== undefined) {
-    if (verifier === undefined) throw new OAuthError('invalid_request', "The request is missing the 'code_verifier' parameter.", { b2cCode: 'AADB2C90183' });
-    if (!isValidVerifier(verifier) || !verifyS256(verifier, grant.codeChallenge)) {
-      throw new OAuthError('invalid_grant', 'The code verifier does not match the code challenge.', { b2cCode: 'AADB2C90182' });
+  try {
+    if (record.clientId !== app.clientId) throw new OAuthError('invalid_grant', 'The authorization code was not issued to this client.');
+    if (record.expiresAt <= now) throw new OAuthError('invalid_grant', 'The authorization code has expired.');
+    checkSamePolicy(req, grant.policyId);
+    if (redirectUri !== grant.redirectUri) {
+      throw new OAuthError('invalid_grant', 'redirect_uri does not match the one of the authorization request.');
     }
-  } else if (verifier !== undefined) {
-    // RFC 9700 §2.1.1: a verifier for a code issued without a challenge is a downgrade attempt.
-    throw new OAuthError('invalid_grant', 'A code_verifier was sent but the authorization request had no code_challenge.');
+    if (grant.codeChallenge !== undefined) {
+      if (verifier === undefined) throw new OAuthError('invalid_request', "The request is missing the 'code_verifier' parameter.", { b2cCode: 'AADB2C90183' });
+      if (!isValidVerifier(verifier) || !verifyS256(verifier, grant.codeChallenge)) {
+        throw new OAuthError('invalid_grant', 'The code verifier does not match the code challenge.', { b2cCode: 'AADB2C90182' });
+      }
+    } else if (verifier !== undefined) {
+      // RFC 9700 §2.1.1: a verifier for a code issued without a challenge is a downgrade attempt.
+      throw new OAuthError('invalid_grant', 'A code_verifier was sent but the authorization request had no code_challenge.');
+    }
+  } catch (err) {
+    // A failed attempt spends the code too: a guessed verifier gets one try.
+    await deps.store.redeemAuthCode(codeHash, now);
+    throw err;
   }
 
   const user = await deps.store.findUser(tenant.id, record.userId);
@@ -63,6 +58,21 @@ export async function authorizationCodeGrant(req: TokenRequest): Promise<TokenRe
     // MSAL asks for client_info on the authorize request, the token request, or both.
     clientInfo: grant.clientInfo || param(params, 'client_info') === '1',
   });
-  await deps.store.completeAuthCode(codeHash, out.accessTokenJti, out.refreshRecord);
+  // Consumed and recorded in one transaction: of requests racing with one code, one is answered.
+  const redemption = await deps.store.redeemAuthCode(codeHash, now, { jti: out.accessTokenJti, ...(out.refreshRecord ? { refresh: out.refreshRecord } : {}) });
+  if (!redemption.ok) {
+    const code = redemption.code;
+    if (code) return replayed(req, codeHash, code.userId, code.issuedJti, code.createdAt, now);
+    throw new OAuthError('invalid_grant', 'The authorization code is invalid or has already been used.');
+  }
   return out.body;
+}
+
+/** RFC 6749 §4.1.2: a code used twice is refused, and what was issued from it is revoked. */
+async function replayed(req: TokenRequest, codeHash: string, userId: string, issuedJti: string | null, createdAt: number, now: number): Promise<never> {
+  const { deps, tenant } = req;
+  await deps.store.revokeRefreshTokensFromCode(codeHash, now);
+  if (issuedJti) await deps.store.revokeAccessToken(issuedJti, createdAt + 2 * 86_400_000);
+  await deps.audit.record({ tenantId: tenant.id, event: 'code_replay', outcome: 'failure', subject: userId, clientId: req.client.app.clientId, ip: req.ip, detail: 'tokens from the code revoked' });
+  throw new OAuthError('invalid_grant', 'The authorization code is invalid or has already been used.');
 }

@@ -345,8 +345,7 @@ export class SqliteStore implements Store {
          VALUES (@codeHash, @tenantId, @clientId, @userId, @data, @createdAt, @expiresAt, NULL, NULL)`,
       ),
       code: db.prepare('SELECT * FROM auth_codes WHERE code_hash = ?'),
-      consumeCode: db.prepare('UPDATE auth_codes SET consumed_at = ? WHERE code_hash = ? AND consumed_at IS NULL'),
-      codeJti: db.prepare('UPDATE auth_codes SET issued_jti = ? WHERE code_hash = ?'),
+      consumeCode: db.prepare('UPDATE auth_codes SET consumed_at = ?, issued_jti = ? WHERE code_hash = ? AND consumed_at IS NULL'),
 
       insertRefresh: db.prepare(
         `INSERT INTO refresh_tokens (token_hash, family_id, tenant_id, client_id, user_id, data, created_at, expires_at,
@@ -610,20 +609,21 @@ export class SqliteStore implements Store {
     const data = JSON.stringify(c.data);
     await this.grouped(() => this.s.insertCode.run({ ...c, data }));
   }
-  async redeemAuthCode(codeHash: string, now: number): Promise<CodeRedemption> {
-    return this.grouped((): CodeRedemption => {
-      const row = this.s.code.get(codeHash) as Row | undefined;
-      if (!row) return { ok: false, reason: 'unknown' };
-      const code = toCode(row);
-      if (this.s.consumeCode.run(now, codeHash).changes === 0) return { ok: false, reason: 'replayed', code };
-      return { ok: true, code };
-    });
+  async findAuthCode(codeHash: string): Promise<AuthCodeRecord | undefined> {
+    const row = this.s.code.get(codeHash) as Row | undefined;
+    return row && toCode(row);
   }
-  async completeAuthCode(codeHash: string, jti: string, refresh: RefreshTokenRecord | undefined): Promise<void> {
+  async redeemAuthCode(codeHash: string, now: number, issued?: { jti: string; refresh?: RefreshTokenRecord }): Promise<CodeRedemption> {
+    const refresh = issued?.refresh;
     const data = refresh ? JSON.stringify(refresh.data) : undefined;
-    await this.grouped(() => {
-      this.s.codeJti.run(jti, codeHash);
-      if (refresh) this.s.insertRefresh.run({ ...refresh, data });
+    return this.grouped((): CodeRedemption => {
+      // The common case is one statement: consume and record the jti only if nobody consumed it first.
+      if (this.s.consumeCode.run(now, issued?.jti ?? null, codeHash).changes === 1) {
+        if (refresh) this.s.insertRefresh.run({ ...refresh, data });
+        return { ok: true };
+      }
+      const row = this.s.code.get(codeHash) as Row | undefined;
+      return row ? { ok: false, reason: 'replayed', code: toCode(row) } : { ok: false, reason: 'unknown' };
     });
   }
 
@@ -638,16 +638,17 @@ export class SqliteStore implements Store {
   async rotateRefreshToken(oldHash: string, now: number, next: RefreshTokenRecord): Promise<RefreshRotation> {
     const data = JSON.stringify(next.data);
     return this.grouped((): RefreshRotation => {
+      // The common case is two statements: consume (only if neither consumed nor revoked), insert.
+      if (this.s.consumeRefresh.run(now, oldHash).changes === 1) {
+        this.s.insertRefresh.run({ ...next, data });
+        return { ok: true };
+      }
       const row = this.s.refresh.get(oldHash) as Row | undefined;
       if (!row) return { ok: false, reason: 'unknown' };
       const old = toRefresh(row);
       if (old.revokedAt !== null) return { ok: false, reason: 'revoked', old };
-      if (this.s.consumeRefresh.run(now, oldHash).changes === 0) {
-        this.s.revokeFamily.run(now, old.familyId);
-        return { ok: false, reason: 'reused', old };
-      }
-      this.s.insertRefresh.run({ ...next, data });
-      return { ok: true, old };
+      this.s.revokeFamily.run(now, old.familyId);
+      return { ok: false, reason: 'reused', old };
     });
   }
   async revokeRefreshFamily(familyId: string, now: number): Promise<void> {
