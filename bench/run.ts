@@ -84,7 +84,8 @@ interface LoadSpec {
   pid?: number;
   method?: 'GET' | 'POST';
   headers?: Record<string, string>;
-  body?: () => string;
+  /** A fixed body, or one per request (single-use credentials), built before the run. */
+  body?: string | (() => string);
   sample?: () => void;
   rate?: number;
 }
@@ -97,7 +98,8 @@ function autocannonRun(spec: LoadSpec, duration: number): Promise<autocannon.Res
     duration,
     method: spec.method ?? 'GET',
     headers: spec.headers ?? {},
-    ...(spec.body ? { requests: [{ setupRequest: (req: Record<string, unknown>) => ({ ...req, body: spec.body!() }) }] } : {}),
+    ...(typeof spec.body === 'string' ? { body: spec.body } : {}),
+    ...(typeof spec.body === 'function' ? { requests: [{ setupRequest: (req: Record<string, unknown>) => ((req.body = (spec.body as () => string)()), req) }] } : {}),
   } as autocannon.Options);
 }
 
@@ -274,6 +276,11 @@ async function main(): Promise<void> {
   const pBasic = (id: string, s: string) => ({ ...FORM, authorization: `Basic ${Buffer.from(`${id}:${s}`).toString('base64')}` });
   let pr = 0;
   let pc = 0;
+  // Request bodies are built before the run: the load generator's work is not the server's.
+  const peerRefreshBodies = pool.refreshTokens.map((rt) => form({ grant_type: 'refresh_token', refresh_token: rt }));
+  const peerCodeBodies = pool.codes.map((code) => form({ grant_type: 'authorization_code', code, redirect_uri: CB }));
+  const refreshBodies = refreshTokens.map((rt) => form({ grant_type: 'refresh_token', refresh_token: rt, ...secretForm }));
+  const codeBodies = codes.map((code) => form({ grant_type: 'authorization_code', code, redirect_uri: CB, ...secretForm }));
   const peerUrl = `http://127.0.0.1:${peerPort}`;
 
   // Each operation: the ceiling for its work, Latchkey and the peer, taking turns round by round.
@@ -294,20 +301,20 @@ async function main(): Promise<void> {
         name: 'client_credentials',
         pid: lk.pid!,
         url: token, method: 'POST', headers: FORM,
-        body: () => form({ grant_type: 'client_credentials', scope: `${API}/.default`, client_id: daemon.app.clientId, client_secret: daemon.clientSecret! }),
+        body: form({ grant_type: 'client_credentials', scope: `${API}/.default`, client_id: daemon.app.clientId, client_secret: daemon.clientSecret! }),
         sample: () => (loadRss = Math.max(loadRss, rssMb(lk.pid!))),
       },
-      { name: 'peer', pid: peer.pid!, url: `${peerUrl}/token`, method: 'POST', headers: pBasic('daemon', 'daemon-secret'), body: () => form({ grant_type: 'client_credentials', scope: 'api' }) },
+      { name: 'peer', pid: peer.pid!, url: `${peerUrl}/token`, method: 'POST', headers: pBasic('daemon', 'daemon-secret'), body: form({ grant_type: 'client_credentials', scope: 'api' }) },
     ]),
     refresh_token: await measure([
       { name: 'bare', pid: bare.pid!, url: `${bareUrl}/sign2`, method: 'POST' },
-      { name: 'refresh_token', pid: lk.pid!, url: token, method: 'POST', headers: FORM, body: () => form({ grant_type: 'refresh_token', refresh_token: refreshTokens[rtI++ % poolSize]!, ...secretForm }) },
-      { name: 'peer', pid: peer.pid!, url: `${peerUrl}/token`, method: 'POST', headers: pBasic('web', 'web-secret'), body: () => form({ grant_type: 'refresh_token', refresh_token: pool.refreshTokens[pr++ % peerPool]! }) },
+      { name: 'refresh_token', pid: lk.pid!, url: token, method: 'POST', headers: FORM, body: () => refreshBodies[rtI++ % poolSize]! },
+      { name: 'peer', pid: peer.pid!, url: `${peerUrl}/token`, method: 'POST', headers: pBasic('web', 'web-secret'), body: () => peerRefreshBodies[pr++ % peerPool]! },
     ]),
     authorization_code: await measure([
       { name: 'bare', pid: bare.pid!, url: `${bareUrl}/sign2`, method: 'POST' },
-      { name: 'authorization_code', pid: lk.pid!, url: token, method: 'POST', headers: FORM, body: () => form({ grant_type: 'authorization_code', code: codes[codeI++ % poolSize]!, redirect_uri: CB, ...secretForm }) },
-      { name: 'peer', pid: peer.pid!, url: `${peerUrl}/token`, method: 'POST', headers: pBasic('web', 'web-secret'), body: () => form({ grant_type: 'authorization_code', code: pool.codes[pc++ % peerPool]!, redirect_uri: CB }) },
+      { name: 'authorization_code', pid: lk.pid!, url: token, method: 'POST', headers: FORM, body: () => codeBodies[codeI++ % poolSize]! },
+      { name: 'peer', pid: peer.pid!, url: `${peerUrl}/token`, method: 'POST', headers: pBasic('web', 'web-secret'), body: () => peerCodeBodies[pc++ % peerPool]! },
     ]),
   };
   await stop(bare);
@@ -322,7 +329,7 @@ async function main(): Promise<void> {
   // Does one sign-in in progress (a memory-hard hash) delay token requests? client_credentials at a
   // fixed, moderate rate, alone and then with one sign-in journey running the whole time.
   const RATE = Number(process.env.BENCH_DELAY_RATE ?? 1000);
-  const ccBody = () => form({ grant_type: 'client_credentials', scope: `${API}/.default`, client_id: daemon.app.clientId, client_secret: daemon.clientSecret! });
+  const ccBody = form({ grant_type: 'client_credentials', scope: `${API}/.default`, client_id: daemon.app.clientId, client_secret: daemon.clientSecret! });
   const quiet = await load({ name: 'delay', url: token, method: 'POST', headers: FORM, body: ccBody, rate: RATE });
   let busy: Measure = SKIPPED;
   if (!ONLY || ONLY.includes('delay')) {
@@ -362,8 +369,8 @@ async function main(): Promise<void> {
     await big.close();
     large = {
       client_credentials: await load({ name: 'large', pid: lk.pid!, url: token, method: 'POST', headers: FORM, body: ccBody }),
-      refresh_token: await load({ name: 'large', pid: lk.pid!, url: token, method: 'POST', headers: FORM, body: () => form({ grant_type: 'refresh_token', refresh_token: refreshTokens[rtI++ % poolSize]!, ...secretForm }) }),
-      authorization_code: await load({ name: 'large', pid: lk.pid!, url: token, method: 'POST', headers: FORM, body: () => form({ grant_type: 'authorization_code', code: codes[codeI++ % poolSize]!, redirect_uri: CB, ...secretForm }) }),
+      refresh_token: await load({ name: 'large', pid: lk.pid!, url: token, method: 'POST', headers: FORM, body: () => refreshBodies[rtI++ % poolSize]! }),
+      authorization_code: await load({ name: 'large', pid: lk.pid!, url: token, method: 'POST', headers: FORM, body: () => codeBodies[codeI++ % poolSize]! }),
     };
   }
   await stop(lk);

@@ -10,10 +10,23 @@ import { SIGNING_ALG, type TenantKeySet } from './keyring.js';
  * the event loop showed in profiles of the token endpoint; jose still verifies.)
  */
 export function signJwt(keys: TenantKeySet, typ: 'JWT' | 'at+jwt', claims: JWTPayload): Promise<string> {
-  const header = Buffer.from(JSON.stringify({ alg: SIGNING_ALG, kid: keys.active.kid, typ })).toString('base64url');
+  const header = encodedHeader(keys.active.kid, typ);
   const payload = Buffer.from(JSON.stringify(claims)).toString('base64url');
   const input = `${header}.${payload}`;
   return signRs256(keys.active.key, input).then((sig) => `${input}.${sig.toString('base64url')}`);
+}
+
+/** The protected header depends only on the key and the type, so it is encoded once per pair. */
+const headers = new Map<string, string>();
+function encodedHeader(kid: string, typ: string): string {
+  const id = `${kid} ${typ}`;
+  let h = headers.get(id);
+  if (h === undefined) {
+    h = Buffer.from(JSON.stringify({ alg: SIGNING_ALG, kid, typ })).toString('base64url');
+    if (headers.size > 1000) headers.clear();
+    headers.set(id, h);
+  }
+  return h;
 }
 
 function signRs256(key: KeyObject, input: string): Promise<Buffer> {

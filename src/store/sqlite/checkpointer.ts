@@ -57,7 +57,7 @@ export class BackgroundCheckpointer {
   private closed = false;
 
   /** `onFailure` is called once if the thread cannot checkpoint; the caller then checkpoints itself. */
-  constructor(path: string, onFailure: (reason: string) => void, intervalMs = 200) {
+  constructor(path: string, onFailure: (reason: string) => void, intervalMs = 50) {
     const driver = createRequire(import.meta.url).resolve('better-sqlite3');
     this.worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { driver, path, intervalMs } });
     this.worker.unref();

@@ -345,7 +345,8 @@ export class SqliteStore implements Store {
          VALUES (@codeHash, @tenantId, @clientId, @userId, @data, @createdAt, @expiresAt, NULL, NULL)`,
       ),
       code: db.prepare('SELECT * FROM auth_codes WHERE code_hash = ?'),
-      consumeCode: db.prepare('UPDATE auth_codes SET consumed_at = ?, issued_jti = ? WHERE code_hash = ? AND consumed_at IS NULL'),
+      consumeCode: db.prepare('UPDATE auth_codes SET consumed_at = ?, issued_jti = ?, family_id = ? WHERE code_hash = ? AND consumed_at IS NULL'),
+      codeFamily: db.prepare('SELECT family_id FROM auth_codes WHERE code_hash = ?').pluck(),
 
       insertRefresh: db.prepare(
         `INSERT INTO refresh_tokens (token_hash, family_id, tenant_id, client_id, user_id, data, created_at, expires_at,
@@ -358,10 +359,6 @@ export class SqliteStore implements Store {
         'UPDATE refresh_tokens SET consumed_at = ? WHERE token_hash = ? AND consumed_at IS NULL AND revoked_at IS NULL',
       ),
       revokeFamily: db.prepare('UPDATE refresh_tokens SET revoked_at = ? WHERE family_id = ? AND revoked_at IS NULL'),
-      revokeFromCode: db.prepare(
-        `UPDATE refresh_tokens SET revoked_at = ? WHERE revoked_at IS NULL AND family_id IN
-           (SELECT family_id FROM refresh_tokens WHERE origin_code_hash = ?)`,
-      ),
       revokeUser: db.prepare(
         'UPDATE refresh_tokens SET revoked_at = ? WHERE tenant_id = ? AND user_id = ? AND revoked_at IS NULL AND consumed_at IS NULL',
       ),
@@ -618,7 +615,7 @@ export class SqliteStore implements Store {
     const data = refresh ? JSON.stringify(refresh.data) : undefined;
     return this.grouped((): CodeRedemption => {
       // The common case is one statement: consume and record the jti only if nobody consumed it first.
-      if (this.s.consumeCode.run(now, issued?.jti ?? null, codeHash).changes === 1) {
+      if (this.s.consumeCode.run(now, issued?.jti ?? null, refresh?.familyId ?? null, codeHash).changes === 1) {
         if (refresh) this.s.insertRefresh.run({ ...refresh, data });
         return { ok: true };
       }
@@ -655,7 +652,8 @@ export class SqliteStore implements Store {
     this.s.revokeFamily.run(now, familyId);
   }
   async revokeRefreshTokensFromCode(codeHash: string, now: number): Promise<void> {
-    this.s.revokeFromCode.run(now, codeHash);
+    const family = this.s.codeFamily.get(codeHash) as string | null | undefined;
+    if (family) this.s.revokeFamily.run(now, family);
   }
   async revokeUserRefreshTokens(tenantId: string, userId: string, now: number): Promise<number> {
     return this.s.revokeUser.run(now, tenantId, userId).changes;

@@ -1,0 +1,37 @@
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterAll, describe, expect, it } from 'vitest';
+import { migrationsDir } from '../../src/paths.js';
+import { migrate } from '../../src/store/sqlite/migrate.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'latchkey-migrations-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('migration 0004 (a redeemed code names its refresh-token family)', () => {
+  it('gives codes redeemed before it their family, so a later replay still revokes it', () => {
+    const before = join(dir, 'upto-0003');
+    rmSync(before, { recursive: true, force: true });
+    mkdirSync(before);
+    for (const f of readdirSync(migrationsDir).filter((f) => f < '0004')) copyFileSync(join(migrationsDir, f), join(before, f));
+    const db = new Database(':memory:');
+    db.pragma('foreign_keys = ON');
+    migrate(db, before);
+    db.prepare(`INSERT INTO tenants (id, slug, display_name, default_policy, issuer_pattern, config_version, created_at) VALUES ('t', 'demo', 'Demo', 'B2C_1_signin', 'tenant', 1, 0)`).run();
+    db.prepare(`INSERT INTO users (id, tenant_id, email, email_normalized, email_verified, password_hash, given_name, family_name, display_name, attributes, disabled, created_at, updated_at)
+      VALUES ('u', 't', 'a@example.com', 'a@example.com', 1, NULL, NULL, NULL, NULL, '{}', 0, 0, 0)`).run();
+    const code = db.prepare(`INSERT INTO auth_codes (code_hash, tenant_id, client_id, user_id, data, created_at, expires_at, consumed_at, issued_jti) VALUES (?, 't', 'c', 'u', '{}', 0, 1, ?, NULL)`);
+    code.run('spent', 5);
+    code.run('fresh', null);
+    db.prepare(`INSERT INTO refresh_tokens (token_hash, family_id, tenant_id, client_id, user_id, data, created_at, expires_at, family_expires_at, consumed_at, revoked_at, origin_code_hash)
+      VALUES ('rt', 'fam-1', 't', 'c', 'u', '{}', 0, 1, NULL, NULL, NULL, 'spent')`).run();
+
+    expect(migrate(db, migrationsDir).applied).toEqual(['0004_code_family.sql']);
+    const family = db.prepare('SELECT family_id FROM auth_codes WHERE code_hash = ?').pluck();
+    expect(family.get('spent')).toBe('fam-1');
+    expect(family.get('fresh')).toBeNull();
+    expect(db.prepare(`SELECT name FROM sqlite_master WHERE name = 'refresh_tokens_code'`).get()).toBeUndefined();
+    db.close();
+  });
+});
