@@ -250,11 +250,14 @@ async function main(): Promise<void> {
   const codes: string[] = [];
   const writes: Promise<void>[] = [];
   for (let i = 0; i < poolSize; i++) {
-    const rt = randomBytes(32).toString('base64url');
+    // `{family}.{secret}`, as Latchkey issues them; the store keeps the secret's hash.
+    const family = randomBytes(16).toString('base64url');
+    const secret = randomBytes(32).toString('base64url');
+    const rt = `${family}.${secret}`;
     const code = randomBytes(32).toString('base64url');
     refreshTokens.push(rt);
     codes.push(code);
-    writes.push(store.createRefreshToken({ tokenHash: hash(rt), familyId: randomBytes(16).toString('base64url'), tenantId: tenant.id, clientId: web.app.clientId, userId: user.id, data: { ...grant, spa: false }, createdAt: now, expiresAt: now + 86_400_000, familyExpiresAt: now + 90 * 86_400_000, consumedAt: null, revokedAt: null, originCodeHash: null }));
+    writes.push(store.createRefreshToken({ tokenHash: hash(secret), familyId: family, tenantId: tenant.id, clientId: web.app.clientId, userId: user.id, data: { ...grant, spa: false }, createdAt: now, expiresAt: now + 86_400_000, familyExpiresAt: now + 90 * 86_400_000, consumedAt: null, revokedAt: null, originCodeHash: null }));
     writes.push(store.createAuthCode({ codeHash: hash(code), tenantId: tenant.id, clientId: web.app.clientId, userId: user.id, data: { ...grant, redirectUri: CB }, createdAt: now, expiresAt: now + 600_000, consumedAt: null, issuedJti: null }));
   }
   await Promise.all(writes);
@@ -347,8 +350,9 @@ async function main(): Promise<void> {
     const big = new SqliteStore(env.LATCHKEY_DB);
     const insertUser = big.db.prepare(`INSERT INTO users (id, tenant_id, email, email_normalized, email_verified, password_hash, given_name, family_name, display_name, attributes, disabled, created_at, updated_at)
       VALUES (?, ?, ?, ?, 1, ?, NULL, NULL, NULL, '{}', 0, ?, ?)`);
-    const insertRt = big.db.prepare(`INSERT INTO refresh_tokens (token_hash, family_id, tenant_id, client_id, user_id, data, created_at, expires_at, family_expires_at, consumed_at, revoked_at, origin_code_hash)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL, NULL)`);
+    // One row per live refresh token (its family), as Latchkey stores them.
+    const insertRt = big.db.prepare(`INSERT INTO refresh_families (secret_hash, family_id, tenant_id, client_id, user_id, data, created_at, expires_at, family_expires_at, rotated_at, revoked_at, generation, origin_code_hash)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL, 0, NULL)`);
     const stored = (await big.findUser(tenant.id, user.id))!.passwordHash!;
     const ids: string[] = [];
     big.db.transaction(() => {

@@ -79,13 +79,15 @@ export async function userTokenResponse(
   let refreshRecord;
   if (grant.scopes.oidc.includes('offline_access')) {
     const now = args.now;
-    const token = randomToken();
+    // `{family}.{secret}`: the store keeps one row per family and only the secret's hash.
+    const secret = randomToken();
+    const token = `${family.familyId}.${secret}`;
     let expiresAt = now + policy.tokens.refreshTokenDays * DAY_MS;
     if (family.familyExpiresAt !== null) expiresAt = Math.min(expiresAt, family.familyExpiresAt);
     const data: RefreshGrant = { ...grant, spa: client.type === 'spa' };
     delete data.nonce;
     refreshRecord = {
-      tokenHash: sha256(token),
+      tokenHash: sha256(secret),
       familyId: family.familyId,
       tenantId: tenant.id,
       clientId: client.clientId,

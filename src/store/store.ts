@@ -123,6 +123,12 @@ export type CodeRedemption = { ok: true } | { ok: false; reason: 'unknown' | 're
 
 export type RefreshRotation = { ok: true } | { ok: false; reason: 'unknown' | 'reused' | 'revoked'; old?: RefreshTokenRecord };
 
+/**
+ * A refresh token as presented: `{familyId}.{secret}` (the format issued now; only the secret's hash
+ * is stored) or an opaque token issued before families were stored as one row (its hash).
+ */
+export type RefreshTokenRef = { familyId: string; secretHash: string } | { legacyHash: string };
+
 export interface OutboxMessage {
   id: number;
   tenantId: string;
@@ -224,13 +230,18 @@ export interface Store {
   redeemAuthCode(codeHash: string, now: number, issued?: { jti: string; refresh?: RefreshTokenRecord }): Promise<CodeRedemption>;
 
   // refresh tokens
+  /** Stores a new family whose current token is `t` (`tokenHash` = hash of the secret part). */
   createRefreshToken(t: RefreshTokenRecord): Promise<void>;
-  findRefreshToken(tokenHash: string): Promise<RefreshTokenRecord | undefined>;
   /**
-   * Consumes `oldHash` and stores `next` in one transaction. If the token was already consumed this
-   * is a reuse: its whole family is revoked and nothing is stored.
+   * The token's record. A secret of a known family that is not its current one comes back with
+   * `consumedAt` set: it was rotated away (or never issued), and presenting it is a reuse.
    */
-  rotateRefreshToken(oldHash: string, now: number, next: RefreshTokenRecord): Promise<RefreshRotation>;
+  findRefreshToken(ref: RefreshTokenRef): Promise<RefreshTokenRecord | undefined>;
+  /**
+   * Replaces the presented token with `next` (same family) in one transaction, if it is still the
+   * current one and not revoked. Otherwise this is a reuse: the whole family is revoked.
+   */
+  rotateRefreshToken(ref: RefreshTokenRef, now: number, next: RefreshTokenRecord): Promise<RefreshRotation>;
   revokeRefreshFamily(familyId: string, now: number): Promise<void>;
   revokeRefreshTokensFromCode(codeHash: string, now: number): Promise<void>;
   revokeUserRefreshTokens(tenantId: string, userId: string, now: number): Promise<number>;

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLocalJWKSet, decodeJwt, decodeProtectedHeader, jwtVerify } from 'jose';
 import { Agent, pkce, signInViaPages } from '../helpers/browserless.js';
@@ -216,6 +217,50 @@ describe('refresh_token grant', () => {
     // The legitimate newest token is revoked too.
     const after = await token({ grant_type: 'refresh_token', refresh_token: r2, client_id: native });
     expect(after.body.error).toBe('invalid_grant');
+  });
+
+  it('keeps one row per family: rotation rewrites it, and a forged secret of a real family revokes it', async () => {
+    const { verifier, challenge } = pkce();
+    const code = await codeFor(native, 'openid offline_access', { challenge });
+    const r1 = (await token({ grant_type: 'authorization_code', code, redirect_uri: CB, client_id: native, code_verifier: verifier })).body.refresh_token as string;
+    const [family, secret] = r1.split('.');
+    expect(family).toMatch(/^[\w-]{22}$/);
+    expect(secret).toMatch(/^[\w-]{43}$/);
+    const rows = () => s.deps.store.db.prepare('SELECT generation, revoked_at FROM refresh_families WHERE family_id = ?').all(family) as { generation: number; revoked_at: number | null }[];
+    const r2 = (await token({ grant_type: 'refresh_token', refresh_token: r1, client_id: native })).body.refresh_token as string;
+    expect(r2.split('.')[0]).toBe(family);
+    expect(rows()).toEqual([{ generation: 1, revoked_at: null }]);
+    // Only the secret's hash is stored.
+    expect(JSON.stringify(s.deps.store.db.prepare('SELECT * FROM refresh_families WHERE family_id = ?').get(family))).not.toContain(r2.split('.')[1]);
+    const forged = await token({ grant_type: 'refresh_token', refresh_token: `${family}.${'A'.repeat(43)}`, client_id: native });
+    expect(forged.body.error).toBe('invalid_grant');
+    expect(rows()[0]!.revoked_at).not.toBeNull();
+    expect((await token({ grant_type: 'refresh_token', refresh_token: r2, client_id: native })).body.error).toBe('invalid_grant');
+    for (const junk of ['.', `${family}.`, 'not a token', `${'x'.repeat(70)}.abc`]) {
+      expect((await token({ grant_type: 'refresh_token', refresh_token: junk, client_id: native })).body.error, junk).toBe('invalid_grant');
+    }
+  });
+
+  it('still refreshes tokens issued before families were one row, once, moving the family over', async () => {
+    const { verifier, challenge } = pkce();
+    const code = await codeFor(native, 'openid offline_access', { challenge });
+    const issued = (await token({ grant_type: 'authorization_code', code, redirect_uri: CB, client_id: native, code_verifier: verifier })).body.refresh_token as string;
+    const family = issued.split('.')[0]!;
+    // Turn the family into what an earlier version stored: a row per token, the whole token hashed.
+    const db = s.deps.store.db;
+    const row = db.prepare('SELECT * FROM refresh_families WHERE family_id = ?').get(family) as Record<string, unknown>;
+    db.prepare('DELETE FROM refresh_families WHERE family_id = ?').run(family);
+    const legacy = 'L'.repeat(43);
+    db.prepare(`INSERT INTO refresh_tokens (token_hash, family_id, tenant_id, client_id, user_id, data, created_at, expires_at, family_expires_at, consumed_at, revoked_at, origin_code_hash)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL, NULL)`).run(createHash('sha256').update(legacy).digest('base64url'), family, row.tenant_id, row.client_id, row.user_id, row.data, row.created_at, row.expires_at, row.family_expires_at);
+
+    const moved = await token({ grant_type: 'refresh_token', refresh_token: legacy, client_id: native });
+    expect(moved.status).toBe(200);
+    const next = moved.body.refresh_token as string;
+    expect(next.split('.')[0]).toBe(family);
+    // The old token again is a reuse: the family is revoked in both tables.
+    expect((await token({ grant_type: 'refresh_token', refresh_token: legacy, client_id: native })).body.error).toBe('invalid_grant');
+    expect((await token({ grant_type: 'refresh_token', refresh_token: next, client_id: native })).body.error).toBe('invalid_grant');
   });
 
   it('ends at the sliding window with AADB2C90080', async () => {

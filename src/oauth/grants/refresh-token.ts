@@ -3,7 +3,7 @@ import { OAuthError } from '../errors.js';
 import type { RefreshGrant } from '../grant.js';
 import { parseScope } from '../scopes.js';
 import { userTokenResponse, type TokenResponse } from '../token-response.js';
-import type { Store } from '../../store/store.js';
+import type { RefreshTokenRef, Store } from '../../store/store.js';
 import { checkSamePolicy, param, required, type TokenRequest } from './context.js';
 
 /**
@@ -20,6 +20,16 @@ async function withCurrentGrants(store: Store, clientId: string, grant: RefreshG
   return { ...grant, scopes: { ...grant.scopes, api: { ...api, scopes: kept }, granted: grant.scopes.granted.filter((s) => !dropped.has(s)) } };
 }
 
+/** `{family}.{secret}` (issued now) or an opaque token from before; anything else is no token of ours. */
+function refreshTokenRef(token: string): RefreshTokenRef | undefined {
+  const dot = token.indexOf('.');
+  if (dot < 0) return token.length <= 256 ? { legacyHash: sha256(token) } : undefined;
+  const familyId = token.slice(0, dot);
+  const secret = token.slice(dot + 1);
+  if (!/^[\w-]{1,64}$/.test(familyId) || secret.length === 0 || secret.length > 256) return undefined;
+  return { familyId, secretHash: sha256(secret) };
+}
+
 /**
  * RFC 6749 §6 with rotation (RFC 9700 §4.14.2): every use returns a new refresh token; presenting
  * one that was already rotated revokes its whole family.
@@ -29,9 +39,9 @@ export async function refreshTokenGrant(req: TokenRequest): Promise<TokenRespons
   const app = req.client.app;
   const token = required(params, 'refresh_token');
   const now = deps.clock.now();
-  const hash = sha256(token);
-  const old = await deps.store.findRefreshToken(hash);
-  if (!old || old.tenantId !== tenant.id) throw new OAuthError('invalid_grant', 'The refresh token is invalid.');
+  const ref = refreshTokenRef(token);
+  const old = ref ? await deps.store.findRefreshToken(ref) : undefined;
+  if (!ref || !old || old.tenantId !== tenant.id) throw new OAuthError('invalid_grant', 'The refresh token is invalid.');
   if (old.clientId !== app.clientId) throw new OAuthError('invalid_grant', 'The refresh token was not issued to this client.');
   const grant = old.data as RefreshGrant;
   checkSamePolicy(req, grant.policyId);
@@ -72,7 +82,7 @@ export async function refreshTokenGrant(req: TokenRequest): Promise<TokenRespons
   });
   const next = out.refreshRecord;
   if (!next) throw new Error('a refresh grant always carries offline_access');
-  const rotation = await deps.store.rotateRefreshToken(hash, now, next);
+  const rotation = await deps.store.rotateRefreshToken(ref, now, next);
   if (!rotation.ok) {
     if (rotation.reason === 'reused') {
       await deps.audit.record({ tenantId: tenant.id, event: 'refresh_reuse', outcome: 'failure', subject: old.userId, clientId: app.clientId, ip: req.ip, detail: 'family revoked (concurrent use)' });

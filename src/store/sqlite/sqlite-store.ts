@@ -15,12 +15,14 @@ import {
   type UserProfileUpdate,
   type RefreshRotation,
   type RefreshTokenRecord,
+  type RefreshTokenRef,
   type SigningKey,
   type SsoSession,
   type Store,
   type Tenant,
   type User,
 } from '../store.js';
+import { safeEqual } from '../../crypto/secrets.js';
 import { BackgroundCheckpointer } from './checkpointer.js';
 import { migrate, type MigrationResult } from './migrate.js';
 
@@ -129,6 +131,25 @@ function toCode(r: Row): AuthCodeRecord {
     expiresAt: num(r.expires_at),
     consumedAt: optNum(r.consumed_at),
     issuedJti: optStr(r.issued_jti),
+  };
+}
+
+/** A family row as the record of the presented secret: consumed if it is not the current one. */
+function toFamily(r: Row, presentedHash: string): RefreshTokenRecord {
+  const current = safeEqual(str(r.secret_hash), presentedHash);
+  return {
+    tokenHash: presentedHash,
+    familyId: str(r.family_id),
+    tenantId: str(r.tenant_id),
+    clientId: str(r.client_id),
+    userId: str(r.user_id),
+    data: JSON.parse(str(r.data)) as unknown,
+    createdAt: num(r.created_at),
+    expiresAt: num(r.expires_at),
+    familyExpiresAt: optNum(r.family_expires_at),
+    consumedAt: current ? null : (optNum(r.rotated_at) ?? num(r.created_at)),
+    revokedAt: optNum(r.revoked_at),
+    originCodeHash: optStr(r.origin_code_hash),
   };
 }
 
@@ -361,17 +382,25 @@ export class SqliteStore implements Store {
       consumeCode: db.prepare('UPDATE auth_codes SET consumed_at = ?, issued_jti = ?, family_id = ? WHERE code_hash = ? AND consumed_at IS NULL'),
       codeFamily: db.prepare('SELECT family_id FROM auth_codes WHERE code_hash = ?').pluck(),
 
-      insertRefresh: db.prepare(
-        `INSERT INTO refresh_tokens (token_hash, family_id, tenant_id, client_id, user_id, data, created_at, expires_at,
-           family_expires_at, consumed_at, revoked_at, origin_code_hash)
-         VALUES (@tokenHash, @familyId, @tenantId, @clientId, @userId, @data, @createdAt, @expiresAt,
-           @familyExpiresAt, NULL, NULL, @originCodeHash)`,
-      ),
       refresh: db.prepare('SELECT * FROM refresh_tokens WHERE token_hash = ?'),
       consumeRefresh: db.prepare(
         'UPDATE refresh_tokens SET consumed_at = ? WHERE token_hash = ? AND consumed_at IS NULL AND revoked_at IS NULL',
       ),
       revokeFamily: db.prepare('UPDATE refresh_tokens SET revoked_at = ? WHERE family_id = ? AND revoked_at IS NULL'),
+      insertFamily: db.prepare(
+        `INSERT INTO refresh_families (family_id, secret_hash, tenant_id, client_id, user_id, data, created_at, expires_at,
+           family_expires_at, rotated_at, revoked_at, generation, origin_code_hash)
+         VALUES (@familyId, @tokenHash, @tenantId, @clientId, @userId, @data, @createdAt, @expiresAt,
+           @familyExpiresAt, NULL, NULL, 0, @originCodeHash)`,
+      ),
+      family: db.prepare('SELECT * FROM refresh_families WHERE family_id = ?'),
+      rotateFamily: db.prepare(
+        `UPDATE refresh_families SET secret_hash = @tokenHash, data = @data, created_at = @createdAt, expires_at = @expiresAt,
+           rotated_at = @createdAt, generation = generation + 1
+         WHERE family_id = @familyId AND secret_hash = @oldHash AND revoked_at IS NULL`,
+      ),
+      revokeFamilyRow: db.prepare('UPDATE refresh_families SET revoked_at = ? WHERE family_id = ? AND revoked_at IS NULL'),
+      revokeUserFamilies: db.prepare('UPDATE refresh_families SET revoked_at = ? WHERE tenant_id = ? AND user_id = ? AND revoked_at IS NULL'),
       revokeUser: db.prepare(
         'UPDATE refresh_tokens SET revoked_at = ? WHERE tenant_id = ? AND user_id = ? AND revoked_at IS NULL AND consumed_at IS NULL',
       ),
@@ -401,6 +430,7 @@ export class SqliteStore implements Store {
         db.prepare('DELETE FROM sso_sessions WHERE expires_at < ?'),
         db.prepare('DELETE FROM auth_codes WHERE expires_at < ?'),
         db.prepare('DELETE FROM refresh_tokens WHERE expires_at < ?'),
+        db.prepare('DELETE FROM refresh_families WHERE expires_at < ?'),
         db.prepare('DELETE FROM revoked_access_tokens WHERE expires_at < ?'),
         db.prepare("DELETE FROM signing_keys WHERE status = 'grace' AND publish_until < ?"),
       ],
@@ -629,7 +659,7 @@ export class SqliteStore implements Store {
     return this.grouped((): CodeRedemption => {
       // The common case is one statement: consume and record the jti only if nobody consumed it first.
       if (this.s.consumeCode.run(now, issued?.jti ?? null, refresh?.familyId ?? null, codeHash).changes === 1) {
-        if (refresh) this.s.insertRefresh.run({ ...refresh, data });
+        if (refresh) this.s.insertFamily.run({ ...refresh, data });
         return { ok: true };
       }
       const row = this.s.code.get(codeHash) as Row | undefined;
@@ -639,37 +669,56 @@ export class SqliteStore implements Store {
 
   // refresh tokens
   async createRefreshToken(t: RefreshTokenRecord): Promise<void> {
-    this.s.insertRefresh.run({ ...t, data: JSON.stringify(t.data) });
+    this.s.insertFamily.run({ ...t, data: JSON.stringify(t.data) });
   }
-  async findRefreshToken(tokenHash: string): Promise<RefreshTokenRecord | undefined> {
-    const row = this.s.refresh.get(tokenHash) as Row | undefined;
-    return row && toRefresh(row);
+  async findRefreshToken(ref: RefreshTokenRef): Promise<RefreshTokenRecord | undefined> {
+    if ('legacyHash' in ref) {
+      const row = this.s.refresh.get(ref.legacyHash) as Row | undefined;
+      return row && toRefresh(row);
+    }
+    const row = this.s.family.get(ref.familyId) as Row | undefined;
+    return row && toFamily(row, ref.secretHash);
   }
-  async rotateRefreshToken(oldHash: string, now: number, next: RefreshTokenRecord): Promise<RefreshRotation> {
+  async rotateRefreshToken(ref: RefreshTokenRef, now: number, next: RefreshTokenRecord): Promise<RefreshRotation> {
     const data = JSON.stringify(next.data);
     return this.grouped((): RefreshRotation => {
-      // The common case is two statements: consume (only if neither consumed nor revoked), insert.
-      if (this.s.consumeRefresh.run(now, oldHash).changes === 1) {
-        this.s.insertRefresh.run({ ...next, data });
-        return { ok: true };
+      if ('legacyHash' in ref) {
+        // A token from before families were one row: consume it, and the family moves to the new table.
+        if (this.s.consumeRefresh.run(now, ref.legacyHash).changes === 1) {
+          this.s.insertFamily.run({ ...next, data });
+          return { ok: true };
+        }
+        const row = this.s.refresh.get(ref.legacyHash) as Row | undefined;
+        if (!row) return { ok: false, reason: 'unknown' };
+        const old = toRefresh(row);
+        if (old.revokedAt !== null) return { ok: false, reason: 'revoked', old };
+        this.revokeFamily(old.familyId, now);
+        return { ok: false, reason: 'reused', old };
       }
-      const row = this.s.refresh.get(oldHash) as Row | undefined;
+      // The common case is one statement: the row changes only if the presented secret is current.
+      if (this.s.rotateFamily.run({ ...next, data, oldHash: ref.secretHash }).changes === 1) return { ok: true };
+      const row = this.s.family.get(ref.familyId) as Row | undefined;
       if (!row) return { ok: false, reason: 'unknown' };
-      const old = toRefresh(row);
+      const old = toFamily(row, ref.secretHash);
       if (old.revokedAt !== null) return { ok: false, reason: 'revoked', old };
-      this.s.revokeFamily.run(now, old.familyId);
+      this.revokeFamily(old.familyId, now);
       return { ok: false, reason: 'reused', old };
     });
   }
-  async revokeRefreshFamily(familyId: string, now: number): Promise<void> {
+  /** A family may have tokens in both tables (issued before and after migration 0005). */
+  private revokeFamily(familyId: string, now: number): void {
     this.s.revokeFamily.run(now, familyId);
+    this.s.revokeFamilyRow.run(now, familyId);
+  }
+  async revokeRefreshFamily(familyId: string, now: number): Promise<void> {
+    this.revokeFamily(familyId, now);
   }
   async revokeRefreshTokensFromCode(codeHash: string, now: number): Promise<void> {
     const family = this.s.codeFamily.get(codeHash) as string | null | undefined;
-    if (family) this.s.revokeFamily.run(now, family);
+    if (family) this.revokeFamily(family, now);
   }
   async revokeUserRefreshTokens(tenantId: string, userId: string, now: number): Promise<number> {
-    return this.s.revokeUser.run(now, tenantId, userId).changes;
+    return this.db.transaction(() => this.s.revokeUser.run(now, tenantId, userId).changes + this.s.revokeUserFamilies.run(now, tenantId, userId).changes)();
   }
 
   // revoked access tokens
