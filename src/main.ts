@@ -17,7 +17,7 @@ async function main(): Promise<void> {
     }
     throw err;
   }
-  const deps = createDeps(config, { backgroundCheckpoints: true });
+  const deps = createDeps(config);
   const { logger } = deps;
   if (!config.masterKey) logger.warn('LATCHKEY_MASTER_KEY is not set: private keys are stored unencrypted');
   if (deps.store.migration.applied.length > 0) logger.info({ applied: deps.store.migration.applied }, 'database migrated');
@@ -60,9 +60,11 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
 
+  await app.listen({ port: config.port, host: config.host });
+  deps.store.startBackgroundCheckpoints((m) => logger.warn(m));
+  // After the checkpoint thread exists, so that it is lowered too.
   const { lowered } = await prioritizeEventLoop();
   logger.debug({ threads: lowered }, 'helper threads run at a lower priority than the event loop');
-  await app.listen({ port: config.port, host: config.host });
   logger.info({ url: config.baseUrl }, `Latchkey is listening; open ${config.baseUrl}/`);
 }
 

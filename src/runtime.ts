@@ -9,10 +9,10 @@ import { SqliteStore } from './store/sqlite/sqlite-store.js';
 import { KeyRing } from './tokens/keyring.js';
 
 /** Wires the dependencies from a config; shared by the server, the CLI and tests. */
-export function createDeps(config: Config, opts: { logger?: Logger; clock?: Clock; watchPolicies?: boolean; backgroundCheckpoints?: boolean } = {}): Deps & { store: SqliteStore } {
+export function createDeps(config: Config, opts: { logger?: Logger; clock?: Clock; watchPolicies?: boolean } = {}): Deps & { store: SqliteStore } {
   const logger = opts.logger ?? pino({ level: config.logLevel });
   const clock = opts.clock ?? systemClock;
-  const store = new SqliteStore(config.dbPath, { backgroundCheckpoints: opts.backgroundCheckpoints ?? false, onWarning: (m) => logger.warn(m) });
+  const store = new SqliteStore(config.dbPath);
   const secrets = new SecretBox(config.masterKey);
   return {
     config,

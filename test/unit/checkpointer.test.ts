@@ -39,7 +39,10 @@ async function addTenants(store: SqliteStore, n: number): Promise<void> {
 describe('background WAL checkpoints', () => {
   it('copies committed rows into the database file from another thread, and the last close folds the log in', async () => {
     const path = tempDb();
-    const store = new SqliteStore(path, { backgroundCheckpoints: true });
+    const store = new SqliteStore(path);
+    store.startBackgroundCheckpoints((m) => {
+      throw new Error(m);
+    });
     // Far below the 4,000 pages at which the server's own connection would checkpoint.
     await addTenants(store, 50);
     expect(store.db.pragma('wal_autocheckpoint', { simple: true })).toBe(4000);

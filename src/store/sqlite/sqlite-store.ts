@@ -262,11 +262,10 @@ export class SqliteStore implements Store {
 
   private checkpointer: BackgroundCheckpointer | undefined;
 
-  /**
-   * `backgroundCheckpoints` (the server): WAL checkpoints run on a worker thread instead of inside a
-   * commit on the event loop (see checkpointer.ts). Short-lived processes (the CLI) keep SQLite's own.
-   */
-  constructor(path: string, opts: { backgroundCheckpoints?: boolean; onWarning?: (message: string) => void } = {}) {
+  private readonly path: string;
+
+  constructor(path: string) {
+    this.path = path;
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
     this.db = new Database(path);
     this.db.pragma('journal_mode = WAL');
@@ -278,14 +277,21 @@ export class SqliteStore implements Store {
     this.migration = migrate(this.db, migrationsDir);
     this.s = this.prepare();
     this.prepareGroupCommit();
-    if (opts.backgroundCheckpoints && path !== ':memory:') {
-      this.db.pragma(`wal_autocheckpoint = ${BackgroundCheckpointer.mainThreadPages}`);
-      this.checkpointer = new BackgroundCheckpointer(path, (reason) => {
-        opts.onWarning?.(`background WAL checkpoints stopped (${reason}); checkpointing on the main thread`);
-        this.checkpointer = undefined;
-        if (this.db.open) this.db.pragma('wal_autocheckpoint = 1000');
-      });
-    }
+  }
+
+  /**
+   * For the server: WAL checkpoints run on a worker thread instead of inside a commit on the event
+   * loop (see checkpointer.ts). Short-lived processes (the CLI) keep SQLite's own. Started once the
+   * server listens, so the thread's start-up does not delay the first answer.
+   */
+  startBackgroundCheckpoints(onWarning: (message: string) => void): void {
+    if (this.checkpointer || this.path === ':memory:' || !this.db.open) return;
+    this.db.pragma(`wal_autocheckpoint = ${BackgroundCheckpointer.mainThreadPages}`);
+    this.checkpointer = new BackgroundCheckpointer(this.path, (reason) => {
+      onWarning(`background WAL checkpoints stopped (${reason}); checkpointing on the main thread`);
+      this.checkpointer = undefined;
+      if (this.db.open) this.db.pragma('wal_autocheckpoint = 1000');
+    });
   }
 
   private prepare() {
