@@ -62,7 +62,6 @@ async function main(): Promise<void> {
 
   await app.listen({ port: config.port, host: config.host });
   deps.store.startBackgroundCheckpoints((m) => logger.warn(m));
-  // After the checkpoint thread exists, so that it is lowered too.
   const { lowered } = await prioritizeEventLoop();
   logger.debug({ threads: lowered }, 'helper threads run at a lower priority than the event loop');
   logger.info({ url: config.baseUrl }, `Latchkey is listening; open ${config.baseUrl}/`);

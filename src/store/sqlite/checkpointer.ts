@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
+import { HELPER_NICE } from '../../thread-priorities.js';
 
 /**
  * WAL checkpoints on a worker thread with its own connection.
@@ -17,6 +18,8 @@ import { Worker } from 'node:worker_threads';
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
 const { statSync } = require('node:fs');
+// Below the event loop, like libuv's pool (see thread-priorities.ts); setPriority(0) is this thread.
+try { require('node:os').setPriority(0, workerData.nice); } catch {}
 const Database = require(workerData.driver);
 const db = new Database(workerData.path);
 db.pragma('synchronous = NORMAL');
@@ -59,7 +62,7 @@ export class BackgroundCheckpointer {
   /** `onFailure` is called once if the thread cannot checkpoint; the caller then checkpoints itself. */
   constructor(path: string, onFailure: (reason: string) => void, intervalMs = 50) {
     const driver = createRequire(import.meta.url).resolve('better-sqlite3');
-    this.worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { driver, path, intervalMs } });
+    this.worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { driver, path, intervalMs, nice: HELPER_NICE } });
     this.worker.unref();
     let failed = false;
     const fail = (reason: string) => {

@@ -243,6 +243,7 @@ export class SqliteStore implements Store {
   }
 
   private flush(): void {
+    if (this.backgroundCheckpoints) this.launchCheckpointer(this.backgroundCheckpoints);
     const ops = this.queue;
     this.queue = [];
     this.flushScheduled = false;
@@ -281,11 +282,16 @@ export class SqliteStore implements Store {
 
   /**
    * For the server: WAL checkpoints run on a worker thread instead of inside a commit on the event
-   * loop (see checkpointer.ts). Short-lived processes (the CLI) keep SQLite's own. Started once the
-   * server listens, so the thread's start-up does not delay the first answer.
+   * loop (see checkpointer.ts). Short-lived processes (the CLI) keep SQLite's own. The thread starts
+   * with the first grouped write (token traffic), so an idle server does not carry it.
    */
+  private backgroundCheckpoints: ((message: string) => void) | undefined;
   startBackgroundCheckpoints(onWarning: (message: string) => void): void {
-    if (this.checkpointer || this.path === ':memory:' || !this.db.open) return;
+    if (this.path !== ':memory:') this.backgroundCheckpoints = onWarning;
+  }
+  private launchCheckpointer(onWarning: (message: string) => void): void {
+    this.backgroundCheckpoints = undefined;
+    if (this.checkpointer || !this.db.open) return;
     this.db.pragma(`wal_autocheckpoint = ${BackgroundCheckpointer.mainThreadPages}`);
     this.checkpointer = new BackgroundCheckpointer(this.path, (reason) => {
       onWarning(`background WAL checkpoints stopped (${reason}); checkpointing on the main thread`);
