@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { z } from 'zod';
+import { DEFAULT_DB_PATH } from './tokens/first-start-key.js';
 
 const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
@@ -11,7 +12,7 @@ const envSchema = z.object({
     .url({ protocol: /^https?$/ })
     .optional()
     .transform((u) => (u === undefined ? undefined : u.replace(/\/+$/, ''))),
-  LATCHKEY_DB: z.string().min(1).default('./data/latchkey.db'),
+  LATCHKEY_DB: z.string().min(1).default(DEFAULT_DB_PATH),
   LATCHKEY_POLICIES_DIR: z.string().min(1).default('./policies'),
   LATCHKEY_LOG_LEVEL: z.enum(logLevels).default('info'),
   LATCHKEY_MASTER_KEY: z.string().min(32, 'must be at least 32 characters').optional(),

@@ -1,4 +1,6 @@
 #!/usr/bin/env node
+// First, so that what it starts runs while the imports below load.
+import './start-early.js';
 import { buildApp } from './app.js';
 import { ConfigError, loadConfig } from './config.js';
 import { ensureDemo, syncPlayground } from './provision.js';

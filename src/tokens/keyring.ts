@@ -4,6 +4,7 @@ import { calculateJwkThumbprint, exportJWK, type JWK } from 'jose';
 import type { Clock } from '../deps.js';
 import type { SecretBox } from '../crypto/secrets.js';
 import type { SigningKey, Store } from '../store/store.js';
+import { takeFirstStartKey } from './first-start-key.js';
 
 const generateRsa = promisify(generateKeyPair);
 
@@ -31,7 +32,7 @@ interface CacheEntry {
 
 /** Creates a new RSA-2048 key ready to store (private key sealed under the master key). */
 export async function createSigningKey(tenantId: string, secrets: SecretBox, now: number): Promise<SigningKey> {
-  const { privateKey, publicKey } = await generateRsa('rsa', { modulusLength: 2048 });
+  const { privateKey, publicKey } = await (takeFirstStartKey() ?? generateRsa('rsa', { modulusLength: 2048 }));
   const jwk = await exportJWK(publicKey);
   const kid = await calculateJwkThumbprint(jwk);
   return {
