@@ -134,25 +134,6 @@ function toCode(r: Row): AuthCodeRecord {
   };
 }
 
-/** A family row as the record of the presented secret: consumed if it is not the current one. */
-function toFamily(r: Row, presentedHash: string): RefreshTokenRecord {
-  const current = safeEqual(str(r.secret_hash), presentedHash);
-  return {
-    tokenHash: presentedHash,
-    familyId: str(r.family_id),
-    tenantId: str(r.tenant_id),
-    clientId: str(r.client_id),
-    userId: str(r.user_id),
-    data: JSON.parse(str(r.data)) as unknown,
-    createdAt: num(r.created_at),
-    expiresAt: num(r.expires_at),
-    familyExpiresAt: optNum(r.family_expires_at),
-    consumedAt: current ? null : (optNum(r.rotated_at) ?? num(r.created_at)),
-    revokedAt: optNum(r.revoked_at),
-    originCodeHash: optStr(r.origin_code_hash),
-  };
-}
-
 function toRefresh(r: Row): RefreshTokenRecord {
   return {
     tokenHash: str(r.token_hash),
@@ -168,6 +149,15 @@ function toRefresh(r: Row): RefreshTokenRecord {
     revokedAt: optNum(r.revoked_at),
     originCodeHash: optStr(r.origin_code_hash),
   };
+}
+
+/**
+ * A family row as the record of the presented secret: consumed (rotated away, or never issued) if it
+ * is not the family's current one.
+ */
+function toFamily(r: Row, presentedHash: string): RefreshTokenRecord {
+  const current = safeEqual(str(r.secret_hash), presentedHash);
+  return toRefresh({ ...r, token_hash: presentedHash, consumed_at: current ? null : (r.rotated_at ?? r.created_at) });
 }
 
 function isUniqueViolation(err: unknown): boolean {
