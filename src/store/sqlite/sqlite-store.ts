@@ -27,6 +27,8 @@ import { BackgroundCheckpointer } from './checkpointer.js';
 import { migrate, type MigrationResult } from './migrate.js';
 
 type Row = Record<string, unknown>;
+/** How one grouped write ended. */
+type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
 
 const str = (v: unknown): string => v as string;
 const optStr = (v: unknown): string | null => (v === null || v === undefined ? null : (v as string));
@@ -217,10 +219,10 @@ export class SqliteStore implements Store {
    * wrapper function per `transaction()` call, which showed in profiles of the token endpoint.
    */
   private savepointTx!: (run: () => unknown) => unknown;
-  private groupTx!: (ops: { run: () => unknown }[], outcomes: ({ ok: true; value: unknown } | { ok: false; error: unknown })[]) => void;
+  private groupTx!: (ops: { run: () => unknown }[], outcomes: Outcome[]) => void;
   private prepareGroupCommit(): void {
     this.savepointTx = this.db.transaction((run: () => unknown) => run());
-    this.groupTx = this.db.transaction((ops: { run: () => unknown }[], outcomes: ({ ok: true; value: unknown } | { ok: false; error: unknown })[]) => {
+    this.groupTx = this.db.transaction((ops: { run: () => unknown }[], outcomes: Outcome[]) => {
       for (const op of ops) {
         try {
           // Nested in the group's transaction, better-sqlite3 runs this one as a savepoint.
@@ -237,7 +239,7 @@ export class SqliteStore implements Store {
     const ops = this.queue;
     this.queue = [];
     this.flushScheduled = false;
-    const outcomes: ({ ok: true; value: unknown } | { ok: false; error: unknown })[] = [];
+    const outcomes: Outcome[] = [];
     try {
       this.groupTx(ops, outcomes);
     } catch (error) {
