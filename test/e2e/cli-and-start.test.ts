@@ -1,5 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -196,6 +196,11 @@ describe('latchkey CLI', () => {
     expect(r.code).toBe(1);
     expect(r.stdout).toContain(`${bad}: $.tokens.idTokenMinutes: `);
     expect(run(['policy', 'validate']).code).toBe(0);
+  });
+
+  it.runIf(process.platform !== 'win32')('is executable as built, so `npx latchkey` runs it', () => {
+    // tsc writes files without the executable bit; npm runs a package's own bin through the shell.
+    expect(statSync(cli).mode & 0o111).not.toBe(0);
   });
 
   it('migrates idempotently', () => {
