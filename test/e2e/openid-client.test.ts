@@ -25,11 +25,7 @@ beforeAll(async () => {
   const w = await s.createApp({ name: 'web', type: 'web', redirectUris: [`${rp.url}/cb`], postLogoutRedirectUris: [`${rp.url}/signed-out`] });
   web = { clientId: w.app.clientId, secret: w.clientSecret! };
   native = (await s.createApp({ name: 'native', type: 'native', redirectUris: [`${rp.url}/cb`] })).app.clientId;
-  const api = await s.createApp({ name: 'reports', type: 'api', identifierUri: API });
-  await s.deps.store.addAppRole(api.app.clientId, 'Reports.Read');
-  const d = await s.createApp({ name: 'nightly', type: 'daemon' });
-  daemon = { clientId: d.app.clientId, secret: d.clientSecret! };
-  await s.deps.store.addGrant({ clientId: daemon.clientId, apiClientId: api.app.clientId, kind: 'role', name: 'Reports.Read' });
+  ({ daemon } = await s.createDaemonForApi({ api: 'reports', identifierUri: API, role: 'Reports.Read', daemon: 'nightly' }));
 });
 
 afterAll(async () => {

@@ -45,6 +45,8 @@ export interface TestServer {
   logs: Record<string, unknown>[];
   createUser(email: string, password: string, extra?: { givenName?: string; familyName?: string; displayName?: string }): Promise<User>;
   createApp(input: CreateAppInput): Promise<{ app: App; clientSecret?: string }>;
+  /** An API with one app role, and a daemon app granted that role (the client_credentials setup). */
+  createDaemonForApi(input: { api: string; identifierUri: string; role: string; daemon: string }): Promise<{ apiClientId: string; daemon: { clientId: string; secret: string } }>;
   close(): Promise<void>;
 }
 
@@ -84,6 +86,13 @@ export async function startServer(opts: { env?: Record<string, string>; tls?: { 
     logs,
     createUser: (email, password, extra = {}) => createUser(provision, tenant, { email, password, ...extra }),
     createApp: (input) => createApp(provision, tenant, input),
+    async createDaemonForApi({ api, identifierUri, role, daemon }) {
+      const apiClientId = (await createApp(provision, tenant, { name: api, type: 'api', identifierUri })).app.clientId;
+      await deps.store.addAppRole(apiClientId, role);
+      const d = await createApp(provision, tenant, { name: daemon, type: 'daemon' });
+      await deps.store.addGrant({ clientId: d.app.clientId, apiClientId, kind: 'role', name: role });
+      return { apiClientId, daemon: { clientId: d.app.clientId, secret: d.clientSecret! } };
+    },
     async close() {
       await app.close();
       deps.policies.close();

@@ -43,11 +43,7 @@ beforeAll(async () => {
   await s.createUser('sam@example.com', 'sam-password-1');
   await s.createUser('race@example.com', 'race-password-1');
   native = (await s.createApp({ name: 'native', type: 'native', redirectUris: [CB] })).app.clientId;
-  const api = await s.createApp({ name: 'api', type: 'api', identifierUri: API });
-  await s.deps.store.addAppRole(api.app.clientId, 'Jobs.Run');
-  const d = await s.createApp({ name: 'daemon', type: 'daemon' });
-  daemon = { clientId: d.app.clientId, secret: d.clientSecret! };
-  await s.deps.store.addGrant({ clientId: daemon.clientId, apiClientId: api.app.clientId, kind: 'role', name: 'Jobs.Run' });
+  ({ daemon } = await s.createDaemonForApi({ api: 'api', identifierUri: API, role: 'Jobs.Run', daemon: 'daemon' }));
 });
 
 afterAll(async () => {

@@ -49,14 +49,9 @@ beforeAll(async () => {
   web = { clientId: w.app.clientId, secret: w.clientSecret! };
   native = (await s.createApp({ name: 'native', type: 'native', redirectUris: [CB] })).app.clientId;
   spa = (await s.createApp({ name: 'spa', type: 'spa', redirectUris: [CB] })).app.clientId;
-  const api = await s.createApp({ name: 'tasks', type: 'api', identifierUri: API });
-  apiId = api.app.clientId;
+  ({ apiClientId: apiId, daemon } = await s.createDaemonForApi({ api: 'tasks', identifierUri: API, role: 'Tasks.Admin', daemon: 'daemon' }));
   await s.deps.store.addAppScope(apiId, 'tasks.read');
-  await s.deps.store.addAppRole(apiId, 'Tasks.Admin');
   await s.deps.store.addGrant({ clientId: web.clientId, apiClientId: apiId, kind: 'scope', name: 'tasks.read' });
-  const d = await s.createApp({ name: 'daemon', type: 'daemon' });
-  daemon = { clientId: d.app.clientId, secret: d.clientSecret! };
-  await s.deps.store.addGrant({ clientId: daemon.clientId, apiClientId: apiId, kind: 'role', name: 'Tasks.Admin' });
   const l = await s.createApp({ name: 'lonely', type: 'daemon' });
   lonelyDaemon = { clientId: l.app.clientId, secret: l.clientSecret! };
 });
