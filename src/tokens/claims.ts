@@ -11,33 +11,40 @@ export interface BaseClaims {
   exp: number;
 }
 
+/*
+ * Claims objects are built by assignment in a fixed order rather than with spreads: V8 then reuses
+ * the same object shapes on every token, where spreads and computed keys in a literal made it build
+ * new ones per call (it showed as a tenth of the event loop's time on the token endpoint).
+ */
+
 /** The registered claims every token has; `nbf` is `iat`, as B2C issues them. */
 function registered(base: BaseClaims, sub: string): JWTPayload {
   return { iss: base.iss, sub, aud: base.aud, exp: base.exp, nbf: base.iat, iat: base.iat };
 }
 
-function policyClaim(policy: Policy, grant: UserGrant): Record<string, string> {
-  return { [policy.tokens.policyClaim]: grant.policyId };
-}
-
-/** The user-describing claims a policy outputs (its `outputClaims`), as B2C names them. */
-export function userClaims(user: User, policy: Policy, grant: UserGrant): Record<string, unknown> {
-  const wanted = new Set(policy.outputClaims);
-  const out: Record<string, unknown> = {};
-  if (wanted.has('oid')) out.oid = user.id;
-  if (wanted.has('emails')) out.emails = [user.email];
-  if (wanted.has('name') && user.displayName) out.name = user.displayName;
-  if (wanted.has('given_name') && user.givenName) out.given_name = user.givenName;
-  if (wanted.has('family_name') && user.familyName) out.family_name = user.familyName;
-  if (wanted.has('idp')) out.idp = grant.idp;
-  if (wanted.has('newUser') && grant.newUser) out.newUser = true;
+/** Adds the user-describing claims a policy outputs (its `outputClaims`), as B2C names them. */
+function addUserClaims(out: Record<string, unknown>, user: User, policy: Policy, grant: UserGrant): void {
+  const wanted = policy.outputClaims;
+  if (wanted.includes('oid')) out.oid = user.id;
+  if (wanted.includes('emails')) out.emails = [user.email];
+  if (wanted.includes('name') && user.displayName) out.name = user.displayName;
+  if (wanted.includes('given_name') && user.givenName) out.given_name = user.givenName;
+  if (wanted.includes('family_name') && user.familyName) out.family_name = user.familyName;
+  if (wanted.includes('idp')) out.idp = grant.idp;
+  if (wanted.includes('newUser') && grant.newUser) out.newUser = true;
   for (const claim of wanted) {
-    if (!(claim in out) && claim in user.attributes) out[claim] = user.attributes[claim];
+    if (!Object.hasOwn(out, claim) && Object.hasOwn(user.attributes, claim)) out[claim] = user.attributes[claim];
   }
   if (grant.scopes.oidc.includes('email')) {
     out.email = user.email;
     out.email_verified = user.emailVerified;
   }
+}
+
+/** The user-describing claims a policy outputs (its `outputClaims`), as B2C names them. */
+export function userClaims(user: User, policy: Policy, grant: UserGrant): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  addUserClaims(out, user, policy, grant);
   return out;
 }
 
@@ -48,16 +55,15 @@ export function idTokenClaims(
   grant: UserGrant,
   extra: { nonce?: string; atHash?: string; cHash?: string },
 ): JWTPayload {
-  return {
-    ...registered(base, user.id),
-    auth_time: grant.authTime,
-    ...(extra.nonce !== undefined ? { nonce: extra.nonce } : {}),
-    ver: '1.0',
-    ...userClaims(user, policy, grant),
-    ...policyClaim(policy, grant),
-    ...(extra.atHash ? { at_hash: extra.atHash } : {}),
-    ...(extra.cHash ? { c_hash: extra.cHash } : {}),
-  };
+  const out = registered(base, user.id);
+  out.auth_time = grant.authTime;
+  if (extra.nonce !== undefined) out.nonce = extra.nonce;
+  out.ver = '1.0';
+  addUserClaims(out, user, policy, grant);
+  out[policy.tokens.policyClaim] = grant.policyId;
+  if (extra.atHash) out.at_hash = extra.atHash;
+  if (extra.cHash) out.c_hash = extra.cHash;
+  return out;
 }
 
 /** RFC 9068 access token for a user, with B2C's claims (`scp` short names, `azp`, `oid`, `ver`, `tfp`). */
@@ -70,30 +76,28 @@ export function userAccessTokenClaims(
   jti: string,
 ): JWTPayload {
   const scp = grant.scopes.api?.scopes ?? [];
-  return {
-    ...registered(base, user.id),
-    jti,
-    client_id: clientId,
-    azp: clientId,
-    auth_time: grant.authTime,
-    ...(scp.length > 0 ? { scp: scp.join(' ') } : {}),
-    scope: grant.scopes.granted.filter((s) => s !== 'offline_access').join(' '),
-    oid: user.id,
-    ...(user.displayName && policy.outputClaims.includes('name') ? { name: user.displayName } : {}),
-    ver: '1.0',
-    ...policyClaim(policy, grant),
-  };
+  const out = registered(base, user.id);
+  out.jti = jti;
+  out.client_id = clientId;
+  out.azp = clientId;
+  out.auth_time = grant.authTime;
+  if (scp.length > 0) out.scp = scp.join(' ');
+  out.scope = grant.scopes.granted.filter((s) => s !== 'offline_access').join(' ');
+  out.oid = user.id;
+  if (user.displayName && policy.outputClaims.includes('name')) out.name = user.displayName;
+  out.ver = '1.0';
+  out[policy.tokens.policyClaim] = grant.policyId;
+  return out;
 }
 
 /** RFC 9068 access token for a daemon (no user): `sub` is the client, `roles` the granted app roles. */
 export function appAccessTokenClaims(base: BaseClaims, clientId: string, roles: string[], scope: string, jti: string): JWTPayload {
-  return {
-    ...registered(base, clientId),
-    jti,
-    client_id: clientId,
-    azp: clientId,
-    roles,
-    scope,
-    ver: '1.0',
-  };
+  const out = registered(base, clientId);
+  out.jti = jti;
+  out.client_id = clientId;
+  out.azp = clientId;
+  out.roles = roles;
+  out.scope = scope;
+  out.ver = '1.0';
+  return out;
 }

@@ -1,0 +1,69 @@
+import { describe, expect, it } from 'vitest';
+import { policySchema } from '../../src/journeys/policy-schema.js';
+import type { UserGrant } from '../../src/oauth/grant.js';
+import type { User } from '../../src/store/store.js';
+import { idTokenClaims, userAccessTokenClaims } from '../../src/tokens/claims.js';
+
+const base = { iss: 'https://idp.example/t/v2.0/', aud: 'client-1', iat: 1_000, exp: 4_600 };
+const user: User = {
+  id: 'user-1',
+  tenantId: 't',
+  email: 'ada@example.com',
+  emailVerified: true,
+  passwordHash: null,
+  givenName: 'Ada',
+  familyName: null,
+  displayName: 'Ada L',
+  // Attributes a sign-up form collected; some are named like registered claims.
+  attributes: { loyaltyTier: 'gold', iss: 'https://evil.example/', aud: 'other-app', sub: 'someone-else', ver: '9' },
+  disabled: false,
+  createdAt: 0,
+  updatedAt: 0,
+};
+const grant: UserGrant = {
+  policyId: 'B2C_1_signin',
+  scopes: { oidc: ['openid', 'email', 'offline_access'], granted: ['openid', 'email', 'offline_access'] },
+  authTime: 999,
+  idp: 'local',
+  newUser: false,
+  clientInfo: false,
+};
+
+describe('token claims', () => {
+  const policy = policySchema.parse({
+    id: 'B2C_1_signin',
+    kind: 'signIn',
+    outputClaims: ['oid', 'name', 'given_name', 'family_name', 'loyaltyTier', 'iss', 'aud', 'sub', 'ver'],
+  });
+
+  it('puts the policy output claims in the id_token, and an attribute never replaces a registered claim', () => {
+    const c = idTokenClaims(base, user, policy, grant, { nonce: 'n-1', cHash: 'ch' });
+    expect(c).toEqual({
+      iss: base.iss,
+      sub: 'user-1',
+      aud: 'client-1',
+      exp: 4_600,
+      nbf: 1_000,
+      iat: 1_000,
+      auth_time: 999,
+      nonce: 'n-1',
+      ver: '1.0',
+      oid: 'user-1',
+      name: 'Ada L',
+      given_name: 'Ada',
+      loyaltyTier: 'gold',
+      email: 'ada@example.com',
+      email_verified: true,
+      tfp: 'B2C_1_signin',
+      c_hash: 'ch',
+    });
+  });
+
+  it('gives access tokens B2C claims with the policy claim named as configured', () => {
+    const acr = policySchema.parse({ id: 'B2C_1_signin', kind: 'signIn', tokens: { policyClaim: 'acr' } });
+    const api = { ...grant, scopes: { ...grant.scopes, api: { clientId: 'api-1', identifierUri: 'https://api', scopes: ['read', 'write'] } } };
+    const c = userAccessTokenClaims({ ...base, aud: 'api-1' }, user, acr, api, 'client-1', 'jti-1');
+    expect(c).toMatchObject({ aud: 'api-1', sub: 'user-1', jti: 'jti-1', azp: 'client-1', client_id: 'client-1', scp: 'read write', scope: 'openid email', oid: 'user-1', name: 'Ada L', ver: '1.0', acr: 'B2C_1_signin' });
+    expect(c).not.toHaveProperty('tfp');
+  });
+});
