@@ -1,4 +1,4 @@
-import { createHash, sign as cryptoSign, type KeyObject } from 'node:crypto';
+import { hash, sign as cryptoSign, type KeyObject } from 'node:crypto';
 import type { JWTPayload } from 'jose';
 import { SIGNING_ALG, type TenantKeySet } from './keyring.js';
 
@@ -37,6 +37,6 @@ function signRs256(key: KeyObject, input: string): Promise<Buffer> {
 
 /** OIDC Core §3.1.3.6 / §3.3.2.11: left half of the SHA-256 of the ASCII value, base64url. */
 export function halfHash(value: string): string {
-  const digest = createHash('sha256').update(value, 'ascii').digest();
+  const digest = hash('sha256', Buffer.from(value, 'ascii'), 'buffer');
   return digest.subarray(0, digest.length / 2).toString('base64url');
 }
