@@ -159,7 +159,21 @@ function toRefresh(r: Row): RefreshTokenRecord {
  */
 function toFamily(r: Row, presentedHash: string): RefreshTokenRecord {
   const current = safeEqual(str(r.secret_hash), presentedHash);
-  return toRefresh({ ...r, token_hash: presentedHash, consumed_at: current ? null : (r.rotated_at ?? r.created_at) });
+  // Built directly, not by spreading the row into toRefresh: this runs on every refresh.
+  return {
+    tokenHash: presentedHash,
+    familyId: str(r.family_id),
+    tenantId: str(r.tenant_id),
+    clientId: str(r.client_id),
+    userId: str(r.user_id),
+    data: JSON.parse(str(r.data)) as unknown,
+    createdAt: num(r.created_at),
+    expiresAt: num(r.expires_at),
+    familyExpiresAt: optNum(r.family_expires_at),
+    consumedAt: current ? null : (optNum(r.rotated_at) ?? num(r.created_at)),
+    revokedAt: optNum(r.revoked_at),
+    originCodeHash: optStr(r.origin_code_hash),
+  };
 }
 
 function isUniqueViolation(err: unknown): boolean {
