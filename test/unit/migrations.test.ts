@@ -27,7 +27,7 @@ describe('migration 0004 (a redeemed code names its refresh-token family)', () =
     db.prepare(`INSERT INTO refresh_tokens (token_hash, family_id, tenant_id, client_id, user_id, data, created_at, expires_at, family_expires_at, consumed_at, revoked_at, origin_code_hash)
       VALUES ('rt', 'fam-1', 't', 'c', 'u', '{}', 0, 1, NULL, NULL, NULL, 'spent')`).run();
 
-    expect(migrate(db, migrationsDir).applied).toEqual(['0004_code_family.sql', '0005_refresh_families.sql']);
+    expect(migrate(db, migrationsDir).applied).toEqual(['0004_code_family.sql', '0005_refresh_families.sql', '0006_refresh_family_sweep.sql']);
     const family = db.prepare('SELECT family_id FROM auth_codes WHERE code_hash = ?').pluck();
     expect(family.get('spent')).toBe('fam-1');
     expect(family.get('fresh')).toBeNull();

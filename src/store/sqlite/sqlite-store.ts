@@ -176,6 +176,9 @@ function toFamily(r: Row, presentedHash: string): RefreshTokenRecord {
   };
 }
 
+/** Rows of refresh_families one sweep statement looks at (about a millisecond of work). */
+const SWEEP_ROWS = 4096;
+
 function isUniqueViolation(err: unknown): boolean {
   return err instanceof Error && 'code' in err && String((err as { code: unknown }).code).startsWith('SQLITE_CONSTRAINT');
 }
@@ -442,13 +445,14 @@ export class SqliteStore implements Store {
            locked_until = @lockedUntil, updated_at = @now`,
       ),
       clearThrottle: db.prepare('UPDATE login_throttle SET failures = 0 WHERE tenant_id = ? AND name = ?'),
+      lastFamilyRow: db.prepare('SELECT max(rowid) FROM refresh_families').pluck(),
+      sweepFamilies: db.prepare('DELETE FROM refresh_families WHERE rowid >= ? AND rowid < ? AND expires_at < ?'),
       purge: [
         db.prepare('DELETE FROM login_throttle WHERE locked_until < ? AND failures = 0'),
         db.prepare('DELETE FROM journeys WHERE expires_at < ?'),
         db.prepare('DELETE FROM sso_sessions WHERE expires_at < ?'),
         db.prepare('DELETE FROM auth_codes WHERE expires_at < ?'),
         db.prepare('DELETE FROM refresh_tokens WHERE expires_at < ?'),
-        db.prepare('DELETE FROM refresh_families WHERE expires_at < ?'),
         db.prepare('DELETE FROM revoked_access_tokens WHERE expires_at < ?'),
         db.prepare("DELETE FROM signing_keys WHERE status = 'grace' AND publish_until < ?"),
       ],
@@ -714,7 +718,8 @@ export class SqliteStore implements Store {
         return { ok: false, reason: 'reused', old };
       }
       // The common case is one statement: the row changes only if the presented secret is current.
-      if (this.s.rotateFamily.run({ ...next, data, oldHash: ref.secretHash }).changes === 1) return { ok: true };
+      const params = { familyId: ref.familyId, oldHash: ref.secretHash, tokenHash: next.tokenHash, data, createdAt: next.createdAt, expiresAt: next.expiresAt };
+      if (this.s.rotateFamily.run(params).changes === 1) return { ok: true };
       const row = this.s.family.get(ref.familyId) as Row | undefined;
       if (!row) return { ok: false, reason: 'unknown' };
       const old = toFamily(row, ref.secretHash);
@@ -805,7 +810,15 @@ export class SqliteStore implements Store {
   }
 
   async purgeExpired(now: number): Promise<number> {
-    return this.db.transaction(() => this.s.purge.reduce((n, stmt) => n + stmt.run(now).changes, 0))();
+    let removed = this.db.transaction(() => this.s.purge.reduce((n, stmt) => n + stmt.run(now).changes, 0))();
+    // Refresh families have no index on expiry (migration 0006): they are swept in rowid ranges,
+    // each a short statement, with other work let through between them.
+    const last = (this.s.lastFamilyRow.get() as number | null) ?? 0;
+    for (let from = 0; from <= last && this.db.open; from += SWEEP_ROWS) {
+      removed += this.s.sweepFamilies.run(from, from + SWEEP_ROWS, now).changes;
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+    return removed;
   }
 }
 
