@@ -1,6 +1,9 @@
 import type { ResolvedScopes } from './scopes.js';
 
-/** What a user granted a client, carried from the authorization through codes and refresh tokens. */
+/**
+ * What a user granted a client, carried from the authorization through codes and refresh tokens.
+ * A field added here must also be copied into refresh tokens (token-response.ts lists them).
+ */
 export interface UserGrant {
   /** The policy's configured id (for `tfp`/`acr`; endpoint checks compare case-insensitively). */
   policyId: string;
