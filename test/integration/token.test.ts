@@ -219,7 +219,7 @@ describe('refresh_token grant', () => {
     const code = await codeFor(native, 'openid offline_access', { challenge });
     const r1 = (await token({ grant_type: 'authorization_code', code, redirect_uri: CB, client_id: native, code_verifier: verifier })).body.refresh_token as string;
     const [family, secret] = r1.split('.');
-    expect(family).toMatch(/^[\w-]{22}$/);
+    expect(family).toMatch(/^[0-9a-z]{9}[\w-]{16}$/);
     expect(secret).toMatch(/^[\w-]{43}$/);
     const rows = () => s.deps.store.db.prepare('SELECT generation, revoked_at FROM refresh_families WHERE family_id = ?').all(family) as { generation: number; revoked_at: number | null }[];
     const r2 = (await token({ grant_type: 'refresh_token', refresh_token: r1, client_id: native })).body.refresh_token as string;
