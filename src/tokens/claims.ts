@@ -41,13 +41,6 @@ function addUserClaims(out: Record<string, unknown>, user: User, policy: Policy,
   }
 }
 
-/** The user-describing claims a policy outputs (its `outputClaims`), as B2C names them. */
-export function userClaims(user: User, policy: Policy, grant: UserGrant): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  addUserClaims(out, user, policy, grant);
-  return out;
-}
-
 export function idTokenClaims(
   base: BaseClaims,
   user: User,
