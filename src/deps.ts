@@ -1,9 +1,11 @@
 import type { Logger } from 'pino';
 import type { Config } from './config.js';
+import type { PasswordHasher } from './crypto/password.js';
 import type { SecretBox } from './crypto/secrets.js';
 import type { PolicyRegistry } from './journeys/loader.js';
 import type { Mailer } from './mail/mailer.js';
 import type { Audit } from './security/audit.js';
+import type { ClientAuthThrottle } from './security/client-auth-limiter.js';
 import type { Store } from './store/store.js';
 import type { KeyRing } from './tokens/keyring.js';
 
@@ -15,7 +17,12 @@ export interface Clock {
 
 export const systemClock: Clock = { now: () => Date.now() };
 
-/** Everything protocol and journey code needs; no Fastify types. */
+/**
+ * Everything protocol and journey code needs; no Fastify types. Whatever holds state between
+ * requests (caches, throttles, counters) lives here, made per app instance by `createDeps`, never in
+ * a module: two instances in one process (tests) or in two processes (scale-out) then behave as the
+ * design says, and a shared implementation can replace an in-memory one.
+ */
 export interface Deps {
   config: Config;
   store: Store;
@@ -26,4 +33,7 @@ export interface Deps {
   policies: PolicyRegistry;
   mailer: Mailer;
   audit: Audit;
+  passwords: PasswordHasher;
+  /** Failed client authentications at the token endpoint. */
+  clientAuthThrottle: ClientAuthThrottle;
 }

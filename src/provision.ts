@@ -7,7 +7,7 @@ import { hashPassword } from './crypto/password.js';
 import { randomToken, sha256, type SecretBox } from './crypto/secrets.js';
 import { isPolicyFile } from './journeys/loader.js';
 import { bundledPoliciesDir } from './paths.js';
-import { normalizeEmail } from './store/sqlite/sqlite-store.js';
+import { normalizeEmail } from './store/normalize.js';
 import { confidentialTypes, type App, type AppType, type Store, type Tenant, type User } from './store/store.js';
 import { createSigningKey, DEFAULT_GRACE_MS } from './tokens/keyring.js';
 
@@ -129,7 +129,10 @@ export async function createApp(d: ProvisionDeps, tenant: Tenant, input: CreateA
   const clientId = randomUUID();
   const identifierUri = input.type === 'api' ? (input.identifierUri ?? `api://${clientId}`) : null;
   const clientSecret = confidentialTypes.has(input.type) ? randomToken(32) : undefined;
-  if (input.allowRopc && confidentialTypes.has(input.type)) throw new ProvisionError('--allow-ropc is for public clients (native, spa) only');
+  if (input.allowRopc) {
+    // An accepted option must work; the password grant is not built yet.
+    throw new ProvisionError('--allow-ropc is not available yet: Latchkey has no resource owner password grant (grant_type=password) yet');
+  }
   const app: App = {
     clientId,
     tenantId: tenant.id,

@@ -1,10 +1,12 @@
 import pino, { type Logger } from 'pino';
 import type { Config } from './config.js';
+import { PasswordHasher } from './crypto/password.js';
 import { SecretBox } from './crypto/secrets.js';
 import { systemClock, type Clock, type Deps } from './deps.js';
 import { PolicyRegistry } from './journeys/loader.js';
 import { createMailer } from './mail/mailer.js';
 import { Audit } from './security/audit.js';
+import { MemoryClientAuthThrottle } from './security/client-auth-limiter.js';
 import { SqliteStore } from './store/sqlite/sqlite-store.js';
 import { KeyRing } from './tokens/keyring.js';
 
@@ -24,5 +26,7 @@ export function createDeps(config: Config, opts: { logger?: Logger; clock?: Cloc
     policies: new PolicyRegistry(config.policiesDir, logger, opts.watchPolicies ?? true),
     mailer: createMailer({ smtpUrl: config.smtpUrl, store, logger, clock }),
     audit: new Audit(store, clock, logger),
+    passwords: new PasswordHasher(config.passwordCost),
+    clientAuthThrottle: new MemoryClientAuthThrottle(),
   };
 }

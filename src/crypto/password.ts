@@ -91,6 +91,10 @@ class HashPool {
   }
 }
 
+/**
+ * One pool per process, on purpose: it is a set of threads (like libuv's own pool), not state with
+ * meaning, and two app instances in one process sharing it only share CPU.
+ */
 const pool = new HashPool();
 
 export async function hashPassword(password: string, logN: number): Promise<string> {
@@ -109,9 +113,24 @@ export async function verifyPassword(password: string, stored: string): Promise<
 }
 
 /**
- * A hash of a random password at the given cost, verified against when the account does not exist,
- * so sign-in takes the same time whether or not the email is registered.
+ * An app instance's password hashing at its configured cost. Sign-in verifies against a hash of a
+ * random password when the account does not exist (or has no password), so it takes the same time
+ * whether or not the email is registered; that dummy hash is made once per instance.
  */
-export function dummyHashFor(logN: number): Promise<string> {
-  return hashPassword(randomBytes(16).toString('hex'), logN);
+export class PasswordHasher {
+  private dummy: Promise<string> | undefined;
+
+  constructor(readonly cost: number) {}
+
+  hash(password: string): Promise<string> {
+    return hashPassword(password, this.cost);
+  }
+
+  /** Verifies `password` against `stored`, or against the dummy hash (always false) when there is none. */
+  async verify(password: string, stored: string | null | undefined): Promise<boolean> {
+    if (stored) return verifyPassword(password, stored);
+    this.dummy ??= hashPassword(randomBytes(16).toString('hex'), this.cost);
+    await verifyPassword(password, await this.dummy);
+    return false;
+  }
 }

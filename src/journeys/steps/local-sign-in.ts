@@ -1,7 +1,6 @@
-import { dummyHashFor, verifyPassword } from '../../crypto/password.js';
 import { signInPage } from '../../ui/pages/sign-in.js';
 import type { FormInput, Step, StepContext, StepResult } from '../journey.js';
-import { normalizeEmail } from '../../store/sqlite/sqlite-store.js';
+import { normalizeEmail } from '../../store/normalize.js';
 import { EMAIL, cancelled, forgotPassword, pageTitle } from './common.js';
 
 /** One message for unknown account, wrong password and disabled account: no user enumeration. */
@@ -11,12 +10,6 @@ export const LOCKED = 'Your account is temporarily locked to prevent unauthorize
 /** Failed passwords before a sign-in name is locked, and the lock's length (doubling with repeats, at most a day). */
 export const LOCKOUT_THRESHOLD = 10;
 export const lockoutMs = (lockouts: number): number => Math.min(60_000 * 2 ** (lockouts - 1), 86_400_000);
-
-let dummyHash: { cost: number; hash: Promise<string> } | undefined;
-function dummy(cost: number): Promise<string> {
-  if (!dummyHash || dummyHash.cost !== cost) dummyHash = { cost, hash: dummyHashFor(cost) };
-  return dummyHash.hash;
-}
 
 export interface LocalSignInOptions {
   /** The id of the sign-up step that "Sign up now" leads to, when the kind offers sign-up. */
@@ -74,7 +67,7 @@ export function localSignIn(opts: LocalSignInOptions = {}): Step {
       else if (password.length > 256) errors.password = INVALID_CREDENTIALS;
       if (errors.email || errors.password) return render(ctx, email.slice(0, 256), errors);
 
-      const { store, config, clock, audit } = ctx.deps;
+      const { store, clock, audit, passwords } = ctx.deps;
       const name = normalizeEmail(email);
       const base = { tenantId: ctx.tenant.id, clientId: ctx.request.clientId, ip: ctx.ip };
       // Lockout is kept per sign-in name whether or not an account has it, so it reveals nothing.
@@ -83,7 +76,7 @@ export function localSignIn(opts: LocalSignInOptions = {}): Step {
         return render(ctx, email, { form: LOCKED });
       }
       const user = await store.findUserByEmail(ctx.tenant.id, email);
-      const ok = await verifyPassword(password, user?.passwordHash ?? (await dummy(config.passwordCost)));
+      const ok = await passwords.verify(password, user?.passwordHash);
       if (!user || !ok || user.disabled || !user.passwordHash) {
         const now = clock.now();
         const t = await store.recordLoginFailure(ctx.tenant.id, name, now, LOCKOUT_THRESHOLD, lockoutMs);

@@ -1,4 +1,4 @@
-import { hashPassword } from '../../crypto/password.js';
+import { normalizeEmail } from '../../store/normalize.js';
 import type { Step, StepContext, StepResult } from '../journey.js';
 import { CANCEL_BUTTON, EMAIL_KEY, cancelled, checkNewPassword, page, stepData, type EmailClaim } from './common.js';
 import { emailEntry } from './email-entry.js';
@@ -44,9 +44,9 @@ export function resetPassword(id: string, emailStep: string): Step {
       // A code is only sent to existing accounts, so a verified address without one cannot happen.
       if (!user || user.disabled) return cancelled();
       const now = deps.clock.now();
-      await deps.store.setUserPassword(ctx.tenant.id, user.id, await hashPassword(form.password!, deps.config.passwordCost), now);
+      await deps.store.setUserPassword(ctx.tenant.id, user.id, await deps.passwords.hash(form.password!), now);
       const revoked = await deps.store.revokeUserRefreshTokens(ctx.tenant.id, user.id, now);
-      await deps.store.clearLoginFailures(ctx.tenant.id, user.email.toLowerCase());
+      await deps.store.clearLoginFailures(ctx.tenant.id, normalizeEmail(user.email));
       await deps.audit.record({ tenantId: ctx.tenant.id, event: 'password_reset', outcome: 'success', subject: user.id, clientId: ctx.request.clientId, ip: ctx.ip, detail: `${revoked} refresh tokens revoked` });
       return {
         type: 'next',

@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { hashPassword } from '../../crypto/password.js';
 import { StoreConflictError, type User } from '../../store/store.js';
 import type { Step, StepContext, StepResult } from '../journey.js';
 import { attributeFields, profileUpdate, readAttributes } from './attributes.js';
@@ -67,7 +66,7 @@ export function signUpDetails(id: string): Step {
         tenantId: ctx.tenant.id,
         email: claim.address,
         emailVerified: ctx.policy.signUp.verifyEmail,
-        passwordHash: await hashPassword(form.password!, deps.config.passwordCost),
+        passwordHash: await deps.passwords.hash(form.password!),
         givenName: update.givenName ?? null,
         familyName: update.familyName ?? null,
         displayName: update.displayName ?? null,
