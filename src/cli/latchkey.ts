@@ -17,7 +17,7 @@ const USAGE = `usage: latchkey <command> [--json]
   migrate
   tenant create <slug> [--display-name NAME] | tenant list
   app create --tenant T --name N --type web|spa|native|daemon|api [--redirect-uri U]… [--post-logout-redirect-uri U]…
-             [--identifier-uri U] [--allow-implicit] [--allow-ropc] [--logout-url U]
+             [--identifier-uri U] [--allow-implicit] [--logout-url U]
   app list|show --tenant T [--app CLIENT_ID]
   app scope add --tenant T --app API --scope NAME      app role add --tenant T --app API --role NAME
   app grant|revoke --tenant T --app CLIENT_ID --api API (--scope NAME | --role NAME)

@@ -1,5 +1,5 @@
 import { existsSync, readdirSync, readFileSync, watch, type FSWatcher } from 'node:fs';
-import { basename, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import type { Logger } from 'pino';
 import { policySchema, type Policy } from './policy-schema.js';
 
@@ -25,8 +25,30 @@ function jsonPath(path: readonly PropertyKey[]): string {
   return '$' + path.map((k) => (typeof k === 'number' ? `[${k}]` : `.${String(k)}`)).join('');
 }
 
+/** What a policy is checked against besides its own file: the tenant it belongs to. */
+export interface TenantContext {
+  /** Ids of the identity providers the tenant configures (identity-providers.json). */
+  providerIds: ReadonlySet<string>;
+}
+
+/** The tenant of a policy file: its folder. Federation is not built yet, so no provider is configured. */
+export function tenantContextFor(_folder: string): TenantContext {
+  return { providerIds: new Set() };
+}
+
+/** Rules that need the tenant: every identity provider a policy offers must exist. */
+function checkAgainstTenant(file: string, policy: Policy, ctx: TenantContext): PolicyProblem[] {
+  const problems: PolicyProblem[] = [];
+  policy.identityProviders.forEach((id, i) => {
+    if (id !== 'local' && !ctx.providerIds.has(id)) {
+      problems.push({ file, path: `$.identityProviders[${i}]`, message: `'${id}' names no identity provider configured for this tenant (only 'local' is available)` });
+    }
+  });
+  return problems;
+}
+
 /** Reads and validates one policy file; the same check the server and `latchkey policy validate` run. */
-export function validatePolicyFile(file: string): { policy: Policy } | { problems: PolicyProblem[] } {
+export function validatePolicyFile(file: string, tenant: TenantContext = tenantContextFor(dirname(file))): { policy: Policy } | { problems: PolicyProblem[] } {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -47,7 +69,8 @@ export function validatePolicyFile(file: string): { policy: Policy } | { problem
   if (expected.toLowerCase() !== parsed.data.id.toLowerCase()) {
     return { problems: [{ file, path: '$.id', message: `must match the file name (${expected})` }] };
   }
-  return { policy: parsed.data };
+  const problems = checkAgainstTenant(file, parsed.data, tenant);
+  return problems.length > 0 ? { problems } : { policy: parsed.data };
 }
 
 interface TenantPolicies {

@@ -47,7 +47,17 @@ export const policySchema = z
       .strict()
       .prefault({}),
     forgotPassword: z.enum(['error', 'inline']).default('error'),
-    mfa: z.object({ mode: z.enum(['off', 'optional', 'always']).default('off') }).strict().prefault({}),
+    mfa: z
+      .object({
+        mode: z.enum(['off', 'optional', 'required'], { error: "must be 'off', 'optional' or 'required' (B2C's 'Always on' is 'required')" }).default('off'),
+      })
+      .strict()
+      .prefault({})
+      // An accepted option must work: until multi-factor authentication is built, only 'off' is.
+      .refine((m) => m.mode === 'off', {
+        message: "multi-factor authentication is not available yet: set mfa.mode to 'off' (a policy that asked for MFA would otherwise sign users in with a password alone)",
+        path: ['mode'],
+      }),
     outputClaims: z
       .array(z.string().min(1))
       .default(['oid', 'emails', 'name', 'given_name', 'family_name', 'idp', 'newUser', 'tfp']),

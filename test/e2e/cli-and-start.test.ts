@@ -180,6 +180,8 @@ describe('latchkey CLI', () => {
       [['tenant', 'create', 'Bad Slug'], /^latchkey: invalid tenant slug/],
       [['tenant', 'create', 'contoso'], /already exists/],
       [['frobnicate'], /^latchkey: unknown command 'frobnicate'/],
+      // Accepted options must work: the password grant is not built, so its flag is refused.
+      [['app', 'create', '--tenant', 'contoso', '--name', 'X', '--type', 'native', '--redirect-uri', 'http://localhost:5000/cb', '--allow-ropc'], /^latchkey: --allow-ropc is not available yet/],
     ];
     for (const [args, re] of cases) {
       const r = run(args);
@@ -196,6 +198,19 @@ describe('latchkey CLI', () => {
     expect(r.code).toBe(1);
     expect(r.stdout).toContain(`${bad}: $.tokens.idTokenMinutes: `);
     expect(run(['policy', 'validate']).code).toBe(0);
+  });
+
+  it('refuses policy options that would do nothing: MFA, and identity providers the tenant does not configure', () => {
+    const mfa = join(dir, 'B2C_1_mfa.json');
+    writeFileSync(mfa, JSON.stringify({ id: 'B2C_1_mfa', kind: 'signIn', mfa: { mode: 'required' } }));
+    const r1 = run(['policy', 'validate', mfa]);
+    expect(r1.code).toBe(1);
+    expect(r1.stdout).toContain(`${mfa}: $.mfa.mode: multi-factor authentication is not available yet`);
+    const idp = join(dir, 'B2C_1_social.json');
+    writeFileSync(idp, JSON.stringify({ id: 'B2C_1_social', kind: 'signIn', identityProviders: ['local', 'google'] }));
+    const r2 = run(['policy', 'validate', idp]);
+    expect(r2.code).toBe(1);
+    expect(r2.stdout).toContain(`${idp}: $.identityProviders[1]: 'google' names no identity provider configured for this tenant`);
   });
 
   it.runIf(process.platform !== 'win32')('is executable as built, so `npx latchkey` runs it', () => {

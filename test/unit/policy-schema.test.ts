@@ -28,6 +28,9 @@ describe('policy schema', () => {
       { id: 'x', kind: 'signIn', sesion: {} },
       { id: 'x', kind: 'signUp', signUp: { attributes: [{ claim: 'country', label: 'Country', type: 'select' }] } },
       { id: 'x', kind: 'unknownKind' },
+      // Not available yet: refused rather than accepted and ignored.
+      { id: 'x', kind: 'signIn', mfa: { mode: 'required' } },
+      { id: 'x', kind: 'signIn', mfa: { mode: 'always' } },
     ];
     for (const b of bad) expect(policySchema.safeParse(b).success, JSON.stringify(b)).toBe(false);
   });
