@@ -4,10 +4,10 @@ import type { Deps } from '../deps.js';
 import { journeyFor } from '../journeys/compile.js';
 import { runJourney } from '../journeys/engine.js';
 import { errorResponse } from '../oauth/authorization-response.js';
-import { respondWithGrant } from '../oauth/authorize.js';
+import { respondWithGrant, type Authentication } from '../oauth/authorize.js';
 import type { AuthorizationRequest } from '../oauth/authorize-request.js';
 import { OAuthError, pageError } from '../oauth/errors.js';
-import { createSession } from '../oauth/sso.js';
+import { createSession, findActiveSession } from '../oauth/sso.js';
 import { resolveTenant } from '../oauth/tenant-context.js';
 import { readCookie, setSsoCookie, type CookieNames } from './cookies.js';
 import { formFields, isFormEncoded } from './forms.js';
@@ -52,15 +52,21 @@ export function registerJourneyRoutes(app: FastifyInstance, deps: Deps, cookies:
         const client = await deps.store.findApp(tenant.id, request.clientId);
         const user = state.userId ? await deps.store.findUser(tenant.id, state.userId) : undefined;
         if (!client || !user) throw pageError('server_error', 'The application or account is no longer available.');
-        const auth = {
+        const auth: Authentication = {
           authTime: state.authTime ?? Math.floor(deps.clock.now() / 1000),
           idp: state.idp ?? 'local',
           newUser: state.newUser ?? false,
         };
+        const ssoCookie = readCookie(req, cookies.sso(tenant.id));
         if (policy.session.sso !== 'suppressed' && state.interactive) {
           const kmsiDays = state.kmsi ? policy.session.keepMeSignedInDays : 0;
-          const session = await createSession(deps, { tenant, policy, userId: user.id, clientId: client.clientId, idp: auth.idp, authTime: auth.authTime, kmsiDays });
-          setSsoCookie(reply, cookies, tenant.id, session.cookieValue, kmsiDays > 0 ? kmsiDays * 86_400 : undefined);
+          const created = await createSession(deps, { tenant, policy, userId: user.id, clientId: client.clientId, idp: auth.idp, authTime: auth.authTime, kmsiDays, ...(ssoCookie ? { previousCookie: ssoCookie } : {}) });
+          setSsoCookie(reply, cookies, tenant.id, created.cookieValue, kmsiDays > 0 ? kmsiDays * 86_400 : undefined);
+          auth.session = created.session;
+        } else if (!state.interactive) {
+          // A journey that ran on the SSO session (profile edit) answers within that session.
+          const active = await findActiveSession(deps, tenant, ssoCookie);
+          if (active && active.user.id === user.id) auth.session = active.session;
         }
         return sendAuthorizationResponse(reply, await respondWithGrant(deps, tenant, policy, client, request, user, auth));
       }

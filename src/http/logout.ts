@@ -13,7 +13,14 @@ export function registerLogoutRoutes(app: FastifyInstance, deps: Deps, cookies: 
     // Whatever else happens, the browser's session cookie for this tenant goes.
     clearSsoCookie(reply, cookies, tp.tenant.id);
     const result = await logout(deps, tp.tenant, requestParams(req), readCookie(req, cookies.sso(tp.tenant.id)));
-    if (result.redirect) return reply.header('cache-control', 'no-store').redirect(result.redirect, 302);
-    return sendPage(reply, signedOutPage());
+    const frames = result.frontChannel;
+    if (frames.length === 0) {
+      if (result.redirect) return reply.header('cache-control', 'no-store').redirect(result.redirect, 302);
+      return sendPage(reply, signedOutPage());
+    }
+    // Front-channel logout: the apps' logout URLs load in iframes, then the browser moves on.
+    return sendPage(reply, signedOutPage({ frames, ...(result.redirect ? { continueTo: result.redirect } : {}) }), {
+      frameSources: frames.map((u) => new URL(u).origin),
+    });
   });
 }

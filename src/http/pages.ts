@@ -28,7 +28,7 @@ interface PlaygroundFlow {
 /** Static assets, the landing page and the playground (run a policy, see its tokens). */
 export function registerPageRoutes(app: FastifyInstance, deps: Deps): void {
   const files = new Map<string, { body: string; type: string }>();
-  for (const name of ['latchkey.css', 'form-post.js', 'themes/dark.css']) {
+  for (const name of ['latchkey.css', 'form-post.js', 'signed-out.js', 'themes/dark.css']) {
     files.set(name, { body: readFileSync(join(staticDir, name), 'utf8'), type: STATIC_TYPES[name.split('.').pop()!]! });
   }
   // Served from memory: a fixed list, so no path from the URL ever reaches the file system.

@@ -3,13 +3,15 @@ import { responseLocation, type AuthorizationResponse } from '../oauth/authoriza
 import { formPostPage } from '../ui/pages/messages.js';
 
 /** Pages and protocol responses must not be cached; pages must not be framed (clickjacking). */
-export function sendPage(reply: FastifyReply, html: string, opts: { status?: number; framable?: boolean } = {}): FastifyReply {
+export function sendPage(reply: FastifyReply, html: string, opts: { status?: number; framable?: boolean; frameSources?: string[] } = {}): FastifyReply {
   const frame = opts.framable ? '' : "; frame-ancestors 'none'";
+  // Origins the page may embed (the signed-out page loads apps' front-channel logout URLs).
+  const frameSrc = opts.frameSources && opts.frameSources.length > 0 ? `; frame-src ${[...new Set(opts.frameSources)].join(' ')}` : '';
   if (!opts.framable) reply.header('x-frame-options', 'DENY');
   return reply
     .code(opts.status ?? 200)
     .header('cache-control', 'no-store')
-    .header('content-security-policy', `default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self' data:; form-action *; base-uri 'none'${frame}`)
+    .header('content-security-policy', `default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self' data:; form-action *; base-uri 'none'${frameSrc}${frame}`)
     .header('referrer-policy', 'no-referrer')
     .type('text/html; charset=utf-8')
     .send(html);

@@ -3,14 +3,14 @@ import type { Deps } from '../deps.js';
 import { newJourneyState } from '../journeys/journey.js';
 import type { Policy } from '../journeys/policy-schema.js';
 import { journeyFor } from '../journeys/compile.js';
-import type { App, Tenant, User } from '../store/store.js';
+import type { App, SsoSession, Tenant, User } from '../store/store.js';
 import { verifyOwnSignature } from '../tokens/verify.js';
 import type { AuthorizationResponse } from './authorization-response.js';
 import { TargetedError, type AuthorizationRequest } from './authorize-request.js';
 import { OAuthError } from './errors.js';
 import type { CodeGrant, UserGrant } from './grant.js';
 import { mintUserTokens } from './mint.js';
-import { findActiveSession, sessionCovers, touchSession } from './sso.js';
+import { findActiveSession, joinSession, sessionCovers, touchSession } from './sso.js';
 
 export const AUTH_CODE_TTL_MS = 10 * 60_000;
 export const JOURNEY_TTL_MS = 60 * 60_000;
@@ -73,6 +73,7 @@ export async function authorize(
       authTime: active.session.authTime,
       idp: active.session.idp,
       newUser: false,
+      session: active.session,
     });
     return { type: 'respond', response };
   }
@@ -110,9 +111,18 @@ export async function authorize(
   return { type: 'journey', journeyId: id };
 }
 
+/** How the user was authenticated for a response, and the SSO session it belongs to (if any). */
+export interface Authentication {
+  authTime: number;
+  idp: string;
+  newUser: boolean;
+  session?: SsoSession;
+}
+
 /**
  * Builds the authorization response for an authenticated user: a code (stored hashed, single use),
- * and for implicit/hybrid response types the id_token and access token.
+ * and for implicit/hybrid response types the id_token and access token. Within an SSO session the
+ * app joins the session (front-channel logout reaches it) and its id_tokens carry the session's `sid`.
  */
 export async function respondWithGrant(
   deps: Deps,
@@ -121,7 +131,7 @@ export async function respondWithGrant(
   app: App,
   request: AuthorizationRequest,
   user: User,
-  auth: { authTime: number; idp: string; newUser: boolean },
+  auth: Authentication,
 ): Promise<AuthorizationResponse> {
   const grant: UserGrant = {
     policyId: policy.id,
@@ -131,7 +141,9 @@ export async function respondWithGrant(
     newUser: auth.newUser,
     clientInfo: request.clientInfo,
     ...(request.nonce !== undefined ? { nonce: request.nonce } : {}),
+    ...(auth.session ? { sid: auth.session.sid } : {}),
   };
+  if (auth.session) await joinSession(deps, auth.session, app.clientId, policy.id);
   const params: Record<string, string> = {};
   let code: string | undefined;
   if (request.responseType.includes('code')) {

@@ -1,5 +1,6 @@
 import type { Policy } from '../journeys/policy-schema.js';
 import type { Tenant } from '../store/store.js';
+import { TOKEN_ENDPOINT_AUTH_METHODS } from './client-auth.js';
 import { supportedGrantTypes } from './token.js';
 import { endpointUrl, issuerFor, type UrlForm } from './tenant-context.js';
 
@@ -16,7 +17,7 @@ export function discoveryDocument(
   ctx: { tenantSegment: string; form: UrlForm },
 ): Record<string, unknown> {
   const at = (suffix: string) => endpointUrl(baseUrl, ctx, policy.id, suffix);
-  const claims = new Set(['iss', 'sub', 'aud', 'exp', 'nbf', 'iat', 'auth_time', 'nonce', 'ver', 'at_hash', 'c_hash', 'email', 'email_verified', policy.tokens.policyClaim]);
+  const claims = new Set(['iss', 'sub', 'aud', 'exp', 'nbf', 'iat', 'auth_time', 'nonce', 'ver', 'at_hash', 'c_hash', 'sid', 'email', 'email_verified', policy.tokens.policyClaim]);
   for (const c of policy.outputClaims) claims.add(c);
   return {
     issuer: issuerFor(baseUrl, tenant, policy.id),
@@ -30,7 +31,8 @@ export function discoveryDocument(
     scopes_supported: ['openid', 'offline_access', 'profile', 'email'],
     subject_types_supported: ['public'],
     id_token_signing_alg_values_supported: ['RS256'],
-    token_endpoint_auth_methods_supported: ['client_secret_post', 'client_secret_basic', 'none'],
+    // No private_key_jwt or client_secret_jwt: client assertions are refused at the token endpoint.
+    token_endpoint_auth_methods_supported: TOKEN_ENDPOINT_AUTH_METHODS,
     grant_types_supported: supportedGrantTypes,
     claims_supported: [...claims],
     code_challenge_methods_supported: ['S256'],
@@ -38,5 +40,8 @@ export function discoveryDocument(
     request_parameter_supported: false,
     request_uri_parameter_supported: false,
     claims_parameter_supported: false,
+    // Apps registered with a logout URL are signed out in iframes, with `iss` and `sid`.
+    frontchannel_logout_supported: true,
+    frontchannel_logout_session_supported: true,
   };
 }

@@ -15,6 +15,8 @@ export interface UserGrant {
   newUser: boolean;
   /** The request asked for `client_info` (MSAL). */
   clientInfo: boolean;
+  /** The SSO session's public id, when the grant was made within one (id_token `sid`). */
+  sid?: string;
 }
 
 /** An authorization code's payload: the grant plus what the token request must match. */

@@ -4,10 +4,16 @@ import type { App, Tenant } from '../store/store.js';
 import { verifyOwnSignature } from '../tokens/verify.js';
 import { single, type RawParams } from './authorize-request.js';
 import { OAuthError, pageError } from './errors.js';
+import { issuerFor } from './tenant-context.js';
 
 export interface LogoutResult {
   /** Where to send the browser (a registered URI, with state), or undefined to show the signed-out page. */
   redirect?: string;
+  /**
+   * Front-channel logout URLs (with `iss` and `sid`) of the apps the ended session signed in, to be
+   * loaded in iframes of the signed-out page before the browser moves on.
+   */
+  frontChannel: string[];
 }
 
 async function hintAudience(deps: Deps, tenant: Tenant, hint: string): Promise<string> {
@@ -48,7 +54,8 @@ export async function logout(deps: Deps, tenant: Tenant, params: RawParams, ssoC
     if (app) ok = registeredFor(app, uri);
     else ok = (await deps.store.listApps(tenant.id)).some((a) => registeredFor(a, uri));
     if (!ok) {
-      await endSession(deps, ssoCookie);
+      // Signed out all the same; the page that says so cannot load the apps' logout URLs (best effort).
+      await endSession(deps, tenant, ssoCookie);
       throw new OAuthError('invalid_request', `You are signed out, but the post_logout_redirect_uri '${uri}' is not registered, so you stay here.`, {
         redirectable: false,
         b2cCode: 'AADB2C90067',
@@ -58,10 +65,26 @@ export async function logout(deps: Deps, tenant: Tenant, params: RawParams, ssoC
     if (state !== undefined) url.searchParams.set('state', state);
     redirect = url.toString();
   }
-  await endSession(deps, ssoCookie);
-  return redirect ? { redirect } : {};
+  const frontChannel = await endSession(deps, tenant, ssoCookie);
+  return redirect ? { redirect, frontChannel } : { frontChannel };
 }
 
-async function endSession(deps: Deps, ssoCookie: string | undefined): Promise<void> {
-  if (ssoCookie && ssoCookie.length <= 100) await deps.store.deleteSsoSession(sha256(ssoCookie));
+/**
+ * Ends the browser's SSO session and returns the front-channel logout URL of every app it signed in
+ * that registered one (OpenID Connect Front-Channel Logout 1.0 §2: `iss` and `sid` as query parameters).
+ */
+async function endSession(deps: Deps, tenant: Tenant, ssoCookie: string | undefined): Promise<string[]> {
+  if (!ssoCookie || ssoCookie.length > 100) return [];
+  const ended = await deps.store.endSsoSession(sha256(ssoCookie));
+  if (!ended || ended.session.tenantId !== tenant.id) return [];
+  const urls: string[] = [];
+  for (const c of ended.clients) {
+    const app = await deps.store.findApp(tenant.id, c.clientId);
+    if (!app?.logoutUrl) continue;
+    const url = new URL(app.logoutUrl);
+    url.searchParams.set('iss', issuerFor(deps.config.baseUrl, tenant, c.policyId));
+    url.searchParams.set('sid', ended.session.sid);
+    urls.push(url.toString());
+  }
+  return urls;
 }

@@ -32,16 +32,24 @@ export function sessionCovers(policy: Policy, session: SsoSession, clientId: str
   }
 }
 
+/**
+ * Starts an SSO session after an interactive sign-in and records the app it signed in. A session the
+ * browser already had is ended: if it was the same user's (prompt=login, a step-up), the new session
+ * keeps its `sid` and its apps, so a later logout still reaches every app the user signed in to.
+ */
 export async function createSession(
   deps: Deps,
-  args: { tenant: Tenant; policy: Policy; userId: string; clientId: string; idp: string; authTime: number; kmsiDays?: number },
-): Promise<{ cookieValue: string; expiresAt: number }> {
+  args: { tenant: Tenant; policy: Policy; userId: string; clientId: string; idp: string; authTime: number; kmsiDays?: number; previousCookie?: string },
+): Promise<{ cookieValue: string; session: SsoSession }> {
+  const previous = args.previousCookie && args.previousCookie.length <= 100 ? await deps.store.endSsoSession(sha256(args.previousCookie)) : undefined;
+  const carried = previous && previous.session.tenantId === args.tenant.id && previous.session.userId === args.userId ? previous : undefined;
   const cookieValue = randomToken();
   const now = deps.clock.now();
   // Keep me signed in replaces the session lifetime with its own (local accounts, B2C's KMSI).
   const expiresAt = now + (args.kmsiDays ? args.kmsiDays * 86_400_000 : args.policy.session.lifetimeMinutes * 60_000);
-  await deps.store.createSsoSession({
+  const session: SsoSession = {
     idHash: sha256(cookieValue),
+    sid: carried?.session.sid ?? randomToken(16),
     tenantId: args.tenant.id,
     userId: args.userId,
     policyId: args.policy.id,
@@ -50,8 +58,15 @@ export async function createSession(
     authTime: args.authTime,
     createdAt: now,
     expiresAt,
-  });
-  return { cookieValue, expiresAt };
+  };
+  await deps.store.createSsoSession(session);
+  for (const c of carried?.clients ?? []) await deps.store.addSsoSessionClient(session.idHash, c);
+  return { cookieValue, session };
+}
+
+/** Records that the session signed in this app (front-channel logout reaches it later). */
+export async function joinSession(deps: Deps, session: SsoSession, clientId: string, policyId: string): Promise<void> {
+  await deps.store.addSsoSessionClient(session.idHash, { clientId, policyId });
 }
 
 /** Rolling sessions are extended on each use; absolute ones end at their first expiry. */

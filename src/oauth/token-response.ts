@@ -105,6 +105,7 @@ export async function userTokenResponse(
       clientInfo: grant.clientInfo,
       spa: client.type === 'spa',
     };
+    if (grant.sid !== undefined) data.sid = grant.sid;
     refreshRecord = {
       tokenHash: sha256(secret),
       familyId: family.familyId,

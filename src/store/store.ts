@@ -69,6 +69,8 @@ export interface SigningKey {
 
 export interface SsoSession {
   idHash: string;
+  /** Public session id (OIDC `sid`): in id_tokens and front-channel logout requests. */
+  sid: string;
   tenantId: string;
   userId: string;
   policyId: string;
@@ -77,6 +79,12 @@ export interface SsoSession {
   authTime: number;
   createdAt: number;
   expiresAt: number;
+}
+
+/** An app the SSO session signed in, and under which policy (front-channel logout). */
+export interface SessionClient {
+  clientId: string;
+  policyId: string;
 }
 
 export interface JourneyRecord {
@@ -211,7 +219,10 @@ export interface Store {
   createSsoSession(s: SsoSession): Promise<void>;
   findSsoSession(idHash: string): Promise<SsoSession | undefined>;
   touchSsoSession(idHash: string, expiresAt: number): Promise<void>;
-  deleteSsoSession(idHash: string): Promise<void>;
+  /** Records that the session signed in an app (again: the policy is updated). */
+  addSsoSessionClient(idHash: string, client: SessionClient): Promise<void>;
+  /** Deletes the session; returns it with the apps it signed in, if it existed. */
+  endSsoSession(idHash: string): Promise<{ session: SsoSession; clients: SessionClient[] } | undefined>;
 
   // journeys
   createJourney(j: JourneyRecord): Promise<void>;

@@ -54,6 +54,8 @@ export function idTokenClaims(
   out.ver = '1.0';
   addUserClaims(out, user, policy, grant);
   out[policy.tokens.policyClaim] = grant.policyId;
+  // OIDC Front-Channel Logout §3: the session an app's logout request names.
+  if (grant.sid !== undefined) out.sid = grant.sid;
   if (extra.atHash) out.at_hash = extra.atHash;
   if (extra.cHash) out.c_hash = extra.cHash;
   return out;

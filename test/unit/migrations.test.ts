@@ -27,11 +27,37 @@ describe('migration 0004 (a redeemed code names its refresh-token family)', () =
     db.prepare(`INSERT INTO refresh_tokens (token_hash, family_id, tenant_id, client_id, user_id, data, created_at, expires_at, family_expires_at, consumed_at, revoked_at, origin_code_hash)
       VALUES ('rt', 'fam-1', 't', 'c', 'u', '{}', 0, 1, NULL, NULL, NULL, 'spent')`).run();
 
-    expect(migrate(db, migrationsDir).applied).toEqual(['0004_code_family.sql', '0005_refresh_families.sql', '0006_refresh_family_sweep.sql']);
+    expect(migrate(db, migrationsDir).applied).toEqual(readdirSync(migrationsDir).filter((f) => f >= '0004' && f.endsWith('.sql')).sort());
     const family = db.prepare('SELECT family_id FROM auth_codes WHERE code_hash = ?').pluck();
     expect(family.get('spent')).toBe('fam-1');
     expect(family.get('fresh')).toBeNull();
     expect(db.prepare(`SELECT name FROM sqlite_master WHERE name = 'refresh_tokens_code'`).get()).toBeUndefined();
+    db.close();
+  });
+});
+
+describe('migration 0007 (front-channel logout)', () => {
+  it('gives SSO sessions begun before it a sid of their own, and sessions remember their apps', () => {
+    const before = join(dir, 'upto-0006');
+    rmSync(before, { recursive: true, force: true });
+    mkdirSync(before);
+    for (const f of readdirSync(migrationsDir).filter((f) => f < '0007')) copyFileSync(join(migrationsDir, f), join(before, f));
+    const db = new Database(':memory:');
+    db.pragma('foreign_keys = ON');
+    migrate(db, before);
+    db.prepare(`INSERT INTO tenants (id, slug, display_name, default_policy, issuer_pattern, config_version, created_at) VALUES ('t', 'demo', 'Demo', 'B2C_1_signin', 'tenant', 1, 0)`).run();
+    db.prepare(`INSERT INTO users (id, tenant_id, email, email_normalized, email_verified, password_hash, given_name, family_name, display_name, attributes, disabled, created_at, updated_at)
+      VALUES ('u', 't', 'a@example.com', 'a@example.com', 1, NULL, NULL, NULL, NULL, '{}', 0, 0, 0)`).run();
+    const session = db.prepare(`INSERT INTO sso_sessions (id_hash, tenant_id, user_id, policy_id, client_id, idp, auth_time, created_at, expires_at) VALUES (?, 't', 'u', 'p', 'c', 'local', 0, 0, 1)`);
+    session.run('s1');
+    session.run('s2');
+    migrate(db, migrationsDir);
+    const sids = db.prepare('SELECT sid FROM sso_sessions ORDER BY id_hash').pluck().all() as string[];
+    expect(sids.every((sid) => /^[0-9a-f]{32}$/.test(sid))).toBe(true);
+    expect(new Set(sids).size).toBe(2);
+    db.prepare(`INSERT INTO sso_session_clients (session_hash, client_id, policy_id) VALUES ('s1', 'c', 'p')`).run();
+    db.prepare(`DELETE FROM sso_sessions WHERE id_hash = 's1'`).run();
+    expect(db.prepare('SELECT count(*) FROM sso_session_clients').pluck().get()).toBe(0);
     db.close();
   });
 });

@@ -8,6 +8,8 @@ export interface LayoutOptions {
   wide?: boolean;
   /** Scripts by path (never inline: the CSP allows same-origin scripts only). */
   scripts?: string[];
+  /** Extra elements for <head>. */
+  head?: SafeHtml;
 }
 
 export function layout(o: LayoutOptions): string {
@@ -20,6 +22,7 @@ export function layout(o: LayoutOptions): string {
 <title>${o.title}</title>
 <link rel="stylesheet" href="/static/latchkey.css">${theme}
 ${(o.scripts ?? []).map((s) => html`<script src="${s}"></script>`)}
+${o.head ?? ''}
 </head>
 <body>
 <main class="${o.wide ? 'wide' : ''}">

@@ -21,6 +21,19 @@ ${Object.entries(params).map(([k, v]) => html`<input type="hidden" name="${k}" v
   return layout({ title: 'Continue', body, scripts: ['/static/form-post.js'] });
 }
 
-export function signedOutPage(): string {
-  return layout({ title: 'Signed out', body: html`<h1>You have signed out</h1><p>You can close this window.</p>` });
+/**
+ * After logout. `frames` are the apps' front-channel logout URLs, loaded in invisible iframes; with
+ * `continueTo` the browser moves on once they have loaded (a same-origin script; without JavaScript a
+ * meta refresh after a few seconds, and a link).
+ */
+export function signedOutPage(p: { frames?: string[]; continueTo?: string } = {}): string {
+  const frames = p.frames ?? [];
+  const body = html`<h1>You have signed out</h1>
+${p.continueTo ? html`<p><a id="continue" href="${p.continueTo}">Continue</a></p>` : html`<p>You can close this window.</p>`}
+${frames.map((src, i) => html`<iframe class="frontchannel-logout" src="${src}" title="Signing out of application ${i + 1}" tabindex="-1" aria-hidden="true"></iframe>`)}`;
+  return layout({
+    title: 'Signed out',
+    body,
+    ...(p.continueTo && frames.length > 0 ? { scripts: ['/static/signed-out.js'], head: html`<meta http-equiv="refresh" content="5;url=${p.continueTo}">` } : {}),
+  });
 }
