@@ -7,7 +7,7 @@ import { hashPassword } from './crypto/password.js';
 import { randomToken, sha256, type SecretBox } from './crypto/secrets.js';
 import { isPolicyFile } from './journeys/loader.js';
 import { bundledPoliciesDir } from './paths.js';
-import { normalizeEmail } from './store/normalize.js';
+import { normalizeSignInName } from './store/normalize.js';
 import { confidentialTypes, type App, type AppType, type Store, type Tenant, type User } from './store/store.js';
 import { createSigningKey, DEFAULT_GRACE_MS } from './tokens/keyring.js';
 
@@ -176,7 +176,7 @@ export async function createUser(d: ProvisionDeps, tenant: Tenant, input: Create
   if (!EMAIL.test(email)) throw new ProvisionError(`invalid --email '${input.email}'`);
   if (input.password.length < MIN_PASSWORD_LENGTH) throw new ProvisionError(`the password must have at least ${MIN_PASSWORD_LENGTH} characters`);
   if (input.password.length > 256) throw new ProvisionError('the password must have at most 256 characters');
-  if (await d.store.findUserByEmail(tenant.id, email)) throw new ProvisionError(`a user with email '${email}' already exists`);
+  if (await d.store.findUserBySignInName(tenant.id, email)) throw new ProvisionError(`a user with email '${email}' already exists`);
   const now = d.clock.now();
   const displayName = input.displayName ?? ([input.givenName, input.familyName].filter(Boolean).join(' ') || null);
   const user: User = {
@@ -184,6 +184,8 @@ export async function createUser(d: ProvisionDeps, tenant: Tenant, input: Create
     tenantId: tenant.id,
     email,
     emailVerified: input.emailVerified ?? true,
+    signInName: normalizeSignInName(email),
+    signInType: 'emailAddress',
     passwordHash: await hashPassword(input.password, d.passwordCost),
     givenName: input.givenName ?? null,
     familyName: input.familyName ?? null,
@@ -200,7 +202,7 @@ export async function createUser(d: ProvisionDeps, tenant: Tenant, input: Create
 
 export async function requireUser(d: Pick<ProvisionDeps, 'store'>, tenant: Tenant, idOrEmail: string): Promise<User> {
   const user = idOrEmail.includes('@')
-    ? await d.store.findUserByEmail(tenant.id, normalizeEmail(idOrEmail))
+    ? await d.store.findUserBySignInName(tenant.id, idOrEmail)
     : await d.store.findUser(tenant.id, idOrEmail);
   if (!user) throw new ProvisionError(`no user '${idOrEmail}' in tenant '${tenant.slug}'`);
   return user;

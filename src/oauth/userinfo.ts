@@ -23,13 +23,13 @@ export async function userinfo(deps: Deps, tenant: Tenant, token: string): Promi
       wwwAuthenticate: 'Bearer realm="latchkey", error="invalid_token"',
     });
   }
-  const claims: Record<string, unknown> = { sub: user.id, oid: user.id, emails: [user.email] };
+  const claims: Record<string, unknown> = { sub: user.id, oid: user.id, emails: user.email === null ? [] : [user.email] };
   if (scopes.has('profile')) {
     if (user.displayName) claims.name = user.displayName;
     if (user.givenName) claims.given_name = user.givenName;
     if (user.familyName) claims.family_name = user.familyName;
   }
-  if (scopes.has('email')) {
+  if (scopes.has('email') && user.email !== null) {
     claims.email = user.email;
     claims.email_verified = user.emailVerified;
   }

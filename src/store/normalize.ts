@@ -7,3 +7,8 @@
 export function normalizeEmail(email: string): string {
   return email.trim().toLowerCase();
 }
+
+/** Local sign-in names (email addresses and user names) compare case-insensitively, as B2C's do. */
+export function normalizeSignInName(name: string): string {
+  return name.trim().toLowerCase();
+}

@@ -41,11 +41,21 @@ export interface AppGrant {
   name: string;
 }
 
+/** How a local account signs in (B2C's signInType of a local identity). */
+export type SignInType = 'emailAddress' | 'userName';
+
+/**
+ * A user as B2C models one: an optional local account (sign-in name + password) and identities at
+ * upstream identity providers (`UserIdentity`). `email` is contact information and may be absent.
+ */
 export interface User {
   id: string;
   tenantId: string;
-  email: string;
+  email: string | null;
   emailVerified: boolean;
+  /** The local account's sign-in name, normalized; null when the user signs in only through identity providers. */
+  signInName: string | null;
+  signInType: SignInType | null;
   passwordHash: string | null;
   givenName: string | null;
   familyName: string | null;
@@ -54,6 +64,12 @@ export interface User {
   disabled: boolean;
   createdAt: number;
   updatedAt: number;
+}
+
+/** An account at an upstream identity provider: its issuer domain (google.com…) and its subject there. */
+export interface UserIdentity {
+  issuer: string;
+  issuerAssignedId: string;
 }
 
 export interface SigningKey {
@@ -200,9 +216,18 @@ export interface Store {
   listGrants(clientId: string, apiClientId?: string): Promise<AppGrant[]>;
 
   // users
-  createUser(u: User): Promise<void>;
+  /** Creates the user with its identities in one transaction; a taken sign-in name or identity is a StoreConflictError. */
+  createUser(u: User, identities?: UserIdentity[]): Promise<void>;
   findUser(tenantId: string, id: string): Promise<User | undefined>;
-  findUserByEmail(tenantId: string, email: string): Promise<User | undefined>;
+  /** The user whose local account signs in with this name (normalized here). */
+  findUserBySignInName(tenantId: string, signInName: string): Promise<User | undefined>;
+  /** Users whose contact email is this address (normalized here), local accounts or not. */
+  findUsersByEmail(tenantId: string, email: string): Promise<User[]>;
+  findUserByIdentity(tenantId: string, identity: UserIdentity): Promise<User | undefined>;
+  listUserIdentities(tenantId: string, userId: string): Promise<UserIdentity[]>;
+  /** Links an identity to a user; one already linked (to anyone) is a StoreConflictError. */
+  addUserIdentity(tenantId: string, userId: string, identity: UserIdentity, now: number): Promise<void>;
+  removeUserIdentity(tenantId: string, userId: string, identity: UserIdentity): Promise<boolean>;
   listUsers(tenantId: string): Promise<User[]>;
   updateUserProfile(tenantId: string, id: string, update: UserProfileUpdate, now: number): Promise<void>;
   setUserPassword(tenantId: string, id: string, passwordHash: string, now: number): Promise<void>;

@@ -26,7 +26,7 @@ function registered(base: BaseClaims, sub: string): JWTPayload {
 function addUserClaims(out: Record<string, unknown>, user: User, policy: Policy, grant: UserGrant): void {
   const wanted = policy.outputClaims;
   if (wanted.includes('oid')) out.oid = user.id;
-  if (wanted.includes('emails')) out.emails = [user.email];
+  if (wanted.includes('emails') && user.email !== null) out.emails = [user.email];
   if (wanted.includes('name') && user.displayName) out.name = user.displayName;
   if (wanted.includes('given_name') && user.givenName) out.given_name = user.givenName;
   if (wanted.includes('family_name') && user.familyName) out.family_name = user.familyName;
@@ -35,7 +35,7 @@ function addUserClaims(out: Record<string, unknown>, user: User, policy: Policy,
   for (const claim of wanted) {
     if (!Object.hasOwn(out, claim) && Object.hasOwn(user.attributes, claim)) out[claim] = user.attributes[claim];
   }
-  if (grant.scopes.oidc.includes('email')) {
+  if (grant.scopes.oidc.includes('email') && user.email !== null) {
     out.email = user.email;
     out.email_verified = user.emailVerified;
   }

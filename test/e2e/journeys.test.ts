@@ -103,7 +103,7 @@ describe('journeys in a browser', () => {
     const tokens = await finish(page, flow);
     const claims = tokens.claims()!;
     expect(claims).toMatchObject({ newUser: true, given_name: 'Gus', name: 'Gus G', emails: ['gus@example.com'], idp: 'local', tfp: 'B2C_1_signupsignin' });
-    const user = await s.deps.store.findUserByEmail(s.tenant.id, 'gus@example.com');
+    const user = await s.deps.store.findUserBySignInName(s.tenant.id, 'gus@example.com');
     expect(user?.emailVerified).toBe(true);
 
     // The next sign-in of the same user is not new.

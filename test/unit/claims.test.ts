@@ -10,6 +10,8 @@ const user: User = {
   tenantId: 't',
   email: 'ada@example.com',
   emailVerified: true,
+  signInName: 'ada@example.com',
+  signInType: 'emailAddress',
   passwordHash: null,
   givenName: 'Ada',
   familyName: null,

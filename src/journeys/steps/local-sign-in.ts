@@ -1,6 +1,6 @@
 import { signInPage } from '../../ui/pages/sign-in.js';
 import type { FormInput, Step, StepContext, StepResult } from '../journey.js';
-import { normalizeEmail } from '../../store/normalize.js';
+import { normalizeSignInName } from '../../store/normalize.js';
 import { EMAIL, cancelled, forgotPassword, pageTitle } from './common.js';
 
 /** One message for unknown account, wrong password and disabled account: no user enumeration. */
@@ -68,14 +68,14 @@ export function localSignIn(opts: LocalSignInOptions = {}): Step {
       if (errors.email || errors.password) return render(ctx, email.slice(0, 256), errors);
 
       const { store, clock, audit, passwords } = ctx.deps;
-      const name = normalizeEmail(email);
+      const name = normalizeSignInName(email);
       const base = { tenantId: ctx.tenant.id, clientId: ctx.request.clientId, ip: ctx.ip };
       // Lockout is kept per sign-in name whether or not an account has it, so it reveals nothing.
       if ((await store.getLoginThrottle(ctx.tenant.id, name)).lockedUntil > clock.now()) {
         await audit.record({ ...base, event: 'signin', outcome: 'failure', subject: name, detail: 'locked' });
         return render(ctx, email, { form: LOCKED });
       }
-      const user = await store.findUserByEmail(ctx.tenant.id, email);
+      const user = await store.findUserBySignInName(ctx.tenant.id, email);
       const ok = await passwords.verify(password, user?.passwordHash);
       if (!user || !ok || user.disabled || !user.passwordHash) {
         const now = clock.now();

@@ -1,4 +1,4 @@
-import { normalizeEmail } from '../../store/normalize.js';
+import { normalizeSignInName } from '../../store/normalize.js';
 import type { Step, StepContext, StepResult } from '../journey.js';
 import { CANCEL_BUTTON, EMAIL_KEY, cancelled, checkNewPassword, page, stepData, type EmailClaim } from './common.js';
 import { emailEntry } from './email-entry.js';
@@ -40,13 +40,13 @@ export function resetPassword(id: string, emailStep: string): Step {
       const errors = checkNewPassword(ctx, form.password ?? '', form.confirm ?? '');
       if (errors.password || errors.confirm) return render(ctx, errors);
       const { deps } = ctx;
-      const user = await deps.store.findUserByEmail(ctx.tenant.id, claim.address);
+      const user = await deps.store.findUserBySignInName(ctx.tenant.id, claim.address);
       // A code is only sent to existing accounts, so a verified address without one cannot happen.
       if (!user || user.disabled) return cancelled();
       const now = deps.clock.now();
       await deps.store.setUserPassword(ctx.tenant.id, user.id, await deps.passwords.hash(form.password!), now);
       const revoked = await deps.store.revokeUserRefreshTokens(ctx.tenant.id, user.id, now);
-      await deps.store.clearLoginFailures(ctx.tenant.id, normalizeEmail(user.email));
+      await deps.store.clearLoginFailures(ctx.tenant.id, normalizeSignInName(claim.address));
       await deps.audit.record({ tenantId: ctx.tenant.id, event: 'password_reset', outcome: 'success', subject: user.id, clientId: ctx.request.clientId, ip: ctx.ip, detail: `${revoked} refresh tokens revoked` });
       return {
         type: 'next',

@@ -4,10 +4,10 @@ import { CANCEL_BUTTON, cancelled, page } from './common.js';
 
 /** Shows the policy's attributes with their current values and saves the changes. */
 export function profileEdit(id: string): Step {
-  function render(ctx: StepContext, email: string, values: Record<string, string>, errors: Record<string, string>): StepResult {
+  function render(ctx: StepContext, email: string | null, values: Record<string, string>, errors: Record<string, string>): StepResult {
     return page(ctx, {
       heading: 'Edit your profile',
-      facts: [{ label: 'Email Address', value: email }],
+      facts: email ? [{ label: 'Email Address', value: email }] : [],
       fields: attributeFields(ctx.policy.signUp.attributes, values, errors),
       buttons: [{ action: 'save', label: 'Continue' }, CANCEL_BUTTON],
     });

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { normalizeSignInName } from '../../store/normalize.js';
 import { StoreConflictError, type User } from '../../store/store.js';
 import type { Step, StepContext, StepResult } from '../journey.js';
 import { attributeFields, profileUpdate, readAttributes } from './attributes.js';
@@ -66,6 +67,8 @@ export function signUpDetails(id: string): Step {
         tenantId: ctx.tenant.id,
         email: claim.address,
         emailVerified: ctx.policy.signUp.verifyEmail,
+        signInName: normalizeSignInName(claim.address),
+        signInType: 'emailAddress',
         passwordHash: await deps.passwords.hash(form.password!),
         givenName: update.givenName ?? null,
         familyName: update.familyName ?? null,

@@ -40,7 +40,7 @@ export function verifyEmail(id: string, opts: { purpose: 'signup' | 'reset'; ema
     const { deps } = ctx;
     const sends = (previous.address === claim.address ? (previous.sends ?? 0) : 0) + 1;
     const pending: PendingCode = { address: claim.address, expiresAt: deps.clock.now() + CODE_TTL_MS, attempts: 0, sends };
-    const exists = opts.purpose === 'signup' || (await deps.store.findUserByEmail(ctx.tenant.id, claim.address))?.disabled === false;
+    const exists = opts.purpose === 'signup' || (await deps.store.findUserBySignInName(ctx.tenant.id, claim.address))?.disabled === false;
     if (exists) {
       const code = String(randomInt(0, 1_000_000)).padStart(6, '0');
       pending.codeHash = sha256(`${ctx.state.step}:${code}`);

@@ -22,9 +22,10 @@ import {
   type Store,
   type Tenant,
   type User,
+  type UserIdentity,
 } from '../store.js';
 import { safeEqual } from '../../crypto/secrets.js';
-import { normalizeEmail } from '../normalize.js';
+import { normalizeEmail, normalizeSignInName } from '../normalize.js';
 import { BackgroundCheckpointer } from './checkpointer.js';
 import { migrate, type MigrationResult } from './migrate.js';
 
@@ -70,8 +71,10 @@ function toUser(r: Row): User {
   return {
     id: str(r.id),
     tenantId: str(r.tenant_id),
-    email: str(r.email),
+    email: optStr(r.email),
     emailVerified: r.email_verified === 1,
+    signInName: optStr(r.sign_in_name),
+    signInType: r.sign_in_type === 'emailAddress' || r.sign_in_type === 'userName' ? r.sign_in_type : null,
     passwordHash: optStr(r.password_hash),
     givenName: optStr(r.given_name),
     familyName: optStr(r.family_name),
@@ -344,13 +347,23 @@ export class SqliteStore implements Store {
       grantsForApi: db.prepare('SELECT * FROM app_grants WHERE client_id = ? AND api_client_id = ? ORDER BY kind, name'),
 
       insertUser: db.prepare(
-        `INSERT INTO users (id, tenant_id, email, email_normalized, email_verified, password_hash, given_name, family_name,
-           display_name, attributes, disabled, created_at, updated_at)
-         VALUES (@id, @tenantId, @email, @emailNormalized, @emailVerified, @passwordHash, @givenName, @familyName,
-           @displayName, @attributes, @disabled, @createdAt, @updatedAt)`,
+        `INSERT INTO users (id, tenant_id, email, email_normalized, sign_in_name, sign_in_type, email_verified, password_hash,
+           given_name, family_name, display_name, attributes, disabled, created_at, updated_at)
+         VALUES (@id, @tenantId, @email, @emailNormalized, @signInName, @signInType, @emailVerified, @passwordHash,
+           @givenName, @familyName, @displayName, @attributes, @disabled, @createdAt, @updatedAt)`,
       ),
       user: db.prepare('SELECT * FROM users WHERE tenant_id = ? AND id = ?'),
-      userByEmail: db.prepare('SELECT * FROM users WHERE tenant_id = ? AND email_normalized = ?'),
+      userBySignInName: db.prepare('SELECT * FROM users WHERE tenant_id = ? AND sign_in_name = ?'),
+      usersByEmail: db.prepare('SELECT * FROM users WHERE tenant_id = ? AND email_normalized = ? ORDER BY created_at'),
+      insertIdentity: db.prepare(
+        'INSERT INTO user_identities (tenant_id, issuer, issuer_assigned_id, user_id, created_at) VALUES (?, ?, ?, ?, ?)',
+      ),
+      userByIdentity: db.prepare(
+        `SELECT u.* FROM user_identities i JOIN users u ON u.id = i.user_id
+         WHERE i.tenant_id = ? AND i.issuer = ? AND i.issuer_assigned_id = ?`,
+      ),
+      identities: db.prepare('SELECT issuer, issuer_assigned_id FROM user_identities WHERE tenant_id = ? AND user_id = ? ORDER BY created_at, issuer'),
+      deleteIdentity: db.prepare('DELETE FROM user_identities WHERE tenant_id = ? AND user_id = ? AND issuer = ? AND issuer_assigned_id = ?'),
       users: db.prepare('SELECT * FROM users WHERE tenant_id = ? ORDER BY created_at, email'),
       updateProfile: db.prepare(
         `UPDATE users SET given_name = @givenName, family_name = @familyName, display_name = @displayName,
@@ -562,17 +575,27 @@ export class SqliteStore implements Store {
   }
 
   // users
-  async createUser(u: User): Promise<void> {
+  async createUser(u: User, identities: UserIdentity[] = []): Promise<void> {
     try {
-      this.s.insertUser.run({
-        ...u,
-        emailNormalized: normalizeEmail(u.email),
-        emailVerified: u.emailVerified ? 1 : 0,
-        attributes: JSON.stringify(u.attributes),
-        disabled: u.disabled ? 1 : 0,
-      });
+      this.db.transaction(() => {
+        this.s.insertUser.run({
+          ...u,
+          emailNormalized: u.email === null ? null : normalizeEmail(u.email),
+          signInName: u.signInName === null ? null : normalizeSignInName(u.signInName),
+          emailVerified: u.emailVerified ? 1 : 0,
+          attributes: JSON.stringify(u.attributes),
+          disabled: u.disabled ? 1 : 0,
+        });
+        for (const i of identities) this.s.insertIdentity.run(u.tenantId, i.issuer, i.issuerAssignedId, u.id, u.createdAt);
+      })();
     } catch (err) {
-      if (isUniqueViolation(err)) throw new StoreConflictError(`a user with email ${u.email} already exists`);
+      if (isUniqueViolation(err)) {
+        throw new StoreConflictError(
+          String((err as Error).message).includes('user_identities')
+            ? 'one of the identities already belongs to a user'
+            : `a user with sign-in name ${u.signInName ?? ''} already exists`,
+        );
+      }
       throw err;
     }
   }
@@ -580,9 +603,30 @@ export class SqliteStore implements Store {
     const row = this.s.user.get(tenantId, id) as Row | undefined;
     return row && toUser(row);
   }
-  async findUserByEmail(tenantId: string, email: string): Promise<User | undefined> {
-    const row = this.s.userByEmail.get(tenantId, normalizeEmail(email)) as Row | undefined;
+  async findUserBySignInName(tenantId: string, signInName: string): Promise<User | undefined> {
+    const row = this.s.userBySignInName.get(tenantId, normalizeSignInName(signInName)) as Row | undefined;
     return row && toUser(row);
+  }
+  async findUsersByEmail(tenantId: string, email: string): Promise<User[]> {
+    return (this.s.usersByEmail.all(tenantId, normalizeEmail(email)) as Row[]).map(toUser);
+  }
+  async findUserByIdentity(tenantId: string, identity: UserIdentity): Promise<User | undefined> {
+    const row = this.s.userByIdentity.get(tenantId, identity.issuer, identity.issuerAssignedId) as Row | undefined;
+    return row && toUser(row);
+  }
+  async listUserIdentities(tenantId: string, userId: string): Promise<UserIdentity[]> {
+    return (this.s.identities.all(tenantId, userId) as Row[]).map((r) => ({ issuer: str(r.issuer), issuerAssignedId: str(r.issuer_assigned_id) }));
+  }
+  async addUserIdentity(tenantId: string, userId: string, identity: UserIdentity, now: number): Promise<void> {
+    try {
+      this.s.insertIdentity.run(tenantId, identity.issuer, identity.issuerAssignedId, userId, now);
+    } catch (err) {
+      if (isUniqueViolation(err)) throw new StoreConflictError(`the identity ${identity.issuer}/${identity.issuerAssignedId} already belongs to a user`);
+      throw err;
+    }
+  }
+  async removeUserIdentity(tenantId: string, userId: string, identity: UserIdentity): Promise<boolean> {
+    return this.s.deleteIdentity.run(tenantId, userId, identity.issuer, identity.issuerAssignedId).changes > 0;
   }
   async listUsers(tenantId: string): Promise<User[]> {
     return (this.s.users.all(tenantId) as Row[]).map(toUser);
