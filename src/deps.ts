@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { Config } from './config.js';
 import type { PasswordHasher } from './crypto/password.js';
 import type { SecretBox } from './crypto/secrets.js';
+import type { FederationClient } from './federation/upstream.js';
 import type { PolicyRegistry } from './journeys/loader.js';
 import type { Mailer } from './mail/mailer.js';
 import type { Audit } from './security/audit.js';
@@ -36,4 +37,6 @@ export interface Deps {
   passwords: PasswordHasher;
   /** Failed client authentications at the token endpoint. */
   clientAuthThrottle: ClientAuthThrottle;
+  /** Upstream identity providers (openid-client), with their discovered configurations. */
+  federation: FederationClient;
 }

@@ -8,7 +8,7 @@ import { randomToken, sha256, type SecretBox } from './crypto/secrets.js';
 import { isPolicyFile } from './journeys/loader.js';
 import { bundledPoliciesDir } from './paths.js';
 import { normalizeSignInName } from './store/normalize.js';
-import { confidentialTypes, type App, type AppType, type Store, type Tenant, type User } from './store/store.js';
+import { confidentialTypes, type App, type AppType, type Store, type Tenant, type User, type UserIdentity } from './store/store.js';
 import { createSigningKey, DEFAULT_GRACE_MS } from './tokens/keyring.js';
 
 /**
@@ -206,6 +206,35 @@ export async function requireUser(d: Pick<ProvisionDeps, 'store'>, tenant: Tenan
     : await d.store.findUser(tenant.id, idOrEmail);
   if (!user) throw new ProvisionError(`no user '${idOrEmail}' in tenant '${tenant.slug}'`);
   return user;
+}
+
+/** An upstream identity as operators type it: the provider's issuer (google.com…) and the user's id there. */
+function checkIdentity(identity: UserIdentity): UserIdentity {
+  const issuer = identity.issuer.trim();
+  const id = identity.issuerAssignedId.trim();
+  if (!/^\S{1,256}$/.test(issuer)) throw new ProvisionError(`invalid --issuer '${identity.issuer}': the provider's domain, such as google.com`);
+  if (issuer.endsWith('.onmicrosoft.com')) throw new ProvisionError(`invalid --issuer '${issuer}': that is a local account's issuer; give an identity provider's domain`);
+  if (id.length === 0 || id.length > 256) throw new ProvisionError('invalid --issuer-assigned-id: 1-256 characters');
+  return { issuer, issuerAssignedId: id };
+}
+
+/** Links an upstream identity to a user (it signs in to this account from then on). */
+export async function addIdentity(d: ProvisionDeps, tenant: Tenant, user: User, identity: UserIdentity): Promise<UserIdentity[]> {
+  const checked = checkIdentity(identity);
+  const owner = await d.store.findUserByIdentity(tenant.id, checked);
+  if (owner) throw new ProvisionError(`the identity ${checked.issuer} ${checked.issuerAssignedId} already belongs to user ${owner.id}`);
+  await d.store.addUserIdentity(tenant.id, user.id, checked, d.clock.now());
+  await d.audit.record({ tenantId: tenant.id, event: 'identity_linked', outcome: 'success', subject: user.id, detail: `${checked.issuer} ${checked.issuerAssignedId} (cli)` });
+  return d.store.listUserIdentities(tenant.id, user.id);
+}
+
+export async function removeIdentity(d: ProvisionDeps, tenant: Tenant, user: User, identity: UserIdentity): Promise<UserIdentity[]> {
+  const checked = checkIdentity(identity);
+  if (!(await d.store.removeUserIdentity(tenant.id, user.id, checked))) {
+    throw new ProvisionError(`user ${user.id} has no identity ${checked.issuer} ${checked.issuerAssignedId}`);
+  }
+  await d.audit.record({ tenantId: tenant.id, event: 'identity_unlinked', outcome: 'success', subject: user.id, detail: `${checked.issuer} ${checked.issuerAssignedId} (cli)` });
+  return d.store.listUserIdentities(tenant.id, user.id);
 }
 
 export async function rotateKeys(d: ProvisionDeps, tenant: Tenant, graceMs = DEFAULT_GRACE_MS) {

@@ -3,6 +3,7 @@ import type { Config } from './config.js';
 import { PasswordHasher } from './crypto/password.js';
 import { SecretBox } from './crypto/secrets.js';
 import { systemClock, type Clock, type Deps } from './deps.js';
+import { FederationClient } from './federation/upstream.js';
 import { PolicyRegistry } from './journeys/loader.js';
 import { createMailer } from './mail/mailer.js';
 import { Audit } from './security/audit.js';
@@ -28,5 +29,6 @@ export function createDeps(config: Config, opts: { logger?: Logger; clock?: Cloc
     audit: new Audit(store, clock, logger),
     passwords: new PasswordHasher(config.passwordCost),
     clientAuthThrottle: new MemoryClientAuthThrottle(),
+    federation: new FederationClient(clock),
   };
 }

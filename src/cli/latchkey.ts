@@ -23,6 +23,7 @@ const USAGE = `usage: latchkey <command> [--json]
   app grant|revoke --tenant T --app CLIENT_ID --api API (--scope NAME | --role NAME)
   user create --tenant T --email E (--password P | --password-stdin) [--given-name …] [--family-name …] [--display-name …]
   user list --tenant T | user show|disable|enable|delete --tenant T --user ID_OR_EMAIL
+  user identity add|remove --tenant T --user ID_OR_EMAIL --issuer DOMAIN --issuer-assigned-id ID
   keys list|rotate|retire --tenant T [--kid KID] [--grace-hours H]
   policy validate [files…]
   outbox list --tenant T [--to EMAIL]

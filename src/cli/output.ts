@@ -1,6 +1,6 @@
 import type { Config } from '../config.js';
 import { issuerFor } from '../oauth/tenant-context.js';
-import type { App, SigningKey, Tenant, User } from '../store/store.js';
+import type { App, SigningKey, Tenant, User, UserIdentity } from '../store/store.js';
 
 /** JSON shapes of the CLI: OAuth's field names where they exist (SPEC). */
 
@@ -36,11 +36,23 @@ export function appJson(a: App, extra: { clientSecret?: string; scopes?: string[
   };
 }
 
-export function userJson(u: User) {
+/**
+ * A user's identities in Microsoft Graph's shape (B2C's): the local account as `emailAddress` or
+ * `userName` issued by `{tenant}.onmicrosoft.com`, and each upstream account as `federated`.
+ */
+export function identitiesJson(tenant: Tenant, u: User, upstream: UserIdentity[]) {
+  const local = u.signInName !== null && u.signInType !== null
+    ? [{ signInType: u.signInType, issuer: `${tenant.slug}.onmicrosoft.com`, issuerAssignedId: u.signInType === 'emailAddress' && u.email ? u.email : u.signInName }]
+    : [];
+  return [...local, ...upstream.map((i) => ({ signInType: 'federated', issuer: i.issuer, issuerAssignedId: i.issuerAssignedId }))];
+}
+
+export function userJson(u: User, identities?: ReturnType<typeof identitiesJson>) {
   return {
     id: u.id,
     email: u.email,
     email_verified: u.emailVerified,
+    ...(identities ? { identities } : {}),
     given_name: u.givenName,
     family_name: u.familyName,
     display_name: u.displayName,

@@ -2,47 +2,63 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { sha256, safeEqual } from '../crypto/secrets.js';
 import type { Deps } from '../deps.js';
 import { journeyFor } from '../journeys/compile.js';
-import { runJourney } from '../journeys/engine.js';
+import { resumeJourney, runJourney, type JourneyOutcome } from '../journeys/engine.js';
+import type { Journey } from '../journeys/journey.js';
+import type { Policy } from '../journeys/policy-schema.js';
 import { errorResponse } from '../oauth/authorization-response.js';
 import { respondWithGrant, type Authentication } from '../oauth/authorize.js';
 import type { AuthorizationRequest } from '../oauth/authorize-request.js';
 import { OAuthError, pageError } from '../oauth/errors.js';
 import { createSession, findActiveSession } from '../oauth/sso.js';
 import { resolveTenant } from '../oauth/tenant-context.js';
+import type { JourneyRecord, Tenant } from '../store/store.js';
+import { formPostPage } from '../ui/pages/messages.js';
+import { journeyPath } from './authorize.js';
 import { readCookie, setSsoCookie, type CookieNames } from './cookies.js';
 import { formFields, isFormEncoded } from './forms.js';
 import { sendAuthorizationResponse, sendPage } from './respond.js';
 
 const EXPIRED = 'This sign-in page has expired or was opened in another browser. Please start again from the application.';
+/** Marks the same-site re-post of a provider's cross-site form_post answer (see the callback route). */
+const RELAY_FIELD = 'lk_relay';
 
-/** The hosted pages of a journey: GET shows the current step, POST submits its form. */
+interface LoadedJourney {
+  tenant: Tenant;
+  record: JourneyRecord;
+  policy: Policy;
+  journey: Journey;
+}
+
+/** A journey of this tenant, opened by the browser that started it and not expired. */
+async function loadJourney(deps: Deps, cookies: CookieNames, req: FastifyRequest, segment: string, id: string, policyId?: string): Promise<LoadedJourney> {
+  const tenant = await resolveTenant(deps, segment);
+  const record = tenant && /^[\w-]{16,64}$/.test(id) ? await deps.store.findJourney(id) : undefined;
+  if (!tenant || !record || record.tenantId !== tenant.id || (policyId !== undefined && record.policyId.toLowerCase() !== policyId.toLowerCase())) {
+    throw new OAuthError('invalid_request', EXPIRED, { redirectable: false, status: 404 });
+  }
+  const browser = readCookie(req, cookies.browser);
+  if (!browser || !safeEqual(sha256(browser), record.browserHash) || record.expiresAt <= deps.clock.now()) {
+    throw new OAuthError('invalid_request', EXPIRED, { redirectable: false, status: 400 });
+  }
+  const policy = deps.policies.get(tenant.slug, record.policyId);
+  const journey = policy && journeyFor(policy);
+  if (!policy || !journey) throw pageError('server_error', `The policy '${record.policyId}' is no longer available.`);
+  return { tenant, record, policy, journey };
+}
+
+/** The hosted pages of a journey (GET shows the current step, POST submits its form) and upstream providers' callbacks. */
 export function registerJourneyRoutes(app: FastifyInstance, deps: Deps, cookies: CookieNames): void {
-  const handle = async (req: FastifyRequest, reply: FastifyReply) => {
-    const { tenant: segment, policy: policyId, id } = req.params as { tenant: string; policy: string; id: string };
-    const tenant = await resolveTenant(deps, segment);
-    const record = tenant && /^[\w-]{16,64}$/.test(id) ? await deps.store.findJourney(id) : undefined;
-    if (!tenant || !record || record.tenantId !== tenant.id || record.policyId.toLowerCase() !== policyId.toLowerCase()) {
-      throw new OAuthError('invalid_request', EXPIRED, { redirectable: false, status: 404 });
-    }
-    const browser = readCookie(req, cookies.browser);
-    if (!browser || !safeEqual(sha256(browser), record.browserHash) || record.expiresAt <= deps.clock.now()) {
-      throw new OAuthError('invalid_request', EXPIRED, { redirectable: false, status: 400 });
-    }
-    const policy = deps.policies.get(tenant.slug, record.policyId);
-    const journey = policy && journeyFor(policy);
-    if (!policy || !journey) throw pageError('server_error', `The policy '${record.policyId}' is no longer available.`);
+  /** Answers the browser with what the journey decided. */
+  const respond = async (req: FastifyRequest, reply: FastifyReply, loaded: LoadedJourney, outcome: JourneyOutcome) => {
+    const { tenant, policy, record } = loaded;
     const request = record.request as AuthorizationRequest;
-
-    if (req.method === 'POST' && !isFormEncoded(req)) throw pageError('invalid_request', 'The form was not sent as a form.');
-    const outcome = await runJourney(
-      { deps, tenant, journey, record, action: req.url.split('?')[0]!, ip: req.ip },
-      req.method === 'POST' ? formFields(req) : undefined,
-    );
     switch (outcome.type) {
       case 'page':
         return sendPage(reply, outcome.html);
       case 'reload':
-        return reply.redirect(req.url.split('?')[0]!, 303);
+        return reply.redirect(journeyPath(tenant.slug, policy.id, record.id), 303);
+      case 'redirect':
+        return reply.header('cache-control', 'no-store').redirect(outcome.url, 303);
       case 'fail': {
         const target = { redirectUri: request.redirectUri, responseMode: request.responseMode, ...(request.state !== undefined ? { state: request.state } : {}) };
         return sendAuthorizationResponse(reply, errorResponse(target, outcome.error, req.id, new Date(deps.clock.now())));
@@ -56,6 +72,7 @@ export function registerJourneyRoutes(app: FastifyInstance, deps: Deps, cookies:
           authTime: state.authTime ?? Math.floor(deps.clock.now() / 1000),
           idp: state.idp ?? 'local',
           newUser: state.newUser ?? false,
+          ...(state.idpAccessToken !== undefined ? { idpAccessToken: state.idpAccessToken } : {}),
         };
         const ssoCookie = readCookie(req, cookies.sso(tenant.id));
         if (policy.session.sso !== 'suppressed' && state.interactive) {
@@ -72,11 +89,58 @@ export function registerJourneyRoutes(app: FastifyInstance, deps: Deps, cookies:
       }
     }
   };
+
   app.route({
     method: ['GET', 'POST'],
     url: '/:tenant/:policy/journey/:id',
     // Form posts (password, code, email) are limited per address; viewing a page is not.
     config: { errorFormat: 'html', rateLimit: { max: deps.config.formRateLimit, timeWindow: 60_000, allowList: (req) => req.method !== 'POST' } },
-    handler: handle,
+    handler: async (req, reply) => {
+      const { tenant, policy, id } = req.params as { tenant: string; policy: string; id: string };
+      const loaded = await loadJourney(deps, cookies, req, tenant, id, policy);
+      if (req.method === 'POST' && !isFormEncoded(req)) throw pageError('invalid_request', 'The form was not sent as a form.');
+      const outcome = await runJourney(
+        { deps, tenant: loaded.tenant, journey: loaded.journey, record: loaded.record, action: journeyPath(loaded.tenant.slug, loaded.policy.id, id), ip: req.ip },
+        req.method === 'POST' ? formFields(req) : undefined,
+      );
+      return respond(req, reply, loaded, outcome);
+    },
   });
+
+  /**
+   * An upstream identity provider's answer: `{base}/{tenant}/federation/{provider}/callback`, by GET
+   * (query) or POST (form_post, Apple's). The upstream `state` names the journey; the step that sent
+   * the browser there checks the rest. A form_post arrives cross-site, without our SameSite=Lax
+   * browser cookie: it is re-posted once from our own page, which brings the cookie along.
+   */
+  app.route({
+    method: ['GET', 'POST'],
+    url: '/:tenant/federation/:provider/callback',
+    config: { errorFormat: 'html', rateLimit: { max: deps.config.formRateLimit, timeWindow: 60_000 } },
+    handler: async (req, reply) => {
+      const { tenant: segment, provider } = req.params as { tenant: string; provider: string };
+      if (req.method === 'POST' && !isFormEncoded(req)) throw pageError('invalid_request', 'The identity provider did not send its answer as a form.');
+      const params = req.method === 'POST' ? formFields(req) : stringParams(req.query);
+      if (req.method === 'POST' && !readCookie(req, cookies.browser) && params[RELAY_FIELD] === undefined) {
+        return sendPage(reply, formPostPage(req.url.split('?')[0]!, { ...params, [RELAY_FIELD]: '1' }));
+      }
+      delete params[RELAY_FIELD];
+      const journeyId = (params.state ?? '').split('.')[0] ?? '';
+      if (!/^[\w-]{16,64}$/.test(journeyId) || !/^[a-z0-9-]{1,63}$/.test(provider)) {
+        throw pageError('invalid_request', 'This answer from the identity provider does not belong to a sign-in in progress. Please start again from the application.');
+      }
+      const loaded = await loadJourney(deps, cookies, req, segment, journeyId);
+      const outcome = await resumeJourney(
+        { deps, tenant: loaded.tenant, journey: loaded.journey, record: loaded.record, action: journeyPath(loaded.tenant.slug, loaded.policy.id, journeyId), ip: req.ip },
+        { providerId: provider, method: req.method === 'POST' ? 'POST' : 'GET', params },
+      );
+      return respond(req, reply, loaded, outcome);
+    },
+  });
+}
+
+function stringParams(q: unknown): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries((q ?? {}) as Record<string, unknown>)) if (typeof v === 'string') out[k] = v;
+  return out;
 }

@@ -1,8 +1,12 @@
 import type { Journey, Step } from './journey.js';
 import type { Policy } from './policy-schema.js';
-import { localSignIn } from './steps/local-sign-in.js';
+import { federatedSignIn } from './steps/federated-sign-in.js';
+import { federatedSignUp } from './steps/federated-sign-up.js';
+import { linkIdentity } from './steps/link-identity.js';
+import { localSignIn, type LocalSignInOptions } from './steps/local-sign-in.js';
 import { resetEmail, resetPassword } from './steps/password-reset.js';
 import { profileEdit } from './steps/profile-edit.js';
+import { providerSelection } from './steps/provider-selection.js';
 import { signUpDetails, signUpEmail } from './steps/sign-up.js';
 import { verifyEmail } from './steps/verify-email.js';
 
@@ -15,30 +19,49 @@ function resetSteps(): Step[] {
 }
 
 /**
+ * The first page of a signing-in kind: the local-account page (with the policy's identity providers
+ * as buttons), or, without local accounts, the choice of provider; and after it the upstream steps
+ * (sign-in at the provider, linking to an existing account, first-time sign-up) when the policy names
+ * providers.
+ */
+function signInSteps(policy: Policy, opts: LocalSignInOptions & { allowSignUp: boolean }): { first: Step; upstream: Step[] } {
+  const local = policy.identityProviders.includes('local');
+  const first = local ? localSignIn(opts) : providerSelection('providerSelection');
+  const federates = policy.identityProviders.some((id) => id !== 'local');
+  const upstream = federates
+    ? [federatedSignIn({ choiceStep: first.id, allowSignUp: opts.allowSignUp }), linkIdentity(), ...(opts.allowSignUp ? [federatedSignUp()] : [])]
+    : [];
+  return { first, upstream };
+}
+
+/**
  * Kinds are presets: each expands to an ordered list of steps. Steps that authenticate skip
- * themselves once the journey knows its user, so "Sign up now" and an inline password reset are
- * side paths (`goto`) that rejoin the end of the list.
+ * themselves once the journey knows its user, so "Sign up now", an inline password reset and an
+ * upstream sign-in are side paths (`goto`) that rejoin the end of the list.
  */
 export function compileJourney(policy: Policy): Journey {
   const inlineReset = policy.forgotPassword === 'inline';
+  const reset = inlineReset ? { passwordResetStep: 'resetEmail' } : {};
   let steps: Step[];
   switch (policy.kind) {
-    case 'signIn':
-      steps = [localSignIn(inlineReset ? { passwordResetStep: 'resetEmail' } : {}), ...(inlineReset ? resetSteps() : [])];
+    case 'signIn': {
+      const { first, upstream } = signInSteps(policy, { ...reset, allowSignUp: false });
+      steps = [first, ...(inlineReset ? resetSteps() : []), ...upstream];
       break;
-    case 'signUpOrSignIn':
-      steps = [
-        localSignIn({ signUpStep: 'signUpEmail', ...(inlineReset ? { passwordResetStep: 'resetEmail' } : {}) }),
-        ...signUpSteps(),
-        ...(inlineReset ? resetSteps() : []),
-      ];
+    }
+    case 'signUpOrSignIn': {
+      const { first, upstream } = signInSteps(policy, { signUpStep: 'signUpEmail', ...reset, allowSignUp: true });
+      steps = [first, ...signUpSteps(), ...(inlineReset ? resetSteps() : []), ...upstream];
       break;
+    }
     case 'signUp':
       steps = signUpSteps();
       break;
-    case 'profileEdit':
-      steps = [localSignIn(inlineReset ? { passwordResetStep: 'resetEmail' } : {}), ...(inlineReset ? resetSteps() : []), profileEdit('profileEdit')];
+    case 'profileEdit': {
+      const { first, upstream } = signInSteps(policy, { ...reset, allowSignUp: false });
+      steps = [first, ...(inlineReset ? resetSteps() : []), ...upstream, profileEdit('profileEdit')];
       break;
+    }
     case 'passwordReset':
       steps = resetSteps();
       break;

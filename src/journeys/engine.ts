@@ -3,12 +3,14 @@ import type { Deps } from '../deps.js';
 import { OAuthError } from '../oauth/errors.js';
 import type { AuthorizationRequest } from '../oauth/authorize-request.js';
 import type { JourneyRecord, Tenant } from '../store/store.js';
-import type { FormInput, Journey, JourneyState, StepContext, StepResult } from './journey.js';
+import type { CallbackInput, FormInput, Journey, JourneyState, StepContext, StepResult } from './journey.js';
 
 export type JourneyOutcome =
   | { type: 'page'; html: string }
   /** Post/redirect/get: the browser reloads the journey page. */
   | { type: 'reload' }
+  /** The browser goes to an upstream identity provider. */
+  | { type: 'redirect'; url: string }
   | { type: 'complete'; state: JourneyState }
   | { type: 'fail'; error: OAuthError };
 
@@ -29,13 +31,27 @@ const MAX_TRANSITIONS = 50;
  * walks forward through steps that complete on their own until one needs a page or the journey ends.
  */
 export async function runJourney(input: JourneyInput, form?: FormInput): Promise<JourneyOutcome> {
+  return run(input, form ? { form } : {});
+}
+
+/**
+ * Feeds an upstream provider's answer to the step that sent the browser there. The answer carries no
+ * CSRF token of ours: the step checks the upstream `state` it made instead.
+ */
+export async function resumeJourney(input: JourneyInput, callback: CallbackInput): Promise<JourneyOutcome> {
+  return run(input, { callback });
+}
+
+async function run(input: JourneyInput, given: { form?: FormInput; callback?: CallbackInput }): Promise<JourneyOutcome> {
   const { deps, record, journey } = input;
+  const { form, callback } = given;
   let state = record.state as JourneyState;
   let csrf = record.csrf;
   const request = record.request as AuthorizationRequest;
 
   const ctxFor = (s: JourneyState): StepContext => ({
     deps,
+    journeyId: record.id,
     tenant: input.tenant,
     policy: journey.policy,
     request,
@@ -58,6 +74,14 @@ export async function runJourney(input: JourneyInput, form?: FormInput): Promise
     result = await current.submit(ctxFor(state), form);
     // A fresh CSRF token per accepted form, so a replayed post is refused.
     if (result.type !== 'page') csrf = randomToken(24);
+  } else if (callback) {
+    if (!current?.resume) {
+      throw new OAuthError('invalid_request', 'This sign-in is not waiting for an identity provider; please start again from the application.', {
+        redirectable: false,
+      });
+    }
+    result = await current.resume(ctxFor(state), callback);
+    if (result.type !== 'page') csrf = randomToken(24);
   } else {
     if (!current) return { type: 'complete', state };
     result = await current.enter(ctxFor(state));
@@ -72,6 +96,9 @@ export async function runJourney(input: JourneyInput, form?: FormInput): Promise
         if (result.state) state = result.state;
         if (csrf !== record.csrf || state !== record.state) await deps.store.updateJourney(record.id, state, csrf);
         return { type: 'page', html: result.html };
+      case 'redirect':
+        await deps.store.updateJourney(record.id, result.state, csrf);
+        return { type: 'redirect', url: result.url };
       case 'next':
       case 'goto': {
         const target = result.type === 'goto' ? result.step : undefined;
@@ -83,8 +110,8 @@ export async function runJourney(input: JourneyInput, form?: FormInput): Promise
           await deps.store.deleteJourney(record.id);
           return { type: 'complete', state };
         }
-        if (form) {
-          // After a form post, let the browser GET the next page (post/redirect/get).
+        if (form || callback) {
+          // After a form post (or a provider's answer), let the browser GET the next page (post/redirect/get).
           await deps.store.updateJourney(record.id, state, csrf);
           return { type: 'reload' };
         }

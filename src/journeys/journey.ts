@@ -18,12 +18,16 @@ export interface JourneyState {
   interactive?: boolean;
   /** "Keep me signed in" was ticked: the SSO cookie outlives the browser session. */
   kmsi?: boolean;
+  /** The upstream provider's access token, sealed (for the `idp_access_token` claim). */
+  idpAccessToken?: string;
   /** Step-private data (typed values kept across pages, pending codes…), by step id. */
   data: Record<string, Record<string, unknown>>;
 }
 
 export interface StepContext {
   deps: Deps;
+  /** The journey's id (an upstream round trip's state names it). */
+  journeyId: string;
   tenant: Tenant;
   policy: Policy;
   request: AuthorizationRequest;
@@ -44,14 +48,27 @@ export type StepResult =
   | { type: 'next'; state: JourneyState }
   /** Jump to the step with this id (e.g. "Sign up now" from the sign-in page). */
   | { type: 'goto'; step: string; state: JourneyState }
+  /** Send the browser elsewhere (an upstream identity provider); the journey waits for it to come back. */
+  | { type: 'redirect'; url: string; state: JourneyState }
   /** End the journey with a protocol error sent to the app (cancel, forgot password…). */
   | { type: 'fail'; error: OAuthError };
 
-/** One unit of a journey: renders a page or completes on its own, and accepts that page's form. */
+/** What came back to the journey from an upstream identity provider (its callback's fields). */
+export interface CallbackInput {
+  providerId: string;
+  method: 'GET' | 'POST';
+  params: Record<string, string>;
+}
+
+/**
+ * One unit of a journey: renders a page or completes on its own, and accepts that page's form. A step
+ * that sent the browser to an upstream provider takes its answer in `resume`.
+ */
 export interface Step {
   readonly id: string;
   enter(ctx: StepContext): Promise<StepResult>;
   submit(ctx: StepContext, form: FormInput): Promise<StepResult>;
+  resume?(ctx: StepContext, callback: CallbackInput): Promise<StepResult>;
 }
 
 export interface Journey {

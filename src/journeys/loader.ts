@@ -1,6 +1,7 @@
 import { existsSync, readdirSync, readFileSync, watch, type FSWatcher } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { Logger } from 'pino';
+import { IDENTITY_PROVIDERS_FILE, loadIdentityProviders, type IdentityProvider } from '../federation/config.js';
 import { policySchema, type Policy } from './policy-schema.js';
 
 /** A validation problem: which file, where in it (JSON path), and why. */
@@ -14,11 +15,8 @@ export function formatProblem(p: PolicyProblem): string {
   return `${p.file}: ${p.path}: ${p.message}`;
 }
 
-/** Files in a tenant's policy folder that are not policies. */
-const NON_POLICY_FILES = new Set(['identity-providers.json']);
-
 export function isPolicyFile(name: string): boolean {
-  return name.endsWith('.json') && !NON_POLICY_FILES.has(name) && !name.startsWith('.');
+  return name.endsWith('.json') && name !== IDENTITY_PROVIDERS_FILE && !name.startsWith('.');
 }
 
 function jsonPath(path: readonly PropertyKey[]): string {
@@ -27,21 +25,29 @@ function jsonPath(path: readonly PropertyKey[]): string {
 
 /** What a policy is checked against besides its own file: the tenant it belongs to. */
 export interface TenantContext {
-  /** Ids of the identity providers the tenant configures (identity-providers.json). */
-  providerIds: ReadonlySet<string>;
+  /** The identity providers the tenant configures (identity-providers.json). */
+  providers: ReadonlyMap<string, IdentityProvider>;
 }
 
-/** The tenant of a policy file: its folder. Federation is not built yet, so no provider is configured. */
-export function tenantContextFor(_folder: string): TenantContext {
-  return { providerIds: new Set() };
+/** The tenant of a policy file is its folder; an invalid identity-providers.json counts as no providers. */
+export function tenantContextFor(folder: string): TenantContext {
+  const loaded = loadIdentityProviders(folder);
+  return { providers: 'providers' in loaded ? loaded.providers : new Map() };
 }
+
+/** Kinds whose journeys offer identity providers (sign-up and password reset are local-account journeys). */
+const FEDERATING_KINDS = new Set<Policy['kind']>(['signIn', 'signUpOrSignIn', 'profileEdit']);
 
 /** Rules that need the tenant: every identity provider a policy offers must exist. */
 function checkAgainstTenant(file: string, policy: Policy, ctx: TenantContext): PolicyProblem[] {
   const problems: PolicyProblem[] = [];
   policy.identityProviders.forEach((id, i) => {
-    if (id !== 'local' && !ctx.providerIds.has(id)) {
-      problems.push({ file, path: `$.identityProviders[${i}]`, message: `'${id}' names no identity provider configured for this tenant (only 'local' is available)` });
+    if (id === 'local') return;
+    if (!ctx.providers.has(id)) {
+      const known = ['local', ...ctx.providers.keys()].map((k) => `'${k}'`).join(', ');
+      problems.push({ file, path: `$.identityProviders[${i}]`, message: `'${id}' names no identity provider configured for this tenant (configured: ${known}; see ${IDENTITY_PROVIDERS_FILE})` });
+    } else if (!FEDERATING_KINDS.has(policy.kind)) {
+      problems.push({ file, path: `$.identityProviders[${i}]`, message: `a ${policy.kind} policy runs with local accounts only; offer '${id}' in a signIn, signUpOrSignIn or profileEdit policy` });
     }
   });
   return problems;
@@ -78,13 +84,16 @@ interface TenantPolicies {
   byId: Map<string, Policy>;
   /** Last good policy per file, so an invalid edit keeps the previous version live. */
   byFile: Map<string, Policy>;
+  /** The last good identity providers (identity-providers.json). */
+  providers: Map<string, IdentityProvider>;
   watcher?: FSWatcher;
 }
 
 /**
- * Loads each tenant's policies from `{dir}/{slug}/` on first use and keeps them current: the folder
- * is watched and a changed file is validated and swapped in; an invalid file keeps the last good
- * version and the problem is logged with file and JSON path.
+ * Loads each tenant's identity providers and policies from `{dir}/{slug}/` on first use and keeps them
+ * current: the folder is watched and a changed file is validated and swapped in; an invalid file keeps
+ * the last good version and the problem is logged with file and JSON path. A change to the identity
+ * providers validates the tenant's policies again (a policy may name a provider that came or went).
  */
 export class PolicyRegistry {
   private readonly tenants = new Map<string, TenantPolicies>();
@@ -104,6 +113,11 @@ export class PolicyRegistry {
     return [...this.tenant(slug).byId.values()].sort((a, b) => a.id.localeCompare(b.id));
   }
 
+  /** The tenant's identity providers (the last valid identity-providers.json). */
+  providers(slug: string): ReadonlyMap<string, IdentityProvider> {
+    return this.tenant(slug).providers;
+  }
+
   close(): void {
     for (const t of this.tenants.values()) t.watcher?.close();
     for (const timer of this.timers.values()) clearTimeout(timer);
@@ -113,10 +127,11 @@ export class PolicyRegistry {
   private tenant(slug: string): TenantPolicies {
     let t = this.tenants.get(slug);
     if (!t) {
-      t = { byId: new Map(), byFile: new Map() };
+      t = { byId: new Map(), byFile: new Map(), providers: new Map() };
       this.tenants.set(slug, t);
       const folder = join(this.dir, slug);
       if (existsSync(folder)) {
+        this.loadProviders(t, folder);
         for (const name of readdirSync(folder).filter(isPolicyFile).sort()) this.loadFile(t, folder, name);
         if (this.watchFiles) this.watch(t, slug, folder);
       } else {
@@ -129,7 +144,7 @@ export class PolicyRegistry {
   private watch(t: TenantPolicies, slug: string, folder: string): void {
     try {
       t.watcher = watch(folder, (_event, name) => {
-        if (!name || !isPolicyFile(name)) return;
+        if (!name || (!isPolicyFile(name) && name !== IDENTITY_PROVIDERS_FILE)) return;
         // Editors write in several steps; wait for the file to settle.
         const key = `${slug}/${name}`;
         clearTimeout(this.timers.get(key));
@@ -137,7 +152,15 @@ export class PolicyRegistry {
           key,
           setTimeout(() => {
             this.timers.delete(key);
-            this.loadFile(t, folder, name);
+            if (name === IDENTITY_PROVIDERS_FILE) {
+              if (this.loadProviders(t, folder)) {
+                // Policies refused for naming a provider may be valid now, and the other way round.
+                const names = new Set([...t.byFile.keys(), ...readdirSync(folder).filter(isPolicyFile)]);
+                for (const n of [...names].sort()) this.loadFile(t, folder, n);
+              }
+            } else {
+              this.loadFile(t, folder, name);
+            }
           }, 50),
         );
       });
@@ -145,6 +168,20 @@ export class PolicyRegistry {
     } catch (err) {
       this.logger.warn({ err, folder }, 'cannot watch the policy folder; changes need a restart');
     }
+  }
+
+  /** Loads identity-providers.json; false when it is invalid (the last good providers stay). */
+  private loadProviders(t: TenantPolicies, folder: string): boolean {
+    const result = loadIdentityProviders(folder);
+    if ('problems' in result) {
+      for (const p of result.problems) {
+        this.logger.error({ file: p.file, path: p.path, reason: p.message }, `invalid identity providers, keeping the last good version: ${formatProblem(p)}`);
+      }
+      return false;
+    }
+    t.providers = result.providers;
+    if (result.providers.size > 0) this.logger.info({ folder, providers: [...result.providers.keys()] }, 'identity providers loaded');
+    return true;
   }
 
   private loadFile(t: TenantPolicies, folder: string, name: string): void {
@@ -158,7 +195,7 @@ export class PolicyRegistry {
       }
       return;
     }
-    const result = validatePolicyFile(file);
+    const result = validatePolicyFile(file, { providers: t.providers });
     if ('problems' in result) {
       for (const p of result.problems) {
         this.logger.error({ file: p.file, path: p.path, reason: p.message }, `invalid policy, keeping the last good version: ${formatProblem(p)}`);

@@ -117,6 +117,8 @@ export interface Authentication {
   idp: string;
   newUser: boolean;
   session?: SsoSession;
+  /** The upstream provider's access token, sealed (for `idp_access_token`). */
+  idpAccessToken?: string;
 }
 
 /**
@@ -142,6 +144,7 @@ export async function respondWithGrant(
     clientInfo: request.clientInfo,
     ...(request.nonce !== undefined ? { nonce: request.nonce } : {}),
     ...(auth.session ? { sid: auth.session.sid } : {}),
+    ...(auth.idpAccessToken !== undefined && policy.outputClaims.includes('idp_access_token') ? { idpAccessToken: auth.idpAccessToken } : {}),
   };
   if (auth.session) await joinSession(deps, auth.session, app.clientId, policy.id);
   const params: Record<string, string> = {};

@@ -17,6 +17,8 @@ export interface UserGrant {
   clientInfo: boolean;
   /** The SSO session's public id, when the grant was made within one (id_token `sid`). */
   sid?: string;
+  /** The upstream identity provider's access token, sealed under the master key (`idp_access_token`). */
+  idpAccessToken?: string;
 }
 
 /** An authorization code's payload: the grant plus what the token request must match. */

@@ -65,6 +65,7 @@ export async function mintUserTokens(
         ...(args.includeNonce && grant.nonce !== undefined ? { nonce: grant.nonce } : {}),
         ...(atHash ? { atHash } : {}),
         ...(args.code ? { cHash: halfHash(args.code) } : {}),
+        ...(grant.idpAccessToken !== undefined ? { idpAccessToken: deps.secrets.open(grant.idpAccessToken) } : {}),
       }),
     );
   }

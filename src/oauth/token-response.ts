@@ -106,6 +106,7 @@ export async function userTokenResponse(
       spa: client.type === 'spa',
     };
     if (grant.sid !== undefined) data.sid = grant.sid;
+    if (grant.idpAccessToken !== undefined) data.idpAccessToken = grant.idpAccessToken;
     refreshRecord = {
       tokenHash: sha256(secret),
       familyId: family.familyId,

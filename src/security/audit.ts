@@ -20,7 +20,10 @@ export type AuditEventName =
   | 'user_created'
   | 'user_disabled'
   | 'user_enabled'
-  | 'user_deleted';
+  | 'user_deleted'
+  | 'federated_signin'
+  | 'identity_linked'
+  | 'identity_unlinked';
 
 export interface AuditInput {
   tenantId?: string | null;

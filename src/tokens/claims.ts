@@ -46,7 +46,7 @@ export function idTokenClaims(
   user: User,
   policy: Policy,
   grant: UserGrant,
-  extra: { nonce?: string; atHash?: string; cHash?: string },
+  extra: { nonce?: string; atHash?: string; cHash?: string; idpAccessToken?: string },
 ): JWTPayload {
   const out = registered(base, user.id);
   out.auth_time = grant.authTime;
@@ -56,6 +56,8 @@ export function idTokenClaims(
   out[policy.tokens.policyClaim] = grant.policyId;
   // OIDC Front-Channel Logout §3: the session an app's logout request names.
   if (grant.sid !== undefined) out.sid = grant.sid;
+  // B2C's pass-through of the upstream provider's access token (only when the policy outputs it).
+  if (extra.idpAccessToken !== undefined) out.idp_access_token = extra.idpAccessToken;
   if (extra.atHash) out.at_hash = extra.atHash;
   if (extra.cHash) out.c_hash = extra.cHash;
   return out;

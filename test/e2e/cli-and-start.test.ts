@@ -155,6 +155,23 @@ describe('latchkey CLI', () => {
     expect(runJson<unknown[]>(['user', 'list', '--tenant', 'contoso'])).toEqual([]);
   });
 
+  it('shows, links and unlinks a user\'s identities at upstream providers (Graph\'s shape)', () => {
+    const u = runJson<{ id: string }>(['user', 'create', '--tenant', 'contoso', '--email', 'Ida@Example.com', '--password', 'ida-password-1']);
+    const linked = runJson<{ identities: unknown[] }>(['user', 'identity', 'add', '--tenant', 'contoso', '--user', u.id, '--issuer', 'google.com', '--issuer-assigned-id', '110169484474386276334']);
+    expect(linked.identities).toEqual([
+      { signInType: 'emailAddress', issuer: 'contoso.onmicrosoft.com', issuerAssignedId: 'Ida@Example.com' },
+      { signInType: 'federated', issuer: 'google.com', issuerAssignedId: '110169484474386276334' },
+    ]);
+    expect(runJson<{ identities: unknown[] }>(['user', 'show', '--tenant', 'contoso', '--user', 'ida@example.com']).identities).toEqual(linked.identities);
+    expect(run(['user', 'show', '--tenant', 'contoso', '--user', u.id]).stdout).toContain('federated google.com 110169484474386276334');
+    const other = runJson<{ id: string }>(['user', 'create', '--tenant', 'contoso', '--email', 'ola@example.com', '--password', 'ola-password-1']);
+    const taken = run(['user', 'identity', 'add', '--tenant', 'contoso', '--user', other.id, '--issuer', 'google.com', '--issuer-assigned-id', '110169484474386276334']);
+    expect(taken.code).toBe(1);
+    expect(taken.stderr).toMatch(/^latchkey: the identity google.com 110169484474386276334 already belongs to user /);
+    expect(runJson<{ identities: unknown[] }>(['user', 'identity', 'remove', '--tenant', 'contoso', '--user', u.id, '--issuer', 'google.com', '--issuer-assigned-id', '110169484474386276334']).identities).toHaveLength(1);
+    expect(run(['user', 'identity', 'remove', '--tenant', 'contoso', '--user', u.id, '--issuer', 'google.com', '--issuer-assigned-id', '110169484474386276334']).stderr).toMatch(/has no identity google.com/);
+  });
+
   it('rotates and retires keys', () => {
     const before = runJson<{ kid: string }[]>(['keys', 'list', '--tenant', 'contoso']);
     expect(before).toHaveLength(1);
@@ -211,6 +228,22 @@ describe('latchkey CLI', () => {
     const r2 = run(['policy', 'validate', idp]);
     expect(r2.code).toBe(1);
     expect(r2.stdout).toContain(`${idp}: $.identityProviders[1]: 'google' names no identity provider configured for this tenant`);
+  });
+
+  it('validates identity-providers.json with the policies, and a policy against the providers beside it', () => {
+    const folder = join(dir, 'policies', 'contoso');
+    const providers = join(folder, 'identity-providers.json');
+    writeFileSync(providers, JSON.stringify({ providers: [{ id: 'google', type: 'google', displayName: 'Google', clientId: 'g', clientSecret: { env: 'CLI_TEST_GOOGLE_SECRET' } }] }));
+    const r = run(['policy', 'validate']);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain(`${providers}: $.providers[0].clientSecret: the environment variable CLI_TEST_GOOGLE_SECRET is not set`);
+    const social = join(folder, 'B2C_1_social.json');
+    writeFileSync(social, JSON.stringify({ id: 'B2C_1_social', kind: 'signUpOrSignIn', identityProviders: ['local', 'google'] }));
+    const withSecret = spawnSync(process.execPath, [cli, 'policy', 'validate', providers, social], { env: { ...env, CLI_TEST_GOOGLE_SECRET: 'x' }, encoding: 'utf8' });
+    expect(withSecret.stdout).toContain('2 valid, 0 invalid');
+    expect(withSecret.status).toBe(0);
+    rmSync(providers);
+    rmSync(social);
   });
 
   it.runIf(process.platform !== 'win32')('is executable as built, so `npx latchkey` runs it', () => {

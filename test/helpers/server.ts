@@ -73,6 +73,8 @@ export async function startServer(opts: { env?: Record<string, string>; tls?: { 
   const deps = createDeps(config, { logger, clock });
   const provision: ProvisionDeps = { store: deps.store, secrets: deps.secrets, clock, policiesDir: config.policiesDir, passwordCost: config.passwordCost, audit: deps.audit };
   const tenant = (await ensureDemo(provision, config.baseUrl))!;
+  // As main.ts does: load (and start watching) the tenant's policies at start.
+  deps.policies.list(tenant.slug);
   const app = await buildApp(deps, opts.tls ? { https: opts.tls } : {});
   await app.listen({ port, host: '127.0.0.1' });
   return {

@@ -1,31 +1,42 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
+import { IDENTITY_PROVIDERS_FILE, loadIdentityProviders } from '../../federation/config.js';
 import { formatProblem, isPolicyFile, validatePolicyFile, type PolicyProblem } from '../../journeys/loader.js';
 import { ProvisionError } from '../../provision.js';
 import { parse, usageError, type Command } from '../context.js';
 
-/** Every policy file under the policies folder (one sub-folder per tenant). */
-function allPolicyFiles(dir: string): string[] {
+/** Every policy file and identity-providers.json under the policies folder (one sub-folder per tenant). */
+function allFiles(dir: string): string[] {
   if (!existsSync(dir)) throw new ProvisionError(`no policies folder at ${dir}`);
   const files: string[] = [];
   for (const tenant of readdirSync(dir).sort()) {
     const folder = join(dir, tenant);
     if (!statSync(folder).isDirectory()) continue;
-    for (const name of readdirSync(folder).sort()) if (isPolicyFile(name)) files.push(join(folder, name));
+    for (const name of readdirSync(folder).sort()) if (isPolicyFile(name) || name === IDENTITY_PROVIDERS_FILE) files.push(join(folder, name));
   }
   return files;
+}
+
+/** The server's checks: a policy against its schema and its tenant's identity providers; the providers file against its own. */
+function validate(file: string): PolicyProblem[] {
+  if (basename(file) === IDENTITY_PROVIDERS_FILE) {
+    const r = existsSync(file) ? loadIdentityProviders(dirname(file)) : { problems: [{ file, path: '$', message: 'cannot read (ENOENT)' }] };
+    return 'problems' in r ? r.problems : [];
+  }
+  const r = validatePolicyFile(file);
+  return 'problems' in r ? r.problems : [];
 }
 
 export const policyCommand: Command = async (ctx, argv) => {
   const [sub, ...rest] = argv;
   if (sub !== 'validate') throw usageError('usage: latchkey policy validate [files…]');
   const { positionals } = parse(rest, {}, true);
-  const files = positionals.length > 0 ? positionals.map((f) => resolve(f)) : allPolicyFiles(ctx.config.policiesDir);
+  const files = positionals.length > 0 ? positionals.map((f) => resolve(f)) : allFiles(ctx.config.policiesDir);
   const problems: PolicyProblem[] = [];
   const valid: string[] = [];
   for (const file of files) {
-    const r = validatePolicyFile(file);
-    if ('problems' in r) problems.push(...r.problems);
+    const found = validate(file);
+    if (found.length > 0) problems.push(...found);
     else valid.push(file);
   }
   if (ctx.json) ctx.printJson({ valid, problems });

@@ -1,6 +1,10 @@
-import { createUser, requireTenant, requireUser, ProvisionError } from '../../provision.js';
+import { addIdentity, createUser, removeIdentity, requireTenant, requireUser, ProvisionError } from '../../provision.js';
 import { need, parse, usageError, type Command } from '../context.js';
-import { table, userJson } from '../output.js';
+import { identitiesJson, table, userJson } from '../output.js';
+
+function identityLines(identities: ReturnType<typeof identitiesJson>): string {
+  return identities.length === 0 ? '(none)' : identities.map((i) => `\n  ${i.signInType} ${i.issuer} ${i.issuerAssignedId}`).join('');
+}
 
 export const userCommand: Command = async (ctx, argv) => {
   const [sub, ...rest] = argv;
@@ -34,7 +38,7 @@ export const userCommand: Command = async (ctx, argv) => {
       const { values } = parse(rest, { tenant: { type: 'string' } });
       const d = ctx.deps();
       const tenant = await requireTenant(d, need(values.tenant, '--tenant'));
-      const rows = (await d.store.listUsers(tenant.id)).map(userJson);
+      const rows = (await d.store.listUsers(tenant.id)).map((u) => userJson(u));
       if (ctx.json) ctx.printJson(rows);
       else ctx.print(table(rows, ['id', 'email', 'display_name', 'disabled']));
       return;
@@ -59,11 +63,28 @@ export const userCommand: Command = async (ctx, argv) => {
         await d.audit.record({ tenantId: tenant.id, event: 'user_deleted', outcome: 'success', subject: user.id, detail: 'cli' });
         if (ctx.json) ctx.printJson({ id: user.id, deleted: true });
         else ctx.print(`deleted user ${user.email}`);
-      } else if (ctx.json) ctx.printJson(userJson(user));
-      else ctx.print(Object.entries(userJson(user)).map(([k, v]) => `${k}: ${v ?? ''}`).join('\n'));
+      } else {
+        const shown = userJson(user, identitiesJson(tenant, user, await d.store.listUserIdentities(tenant.id, user.id)));
+        if (ctx.json) ctx.printJson(shown);
+        else ctx.print(Object.entries(shown).map(([k, v]) => `${k}: ${k === 'identities' ? identityLines(v as ReturnType<typeof identitiesJson>) : (v ?? '')}`).join('\n'));
+      }
+      return;
+    }
+    case 'identity': {
+      const [verb, ...args] = rest;
+      if (verb !== 'add' && verb !== 'remove') throw usageError('usage: latchkey user identity add|remove --tenant T --user U --issuer DOMAIN --issuer-assigned-id ID');
+      const { values } = parse(args, { tenant: { type: 'string' }, user: { type: 'string' }, issuer: { type: 'string' }, 'issuer-assigned-id': { type: 'string' } });
+      const d = ctx.deps();
+      const tenant = await requireTenant(d, need(values.tenant, '--tenant'));
+      const user = await requireUser(d, tenant, need(values.user, '--user'));
+      const identity = { issuer: need(values.issuer, '--issuer'), issuerAssignedId: need(values['issuer-assigned-id'], '--issuer-assigned-id') };
+      const list = verb === 'add' ? await addIdentity(d, tenant, user, identity) : await removeIdentity(d, tenant, user, identity);
+      const identities = identitiesJson(tenant, user, list);
+      if (ctx.json) ctx.printJson({ id: user.id, identities });
+      else ctx.print(`${verb === 'add' ? 'linked' : 'unlinked'} ${identity.issuer} ${identity.issuerAssignedId}; identities now:\n${identityLines(identities)}`);
       return;
     }
     default:
-      throw usageError('usage: latchkey user create|list|show|disable|enable|delete …');
+      throw usageError('usage: latchkey user create|list|show|disable|enable|delete|identity …');
   }
 };

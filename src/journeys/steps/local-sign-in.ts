@@ -1,7 +1,8 @@
 import { signInPage } from '../../ui/pages/sign-in.js';
-import type { FormInput, Step, StepContext, StepResult } from '../journey.js';
+import type { FormInput, JourneyState, Step, StepContext, StepResult } from '../journey.js';
 import { normalizeSignInName } from '../../store/normalize.js';
-import { EMAIL, cancelled, forgotPassword, pageTitle } from './common.js';
+import { EMAIL, cancelled, forgotPassword, pageTitle, stepData } from './common.js';
+import { FEDERATION_KEY, chooseProvider, hintedProvider, offeredProviders, postedProvider, takeFederationError } from './providers.js';
 
 /** One message for unknown account, wrong password and disabled account: no user enumeration. */
 const INVALID_CREDENTIALS = 'Invalid username or password.';
@@ -22,9 +23,10 @@ export interface LocalSignInOptions {
 export function localSignIn(opts: LocalSignInOptions = {}): Step {
   const id = 'localSignIn';
 
-  function render(ctx: StepContext, email: string, errors: { form?: string; email?: string; password?: string } = {}): StepResult {
+  function render(ctx: StepContext, email: string, errors: { form?: string; email?: string; password?: string } = {}, state?: JourneyState): StepResult {
     return {
       type: 'page',
+      ...(state ? { state } : {}),
       html: signInPage({
         title: pageTitle(ctx.policy.ui.title, `Sign in to ${ctx.tenant.displayName}`),
         action: ctx.action,
@@ -35,6 +37,7 @@ export function localSignIn(opts: LocalSignInOptions = {}): Step {
         signUpLink: opts.signUpStep !== undefined,
         keepMeSignedIn: ctx.policy.session.keepMeSignedInDays > 0,
         forgotPasswordLink: true,
+        providers: offeredProviders(ctx).map((p) => ({ id: p.id, displayName: p.displayName })),
         lang: ctx.policy.ui.locale,
         theme: ctx.policy.ui.theme,
       }),
@@ -45,11 +48,16 @@ export function localSignIn(opts: LocalSignInOptions = {}): Step {
     id,
     async enter(ctx) {
       if (ctx.state.userId) return { type: 'next', state: ctx.state };
-      return render(ctx, ctx.request.loginHint ?? '');
+      const hinted = hintedProvider(ctx);
+      if (hinted && !stepData<{ provider: string }>(ctx.state, FEDERATION_KEY).provider) return chooseProvider(ctx.state, hinted);
+      const { message, state } = takeFederationError(ctx.state);
+      return render(ctx, ctx.request.loginHint ?? '', message ? { form: message } : {}, message ? state : undefined);
     },
     async submit(ctx, form: FormInput) {
       const action = form.action ?? 'signin';
       if (action === 'cancel') return cancelled();
+      const provider = postedProvider(ctx, action);
+      if (provider) return chooseProvider(ctx.state, provider);
       if (action === 'forgot') {
         if (ctx.policy.forgotPassword === 'inline' && opts.passwordResetStep) {
           return { type: 'goto', step: opts.passwordResetStep, state: ctx.state };

@@ -1,0 +1,47 @@
+import { providerSelectionPage } from '../../ui/pages/sign-in.js';
+import type { JourneyState, Step, StepContext, StepResult } from '../journey.js';
+import { cancelled, pageTitle, stepData } from './common.js';
+import { FEDERATION_KEY, chooseProvider, hintedProvider, offeredProviders, postedProvider, takeFederationError } from './providers.js';
+
+/**
+ * The first page of a policy without local accounts: a button per identity provider. With a single
+ * provider (or a `domain_hint` naming one) the browser goes straight to it, as B2C's direct sign-in does.
+ */
+export function providerSelection(id: string): Step {
+  function render(ctx: StepContext, error?: string, state?: JourneyState): StepResult {
+    return {
+      type: 'page',
+      ...(state ? { state } : {}),
+      html: providerSelectionPage({
+        title: pageTitle(ctx.policy.ui.title, `Sign in to ${ctx.tenant.displayName}`),
+        action: ctx.action,
+        csrf: ctx.csrf,
+        providers: offeredProviders(ctx).map((p) => ({ id: p.id, displayName: p.displayName })),
+        ...(error ? { error } : {}),
+        lang: ctx.policy.ui.locale,
+        theme: ctx.policy.ui.theme,
+      }),
+    };
+  }
+  return {
+    id,
+    async enter(ctx) {
+      if (ctx.state.userId) return { type: 'next', state: ctx.state };
+      const { message, state } = takeFederationError(ctx.state);
+      // After a failed attempt the page is shown (with why), rather than going straight back.
+      const attempted = stepData<{ provider: string }>(ctx.state, FEDERATION_KEY).provider !== undefined;
+      if (!message && !attempted) {
+        const providers = offeredProviders(ctx);
+        const direct = hintedProvider(ctx) ?? (providers.length === 1 ? providers[0] : undefined);
+        if (direct) return chooseProvider(ctx.state, direct);
+      }
+      return render(ctx, message, message ? state : undefined);
+    },
+    async submit(ctx, form) {
+      if (form.action === 'cancel') return cancelled();
+      const provider = postedProvider(ctx, form.action);
+      if (provider) return chooseProvider(ctx.state, provider);
+      return render(ctx, 'Please choose how to sign in.');
+    },
+  };
+}

@@ -1,0 +1,47 @@
+import type { IdentityProvider } from '../../federation/config.js';
+import type { JourneyState, StepContext, StepResult } from '../journey.js';
+import { stepData, withData } from './common.js';
+
+/** Journey data of an upstream sign-in: the provider chosen, then the round trip's secrets. */
+export const FEDERATION_KEY = 'federation';
+/** A message for the choice page (the chosen provider could not be reached). */
+export const FEDERATION_ERROR_KEY = 'federationError';
+export const FEDERATED_SIGN_IN_STEP = 'federatedSignIn';
+
+/** The identity providers a policy offers, as the tenant configures them now (in the policy's order). */
+export function offeredProviders(ctx: StepContext): IdentityProvider[] {
+  const configured = ctx.deps.policies.providers(ctx.tenant.slug);
+  return ctx.policy.identityProviders.flatMap((id) => {
+    const p = id === 'local' ? undefined : configured.get(id);
+    return p ? [p] : [];
+  });
+}
+
+export function offersLocal(ctx: StepContext): boolean {
+  return ctx.policy.identityProviders.includes('local');
+}
+
+/** `domain_hint` naming a provider's id or domain (google.com, facebook.com…) skips the choice, as in B2C. */
+export function hintedProvider(ctx: StepContext): IdentityProvider | undefined {
+  const hint = ctx.request.domainHint?.trim().toLowerCase();
+  if (!hint) return undefined;
+  return offeredProviders(ctx).find((p) => p.id === hint || p.domain === hint);
+}
+
+/** Continue with the upstream sign-in at `provider`. */
+export function chooseProvider(state: JourneyState, provider: IdentityProvider): StepResult {
+  return { type: 'goto', step: FEDERATED_SIGN_IN_STEP, state: withData(state, FEDERATION_KEY, { provider: provider.id }) };
+}
+
+/** A posted `idp:{id}` button, if it names a provider the policy offers. */
+export function postedProvider(ctx: StepContext, action: string | undefined): IdentityProvider | undefined {
+  if (!action?.startsWith('idp:')) return undefined;
+  const id = action.slice(4);
+  return offeredProviders(ctx).find((p) => p.id === id);
+}
+
+/** Takes the choice page's pending error message, if any (shown once). */
+export function takeFederationError(state: JourneyState): { message?: string; state: JourneyState } {
+  const message = stepData<{ message: string }>(state, FEDERATION_ERROR_KEY).message;
+  return message ? { message, state: withData(state, FEDERATION_ERROR_KEY, {}) } : { state };
+}
