@@ -1,8 +1,8 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import * as client from 'openid-client';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { finishFlow, newPage as newBrowserPage, startFlow as startBrowserFlow, type Flow } from '../helpers/browser-flow.js';
 import { launchBrowser, startRelyingParty, type RelyingParty } from '../helpers/browser.js';
 import { startServer, type TestServer } from '../helpers/server.js';
 import { startSilentServer, startUpstreamOp, type UpstreamOp } from '../helpers/upstream-op.js';
@@ -21,7 +21,6 @@ let silent: { url: string; close(): Promise<void> };
 let rp: RelyingParty;
 let browser: Browser;
 let appId: string;
-const insecure = { execute: [client.allowInsecureRequests] };
 
 const callback = (id: string) => `${here.baseUrl}/demo/federation/${id}/callback`;
 
@@ -84,42 +83,13 @@ afterAll(async () => {
   await here?.close();
 });
 
-interface Flow {
-  config: client.Configuration;
-  url: URL;
-  verifier: string;
-  state: string;
-  nonce: string;
+function startFlow(policy: string, extra: Record<string, string> = {}): Promise<Flow> {
+  return startBrowserFlow({ baseUrl: here.baseUrl, policy, clientId: appId, redirectUri: `${rp.url}/cb`, scope: 'openid profile', extra });
 }
 
-async function startFlow(policy: string, extra: Record<string, string> = {}): Promise<Flow> {
-  const config = await client.discovery(new URL(`${here.baseUrl}/demo/${policy}/v2.0/.well-known/openid-configuration`), appId, undefined, client.None(), insecure);
-  const verifier = client.randomPKCECodeVerifier();
-  const state = client.randomState();
-  const nonce = client.randomNonce();
-  const url = client.buildAuthorizationUrl(config, {
-    redirect_uri: `${rp.url}/cb`,
-    scope: 'openid profile',
-    state,
-    nonce,
-    code_challenge: await client.calculatePKCECodeChallenge(verifier),
-    code_challenge_method: 'S256',
-    ...extra,
-  });
-  return { config, url, verifier, state, nonce };
-}
+const finish = finishFlow;
 
-async function finish(page: Page, flow: Flow) {
-  await page.waitForURL(`${rp.url}/**`);
-  return client.authorizationCodeGrant(flow.config, new URL(page.url()), { pkceCodeVerifier: flow.verifier, expectedState: flow.state, expectedNonce: flow.nonce });
-}
-
-async function newPage(): Promise<{ context: BrowserContext; page: Page }> {
-  const context = await browser.newContext();
-  const page = await context.newPage();
-  page.setDefaultTimeout(10_000);
-  return { context, page };
-}
+const newPage = () => newBrowserPage(browser);
 
 /** node-oidc-provider's development sign-in page: any login name is the account id. */
 async function signInAtOp(page: Page, login: string, at: UpstreamOp = op) {

@@ -2,7 +2,8 @@ import { writeFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as client from 'openid-client';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { finishFlow, newPage as newBrowserPage, startFlow as startBrowserFlow, type Flow } from '../helpers/browser-flow.js';
 import { launchBrowser, startRelyingParty, type RelyingParty } from '../helpers/browser.js';
 import { startServer, type TestServer } from '../helpers/server.js';
 
@@ -14,7 +15,6 @@ let s: TestServer;
 let rp: RelyingParty;
 let browser: Browser;
 let appId: string;
-const insecure = { execute: [client.allowInsecureRequests] };
 
 beforeAll(async () => {
   s = await startServer();
@@ -32,34 +32,11 @@ afterAll(async () => {
   await s?.close();
 });
 
-interface Flow {
-  config: client.Configuration;
-  url: URL;
-  verifier: string;
-  state: string;
-  nonce: string;
+function startFlow(policy: string, scope = 'openid offline_access profile'): Promise<Flow> {
+  return startBrowserFlow({ baseUrl: s.baseUrl, policy, clientId: appId, redirectUri: `${rp.url}/cb`, scope });
 }
 
-async function startFlow(policy: string, scope = 'openid offline_access profile'): Promise<Flow> {
-  const config = await client.discovery(new URL(`${s.baseUrl}/demo/${policy}/v2.0/.well-known/openid-configuration`), appId, undefined, client.None(), insecure);
-  const verifier = client.randomPKCECodeVerifier();
-  const state = client.randomState();
-  const nonce = client.randomNonce();
-  const url = client.buildAuthorizationUrl(config, {
-    redirect_uri: `${rp.url}/cb`,
-    scope,
-    state,
-    nonce,
-    code_challenge: await client.calculatePKCECodeChallenge(verifier),
-    code_challenge_method: 'S256',
-  });
-  return { config, url, verifier, state, nonce };
-}
-
-async function finish(page: Page, flow: Flow) {
-  await page.waitForURL(`${rp.url}/**`);
-  return client.authorizationCodeGrant(flow.config, new URL(page.url()), { pkceCodeVerifier: flow.verifier, expectedState: flow.state, expectedNonce: flow.nonce });
-}
+const finish = finishFlow;
 
 async function lastCode(email: string): Promise<string> {
   const mail = await s.deps.store.listOutbox(s.tenant.id, email);
@@ -68,12 +45,7 @@ async function lastCode(email: string): Promise<string> {
   return m[1]!;
 }
 
-async function newPage(): Promise<{ context: BrowserContext; page: Page }> {
-  const context = await browser.newContext();
-  const page = await context.newPage();
-  page.setDefaultTimeout(10_000);
-  return { context, page };
-}
+const newPage = () => newBrowserPage(browser);
 
 async function signInOnPage(page: Page, email: string, password: string) {
   await page.getByLabel('Email Address').fill(email);

@@ -9,18 +9,24 @@ import { migrate } from '../../src/store/sqlite/migrate.js';
 const dir = mkdtempSync(join(tmpdir(), 'latchkey-migrations-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
+/** A database migrated up to (not including) `version`, with one tenant and one user, as an older Latchkey left it. */
+function databaseBefore(version: string): Database.Database {
+  const before = join(dir, `upto-${version}`);
+  rmSync(before, { recursive: true, force: true });
+  mkdirSync(before);
+  for (const f of readdirSync(migrationsDir).filter((f) => f < version)) copyFileSync(join(migrationsDir, f), join(before, f));
+  const db = new Database(':memory:');
+  db.pragma('foreign_keys = ON');
+  migrate(db, before);
+  db.prepare(`INSERT INTO tenants (id, slug, display_name, default_policy, issuer_pattern, config_version, created_at) VALUES ('t', 'demo', 'Demo', 'B2C_1_signin', 'tenant', 1, 0)`).run();
+  db.prepare(`INSERT INTO users (id, tenant_id, email, email_normalized, email_verified, password_hash, given_name, family_name, display_name, attributes, disabled, created_at, updated_at)
+    VALUES ('u', 't', 'a@example.com', 'a@example.com', 1, NULL, NULL, NULL, NULL, '{}', 0, 0, 0)`).run();
+  return db;
+}
+
 describe('migration 0004 (a redeemed code names its refresh-token family)', () => {
   it('gives codes redeemed before it their family, so a later replay still revokes it', () => {
-    const before = join(dir, 'upto-0003');
-    rmSync(before, { recursive: true, force: true });
-    mkdirSync(before);
-    for (const f of readdirSync(migrationsDir).filter((f) => f < '0004')) copyFileSync(join(migrationsDir, f), join(before, f));
-    const db = new Database(':memory:');
-    db.pragma('foreign_keys = ON');
-    migrate(db, before);
-    db.prepare(`INSERT INTO tenants (id, slug, display_name, default_policy, issuer_pattern, config_version, created_at) VALUES ('t', 'demo', 'Demo', 'B2C_1_signin', 'tenant', 1, 0)`).run();
-    db.prepare(`INSERT INTO users (id, tenant_id, email, email_normalized, email_verified, password_hash, given_name, family_name, display_name, attributes, disabled, created_at, updated_at)
-      VALUES ('u', 't', 'a@example.com', 'a@example.com', 1, NULL, NULL, NULL, NULL, '{}', 0, 0, 0)`).run();
+    const db = databaseBefore('0004');
     const code = db.prepare(`INSERT INTO auth_codes (code_hash, tenant_id, client_id, user_id, data, created_at, expires_at, consumed_at, issued_jti) VALUES (?, 't', 'c', 'u', '{}', 0, 1, ?, NULL)`);
     code.run('spent', 5);
     code.run('fresh', null);
@@ -38,16 +44,7 @@ describe('migration 0004 (a redeemed code names its refresh-token family)', () =
 
 describe('migration 0007 (front-channel logout)', () => {
   it('gives SSO sessions begun before it a sid of their own, and sessions remember their apps', () => {
-    const before = join(dir, 'upto-0006');
-    rmSync(before, { recursive: true, force: true });
-    mkdirSync(before);
-    for (const f of readdirSync(migrationsDir).filter((f) => f < '0007')) copyFileSync(join(migrationsDir, f), join(before, f));
-    const db = new Database(':memory:');
-    db.pragma('foreign_keys = ON');
-    migrate(db, before);
-    db.prepare(`INSERT INTO tenants (id, slug, display_name, default_policy, issuer_pattern, config_version, created_at) VALUES ('t', 'demo', 'Demo', 'B2C_1_signin', 'tenant', 1, 0)`).run();
-    db.prepare(`INSERT INTO users (id, tenant_id, email, email_normalized, email_verified, password_hash, given_name, family_name, display_name, attributes, disabled, created_at, updated_at)
-      VALUES ('u', 't', 'a@example.com', 'a@example.com', 1, NULL, NULL, NULL, NULL, '{}', 0, 0, 0)`).run();
+    const db = databaseBefore('0007');
     const session = db.prepare(`INSERT INTO sso_sessions (id_hash, tenant_id, user_id, policy_id, client_id, idp, auth_time, created_at, expires_at) VALUES (?, 't', 'u', 'p', 'c', 'local', 0, 0, 1)`);
     session.run('s1');
     session.run('s2');
@@ -58,6 +55,27 @@ describe('migration 0007 (front-channel logout)', () => {
     db.prepare(`INSERT INTO sso_session_clients (session_hash, client_id, policy_id) VALUES ('s1', 'c', 'p')`).run();
     db.prepare(`DELETE FROM sso_sessions WHERE id_hash = 's1'`).run();
     expect(db.prepare('SELECT count(*) FROM sso_session_clients').pluck().get()).toBe(0);
+    db.close();
+  });
+});
+
+describe('migration 0008 (users with identities)', () => {
+  it('keeps every user, its local account and what refers to it, and lets accounts without a local sign-in share an address', () => {
+    const db = databaseBefore('0008');
+    db.prepare(`INSERT INTO sso_sessions (id_hash, sid, tenant_id, user_id, policy_id, client_id, idp, auth_time, created_at, expires_at) VALUES ('s', 'x', 't', 'u', 'p', 'c', 'local', 0, 0, 1)`).run();
+    expect(migrate(db, migrationsDir).applied).toEqual(readdirSync(migrationsDir).filter((f) => f >= '0008' && f.endsWith('.sql')).sort());
+    expect(db.pragma('foreign_keys', { simple: true })).toBe(1);
+    const user = db.prepare('SELECT * FROM users WHERE id = ?').get('u') as Record<string, unknown>;
+    expect(user).toMatchObject({ email: 'a@example.com', sign_in_name: 'a@example.com', sign_in_type: 'emailAddress' });
+    // The session survived the rebuild (no cascade), and still cascades from the new table.
+    expect(db.prepare('SELECT count(*) FROM sso_sessions').pluck().get()).toBe(1);
+    db.prepare(`INSERT INTO users (id, tenant_id, email, email_normalized, sign_in_name, sign_in_type, created_at, updated_at) VALUES ('f', 't', 'a@example.com', 'a@example.com', NULL, NULL, 0, 0)`).run();
+    db.prepare(`INSERT INTO user_identities (tenant_id, issuer, issuer_assigned_id, user_id, created_at) VALUES ('t', 'google.com', '1', 'f', 0)`).run();
+    expect(() => db.prepare(`INSERT INTO users (id, tenant_id, sign_in_name, created_at, updated_at) VALUES ('g', 't', 'a@example.com', 0, 0)`).run()).toThrow(/UNIQUE/);
+    db.prepare(`DELETE FROM users WHERE id = 'u'`).run();
+    expect(db.prepare('SELECT count(*) FROM sso_sessions').pluck().get()).toBe(0);
+    db.prepare(`DELETE FROM users WHERE id = 'f'`).run();
+    expect(db.prepare('SELECT count(*) FROM user_identities').pluck().get()).toBe(0);
     db.close();
   });
 });
