@@ -4,6 +4,7 @@ import type { PasswordHasher } from './crypto/password.js';
 import type { SecretBox } from './crypto/secrets.js';
 import type { FederationClient } from './federation/upstream.js';
 import type { PolicyRegistry } from './journeys/loader.js';
+import type { LegacyCallLimiter } from './migration/legacy-ropc.js';
 import type { Mailer } from './mail/mailer.js';
 import type { Audit } from './security/audit.js';
 import type { ClientAuthThrottle } from './security/client-auth-limiter.js';
@@ -39,4 +40,6 @@ export interface Deps {
   clientAuthThrottle: ClientAuthThrottle;
   /** Upstream identity providers (openid-client), with their discovered configurations. */
   federation: FederationClient;
+  /** Calls to old identity providers for just-in-time password migration, per tenant. */
+  legacyCalls: LegacyCallLimiter;
 }

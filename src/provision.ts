@@ -8,7 +8,7 @@ import { randomToken, sha256, type SecretBox } from './crypto/secrets.js';
 import { isPolicyFile } from './journeys/loader.js';
 import { bundledPoliciesDir } from './paths.js';
 import { normalizeSignInName } from './store/normalize.js';
-import { confidentialTypes, type App, type AppType, type Store, type Tenant, type User, type UserIdentity } from './store/store.js';
+import { confidentialTypes, type App, type AppType, type Store, type Tenant, type TenantSettings, type User, type UserIdentity } from './store/store.js';
 import { createSigningKey, DEFAULT_GRACE_MS } from './tokens/keyring.js';
 
 /**
@@ -27,6 +27,7 @@ export interface ProvisionDeps {
 }
 
 const SLUG = /^[a-z0-9][a-z0-9-]{1,62}$/;
+export const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** First path segments with their own meaning. */
 const RESERVED_SLUGS = new Set(['tfp', 'static', 'playground', 'health', 'healthz', 'favicon.ico', 'common', 'organizations']);
 export const DEFAULT_POLICY = 'B2C_1_signupsignin';
@@ -34,15 +35,21 @@ export const DEFAULT_POLICY = 'B2C_1_signupsignin';
 export async function createTenant(
   d: ProvisionDeps,
   slug: string,
-  opts: { displayName?: string; defaultPolicy?: string; issuerPattern?: 'tenant' | 'tfp' } = {},
+  opts: { displayName?: string; defaultPolicy?: string; issuerPattern?: 'tenant' | 'tfp'; id?: string } = {},
 ): Promise<Tenant> {
-  if (!SLUG.test(slug) || RESERVED_SLUGS.has(slug)) {
+  if (!SLUG.test(slug) || RESERVED_SLUGS.has(slug) || GUID.test(slug)) {
     throw new ProvisionError(`invalid tenant slug '${slug}': use 2-63 lower-case letters, digits and '-' (not ${[...RESERVED_SLUGS].slice(0, 3).join(', ')}…)`);
   }
   if (await d.store.findTenant(slug)) throw new ProvisionError(`tenant '${slug}' already exists`);
+  // Moving off B2C: the tenant keeps its GUID, so the issuer path /{GUID}/v2.0/ stays what apps validate.
+  const id = opts.id?.toLowerCase() ?? randomUUID();
+  if (!GUID.test(id)) throw new ProvisionError(`invalid --id '${opts.id ?? ''}': a tenant id is a GUID such as 775527ff-9a37-4307-8b3d-cc311f58d925`);
+  if (await d.store.findTenant(id)) throw new ProvisionError(`a tenant with id ${id} already exists`);
   const now = d.clock.now();
   const tenant: Tenant = {
-    id: randomUUID(),
+    id,
+    legacyRopc: null,
+    extensionsAppId: null,
     slug,
     displayName: opts.displayName ?? slug.charAt(0).toUpperCase() + slug.slice(1),
     defaultPolicy: opts.defaultPolicy ?? DEFAULT_POLICY,
@@ -70,6 +77,37 @@ export function copyDefaultPolicies(policiesDir: string, slug: string, displayNa
   }
   const schema = join(bundledPoliciesDir, 'policy.schema.json');
   if (existsSync(schema) && !existsSync(join(policiesDir, 'policy.schema.json'))) cpSync(schema, join(policiesDir, 'policy.schema.json'));
+}
+
+/**
+ * Tenant settings for moving off another identity provider: the old provider's ROPC endpoint for
+ * just-in-time password migration (`null` ends it), and the id B2C's extension attributes are named by.
+ */
+export async function setTenantSettings(
+  d: ProvisionDeps,
+  tenant: Tenant,
+  input: { legacyRopc?: { tokenUrl: string; clientId: string; scope?: string } | null; extensionsAppId?: string | null },
+): Promise<Tenant> {
+  const settings: TenantSettings = {};
+  if (input.legacyRopc === null) settings.legacyRopc = null;
+  else if (input.legacyRopc) {
+    const { tokenUrl, clientId } = input.legacyRopc;
+    checkUri('--legacy-ropc-url', tokenUrl, false);
+    if (!new URL(tokenUrl).pathname.endsWith('/token')) {
+      throw new ProvisionError(`invalid --legacy-ropc-url '${tokenUrl}': the old policy's token endpoint, such as https://contoso.b2clogin.com/contoso.onmicrosoft.com/B2C_1_ROPC/oauth2/v2.0/token`);
+    }
+    if (!/^[\w.-]{1,200}$/.test(clientId)) throw new ProvisionError(`invalid --legacy-client-id '${clientId}'`);
+    const scope = input.legacyRopc.scope?.trim() || `openid ${clientId}`;
+    settings.legacyRopc = { tokenUrl, clientId, scope };
+  }
+  if (input.extensionsAppId !== undefined) {
+    const id = input.extensionsAppId?.replace(/-/g, '').toLowerCase() ?? null;
+    if (id !== null && !/^[0-9a-f]{32}$/.test(id)) throw new ProvisionError(`invalid --extensions-app-id '${input.extensionsAppId ?? ''}': the b2c-extensions-app's application id (a GUID)`);
+    settings.extensionsAppId = id;
+  }
+  await d.store.updateTenantSettings(tenant.id, settings);
+  await d.audit.record({ tenantId: tenant.id, event: 'tenant_updated', outcome: 'success', detail: Object.keys(settings).join(', ') });
+  return requireTenant(d, tenant.id);
 }
 
 export async function requireTenant(d: Pick<ProvisionDeps, 'store'>, idOrSlug: string): Promise<Tenant> {
@@ -129,10 +167,8 @@ export async function createApp(d: ProvisionDeps, tenant: Tenant, input: CreateA
   const clientId = randomUUID();
   const identifierUri = input.type === 'api' ? (input.identifierUri ?? `api://${clientId}`) : null;
   const clientSecret = confidentialTypes.has(input.type) ? randomToken(32) : undefined;
-  if (input.allowRopc) {
-    // An accepted option must work; the password grant is not built yet.
-    throw new ProvisionError('--allow-ropc is not available yet: Latchkey has no resource owner password grant (grant_type=password) yet');
-  }
+  // B2C's ROPC flow is for public clients (the app would hold users' passwords otherwise too).
+  if (input.allowRopc && confidentialTypes.has(input.type)) throw new ProvisionError('--allow-ropc is for public clients (native, spa) only');
   const app: App = {
     clientId,
     tenantId: tenant.id,
@@ -187,6 +223,7 @@ export async function createUser(d: ProvisionDeps, tenant: Tenant, input: Create
     signInName: normalizeSignInName(email),
     signInType: 'emailAddress',
     passwordHash: await hashPassword(input.password, d.passwordCost),
+    passwordAtLegacy: false,
     givenName: input.givenName ?? null,
     familyName: input.familyName ?? null,
     displayName,

@@ -5,6 +5,7 @@ import { SecretBox } from './crypto/secrets.js';
 import { systemClock, type Clock, type Deps } from './deps.js';
 import { FederationClient } from './federation/upstream.js';
 import { PolicyRegistry } from './journeys/loader.js';
+import { LegacyCallLimiter } from './migration/legacy-ropc.js';
 import { createMailer } from './mail/mailer.js';
 import { Audit } from './security/audit.js';
 import { MemoryClientAuthThrottle } from './security/client-auth-limiter.js';
@@ -30,5 +31,6 @@ export function createDeps(config: Config, opts: { logger?: Logger; clock?: Cloc
     passwords: new PasswordHasher(config.passwordCost),
     clientAuthThrottle: new MemoryClientAuthThrottle(),
     federation: new FederationClient(clock),
+    legacyCalls: new LegacyCallLimiter(),
   };
 }

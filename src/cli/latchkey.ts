@@ -15,15 +15,18 @@ import type { CliContext, Command } from './context.js';
 
 const USAGE = `usage: latchkey <command> [--json]
   migrate
-  tenant create <slug> [--display-name NAME] | tenant list
+  tenant create <slug> [--display-name NAME] [--id GUID] [--issuer-pattern tenant|tfp] | tenant list
+  tenant set --tenant T [--legacy-ropc-url URL --legacy-client-id ID [--legacy-scope S] | --no-legacy-ropc] [--extensions-app-id GUID]
   app create --tenant T --name N --type web|spa|native|daemon|api [--redirect-uri U]… [--post-logout-redirect-uri U]…
-             [--identifier-uri U] [--allow-implicit] [--logout-url U]
+             [--identifier-uri U] [--allow-implicit] [--allow-ropc] [--logout-url U]
   app list|show --tenant T [--app CLIENT_ID]
   app scope add --tenant T --app API --scope NAME      app role add --tenant T --app API --role NAME
   app grant|revoke --tenant T --app CLIENT_ID --api API (--scope NAME | --role NAME)
   user create --tenant T --email E (--password P | --password-stdin) [--given-name …] [--family-name …] [--display-name …]
   user list --tenant T | user show|disable|enable|delete --tenant T --user ID_OR_EMAIL
   user identity add|remove --tenant T --user ID_OR_EMAIL --issuer DOMAIN --issuer-assigned-id ID
+  user import --tenant T FILE [--report FILE]        (Graph-shaped users: JSON Lines or a JSON array)
+  user export --tenant T [--with-password-hashes] [--output FILE]
   keys list|rotate|retire --tenant T [--kid KID] [--grace-hours H]
   policy validate [files…]
   outbox list --tenant T [--to EMAIL]

@@ -13,6 +13,8 @@ export function tenantJson(config: Config, t: Tenant) {
     default_policy: t.defaultPolicy,
     issuer_pattern: t.issuerPattern,
     domain_name: `${t.slug}.onmicrosoft.com`,
+    legacy_ropc: t.legacyRopc ? { token_url: t.legacyRopc.tokenUrl, client_id: t.legacyRopc.clientId, scope: t.legacyRopc.scope } : null,
+    extensions_app_id: t.extensionsAppId,
     created_at: new Date(t.createdAt).toISOString(),
   };
 }

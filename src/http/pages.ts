@@ -50,7 +50,7 @@ export function registerPageRoutes(app: FastifyInstance, deps: Deps): void {
           id: p.id,
           kind: p.kind,
           ...(p.ui.title ? { title: p.ui.title } : {}),
-          ...(pg ? { runUrl: `/playground/run?tenant=${tenant.slug}&p=${encodeURIComponent(p.id)}` } : {}),
+          ...(pg && p.kind !== 'ropc' ? { runUrl: `/playground/run?tenant=${tenant.slug}&p=${encodeURIComponent(p.id)}` } : {}),
           discoveryUrl: endpointUrl('', { tenantSegment: tenant.slug, form: 'path' }, p.id, 'v2.0/.well-known/openid-configuration'),
         }))
       : [];

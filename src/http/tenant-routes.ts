@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest, HTTPMethods } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest, HTTPMethods, RouteOptions } from 'fastify';
 import type { Deps } from '../deps.js';
 import { OAuthError } from '../oauth/errors.js';
 import { resolveTenantPolicy, type TenantPolicy, type UrlForm } from '../oauth/tenant-context.js';
@@ -37,6 +37,7 @@ export function tenantRoute(
   suffix: string,
   errorFormat: ErrorFormat,
   handler: Handler,
+  config: Omit<NonNullable<RouteOptions['config']>, 'errorFormat'> = {},
 ): void {
   const forms: { url: string; form: UrlForm }[] = [
     { url: `/:tenant/:policy/${suffix}`, form: 'path' },
@@ -49,7 +50,7 @@ export function tenantRoute(
       url,
       // JSON answers need none of helmet's page headers (CSP, frame options); nosniff is set below.
       ...(errorFormat === 'json' ? { helmet: false } : {}),
-      config: { errorFormat },
+      config: { ...config, errorFormat },
       handler: async (req, reply) => {
         const params = req.params as { tenant: string; policy?: string };
         let policyId = params.policy;

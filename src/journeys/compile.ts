@@ -65,6 +65,10 @@ export function compileJourney(policy: Policy): Journey {
     case 'passwordReset':
       steps = resetSteps();
       break;
+    case 'ropc':
+      // No pages: the password grant at the token endpoint is the whole flow (authorize refuses it).
+      steps = [];
+      break;
   }
   return { policy, steps };
 }

@@ -5,7 +5,8 @@ import { z } from 'zod';
  * steps (compile.ts); every option has B2C's default so a file can be as short as `{id, kind}`.
  */
 
-export const policyKinds = ['signIn', 'signUp', 'signUpOrSignIn', 'profileEdit', 'passwordReset'] as const;
+/** `ropc` is B2C's resource owner password credentials user flow: local accounts at the token endpoint, no pages. */
+export const policyKinds = ['signIn', 'signUp', 'signUpOrSignIn', 'profileEdit', 'passwordReset', 'ropc'] as const;
 export type PolicyKind = (typeof policyKinds)[number];
 
 const attributeSchema = z
@@ -28,7 +29,8 @@ export const policySchema = z
     identityProviders: z.array(z.string().min(1)).min(1).default(['local']),
     localAccount: z
       .object({
-        signInName: z.literal('email').default('email'),
+        /** What local accounts sign in with: an email address, or a user name (B2C's userName identities). */
+        signInName: z.enum(['email', 'username']).default('email'),
         password: z
           .object({
             minLength: z.number().int().min(8).max(256).default(8),
@@ -95,7 +97,16 @@ export const policySchema = z
       .strict()
       .prefault({}),
   })
-  .strict();
+  .strict()
+  .superRefine((p, ctx) => {
+    // Options that would do nothing are refused (the journeys that would need them do not exist).
+    if (p.localAccount.signInName === 'username' && (p.kind === 'signUp' || p.kind === 'signUpOrSignIn' || p.kind === 'passwordReset')) {
+      ctx.addIssue({ code: 'custom', path: ['localAccount', 'signInName'], message: `signing up and resetting passwords by user name are not available yet: a ${p.kind} policy works with email addresses (user names sign in with signIn, profileEdit and ropc policies)` });
+    }
+    if (p.kind === 'ropc' && p.identityProviders.some((id) => id !== 'local')) {
+      ctx.addIssue({ code: 'custom', path: ['identityProviders'], message: "an ropc policy signs in local accounts only (B2C's rule): identityProviders must be [\"local\"]" });
+    }
+  });
 
 export type Policy = z.infer<typeof policySchema>;
 export type SignUpAttribute = z.infer<typeof attributeSchema>;

@@ -51,6 +51,12 @@ export async function authorize(
     responseMode: request.responseMode,
     ...(request.state !== undefined ? { state: request.state } : {}),
   };
+  if (policy.kind === 'ropc') {
+    throw new TargetedError(
+      new OAuthError('invalid_request', `The policy '${policy.id}' is a resource owner password credentials policy: it has no pages; its apps use grant_type=password at the token endpoint.`),
+      target,
+    );
+  }
   const now = deps.clock.now();
   const active = await findActiveSession(deps, tenant, browser.ssoCookie);
   let usable = active !== undefined && sessionCovers(policy, active.session, app.clientId) && !request.prompt.includes('login');

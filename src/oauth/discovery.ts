@@ -33,7 +33,8 @@ export function discoveryDocument(
     id_token_signing_alg_values_supported: ['RS256'],
     // No private_key_jwt or client_secret_jwt: client assertions are refused at the token endpoint.
     token_endpoint_auth_methods_supported: TOKEN_ENDPOINT_AUTH_METHODS,
-    grant_types_supported: supportedGrantTypes,
+    // The password grant is offered by ropc policies alone, which offer nothing else but refreshing.
+    grant_types_supported: policy.kind === 'ropc' ? ['password', 'refresh_token'] : supportedGrantTypes.filter((g) => g !== 'password'),
     claims_supported: [...claims],
     code_challenge_methods_supported: ['S256'],
     prompt_values_supported: ['none', 'login', 'consent', 'select_account'],

@@ -8,6 +8,7 @@ import { authorizationCodeGrant } from './grants/authorization-code.js';
 import { clientCredentialsGrant } from './grants/client-credentials.js';
 import { param, type TokenRequest } from './grants/context.js';
 import { JWT_BEARER, onBehalfOfGrant } from './grants/on-behalf-of.js';
+import { passwordGrant } from './grants/password.js';
 import { refreshTokenGrant } from './grants/refresh-token.js';
 import type { TokenResponse } from './token-response.js';
 
@@ -16,6 +17,7 @@ const grants = new Map<string, (req: TokenRequest) => Promise<TokenResponse>>([
   ['refresh_token', refreshTokenGrant],
   ['client_credentials', clientCredentialsGrant],
   [JWT_BEARER, onBehalfOfGrant],
+  ['password', passwordGrant],
 ]);
 
 export const supportedGrantTypes = [...grants.keys()];

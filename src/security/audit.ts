@@ -14,6 +14,7 @@ export type AuditEventName =
   | 'key_rotated'
   | 'key_retired'
   | 'tenant_created'
+  | 'tenant_updated'
   | 'app_created'
   | 'app_grant'
   | 'app_revoke'
@@ -23,7 +24,11 @@ export type AuditEventName =
   | 'user_deleted'
   | 'federated_signin'
   | 'identity_linked'
-  | 'identity_unlinked';
+  | 'identity_unlinked'
+  | 'password_migrated'
+  | 'password_rehashed'
+  | 'users_imported'
+  | 'users_exported';
 
 export interface AuditInput {
   tenantId?: string | null;

@@ -9,6 +9,15 @@ export type AppType = 'web' | 'spa' | 'native' | 'daemon' | 'api';
 export const appTypes: readonly AppType[] = ['web', 'spa', 'native', 'daemon', 'api'];
 export const confidentialTypes: ReadonlySet<AppType> = new Set(['web', 'daemon', 'api']);
 
+/** The old identity provider's ROPC token endpoint, where imported users' passwords are checked once. */
+export interface LegacyRopc {
+  /** e.g. https://contoso.b2clogin.com/contoso.onmicrosoft.com/B2C_1_ROPC/oauth2/v2.0/token (the policy is in it) */
+  tokenUrl: string;
+  clientId: string;
+  /** Defaults to `openid {clientId}`, what B2C's ROPC flow asks for. */
+  scope: string;
+}
+
 export interface Tenant {
   id: string;
   slug: string;
@@ -17,6 +26,15 @@ export interface Tenant {
   issuerPattern: 'tenant' | 'tfp';
   configVersion: number;
   createdAt: number;
+  legacyRopc: LegacyRopc | null;
+  /** B2C's extension attributes are named extension_<this>_<name> (the b2c-extensions-app's id, no hyphens). */
+  extensionsAppId: string | null;
+}
+
+/** Tenant settings an operator changes after creation. */
+export interface TenantSettings {
+  legacyRopc?: LegacyRopc | null;
+  extensionsAppId?: string | null;
 }
 
 export interface App {
@@ -57,6 +75,8 @@ export interface User {
   signInName: string | null;
   signInType: SignInType | null;
   passwordHash: string | null;
+  /** Imported without a hash: the password is checked at the old identity provider at the first sign-in. */
+  passwordAtLegacy: boolean;
   givenName: string | null;
   familyName: string | null;
   displayName: string | null;
@@ -189,6 +209,15 @@ export interface LoginThrottle {
   lockedUntil: number;
 }
 
+/** A user as `user import` brings it in, with its upstream identities. */
+export interface ImportedUser {
+  user: User;
+  identities: UserIdentity[];
+}
+
+/** What happened to one imported row. */
+export type ImportResult = 'created' | 'updated' | 'unchanged' | { failed: string };
+
 export class StoreConflictError extends Error {}
 
 export interface Store {
@@ -199,6 +228,7 @@ export interface Store {
   findTenant(idOrSlug: string): Promise<Tenant | undefined>;
   listTenants(): Promise<Tenant[]>;
   bumpTenantConfigVersion(tenantId: string): Promise<void>;
+  updateTenantSettings(tenantId: string, settings: TenantSettings): Promise<void>;
   tenantConfigVersion(tenantId: string): Promise<number | undefined>;
 
   // apps
@@ -230,7 +260,14 @@ export interface Store {
   removeUserIdentity(tenantId: string, userId: string, identity: UserIdentity): Promise<boolean>;
   listUsers(tenantId: string): Promise<User[]>;
   updateUserProfile(tenantId: string, id: string, update: UserProfileUpdate, now: number): Promise<void>;
+  /** Sets the password hash (and ends a pending migration from the old identity provider). */
   setUserPassword(tenantId: string, id: string, passwordHash: string, now: number): Promise<void>;
+  /**
+   * Creates or updates imported users in one transaction (each row on its own: one failing leaves the
+   * others). An update never replaces a password the user already has here, and adds identities
+   * without removing any. Rows equal to what is stored are 'unchanged'.
+   */
+  importUsers(tenantId: string, batch: ImportedUser[], now: number): Promise<ImportResult[]>;
   setUserDisabled(tenantId: string, id: string, disabled: boolean, now: number): Promise<boolean>;
   deleteUser(tenantId: string, id: string): Promise<boolean>;
 

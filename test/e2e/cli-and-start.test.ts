@@ -197,8 +197,7 @@ describe('latchkey CLI', () => {
       [['tenant', 'create', 'Bad Slug'], /^latchkey: invalid tenant slug/],
       [['tenant', 'create', 'contoso'], /already exists/],
       [['frobnicate'], /^latchkey: unknown command 'frobnicate'/],
-      // Accepted options must work: the password grant is not built, so its flag is refused.
-      [['app', 'create', '--tenant', 'contoso', '--name', 'X', '--type', 'native', '--redirect-uri', 'http://localhost:5000/cb', '--allow-ropc'], /^latchkey: --allow-ropc is not available yet/],
+      [['app', 'create', '--tenant', 'contoso', '--name', 'X', '--type', 'web', '--redirect-uri', 'https://x.example/cb', '--allow-ropc'], /^latchkey: --allow-ropc is for public clients/],
     ];
     for (const [args, re] of cases) {
       const r = run(args);

@@ -186,7 +186,9 @@ describe('client authentication', () => {
   });
 
   it('refuses unknown grant types and non-form bodies', async () => {
-    expect((await token({ grant_type: 'password', client_id: native })).body.error).toBe('unsupported_grant_type');
+    expect((await token({ grant_type: 'urn:example:unknown', client_id: native })).body.error).toBe('unsupported_grant_type');
+    // The password grant exists, but only for ropc policies and apps created with --allow-ropc.
+    expect((await token({ grant_type: 'password', client_id: native, username: 'x', password: 'y' })).body.error).toBe('unauthorized_client');
     expect((await token({ grant_type: '__proto__', client_id: native })).body.error).toBe('unsupported_grant_type');
     const json = await fetch(tokenUrl(), { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"grant_type":"client_credentials"}' });
     expect(json.status).toBe(400);

@@ -13,6 +13,7 @@ const user: User = {
   signInName: 'ada@example.com',
   signInType: 'emailAddress',
   passwordHash: null,
+  passwordAtLegacy: false,
   givenName: 'Ada',
   familyName: null,
   displayName: 'Ada L',

@@ -1,6 +1,11 @@
 import { addIdentity, createUser, removeIdentity, requireTenant, requireUser, ProvisionError } from '../../provision.js';
 import { need, parse, usageError, type Command } from '../context.js';
+import { createWriteStream, type WriteStream } from 'node:fs';
+import { basename, resolve } from 'node:path';
+import { graphFromUser } from '../../services/graph-users.js';
+import { countRows, importUsers } from '../../services/user-import.js';
 import { identitiesJson, table, userJson } from '../output.js';
+import { progressReporter } from '../progress.js';
 
 function identityLines(identities: ReturnType<typeof identitiesJson>): string {
   return identities.length === 0 ? '(none)' : identities.map((i) => `\n  ${i.signInType} ${i.issuer} ${i.issuerAssignedId}`).join('');
@@ -84,7 +89,44 @@ export const userCommand: Command = async (ctx, argv) => {
       else ctx.print(`${verb === 'add' ? 'linked' : 'unlinked'} ${identity.issuer} ${identity.issuerAssignedId}; identities now:\n${identityLines(identities)}`);
       return;
     }
+    case 'import': {
+      const { values, positionals } = parse(rest, { tenant: { type: 'string' }, report: { type: 'string' } }, true);
+      const file = need(positionals[0], 'FILE (JSON Lines or a JSON array of Graph users)');
+      if (positionals.length > 1) throw usageError(`unexpected argument '${positionals[1]}'`);
+      const d = ctx.deps();
+      const tenant = await requireTenant(d, need(values.tenant, '--tenant'));
+      const reportPath = resolve(values.report ?? `${basename(file)}.failed.jsonl`);
+      const progress = progressReporter('importing users', countRows(resolve(file)));
+      const summary = await importUsers(d, tenant, resolve(file), { reportPath, onProgress: (n) => progress.update(n) });
+      progress.end(summary.imported + summary.updated + summary.skipped + summary.failed);
+      if (ctx.json) ctx.printJson(summary);
+      else {
+        ctx.print(`imported ${summary.imported}, updated ${summary.updated}, skipped ${summary.skipped} (unchanged), failed ${summary.failed}`);
+        if (summary.report) ctx.print(`failed rows and their reasons: ${summary.report}`);
+      }
+      if (summary.failed > 0) process.exitCode = 1;
+      return;
+    }
+    case 'export': {
+      const { values } = parse(rest, { tenant: { type: 'string' }, 'with-password-hashes': { type: 'boolean' }, output: { type: 'string' } });
+      const d = ctx.deps();
+      const tenant = await requireTenant(d, need(values.tenant, '--tenant'));
+      // A file of password hashes is for the operator alone (mode 600).
+      const out: NodeJS.WritableStream = values.output ? createWriteStream(resolve(values.output), { encoding: 'utf8', mode: 0o600 }) : process.stdout;
+      let n = 0;
+      for (const user of await d.store.listUsers(tenant.id)) {
+        const row = graphFromUser(tenant, user, await d.store.listUserIdentities(tenant.id, user.id), { withPasswordHash: values['with-password-hashes'] === true });
+        if (!out.write(JSON.stringify(row) + '\n')) await new Promise<void>((r) => out.once('drain', () => r()));
+        n += 1;
+      }
+      if (out !== process.stdout) {
+        await new Promise<void>((r) => (out as WriteStream).end(() => r()));
+        process.stderr.write(`exported ${n} users to ${values.output}\n`);
+      }
+      await d.audit.record({ tenantId: tenant.id, event: 'users_exported', outcome: 'success', detail: `${n} users${values['with-password-hashes'] ? ' with password hashes' : ''}` });
+      return;
+    }
     default:
-      throw usageError('usage: latchkey user create|list|show|disable|enable|delete|identity …');
+      throw usageError('usage: latchkey user create|list|show|disable|enable|delete|identity|import|export …');
   }
 };

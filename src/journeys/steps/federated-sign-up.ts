@@ -45,6 +45,7 @@ export function federatedSignUp(): Step {
       signInName: null,
       signInType: null,
       passwordHash: null,
+      passwordAtLegacy: false,
       givenName: update.givenName !== undefined ? update.givenName : text(claims.given_name),
       familyName: update.familyName !== undefined ? update.familyName : text(claims.family_name),
       displayName: update.displayName !== undefined ? update.displayName : text(claims.name),

@@ -2,7 +2,8 @@ import { StoreConflictError, type User } from '../../store/store.js';
 import type { Step, StepContext, StepResult } from '../journey.js';
 import { CANCEL_BUTTON, cancelled, page, stepData, withData } from './common.js';
 import { LINK_STEP, UPSTREAM_USER_KEY, disabledAccount, signedInWith, type UpstreamUser } from './federated-sign-in.js';
-import { LOCKED, LOCKOUT_THRESHOLD, lockoutMs } from './local-sign-in.js';
+import { LOCKOUT_THRESHOLD, lockoutMs } from '../../services/local-auth.js';
+import { LOCKED } from './local-sign-in.js';
 import { CODE_MESSAGES, MAX_SENDS, checkCode, issueCode, type PendingCode } from './one-time-code.js';
 
 interface LinkData {

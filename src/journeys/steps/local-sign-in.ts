@@ -1,6 +1,6 @@
 import { signInPage } from '../../ui/pages/sign-in.js';
 import type { FormInput, JourneyState, Step, StepContext, StepResult } from '../journey.js';
-import { normalizeSignInName } from '../../store/normalize.js';
+import { authenticateLocal } from '../../services/local-auth.js';
 import { EMAIL, cancelled, forgotPassword, pageTitle, stepData } from './common.js';
 import { FEDERATION_KEY, chooseProvider, hintedProvider, offeredProviders, postedProvider, takeFederationError } from './providers.js';
 
@@ -8,9 +8,12 @@ import { FEDERATION_KEY, chooseProvider, hintedProvider, offeredProviders, poste
 const INVALID_CREDENTIALS = 'Invalid username or password.';
 /** B2C's smart-lockout wording; shown for any locked sign-in name, registered or not. */
 export const LOCKED = 'Your account is temporarily locked to prevent unauthorized use. Try again later.';
-/** Failed passwords before a sign-in name is locked, and the lock's length (doubling with repeats, at most a day). */
-export const LOCKOUT_THRESHOLD = 10;
-export const lockoutMs = (lockouts: number): number => Math.min(60_000 * 2 ** (lockouts - 1), 86_400_000);
+const FAILURE_MESSAGES = {
+  invalid: INVALID_CREDENTIALS,
+  locked: LOCKED,
+  legacy_unavailable: "We can't check your password right now. Please try again in a few minutes.",
+  legacy_busy: 'Too many people are signing in right now. Please try again in a moment.',
+} as const;
 
 export interface LocalSignInOptions {
   /** The id of the sign-up step that "Sign up now" leads to, when the kind offers sign-up. */
@@ -37,6 +40,7 @@ export function localSignIn(opts: LocalSignInOptions = {}): Step {
         signUpLink: opts.signUpStep !== undefined,
         keepMeSignedIn: ctx.policy.session.keepMeSignedInDays > 0,
         forgotPasswordLink: true,
+        signInLabel: ctx.policy.localAccount.signInName === 'username' ? 'Username' : 'Email Address',
         providers: offeredProviders(ctx).map((p) => ({ id: p.id, displayName: p.displayName })),
         lang: ctx.policy.ui.locale,
         theme: ctx.policy.ui.theme,
@@ -69,34 +73,16 @@ export function localSignIn(opts: LocalSignInOptions = {}): Step {
       const email = (form.email ?? '').trim();
       const password = form.password ?? '';
       const errors: { email?: string; password?: string } = {};
-      if (email === '') errors.email = 'Please enter your Email Address.';
-      else if (email.length > 256 || !EMAIL.test(email)) errors.email = 'Please enter a valid email address.';
+      const byUsername = ctx.policy.localAccount.signInName === 'username';
+      if (email === '') errors.email = byUsername ? 'Please enter your Username.' : 'Please enter your Email Address.';
+      else if (email.length > 256 || (!byUsername && !EMAIL.test(email))) errors.email = 'Please enter a valid email address.';
       if (password === '') errors.password = 'Please enter your password.';
       else if (password.length > 256) errors.password = INVALID_CREDENTIALS;
       if (errors.email || errors.password) return render(ctx, email.slice(0, 256), errors);
 
-      const { store, clock, audit, passwords } = ctx.deps;
-      const name = normalizeSignInName(email);
-      const base = { tenantId: ctx.tenant.id, clientId: ctx.request.clientId, ip: ctx.ip };
-      // Lockout is kept per sign-in name whether or not an account has it, so it reveals nothing.
-      if ((await store.getLoginThrottle(ctx.tenant.id, name)).lockedUntil > clock.now()) {
-        await audit.record({ ...base, event: 'signin', outcome: 'failure', subject: name, detail: 'locked' });
-        return render(ctx, email, { form: LOCKED });
-      }
-      const user = await store.findUserBySignInName(ctx.tenant.id, email);
-      const ok = await passwords.verify(password, user?.passwordHash);
-      if (!user || !ok || user.disabled || !user.passwordHash) {
-        const now = clock.now();
-        const t = await store.recordLoginFailure(ctx.tenant.id, name, now, LOCKOUT_THRESHOLD, lockoutMs);
-        await audit.record({ ...base, event: 'signin', outcome: 'failure', subject: user?.id ?? name, detail: user?.disabled ? 'disabled' : 'bad credentials' });
-        if (t.lockedUntil > now) {
-          await audit.record({ ...base, event: 'lockout', outcome: 'success', subject: user?.id ?? name, detail: `locked for ${Math.round((t.lockedUntil - now) / 1000)} s` });
-          return render(ctx, email, { form: LOCKED });
-        }
-        return render(ctx, email, { form: INVALID_CREDENTIALS });
-      }
-      await store.clearLoginFailures(ctx.tenant.id, name);
-      await audit.record({ ...base, event: 'signin', outcome: 'success', subject: user.id, detail: ctx.policy.id });
+      const outcome = await authenticateLocal(ctx.deps, ctx.tenant, { signInName: email, password, clientId: ctx.request.clientId, ip: ctx.ip, via: ctx.policy.id });
+      if (!outcome.ok) return render(ctx, email, { form: FAILURE_MESSAGES[outcome.reason] });
+      const { user } = outcome;
       return {
         type: 'next',
         state: {
@@ -104,7 +90,7 @@ export function localSignIn(opts: LocalSignInOptions = {}): Step {
           userId: user.id,
           idp: 'local',
           newUser: false,
-          authTime: Math.floor(clock.now() / 1000),
+          authTime: Math.floor(ctx.deps.clock.now() / 1000),
           interactive: true,
           kmsi: ctx.policy.session.keepMeSignedInDays > 0 && form.kmsi === 'true',
         },

@@ -70,6 +70,7 @@ export function signUpDetails(id: string): Step {
         signInName: normalizeSignInName(claim.address),
         signInType: 'emailAddress',
         passwordHash: await deps.passwords.hash(form.password!),
+        passwordAtLegacy: false,
         givenName: update.givenName ?? null,
         familyName: update.familyName ?? null,
         displayName: update.displayName ?? null,

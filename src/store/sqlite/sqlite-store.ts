@@ -9,7 +9,11 @@ import {
   type AuthCodeRecord,
   type CodeRedemption,
   type AuditEvent,
+  type ImportedUser,
+  type ImportResult,
+  type LegacyRopc,
   type LoginThrottle,
+  type TenantSettings,
   type JourneyRecord,
   type OutboxMessage,
   type UserProfileUpdate,
@@ -47,6 +51,8 @@ function toTenant(r: Row): Tenant {
     issuerPattern: r.issuer_pattern === 'tfp' ? 'tfp' : 'tenant',
     configVersion: num(r.config_version),
     createdAt: num(r.created_at),
+    legacyRopc: r.legacy_ropc ? (JSON.parse(str(r.legacy_ropc)) as LegacyRopc) : null,
+    extensionsAppId: optStr(r.extensions_app_id),
   };
 }
 
@@ -76,6 +82,7 @@ function toUser(r: Row): User {
     signInName: optStr(r.sign_in_name),
     signInType: r.sign_in_type === 'emailAddress' || r.sign_in_type === 'userName' ? r.sign_in_type : null,
     passwordHash: optStr(r.password_hash),
+    passwordAtLegacy: r.password_at_legacy === 1,
     givenName: optStr(r.given_name),
     familyName: optStr(r.family_name),
     displayName: optStr(r.display_name),
@@ -175,6 +182,28 @@ function toFamily(r: Row, presentedHash: string): RefreshTokenRecord {
 
 /** Rows of refresh_families one sweep statement looks at: 0.25 ms with the file in the OS cache, about 1.5 ms from disk (measured). */
 const SWEEP_ROWS = 2048;
+
+/** A user's record as the users table's columns want it (normalized names, 0/1 flags, JSON). */
+function userColumns(u: User) {
+  return {
+    emailNormalized: u.email === null ? null : normalizeEmail(u.email),
+    signInName: u.signInName === null ? null : normalizeSignInName(u.signInName),
+    emailVerified: u.emailVerified ? 1 : 0,
+    passwordAtLegacy: u.passwordAtLegacy ? 1 : 0,
+    attributes: JSON.stringify(u.attributes),
+    disabled: u.disabled ? 1 : 0,
+  };
+}
+
+/** Whether an import would change nothing of what it sets. */
+function sameImportedUser(a: User, b: User): boolean {
+  return (
+    a.email === b.email && a.emailVerified === b.emailVerified && a.signInName === (b.signInName === null ? null : normalizeSignInName(b.signInName)) &&
+    a.signInType === b.signInType && a.passwordHash === b.passwordHash && a.passwordAtLegacy === b.passwordAtLegacy &&
+    a.givenName === b.givenName && a.familyName === b.familyName && a.displayName === b.displayName &&
+    a.disabled === b.disabled && JSON.stringify(a.attributes) === JSON.stringify(b.attributes)
+  );
+}
 
 function isForeignKeyViolation(err: unknown): boolean {
   return err instanceof Error && 'code' in err && (err as { code: unknown }).code === 'SQLITE_CONSTRAINT_FOREIGNKEY';
@@ -314,9 +343,11 @@ export class SqliteStore implements Store {
     const db = this.db;
     return {
       insertTenant: db.prepare(
-        `INSERT INTO tenants (id, slug, display_name, default_policy, issuer_pattern, config_version, created_at)
-         VALUES (@id, @slug, @displayName, @defaultPolicy, @issuerPattern, @configVersion, @createdAt)`,
+        `INSERT INTO tenants (id, slug, display_name, default_policy, issuer_pattern, config_version, created_at, legacy_ropc, extensions_app_id)
+         VALUES (@id, @slug, @displayName, @defaultPolicy, @issuerPattern, @configVersion, @createdAt, @legacyRopc, @extensionsAppId)`,
       ),
+      setLegacyRopc: db.prepare('UPDATE tenants SET legacy_ropc = ? WHERE id = ?'),
+      setExtensionsAppId: db.prepare('UPDATE tenants SET extensions_app_id = ? WHERE id = ?'),
       tenantById: db.prepare('SELECT * FROM tenants WHERE id = ?'),
       tenantBySlug: db.prepare('SELECT * FROM tenants WHERE slug = ?'),
       tenants: db.prepare('SELECT * FROM tenants ORDER BY created_at, slug'),
@@ -348,9 +379,17 @@ export class SqliteStore implements Store {
 
       insertUser: db.prepare(
         `INSERT INTO users (id, tenant_id, email, email_normalized, sign_in_name, sign_in_type, email_verified, password_hash,
-           given_name, family_name, display_name, attributes, disabled, created_at, updated_at)
+           password_at_legacy, given_name, family_name, display_name, attributes, disabled, created_at, updated_at)
          VALUES (@id, @tenantId, @email, @emailNormalized, @signInName, @signInType, @emailVerified, @passwordHash,
-           @givenName, @familyName, @displayName, @attributes, @disabled, @createdAt, @updatedAt)`,
+           @passwordAtLegacy, @givenName, @familyName, @displayName, @attributes, @disabled, @createdAt, @updatedAt)`,
+      ),
+      userAnyTenant: db.prepare('SELECT * FROM users WHERE id = ?'),
+      updateImported: db.prepare(
+        `UPDATE users SET email = @email, email_normalized = @emailNormalized, sign_in_name = @signInName, sign_in_type = @signInType,
+           email_verified = @emailVerified, password_hash = @passwordHash, password_at_legacy = @passwordAtLegacy,
+           given_name = @givenName, family_name = @familyName, display_name = @displayName, attributes = @attributes,
+           disabled = @disabled, updated_at = @updatedAt
+         WHERE tenant_id = @tenantId AND id = @id`,
       ),
       user: db.prepare('SELECT * FROM users WHERE tenant_id = ? AND id = ?'),
       userBySignInName: db.prepare('SELECT * FROM users WHERE tenant_id = ? AND sign_in_name = ?'),
@@ -369,7 +408,7 @@ export class SqliteStore implements Store {
         `UPDATE users SET given_name = @givenName, family_name = @familyName, display_name = @displayName,
            attributes = @attributes, updated_at = @now WHERE tenant_id = @tenantId AND id = @id`,
       ),
-      setPassword: db.prepare('UPDATE users SET password_hash = ?, updated_at = ? WHERE tenant_id = ? AND id = ?'),
+      setPassword: db.prepare('UPDATE users SET password_hash = ?, password_at_legacy = 0, updated_at = ? WHERE tenant_id = ? AND id = ?'),
       insertOutbox: db.prepare(
         `INSERT INTO outbox (tenant_id, to_address, subject, body, transport, created_at)
          VALUES (@tenantId, @to, @subject, @body, @transport, @createdAt)`,
@@ -486,7 +525,7 @@ export class SqliteStore implements Store {
   // tenants
   async createTenant(t: Tenant): Promise<void> {
     try {
-      this.s.insertTenant.run(t);
+      this.s.insertTenant.run({ ...t, legacyRopc: t.legacyRopc ? JSON.stringify(t.legacyRopc) : null });
     } catch (err) {
       if (isUniqueViolation(err)) throw new StoreConflictError(`tenant ${t.slug} already exists`);
       throw err;
@@ -501,6 +540,13 @@ export class SqliteStore implements Store {
   }
   async bumpTenantConfigVersion(tenantId: string): Promise<void> {
     this.s.bumpTenant.run(tenantId);
+  }
+  async updateTenantSettings(tenantId: string, settings: TenantSettings): Promise<void> {
+    this.db.transaction(() => {
+      if (settings.legacyRopc !== undefined) this.s.setLegacyRopc.run(settings.legacyRopc ? JSON.stringify(settings.legacyRopc) : null, tenantId);
+      if (settings.extensionsAppId !== undefined) this.s.setExtensionsAppId.run(settings.extensionsAppId, tenantId);
+      this.s.bumpTenant.run(tenantId);
+    })();
   }
   async tenantConfigVersion(tenantId: string): Promise<number | undefined> {
     return this.s.tenantVersion.get(tenantId) as number | undefined;
@@ -580,11 +626,7 @@ export class SqliteStore implements Store {
       this.db.transaction(() => {
         this.s.insertUser.run({
           ...u,
-          emailNormalized: u.email === null ? null : normalizeEmail(u.email),
-          signInName: u.signInName === null ? null : normalizeSignInName(u.signInName),
-          emailVerified: u.emailVerified ? 1 : 0,
-          attributes: JSON.stringify(u.attributes),
-          disabled: u.disabled ? 1 : 0,
+          ...userColumns(u),
         });
         for (const i of identities) this.s.insertIdentity.run(u.tenantId, i.issuer, i.issuerAssignedId, u.id, u.createdAt);
       })();
@@ -598,6 +640,45 @@ export class SqliteStore implements Store {
       }
       throw err;
     }
+  }
+  async importUsers(tenantId: string, batch: ImportedUser[], now: number): Promise<ImportResult[]> {
+    const one = (item: ImportedUser): ImportResult => {
+      const { user, identities } = item;
+      const row = this.s.userAnyTenant.get(user.id) as Row | undefined;
+      if (row && str(row.tenant_id) !== tenantId) return { failed: 'the id belongs to a user of another tenant' };
+      const existing = row && toUser(row);
+      let merged: User = user;
+      if (existing) {
+        // A password the user already has here (set or migrated since) is never replaced by an import.
+        const passwordHash = existing.passwordHash ?? user.passwordHash;
+        merged = {
+          ...user,
+          passwordHash,
+          passwordAtLegacy: passwordHash === null && user.signInName !== null,
+          attributes: { ...existing.attributes, ...user.attributes },
+          createdAt: existing.createdAt,
+          updatedAt: now,
+        };
+      }
+      const known = existing ? this.s.identities.all(tenantId, user.id) as Row[] : [];
+      const have = new Set(known.map((r) => `${str(r.issuer)}\n${str(r.issuer_assigned_id)}`));
+      const added = identities.filter((i) => !have.has(`${i.issuer}\n${i.issuerAssignedId}`));
+      if (existing && added.length === 0 && sameImportedUser(existing, merged)) return 'unchanged';
+      try {
+        this.savepointTx(() => {
+          if (existing) this.s.updateImported.run({ ...merged, tenantId, ...userColumns(merged) });
+          else this.s.insertUser.run({ ...merged, ...userColumns(merged) });
+          for (const i of added) this.s.insertIdentity.run(tenantId, i.issuer, i.issuerAssignedId, user.id, now);
+        });
+      } catch (err) {
+        if (!isUniqueViolation(err)) throw err;
+        const message = String((err as Error).message);
+        if (message.includes('user_identities')) return { failed: 'one of its identities already belongs to another user' };
+        return { failed: `its sign-in name '${merged.signInName ?? ''}' already belongs to another user` };
+      }
+      return existing ? 'updated' : 'created';
+    };
+    return this.db.transaction(() => batch.map(one))();
   }
   async findUser(tenantId: string, id: string): Promise<User | undefined> {
     const row = this.s.user.get(tenantId, id) as Row | undefined;

@@ -13,6 +13,7 @@ const kindNames: Record<string, string> = {
   signUp: 'Sign up',
   profileEdit: 'Profile editing',
   passwordReset: 'Password reset',
+  ropc: 'Resource owner password credentials (token endpoint only)',
 };
 
 export function landingPage(p: LandingProps): string {

@@ -19,6 +19,8 @@ export interface SignInPageProps {
   signUpLink: boolean;
   keepMeSignedIn?: boolean;
   forgotPasswordLink: boolean;
+  /** B2C's label of the sign-in name: "Email Address", or "Username" for user-name accounts. */
+  signInLabel?: string;
   /** Identity providers offered next to the local account ("Sign in with your social account"). */
   providers?: ProviderButton[];
   lang?: string;
@@ -56,10 +58,10 @@ ${errorSummary(p.error)}
 ${providers.length > 0 ? html`<h2 class="intro">Sign in with your social account</h2>
 ${providerForm({ action: p.action, csrf: p.csrf, providers })}
 <div class="divider" role="separator"><span>OR</span></div>` : ''}
-<p>Sign in with your email address</p>
+<p>Sign in with your ${p.signInLabel === 'Username' ? 'username' : 'email address'}</p>
 <form method="post" action="${p.action}" id="localAccountForm" novalidate>
 ${csrfInput(p.csrf)}
-${field({ name: 'email', label: 'Email Address', type: 'email', value: p.email, error: p.fieldErrors?.email, required: true, autocomplete: 'username', autofocus: p.email === '', maxLength: 256 })}
+${field({ name: 'email', label: p.signInLabel ?? 'Email Address', type: p.signInLabel === 'Username' ? 'text' : 'email', value: p.email, error: p.fieldErrors?.email, required: true, autocomplete: 'username', autofocus: p.email === '', maxLength: 256 })}
 ${field({ name: 'password', label: 'Password', type: 'password', error: p.fieldErrors?.password, required: true, autocomplete: 'current-password', autofocus: p.email !== '', maxLength: 256 })}
 ${p.keepMeSignedIn ? html`<p class="checkbox"><input id="f-kmsi" name="kmsi" type="checkbox" value="true"><label for="f-kmsi">Keep me signed in</label></p>` : ''}
 <div class="actions">

@@ -1,0 +1,92 @@
+import type { Deps } from '../deps.js';
+import { checkLegacyPassword } from '../migration/legacy-ropc.js';
+import { normalizeSignInName } from '../store/normalize.js';
+import type { Tenant, User } from '../store/store.js';
+
+/** Failed passwords before a sign-in name is locked, and the lock's length (doubling with repeats, at most a day). */
+export const LOCKOUT_THRESHOLD = 10;
+export const lockoutMs = (lockouts: number): number => Math.min(60_000 * 2 ** (lockouts - 1), 86_400_000);
+
+export type LocalAuthOutcome =
+  | { ok: true; user: User }
+  /** invalid: unknown name, wrong password or disabled account (one answer: no user enumeration). */
+  | { ok: false; reason: 'invalid' | 'locked' | 'legacy_unavailable' | 'legacy_busy' };
+
+/**
+ * Checks a local account's sign-in name and password, the same way for the sign-in page and the
+ * password grant: lockout per sign-in name (kept whether or not an account has it, so it reveals
+ * nothing), the same work for unknown names as for known ones, a foreign or weaker hash replaced by
+ * Latchkey's own after a success, and a user imported without a hash checked once at the old identity
+ * provider (just-in-time migration) and given a hash here when the old provider says yes.
+ */
+export async function authenticateLocal(
+  deps: Deps,
+  tenant: Tenant,
+  input: { signInName: string; password: string; clientId: string | null; ip: string; via: string },
+): Promise<LocalAuthOutcome> {
+  const { store, clock, audit, passwords } = deps;
+  const name = normalizeSignInName(input.signInName);
+  const base = { tenantId: tenant.id, clientId: input.clientId, ip: input.ip };
+  if ((await store.getLoginThrottle(tenant.id, name)).lockedUntil > clock.now()) {
+    await audit.record({ ...base, event: 'signin', outcome: 'failure', subject: name, detail: `${input.via}: locked` });
+    return { ok: false, reason: 'locked' };
+  }
+  let user = await store.findUserBySignInName(tenant.id, name);
+  let ok: boolean;
+  if (user && !user.disabled && user.passwordHash === null && user.passwordAtLegacy) {
+    const migrated = await migrateFromLegacy(deps, tenant, user, input);
+    if (migrated === 'unavailable' || migrated === 'busy') return { ok: false, reason: migrated === 'busy' ? 'legacy_busy' : 'legacy_unavailable' };
+    ok = migrated === 'valid';
+    if (ok) user = (await store.findUser(tenant.id, user.id)) ?? user;
+  } else {
+    ok = await passwords.verify(input.password, user?.passwordHash);
+  }
+  if (!user || !ok || user.disabled || user.passwordHash === null) {
+    const now = clock.now();
+    const t = await store.recordLoginFailure(tenant.id, name, now, LOCKOUT_THRESHOLD, lockoutMs);
+    await audit.record({ ...base, event: 'signin', outcome: 'failure', subject: user?.id ?? name, detail: `${input.via}: ${user?.disabled ? 'disabled' : 'bad credentials'}` });
+    if (t.lockedUntil > now) {
+      await audit.record({ ...base, event: 'lockout', outcome: 'success', subject: user?.id ?? name, detail: `locked for ${Math.round((t.lockedUntil - now) / 1000)} s` });
+      return { ok: false, reason: 'locked' };
+    }
+    return { ok: false, reason: 'invalid' };
+  }
+  await store.clearLoginFailures(tenant.id, name);
+  if (passwords.needsRehash(user.passwordHash)) {
+    // An imported hash (bcrypt, argon2, PBKDF2…) or a lower cost: replaced now that the password is known.
+    await store.setUserPassword(tenant.id, user.id, await passwords.hash(input.password), clock.now());
+    await audit.record({ ...base, event: 'password_rehashed', outcome: 'success', subject: user.id, detail: user.passwordHash.split('$', 2).join('$').slice(0, 30) });
+  }
+  await audit.record({ ...base, event: 'signin', outcome: 'success', subject: user.id, detail: input.via });
+  return { ok: true, user };
+}
+
+/** Asks the old provider; on yes, stores Latchkey's own hash and ends the migration for this user. */
+async function migrateFromLegacy(
+  deps: Deps,
+  tenant: Tenant,
+  user: User,
+  input: { signInName: string; password: string; clientId: string | null; ip: string },
+): Promise<'valid' | 'invalid' | 'unavailable' | 'busy'> {
+  const { store, clock, audit, passwords } = deps;
+  const base = { tenantId: tenant.id, clientId: input.clientId, ip: input.ip, subject: user.id };
+  // Read fresh: the operator may have set or changed the old provider since this tenant was cached.
+  const legacy = (await store.findTenant(tenant.id))?.legacyRopc;
+  if (!legacy) {
+    await passwords.verify(input.password, null);
+    return 'invalid';
+  }
+  if (!deps.legacyCalls.take(tenant.id, clock.now())) {
+    await audit.record({ ...base, event: 'password_migrated', outcome: 'failure', detail: 'too many calls to the old identity provider; not called' });
+    return 'busy';
+  }
+  const check = await checkLegacyPassword(legacy, input.signInName.trim(), input.password);
+  if (check.result === 'unavailable') {
+    await audit.record({ ...base, event: 'password_migrated', outcome: 'failure', detail: `old identity provider ${check.reason}` });
+    return 'unavailable';
+  }
+  if (check.result === 'invalid') return 'invalid';
+  await store.setUserPassword(tenant.id, user.id, await passwords.hash(input.password), clock.now());
+  await audit.record({ ...base, event: 'password_migrated', outcome: 'success', detail: new URL(legacy.tokenUrl).host });
+  return 'valid';
+}
