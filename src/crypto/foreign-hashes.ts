@@ -8,7 +8,7 @@ import { looseBase64 } from './password.js';
  * - bcrypt: `$2a$…`, `$2b$…`, `$2y$…`
  * - argon2: PHC strings `$argon2id$v=19$m=…,t=…,p=…$salt$hash` (argon2i and argon2d too)
  * - scrypt: PHC `$scrypt$ln=…,r=…,p=…$salt$hash`, or Latchkey's own `scrypt$…` (an export of Latchkey)
- * - PBKDF2: PHC-style `$pbkdf2-sha256$i=27500$salt$hash` (sha1, sha256, sha512)
+ * - PBKDF2: passlib's `$pbkdf2-sha256$29000$salt$hash` or PHC's `$pbkdf2-sha256$i=29000$salt$hash` (sha1, sha256, sha512)
  * - Keycloak's credential (`users[].credentials[]` of a realm export): `{ type: "password", secretData,
  *   credentialData }` with algorithm `pbkdf2`, `pbkdf2-sha256`, `pbkdf2-sha512` or `argon2`
  */
@@ -79,7 +79,7 @@ export function importedHash(input: unknown): ImportedHash {
   if (/^\$argon2(id|i|d)\$v=\d+\$m=\d+,t=\d+,p=\d+\$[A-Za-z0-9+/]+\$[A-Za-z0-9+/]+$/.test(s)) return { hash: s };
   if (/^\$scrypt\$ln=\d{1,2},r=\d{1,2},p=\d{1,2}\$[A-Za-z0-9+/.]+\$[A-Za-z0-9+/.]+$/.test(s)) return { hash: s };
   if (/^scrypt\$\d{1,2}\$\d{1,2}\$\d{1,2}\$[\w-]+\$[\w-]+$/.test(s)) return { hash: s };
-  const phc = /^\$(pbkdf2(?:-sha1|-sha256|-sha512)?)\$i=(\d+)\$([A-Za-z0-9+/.=_-]+)\$([A-Za-z0-9+/.=_-]+)$/.exec(s);
+  const phc = /^\$(pbkdf2(?:-sha1|-sha256|-sha512)?)\$(?:i=)?(\d+)\$([A-Za-z0-9+/.=_-]+)\$([A-Za-z0-9+/.=_-]+)$/.exec(s);
   if (phc) return pbkdf2(phc[1]!, Number(phc[2]), looseBase64(phc[3]!), looseBase64(phc[4]!));
   return { error: 'passwordHash is in no supported format (bcrypt, argon2, scrypt, PBKDF2, a Keycloak credential)' };
 }

@@ -41,10 +41,14 @@ function fileHead(file: string): string {
   }
 }
 
+/** A JSON array, or a Graph list response; anything else is read as JSON Lines. */
+function isOneDocument(head: string): boolean {
+  return head.startsWith('[') || /^\{\s*"(value|@odata\.\w+)"/.test(head);
+}
+
 /** Rows of the file, with their line numbers (JSON Lines) or positions (array). */
 async function* readRows(file: string): AsyncGenerator<SourceRow> {
-  const head = fileHead(file);
-  if (head.startsWith('[') || (head.startsWith('{') && /^\{\s*"(value|@odata\.\w+)"/.test(head))) {
+  if (isOneDocument(fileHead(file))) {
     if (statSync(file).size > MAX_DOCUMENT_BYTES) throw new ProvisionError(`${file} is larger than 1 GiB: give it as JSON Lines (one user per line)`);
     let doc: unknown;
     try {
@@ -74,8 +78,7 @@ async function* readRows(file: string): AsyncGenerator<SourceRow> {
 export function countRows(file: string): number | undefined {
   const size = statSync(file).size;
   if (size > 512 * 1024 * 1024) return undefined;
-  const head = fileHead(file);
-  if (head.startsWith('[') || head.startsWith('{')) return undefined;
+  if (isOneDocument(fileHead(file))) return undefined;
   const text = readFileSync(file, 'utf8');
   let n = 0;
   for (const line of text.split('\n')) if (line.trim() !== '') n += 1;

