@@ -134,6 +134,8 @@ function checkUri(kind: string, uri: string, allowHttp: boolean): void {
 export interface CreateAppInput {
   name: string;
   type: AppType;
+  /** Keep an app's id from B2C (its application id), so apps need no new configuration. */
+  clientId?: string;
   redirectUris?: string[];
   postLogoutRedirectUris?: string[];
   identifierUri?: string;
@@ -164,7 +166,9 @@ export async function createApp(d: ProvisionDeps, tenant: Tenant, input: CreateA
       throw new ProvisionError(`an app with identifier URI '${input.identifierUri}' already exists`);
     }
   }
-  const clientId = randomUUID();
+  const clientId = input.clientId?.toLowerCase() ?? randomUUID();
+  if (!GUID.test(clientId)) throw new ProvisionError(`invalid --client-id '${input.clientId ?? ''}': an application (client) id is a GUID`);
+  if (input.clientId !== undefined && (await d.store.findAppAnyTenant(clientId))) throw new ProvisionError(`an app with client id ${clientId} already exists`);
   const identifierUri = input.type === 'api' ? (input.identifierUri ?? `api://${clientId}`) : null;
   const clientSecret = confidentialTypes.has(input.type) ? randomToken(32) : undefined;
   // B2C's ROPC flow is for public clients (the app would hold users' passwords otherwise too).

@@ -18,7 +18,7 @@ const USAGE = `usage: latchkey <command> [--json]
   tenant create <slug> [--display-name NAME] [--id GUID] [--issuer-pattern tenant|tfp] | tenant list
   tenant set --tenant T [--legacy-ropc-url URL --legacy-client-id ID [--legacy-scope S] | --no-legacy-ropc] [--extensions-app-id GUID]
   app create --tenant T --name N --type web|spa|native|daemon|api [--redirect-uri U]… [--post-logout-redirect-uri U]…
-             [--identifier-uri U] [--allow-implicit] [--allow-ropc] [--logout-url U]
+             [--identifier-uri U] [--allow-implicit] [--allow-ropc] [--logout-url U] [--client-id GUID]
   app list|show --tenant T [--app CLIENT_ID]
   app scope add --tenant T --app API --scope NAME      app role add --tenant T --app API --role NAME
   app grant|revoke --tenant T --app CLIENT_ID --api API (--scope NAME | --role NAME)

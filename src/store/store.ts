@@ -234,6 +234,8 @@ export interface Store {
   // apps
   createApp(a: App): Promise<void>;
   findApp(tenantId: string, clientId: string): Promise<App | undefined>;
+  /** Client ids are unique across tenants (the app's GUID); this finds one in any tenant. */
+  findAppAnyTenant(clientId: string): Promise<App | undefined>;
   listApps(tenantId: string): Promise<App[]>;
   findAppByIdentifierUri(tenantId: string, identifierUri: string): Promise<App | undefined>;
   setAppUris(tenantId: string, clientId: string, redirectUris: string[], postLogoutRedirectUris: string[]): Promise<void>;

@@ -130,6 +130,10 @@ describe('latchkey CLI', () => {
     expect(set.legacy_ropc).toEqual({ token_url: url, client_id: 'a7e4f2c1-0000-4000-8000-000000000001', scope: 'openid a7e4f2c1-0000-4000-8000-000000000001' });
     expect(run(['tenant', 'set', '--tenant', 'fabrikam', '--legacy-ropc-url', 'https://fabrikam.example/authorize', '--legacy-client-id', 'x']).stderr).toMatch(/^latchkey: invalid --legacy-ropc-url/);
     expect(runJson<{ legacy_ropc: unknown }>(['tenant', 'set', '--tenant', 'fabrikam', '--no-legacy-ropc']).legacy_ropc).toBeNull();
+    // Apps keep their B2C application ids, so their configuration does not change.
+    const app = runJson<{ client_id: string }>(['app', 'create', '--tenant', 'fabrikam', '--name', 'Web', '--type', 'web', '--redirect-uri', 'https://web.fabrikam.example/signin-oidc', '--client-id', '90C0FE63-BCF2-44D5-8FB7-B8BBC0B29DC6']);
+    expect(app.client_id).toBe('90c0fe63-bcf2-44d5-8fb7-b8bbc0b29dc6');
+    expect(run(['app', 'create', '--tenant', 'contoso', '--name', 'Again', '--type', 'native', '--redirect-uri', 'http://localhost/cb', '--client-id', app.client_id]).stderr).toMatch(/^latchkey: an app with client id 90c0fe63-bcf2-44d5-8fb7-b8bbc0b29dc6 already exists/);
   });
 
   it('creates apps: a secret shown once for confidential types, none for public ones', () => {

@@ -70,6 +70,7 @@ export const appCommand: Command = async (ctx, argv) => {
         'allow-implicit': { type: 'boolean' },
         'allow-ropc': { type: 'boolean' },
         'logout-url': { type: 'string' },
+        'client-id': { type: 'string' },
       });
       const type = need(values.type, '--type');
       if (!appTypes.includes(type as AppType)) throw usageError(`invalid --type '${type}': one of ${appTypes.join(', ')}`);
@@ -84,6 +85,7 @@ export const appCommand: Command = async (ctx, argv) => {
         allowImplicit: values['allow-implicit'] ?? false,
         allowRopc: values['allow-ropc'] ?? false,
         ...(values['logout-url'] ? { logoutUrl: values['logout-url'] } : {}),
+        ...(values['client-id'] !== undefined ? { clientId: values['client-id'] } : {}),
       });
       if (ctx.json) ctx.printJson(appJson(app, clientSecret ? { clientSecret } : {}));
       else {

@@ -361,6 +361,7 @@ export class SqliteStore implements Store {
            @identifierUri, @allowImplicit, @allowRopc, @logoutUrl, @createdAt)`,
       ),
       app: db.prepare('SELECT * FROM apps WHERE tenant_id = ? AND client_id = ?'),
+      appAnyTenant: db.prepare('SELECT * FROM apps WHERE client_id = ?'),
       apps: db.prepare('SELECT * FROM apps WHERE tenant_id = ? ORDER BY created_at, name'),
       setAppUris: db.prepare('UPDATE apps SET redirect_uris = ?, post_logout_redirect_uris = ? WHERE tenant_id = ? AND client_id = ?'),
       appByIdentifier: db.prepare('SELECT * FROM apps WHERE tenant_id = ? AND identifier_uri = ?'),
@@ -564,7 +565,9 @@ export class SqliteStore implements Store {
         allowRopc: a.allowRopc ? 1 : 0,
       });
     } catch (err) {
-      if (isUniqueViolation(err)) throw new StoreConflictError(`an app with identifier URI ${a.identifierUri} already exists`);
+      if (isUniqueViolation(err)) {
+        throw new StoreConflictError(String((err as Error).message).includes('identifier_uri') ? `an app with identifier URI ${a.identifierUri} already exists` : `an app with client id ${a.clientId} already exists`);
+      }
       throw err;
     }
   }
@@ -573,6 +576,10 @@ export class SqliteStore implements Store {
       const row = this.s.app.get(tenantId, clientId) as Row | undefined;
       return row && toApp(row);
     });
+  }
+  async findAppAnyTenant(clientId: string): Promise<App | undefined> {
+    const row = this.s.appAnyTenant.get(clientId) as Row | undefined;
+    return row && toApp(row);
   }
   async listApps(tenantId: string): Promise<App[]> {
     return (this.s.apps.all(tenantId) as Row[]).map(toApp);
