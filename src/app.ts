@@ -16,6 +16,7 @@ import { registerTokenRoutes } from './http/token.js';
 import { errorResponse } from './oauth/authorization-response.js';
 import { TargetedError } from './oauth/authorize-request.js';
 import { OAuthError } from './oauth/errors.js';
+import { countersRateLimitStore } from './security/rate-limit-store.js';
 import { errorPage } from './ui/pages/messages.js';
 
 /** Bodies of protocol requests are small; anything larger is refused before parsing. */
@@ -63,9 +64,12 @@ export async function buildApp(deps: Deps, opts: BuildOptions = {}): Promise<Fas
     crossOriginResourcePolicy: { policy: 'cross-origin' },
     hsts: deps.config.baseUrl.startsWith('https://'),
   });
-  // Per-address limits, applied only where a route opts in (the journey form posts).
+  // Per-address limits, applied only where a route opts in (the journey form posts), counted in the
+  // instance's shared counters (memory, the database, or Redis) under the same keys as ROPC's.
   await app.register(fastifyRateLimit, {
     global: false,
+    store: countersRateLimitStore(deps.counters),
+    keyGenerator: (req) => `form|${req.ip}`,
     errorResponseBuilder: (_req, ctx) =>
       new OAuthError('temporarily_unavailable', `Too many attempts from your address; try again in ${Math.ceil(ctx.ttl / 1000)} seconds.`, {
         status: 429,

@@ -13,6 +13,10 @@ const envSchema = z.object({
     .optional()
     .transform((u) => (u === undefined ? undefined : u.replace(/\/+$/, ''))),
   LATCHKEY_DB: z.string().min(1).default(DEFAULT_DB_PATH),
+  /** postgres://…: PostgreSQL for several instances (SQLite at LATCHKEY_DB otherwise). */
+  LATCHKEY_DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/, error: 'must be a postgres:// URL' }).optional(),
+  /** redis://…: shared counters (throttles, per-address limits) for several instances. */
+  LATCHKEY_REDIS_URL: z.url({ protocol: /^rediss?$/, error: 'must be a redis:// or rediss:// URL' }).optional(),
   LATCHKEY_POLICIES_DIR: z.string().min(1).default('./policies'),
   LATCHKEY_LOG_LEVEL: z.enum(logLevels).default('info'),
   LATCHKEY_MASTER_KEY: z.string().min(32, 'must be at least 32 characters').optional(),
@@ -30,6 +34,8 @@ export interface Config {
   host: string;
   baseUrl: string;
   dbPath: string;
+  databaseUrl: string | undefined;
+  redisUrl: string | undefined;
   policiesDir: string;
   logLevel: (typeof logLevels)[number];
   masterKey: string | undefined;
@@ -66,6 +72,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     host: e.HOST,
     baseUrl: e.LATCHKEY_BASE_URL ?? `${scheme}://${shownHost}:${e.PORT}`,
     dbPath: resolve(e.LATCHKEY_DB),
+    databaseUrl: e.LATCHKEY_DATABASE_URL,
+    redisUrl: e.LATCHKEY_REDIS_URL,
     policiesDir: resolve(e.LATCHKEY_POLICIES_DIR),
     logLevel: e.LATCHKEY_LOG_LEVEL,
     masterKey: e.LATCHKEY_MASTER_KEY,

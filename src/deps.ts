@@ -8,6 +8,7 @@ import type { LegacyCallLimiter } from './migration/legacy-ropc.js';
 import type { Mailer } from './mail/mailer.js';
 import type { Audit } from './security/audit.js';
 import type { ClientAuthThrottle } from './security/client-auth-limiter.js';
+import type { Counters } from './security/counters.js';
 import type { Store } from './store/store.js';
 import type { KeyRing } from './tokens/keyring.js';
 
@@ -36,10 +37,14 @@ export interface Deps {
   mailer: Mailer;
   audit: Audit;
   passwords: PasswordHasher;
+  /** Fixed-window counters behind every shared limit (memory, the database, or Redis). */
+  counters: Counters;
   /** Failed client authentications at the token endpoint. */
   clientAuthThrottle: ClientAuthThrottle;
   /** Upstream identity providers (openid-client), with their discovered configurations. */
   federation: FederationClient;
   /** Calls to old identity providers for just-in-time password migration, per tenant. */
   legacyCalls: LegacyCallLimiter;
+  /** Stops watching files and closes the store and connections. */
+  close(): Promise<void>;
 }

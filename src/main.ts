@@ -19,7 +19,7 @@ async function main(): Promise<void> {
     }
     throw err;
   }
-  const deps = createDeps(config);
+  const deps = await createDeps(config);
   const { logger } = deps;
   if (!config.masterKey) logger.warn('LATCHKEY_MASTER_KEY is not set: private keys are stored unencrypted');
   if (deps.store.migration.applied.length > 0) logger.info({ applied: deps.store.migration.applied }, 'database migrated');
@@ -50,10 +50,7 @@ async function main(): Promise<void> {
     setTimeout(() => app.server.closeAllConnections(), 20_000).unref();
     app
       .close()
-      .then(() => {
-        deps.policies.close();
-        return deps.store.close();
-      })
+      .then(() => deps.close())
       .then(() => process.exit(0), (err: unknown) => {
         logger.error({ err }, 'shutdown failed');
         process.exit(1);
@@ -63,7 +60,7 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => shutdown('SIGINT'));
 
   await app.listen({ port: config.port, host: config.host });
-  deps.store.startBackgroundCheckpoints((m) => logger.warn(m));
+  deps.store.startBackgroundWork((m: string) => logger.warn(m));
   const { lowered } = await prioritizeEventLoop();
   logger.debug({ threads: lowered }, 'helper threads run at a lower priority than the event loop');
   logger.info({ url: config.baseUrl }, `Latchkey is listening; open ${config.baseUrl}/`);

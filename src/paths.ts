@@ -14,7 +14,9 @@ function findPackageRoot(): string {
 }
 
 export const packageRoot = findPackageRoot();
-export const migrationsDir = join(packageRoot, 'migrations');
+/** Each engine's migrations, side by side: SQLite's and PostgreSQL's schemas are written for each. */
+export const migrationsDir = join(packageRoot, 'migrations', 'sqlite');
+export const postgresMigrationsDir = join(packageRoot, 'migrations', 'postgres');
 /** Policies shipped with the package; copied for new tenants. */
 export const bundledPoliciesDir = join(packageRoot, 'policies');
 export const staticDir = join(packageRoot, 'static');

@@ -1,3 +1,4 @@
+import { Redis } from 'ioredis';
 import pino, { type Logger } from 'pino';
 import type { Config } from './config.js';
 import { PasswordHasher } from './crypto/password.js';
@@ -8,29 +9,70 @@ import { PolicyRegistry } from './journeys/loader.js';
 import { LegacyCallLimiter } from './migration/legacy-ropc.js';
 import { createMailer } from './mail/mailer.js';
 import { Audit } from './security/audit.js';
-import { MemoryClientAuthThrottle } from './security/client-auth-limiter.js';
+import { ClientAuthThrottle } from './security/client-auth-limiter.js';
+import { MemoryCounters, RedisCounters, StoreCounters, type Counters } from './security/counters.js';
+import { PostgresStore } from './store/postgres/postgres-store.js';
 import { SqliteStore } from './store/sqlite/sqlite-store.js';
+import { StoreOpenError, type Store } from './store/store.js';
 import { KeyRing } from './tokens/keyring.js';
 
+/** Opens the configured store: PostgreSQL at LATCHKEY_DATABASE_URL, or the SQLite file at LATCHKEY_DB. */
+export async function openStore(config: Config): Promise<Store> {
+  const where = config.databaseUrl ? new URL(config.databaseUrl).host + new URL(config.databaseUrl).pathname : config.dbPath;
+  try {
+    return config.databaseUrl ? await PostgresStore.open(config.databaseUrl) : new SqliteStore(config.dbPath);
+  } catch (err) {
+    throw new StoreOpenError(`cannot open the database at ${where}: ${(err as Error).message.split('\n')[0]}`);
+  }
+}
+
+/**
+ * Where the limits' counters live: Redis when LATCHKEY_REDIS_URL is set; the database when it is
+ * PostgreSQL (several instances share it); this process's memory with SQLite (one server).
+ */
+function countersFor(config: Config, store: Store): { counters: Counters; close(): Promise<void> } {
+  if (config.redisUrl) {
+    const redis = new Redis(config.redisUrl, { lazyConnect: false, maxRetriesPerRequest: 2, enableOfflineQueue: true });
+    // A lost connection is reported by the commands that need it; ioredis reconnects on its own.
+    redis.on('error', () => undefined);
+    return { counters: new RedisCounters(redis), close: async () => void (await redis.quit().catch(() => redis.disconnect())) };
+  }
+  if (config.databaseUrl) return { counters: new StoreCounters(store), close: async () => undefined };
+  return { counters: new MemoryCounters(), close: async () => undefined };
+}
+
 /** Wires the dependencies from a config; shared by the server, the CLI and tests. */
-export function createDeps(config: Config, opts: { logger?: Logger; clock?: Clock; watchPolicies?: boolean } = {}): Deps & { store: SqliteStore } {
+export async function createDeps(config: Config, opts: { logger?: Logger; clock?: Clock; watchPolicies?: boolean; store?: Store } = {}): Promise<Deps> {
   const logger = opts.logger ?? pino({ level: config.logLevel });
   const clock = opts.clock ?? systemClock;
-  const store = new SqliteStore(config.dbPath);
+  const store = opts.store ?? (await openStore(config));
   const secrets = new SecretBox(config.masterKey);
+  const { counters, close: closeCounters } = countersFor(config, store);
+  const keys = new KeyRing(store, secrets, clock);
+  // Another instance rotated a key or changed a tenant: forget what this one cached at once.
+  store.onConfigChange(({ tenantId }) => keys.invalidate(tenantId === '*' ? undefined : tenantId));
+  const policies = new PolicyRegistry(config.policiesDir, logger, opts.watchPolicies ?? true);
+  const mailer = createMailer({ smtpUrl: config.smtpUrl, store, logger, clock });
   return {
     config,
     store,
     clock,
     logger,
     secrets,
-    keys: new KeyRing(store, secrets, clock),
-    policies: new PolicyRegistry(config.policiesDir, logger, opts.watchPolicies ?? true),
-    mailer: createMailer({ smtpUrl: config.smtpUrl, store, logger, clock }),
+    keys,
+    policies,
+    mailer,
     audit: new Audit(store, clock, logger),
     passwords: new PasswordHasher(config.passwordCost),
-    clientAuthThrottle: new MemoryClientAuthThrottle(),
+    counters,
+    clientAuthThrottle: new ClientAuthThrottle(counters),
     federation: new FederationClient(clock),
-    legacyCalls: new LegacyCallLimiter(),
+    legacyCalls: new LegacyCallLimiter(counters),
+    async close() {
+      policies.close();
+      mailer.close();
+      await closeCounters();
+      await store.close();
+    },
   };
 }

@@ -52,7 +52,7 @@ export async function startTodo(o: TodoOptions): Promise<RunningTodo> {
     LATCHKEY_POLICIES_DIR: join(o.dir, 'policies'),
     LATCHKEY_PASSWORD_COST: process.env.LATCHKEY_PASSWORD_COST ?? '14',
   });
-  const deps = createDeps(config, { logger: pino({ level: o.log ? 'info' : 'warn' }) });
+  const deps = await createDeps(config, { logger: pino({ level: o.log ? 'info' : 'warn' }) });
   const provision: ProvisionDeps = { store: deps.store, secrets: deps.secrets, clock: deps.clock, policiesDir: config.policiesDir, passwordCost: config.passwordCost, audit: deps.audit };
   await ensureDemo(provision, latchkeyUrl);
   const apps = await provisionApps(provision, join(o.dir, 'apps.json'), webUrl);
@@ -82,8 +82,7 @@ export async function startTodo(o: TodoOptions): Promise<RunningTodo> {
       await web.close();
       await api.close();
       await latchkey.close();
-      deps.policies.close();
-      await deps.store.close();
+      await deps.close();
     },
   };
 }

@@ -1,12 +1,11 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import type { Config } from '../config.js';
 import { ProvisionError, type ProvisionDeps } from '../provision.js';
-import type { SqliteStore } from '../store/sqlite/sqlite-store.js';
 
 export interface CliContext {
   config: Config;
   /** Opened on first use, so `policy validate` works without a database. */
-  deps(): ProvisionDeps & { store: SqliteStore };
+  deps(): Promise<ProvisionDeps>;
   json: boolean;
   print(text: string): void;
   printJson(value: unknown): void;

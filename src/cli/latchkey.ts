@@ -3,7 +3,7 @@ import pino from 'pino';
 import { ConfigError, loadConfig } from '../config.js';
 import { ProvisionError } from '../provision.js';
 import { createDeps } from '../runtime.js';
-import { StoreConflictError } from '../store/store.js';
+import { StoreConflictError, StoreOpenError } from '../store/store.js';
 import { appCommand } from './commands/app.js';
 import { auditCommand } from './commands/audit.js';
 import { keysCommand } from './commands/keys.js';
@@ -12,6 +12,7 @@ import { policyCommand } from './commands/policy.js';
 import { tenantCommand } from './commands/tenant.js';
 import { userCommand } from './commands/user.js';
 import type { CliContext, Command } from './context.js';
+import type { Deps } from '../deps.js';
 
 const USAGE = `usage: latchkey <command> [--json]
   migrate
@@ -34,7 +35,7 @@ const USAGE = `usage: latchkey <command> [--json]
 Works on the database named by LATCHKEY_DB (default ./data/latchkey.db), also while the server runs.`;
 
 const migrate: Command = async (ctx) => {
-  const { migration } = ctx.deps().store;
+  const { migration } = (await ctx.deps()).store;
   if (ctx.json) ctx.printJson({ applied: migration.applied, version: migration.current });
   else ctx.print(migration.applied.length > 0 ? `applied ${migration.applied.join(', ')}` : `up to date (version ${migration.current})`);
 };
@@ -69,15 +70,16 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write(`latchkey: unknown command '${name}' (see latchkey --help)\n`);
     return 2;
   }
-  let deps: ReturnType<typeof createDeps> | undefined;
+  let deps: Promise<Deps> | undefined;
   try {
     const config = loadConfig();
     const ctx: CliContext = {
       config,
       json,
-      deps: () => {
+      deps: async () => {
         deps ??= createDeps(config, { logger: pino({ level: 'silent' }), watchPolicies: false });
-        return { store: deps.store, secrets: deps.secrets, clock: deps.clock, policiesDir: config.policiesDir, passwordCost: config.passwordCost, audit: deps.audit };
+        const d = await deps;
+        return { store: d.store, secrets: d.secrets, clock: d.clock, policiesDir: config.policiesDir, passwordCost: config.passwordCost, audit: d.audit };
       },
       print: (text) => process.stdout.write(text + '\n'),
       printJson: (value) => process.stdout.write(JSON.stringify(value, null, 2) + '\n'),
@@ -86,13 +88,13 @@ async function main(argv: string[]): Promise<number> {
     await command(ctx, rest);
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (err) {
-    const known = err instanceof ProvisionError || err instanceof ConfigError || err instanceof StoreConflictError;
+    const known = err instanceof ProvisionError || err instanceof ConfigError || err instanceof StoreConflictError || err instanceof StoreOpenError;
     const parseError = err instanceof Error && 'code' in err && String((err as { code: unknown }).code).startsWith('ERR_PARSE_ARGS');
     const message = err instanceof Error ? err.message.split('\n')[0]! : String(err);
     process.stderr.write(`latchkey: ${known || parseError ? message : `unexpected error: ${message}`}\n`);
     return parseError ? 2 : 1;
   } finally {
-    await deps?.store.close();
+    if (deps) await deps.then((d) => d.close(), () => undefined);
   }
 }
 

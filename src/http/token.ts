@@ -17,15 +17,6 @@ export function registerTokenRoutes(app: FastifyInstance, deps: Deps): void {
     }
     const body = await handleTokenRequest(deps, tp.tenant, tp.policy, req.body as Record<string, unknown>, req.headers.authorization, req.ip);
     return reply.header('cache-control', 'no-store').header('pragma', 'no-cache').send(body);
-  }, {
-    // Passwords sent to the token endpoint (ROPC) are limited per address like the sign-in form's;
-    // other grants are not (the body is parsed by then, so the limit can tell them apart).
-    rateLimit: {
-      max: deps.config.formRateLimit,
-      timeWindow: 60_000,
-      hook: 'preHandler',
-      allowList: (req) => (req.body as Record<string, unknown> | undefined)?.grant_type !== 'password',
-    },
   });
 
   tenantRoute(app, deps, ['GET', 'POST'], 'openid/v2.0/userinfo', 'json', async (req, reply, tp) => {

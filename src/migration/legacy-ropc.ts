@@ -1,3 +1,4 @@
+import type { Counters } from '../security/counters.js';
 import type { LegacyRopc } from '../store/store.js';
 
 /**
@@ -39,24 +40,17 @@ export async function checkLegacyPassword(legacy: LegacyRopc, username: string, 
 
 /**
  * Calls out to the old provider are limited per tenant (B2C treats a flood from one address as an
- * attack and would lock the users out there). A window of `perWindow` calls every `windowMs`.
+ * attack and would lock the users out there): `perWindow` calls every `windowMs`, counted in the app
+ * instance's `Counters` (shared by all instances on PostgreSQL or Redis).
  */
 export class LegacyCallLimiter {
-  private readonly windows = new Map<string, { start: number; count: number }>();
-
   constructor(
+    private readonly counters: Counters,
     private readonly perWindow = 20,
     private readonly windowMs = 10_000,
   ) {}
 
-  take(tenantId: string, now: number): boolean {
-    let w = this.windows.get(tenantId);
-    if (!w || now - w.start >= this.windowMs) {
-      w = { start: now, count: 0 };
-      this.windows.set(tenantId, w);
-    }
-    if (w.count >= this.perWindow) return false;
-    w.count += 1;
-    return true;
+  async take(tenantId: string, now: number): Promise<boolean> {
+    return (await this.counters.hit(`legacy-ropc|${tenantId}`, this.windowMs, now)).count <= this.perWindow;
   }
 }

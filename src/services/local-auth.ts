@@ -76,7 +76,7 @@ async function migrateFromLegacy(
     await passwords.verify(input.password, null);
     return 'invalid';
   }
-  if (!deps.legacyCalls.take(tenant.id, clock.now())) {
+  if (!(await deps.legacyCalls.take(tenant.id, clock.now()))) {
     await audit.record({ ...base, event: 'password_migrated', outcome: 'failure', detail: 'too many calls to the old identity provider; not called' });
     return 'busy';
   }

@@ -220,8 +220,34 @@ export type ImportResult = 'created' | 'updated' | 'unchanged' | { failed: strin
 
 export class StoreConflictError extends Error {}
 
+/** The configured database cannot be opened (reported as one line, by the server and the CLI). */
+export class StoreOpenError extends Error {}
+
+/** What opening a store did to its schema. */
+export interface MigrationResult {
+  applied: string[];
+  current: number;
+}
+
+/** A change one instance made that others must see at once (their caches of keys and apps). */
+export interface ConfigChange {
+  tenantId: string;
+}
+
 export interface Store {
   close(): Promise<void>;
+  /** The migrations applied when this store was opened, and the schema version. */
+  readonly migration: MigrationResult;
+  /** Answers when the database does (for /readyz). */
+  ping(): Promise<void>;
+  /** Long-running helpers of a server (SQLite's checkpoint thread, PostgreSQL's change listener). */
+  startBackgroundWork(onWarning: (message: string) => void): void;
+  /**
+   * Calls `listener` when another instance changed a tenant's keys, apps, grants or settings
+   * (PostgreSQL's LISTEN/NOTIFY); a store shared by no other server never calls it, and caches fall
+   * back to their short lifetimes.
+   */
+  onConfigChange(listener: (change: ConfigChange) => void): void;
 
   // tenants
   createTenant(t: Tenant): Promise<void>;
@@ -338,6 +364,9 @@ export interface Store {
   /** Counts a failed password; at `threshold` failures the name is locked for lockMs(lockouts). */
   recordLoginFailure(tenantId: string, name: string, now: number, threshold: number, lockMs: (lockouts: number) => number): Promise<LoginThrottle>;
   clearLoginFailures(tenantId: string, name: string): Promise<void>;
+
+  /** Counts one hit of `key` in its fixed window of `windowMs` (see security/counters.ts). */
+  hitCounter(key: string, windowMs: number, now: number): Promise<{ count: number; resetAt: number }>;
 
   /** Deletes expired rows; returns how many. */
   purgeExpired(now: number): Promise<number>;

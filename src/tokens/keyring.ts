@@ -85,9 +85,10 @@ export class KeyRing {
     return pending;
   }
 
-  /** Forgets cached keys (after a rotation made in this process). */
-  invalidate(tenantId: string): void {
-    this.cache.delete(tenantId);
+  /** Forgets cached keys of one tenant, or of all (a rotation made here or announced by another instance). */
+  invalidate(tenantId?: string): void {
+    if (tenantId === undefined) this.cache.clear();
+    else this.cache.delete(tenantId);
   }
 
   private async load(tenantId: string): Promise<TenantKeySet> {

@@ -37,7 +37,9 @@ export async function freePort(): Promise<number> {
 export interface TestServer {
   baseUrl: string;
   dir: string;
-  deps: Deps & { store: SqliteStore };
+  deps: Deps;
+  /** The SQLite database under the store, for tests that look at rows directly. */
+  db: SqliteStore['db'];
   app: FastifyInstance;
   clock: TestClock;
   tenant: Tenant;
@@ -70,7 +72,7 @@ export async function startServer(opts: { env?: Record<string, string>; tls?: { 
   const logs: Record<string, unknown>[] = [];
   const logger = pino({ level: 'info' }, { write: (line: string) => logs.push(JSON.parse(line) as Record<string, unknown>) });
   const clock = new TestClock();
-  const deps = createDeps(config, { logger, clock });
+  const deps = await createDeps(config, { logger, clock });
   const provision: ProvisionDeps = { store: deps.store, secrets: deps.secrets, clock, policiesDir: config.policiesDir, passwordCost: config.passwordCost, audit: deps.audit };
   const tenant = (await ensureDemo(provision, config.baseUrl))!;
   // As main.ts does: load (and start watching) the tenant's policies at start.
@@ -81,6 +83,7 @@ export async function startServer(opts: { env?: Record<string, string>; tls?: { 
     baseUrl: config.baseUrl,
     dir,
     deps,
+    db: (deps.store as SqliteStore).db,
     app,
     clock,
     tenant,
@@ -97,8 +100,7 @@ export async function startServer(opts: { env?: Record<string, string>; tls?: { 
     },
     async close() {
       await app.close();
-      deps.policies.close();
-      await deps.store.close();
+      await deps.close();
       rmSync(dir, { recursive: true, force: true });
     },
   };

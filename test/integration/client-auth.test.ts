@@ -59,7 +59,7 @@ describe('a flood of wrong secrets', () => {
   it('keeps the throttle to its app instance: a second instance on the same database counts its own failures', async () => {
     // Two app instances in one process, one database (what two processes behind a balancer are):
     // the first one's flood above must not have leaked into the second through module state.
-    const deps = createDeps(s.deps.config, { logger: pino({ level: 'silent' }), watchPolicies: false });
+    const deps = await createDeps(s.deps.config, { logger: pino({ level: 'silent' }), watchPolicies: false });
     const second = await buildApp(deps);
     try {
       const res = await second.inject({
@@ -72,8 +72,7 @@ describe('a flood of wrong secrets', () => {
       expect(res.statusCode).toBe(401);
     } finally {
       await second.close();
-      deps.policies.close();
-      await deps.store.close();
+      await deps.close();
     }
   });
 });

@@ -223,12 +223,12 @@ describe('refresh_token grant', () => {
     const [family, secret] = r1.split('.');
     expect(family).toMatch(/^[0-9a-z]{9}[\w-]{16}$/);
     expect(secret).toMatch(/^[\w-]{43}$/);
-    const rows = () => s.deps.store.db.prepare('SELECT generation, revoked_at FROM refresh_families WHERE family_id = ?').all(family) as { generation: number; revoked_at: number | null }[];
+    const rows = () => s.db.prepare('SELECT generation, revoked_at FROM refresh_families WHERE family_id = ?').all(family) as { generation: number; revoked_at: number | null }[];
     const r2 = (await token({ grant_type: 'refresh_token', refresh_token: r1, client_id: native })).body.refresh_token as string;
     expect(r2.split('.')[0]).toBe(family);
     expect(rows()).toEqual([{ generation: 1, revoked_at: null }]);
     // Only the secret's hash is stored.
-    expect(JSON.stringify(s.deps.store.db.prepare('SELECT * FROM refresh_families WHERE family_id = ?').get(family))).not.toContain(r2.split('.')[1]);
+    expect(JSON.stringify(s.db.prepare('SELECT * FROM refresh_families WHERE family_id = ?').get(family))).not.toContain(r2.split('.')[1]);
     const forged = await token({ grant_type: 'refresh_token', refresh_token: `${family}.${'A'.repeat(43)}`, client_id: native });
     expect(forged.body.error).toBe('invalid_grant');
     expect(rows()[0]!.revoked_at).not.toBeNull();
@@ -244,7 +244,7 @@ describe('refresh_token grant', () => {
     const issued = (await token({ grant_type: 'authorization_code', code, redirect_uri: CB, client_id: native, code_verifier: verifier })).body.refresh_token as string;
     const family = issued.split('.')[0]!;
     // Turn the family into what an earlier version stored: a row per token, the whole token hashed.
-    const db = s.deps.store.db;
+    const db = s.db;
     const row = db.prepare('SELECT * FROM refresh_families WHERE family_id = ?').get(family) as Record<string, unknown>;
     db.prepare('DELETE FROM refresh_families WHERE family_id = ?').run(family);
     const legacy = 'L'.repeat(43);

@@ -40,7 +40,7 @@ describe('background WAL checkpoints', () => {
   it('copies committed rows into the database file from another thread, and the last close folds the log in', async () => {
     const path = tempDb();
     const store = new SqliteStore(path);
-    store.startBackgroundCheckpoints((m) => {
+    store.startBackgroundWork((m) => {
       throw new Error(m);
     });
     // The thread starts with the first grouped write (the token endpoint's); tenants are not grouped.

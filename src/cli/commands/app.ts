@@ -4,7 +4,7 @@ import { need, parse, usageError, type CliContext, type Command } from '../conte
 import { appJson, table } from '../output.js';
 
 async function showApp(ctx: CliContext, tenantSlug: string, clientId: string) {
-  const d = ctx.deps();
+  const d = await ctx.deps();
   const tenant = await requireTenant(d, tenantSlug);
   const app = await requireApp(d, tenant, clientId);
   return appJson(app, app.type === 'api' ? { scopes: await d.store.listAppScopes(app.clientId), roles: await d.store.listAppRoles(app.clientId) } : {});
@@ -12,7 +12,7 @@ async function showApp(ctx: CliContext, tenantSlug: string, clientId: string) {
 
 async function grantCommand(ctx: CliContext, rest: string[], revoke: boolean): Promise<void> {
   const { values } = parse(rest, { tenant: { type: 'string' }, app: { type: 'string' }, api: { type: 'string' }, scope: { type: 'string' }, role: { type: 'string' } });
-  const d = ctx.deps();
+  const d = await ctx.deps();
   const tenant = await requireTenant(d, need(values.tenant, '--tenant'));
   const client = await requireApp(d, tenant, need(values.app, '--app'));
   const api = await requireApp(d, tenant, need(values.api, '--api'));
@@ -41,7 +41,7 @@ async function defineCommand(ctx: CliContext, kind: 'scope' | 'role', rest: stri
   const [verb, ...args] = rest;
   if (verb !== 'add' && verb !== 'list') throw usageError(`usage: latchkey app ${kind} add|list --tenant T --app API_CLIENT_ID [--${kind} NAME]`);
   const { values } = parse(args, { tenant: { type: 'string' }, app: { type: 'string' }, [kind]: { type: 'string' } });
-  const d = ctx.deps();
+  const d = await ctx.deps();
   const tenant = await requireTenant(d, need(values.tenant as string | undefined, '--tenant'));
   const api = await requireApp(d, tenant, need(values.app as string | undefined, '--app'));
   if (api.type !== 'api') throw new ProvisionError(`app '${api.clientId}' is not of type api: only APIs expose ${kind}s`);
@@ -74,7 +74,7 @@ export const appCommand: Command = async (ctx, argv) => {
       });
       const type = need(values.type, '--type');
       if (!appTypes.includes(type as AppType)) throw usageError(`invalid --type '${type}': one of ${appTypes.join(', ')}`);
-      const d = ctx.deps();
+      const d = await ctx.deps();
       const tenant = await requireTenant(d, need(values.tenant, '--tenant'));
       const { app, clientSecret } = await createApp(d, tenant, {
         name: need(values.name, '--name'),
@@ -97,7 +97,7 @@ export const appCommand: Command = async (ctx, argv) => {
     }
     case 'list': {
       const { values } = parse(rest, { tenant: { type: 'string' } });
-      const d = ctx.deps();
+      const d = await ctx.deps();
       const tenant = await requireTenant(d, need(values.tenant, '--tenant'));
       const rows = (await d.store.listApps(tenant.id)).map((a) => appJson(a));
       if (ctx.json) ctx.printJson(rows);

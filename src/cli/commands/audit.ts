@@ -7,7 +7,7 @@ export const auditCommand: Command = async (ctx, argv) => {
   const [sub, ...rest] = argv;
   if (sub !== 'list') throw usageError('usage: latchkey audit list [--tenant T] [--since ISO-TIME|DURATION] [--limit N]');
   const { values } = parse(rest, { tenant: { type: 'string' }, since: { type: 'string' }, limit: { type: 'string' } });
-  const d = ctx.deps();
+  const d = await ctx.deps();
   let since: number | undefined;
   if (values.since !== undefined) {
     const rel = /^(\d+)([mhd])$/.exec(values.since);

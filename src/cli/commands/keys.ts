@@ -6,7 +6,7 @@ import { keyJson, table } from '../output.js';
 export const keysCommand: Command = async (ctx, argv) => {
   const [sub, ...rest] = argv;
   const { values } = parse(rest, { tenant: { type: 'string' }, kid: { type: 'string' }, 'grace-hours': { type: 'string' } });
-  const d = ctx.deps();
+  const d = await ctx.deps();
   switch (sub) {
     case 'list': {
       const tenant = await requireTenant(d, need(values.tenant, '--tenant'));

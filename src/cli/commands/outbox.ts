@@ -6,7 +6,7 @@ export const outboxCommand: Command = async (ctx, argv) => {
   const [sub, ...rest] = argv;
   if (sub !== 'list') throw usageError('usage: latchkey outbox list --tenant T [--to EMAIL]');
   const { values } = parse(rest, { tenant: { type: 'string' }, to: { type: 'string' } });
-  const d = ctx.deps();
+  const d = await ctx.deps();
   const tenant = await requireTenant(d, need(values.tenant, '--tenant'));
   const messages = await d.store.listOutbox(tenant.id, values.to);
   if (ctx.json) {

@@ -14,7 +14,7 @@ export const tenantCommand: Command = async (ctx, argv) => {
       if (positionals.length > 1) throw usageError(`unexpected argument '${positionals[1]}'`);
       const pattern = values['issuer-pattern'];
       if (pattern !== undefined && pattern !== 'tenant' && pattern !== 'tfp') throw usageError("invalid --issuer-pattern: 'tenant' or 'tfp'");
-      const t = await createTenant(ctx.deps(), slug, {
+      const t = await createTenant((await ctx.deps()), slug, {
         ...(values['display-name'] ? { displayName: values['display-name'] } : {}),
         ...(pattern ? { issuerPattern: pattern } : {}),
         ...(values.id !== undefined ? { id: values.id } : {}),
@@ -32,7 +32,7 @@ export const tenantCommand: Command = async (ctx, argv) => {
         'no-legacy-ropc': { type: 'boolean' },
         'extensions-app-id': { type: 'string' },
       });
-      const d = ctx.deps();
+      const d = await ctx.deps();
       const tenant = await requireTenant(d, need(values.tenant, '--tenant'));
       const url = values['legacy-ropc-url'];
       const clientId = values['legacy-client-id'];
@@ -51,7 +51,7 @@ export const tenantCommand: Command = async (ctx, argv) => {
     }
     case 'list': {
       parse(rest, {});
-      const rows = (await ctx.deps().store.listTenants()).map((t) => tenantJson(ctx.config, t));
+      const rows = (await (await ctx.deps()).store.listTenants()).map((t) => tenantJson(ctx.config, t));
       if (ctx.json) ctx.printJson(rows);
       else ctx.print(table(rows, ['slug', 'id', 'display_name', 'default_policy']));
       return;

@@ -26,7 +26,7 @@ export const userCommand: Command = async (ctx, argv) => {
       });
       if ((values.password !== undefined) === (values['password-stdin'] === true)) throw usageError('give exactly one of --password or --password-stdin');
       const password = values.password ?? (await ctx.readStdin()).replace(/\r?\n$/, '');
-      const d = ctx.deps();
+      const d = await ctx.deps();
       const tenant = await requireTenant(d, need(values.tenant, '--tenant'));
       const user = await createUser(d, tenant, {
         email: need(values.email, '--email'),
@@ -41,7 +41,7 @@ export const userCommand: Command = async (ctx, argv) => {
     }
     case 'list': {
       const { values } = parse(rest, { tenant: { type: 'string' } });
-      const d = ctx.deps();
+      const d = await ctx.deps();
       const tenant = await requireTenant(d, need(values.tenant, '--tenant'));
       const rows = (await d.store.listUsers(tenant.id)).map((u) => userJson(u));
       if (ctx.json) ctx.printJson(rows);
@@ -54,7 +54,7 @@ export const userCommand: Command = async (ctx, argv) => {
     case 'delete': {
       const { values, positionals } = parse(rest, { tenant: { type: 'string' }, user: { type: 'string' } }, true);
       const who = need(values.user ?? positionals[0], '--user <id or email>');
-      const d = ctx.deps();
+      const d = await ctx.deps();
       const tenant = await requireTenant(d, need(values.tenant, '--tenant'));
       const user = await requireUser(d, tenant, who);
       if (sub === 'disable' || sub === 'enable') {
@@ -79,7 +79,7 @@ export const userCommand: Command = async (ctx, argv) => {
       const [verb, ...args] = rest;
       if (verb !== 'add' && verb !== 'remove') throw usageError('usage: latchkey user identity add|remove --tenant T --user U --issuer DOMAIN --issuer-assigned-id ID');
       const { values } = parse(args, { tenant: { type: 'string' }, user: { type: 'string' }, issuer: { type: 'string' }, 'issuer-assigned-id': { type: 'string' } });
-      const d = ctx.deps();
+      const d = await ctx.deps();
       const tenant = await requireTenant(d, need(values.tenant, '--tenant'));
       const user = await requireUser(d, tenant, need(values.user, '--user'));
       const identity = { issuer: need(values.issuer, '--issuer'), issuerAssignedId: need(values['issuer-assigned-id'], '--issuer-assigned-id') };
@@ -93,7 +93,7 @@ export const userCommand: Command = async (ctx, argv) => {
       const { values, positionals } = parse(rest, { tenant: { type: 'string' }, report: { type: 'string' } }, true);
       const file = need(positionals[0], 'FILE (JSON Lines or a JSON array of Graph users)');
       if (positionals.length > 1) throw usageError(`unexpected argument '${positionals[1]}'`);
-      const d = ctx.deps();
+      const d = await ctx.deps();
       const tenant = await requireTenant(d, need(values.tenant, '--tenant'));
       const reportPath = resolve(values.report ?? `${basename(file)}.failed.jsonl`);
       const progress = progressReporter('importing users', countRows(resolve(file)));
@@ -109,7 +109,7 @@ export const userCommand: Command = async (ctx, argv) => {
     }
     case 'export': {
       const { values } = parse(rest, { tenant: { type: 'string' }, 'with-password-hashes': { type: 'boolean' }, output: { type: 'string' } });
-      const d = ctx.deps();
+      const d = await ctx.deps();
       const tenant = await requireTenant(d, need(values.tenant, '--tenant'));
       // A file of password hashes is for the operator alone (mode 600).
       const out: NodeJS.WritableStream = values.output ? createWriteStream(resolve(values.output), { encoding: 'utf8', mode: 0o600 }) : process.stdout;

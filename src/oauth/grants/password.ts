@@ -23,6 +23,13 @@ export async function passwordGrant(req: TokenRequest): Promise<TokenResponse> {
   if (policy.kind !== 'ropc') {
     throw new OAuthError('unauthorized_client', `The policy '${policy.id}' is not a resource owner password credentials policy.`, { b2cCode: 'AADB2C90224' });
   }
+  // Passwords sent here are limited per address like the sign-in form's posts (in the shared counters).
+  const now0 = deps.clock.now();
+  const hits = await deps.counters.hit(`form|${req.ip}`, 60_000, now0);
+  if (hits.count > deps.config.formRateLimit) {
+    const wait = Math.max(1, Math.ceil((hits.resetAt - now0) / 1000));
+    throw new OAuthError('temporarily_unavailable', `Too many attempts from your address; try again in ${wait} seconds.`, { status: 429, retryAfter: wait });
+  }
   const username = required(params, 'username');
   const password = required(params, 'password');
   if (username.length > 256 || password.length > 256) throw new OAuthError('invalid_grant', 'The username or password provided in the request are invalid.', { b2cCode: 'AADB2C90225' });

@@ -1,11 +1,8 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type Database from 'better-sqlite3';
+import type { MigrationResult } from '../store.js';
 
-export interface MigrationResult {
-  applied: string[];
-  current: number;
-}
 
 /**
  * A migration that rebuilds a table other tables refer to starts with this line: it runs with foreign

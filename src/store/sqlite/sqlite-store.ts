@@ -9,6 +9,7 @@ import {
   type AuthCodeRecord,
   type CodeRedemption,
   type AuditEvent,
+  type ConfigChange,
   type ImportedUser,
   type ImportResult,
   type LegacyRopc,
@@ -28,182 +29,17 @@ import {
   type User,
   type UserIdentity,
 } from '../store.js';
-import { safeEqual } from '../../crypto/secrets.js';
 import { normalizeEmail, normalizeSignInName } from '../normalize.js';
+import { num, optNum, optStr, sameImportedUser, str, toApp, toCode, toFamily, toJourney, toKey, toRefresh, toSession, toTenant, toUser, userColumns, type Row } from '../rows.js';
 import { BackgroundCheckpointer } from './checkpointer.js';
-import { migrate, type MigrationResult } from './migrate.js';
+import { migrate } from './migrate.js';
+import type { MigrationResult } from '../store.js';
 
-type Row = Record<string, unknown>;
 /** How one grouped write ended. */
 type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
 
-const str = (v: unknown): string => v as string;
-const optStr = (v: unknown): string | null => (v === null || v === undefined ? null : (v as string));
-const num = (v: unknown): number => v as number;
-const optNum = (v: unknown): number | null => (v === null || v === undefined ? null : (v as number));
-
-function toTenant(r: Row): Tenant {
-  return {
-    id: str(r.id),
-    slug: str(r.slug),
-    displayName: str(r.display_name),
-    defaultPolicy: str(r.default_policy),
-    issuerPattern: r.issuer_pattern === 'tfp' ? 'tfp' : 'tenant',
-    configVersion: num(r.config_version),
-    createdAt: num(r.created_at),
-    legacyRopc: r.legacy_ropc ? (JSON.parse(str(r.legacy_ropc)) as LegacyRopc) : null,
-    extensionsAppId: optStr(r.extensions_app_id),
-  };
-}
-
-function toApp(r: Row): App {
-  return {
-    clientId: str(r.client_id),
-    tenantId: str(r.tenant_id),
-    name: str(r.name),
-    type: str(r.type) as App['type'],
-    secretHash: optStr(r.secret_hash),
-    redirectUris: JSON.parse(str(r.redirect_uris)) as string[],
-    postLogoutRedirectUris: JSON.parse(str(r.post_logout_redirect_uris)) as string[],
-    identifierUri: optStr(r.identifier_uri),
-    allowImplicit: r.allow_implicit === 1,
-    allowRopc: r.allow_ropc === 1,
-    logoutUrl: optStr(r.logout_url),
-    createdAt: num(r.created_at),
-  };
-}
-
-function toUser(r: Row): User {
-  return {
-    id: str(r.id),
-    tenantId: str(r.tenant_id),
-    email: optStr(r.email),
-    emailVerified: r.email_verified === 1,
-    signInName: optStr(r.sign_in_name),
-    signInType: r.sign_in_type === 'emailAddress' || r.sign_in_type === 'userName' ? r.sign_in_type : null,
-    passwordHash: optStr(r.password_hash),
-    passwordAtLegacy: r.password_at_legacy === 1,
-    givenName: optStr(r.given_name),
-    familyName: optStr(r.family_name),
-    displayName: optStr(r.display_name),
-    attributes: JSON.parse(str(r.attributes)) as Record<string, unknown>,
-    disabled: r.disabled === 1,
-    createdAt: num(r.created_at),
-    updatedAt: num(r.updated_at),
-  };
-}
-
-function toKey(r: Row): SigningKey {
-  return {
-    kid: str(r.kid),
-    tenantId: str(r.tenant_id),
-    alg: str(r.alg),
-    publicJwk: JSON.parse(str(r.public_jwk)) as Record<string, unknown>,
-    privateKey: str(r.private_key),
-    status: r.status === 'active' ? 'active' : 'grace',
-    createdAt: num(r.created_at),
-    publishUntil: optNum(r.publish_until),
-  };
-}
-
-function toSession(r: Row): SsoSession {
-  return {
-    idHash: str(r.id_hash),
-    sid: str(r.sid),
-    tenantId: str(r.tenant_id),
-    userId: str(r.user_id),
-    policyId: str(r.policy_id),
-    clientId: str(r.client_id),
-    idp: str(r.idp),
-    authTime: num(r.auth_time),
-    createdAt: num(r.created_at),
-    expiresAt: num(r.expires_at),
-  };
-}
-
-function toJourney(r: Row): JourneyRecord {
-  return {
-    id: str(r.id),
-    tenantId: str(r.tenant_id),
-    policyId: str(r.policy_id),
-    browserHash: str(r.browser_hash),
-    request: JSON.parse(str(r.request)) as unknown,
-    state: JSON.parse(str(r.state)) as unknown,
-    csrf: str(r.csrf),
-    createdAt: num(r.created_at),
-    expiresAt: num(r.expires_at),
-  };
-}
-
-function toCode(r: Row): AuthCodeRecord {
-  return {
-    codeHash: str(r.code_hash),
-    tenantId: str(r.tenant_id),
-    clientId: str(r.client_id),
-    userId: str(r.user_id),
-    data: JSON.parse(str(r.data)) as unknown,
-    createdAt: num(r.created_at),
-    expiresAt: num(r.expires_at),
-    consumedAt: optNum(r.consumed_at),
-    issuedJti: optStr(r.issued_jti),
-  };
-}
-
-/** A refresh-token record from a row of either table; the token hash and consumption are the caller's. */
-function refreshRecord(r: Row, tokenHash: string, consumedAt: number | null): RefreshTokenRecord {
-  return {
-    tokenHash,
-    familyId: str(r.family_id),
-    tenantId: str(r.tenant_id),
-    clientId: str(r.client_id),
-    userId: str(r.user_id),
-    data: JSON.parse(str(r.data)) as unknown,
-    createdAt: num(r.created_at),
-    expiresAt: num(r.expires_at),
-    familyExpiresAt: optNum(r.family_expires_at),
-    consumedAt,
-    revokedAt: optNum(r.revoked_at),
-    originCodeHash: optStr(r.origin_code_hash),
-  };
-}
-
-function toRefresh(r: Row): RefreshTokenRecord {
-  return refreshRecord(r, str(r.token_hash), optNum(r.consumed_at));
-}
-
-/**
- * A family row as the record of the presented secret: consumed (rotated away, or never issued) if it
- * is not the family's current one. (No spread of the row: this runs on every refresh.)
- */
-function toFamily(r: Row, presentedHash: string): RefreshTokenRecord {
-  const current = safeEqual(str(r.secret_hash), presentedHash);
-  return refreshRecord(r, presentedHash, current ? null : (optNum(r.rotated_at) ?? num(r.created_at)));
-}
-
 /** Rows of refresh_families one sweep statement looks at: 0.25 ms with the file in the OS cache, about 1.5 ms from disk (measured). */
 const SWEEP_ROWS = 2048;
-
-/** A user's record as the users table's columns want it (normalized names, 0/1 flags, JSON). */
-function userColumns(u: User) {
-  return {
-    emailNormalized: u.email === null ? null : normalizeEmail(u.email),
-    signInName: u.signInName === null ? null : normalizeSignInName(u.signInName),
-    emailVerified: u.emailVerified ? 1 : 0,
-    passwordAtLegacy: u.passwordAtLegacy ? 1 : 0,
-    attributes: JSON.stringify(u.attributes),
-    disabled: u.disabled ? 1 : 0,
-  };
-}
-
-/** Whether an import would change nothing of what it sets. */
-function sameImportedUser(a: User, b: User): boolean {
-  return (
-    a.email === b.email && a.emailVerified === b.emailVerified && a.signInName === (b.signInName === null ? null : normalizeSignInName(b.signInName)) &&
-    a.signInType === b.signInType && a.passwordHash === b.passwordHash && a.passwordAtLegacy === b.passwordAtLegacy &&
-    a.givenName === b.givenName && a.familyName === b.familyName && a.displayName === b.displayName &&
-    a.disabled === b.disabled && JSON.stringify(a.attributes) === JSON.stringify(b.attributes)
-  );
-}
 
 function isForeignKeyViolation(err: unknown): boolean {
   return err instanceof Error && 'code' in err && (err as { code: unknown }).code === 'SQLITE_CONSTRAINT_FOREIGNKEY';
@@ -325,8 +161,15 @@ export class SqliteStore implements Store {
    * with the first grouped write (token traffic), so an idle server does not carry it.
    */
   private backgroundCheckpoints: ((message: string) => void) | undefined;
-  startBackgroundCheckpoints(onWarning: (message: string) => void): void {
+  startBackgroundWork(onWarning: (message: string) => void): void {
     if (this.path !== ':memory:') this.backgroundCheckpoints = onWarning;
+  }
+
+  /** One SQLite file has no other server to hear from (a CLI's changes are seen through the caches' short lifetimes). */
+  onConfigChange(_listener: (change: ConfigChange) => void): void {}
+
+  async ping(): Promise<void> {
+    this.s.ping.get();
   }
   private launchCheckpointer(onWarning: (message: string) => void): void {
     this.backgroundCheckpoints = undefined;
@@ -502,9 +345,18 @@ export class SqliteStore implements Store {
       ),
       clearThrottle: db.prepare('UPDATE login_throttle SET failures = 0 WHERE tenant_id = ? AND name = ?'),
       lastFamilyRow: db.prepare('SELECT max(rowid) FROM refresh_families').pluck(),
+      ping: db.prepare('SELECT 1').pluck(),
+      hitCounter: db.prepare(
+        `INSERT INTO counters (key, count, reset_at) VALUES (@key, 1, @resetAt)
+         ON CONFLICT (key) DO UPDATE SET
+           count = CASE WHEN counters.reset_at <= @now THEN 1 ELSE counters.count + 1 END,
+           reset_at = CASE WHEN counters.reset_at <= @now THEN @resetAt ELSE counters.reset_at END
+         RETURNING count, reset_at`,
+      ),
       sweepFamilies: db.prepare('DELETE FROM refresh_families WHERE rowid >= ? AND rowid < ? AND expires_at < ?'),
       purge: [
         db.prepare('DELETE FROM login_throttle WHERE locked_until < ? AND failures = 0'),
+        db.prepare('DELETE FROM counters WHERE reset_at < ?'),
         db.prepare('DELETE FROM journeys WHERE expires_at < ?'),
         db.prepare('DELETE FROM sso_sessions WHERE expires_at < ?'),
         db.prepare('DELETE FROM auth_codes WHERE expires_at < ?'),
@@ -956,6 +808,11 @@ export class SqliteStore implements Store {
   }
   async clearLoginFailures(tenantId: string, name: string): Promise<void> {
     this.s.clearThrottle.run(tenantId, name);
+  }
+
+  async hitCounter(key: string, windowMs: number, now: number): Promise<{ count: number; resetAt: number }> {
+    const r = this.s.hitCounter.get({ key, now, resetAt: now + windowMs }) as Row;
+    return { count: num(r.count), resetAt: num(r.reset_at) };
   }
 
   async purgeExpired(now: number): Promise<number> {
