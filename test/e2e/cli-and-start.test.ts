@@ -268,7 +268,7 @@ describe('latchkey CLI', () => {
   });
 
   it('migrates idempotently', () => {
-    const latest = readdirSync(join(root, 'migrations')).filter((f) => f.endsWith('.sql')).length;
+    const latest = readdirSync(join(root, 'migrations', 'sqlite')).filter((f) => f.endsWith('.sql')).length;
     expect(runJson<{ applied: string[]; version: number }>(['migrate'])).toEqual({ applied: [], version: latest });
   });
 });
