@@ -20,6 +20,7 @@ process.env.LATCHKEY_TEST_CERT_DIR = certDir;
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    globalSetup: ['test/setup/postgres.ts'],
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: 'forks',

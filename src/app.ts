@@ -7,6 +7,7 @@ import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, ty
 import type { Deps } from './deps.js';
 import { registerAuthorizeRoutes } from './http/authorize.js';
 import { cookieNames } from './http/cookies.js';
+import { registerHealthRoutes } from './http/health.js';
 import { registerJourneyRoutes } from './http/journey.js';
 import { registerLogoutRoutes } from './http/logout.js';
 import { registerMetadataRoutes } from './http/metadata.js';
@@ -102,6 +103,7 @@ export async function buildApp(deps: Deps, opts: BuildOptions = {}): Promise<Fas
   registerTokenRoutes(app, deps);
   registerLogoutRoutes(app, deps, cookies);
   registerPageRoutes(app, deps);
+  registerHealthRoutes(app, deps);
   return app;
 }
 

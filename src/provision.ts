@@ -8,7 +8,7 @@ import { randomToken, sha256, type SecretBox } from './crypto/secrets.js';
 import { isPolicyFile } from './journeys/loader.js';
 import { bundledPoliciesDir } from './paths.js';
 import { normalizeSignInName } from './store/normalize.js';
-import { confidentialTypes, type App, type AppType, type Store, type Tenant, type TenantSettings, type User, type UserIdentity } from './store/store.js';
+import { confidentialTypes, StoreConflictError, type App, type AppType, type Store, type Tenant, type TenantSettings, type User, type UserIdentity } from './store/store.js';
 import { createSigningKey, DEFAULT_GRACE_MS } from './tokens/keyring.js';
 
 /**
@@ -29,7 +29,7 @@ export interface ProvisionDeps {
 const SLUG = /^[a-z0-9][a-z0-9-]{1,62}$/;
 export const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** First path segments with their own meaning. */
-const RESERVED_SLUGS = new Set(['tfp', 'static', 'playground', 'health', 'healthz', 'favicon.ico', 'common', 'organizations']);
+const RESERVED_SLUGS = new Set(['tfp', 'static', 'playground', 'health', 'healthz', 'readyz', 'metrics', 'admin', 'favicon.ico', 'common', 'organizations']);
 export const DEFAULT_POLICY = 'B2C_1_signupsignin';
 
 export async function createTenant(
@@ -310,7 +310,14 @@ export const PLAYGROUND_APP = 'playground';
  */
 export async function ensureDemo(d: ProvisionDeps, baseUrl: string): Promise<Tenant | undefined> {
   if ((await d.store.listTenants()).length > 0) return undefined;
-  const tenant = await createTenant(d, 'demo', { displayName: 'Demo' });
+  let tenant: Tenant;
+  try {
+    tenant = await createTenant(d, 'demo', { displayName: 'Demo' });
+  } catch (err) {
+    // Several instances starting on one new database: another one made it a moment ago.
+    if (err instanceof StoreConflictError || (err instanceof ProvisionError && /already exists/.test(err.message))) return undefined;
+    throw err;
+  }
   await createApp(d, tenant, {
     name: PLAYGROUND_APP,
     type: 'native',

@@ -38,8 +38,6 @@ export function registerPageRoutes(app: FastifyInstance, deps: Deps): void {
     return reply.header('cache-control', 'public, max-age=3600').type(f.type).send(f.body);
   });
 
-  app.get('/health', async () => ({ status: 'ok' }));
-
   const playground = async (tenant: Tenant) => (await deps.store.listApps(tenant.id)).find((a) => a.name === PLAYGROUND_APP);
 
   app.get('/', { config: { errorFormat: 'html' } }, async (_req, reply) => {

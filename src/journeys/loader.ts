@@ -87,6 +87,8 @@ interface TenantPolicies {
   /** The last good identity providers (identity-providers.json). */
   providers: Map<string, IdentityProvider>;
   watcher?: FSWatcher;
+  /** When the folder was last found missing (it is looked for again a second later). */
+  missingAt?: number;
 }
 
 /**
@@ -126,17 +128,20 @@ export class PolicyRegistry {
 
   private tenant(slug: string): TenantPolicies {
     let t = this.tenants.get(slug);
+    // A folder that was missing may have appeared since (another instance created the tenant).
+    if (t?.missingAt !== undefined && Date.now() - t.missingAt >= 1000) t = undefined;
     if (!t) {
       t = { byId: new Map(), byFile: new Map(), providers: new Map() };
-      this.tenants.set(slug, t);
       const folder = join(this.dir, slug);
       if (existsSync(folder)) {
         this.loadProviders(t, folder);
         for (const name of readdirSync(folder).filter(isPolicyFile).sort()) this.loadFile(t, folder, name);
         if (this.watchFiles) this.watch(t, slug, folder);
       } else {
-        this.logger.warn({ tenant: slug, folder }, 'tenant has no policy folder');
+        if (!this.tenants.has(slug)) this.logger.warn({ tenant: slug, folder }, 'tenant has no policy folder');
+        t.missingAt = Date.now();
       }
+      this.tenants.set(slug, t);
     }
     return t;
   }

@@ -1,0 +1,298 @@
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { PostgresStore } from '../../src/store/postgres/postgres-store.js';
+import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
+import { StoreConflictError, type App, type RefreshTokenRecord, type SigningKey, type Store, type Tenant, type User } from '../../src/store/store.js';
+import { createDatabase } from '../helpers/postgres-cluster.js';
+
+/**
+ * The Store contract, one suite run against both implementations: the same calls must give the same
+ * answers on SQLite and on PostgreSQL. PostgreSQL also gets the concurrency rules with two stores
+ * (two instances' pools) racing on one database.
+ */
+const postgresUrl = inject('postgresUrl');
+const dir = mkdtempSync(join(tmpdir(), 'latchkey-contract-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+interface Engine {
+  name: string;
+  open(): Promise<{ store: Store; second?: () => Promise<Store> }>;
+}
+
+const engines: Engine[] = [
+  { name: 'SQLite', open: async () => ({ store: new SqliteStore(join(dir, `contract-${randomUUID()}.db`)) }) },
+];
+if (postgresUrl !== '') {
+  engines.push({
+    name: 'PostgreSQL',
+    open: async () => {
+      const url = await createDatabase(postgresUrl, `contract_${randomUUID().replace(/-/g, '')}`);
+      return { store: await PostgresStore.open(url), second: () => PostgresStore.open(url) };
+    },
+  });
+} else {
+  it.skip('PostgreSQL (LATCHKEY_TEST_POSTGRES=off)', () => undefined);
+}
+
+const now = 1_764_650_000_000;
+
+function tenant(slug: string): Tenant {
+  return { id: randomUUID(), slug, displayName: slug, defaultPolicy: 'B2C_1_signin', issuerPattern: 'tenant', configVersion: 0, createdAt: now, legacyRopc: null, extensionsAppId: null };
+}
+
+function app(tenantId: string, extra: Partial<App> = {}): App {
+  return { clientId: randomUUID(), tenantId, name: 'app', type: 'native', secretHash: null, redirectUris: ['http://127.0.0.1/cb'], postLogoutRedirectUris: [], identifierUri: null, allowImplicit: false, allowRopc: false, logoutUrl: null, createdAt: now, ...extra };
+}
+
+function user(tenantId: string, email: string | null, extra: Partial<User> = {}): User {
+  return {
+    id: randomUUID(),
+    tenantId,
+    email,
+    emailVerified: true,
+    signInName: email,
+    signInType: email ? 'emailAddress' : null,
+    passwordHash: email ? 'scrypt$12$8$1$c2FsdA$aGFzaA' : null,
+    passwordAtLegacy: false,
+    givenName: 'Given',
+    familyName: null,
+    displayName: 'Display',
+    attributes: { tier: 'gold' },
+    disabled: false,
+    createdAt: now,
+    updatedAt: now,
+    ...extra,
+  };
+}
+
+function family(tenantId: string, clientId: string, userId: string, tokenHash: string): RefreshTokenRecord {
+  return { tokenHash, familyId: `fam${randomUUID().replace(/-/g, '').slice(0, 20)}`, tenantId, clientId, userId, data: { scopes: ['openid'] }, createdAt: now, expiresAt: now + 86_400_000, familyExpiresAt: now + 90 * 86_400_000, consumedAt: null, revokedAt: null, originCodeHash: null };
+}
+
+for (const engine of engines) {
+  describe(`Store contract: ${engine.name}`, () => {
+    let store: Store;
+    let second: (() => Promise<Store>) | undefined;
+    let t: Tenant;
+    let a: App;
+
+    beforeAll(async () => {
+      ({ store, second } = await engine.open());
+      t = tenant(`t-${randomUUID().slice(0, 8)}`);
+      await store.createTenant(t);
+      a = app(t.id);
+      await store.createApp(a);
+    });
+    afterAll(async () => {
+      await store?.close();
+    });
+
+    it('reports its migrations and answers a ping', async () => {
+      expect(store.migration.current).toBeGreaterThan(0);
+      await expect(store.ping()).resolves.toBeUndefined();
+    });
+
+    it('finds tenants by id and slug, refuses a taken slug, and keeps settings', async () => {
+      expect((await store.findTenant(t.slug))?.id).toBe(t.id);
+      expect((await store.findTenant(t.id))?.slug).toBe(t.slug);
+      await expect(store.createTenant({ ...tenant(t.slug) })).rejects.toBeInstanceOf(StoreConflictError);
+      const before = await store.tenantConfigVersion(t.id);
+      await store.updateTenantSettings(t.id, { legacyRopc: { tokenUrl: 'https://old.example/token', clientId: 'c', scope: 'openid c' }, extensionsAppId: 'a'.repeat(32) });
+      const after = (await store.findTenant(t.id))!;
+      expect(after.legacyRopc).toEqual({ tokenUrl: 'https://old.example/token', clientId: 'c', scope: 'openid c' });
+      expect(after.extensionsAppId).toBe('a'.repeat(32));
+      expect(await store.tenantConfigVersion(t.id)).toBe(before! + 1);
+    });
+
+    it('stores apps, scopes, roles and grants; a client id and an identifier URI are unique', async () => {
+      const api = app(t.id, { type: 'api', identifierUri: `https://${t.slug}.example/api`, secretHash: 'h' });
+      await store.createApp(api);
+      expect(await store.findApp(t.id, api.clientId)).toEqual(api);
+      expect(await store.findAppAnyTenant(api.clientId)).toEqual(api);
+      expect((await store.findAppByIdentifierUri(t.id, api.identifierUri!))?.clientId).toBe(api.clientId);
+      await expect(store.createApp({ ...app(t.id), identifierUri: api.identifierUri, type: 'api' })).rejects.toBeInstanceOf(StoreConflictError);
+      await store.addAppScope(api.clientId, 'read');
+      await store.addAppScope(api.clientId, 'read');
+      await store.addAppRole(api.clientId, 'Admin');
+      expect(await store.listAppScopes(api.clientId)).toEqual(['read']);
+      expect(await store.listAppRoles(api.clientId)).toEqual(['Admin']);
+      await store.addGrant({ clientId: a.clientId, apiClientId: api.clientId, kind: 'scope', name: 'read' });
+      expect(await store.listGrants(a.clientId, api.clientId)).toEqual([{ clientId: a.clientId, apiClientId: api.clientId, kind: 'scope', name: 'read' }]);
+      expect(await store.removeGrant({ clientId: a.clientId, apiClientId: api.clientId, kind: 'scope', name: 'read' })).toBe(true);
+      expect(await store.listGrants(a.clientId)).toEqual([]);
+      await store.setAppUris(t.id, a.clientId, ['http://127.0.0.1/cb2'], ['http://127.0.0.1/bye']);
+      await new Promise((r) => setTimeout(r, 1100)); // past the app cache's second
+      expect((await store.findApp(t.id, a.clientId))?.redirectUris).toEqual(['http://127.0.0.1/cb2']);
+    });
+
+    it('keeps users with local accounts and identities; sign-in names and identities are unique', async () => {
+      const u = user(t.id, 'Ann@Example.com');
+      await store.createUser(u, [{ issuer: 'google.com', issuerAssignedId: '1' }]);
+      expect((await store.findUserBySignInName(t.id, 'ann@example.COM'))?.id).toBe(u.id);
+      expect((await store.findUser(t.id, u.id))?.signInName).toBe('ann@example.com');
+      expect((await store.findUserByIdentity(t.id, { issuer: 'google.com', issuerAssignedId: '1' }))?.id).toBe(u.id);
+      await expect(store.createUser(user(t.id, 'ann@example.com'))).rejects.toBeInstanceOf(StoreConflictError);
+      await expect(store.createUser(user(t.id, null), [{ issuer: 'google.com', issuerAssignedId: '1' }])).rejects.toBeInstanceOf(StoreConflictError);
+      // A federated account may share an address with a local one.
+      const social = user(t.id, null, { email: 'ann@example.com' });
+      await store.createUser(social, [{ issuer: 'facebook.com', issuerAssignedId: '2' }]);
+      expect((await store.findUsersByEmail(t.id, 'ANN@example.com')).map((x) => x.id).sort()).toEqual([u.id, social.id].sort());
+      await store.addUserIdentity(t.id, u.id, { issuer: 'live.com', issuerAssignedId: '3' }, now);
+      await expect(store.addUserIdentity(t.id, social.id, { issuer: 'live.com', issuerAssignedId: '3' }, now)).rejects.toBeInstanceOf(StoreConflictError);
+      expect(await store.listUserIdentities(t.id, u.id)).toEqual([{ issuer: 'google.com', issuerAssignedId: '1' }, { issuer: 'live.com', issuerAssignedId: '3' }]);
+      expect(await store.removeUserIdentity(t.id, u.id, { issuer: 'live.com', issuerAssignedId: '3' })).toBe(true);
+      await store.updateUserProfile(t.id, u.id, { givenName: 'Anna', attributes: { tier: 'silver' } }, now + 1);
+      await store.setUserPassword(t.id, u.id, 'scrypt$17$8$1$x$y', now + 2);
+      const after = (await store.findUser(t.id, u.id))!;
+      expect([after.givenName, after.attributes, after.passwordHash, after.updatedAt]).toEqual(['Anna', { tier: 'silver' }, 'scrypt$17$8$1$x$y', now + 2]);
+      expect(await store.setUserDisabled(t.id, u.id, true, now)).toBe(true);
+      expect((await store.findUser(t.id, u.id))?.disabled).toBe(true);
+      expect(await store.deleteUser(t.id, social.id)).toBe(true);
+      expect(await store.findUserByIdentity(t.id, { issuer: 'facebook.com', issuerAssignedId: '2' })).toBeUndefined();
+    });
+
+    it('imports users: created, updated, unchanged, failed; never replaces a password it did not bring', async () => {
+      const fresh = user(t.id, 'imp@example.com', { passwordHash: null, passwordAtLegacy: true });
+      const taken = user(t.id, 'imp@example.com');
+      const r1 = await store.importUsers(t.id, [{ user: fresh, identities: [{ issuer: 'github.com', issuerAssignedId: '9' }] }, { user: taken, identities: [] }], now);
+      expect(r1[0]).toBe('created');
+      expect(r1[1]).toEqual({ failed: "its sign-in name 'imp@example.com' already belongs to another user" });
+      expect(await store.importUsers(t.id, [{ user: fresh, identities: [{ issuer: 'github.com', issuerAssignedId: '9' }] }], now)).toEqual(['unchanged']);
+      await store.setUserPassword(t.id, fresh.id, 'scrypt$17$8$1$own$hash', now);
+      expect(await store.importUsers(t.id, [{ user: { ...fresh, displayName: 'Renamed' }, identities: [] }], now + 5)).toEqual(['updated']);
+      const after = (await store.findUser(t.id, fresh.id))!;
+      expect([after.displayName, after.passwordHash, after.passwordAtLegacy]).toEqual(['Renamed', 'scrypt$17$8$1$own$hash', false]);
+      const other = tenant(`o-${randomUUID().slice(0, 8)}`);
+      await store.createTenant(other);
+      expect(await store.importUsers(other.id, [{ user: { ...fresh, tenantId: other.id }, identities: [] }], now)).toEqual([{ failed: 'the id belongs to a user of another tenant' }]);
+    });
+
+    it('rotates and retires signing keys, one active at a time', async () => {
+      const key = (kid: string): SigningKey => ({ kid: `${kid}-${t.id}`, tenantId: t.id, alg: 'RS256', publicJwk: { kty: 'RSA', kid }, privateKey: 'plain:k', status: 'active', createdAt: now, publishUntil: null });
+      await store.rotateSigningKey(key('k1'), now);
+      await store.rotateSigningKey(key('k2'), now + 1000);
+      const keys = await store.listSigningKeys(t.id);
+      expect(keys.map((k) => [k.kid.split('-')[0], k.status, k.publishUntil])).toEqual([['k2', 'active', null], ['k1', 'grace', now + 1000]]);
+      expect(await store.deleteSigningKey(t.id, `k2-${t.id}`)).toBe(false);
+      expect(await store.deleteSigningKey(t.id, `k1-${t.id}`)).toBe(true);
+    });
+
+    it('ends an SSO session with the apps it signed in', async () => {
+      const u = user(t.id, `sso-${randomUUID().slice(0, 6)}@example.com`);
+      await store.createUser(u);
+      const s = { idHash: `h-${randomUUID()}`, sid: 'sid1', tenantId: t.id, userId: u.id, policyId: 'p', clientId: a.clientId, idp: 'local', authTime: 1, createdAt: now, expiresAt: now + 1000 };
+      await store.createSsoSession(s);
+      await store.addSsoSessionClient(s.idHash, { clientId: 'c1', policyId: 'p1' });
+      await store.addSsoSessionClient(s.idHash, { clientId: 'c2', policyId: 'p1' });
+      await store.addSsoSessionClient(s.idHash, { clientId: 'c1', policyId: 'p2' });
+      await store.touchSsoSession(s.idHash, now + 5000);
+      expect((await store.findSsoSession(s.idHash))?.expiresAt).toBe(now + 5000);
+      const ended = await store.endSsoSession(s.idHash);
+      expect(ended?.session.sid).toBe('sid1');
+      expect(ended?.clients).toEqual([{ clientId: 'c1', policyId: 'p2' }, { clientId: 'c2', policyId: 'p1' }]);
+      expect(await store.endSsoSession(s.idHash)).toBeUndefined();
+      await expect(store.addSsoSessionClient(s.idHash, { clientId: 'c3', policyId: 'p' })).resolves.toBeUndefined();
+    });
+
+    it('redeems a code once, and reports a replay with what it issued', async () => {
+      const u = user(t.id, `code-${randomUUID().slice(0, 6)}@example.com`);
+      await store.createUser(u);
+      const code = { codeHash: `c-${randomUUID()}`, tenantId: t.id, clientId: a.clientId, userId: u.id, data: { x: 1 }, createdAt: now, expiresAt: now + 600_000, consumedAt: null, issuedJti: null };
+      await store.createAuthCode(code);
+      expect((await store.findAuthCode(code.codeHash))?.data).toEqual({ x: 1 });
+      const rt = family(t.id, a.clientId, u.id, 'secret-1');
+      expect(await store.redeemAuthCode(code.codeHash, now + 1, { jti: 'jti-1', refresh: rt })).toEqual({ ok: true });
+      const replay = await store.redeemAuthCode(code.codeHash, now + 2, { jti: 'jti-2' });
+      expect(replay.ok).toBe(false);
+      expect(replay.ok === false && replay.reason).toBe('replayed');
+      expect(replay.ok === false && replay.code?.issuedJti).toBe('jti-1');
+      await store.revokeRefreshTokensFromCode(code.codeHash, now + 3);
+      expect((await store.findRefreshToken({ familyId: rt.familyId, secretHash: 'secret-1' }))?.revokedAt).toBe(now + 3);
+    });
+
+    it('rotates a refresh token once; presenting a rotated one revokes the family', async () => {
+      const u = user(t.id, `rt-${randomUUID().slice(0, 6)}@example.com`);
+      await store.createUser(u);
+      const rt = family(t.id, a.clientId, u.id, 'secret-a');
+      await store.createRefreshToken(rt);
+      expect((await store.findRefreshToken({ familyId: rt.familyId, secretHash: 'secret-a' }))?.consumedAt).toBeNull();
+      expect(await store.rotateRefreshToken({ familyId: rt.familyId, secretHash: 'secret-a' }, now + 1, { ...rt, tokenHash: 'secret-b', createdAt: now + 1 })).toEqual({ ok: true });
+      expect((await store.findRefreshToken({ familyId: rt.familyId, secretHash: 'secret-a' }))?.consumedAt).not.toBeNull();
+      const reuse = await store.rotateRefreshToken({ familyId: rt.familyId, secretHash: 'secret-a' }, now + 2, { ...rt, tokenHash: 'secret-c' });
+      expect(reuse.ok === false && reuse.reason).toBe('reused');
+      expect((await store.findRefreshToken({ familyId: rt.familyId, secretHash: 'secret-b' }))?.revokedAt).toBe(now + 2);
+      const r2 = family(t.id, a.clientId, u.id, 'secret-x');
+      await store.createRefreshToken(r2);
+      expect(await store.revokeUserRefreshTokens(t.id, u.id, now + 3)).toBe(1);
+    });
+
+    it('counts login failures into a lockout, and fixed-window counters', async () => {
+      let th = await store.getLoginThrottle(t.id, 'x@example.com');
+      expect(th).toEqual({ failures: 0, lockouts: 0, lockedUntil: 0 });
+      for (let i = 0; i < 3; i++) th = await store.recordLoginFailure(t.id, 'x@example.com', now, 3, () => 60_000);
+      expect(th).toEqual({ failures: 0, lockouts: 1, lockedUntil: now + 60_000 });
+      await store.clearLoginFailures(t.id, 'x@example.com');
+      expect(await store.hitCounter('k', 1000, now)).toEqual({ count: 1, resetAt: now + 1000 });
+      expect(await store.hitCounter('k', 1000, now + 500)).toEqual({ count: 2, resetAt: now + 1000 });
+      expect(await store.hitCounter('k', 1000, now + 1000)).toEqual({ count: 1, resetAt: now + 2000 });
+    });
+
+    it('keeps journeys, outbox mail, audit events and revoked access tokens; purges what expired', async () => {
+      await store.createJourney({ id: `j-${randomUUID()}`, tenantId: t.id, policyId: 'p', browserHash: 'b', request: { a: 1 }, state: { step: 0 }, csrf: 'c', createdAt: now, expiresAt: now + 10 });
+      await store.addOutboxMessage({ tenantId: t.id, to: 'Mail@Example.com', subject: 's', body: 'b', transport: 'outbox', createdAt: now });
+      expect((await store.listOutbox(t.id, 'mail@example.com')).map((m) => m.to)).toEqual(['Mail@Example.com']);
+      await store.addAuditEvent({ at: now, tenantId: t.id, event: 'signin', outcome: 'success', subject: 's', clientId: null, ip: null, detail: null });
+      expect((await store.listAuditEvents({ tenantId: t.id, limit: 1 }))[0]?.event).toBe('signin');
+      await store.revokeAccessToken('jti-x', now + 10);
+      expect(await store.isAccessTokenRevoked('jti-x')).toBe(true);
+      expect(await store.purgeExpired(now + 1_000_000)).toBeGreaterThan(0);
+      expect(await store.isAccessTokenRevoked('jti-x')).toBe(false);
+    });
+
+    it.runIf(engine.name === 'PostgreSQL')('tells another instance about key and app changes at once (LISTEN/NOTIFY)', async () => {
+      const other = await second!();
+      try {
+        const heard: string[] = [];
+        other.onConfigChange((c) => heard.push(c.tenantId));
+        other.startBackgroundWork(() => undefined);
+        await new Promise((r) => setTimeout(r, 300));
+        await store.updateTenantSettings(t.id, { extensionsAppId: null });
+        for (let i = 0; i < 50 && !heard.includes(t.id); i++) await new Promise((r) => setTimeout(r, 20));
+        expect(heard).toContain(t.id);
+      } finally {
+        await other.close();
+      }
+    });
+
+    it.runIf(engine.name === 'PostgreSQL')('lets one of two instances win a code or a refresh token, every time (100 tries each)', async () => {
+      const other = await second!();
+      try {
+        const u = user(t.id, `race-${randomUUID().slice(0, 6)}@example.com`);
+        await store.createUser(u);
+        for (let i = 0; i < 100; i++) {
+          const code = { codeHash: `race-${i}-${randomUUID()}`, tenantId: t.id, clientId: a.clientId, userId: u.id, data: {}, createdAt: now, expiresAt: now + 600_000, consumedAt: null, issuedJti: null };
+          await store.createAuthCode(code);
+          const results = await Promise.all([
+            store.redeemAuthCode(code.codeHash, now, { jti: 'a', refresh: family(t.id, a.clientId, u.id, 'sa') }),
+            other.redeemAuthCode(code.codeHash, now, { jti: 'b', refresh: family(t.id, a.clientId, u.id, 'sb') }),
+          ]);
+          expect(results.filter((r) => r.ok).length, `code try ${i}`).toBe(1);
+        }
+        for (let i = 0; i < 100; i++) {
+          const rt = family(t.id, a.clientId, u.id, 'current');
+          await store.createRefreshToken(rt);
+          const ref = { familyId: rt.familyId, secretHash: 'current' };
+          const results = await Promise.all([store.rotateRefreshToken(ref, now, { ...rt, tokenHash: 'next-a' }), other.rotateRefreshToken(ref, now, { ...rt, tokenHash: 'next-b' })]);
+          expect(results.filter((r) => r.ok).length, `refresh try ${i}`).toBe(1);
+          expect(results.find((r) => !r.ok)).toMatchObject({ ok: false, reason: 'reused' });
+          expect((await store.findRefreshToken({ familyId: rt.familyId, secretHash: 'next-a' }))?.revokedAt).not.toBeNull();
+        }
+      } finally {
+        await other.close();
+      }
+    });
+  });
+}
