@@ -40,7 +40,8 @@ export async function buildApp(deps: Deps, opts: BuildOptions = {}): Promise<Fas
     loggerInstance: deps.logger,
     genReqId: () => randomUUID(),
     bodyLimit: BODY_LIMIT,
-    trustProxy: false,
+    // Only the proxies the operator names may say who the client is (X-Forwarded-For).
+    trustProxy: deps.config.trustProxy,
     routerOptions: { caseSensitive: false, maxParamLength: 200, ignoreTrailingSlash: true },
     ...(opts.https ? { https: opts.https } : {}),
   } as Parameters<typeof Fastify>[0]) as unknown as FastifyInstance;

@@ -25,6 +25,14 @@ const envSchema = z.object({
   LATCHKEY_SMTP_URL: z.url().optional(),
   /** log2 of scrypt's N for new password hashes; 17 is OWASP's recommendation (128 MiB, r=8, p=1). */
   LATCHKEY_PASSWORD_COST: z.coerce.number().int().min(10).max(20).default(17),
+  /**
+   * Behind a reverse proxy: whose X-Forwarded-For to believe for the client's address ('true' for any,
+   * a number of proxy hops, or addresses and CIDR ranges separated by commas). Off by default.
+   */
+  LATCHKEY_TRUST_PROXY: z
+    .string()
+    .regex(/^(true|false|\d{1,2}|[0-9a-fA-F.:/]+(,\s*[0-9a-fA-F.:/]+)*)$/, "must be 'true', 'false', a number of hops, or addresses/CIDR ranges separated by commas")
+    .optional(),
   /** Form posts (sign-in, sign-up, codes, reset) per client address per minute. */
   LATCHKEY_FORM_RATE_LIMIT: z.coerce.number().int().min(1).max(100_000).default(60),
 });
@@ -43,6 +51,8 @@ export interface Config {
   smtpUrl: string | undefined;
   passwordCost: number;
   formRateLimit: number;
+  /** Fastify's trustProxy: false, true, a hop count, or addresses/CIDR ranges. */
+  trustProxy: boolean | number | string;
 }
 
 /** A configuration problem, reported as one line naming the variable. */
@@ -81,7 +91,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     smtpUrl: e.LATCHKEY_SMTP_URL,
     passwordCost: e.LATCHKEY_PASSWORD_COST,
     formRateLimit: e.LATCHKEY_FORM_RATE_LIMIT,
+    trustProxy: parseTrustProxy(e.LATCHKEY_TRUST_PROXY),
   };
+}
+
+function parseTrustProxy(v: string | undefined): boolean | number | string {
+  if (v === undefined || v === 'false') return false;
+  if (v === 'true') return true;
+  if (/^\d+$/.test(v)) return Number(v);
+  return v.replace(/\s+/g, '');
 }
 
 function readPem(name: string, path: string): Buffer {

@@ -138,6 +138,26 @@ describe('throttling', () => {
   });
 });
 
+describe('behind a reverse proxy', () => {
+  it('believes X-Forwarded-For only from the proxies LATCHKEY_TRUST_PROXY names', async () => {
+    const proxied = await startServer({ env: { LATCHKEY_TRUST_PROXY: '127.0.0.1', LATCHKEY_FORM_RATE_LIMIT: '2' } });
+    try {
+      const app = (await proxied.createApp({ name: 'n', type: 'native', redirectUris: [CB] })).app.clientId;
+      const post = (forwardedFor: string) =>
+        fetch(`${proxied.baseUrl}/demo/B2C_1_signin/oauth2/v2.0/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-forwarded-for': forwardedFor }, body: new URLSearchParams({ grant_type: 'client_credentials', client_id: app, client_secret: 'x' }) });
+      await post('203.0.113.9');
+      const events = await proxied.deps.store.listAuditEvents({ tenantId: proxied.tenant.id });
+      expect(events.find((e) => e.event === 'client_auth')?.ip).toBe('203.0.113.9');
+    } finally {
+      await proxied.close();
+    }
+    // Without the setting the header is ignored: the address is the connection's.
+    await fetch(`${s.baseUrl}/demo/B2C_1_signin/oauth2/v2.0/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-forwarded-for': '198.51.100.1' }, body: new URLSearchParams({ grant_type: 'client_credentials', client_id: native, client_secret: 'x' }) });
+    const events = await s.deps.store.listAuditEvents({ tenantId: s.tenant.id });
+    expect(events.filter((e) => e.event === 'client_auth').map((e) => e.ip)).not.toContain('198.51.100.1');
+  });
+});
+
 describe('browser protections', () => {
   it('sends security headers, a CSP without inline script, and no-store on pages and tokens', async () => {
     const { journey, agent } = await openJourney();

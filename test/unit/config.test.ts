@@ -18,6 +18,9 @@ describe('loadConfig', () => {
       [{ LATCHKEY_MASTER_KEY: 'short' }, /^invalid LATCHKEY_MASTER_KEY: /],
       [{ LATCHKEY_TLS_CERT: '/nope.pem' }, /^invalid LATCHKEY_TLS_CERT\/LATCHKEY_TLS_KEY: /],
       [{ LATCHKEY_TLS_CERT: '/nope.pem', LATCHKEY_TLS_KEY: '/nope.key' }, /^invalid LATCHKEY_TLS_CERT: cannot read/],
+      [{ LATCHKEY_DATABASE_URL: 'mysql://db/latchkey' }, /^invalid LATCHKEY_DATABASE_URL: must be a postgres:\/\/ URL/],
+      [{ LATCHKEY_REDIS_URL: 'http://cache' }, /^invalid LATCHKEY_REDIS_URL: must be a redis:\/\/ or rediss:\/\/ URL/],
+      [{ LATCHKEY_TRUST_PROXY: 'everyone' }, /^invalid LATCHKEY_TRUST_PROXY: /],
     ];
     for (const [env, re] of cases) {
       let err: unknown;
@@ -30,6 +33,12 @@ describe('loadConfig', () => {
       expect((err as Error).message).toMatch(re);
       expect((err as Error).message).not.toContain('\n');
     }
+  });
+
+  it('reads the scale-out settings', () => {
+    const c = loadConfig({ LATCHKEY_DATABASE_URL: 'postgres://u:p@db:5432/latchkey', LATCHKEY_REDIS_URL: 'redis://cache:6379', LATCHKEY_TRUST_PROXY: '10.0.0.0/8, 172.16.0.0/12' });
+    expect([c.databaseUrl, c.redisUrl, c.trustProxy]).toEqual(['postgres://u:p@db:5432/latchkey', 'redis://cache:6379', '10.0.0.0/8,172.16.0.0/12']);
+    expect([loadConfig({}).trustProxy, loadConfig({ LATCHKEY_TRUST_PROXY: 'true' }).trustProxy, loadConfig({ LATCHKEY_TRUST_PROXY: '2' }).trustProxy]).toEqual([false, true, 2]);
   });
 
   it('uses https in the base URL when TLS files are given', () => {
