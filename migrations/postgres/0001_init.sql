@@ -143,12 +143,14 @@ CREATE TABLE auth_codes (
   consumed_at BIGINT,
   issued_jti  TEXT,
   family_id   TEXT
-);
+) WITH (fillfactor = 80);
 CREATE INDEX auth_codes_expires ON auth_codes(expires_at);
 
 -- One row per refresh-token family, holding the hash of its current token's secret; rotation rewrites
 -- it in place and any other secret of the family is a reuse. (SQLite keeps an older per-token table for
--- tokens issued before its migration 0005; a PostgreSQL database never had such tokens.)
+-- tokens issued before its migration 0005; a PostgreSQL database never had such tokens.) No column a
+-- rotation changes is indexed, and pages keep room, so a rotation is a heap-only (HOT) update that
+-- writes no index; expired families are found by the purge's scan.
 CREATE TABLE refresh_families (
   family_id         TEXT PRIMARY KEY,
   secret_hash       TEXT NOT NULL,
@@ -163,9 +165,8 @@ CREATE TABLE refresh_families (
   revoked_at        BIGINT,
   generation        INTEGER NOT NULL DEFAULT 0,
   origin_code_hash  TEXT
-);
+) WITH (fillfactor = 70);
 CREATE INDEX refresh_families_user ON refresh_families(user_id);
-CREATE INDEX refresh_families_expires ON refresh_families(expires_at);
 
 CREATE TABLE revoked_access_tokens (
   jti        TEXT PRIMARY KEY,

@@ -39,7 +39,10 @@ describe.skipIf(postgresUrl === '')('two instances on PostgreSQL behind nginx', 
       LATCHKEY_LOG_LEVEL: 'warn',
     };
     // Started together on an empty database: the migration lock and the first-start race are tested here.
-    [a, b] = await Promise.all([startInstance('a', env, aPort), startInstance('b', env, bPort)]);
+    const started = await Promise.allSettled([startInstance('a', env, aPort), startInstance('b', env, bPort)]);
+    for (const r of started) if (r.status === 'fulfilled') (r.value.name === 'a' ? (a = r.value) : (b = r.value));
+    const failed = started.find((r) => r.status === 'rejected');
+    if (failed) throw failed.reason;
     lb = await startNginx(dir, [aPort, bPort], lbPort);
     tenantId = cli<{ id: string }[]>(env, ['tenant', 'list'])[0]!.id;
     cli(env, ['user', 'create', '--tenant', 'demo', '--email', 'sam@example.com', '--password-stdin'], 'sam-password-1\n');

@@ -267,6 +267,31 @@ for (const engine of engines) {
       }
     });
 
+    it.runIf(engine.name === 'PostgreSQL')('sees a user disabled or a grant revoked through another instance at once, though it keeps both for a second', async () => {
+      const other = await second!();
+      try {
+        other.startBackgroundWork(() => undefined);
+        await new Promise((r) => setTimeout(r, 300));
+        const u = user(t.id, `cache-${randomUUID().slice(0, 6)}@example.com`);
+        await store.createUser(u);
+        const api = app(t.id, { type: 'api', identifierUri: `https://cache-${randomUUID().slice(0, 6)}.example` });
+        await store.createApp(api);
+        await store.addGrant({ clientId: a.clientId, apiClientId: api.clientId, kind: 'scope', name: 'read' });
+        expect((await other.findUser(t.id, u.id))?.disabled).toBe(false);
+        expect(await other.listGrants(a.clientId, api.clientId)).toHaveLength(1);
+        await store.setUserDisabled(t.id, u.id, true, now);
+        await store.removeGrant({ clientId: a.clientId, apiClientId: api.clientId, kind: 'scope', name: 'read' });
+        const t0 = Date.now();
+        while ((await other.findUser(t.id, u.id))?.disabled !== true || (await other.listGrants(a.clientId, api.clientId)).length !== 0) {
+          await new Promise((r) => setTimeout(r, 10));
+        }
+        // The notice arrives far sooner than the second the caches would otherwise keep them.
+        expect(Date.now() - t0).toBeLessThan(500);
+      } finally {
+        await other.close();
+      }
+    });
+
     it.runIf(engine.name === 'PostgreSQL')('lets one of two instances win a code or a refresh token, every time (100 tries each)', async () => {
       const other = await second!();
       try {

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import pg from 'pg';
 import { postgresMigrationsDir } from '../../paths.js';
 import { normalizeEmail, normalizeSignInName } from '../normalize.js';
@@ -30,6 +31,14 @@ import {
   type UserProfileUpdate,
 } from '../store.js';
 import { migratePostgres } from './migrate.js';
+import { TurnBatch, uniqueRounds } from './turn-batch.js';
+
+/** A user's columns beside a token's, prefixed (u_id, u_email…), to read both in one statement. */
+const USER_FIELDS = ['id', 'tenant_id', 'email', 'email_normalized', 'sign_in_name', 'sign_in_type', 'email_verified', 'password_hash', 'password_at_legacy', 'given_name', 'family_name', 'display_name', 'attributes', 'disabled', 'created_at', 'updated_at'];
+const USER_COLUMNS = USER_FIELDS.map((f) => `u.${f} AS u_${f}`).join(', ');
+
+/** Prepared statements' names, by their SQL: a pure function of the text, so shared by every store. */
+const statementNames = new Map<string, string>();
 
 /** The channel instances tell each other about configuration changes on (payload: a tenant id, or '*'). */
 const CHANNEL = 'latchkey_config';
@@ -68,6 +77,35 @@ export class PostgresStore implements Store {
     readonly migration: MigrationResult,
   ) {}
 
+  /** Reads and writes of the token endpoint, batched per event-loop turn (turn-batch.ts). */
+  // A refresh family or a code is read with its user, which the grant reads next: one statement for both.
+  private readonly families = new TurnBatch<string, Row | undefined>((ids) =>
+    this.byKey(`SELECT f.*, ${USER_COLUMNS} FROM refresh_families f LEFT JOIN users u ON u.id = f.user_id WHERE f.family_id = ANY($1)`, ids, 'family_id'),
+  );
+  private readonly codes = new TurnBatch<string, Row | undefined>((hashes) =>
+    this.byKey(`SELECT a.*, ${USER_COLUMNS} FROM auth_codes a LEFT JOIN users u ON u.id = a.user_id WHERE a.code_hash = ANY($1)`, hashes, 'code_hash'),
+  );
+  private readonly users = new TurnBatch<string, Row | undefined>((ids) => this.byKey('SELECT * FROM users WHERE id = ANY($1)', ids, 'id'));
+
+  /**
+   * Users are kept for a second, like apps: read with a token's family or code (see above), or on their
+   * own. A change to a user through any instance clears them everywhere at once (the change notice).
+   */
+  private rememberUser(row: Row): void {
+    if (typeof row.u_id !== 'string') return;
+    const user = toUser(Object.fromEntries(USER_FIELDS.map((f) => [f, row[`u_${f}`]])));
+    if (this.registry.size > 10_000) this.registry.clear();
+    this.registry.set(`user|${user.id}`, { at: Date.now(), value: user });
+  }
+  private readonly rotations = new TurnBatch<{ ref: { familyId: string; secretHash: string }; now: number; next: RefreshTokenRecord }, RefreshRotation>((items) => this.rotateBatch(items));
+  private readonly redemptions = new TurnBatch<{ codeHash: string; now: number; issued?: { jti: string; refresh?: RefreshTokenRecord } }, CodeRedemption>((items) => this.redeemBatch(items));
+
+  /** Rows for a batch of keys, in the keys' order (one statement with `= ANY($1)`). */
+  private async byKey(sql: string, keys: string[], column: string): Promise<(Row | undefined)[]> {
+    const found = new Map((await this.rows(sql, [[...new Set(keys)]])).map((r) => [str(r[column]), r]));
+    return keys.map((k) => found.get(k));
+  }
+
   /** Connects, applies migrations under an advisory lock (instances starting together do not race), and returns the store. */
   static async open(url: string, opts: { max?: number } = {}): Promise<PostgresStore> {
     const pool = new pg.Pool({ connectionString: url, max: opts.max ?? 10, types, connectionTimeoutMillis: 10_000 });
@@ -93,8 +131,21 @@ export class PostgresStore implements Store {
     return value;
   }
 
+  /**
+   * Every statement runs as a named prepared statement: each connection parses and plans it once, not
+   * on every call (on the token endpoint that was a good part of the database's CPU).
+   */
+  private query(sql: string, params: unknown[], on: Queryable): Promise<pg.QueryResult> {
+    let name = statementNames.get(sql);
+    if (name === undefined) {
+      name = `lk_${createHash('sha1').update(sql).digest('hex').slice(0, 16)}`;
+      statementNames.set(sql, name);
+    }
+    return on.query({ name, text: sql, values: params });
+  }
+
   private async rows(sql: string, params: unknown[] = [], on: Queryable = this.pool): Promise<Row[]> {
-    return (await on.query(sql, params)).rows as Row[];
+    return (await this.query(sql, params, on)).rows as Row[];
   }
 
   private async one(sql: string, params: unknown[] = [], on: Queryable = this.pool): Promise<Row | undefined> {
@@ -102,7 +153,7 @@ export class PostgresStore implements Store {
   }
 
   private async run(sql: string, params: unknown[] = [], on: Queryable = this.pool): Promise<number> {
-    return (await on.query(sql, params)).rowCount ?? 0;
+    return (await this.query(sql, params, on)).rowCount ?? 0;
   }
 
   private async tx<T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
@@ -120,10 +171,13 @@ export class PostgresStore implements Store {
     }
   }
 
-  /** Tells every instance (this one too) that a tenant's configuration changed. */
-  private async changed(tenantId: string | '*', on: Queryable = this.pool): Promise<void> {
+  /**
+   * Tells every instance (this one too) that a tenant's configuration changed, or (`users`) that a user
+   * did: either way their caches go; only a configuration change concerns the key rings.
+   */
+  private async changed(tenantId: string | '*', on: Queryable = this.pool, what: 'config' | 'users' = 'config'): Promise<void> {
     this.registry.clear();
-    await on.query('SELECT pg_notify($1, $2)', [CHANNEL, tenantId]);
+    await on.query('SELECT pg_notify($1, $2)', [CHANNEL, what === 'users' ? `users:${tenantId}` : tenantId]);
   }
 
   async close(): Promise<void> {
@@ -149,6 +203,7 @@ export class PostgresStore implements Store {
       client.on('notification', (n) => {
         if (n.channel !== CHANNEL) return;
         this.registry.clear();
+        if (n.payload?.startsWith('users:')) return;
         for (const l of this.listeners) l({ tenantId: n.payload ?? '*' });
       });
       client.on('error', (err) => {
@@ -272,12 +327,18 @@ export class PostgresStore implements Store {
     await this.changed('*');
     return n > 0;
   }
-  /** Not cached: a revoked grant must count from the very next token request, on every instance. */
+  /**
+   * Kept for a second like apps: a grant revoked through any instance is dropped here at once by the
+   * change notice, and within the second if a notice is missed (the scale-out rule for revocations).
+   */
   async listGrants(clientId: string, apiClientId?: string): Promise<AppGrant[]> {
-    const rows = apiClientId
-      ? await this.rows('SELECT * FROM app_grants WHERE client_id = $1 AND api_client_id = $2 ORDER BY kind, name', [clientId, apiClientId])
-      : await this.rows('SELECT * FROM app_grants WHERE client_id = $1 ORDER BY api_client_id, kind, name', [clientId]);
-    return rows.map((r) => ({ clientId: str(r.client_id), apiClientId: str(r.api_client_id), kind: r.kind === 'role' ? 'role' : 'scope', name: str(r.name) }));
+    const grants = await this.cached(`grants|${clientId}|${apiClientId ?? ''}`, async () => {
+      const rows = apiClientId
+        ? await this.rows('SELECT * FROM app_grants WHERE client_id = $1 AND api_client_id = $2 ORDER BY kind, name', [clientId, apiClientId])
+        : await this.rows('SELECT * FROM app_grants WHERE client_id = $1 ORDER BY api_client_id, kind, name', [clientId]);
+      return rows.map((r): AppGrant => ({ clientId: str(r.client_id), apiClientId: str(r.api_client_id), kind: r.kind === 'role' ? 'role' : 'scope', name: str(r.name) }));
+    });
+    return grants ?? [];
   }
 
   // users
@@ -351,12 +412,16 @@ export class PostgresStore implements Store {
           results.push({ failed: onIdentity ? 'one of its identities already belongs to another user' : `its sign-in name '${merged.signInName ?? ''}' already belongs to another user` });
         }
       }
+      await this.changed(tenantId, c, 'users');
       return results;
     });
   }
   async findUser(tenantId: string, id: string): Promise<User | undefined> {
-    const row = await this.one('SELECT * FROM users WHERE tenant_id = $1 AND id = $2', [tenantId, id]);
-    return row && toUser(row);
+    const user = await this.cached(`user|${id}`, async () => {
+      const row = await this.users.add(id);
+      return row && toUser(row);
+    });
+    return user?.tenantId === tenantId ? user : undefined;
   }
   async findUserBySignInName(tenantId: string, signInName: string): Promise<User | undefined> {
     const row = await this.one('SELECT * FROM users WHERE tenant_id = $1 AND sign_in_name = $2', [tenantId, normalizeSignInName(signInName)]);
@@ -410,10 +475,12 @@ export class PostgresStore implements Store {
         ],
         c,
       );
+      await this.changed(tenantId, c, 'users');
     });
   }
   async setUserPassword(tenantId: string, id: string, passwordHash: string, now: number): Promise<void> {
     await this.run('UPDATE users SET password_hash = $1, password_at_legacy = 0, updated_at = $2 WHERE tenant_id = $3 AND id = $4', [passwordHash, now, tenantId, id]);
+    await this.changed(tenantId, this.pool, 'users');
   }
   async setUserDisabled(tenantId: string, id: string, disabled: boolean, now: number): Promise<boolean> {
     return this.tx(async (c) => {
@@ -422,11 +489,14 @@ export class PostgresStore implements Store {
         await this.run('DELETE FROM sso_sessions WHERE tenant_id = $1 AND user_id = $2', [tenantId, id], c);
         await this.run('UPDATE refresh_families SET revoked_at = $1 WHERE tenant_id = $2 AND user_id = $3 AND revoked_at IS NULL', [now, tenantId, id], c);
       }
+      if (changed) await this.changed(tenantId, c, 'users');
       return changed;
     });
   }
   async deleteUser(tenantId: string, id: string): Promise<boolean> {
-    return (await this.run('DELETE FROM users WHERE tenant_id = $1 AND id = $2', [tenantId, id])) > 0;
+    const gone = (await this.run('DELETE FROM users WHERE tenant_id = $1 AND id = $2', [tenantId, id])) > 0;
+    if (gone) await this.changed(tenantId, this.pool, 'users');
+    return gone;
   }
 
   // signing keys
@@ -520,21 +590,57 @@ export class PostgresStore implements Store {
     );
   }
   async findAuthCode(codeHash: string): Promise<AuthCodeRecord | undefined> {
-    const row = await this.one('SELECT * FROM auth_codes WHERE code_hash = $1', [codeHash]);
+    const row = await this.codes.add(codeHash);
+    if (row) this.rememberUser(row);
     return row && toCode(row);
   }
-  /** One conditional UPDATE decides the winner among instances racing for a code (the row lock orders them). */
   async redeemAuthCode(codeHash: string, now: number, issued?: { jti: string; refresh?: RefreshTokenRecord }): Promise<CodeRedemption> {
-    const refresh = issued?.refresh;
-    return this.tx(async (c) => {
-      const consumed = await this.run('UPDATE auth_codes SET consumed_at = $1, issued_jti = $2, family_id = $3 WHERE code_hash = $4 AND consumed_at IS NULL', [now, issued?.jti ?? null, refresh?.familyId ?? null, codeHash], c);
-      if (consumed === 1) {
-        if (refresh) await this.insertFamily(refresh, c);
-        return { ok: true };
+    return this.redemptions.add({ codeHash, now, ...(issued ? { issued } : {}) });
+  }
+
+  /**
+   * The turn's redemptions as one statement: a conditional UPDATE consumes each code not consumed yet
+   * (the row lock orders instances racing for one code: one wins) and, for the codes it consumed, the
+   * refresh families they start are inserted in the same statement, so both commit together.
+   */
+  private async redeemBatch(items: { codeHash: string; now: number; issued?: { jti: string; refresh?: RefreshTokenRecord } }[]): Promise<CodeRedemption[]> {
+    const out: CodeRedemption[] = new Array(items.length);
+    for (const round of uniqueRounds(items, (i) => i.codeHash)) {
+      const col = <T>(f: (i: (typeof items)[number]) => T) => round.map((r) => f(r.item));
+      const t = (i: (typeof items)[number]) => i.issued?.refresh;
+      const consumed = new Set(
+        (
+          await this.rows(
+            `WITH v AS (
+               SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::bigint[], $11::bigint[], $12::bigint[], $13::text[])
+                 AS v(code_hash, now, jti, family_id, secret_hash, tenant_id, client_id, user_id, data, created_at, expires_at, family_expires_at, origin_code_hash)
+             ), consumed AS (
+               UPDATE auth_codes a SET consumed_at = v.now, issued_jti = v.jti, family_id = v.family_id
+               FROM v WHERE a.code_hash = v.code_hash AND a.consumed_at IS NULL RETURNING a.code_hash
+             ), families AS (
+               INSERT INTO refresh_families (family_id, secret_hash, tenant_id, client_id, user_id, data, created_at, expires_at, family_expires_at, rotated_at, revoked_at, generation, origin_code_hash)
+               SELECT v.family_id, v.secret_hash, v.tenant_id, v.client_id, v.user_id, v.data, v.created_at, v.expires_at, v.family_expires_at, NULL, NULL, 0, v.origin_code_hash
+               FROM v JOIN consumed c ON c.code_hash = v.code_hash WHERE v.family_id IS NOT NULL
+             )
+             SELECT code_hash FROM consumed`,
+            [
+              col((i) => i.codeHash), col((i) => i.now), col((i) => i.issued?.jti ?? null), col((i) => t(i)?.familyId ?? null), col((i) => t(i)?.tokenHash ?? null),
+              col((i) => t(i)?.tenantId ?? null), col((i) => t(i)?.clientId ?? null), col((i) => t(i)?.userId ?? null), col((i) => (t(i) ? JSON.stringify(t(i)!.data) : null)),
+              col((i) => t(i)?.createdAt ?? null), col((i) => t(i)?.expiresAt ?? null), col((i) => t(i)?.familyExpiresAt ?? null), col((i) => t(i)?.originCodeHash ?? null),
+            ],
+          )
+        ).map((r) => str(r.code_hash)),
+      );
+      for (const { index, item } of round) {
+        if (consumed.has(item.codeHash)) {
+          out[index] = { ok: true };
+          continue;
+        }
+        const row = await this.one('SELECT * FROM auth_codes WHERE code_hash = $1', [item.codeHash]);
+        out[index] = row ? { ok: false, reason: 'replayed', code: toCode(row) } : { ok: false, reason: 'unknown' };
       }
-      const row = await this.one('SELECT * FROM auth_codes WHERE code_hash = $1', [codeHash], c);
-      return row ? { ok: false, reason: 'replayed', code: toCode(row) } : { ok: false, reason: 'unknown' };
-    });
+    }
+    return out;
   }
 
   // refresh tokens
@@ -551,7 +657,8 @@ export class PostgresStore implements Store {
   async findRefreshToken(ref: RefreshTokenRef): Promise<RefreshTokenRecord | undefined> {
     // Tokens from before refresh families were one row exist only in SQLite databases.
     if ('legacyHash' in ref) return undefined;
-    const row = await this.one('SELECT * FROM refresh_families WHERE family_id = $1', [ref.familyId]);
+    const row = await this.families.add(ref.familyId);
+    if (row) this.rememberUser(row);
     return row && toFamily(row, ref.secretHash);
   }
   /**
@@ -561,21 +668,44 @@ export class PostgresStore implements Store {
    */
   async rotateRefreshToken(ref: RefreshTokenRef, now: number, next: RefreshTokenRecord): Promise<RefreshRotation> {
     if ('legacyHash' in ref) return { ok: false, reason: 'unknown' };
-    return this.tx(async (c) => {
-      const rotated = await this.run(
-        `UPDATE refresh_families SET secret_hash = $1, data = $2, created_at = $3, expires_at = $4, rotated_at = $3, generation = generation + 1
-         WHERE family_id = $5 AND secret_hash = $6 AND revoked_at IS NULL`,
-        [next.tokenHash, JSON.stringify(next.data), next.createdAt, next.expiresAt, ref.familyId, ref.secretHash],
-        c,
+    return this.rotations.add({ ref, now, next });
+  }
+
+  /**
+   * The turn's rotations as one conditional UPDATE over the list (each row changes only if its presented
+   * secret is the current one); those that did not change are reuses, which revoke their families.
+   */
+  private async rotateBatch(items: { ref: { familyId: string; secretHash: string }; now: number; next: RefreshTokenRecord }[]): Promise<RefreshRotation[]> {
+    const out: RefreshRotation[] = new Array(items.length);
+    for (const round of uniqueRounds(items, (i) => i.ref.familyId)) {
+      const col = <T>(f: (i: (typeof items)[number]) => T) => round.map((r) => f(r.item));
+      const rotated = new Set(
+        (
+          await this.rows(
+            `UPDATE refresh_families f SET secret_hash = v.new_hash, data = v.data, created_at = v.created_at, expires_at = v.expires_at,
+               rotated_at = v.created_at, generation = f.generation + 1
+             FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::bigint[]) AS v(family_id, old_hash, new_hash, data, created_at, expires_at)
+             WHERE f.family_id = v.family_id AND f.secret_hash = v.old_hash AND f.revoked_at IS NULL
+             RETURNING f.family_id`,
+            [col((i) => i.ref.familyId), col((i) => i.ref.secretHash), col((i) => i.next.tokenHash), col((i) => JSON.stringify(i.next.data)), col((i) => i.next.createdAt), col((i) => i.next.expiresAt)],
+          )
+        ).map((r) => str(r.family_id)),
       );
-      if (rotated === 1) return { ok: true };
-      const row = await this.one('SELECT * FROM refresh_families WHERE family_id = $1', [ref.familyId], c);
-      if (!row) return { ok: false, reason: 'unknown' };
-      const old = toFamily(row, ref.secretHash);
-      if (old.revokedAt !== null) return { ok: false, reason: 'revoked', old };
-      await this.run('UPDATE refresh_families SET revoked_at = $1 WHERE family_id = $2 AND revoked_at IS NULL', [now, ref.familyId], c);
-      return { ok: false, reason: 'reused', old };
-    });
+      for (const { index, item } of round) {
+        if (rotated.has(item.ref.familyId)) {
+          out[index] = { ok: true };
+          continue;
+        }
+        // Not the current secret, or the family was revoked: a reuse revokes the family (the winner's token too).
+        const revoked = await this.one('UPDATE refresh_families SET revoked_at = $1 WHERE family_id = $2 AND revoked_at IS NULL RETURNING *', [item.now, item.ref.familyId]);
+        if (revoked) out[index] = { ok: false, reason: 'reused', old: toFamily(revoked, item.ref.secretHash) };
+        else {
+          const row = await this.one('SELECT * FROM refresh_families WHERE family_id = $1', [item.ref.familyId]);
+          out[index] = row ? { ok: false, reason: 'revoked', old: toFamily(row, item.ref.secretHash) } : { ok: false, reason: 'unknown' };
+        }
+      }
+    }
+    return out;
   }
   async revokeRefreshFamily(familyId: string, now: number): Promise<void> {
     await this.run('UPDATE refresh_families SET revoked_at = $1 WHERE family_id = $2 AND revoked_at IS NULL', [now, familyId]);
