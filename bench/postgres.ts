@@ -3,7 +3,7 @@
 // figure shows PostgreSQL's overhead and that a second process adds no contention, not scale.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { availableParallelism, cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
@@ -22,6 +22,13 @@ const DURATION = Number(process.env.BENCH_SECONDS ?? 5);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 2);
 const POOL = Number(process.env.BENCH_POOL ?? 40_000);
+// `BENCH_PG_SETTINGS=synchronous_commit=off,shared_buffers=256MB`: server settings for the cluster.
+const PG_SETTINGS = Object.fromEntries(
+  (process.env.BENCH_PG_SETTINGS ?? '')
+    .split(',')
+    .filter(Boolean)
+    .map((kv) => kv.split('=') as [string, string]),
+);
 const CB = 'http://127.0.0.1:9/cb';
 const API = 'https://bench.example/api';
 const MASTER_KEY = 'bench-master-key-0123456789abcdefghijklmnop';
@@ -112,10 +119,51 @@ async function setUp(name: string, instances: number, dbEnv: Record<string, stri
   };
 }
 
+/** User + system CPU time of a process and all its threads so far, in ms (/proc/PID/stat, clock ticks of 10 ms). */
+function cpuMs(pid: number): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return 0; // the process ended
+  }
+}
+
+/** The CPU time of each PostgreSQL server process on the machine (the cluster is the bench's own), by pid. */
+function postgresCpu(): Map<number, number> {
+  const out = new Map<number, number>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/comm`, 'utf8').trim() === 'postgres') out.set(Number(entry), cpuMs(Number(entry)));
+    } catch {
+      // gone
+    }
+  }
+  return out;
+}
+
+/** CPU spent between two snapshots by the processes alive at the second (one that ended is not counted). */
+function postgresCpuSince(before: Map<number, number>): number {
+  let total = 0;
+  for (const [pid, ms] of postgresCpu()) total += ms - (before.get(pid) ?? 0);
+  return total;
+}
+
 type Op = 'client_credentials' | 'refresh_token' | 'authorization_code';
+interface Measure {
+  rps: number;
+  p99: number;
+  errors: number;
+  /** CPU ms per successful answer: Latchkey's processes, and PostgreSQL's server processes. */
+  latchkeyCpu: number;
+  pgCpu: number;
+}
 
 /** One run against a setup: its instances share the connections (two loads in parallel for two instances). */
-async function run(s: Setup, op: Op, seconds: number): Promise<{ rps: number; p99: number; errors: number }> {
+async function run(s: Setup, op: Op, seconds: number): Promise<Measure> {
+  const latchkeyBefore = s.procs.reduce((n, p) => n + cpuMs(p.pid!), 0);
+  const pgBefore = postgresCpu();
   const results = await Promise.all(
     s.urls.map((u) =>
       autocannon({
@@ -130,7 +178,10 @@ async function run(s: Setup, op: Op, seconds: number): Promise<{ rps: number; p9
       } as autocannon.Options),
     ),
   );
+  const ok = results.reduce((n, r) => n + r['2xx'], 0);
   return {
+    latchkeyCpu: (s.procs.reduce((n, p) => n + cpuMs(p.pid!), 0) - latchkeyBefore) / ok,
+    pgCpu: postgresCpuSince(pgBefore) / ok,
     rps: results.reduce((n, r) => n + r['2xx'] / r.duration, 0),
     p99: Math.max(...results.map((r) => r.latency.p99)),
     errors: results.reduce((n, r) => n + r.errors + r.non2xx, 0),
@@ -140,7 +191,8 @@ async function run(s: Setup, op: Op, seconds: number): Promise<{ rps: number; p9
 async function main(): Promise<void> {
   process.stdout.write(`machine: ${cpus()[0]?.model ?? 'cpu'} × ${availableParallelism()}, ${Math.round(totalmem() / 2 ** 30)} GiB, node ${process.version}\n`);
   process.stdout.write(`connections ${CONNECTIONS} (split between instances), ${WARMUP}s warm-up, ${ROUNDS} × ${DURATION}s rounds taking turns (medians)\n\n`);
-  const cluster = await startPostgres();
+  process.stdout.write(`PostgreSQL settings: ${Object.keys(PG_SETTINGS).length ? Object.entries(PG_SETTINGS).map(([k, v]) => `${k}=${v}`).join(', ') : 'defaults'}\n\n`);
+  const cluster = await startPostgres(PG_SETTINGS);
   const sqliteDir = mkdtempSync(join(tmpdir(), 'latchkey-bench-sqlite-'));
   const setups: Setup[] = [];
   try {
@@ -151,19 +203,26 @@ async function main(): Promise<void> {
     const two = await createDatabase(cluster.url, 'bench_two');
     setups.push(await setUp('PostgreSQL, 2 instances', 2, { LATCHKEY_DATABASE_URL: two }, () => PostgresStore.open(two)));
 
-    const table: Record<string, Record<string, { rps: number; p99: number; errors: number }>> = {};
+    const table: Record<string, Record<string, { rps: number; p99: number; errors: number; latchkeyCpu: number; pgCpu: number }>> = {};
+    // PostgreSQL (1 instance) over SQLite, round by round (they ran one after the other), then the median.
+    const ratios: Record<string, number> = {};
     for (const op of ['client_credentials', 'refresh_token', 'authorization_code'] as Op[]) {
       for (const s of setups) await run(s, op, WARMUP);
-      const rounds = setups.map(() => [] as { rps: number; p99: number; errors: number }[]);
+      const rounds = setups.map(() => [] as Measure[]);
       for (let r = 0; r < ROUNDS; r++) for (const [i, s] of setups.entries()) rounds[i]!.push(await run(s, op, DURATION));
-      table[op] = Object.fromEntries(setups.map((s, i) => [s.name, { rps: Math.round(median(rounds[i]!.map((x) => x.rps))), p99: median(rounds[i]!.map((x) => x.p99)), errors: rounds[i]!.reduce((n, x) => n + x.errors, 0) }]));
+      ratios[op] = median(rounds[1]!.map((x, r) => x.rps / rounds[0]![r]!.rps));
+      table[op] = Object.fromEntries(setups.map((s, i) => [s.name, { rps: Math.round(median(rounds[i]!.map((x) => x.rps))), p99: median(rounds[i]!.map((x) => x.p99)), errors: rounds[i]!.reduce((n, x) => n + x.errors, 0), latchkeyCpu: median(rounds[i]!.map((x) => x.latchkeyCpu)), pgCpu: median(rounds[i]!.map((x) => x.pgCpu)) }]));
     }
     const cols = setups.map((s) => s.name);
     process.stdout.write(`${'operation'.padEnd(20)}${cols.map((c) => c.padStart(26)).join('')}   PostgreSQL 1 / SQLite\n`);
     for (const [op, row] of Object.entries(table)) {
       const cells = cols.map((c) => `${row[c]!.rps}/s p99 ${row[c]!.p99} ms`.padStart(26));
-      const ratio = Math.round((row['PostgreSQL, 1 instance']!.rps / row['SQLite, 1 instance']!.rps) * 100);
+      const ratio = Math.round(ratios[op]! * 100);
       process.stdout.write(`${op.padEnd(20)}${cells.join('')}   ${ratio}%\n`);
+    }
+    process.stdout.write(`\nCPU per answer (ms), Latchkey + PostgreSQL server:\n`);
+    for (const [op, row] of Object.entries(table)) {
+      process.stdout.write(`${op.padEnd(20)}${cols.map((c) => `${row[c]!.latchkeyCpu.toFixed(3)} + ${row[c]!.pgCpu.toFixed(3)}`.padStart(26)).join('')}\n`);
     }
     const errors = Object.entries(table).flatMap(([op, row]) => Object.entries(row).filter(([, m]) => m.errors > 0).map(([c, m]) => `${op} on ${c}: ${m.errors}`));
     process.stdout.write(`errors: ${errors.length === 0 ? 'none' : errors.join(', ')}\n`);

@@ -35,7 +35,8 @@ async function freePort(): Promise<number> {
   });
 }
 
-export async function startPostgres(): Promise<PostgresCluster> {
+/** `settings`: extra server settings (`-c name=value`), e.g. for a benchmark's variant. */
+export async function startPostgres(settings: Record<string, string> = {}): Promise<PostgresCluster> {
   const bin = postgresBinDir();
   if (!bin) throw new Error('PostgreSQL is not installed: apt-get install postgresql (Debian), or set LATCHKEY_TEST_POSTGRES=off to skip its tests');
   const asRoot = userInfo().uid === 0;
@@ -51,7 +52,7 @@ export async function startPostgres(): Promise<PostgresCluster> {
   };
   run('initdb', ['-D', data, '-U', 'latchkey', '--auth=trust', '-E', 'UTF8', '--no-sync', '--no-instructions']);
   const port = await freePort();
-  run('pg_ctl', ['-D', data, '-l', join(dir, 'server.log'), '-w', '-o', `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c max_connections=200`, 'start']);
+  run('pg_ctl', ['-D', data, '-l', join(dir, 'server.log'), '-w', '-o', `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c max_connections=200${Object.entries(settings).map(([k, v]) => ` -c ${k}=${v}`).join('')}`, 'start']);
   const url = `postgres://latchkey@127.0.0.1:${port}/postgres`;
   return {
     url,
