@@ -16,11 +16,9 @@ import { SqliteStore } from '../src/store/sqlite/sqlite-store.js';
 import type { Store } from '../src/store/store.js';
 import { createDatabase, startPostgres } from '../test/helpers/postgres-cluster.js';
 
+import { API, CB, CONNECTIONS, cpuMs, DURATION, form, freePort, median, ROUNDS, WARMUP } from './common.js';
+
 const root = join(import.meta.dirname, '..');
-const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
-const DURATION = Number(process.env.BENCH_SECONDS ?? 5);
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
-const WARMUP = Number(process.env.BENCH_WARMUP ?? 2);
 const POOL = Number(process.env.BENCH_POOL ?? 40_000);
 // `BENCH_PG_SETTINGS=synchronous_commit=off,shared_buffers=256MB`: server settings for the cluster.
 const PG_SETTINGS = Object.fromEntries(
@@ -29,23 +27,9 @@ const PG_SETTINGS = Object.fromEntries(
     .filter(Boolean)
     .map((kv) => kv.split('=') as [string, string]),
 );
-const CB = 'http://127.0.0.1:9/cb';
-const API = 'https://bench.example/api';
 const MASTER_KEY = 'bench-master-key-0123456789abcdefghijklmnop';
 
 const hash = (v: string) => createHash('sha256').update(v).digest('base64url');
-const form = (o: Record<string, string>) => new URLSearchParams(o).toString();
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-
-async function freePort(): Promise<number> {
-  const { createServer } = await import('node:net');
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => resolve(p));
-    });
-  });
-}
 
 async function waitReady(url: string): Promise<void> {
   for (let i = 0; i < 600; i++) {
@@ -117,16 +101,6 @@ async function setUp(name: string, instances: number, dbEnv: Record<string, stri
     bodies: { client_credentials: form({ grant_type: 'client_credentials', scope: `${API}/.default`, client_id: daemon.app.clientId, client_secret: daemon.clientSecret! }), refresh_token: refresh, authorization_code: codes },
     next: { refresh_token: 0, authorization_code: 0 },
   };
-}
-
-/** User + system CPU time of a process and all its threads so far, in ms (/proc/PID/stat, clock ticks of 10 ms). */
-function cpuMs(pid: number): number {
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
-    return (Number(fields[11]) + Number(fields[12])) * 10;
-  } catch {
-    return 0; // the process ended
-  }
 }
 
 /** The CPU time of each PostgreSQL server process on the machine (the cluster is the bench's own), by pid. */

@@ -13,14 +13,10 @@ import { createApp, createUser, requireTenant, type ProvisionDeps } from '../src
 import { Audit } from '../src/security/audit.js';
 import { SqliteStore } from '../src/store/sqlite/sqlite-store.js';
 
+import { API, CB, CONNECTIONS, cpuMs, DURATION, form, freePort, median, ROUNDS, WARMUP } from './common.js';
+
 const root = join(import.meta.dirname, '..');
-const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
-const DURATION = Number(process.env.BENCH_SECONDS ?? 5);
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
-const WARMUP = Number(process.env.BENCH_WARMUP ?? 2);
 const PASSWORD_COST = Number(process.env.LATCHKEY_PASSWORD_COST ?? 17);
-const CB = 'http://127.0.0.1:9/cb';
-const API = 'https://bench.example/api';
 
 interface Measure {
   rps: number;
@@ -40,20 +36,6 @@ interface Measure {
 const ONLY = process.env.BENCH_ONLY?.split(',');
 const SKIPPED: Measure = { rps: NaN, p99: NaN, errors: 0 };
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-
-function freePort(): Promise<number> {
-  return import('node:net').then(
-    ({ createServer }) =>
-      new Promise((resolve) => {
-        const s = createServer().listen(0, '127.0.0.1', () => {
-          const p = (s.address() as { port: number }).port;
-          s.close(() => resolve(p));
-        });
-      }),
-  );
-}
-
 async function waitReady(url: string, t0: number): Promise<number> {
   for (;;) {
     try {
@@ -64,12 +46,6 @@ async function waitReady(url: string, t0: number): Promise<number> {
     }
     await new Promise((r) => setTimeout(r, 5));
   }
-}
-
-/** User + system CPU time of a process and all its threads so far, in ms (/proc/PID/stat, clock ticks of 10 ms). */
-function cpuMs(pid: number, tid?: number): number {
-  const fields = readFileSync(tid ? `/proc/${pid}/task/${tid}/stat` : `/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 
 function rssMb(pid: number): number {
@@ -194,7 +170,6 @@ async function stop(p: ChildProcess): Promise<void> {
   await new Promise((r) => p.once('exit', r));
 }
 
-const form = (o: Record<string, string>) => new URLSearchParams(o).toString();
 const FORM = { 'content-type': 'application/x-www-form-urlencoded' };
 
 async function main(): Promise<void> {

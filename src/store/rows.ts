@@ -1,6 +1,6 @@
 import { safeEqual } from '../crypto/secrets.js';
 import { normalizeEmail, normalizeSignInName } from './normalize.js';
-import type { App, AuthCodeRecord, JourneyRecord, LegacyRopc, RefreshTokenRecord, SigningKey, SsoSession, Tenant, User } from './store.js';
+import type { App, AuditEvent, AuthCodeRecord, JourneyRecord, LegacyRopc, RefreshTokenRecord, SigningKey, SsoSession, Tenant, User } from './store.js';
 
 /**
  * Rows to records and back, for every engine: SQLite and PostgreSQL store the same columns (times as
@@ -8,11 +8,24 @@ import type { App, AuthCodeRecord, JourneyRecord, LegacyRopc, RefreshTokenRecord
  */
 export type Row = Record<string, unknown>;
 
-
 export const str = (v: unknown): string => v as string;
 export const optStr = (v: unknown): string | null => (v === null || v === undefined ? null : (v as string));
 export const num = (v: unknown): number => v as number;
 export const optNum = (v: unknown): number | null => (v === null || v === undefined ? null : (v as number));
+
+export function toAuditEvent(r: Row): AuditEvent {
+  return {
+    id: num(r.id),
+    at: num(r.at),
+    tenantId: optStr(r.tenant_id),
+    event: str(r.event),
+    outcome: r.outcome === 'success' ? 'success' : 'failure',
+    subject: optStr(r.subject),
+    clientId: optStr(r.client_id),
+    ip: optStr(r.ip),
+    detail: optStr(r.detail),
+  };
+}
 
 export function toTenant(r: Row): Tenant {
   return {

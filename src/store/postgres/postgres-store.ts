@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import pg from 'pg';
 import { postgresMigrationsDir } from '../../paths.js';
 import { normalizeEmail, normalizeSignInName } from '../normalize.js';
-import { num, optStr, sameImportedUser, str, toApp, toCode, toFamily, toJourney, toKey, toSession, toTenant, toUser, userColumns, type Row } from '../rows.js';
+import { num, optStr, toAuditEvent, sameImportedUser, str, toApp, toCode, toFamily, toJourney, toKey, toSession, toTenant, toUser, userColumns, type Row } from '../rows.js';
 import {
   StoreConflictError,
   type App,
@@ -748,17 +748,7 @@ export class PostgresStore implements Store {
   }
   async listAuditEvents(filter: { tenantId?: string; since?: number; limit?: number }): Promise<AuditEvent[]> {
     const rows = await this.rows('SELECT * FROM audit_events WHERE ($1::text IS NULL OR tenant_id = $1) AND at >= $2 ORDER BY id DESC LIMIT $3', [filter.tenantId ?? null, filter.since ?? 0, filter.limit ?? 1000]);
-    return rows.map((r) => ({
-      id: num(r.id),
-      at: num(r.at),
-      tenantId: optStr(r.tenant_id),
-      event: str(r.event),
-      outcome: r.outcome === 'success' ? 'success' : 'failure',
-      subject: optStr(r.subject),
-      clientId: optStr(r.client_id),
-      ip: optStr(r.ip),
-      detail: optStr(r.detail),
-    }));
+    return rows.map(toAuditEvent);
   }
 
   async getLoginThrottle(tenantId: string, name: string): Promise<LoginThrottle> {

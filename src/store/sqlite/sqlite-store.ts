@@ -30,7 +30,7 @@ import {
   type UserIdentity,
 } from '../store.js';
 import { normalizeEmail, normalizeSignInName } from '../normalize.js';
-import { num, optNum, optStr, sameImportedUser, str, toApp, toCode, toFamily, toJourney, toKey, toRefresh, toSession, toTenant, toUser, userColumns, type Row } from '../rows.js';
+import { num, optNum, optStr, toAuditEvent, sameImportedUser, str, toApp, toCode, toFamily, toJourney, toKey, toRefresh, toSession, toTenant, toUser, userColumns, type Row } from '../rows.js';
 import { BackgroundCheckpointer } from './checkpointer.js';
 import { migrate } from './migrate.js';
 import type { MigrationResult } from '../store.js';
@@ -774,17 +774,7 @@ export class SqliteStore implements Store {
   }
   async listAuditEvents(filter: { tenantId?: string; since?: number; limit?: number }): Promise<AuditEvent[]> {
     const rows = this.s.listAudit.all({ tenantId: filter.tenantId ?? null, since: filter.since ?? 0, limit: filter.limit ?? 1000 }) as Row[];
-    return rows.map((r) => ({
-      id: num(r.id),
-      at: num(r.at),
-      tenantId: optStr(r.tenant_id),
-      event: str(r.event),
-      outcome: r.outcome === 'success' ? 'success' : 'failure',
-      subject: optStr(r.subject),
-      clientId: optStr(r.client_id),
-      ip: optStr(r.ip),
-      detail: optStr(r.detail),
-    }));
+    return rows.map(toAuditEvent);
   }
 
   async getLoginThrottle(tenantId: string, name: string): Promise<LoginThrottle> {
