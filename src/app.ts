@@ -11,6 +11,7 @@ import { registerHealthRoutes } from './http/health.js';
 import { registerJourneyRoutes } from './http/journey.js';
 import { registerLogoutRoutes } from './http/logout.js';
 import { registerMetadataRoutes } from './http/metadata.js';
+import { registerLayoutAssetRoutes } from './http/layout-assets.js';
 import { registerPageRoutes } from './http/pages.js';
 import { sendAuthorizationResponse, sendPage } from './http/respond.js';
 import { registerTokenRoutes } from './http/token.js';
@@ -19,6 +20,7 @@ import { TargetedError } from './oauth/authorize-request.js';
 import { OAuthError } from './oauth/errors.js';
 import { countersRateLimitStore } from './security/rate-limit-store.js';
 import { errorPage } from './ui/pages/messages.js';
+import { requestMessages } from './http/locale.js';
 
 /** Bodies of protocol requests are small; anything larger is refused before parsing. */
 const BODY_LIMIT = 64 * 1024;
@@ -92,7 +94,7 @@ export async function buildApp(deps: Deps, opts: BuildOptions = {}): Promise<Fas
     done(null, payload);
   });
 
-  app.setErrorHandler((err: FastifyError | Error, req, reply) => handleError(deps, err, req, reply));
+  app.setErrorHandler(async (err: FastifyError | Error, req, reply) => handleError(deps, err, req, reply));
   app.setNotFoundHandler((req, reply) =>
     handleError(deps, new OAuthError('not_found', 'There is nothing at this address.', { redirectable: false }), req, reply),
   );
@@ -104,6 +106,7 @@ export async function buildApp(deps: Deps, opts: BuildOptions = {}): Promise<Fas
   registerTokenRoutes(app, deps);
   registerLogoutRoutes(app, deps, cookies);
   registerPageRoutes(app, deps);
+  registerLayoutAssetRoutes(app, deps);
   registerHealthRoutes(app, deps);
   return app;
 }
@@ -119,7 +122,7 @@ function wantsHtml(req: FastifyRequest): boolean {
  * or an HTML page; framework errors (bad body, too large) become invalid_request; anything else is
  * logged with the request id and answered with server_error, never a stack trace.
  */
-function handleError(deps: Deps, err: FastifyError | Error, req: FastifyRequest, reply: FastifyReply): FastifyReply {
+async function handleError(deps: Deps, err: FastifyError | Error, req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
   const now = new Date(deps.clock.now());
   if (err instanceof TargetedError) {
     req.log.info({ error: err.error.code, reason: err.error.message }, 'authorization error sent to the client');
@@ -147,7 +150,12 @@ function handleError(deps: Deps, err: FastifyError | Error, req: FastifyRequest,
   if (oauth.wwwAuthenticate) reply.header('www-authenticate', oauth.wwwAuthenticate);
   if (oauth.retryAfter !== undefined) reply.header('retry-after', String(oauth.retryAfter));
   if (wantsHtml(req)) {
-    return sendPage(reply, errorPage({ error: oauth.code, description: oauth.b2cCode ? `${oauth.b2cCode}: ${oauth.message}` : oauth.message, correlationId: req.id, status: oauth.status }), { status: oauth.status });
+    // B2C's globalexception page, in the policy's layout when the request named a policy.
+    const context = req.latchkeyPage;
+    const messages = requestMessages(req, context?.policy);
+    const page = errorPage({ error: oauth.code, description: oauth.b2cCode ? `${oauth.b2cCode}: ${oauth.message}` : oauth.message, correlationId: req.id }, messages);
+    const rendered = await deps.layouts.render({ tenantSlug: context?.tenantSlug ?? '', policy: context?.policy, page, locale: messages.locale });
+    return sendPage(reply, rendered.html, { status: oauth.status, csp: rendered.csp });
   }
   return reply
     .code(oauth.status)

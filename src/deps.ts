@@ -11,6 +11,7 @@ import type { ClientAuthThrottle } from './security/client-auth-limiter.js';
 import type { Counters } from './security/counters.js';
 import type { Store } from './store/store.js';
 import type { KeyRing } from './tokens/keyring.js';
+import type { PageLayouts } from './ui/layouts/page-layouts.js';
 
 /** Injected so that expiry and rotation are tested without sleeping. */
 export interface Clock {
@@ -45,6 +46,8 @@ export interface Deps {
   federation: FederationClient;
   /** Calls to old identity providers for just-in-time password migration, per tenant. */
   legacyCalls: LegacyCallLimiter;
+  /** Custom page layouts (templates fetched, sanitized and cached) around hosted pages. */
+  layouts: PageLayouts;
   /** Stops watching files and closes the store and connections. */
   close(): Promise<void>;
 }

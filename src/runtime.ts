@@ -15,6 +15,7 @@ import { PostgresStore } from './store/postgres/postgres-store.js';
 import { SqliteStore } from './store/sqlite/sqlite-store.js';
 import { StoreOpenError, type Store } from './store/store.js';
 import { KeyRing } from './tokens/keyring.js';
+import { PageLayouts } from './ui/layouts/page-layouts.js';
 
 /** Opens the configured store: PostgreSQL at LATCHKEY_DATABASE_URL, or the SQLite file at LATCHKEY_DB. */
 export async function openStore(config: Config): Promise<Store> {
@@ -68,6 +69,7 @@ export async function createDeps(config: Config, opts: { logger?: Logger; clock?
     clientAuthThrottle: new ClientAuthThrottle(counters),
     federation: new FederationClient(clock),
     legacyCalls: new LegacyCallLimiter(counters),
+    layouts: new PageLayouts({ policiesDir: config.policiesDir, baseUrl: config.baseUrl, logger, clock }),
     async close() {
       policies.close();
       mailer.close();

@@ -13,7 +13,7 @@ import { mapProfile, ProfileError, type MappedProfile, type UpstreamSources } fr
  */
 
 /** Why an upstream sign-in did not finish; each becomes a clear OAuth error for the app. */
-export type FederationFailure = 'cancelled' | 'unavailable' | 'rejected' | 'invalid_response';
+export type FederationFailure = 'cancelled' | 'timeout' | 'unavailable' | 'rejected' | 'invalid_response';
 
 export class FederationError extends Error {
   constructor(
@@ -71,7 +71,7 @@ function classify(provider: IdentityProvider, err: unknown): FederationError {
     return new FederationError('rejected', `${name} refused the sign-in at its token endpoint: ${err.error}.`, err);
   }
   if (err instanceof oidc.ClientError && (err.code === 'OAUTH_TIMEOUT' || err.code === 'OAUTH_ABORT')) {
-    return new FederationError('unavailable', `${name} did not answer within ${provider.timeoutSeconds} seconds.`, err);
+    return new FederationError('timeout', `${name} did not answer within ${provider.timeoutSeconds} seconds.`, err);
   }
   if (err instanceof TypeError) return new FederationError('unavailable', `${name} cannot be reached.`, err);
   if (err instanceof ProfileError) return new FederationError('invalid_response', `${name} sent an unusable answer: ${err.message}.`, err);

@@ -16,6 +16,7 @@ import { formPostPage } from '../ui/pages/messages.js';
 import { journeyPath } from './authorize.js';
 import { readCookie, setSsoCookie, type CookieNames } from './cookies.js';
 import { formFields, isFormEncoded } from './forms.js';
+import { requestMessages } from './locale.js';
 import { sendAuthorizationResponse, sendPage } from './respond.js';
 
 const EXPIRED = 'This sign-in page has expired or was opened in another browser. Please start again from the application.';
@@ -43,6 +44,7 @@ async function loadJourney(deps: Deps, cookies: CookieNames, req: FastifyRequest
   const policy = deps.policies.get(tenant.slug, record.policyId);
   const journey = policy && journeyFor(policy);
   if (!policy || !journey) throw pageError('server_error', `The policy '${record.policyId}' is no longer available.`);
+  req.latchkeyPage = { tenantSlug: tenant.slug, policy };
   return { tenant, record, policy, journey };
 }
 
@@ -53,8 +55,10 @@ export function registerJourneyRoutes(app: FastifyInstance, deps: Deps, cookies:
     const { tenant, policy, record } = loaded;
     const request = record.request as AuthorizationRequest;
     switch (outcome.type) {
-      case 'page':
-        return sendPage(reply, outcome.html);
+      case 'page': {
+        const rendered = await deps.layouts.render({ tenantSlug: tenant.slug, policy, page: outcome.page, locale: outcome.locale });
+        return sendPage(reply, rendered.html, { csp: rendered.csp });
+      }
       case 'reload':
         return reply.redirect(journeyPath(tenant.slug, policy.id, record.id), 303);
       case 'redirect':
@@ -100,7 +104,7 @@ export function registerJourneyRoutes(app: FastifyInstance, deps: Deps, cookies:
       const loaded = await loadJourney(deps, cookies, req, tenant, id, policy);
       if (req.method === 'POST' && !isFormEncoded(req)) throw pageError('invalid_request', 'The form was not sent as a form.');
       const outcome = await runJourney(
-        { deps, tenant: loaded.tenant, journey: loaded.journey, record: loaded.record, action: journeyPath(loaded.tenant.slug, loaded.policy.id, id), ip: req.ip },
+        { deps, tenant: loaded.tenant, journey: loaded.journey, record: loaded.record, action: journeyPath(loaded.tenant.slug, loaded.policy.id, id), ip: req.ip, acceptLanguage: req.headers['accept-language'] },
         req.method === 'POST' ? formFields(req) : undefined,
       );
       return respond(req, reply, loaded, outcome);
@@ -122,7 +126,7 @@ export function registerJourneyRoutes(app: FastifyInstance, deps: Deps, cookies:
       if (req.method === 'POST' && !isFormEncoded(req)) throw pageError('invalid_request', 'The identity provider did not send its answer as a form.');
       const params = req.method === 'POST' ? formFields(req) : stringParams(req.query);
       if (req.method === 'POST' && !readCookie(req, cookies.browser) && params[RELAY_FIELD] === undefined) {
-        return sendPage(reply, formPostPage(req.url.split('?')[0]!, { ...params, [RELAY_FIELD]: '1' }));
+        return sendPage(reply, formPostPage(req.url.split('?')[0]!, { ...params, [RELAY_FIELD]: '1' }, requestMessages(req)));
       }
       delete params[RELAY_FIELD];
       const journeyId = (params.state ?? '').split('.')[0] ?? '';
@@ -131,7 +135,7 @@ export function registerJourneyRoutes(app: FastifyInstance, deps: Deps, cookies:
       }
       const loaded = await loadJourney(deps, cookies, req, segment, journeyId);
       const outcome = await resumeJourney(
-        { deps, tenant: loaded.tenant, journey: loaded.journey, record: loaded.record, action: journeyPath(loaded.tenant.slug, loaded.policy.id, journeyId), ip: req.ip },
+        { deps, tenant: loaded.tenant, journey: loaded.journey, record: loaded.record, action: journeyPath(loaded.tenant.slug, loaded.policy.id, journeyId), ip: req.ip, acceptLanguage: req.headers['accept-language'] },
         { providerId: provider, method: req.method === 'POST' ? 'POST' : 'GET', params },
       );
       return respond(req, reply, loaded, outcome);

@@ -4,6 +4,7 @@ import { logout } from '../oauth/logout.js';
 import { signedOutPage } from '../ui/pages/messages.js';
 import { clearSsoCookie, readCookie, type CookieNames } from './cookies.js';
 import { requestParams } from './forms.js';
+import { requestMessages } from './locale.js';
 import { sendPage } from './respond.js';
 import { tenantRoute } from './tenant-routes.js';
 
@@ -16,10 +17,10 @@ export function registerLogoutRoutes(app: FastifyInstance, deps: Deps, cookies: 
     const frames = result.frontChannel;
     if (frames.length === 0) {
       if (result.redirect) return reply.header('cache-control', 'no-store').redirect(result.redirect, 302);
-      return sendPage(reply, signedOutPage());
+      return sendPage(reply, signedOutPage(requestMessages(req, tp.policy)));
     }
     // Front-channel logout: the apps' logout URLs load in iframes, then the browser moves on.
-    return sendPage(reply, signedOutPage({ frames, ...(result.redirect ? { continueTo: result.redirect } : {}) }), {
+    return sendPage(reply, signedOutPage(requestMessages(req, tp.policy), { frames, ...(result.redirect ? { continueTo: result.redirect } : {}) }), {
       frameSources: frames.map((u) => new URL(u).origin),
     });
   });

@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest, HTTPMethods, RouteOptions } from 'fastify';
 import type { Deps } from '../deps.js';
 import { OAuthError } from '../oauth/errors.js';
+import type { Policy } from '../journeys/policy-schema.js';
 import { resolveTenantPolicy, type TenantPolicy, type UrlForm } from '../oauth/tenant-context.js';
 
 export type ErrorFormat = 'json' | 'html';
@@ -9,6 +10,10 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** How errors of this route are answered: JSON (token, userinfo, metadata) or an HTML page. */
     errorFormat?: ErrorFormat;
+  }
+  interface FastifyRequest {
+    /** The tenant and policy a page request named, once known: its error page uses the policy's layout and language. */
+    latchkeyPage?: { tenantSlug: string; policy: Policy };
   }
 }
 
@@ -62,6 +67,7 @@ export function tenantRoute(
         }
         if (errorFormat === 'json') reply.header('x-content-type-options', 'nosniff');
         const tp = await resolveTenantPolicy(deps, params.tenant, policyId, urlForm, true);
+        req.latchkeyPage = { tenantSlug: tp.tenant.slug, policy: tp.policy };
         return handler(req, reply, tp);
       },
     });

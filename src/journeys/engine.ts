@@ -3,10 +3,12 @@ import type { Deps } from '../deps.js';
 import { OAuthError } from '../oauth/errors.js';
 import type { AuthorizationRequest } from '../oauth/authorize-request.js';
 import type { JourneyRecord, Tenant } from '../store/store.js';
+import { messagesFor, pickLocale } from '../ui/i18n/messages.js';
+import type { ApiPage } from '../ui/pages/api-page.js';
 import type { CallbackInput, FormInput, Journey, JourneyState, StepContext, StepResult } from './journey.js';
 
 export type JourneyOutcome =
-  | { type: 'page'; html: string }
+  | { type: 'page'; page: ApiPage; locale: string }
   /** Post/redirect/get: the browser reloads the journey page. */
   | { type: 'reload' }
   /** The browser goes to an upstream identity provider. */
@@ -21,6 +23,8 @@ export interface JourneyInput {
   record: JourneyRecord;
   action: string;
   ip: string;
+  /** The browser's Accept-Language, for the page's language when the app named none. */
+  acceptLanguage?: string | undefined;
 }
 
 /** Guards against a misconfigured journey looping on `next`/`goto` forever. */
@@ -48,6 +52,8 @@ async function run(input: JourneyInput, given: { form?: FormInput; callback?: Ca
   let state = record.state as JourneyState;
   let csrf = record.csrf;
   const request = record.request as AuthorizationRequest;
+  const policy = journey.policy;
+  const messages = messagesFor(pickLocale({ uiLocales: request.uiLocales, policyLocale: policy.ui.locale, acceptLanguage: input.acceptLanguage }), policy.ui.strings);
 
   const ctxFor = (s: JourneyState): StepContext => ({
     deps,
@@ -59,6 +65,7 @@ async function run(input: JourneyInput, given: { form?: FormInput; callback?: Ca
     action: input.action,
     csrf,
     ip: input.ip,
+    messages,
   });
 
   let result: StepResult;
@@ -95,7 +102,7 @@ async function run(input: JourneyInput, given: { form?: FormInput; callback?: Ca
       case 'page':
         if (result.state) state = result.state;
         if (csrf !== record.csrf || state !== record.state) await deps.store.updateJourney(record.id, state, csrf);
-        return { type: 'page', html: result.html };
+        return { type: 'page', page: result.page, locale: messages.locale };
       case 'redirect':
         await deps.store.updateJourney(record.id, result.state, csrf);
         return { type: 'redirect', url: result.url };

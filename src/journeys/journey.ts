@@ -2,6 +2,8 @@ import type { Deps } from '../deps.js';
 import type { OAuthError } from '../oauth/errors.js';
 import type { AuthorizationRequest } from '../oauth/authorize-request.js';
 import type { Tenant } from '../store/store.js';
+import type { Messages } from '../ui/i18n/messages.js';
+import type { ApiPage } from '../ui/pages/api-page.js';
 import type { Policy } from './policy-schema.js';
 
 /** What a journey has established so far; persisted between pages. */
@@ -37,13 +39,15 @@ export interface StepContext {
   csrf: string;
   /** Client address, for logs and audit. */
   ip: string;
+  /** The page's language (ui_locales, the policy's, the browser's) with the policy's overrides. */
+  messages: Messages;
 }
 
 export type FormInput = Record<string, string>;
 
 export type StepResult =
   /** Show a page; `state` when the step changed what it remembers (attempts, a sent code…). */
-  | { type: 'page'; html: string; state?: JourneyState }
+  | { type: 'page'; page: ApiPage; state?: JourneyState }
   /** The step is done; continue with the next one. */
   | { type: 'next'; state: JourneyState }
   /** Jump to the step with this id (e.g. "Sign up now" from the sign-in page). */

@@ -1,4 +1,8 @@
 import { z } from 'zod';
+import { LOCALES, MESSAGE_KEYS, placeholders } from '../ui/i18n/messages.js';
+import { en } from '../ui/i18n/en.js';
+import { PAGE_TYPES } from '../ui/pages/api-page.js';
+import { checkTemplateLocation } from '../ui/layouts/location.js';
 
 /**
  * The policy file format (policies/{tenant}/{policyId}.json). Kinds are presets that expand to
@@ -90,7 +94,51 @@ export const policySchema = z
     ui: z
       .object({
         title: z.string().min(1).max(200).optional(),
-        locale: z.string().min(2).max(20).default('en'),
+        /** The pages' language when the app's `ui_locales` names none Latchkey ships; else the browser's. */
+        locale: z.enum(LOCALES, { error: `must be one of the shipped languages: ${LOCALES.join(', ')}` }).optional(),
+        /** Per-language overrides of the message catalogue: `{ "de": { "button.signIn": "Los" } }`. */
+        strings: z
+          .partialRecord(
+            z.enum(LOCALES, { error: `must be one of the shipped languages: ${LOCALES.join(', ')}` }),
+            z.record(z.string(), z.string().min(1).max(2000)),
+          )
+          .optional()
+          .superRefine((strings, ctx) => {
+            for (const [locale, byKey] of Object.entries(strings ?? {})) {
+              for (const [key, text] of Object.entries(byKey ?? {})) {
+                if (!(MESSAGE_KEYS as string[]).includes(key)) {
+                  ctx.addIssue({ code: 'custom', path: [locale, key], message: `'${key}' is not a message key (see the catalogue in src/ui/i18n/en.ts)` });
+                  continue;
+                }
+                const allowed = new Set(placeholders(en[key as keyof typeof en]));
+                const unknown = placeholders(text).filter((p) => !allowed.has(p));
+                if (unknown.length > 0) {
+                  ctx.addIssue({ code: 'custom', path: [locale, key], message: `uses {${unknown.join('}, {')}}, which '${key}' does not fill in${allowed.size ? ` (it has {${[...allowed].join('}, {')}})` : ''}` });
+                }
+              }
+            }
+          }),
+        /**
+         * B2C's custom page layouts: per page type, an HTML5 template (an https URL, or a file in the
+         * tenant's policy folder) with `<div id="api"></div>` where the form goes. `javaScript` keeps
+         * the template's scripts in `<head>` (B2C's "Enable JavaScript"); otherwise scripts are removed.
+         */
+        pageLayouts: z
+          .partialRecord(
+            z.enum(PAGE_TYPES, { error: `must be a page type: ${PAGE_TYPES.join(', ')}` }),
+            z
+              .union([z.string(), z.object({ template: z.string(), javaScript: z.boolean().default(false) }).strict()])
+              .transform((v) => (typeof v === 'string' ? { template: v, javaScript: false } : v))
+              .superRefine((v, ctx) => {
+                const problem = checkTemplateLocation(v.template);
+                if (problem) ctx.addIssue({ code: 'custom', path: ['template'], message: problem });
+              }),
+          )
+          .optional()
+          .superRefine((layouts, ctx) => {
+            // An option works or is refused: there is no multi-factor page until MFA is built.
+            if (layouts?.multifactor) ctx.addIssue({ code: 'custom', path: ['multifactor'], message: 'the multifactor page does not exist yet (multi-factor authentication is not available): remove this layout' });
+          }),
         /** A stylesheet shipped in static/themes/ (besides the default). */
         theme: z.enum(['default', 'dark']).default('default'),
       })

@@ -26,6 +26,7 @@ export interface AuthorizationRequest {
   domainHint?: string;
   idTokenHint?: string;
   clientInfo: boolean;
+  /** `ui_locales` (or B2C's older `lang`): the languages the app asks the pages to use, most preferred first. */
   uiLocales?: string;
 }
 
@@ -118,7 +119,7 @@ export async function parseAuthorizationRequest(
   };
 
   try {
-    for (const name of ['state', 'response_type', 'response_mode', 'scope', 'nonce', 'code_challenge', 'code_challenge_method', 'prompt', 'max_age', 'login_hint', 'domain_hint', 'id_token_hint', 'client_info', 'ui_locales']) {
+    for (const name of ['state', 'response_type', 'response_mode', 'scope', 'nonce', 'code_challenge', 'code_challenge_method', 'prompt', 'max_age', 'login_hint', 'domain_hint', 'id_token_hint', 'client_info', 'ui_locales', 'lang']) {
       single(params, name, target);
     }
     if (params.request !== undefined) fail('invalid_request', 'Request objects are not supported.');
@@ -193,7 +194,7 @@ export async function parseAuthorizationRequest(
     const loginHint = single(params, 'login_hint', target);
     const domainHint = single(params, 'domain_hint', target);
     const idTokenHint = single(params, 'id_token_hint', target);
-    const uiLocales = single(params, 'ui_locales', target);
+    const uiLocales = single(params, 'ui_locales', target) ?? single(params, 'lang', target);
     const request: AuthorizationRequest = {
       tenantId: ctx.tenantId,
       tenantSegment: ctx.tenantSegment,

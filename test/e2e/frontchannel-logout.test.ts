@@ -83,14 +83,14 @@ describe('front-channel logout', () => {
     page.setDefaultTimeout(10_000);
     try {
       const a = await signIn(page, appA);
-      const pageCountAfterA = appA.rp.received.length;
       // App B signs in silently on the same session: no sign-in page in between.
       const b = await signIn(page, appB);
       const claimsA = a.claims()!;
       const claimsB = b.claims()!;
       expect(typeof claimsA.sid).toBe('string');
       expect(claimsB.sid).toBe(claimsA.sid);
-      expect(appA.rp.received.length).toBe(pageCountAfterA);
+      // Joining the session did not sign app A out (the browser may ask A's server for a favicon meanwhile).
+      expect(appA.rp.received.filter((u) => u.pathname === '/logout')).toHaveLength(0);
 
       // Sign out of app A, the way an app does it.
       const end = client.buildEndSessionUrl(appA.config, { id_token_hint: a.id_token!, post_logout_redirect_uri: `${appA.rp.url}/bye`, state: 'after-logout' });

@@ -197,17 +197,17 @@ describe('journeys in a browser', () => {
     const { context, page } = await newPage();
     await page.goto(flow.url.toString());
     await page.getByRole('button', { name: 'Send verification code' }).click();
-    await expect(page.locator('#f-email-error').textContent()).resolves.toContain('Please enter your Email Address.');
+    await expect(page.locator('#email-error').textContent()).resolves.toContain('Please enter your Email Address.');
     await page.getByLabel('Email Address').fill('no-at-sign');
     await page.getByRole('button', { name: 'Send verification code' }).click();
-    await expect(page.locator('#f-email-error').textContent()).resolves.toContain('valid email address');
+    await expect(page.locator('#email-error').textContent()).resolves.toContain('valid email address');
     await expect(page.getByLabel('Email Address').inputValue()).resolves.toBe('no-at-sign');
 
     await page.getByLabel('Email Address').fill('taken@example.com');
     await page.getByRole('button', { name: 'Send verification code' }).click();
     await page.getByLabel('Verification code').fill('000000' === (await lastCode('taken@example.com')) ? '111111' : '000000');
     await page.getByRole('button', { name: 'Verify code' }).click();
-    await expect(page.locator('#f-code-error').textContent()).resolves.toContain('does not match our records');
+    await expect(page.locator('#email_ver_input-error').textContent()).resolves.toContain('does not match our records');
     await page.getByLabel('Verification code').fill(await lastCode('taken@example.com'));
     await page.getByRole('button', { name: 'Verify code' }).click();
 
@@ -215,20 +215,20 @@ describe('journeys in a browser', () => {
     await page.getByLabel('Confirm New Password').fill('short');
     await page.getByLabel('Given name').fill('Tess');
     await page.getByRole('button', { name: 'Create' }).click();
-    await expect(page.locator('#f-password-error').textContent()).resolves.toContain('at least 8 characters');
+    await expect(page.locator('#newPassword-error').textContent()).resolves.toContain('at least 8 characters');
     await expect(page.getByLabel('Given name').inputValue()).resolves.toBe('Tess');
-    await expect(page.locator('#f-attr_name-error').textContent()).resolves.toContain('Please enter your Display name.');
+    await expect(page.locator('#displayName-error').textContent()).resolves.toContain('Please enter your Display name.');
 
     await page.getByLabel('New Password', { exact: true }).fill('long-enough-1');
     await page.getByLabel('Confirm New Password').fill('long-enough-2');
     await page.getByLabel('Display name').fill('T');
     await page.getByRole('button', { name: 'Create' }).click();
-    await expect(page.locator('#f-confirm-error').textContent()).resolves.toContain('do not match');
+    await expect(page.locator('#reenterPassword-error').textContent()).resolves.toContain('do not match');
 
     await page.getByLabel('New Password', { exact: true }).fill('long-enough-1');
     await page.getByLabel('Confirm New Password').fill('long-enough-1');
     await page.getByRole('button', { name: 'Create' }).click();
-    await expect(page.locator('.error-summary').textContent()).resolves.toContain('A user with the specified ID already exists');
+    await expect(page.locator('.error.pageLevel').textContent()).resolves.toContain('A user with the specified ID already exists');
     // The existing account is untouched and no second one was made.
     const users = (await s.deps.store.listUsers(s.tenant.id)).filter((u) => u.email === 'taken@example.com');
     expect(users).toHaveLength(1);
@@ -250,7 +250,7 @@ describe('journeys in a browser', () => {
     }
     await page.getByLabel('Verification code').fill(right);
     await page.getByRole('button', { name: 'Verify code' }).click();
-    await expect(page.locator('#f-code-error').textContent()).resolves.toContain('too many incorrect attempts');
+    await expect(page.locator('#email_ver_input-error').textContent()).resolves.toContain('too many incorrect attempts');
     await context.close();
   });
 });

@@ -183,8 +183,8 @@ describe('sign-in page and SSO session', () => {
     const journey = absolute(s.baseUrl, res.headers.get('location')!);
     const page = await (await agent.fetch(journey)).text();
     expect(page).toContain('value="ann@example.com"');
-    expect(page).toContain('<label for="f-email">Email Address</label>');
-    expect(page).toContain('<label for="f-password">Password</label>');
+    expect(page).toContain('<label for="signInName">Email Address</label>');
+    expect(page).toContain('<label for="password">Password</label>');
     expect(page).toContain('Forgot your password?');
 
     const wrong = await agent.post(journey, { csrf: csrfOf(page), email: 'ann@example.com', password: 'nope-nope', action: 'signin' });

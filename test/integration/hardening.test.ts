@@ -3,7 +3,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Agent, absolute, csrfOf, pkce, signInViaPages } from '../helpers/browserless.js';
 import { startServer, type TestServer } from '../helpers/server.js';
-import { LOCKED } from '../../src/journeys/steps/local-sign-in.js';
+import { en } from '../../src/ui/i18n/en.js';
+
+const LOCKED = en['error.locked'];
 import { rotateKeys } from '../../src/provision.js';
 
 const CB = 'http://127.0.0.1:9/cb';

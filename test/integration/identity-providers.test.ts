@@ -48,7 +48,7 @@ describe('identity providers of a tenant', () => {
     writeProviders([{ id: 'contoso', type: 'oidc', displayName: 'Contoso', discoveryUrl: 'https://login.contoso.example/.well-known/openid-configuration', clientId: 'c', clientSecret: { env: 'TEST_IDP_SECRET' } }]);
     await waitFor(async () => ((await fetch(`${s.baseUrl}/demo/B2C_1_contoso/v2.0/.well-known/openid-configuration`)).status === 200 ? true : undefined), 'the policy');
     const html = await signInPage('B2C_1_contoso');
-    expect(html).toContain('<h2 class="intro">Sign in with your social account</h2>');
+    expect(html).toContain('<div class="intro"><h2>Sign in with your social account</h2></div>');
     expect(html).toContain('id="ContosoExchange"');
     expect(html).toContain('>Contoso</button>');
     expect(html).toContain('id="localAccountForm"');

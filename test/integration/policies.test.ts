@@ -150,7 +150,7 @@ describe('keep me signed in', () => {
     await waitFor(async () => ((await fetch(`${s.baseUrl}/demo/B2C_1_kmsi/v2.0/.well-known/openid-configuration`)).ok ? true : undefined), 'policy');
     const agent = new Agent();
     const { journey, html } = await journeyPage(agent, authorizeUrl('B2C_1_kmsi', appA));
-    expect(html).toContain('<label for="f-kmsi">Keep me signed in</label>');
+    expect(html).toContain('<label for="rememberMe">Keep me signed in</label>');
     const res = await fetch(journey, {
       method: 'POST',
       redirect: 'manual',

@@ -1,4 +1,5 @@
 import type { User, UserProfileUpdate } from '../../store/store.js';
+import type { Messages } from '../../ui/i18n/messages.js';
 import type { FormField } from '../../ui/pages/form-page.js';
 import type { SignUpAttribute } from '../policy-schema.js';
 import { EMAIL } from './common.js';
@@ -17,8 +18,37 @@ export function currentValue(user: User | undefined, claim: string): string {
   return v === null || v === undefined ? '' : String(v);
 }
 
+/**
+ * B2C's element id for an attribute on its pages (`#givenName`, `li.TextBox.givenName_li`), so CSS and
+ * scripts written for B2C's pages find it: built-in attributes by B2C's name, custom ones as
+ * `extension_<name>`.
+ */
+const B2C_IDS: Record<string, string> = {
+  given_name: 'givenName',
+  family_name: 'surname',
+  name: 'displayName',
+  email: 'email',
+  country: 'country',
+  city: 'city',
+  state: 'state',
+  postal_code: 'postalCode',
+  postalCode: 'postalCode',
+  street_address: 'streetAddress',
+  streetAddress: 'streetAddress',
+  job_title: 'jobTitle',
+  jobTitle: 'jobTitle',
+  givenName: 'givenName',
+  surname: 'surname',
+  displayName: 'displayName',
+};
+
+export function attributeElementId(claim: string): string {
+  return B2C_IDS[claim] ?? (claim.startsWith('extension_') ? claim : `extension_${claim}`);
+}
+
 export function attributeFields(attrs: SignUpAttribute[], values: Record<string, string>, errors: Record<string, string>): FormField[] {
   return attrs.map((a) => ({
+    id: attributeElementId(a.claim),
     name: `attr_${a.claim}`,
     label: a.label,
     type: a.type === 'select' ? 'select' : a.type === 'boolean' ? 'checkbox' : a.type === 'email' ? 'email' : 'text',
@@ -30,8 +60,8 @@ export function attributeFields(attrs: SignUpAttribute[], values: Record<string,
   }));
 }
 
-/** Reads and checks the posted attribute values; returns what the user typed and any errors. */
-export function readAttributes(attrs: SignUpAttribute[], form: Record<string, string>): { values: Record<string, string>; errors: Record<string, string> } {
+/** Reads and checks the posted attribute values; returns what the user typed and any errors (in the page's language). */
+export function readAttributes(attrs: SignUpAttribute[], form: Record<string, string>, m: Messages): { values: Record<string, string>; errors: Record<string, string> } {
   const values: Record<string, string> = {};
   const errors: Record<string, string> = {};
   for (const a of attrs) {
@@ -42,13 +72,13 @@ export function readAttributes(attrs: SignUpAttribute[], form: Record<string, st
     }
     values[a.claim] = raw.slice(0, a.maxLength);
     if (raw === '') {
-      if (a.required) errors[a.claim] = `Please enter your ${a.label}.`;
+      if (a.required) errors[a.claim] = m.t('error.attributeRequired', { label: a.label });
     } else if (raw.length > a.maxLength) {
-      errors[a.claim] = `${a.label} must be at most ${a.maxLength} characters.`;
+      errors[a.claim] = m.t('error.attributeTooLong', { label: a.label, max: a.maxLength });
     } else if (a.type === 'email' && !EMAIL.test(raw)) {
-      errors[a.claim] = 'Please enter a valid email address.';
+      errors[a.claim] = m.t('error.invalidEmail');
     } else if (a.type === 'select' && !(a.options ?? []).includes(raw)) {
-      errors[a.claim] = `Please choose one of the options for ${a.label}.`;
+      errors[a.claim] = m.t('error.attributeOption', { label: a.label });
     }
   }
   return { values, errors };

@@ -1,9 +1,13 @@
 import { OAuthError } from '../../oauth/errors.js';
-import { formPage, type FormPageProps } from '../../ui/pages/form-page.js';
+import { selfAssertedPage, type FormButton, type FormField, type FormPageProps } from '../../ui/pages/form-page.js';
 import type { JourneyState, StepContext, StepResult } from '../journey.js';
 
 export const EMAIL = /^[^\s@]{1,64}@[^\s@]{1,255}$/;
-export const CANCEL_BUTTON = { action: 'cancel', label: 'Cancel', secondary: true, skipValidation: true } as const;
+
+/** B2C's `#cancel`: leaves the journey with access_denied. */
+export function cancelButton(ctx: StepContext): FormButton {
+  return { action: 'cancel', id: 'cancel', label: ctx.messages.t('button.cancel'), secondary: true, skipValidation: true };
+}
 
 /** Cancel on any page: B2C's AADB2C90091 sent to the app as access_denied. */
 export function cancelled(): StepResult {
@@ -18,22 +22,16 @@ export function forgotPassword(): StepResult {
   };
 }
 
-export function pageTitle(policyTitle: string | undefined, fallback: string): string {
-  return policyTitle ?? fallback;
+/** The page title: the policy's `ui.title`, else the tenant's name (or, for sign-in, "Sign in to …"). */
+export function pageTitle(ctx: StepContext, signIn = false): string {
+  return ctx.policy.ui.title ?? (signIn ? ctx.messages.t('page.signInTitle', { tenant: ctx.tenant.displayName }) : ctx.tenant.displayName);
 }
 
-/** Renders a journey form page with the policy's title, locale and theme. */
-export function page(ctx: StepContext, props: Omit<FormPageProps, 'title' | 'action' | 'csrf' | 'lang' | 'theme'>): StepResult {
+/** A self-asserted page of the journey, titled, posted back to it with its CSRF token. */
+export function page(ctx: StepContext, props: Omit<FormPageProps, 'title' | 'action' | 'csrf' | 'selectPrompt'>): StepResult {
   return {
     type: 'page',
-    html: formPage({
-      ...props,
-      title: pageTitle(ctx.policy.ui.title, ctx.tenant.displayName),
-      action: ctx.action,
-      csrf: ctx.csrf,
-      lang: ctx.policy.ui.locale,
-      theme: ctx.policy.ui.theme,
-    }),
+    page: selfAssertedPage({ ...props, title: pageTitle(ctx), action: ctx.action, csrf: ctx.csrf, selectPrompt: ctx.messages.t('label.selectOption') }),
   };
 }
 
@@ -46,16 +44,28 @@ export function withData(state: JourneyState, key: string, value: object): Journ
   return { ...state, data: { ...state.data, [key]: value as Record<string, unknown> } };
 }
 
-/** The policy's password rules; messages in B2C's wording. */
+/** The policy's password rules; messages in B2C's wording, in the page's language. */
 export function checkNewPassword(ctx: StepContext, password: string, confirm: string): { password?: string; confirm?: string } {
   const rules = ctx.policy.localAccount.password;
-  if (password === '') return { password: 'Please enter your new password.' };
-  if (password.length < rules.minLength) return { password: `The password must be at least ${rules.minLength} characters long.` };
-  if (password.length > rules.maxLength) return { password: `The password must be at most ${rules.maxLength} characters long.` };
-  if (confirm !== password) {
-    return { confirm: 'The password entry fields do not match. Please enter the same password in both fields and try again.' };
-  }
+  const m = ctx.messages;
+  if (password === '') return { password: m.t('error.passwordMissing') };
+  if (password.length < rules.minLength) return { password: m.t('error.passwordTooShort', { min: rules.minLength }) };
+  if (password.length > rules.maxLength) return { password: m.t('error.passwordTooLong', { max: rules.maxLength }) };
+  if (confirm !== password) return { confirm: m.t('error.passwordMismatch') };
   return {};
+}
+
+/** B2C's new-password fields (`#newPassword`, `#reenterPassword`), with their errors. */
+export function newPasswordFields(ctx: StepContext, errors: { password?: string; confirm?: string }, autofocus = false): FormField[] {
+  return [
+    { id: 'newPassword', name: 'password', label: ctx.messages.t('label.newPassword'), type: 'password', required: true, autocomplete: 'new-password', maxLength: 256, autofocus, error: errors.password },
+    { id: 'reenterPassword', name: 'confirm', label: ctx.messages.t('label.confirmPassword'), type: 'password', required: true, autocomplete: 'new-password', maxLength: 256, error: errors.confirm },
+  ];
+}
+
+/** The address a page is about, shown read-only (B2C's `#email` in verification pages). */
+export function emailFact(ctx: StepContext, address: string): { id: string; label: string; value: string } {
+  return { id: 'email_ro', label: ctx.messages.t('label.email'), value: address };
 }
 
 /** The email a journey is working with (sign-up or password reset) and whether it was proven. */

@@ -1,5 +1,5 @@
 import type { Step, StepContext } from '../journey.js';
-import { CANCEL_BUTTON, EMAIL, EMAIL_KEY, cancelled, page, stepData, withData, type EmailClaim } from './common.js';
+import { EMAIL, EMAIL_KEY, cancelButton, cancelled, page, stepData, withData, type EmailClaim } from './common.js';
 
 /** How one email-entry page reads, and whether the address it takes counts as proven already. */
 export interface EmailEntryText {
@@ -17,8 +17,8 @@ export function emailEntry(id: string, text: (ctx: StepContext) => EmailEntryTex
     return page(ctx, {
       heading: t.heading,
       ...(t.intro ? { intro: t.intro } : {}),
-      fields: [{ name: 'email', label: 'Email Address', type: 'email', value: email, required: true, autocomplete: 'email', autofocus: true, maxLength: 256, ...(error ? { error } : {}) }],
-      buttons: [{ action: 'send', label: t.button }, CANCEL_BUTTON],
+      fields: [{ id: 'email', name: 'email', label: ctx.messages.t('label.email'), type: 'email', value: email, required: true, autocomplete: 'email', autofocus: true, maxLength: 256, error }],
+      buttons: [{ action: 'send', id: t.verified ? 'continue' : 'email_ver_but_send', label: t.button }, cancelButton(ctx)],
     });
   }
   return {
@@ -30,8 +30,8 @@ export function emailEntry(id: string, text: (ctx: StepContext) => EmailEntryTex
     async submit(ctx, form) {
       if (form.action === 'cancel') return cancelled();
       const email = (form.email ?? '').trim();
-      if (email === '') return render(ctx, email, 'Please enter your Email Address.');
-      if (email.length > 256 || !EMAIL.test(email)) return render(ctx, email.slice(0, 256), 'Please enter a valid email address.');
+      if (email === '') return render(ctx, email, ctx.messages.t('error.enterEmail'));
+      if (email.length > 256 || !EMAIL.test(email)) return render(ctx, email.slice(0, 256), ctx.messages.t('error.invalidEmail'));
       const claim: EmailClaim = { address: email, verified: text(ctx).verified };
       return { type: 'next', state: withData(ctx.state, EMAIL_KEY, claim) };
     },

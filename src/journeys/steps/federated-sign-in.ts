@@ -6,7 +6,7 @@ import { OAuthError } from '../../oauth/errors.js';
 import type { User } from '../../store/store.js';
 import type { JourneyState, Step, StepContext, StepResult } from '../journey.js';
 import { stepData, withData } from './common.js';
-import { FEDERATED_SIGN_IN_STEP, FEDERATION_ERROR_KEY, FEDERATION_KEY, offeredProviders } from './providers.js';
+import { FEDERATED_SIGN_IN_STEP, FEDERATION_ERROR_KEY, FEDERATION_KEY, offeredProviders, type PendingFederationError } from './providers.js';
 
 /** The round trip in progress: the provider, and the secrets its answer must match. */
 interface PendingUpstream {
@@ -38,6 +38,7 @@ function upstreamError(err: FederationError): OAuthError {
   switch (err.kind) {
     case 'cancelled':
       return new OAuthError('access_denied', err.message, { b2cCode: 'AADB2C90091' });
+    case 'timeout':
     case 'unavailable':
       return new OAuthError('temporarily_unavailable', err.message, { b2cCode: 'AADB2C90273' });
     case 'rejected':
@@ -100,8 +101,8 @@ export function federatedSignIn(opts: { choiceStep: string; allowSignUp: boolean
         if (!(err instanceof FederationError)) throw err;
         await audit(ctx, 'failure', `${p.id}: ${err.message}`);
         // Nothing is lost: back to the choice, which says why and offers the other ways in.
-        const message = `${err.message} Try again, or sign in another way.`;
-        return { type: 'goto', step: opts.choiceStep, state: withData(withData(ctx.state, FEDERATION_KEY, { provider: p.id }), FEDERATION_ERROR_KEY, { message }) };
+        const failure: PendingFederationError = { kind: err.kind, provider: p.displayName, seconds: p.timeoutSeconds };
+        return { type: 'goto', step: opts.choiceStep, state: withData(withData(ctx.state, FEDERATION_KEY, { provider: p.id }), FEDERATION_ERROR_KEY, failure) };
       }
     },
     async submit(ctx) {

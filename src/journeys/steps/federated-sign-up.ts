@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { StoreConflictError, type User } from '../../store/store.js';
 import type { Step, StepContext, StepResult } from '../journey.js';
 import { attributeFields, profileUpdate, readAttributes } from './attributes.js';
-import { CANCEL_BUTTON, cancelled, page, stepData, withData } from './common.js';
+import { cancelButton, cancelled, emailFact, page, stepData, withData } from './common.js';
 import { FEDERATED_SIGN_UP_STEP, UPSTREAM_USER_KEY, disabledAccount, signedInWith, type UpstreamUser } from './federated-sign-in.js';
 
 /**
@@ -23,11 +23,11 @@ export function federatedSignUp(): Step {
 
   function render(ctx: StepContext, upstream: UpstreamUser, values: Record<string, string>, errors: Record<string, string>): StepResult {
     return page(ctx, {
-      heading: 'Create your account',
-      intro: `You are signing in with ${upstream.displayName} for the first time. Please check your details.`,
-      facts: upstream.profile.email ? [{ label: 'Email Address', value: upstream.profile.email }] : [],
+      heading: ctx.messages.t('signUp.heading'),
+      intro: ctx.messages.t('signUp.federatedIntro', { provider: upstream.displayName }),
+      facts: upstream.profile.email ? [emailFact(ctx, upstream.profile.email)] : [],
       fields: attributeFields(ctx.policy.signUp.attributes, values, errors),
-      buttons: [{ action: 'continue', label: 'Continue' }, CANCEL_BUTTON],
+      buttons: [{ action: 'continue', id: 'continue', label: ctx.messages.t('button.continue') }, cancelButton(ctx)],
     });
   }
 
@@ -80,7 +80,7 @@ export function federatedSignUp(): Step {
       const missing = ctx.policy.signUp.attributes.some((a) => a.required && a.type !== 'boolean' && !values[a.claim]);
       if (!missing) {
         // Nothing to ask: what the provider sent must still pass the attribute rules (length, options…).
-        const checked = readAttributes(ctx.policy.signUp.attributes, Object.fromEntries(Object.entries(values).map(([k, v]) => [`attr_${k}`, v])));
+        const checked = readAttributes(ctx.policy.signUp.attributes, Object.fromEntries(Object.entries(values).map(([k, v]) => [`attr_${k}`, v])), ctx.messages);
         if (Object.keys(checked.errors).length === 0) return create(ctx, upstream, checked.values);
         return render(ctx, upstream, checked.values, checked.errors);
       }
@@ -90,7 +90,7 @@ export function federatedSignUp(): Step {
       if (form.action === 'cancel') return cancelled();
       const upstream = stepData<UpstreamUser>(ctx.state, UPSTREAM_USER_KEY) as UpstreamUser;
       if (!upstream.profile) return cancelled();
-      const { values, errors } = readAttributes(ctx.policy.signUp.attributes, form);
+      const { values, errors } = readAttributes(ctx.policy.signUp.attributes, form, ctx.messages);
       if (Object.keys(errors).length > 0) return render(ctx, upstream, values, errors);
       return create(ctx, upstream, values);
     },

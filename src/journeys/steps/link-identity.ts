@@ -1,10 +1,9 @@
 import { StoreConflictError, type User } from '../../store/store.js';
 import type { Step, StepContext, StepResult } from '../journey.js';
-import { CANCEL_BUTTON, cancelled, page, stepData, withData } from './common.js';
+import { cancelButton, cancelled, emailFact, page, stepData, withData } from './common.js';
 import { LINK_STEP, UPSTREAM_USER_KEY, disabledAccount, signedInWith, type UpstreamUser } from './federated-sign-in.js';
 import { LOCKOUT_THRESHOLD, lockoutMs } from '../../services/local-auth.js';
-import { LOCKED } from './local-sign-in.js';
-import { CODE_MESSAGES, MAX_SENDS, checkCode, issueCode, type PendingCode } from './one-time-code.js';
+import { MAX_SENDS, checkCode, codeField, issueCode, type PendingCode } from './one-time-code.js';
 
 interface LinkData {
   /** 'code' once the user asked for an emailed code instead of the password. */
@@ -28,28 +27,28 @@ export function linkIdentity(): Step {
 
   function render(ctx: StepContext, t: { upstream: UpstreamUser; user: User }, mode: 'password' | 'code', extra: { error?: string; notice?: string } = {}): StepResult {
     const address = t.user.email ?? t.upstream.profile.email ?? '';
-    const intro = `An account for ${address} already exists. To sign in to it with ${t.upstream.displayName} from now on, prove that it is yours.`;
+    const m = ctx.messages;
+    const provider = t.upstream.displayName;
+    const common = { heading: m.t('link.heading', { provider }), intro: m.t('link.intro', { address, provider }), error: extra.error, facts: [emailFact(ctx, address)] };
     if (mode === 'code') {
       return page(ctx, {
-        heading: `Link your ${t.upstream.displayName} account`,
-        intro,
-        notice: extra.notice ?? 'Verification code has been sent to your inbox. Please copy it to the input box below.',
-        ...(extra.error ? { error: extra.error } : {}),
-        facts: [{ label: 'Email Address', value: address }],
-        fields: [{ name: 'code', label: 'Verification code', type: 'code', autofocus: true }],
-        buttons: [{ action: 'verify', label: 'Verify code' }, { action: 'sendcode', label: 'Send new code', secondary: true, skipValidation: true }, CANCEL_BUTTON],
+        ...common,
+        notice: extra.notice ?? m.t('code.sent'),
+        fields: [codeField(ctx)],
+        buttons: [
+          { action: 'verify', id: 'email_ver_but_verify', label: m.t('button.verifyCode') },
+          { action: 'sendcode', id: 'email_ver_but_resend', label: m.t('button.resendCode'), secondary: true, skipValidation: true },
+          cancelButton(ctx),
+        ],
       });
     }
     return page(ctx, {
-      heading: `Link your ${t.upstream.displayName} account`,
-      intro,
-      ...(extra.error ? { error: extra.error } : {}),
-      facts: [{ label: 'Email Address', value: address }],
-      fields: [{ name: 'password', label: 'Password', type: 'password', required: true, autocomplete: 'current-password', autofocus: true, maxLength: 256 }],
+      ...common,
+      fields: [{ id: 'password', name: 'password', label: m.t('label.password'), type: 'password', required: true, autocomplete: 'current-password', autofocus: true, maxLength: 256 }],
       buttons: [
-        { action: 'link', label: 'Link account' },
-        { action: 'sendcode', label: 'Email me a code instead', secondary: true, skipValidation: true },
-        CANCEL_BUTTON,
+        { action: 'link', id: 'continue', label: m.t('button.link') },
+        { action: 'sendcode', id: 'email_ver_but_send', label: m.t('button.emailCode'), secondary: true, skipValidation: true },
+        cancelButton(ctx),
       ],
     });
   }
@@ -89,10 +88,10 @@ export function linkIdentity(): Step {
       const address = t.user.email;
 
       if (form.action === 'sendcode') {
-        if (!address) return render(ctx, t, 'password', { error: 'This account has no email address to send a code to.' });
-        if ((data.code?.sends ?? 0) >= MAX_SENDS) return render(ctx, t, 'code', { error: CODE_MESSAGES.tooManySends });
+        if (!address) return render(ctx, t, 'password', { error: ctx.messages.t('link.noAddress') });
+        if ((data.code?.sends ?? 0) >= MAX_SENDS) return render(ctx, t, 'code', { error: ctx.messages.t('code.tooManySends') });
         const code = await issueCode(ctx, address, data.code ?? {}, true);
-        return { ...render(ctx, t, 'code', data.code ? { notice: 'A new verification code has been sent to your inbox.' } : {}), state: withData(ctx.state, LINK_STEP, { mode: 'code', code }) };
+        return { ...render(ctx, t, 'code', data.code ? { notice: ctx.messages.t('code.resent') } : {}), state: withData(ctx.state, LINK_STEP, { mode: 'code', code }) };
       }
       if (form.action === 'verify') {
         const check = checkCode(ctx, data.code ?? {}, form.code ?? '');
@@ -105,18 +104,18 @@ export function linkIdentity(): Step {
 
       // The password, with the sign-in page's lockout on the account's sign-in name.
       const password = form.password ?? '';
-      if (password === '' || password.length > 256) return render(ctx, t, 'password', { error: 'Please enter your password.' });
+      if (password === '' || password.length > 256) return render(ctx, t, 'password', { error: ctx.messages.t('error.enterPassword') });
       const name = t.user.signInName;
       const base = { tenantId: ctx.tenant.id, clientId: ctx.request.clientId, ip: ctx.ip };
-      if (name && (await deps.store.getLoginThrottle(ctx.tenant.id, name)).lockedUntil > deps.clock.now()) return render(ctx, t, 'password', { error: LOCKED });
+      if (name && (await deps.store.getLoginThrottle(ctx.tenant.id, name)).lockedUntil > deps.clock.now()) return render(ctx, t, 'password', { error: ctx.messages.t('error.locked') });
       if (!(await deps.passwords.verify(password, t.user.passwordHash))) {
         await deps.audit.record({ ...base, event: 'signin', outcome: 'failure', subject: t.user.id, detail: `linking ${t.upstream.issuer}: bad password` });
         if (name) {
           const now = deps.clock.now();
           const th = await deps.store.recordLoginFailure(ctx.tenant.id, name, now, LOCKOUT_THRESHOLD, lockoutMs);
-          if (th.lockedUntil > now) return render(ctx, t, 'password', { error: LOCKED });
+          if (th.lockedUntil > now) return render(ctx, t, 'password', { error: ctx.messages.t('error.locked') });
         }
-        return render(ctx, t, 'password', { error: 'Invalid password.' });
+        return render(ctx, t, 'password', { error: ctx.messages.t('error.invalidPassword') });
       }
       if (name) await deps.store.clearLoginFailures(ctx.tenant.id, name);
       return link(ctx, t, 'password');

@@ -1,19 +1,21 @@
+import type { MessageKey } from '../../ui/i18n/messages.js';
 import { signInPage } from '../../ui/pages/sign-in.js';
 import type { FormInput, JourneyState, Step, StepContext, StepResult } from '../journey.js';
 import { authenticateLocal } from '../../services/local-auth.js';
 import { EMAIL, cancelled, forgotPassword, pageTitle, stepData } from './common.js';
 import { FEDERATION_KEY, chooseProvider, hintedProvider, offeredProviders, postedProvider, takeFederationError } from './providers.js';
 
-/** One message for unknown account, wrong password and disabled account: no user enumeration. */
-const INVALID_CREDENTIALS = 'Invalid username or password.';
-/** B2C's smart-lockout wording; shown for any locked sign-in name, registered or not. */
-export const LOCKED = 'Your account is temporarily locked to prevent unauthorized use. Try again later.';
+/**
+ * Why a sign-in failed, as the page says it. One message for unknown account, wrong password and
+ * disabled account (no user enumeration); B2C's smart-lockout wording for any locked sign-in name,
+ * registered or not.
+ */
 const FAILURE_MESSAGES = {
-  invalid: INVALID_CREDENTIALS,
-  locked: LOCKED,
-  legacy_unavailable: "We can't check your password right now. Please try again in a few minutes.",
-  legacy_busy: 'Too many people are signing in right now. Please try again in a moment.',
-} as const;
+  invalid: 'error.invalidCredentials',
+  locked: 'error.locked',
+  legacy_unavailable: 'error.legacyUnavailable',
+  legacy_busy: 'error.legacyBusy',
+} as const satisfies Record<string, MessageKey>;
 
 export interface LocalSignInOptions {
   /** The id of the sign-up step that "Sign up now" leads to, when the kind offers sign-up. */
@@ -30,21 +32,22 @@ export function localSignIn(opts: LocalSignInOptions = {}): Step {
     return {
       type: 'page',
       ...(state ? { state } : {}),
-      html: signInPage({
-        title: pageTitle(ctx.policy.ui.title, `Sign in to ${ctx.tenant.displayName}`),
-        action: ctx.action,
-        csrf: ctx.csrf,
-        email,
-        ...(errors.form ? { error: errors.form } : {}),
-        fieldErrors: { ...(errors.email ? { email: errors.email } : {}), ...(errors.password ? { password: errors.password } : {}) },
-        signUpLink: opts.signUpStep !== undefined,
-        keepMeSignedIn: ctx.policy.session.keepMeSignedInDays > 0,
-        forgotPasswordLink: true,
-        signInLabel: ctx.policy.localAccount.signInName === 'username' ? 'Username' : 'Email Address',
-        providers: offeredProviders(ctx).map((p) => ({ id: p.id, displayName: p.displayName })),
-        lang: ctx.policy.ui.locale,
-        theme: ctx.policy.ui.theme,
-      }),
+      page: signInPage(
+        {
+          title: pageTitle(ctx, true),
+          action: ctx.action,
+          csrf: ctx.csrf,
+          email,
+          error: errors.form,
+          fieldErrors: { email: errors.email, password: errors.password },
+          signUpLink: opts.signUpStep !== undefined,
+          keepMeSignedIn: ctx.policy.session.keepMeSignedInDays > 0,
+          forgotPasswordLink: true,
+          byUsername: ctx.policy.localAccount.signInName === 'username',
+          providers: offeredProviders(ctx).map((p) => ({ id: p.id, displayName: p.displayName })),
+        },
+        ctx.messages,
+      ),
     };
   }
 
@@ -54,7 +57,7 @@ export function localSignIn(opts: LocalSignInOptions = {}): Step {
       if (ctx.state.userId) return { type: 'next', state: ctx.state };
       const hinted = hintedProvider(ctx);
       if (hinted && !stepData<{ provider: string }>(ctx.state, FEDERATION_KEY).provider) return chooseProvider(ctx.state, hinted);
-      const { message, state } = takeFederationError(ctx.state);
+      const { message, state } = takeFederationError(ctx);
       return render(ctx, ctx.request.loginHint ?? '', message ? { form: message } : {}, message ? state : undefined);
     },
     async submit(ctx, form: FormInput) {
@@ -74,14 +77,15 @@ export function localSignIn(opts: LocalSignInOptions = {}): Step {
       const password = form.password ?? '';
       const errors: { email?: string; password?: string } = {};
       const byUsername = ctx.policy.localAccount.signInName === 'username';
-      if (email === '') errors.email = byUsername ? 'Please enter your Username.' : 'Please enter your Email Address.';
-      else if (email.length > 256 || (!byUsername && !EMAIL.test(email))) errors.email = 'Please enter a valid email address.';
-      if (password === '') errors.password = 'Please enter your password.';
-      else if (password.length > 256) errors.password = INVALID_CREDENTIALS;
+      const m = ctx.messages;
+      if (email === '') errors.email = m.t(byUsername ? 'error.enterUsername' : 'error.enterEmail');
+      else if (email.length > 256 || (!byUsername && !EMAIL.test(email))) errors.email = m.t('error.invalidEmail');
+      if (password === '') errors.password = m.t('error.enterPassword');
+      else if (password.length > 256) errors.password = m.t('error.invalidCredentials');
       if (errors.email || errors.password) return render(ctx, email.slice(0, 256), errors);
 
       const outcome = await authenticateLocal(ctx.deps, ctx.tenant, { signInName: email, password, clientId: ctx.request.clientId, ip: ctx.ip, via: ctx.policy.id });
-      if (!outcome.ok) return render(ctx, email, { form: FAILURE_MESSAGES[outcome.reason] });
+      if (!outcome.ok) return render(ctx, email, { form: ctx.messages.t(FAILURE_MESSAGES[outcome.reason]) });
       const { user } = outcome;
       return {
         type: 'next',

@@ -1,5 +1,6 @@
 import { randomInt } from 'node:crypto';
 import { safeEqual, sha256 } from '../../crypto/secrets.js';
+import type { FormField } from '../../ui/pages/form-page.js';
 import type { StepContext } from '../journey.js';
 
 /**
@@ -20,13 +21,10 @@ export interface PendingCode {
   sends: number;
 }
 
-export const CODE_MESSAGES = {
-  format: 'Please enter the 6-digit verification code.',
-  tooManyAttempts: "You've made too many incorrect attempts. Please request a new code.",
-  expired: 'That code has expired. Please request a new code.',
-  wrong: 'The verification code you have entered does not match our records. Please try again, or request a new code.',
-  tooManySends: 'You have asked for too many codes. Please start again later.',
-} as const;
+/** B2C's code input (`#email_ver_input`). */
+export function codeField(ctx: StepContext, error?: string): FormField {
+  return { id: 'email_ver_input', name: 'code', label: ctx.messages.t('label.code'), type: 'code', autofocus: true, error };
+}
 
 /** Issues a new code for `address` (mailing it when `deliver`); re-sends to the same address are counted. */
 export async function issueCode(ctx: StepContext, address: string, previous: Partial<PendingCode>, deliver: boolean): Promise<PendingCode> {
@@ -39,8 +37,8 @@ export async function issueCode(ctx: StepContext, address: string, previous: Par
     await deps.mailer.send({
       tenantId: ctx.tenant.id,
       to: address,
-      subject: `${ctx.tenant.displayName} account email verification code`,
-      text: `Thanks for verifying your ${address} account!\n\nYour code is: ${code}\n\nIt expires in ${CODE_TTL_MS / 60_000} minutes.\n`,
+      subject: ctx.messages.t('mail.codeSubject', { tenant: ctx.tenant.displayName }),
+      text: ctx.messages.t('mail.codeBody', { address, code, minutes: CODE_TTL_MS / 60_000 }),
     });
   }
   return pending;
@@ -51,9 +49,10 @@ export type CodeCheck = { ok: true } | { ok: false; error: string; pending?: Pen
 /** Checks a typed code; a wrong one comes back with the attempt counted. */
 export function checkCode(ctx: StepContext, pending: Partial<PendingCode>, typed: string): CodeCheck {
   const code = typed.trim();
-  if (!/^\d{6}$/.test(code)) return { ok: false, error: CODE_MESSAGES.format };
-  if ((pending.attempts ?? 0) >= MAX_ATTEMPTS) return { ok: false, error: CODE_MESSAGES.tooManyAttempts };
-  if ((pending.expiresAt ?? 0) <= ctx.deps.clock.now()) return { ok: false, error: CODE_MESSAGES.expired };
+  const m = ctx.messages;
+  if (!/^\d{6}$/.test(code)) return { ok: false, error: m.t('code.format') };
+  if ((pending.attempts ?? 0) >= MAX_ATTEMPTS) return { ok: false, error: m.t('code.tooManyAttempts') };
+  if ((pending.expiresAt ?? 0) <= ctx.deps.clock.now()) return { ok: false, error: m.t('code.expired') };
   if (pending.codeHash !== undefined && safeEqual(sha256(`${ctx.state.step}:${code}`), pending.codeHash)) return { ok: true };
-  return { ok: false, error: CODE_MESSAGES.wrong, pending: { ...(pending as PendingCode), attempts: (pending.attempts ?? 0) + 1 } };
+  return { ok: false, error: m.t('code.wrong'), pending: { ...(pending as PendingCode), attempts: (pending.attempts ?? 0) + 1 } };
 }

@@ -1,14 +1,14 @@
 import { normalizeSignInName } from '../../store/normalize.js';
 import type { Step, StepContext, StepResult } from '../journey.js';
-import { CANCEL_BUTTON, EMAIL_KEY, cancelled, checkNewPassword, page, stepData, type EmailClaim } from './common.js';
+import { EMAIL_KEY, cancelButton, cancelled, checkNewPassword, newPasswordFields, page, stepData, type EmailClaim } from './common.js';
 import { emailEntry } from './email-entry.js';
 
 /** Password reset, first page: which account (the code goes to it only if it exists). */
 export function resetEmail(id: string): Step {
-  return emailEntry(id, () => ({
-    heading: 'Reset your password',
-    intro: 'Enter the email address of your account; we will send you a verification code.',
-    button: 'Send verification code',
+  return emailEntry(id, (ctx) => ({
+    heading: ctx.messages.t('reset.heading'),
+    intro: ctx.messages.t('reset.intro'),
+    button: ctx.messages.t('button.sendCode'),
     verified: false,
   }));
 }
@@ -17,12 +17,9 @@ export function resetEmail(id: string): Step {
 export function resetPassword(id: string, emailStep: string): Step {
   function render(ctx: StepContext, errors: { password?: string; confirm?: string }): StepResult {
     return page(ctx, {
-      heading: 'Choose a new password',
-      fields: [
-        { name: 'password', label: 'New Password', type: 'password', required: true, autocomplete: 'new-password', maxLength: 256, autofocus: true, ...(errors.password ? { error: errors.password } : {}) },
-        { name: 'confirm', label: 'Confirm New Password', type: 'password', required: true, autocomplete: 'new-password', maxLength: 256, ...(errors.confirm ? { error: errors.confirm } : {}) },
-      ],
-      buttons: [{ action: 'continue', label: 'Continue' }, CANCEL_BUTTON],
+      heading: ctx.messages.t('reset.newPasswordHeading'),
+      fields: newPasswordFields(ctx, errors, true),
+      buttons: [{ action: 'continue', id: 'continue', label: ctx.messages.t('button.continue') }, cancelButton(ctx)],
     });
   }
   return {

@@ -1,15 +1,15 @@
 import type { Step, StepContext, StepResult } from '../journey.js';
 import { attributeFields, currentValue, profileUpdate, readAttributes } from './attributes.js';
-import { CANCEL_BUTTON, cancelled, page } from './common.js';
+import { cancelButton, cancelled, emailFact, page } from './common.js';
 
 /** Shows the policy's attributes with their current values and saves the changes. */
 export function profileEdit(id: string): Step {
   function render(ctx: StepContext, email: string | null, values: Record<string, string>, errors: Record<string, string>): StepResult {
     return page(ctx, {
-      heading: 'Edit your profile',
-      facts: email ? [{ label: 'Email Address', value: email }] : [],
+      heading: ctx.messages.t('profile.heading'),
+      facts: email ? [emailFact(ctx, email)] : [],
       fields: attributeFields(ctx.policy.signUp.attributes, values, errors),
-      buttons: [{ action: 'save', label: 'Continue' }, CANCEL_BUTTON],
+      buttons: [{ action: 'save', id: 'continue', label: ctx.messages.t('button.continue') }, cancelButton(ctx)],
     });
   }
   return {
@@ -25,7 +25,7 @@ export function profileEdit(id: string): Step {
       const user = ctx.state.userId ? await ctx.deps.store.findUser(ctx.tenant.id, ctx.state.userId) : undefined;
       if (!user) return cancelled();
       const attrs = ctx.policy.signUp.attributes;
-      const { values, errors } = readAttributes(attrs, form);
+      const { values, errors } = readAttributes(attrs, form, ctx.messages);
       if (Object.keys(errors).length > 0) return render(ctx, user.email, values, errors);
       await ctx.deps.store.updateUserProfile(ctx.tenant.id, user.id, profileUpdate(attrs, values, user.attributes), ctx.deps.clock.now());
       await ctx.deps.audit.record({ tenantId: ctx.tenant.id, event: 'profile_update', outcome: 'success', subject: user.id, clientId: ctx.request.clientId, ip: ctx.ip });

@@ -12,22 +12,23 @@ export function providerSelection(id: string): Step {
     return {
       type: 'page',
       ...(state ? { state } : {}),
-      html: providerSelectionPage({
-        title: pageTitle(ctx.policy.ui.title, `Sign in to ${ctx.tenant.displayName}`),
-        action: ctx.action,
-        csrf: ctx.csrf,
-        providers: offeredProviders(ctx).map((p) => ({ id: p.id, displayName: p.displayName })),
-        ...(error ? { error } : {}),
-        lang: ctx.policy.ui.locale,
-        theme: ctx.policy.ui.theme,
-      }),
+      page: providerSelectionPage(
+        {
+          title: pageTitle(ctx, true),
+          action: ctx.action,
+          csrf: ctx.csrf,
+          providers: offeredProviders(ctx).map((p) => ({ id: p.id, displayName: p.displayName })),
+          error,
+        },
+        ctx.messages,
+      ),
     };
   }
   return {
     id,
     async enter(ctx) {
       if (ctx.state.userId) return { type: 'next', state: ctx.state };
-      const { message, state } = takeFederationError(ctx.state);
+      const { message, state } = takeFederationError(ctx);
       // After a failed attempt the page is shown (with why), rather than going straight back.
       const attempted = stepData<{ provider: string }>(ctx.state, FEDERATION_KEY).provider !== undefined;
       if (!message && !attempted) {
@@ -41,7 +42,7 @@ export function providerSelection(id: string): Step {
       if (form.action === 'cancel') return cancelled();
       const provider = postedProvider(ctx, form.action);
       if (provider) return chooseProvider(ctx.state, provider);
-      return render(ctx, 'Please choose how to sign in.');
+      return render(ctx, ctx.messages.t('signIn.chooseProvider'));
     },
   };
 }

@@ -1,4 +1,5 @@
 import type { IdentityProvider } from '../../federation/config.js';
+import type { FederationFailure } from '../../federation/upstream.js';
 import type { JourneyState, StepContext, StepResult } from '../journey.js';
 import { stepData, withData } from './common.js';
 
@@ -40,8 +41,18 @@ export function postedProvider(ctx: StepContext, action: string | undefined): Id
   return offeredProviders(ctx).find((p) => p.id === id);
 }
 
-/** Takes the choice page's pending error message, if any (shown once). */
-export function takeFederationError(state: JourneyState): { message?: string; state: JourneyState } {
-  const message = stepData<{ message: string }>(state, FEDERATION_ERROR_KEY).message;
-  return message ? { message, state: withData(state, FEDERATION_ERROR_KEY, {}) } : { state };
+/** Why the chosen provider could not be used, for the choice page to say (once). */
+export interface PendingFederationError {
+  kind: FederationFailure;
+  provider: string;
+  seconds: number;
+}
+
+/** Takes the choice page's pending error, if any, as a message in the page's language (shown once). */
+export function takeFederationError(ctx: StepContext): { message?: string; state: JourneyState } {
+  const failure = stepData<PendingFederationError>(ctx.state, FEDERATION_ERROR_KEY);
+  if (!failure.kind) return { state: ctx.state };
+  const params = { provider: failure.provider ?? '', seconds: failure.seconds ?? 0 };
+  const key = failure.kind === 'timeout' ? 'federation.timeout' : failure.kind === 'unavailable' ? 'federation.unavailable' : 'federation.failed';
+  return { message: ctx.messages.t(key, params), state: withData(ctx.state, FEDERATION_ERROR_KEY, {}) };
 }

@@ -3,19 +3,18 @@ import { normalizeSignInName } from '../../store/normalize.js';
 import { StoreConflictError, type User } from '../../store/store.js';
 import type { Step, StepContext, StepResult } from '../journey.js';
 import { attributeFields, profileUpdate, readAttributes } from './attributes.js';
-import { CANCEL_BUTTON, EMAIL_KEY, cancelled, checkNewPassword, page, stepData, withData, type EmailClaim } from './common.js';
+import { EMAIL_KEY, cancelButton, cancelled, checkNewPassword, emailFact, newPasswordFields, page, stepData, withData, type EmailClaim } from './common.js';
 import { emailEntry } from './email-entry.js';
-
-const EXISTS = 'A user with the specified ID already exists. Please choose a different one.';
 
 /** Sign-up, first page: the email address (a code is sent next when the policy verifies email). */
 export function signUpEmail(id: string): Step {
   return emailEntry(id, (ctx) => {
     const verify = ctx.policy.signUp.verifyEmail;
+    const m = ctx.messages;
     return {
-      heading: 'Create your account',
-      ...(verify ? { intro: 'Enter your email address; we will send you a code to verify it.' } : {}),
-      button: verify ? 'Send verification code' : 'Continue',
+      heading: m.t('signUp.heading'),
+      ...(verify ? { intro: m.t('signUp.verifyIntro') } : {}),
+      button: m.t(verify ? 'button.sendCode' : 'button.continue'),
       verified: !verify,
     };
   });
@@ -29,15 +28,11 @@ interface Typed {
 export function signUpDetails(id: string): Step {
   function render(ctx: StepContext, claim: EmailClaim, values: Record<string, string>, errors: Record<string, string>, error?: string): StepResult {
     return page(ctx, {
-      heading: 'Create your account',
-      facts: [{ label: 'Email Address', value: claim.address }],
-      ...(error ? { error } : {}),
-      fields: [
-        { name: 'password', label: 'New Password', type: 'password', required: true, autocomplete: 'new-password', maxLength: 256, ...(errors.password ? { error: errors.password } : {}) },
-        { name: 'confirm', label: 'Confirm New Password', type: 'password', required: true, autocomplete: 'new-password', maxLength: 256, ...(errors.confirm ? { error: errors.confirm } : {}) },
-        ...attributeFields(ctx.policy.signUp.attributes, values, errors),
-      ],
-      buttons: [{ action: 'create', label: 'Create' }, CANCEL_BUTTON],
+      heading: ctx.messages.t('signUp.heading'),
+      facts: [emailFact(ctx, claim.address)],
+      error,
+      fields: [...newPasswordFields(ctx, errors), ...attributeFields(ctx.policy.signUp.attributes, values, errors)],
+      buttons: [{ action: 'create', id: 'continue', label: ctx.messages.t('button.create') }, cancelButton(ctx)],
     });
   }
   return {
@@ -53,7 +48,7 @@ export function signUpDetails(id: string): Step {
       const claim = stepData<EmailClaim>(ctx.state, EMAIL_KEY) as EmailClaim;
       if (!claim.verified) return { type: 'goto', step: 'signUpEmail', state: ctx.state };
       const attrs = ctx.policy.signUp.attributes;
-      const { values, errors } = readAttributes(attrs, form);
+      const { values, errors } = readAttributes(attrs, form, ctx.messages);
       const pw = checkNewPassword(ctx, form.password ?? '', form.confirm ?? '');
       Object.assign(errors, pw);
       if (Object.keys(errors).length > 0) {
@@ -83,7 +78,7 @@ export function signUpDetails(id: string): Step {
         // The unique index on (tenant, email) makes concurrent sign-ups with one address yield one account.
         await deps.store.createUser(user);
       } catch (err) {
-        if (err instanceof StoreConflictError) return { ...render(ctx, claim, values, {}, EXISTS), state: withData(ctx.state, id, { values }) };
+        if (err instanceof StoreConflictError) return { ...render(ctx, claim, values, {}, ctx.messages.t('error.userExists')), state: withData(ctx.state, id, { values }) };
         throw err;
       }
       await deps.audit.record({ tenantId: ctx.tenant.id, event: 'signup', outcome: 'success', subject: user.id, clientId: ctx.request.clientId, ip: ctx.ip, detail: ctx.policy.id });

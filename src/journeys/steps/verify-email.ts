@@ -1,6 +1,6 @@
 import type { Step, StepContext, StepResult } from '../journey.js';
-import { CANCEL_BUTTON, EMAIL_KEY, cancelled, page, stepData, withData, type EmailClaim } from './common.js';
-import { CODE_MESSAGES, MAX_SENDS, checkCode, issueCode, type PendingCode } from './one-time-code.js';
+import { EMAIL_KEY, cancelButton, cancelled, emailFact, page, stepData, withData, type EmailClaim } from './common.js';
+import { MAX_SENDS, checkCode, codeField, issueCode, type PendingCode } from './one-time-code.js';
 
 /**
  * Proves the journey's email address with a 6-digit one-time code (expires, limited attempts,
@@ -9,16 +9,17 @@ import { CODE_MESSAGES, MAX_SENDS, checkCode, issueCode, type PendingCode } from
  */
 export function verifyEmail(id: string, opts: { purpose: 'signup' | 'reset'; emailStep: string }): Step {
   function codePage(ctx: StepContext, claim: EmailClaim, extra: { error?: string; notice?: string } = {}): StepResult {
+    const m = ctx.messages;
     return page(ctx, {
-      heading: opts.purpose === 'signup' ? 'Verify your email address' : 'Verify your email address to reset your password',
-      notice: extra.notice ?? 'Verification code has been sent to your inbox. Please copy it to the input box below.',
-      facts: [{ label: 'Email Address', value: claim.address }],
-      fields: [{ name: 'code', label: 'Verification code', type: 'code', autofocus: true, ...(extra.error ? { error: extra.error } : {}) }],
+      heading: m.t(opts.purpose === 'signup' ? 'code.headingSignUp' : 'code.headingReset'),
+      notice: extra.notice ?? m.t('code.sent'),
+      facts: [emailFact(ctx, claim.address)],
+      fields: [codeField(ctx, extra.error)],
       buttons: [
-        { action: 'verify', label: 'Verify code' },
-        { action: 'resend', label: 'Send new code', secondary: true, skipValidation: true },
-        { action: 'change', label: 'Change e-mail', secondary: true, skipValidation: true },
-        CANCEL_BUTTON,
+        { action: 'verify', id: 'email_ver_but_verify', label: m.t('button.verifyCode') },
+        { action: 'resend', id: 'email_ver_but_resend', label: m.t('button.resendCode'), secondary: true, skipValidation: true },
+        { action: 'change', id: 'email_ver_but_edit', label: m.t('button.changeEmail'), secondary: true, skipValidation: true },
+        cancelButton(ctx),
       ],
     });
   }
@@ -48,9 +49,9 @@ export function verifyEmail(id: string, opts: { purpose: 'signup' | 'reset'; ema
       if (action === 'cancel') return cancelled();
       if (action === 'change') return { type: 'goto', step: opts.emailStep, state: withData(ctx.state, id, {}) };
       if (action === 'resend') {
-        if ((pending.sends ?? 0) >= MAX_SENDS) return codePage(ctx, claim, { error: CODE_MESSAGES.tooManySends });
+        if ((pending.sends ?? 0) >= MAX_SENDS) return codePage(ctx, claim, { error: ctx.messages.t('code.tooManySends') });
         const fresh = await send(ctx, claim, pending);
-        return { ...codePage(ctx, claim, { notice: 'A new verification code has been sent to your inbox.' }), state: withData(ctx.state, id, fresh) };
+        return { ...codePage(ctx, claim, { notice: ctx.messages.t('code.resent') }), state: withData(ctx.state, id, fresh) };
       }
       const check = checkCode(ctx, pending, form.code ?? '');
       if (!check.ok) {

@@ -1,24 +1,17 @@
 import { html, type SafeHtml } from '../html.js';
-import { csrfInput, errorSummary, field } from './forms.js';
-import { layout } from './layout.js';
+import type { ApiPage } from './api-page.js';
+import { csrfInput, input, itemError, pageLevelError, type InputOptions } from './forms.js';
 
-/** One input of a journey page. Every input gets a <label>; an error is tied to it by aria-describedby. */
-export interface FormField {
-  name: string;
+/** One input of a self-asserted page; `id` is the element id (B2C's attribute id), `name` what is posted. */
+export interface FormField extends Omit<InputOptions, 'selectPrompt' | 'placeholder'> {
   label: string;
-  type: 'text' | 'email' | 'password' | 'select' | 'checkbox' | 'code';
-  value?: string;
-  error?: string;
-  required?: boolean;
-  options?: string[];
-  autocomplete?: string;
-  maxLength?: number;
-  autofocus?: boolean;
 }
 
 export interface FormButton {
   action: string;
   label: string;
+  /** The button's element id (B2C's: `continue`, `cancel`, `email_ver_but_send`…). */
+  id: string;
   secondary?: boolean;
   /** Buttons that leave the page (cancel, back) skip the browser's field validation. */
   skipValidation?: boolean;
@@ -27,68 +20,64 @@ export interface FormButton {
 export interface FormPageProps {
   title: string;
   heading: string;
-  intro?: string;
-  notice?: string;
-  error?: string;
+  intro?: string | undefined;
+  notice?: string | undefined;
+  error?: string | undefined;
   action: string;
   csrf: string;
   fields: FormField[];
   /** Read-only facts shown above the fields (e.g. the email being verified). */
-  facts?: { label: string; value: string }[];
+  facts?: { id: string; label: string; value: string }[];
   buttons: FormButton[];
-  lang?: string;
-  theme?: string;
+  /** "Select…", in the page's language. */
+  selectPrompt: string;
 }
 
-function renderField(f: FormField): SafeHtml {
-  const id = `f-${f.name}`;
-  const errId = `${id}-error`;
-  const described = f.error ? html` aria-invalid="true" aria-describedby="${errId}"` : '';
-  const err = f.error ? html`<p class="field-error" id="${errId}">${f.error}</p>` : '';
-  switch (f.type) {
-    case 'select':
-      return html`<label for="${id}">${f.label}</label>
-<select id="${id}" name="${f.name}"${f.required ? html` required` : ''}${described}>
-<option value="">Select…</option>
-${(f.options ?? []).map((o) => html`<option value="${o}"${o === f.value ? html` selected` : ''}>${o}</option>`)}
-</select>
-${err}`;
-    case 'checkbox':
-      return html`<p class="checkbox"><input id="${id}" name="${f.name}" type="checkbox" value="true"${f.value === 'true' ? html` checked` : ''}${described}>
-<label for="${id}">${f.label}</label></p>
-${err}`;
-    case 'code':
-      return html`<label for="${id}">${f.label}</label>
-<input id="${id}" name="${f.name}" type="text" inputmode="numeric" autocomplete="one-time-code" pattern="[0-9]*" maxlength="6" value="${f.value ?? ''}"${f.autofocus ? html` autofocus` : ''}${described}>
-${err}`;
-    default:
-      return field({
-        name: f.name,
-        label: f.label,
-        type: f.type,
-        ...(f.value !== undefined ? { value: f.value } : {}),
-        ...(f.error !== undefined ? { error: f.error } : {}),
-        ...(f.required !== undefined ? { required: f.required } : {}),
-        ...(f.autocomplete !== undefined ? { autocomplete: f.autocomplete } : {}),
-        ...(f.maxLength !== undefined ? { maxLength: f.maxLength } : {}),
-        ...(f.autofocus !== undefined ? { autofocus: f.autofocus } : {}),
-      });
+/** B2C's class for an attribute's `<li>` by input type (`li.TextBox.givenName_li`). */
+const ITEM_CLASS: Record<FormField['type'], string> = {
+  text: 'TextBox',
+  email: 'EmailBox',
+  password: 'Password',
+  select: 'DropdownSingleSelect',
+  checkbox: 'CheckboxMultiSelect',
+  code: 'TextBox',
+};
+
+function item(f: FormField, selectPrompt: string): SafeHtml {
+  const cls = `${ITEM_CLASS[f.type]} ${f.id}_li`;
+  if (f.type === 'checkbox') {
+    return html`<li class="${cls}"><div class="attrEntry checkbox">
+${input(f)}<label for="${f.id}">${f.label}</label>
+${itemError(f.id, f.error)}
+</div></li>`;
   }
+  return html`<li class="${cls}"><div class="attrEntry">
+<label for="${f.id}">${f.label}</label>
+${itemError(f.id, f.error)}
+${input({ ...f, selectPrompt })}
+</div></li>`;
 }
 
-/** A journey page: heading, messages, fields and buttons, posted with the page's CSRF token. */
-export function formPage(p: FormPageProps): string {
-  const body = html`<h1>${p.heading}</h1>
-${p.intro ? html`<p>${p.intro}</p>` : ''}
-${p.notice ? html`<p class="notice" role="status">${p.notice}</p>` : ''}
-${errorSummary(p.error)}
-<form method="post" action="${p.action}" novalidate>
+/**
+ * A self-asserted page (B2C's `selfasserted` type): heading, intro, messages, `#attributeList` with
+ * an `<li>` per attribute, then the buttons; posted with the page's CSRF token.
+ */
+export function selfAssertedPage(p: FormPageProps): ApiPage {
+  const content = html`<div class="heading"><h1>${p.heading}</h1></div>
+${p.intro ? html`<div class="intro"><p>${p.intro}</p></div>` : ''}
+${p.notice ? html`<div class="verificationInfoText" role="status"><p>${p.notice}</p></div>` : ''}
+${pageLevelError(p.error)}
+<form id="attributeVerification" method="post" action="${p.action}" novalidate>
 ${csrfInput(p.csrf)}
-${(p.facts ?? []).map((f) => html`<p><strong>${f.label}:</strong> ${f.value}</p>`)}
-${p.fields.map(renderField)}
-<div class="actions">
-${p.buttons.map((b) => html`<button type="submit" name="action" value="${b.action}"${b.secondary ? html` class="secondary"` : ''}${b.skipValidation ? html` formnovalidate` : ''}>${b.label}</button>`)}
+<div id="attributeList" class="attr">
+<ul>
+${(p.facts ?? []).map((f) => html`<li class="Readonly ${f.id}_li"><div class="attrEntry"><p><strong>${f.label}:</strong> <span id="${f.id}" class="readonly">${f.value}</span></p></div></li>`)}
+${p.fields.map((f) => item(f, p.selectPrompt))}
+</ul>
+</div>
+<div class="buttons">
+${p.buttons.map((b) => html`<button type="submit" id="${b.id}" name="action" value="${b.action}"${b.secondary ? html` class="secondary"` : ''}${b.skipValidation ? html` formnovalidate` : ''}>${b.label}</button>`)}
 </div>
 </form>`;
-  return layout({ title: p.title, body, lang: p.lang, theme: p.theme });
+  return { pageType: 'selfasserted', title: p.title, content };
 }

@@ -1,10 +1,11 @@
 import { html, type SafeHtml } from '../html.js';
+import { API_DATA_NAME, type ApiPage } from './api-page.js';
 
 export interface LayoutOptions {
   title: string;
   body: SafeHtml;
-  lang?: string;
-  theme?: string;
+  lang?: string | undefined;
+  theme?: string | undefined;
   wide?: boolean;
   /** Scripts by path (never inline: the CSP allows same-origin scripts only). */
   scripts?: string[];
@@ -31,4 +32,16 @@ ${o.body}
 </body>
 </html>
 `.value;
+}
+
+/** `<div id="api">` with B2C's `data-name`, holding a page's content: the part a page layout keeps. */
+export function apiBlock(page: ApiPage): SafeHtml {
+  return html`<div id="api" data-name="${API_DATA_NAME[page.pageType]}">
+${page.content}
+</div>`;
+}
+
+/** A hosted page in Latchkey's own layout (no template, or the template could not be had). */
+export function defaultDocument(page: ApiPage, o: { lang: string; theme?: string | undefined }): string {
+  return layout({ title: page.title, body: apiBlock(page), lang: o.lang, theme: o.theme });
 }

@@ -1,24 +1,29 @@
 import { html } from '../html.js';
+import type { Messages } from '../i18n/messages.js';
+import type { ApiPage } from './api-page.js';
 import { layout } from './layout.js';
 
-/** Shown when an error must not be redirected (unknown client, unregistered redirect URI…). */
-export function errorPage(p: { error: string; description: string; correlationId: string; status: number }): string {
-  const body = html`<h1>Sorry, we can't complete your request</h1>
-<p role="alert" class="error"><strong>${p.error}</strong></p>
-<p>${p.description}</p>
-<p class="muted">Correlation ID: ${p.correlationId}</p>`;
-  return layout({ title: 'Error', body });
+/**
+ * Shown when an error must not be redirected (unknown client, unregistered redirect URI…): B2C's
+ * `globalexception` page. The heading is in the page's language; the error itself is protocol text.
+ */
+export function errorPage(p: { error: string; description: string; correlationId: string }, m: Messages): ApiPage {
+  const content = html`<div class="heading"><h1>${m.t('errorPage.heading')}</h1></div>
+<div class="error pageLevel" role="alert"><p><strong>${p.error}</strong></p></div>
+<p class="error-description">${p.description}</p>
+<p class="muted">${m.t('errorPage.correlationId', { id: p.correlationId })}</p>`;
+  return { pageType: 'globalexception', title: m.t('errorPage.title'), content };
 }
 
 /** response_mode=form_post: a form posted to the app by a same-origin script, or by hand without JS. */
-export function formPostPage(action: string, params: Record<string, string>): string {
-  const body = html`<h1>Continue to the application</h1>
+export function formPostPage(action: string, params: Record<string, string>, m: Messages): string {
+  const body = html`<h1>${m.t('formPost.heading')}</h1>
 <form id="form-post" method="post" action="${action}">
 ${Object.entries(params).map(([k, v]) => html`<input type="hidden" name="${k}" value="${v}">`)}
-<noscript><p>JavaScript is off: press Continue to return to the application.</p></noscript>
-<div class="actions"><button type="submit">Continue</button></div>
+<noscript><p>${m.t('formPost.noScript')}</p></noscript>
+<div class="buttons"><button type="submit">${m.t('formPost.continue')}</button></div>
 </form>`;
-  return layout({ title: 'Continue', body, scripts: ['/static/form-post.js'] });
+  return layout({ title: m.t('formPost.title'), body, lang: m.locale, scripts: ['/static/form-post.js'] });
 }
 
 /**
@@ -26,14 +31,15 @@ ${Object.entries(params).map(([k, v]) => html`<input type="hidden" name="${k}" v
  * `continueTo` the browser moves on once they have loaded (a same-origin script; without JavaScript a
  * meta refresh after a few seconds, and a link).
  */
-export function signedOutPage(p: { frames?: string[]; continueTo?: string } = {}): string {
+export function signedOutPage(m: Messages, p: { frames?: string[]; continueTo?: string } = {}): string {
   const frames = p.frames ?? [];
-  const body = html`<h1>You have signed out</h1>
-${p.continueTo ? html`<p><a id="continue" href="${p.continueTo}">Continue</a></p>` : html`<p>You can close this window.</p>`}
-${frames.map((src, i) => html`<iframe class="frontchannel-logout" src="${src}" title="Signing out of application ${i + 1}" tabindex="-1" aria-hidden="true"></iframe>`)}`;
+  const body = html`<h1>${m.t('signedOut.heading')}</h1>
+${p.continueTo ? html`<p><a id="continue" href="${p.continueTo}">${m.t('signedOut.continue')}</a></p>` : html`<p>${m.t('signedOut.closeWindow')}</p>`}
+${frames.map((src, i) => html`<iframe class="frontchannel-logout" src="${src}" title="${m.t('signedOut.frameTitle', { n: i + 1 })}" tabindex="-1" aria-hidden="true"></iframe>`)}`;
   return layout({
-    title: 'Signed out',
+    title: m.t('signedOut.title'),
     body,
+    lang: m.locale,
     ...(p.continueTo && frames.length > 0 ? { scripts: ['/static/signed-out.js'], head: html`<meta http-equiv="refresh" content="5;url=${p.continueTo}">` } : {}),
   });
 }

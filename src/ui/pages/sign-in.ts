@@ -1,6 +1,7 @@
 import { html, type SafeHtml } from '../html.js';
-import { csrfInput, errorSummary, field } from './forms.js';
-import { layout } from './layout.js';
+import type { Messages } from '../i18n/messages.js';
+import type { ApiPage } from './api-page.js';
+import { csrfInput, input, itemError, pageLevelError } from './forms.js';
 
 /** An upstream identity provider offered on the page (a button with its display name). */
 export interface ProviderButton {
@@ -13,18 +14,16 @@ export interface SignInPageProps {
   action: string;
   csrf: string;
   email: string;
-  error?: string;
-  fieldErrors?: { email?: string; password?: string };
+  error?: string | undefined;
+  fieldErrors?: { email?: string | undefined; password?: string | undefined };
   /** "Don't have an account? Sign up now" (signUpOrSignIn only). */
   signUpLink: boolean;
   keepMeSignedIn?: boolean;
   forgotPasswordLink: boolean;
-  /** B2C's label of the sign-in name: "Email Address", or "Username" for user-name accounts. */
-  signInLabel?: string;
+  /** Local accounts sign in with a user name rather than an email address. */
+  byUsername?: boolean;
   /** Identity providers offered next to the local account ("Sign in with your social account"). */
   providers?: ProviderButton[];
-  lang?: string;
-  theme?: string;
 }
 
 /** B2C's id for a provider's button (`GoogleExchange`…), which customers' CSS and scripts select. */
@@ -33,56 +32,74 @@ function buttonId(id: string): string {
 }
 
 /**
- * The social buttons, in a form of their own: inside the local-account form they would come before
- * "Sign in", and pressing Enter in a field submits the form's first button.
+ * B2C's social block: an intro and a button per provider, in a form of its own (inside the local
+ * account's form they would come before "Sign in", and pressing Enter in a field submits the form's
+ * first button).
  */
-function providerForm(p: { action: string; csrf: string; providers: ProviderButton[] }): SafeHtml {
-  return html`<form method="post" action="${p.action}" class="social" novalidate>
+function socialBlock(p: { action: string; csrf: string; providers: ProviderButton[] }, m: Messages): SafeHtml {
+  return html`<div class="social">
+<div class="intro"><h2>${m.t('signIn.socialIntro')}</h2></div>
+<form method="post" action="${p.action}" class="options" novalidate>
 ${csrfInput(p.csrf)}
 <ul class="providers">
-${p.providers.map((b) => html`<li><button type="submit" name="action" value="idp:${b.id}" class="accountButton" id="${buttonId(b.id)}" formnovalidate>${b.displayName}</button></li>`)}
+${p.providers.map((b, i) => html`<li><button type="submit" name="action" value="idp:${b.id}" class="accountButton${i === 0 ? ' firstButton' : ''}" id="${buttonId(b.id)}" formnovalidate>${b.displayName}</button></li>`)}
 </ul>
-</form>`;
+</form>
+</div>`;
 }
 
 /**
- * Local-account sign-in, in B2C's wording so users and support documents recognise it. "Sign in" is
- * the first submit button in the form, so pressing Enter in a field signs in (implicit submission
- * uses the first one). With identity providers the page is B2C's "unified" one: social buttons, then
- * the local account.
+ * Local-account sign-in (B2C's `unifiedssp` page) with B2C's ids: `#localAccountForm`, `#signInName`,
+ * `#password`, `#next`, `#forgotPassword`, `#createAccount`, `#cancel`. "Sign in" is the first submit
+ * button in the form, so pressing Enter in a field signs in. With identity providers the social
+ * buttons come first, then `.divider`, then the local account.
  */
-export function signInPage(p: SignInPageProps): string {
+export function signInPage(p: SignInPageProps, m: Messages): ApiPage {
   const providers = p.providers ?? [];
-  const body = html`<h1>${p.title}</h1>
-${errorSummary(p.error)}
-${providers.length > 0 ? html`<h2 class="intro">Sign in with your social account</h2>
-${providerForm({ action: p.action, csrf: p.csrf, providers })}
-<div class="divider" role="separator"><span>OR</span></div>` : ''}
-<p>Sign in with your ${p.signInLabel === 'Username' ? 'username' : 'email address'}</p>
+  const nameLabel = m.t(p.byUsername ? 'label.username' : 'label.email');
+  const passwordLabel = m.t('label.password');
+  const emailError = p.fieldErrors?.email;
+  const passwordError = p.fieldErrors?.password;
+  const content = html`<div class="heading"><h1>${p.title}</h1></div>
+${pageLevelError(p.error)}
+${providers.length > 0 ? html`${socialBlock({ action: p.action, csrf: p.csrf, providers }, m)}
+<div class="divider" role="separator"><h2>${m.t('signIn.divider')}</h2></div>` : ''}
+<div class="localAccount">
+<div class="intro"><h2>${m.t(p.byUsername ? 'signIn.usernameIntro' : 'signIn.emailIntro')}</h2></div>
 <form method="post" action="${p.action}" id="localAccountForm" novalidate>
 ${csrfInput(p.csrf)}
-${field({ name: 'email', label: p.signInLabel ?? 'Email Address', type: p.signInLabel === 'Username' ? 'text' : 'email', value: p.email, error: p.fieldErrors?.email, required: true, autocomplete: 'username', autofocus: p.email === '', maxLength: 256 })}
-${field({ name: 'password', label: 'Password', type: 'password', error: p.fieldErrors?.password, required: true, autocomplete: 'current-password', autofocus: p.email !== '', maxLength: 256 })}
-${p.keepMeSignedIn ? html`<p class="checkbox"><input id="f-kmsi" name="kmsi" type="checkbox" value="true"><label for="f-kmsi">Keep me signed in</label></p>` : ''}
-<div class="actions">
-<button type="submit" name="action" value="signin">Sign in</button>
-<button type="submit" name="action" value="cancel" class="secondary" formnovalidate>Cancel</button>
+<div class="entry">
+<div class="entry-item">
+<label for="signInName">${nameLabel}</label>
+${itemError('signInName', emailError)}
+${input({ id: 'signInName', name: 'email', type: p.byUsername ? 'text' : 'email', value: p.email, error: emailError, required: true, autocomplete: 'username', autofocus: p.email === '', maxLength: 256, placeholder: nameLabel })}
 </div>
-${p.forgotPasswordLink ? html`<p class="links"><button type="submit" name="action" value="forgot" class="secondary" formnovalidate>Forgot your password?</button></p>` : ''}
-${p.signUpLink ? html`<p class="links">Don't have an account? <button type="submit" name="action" value="signup" class="secondary" formnovalidate>Sign up now</button></p>` : ''}
-</form>`;
-  return layout({ title: p.title, body, lang: p.lang, theme: p.theme });
+<div class="entry-item">
+<div class="password-label"><label for="password">${passwordLabel}</label></div>
+${itemError('password', passwordError)}
+${input({ id: 'password', name: 'password', type: 'password', error: passwordError, required: true, autocomplete: 'current-password', autofocus: p.email !== '', maxLength: 256, placeholder: passwordLabel })}
+</div>
+${p.keepMeSignedIn ? html`<div class="rememberMe checkbox"><input id="rememberMe" name="kmsi" type="checkbox" value="true"><label for="rememberMe">${m.t('signIn.keepMeSignedIn')}</label></div>` : ''}
+<div class="buttons">
+<button type="submit" id="next" name="action" value="signin">${m.t('button.signIn')}</button>
+<button type="submit" id="cancel" name="action" value="cancel" class="secondary" formnovalidate>${m.t('button.cancel')}</button>
+</div>
+${p.forgotPasswordLink ? html`<p class="forgot-password"><button type="submit" id="forgotPassword" name="action" value="forgot" class="secondary link" formnovalidate>${m.t('signIn.forgotPassword')}</button></p>` : ''}
+</div>
+${p.signUpLink ? html`<div class="create"><p>${m.t('signIn.noAccount')} <button type="submit" id="createAccount" name="action" value="signup" class="secondary link" formnovalidate>${m.t('signIn.signUpNow')}</button></p></div>` : ''}
+</form>
+</div>`;
+  return { pageType: 'unifiedssp', title: p.title, content };
 }
 
 /** A policy without local accounts: a button per identity provider (B2C's provider selection page). */
-export function providerSelectionPage(p: { title: string; action: string; csrf: string; providers: ProviderButton[]; error?: string; lang?: string; theme?: string }): string {
-  const body = html`<h1>${p.title}</h1>
-${errorSummary(p.error)}
-<h2 class="intro">Sign in with your social account</h2>
-${providerForm(p)}
+export function providerSelectionPage(p: { title: string; action: string; csrf: string; providers: ProviderButton[]; error?: string | undefined }, m: Messages): ApiPage {
+  const content = html`<div class="heading"><h1>${p.title}</h1></div>
+${pageLevelError(p.error)}
+${socialBlock(p, m)}
 <form method="post" action="${p.action}" novalidate>
 ${csrfInput(p.csrf)}
-<div class="actions"><button type="submit" name="action" value="cancel" class="secondary" formnovalidate>Cancel</button></div>
+<div class="buttons"><button type="submit" id="cancel" name="action" value="cancel" class="secondary" formnovalidate>${m.t('button.cancel')}</button></div>
 </form>`;
-  return layout({ title: p.title, body, lang: p.lang, theme: p.theme });
+  return { pageType: 'providerselection', title: p.title, content };
 }

@@ -1,0 +1,37 @@
+/**
+ * Where a page layout comes from: an `https` URL (B2C's contract; `http` only on the loopback
+ * interface, for development and tests) or a file under the tenant's policy folder. `{Culture:RFC5646}`
+ * in either is replaced by the page's language.
+ */
+export const CULTURE = '{Culture:RFC5646}';
+
+export type TemplateLocation = { kind: 'url'; url: string } | { kind: 'file'; path: string };
+
+const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
+
+/** Why a template location is unusable, or undefined when it is fine. */
+export function checkTemplateLocation(template: string): string | undefined {
+  if (template.length > 2000) return 'is too long';
+  if (/^[a-z][a-z0-9+.-]*:/i.test(template)) {
+    let url: URL;
+    try {
+      url = new URL(template.replaceAll(CULTURE, 'en'));
+    } catch {
+      return 'is not a valid URL';
+    }
+    if (url.protocol === 'https:') return undefined;
+    if (url.protocol === 'http:' && LOOPBACK.has(url.hostname)) return undefined;
+    return 'must be an https URL (http only on 127.0.0.1 or localhost), or a file in the policy folder';
+  }
+  const path = template.replaceAll(CULTURE, 'en');
+  if (path.startsWith('/') || path.includes('\\')) return 'must be a path relative to the tenant\'s policy folder';
+  if (path.split('/').some((seg) => seg === '..' || seg === '' || seg.startsWith('.'))) return 'must stay inside the tenant\'s policy folder (no "..", no hidden files)';
+  if (!/\.html?$/i.test(path)) return 'must be an .html file';
+  return undefined;
+}
+
+/** The location for a page in `locale`. */
+export function templateLocation(template: string, locale: string): TemplateLocation {
+  const resolved = template.replaceAll(CULTURE, locale);
+  return /^[a-z][a-z0-9+.-]*:/i.test(resolved) ? { kind: 'url', url: resolved } : { kind: 'file', path: resolved };
+}
