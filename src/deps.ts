@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { Config } from './config.js';
+import type { ApiConnectors } from './connectors/api-connector.js';
 import type { PasswordHasher } from './crypto/password.js';
 import type { SecretBox } from './crypto/secrets.js';
 import type { FederationClient } from './federation/upstream.js';
@@ -46,6 +47,8 @@ export interface Deps {
   federation: FederationClient;
   /** Calls to old identity providers for just-in-time password migration, per tenant. */
   legacyCalls: LegacyCallLimiter;
+  /** B2C's API connectors (the customer's REST endpoints called during sign-up and before tokens). */
+  connectors: ApiConnectors;
   /** Custom page layouts (templates fetched, sanitized and cached) around hosted pages. */
   layouts: PageLayouts;
   /** Stops watching files and closes the store and connections. */

@@ -1,6 +1,7 @@
 import { Redis } from 'ioredis';
 import pino, { type Logger } from 'pino';
 import type { Config } from './config.js';
+import { ApiConnectors } from './connectors/api-connector.js';
 import { PasswordHasher } from './crypto/password.js';
 import { SecretBox } from './crypto/secrets.js';
 import { systemClock, type Clock, type Deps } from './deps.js';
@@ -69,6 +70,7 @@ export async function createDeps(config: Config, opts: { logger?: Logger; clock?
     clientAuthThrottle: new ClientAuthThrottle(counters),
     federation: new FederationClient(clock),
     legacyCalls: new LegacyCallLimiter(counters),
+    connectors: new ApiConnectors(),
     layouts: new PageLayouts({ policiesDir: config.policiesDir, baseUrl: config.baseUrl, logger, clock }),
     async close() {
       policies.close();

@@ -5,6 +5,7 @@ import { authorize } from '../oauth/authorize.js';
 import { parseAuthorizationRequest } from '../oauth/authorize-request.js';
 import { readCookie, setBrowserCookie, type CookieNames } from './cookies.js';
 import { requestParams } from './forms.js';
+import { sendBlockPage } from './block-page.js';
 import { sendAuthorizationResponse } from './respond.js';
 import { tenantRoute } from './tenant-routes.js';
 
@@ -29,8 +30,10 @@ export function registerAuthorizeRoutes(app: FastifyInstance, deps: Deps, cookie
       ssoCookie: readCookie(req, cookies.sso(tp.tenant.id)),
       browserId,
       ip: req.ip,
+      acceptLanguage: req.headers['accept-language'],
     });
     if (outcome.type === 'respond') return sendAuthorizationResponse(reply, outcome.response);
+    if (outcome.type === 'blocked') return sendBlockPage(deps, reply, tp.tenant, tp.policy, outcome.message, outcome.locale);
     return reply.header('cache-control', 'no-store').redirect(journeyPath(tp.tenant.slug, tp.policy.id, outcome.journeyId), 302);
   });
 }

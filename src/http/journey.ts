@@ -12,7 +12,9 @@ import { OAuthError, pageError } from '../oauth/errors.js';
 import { createSession, findActiveSession } from '../oauth/sso.js';
 import { resolveTenant } from '../oauth/tenant-context.js';
 import type { JourneyRecord, Tenant } from '../store/store.js';
+import { preTokenIssuance } from '../services/api-connectors.js';
 import { formPostPage } from '../ui/pages/messages.js';
+import { sendBlockPage } from './block-page.js';
 import { journeyPath } from './authorize.js';
 import { readCookie, setSsoCookie, type CookieNames } from './cookies.js';
 import { formFields, isFormEncoded } from './forms.js';
@@ -48,6 +50,10 @@ async function loadJourney(deps: Deps, cookies: CookieNames, req: FastifyRequest
   return { tenant, record, policy, journey };
 }
 
+function errorTarget(request: AuthorizationRequest) {
+  return { redirectUri: request.redirectUri, responseMode: request.responseMode, ...(request.state !== undefined ? { state: request.state } : {}) };
+}
+
 /** The hosted pages of a journey (GET shows the current step, POST submits its form) and upstream providers' callbacks. */
 export function registerJourneyRoutes(app: FastifyInstance, deps: Deps, cookies: CookieNames): void {
   /** Answers the browser with what the journey decided. */
@@ -63,20 +69,23 @@ export function registerJourneyRoutes(app: FastifyInstance, deps: Deps, cookies:
         return reply.redirect(journeyPath(tenant.slug, policy.id, record.id), 303);
       case 'redirect':
         return reply.header('cache-control', 'no-store').redirect(outcome.url, 303);
-      case 'fail': {
-        const target = { redirectUri: request.redirectUri, responseMode: request.responseMode, ...(request.state !== undefined ? { state: request.state } : {}) };
-        return sendAuthorizationResponse(reply, errorResponse(target, outcome.error, req.id, new Date(deps.clock.now())));
-      }
+      case 'fail':
+        return sendAuthorizationResponse(reply, errorResponse(errorTarget(request), outcome.error, req.id, new Date(deps.clock.now())));
       case 'complete': {
         const { state } = outcome;
         const client = await deps.store.findApp(tenant.id, request.clientId);
         const user = state.userId ? await deps.store.findUser(tenant.id, state.userId) : undefined;
         if (!client || !user) throw pageError('server_error', 'The application or account is no longer available.');
+        // The policy's "before sending the token" connector, before any session or token exists.
+        const pre = await preTokenIssuance(deps, { tenant, policy, clientId: client.clientId, user, locale: outcome.locale, ip: req.ip });
+        if (pre.type === 'block') return sendBlockPage(deps, reply, tenant, policy, pre.message, outcome.locale);
+        if (pre.type === 'failed') return sendAuthorizationResponse(reply, errorResponse(errorTarget(request), pre.error, req.id, new Date(deps.clock.now())));
         const auth: Authentication = {
           authTime: state.authTime ?? Math.floor(deps.clock.now() / 1000),
           idp: state.idp ?? 'local',
           newUser: state.newUser ?? false,
           ...(state.idpAccessToken !== undefined ? { idpAccessToken: state.idpAccessToken } : {}),
+          connectorClaims: pre.claims,
         };
         const ssoCookie = readCookie(req, cookies.sso(tenant.id));
         if (policy.session.sso !== 'suppressed' && state.interactive) {

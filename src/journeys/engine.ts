@@ -5,6 +5,7 @@ import type { AuthorizationRequest } from '../oauth/authorize-request.js';
 import type { JourneyRecord, Tenant } from '../store/store.js';
 import { messagesFor, pickLocale } from '../ui/i18n/messages.js';
 import type { ApiPage } from '../ui/pages/api-page.js';
+import { blockPage } from '../ui/pages/messages.js';
 import type { CallbackInput, FormInput, Journey, JourneyState, StepContext, StepResult } from './journey.js';
 
 export type JourneyOutcome =
@@ -13,7 +14,7 @@ export type JourneyOutcome =
   | { type: 'reload' }
   /** The browser goes to an upstream identity provider. */
   | { type: 'redirect'; url: string }
-  | { type: 'complete'; state: JourneyState }
+  | { type: 'complete'; state: JourneyState; locale: string }
   | { type: 'fail'; error: OAuthError };
 
 export interface JourneyInput {
@@ -77,7 +78,7 @@ async function run(input: JourneyInput, given: { form?: FormInput; callback?: Ca
         status: 403,
       });
     }
-    if (!current) return { type: 'complete', state };
+    if (!current) return { type: 'complete', state, locale: messages.locale };
     result = await current.submit(ctxFor(state), form);
     // A fresh CSRF token per accepted form, so a replayed post is refused.
     if (result.type !== 'page') csrf = randomToken(24);
@@ -90,7 +91,7 @@ async function run(input: JourneyInput, given: { form?: FormInput; callback?: Ca
     result = await current.resume(ctxFor(state), callback);
     if (result.type !== 'page') csrf = randomToken(24);
   } else {
-    if (!current) return { type: 'complete', state };
+    if (!current) return { type: 'complete', state, locale: messages.locale };
     result = await current.enter(ctxFor(state));
   }
 
@@ -99,6 +100,9 @@ async function run(input: JourneyInput, given: { form?: FormInput; callback?: Ca
       case 'fail':
         await deps.store.deleteJourney(record.id);
         return { type: 'fail', error: result.error };
+      case 'block':
+        await deps.store.deleteJourney(record.id);
+        return { type: 'page', page: blockPage(result.message, policy.ui.title ?? input.tenant.displayName, messages), locale: messages.locale };
       case 'page':
         if (result.state) state = result.state;
         if (csrf !== record.csrf || state !== record.state) await deps.store.updateJourney(record.id, state, csrf);
@@ -115,7 +119,7 @@ async function run(input: JourneyInput, given: { form?: FormInput; callback?: Ca
         const step = journey.steps[nextIndex];
         if (!step) {
           await deps.store.deleteJourney(record.id);
-          return { type: 'complete', state };
+          return { type: 'complete', state, locale: messages.locale };
         }
         if (form || callback) {
           // After a form post (or a provider's answer), let the browser GET the next page (post/redirect/get).

@@ -55,7 +55,9 @@ export type StepResult =
   /** Send the browser elsewhere (an upstream identity provider); the journey waits for it to come back. */
   | { type: 'redirect'; url: string; state: JourneyState }
   /** End the journey with a protocol error sent to the app (cancel, forgot password…). */
-  | { type: 'fail'; error: OAuthError };
+  | { type: 'fail'; error: OAuthError }
+  /** End the journey on a page that says why (an API connector's ShowBlockPage); the app hears nothing. */
+  | { type: 'block'; message: string };
 
 /** What came back to the journey from an upstream identity provider (its callback's fields). */
 export interface CallbackInput {

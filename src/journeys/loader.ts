@@ -56,6 +56,22 @@ function checkAgainstTenant(file: string, policy: Policy, ctx: TenantContext): P
     }
   });
   if (ctx.folder) problems.push(...checkFileLayouts(file, policy, ctx.folder));
+  problems.push(...checkConnectorSecrets(file, policy));
+  return problems;
+}
+
+/** An API connector's secrets must be in the environment (a connector that cannot authenticate would fail every sign-up). */
+function checkConnectorSecrets(file: string, policy: Policy, env: NodeJS.ProcessEnv = process.env): PolicyProblem[] {
+  const problems: PolicyProblem[] = [];
+  for (const [step, connector] of Object.entries(policy.apiConnectors)) {
+    if (!connector) continue;
+    const a = connector.auth;
+    const refs: [string, { env: string } | undefined][] =
+      a.type === 'basic' ? [['password', a.password]] : a.type === 'bearer' ? [['token', a.token]] : [['pfx', a.pfx], ['passphrase', a.passphrase]];
+    for (const [field, ref] of refs) {
+      if (ref && !env[ref.env]) problems.push({ file, path: `$.apiConnectors.${step}.auth.${field}`, message: `the environment variable ${ref.env} is not set` });
+    }
+  }
   return problems;
 }
 

@@ -30,6 +30,37 @@ function unknownKeys(issue: unknown): string[] | undefined {
   return i.code === 'unrecognized_keys' ? i.keys : undefined;
 }
 
+/** A secret is never written in the policy: it names the environment variable that holds it. */
+const secretRef = z.object({ env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name') }).strict();
+
+/** One of B2C's API connectors: the endpoint, how Latchkey authenticates to it, and how long it waits. */
+const apiConnectorSchema = z
+  .object({
+    url: z.string().superRefine((url, ctx) => {
+      const problem = /^https?:\/\//i.test(url) ? checkTemplateLocation(url) : 'must be an https URL';
+      if (problem) ctx.addIssue({ code: 'custom', message: problem.replace(', or a file in the policy folder', '') });
+    }),
+    auth: z.discriminatedUnion(
+      'type',
+      [
+        z.object({ type: z.literal('basic'), username: z.string().min(1).max(256), password: secretRef }).strict(),
+        z.object({ type: z.literal('bearer'), token: secretRef }).strict(),
+        /** A PKCS#12 (.pfx) file, base64, in an environment variable (B2C's certificate upload), and its password. */
+        z.object({ type: z.literal('clientCertificate'), pfx: secretRef, passphrase: secretRef.optional() }).strict(),
+      ],
+      { error: "must be { type: 'basic', username, password }, { type: 'bearer', token } or { type: 'clientCertificate', pfx, passphrase }" },
+    ),
+    timeoutSeconds: z.number().int().min(1).max(60).default(20),
+  })
+  .strict();
+
+/** B2C's three places to call an API connector; each kind offers those its journey has. */
+const CONNECTOR_KINDS: Record<string, readonly PolicyKind[]> = {
+  postFederationSignup: ['signUp', 'signUpOrSignIn'],
+  postAttributeCollection: ['signUp', 'signUpOrSignIn'],
+  preTokenIssuance: ['signIn', 'signUp', 'signUpOrSignIn'],
+};
+
 export const policySchema = z
   .object({
     $schema: z.string().optional(),
@@ -69,6 +100,14 @@ export const policySchema = z
         message: "multi-factor authentication is not available yet: set mfa.mode to 'off' (a policy that asked for MFA would otherwise sign users in with a password alone)",
         path: ['mode'],
       }),
+    apiConnectors: z
+      .object({
+        postFederationSignup: apiConnectorSchema.optional(),
+        postAttributeCollection: apiConnectorSchema.optional(),
+        preTokenIssuance: apiConnectorSchema.optional(),
+      })
+      .strict()
+      .prefault({}),
     outputClaims: z
       .array(z.string().min(1))
       .default(['oid', 'emails', 'name', 'given_name', 'family_name', 'idp', 'newUser', 'tfp']),
@@ -158,6 +197,11 @@ export const policySchema = z
     if (p.localAccount.signInName === 'username' && (p.kind === 'signUp' || p.kind === 'signUpOrSignIn' || p.kind === 'passwordReset')) {
       ctx.addIssue({ code: 'custom', path: ['localAccount', 'signInName'], message: `signing up and resetting passwords by user name are not available yet: a ${p.kind} policy works with email addresses (user names sign in with signIn, profileEdit and ropc policies)` });
     }
+    for (const [step, kinds] of Object.entries(CONNECTOR_KINDS)) {
+      if (p.apiConnectors[step as keyof typeof p.apiConnectors] && !kinds.includes(p.kind)) {
+        ctx.addIssue({ code: 'custom', path: ['apiConnectors', step], message: `a ${p.kind} policy has no ${step} step (it is called in ${kinds.join(', ')} policies)` });
+      }
+    }
     if (p.kind === 'ropc' && p.identityProviders.some((id) => id !== 'local')) {
       ctx.addIssue({ code: 'custom', path: ['identityProviders'], message: "an ropc policy signs in local accounts only (B2C's rule): identityProviders must be [\"local\"]" });
     }
@@ -165,3 +209,4 @@ export const policySchema = z
 
 export type Policy = z.infer<typeof policySchema>;
 export type SignUpAttribute = z.infer<typeof attributeSchema>;
+export type ApiConnector = z.infer<typeof apiConnectorSchema>;

@@ -4,7 +4,9 @@ import { newJourneyState } from '../journeys/journey.js';
 import type { Policy } from '../journeys/policy-schema.js';
 import { journeyFor } from '../journeys/compile.js';
 import type { App, SsoSession, Tenant, User } from '../store/store.js';
+import { preTokenIssuance } from '../services/api-connectors.js';
 import { verifyOwnSignature } from '../tokens/verify.js';
+import { pickLocale } from '../ui/i18n/messages.js';
 import type { AuthorizationResponse } from './authorization-response.js';
 import { TargetedError, type AuthorizationRequest } from './authorize-request.js';
 import { OAuthError } from './errors.js';
@@ -20,12 +22,15 @@ const SSO_KINDS = new Set<Policy['kind']>(['signIn', 'signUpOrSignIn']);
 
 export type AuthorizeOutcome =
   | { type: 'respond'; response: AuthorizationResponse }
-  | { type: 'journey'; journeyId: string };
+  | { type: 'journey'; journeyId: string }
+  /** The preTokenIssuance connector refused the user (ShowBlockPage): its message, in `locale`'s page. */
+  | { type: 'blocked'; message: string; locale: string };
 
 export interface BrowserContext {
   ssoCookie: string | undefined;
   browserId: string;
   ip: string;
+  acceptLanguage?: string | undefined;
 }
 
 /** The subject an `id_token_hint` names, if it is a token we issued (expired ones are fine: OIDC §3.1.2.1). */
@@ -74,12 +79,21 @@ export async function authorize(
   }
 
   if (usable && active && SSO_KINDS.has(policy.kind)) {
+    const locale = pickLocale({ uiLocales: request.uiLocales, policyLocale: policy.ui.locale, acceptLanguage: browser.acceptLanguage });
+    const pre = await preTokenIssuance(deps, { tenant, policy, clientId: app.clientId, user: active.user, locale, ip: browser.ip });
+    if (pre.type === 'failed') throw new TargetedError(pre.error, target);
+    if (pre.type === 'block') {
+      // Without a page to show (prompt=none), the app hears why.
+      if (request.prompt.includes('none')) throw new TargetedError(new OAuthError('access_denied', pre.message), target);
+      return { type: 'blocked', message: pre.message, locale };
+    }
     await touchSession(deps, policy, active.session);
     const response = await respondWithGrant(deps, tenant, policy, app, request, active.user, {
       authTime: active.session.authTime,
       idp: active.session.idp,
       newUser: false,
       session: active.session,
+      connectorClaims: pre.claims,
     });
     return { type: 'respond', response };
   }
@@ -125,6 +139,8 @@ export interface Authentication {
   session?: SsoSession;
   /** The upstream provider's access token, sealed (for `idp_access_token`). */
   idpAccessToken?: string;
+  /** What the preTokenIssuance API connector added. */
+  connectorClaims?: Record<string, unknown>;
 }
 
 /**
@@ -151,6 +167,7 @@ export async function respondWithGrant(
     ...(request.nonce !== undefined ? { nonce: request.nonce } : {}),
     ...(auth.session ? { sid: auth.session.sid } : {}),
     ...(auth.idpAccessToken !== undefined && policy.outputClaims.includes('idp_access_token') ? { idpAccessToken: auth.idpAccessToken } : {}),
+    ...(auth.connectorClaims !== undefined && Object.keys(auth.connectorClaims).length > 0 ? { connectorClaims: auth.connectorClaims } : {}),
   };
   if (auth.session) await joinSession(deps, auth.session, app.clientId, policy.id);
   const params: Record<string, string> = {};

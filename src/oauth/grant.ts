@@ -19,6 +19,8 @@ export interface UserGrant {
   sid?: string;
   /** The upstream identity provider's access token, sealed under the master key (`idp_access_token`). */
   idpAccessToken?: string;
+  /** Claims the policy's preTokenIssuance API connector returned (only those it outputs, none that identify). */
+  connectorClaims?: Record<string, unknown>;
 }
 
 /** An authorization code's payload: the grant plus what the token request must match. */

@@ -107,6 +107,7 @@ export async function userTokenResponse(
     };
     if (grant.sid !== undefined) data.sid = grant.sid;
     if (grant.idpAccessToken !== undefined) data.idpAccessToken = grant.idpAccessToken;
+    if (grant.connectorClaims !== undefined) data.connectorClaims = grant.connectorClaims;
     refreshRecord = {
       tokenHash: sha256(secret),
       familyId: family.familyId,

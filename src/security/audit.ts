@@ -28,7 +28,8 @@ export type AuditEventName =
   | 'password_migrated'
   | 'password_rehashed'
   | 'users_imported'
-  | 'users_exported';
+  | 'users_exported'
+  | 'api_connector';
 
 export interface AuditInput {
   tenantId?: string | null;

@@ -35,6 +35,8 @@ function addUserClaims(out: Record<string, unknown>, user: User, policy: Policy,
   for (const claim of wanted) {
     if (!Object.hasOwn(out, claim) && Object.hasOwn(user.attributes, claim)) out[claim] = user.attributes[claim];
   }
+  // An API connector's claims before token issuance win over stored attributes of the same name.
+  if (grant.connectorClaims !== undefined) for (const [k, v] of Object.entries(grant.connectorClaims)) out[k] = v;
   if (grant.scopes.oidc.includes('email') && user.email !== null) {
     out.email = user.email;
     out.email_verified = user.emailVerified;
@@ -82,6 +84,7 @@ export function userAccessTokenClaims(
   out.scope = grant.scopes.granted.filter((s) => s !== 'offline_access').join(' ');
   out.oid = user.id;
   if (user.displayName && policy.outputClaims.includes('name')) out.name = user.displayName;
+  if (grant.connectorClaims !== undefined) for (const [k, v] of Object.entries(grant.connectorClaims)) out[k] = v;
   out.ver = '1.0';
   out[policy.tokens.policyClaim] = grant.policyId;
   return out;

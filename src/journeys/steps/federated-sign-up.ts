@@ -1,6 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { StoreConflictError, type User } from '../../store/store.js';
-import type { Step, StepContext, StepResult } from '../journey.js';
+import { ConnectorError } from '../../connectors/api-connector.js';
+import type { ConnectorSubject } from '../../connectors/attributes.js';
+import type { JourneyState, Step, StepContext, StepResult } from '../journey.js';
+import { applyReturnedClaims, callStepConnector, connectorFailure, endingResult } from './connectors.js';
 import { attributeFields, profileUpdate, readAttributes } from './attributes.js';
 import { cancelButton, cancelled, emailFact, page, stepData, withData } from './common.js';
 import { FEDERATED_SIGN_UP_STEP, UPSTREAM_USER_KEY, disabledAccount, signedInWith, type UpstreamUser } from './federated-sign-in.js';
@@ -11,6 +14,11 @@ import { FEDERATED_SIGN_UP_STEP, UPSTREAM_USER_KEY, disabledAccount, signedInWit
  * pre-filled with what it did send). Without anything missing there is no page. The user and its
  * identity are written in one transaction, so a failure leaves nothing half made.
  */
+/** A page result keeps what the step remembered (the connector's pre-fill), unless it set its own state. */
+function withState(result: StepResult, state: JourneyState): StepResult {
+  return result.type === 'page' && !result.state ? { ...result, state } : result;
+}
+
 export function federatedSignUp(): Step {
   function prefill(ctx: StepContext, upstream: UpstreamUser): Record<string, string> {
     const values: Record<string, string> = {};
@@ -21,9 +29,31 @@ export function federatedSignUp(): Step {
     return values;
   }
 
-  function render(ctx: StepContext, upstream: UpstreamUser, values: Record<string, string>, errors: Record<string, string>): StepResult {
+  function subject(ctx: StepContext, upstream: UpstreamUser, values: Record<string, string>): ConnectorSubject {
+    return { email: upstream.profile.email, identities: [{ signInType: 'federated', issuer: upstream.issuer, issuerAssignedId: upstream.profile.issuerAssignedId }], values };
+  }
+
+  /**
+   * B2C's API connector after federating, once per sign-up: what it returns pre-fills the form. B2C's
+   * contract has no ValidationError at this step (there is no form yet), so one fails the sign-up.
+   */
+  async function prefilled(ctx: StepContext, upstream: UpstreamUser): Promise<{ values: Record<string, string>; state: JourneyState } | StepResult> {
+    const kept = stepData<{ prefill: Record<string, string> }>(ctx.state, FEDERATED_SIGN_UP_STEP).prefill;
+    if (kept) return { values: kept, state: ctx.state };
+    const values = prefill(ctx, upstream);
+    const answer = await callStepConnector(ctx, 'postFederationSignup', subject(ctx, upstream, values));
+    if (answer.action === 'validation') {
+      return { type: 'fail', error: connectorFailure('postFederationSignup', new ConnectorError('invalid_response', 'answered ValidationError, which B2C allows only after attribute collection', 1)) };
+    }
+    if (answer.action !== 'continue') return endingResult(answer);
+    const merged = applyReturnedClaims(ctx, values, answer.claims);
+    return { values: merged, state: withData(ctx.state, FEDERATED_SIGN_UP_STEP, { prefill: merged }) };
+  }
+
+  function render(ctx: StepContext, upstream: UpstreamUser, values: Record<string, string>, errors: Record<string, string>, error?: string): StepResult {
     return page(ctx, {
       heading: ctx.messages.t('signUp.heading'),
+      error,
       intro: ctx.messages.t('signUp.federatedIntro', { provider: upstream.displayName }),
       facts: upstream.profile.email ? [emailFact(ctx, upstream.profile.email)] : [],
       fields: attributeFields(ctx.policy.signUp.attributes, values, errors),
@@ -31,7 +61,11 @@ export function federatedSignUp(): Step {
     });
   }
 
-  async function create(ctx: StepContext, upstream: UpstreamUser, values: Record<string, string>): Promise<StepResult> {
+  async function create(ctx: StepContext, upstream: UpstreamUser, collected: Record<string, string>): Promise<StepResult> {
+    const checked = await callStepConnector(ctx, 'postAttributeCollection', subject(ctx, upstream, collected));
+    if (checked.action === 'validation') return render(ctx, upstream, collected, {}, checked.userMessage);
+    if (checked.action !== 'continue') return endingResult(checked);
+    const values = applyReturnedClaims(ctx, collected, checked.claims);
     const { deps } = ctx;
     const now = deps.clock.now();
     const update = profileUpdate(ctx.policy.signUp.attributes, values);
@@ -76,15 +110,18 @@ export function federatedSignUp(): Step {
       if (ctx.state.userId) return { type: 'next', state: ctx.state };
       const upstream = stepData<UpstreamUser>(ctx.state, UPSTREAM_USER_KEY) as UpstreamUser;
       if (!upstream.profile) return cancelled();
-      const values = prefill(ctx, upstream);
+      const got = await prefilled(ctx, upstream);
+      if ('type' in got) return got;
+      const { values, state } = got;
+      ctx = { ...ctx, state };
       const missing = ctx.policy.signUp.attributes.some((a) => a.required && a.type !== 'boolean' && !values[a.claim]);
       if (!missing) {
         // Nothing to ask: what the provider sent must still pass the attribute rules (length, options…).
         const checked = readAttributes(ctx.policy.signUp.attributes, Object.fromEntries(Object.entries(values).map(([k, v]) => [`attr_${k}`, v])), ctx.messages);
-        if (Object.keys(checked.errors).length === 0) return create(ctx, upstream, checked.values);
-        return render(ctx, upstream, checked.values, checked.errors);
+        const result = Object.keys(checked.errors).length === 0 ? await create(ctx, upstream, checked.values) : render(ctx, upstream, checked.values, checked.errors);
+        return withState(result, state);
       }
-      return render(ctx, upstream, values, {});
+      return withState(render(ctx, upstream, values, {}), state);
     },
     async submit(ctx, form) {
       if (form.action === 'cancel') return cancelled();

@@ -4,6 +4,8 @@ import { StoreConflictError, type User } from '../../store/store.js';
 import type { Step, StepContext, StepResult } from '../journey.js';
 import { attributeFields, profileUpdate, readAttributes } from './attributes.js';
 import { EMAIL_KEY, cancelButton, cancelled, checkNewPassword, emailFact, newPasswordFields, page, stepData, withData, type EmailClaim } from './common.js';
+import { localIdentity } from '../../connectors/attributes.js';
+import { applyReturnedClaims, callStepConnector, endingResult } from './connectors.js';
 import { emailEntry } from './email-entry.js';
 
 /** Sign-up, first page: the email address (a code is sent next when the policy verifies email). */
@@ -54,9 +56,14 @@ export function signUpDetails(id: string): Step {
       if (Object.keys(errors).length > 0) {
         return { ...render(ctx, claim, values, errors), state: withData(ctx.state, id, { values }) };
       }
+      // B2C's API connector after attribute collection: it may correct values, refuse them, or stop the sign-up.
+      const checked = await callStepConnector(ctx, 'postAttributeCollection', { email: claim.address, identities: [localIdentity(ctx.tenant, claim.address)], values });
+      if (checked.action === 'validation') return { ...render(ctx, claim, values, {}, checked.userMessage), state: withData(ctx.state, id, { values }) };
+      if (checked.action !== 'continue') return endingResult(checked);
+      const final = applyReturnedClaims(ctx, values, checked.claims);
       const { deps } = ctx;
       const now = deps.clock.now();
-      const update = profileUpdate(attrs, values);
+      const update = profileUpdate(attrs, final);
       const user: User = {
         id: randomUUID(),
         tenantId: ctx.tenant.id,

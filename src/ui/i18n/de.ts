@@ -81,6 +81,7 @@ export const de: Catalogue = {
   'errorPage.title': 'Fehler',
   'errorPage.heading': 'Ihre Anforderung kann leider nicht abgeschlossen werden',
   'errorPage.correlationId': 'Korrelations-ID: {id}',
+  'blockPage.closeWindow': 'Sie können dieses Fenster schließen.',
   'signedOut.title': 'Abgemeldet',
   'signedOut.heading': 'Sie haben sich abgemeldet',
   'signedOut.closeWindow': 'Sie können dieses Fenster schließen.',

@@ -84,6 +84,7 @@ export const en = {
   'errorPage.title': 'Error',
   'errorPage.heading': "Sorry, we can't complete your request",
   'errorPage.correlationId': 'Correlation ID: {id}',
+  'blockPage.closeWindow': 'You can close this window.',
   'signedOut.title': 'Signed out',
   'signedOut.heading': 'You have signed out',
   'signedOut.closeWindow': 'You can close this window.',

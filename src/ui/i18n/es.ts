@@ -81,6 +81,7 @@ export const es: Catalogue = {
   'errorPage.title': 'Error',
   'errorPage.heading': 'Lo sentimos, no podemos completar su solicitud',
   'errorPage.correlationId': 'Id. de correlación: {id}',
+  'blockPage.closeWindow': 'Puede cerrar esta ventana.',
   'signedOut.title': 'Sesión cerrada',
   'signedOut.heading': 'Ha cerrado la sesión',
   'signedOut.closeWindow': 'Puede cerrar esta ventana.',

@@ -81,6 +81,7 @@ export const fr: Catalogue = {
   'errorPage.title': 'Erreur',
   'errorPage.heading': 'Désolé, nous ne pouvons pas traiter votre demande',
   'errorPage.correlationId': 'ID de corrélation : {id}',
+  'blockPage.closeWindow': 'Vous pouvez fermer cette fenêtre.',
   'signedOut.title': 'Déconnecté',
   'signedOut.heading': 'Vous êtes déconnecté',
   'signedOut.closeWindow': 'Vous pouvez fermer cette fenêtre.',

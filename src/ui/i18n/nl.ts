@@ -81,6 +81,7 @@ export const nl: Catalogue = {
   'errorPage.title': 'Fout',
   'errorPage.heading': 'Uw aanvraag kan helaas niet worden voltooid',
   'errorPage.correlationId': 'Correlatie-id: {id}',
+  'blockPage.closeWindow': 'U kunt dit venster sluiten.',
   'signedOut.title': 'Afgemeld',
   'signedOut.heading': 'U bent afgemeld',
   'signedOut.closeWindow': 'U kunt dit venster sluiten.',

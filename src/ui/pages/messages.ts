@@ -15,6 +15,17 @@ export function errorPage(p: { error: string; description: string; correlationId
   return { pageType: 'globalexception', title: m.t('errorPage.title'), content };
 }
 
+/**
+ * An API connector's ShowBlockPage: its message, and nothing to press (B2C's block page); the
+ * journey has ended.
+ */
+export function blockPage(message: string, title: string, m: Messages): ApiPage {
+  const content = html`<div class="heading"><h1>${title}</h1></div>
+<div class="error pageLevel" role="alert"><p>${message}</p></div>
+<p class="muted">${m.t('blockPage.closeWindow')}</p>`;
+  return { pageType: 'selfasserted', title, content };
+}
+
 /** response_mode=form_post: a form posted to the app by a same-origin script, or by hand without JS. */
 export function formPostPage(action: string, params: Record<string, string>, m: Messages): string {
   const body = html`<h1>${m.t('formPost.heading')}</h1>

@@ -1,0 +1,146 @@
+import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { request as httpsRequest, type RequestOptions } from 'node:https';
+import type { ApiConnector } from '../journeys/policy-schema.js';
+
+/**
+ * B2C's API connectors: a REST endpoint of the customer's, called during sign-up and before tokens
+ * are issued, with B2C's request and response contract, so the endpoints teams wrote for B2C answer
+ * Latchkey unchanged.
+ *
+ * Request: `POST` JSON with the user's attributes in Graph's names, `step`, `client_id`, `ui_locales`.
+ * Answers: `200 {"version":"1.0.0","action":"Continue", …claims}`, `200 {"action":"ShowBlockPage",
+ * "userMessage"}`, `400 {"action":"ValidationError","status":400,"userMessage"}`. Anything else fails.
+ */
+export const CONNECTOR_STEPS = ['postFederationSignup', 'postAttributeCollection', 'preTokenIssuance'] as const;
+export type ConnectorStep = (typeof CONNECTOR_STEPS)[number];
+
+/** The `step` value B2C sends for each. */
+export const B2C_STEP: Record<ConnectorStep, string> = {
+  postFederationSignup: 'PostFederationSignup',
+  postAttributeCollection: 'PostAttributeCollection',
+  preTokenIssuance: 'PreTokenIssuance',
+};
+
+export type ConnectorOutcome =
+  | { action: 'continue'; claims: Record<string, unknown> }
+  | { action: 'block'; userMessage: string }
+  | { action: 'validation'; userMessage: string };
+
+export type ConnectorFailure = 'timeout' | 'unreachable' | 'invalid_response';
+
+export class ConnectorError extends Error {
+  constructor(
+    readonly kind: ConnectorFailure,
+    message: string,
+    readonly attempts: number,
+  ) {
+    super(message);
+    this.name = 'ConnectorError';
+  }
+}
+
+const MAX_RESPONSE_BYTES = 64 * 1024;
+const MAX_MESSAGE = 1024;
+
+/** The secrets a connector's `auth` names, read from the environment when the call is made. */
+function authOptions(c: ApiConnector, env: NodeJS.ProcessEnv): { headers: Record<string, string>; tls: Pick<RequestOptions, 'pfx' | 'passphrase'> } {
+  const secret = (ref: { env: string }) => {
+    const v = env[ref.env];
+    if (v === undefined || v === '') throw new ConnectorError('unreachable', `the environment variable ${ref.env} is not set`, 0);
+    return v;
+  };
+  switch (c.auth.type) {
+    case 'basic':
+      return { headers: { authorization: `Basic ${Buffer.from(`${c.auth.username}:${secret(c.auth.password)}`).toString('base64')}` }, tls: {} };
+    case 'bearer':
+      return { headers: { authorization: `Bearer ${secret(c.auth.token)}` }, tls: {} };
+    case 'clientCertificate':
+      return { headers: {}, tls: { pfx: Buffer.from(secret(c.auth.pfx), 'base64'), ...(c.auth.passphrase ? { passphrase: secret(c.auth.passphrase) } : {}) } };
+  }
+}
+
+interface RawAnswer {
+  status: number;
+  body: string;
+}
+
+/** One POST; a timeout covers the whole exchange (connect, answer, body). */
+function post(url: URL, body: string, headers: Record<string, string>, tls: Pick<RequestOptions, 'pfx' | 'passphrase'>, timeoutMs: number): Promise<RawAnswer> {
+  return new Promise((resolve, reject) => {
+    const signal = AbortSignal.timeout(timeoutMs);
+    const options: RequestOptions = {
+      method: 'POST',
+      headers: { 'content-type': 'application/json; charset=utf-8', accept: 'application/json', 'content-length': String(Buffer.byteLength(body)), ...headers },
+      signal,
+      ...(url.protocol === 'https:' ? tls : {}),
+    };
+    const onAnswer = (res: IncomingMessage) => {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      res.on('data', (chunk: Buffer) => {
+        size += chunk.length;
+        if (size > MAX_RESPONSE_BYTES) {
+          res.destroy();
+          reject(new Error(`answer larger than ${MAX_RESPONSE_BYTES} bytes`));
+          return;
+        }
+        chunks.push(chunk);
+      });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+      res.on('error', reject);
+    };
+    const req = url.protocol === 'https:' ? httpsRequest(url, options, onAnswer) : httpRequest(url, options, onAnswer);
+    req.on('error', (err: Error) => reject(signal.aborted ? Object.assign(new Error('timeout'), { name: 'TimeoutError' }) : err));
+    req.end(body);
+  });
+}
+
+/** Reads an answer by B2C's contract; undefined when it follows none of its shapes. */
+function interpret(answer: RawAnswer): ConnectorOutcome | string {
+  let json: unknown;
+  try {
+    json = JSON.parse(answer.body);
+  } catch {
+    return `answered ${answer.status} with a body that is not JSON`;
+  }
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) return `answered ${answer.status} with JSON that is not an object`;
+  const o = json as Record<string, unknown>;
+  const message = typeof o.userMessage === 'string' && o.userMessage.trim() !== '' ? o.userMessage.trim().slice(0, MAX_MESSAGE) : undefined;
+  if (answer.status === 200 && o.action === 'Continue') {
+    const claims: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(o)) if (k !== 'version' && k !== 'action') claims[k] = v;
+    return { action: 'continue', claims };
+  }
+  if (answer.status === 200 && o.action === 'ShowBlockPage') return message ? { action: 'block', userMessage: message } : 'answered ShowBlockPage without a userMessage';
+  if (answer.status === 400 && o.action === 'ValidationError') return message ? { action: 'validation', userMessage: message } : 'answered ValidationError without a userMessage';
+  return `answered ${answer.status} with action ${typeof o.action === 'string' ? `'${o.action.slice(0, 40)}'` : '(none)'}, which B2C's contract does not have`;
+}
+
+/** Calls API connectors: one retry after a timeout or a connection failure, never after an answer. */
+export class ApiConnectors {
+  constructor(private readonly env: NodeJS.ProcessEnv = process.env) {}
+
+  async call(connector: ApiConnector, body: Record<string, unknown>): Promise<{ outcome: ConnectorOutcome; attempts: number }> {
+    const { headers, tls } = authOptions(connector, this.env);
+    const text = JSON.stringify(body);
+    const url = new URL(connector.url);
+    const timeoutMs = connector.timeoutSeconds * 1000;
+    let lastError: ConnectorError | undefined;
+    for (let attempt = 1; attempt <= 2; attempt++) {
+      let answer: RawAnswer;
+      try {
+        answer = await post(url, text, headers, tls, timeoutMs);
+      } catch (err) {
+        const timedOut = err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError');
+        lastError = timedOut
+          ? new ConnectorError('timeout', `did not answer within ${connector.timeoutSeconds} seconds`, attempt)
+          : new ConnectorError('unreachable', `could not be reached (${err instanceof Error ? err.message : String(err)})`, attempt);
+        continue;
+      }
+      const outcome = interpret(answer);
+      if (typeof outcome === 'string') throw new ConnectorError('invalid_response', outcome, attempt);
+      return { outcome, attempts: attempt };
+    }
+    throw lastError!;
+  }
+}

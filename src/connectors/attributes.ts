@@ -1,0 +1,83 @@
+import { BUILTIN_ATTRIBUTES, extensionsAppIdOf, type GraphIdentity } from '../services/graph-users.js';
+import type { Tenant, User, UserIdentity } from '../store/store.js';
+import { B2C_STEP, type ConnectorStep } from './api-connector.js';
+
+/**
+ * Latchkey's claims in the names B2C's API connectors use (Graph's), and back. The user's name fields
+ * are `givenName`, `surname`, `displayName`; B2C's built-in attributes keep their names; custom ones are
+ * `extension_<b2c-extensions-app id>_<name>`.
+ */
+const TO_GRAPH: Record<string, string> = { given_name: 'givenName', family_name: 'surname', name: 'displayName' };
+const FROM_GRAPH: Record<string, string> = { givenName: 'given_name', surname: 'family_name', displayName: 'name' };
+
+/** Claims a connector may never set in tokens (they identify the user, the issuer or the token itself). */
+export const PROTECTED_TOKEN_CLAIMS = new Set(['sub', 'oid', 'iss', 'aud', 'email', 'emails', 'email_verified', 'exp', 'nbf', 'iat', 'auth_time', 'nonce', 'ver', 'tfp', 'acr', 'sid', 'azp', 'at_hash', 'c_hash', 'idp', 'idp_access_token', 'jti', 'scp', 'roles', 'tid']);
+
+function graphName(tenant: Tenant, claim: string): string {
+  if (TO_GRAPH[claim]) return TO_GRAPH[claim];
+  if ((BUILTIN_ATTRIBUTES as readonly string[]).includes(claim) || claim === 'email') return claim;
+  return `extension_${extensionsAppIdOf(tenant)}_${claim}`;
+}
+
+/** A returned name as Latchkey's claim: with or without the `extension_<appId>_` prefix. */
+export function claimName(tenant: Tenant, returned: string): string {
+  if (FROM_GRAPH[returned]) return FROM_GRAPH[returned];
+  const prefix = `extension_${extensionsAppIdOf(tenant)}_`;
+  if (returned.toLowerCase().startsWith(prefix.toLowerCase())) return returned.slice(prefix.length);
+  const m = /^extension_(?:[0-9a-f]{32}_)?(.+)$/i.exec(returned);
+  return m ? m[1]! : returned;
+}
+
+export interface ConnectorSubject {
+  email?: string | null | undefined;
+  identities: GraphIdentity[];
+  /** Attribute values by Latchkey's claim names (given_name, country, loyaltyId…). */
+  values: Record<string, unknown>;
+  objectId?: string;
+}
+
+/** The request body B2C sends: attributes without a value are left out. */
+export function connectorRequest(tenant: Tenant, step: ConnectorStep, subject: ConnectorSubject, clientId: string, locale: string): Record<string, unknown> {
+  const body: Record<string, unknown> = {};
+  if (subject.email) body.email = subject.email;
+  body.identities = subject.identities;
+  for (const [claim, value] of Object.entries(subject.values)) {
+    if (value === undefined || value === null || value === '') continue;
+    body[graphName(tenant, claim)] = value;
+  }
+  if (subject.objectId) body.objectId = subject.objectId;
+  body.step = B2C_STEP[step];
+  body.client_id = clientId;
+  body.ui_locales = locale;
+  return body;
+}
+
+/** The identities of a local account being signed up (B2C's emailAddress identity). */
+export function localIdentity(tenant: Tenant, email: string): GraphIdentity {
+  return { signInType: 'emailAddress', issuer: `${tenant.slug}.onmicrosoft.com`, issuerAssignedId: email };
+}
+
+/** What a connector is told about an existing user (before tokens are issued). */
+export function subjectOf(tenant: Tenant, user: User, identities: UserIdentity[]): ConnectorSubject {
+  const ids: GraphIdentity[] = [];
+  if (user.signInName !== null && user.signInType !== null) ids.push({ signInType: user.signInType, issuer: `${tenant.slug}.onmicrosoft.com`, issuerAssignedId: user.signInType === 'emailAddress' && user.email ? user.email : user.signInName });
+  for (const i of identities) ids.push({ signInType: 'federated', issuer: i.issuer, issuerAssignedId: i.issuerAssignedId });
+  return {
+    email: user.email,
+    identities: ids,
+    values: { given_name: user.givenName, family_name: user.familyName, name: user.displayName, ...user.attributes },
+    objectId: user.id,
+  };
+}
+
+/** The returned claims Latchkey takes: by its own names, only those `allowed`. */
+export function returnedClaims(tenant: Tenant, returned: Record<string, unknown>, allowed: (claim: string) => boolean): { taken: Record<string, unknown>; ignored: string[] } {
+  const taken: Record<string, unknown> = {};
+  const ignored: string[] = [];
+  for (const [name, value] of Object.entries(returned)) {
+    const claim = claimName(tenant, name);
+    if (value !== null && value !== undefined && allowed(claim)) taken[claim] = value;
+    else ignored.push(name);
+  }
+  return { taken, ignored };
+}

@@ -1,0 +1,15 @@
+import type { FastifyReply } from 'fastify';
+import type { Deps } from '../deps.js';
+import type { Policy } from '../journeys/policy-schema.js';
+import type { Tenant } from '../store/store.js';
+import { isLocale, messagesFor } from '../ui/i18n/messages.js';
+import { blockPage } from '../ui/pages/messages.js';
+import { sendPage } from './respond.js';
+
+/** An API connector's ShowBlockPage, in the policy's layout and the page's language. */
+export async function sendBlockPage(deps: Deps, reply: FastifyReply, tenant: Tenant, policy: Policy, message: string, locale: string): Promise<FastifyReply> {
+  const messages = messagesFor(isLocale(locale) ? locale : 'en', policy.ui.strings);
+  const page = blockPage(message, policy.ui.title ?? tenant.displayName, messages);
+  const rendered = await deps.layouts.render({ tenantSlug: tenant.slug, policy, page, locale: messages.locale });
+  return sendPage(reply, rendered.html, { csp: rendered.csp });
+}
