@@ -1,10 +1,11 @@
 import { writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { finishFlow, newPage as newBrowserPage, startFlow as startBrowserFlow, type Flow } from '../helpers/browser-flow.js';
 import { launchBrowser, startRelyingParty, type RelyingParty } from '../helpers/browser.js';
-import { startServer, type TestServer } from '../helpers/server.js';
+import { freePort, startServer, type TestServer } from '../helpers/server.js';
 import { startSilentServer, startUpstreamOp, type UpstreamOp } from '../helpers/upstream-op.js';
 
 /**
@@ -21,6 +22,9 @@ let silent: { url: string; close(): Promise<void> };
 let rp: RelyingParty;
 let browser: Browser;
 let appId: string;
+/** A customer's API connector endpoint: what it was sent, by step. */
+let connector: Server;
+const connectorCalls: Record<string, unknown>[] = [];
 
 const callback = (id: string) => `${here.baseUrl}/demo/federation/${id}/callback`;
 
@@ -67,13 +71,35 @@ beforeAll(async () => {
     outputClaims: ['oid', 'emails', 'name', 'given_name', 'idp', 'idp_access_token', 'newUser', 'tfp', 'country'],
   };
   writeFileSync(join(folder, 'B2C_1_social.json'), JSON.stringify(social));
+  // The same journey with B2C's API connectors: after federating (pre-fills the country) and after the form.
+  connector = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>;
+      connectorCalls.push(body);
+      const answer = body.step === 'PostFederationSignup' ? { version: '1.0.0', action: 'Continue', country: 'NL' } : { version: '1.0.0', action: 'Continue', givenName: `${String(body.givenName)}!` };
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(answer));
+    });
+  });
+  const connectorPort = await freePort();
+  await new Promise<void>((r) => connector.listen(connectorPort, '127.0.0.1', () => r()));
+  process.env.TEST_CONNECTOR_TOKEN = 'federation-connector-token';
+  const auth = { type: 'bearer', token: { env: 'TEST_CONNECTOR_TOKEN' } };
+  writeFileSync(join(folder, 'B2C_1_social_api.json'), JSON.stringify({
+    ...social,
+    id: 'B2C_1_social_api',
+    identityProviders: ['local', 'contoso'],
+    apiConnectors: { postFederationSignup: { url: `http://127.0.0.1:${connectorPort}/prefill`, auth }, postAttributeCollection: { url: `http://127.0.0.1:${connectorPort}/check`, auth } },
+  }));
   writeFileSync(join(folder, 'B2C_1_partner_only.json'), JSON.stringify({ id: 'B2C_1_partner_only', kind: 'signIn', identityProviders: ['partner'] }));
   appId = (await here.createApp({ name: 'app', type: 'native', redirectUris: [`${rp.url}/cb`] })).app.clientId;
   // The server sees new files within a moment (the folder is watched).
-  for (let i = 0; i < 100 && here.deps.policies.get('demo', 'B2C_1_partner_only') === undefined; i++) await new Promise((r) => setTimeout(r, 50));
+  for (let i = 0; i < 100 && (here.deps.policies.get('demo', 'B2C_1_partner_only') === undefined || here.deps.policies.get('demo', 'B2C_1_social_api') === undefined); i++) await new Promise((r) => setTimeout(r, 50));
 });
 
 afterAll(async () => {
+  await new Promise((r) => (connector ? connector.close(r) : r(undefined)));
   await browser?.close();
   await rp?.close();
   await op?.close();
@@ -293,6 +319,25 @@ describe('federated sign-in with node-oidc-provider', () => {
     await page.getByLabel('Password').fill('sol-password-1');
     await page.getByRole('button', { name: 'Sign in' }).click();
     expect((await finish(page, flow)).claims()!.oid).toBe(user.id);
+    await context.close();
+  });
+});
+
+describe('API connectors in federated sign-up', () => {
+  it('fills in what postFederationSignup returns (here all that was missing, so no form), and takes what postAttributeCollection corrects', async () => {
+    op.accounts.set('cyd', { email: 'cyd@contoso.example', email_verified: true, given_name: 'Cyd' });
+    const { context, page } = await newPage();
+    const flow = await startFlow('B2C_1_social_api');
+    await page.goto(flow.url.toString());
+    await page.getByRole('button', { name: 'Contoso' }).click();
+    await signInAtOp(page, 'cyd');
+    // The provider sent no country, which the policy requires; the connector supplied it.
+    const claims = (await finish(page, flow)).claims()!;
+    expect(claims.country).toBe('NL');
+    expect(claims.given_name).toBe('Cyd!');
+    expect(connectorCalls.map((c) => c.step)).toEqual(['PostFederationSignup', 'PostAttributeCollection']);
+    expect(connectorCalls[0]).toMatchObject({ email: 'cyd@contoso.example', identities: [{ signInType: 'federated', issuer: 'contoso.example', issuerAssignedId: 'cyd' }], givenName: 'Cyd' });
+    expect(connectorCalls[1]).toMatchObject({ givenName: 'Cyd', country: 'NL', step: 'PostAttributeCollection' });
     await context.close();
   });
 });
