@@ -119,6 +119,7 @@ beforeAll(async () => {
       pageLayouts: {
         unifiedssp: `${templates.url}/{Culture:RFC5646}/unified.html`,
         selfasserted: 'layouts/selfasserted.html',
+        globalexception: `${templates.url}/{Culture:RFC5646}/unified.html`,
       },
     },
   });
@@ -216,6 +217,17 @@ describe('custom page layouts', () => {
     await page.getByLabel('Password').fill('down-password-1');
     await page.getByRole('button', { name: 'Sign in' }).click();
     expect((await finishFlow(page, flow)).claims()!.oid).toBe(user.id);
+    await context.close();
+  });
+
+  it("shows errors that cannot go back to the app in the policy's error-page layout", async () => {
+    const { context, page } = await newBrowserPage(browser);
+    const res = await page.goto(`${s.baseUrl}/demo/B2C_1_branded/oauth2/v2.0/authorize?client_id=00000000-0000-0000-0000-000000000000&redirect_uri=${encodeURIComponent(`${rp.url}/cb`)}&response_type=code&scope=openid&ui_locales=fr`);
+    expect(res!.status()).toBe(400);
+    await expect(page.title()).resolves.toBe('Contoso sign-in');
+    expect(await page.locator('#api').getAttribute('data-name')).toBe('GlobalException');
+    await expect(page.locator('#api h1').textContent()).resolves.toBe('Désolé, nous ne pouvons pas traiter votre demande');
+    expect(await page.evaluate("getComputedStyle(document.body).backgroundColor")).toBe('rgb(10, 20, 30)');
     await context.close();
   });
 
