@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { tmpdir } from 'node:os';
@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { finishFlow, newPage as newBrowserPage, startFlow as startBrowserFlow, type Flow } from '../helpers/browser-flow.js';
 import { launchBrowser, startRelyingParty, type RelyingParty } from '../helpers/browser.js';
 import { freePort } from '../helpers/ports.js';
+import { waitForPolicy, writePolicy as writePolicyFile } from '../helpers/policies.js';
 import { startServer, type TestServer } from '../helpers/server.js';
 import { suiteCert } from '../helpers/tls.js';
 
@@ -58,21 +59,7 @@ async function readBody(req: IncomingMessage): Promise<Record<string, unknown>> 
 }
 
 function writePolicy(id: string, extra: Record<string, unknown>): void {
-  const base = JSON.parse(readFileSync(join(s.dir, 'policies', 'demo', 'B2C_1_signupsignin.json'), 'utf8')) as Record<string, unknown>;
-  writeFileSync(join(s.dir, 'policies', 'demo', `${id}.json`), JSON.stringify({
-    ...base,
-    id,
-    signUp: { verifyEmail: false, attributes: [{ claim: 'given_name', label: 'Given name', required: true }, { claim: 'loyaltyId', label: 'Loyalty number' }] },
-    ...extra,
-  }));
-}
-
-async function waitForPolicy(id: string): Promise<void> {
-  for (let i = 0; i < 100; i++) {
-    if ((await fetch(`${s.baseUrl}/demo/${id}/v2.0/.well-known/openid-configuration`)).status === 200) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`policy ${id} did not load`);
+  writePolicyFile(s, id, { signUp: { verifyEmail: false, attributes: [{ claim: 'given_name', label: 'Given name', required: true }, { claim: 'loyaltyId', label: 'Loyalty number' }] }, ...extra });
 }
 
 const basic = (path: string, timeoutSeconds = 5) => ({ url: `${api}${path}`, auth: { type: 'basic', username: 'latchkey', password: { env: 'TEST_CONNECTOR_PASSWORD' } }, timeoutSeconds });
@@ -138,7 +125,7 @@ beforeAll(async () => {
   writePolicy('B2C_1_api_malformed', { apiConnectors: { postAttributeCollection: basic('/malformed') } });
   writePolicy('B2C_1_api_pretoken', { outputClaims, apiConnectors: { preTokenIssuance: { url: `${api}/pretoken`, auth: { type: 'bearer', token: { env: 'TEST_CONNECTOR_TOKEN' } } } } });
   writePolicy('B2C_1_api_cert', { outputClaims, apiConnectors: { preTokenIssuance: { url: `${tlsApi}/claims`, auth: { type: 'clientCertificate', pfx: { env: 'TEST_CONNECTOR_PFX' }, passphrase: { env: 'TEST_CONNECTOR_PFX_PASS' } } } } });
-  for (const id of ['validate', 'block', 'slow', 'malformed', 'pretoken', 'cert']) await waitForPolicy(`B2C_1_api_${id}`);
+  for (const id of ['validate', 'block', 'slow', 'malformed', 'pretoken', 'cert']) await waitForPolicy(s, `B2C_1_api_${id}`);
 });
 
 afterAll(async () => {

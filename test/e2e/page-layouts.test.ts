@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { finishFlow, newPage as newBrowserPage, startFlow as startBrowserFlow, type Flow } from '../helpers/browser-flow.js';
 import { launchBrowser, startRelyingParty, type RelyingParty } from '../helpers/browser.js';
 import { freePort } from '../helpers/ports.js';
+import { waitForPolicy, writePolicy } from '../helpers/policies.js';
 import { startServer, type TestServer } from '../helpers/server.js';
 
 /**
@@ -83,19 +84,6 @@ let templates: TemplateServer;
 let appId: string;
 let deadPort: number;
 
-function writePolicy(id: string, extra: Record<string, unknown>): void {
-  const base = JSON.parse(readFileSync(join(s.dir, 'policies', 'demo', 'B2C_1_signupsignin.json'), 'utf8')) as Record<string, unknown>;
-  writeFileSync(join(s.dir, 'policies', 'demo', `${id}.json`), JSON.stringify({ ...base, id, ...extra }));
-}
-
-async function waitForPolicy(id: string): Promise<void> {
-  for (let i = 0; i < 100; i++) {
-    if ((await fetch(`${s.baseUrl}/demo/${id}/v2.0/.well-known/openid-configuration`)).status === 200) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`policy ${id} did not load`);
-}
-
 function startFlow(policy: string, extra: Record<string, string> = {}): Promise<Flow> {
   return startBrowserFlow({ baseUrl: s.baseUrl, policy, clientId: appId, redirectUri: `${rp.url}/cb`, extra });
 }
@@ -113,7 +101,7 @@ beforeAll(async () => {
   writeFileSync(join(layouts, 'selfasserted.html'), TEMPLATE.replace('../styles/contoso.css', 'contoso.css').replace('../img/logo.svg', 'logo.svg'));
   writeFileSync(join(layouts, 'contoso.css'), CSS);
   writeFileSync(join(layouts, 'logo.svg'), '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 1 1"><rect width="1" height="1"/></svg>');
-  writePolicy('B2C_1_branded', {
+  writePolicy(s, 'B2C_1_branded', {
     signUp: { verifyEmail: false, attributes: [{ claim: 'given_name', label: 'Given name', required: true }] },
     ui: {
       pageLayouts: {
@@ -123,9 +111,9 @@ beforeAll(async () => {
       },
     },
   });
-  writePolicy('B2C_1_branded_js', { ui: { pageLayouts: { unifiedssp: { template: `${templates.url}/en/unified.html`, javaScript: true } } } });
-  writePolicy('B2C_1_branded_down', { ui: { pageLayouts: { unifiedssp: `http://127.0.0.1:${deadPort}/unified.html` } } });
-  for (const id of ['B2C_1_branded', 'B2C_1_branded_js', 'B2C_1_branded_down']) await waitForPolicy(id);
+  writePolicy(s, 'B2C_1_branded_js', { ui: { pageLayouts: { unifiedssp: { template: `${templates.url}/en/unified.html`, javaScript: true } } } });
+  writePolicy(s, 'B2C_1_branded_down', { ui: { pageLayouts: { unifiedssp: `http://127.0.0.1:${deadPort}/unified.html` } } });
+  for (const id of ['B2C_1_branded', 'B2C_1_branded_js', 'B2C_1_branded_down']) await waitForPolicy(s, id);
 });
 
 afterAll(async () => {

@@ -1,8 +1,9 @@
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Agent, absolute, csrfOf, pkce } from '../helpers/browserless.js';
+import { waitForPolicy, writePolicy } from '../helpers/policies.js';
 import { startServer, type TestServer } from '../helpers/server.js';
 import { CATALOGUES, LOCALES } from '../../src/ui/i18n/messages.js';
 
@@ -10,19 +11,6 @@ const CB = 'http://127.0.0.1:9/cb';
 const root = join(import.meta.dirname, '..', '..');
 let s: TestServer;
 let appId: string;
-
-function writePolicy(id: string, extra: Record<string, unknown>, from = 'B2C_1_signupsignin'): void {
-  const base = JSON.parse(readFileSync(join(s.dir, 'policies', 'demo', `${from}.json`), 'utf8')) as Record<string, unknown>;
-  writeFileSync(join(s.dir, 'policies', 'demo', `${id}.json`), JSON.stringify({ ...base, id, ...extra }));
-}
-
-async function waitForPolicy(id: string): Promise<void> {
-  for (let i = 0; i < 100; i++) {
-    if ((await fetch(`${s.baseUrl}/demo/${id}/v2.0/.well-known/openid-configuration`)).status === 200) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`policy ${id} did not load`);
-}
 
 function authorizeUrl(policy: string, extra: Record<string, string> = {}): string {
   return `${s.baseUrl}/demo/${policy}/oauth2/v2.0/authorize?${new URLSearchParams({ client_id: appId, redirect_uri: CB, response_type: 'code', scope: 'openid', code_challenge: pkce().challenge, code_challenge_method: 'S256', ...extra })}`;
@@ -39,10 +27,10 @@ async function firstPage(policy: string, extra: Record<string, string> = {}, hea
 beforeAll(async () => {
   s = await startServer();
   appId = (await s.createApp({ name: 'app', type: 'native', redirectUris: [CB] })).app.clientId;
-  writePolicy('B2C_1_worded', { ui: { strings: { en: { 'button.signIn': 'Log in', 'signIn.signUpNow': 'Create one' }, fr: { 'button.signIn': 'Connexion' } } } });
-  writePolicy('B2C_1_dutch', { ui: { locale: 'nl' } });
-  await waitForPolicy('B2C_1_worded');
-  await waitForPolicy('B2C_1_dutch');
+  writePolicy(s, 'B2C_1_worded', { ui: { strings: { en: { 'button.signIn': 'Log in', 'signIn.signUpNow': 'Create one' }, fr: { 'button.signIn': 'Connexion' } } } });
+  writePolicy(s, 'B2C_1_dutch', { ui: { locale: 'nl' } });
+  await waitForPolicy(s, 'B2C_1_worded');
+  await waitForPolicy(s, 'B2C_1_dutch');
 });
 
 afterAll(async () => {
@@ -110,7 +98,7 @@ describe('policy validate and page layouts', () => {
     const folder = join(s.dir, 'policies', 'demo');
     mkdirSync(join(folder, 'layouts'), { recursive: true });
     writeFileSync(join(folder, 'layouts', 'plain.html'), '<!doctype html><html><head><title>x</title></head><body><main></main></body></html>');
-    writePolicy('B2C_1_noapi', { ui: { pageLayouts: { unifiedssp: 'layouts/plain.html', selfasserted: 'layouts/missing.html' } } });
+    writePolicy(s, 'B2C_1_noapi', { ui: { pageLayouts: { unifiedssp: 'layouts/plain.html', selfasserted: 'layouts/missing.html' } } });
     const env = { ...process.env, LATCHKEY_POLICIES_DIR: join(s.dir, 'policies'), LATCHKEY_DB: join(s.dir, 'cli.db') };
     let out = '';
     try {
