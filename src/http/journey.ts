@@ -10,6 +10,7 @@ import { respondWithGrant, type Authentication } from '../oauth/authorize.js';
 import type { AuthorizationRequest } from '../oauth/authorize-request.js';
 import { OAuthError, pageError } from '../oauth/errors.js';
 import { createSession, findActiveSession } from '../oauth/sso.js';
+import { finalAmr } from '../tokens/amr.js';
 import { resolveTenant } from '../oauth/tenant-context.js';
 import type { JourneyRecord, Tenant } from '../store/store.js';
 import { preTokenIssuance } from '../services/api-connectors.js';
@@ -86,11 +87,12 @@ export function registerJourneyRoutes(app: FastifyInstance, deps: Deps, cookies:
           newUser: state.newUser ?? false,
           ...(state.idpAccessToken !== undefined ? { idpAccessToken: state.idpAccessToken } : {}),
           connectorClaims: pre.claims,
+          amr: finalAmr(state.amr ?? [], state.mfa === true),
         };
         const ssoCookie = readCookie(req, cookies.sso(tenant.id));
         if (policy.session.sso !== 'suppressed' && state.interactive) {
           const kmsiDays = state.kmsi ? policy.session.keepMeSignedInDays : 0;
-          const created = await createSession(deps, { tenant, policy, userId: user.id, clientId: client.clientId, idp: auth.idp, authTime: auth.authTime, kmsiDays, ...(ssoCookie ? { previousCookie: ssoCookie } : {}) });
+          const created = await createSession(deps, { tenant, policy, userId: user.id, clientId: client.clientId, idp: auth.idp, authTime: auth.authTime, amr: auth.amr ?? [], kmsiDays, ...(ssoCookie ? { previousCookie: ssoCookie } : {}) });
           setSsoCookie(reply, cookies, tenant.id, created.cookieValue, kmsiDays > 0 ? kmsiDays * 86_400 : undefined);
           auth.session = created.session;
         } else if (!state.interactive) {

@@ -1,13 +1,16 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { compactVerify, decodeJwt, decodeProtectedHeader } from 'jose';
 import type { Deps } from '../deps.js';
 import { OAuthError } from '../oauth/errors.js';
 import { endpointUrl } from '../oauth/tenant-context.js';
 import { handleTokenRequest } from '../oauth/token.js';
+import { createRequire } from 'node:module';
 import { staticDir } from '../paths.js';
+
+const require = createRequire(import.meta.url);
 import { PLAYGROUND_APP, playgroundRedirectUri } from '../provision.js';
 import type { Tenant } from '../store/store.js';
 import { landingPage, tokenViewerPage, type DecodedToken } from '../ui/pages/playground.js';
@@ -28,9 +31,11 @@ interface PlaygroundFlow {
 /** Static assets, the landing page and the playground (run a policy, see its tokens). */
 export function registerPageRoutes(app: FastifyInstance, deps: Deps): void {
   const files = new Map<string, { body: string; type: string }>();
-  for (const name of ['latchkey.css', 'form-post.js', 'signed-out.js', 'themes/dark.css']) {
+  for (const name of ['latchkey.css', 'form-post.js', 'signed-out.js', 'passkey.js', 'themes/dark.css']) {
     files.set(name, { body: readFileSync(join(staticDir, name), 'utf8'), type: STATIC_TYPES[name.split('.').pop()!]! });
   }
+  // The WebAuthn browser library, from its package (the passkey pages load it from Latchkey's origin).
+  files.set('vendor/simplewebauthn-browser.js', { body: readFileSync(join(dirname(require.resolve('@simplewebauthn/browser')), '..', 'dist', 'bundle', 'index.umd.min.js'), 'utf8'), type: STATIC_TYPES.js! });
   // Served from memory: a fixed list, so no path from the URL ever reaches the file system.
   app.get('/static/*', { config: { errorFormat: 'html' } }, async (req, reply) => {
     const f = files.get((req.params as { '*': string })['*']);

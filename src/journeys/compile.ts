@@ -4,6 +4,8 @@ import { federatedSignIn } from './steps/federated-sign-in.js';
 import { federatedSignUp } from './steps/federated-sign-up.js';
 import { linkIdentity } from './steps/link-identity.js';
 import { localSignIn, type LocalSignInOptions } from './steps/local-sign-in.js';
+import { multiFactor } from './steps/mfa.js';
+import { securitySettings } from './steps/security-settings.js';
 import { resetEmail, resetPassword } from './steps/password-reset.js';
 import { profileEdit } from './steps/profile-edit.js';
 import { providerSelection } from './steps/provider-selection.js';
@@ -39,6 +41,16 @@ function signInSteps(policy: Policy, opts: LocalSignInOptions & { allowSignUp: b
  * themselves once the journey knows its user, so "Sign up now", an inline password reset and an
  * upstream sign-in are side paths (`goto`) that rejoin the end of the list.
  */
+/** The second-factor step, when the policy may ask for one (it passes through when not due). */
+function mfaSteps(policy: Policy): Step[] {
+  return policy.mfa.mode === 'off' ? [] : [multiFactor('mfa')];
+}
+
+/** Whether profile edit offers security settings: second factors to manage, or passkeys to register. */
+export function offersSecuritySettings(policy: Policy): boolean {
+  return policy.mfa.mode !== 'off' || policy.mfa.methods.includes('passkey');
+}
+
 export function compileJourney(policy: Policy): Journey {
   const inlineReset = policy.forgotPassword === 'inline';
   const reset = inlineReset ? { passwordResetStep: 'resetEmail' } : {};
@@ -46,24 +58,25 @@ export function compileJourney(policy: Policy): Journey {
   switch (policy.kind) {
     case 'signIn': {
       const { first, upstream } = signInSteps(policy, { ...reset, allowSignUp: false });
-      steps = [first, ...(inlineReset ? resetSteps() : []), ...upstream];
+      steps = [first, ...(inlineReset ? resetSteps() : []), ...upstream, ...mfaSteps(policy)];
       break;
     }
     case 'signUpOrSignIn': {
       const { first, upstream } = signInSteps(policy, { signUpStep: 'signUpEmail', ...reset, allowSignUp: true });
-      steps = [first, ...signUpSteps(), ...(inlineReset ? resetSteps() : []), ...upstream];
+      steps = [first, ...signUpSteps(), ...(inlineReset ? resetSteps() : []), ...upstream, ...mfaSteps(policy)];
       break;
     }
     case 'signUp':
-      steps = signUpSteps();
+      steps = [...signUpSteps(), ...mfaSteps(policy)];
       break;
     case 'profileEdit': {
       const { first, upstream } = signInSteps(policy, { ...reset, allowSignUp: false });
-      steps = [first, ...(inlineReset ? resetSteps() : []), ...upstream, profileEdit('profileEdit')];
+      const security = offersSecuritySettings(policy) ? [securitySettings('profileEdit')] : [];
+      steps = [first, ...(inlineReset ? resetSteps() : []), ...upstream, ...mfaSteps(policy), ...security, profileEdit('profileEdit', security.length > 0)];
       break;
     }
     case 'passwordReset':
-      steps = resetSteps();
+      steps = [...resetSteps(), ...mfaSteps(policy)];
       break;
     case 'ropc':
       // No pages: the password grant at the token endpoint is the whole flow (authorize refuses it).

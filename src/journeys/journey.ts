@@ -18,6 +18,10 @@ export interface JourneyState {
   authTime?: number;
   /** The user authenticated on a page of this journey (so a new SSO session starts). */
   interactive?: boolean;
+  /** What the journey's authentication proved so far (RFC 8176 `amr`: pwd, fed, otp, hwk, swk). */
+  amr?: string[];
+  /** A second factor (or a passkey) was proven here or by the SSO session this journey runs on. */
+  mfa?: boolean;
   /** "Keep me signed in" was ticked: the SSO cookie outlives the browser session. */
   kmsi?: boolean;
   /** The upstream provider's access token, sealed (for the `idp_access_token` claim). */

@@ -89,17 +89,23 @@ export const policySchema = z
       .strict()
       .prefault({}),
     forgotPassword: z.enum(['error', 'inline']).default('error'),
+    /**
+     * Multi-factor authentication. `required` is B2C's "Always on": every sign-in proves a second factor
+     * (enrolled at the first sign-in after it was turned on) unless the SSO session already holds one;
+     * `optional` asks only users who enrolled one (from profile edit). `methods` are the factors the
+     * policy offers; `passkey` also offers sign-in with a passkey instead of a password.
+     */
     mfa: z
       .object({
         mode: z.enum(['off', 'optional', 'required'], { error: "must be 'off', 'optional' or 'required' (B2C's 'Always on' is 'required')" }).default('off'),
+        methods: z
+          .array(z.enum(['email', 'totp', 'passkey'], { error: "must be 'email', 'totp' or 'passkey' (SMS is not available: it needs a paid gateway)" }))
+          .min(1)
+          .default(['email', 'totp'])
+          .refine((m) => new Set(m).size === m.length, { message: 'lists a method twice' }),
       })
       .strict()
-      .prefault({})
-      // An accepted option must work: until multi-factor authentication is built, only 'off' is.
-      .refine((m) => m.mode === 'off', {
-        message: "multi-factor authentication is not available yet: set mfa.mode to 'off' (a policy that asked for MFA would otherwise sign users in with a password alone)",
-        path: ['mode'],
-      }),
+      .prefault({}),
     apiConnectors: z
       .object({
         postFederationSignup: apiConnectorSchema.optional(),
@@ -180,11 +186,7 @@ export const policySchema = z
             // zod reports keys outside the enum as unrecognized_keys, which the record's issue type does not list.
             { error: (iss) => (unknownKeys(iss) ? `unknown page type ${unknownKeys(iss)!.map((k) => `'${k}'`).join(', ')}: use ${PAGE_TYPES.join(', ')}` : undefined) },
           )
-          .optional()
-          .superRefine((layouts, ctx) => {
-            // An option works or is refused: there is no multi-factor page until MFA is built.
-            if (layouts?.multifactor) ctx.addIssue({ code: 'custom', path: ['multifactor'], message: 'the multifactor page does not exist yet (multi-factor authentication is not available): remove this layout' });
-          }),
+          .optional(),
         /** A stylesheet shipped in static/themes/ (besides the default). */
         theme: z.enum(['default', 'dark']).default('default'),
       })
@@ -201,6 +203,9 @@ export const policySchema = z
       if (p.apiConnectors[step as keyof typeof p.apiConnectors] && !kinds.includes(p.kind)) {
         ctx.addIssue({ code: 'custom', path: ['apiConnectors', step], message: `a ${p.kind} policy has no ${step} step (it is called in ${kinds.join(', ')} policies)` });
       }
+    }
+    if (p.kind === 'ropc' && (p.mfa.mode !== 'off' || p.mfa.methods.includes('passkey'))) {
+      ctx.addIssue({ code: 'custom', path: ['mfa'], message: "an ropc policy has no pages to ask for a second factor or a passkey (B2C's ROPC flow has no MFA either): set mfa.mode to 'off' and leave passkey out of mfa.methods" });
     }
     if (p.kind === 'ropc' && p.identityProviders.some((id) => id !== 'local')) {
       ctx.addIssue({ code: 'custom', path: ['identityProviders'], message: "an ropc policy signs in local accounts only (B2C's rule): identityProviders must be [\"local\"]" });

@@ -13,6 +13,7 @@ import { OAuthError } from './errors.js';
 import type { CodeGrant, UserGrant } from './grant.js';
 import { mintUserTokens } from './mint.js';
 import { findActiveSession, joinSession, sessionCovers, touchSession } from './sso.js';
+import { secondFactorDue } from '../services/mfa.js';
 
 export const AUTH_CODE_TTL_MS = 10 * 60_000;
 export const JOURNEY_TTL_MS = 60 * 60_000;
@@ -78,7 +79,9 @@ export async function authorize(
     }
   }
 
-  if (usable && active && SSO_KINDS.has(policy.kind)) {
+  // A policy that asks for a second factor the session has not proven runs its journey from that step.
+  const stepUp = usable && active !== undefined && (await secondFactorDue(deps, tenant, policy, active.user, active.session.amr));
+  if (usable && active && SSO_KINDS.has(policy.kind) && !stepUp) {
     const locale = pickLocale({ uiLocales: request.uiLocales, policyLocale: policy.ui.locale, acceptLanguage: browser.acceptLanguage });
     const pre = await preTokenIssuance(deps, { tenant, policy, clientId: app.clientId, user: active.user, locale, ip: browser.ip });
     if (pre.type === 'failed') throw new TargetedError(pre.error, target);
@@ -94,15 +97,16 @@ export async function authorize(
       newUser: false,
       session: active.session,
       connectorClaims: pre.claims,
+      amr: active.session.amr,
     });
     return { type: 'respond', response };
   }
 
   if (request.prompt.includes('none')) {
-    const interaction = usable && !SSO_KINDS.has(policy.kind);
+    const interaction = usable && (!SSO_KINDS.has(policy.kind) || stepUp);
     throw new TargetedError(
       interaction
-        ? new OAuthError('interaction_required', `The policy '${policy.id}' needs the user to interact.`, { b2cCode: 'AADB2C90077' })
+        ? new OAuthError('interaction_required', stepUp ? `The policy '${policy.id}' asks for a second factor this session has not proven.` : `The policy '${policy.id}' needs the user to interact.`, { b2cCode: 'AADB2C90077' })
         : new OAuthError('login_required', reason, { b2cCode: 'AADB2C90077' }),
       target,
     );
@@ -111,11 +115,14 @@ export async function authorize(
   journeyFor(policy); // compile now, so a broken policy fails here rather than on the page
   const id = randomToken(24);
   const state = newJourneyState();
-  if (policy.kind === 'profileEdit' && usable && active) {
-    // Profile edit runs on the SSO session's user; only without one does it ask to sign in.
+  if ((policy.kind === 'profileEdit' || stepUp) && usable && active) {
+    // Profile edit runs on the SSO session's user; only without one does it ask to sign in. A
+    // sign-in that needs a second factor the session lacks starts there, with what the session proved.
     state.userId = active.user.id;
     state.idp = active.session.idp;
     state.authTime = active.session.authTime;
+    state.amr = active.session.amr.filter((v) => v !== 'mfa');
+    state.mfa = active.session.amr.includes('mfa');
   }
   await deps.store.createJourney({
     id,
@@ -141,6 +148,8 @@ export interface Authentication {
   idpAccessToken?: string;
   /** What the preTokenIssuance API connector added. */
   connectorClaims?: Record<string, unknown>;
+  /** RFC 8176 values of what the authentication proved (`mfa` included when it was multi-factor). */
+  amr?: string[];
 }
 
 /**
@@ -166,6 +175,7 @@ export async function respondWithGrant(
     clientInfo: request.clientInfo,
     ...(request.nonce !== undefined ? { nonce: request.nonce } : {}),
     ...(auth.session ? { sid: auth.session.sid } : {}),
+    ...(auth.amr !== undefined ? { amr: auth.amr } : {}),
     ...(auth.idpAccessToken !== undefined && policy.outputClaims.includes('idp_access_token') ? { idpAccessToken: auth.idpAccessToken } : {}),
     ...(auth.connectorClaims !== undefined && Object.keys(auth.connectorClaims).length > 0 ? { connectorClaims: auth.connectorClaims } : {}),
   };

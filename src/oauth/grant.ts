@@ -13,6 +13,8 @@ export interface UserGrant {
   authTime: number;
   idp: string;
   newUser: boolean;
+  /** What the authentication proved (RFC 8176), `mfa` included when it was multi-factor; for `amr` and `acr`. */
+  amr?: string[];
   /** The request asked for `client_info` (MSAL). */
   clientInfo: boolean;
   /** The SSO session's public id, when the grant was made within one (id_token `sid`). */

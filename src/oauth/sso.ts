@@ -39,7 +39,7 @@ export function sessionCovers(policy: Policy, session: SsoSession, clientId: str
  */
 export async function createSession(
   deps: Deps,
-  args: { tenant: Tenant; policy: Policy; userId: string; clientId: string; idp: string; authTime: number; kmsiDays?: number; previousCookie?: string },
+  args: { tenant: Tenant; policy: Policy; userId: string; clientId: string; idp: string; authTime: number; amr: string[]; kmsiDays?: number; previousCookie?: string },
 ): Promise<{ cookieValue: string; session: SsoSession }> {
   const previous = args.previousCookie && args.previousCookie.length <= 100 ? await deps.store.endSsoSession(sha256(args.previousCookie)) : undefined;
   const carried = previous && previous.session.tenantId === args.tenant.id && previous.session.userId === args.userId ? previous : undefined;
@@ -56,6 +56,7 @@ export async function createSession(
     clientId: args.clientId,
     idp: args.idp,
     authTime: args.authTime,
+    amr: args.amr,
     createdAt: now,
     expiresAt,
   };

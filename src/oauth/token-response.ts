@@ -106,6 +106,7 @@ export async function userTokenResponse(
       spa: client.type === 'spa',
     };
     if (grant.sid !== undefined) data.sid = grant.sid;
+    if (grant.amr !== undefined) data.amr = grant.amr;
     if (grant.idpAccessToken !== undefined) data.idpAccessToken = grant.idpAccessToken;
     if (grant.connectorClaims !== undefined) data.connectorClaims = grant.connectorClaims;
     refreshRecord = {

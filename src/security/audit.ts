@@ -29,7 +29,14 @@ export type AuditEventName =
   | 'password_rehashed'
   | 'users_imported'
   | 'users_exported'
-  | 'api_connector';
+  | 'api_connector'
+  | 'mfa_enrolled'
+  | 'mfa_removed'
+  | 'mfa_challenge'
+  | 'mfa_reset'
+  | 'recovery_codes_generated'
+  | 'passkey_registered'
+  | 'passkey_signin';
 
 export interface AuditInput {
   tenantId?: string | null;

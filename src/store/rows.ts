@@ -1,6 +1,6 @@
 import { safeEqual } from '../crypto/secrets.js';
 import { normalizeEmail, normalizeSignInName } from './normalize.js';
-import type { App, AuditEvent, AuthCodeRecord, JourneyRecord, LegacyRopc, RefreshTokenRecord, SigningKey, SsoSession, Tenant, User } from './store.js';
+import type { App, AuditEvent, Authenticator, AuthenticatorKind, AuthCodeRecord, JourneyRecord, LegacyRopc, RefreshTokenRecord, SigningKey, SsoSession, Tenant, User } from './store.js';
 
 /**
  * Rows to records and back, for every engine: SQLite and PostgreSQL store the same columns (times as
@@ -101,8 +101,24 @@ export function toSession(r: Row): SsoSession {
     clientId: str(r.client_id),
     idp: str(r.idp),
     authTime: num(r.auth_time),
+    amr: JSON.parse(str(r.amr ?? '[]')) as string[],
     createdAt: num(r.created_at),
     expiresAt: num(r.expires_at),
+  };
+}
+
+export function toAuthenticator(r: Row): Authenticator {
+  return {
+    id: str(r.id),
+    tenantId: str(r.tenant_id),
+    userId: str(r.user_id),
+    kind: str(r.kind) as AuthenticatorKind,
+    credentialId: optStr(r.credential_id),
+    label: optStr(r.label),
+    data: JSON.parse(str(r.data)) as Record<string, unknown>,
+    version: num(r.version),
+    createdAt: num(r.created_at),
+    lastUsedAt: optNum(r.last_used_at),
   };
 }
 

@@ -113,6 +113,8 @@ export interface SsoSession {
   clientId: string;
   idp: string;
   authTime: number;
+  /** What the sign-in proved, as RFC 8176 `amr` values (pwd, otp, hwk, swk, fed, mfa). */
+  amr: string[];
   createdAt: number;
   expiresAt: number;
 }
@@ -121,6 +123,27 @@ export interface SsoSession {
 export interface SessionClient {
   clientId: string;
   policyId: string;
+}
+
+export type AuthenticatorKind = 'email' | 'totp' | 'passkey' | 'recovery';
+
+/**
+ * Something a user enrolled to prove who they are besides the password: e-mail codes (turned on),
+ * an authenticator app, a passkey, or their recovery codes. `data` depends on the kind (services/mfa.ts);
+ * `version` changes with every use, so a use is recorded only by the request that saw the old one.
+ */
+export interface Authenticator {
+  id: string;
+  tenantId: string;
+  userId: string;
+  kind: AuthenticatorKind;
+  /** A passkey's WebAuthn credential id (base64url), unique in the tenant; null for other kinds. */
+  credentialId: string | null;
+  label: string | null;
+  data: Record<string, unknown>;
+  version: number;
+  createdAt: number;
+  lastUsedAt: number | null;
 }
 
 export interface JourneyRecord {
@@ -298,6 +321,19 @@ export interface Store {
   importUsers(tenantId: string, batch: ImportedUser[], now: number): Promise<ImportResult[]>;
   setUserDisabled(tenantId: string, id: string, disabled: boolean, now: number): Promise<boolean>;
   deleteUser(tenantId: string, id: string): Promise<boolean>;
+
+  // second factors and passkeys
+  listAuthenticators(tenantId: string, userId: string): Promise<Authenticator[]>;
+  findAuthenticatorByCredential(tenantId: string, credentialId: string): Promise<Authenticator | undefined>;
+  /**
+   * Removes the user's authenticators of `kinds` and adds `add`, in one transaction (re-enrolling an
+   * authenticator app, new recovery codes). A passkey whose credential id is taken is a StoreConflictError.
+   */
+  replaceAuthenticators(tenantId: string, userId: string, kinds: AuthenticatorKind[], add: Authenticator[]): Promise<void>;
+  /** Records a use: writes `data` and the time only if the row still has `version` (then version + 1). */
+  useAuthenticator(tenantId: string, id: string, version: number, data: Record<string, unknown>, now: number): Promise<boolean>;
+  /** Removes one authenticator (by id) or all of the user's (no id); returns how many. */
+  removeAuthenticators(tenantId: string, userId: string, id?: string): Promise<number>;
 
   // signing keys
   listSigningKeys(tenantId: string): Promise<SigningKey[]>;

@@ -2,6 +2,7 @@ import type { JWTPayload } from 'jose';
 import type { Policy } from '../journeys/policy-schema.js';
 import type { UserGrant } from '../oauth/grant.js';
 import type { User } from '../store/store.js';
+import { acrOf } from './amr.js';
 
 /** Claims every id_token has, whatever the policy's output claims. */
 export interface BaseClaims {
@@ -43,6 +44,16 @@ function addUserClaims(out: Record<string, unknown>, user: User, policy: Policy,
   }
 }
 
+/**
+ * `amr` (RFC 8176) and `acr` (`mfa` or `sfa`) say how the user authenticated. A policy that keeps B2C's
+ * `acr` for its own name (tokens.policyClaim) keeps it: `amr` still tells.
+ */
+function addAuthenticationClaims(out: Record<string, unknown>, policy: Policy, grant: UserGrant): void {
+  if (grant.amr === undefined) return;
+  out.amr = grant.amr;
+  if (policy.tokens.policyClaim !== 'acr') out.acr = acrOf(grant.amr);
+}
+
 export function idTokenClaims(
   base: BaseClaims,
   user: User,
@@ -55,6 +66,7 @@ export function idTokenClaims(
   if (extra.nonce !== undefined) out.nonce = extra.nonce;
   out.ver = '1.0';
   addUserClaims(out, user, policy, grant);
+  addAuthenticationClaims(out, policy, grant);
   out[policy.tokens.policyClaim] = grant.policyId;
   // OIDC Front-Channel Logout §3: the session an app's logout request names.
   if (grant.sid !== undefined) out.sid = grant.sid;
@@ -85,6 +97,7 @@ export function userAccessTokenClaims(
   out.oid = user.id;
   if (user.displayName && policy.outputClaims.includes('name')) out.name = user.displayName;
   if (grant.connectorClaims !== undefined) for (const [k, v] of Object.entries(grant.connectorClaims)) out[k] = v;
+  addAuthenticationClaims(out, policy, grant);
   out.ver = '1.0';
   out[policy.tokens.policyClaim] = grant.policyId;
   return out;

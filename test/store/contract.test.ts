@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { PostgresStore } from '../../src/store/postgres/postgres-store.js';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
-import { StoreConflictError, type App, type RefreshTokenRecord, type SigningKey, type Store, type Tenant, type User } from '../../src/store/store.js';
+import { StoreConflictError, type App, type Authenticator, type RefreshTokenRecord, type SigningKey, type Store, type Tenant, type User } from '../../src/store/store.js';
 import { createDatabase } from '../helpers/postgres-cluster.js';
 
 /**
@@ -183,8 +183,9 @@ for (const engine of engines) {
     it('ends an SSO session with the apps it signed in', async () => {
       const u = user(t.id, `sso-${randomUUID().slice(0, 6)}@example.com`);
       await store.createUser(u);
-      const s = { idHash: `h-${randomUUID()}`, sid: 'sid1', tenantId: t.id, userId: u.id, policyId: 'p', clientId: a.clientId, idp: 'local', authTime: 1, createdAt: now, expiresAt: now + 1000 };
+      const s = { idHash: `h-${randomUUID()}`, sid: 'sid1', tenantId: t.id, userId: u.id, policyId: 'p', clientId: a.clientId, idp: 'local', authTime: 1, amr: ['pwd', 'otp', 'mfa'], createdAt: now, expiresAt: now + 1000 };
       await store.createSsoSession(s);
+      expect((await store.findSsoSession(s.idHash))?.amr).toEqual(['pwd', 'otp', 'mfa']);
       await store.addSsoSessionClient(s.idHash, { clientId: 'c1', policyId: 'p1' });
       await store.addSsoSessionClient(s.idHash, { clientId: 'c2', policyId: 'p1' });
       await store.addSsoSessionClient(s.idHash, { clientId: 'c1', policyId: 'p2' });
@@ -195,6 +196,33 @@ for (const engine of engines) {
       expect(ended?.clients).toEqual([{ clientId: 'c1', policyId: 'p2' }, { clientId: 'c2', policyId: 'p1' }]);
       expect(await store.endSsoSession(s.idHash)).toBeUndefined();
       await expect(store.addSsoSessionClient(s.idHash, { clientId: 'c3', policyId: 'p' })).resolves.toBeUndefined();
+    });
+
+    it('keeps second factors and passkeys: one use per version, passkey ids unique in a tenant, gone with the user', async () => {
+      const u = user(t.id, `mfa-${randomUUID().slice(0, 6)}@example.com`);
+      await store.createUser(u);
+      const auth = (kind: Authenticator['kind'], extra: Partial<Authenticator> = {}): Authenticator => ({
+        id: randomUUID(), tenantId: t.id, userId: u.id, kind, credentialId: null, label: kind, data: { n: 0 }, version: 0, createdAt: now, lastUsedAt: null, ...extra,
+      });
+      const credentialId = `cred-${randomUUID()}`;
+      const totp = auth('totp');
+      await store.replaceAuthenticators(t.id, u.id, [], [totp, auth('recovery'), auth('passkey', { credentialId })]);
+      expect((await store.listAuthenticators(t.id, u.id)).map((a) => a.kind).sort()).toEqual(['passkey', 'recovery', 'totp']);
+      expect((await store.findAuthenticatorByCredential(t.id, credentialId))?.userId).toBe(u.id);
+      await expect(store.replaceAuthenticators(t.id, u.id, [], [auth('passkey', { credentialId })])).rejects.toBeInstanceOf(StoreConflictError);
+      // Compare-and-set: the second use of version 0 loses.
+      expect(await store.useAuthenticator(t.id, totp.id, 0, { n: 1 }, now + 1)).toBe(true);
+      expect(await store.useAuthenticator(t.id, totp.id, 0, { n: 2 }, now + 2)).toBe(false);
+      const used = (await store.listAuthenticators(t.id, u.id)).find((a) => a.id === totp.id)!;
+      expect([used.version, used.data, used.lastUsedAt]).toEqual([1, { n: 1 }, now + 1]);
+      // Replacing a kind swaps it in one go; removing one by id, then all.
+      await store.replaceAuthenticators(t.id, u.id, ['totp'], [auth('totp')]);
+      expect((await store.listAuthenticators(t.id, u.id)).filter((a) => a.kind === 'totp').map((a) => a.id)).not.toContain(totp.id);
+      expect(await store.removeAuthenticators(t.id, u.id, (await store.findAuthenticatorByCredential(t.id, credentialId))!.id)).toBe(1);
+      expect(await store.removeAuthenticators(t.id, u.id)).toBe(2);
+      await store.replaceAuthenticators(t.id, u.id, [], [auth('email')]);
+      await store.deleteUser(t.id, u.id);
+      expect(await store.listAuthenticators(t.id, u.id)).toEqual([]);
     });
 
     it('redeems a code once, and reports a replay with what it issued', async () => {

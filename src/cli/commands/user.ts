@@ -3,6 +3,7 @@ import { need, parse, usageError, type Command } from '../context.js';
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import { graphFromUser } from '../../services/graph-users.js';
+import { MfaService } from '../../services/mfa.js';
 import { countRows, importUsers } from '../../services/user-import.js';
 import { identitiesJson, table, userJson } from '../output.js';
 import { progressReporter } from '../progress.js';
@@ -89,6 +90,35 @@ export const userCommand: Command = async (ctx, argv) => {
       else ctx.print(`${verb === 'add' ? 'linked' : 'unlinked'} ${identity.issuer} ${identity.issuerAssignedId}; identities now:\n${identityLines(identities)}`);
       return;
     }
+    case 'mfa': {
+      // Support desk: what a user enrolled, and a reset when they lost their device.
+      const [verb, ...args] = rest;
+      if (verb !== 'show' && verb !== 'reset') throw usageError('usage: latchkey user mfa show|reset --tenant T --user U');
+      const { values } = parse(args, { tenant: { type: 'string' }, user: { type: 'string' } });
+      const d = await ctx.deps();
+      const tenant = await requireTenant(d, need(values.tenant, '--tenant'));
+      const user = await requireUser(d, tenant, need(values.user, '--user'));
+      const mfa = new MfaService(d);
+      if (verb === 'reset') {
+        const n = await mfa.reset(tenant, user, 'cli');
+        if (ctx.json) ctx.printJson({ id: user.id, removed: n });
+        else ctx.print(`removed ${n} authenticator${n === 1 ? '' : 's'} of ${user.signInName ?? user.email ?? user.id}; the next sign-in that asks for a second factor enrols one again`);
+        return;
+      }
+      const list = await mfa.authenticators(tenant, user.id);
+      const shown = list.map((a) => ({
+        id: a.id,
+        kind: a.kind,
+        label: a.label,
+        created: new Date(a.createdAt).toISOString(),
+        lastUsed: a.lastUsedAt === null ? null : new Date(a.lastUsedAt).toISOString(),
+        ...(a.kind === 'recovery' ? { codesLeft: MfaService.recoveryCodesLeft([a]) } : {}),
+      }));
+      if (ctx.json) ctx.printJson({ id: user.id, locked: await mfa.locked(tenant, user.id), authenticators: shown });
+      else if (shown.length === 0) ctx.print(`${user.signInName ?? user.email ?? user.id} has no second factor or passkey`);
+      else ctx.print(table(shown.map((a) => ({ kind: a.kind, label: a.kind === 'recovery' ? `${a.codesLeft} codes left` : a.label, created: a.created, lastUsed: a.lastUsed ?? 'never', id: a.id })), ['kind', 'label', 'created', 'lastUsed', 'id']));
+      return;
+    }
     case 'import': {
       const { values, positionals } = parse(rest, { tenant: { type: 'string' }, report: { type: 'string' } }, true);
       const file = need(positionals[0], 'FILE (JSON Lines or a JSON array of Graph users)');
@@ -127,6 +157,6 @@ export const userCommand: Command = async (ctx, argv) => {
       return;
     }
     default:
-      throw usageError('usage: latchkey user create|list|show|disable|enable|delete|identity|import|export …');
+      throw usageError('usage: latchkey user create|list|show|disable|enable|delete|identity|mfa|import|export …');
   }
 };

@@ -1,5 +1,6 @@
 import { OAuthError } from '../../oauth/errors.js';
 import { selfAssertedPage, type FormButton, type FormField, type FormPageProps } from '../../ui/pages/form-page.js';
+import type { ApiPage } from '../../ui/pages/api-page.js';
 import type { JourneyState, StepContext, StepResult } from '../journey.js';
 
 export const EMAIL = /^[^\s@]{1,64}@[^\s@]{1,255}$/;
@@ -28,7 +29,7 @@ export function pageTitle(ctx: StepContext, signIn = false): string {
 }
 
 /** A self-asserted page of the journey, titled, posted back to it with its CSRF token. */
-export function page(ctx: StepContext, props: Omit<FormPageProps, 'title' | 'action' | 'csrf' | 'selectPrompt'>): StepResult {
+export function page(ctx: StepContext, props: Omit<FormPageProps, 'title' | 'action' | 'csrf' | 'selectPrompt'>): { type: 'page'; page: ApiPage } {
   return {
     type: 'page',
     page: selfAssertedPage({ ...props, title: pageTitle(ctx), action: ctx.action, csrf: ctx.csrf, selectPrompt: ctx.messages.t('label.selectOption') }),

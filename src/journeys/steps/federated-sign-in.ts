@@ -57,6 +57,7 @@ export function signedInWith(ctx: StepContext, user: User, issuer: string, extra
     newUser: extra.newUser ?? false,
     authTime: Math.floor(ctx.deps.clock.now() / 1000),
     interactive: true,
+    amr: ['fed'],
   };
   if (extra.idpAccessToken !== undefined) state.idpAccessToken = extra.idpAccessToken;
   return state;

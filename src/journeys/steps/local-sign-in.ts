@@ -2,7 +2,15 @@ import type { MessageKey } from '../../ui/i18n/messages.js';
 import { signInPage } from '../../ui/pages/sign-in.js';
 import type { FormInput, JourneyState, Step, StepContext, StepResult } from '../journey.js';
 import { authenticateLocal } from '../../services/local-auth.js';
-import { EMAIL, cancelled, forgotPassword, pageTitle, stepData } from './common.js';
+import { EMAIL, cancelled, forgotPassword, pageTitle, stepData, withData } from './common.js';
+import { parsePasskey } from './mfa.js';
+import type { AuthenticationResponseJSON } from '@simplewebauthn/server';
+import { mfaService } from '../../services/mfa.js';
+import type { SafeHtml } from '../../ui/html.js';
+import { passkeyControl } from '../../ui/pages/mfa.js';
+
+/** Where the sign-in page keeps the challenge of its passkey options. */
+const PASSKEY_KEY = 'passkeySignIn';
 import { FEDERATION_KEY, chooseProvider, hintedProvider, offeredProviders, postedProvider, takeFederationError } from './providers.js';
 
 /**
@@ -28,7 +36,15 @@ export interface LocalSignInOptions {
 export function localSignIn(opts: LocalSignInOptions = {}): Step {
   const id = 'localSignIn';
 
-  function render(ctx: StepContext, email: string, errors: { form?: string; email?: string; password?: string } = {}, state?: JourneyState): StepResult {
+  async function render(ctx: StepContext, email: string, errors: { form?: string; email?: string; password?: string } = {}, state?: JourneyState): Promise<StepResult> {
+    // With passkeys, the page offers sign-in with one (button and autofill); its challenge is remembered.
+    let passkey: SafeHtml | undefined;
+    if (ctx.policy.mfa.methods.includes('passkey')) {
+      const options = await mfaService(ctx.deps).passkeyAuthenticationOptions(ctx.tenant);
+      const m = ctx.messages;
+      passkey = passkeyControl({ mode: 'get', autofill: true, options, action: 'passkey', label: m.t('button.signInWithPasskey'), id: 'passkeySignIn', failed: m.t('mfa.passkeyFailed') });
+      state = withData(state ?? ctx.state, PASSKEY_KEY, { challenge: options.challenge });
+    }
     return {
       type: 'page',
       ...(state ? { state } : {}),
@@ -45,9 +61,31 @@ export function localSignIn(opts: LocalSignInOptions = {}): Step {
           forgotPasswordLink: true,
           byUsername: ctx.policy.localAccount.signInName === 'username',
           providers: offeredProviders(ctx).map((p) => ({ id: p.id, displayName: p.displayName })),
+          passkey,
         },
         ctx.messages,
       ),
+    };
+  }
+
+  /** A passkey instead of a password: the key and the user's verification on the device are both factors. */
+  async function signInWithPasskey(ctx: StepContext, form: FormInput): Promise<StepResult> {
+    const challenge = stepData<{ challenge: string }>(ctx.state, PASSKEY_KEY).challenge;
+    const response = parsePasskey<AuthenticationResponseJSON>(form.passkey);
+    const result = challenge && response ? await mfaService(ctx.deps).verifyPasskey(ctx.tenant, response, challenge, { ip: ctx.ip, clientId: ctx.request.clientId }) : undefined;
+    if (!result?.ok) return render(ctx, '', { form: ctx.messages.t(result && !result.ok && result.reason === 'locked' ? 'mfa.locked' : 'mfa.passkeyFailed') });
+    return {
+      type: 'next',
+      state: {
+        ...withData(ctx.state, PASSKEY_KEY, {}),
+        userId: result.user.id,
+        idp: 'local',
+        newUser: false,
+        authTime: Math.floor(ctx.deps.clock.now() / 1000),
+        interactive: true,
+        amr: [result.amr],
+        mfa: true,
+      },
     };
   }
 
@@ -72,6 +110,7 @@ export function localSignIn(opts: LocalSignInOptions = {}): Step {
         return forgotPassword();
       }
       if (action === 'signup' && opts.signUpStep) return { type: 'goto', step: opts.signUpStep, state: ctx.state };
+      if (action === 'passkey' && ctx.policy.mfa.methods.includes('passkey')) return signInWithPasskey(ctx, form);
 
       const email = (form.email ?? '').trim();
       const password = form.password ?? '';
@@ -96,6 +135,7 @@ export function localSignIn(opts: LocalSignInOptions = {}): Step {
           newUser: false,
           authTime: Math.floor(ctx.deps.clock.now() / 1000),
           interactive: true,
+          amr: ['pwd'],
           kmsi: ctx.policy.session.keepMeSignedInDays > 0 && form.kmsi === 'true',
         },
       };

@@ -1,5 +1,6 @@
 import { randomInt } from 'node:crypto';
 import { safeEqual, sha256 } from '../../crypto/secrets.js';
+import type { MessageKey } from '../../ui/i18n/messages.js';
 import type { FormField } from '../../ui/pages/form-page.js';
 import type { StepContext } from '../journey.js';
 
@@ -27,7 +28,13 @@ export function codeField(ctx: StepContext, error?: string): FormField {
 }
 
 /** Issues a new code for `address` (mailing it when `deliver`); re-sends to the same address are counted. */
-export async function issueCode(ctx: StepContext, address: string, previous: Partial<PendingCode>, deliver: boolean): Promise<PendingCode> {
+export async function issueCode(
+  ctx: StepContext,
+  address: string,
+  previous: Partial<PendingCode>,
+  deliver: boolean,
+  mail: { subject: MessageKey; body: MessageKey } = { subject: 'mail.codeSubject', body: 'mail.codeBody' },
+): Promise<PendingCode> {
   const { deps } = ctx;
   const sends = (previous.address === address ? (previous.sends ?? 0) : 0) + 1;
   const pending: PendingCode = { address, expiresAt: deps.clock.now() + CODE_TTL_MS, attempts: 0, sends };
@@ -37,8 +44,8 @@ export async function issueCode(ctx: StepContext, address: string, previous: Par
     await deps.mailer.send({
       tenantId: ctx.tenant.id,
       to: address,
-      subject: ctx.messages.t('mail.codeSubject', { tenant: ctx.tenant.displayName }),
-      text: ctx.messages.t('mail.codeBody', { address, code, minutes: CODE_TTL_MS / 60_000 }),
+      subject: ctx.messages.t(mail.subject, { tenant: ctx.tenant.displayName }),
+      text: ctx.messages.t(mail.body, { address, code, minutes: CODE_TTL_MS / 60_000 }),
     });
   }
   return pending;

@@ -47,7 +47,8 @@ export function resetPassword(id: string, emailStep: string): Step {
       await deps.audit.record({ tenantId: ctx.tenant.id, event: 'password_reset', outcome: 'success', subject: user.id, clientId: ctx.request.clientId, ip: ctx.ip, detail: `${revoked} refresh tokens revoked` });
       return {
         type: 'next',
-        state: { ...ctx.state, userId: user.id, idp: 'local', newUser: false, authTime: Math.floor(now / 1000), interactive: true },
+        // The mailbox was proven; the new password proves nothing more (whoever holds the mailbox chose it).
+        state: { ...ctx.state, userId: user.id, idp: 'local', newUser: false, authTime: Math.floor(now / 1000), interactive: true, amr: ['otp'] },
       };
     },
   };

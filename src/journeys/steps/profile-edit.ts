@@ -1,15 +1,20 @@
 import type { Step, StepContext, StepResult } from '../journey.js';
 import { attributeFields, currentValue, profileUpdate, readAttributes } from './attributes.js';
 import { cancelButton, cancelled, emailFact, page } from './common.js';
+import { SECURITY_STEP, openSecuritySettings } from './security-settings.js';
 
 /** Shows the policy's attributes with their current values and saves the changes. */
-export function profileEdit(id: string): Step {
+export function profileEdit(id: string, security = false): Step {
   function render(ctx: StepContext, email: string | null, values: Record<string, string>, errors: Record<string, string>): StepResult {
     return page(ctx, {
       heading: ctx.messages.t('profile.heading'),
       facts: email ? [emailFact(ctx, email)] : [],
       fields: attributeFields(ctx.policy.signUp.attributes, values, errors),
-      buttons: [{ action: 'save', id: 'continue', label: ctx.messages.t('button.continue') }, cancelButton(ctx)],
+      buttons: [
+        { action: 'save', id: 'continue', label: ctx.messages.t('button.continue') },
+        ...(security ? [{ action: 'security', id: 'securitySettings', label: ctx.messages.t('button.security'), secondary: true, skipValidation: true }] : []),
+        cancelButton(ctx),
+      ],
     });
   }
   return {
@@ -22,6 +27,7 @@ export function profileEdit(id: string): Step {
     },
     async submit(ctx, form) {
       if (form.action === 'cancel') return cancelled();
+      if (form.action === 'security' && security) return { type: 'goto', step: SECURITY_STEP, state: openSecuritySettings(ctx.state) };
       const user = ctx.state.userId ? await ctx.deps.store.findUser(ctx.tenant.id, ctx.state.userId) : undefined;
       if (!user) return cancelled();
       const attrs = ctx.policy.signUp.attributes;

@@ -91,8 +91,18 @@ export function signUpDetails(id: string): Step {
       await deps.audit.record({ tenantId: ctx.tenant.id, event: 'signup', outcome: 'success', subject: user.id, clientId: ctx.request.clientId, ip: ctx.ip, detail: ctx.policy.id });
       return {
         type: 'next',
-        state: { ...ctx.state, userId: user.id, idp: 'local', newUser: true, authTime: Math.floor(now / 1000), interactive: true },
+        state: { ...ctx.state, userId: user.id, idp: 'local', newUser: true, authTime: Math.floor(now / 1000), interactive: true, ...signUpFactors(ctx, claim) },
       };
     },
   };
+}
+
+/**
+ * What a sign-up proved: the new password and, when the policy verified the address with a code, the
+ * mailbox too. With e-mail codes among the policy's second factors, that code is the second factor
+ * (the user is not sent another one a minute later).
+ */
+function signUpFactors(ctx: StepContext, claim: EmailClaim): { amr: string[]; mfa?: boolean } {
+  if (!ctx.policy.signUp.verifyEmail || !claim.verified) return { amr: ['pwd'] };
+  return { amr: ['pwd', 'otp'], ...(ctx.policy.mfa.methods.includes('email') ? { mfa: true } : {}) };
 }

@@ -2,13 +2,15 @@ import { createHash } from 'node:crypto';
 import pg from 'pg';
 import { postgresMigrationsDir } from '../../paths.js';
 import { normalizeEmail, normalizeSignInName } from '../normalize.js';
-import { num, optStr, toAuditEvent, sameImportedUser, str, toApp, toCode, toFamily, toJourney, toKey, toSession, toTenant, toUser, userColumns, type Row } from '../rows.js';
+import { num, optStr, toAuditEvent, sameImportedUser, str, toApp, toCode, toFamily, toJourney, toKey, toSession, toAuthenticator, toTenant, toUser, userColumns, type Row } from '../rows.js';
 import {
   StoreConflictError,
   type App,
   type AppGrant,
   type AuditEvent,
   type AuthCodeRecord,
+  type Authenticator,
+  type AuthenticatorKind,
   type CodeRedemption,
   type ConfigChange,
   type ImportedUser,
@@ -526,11 +528,45 @@ export class PostgresStore implements Store {
     });
   }
 
+  // second factors and passkeys
+  async listAuthenticators(tenantId: string, userId: string): Promise<Authenticator[]> {
+    return (await this.rows('SELECT * FROM user_authenticators WHERE tenant_id = $1 AND user_id = $2 ORDER BY created_at, id', [tenantId, userId])).map(toAuthenticator);
+  }
+  async findAuthenticatorByCredential(tenantId: string, credentialId: string): Promise<Authenticator | undefined> {
+    const row = await this.one('SELECT * FROM user_authenticators WHERE tenant_id = $1 AND credential_id = $2', [tenantId, credentialId]);
+    return row && toAuthenticator(row);
+  }
+  async replaceAuthenticators(tenantId: string, userId: string, kinds: AuthenticatorKind[], add: Authenticator[]): Promise<void> {
+    try {
+      await this.tx(async (c) => {
+        if (kinds.length > 0) await this.run('DELETE FROM user_authenticators WHERE tenant_id = $1 AND user_id = $2 AND kind = ANY($3)', [tenantId, userId, kinds], c);
+        for (const a of add) {
+          await this.run(
+            'INSERT INTO user_authenticators (id, tenant_id, user_id, kind, credential_id, label, data, version, created_at, last_used_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)',
+            [a.id, a.tenantId, a.userId, a.kind, a.credentialId, a.label, JSON.stringify(a.data), a.version, a.createdAt, a.lastUsedAt],
+            c,
+          );
+        }
+      });
+    } catch (err) {
+      if (pgCode(err) === UNIQUE_VIOLATION) throw new StoreConflictError('this passkey is already registered');
+      throw err;
+    }
+  }
+  async useAuthenticator(tenantId: string, id: string, version: number, data: Record<string, unknown>, now: number): Promise<boolean> {
+    return (await this.run('UPDATE user_authenticators SET data = $1, last_used_at = $2, version = version + 1 WHERE tenant_id = $3 AND id = $4 AND version = $5', [JSON.stringify(data), now, tenantId, id, version])) > 0;
+  }
+  async removeAuthenticators(tenantId: string, userId: string, id?: string): Promise<number> {
+    return id === undefined
+      ? this.run('DELETE FROM user_authenticators WHERE tenant_id = $1 AND user_id = $2', [tenantId, userId])
+      : this.run('DELETE FROM user_authenticators WHERE tenant_id = $1 AND user_id = $2 AND id = $3', [tenantId, userId, id]);
+  }
+
   // SSO sessions
   async createSsoSession(s: SsoSession): Promise<void> {
     await this.run(
-      'INSERT INTO sso_sessions (id_hash, sid, tenant_id, user_id, policy_id, client_id, idp, auth_time, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)',
-      [s.idHash, s.sid, s.tenantId, s.userId, s.policyId, s.clientId, s.idp, s.authTime, s.createdAt, s.expiresAt],
+      'INSERT INTO sso_sessions (id_hash, sid, tenant_id, user_id, policy_id, client_id, idp, auth_time, amr, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)',
+      [s.idHash, s.sid, s.tenantId, s.userId, s.policyId, s.clientId, s.idp, s.authTime, JSON.stringify(s.amr), s.createdAt, s.expiresAt],
     );
   }
   async findSsoSession(idHash: string): Promise<SsoSession | undefined> {

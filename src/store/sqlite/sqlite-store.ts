@@ -7,6 +7,8 @@ import {
   type App,
   type AppGrant,
   type AuthCodeRecord,
+  type Authenticator,
+  type AuthenticatorKind,
   type CodeRedemption,
   type AuditEvent,
   type ConfigChange,
@@ -30,7 +32,7 @@ import {
   type UserIdentity,
 } from '../store.js';
 import { normalizeEmail, normalizeSignInName } from '../normalize.js';
-import { num, optNum, optStr, toAuditEvent, sameImportedUser, str, toApp, toCode, toFamily, toJourney, toKey, toRefresh, toSession, toTenant, toUser, userColumns, type Row } from '../rows.js';
+import { num, optNum, optStr, toAuditEvent, sameImportedUser, str, toApp, toCode, toFamily, toJourney, toKey, toRefresh, toSession, toAuthenticator, toTenant, toUser, userColumns, type Row } from '../rows.js';
 import { BackgroundCheckpointer } from './checkpointer.js';
 import { migrate } from './migrate.js';
 import type { MigrationResult } from '../store.js';
@@ -274,8 +276,8 @@ export class SqliteStore implements Store {
       deleteKey: db.prepare("DELETE FROM signing_keys WHERE tenant_id = ? AND kid = ? AND status = 'grace'"),
 
       insertSession: db.prepare(
-        `INSERT INTO sso_sessions (id_hash, sid, tenant_id, user_id, policy_id, client_id, idp, auth_time, created_at, expires_at)
-         VALUES (@idHash, @sid, @tenantId, @userId, @policyId, @clientId, @idp, @authTime, @createdAt, @expiresAt)`,
+        `INSERT INTO sso_sessions (id_hash, sid, tenant_id, user_id, policy_id, client_id, idp, auth_time, amr, created_at, expires_at)
+         VALUES (@idHash, @sid, @tenantId, @userId, @policyId, @clientId, @idp, @authTime, @amr, @createdAt, @expiresAt)`,
       ),
       upsertSessionClient: db.prepare(
         `INSERT INTO sso_session_clients (session_hash, client_id, policy_id) VALUES (?, ?, ?)
@@ -285,6 +287,17 @@ export class SqliteStore implements Store {
       session: db.prepare('SELECT * FROM sso_sessions WHERE id_hash = ?'),
       touchSession: db.prepare('UPDATE sso_sessions SET expires_at = ? WHERE id_hash = ?'),
       deleteSession: db.prepare('DELETE FROM sso_sessions WHERE id_hash = ?'),
+
+      authenticators: db.prepare('SELECT * FROM user_authenticators WHERE tenant_id = ? AND user_id = ? ORDER BY created_at, id'),
+      authenticatorByCredential: db.prepare('SELECT * FROM user_authenticators WHERE tenant_id = ? AND credential_id = ?'),
+      insertAuthenticator: db.prepare(
+        `INSERT INTO user_authenticators (id, tenant_id, user_id, kind, credential_id, label, data, version, created_at, last_used_at)
+         VALUES (@id, @tenantId, @userId, @kind, @credentialId, @label, @data, @version, @createdAt, @lastUsedAt)`,
+      ),
+      deleteAuthenticatorsOfKind: db.prepare('DELETE FROM user_authenticators WHERE tenant_id = ? AND user_id = ? AND kind = ?'),
+      useAuthenticator: db.prepare('UPDATE user_authenticators SET data = ?, last_used_at = ?, version = version + 1 WHERE tenant_id = ? AND id = ? AND version = ?'),
+      deleteAuthenticator: db.prepare('DELETE FROM user_authenticators WHERE tenant_id = ? AND user_id = ? AND id = ?'),
+      deleteUserAuthenticators: db.prepare('DELETE FROM user_authenticators WHERE tenant_id = ? AND user_id = ?'),
 
       insertJourney: db.prepare(
         `INSERT INTO journeys (id, tenant_id, policy_id, browser_hash, request, state, csrf, created_at, expires_at)
@@ -623,9 +636,35 @@ export class SqliteStore implements Store {
     })();
   }
 
+  // second factors and passkeys
+  async listAuthenticators(tenantId: string, userId: string): Promise<Authenticator[]> {
+    return (this.s.authenticators.all(tenantId, userId) as Row[]).map(toAuthenticator);
+  }
+  async findAuthenticatorByCredential(tenantId: string, credentialId: string): Promise<Authenticator | undefined> {
+    const row = this.s.authenticatorByCredential.get(tenantId, credentialId) as Row | undefined;
+    return row && toAuthenticator(row);
+  }
+  async replaceAuthenticators(tenantId: string, userId: string, kinds: AuthenticatorKind[], add: Authenticator[]): Promise<void> {
+    try {
+      this.db.transaction(() => {
+        for (const kind of kinds) this.s.deleteAuthenticatorsOfKind.run(tenantId, userId, kind);
+        for (const a of add) this.s.insertAuthenticator.run({ ...a, data: JSON.stringify(a.data) });
+      })();
+    } catch (err) {
+      if (isUniqueViolation(err)) throw new StoreConflictError('this passkey is already registered');
+      throw err;
+    }
+  }
+  async useAuthenticator(tenantId: string, id: string, version: number, data: Record<string, unknown>, now: number): Promise<boolean> {
+    return this.s.useAuthenticator.run(JSON.stringify(data), now, tenantId, id, version).changes > 0;
+  }
+  async removeAuthenticators(tenantId: string, userId: string, id?: string): Promise<number> {
+    return (id === undefined ? this.s.deleteUserAuthenticators.run(tenantId, userId) : this.s.deleteAuthenticator.run(tenantId, userId, id)).changes;
+  }
+
   // SSO sessions
   async createSsoSession(s: SsoSession): Promise<void> {
-    this.s.insertSession.run(s);
+    this.s.insertSession.run({ ...s, amr: JSON.stringify(s.amr) });
   }
   async findSsoSession(idHash: string): Promise<SsoSession | undefined> {
     const row = this.s.session.get(idHash) as Row | undefined;

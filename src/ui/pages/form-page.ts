@@ -1,5 +1,5 @@
 import { html, type SafeHtml } from '../html.js';
-import type { ApiPage } from './api-page.js';
+import type { ApiPage, PageType } from './api-page.js';
 import { csrfInput, input, itemError, pageLevelError, type InputOptions } from './forms.js';
 
 /** One input of a self-asserted page; `id` is the element id (B2C's attribute id), `name` what is posted. */
@@ -31,6 +31,10 @@ export interface FormPageProps {
   buttons: FormButton[];
   /** "Select…", in the page's language. */
   selectPrompt: string;
+  /** B2C's page type when it is not `selfasserted` (the second-factor pages are `multifactor`). */
+  pageType?: PageType;
+  /** Markup of the page's own inside the form, before the attributes (a QR code, a passkey button). */
+  extra?: SafeHtml;
 }
 
 /** B2C's class for an attribute's `<li>` by input type (`li.TextBox.givenName_li`). */
@@ -69,6 +73,7 @@ ${p.notice ? html`<div class="verificationInfoText" role="status"><p>${p.notice}
 ${pageLevelError(p.error)}
 <form id="attributeVerification" method="post" action="${p.action}" novalidate>
 ${csrfInput(p.csrf)}
+${p.extra ?? ''}
 <div id="attributeList" class="attr">
 <ul>
 ${(p.facts ?? []).map((f) => html`<li class="Readonly ${f.id}_li"><div class="attrEntry"><p><strong>${f.label}:</strong> <span id="${f.id}" class="readonly">${f.value}</span></p></div></li>`)}
@@ -79,5 +84,5 @@ ${p.fields.map((f) => item(f, p.selectPrompt))}
 ${p.buttons.map((b) => html`<button type="submit" id="${b.id}" name="action" value="${b.action}"${b.secondary ? html` class="secondary"` : ''}${b.skipValidation ? html` formnovalidate` : ''}>${b.label}</button>`)}
 </div>
 </form>`;
-  return { pageType: 'selfasserted', title: p.title, content };
+  return { pageType: p.pageType ?? 'selfasserted', title: p.title, content };
 }

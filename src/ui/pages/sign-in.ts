@@ -24,6 +24,8 @@ export interface SignInPageProps {
   byUsername?: boolean;
   /** Identity providers offered next to the local account ("Sign in with your social account"). */
   providers?: ProviderButton[];
+  /** Sign-in with a passkey (button and autofill), when the policy offers passkeys. */
+  passkey?: SafeHtml | undefined;
 }
 
 /** B2C's id for a provider's button (`GoogleExchange`…), which customers' CSS and scripts select. */
@@ -72,7 +74,7 @@ ${csrfInput(p.csrf)}
 <div class="entry-item">
 <label for="signInName">${nameLabel}</label>
 ${itemError('signInName', emailError)}
-${input({ id: 'signInName', name: 'email', type: p.byUsername ? 'text' : 'email', value: p.email, error: emailError, required: true, autocomplete: 'username', autofocus: p.email === '', maxLength: 256, placeholder: nameLabel })}
+${input({ id: 'signInName', name: 'email', type: p.byUsername ? 'text' : 'email', value: p.email, error: emailError, required: true, autocomplete: p.passkey ? 'username webauthn' : 'username', autofocus: p.email === '', maxLength: 256, placeholder: nameLabel })}
 </div>
 <div class="entry-item">
 <div class="password-label"><label for="password">${passwordLabel}</label></div>
@@ -84,6 +86,7 @@ ${p.keepMeSignedIn ? html`<div class="rememberMe checkbox"><input id="rememberMe
 <button type="submit" id="next" name="action" value="signin">${m.t('button.signIn')}</button>
 <button type="submit" id="cancel" name="action" value="cancel" class="secondary" formnovalidate>${m.t('button.cancel')}</button>
 </div>
+${p.passkey ?? ''}
 ${p.forgotPasswordLink ? html`<p class="forgot-password"><button type="submit" id="forgotPassword" name="action" value="forgot" class="secondary link" formnovalidate>${m.t('signIn.forgotPassword')}</button></p>` : ''}
 </div>
 ${p.signUpLink ? html`<div class="create"><p>${m.t('signIn.noAccount')} <button type="submit" id="createAccount" name="action" value="signup" class="secondary link" formnovalidate>${m.t('signIn.signUpNow')}</button></p></div>` : ''}

@@ -1,0 +1,290 @@
+import type { AuthenticationResponseJSON, RegistrationResponseJSON } from '@simplewebauthn/server';
+import { MfaService, mfaService, newTotpSecret, secondFactorDue, totpEnrolment, type FactorCheck } from '../../services/mfa.js';
+import type { Authenticator, User } from '../../store/store.js';
+import type { AmrValue } from '../../tokens/amr.js';
+import type { SafeHtml } from '../../ui/html.js';
+import type { FormButton, FormField } from '../../ui/pages/form-page.js';
+import { maskAddress, passkeyControl, recoveryCodeList, totpSetup } from '../../ui/pages/mfa.js';
+import type { FormInput, JourneyState, Step, StepContext, StepResult } from '../journey.js';
+import { cancelButton, cancelled, page, stepData, withData } from './common.js';
+import { MAX_SENDS, checkCode, codeField, issueCode, type PendingCode } from './one-time-code.js';
+
+/**
+ * The second factor of a sign-in (B2C's multi-factor page): after the first factor, when the policy
+ * asks for one (`mfa.mode`), the user proves an enrolled factor (authenticator app, passkey, an e-mail
+ * code, or a recovery code), or, with none enrolled under `required`, enrols one here. Nothing after
+ * this step runs until it is passed: the journey only moves on from here when a factor was checked.
+ */
+
+type ChallengeView = 'totp' | 'passkey' | 'email' | 'recovery';
+type EnrolView = 'enrol' | 'enrolTotp' | 'enrolPasskey' | 'codes';
+type View = ChallengeView | EnrolView;
+
+interface MfaData {
+  view: View;
+  /** The e-mail code sent (hash, expiry, attempts). */
+  pending: PendingCode;
+  /** An authenticator app being set up: its secret, sealed (the journey is stored in the database). */
+  secret: string;
+  /** The WebAuthn challenge of the passkey options on the page. */
+  challenge: string;
+  /** Recovery codes being shown once, sealed. */
+  codes: string;
+  /** The amr value of the factor that was proven, while the recovery codes are shown. */
+  proven: AmrValue;
+}
+
+/** What the user can be asked for now, of the policy's methods. */
+interface Factors {
+  challenges: ChallengeView[];
+  /** Factors that can be set up here (only under `required` with nothing enrolled). */
+  enrolments: ('totp' | 'passkey')[];
+}
+
+function factorsOf(ctx: StepContext, user: User, list: Authenticator[]): Factors {
+  const methods = ctx.policy.mfa.methods;
+  const has = (kind: Authenticator['kind']) => list.some((a) => a.kind === kind);
+  const challenges: ChallengeView[] = [];
+  if (methods.includes('totp') && has('totp')) challenges.push('totp');
+  if (methods.includes('passkey') && has('passkey')) challenges.push('passkey');
+  const emailOk = user.email !== null && user.emailVerified;
+  if (methods.includes('email') && emailOk && (ctx.policy.mfa.mode === 'required' || has('email'))) challenges.push('email');
+  if (challenges.some((c) => c === 'totp' || c === 'passkey') && (MfaService.recoveryCodesLeft(list) ?? 0) > 0) challenges.push('recovery');
+  const enrolments = challenges.length > 0 ? [] : (['totp', 'passkey'] as const).filter((m) => methods.includes(m));
+  return { challenges, enrolments };
+}
+
+const SWITCH: Record<ChallengeView, { action: string; label: Parameters<StepContext['messages']['t']>[0] }> = {
+  totp: { action: 'use-totp', label: 'button.useTotp' },
+  passkey: { action: 'use-passkey', label: 'button.usePasskey' },
+  email: { action: 'use-email', label: 'button.useEmail' },
+  recovery: { action: 'use-recovery', label: 'button.useRecovery' },
+};
+
+async function loadUser(ctx: StepContext): Promise<User | undefined> {
+  const user = ctx.state.userId ? await ctx.deps.store.findUser(ctx.tenant.id, ctx.state.userId) : undefined;
+  return user && !user.disabled ? user : undefined;
+}
+
+export function multiFactor(id = 'mfa'): Step {
+  const data = (s: JourneyState) => stepData<MfaData>(s, id);
+  const auditCtx = (ctx: StepContext) => ({ ip: ctx.ip, clientId: ctx.request.clientId });
+
+  /** The factor was proven: the journey goes on, multi-factor from here. */
+  function passed(ctx: StepContext, amr: AmrValue): StepResult {
+    const state: JourneyState = {
+      ...withData(ctx.state, id, {}),
+      amr: [...(ctx.state.amr ?? []), amr],
+      mfa: true,
+      authTime: Math.floor(ctx.deps.clock.now() / 1000),
+      interactive: true,
+    };
+    return { type: 'next', state };
+  }
+
+  /** A factor was just enrolled: show recovery codes first if the user has none yet. */
+  async function enrolled(ctx: StepContext, user: User, amr: AmrValue): Promise<StepResult> {
+    const list = await ctx.deps.store.listAuthenticators(ctx.tenant.id, user.id);
+    if ((MfaService.recoveryCodesLeft(list) ?? 0) > 0) return passed(ctx, amr);
+    const codes = await mfaService(ctx.deps).regenerateRecoveryCodes(ctx.tenant, user, auditCtx(ctx));
+    const state = withData(ctx.state, id, { view: 'codes', codes: ctx.deps.secrets.seal(JSON.stringify(codes)), proven: amr });
+    return show(ctx, user, state);
+  }
+
+  function mfaPage(
+    ctx: StepContext,
+    o: { heading: string; intro?: string; error?: string; notice?: string; fields?: FormField[]; extra?: SafeHtml; primary?: FormButton; others?: FormButton[]; state: JourneyState },
+  ): StepResult {
+    const buttons = [...(o.primary ? [o.primary] : []), ...(o.others ?? []), cancelButton(ctx)];
+    return {
+      ...page(ctx, { pageType: 'multifactor', heading: o.heading, intro: o.intro, error: o.error, notice: o.notice, fields: o.fields ?? [], buttons, ...(o.extra ? { extra: o.extra } : {}) }),
+      state: o.state,
+    };
+  }
+
+  /** Renders the step's current view (sending an e-mail code or making passkey options as it needs). */
+  async function show(ctx: StepContext, user: User, state: JourneyState, msg: { error?: string; notice?: string } = {}): Promise<StepResult> {
+    const m = ctx.messages;
+    const list = await ctx.deps.store.listAuthenticators(ctx.tenant.id, user.id);
+    const factors = factorsOf(ctx, user, list);
+    const d = data(state);
+    let view: View = d.view ?? factors.challenges[0] ?? (factors.enrolments.length === 1 ? (factors.enrolments[0] === 'totp' ? 'enrolTotp' : 'enrolPasskey') : 'enrol');
+    if (view === 'enrol' && factors.enrolments.length === 0) return { type: 'block', message: m.t('mfa.noFactor') };
+    const others = (current: ChallengeView) =>
+      factors.challenges.filter((c) => c !== current).map((c): FormButton => ({ action: SWITCH[c].action, id: SWITCH[c].action, label: m.t(SWITCH[c].label), secondary: true, skipValidation: true }));
+    const verify: FormButton = { action: 'verify', id: 'verifyCode', label: m.t('button.verify') };
+    const mfa = mfaService(ctx.deps);
+    const base = { ...d, view };
+
+    switch (view) {
+      case 'totp':
+        return mfaPage(ctx, { heading: m.t('mfa.heading'), intro: m.t('mfa.totpIntro'), ...msg, fields: [{ id: 'totpCode', name: 'code', label: m.t('label.totpCode'), type: 'code', autofocus: true, error: msg.error }], primary: verify, others: others('totp'), state: withData(state, id, base) });
+      case 'recovery':
+        return mfaPage(ctx, { heading: m.t('mfa.heading'), intro: m.t('mfa.recoveryIntro'), ...msg, fields: [{ id: 'recoveryCode', name: 'code', label: m.t('label.recoveryCode'), type: 'text', autocomplete: 'off', autofocus: true, maxLength: 20, error: msg.error }], primary: verify, others: others('recovery'), state: withData(state, id, base) });
+      case 'email': {
+        let pending = d.pending;
+        if (!pending || pending.address !== user.email) {
+          pending = await issueCode(ctx, user.email!, {}, true, { subject: 'mail.mfaSubject', body: 'mail.mfaBody' });
+        }
+        return mfaPage(ctx, {
+          heading: m.t('mfa.heading'),
+          intro: m.t('mfa.emailIntro', { address: maskAddress(user.email!) }),
+          ...msg,
+          fields: [codeField(ctx, msg.error)],
+          primary: verify,
+          others: [{ action: 'resend', id: 'email_ver_but_resend', label: m.t('button.resendCode'), secondary: true, skipValidation: true }, ...others('email')],
+          state: withData(state, id, { ...base, pending }),
+        });
+      }
+      case 'passkey': {
+        const options = await mfa.passkeyAuthenticationOptions(ctx.tenant, user);
+        return mfaPage(ctx, {
+          heading: m.t('mfa.heading'),
+          intro: m.t('mfa.passkeyIntro'),
+          ...msg,
+          extra: passkeyControl({ mode: 'get', options, action: 'passkey', label: m.t('button.usePasskey'), id: 'usePasskey', failed: m.t('mfa.passkeyFailed'), needsScript: m.t('mfa.passkeyNeedsScript') }),
+          others: others('passkey'),
+          state: withData(state, id, { ...base, challenge: options.challenge }),
+        });
+      }
+      case 'enrol':
+        return mfaPage(ctx, {
+          heading: m.t('mfa.enrolHeading'),
+          intro: m.t('mfa.enrolIntro'),
+          ...msg,
+          others: factors.enrolments.map((e) => ({ action: `enrol-${e}`, id: `enrol-${e}`, label: m.t(e === 'totp' ? 'button.setUpTotp' : 'button.setUpPasskey') })),
+          state: withData(state, id, base),
+        });
+      case 'enrolTotp': {
+        const secret = d.secret ? ctx.deps.secrets.open(d.secret) : newTotpSecret();
+        const account = user.signInName ?? user.email ?? user.displayName ?? user.id;
+        const { qrSvg } = await totpEnrolment(ctx.policy.ui.title ?? ctx.tenant.displayName, account, secret);
+        return mfaPage(ctx, {
+          heading: m.t('mfa.totpEnrolHeading'),
+          intro: m.t('mfa.totpEnrolIntro'),
+          ...msg,
+          extra: totpSetup(qrSvg, secret, m),
+          fields: [{ id: 'totpCode', name: 'code', label: m.t('label.totpCode'), type: 'code', error: msg.error }],
+          primary: verify,
+          others: factors.enrolments.length > 1 ? [{ action: 'back', id: 'back', label: m.t('button.back'), secondary: true, skipValidation: true }] : [],
+          state: withData(state, id, { ...base, secret: ctx.deps.secrets.seal(secret) }),
+        });
+      }
+      case 'enrolPasskey': {
+        const options = await mfa.passkeyRegistrationOptions(ctx.tenant, user);
+        return mfaPage(ctx, {
+          heading: m.t('mfa.passkeyEnrolHeading'),
+          intro: m.t('mfa.passkeyEnrolIntro'),
+          ...msg,
+          extra: passkeyControl({ mode: 'create', options, action: 'passkey', label: m.t('button.createPasskey'), id: 'createPasskey', failed: m.t('mfa.passkeyFailed'), needsScript: m.t('mfa.passkeyNeedsScript') }),
+          others: factors.enrolments.length > 1 ? [{ action: 'back', id: 'back', label: m.t('button.back'), secondary: true, skipValidation: true }] : [],
+          state: withData(state, id, { ...base, challenge: options.challenge }),
+        });
+      }
+      case 'codes': {
+        const codes = JSON.parse(ctx.deps.secrets.open(d.codes!)) as string[];
+        return mfaPage(ctx, { heading: m.t('mfa.codesHeading'), intro: m.t('mfa.codesIntro'), extra: recoveryCodeList(codes), primary: { action: 'saved', id: 'continue', label: m.t('button.savedCodes') }, state: withData(state, id, base) });
+      }
+    }
+  }
+
+  function factorError(ctx: StepContext, check: FactorCheck & { ok: false }): string {
+    return ctx.messages.t(check.reason === 'locked' ? 'mfa.locked' : check.reason === 'replayed' ? 'mfa.codeUsed' : 'mfa.codeWrong');
+  }
+
+  return {
+    id,
+    async enter(ctx) {
+      const user = await loadUser(ctx);
+      if (!user) return cancelled();
+      if (ctx.state.mfa || !(await secondFactorDue(ctx.deps, ctx.tenant, ctx.policy, user, ctx.state.amr ?? []))) return { type: 'next', state: ctx.state };
+      return show(ctx, user, ctx.state);
+    },
+
+    async submit(ctx, form: FormInput) {
+      const user = await loadUser(ctx);
+      if (!user) return cancelled();
+      const action = form.action ?? 'verify';
+      if (action === 'cancel') return cancelled();
+      const list = await ctx.deps.store.listAuthenticators(ctx.tenant.id, user.id);
+      const factors = factorsOf(ctx, user, list);
+      const d = data(ctx.state);
+      const view = d.view;
+      const mfa = mfaService(ctx.deps);
+      const to = (v: View) => show(ctx, user, withData(ctx.state, id, { view: v }));
+
+      // Switching to another enrolled factor, or between the ways to enrol.
+      const switched = (Object.keys(SWITCH) as ChallengeView[]).find((c) => SWITCH[c].action === action);
+      if (switched) return factors.challenges.includes(switched) ? to(switched) : show(ctx, user, ctx.state);
+      if (action === 'enrol-totp' && factors.enrolments.includes('totp')) return to('enrolTotp');
+      if (action === 'enrol-passkey' && factors.enrolments.includes('passkey')) return to('enrolPasskey');
+      if (action === 'back' && factors.enrolments.length > 1) return to('enrol');
+
+      switch (view) {
+        case 'totp': {
+          if (!factors.challenges.includes('totp')) return show(ctx, user, withData(ctx.state, id, {}));
+          const check = await mfa.checkTotp(ctx.tenant, user, form.code ?? '', auditCtx(ctx));
+          return check.ok ? passed(ctx, check.amr) : show(ctx, user, ctx.state, { error: factorError(ctx, check) });
+        }
+        case 'recovery': {
+          if (!factors.challenges.includes('recovery')) return show(ctx, user, withData(ctx.state, id, {}));
+          const check = await mfa.useRecoveryCode(ctx.tenant, user, form.code ?? '', auditCtx(ctx));
+          return check.ok ? passed(ctx, check.amr) : show(ctx, user, ctx.state, { error: factorError(ctx, check) });
+        }
+        case 'email': {
+          if (!factors.challenges.includes('email') || !d.pending) return show(ctx, user, withData(ctx.state, id, {}));
+          if (action === 'resend') {
+            if ((d.pending.sends ?? 0) >= MAX_SENDS) return show(ctx, user, ctx.state, { error: ctx.messages.t('code.tooManySends') });
+            const pending = await issueCode(ctx, user.email!, d.pending, true, { subject: 'mail.mfaSubject', body: 'mail.mfaBody' });
+            return show(ctx, user, withData(ctx.state, id, { ...d, pending }), { notice: ctx.messages.t('code.resent') });
+          }
+          if (await mfa.locked(ctx.tenant, user.id)) return show(ctx, user, ctx.state, { error: ctx.messages.t('mfa.locked') });
+          const check = checkCode(ctx, d.pending, form.code ?? '');
+          if (check.ok) {
+            await mfa.succeeded(ctx.tenant, user, 'email', ctx.ip, ctx.request.clientId);
+            return passed(ctx, 'otp');
+          }
+          const counted = /^\d{6}$/.test((form.code ?? '').trim()) ? await mfa.emailCodeFailed(ctx.tenant, user, ctx.ip, ctx.request.clientId) : undefined;
+          const state = check.pending ? withData(ctx.state, id, { ...d, pending: check.pending }) : ctx.state;
+          return show(ctx, user, state, { error: counted && !counted.ok && counted.reason === 'locked' ? ctx.messages.t('mfa.locked') : check.error });
+        }
+        case 'passkey': {
+          if (action !== 'passkey' || !factors.challenges.includes('passkey') || !d.challenge) return show(ctx, user, ctx.state);
+          const response = parsePasskey<AuthenticationResponseJSON>(form.passkey);
+          const check = response && (await mfa.verifyPasskey(ctx.tenant, response, d.challenge, { ...auditCtx(ctx), expectedUser: user }));
+          if (check?.ok) return passed(ctx, check.amr);
+          return show(ctx, user, ctx.state, { error: ctx.messages.t(check && !check.ok && check.reason === 'locked' ? 'mfa.locked' : 'mfa.passkeyFailed') });
+        }
+        case 'enrolTotp': {
+          if (!factors.enrolments.includes('totp') || !d.secret) return show(ctx, user, withData(ctx.state, id, {}));
+          const ok = await mfa.enrolTotp(ctx.tenant, user, ctx.deps.secrets.open(d.secret), form.code ?? '', auditCtx(ctx));
+          return ok ? enrolled(ctx, user, 'otp') : show(ctx, user, ctx.state, { error: ctx.messages.t('mfa.codeWrong') });
+        }
+        case 'enrolPasskey': {
+          if (action !== 'passkey' || !factors.enrolments.includes('passkey') || !d.challenge) return show(ctx, user, ctx.state);
+          const response = parsePasskey<RegistrationResponseJSON>(form.passkey);
+          const result = response && (await mfa.registerPasskey(ctx.tenant, user, response, d.challenge, auditCtx(ctx)));
+          if (result?.ok) return enrolled(ctx, user, result.amr);
+          return show(ctx, user, ctx.state, { error: ctx.messages.t(result && !result.ok && result.reason === 'taken' ? 'mfa.passkeyTaken' : 'mfa.passkeyFailed') });
+        }
+        case 'codes':
+          // Shown after an enrolment that proved the factor; "I have saved them" ends the step.
+          if (action === 'saved' && d.proven) return passed(ctx, d.proven);
+          return show(ctx, user, ctx.state);
+        default:
+          return show(ctx, user, ctx.state);
+      }
+    },
+  };
+}
+
+/** The browser's WebAuthn result, posted as JSON; anything else is no result. */
+export function parsePasskey<T>(value: string | undefined): T | undefined {
+  if (!value || value.length > 64 * 1024) return undefined;
+  try {
+    const parsed = JSON.parse(value) as unknown;
+    return parsed && typeof parsed === 'object' && typeof (parsed as { id?: unknown }).id === 'string' ? (parsed as T) : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,170 @@
+import type { RegistrationResponseJSON } from '@simplewebauthn/server';
+import { MfaService, mfaService, newTotpSecret, totpEnrolment } from '../../services/mfa.js';
+import type { User } from '../../store/store.js';
+import type { FormButton } from '../../ui/pages/form-page.js';
+import { maskAddress, passkeyControl, recoveryCodeList, totpSetup } from '../../ui/pages/mfa.js';
+import type { JourneyState, Step, StepContext, StepResult } from '../journey.js';
+import { cancelButton, cancelled, page, stepData, withData } from './common.js';
+import { parsePasskey } from './mfa.js';
+
+/**
+ * Profile edit's security settings: the user turns e-mail codes on or off, sets up or removes an
+ * authenticator app, adds or removes passkeys, and makes new recovery codes, within the policy's
+ * `mfa.methods`. Reached from the profile page's "Security settings" button (a step the journey
+ * otherwise passes through) and left with "Done", back to the profile.
+ */
+
+type View = 'list' | 'enrolTotp' | 'enrolPasskey' | 'codes';
+
+interface SecurityData {
+  /** Set by the profile page's button: the step shows itself only then. */
+  open: boolean;
+  view: View;
+  secret: string;
+  challenge: string;
+  codes: string;
+  notice: string;
+}
+
+export const SECURITY_STEP = 'securitySettings';
+
+export function securitySettings(profileStep: string): Step {
+  const id = SECURITY_STEP;
+  const data = (s: JourneyState) => stepData<SecurityData>(s, id);
+  const auditCtx = (ctx: StepContext) => ({ ip: ctx.ip, clientId: ctx.request.clientId });
+  const secondary = (action: string, label: string, skip = true): FormButton => ({ action, id: action.replace(/[^\w-]/g, '-'), label, secondary: true, skipValidation: skip });
+
+  async function show(ctx: StepContext, user: User, state: JourneyState, msg: { error?: string; notice?: string } = {}): Promise<StepResult> {
+    const m = ctx.messages;
+    const d = data(state);
+    const methods = ctx.policy.mfa.methods;
+    const mfa = mfaService(ctx.deps);
+    const view = d.view ?? 'list';
+    const title = { pageType: 'multifactor' as const, error: msg.error, notice: msg.notice ?? d.notice };
+    switch (view) {
+      case 'enrolTotp': {
+        const secret = d.secret ? ctx.deps.secrets.open(d.secret) : newTotpSecret();
+        const { qrSvg } = await totpEnrolment(ctx.policy.ui.title ?? ctx.tenant.displayName, user.signInName ?? user.email ?? user.id, secret);
+        return {
+          ...page(ctx, {
+            ...title,
+            heading: m.t('mfa.totpEnrolHeading'),
+            intro: m.t('mfa.totpEnrolIntro'),
+            extra: totpSetup(qrSvg, secret, m),
+            fields: [{ id: 'totpCode', name: 'code', label: m.t('label.totpCode'), type: 'code', error: msg.error }],
+            buttons: [{ action: 'confirm-totp', id: 'verifyCode', label: m.t('button.verify') }, secondary('back', m.t('button.back'))],
+          }),
+          state: withData(state, id, { ...d, view, secret: ctx.deps.secrets.seal(secret), notice: '' }),
+        };
+      }
+      case 'enrolPasskey': {
+        const options = await mfa.passkeyRegistrationOptions(ctx.tenant, user);
+        return {
+          ...page(ctx, {
+            ...title,
+            heading: m.t('mfa.passkeyEnrolHeading'),
+            intro: m.t('mfa.passkeyEnrolIntro'),
+            extra: passkeyControl({ mode: 'create', options, action: 'confirm-passkey', label: m.t('button.createPasskey'), id: 'createPasskey', failed: m.t('mfa.passkeyFailed'), needsScript: m.t('mfa.passkeyNeedsScript') }),
+            fields: [],
+            buttons: [secondary('back', m.t('button.back'))],
+          }),
+          state: withData(state, id, { ...d, view, challenge: options.challenge, notice: '' }),
+        };
+      }
+      case 'codes': {
+        const codes = JSON.parse(ctx.deps.secrets.open(d.codes!)) as string[];
+        return {
+          ...page(ctx, { ...title, heading: m.t('mfa.codesHeading'), intro: m.t('mfa.codesIntro'), extra: recoveryCodeList(codes), fields: [], buttons: [{ action: 'back', id: 'continue', label: m.t('button.savedCodes') }] }),
+          state: withData(state, id, { ...d, view, notice: '' }),
+        };
+      }
+      case 'list': {
+        const list = await ctx.deps.store.listAuthenticators(ctx.tenant.id, user.id);
+        const facts: { id: string; label: string; value: string }[] = [];
+        const buttons: FormButton[] = [];
+        const totp = list.find((a) => a.kind === 'totp');
+        if (methods.includes('totp')) {
+          facts.push({ id: 'totpStatus', label: m.t('security.totp'), value: m.t(totp ? 'security.on' : 'security.off') });
+          buttons.push(secondary('enrol-totp', m.t('button.setUpTotp')));
+          if (totp) buttons.push(secondary(`remove:${totp.id}`, `${m.t('button.remove')}: ${m.t('security.totp')}`));
+        }
+        if (methods.includes('email') && user.email !== null && user.emailVerified) {
+          const on = list.some((a) => a.kind === 'email');
+          facts.push({ id: 'emailStatus', label: m.t('security.email', { address: maskAddress(user.email) }), value: m.t(on ? 'security.on' : 'security.off') });
+          buttons.push(secondary(on ? 'email-off' : 'email-on', `${m.t(on ? 'button.turnOff' : 'button.turnOn')}: ${m.t('security.email', { address: maskAddress(user.email) })}`));
+        }
+        if (methods.includes('passkey')) {
+          const passkeys = list.filter((a) => a.kind === 'passkey');
+          facts.push({ id: 'passkeyList', label: m.t('security.passkeys'), value: passkeys.length > 0 ? passkeys.map((p) => p.label ?? '').join(', ') : m.t('security.none') });
+          buttons.push(secondary('enrol-passkey', m.t('button.createPasskey')));
+          for (const p of passkeys) buttons.push(secondary(`remove:${p.id}`, `${m.t('button.remove')}: ${p.label ?? ''}`));
+        }
+        const left = MfaService.recoveryCodesLeft(list);
+        if (list.some((a) => a.kind === 'totp' || a.kind === 'passkey') || left !== undefined) {
+          facts.push({ id: 'recoveryStatus', label: m.t('security.recovery', { count: left ?? 0 }), value: '' });
+          buttons.push(secondary('new-codes', m.t('button.newCodes')));
+        }
+        return {
+          ...page(ctx, { ...title, heading: m.t('security.heading'), facts, fields: [], buttons: [{ action: 'done', id: 'done', label: m.t('button.done') }, ...buttons, cancelButton(ctx)] }),
+          state: withData(state, id, { open: true, view: 'list' }),
+        };
+      }
+    }
+  }
+
+  return {
+    id,
+    async enter(ctx) {
+      if (!data(ctx.state).open) return { type: 'next', state: ctx.state };
+      const user = ctx.state.userId ? await ctx.deps.store.findUser(ctx.tenant.id, ctx.state.userId) : undefined;
+      if (!user) return cancelled();
+      return show(ctx, user, ctx.state);
+    },
+    async submit(ctx, form) {
+      const user = ctx.state.userId ? await ctx.deps.store.findUser(ctx.tenant.id, ctx.state.userId) : undefined;
+      if (!user || user.disabled) return cancelled();
+      const action = form.action ?? '';
+      const d = data(ctx.state);
+      const methods = ctx.policy.mfa.methods;
+      const mfa = mfaService(ctx.deps);
+      const list = (notice = '') => show(ctx, user, withData(ctx.state, id, { open: true, view: 'list', notice }));
+      const m = ctx.messages;
+      if (action === 'cancel') return cancelled();
+      if (action === 'done') return { type: 'goto', step: profileStep, state: withData(ctx.state, id, {}) };
+      if (action === 'back') return list();
+      if (action === 'enrol-totp' && methods.includes('totp')) return show(ctx, user, withData(ctx.state, id, { open: true, view: 'enrolTotp' }));
+      if (action === 'enrol-passkey' && methods.includes('passkey')) return show(ctx, user, withData(ctx.state, id, { open: true, view: 'enrolPasskey' }));
+      if ((action === 'email-on' || action === 'email-off') && methods.includes('email') && user.emailVerified) {
+        await mfa.setEmailFactor(ctx.tenant, user, action === 'email-on', auditCtx(ctx));
+        return list();
+      }
+      if (action.startsWith('remove:')) {
+        await mfa.remove(ctx.tenant, user, action.slice(7), auditCtx(ctx));
+        return list();
+      }
+      const showCodes = async () => {
+        const codes = await mfa.regenerateRecoveryCodes(ctx.tenant, user, auditCtx(ctx));
+        return show(ctx, user, withData(ctx.state, id, { open: true, view: 'codes', codes: ctx.deps.secrets.seal(JSON.stringify(codes)) }));
+      };
+      if (action === 'new-codes') return showCodes();
+      // An enrolment: the first factor of its kind also gets recovery codes (shown once).
+      const afterEnrolment = async () => ((MfaService.recoveryCodesLeft(await ctx.deps.store.listAuthenticators(ctx.tenant.id, user.id)) ?? 0) > 0 ? list() : showCodes());
+      if (action === 'confirm-totp' && d.view === 'enrolTotp' && d.secret) {
+        const ok = await mfa.enrolTotp(ctx.tenant, user, ctx.deps.secrets.open(d.secret), form.code ?? '', auditCtx(ctx));
+        return ok ? afterEnrolment() : show(ctx, user, ctx.state, { error: m.t('mfa.codeWrong') });
+      }
+      if (action === 'confirm-passkey' && d.view === 'enrolPasskey' && d.challenge) {
+        const response = parsePasskey<RegistrationResponseJSON>(form.passkey);
+        const result = response && (await mfa.registerPasskey(ctx.tenant, user, response, d.challenge, auditCtx(ctx)));
+        if (result?.ok) return afterEnrolment();
+        return show(ctx, user, ctx.state, { error: m.t(result && !result.ok && result.reason === 'taken' ? 'mfa.passkeyTaken' : 'mfa.passkeyFailed') });
+      }
+      return show(ctx, user, ctx.state);
+    },
+  };
+}
+
+/** The profile page's "Security settings" button opens the step. */
+export function openSecuritySettings(state: JourneyState): JourneyState {
+  return withData(state, SECURITY_STEP, { open: true, view: 'list' });
+}
