@@ -68,6 +68,8 @@ export interface Balancer {
  * Debian's nginx in front of `upstreams`, round-robin, no stickiness, each answer saying which
  * instance made it (`X-Upstream`). A connection refused moves the request to the next instance; a
  * request an instance took and did not answer is not repeated elsewhere (nginx's default for POST).
+ * No upstream keep-alive: a request sent on a pooled connection to a killed instance would count as
+ * taken and be answered 502, where a new connection is refused and the request goes to the survivor.
  */
 export async function startNginx(dir: string, upstreams: number[], port?: number): Promise<Balancer> {
   port ??= await freePort();
@@ -88,7 +90,6 @@ http {
   scgi_temp_path ${join(dir, 'scgi')};
   upstream latchkey {
 ${upstreams.map((p) => `    server 127.0.0.1:${p} max_fails=0;`).join('\n')}
-    keepalive 16;
   }
   server {
     listen 127.0.0.1:${port};

@@ -28,9 +28,13 @@ describe('policy schema', () => {
       { id: 'x', kind: 'signIn', sesion: {} },
       { id: 'x', kind: 'signUp', signUp: { attributes: [{ claim: 'country', label: 'Country', type: 'select' }] } },
       { id: 'x', kind: 'unknownKind' },
-      // Not available yet: refused rather than accepted and ignored.
-      { id: 'x', kind: 'signIn', mfa: { mode: 'required' } },
+      // Not available (SMS needs a gateway), or with no page to ask on: refused rather than accepted and ignored.
       { id: 'x', kind: 'signIn', mfa: { mode: 'always' } },
+      { id: 'x', kind: 'signIn', mfa: { mode: 'required', methods: ['sms'] } },
+      { id: 'x', kind: 'signIn', mfa: { mode: 'required', methods: [] } },
+      { id: 'x', kind: 'signIn', mfa: { mode: 'required', methods: ['totp', 'totp'] } },
+      { id: 'x', kind: 'ropc', mfa: { mode: 'required' } },
+      { id: 'x', kind: 'ropc', mfa: { methods: ['passkey'] } },
     ];
     for (const b of bad) expect(policySchema.safeParse(b).success, JSON.stringify(b)).toBe(false);
   });
