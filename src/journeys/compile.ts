@@ -5,6 +5,7 @@ import { federatedSignUp } from './steps/federated-sign-up.js';
 import { linkIdentity } from './steps/link-identity.js';
 import { localSignIn, type LocalSignInOptions } from './steps/local-sign-in.js';
 import { multiFactor } from './steps/mfa.js';
+import { passkeyOffer } from './steps/passkey-offer.js';
 import { securitySettings } from './steps/security-settings.js';
 import { resetEmail, resetPassword } from './steps/password-reset.js';
 import { profileEdit } from './steps/profile-edit.js';
@@ -46,6 +47,11 @@ function mfaSteps(policy: Policy): Step[] {
   return policy.mfa.mode === 'off' ? [] : [multiFactor('mfa')];
 }
 
+/** After a sign-up, the offer to create a passkey (policies that offer passkeys). */
+function passkeyOfferSteps(policy: Policy): Step[] {
+  return policy.mfa.methods.includes('passkey') ? [passkeyOffer('passkeyOffer')] : [];
+}
+
 /** Whether profile edit offers security settings: second factors to manage, or passkeys to register. */
 export function offersSecuritySettings(policy: Policy): boolean {
   return policy.mfa.mode !== 'off' || policy.mfa.methods.includes('passkey');
@@ -63,11 +69,11 @@ export function compileJourney(policy: Policy): Journey {
     }
     case 'signUpOrSignIn': {
       const { first, upstream } = signInSteps(policy, { signUpStep: 'signUpEmail', ...reset, allowSignUp: true });
-      steps = [first, ...signUpSteps(), ...(inlineReset ? resetSteps() : []), ...upstream, ...mfaSteps(policy)];
+      steps = [first, ...signUpSteps(), ...(inlineReset ? resetSteps() : []), ...upstream, ...mfaSteps(policy), ...passkeyOfferSteps(policy)];
       break;
     }
     case 'signUp':
-      steps = [...signUpSteps(), ...mfaSteps(policy)];
+      steps = [...signUpSteps(), ...mfaSteps(policy), ...passkeyOfferSteps(policy)];
       break;
     case 'profileEdit': {
       const { first, upstream } = signInSteps(policy, { ...reset, allowSignUp: false });

@@ -7,6 +7,7 @@ import { finishFlow, newPage, startFlow as startBrowserFlow, type Flow } from '.
 import { launchBrowser, startRelyingParty, type RelyingParty } from '../helpers/browser.js';
 import { waitForPolicy, writePolicy } from '../helpers/policies.js';
 import { startServer, type TestServer } from '../helpers/server.js';
+import { MfaService, newTotpSecret } from '../../src/services/mfa.js';
 
 /**
  * Multi-factor authentication and passkeys through the hosted pages in headless Chromium: e-mail
@@ -24,7 +25,7 @@ let appId: string;
 const PASSWORD = 'mfa-password-1';
 
 function flow(policy: string, extra?: Record<string, string>): Promise<Flow> {
-  return startBrowserFlow({ baseUrl: s.baseUrl, policy, clientId: appId, redirectUri: `${rp.url}/cb`, ...(extra ? { extra } : {}) });
+  return startBrowserFlow({ baseUrl: s.baseUrl, policy, clientId: appId, redirectUri: `${rp.url}/cb`, clockSkewSeconds: Math.round(s.clock.offset / 1000), ...(extra ? { extra } : {}) });
 }
 
 async function signIn(page: Page, f: Flow, email: string): Promise<void> {
@@ -69,7 +70,8 @@ function cli(args: string[]): string {
 }
 
 beforeAll(async () => {
-  s = await startServer({ host: 'localhost', env: { LATCHKEY_MASTER_KEY: 'mfa-test-master-key-0123456789abcdef' } });
+  // Every page of this file posts from 127.0.0.1: more than the default 60 form posts a minute.
+  s = await startServer({ host: 'localhost', env: { LATCHKEY_MASTER_KEY: 'mfa-test-master-key-0123456789abcdef', LATCHKEY_FORM_RATE_LIMIT: '1000' } });
   rp = await startRelyingParty();
   browser = await launchBrowser();
   appId = (await s.createApp({ name: 'mfa-app', type: 'native', redirectUris: [`${rp.url}/cb`] })).app.clientId;
@@ -77,8 +79,11 @@ beforeAll(async () => {
   writePolicy(s, 'B2C_1_mfa_totp', { mfa: { mode: 'required', methods: ['totp'] } }, 'B2C_1_signin');
   writePolicy(s, 'B2C_1_mfa_profile', { mfa: { mode: 'optional', methods: ['totp', 'passkey'] } }, 'B2C_1_profileedit');
   writePolicy(s, 'B2C_1_mfa_passkey', { mfa: { mode: 'optional', methods: ['passkey'] } }, 'B2C_1_signin');
-  for (const id of ['email', 'totp', 'profile', 'passkey']) await waitForPolicy(s, `B2C_1_mfa_${id}`);
-  for (const who of ['ella', 'tom', 'pat']) await s.createUser(`${who}@example.com`, PASSWORD, { displayName: who });
+  writePolicy(s, 'B2C_1_mfa_optional', { mfa: { mode: 'optional', methods: ['email', 'totp'] } }, 'B2C_1_signin');
+  writePolicy(s, 'B2C_1_mfa_optprofile', { mfa: { mode: 'optional', methods: ['email', 'totp'] } }, 'B2C_1_profileedit');
+  writePolicy(s, 'B2C_1_mfa_pksignup', { signUp: { verifyEmail: false, attributes: [] }, mfa: { mode: 'off', methods: ['passkey'] } });
+  for (const id of ['email', 'totp', 'profile', 'passkey', 'optional', 'optprofile', 'pksignup']) await waitForPolicy(s, `B2C_1_mfa_${id}`);
+  for (const who of ['ella', 'tom', 'pat', 'lou', 'opal', 'sam']) await s.createUser(`${who}@example.com`, PASSWORD, { displayName: who });
 });
 
 afterAll(async () => {
@@ -88,8 +93,10 @@ afterAll(async () => {
 });
 
 describe('multi-factor authentication', () => {
-  it('asks for an e-mailed code after the password, and not again within the SSO session', async () => {
-    const { context, page } = await newPage(browser);
+  it('asks for an e-mailed code after the password (pages without JavaScript), and not again within the SSO session', async () => {
+    const context = await browser.newContext({ javaScriptEnabled: false });
+    const page = await context.newPage();
+    page.setDefaultTimeout(10_000);
     const f = await flow('B2C_1_mfa_email');
     await signIn(page, f, 'ella@example.com');
     await expect(page.locator('#api').getAttribute('data-name')).resolves.toBe('Phonefactor');
@@ -118,6 +125,100 @@ describe('multi-factor authentication', () => {
   let secret = '';
   let recovery: string[] = [];
 
+  it('asks a signed-in user only for the second factor when a policy needs one the session lacks; prompt=none says interaction_required', async () => {
+    const { context, page } = await newPage(browser);
+    const plain = await flow('B2C_1_signin');
+    await signIn(page, plain, 'sam@example.com');
+    expect((await claimsAfter(page, plain)).amr).toEqual(['pwd']);
+    const silent = await flow('B2C_1_mfa_email', { prompt: 'none' });
+    await page.goto(silent.url.toString());
+    await page.waitForURL(`${rp.url}/**`);
+    expect(new URL(page.url()).searchParams.get('error')).toBe('interaction_required');
+    const stepUp = await flow('B2C_1_mfa_email');
+    await page.goto(stepUp.url.toString());
+    await expect(page.locator('#signInName').count()).resolves.toBe(0);
+    await page.locator('#email_ver_input').fill(await mailedCode('sam@example.com'));
+    await page.locator('#verifyCode').click();
+    const claims = await claimsAfter(page, stepUp);
+    expect(claims.amr).toEqual(['pwd', 'otp', 'mfa']);
+    await context.close();
+  });
+
+  it('locks the second factor after ten wrong codes, as passwords are locked', async () => {
+    const user = (await s.deps.store.findUserBySignInName(s.tenant.id, 'lou@example.com'))!;
+    const mfa = new MfaService(s.deps);
+    const key = newTotpSecret();
+    expect(await mfa.enrolTotp(s.tenant, user, key, await totp(key), { ip: '127.0.0.1', clientId: null })).toBe(true);
+    const { context, page } = await newPage(browser);
+    const f = await flow('B2C_1_mfa_totp');
+    await signIn(page, f, 'lou@example.com');
+    const csrf = await page.locator('input[name=csrf]').first().inputValue();
+    const wrong = (await totp(key, 5)) === '123456' ? '654321' : '123456';
+    let last = '';
+    for (let i = 0; i < 10; i++) last = await (await page.request.post(page.url(), { form: { csrf, action: 'verify', code: wrong } })).text();
+    expect(last).toContain('Too many wrong codes');
+    // The next period's code (accepted for clock drift, and not used yet) is refused while locked.
+    const refused = await (await page.request.post(page.url(), { form: { csrf, action: 'verify', code: await totp(key, 1) } })).text();
+    expect(refused).toContain('Too many wrong codes');
+    const audit = await s.deps.store.listAuditEvents({ tenantId: s.tenant.id });
+    expect(audit.some((e) => e.event === 'lockout' && e.subject === user.id && e.detail?.startsWith('second factor locked'))).toBe(true);
+    await context.close();
+    // The lock ends (a minute the first time): the next sign-in's code is taken.
+    s.clock.advance(61_000);
+    const later = await newPage(browser);
+    const f2 = await flow('B2C_1_mfa_totp');
+    await signIn(later.page, f2, 'lou@example.com');
+    await later.page.locator('#totpCode').fill(await totp(key));
+    await later.page.locator('#verifyCode').click();
+    expect((await claimsAfter(later.page, f2)).acr).toBe('mfa');
+    await later.context.close();
+  });
+
+  it('lets a user turn on e-mail codes in profile edit (optional MFA), then asks for them; new recovery codes replace the old', async () => {
+    const { context, page } = await newPage(browser);
+    let f = await flow('B2C_1_mfa_optional');
+    await signIn(page, f, 'opal@example.com');
+    expect((await claimsAfter(page, f)).amr).toEqual(['pwd']);
+
+    f = await flow('B2C_1_mfa_optprofile', { prompt: 'login' });
+    await signIn(page, f, 'opal@example.com');
+    await page.locator('#securitySettings').click();
+    await expect(page.locator('#emailStatus').textContent()).resolves.toBe('Off');
+    await page.getByRole('button', { name: /^Turn on: Codes by e-mail/ }).click();
+    await expect(page.locator('#emailStatus').textContent()).resolves.toBe('On');
+    await page.locator('#enrol-totp').click();
+    const key = ((await page.locator('#totpSecret').textContent()) ?? '').replace(/\s/g, '');
+    await page.locator('#totpCode').fill(await totp(key));
+    await page.locator('#verifyCode').click();
+    const first = await page.locator('#recoveryCodes code').allTextContents();
+    await page.locator('#continue').click();
+    await expect(page.locator('#totpStatus').textContent()).resolves.toBe('On');
+    await page.locator('#new-codes').click();
+    const second = await page.locator('#recoveryCodes code').allTextContents();
+    expect(second).toHaveLength(10);
+    expect(second.some((c) => first.includes(c))).toBe(false);
+    await page.locator('#continue').click();
+    await page.locator('#done').click();
+    await page.locator('#givenName').fill('Opal');
+    await page.locator('#continue').click();
+    await finishFlow(page, f);
+    await context.close();
+
+    // A new browser: the optional policy now asks, by e-mail or the app; an old recovery code is refused.
+    const fresh = await newPage(browser);
+    f = await flow('B2C_1_mfa_optional');
+    await signIn(fresh.page, f, 'opal@example.com');
+    await fresh.page.locator('#use-recovery').click();
+    await fresh.page.locator('#recoveryCode').fill(first[0]!);
+    await fresh.page.locator('#verifyCode').click();
+    await expect(fresh.page.locator('.error[role=alert]').first().textContent()).resolves.toContain('not right');
+    await fresh.page.locator('#use-email').click();
+    await fresh.page.locator('#email_ver_input').fill(await mailedCode('opal@example.com'));
+    await fresh.page.locator('#verifyCode').click();
+    expect((await claimsAfter(fresh.page, f)).amr).toEqual(['pwd', 'otp', 'mfa']);
+    await fresh.context.close();
+  });
+
   it('enrols an authenticator app at the first sign-in (QR code, key, first code), then shows recovery codes once', async () => {
     const { context, page } = await newPage(browser);
     const f = await flow('B2C_1_mfa_totp');
@@ -136,7 +237,8 @@ describe('multi-factor authentication', () => {
     expect(claims.amr).toEqual(['pwd', 'otp', 'mfa']);
     expect(claims.acr).toBe('mfa');
     // The secret is sealed at rest, and the codes are kept only as hashes.
-    const rows = s.db.prepare("SELECT kind, data FROM user_authenticators WHERE kind IN ('totp', 'recovery')").all() as { kind: string; data: string }[];
+    const tom = (await s.deps.store.findUserBySignInName(s.tenant.id, 'tom@example.com'))!;
+    const rows = s.db.prepare('SELECT kind, data FROM user_authenticators WHERE user_id = ?').all(tom.id) as { kind: string; data: string }[];
     expect(rows.map((r) => r.kind).sort()).toEqual(['recovery', 'totp']);
     for (const r of rows) {
       expect(r.data).not.toContain(secret);
@@ -154,8 +256,8 @@ describe('multi-factor authentication', () => {
     await page.locator('#totpCode').fill(await totp(secret));
     await page.locator('#verifyCode').click();
     await expect(page.locator('.error[role=alert]').first().textContent()).resolves.toContain('already used');
-    s.clock.advance(30_000);
-    await page.locator('#totpCode').fill(await totp(secret));
+    // The next period's code (accepted for clock drift) is new.
+    await page.locator('#totpCode').fill(await totp(secret, 1));
     await page.locator('#verifyCode').click();
     expect((await claimsAfter(page, f)).amr).toEqual(['pwd', 'otp', 'mfa']);
     await context.close();
@@ -282,6 +384,44 @@ describe('passkeys', () => {
     await page.locator('#usePasskey').click();
     expect((await claimsAfter(page, f)).amr).toEqual(['pwd', 'hwk', 'mfa']);
     await context.close();
+  });
+
+  it('offers a passkey right after sign-up; "Not now" works without JavaScript', async () => {
+    const { context, page } = await newPage(browser);
+    await virtualAuthenticator(context, page);
+    let f = await flow('B2C_1_mfa_pksignup');
+    await page.goto(f.url.toString(), { waitUntil: 'domcontentloaded' });
+    await page.locator('#createAccount').click();
+    await page.locator('#email').fill('newbie@example.com');
+    await page.locator('#continue').click();
+    await page.locator('#newPassword').fill(PASSWORD);
+    await page.locator('#reenterPassword').fill(PASSWORD);
+    await page.locator('#continue').click();
+    await expect(page.locator('h1').textContent()).resolves.toBe('Create a passkey');
+    await page.locator('#createPasskey').click();
+    await page.locator('h1', { hasText: 'Save your recovery codes' }).waitFor();
+    await page.locator('#continue').click();
+    const claims = await claimsAfter(page, f);
+    expect(claims.newUser).toBe(true);
+    const user = (await s.deps.store.findUserBySignInName(s.tenant.id, 'newbie@example.com'))!;
+    expect((await s.deps.store.listAuthenticators(s.tenant.id, user.id)).map((a) => a.kind).sort()).toEqual(['passkey', 'recovery']);
+    await context.close();
+
+    const noJs = await browser.newContext({ javaScriptEnabled: false });
+    const p2 = await noJs.newPage();
+    f = await flow('B2C_1_mfa_pksignup');
+    await p2.goto(f.url.toString());
+    await p2.locator('#createAccount').click();
+    await p2.locator('#email').fill('nojs@example.com');
+    await p2.locator('#continue').click();
+    await p2.locator('#newPassword').fill(PASSWORD);
+    await p2.locator('#reenterPassword').fill(PASSWORD);
+    await p2.locator('#continue').click();
+    await expect(p2.locator('#createPasskey').isVisible()).resolves.toBe(false);
+    await expect(p2.locator('.passkeyNoScript').textContent()).resolves.toContain('Passkeys need JavaScript');
+    await p2.locator('#skip').click();
+    expect((await claimsAfter(p2, f)).newUser).toBe(true);
+    await noJs.close();
   });
 
   it('does not offer passkeys or ask for a second factor where the policy does not', async () => {

@@ -14,8 +14,10 @@ export interface Flow {
 const insecure = { execute: [client.allowInsecureRequests] };
 
 /** openid-client discovers the policy's metadata and builds the authorization URL, as an app does. */
-export async function startFlow(o: { baseUrl: string; policy: string; clientId: string; redirectUri: string; scope?: string; extra?: Record<string, string> }): Promise<Flow> {
-  const config = await client.discovery(new URL(`${o.baseUrl}/demo/${o.policy}/v2.0/.well-known/openid-configuration`), o.clientId, undefined, client.None(), insecure);
+export async function startFlow(o: { baseUrl: string; policy: string; clientId: string; redirectUri: string; scope?: string; extra?: Record<string, string>; clockSkewSeconds?: number }): Promise<Flow> {
+  // A server on a test clock that was moved forward: the app's clock is told, as a skewed one would be.
+  const metadata = o.clockSkewSeconds ? { [client.clockSkew]: o.clockSkewSeconds } : undefined;
+  const config = await client.discovery(new URL(`${o.baseUrl}/demo/${o.policy}/v2.0/.well-known/openid-configuration`), o.clientId, metadata, client.None(), insecure);
   const verifier = client.randomPKCECodeVerifier();
   const state = client.randomState();
   const nonce = client.randomNonce();

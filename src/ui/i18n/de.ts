@@ -127,6 +127,7 @@ export const de: Catalogue = {
   'button.setUpPasskey': "Passkey",
   'button.createPasskey': "Passkey erstellen",
   'button.savedCodes': "Ich habe meine Codes gespeichert",
+  'button.notNow': "Nicht jetzt",
   'button.back': "Zurück",
   'button.signInWithPasskey': "Mit einem Passkey anmelden",
   'button.security': "Sicherheitseinstellungen",

@@ -130,6 +130,7 @@ export const en = {
   'button.setUpPasskey': "Passkey",
   'button.createPasskey': "Create a passkey",
   'button.savedCodes': "I have saved my codes",
+  'button.notNow': "Not now",
   'button.back': "Back",
   'button.signInWithPasskey': "Sign in with a passkey",
   'button.security': "Security settings",

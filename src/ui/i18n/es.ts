@@ -127,6 +127,7 @@ export const es: Catalogue = {
   'button.setUpPasskey': "Clave de acceso",
   'button.createPasskey': "Crear una clave de acceso",
   'button.savedCodes': "He guardado mis códigos",
+  'button.notNow': "Ahora no",
   'button.back': "Atrás",
   'button.signInWithPasskey': "Iniciar sesión con una clave de acceso",
   'button.security': "Configuración de seguridad",

@@ -127,6 +127,7 @@ export const fr: Catalogue = {
   'button.setUpPasskey': "Clé d'accès",
   'button.createPasskey': "Créer une clé d'accès",
   'button.savedCodes': "J'ai conservé mes codes",
+  'button.notNow': "Pas maintenant",
   'button.back': "Retour",
   'button.signInWithPasskey': "Se connecter avec une clé d'accès",
   'button.security': "Paramètres de sécurité",

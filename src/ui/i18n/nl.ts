@@ -127,6 +127,7 @@ export const nl: Catalogue = {
   'button.setUpPasskey': "Passkey",
   'button.createPasskey': "Passkey maken",
   'button.savedCodes': "Ik heb mijn codes bewaard",
+  'button.notNow': "Niet nu",
   'button.back': "Terug",
   'button.signInWithPasskey': "Aanmelden met een passkey",
   'button.security': "Beveiligingsinstellingen",
