@@ -196,13 +196,32 @@ describe.skipIf(postgresUrl === '')('two instances on PostgreSQL behind nginx', 
     stop = true;
     await load;
     expect(chains.reduce((n, c) => n + c.acknowledged, 0)).toBeGreaterThan(50);
-    // The survivor kept answering the chains the kill did not catch in flight.
+    // The survivor kept answering the chains the kill did not catch in flight. (How many the kill
+    // catches depends on timing: requests the dying instance still accepted are lost with it.)
     const survivors = chains.filter((c) => !c.uncertain);
-    expect(survivors.length).toBeGreaterThan(0);
     expect(survivors.every((c) => c.afterKill > 0)).toBe(true);
-    // Every acknowledged rotation is in the database: each chain's last token works on the other instance.
-    for (const c of survivors) {
-      expect((await token(b.url, { grant_type: 'refresh_token', client_id: appId, refresh_token: c.token })).status).toBe(200);
+    // Every acknowledged rotation is in the database: each chain's last acknowledged token works on the
+    // survivor, or, where the kill caught its next rotation in flight, was spent by that rotation (a
+    // reuse the family's revocation then reports) — never unknown.
+    for (const c of chains) {
+      const r = await token(b.url, { grant_type: 'refresh_token', client_id: appId, refresh_token: c.token });
+      if (!c.uncertain) expect(r.status).toBe(200);
+      else expect([200, 400]).toContain(r.status);
     }
+    // Once it is gone, the balancer's requests all go to the survivor: fresh chains get every answer.
+    const fresh = await Promise.all(
+      Array.from({ length: 4 }, async () => {
+        const c = await code(agent);
+        let t = ((await (await token(lb.url, { grant_type: 'authorization_code', client_id: appId, code: c.code, redirect_uri: CB, code_verifier: c.verifier })).json()) as { refresh_token: string }).refresh_token;
+        const statuses: number[] = [];
+        for (let i = 0; i < 10; i++) {
+          const r = await token(lb.url, { grant_type: 'refresh_token', client_id: appId, refresh_token: t });
+          statuses.push(r.status);
+          if (r.status === 200) t = ((await r.json()) as { refresh_token: string }).refresh_token;
+        }
+        return statuses;
+      }),
+    );
+    expect(fresh.flat().every((st) => st === 200)).toBe(true);
   });
 });
