@@ -7,6 +7,7 @@ import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, ty
 import type { Deps } from './deps.js';
 import { registerAuthorizeRoutes } from './http/authorize.js';
 import { cookieNames } from './http/cookies.js';
+import { registerGraphRoutes } from './http/graph.js';
 import { registerHealthRoutes } from './http/health.js';
 import { registerJourneyRoutes } from './http/journey.js';
 import { registerLogoutRoutes } from './http/logout.js';
@@ -108,6 +109,7 @@ export async function buildApp(deps: Deps, opts: BuildOptions = {}): Promise<Fas
   registerPageRoutes(app, deps);
   registerLayoutAssetRoutes(app, deps);
   registerHealthRoutes(app, deps);
+  registerGraphRoutes(app, deps);
   return app;
 }
 

@@ -4,6 +4,7 @@ import './start-early.js';
 import { buildApp } from './app.js';
 import { ConfigError, loadConfig } from './config.js';
 import { ensureDemo, syncPlayground } from './provision.js';
+import { ensureAdminApi } from './services/admin-api.js';
 import { createDeps } from './runtime.js';
 import { prioritizeEventLoop } from './thread-priorities.js';
 
@@ -28,7 +29,11 @@ async function main(): Promise<void> {
   if (demo) logger.info({ tenant: demo.slug, id: demo.id }, 'first start: created the demo tenant and the playground app');
   await syncPlayground(provision, config.baseUrl);
   // Load (and start watching) every tenant's policies now, so mistakes show in the log at start.
-  for (const t of await deps.store.listTenants()) logger.info({ tenant: t.slug, policies: deps.policies.list(t.slug).map((p) => p.id) }, 'policies loaded');
+  for (const t of await deps.store.listTenants()) {
+    logger.info({ tenant: t.slug, policies: deps.policies.list(t.slug).map((p) => p.id) }, 'policies loaded');
+    // Tenants made before the built-in admin API existed get it now.
+    await ensureAdminApi(deps, t);
+  }
 
   const app = await buildApp(deps, config.tls ? { https: config.tls } : {});
   const purge = setInterval(() => {

@@ -10,6 +10,7 @@ import { bundledPoliciesDir } from './paths.js';
 import { normalizeSignInName } from './store/normalize.js';
 import { confidentialTypes, StoreConflictError, type App, type AppType, type Store, type Tenant, type TenantSettings, type User, type UserIdentity } from './store/store.js';
 import { createSigningKey, DEFAULT_GRACE_MS } from './tokens/keyring.js';
+import { ADMIN_API_URI, ensureAdminApi } from './services/admin-api.js';
 
 /**
  * Operations on tenants, apps, users and keys shared by the CLI and first start. Each validates its
@@ -61,6 +62,7 @@ export async function createTenant(
   const key = await createSigningKey(tenant.id, d.secrets, now);
   await d.store.rotateSigningKey(key, now);
   copyDefaultPolicies(d.policiesDir, slug, tenant.displayName);
+  await ensureAdminApi(d, tenant);
   await d.audit.record({ tenantId: tenant.id, event: 'tenant_created', outcome: 'success', detail: slug });
   return tenant;
 }
@@ -192,8 +194,10 @@ export async function createApp(d: ProvisionDeps, tenant: Tenant, input: CreateA
   return clientSecret ? { app, clientSecret } : { app };
 }
 
-export async function requireApp(d: Pick<ProvisionDeps, 'store'>, tenant: Tenant, clientId: string): Promise<App> {
-  const app = await d.store.findApp(tenant.id, clientId);
+export async function requireApp(d: Pick<ProvisionDeps, 'store' | 'clock'>, tenant: Tenant, clientId: string): Promise<App> {
+  // An API may be named by its identifier URI; Latchkey's own admin API is made on first use.
+  if (clientId === ADMIN_API_URI) return ensureAdminApi(d, tenant);
+  const app = GUID.test(clientId) ? await d.store.findApp(tenant.id, clientId) : await d.store.findAppByIdentifierUri(tenant.id, clientId);
   if (!app) throw new ProvisionError(`no app '${clientId}' in tenant '${tenant.slug}'`);
   return app;
 }

@@ -36,7 +36,9 @@ export type AuditEventName =
   | 'mfa_reset'
   | 'recovery_codes_generated'
   | 'passkey_registered'
-  | 'passkey_signin';
+  | 'passkey_signin'
+  | 'user_updated'
+  | 'sessions_revoked';
 
 export interface AuditInput {
   tenantId?: string | null;

@@ -1,5 +1,6 @@
 import { safeEqual } from '../crypto/secrets.js';
 import { normalizeEmail, normalizeSignInName } from './normalize.js';
+import type { UserQuery } from './store.js';
 import type { App, AuditEvent, Authenticator, AuthenticatorKind, AuthCodeRecord, JourneyRecord, LegacyRopc, RefreshTokenRecord, SigningKey, SsoSession, Tenant, User } from './store.js';
 
 /**
@@ -12,6 +13,26 @@ export const str = (v: unknown): string => v as string;
 export const optStr = (v: unknown): string | null => (v === null || v === undefined ? null : (v as string));
 export const num = (v: unknown): number => v as number;
 export const optNum = (v: unknown): number | null => (v === null || v === undefined ? null : (v as number));
+
+/** `LIKE` pattern for a prefix, with the pattern's own characters escaped (by `\`). */
+export function likePrefix(prefix: string): string {
+  return `${prefix.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+}
+
+/** The WHERE clause and parameters of a UserQuery, with the engine's placeholders and case-insensitive LIKE. */
+export function userQuerySql(tenantId: string, q: UserQuery, placeholder: (n: number) => string, like: string): { sql: string; params: unknown[] } {
+  const params: unknown[] = [tenantId];
+  const where = [`tenant_id = ${placeholder(1)}`];
+  const add = (clause: (p: string) => string, value: unknown) => {
+    params.push(value);
+    where.push(clause(placeholder(params.length)));
+  };
+  if (q.afterId !== undefined) add((p) => `id > ${p}`, q.afterId);
+  if (q.displayNamePrefix !== undefined) add((p) => `display_name ${like} ${p} ESCAPE '\\'`, likePrefix(q.displayNamePrefix));
+  if (q.enabled !== undefined) add((p) => `disabled = ${p}`, q.enabled ? 0 : 1);
+  params.push(q.limit);
+  return { sql: `SELECT * FROM users WHERE ${where.join(' AND ')} ORDER BY id LIMIT ${placeholder(params.length)}`, params };
+}
 
 export function toAuditEvent(r: Row): AuditEvent {
   return {

@@ -206,6 +206,16 @@ export interface OutboxMessage {
   createdAt: number;
 }
 
+/** A page of a tenant's users, in id order (Graph's `$filter` subset and `$skiptoken` paging). */
+export interface UserQuery {
+  /** Users whose id sorts after this one (the previous page's last). */
+  afterId?: string;
+  limit: number;
+  /** Display names starting with this, ignoring case. */
+  displayNamePrefix?: string;
+  enabled?: boolean;
+}
+
 /** Profile fields a journey may change. */
 export interface UserProfileUpdate {
   givenName?: string | null;
@@ -310,7 +320,11 @@ export interface Store {
   addUserIdentity(tenantId: string, userId: string, identity: UserIdentity, now: number): Promise<void>;
   removeUserIdentity(tenantId: string, userId: string, identity: UserIdentity): Promise<boolean>;
   listUsers(tenantId: string): Promise<User[]>;
+  /** A page of users by id, filtered in the database. */
+  queryUsers(tenantId: string, q: UserQuery): Promise<User[]>;
   updateUserProfile(tenantId: string, id: string, update: UserProfileUpdate, now: number): Promise<void>;
+  /** Replaces the local account's sign-in name (null: none) and contact email; a taken name is a StoreConflictError. */
+  setUserSignIn(tenantId: string, id: string, signIn: { signInName: string | null; signInType: SignInType | null; email: string | null; emailVerified: boolean }, now: number): Promise<void>;
   /** Sets the password hash (and ends a pending migration from the old identity provider). */
   setUserPassword(tenantId: string, id: string, passwordHash: string, now: number): Promise<void>;
   /**
@@ -382,6 +396,8 @@ export interface Store {
   revokeRefreshFamily(familyId: string, now: number): Promise<void>;
   revokeRefreshTokensFromCode(codeHash: string, now: number): Promise<void>;
   revokeUserRefreshTokens(tenantId: string, userId: string, now: number): Promise<number>;
+  /** Ends the user's SSO sessions and revokes their refresh tokens in one transaction (Graph's revokeSignInSessions). */
+  revokeUserSessions(tenantId: string, userId: string, now: number): Promise<void>;
 
   // revoked access tokens
   revokeAccessToken(jti: string, expiresAt: number): Promise<void>;

@@ -198,6 +198,30 @@ for (const engine of engines) {
       await expect(store.addSsoSessionClient(s.idHash, { clientId: 'c3', policyId: 'p' })).resolves.toBeUndefined();
     });
 
+    it('pages users by id with a display-name prefix (any case, LIKE characters taken literally) and the enabled flag; changes a sign-in name', async () => {
+      // A tenant of its own, so other tests' users do not show in the pages.
+      const qt = tenant(`q${randomUUID().slice(0, 6)}`);
+      await store.createTenant(qt);
+      const tid = qt.id;
+      const made: User[] = [];
+      for (const [i, name] of ['Ann A', 'ann b', 'Bob', 'an%_x', 'Ann C'].entries()) {
+        const u = { ...user(tid, `q${i}-${randomUUID().slice(0, 6)}@example.com`), displayName: name, disabled: i === 4 };
+        await store.createUser(u);
+        made.push(u);
+      }
+      const ids = (us: User[]) => us.map((u) => u.displayName);
+      const byId = [...made].sort((a, b) => (a.id < b.id ? -1 : 1));
+      expect(ids(await store.queryUsers(tid, { limit: 10 }))).toEqual(ids(byId));
+      expect(ids(await store.queryUsers(tid, { limit: 2 }))).toEqual(ids(byId.slice(0, 2)));
+      expect(ids(await store.queryUsers(tid, { limit: 10, afterId: byId[1]!.id }))).toEqual(ids(byId.slice(2)));
+      expect((await store.queryUsers(tid, { limit: 10, displayNamePrefix: 'ANN' })).map((u) => u.displayName).sort()).toEqual(['Ann A', 'Ann C', 'ann b']);
+      expect((await store.queryUsers(tid, { limit: 10, displayNamePrefix: 'an%_' })).map((u) => u.displayName)).toEqual(['an%_x']);
+      expect((await store.queryUsers(tid, { limit: 10, displayNamePrefix: 'ann', enabled: true })).map((u) => u.displayName).sort()).toEqual(['Ann A', 'ann b']);
+      await store.setUserSignIn(tid, made[0]!.id, { signInName: 'Renamed@Example.com', signInType: 'emailAddress', email: 'Renamed@Example.com', emailVerified: true }, now);
+      expect((await store.findUserBySignInName(tid, 'renamed@example.com'))?.id).toBe(made[0]!.id);
+      await expect(store.setUserSignIn(tid, made[1]!.id, { signInName: 'renamed@example.com', signInType: 'emailAddress', email: null, emailVerified: false }, now)).rejects.toBeInstanceOf(StoreConflictError);
+    });
+
     it('keeps second factors and passkeys: one use per version, passkey ids unique in a tenant, gone with the user', async () => {
       const u = user(t.id, `mfa-${randomUUID().slice(0, 6)}@example.com`);
       await store.createUser(u);

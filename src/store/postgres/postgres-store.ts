@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import pg from 'pg';
 import { postgresMigrationsDir } from '../../paths.js';
 import { normalizeEmail, normalizeSignInName } from '../normalize.js';
-import { num, optStr, toAuditEvent, sameImportedUser, str, toApp, toCode, toFamily, toJourney, toKey, toSession, toAuthenticator, toTenant, toUser, userColumns, type Row } from '../rows.js';
+import { num, optStr, toAuditEvent, sameImportedUser, str, toApp, toCode, toFamily, toJourney, toKey, toSession, toAuthenticator, toTenant, userQuerySql, toUser, userColumns, type Row } from '../rows.js';
 import {
   StoreConflictError,
   type App,
@@ -24,7 +24,9 @@ import {
   type RefreshTokenRef,
   type SessionClient,
   type SigningKey,
+  type SignInType,
   type SsoSession,
+  type UserQuery,
   type Store,
   type Tenant,
   type TenantSettings,
@@ -459,6 +461,21 @@ export class PostgresStore implements Store {
   async listUsers(tenantId: string): Promise<User[]> {
     return (await this.rows('SELECT * FROM users WHERE tenant_id = $1 ORDER BY created_at, email', [tenantId])).map(toUser);
   }
+  async queryUsers(tenantId: string, q: UserQuery): Promise<User[]> {
+    const { sql, params } = userQuerySql(tenantId, q, (n) => `$${n}`, 'ILIKE');
+    return (await this.rows(sql, params)).map(toUser);
+  }
+  async setUserSignIn(tenantId: string, id: string, s: { signInName: string | null; signInType: SignInType | null; email: string | null; emailVerified: boolean }, now: number): Promise<void> {
+    try {
+      await this.run(
+        'UPDATE users SET sign_in_name = $1, sign_in_type = $2, email = $3, email_normalized = $4, email_verified = $5, updated_at = $6 WHERE tenant_id = $7 AND id = $8',
+        [s.signInName === null ? null : normalizeSignInName(s.signInName), s.signInType, s.email, s.email === null ? null : normalizeEmail(s.email), s.emailVerified ? 1 : 0, now, tenantId, id],
+      );
+    } catch (err) {
+      if (pgCode(err) === UNIQUE_VIOLATION) throw new StoreConflictError(`another user already signs in with ${s.signInName}`);
+      throw err;
+    }
+  }
   async updateUserProfile(tenantId: string, id: string, update: UserProfileUpdate, now: number): Promise<void> {
     await this.tx(async (c) => {
       const row = await this.one('SELECT * FROM users WHERE tenant_id = $1 AND id = $2 FOR UPDATE', [tenantId, id], c);
@@ -493,6 +510,12 @@ export class PostgresStore implements Store {
       }
       if (changed) await this.changed(tenantId, c, 'users');
       return changed;
+    });
+  }
+  async revokeUserSessions(tenantId: string, userId: string, now: number): Promise<void> {
+    await this.tx(async (c) => {
+      await this.run('DELETE FROM sso_sessions WHERE tenant_id = $1 AND user_id = $2', [tenantId, userId], c);
+      await this.run('UPDATE refresh_families SET revoked_at = $1 WHERE tenant_id = $2 AND user_id = $3 AND revoked_at IS NULL', [now, tenantId, userId], c);
     });
   }
   async deleteUser(tenantId: string, id: string): Promise<boolean> {

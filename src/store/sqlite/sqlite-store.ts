@@ -25,14 +25,16 @@ import {
   type RefreshTokenRef,
   type SessionClient,
   type SigningKey,
+  type SignInType,
   type SsoSession,
+  type UserQuery,
   type Store,
   type Tenant,
   type User,
   type UserIdentity,
 } from '../store.js';
 import { normalizeEmail, normalizeSignInName } from '../normalize.js';
-import { num, optNum, optStr, toAuditEvent, sameImportedUser, str, toApp, toCode, toFamily, toJourney, toKey, toRefresh, toSession, toAuthenticator, toTenant, toUser, userColumns, type Row } from '../rows.js';
+import { num, optNum, optStr, toAuditEvent, sameImportedUser, str, toApp, toCode, toFamily, toJourney, toKey, toRefresh, toSession, toAuthenticator, toTenant, userQuerySql, toUser, userColumns, type Row } from '../rows.js';
 import { BackgroundCheckpointer } from './checkpointer.js';
 import { migrate } from './migrate.js';
 import type { MigrationResult } from '../store.js';
@@ -253,6 +255,10 @@ export class SqliteStore implements Store {
       updateProfile: db.prepare(
         `UPDATE users SET given_name = @givenName, family_name = @familyName, display_name = @displayName,
            attributes = @attributes, updated_at = @now WHERE tenant_id = @tenantId AND id = @id`,
+      ),
+      setSignIn: db.prepare(
+        `UPDATE users SET sign_in_name = @signInName, sign_in_type = @signInType, email = @email, email_normalized = @emailNormalized,
+           email_verified = @emailVerified, updated_at = @now WHERE tenant_id = @tenantId AND id = @id`,
       ),
       setPassword: db.prepare('UPDATE users SET password_hash = ?, password_at_legacy = 0, updated_at = ? WHERE tenant_id = ? AND id = ?'),
       insertOutbox: db.prepare(
@@ -600,6 +606,31 @@ export class SqliteStore implements Store {
       });
     })();
   }
+  async queryUsers(tenantId: string, q: UserQuery): Promise<User[]> {
+    const { sql, params } = userQuerySql(tenantId, q, () => '?', 'LIKE');
+    // A handful of shapes (which filters are set): prepared once each.
+    let stmt = this.queryStatements.get(sql);
+    if (!stmt) this.queryStatements.set(sql, (stmt = this.db.prepare(sql)));
+    return (stmt.all(...params) as Row[]).map(toUser);
+  }
+  private readonly queryStatements = new Map<string, Database.Statement>();
+  async setUserSignIn(tenantId: string, id: string, s: { signInName: string | null; signInType: SignInType | null; email: string | null; emailVerified: boolean }, now: number): Promise<void> {
+    try {
+      this.s.setSignIn.run({
+        tenantId,
+        id,
+        now,
+        signInName: s.signInName === null ? null : normalizeSignInName(s.signInName),
+        signInType: s.signInType,
+        email: s.email,
+        emailNormalized: s.email === null ? null : normalizeEmail(s.email),
+        emailVerified: s.emailVerified ? 1 : 0,
+      });
+    } catch (err) {
+      if (isUniqueViolation(err)) throw new StoreConflictError(`another user already signs in with ${s.signInName}`);
+      throw err;
+    }
+  }
   async setUserPassword(tenantId: string, id: string, passwordHash: string, now: number): Promise<void> {
     this.s.setPassword.run(passwordHash, now, tenantId, id);
   }
@@ -609,8 +640,16 @@ export class SqliteStore implements Store {
       if (changed && disabled) {
         this.s.deleteUserSessions.run(tenantId, id);
         this.s.revokeUser.run(now, tenantId, id);
+        this.s.revokeUserFamilies.run(now, tenantId, id);
       }
       return changed;
+    })();
+  }
+  async revokeUserSessions(tenantId: string, userId: string, now: number): Promise<void> {
+    this.db.transaction(() => {
+      this.s.deleteUserSessions.run(tenantId, userId);
+      this.s.revokeUser.run(now, tenantId, userId);
+      this.s.revokeUserFamilies.run(now, tenantId, userId);
     })();
   }
   async deleteUser(tenantId: string, id: string): Promise<boolean> {

@@ -1,0 +1,125 @@
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Deps } from '../deps.js';
+import { resolveTenant } from '../oauth/tenant-context.js';
+import { adminCaller } from '../services/admin-api.js';
+import { GraphError, createUser, deleteUser, getUser, listUsers, revokeSignInSessions, updateUser, type GraphContext } from '../services/graph-api.js';
+
+/**
+ * Microsoft Graph's users API, the subset B2C back offices use, at `/{tenant}/graph/v1.0/users`: a
+ * Graph client pointed here (base URL `{LATCHKEY_BASE_URL}/{tenant}/graph`) with a Latchkey access
+ * token for `urn:latchkey:admin` (roles `User.Read.All` or `User.ReadWrite.All`) works unchanged.
+ * Every error is Graph's shape: `{"error":{"code","message","innerError":{date,request-id,client-request-id}}}`.
+ */
+
+const LIST_OPTIONS = new Set(['$select', '$filter', '$top', '$skiptoken']);
+const ITEM_OPTIONS = new Set(['$select']);
+const MAX_TOP = 999;
+const DEFAULT_TOP = 100;
+
+function sendGraphError(req: FastifyRequest, reply: FastifyReply, err: GraphError): FastifyReply {
+  if (err.status === 401) reply.header('www-authenticate', 'Bearer realm="latchkey", error="invalid_token"');
+  const clientRequestId = req.headers['client-request-id'];
+  return reply
+    .code(err.status)
+    .header('cache-control', 'no-store')
+    .send({
+      error: {
+        code: err.code,
+        message: err.message,
+        innerError: { date: new Date().toISOString().slice(0, 19), 'request-id': req.id, 'client-request-id': typeof clientRequestId === 'string' ? clientRequestId : req.id },
+      },
+    });
+}
+
+/** Query options this operation has; others are Graph's 400 for an unsupported query. */
+function queryOf(req: FastifyRequest, allowed: Set<string>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries((req.query ?? {}) as Record<string, unknown>)) {
+    const name = key.startsWith('$') ? key : `$${key}`;
+    if (!allowed.has(name)) throw new GraphError(400, 'Request_UnsupportedQuery', `The query option '${key}' is not supported here (supported: ${[...allowed].join(', ')}).`);
+    if (typeof value !== 'string') throw new GraphError(400, 'Request_BadRequest', `The query option '${key}' was given more than once.`);
+    out[name] = value;
+  }
+  return out;
+}
+
+export function registerGraphRoutes(app: FastifyInstance, deps: Deps): void {
+  const base = '/:tenant/graph/v1.0';
+  type Op = (c: GraphContext, req: FastifyRequest, reply: FastifyReply) => Promise<unknown>;
+
+  const route = (method: 'GET' | 'POST' | 'PATCH' | 'DELETE', url: string, writing: boolean, op: Op) =>
+    app.route({
+      method,
+      url: `${base}${url}`,
+      helmet: false,
+      config: { errorFormat: 'json' },
+      // Whatever goes wrong (a malformed body too) is answered in Graph's shape.
+      errorHandler: (err: FastifyError, req, reply) => {
+        if (err instanceof GraphError) return sendGraphError(req, reply, err);
+        if (err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500) {
+          return sendGraphError(req, reply, new GraphError(err.statusCode, 'Request_BadRequest', err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' ? 'Send the body as application/json.' : 'The request body is not valid JSON.'));
+        }
+        req.log.error({ err }, 'graph request failed');
+        return sendGraphError(req, reply, new GraphError(500, 'generalException', 'An internal error happened; it is logged with the request id.'));
+      },
+      handler: async (req, reply) => {
+        reply.header('x-content-type-options', 'nosniff');
+        const tenant = await resolveTenant(deps, (req.params as { tenant: string }).tenant);
+        if (!tenant) throw new GraphError(404, 'Request_ResourceNotFound', 'No such tenant.');
+        const caller = await adminCaller(deps, tenant, req.headers.authorization, { read: 'User.Read.All', write: 'User.ReadWrite.All', writing });
+        if (!caller.ok) throw new GraphError(caller.status, caller.status === 401 ? 'InvalidAuthenticationToken' : 'Authorization_RequestDenied', caller.message);
+        return op({ deps, tenant, clientId: caller.clientId }, req, reply);
+      },
+    });
+
+  const context = (req: FastifyRequest, c: GraphContext, select?: string) => `${deps.config.baseUrl}/${c.tenant.slug}/graph/v1.0/$metadata#users${select ? `(${select})` : ''}`;
+  const id = (req: FastifyRequest) => (req.params as { id: string }).id;
+
+  route('GET', '/users', false, async (c, req) => {
+    const q = queryOf(req, LIST_OPTIONS);
+    const top = q.$top === undefined ? DEFAULT_TOP : Number(q.$top);
+    if (!Number.isInteger(top) || top < 1 || top > MAX_TOP) throw new GraphError(400, 'Request_BadRequest', `Invalid page size specified: '${q.$top}'. Must be between 1 and ${MAX_TOP} inclusive.`);
+    let afterId: string | undefined;
+    if (q.$skiptoken !== undefined) {
+      afterId = Buffer.from(q.$skiptoken, 'base64url').toString('utf8');
+      if (!/^[0-9a-f-]{36}$/.test(afterId)) throw new GraphError(400, 'Request_BadRequest', 'The $skiptoken is not one this API gave.');
+    }
+    const page = await listUsers(c, { top, ...(q.$select !== undefined ? { select: q.$select } : {}), ...(q.$filter !== undefined ? { filter: q.$filter } : {}), ...(afterId ? { afterId } : {}) });
+    const body: Record<string, unknown> = { '@odata.context': context(req, c, q.$select), value: page.value };
+    if (page.next) {
+      const next = new URL(req.url, deps.config.baseUrl);
+      next.searchParams.set('$skiptoken', Buffer.from(page.next).toString('base64url'));
+      body['@odata.nextLink'] = `${deps.config.baseUrl}${next.pathname}${next.search}`;
+    }
+    return body;
+  });
+
+  route('POST', '/users', true, async (c, req, reply) => {
+    queryOf(req, new Set());
+    const user = await createUser(c, req.body);
+    return reply.code(201).header('location', `${deps.config.baseUrl}/${c.tenant.slug}/graph/v1.0/users/${String(user.id)}`).send({ '@odata.context': `${context(req, c)}/$entity`, ...user });
+  });
+
+  route('GET', '/users/:id', false, async (c, req) => {
+    const q = queryOf(req, ITEM_OPTIONS);
+    return { '@odata.context': `${context(req, c, q.$select)}/$entity`, ...(await getUser(c, id(req), q.$select)) };
+  });
+
+  route('PATCH', '/users/:id', true, async (c, req, reply) => {
+    queryOf(req, new Set());
+    await updateUser(c, id(req), req.body);
+    return reply.code(204).send();
+  });
+
+  route('DELETE', '/users/:id', true, async (c, req, reply) => {
+    queryOf(req, new Set());
+    await deleteUser(c, id(req));
+    return reply.code(204).send();
+  });
+
+  route('POST', '/users/:id/revokeSignInSessions', true, async (c, req) => {
+    queryOf(req, new Set());
+    await revokeSignInSessions(c, id(req));
+    return { '@odata.context': `${deps.config.baseUrl}/${c.tenant.slug}/graph/v1.0/$metadata#Edm.Boolean`, value: true };
+  });
+}

@@ -1,0 +1,349 @@
+import { randomUUID } from 'node:crypto';
+import type { Deps } from '../deps.js';
+import { normalizeSignInName } from '../store/normalize.js';
+import { StoreConflictError, type SignInType, type Tenant, type User, type UserIdentity } from '../store/store.js';
+import { BUILTIN_ATTRIBUTES, GUID, extensionsAppIdOf, graphFromUser, type GraphIdentity } from './graph-users.js';
+
+/**
+ * The subset of Microsoft Graph's `/v1.0/users` that B2C back offices use, on Latchkey's users: the
+ * rules of each operation, independent of HTTP. Errors are Graph's (`GraphError`: status, code,
+ * message), so the route only renders them.
+ */
+export class GraphError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const bad = (message: string) => new GraphError(400, 'Request_BadRequest', message);
+const notFound = (id: string) => new GraphError(404, 'Request_ResourceNotFound', `Resource '${id}' does not exist or one of its queried reference-property objects are not present.`);
+const EMAIL = /^[^\s@]{1,64}@[^\s@]{1,255}$/;
+const EXTENSION = /^extension_([0-9a-f]{32})_([A-Za-z][A-Za-z0-9_]{0,99})$/i;
+
+/** Properties a user has here, in Graph's names; `$select` takes these and extension attributes. */
+const PROPERTIES = ['id', 'accountEnabled', 'displayName', 'givenName', 'surname', 'mail', 'userPrincipalName', 'createdDateTime', 'identities', 'passwordPolicies', ...BUILTIN_ATTRIBUTES] as const;
+/** What Graph v1.0 returns without `$select` (identities and extensions only when selected). */
+const DEFAULT_SELECT = ['id', 'displayName', 'givenName', 'surname', 'mail', 'userPrincipalName', 'jobTitle'];
+/** Writable by POST and PATCH besides extension attributes. */
+const WRITABLE = new Set(['accountEnabled', 'displayName', 'givenName', 'surname', 'mail', 'identities', 'passwordProfile', 'passwordPolicies', ...BUILTIN_ATTRIBUTES]);
+const PASSWORD_POLICIES = ['DisablePasswordExpiration', 'DisableStrongPassword'];
+
+/** The domain local accounts' identities name as their issuer (B2C's `{tenant}.onmicrosoft.com`). */
+export function localIssuer(tenant: Tenant): string {
+  return `${tenant.slug}.onmicrosoft.com`;
+}
+
+/** A user as Graph shows it, all properties (`$select` picks from this). */
+function fullUser(tenant: Tenant, user: User, identities: UserIdentity[]): Record<string, unknown> {
+  const out = graphFromUser(tenant, user, identities);
+  out.userPrincipalName = `${user.id}@${localIssuer(tenant)}`;
+  out.passwordPolicies = 'DisablePasswordExpiration';
+  for (const b of BUILTIN_ATTRIBUTES) if (!(b in out)) out[b] = null;
+  return out;
+}
+
+/** `$select=displayName,identities,extension_…`: checked against what users have. */
+export function parseSelect(tenant: Tenant, select: string | undefined): string[] {
+  if (select === undefined) return DEFAULT_SELECT;
+  const names = select.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  const appId = extensionsAppIdOf(tenant);
+  for (const n of names) {
+    const ext = EXTENSION.exec(n);
+    if ((PROPERTIES as readonly string[]).includes(n) || (ext && ext[1]!.toLowerCase() === appId)) continue;
+    throw bad(`Could not find a property named '${n}' on type 'microsoft.graph.user'.`);
+  }
+  return names.includes('id') ? names : ['id', ...names];
+}
+
+function project(full: Record<string, unknown>, select: string[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const n of select) out[n] = full[n] ?? null;
+  return out;
+}
+
+/** The `$filter` forms B2C back offices use. */
+export type UserFilter =
+  | { type: 'identity'; issuer: string; issuerAssignedId: string }
+  | { type: 'list'; displayNamePrefix?: string; enabled?: boolean };
+
+const STRING = String.raw`'((?:[^']|'')*)'`;
+const unquote = (s: string) => s.replace(/''/g, "'");
+
+export function parseFilter(filter: string | undefined): UserFilter {
+  if (filter === undefined || filter.trim() === '') return { type: 'list' };
+  const f = filter.trim();
+  const identity =
+    new RegExp(String.raw`^identities/any\(\s*(\w+)\s*:\s*\1/issuerAssignedId\s+eq\s+${STRING}\s+and\s+\1/issuer\s+eq\s+${STRING}\s*\)$`, 'i').exec(f) ??
+    new RegExp(String.raw`^identities/any\(\s*(\w+)\s*:\s*\1/issuer\s+eq\s+${STRING}\s+and\s+\1/issuerAssignedId\s+eq\s+${STRING}\s*\)$`, 'i').exec(f);
+  if (identity) {
+    const assignedFirst = /issuerAssignedId\s+eq\s+'/i.test(f.split(' and ')[0]!);
+    const [a, b] = [unquote(identity[2]!), unquote(identity[3]!)];
+    return { type: 'identity', issuerAssignedId: assignedFirst ? a : b, issuer: assignedFirst ? b : a };
+  }
+  const out: { type: 'list'; displayNamePrefix?: string; enabled?: boolean } = { type: 'list' };
+  for (const part of f.split(/\s+and\s+/i)) {
+    const starts = new RegExp(String.raw`^startswith\(\s*displayName\s*,\s*${STRING}\s*\)$`, 'i').exec(part);
+    const enabled = /^accountEnabled\s+eq\s+(true|false)$/i.exec(part);
+    if (starts && out.displayNamePrefix === undefined) out.displayNamePrefix = unquote(starts[1]!);
+    else if (enabled && out.enabled === undefined) out.enabled = enabled[1]!.toLowerCase() === 'true';
+    else throw new GraphError(400, 'Request_UnsupportedQuery', `Unsupported or invalid query filter clause specified for property '${part.split(/[\s(,]/)[0]}' of resource 'User'. Latchkey supports identities/any(c:c/issuerAssignedId eq '…' and c/issuer eq '…'), startswith(displayName,'…') and accountEnabled eq true|false.`);
+  }
+  return out;
+}
+
+/** B2C's strong password rule (unless `passwordPolicies` has DisableStrongPassword): 8–256 characters, 3 of 4 kinds. */
+function checkPassword(password: unknown, strong: boolean): string {
+  if (typeof password !== 'string' || password.length === 0 || password.length > 256) throw bad('passwordProfile.password must be a string of 1 to 256 characters.');
+  if (!strong) return password;
+  const kinds = [/[a-z]/, /[A-Z]/, /[0-9]/, /[^A-Za-z0-9]/].filter((r) => r.test(password)).length;
+  if (password.length < 8 || kinds < 3) throw bad('The specified password does not comply with password complexity requirements. Please provide a different password.');
+  return password;
+}
+
+interface ParsedIdentities {
+  local?: { type: SignInType; name: string };
+  federated: UserIdentity[];
+}
+
+function parseIdentities(tenant: Tenant, value: unknown): ParsedIdentities {
+  if (!Array.isArray(value)) throw bad("Invalid value specified for property 'identities' of resource 'User'.");
+  const out: ParsedIdentities = { federated: [] };
+  for (const raw of value) {
+    const i = raw as Partial<GraphIdentity> | null;
+    if (!i || typeof i.signInType !== 'string' || typeof i.issuer !== 'string' || typeof i.issuerAssignedId !== 'string' || i.issuerAssignedId === '' || i.issuerAssignedId.length > 256) {
+      throw bad('Each identity needs signInType, issuer and issuerAssignedId.');
+    }
+    if (i.signInType === 'emailAddress' || i.signInType === 'userName') {
+      if (i.issuer.toLowerCase() !== localIssuer(tenant) && i.issuer.toLowerCase() !== tenant.id) throw bad(`A local account's issuer must be the tenant's domain, '${localIssuer(tenant)}'.`);
+      if (out.local) throw bad('Latchkey keeps one local sign-in name per user (emailAddress or userName); send one.');
+      if (i.signInType === 'emailAddress' && !EMAIL.test(i.issuerAssignedId)) throw bad(`'${i.issuerAssignedId}' is not an email address.`);
+      out.local = { type: i.signInType, name: i.issuerAssignedId.trim() };
+    } else if (i.signInType === 'federated') {
+      out.federated.push({ issuer: i.issuer, issuerAssignedId: i.issuerAssignedId });
+    } else if (i.signInType !== 'userPrincipalName') {
+      throw bad(`The sign-in type '${i.signInType}' is not supported (emailAddress, userName, federated).`);
+    }
+  }
+  return out;
+}
+
+function optionalString(body: Record<string, unknown>, name: string, max = 256): string | null | undefined {
+  const v = body[name];
+  if (v === undefined) return undefined;
+  if (v === null) return null;
+  if (typeof v !== 'string' || v.length > max) throw bad(`Invalid value specified for property '${name}' of resource 'User'.`);
+  return v;
+}
+
+/** Extension and built-in attributes of a body: stored under their short names; null removes one. */
+function attributesOf(tenant: Tenant, body: Record<string, unknown>): Record<string, unknown> {
+  const appId = extensionsAppIdOf(tenant);
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(body)) {
+    const ext = EXTENSION.exec(key);
+    let name: string | undefined;
+    if (ext) {
+      if (ext[1]!.toLowerCase() !== appId) throw bad(`Property '${key}' belongs to another application's extensions; this tenant's are extension_${appId}_<name>.`);
+      name = ext[2]!;
+    } else if ((BUILTIN_ATTRIBUTES as readonly string[]).includes(key)) {
+      name = key;
+    }
+    if (name === undefined) continue;
+    if (value !== null && typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'boolean') throw bad(`Invalid value specified for property '${key}' of resource 'User'.`);
+    if (typeof value === 'string' && value.length > 1024) throw bad(`The value of '${key}' is longer than 1024 characters.`);
+    out[name] = value;
+  }
+  return out;
+}
+
+function checkKnown(tenant: Tenant, body: Record<string, unknown>): void {
+  for (const key of Object.keys(body)) {
+    if (WRITABLE.has(key) || EXTENSION.test(key) || key === '@odata.type') continue;
+    throw bad(`Property '${key}' does not exist on type 'microsoft.graph.user' or cannot be written here.`);
+  }
+  void tenant;
+}
+
+function objectBody(body: unknown): Record<string, unknown> {
+  if (!body || typeof body !== 'object' || Array.isArray(body)) throw bad('The request body must be a JSON object.');
+  return body as Record<string, unknown>;
+}
+
+function passwordPoliciesOf(body: Record<string, unknown>): { strong: boolean } {
+  const v = body.passwordPolicies;
+  if (v === undefined || v === null) return { strong: true };
+  if (typeof v !== 'string') throw bad("Invalid value specified for property 'passwordPolicies' of resource 'User'.");
+  const parts = v.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  for (const p of parts) if (!PASSWORD_POLICIES.includes(p)) throw bad(`The password policy '${p}' is not supported (${PASSWORD_POLICIES.join(', ')}).`);
+  // Passwords never expire here, so DisablePasswordExpiration is what happens anyway.
+  return { strong: !parts.includes('DisableStrongPassword') };
+}
+
+function passwordOf(body: Record<string, unknown>, strong: boolean): string | undefined {
+  const profile = body.passwordProfile;
+  if (profile === undefined || profile === null) return undefined;
+  if (typeof profile !== 'object' || Array.isArray(profile)) throw bad("Invalid value specified for property 'passwordProfile' of resource 'User'.");
+  const p = profile as Record<string, unknown>;
+  // B2C's user flows cannot force a password change at the next sign-in; B2C's guidance is false.
+  if (p.forceChangePasswordNextSignIn === true) throw bad('forceChangePasswordNextSignIn must be false: a forced password change at the next sign-in is not available (as in B2C user flows).');
+  return checkPassword(p.password, strong);
+}
+
+export interface GraphContext {
+  deps: Deps;
+  tenant: Tenant;
+  /** Who called, for the audit trail. */
+  clientId: string;
+}
+
+async function requireUser(c: GraphContext, id: string): Promise<User> {
+  const user = GUID.test(id) ? await c.deps.store.findUser(c.tenant.id, id.toLowerCase()) : undefined;
+  if (!user) throw notFound(id);
+  return user;
+}
+
+export async function getUser(c: GraphContext, id: string, select: string | undefined): Promise<Record<string, unknown>> {
+  const fields = parseSelect(c.tenant, select);
+  const user = await requireUser(c, id);
+  return project(fullUser(c.tenant, user, await c.deps.store.listUserIdentities(c.tenant.id, user.id)), fields);
+}
+
+/** A page of users: at most `top`, after `afterId`; `next` is the last id when there may be more. */
+export async function listUsers(c: GraphContext, q: { select?: string; filter?: string; top: number; afterId?: string }): Promise<{ value: Record<string, unknown>[]; next?: string }> {
+  const fields = parseSelect(c.tenant, q.select);
+  const filter = parseFilter(q.filter);
+  const { store } = c.deps;
+  let users: User[];
+  if (filter.type === 'identity') {
+    const local = filter.issuer.toLowerCase() === localIssuer(c.tenant) || filter.issuer.toLowerCase() === c.tenant.id;
+    const found = local ? await store.findUserBySignInName(c.tenant.id, filter.issuerAssignedId) : await store.findUserByIdentity(c.tenant.id, { issuer: filter.issuer, issuerAssignedId: filter.issuerAssignedId });
+    users = found && (q.afterId === undefined || found.id > q.afterId) ? [found] : [];
+  } else {
+    users = await store.queryUsers(c.tenant.id, {
+      limit: q.top + 1,
+      ...(q.afterId !== undefined ? { afterId: q.afterId } : {}),
+      ...(filter.displayNamePrefix !== undefined ? { displayNamePrefix: filter.displayNamePrefix } : {}),
+      ...(filter.enabled !== undefined ? { enabled: filter.enabled } : {}),
+    });
+  }
+  const page = users.slice(0, q.top);
+  const needIdentities = fields.includes('identities');
+  const value = await Promise.all(page.map(async (u) => project(fullUser(c.tenant, u, needIdentities ? await store.listUserIdentities(c.tenant.id, u.id) : []), fields)));
+  return users.length > q.top ? { value, next: page.at(-1)!.id } : { value };
+}
+
+export async function createUser(c: GraphContext, input: unknown): Promise<Record<string, unknown>> {
+  const body = objectBody(input);
+  checkKnown(c.tenant, body);
+  const { deps, tenant } = c;
+  const displayName = optionalString(body, 'displayName');
+  if (!displayName) throw bad("Invalid value specified for property 'displayName' of resource 'User': it is required.");
+  if (body.accountEnabled !== undefined && typeof body.accountEnabled !== 'boolean') throw bad("Invalid value specified for property 'accountEnabled' of resource 'User'.");
+  const ids = parseIdentities(tenant, body.identities ?? []);
+  if (!ids.local && ids.federated.length === 0) throw bad('A user needs at least one identity to sign in with (emailAddress, userName or federated).');
+  const { strong } = passwordPoliciesOf(body);
+  const password = passwordOf(body, strong);
+  if (ids.local && password === undefined) throw bad('A local account (emailAddress or userName identity) needs passwordProfile.password.');
+  if (!ids.local && password !== undefined) throw bad('passwordProfile needs a local account (an emailAddress or userName identity).');
+  const mail = optionalString(body, 'mail');
+  if (mail && !EMAIL.test(mail)) throw bad(`'${mail}' is not an email address.`);
+  const now = deps.clock.now();
+  const attributes = Object.fromEntries(Object.entries(attributesOf(tenant, body)).filter(([, v]) => v !== null));
+  const user: User = {
+    id: randomUUID(),
+    tenantId: tenant.id,
+    email: ids.local?.type === 'emailAddress' ? ids.local.name : (mail ?? null),
+    // An address an administrator typed was not proven by its owner, but B2C treats a local email
+    // account it creates as the user's sign-in address; as there, it may receive codes.
+    emailVerified: ids.local?.type === 'emailAddress',
+    signInName: ids.local ? normalizeSignInName(ids.local.name) : null,
+    signInType: ids.local?.type ?? null,
+    passwordHash: password === undefined ? null : await deps.passwords.hash(password),
+    passwordAtLegacy: false,
+    givenName: optionalString(body, 'givenName') ?? null,
+    familyName: optionalString(body, 'surname') ?? null,
+    displayName,
+    attributes,
+    disabled: body.accountEnabled === false,
+    createdAt: now,
+    updatedAt: now,
+  };
+  try {
+    await deps.store.createUser(user, ids.federated);
+  } catch (err) {
+    if (err instanceof StoreConflictError) throw bad('Another object with the same value for property identities already exists.');
+    throw err;
+  }
+  await deps.audit.record({ tenantId: tenant.id, event: 'user_created', outcome: 'success', subject: user.id, clientId: c.clientId, detail: 'graph' });
+  return fullUser(tenant, user, ids.federated);
+}
+
+export async function updateUser(c: GraphContext, id: string, input: unknown): Promise<void> {
+  const body = objectBody(input);
+  checkKnown(c.tenant, body);
+  const { deps, tenant } = c;
+  const user = await requireUser(c, id);
+  const now = deps.clock.now();
+  if (body.accountEnabled !== undefined && typeof body.accountEnabled !== 'boolean') throw bad("Invalid value specified for property 'accountEnabled' of resource 'User'.");
+  const { strong } = passwordPoliciesOf(body);
+  const password = passwordOf(body, strong);
+  const ids = body.identities !== undefined ? parseIdentities(tenant, body.identities) : undefined;
+  const mail = optionalString(body, 'mail');
+  if (mail && !EMAIL.test(mail)) throw bad(`'${mail}' is not an email address.`);
+  const local = ids ? ids.local : user.signInName !== null ? { type: user.signInType!, name: user.email ?? user.signInName } : undefined;
+  if (ids && !ids.local && ids.federated.length === 0) throw bad('A user needs at least one identity to sign in with (emailAddress, userName or federated).');
+  if (password !== undefined && !local) throw bad('passwordProfile needs a local account (an emailAddress or userName identity).');
+  if (ids?.local && user.signInName === null && password === undefined) throw bad('A new local account needs passwordProfile.password.');
+
+  if (ids) {
+    const email = ids.local?.type === 'emailAddress' ? ids.local.name : (mail ?? user.email);
+    const sameName = ids.local && user.signInName === normalizeSignInName(ids.local.name);
+    try {
+      await deps.store.setUserSignIn(tenant.id, user.id, { signInName: ids.local?.name ?? null, signInType: ids.local?.type ?? null, email, emailVerified: sameName ? user.emailVerified : ids.local?.type === 'emailAddress' }, now);
+      const current = await deps.store.listUserIdentities(tenant.id, user.id);
+      const key = (i: UserIdentity) => `${i.issuer.toLowerCase()}\n${i.issuerAssignedId}`;
+      const wanted = new Set(ids.federated.map(key));
+      for (const i of current) if (!wanted.has(key(i))) await deps.store.removeUserIdentity(tenant.id, user.id, i);
+      const have = new Set(current.map(key));
+      for (const i of ids.federated) if (!have.has(key(i))) await deps.store.addUserIdentity(tenant.id, user.id, i, now);
+    } catch (err) {
+      if (err instanceof StoreConflictError) throw bad('Another object with the same value for property identities already exists.');
+      throw err;
+    }
+  } else if (mail !== undefined && user.signInType !== 'emailAddress') {
+    await deps.store.setUserSignIn(tenant.id, user.id, { signInName: user.signInName, signInType: user.signInType, email: mail, emailVerified: false }, now);
+  }
+  const attributes = attributesOf(tenant, body);
+  const displayName = optionalString(body, 'displayName');
+  const givenName = optionalString(body, 'givenName');
+  const surname = optionalString(body, 'surname');
+  if (displayName === null) throw bad("Invalid value specified for property 'displayName' of resource 'User': it cannot be removed.");
+  if (displayName !== undefined || givenName !== undefined || surname !== undefined || Object.keys(attributes).length > 0) {
+    const merged = { ...user.attributes };
+    for (const [k, v] of Object.entries(attributes)) {
+      if (v === null) delete merged[k];
+      else merged[k] = v;
+    }
+    await deps.store.updateUserProfile(tenant.id, user.id, { ...(displayName !== undefined ? { displayName } : {}), ...(givenName !== undefined ? { givenName } : {}), ...(surname !== undefined ? { familyName: surname } : {}), attributes: merged }, now);
+  }
+  if (password !== undefined) await deps.store.setUserPassword(tenant.id, user.id, await deps.passwords.hash(password), now);
+  if (typeof body.accountEnabled === 'boolean' && body.accountEnabled === user.disabled) await deps.store.setUserDisabled(tenant.id, user.id, !body.accountEnabled, now);
+  await deps.audit.record({ tenantId: tenant.id, event: 'user_updated', outcome: 'success', subject: user.id, clientId: c.clientId, detail: `graph: ${Object.keys(body).join(', ')}` });
+}
+
+export async function deleteUser(c: GraphContext, id: string): Promise<void> {
+  const user = await requireUser(c, id);
+  if (!(await c.deps.store.deleteUser(c.tenant.id, user.id))) throw notFound(id);
+  await c.deps.audit.record({ tenantId: c.tenant.id, event: 'user_deleted', outcome: 'success', subject: user.id, clientId: c.clientId, detail: 'graph' });
+}
+
+/** Graph's revokeSignInSessions: the user's refresh tokens and SSO sessions end (access tokens run out). */
+export async function revokeSignInSessions(c: GraphContext, id: string): Promise<void> {
+  const user = await requireUser(c, id);
+  await c.deps.store.revokeUserSessions(c.tenant.id, user.id, c.deps.clock.now());
+  await c.deps.audit.record({ tenantId: c.tenant.id, event: 'sessions_revoked', outcome: 'success', subject: user.id, clientId: c.clientId, detail: 'graph' });
+}
