@@ -2,7 +2,10 @@ import type { FastifyInstance } from 'fastify';
 import type { Deps } from '../deps.js';
 import { bearerToken } from '../oauth/access-token.js';
 import { OAuthError } from '../oauth/errors.js';
-import { handleTokenRequest } from '../oauth/token.js';
+import { authenticateEndpointClient, handleTokenRequest } from '../oauth/token.js';
+import type { AuthenticatedClient } from '../oauth/client-auth.js';
+import { introspect, revoke } from '../oauth/introspection.js';
+import type { Tenant } from '../store/store.js';
 import { userinfo } from '../oauth/userinfo.js';
 import { allowSpaOrigin, preflightHeaders } from './cors.js';
 import { isFormEncoded } from './forms.js';
@@ -23,6 +26,26 @@ export function registerTokenRoutes(app: FastifyInstance, deps: Deps): void {
     await allowSpaOrigin(deps, tp.tenant, req, reply);
     const claims = await userinfo(deps, tp.tenant, bearerToken(req.headers.authorization));
     return reply.header('cache-control', 'no-store').send(claims);
+  });
+
+  // RFC 7662 and RFC 7009: the client authenticates as at the token endpoint.
+  const clientEndpoint = (suffix: string, run: (client: AuthenticatedClient, params: Record<string, string>, tenant: Tenant) => Promise<unknown>) =>
+    tenantRoute(app, deps, ['POST'], suffix, 'json', async (req, reply, tp) => {
+      if (!isFormEncoded(req) || typeof req.body !== 'object' || req.body === null) {
+        throw new OAuthError('invalid_request', 'The request must be a POST with an application/x-www-form-urlencoded body.');
+      }
+      const params: Record<string, string> = {};
+      for (const [name, value] of Object.entries(req.body as Record<string, unknown>)) {
+        if (typeof value !== 'string') throw new OAuthError('invalid_request', `The parameter '${name.slice(0, 40)}' was sent more than once.`);
+        params[name] = value;
+      }
+      const client = await authenticateEndpointClient(deps, tp.tenant, params, req.headers.authorization, req.ip);
+      const body = await run(client, params, tp.tenant);
+      return reply.header('cache-control', 'no-store').header('pragma', 'no-cache').send(body ?? '');
+    });
+  clientEndpoint('oauth2/v2.0/introspect', (client, params, tenant) => introspect(deps, tenant, client, params));
+  clientEndpoint('oauth2/v2.0/revoke', async (client, params, tenant) => {
+    await revoke(deps, tenant, client, params);
   });
 
   for (const suffix of ['oauth2/v2.0/token', 'openid/v2.0/userinfo']) {

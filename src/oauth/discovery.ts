@@ -19,6 +19,9 @@ export function discoveryDocument(
   const at = (suffix: string) => endpointUrl(baseUrl, ctx, policy.id, suffix);
   const claims = new Set(['iss', 'sub', 'aud', 'exp', 'nbf', 'iat', 'auth_time', 'nonce', 'ver', 'at_hash', 'c_hash', 'sid', 'email', 'email_verified', policy.tokens.policyClaim]);
   for (const c of policy.outputClaims) claims.add(c);
+  // How the user authenticated (RFC 8176); `acr` is the policy's name where the policy says so.
+  claims.add('amr');
+  claims.add('acr');
   return {
     issuer: issuerFor(baseUrl, tenant, policy.id),
     authorization_endpoint: at('oauth2/v2.0/authorize'),
@@ -26,6 +29,10 @@ export function discoveryDocument(
     end_session_endpoint: at('oauth2/v2.0/logout'),
     jwks_uri: at('discovery/v2.0/keys'),
     userinfo_endpoint: at('openid/v2.0/userinfo'),
+    introspection_endpoint: at('oauth2/v2.0/introspect'),
+    revocation_endpoint: at('oauth2/v2.0/revoke'),
+    introspection_endpoint_auth_methods_supported: TOKEN_ENDPOINT_AUTH_METHODS.filter((m) => m !== 'none'),
+    revocation_endpoint_auth_methods_supported: TOKEN_ENDPOINT_AUTH_METHODS,
     response_modes_supported: ['query', 'fragment', 'form_post'],
     response_types_supported: RESPONSE_TYPES_SUPPORTED,
     scopes_supported: ['openid', 'offline_access', 'profile', 'email'],

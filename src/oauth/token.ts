@@ -2,7 +2,7 @@ import type { Deps } from '../deps.js';
 import type { Policy } from '../journeys/policy-schema.js';
 import type { Tenant } from '../store/store.js';
 import type { RawParams } from './authorize-request.js';
-import { authenticateClient } from './client-auth.js';
+import { authenticateClient, type AuthenticatedClient } from './client-auth.js';
 import { OAuthError } from './errors.js';
 import { authorizationCodeGrant } from './grants/authorization-code.js';
 import { clientCredentialsGrant } from './grants/client-credentials.js';
@@ -47,9 +47,18 @@ export async function handleTokenRequest(
   const grantType = param(params, 'grant_type');
   if (!grantType) throw new OAuthError('invalid_request', "The request is missing the 'grant_type' parameter.", { b2cCode: 'AADB2C90083' });
   const run = grants.get(grantType);
-  let client;
+  const client = await authenticateEndpointClient(deps, tenant, params as Record<string, string>, authorization, ip);
+  if (!run) throw new OAuthError('unsupported_grant_type', `The grant type '${grantType}' is not supported.`, { b2cCode: 'AADB2C90086' });
+  return run({ deps, tenant, policy, client, params, ip });
+}
+
+/**
+ * Client authentication at the token, introspection and revocation endpoints: a failure is audited
+ * and counted per (client, address); past the limit the answer is 429 (a correct secret is never throttled).
+ */
+export async function authenticateEndpointClient(deps: Deps, tenant: Tenant, params: Record<string, string>, authorization: string | undefined, ip: string): Promise<AuthenticatedClient> {
   try {
-    client = await authenticateClient(deps.store, tenant.id, {
+    return await authenticateClient(deps.store, tenant.id, {
       authorization,
       clientId: param(params, 'client_id'),
       clientSecret: param(params, 'client_secret'),
@@ -69,6 +78,4 @@ export async function handleTokenRequest(
     }
     throw err;
   }
-  if (!run) throw new OAuthError('unsupported_grant_type', `The grant type '${grantType}' is not supported.`, { b2cCode: 'AADB2C90086' });
-  return run({ deps, tenant, policy, client, params, ip });
 }

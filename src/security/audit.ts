@@ -38,7 +38,8 @@ export type AuditEventName =
   | 'passkey_registered'
   | 'passkey_signin'
   | 'user_updated'
-  | 'sessions_revoked';
+  | 'sessions_revoked'
+  | 'token_revoked';
 
 export interface AuditInput {
   tenantId?: string | null;

@@ -21,7 +21,7 @@ async function withCurrentGrants(store: Store, clientId: string, grant: RefreshG
 }
 
 /** `{family}.{secret}` (issued now) or an opaque token from before; anything else is no token of ours. */
-function refreshTokenRef(token: string): RefreshTokenRef | undefined {
+export function refreshTokenRef(token: string): RefreshTokenRef | undefined {
   const dot = token.indexOf('.');
   if (dot < 0) return token.length <= 256 ? { legacyHash: sha256(token) } : undefined;
   const familyId = token.slice(0, dot);
