@@ -11,12 +11,14 @@ import { normalizeSignInName } from './store/normalize.js';
 import { confidentialTypes, StoreConflictError, type App, type AppType, type Store, type Tenant, type TenantSettings, type User, type UserIdentity } from './store/store.js';
 import { createSigningKey, DEFAULT_GRACE_MS } from './tokens/keyring.js';
 import { ADMIN_API_URI, ensureAdminApi } from './services/admin-api.js';
+import { newSecret } from './services/app-secrets.js';
+import { ProvisionError } from './provision-error.js';
 
 /**
  * Operations on tenants, apps, users and keys shared by the CLI and first start. Each validates its
  * input and throws `ProvisionError` with a one-line message.
  */
-export class ProvisionError extends Error {}
+export { ProvisionError };
 
 export interface ProvisionDeps {
   store: Store;
@@ -172,7 +174,8 @@ export async function createApp(d: ProvisionDeps, tenant: Tenant, input: CreateA
   if (!GUID.test(clientId)) throw new ProvisionError(`invalid --client-id '${input.clientId ?? ''}': an application (client) id is a GUID`);
   if (input.clientId !== undefined && (await d.store.findAppAnyTenant(clientId))) throw new ProvisionError(`an app with client id ${clientId} already exists`);
   const identifierUri = input.type === 'api' ? (input.identifierUri ?? `api://${clientId}`) : null;
-  const clientSecret = confidentialTypes.has(input.type) ? randomToken(32) : undefined;
+  const secret = confidentialTypes.has(input.type) ? newSecret(d.clock.now(), { description: 'first secret' }) : undefined;
+  const clientSecret = secret?.value;
   // B2C's ROPC flow is for public clients (the app would hold users' passwords otherwise too).
   if (input.allowRopc && confidentialTypes.has(input.type)) throw new ProvisionError('--allow-ropc is for public clients (native, spa) only');
   const app: App = {
@@ -180,7 +183,7 @@ export async function createApp(d: ProvisionDeps, tenant: Tenant, input: CreateA
     tenantId: tenant.id,
     name,
     type: input.type,
-    secretHash: clientSecret ? sha256(clientSecret) : null,
+    secrets: secret ? [secret.record] : [],
     redirectUris: [...new Set(redirectUris)],
     postLogoutRedirectUris: [...new Set(postLogout)],
     identifierUri,

@@ -33,7 +33,7 @@ export function appJson(a: App, extra: { clientSecret?: string; scopes?: string[
     allow_implicit: a.allowImplicit,
     allow_ropc: a.allowRopc,
     ...(a.logoutUrl ? { logout_url: a.logoutUrl } : {}),
-    token_endpoint_auth_method: a.secretHash ? 'client_secret_basic' : 'none',
+    token_endpoint_auth_method: a.secrets.length > 0 ? 'client_secret_basic' : 'none',
     created_at: new Date(a.createdAt).toISOString(),
   };
 }

@@ -86,7 +86,7 @@ function chooseMethod(input: ClientCredentialsInput): { method: AuthenticatedCli
  * Authenticates the client at the token endpoint: client_secret_basic, client_secret_post, or none
  * (public clients, which then rely on PKCE). Costs one SHA-256 for a confidential client.
  */
-export async function authenticateClient(store: Store, tenantId: string, input: ClientCredentialsInput): Promise<AuthenticatedClient> {
+export async function authenticateClient(store: Store, tenantId: string, input: ClientCredentialsInput, now: number): Promise<AuthenticatedClient> {
   const { method, id, secret } = chooseMethod(input);
   const basic = method === 'client_secret_basic';
   if (!id) throw invalidClient("The request is missing the 'client_id' parameter.", basic, 'AADB2C90008');
@@ -95,7 +95,9 @@ export async function authenticateClient(store: Store, tenantId: string, input: 
 
   if (confidentialTypes.has(app.type)) {
     if (secret === undefined || secret === '') throw invalidClient('The client secret is missing.', basic, 'AADB2C90079');
-    if (!app.secretHash || !safeEqual(sha256(secret), app.secretHash)) {
+    // Any live secret of the app (several while one is being rotated).
+    const hash = sha256(secret);
+    if (!app.secrets.some((s) => (s.expiresAt === null || s.expiresAt > now) && safeEqual(hash, s.hash))) {
       throw invalidClient('The client secret is not valid.', basic, 'AADB2C90081');
     }
     return { app, method };

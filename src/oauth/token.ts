@@ -64,7 +64,7 @@ export async function authenticateEndpointClient(deps: Deps, tenant: Tenant, par
       clientSecret: param(params, 'client_secret'),
       clientAssertion: param(params, 'client_assertion'),
       clientAssertionType: param(params, 'client_assertion_type'),
-    });
+    }, deps.clock.now());
   } catch (err) {
     if (err instanceof OAuthError && err.code === 'invalid_client') {
       // Only a failed authentication meets the throttle, so a correct one always gets through.

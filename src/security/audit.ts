@@ -39,7 +39,9 @@ export type AuditEventName =
   | 'passkey_signin'
   | 'user_updated'
   | 'sessions_revoked'
-  | 'token_revoked';
+  | 'token_revoked'
+  | 'app_secret_added'
+  | 'app_secret_revoked';
 
 export interface AuditInput {
   tenantId?: string | null;

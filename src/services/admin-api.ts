@@ -23,7 +23,7 @@ export async function ensureAdminApi(d: Pick<Deps, 'store' | 'clock'>, tenant: T
       tenantId: tenant.id,
       name: ADMIN_API_NAME,
       type: 'api',
-      secretHash: null,
+      secrets: [],
       redirectUris: [],
       postLogoutRedirectUris: [],
       identifierUri: ADMIN_API_URI,

@@ -1,7 +1,7 @@
 import { safeEqual } from '../crypto/secrets.js';
 import { normalizeEmail, normalizeSignInName } from './normalize.js';
 import type { UserQuery } from './store.js';
-import type { App, AuditEvent, Authenticator, AuthenticatorKind, AuthCodeRecord, JourneyRecord, LegacyRopc, RefreshTokenRecord, SigningKey, SsoSession, Tenant, User } from './store.js';
+import type { App, AppSecret, AuditEvent, Authenticator, AuthenticatorKind, AuthCodeRecord, JourneyRecord, LegacyRopc, RefreshTokenRecord, SigningKey, SsoSession, Tenant, User } from './store.js';
 
 /**
  * Rows to records and back, for every engine: SQLite and PostgreSQL store the same columns (times as
@@ -68,7 +68,7 @@ export function toApp(r: Row): App {
     tenantId: str(r.tenant_id),
     name: str(r.name),
     type: str(r.type) as App['type'],
-    secretHash: optStr(r.secret_hash),
+    secrets: JSON.parse(str(r.secrets ?? '[]')) as AppSecret[],
     redirectUris: JSON.parse(str(r.redirect_uris)) as string[],
     postLogoutRedirectUris: JSON.parse(str(r.post_logout_redirect_uris)) as string[],
     identifierUri: optStr(r.identifier_uri),

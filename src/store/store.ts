@@ -37,12 +37,23 @@ export interface TenantSettings {
   extensionsAppId?: string | null;
 }
 
+/** One of a confidential app's client secrets (the value is shown once; only its SHA-256 is kept). */
+export interface AppSecret {
+  id: string;
+  hash: string;
+  description: string | null;
+  createdAt: number;
+  /** Epoch ms after which the secret no longer authenticates; null: no expiry. */
+  expiresAt: number | null;
+}
+
 export interface App {
   clientId: string;
   tenantId: string;
   name: string;
   type: AppType;
-  secretHash: string | null;
+  /** Client secrets, live and expired (several live ones while a secret is rotated). */
+  secrets: AppSecret[];
   redirectUris: string[];
   postLogoutRedirectUris: string[];
   identifierUri: string | null;
@@ -298,6 +309,8 @@ export interface Store {
   listApps(tenantId: string): Promise<App[]>;
   findAppByIdentifierUri(tenantId: string, identifierUri: string): Promise<App | undefined>;
   setAppUris(tenantId: string, clientId: string, redirectUris: string[], postLogoutRedirectUris: string[]): Promise<void>;
+  /** Changes the app's secrets in one transaction (read, `change`, write); other instances hear of it at once. */
+  updateAppSecrets(tenantId: string, clientId: string, change: (secrets: AppSecret[]) => AppSecret[]): Promise<AppSecret[] | undefined>;
   addAppScope(apiClientId: string, name: string): Promise<void>;
   listAppScopes(apiClientId: string): Promise<string[]>;
   addAppRole(apiClientId: string, name: string): Promise<void>;

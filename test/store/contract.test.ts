@@ -44,7 +44,7 @@ function tenant(slug: string): Tenant {
 }
 
 function app(tenantId: string, extra: Partial<App> = {}): App {
-  return { clientId: randomUUID(), tenantId, name: 'app', type: 'native', secretHash: null, redirectUris: ['http://127.0.0.1/cb'], postLogoutRedirectUris: [], identifierUri: null, allowImplicit: false, allowRopc: false, logoutUrl: null, createdAt: now, ...extra };
+  return { clientId: randomUUID(), tenantId, name: 'app', type: 'native', secrets: [], redirectUris: ['http://127.0.0.1/cb'], postLogoutRedirectUris: [], identifierUri: null, allowImplicit: false, allowRopc: false, logoutUrl: null, createdAt: now, ...extra };
 }
 
 function user(tenantId: string, email: string | null, extra: Partial<User> = {}): User {
@@ -108,10 +108,15 @@ for (const engine of engines) {
     });
 
     it('stores apps, scopes, roles and grants; a client id and an identifier URI are unique', async () => {
-      const api = app(t.id, { type: 'api', identifierUri: `https://${t.slug}.example/api`, secretHash: 'h' });
+      const api = app(t.id, { type: 'api', identifierUri: `https://${t.slug}.example/api`, secrets: [{ id: 's1', hash: 'h', description: null, createdAt: now, expiresAt: null }] });
       await store.createApp(api);
       expect(await store.findApp(t.id, api.clientId)).toEqual(api);
       expect(await store.findAppAnyTenant(api.clientId)).toEqual(api);
+      const two = await store.updateAppSecrets(t.id, api.clientId, (s) => [...s, { id: 's2', hash: 'h2', description: 'next', createdAt: now, expiresAt: now + 5 }]);
+      expect(two?.map((s) => s.id)).toEqual(['s1', 's2']);
+      expect((await store.findApp(t.id, api.clientId))?.secrets.map((s) => [s.id, s.expiresAt])).toEqual([['s1', null], ['s2', now + 5]]);
+      expect(await store.updateAppSecrets(t.id, randomUUID(), (s) => s)).toBeUndefined();
+      await store.updateAppSecrets(t.id, api.clientId, (s) => s.filter((x) => x.id === 's1'));
       expect((await store.findAppByIdentifierUri(t.id, api.identifierUri!))?.clientId).toBe(api.clientId);
       await expect(store.createApp({ ...app(t.id), identifierUri: api.identifierUri, type: 'api' })).rejects.toBeInstanceOf(StoreConflictError);
       await store.addAppScope(api.clientId, 'read');

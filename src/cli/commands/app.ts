@@ -2,12 +2,42 @@ import { appTypes, type AppType } from '../../store/store.js';
 import { createApp, requireApp, requireTenant, ProvisionError } from '../../provision.js';
 import { need, parse, usageError, type CliContext, type Command } from '../context.js';
 import { appJson, table } from '../output.js';
+import { addAppSecret, listAppSecrets, revokeAppSecret } from '../../services/app-secrets.js';
 
 async function showApp(ctx: CliContext, tenantSlug: string, clientId: string) {
   const d = await ctx.deps();
   const tenant = await requireTenant(d, tenantSlug);
   const app = await requireApp(d, tenant, clientId);
   return appJson(app, app.type === 'api' ? { scopes: await d.store.listAppScopes(app.clientId), roles: await d.store.listAppRoles(app.clientId) } : {});
+}
+
+/** `app secret add|list|revoke`: several live secrets per app, rotated without downtime. */
+async function secretCommand(ctx: CliContext, argv: string[]): Promise<void> {
+  const [verb, ...rest] = argv;
+  if (verb !== 'add' && verb !== 'list' && verb !== 'revoke') throw usageError('usage: latchkey app secret add|list|revoke --tenant T --app <client_id> …');
+  const { values } = parse(rest, { tenant: { type: 'string' }, app: { type: 'string' }, description: { type: 'string' }, 'expires-in-days': { type: 'string' }, 'secret-id': { type: 'string' }, 'overlap-hours': { type: 'string' } });
+  const d = await ctx.deps();
+  const tenant = await requireTenant(d, need(values.tenant, '--tenant'));
+  const app = await requireApp(d, tenant, need(values.app, '--app'));
+  const number = (flag: string, v: string | undefined) => {
+    if (v === undefined) return undefined;
+    if (!/^\d+(\.\d+)?$/.test(v)) throw new ProvisionError(`invalid ${flag}: a number`);
+    return Number(v);
+  };
+  if (verb === 'add') {
+    const { secret, value } = await addAppSecret(d, tenant, app, { ...(values.description !== undefined ? { description: values.description } : {}), ...(values['expires-in-days'] !== undefined ? { expiresInDays: number('--expires-in-days', values['expires-in-days'])! } : {}) });
+    if (ctx.json) ctx.printJson({ ...secret, client_secret: value });
+    else ctx.print(`secret ${secret.id} added${secret.expiresAt ? ` (expires ${secret.expiresAt})` : ''}\nclient_secret: ${value}\n(shown once: store it now; Latchkey keeps only its hash)`);
+  } else if (verb === 'list') {
+    const list = await listAppSecrets(d, tenant, app);
+    if (ctx.json) ctx.printJson(list);
+    else ctx.print(table(list.map((s) => ({ ...s, expiresAt: s.expiresAt ?? 'never', live: s.live ? 'yes' : 'expired' })), ['id', 'description', 'createdAt', 'expiresAt', 'live']));
+  } else {
+    const overlap = number('--overlap-hours', values['overlap-hours']);
+    const s = await revokeAppSecret(d, tenant, app, need(values['secret-id'], '--secret-id'), overlap !== undefined ? { overlapHours: overlap } : {});
+    if (ctx.json) ctx.printJson(s);
+    else ctx.print(overlap ? `secret ${s.id} stops working at ${s.expiresAt}` : `secret ${s.id} revoked`);
+  }
 }
 
 async function grantCommand(ctx: CliContext, rest: string[], revoke: boolean): Promise<void> {
@@ -119,7 +149,9 @@ export const appCommand: Command = async (ctx, argv) => {
       return grantCommand(ctx, rest, false);
     case 'revoke':
       return grantCommand(ctx, rest, true);
+    case 'secret':
+      return secretCommand(ctx, rest);
     default:
-      throw usageError('usage: latchkey app create|list|show|scope add|role add|grant|revoke …');
+      throw usageError('usage: latchkey app create|list|show|scope add|role add|grant|revoke|secret …');
   }
 };

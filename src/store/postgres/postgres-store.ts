@@ -6,6 +6,7 @@ import { num, optStr, toAuditEvent, sameImportedUser, str, toApp, toCode, toFami
 import {
   StoreConflictError,
   type App,
+  type AppSecret,
   type AppGrant,
   type AuditEvent,
   type AuthCodeRecord,
@@ -273,9 +274,9 @@ export class PostgresStore implements Store {
   async createApp(a: App): Promise<void> {
     try {
       await this.run(
-        `INSERT INTO apps (client_id, tenant_id, name, type, secret_hash, redirect_uris, post_logout_redirect_uris, identifier_uri, allow_implicit, allow_ropc, logout_url, created_at)
+        `INSERT INTO apps (client_id, tenant_id, name, type, secrets, redirect_uris, post_logout_redirect_uris, identifier_uri, allow_implicit, allow_ropc, logout_url, created_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
-        [a.clientId, a.tenantId, a.name, a.type, a.secretHash, JSON.stringify(a.redirectUris), JSON.stringify(a.postLogoutRedirectUris), a.identifierUri, a.allowImplicit ? 1 : 0, a.allowRopc ? 1 : 0, a.logoutUrl, a.createdAt],
+        [a.clientId, a.tenantId, a.name, a.type, JSON.stringify(a.secrets), JSON.stringify(a.redirectUris), JSON.stringify(a.postLogoutRedirectUris), a.identifierUri, a.allowImplicit ? 1 : 0, a.allowRopc ? 1 : 0, a.logoutUrl, a.createdAt],
       );
     } catch (err) {
       if (pgCode(err) === UNIQUE_VIOLATION) {
@@ -307,6 +308,17 @@ export class PostgresStore implements Store {
   async setAppUris(tenantId: string, clientId: string, redirectUris: string[], postLogoutRedirectUris: string[]): Promise<void> {
     await this.run('UPDATE apps SET redirect_uris = $1, post_logout_redirect_uris = $2 WHERE tenant_id = $3 AND client_id = $4', [JSON.stringify(redirectUris), JSON.stringify(postLogoutRedirectUris), tenantId, clientId]);
     await this.changed(tenantId);
+  }
+  async updateAppSecrets(tenantId: string, clientId: string, change: (secrets: AppSecret[]) => AppSecret[]): Promise<AppSecret[] | undefined> {
+    return this.tx(async (c) => {
+      const row = await this.one('SELECT secrets FROM apps WHERE tenant_id = $1 AND client_id = $2 FOR UPDATE', [tenantId, clientId], c);
+      if (!row) return undefined;
+      const next = change(JSON.parse(str(row.secrets)) as AppSecret[]);
+      await this.run('UPDATE apps SET secrets = $1 WHERE tenant_id = $2 AND client_id = $3', [JSON.stringify(next), tenantId, clientId], c);
+      await this.run('UPDATE tenants SET config_version = config_version + 1 WHERE id = $1', [tenantId], c);
+      await this.changed(tenantId, c);
+      return next;
+    });
   }
   async addAppScope(apiClientId: string, name: string): Promise<void> {
     await this.run('INSERT INTO app_scopes (api_client_id, name) VALUES ($1, $2) ON CONFLICT DO NOTHING', [apiClientId, name]);

@@ -5,6 +5,7 @@ import { migrationsDir } from '../../paths.js';
 import {
   StoreConflictError,
   type App,
+  type AppSecret,
   type AppGrant,
   type AuthCodeRecord,
   type Authenticator,
@@ -202,11 +203,13 @@ export class SqliteStore implements Store {
       tenantVersion: db.prepare('SELECT config_version FROM tenants WHERE id = ?').pluck(),
 
       insertApp: db.prepare(
-        `INSERT INTO apps (client_id, tenant_id, name, type, secret_hash, redirect_uris, post_logout_redirect_uris,
+        `INSERT INTO apps (client_id, tenant_id, name, type, secrets, redirect_uris, post_logout_redirect_uris,
            identifier_uri, allow_implicit, allow_ropc, logout_url, created_at)
-         VALUES (@clientId, @tenantId, @name, @type, @secretHash, @redirectUris, @postLogoutRedirectUris,
+         VALUES (@clientId, @tenantId, @name, @type, @secrets, @redirectUris, @postLogoutRedirectUris,
            @identifierUri, @allowImplicit, @allowRopc, @logoutUrl, @createdAt)`,
       ),
+      appSecrets: db.prepare('SELECT secrets FROM apps WHERE tenant_id = ? AND client_id = ?').pluck(),
+      setAppSecrets: db.prepare('UPDATE apps SET secrets = ? WHERE tenant_id = ? AND client_id = ?'),
       app: db.prepare('SELECT * FROM apps WHERE tenant_id = ? AND client_id = ?'),
       appAnyTenant: db.prepare('SELECT * FROM apps WHERE client_id = ?'),
       apps: db.prepare('SELECT * FROM apps WHERE tenant_id = ? ORDER BY created_at, name'),
@@ -430,6 +433,7 @@ export class SqliteStore implements Store {
       this.forgetRegistry();
       this.s.insertApp.run({
         ...a,
+        secrets: JSON.stringify(a.secrets),
         redirectUris: JSON.stringify(a.redirectUris),
         postLogoutRedirectUris: JSON.stringify(a.postLogoutRedirectUris),
         allowImplicit: a.allowImplicit ? 1 : 0,
@@ -464,6 +468,17 @@ export class SqliteStore implements Store {
   async setAppUris(tenantId: string, clientId: string, redirectUris: string[], postLogoutRedirectUris: string[]): Promise<void> {
     this.forgetRegistry();
     this.s.setAppUris.run(JSON.stringify(redirectUris), JSON.stringify(postLogoutRedirectUris), tenantId, clientId);
+  }
+  async updateAppSecrets(tenantId: string, clientId: string, change: (secrets: AppSecret[]) => AppSecret[]): Promise<AppSecret[] | undefined> {
+    this.forgetRegistry();
+    return this.db.transaction(() => {
+      const current = this.s.appSecrets.get(tenantId, clientId) as string | undefined;
+      if (current === undefined) return undefined;
+      const next = change(JSON.parse(current) as AppSecret[]);
+      this.s.setAppSecrets.run(JSON.stringify(next), tenantId, clientId);
+      this.s.bumpTenant.run(tenantId);
+      return next;
+    })();
   }
   async addAppScope(apiClientId: string, name: string): Promise<void> {
     this.forgetRegistry();
