@@ -95,6 +95,23 @@ export async function buildApp(deps: Deps, opts: BuildOptions = {}): Promise<Fas
     done(null, payload);
   });
 
+  if (deps.config.metrics.enabled) {
+    // Requests by route template (never the raw URL: ids and tokens would make endless label values).
+    app.addHook('onResponse', (req, reply, done) => {
+      const route = req.routeOptions.url ?? 'unmatched';
+      const method = req.method;
+      deps.metrics.requests.inc({ route, method, status: String(reply.statusCode) });
+      deps.metrics.requestSeconds.observe({ route, method }, reply.elapsedTime / 1000);
+      done();
+    });
+    if (deps.config.metrics.port === undefined) {
+      app.get('/metrics', { helmet: false }, async (_req, reply) => {
+        const { contentType, body } = await deps.metrics.text();
+        return reply.header('cache-control', 'no-store').type(contentType).send(body);
+      });
+    }
+  }
+
   app.setErrorHandler(async (err: FastifyError | Error, req, reply) => handleError(deps, err, req, reply));
   app.setNotFoundHandler((req, reply) =>
     handleError(deps, new OAuthError('not_found', 'There is nothing at this address.', { redirectable: false }), req, reply),

@@ -35,6 +35,10 @@ const envSchema = z.object({
     .optional(),
   /** Form posts (sign-in, sign-up, codes, reset) per client address per minute. */
   LATCHKEY_FORM_RATE_LIMIT: z.coerce.number().int().min(1).max(100_000).default(60),
+  /** Prometheus metrics at /metrics on the main port ('1'); off by default. */
+  LATCHKEY_METRICS: z.enum(['0', '1', 'true', 'false'], { error: "must be '1' or '0'" }).optional(),
+  /** Prometheus metrics on a port of their own (only /metrics there); implies LATCHKEY_METRICS. */
+  LATCHKEY_METRICS_PORT: z.coerce.number().int().min(1).max(65535).optional(),
 });
 
 export interface Config {
@@ -53,6 +57,8 @@ export interface Config {
   formRateLimit: number;
   /** Fastify's trustProxy: false, true, a hop count, or addresses/CIDR ranges. */
   trustProxy: boolean | number | string;
+  /** Where /metrics is served: not at all, on the main port, or on a port of its own. */
+  metrics: { enabled: false } | { enabled: true; port: number | undefined };
 }
 
 /** A configuration problem, reported as one line naming the variable. */
@@ -92,6 +98,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     passwordCost: e.LATCHKEY_PASSWORD_COST,
     formRateLimit: e.LATCHKEY_FORM_RATE_LIMIT,
     trustProxy: parseTrustProxy(e.LATCHKEY_TRUST_PROXY),
+    metrics:
+      e.LATCHKEY_METRICS_PORT !== undefined
+        ? { enabled: true, port: e.LATCHKEY_METRICS_PORT }
+        : e.LATCHKEY_METRICS === '1' || e.LATCHKEY_METRICS === 'true'
+          ? { enabled: true, port: undefined }
+          : { enabled: false },
   };
 }
 

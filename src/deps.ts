@@ -13,6 +13,7 @@ import type { Counters } from './security/counters.js';
 import type { Store } from './store/store.js';
 import type { KeyRing } from './tokens/keyring.js';
 import type { PageLayouts } from './ui/layouts/page-layouts.js';
+import type { Metrics } from './observability/metrics.js';
 
 /** Injected so that expiry and rotation are tested without sleeping. */
 export interface Clock {
@@ -51,6 +52,8 @@ export interface Deps {
   connectors: ApiConnectors;
   /** Custom page layouts (templates fetched, sanitized and cached) around hosted pages. */
   layouts: PageLayouts;
+  /** Prometheus counters of this instance (served at /metrics when enabled). */
+  metrics: Metrics;
   /** Stops watching files and closes the store and connections. */
   close(): Promise<void>;
 }

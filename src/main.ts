@@ -5,6 +5,7 @@ import { buildApp } from './app.js';
 import { ConfigError, loadConfig } from './config.js';
 import { ensureDemo, syncPlayground } from './provision.js';
 import { ensureAdminApi } from './services/admin-api.js';
+import { startMetricsServer } from './observability/metrics-server.js';
 import { createDeps } from './runtime.js';
 import { prioritizeEventLoop } from './thread-priorities.js';
 
@@ -65,6 +66,11 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => shutdown('SIGINT'));
 
   await app.listen({ port: config.port, host: config.host });
+  if (config.metrics.enabled && config.metrics.port !== undefined) {
+    const metricsServer = await startMetricsServer(deps, config.metrics.port, config.host);
+    metricsServer.unref();
+    logger.info({ port: config.metrics.port }, 'metrics at /metrics on their own port');
+  }
   deps.store.startBackgroundWork((m: string) => logger.warn(m));
   const { lowered } = await prioritizeEventLoop();
   logger.debug({ threads: lowered }, 'helper threads run at a lower priority than the event loop');

@@ -17,6 +17,7 @@ import { SqliteStore } from './store/sqlite/sqlite-store.js';
 import { StoreOpenError, type Store } from './store/store.js';
 import { KeyRing } from './tokens/keyring.js';
 import { PageLayouts } from './ui/layouts/page-layouts.js';
+import { Metrics } from './observability/metrics.js';
 
 /** Opens the configured store: PostgreSQL at LATCHKEY_DATABASE_URL, or the SQLite file at LATCHKEY_DB. */
 export async function openStore(config: Config): Promise<Store> {
@@ -54,7 +55,8 @@ export async function createDeps(config: Config, opts: { logger?: Logger; clock?
   // Another instance rotated a key or changed a tenant: forget what this one cached at once.
   store.onConfigChange(({ tenantId }) => keys.invalidate(tenantId === '*' ? undefined : tenantId));
   const policies = new PolicyRegistry(config.policiesDir, logger, opts.watchPolicies ?? true);
-  const mailer = createMailer({ smtpUrl: config.smtpUrl, store, logger, clock });
+  const metrics = new Metrics(store, { defaults: config.metrics.enabled, now: () => clock.now() });
+  const mailer = createMailer({ smtpUrl: config.smtpUrl, store, logger, clock, metrics });
   return {
     config,
     store,
@@ -64,7 +66,8 @@ export async function createDeps(config: Config, opts: { logger?: Logger; clock?
     keys,
     policies,
     mailer,
-    audit: new Audit(store, clock, logger),
+    audit: new Audit(store, clock, logger, metrics),
+    metrics,
     passwords: new PasswordHasher(config.passwordCost),
     counters,
     clientAuthThrottle: new ClientAuthThrottle(counters),

@@ -36,7 +36,18 @@ const MAX_TRANSITIONS = 50;
  * walks forward through steps that complete on their own until one needs a page or the journey ends.
  */
 export async function runJourney(input: JourneyInput, form?: FormInput): Promise<JourneyOutcome> {
-  return run(input, form ? { form } : {});
+  return timed(input, () => run(input, form ? { form } : {}));
+}
+
+/** Journey step latency: how long the step the browser was on took to answer (to the next page or the end). */
+async function timed(input: JourneyInput, work: () => Promise<JourneyOutcome>): Promise<JourneyOutcome> {
+  const started = performance.now();
+  const step = input.journey.steps[(input.record.state as JourneyState).step]?.id ?? 'end';
+  try {
+    return await work();
+  } finally {
+    input.deps.metrics.stepSeconds.observe({ policy: input.journey.policy.id, step }, (performance.now() - started) / 1000);
+  }
 }
 
 /**
@@ -44,7 +55,7 @@ export async function runJourney(input: JourneyInput, form?: FormInput): Promise
  * CSRF token of ours: the step checks the upstream `state` it made instead.
  */
 export async function resumeJourney(input: JourneyInput, callback: CallbackInput): Promise<JourneyOutcome> {
-  return run(input, { callback });
+  return timed(input, () => run(input, { callback }));
 }
 
 async function run(input: JourneyInput, given: { form?: FormInput; callback?: CallbackInput }): Promise<JourneyOutcome> {

@@ -2,6 +2,7 @@ import nodemailer, { type Transporter } from 'nodemailer';
 import type { Logger } from 'pino';
 import type { Clock } from '../deps.js';
 import type { Store } from '../store/store.js';
+import type { Metrics } from '../observability/metrics.js';
 
 export interface MailMessage {
   tenantId: string;
@@ -19,12 +20,20 @@ export interface Mailer {
  * Sends mail through SMTP (nodemailer) when LATCHKEY_SMTP_URL is set. Every message is also kept in
  * the `outbox` table; without SMTP that and the log are where it goes (`latchkey outbox list`).
  */
-export function createMailer(opts: { smtpUrl: string | undefined; from?: string; store: Store; logger: Logger; clock: Clock }): Mailer {
+export function createMailer(opts: { smtpUrl: string | undefined; from?: string; store: Store; logger: Logger; clock: Clock; metrics?: Metrics }): Mailer {
   const transport: Transporter | undefined = opts.smtpUrl ? nodemailer.createTransport(opts.smtpUrl) : undefined;
   const from = opts.from ?? 'Latchkey <no-reply@latchkey.local>';
   return {
     async send(m) {
-      if (transport) await transport.sendMail({ from, to: m.to, subject: m.subject, text: m.text });
+      if (transport) {
+        try {
+          await transport.sendMail({ from, to: m.to, subject: m.subject, text: m.text });
+        } catch (err) {
+          opts.metrics?.mail.inc({ result: 'failed' });
+          throw err;
+        }
+      }
+      opts.metrics?.mail.inc({ result: transport ? 'sent' : 'outbox' });
       await opts.store.addOutboxMessage({
         tenantId: m.tenantId,
         to: m.to,

@@ -49,7 +49,9 @@ export async function handleTokenRequest(
   const run = grants.get(grantType);
   const client = await authenticateEndpointClient(deps, tenant, params as Record<string, string>, authorization, ip);
   if (!run) throw new OAuthError('unsupported_grant_type', `The grant type '${grantType}' is not supported.`, { b2cCode: 'AADB2C90086' });
-  return run({ deps, tenant, policy, client, params, ip });
+  const response = await run({ deps, tenant, policy, client, params, ip });
+  deps.metrics.tokens.inc({ grant_type: grantType });
+  return response;
 }
 
 /**

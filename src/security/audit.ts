@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../deps.js';
 import type { Store } from '../store/store.js';
+import type { Metrics } from '../observability/metrics.js';
 
 export type AuditEventName =
   | 'signin'
@@ -59,9 +60,12 @@ export class Audit {
     private readonly store: Store,
     private readonly clock: Clock,
     private readonly logger: Logger,
+    private readonly metrics?: Metrics,
   ) {}
 
   async record(e: AuditInput): Promise<void> {
+    this.metrics?.auditEvents.inc({ event: e.event, outcome: e.outcome });
+    if (e.event === 'lockout') this.metrics?.lockouts.inc();
     const row = {
       at: this.clock.now(),
       tenantId: e.tenantId ?? null,

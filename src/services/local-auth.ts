@@ -27,7 +27,9 @@ export async function authenticateLocal(
   const { store, clock, audit, passwords } = deps;
   const name = normalizeSignInName(input.signInName);
   const base = { tenantId: tenant.id, clientId: input.clientId, ip: input.ip };
+  const count = (result: 'success' | 'failure' | 'locked') => deps.metrics.signIns.inc({ policy: input.via, method: 'password', result });
   if ((await store.getLoginThrottle(tenant.id, name)).lockedUntil > clock.now()) {
+    count('locked');
     await audit.record({ ...base, event: 'signin', outcome: 'failure', subject: name, detail: `${input.via}: locked` });
     return { ok: false, reason: 'locked' };
   }
@@ -35,6 +37,7 @@ export async function authenticateLocal(
   let ok: boolean;
   if (user && !user.disabled && user.passwordHash === null && user.passwordAtLegacy) {
     const migrated = await migrateFromLegacy(deps, tenant, user, input);
+    if (migrated === 'unavailable' || migrated === 'busy') count('failure');
     if (migrated === 'unavailable' || migrated === 'busy') return { ok: false, reason: migrated === 'busy' ? 'legacy_busy' : 'legacy_unavailable' };
     ok = migrated === 'valid';
     if (ok) user = (await store.findUser(tenant.id, user.id)) ?? user;
@@ -45,6 +48,7 @@ export async function authenticateLocal(
     const now = clock.now();
     const t = await store.recordLoginFailure(tenant.id, name, now, LOCKOUT_THRESHOLD, lockoutMs);
     await audit.record({ ...base, event: 'signin', outcome: 'failure', subject: user?.id ?? name, detail: `${input.via}: ${user?.disabled ? 'disabled' : 'bad credentials'}` });
+    count(t.lockedUntil > now ? 'locked' : 'failure');
     if (t.lockedUntil > now) {
       await audit.record({ ...base, event: 'lockout', outcome: 'success', subject: user?.id ?? name, detail: `locked for ${Math.round((t.lockedUntil - now) / 1000)} s` });
       return { ok: false, reason: 'locked' };
@@ -58,6 +62,7 @@ export async function authenticateLocal(
     await audit.record({ ...base, event: 'password_rehashed', outcome: 'success', subject: user.id, detail: user.passwordHash.split('$', 2).join('$').slice(0, 30) });
   }
   await audit.record({ ...base, event: 'signin', outcome: 'success', subject: user.id, detail: input.via });
+  count('success');
   return { ok: true, user };
 }
 

@@ -81,6 +81,7 @@ export function federatedSignIn(opts: { choiceStep: string; allowSignUp: boolean
   }
   async function audit(ctx: StepContext, outcome: 'success' | 'failure', detail: string, subject?: string) {
     await ctx.deps.audit.record({ tenantId: ctx.tenant.id, event: 'federated_signin', outcome, subject: subject ?? null, clientId: ctx.request.clientId, ip: ctx.ip, detail });
+    ctx.deps.metrics.signIns.inc({ policy: ctx.policy.id, method: 'federated', result: outcome });
   }
   function checksFor(ctx: StepContext, p: IdentityProvider, pending: Partial<PendingUpstream>): UpstreamChecks {
     return { state: pending.state!, nonce: pending.nonce!, codeVerifier: pending.codeVerifier!, redirectUri: callbackUrl(ctx.deps.config.baseUrl, ctx.tenant.slug, p.id) };

@@ -73,6 +73,7 @@ export function localSignIn(opts: LocalSignInOptions = {}): Step {
     const challenge = stepData<{ challenge: string }>(ctx.state, PASSKEY_KEY).challenge;
     const response = parsePasskey<AuthenticationResponseJSON>(form.passkey);
     const result = challenge && response ? await mfaService(ctx.deps).verifyPasskey(ctx.tenant, response, challenge, { ip: ctx.ip, clientId: ctx.request.clientId }) : undefined;
+    ctx.deps.metrics.signIns.inc({ policy: ctx.policy.id, method: 'passkey', result: result?.ok ? 'success' : result?.reason === 'locked' ? 'locked' : 'failure' });
     if (!result?.ok) return render(ctx, '', { form: ctx.messages.t(result && !result.ok && result.reason === 'locked' ? 'mfa.locked' : 'mfa.passkeyFailed') });
     return {
       type: 'next',

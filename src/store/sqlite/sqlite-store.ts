@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { accessSync, constants, mkdirSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { migrationsDir } from '../../paths.js';
@@ -149,6 +149,7 @@ export class SqliteStore implements Store {
     this.path = path;
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
     this.db = new Database(path);
+    if (path !== ':memory:') this.fileId = fileIdentity(path);
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = NORMAL');
     this.db.pragma('foreign_keys = ON');
@@ -175,7 +176,20 @@ export class SqliteStore implements Store {
 
   async ping(): Promise<void> {
     this.s.ping.get();
+    // The open handle keeps answering when the file was deleted, replaced or made unreadable under it;
+    // the next process would not: readiness says so.
+    if (this.fileId !== undefined) {
+      let now: string;
+      try {
+        accessSync(this.path, constants.R_OK | constants.W_OK);
+        now = fileIdentity(this.path);
+      } catch (err) {
+        throw new Error(`the database file ${this.path} cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+      }
+      if (now !== this.fileId) throw new Error(`the database file ${this.path} was replaced after it was opened`);
+    }
   }
+  private fileId: string | undefined;
   private launchCheckpointer(onWarning: (message: string) => void): void {
     this.backgroundCheckpoints = undefined;
     if (this.checkpointer || !this.db.open) return;
@@ -909,4 +923,10 @@ export class SqliteStore implements Store {
     }
     return removed;
   }
+}
+
+/** Which file is at `path` (device and inode), to notice it being replaced. */
+function fileIdentity(path: string): string {
+  const st = statSync(path);
+  return `${st.dev}:${st.ino}`;
 }
