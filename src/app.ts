@@ -7,6 +7,8 @@ import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, ty
 import type { Deps } from './deps.js';
 import { registerAuthorizeRoutes } from './http/authorize.js';
 import { cookieNames } from './http/cookies.js';
+import fastifySwagger from '@fastify/swagger';
+import { registerAdminRoutes } from './admin/routes.js';
 import { registerGraphRoutes } from './http/graph.js';
 import { registerHealthRoutes } from './http/health.js';
 import { registerJourneyRoutes } from './http/journey.js';
@@ -69,6 +71,17 @@ export async function buildApp(deps: Deps, opts: BuildOptions = {}): Promise<Fas
     crossOriginResourcePolicy: { policy: 'cross-origin' },
     hsts: deps.config.baseUrl.startsWith('https://'),
   });
+  // The admin API's OpenAPI 3.1 document, from its routes' schemas (tagged routes only: the rest are
+  // the OpenID protocol, described by discovery documents).
+  await app.register(fastifySwagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: { title: 'Latchkey admin API', version: '1', description: "Tenants' settings, apps, signing keys, policies and audit events. Tokens: client credentials for urn:latchkey:admin/.default, app roles Admin.Read.All or Admin.ReadWrite.All." },
+      servers: [{ url: deps.config.baseUrl }],
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
+    },
+    hideUntagged: true,
+  });
   // Per-address limits, applied only where a route opts in (the journey form posts), counted in the
   // instance's shared counters (memory, the database, or Redis) under the same keys as ROPC's.
   await app.register(fastifyRateLimit, {
@@ -127,6 +140,8 @@ export async function buildApp(deps: Deps, opts: BuildOptions = {}): Promise<Fas
   registerLayoutAssetRoutes(app, deps);
   registerHealthRoutes(app, deps);
   registerGraphRoutes(app, deps);
+  registerAdminRoutes(app, deps);
+  app.get('/admin/openapi.json', { helmet: false }, async (_req, reply) => reply.header('cache-control', 'no-store').send(app.swagger()));
   return app;
 }
 

@@ -285,6 +285,53 @@ export async function removeIdentity(d: ProvisionDeps, tenant: Tenant, user: Use
   return d.store.listUserIdentities(tenant.id, user.id);
 }
 
+/** The scopes or roles an API defines. */
+export async function definedOnApi(d: Pick<ProvisionDeps, 'store'>, api: App, kind: 'scope' | 'role'): Promise<string[]> {
+  if (api.type !== 'api') throw new ProvisionError(`app '${api.clientId}' is not of type api: only APIs expose ${kind}s`);
+  return kind === 'scope' ? d.store.listAppScopes(api.clientId) : d.store.listAppRoles(api.clientId);
+}
+
+/** Adds a scope (delegated permission) or an app role to an API; returns what it defines now. */
+export async function defineOnApi(d: Pick<ProvisionDeps, 'store'>, api: App, kind: 'scope' | 'role', name: string): Promise<string[]> {
+  await definedOnApi(d, api, kind);
+  if (!/^[A-Za-z][\w.-]{0,99}$/.test(name)) throw new ProvisionError(`invalid --${kind} '${name}': letters, digits, '.', '_' and '-'`);
+  if (kind === 'scope') await d.store.addAppScope(api.clientId, name);
+  else await d.store.addAppRole(api.clientId, name);
+  return definedOnApi(d, api, kind);
+}
+
+export interface GrantView {
+  api: string;
+  kind: 'scope' | 'role';
+  name: string;
+}
+
+/** Grants a client a scope of an API (users' delegation) or, for a daemon, an app role; audited. */
+export async function grantApp(d: ProvisionDeps, tenant: Tenant, client: App, api: App, kind: 'scope' | 'role', name: string): Promise<GrantView[]> {
+  if (api.type !== 'api') throw new ProvisionError(`app '${api.clientId}' is not of type api`);
+  const defined = await definedOnApi(d, api, kind);
+  if (!defined.includes(name)) {
+    throw new ProvisionError(`the API does not define the ${kind} '${name}' (add it with: latchkey app ${kind} add --tenant ${tenant.slug} --app ${api.clientId} --${kind} ${name})`);
+  }
+  if (kind === 'role' && client.type !== 'daemon') throw new ProvisionError('roles (application permissions) are granted to daemon apps');
+  if (kind === 'scope' && client.type === 'daemon') throw new ProvisionError('a daemon has no user: grant it a --role instead');
+  await d.store.addGrant({ clientId: client.clientId, apiClientId: api.clientId, kind, name });
+  await d.audit.record({ tenantId: tenant.id, event: 'app_grant', outcome: 'success', clientId: client.clientId, detail: `${kind} ${name} on ${api.clientId}` });
+  return listGrants(d, client);
+}
+
+export async function revokeGrant(d: ProvisionDeps, tenant: Tenant, client: App, api: App, kind: 'scope' | 'role', name: string): Promise<GrantView[]> {
+  if (!(await d.store.removeGrant({ clientId: client.clientId, apiClientId: api.clientId, kind, name }))) {
+    throw new ProvisionError(`app '${client.clientId}' has no ${kind} '${name}' on '${api.clientId}'`);
+  }
+  await d.audit.record({ tenantId: tenant.id, event: 'app_revoke', outcome: 'success', clientId: client.clientId, detail: `${kind} ${name} on ${api.clientId}` });
+  return listGrants(d, client);
+}
+
+export async function listGrants(d: Pick<ProvisionDeps, 'store'>, client: App): Promise<GrantView[]> {
+  return (await d.store.listGrants(client.clientId)).map((g) => ({ api: g.apiClientId, kind: g.kind, name: g.name }));
+}
+
 export async function rotateKeys(d: ProvisionDeps, tenant: Tenant, graceMs = DEFAULT_GRACE_MS) {
   const now = d.clock.now();
   const key = await createSigningKey(tenant.id, d.secrets, now);

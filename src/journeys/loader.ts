@@ -106,6 +106,11 @@ export function validatePolicyFile(file: string, tenant: TenantContext = tenantC
   } catch (err) {
     return { problems: [{ file, path: '$', message: `cannot read (${(err as NodeJS.ErrnoException).code ?? 'error'})` }] };
   }
+  return validatePolicyText(file, text, tenant);
+}
+
+/** The file watcher's checks on a policy's text as it would be saved at `file` (the admin API writes only what passes). */
+export function validatePolicyText(file: string, text: string, tenant: TenantContext = tenantContextFor(dirname(file))): { policy: Policy } | { problems: PolicyProblem[] } {
   let json: unknown;
   try {
     json = JSON.parse(text);

@@ -42,7 +42,8 @@ export type AuditEventName =
   | 'sessions_revoked'
   | 'token_revoked'
   | 'app_secret_added'
-  | 'app_secret_revoked';
+  | 'app_secret_revoked'
+  | 'policy_written';
 
 export interface AuditInput {
   tenantId?: string | null;

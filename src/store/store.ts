@@ -247,6 +247,15 @@ export interface AuditEvent {
   detail: string | null;
 }
 
+export interface AuditFilter {
+  tenantId?: string;
+  since?: number;
+  limit?: number;
+  event?: string;
+  outcome?: 'success' | 'failure';
+  beforeId?: number;
+}
+
 export interface LoginThrottle {
   failures: number;
   lockouts: number;
@@ -422,7 +431,8 @@ export interface Store {
 
   // audit
   addAuditEvent(e: Omit<AuditEvent, 'id'>): Promise<void>;
-  listAuditEvents(filter: { tenantId?: string; since?: number; limit?: number }): Promise<AuditEvent[]>;
+  /** Newest first; `beforeId` pages back from the last event of the previous page. */
+  listAuditEvents(filter: AuditFilter): Promise<AuditEvent[]>;
 
   // sign-in throttling
   getLoginThrottle(tenantId: string, name: string): Promise<LoginThrottle>;

@@ -146,7 +146,9 @@ describe('latchkey CLI', () => {
     const spa = runJson<Record<string, unknown>>(['app', 'create', '--tenant', 'contoso', '--name', 'SPA', '--type', 'spa', '--redirect-uri', 'https://spa.example/']);
     expect(spa.client_secret).toBeUndefined();
     const listed = runJson<Record<string, unknown>[]>(['app', 'list', '--tenant', 'contoso']);
-    expect(listed).toHaveLength(2);
+    // Every tenant has Latchkey's own admin API besides the apps registered.
+    expect(listed.map((a) => a.name).sort()).toEqual(['Latchkey admin API', 'SPA', 'Web']);
+    expect(listed.find((a) => a.name === 'Latchkey admin API')?.identifier_uri).toBe('urn:latchkey:admin');
     expect(listed.every((a) => a.client_secret === undefined)).toBe(true);
   });
 

@@ -1,5 +1,5 @@
 import { appTypes, type AppType } from '../../store/store.js';
-import { createApp, requireApp, requireTenant, ProvisionError } from '../../provision.js';
+import { createApp, defineOnApi, definedOnApi, grantApp, requireApp, requireTenant, revokeGrant, ProvisionError } from '../../provision.js';
 import { need, parse, usageError, type CliContext, type Command } from '../context.js';
 import { appJson, table } from '../output.js';
 import { addAppSecret, listAppSecrets, revokeAppSecret } from '../../services/app-secrets.js';
@@ -47,22 +47,9 @@ async function grantCommand(ctx: CliContext, rest: string[], revoke: boolean): P
   const client = await requireApp(d, tenant, need(values.app, '--app'));
   const api = await requireApp(d, tenant, need(values.api, '--api'));
   if ((values.scope === undefined) === (values.role === undefined)) throw usageError('give exactly one of --scope or --role');
-  if (api.type !== 'api') throw new ProvisionError(`app '${api.clientId}' is not of type api`);
   const kind = values.scope !== undefined ? 'scope' : 'role';
   const name = (values.scope ?? values.role)!;
-  if (!revoke) {
-    const defined = kind === 'scope' ? await d.store.listAppScopes(api.clientId) : await d.store.listAppRoles(api.clientId);
-    if (!defined.includes(name)) {
-      throw new ProvisionError(`the API does not define the ${kind} '${name}' (add it with: latchkey app ${kind} add --tenant ${tenant.slug} --app ${api.clientId} --${kind} ${name})`);
-    }
-    if (kind === 'role' && client.type !== 'daemon') throw new ProvisionError('roles (application permissions) are granted to daemon apps');
-    if (kind === 'scope' && client.type === 'daemon') throw new ProvisionError('a daemon has no user: grant it a --role instead');
-    await d.store.addGrant({ clientId: client.clientId, apiClientId: api.clientId, kind, name });
-  } else if (!(await d.store.removeGrant({ clientId: client.clientId, apiClientId: api.clientId, kind, name }))) {
-    throw new ProvisionError(`app '${client.clientId}' has no ${kind} '${name}' on '${api.clientId}'`);
-  }
-  await d.audit.record({ tenantId: tenant.id, event: revoke ? 'app_revoke' : 'app_grant', outcome: 'success', clientId: client.clientId, detail: `${kind} ${name} on ${api.clientId}` });
-  const grants = (await d.store.listGrants(client.clientId)).map((g) => ({ api: g.apiClientId, kind: g.kind, name: g.name }));
+  const grants = await (revoke ? revokeGrant : grantApp)(d, tenant, client, api, kind, name);
   if (ctx.json) ctx.printJson({ client_id: client.clientId, grants });
   else ctx.print(`${revoke ? 'revoked' : 'granted'} ${kind} ${name} on ${api.identifierUri ?? api.clientId} ${revoke ? 'from' : 'to'} ${client.name}`);
 }
@@ -74,14 +61,7 @@ async function defineCommand(ctx: CliContext, kind: 'scope' | 'role', rest: stri
   const d = await ctx.deps();
   const tenant = await requireTenant(d, need(values.tenant as string | undefined, '--tenant'));
   const api = await requireApp(d, tenant, need(values.app as string | undefined, '--app'));
-  if (api.type !== 'api') throw new ProvisionError(`app '${api.clientId}' is not of type api: only APIs expose ${kind}s`);
-  if (verb === 'add') {
-    const name = need(values[kind] as string | undefined, `--${kind}`);
-    if (!/^[A-Za-z][\w.-]{0,99}$/.test(name)) throw new ProvisionError(`invalid --${kind} '${name}': letters, digits, '.', '_' and '-'`);
-    if (kind === 'scope') await d.store.addAppScope(api.clientId, name);
-    else await d.store.addAppRole(api.clientId, name);
-  }
-  const names = kind === 'scope' ? await d.store.listAppScopes(api.clientId) : await d.store.listAppRoles(api.clientId);
+  const names = verb === 'add' ? await defineOnApi(d, api, kind, need(values[kind] as string | undefined, `--${kind}`)) : await definedOnApi(d, api, kind);
   if (ctx.json) ctx.printJson({ client_id: api.clientId, identifier_uri: api.identifierUri, [`${kind}s`]: names });
   else ctx.print(names.map((n) => (kind === 'scope' ? `${api.identifierUri}/${n}` : n)).join('\n') || '(none)');
 }

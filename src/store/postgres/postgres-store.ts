@@ -9,6 +9,7 @@ import {
   type AppSecret,
   type AppGrant,
   type AuditEvent,
+  type AuditFilter,
   type AuthCodeRecord,
   type Authenticator,
   type AuthenticatorKind,
@@ -817,8 +818,11 @@ export class PostgresStore implements Store {
   async addAuditEvent(e: Omit<AuditEvent, 'id'>): Promise<void> {
     await this.run('INSERT INTO audit_events (at, tenant_id, event, outcome, subject, client_id, ip, detail) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)', [e.at, e.tenantId, e.event, e.outcome, e.subject, e.clientId, e.ip, e.detail]);
   }
-  async listAuditEvents(filter: { tenantId?: string; since?: number; limit?: number }): Promise<AuditEvent[]> {
-    const rows = await this.rows('SELECT * FROM audit_events WHERE ($1::text IS NULL OR tenant_id = $1) AND at >= $2 ORDER BY id DESC LIMIT $3', [filter.tenantId ?? null, filter.since ?? 0, filter.limit ?? 1000]);
+  async listAuditEvents(filter: AuditFilter): Promise<AuditEvent[]> {
+    const rows = await this.rows(
+      'SELECT * FROM audit_events WHERE ($1::text IS NULL OR tenant_id = $1) AND at >= $2 AND ($4::text IS NULL OR event = $4) AND ($5::text IS NULL OR outcome = $5) AND ($6::bigint IS NULL OR id < $6) ORDER BY id DESC LIMIT $3',
+      [filter.tenantId ?? null, filter.since ?? 0, filter.limit ?? 1000, filter.event ?? null, filter.outcome ?? null, filter.beforeId ?? null],
+    );
     return rows.map(toAuditEvent);
   }
 

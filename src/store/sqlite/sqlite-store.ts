@@ -12,6 +12,7 @@ import {
   type AuthenticatorKind,
   type CodeRedemption,
   type AuditEvent,
+  type AuditFilter,
   type ConfigChange,
   type ImportedUser,
   type ImportResult,
@@ -370,6 +371,7 @@ export class SqliteStore implements Store {
       ),
       listAudit: db.prepare(
         `SELECT * FROM audit_events WHERE (@tenantId IS NULL OR tenant_id = @tenantId) AND at >= @since
+           AND (@event IS NULL OR event = @event) AND (@outcome IS NULL OR outcome = @outcome) AND (@beforeId IS NULL OR id < @beforeId)
          ORDER BY id DESC LIMIT @limit`,
       ),
       throttle: db.prepare('SELECT failures, lockouts, locked_until FROM login_throttle WHERE tenant_id = ? AND name = ?'),
@@ -879,8 +881,8 @@ export class SqliteStore implements Store {
   async addAuditEvent(e: Omit<AuditEvent, 'id'>): Promise<void> {
     this.s.insertAudit.run(e);
   }
-  async listAuditEvents(filter: { tenantId?: string; since?: number; limit?: number }): Promise<AuditEvent[]> {
-    const rows = this.s.listAudit.all({ tenantId: filter.tenantId ?? null, since: filter.since ?? 0, limit: filter.limit ?? 1000 }) as Row[];
+  async listAuditEvents(filter: AuditFilter): Promise<AuditEvent[]> {
+    const rows = this.s.listAudit.all({ tenantId: filter.tenantId ?? null, since: filter.since ?? 0, limit: filter.limit ?? 1000, event: filter.event ?? null, outcome: filter.outcome ?? null, beforeId: filter.beforeId ?? null }) as Row[];
     return rows.map(toAuditEvent);
   }
 

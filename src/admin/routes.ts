@@ -1,0 +1,261 @@
+import { renameSync, writeFileSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { z, ZodError, type ZodType } from 'zod';
+import { appJson } from '../cli/output.js';
+import type { Deps } from '../deps.js';
+import { validatePolicyText } from '../journeys/loader.js';
+import { issuerFor, resolveTenant } from '../oauth/tenant-context.js';
+import { ProvisionError } from '../provision-error.js';
+import { createApp, defineOnApi, definedOnApi, grantApp, listGrants, requireApp, retireKeys, revokeGrant, rotateKeys, setTenantSettings, type ProvisionDeps } from '../provision.js';
+import { adminCaller } from '../services/admin-api.js';
+import { addAppSecret, listAppSecrets, revokeAppSecret } from '../services/app-secrets.js';
+import type { App, Tenant } from '../store/store.js';
+import * as S from './schemas.js';
+
+/**
+ * The admin API, `/admin/v1/tenants/{tenant}/…`: a tenant's settings, apps (scopes, roles, grants,
+ * secrets), signing keys, policies and audit events, for operators' automation. The rules are the
+ * CLI's (provision.ts, services/): nothing is decided here but HTTP. A caller is a daemon with an app
+ * role on the tenant's `urn:latchkey:admin` API: `Admin.Read.All` reads, `Admin.ReadWrite.All` also
+ * writes; a token reaches only its own tenant. Described at /admin/openapi.json.
+ */
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The admin API's routes as registered (the OpenAPI document must list each). */
+    adminRoutes: { method: string; url: string }[];
+  }
+}
+
+class AdminError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** JSON Schema (2020-12, OpenAPI 3.1's) of a zod definition, for the route's documentation. */
+function json(schema: ZodType, io: 'input' | 'output' = 'input'): Record<string, unknown> {
+  const { $schema: _, ...rest } = z.toJSONSchema(schema, { io, unrepresentable: 'any' }) as Record<string, unknown>;
+  return rest;
+}
+
+function send(reply: FastifyReply, err: AdminError): FastifyReply {
+  return reply.code(err.status).header('cache-control', 'no-store').send({ error: { code: err.code, message: err.message } });
+}
+
+function zodMessage(err: ZodError): string {
+  const issue = err.issues[0]!;
+  return `${issue.path.length > 0 ? `${issue.path.join('.')}: ` : ''}${issue.message}`;
+}
+
+interface RouteSpec<P extends ZodType, Q extends ZodType, B extends ZodType> {
+  method: 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE';
+  url: string;
+  summary: string;
+  tag: string;
+  writing: boolean;
+  params: P;
+  query?: Q;
+  body?: B;
+  response: ZodType;
+  status?: number;
+  handler: (c: { deps: Deps; d: ProvisionDeps; tenant: Tenant; clientId: string; params: z.infer<P>; query: z.infer<Q>; body: z.infer<B> }, reply: FastifyReply) => Promise<unknown>;
+}
+
+export function registerAdminRoutes(app: FastifyInstance, deps: Deps): void {
+  const registered: { method: string; url: string }[] = [];
+  app.decorate('adminRoutes', registered);
+  const d: ProvisionDeps = { store: deps.store, secrets: deps.secrets, clock: deps.clock, policiesDir: deps.config.policiesDir, passwordCost: deps.config.passwordCost, audit: deps.audit };
+
+  function route<P extends ZodType, Q extends ZodType = z.ZodObject, B extends ZodType = z.ZodUnknown>(spec: RouteSpec<P, Q, B>): void {
+    const status = spec.status ?? 200;
+    registered.push({ method: spec.method, url: `/admin/v1${spec.url}` });
+    app.route({
+      method: spec.method,
+      url: `/admin/v1${spec.url}`,
+      helmet: false,
+      config: { errorFormat: 'json' },
+      schema: {
+        summary: spec.summary,
+        tags: [spec.tag],
+        security: [{ bearer: [] }],
+        params: json(spec.params),
+        ...(spec.query ? { querystring: json(spec.query) } : {}),
+        ...(spec.body ? { body: json(spec.body) } : {}),
+        response: { [status]: status === 204 ? { type: 'null', description: 'No content' } : json(spec.response, 'output'), '4XX': json(S.ErrorBody, 'output') },
+      },
+      // The schema documents; zod checks (the same definitions), so Fastify's own validation is off.
+      validatorCompiler: () => (data: unknown) => ({ value: data }),
+      serializerCompiler: () => (data: unknown) => JSON.stringify(data),
+      errorHandler: (err: FastifyError | Error, req: FastifyRequest, reply: FastifyReply) => {
+        if (err instanceof AdminError) return send(reply, err);
+        if (err instanceof ZodError) return send(reply, new AdminError(400, 'invalid_request', zodMessage(err)));
+        if (err instanceof ProvisionError) return send(reply, new AdminError(/already exists/.test(err.message) ? 409 : /^no (app|key|user|tenant)|has no /.test(err.message) ? 404 : 400, /already exists/.test(err.message) ? 'conflict' : 'invalid_request', err.message));
+        const status = (err as FastifyError).statusCode;
+        if (status !== undefined && status >= 400 && status < 500) return send(reply, new AdminError(400, 'invalid_request', 'The request body is not valid JSON.'));
+        req.log.error({ err }, 'admin request failed');
+        return send(reply, new AdminError(500, 'server_error', 'An internal error happened; it is logged with the request id.'));
+      },
+      handler: async (req, reply) => {
+        reply.header('x-content-type-options', 'nosniff');
+        const params = spec.params.parse(req.params) as z.infer<P>;
+        const tenant = await resolveTenant(deps, (params as { tenant: string }).tenant);
+        if (!tenant) throw new AdminError(404, 'not_found', 'No such tenant.');
+        const caller = await adminCaller(deps, tenant, req.headers.authorization, { read: 'Admin.Read.All', write: 'Admin.ReadWrite.All', writing: spec.writing });
+        if (!caller.ok) {
+          if (caller.status === 401) reply.header('www-authenticate', 'Bearer realm="latchkey", error="invalid_token"');
+          throw new AdminError(caller.status, caller.status === 401 ? 'invalid_token' : 'insufficient_scope', caller.message);
+        }
+        const query = (spec.query ? spec.query.parse(req.query ?? {}) : {}) as z.infer<Q>;
+        const body = (spec.body ? spec.body.parse(req.body ?? {}) : undefined) as z.infer<B>;
+        const result = await spec.handler({ deps, d, tenant, clientId: caller.clientId, params, query, body }, reply);
+        if (status === 204) return reply.code(204).send();
+        // A handler may have set its own status (a refused policy is 400 with its problems).
+        if (reply.statusCode === 200) reply.code(status);
+        return reply.header('cache-control', 'no-store').send(result);
+      },
+    });
+  }
+
+  const tenantJson = (t: Tenant) => ({
+    id: t.id,
+    slug: t.slug,
+    displayName: t.displayName,
+    defaultPolicy: t.defaultPolicy,
+    issuer: issuerFor(deps.config.baseUrl, t, t.defaultPolicy),
+    legacyRopc: t.legacyRopc,
+    extensionsAppId: t.extensionsAppId,
+    createdAt: new Date(t.createdAt).toISOString(),
+  });
+  const appView = async (a: App) => appJson(a, a.type === 'api' ? { scopes: await deps.store.listAppScopes(a.clientId), roles: await deps.store.listAppRoles(a.clientId) } : {});
+
+  // tenant
+  route({ method: 'GET', url: '/tenants/:tenant', tag: 'tenants', summary: 'Read the tenant', writing: false, params: S.TenantParams, response: S.TenantBody, handler: async ({ tenant }) => tenantJson(tenant) });
+  route({
+    method: 'PATCH', url: '/tenants/:tenant', tag: 'tenants', summary: 'Change migration settings (old ROPC endpoint, extensions app id)', writing: true, params: S.TenantParams, body: S.TenantPatch, response: S.TenantBody,
+    handler: async ({ d, tenant, body }) => tenantJson(await setTenantSettings(d, tenant, body)),
+  });
+
+  // apps
+  route({ method: 'GET', url: '/tenants/:tenant/apps', tag: 'apps', summary: 'List apps', writing: false, params: S.TenantParams, response: z.object({ apps: z.array(S.AppBody) }), handler: async ({ tenant }) => ({ apps: await Promise.all((await deps.store.listApps(tenant.id)).map(appView)) }) });
+  route({
+    method: 'POST', url: '/tenants/:tenant/apps', tag: 'apps', summary: 'Register an app (a confidential one gets its first secret, shown once)', writing: true, status: 201, params: S.TenantParams, body: S.CreateApp, response: S.AppBody,
+    handler: async ({ d, tenant, body }) => {
+      const { app: created, clientSecret } = await createApp(d, tenant, stripUndefined(body));
+      return { ...(await appView(created)), ...(clientSecret ? { client_secret: clientSecret } : {}) };
+    },
+  });
+  route({ method: 'GET', url: '/tenants/:tenant/apps/:clientId', tag: 'apps', summary: 'Read an app', writing: false, params: S.AppParams, response: S.AppBody, handler: async ({ d, tenant, params }) => appView(await requireApp(d, tenant, params.clientId)) });
+  for (const kind of ['scope', 'role'] as const) {
+    route({ method: 'GET', url: `/tenants/:tenant/apps/:clientId/${kind}s`, tag: 'apps', summary: `List an API's ${kind}s`, writing: false, params: S.AppParams, response: S.NamesBody, handler: async ({ d, tenant, params }) => ({ names: await definedOnApi(d, await requireApp(d, tenant, params.clientId), kind) }) });
+    route({
+      method: 'POST', url: `/tenants/:tenant/apps/:clientId/${kind}s`, tag: 'apps', summary: `Add a ${kind} to an API`, writing: true, params: S.AppParams, body: S.NameBody, response: S.NamesBody,
+      handler: async ({ d, tenant, params, body }) => ({ names: await defineOnApi(d, await requireApp(d, tenant, params.clientId), kind, body.name) }),
+    });
+  }
+  route({ method: 'GET', url: '/tenants/:tenant/apps/:clientId/grants', tag: 'apps', summary: "List an app's grants", writing: false, params: S.AppParams, response: S.GrantsBody, handler: async ({ d, tenant, params }) => ({ grants: await listGrants(d, await requireApp(d, tenant, params.clientId)) }) });
+  route({
+    method: 'POST', url: '/tenants/:tenant/apps/:clientId/grants', tag: 'apps', summary: "Grant an app an API's scope (or a daemon an app role)", writing: true, params: S.AppParams, body: S.GrantBody, response: S.GrantsBody,
+    handler: async ({ d, tenant, params, body }) => ({ grants: await grantApp(d, tenant, await requireApp(d, tenant, params.clientId), await requireApp(d, tenant, body.api), body.kind, body.name) }),
+  });
+  route({
+    method: 'DELETE', url: '/tenants/:tenant/apps/:clientId/grants/:api/:kind/:name', tag: 'apps', summary: 'Revoke a grant', writing: true, params: S.GrantParams, response: S.GrantsBody,
+    handler: async ({ d, tenant, params }) => ({ grants: await revokeGrant(d, tenant, await requireApp(d, tenant, params.clientId), await requireApp(d, tenant, params.api), params.kind, params.name) }),
+  });
+  route({ method: 'GET', url: '/tenants/:tenant/apps/:clientId/secrets', tag: 'apps', summary: "List an app's client secrets (never their values)", writing: false, params: S.AppParams, response: S.SecretsBody, handler: async ({ d, tenant, params }) => ({ secrets: await listAppSecrets(d, tenant, await requireApp(d, tenant, params.clientId)) }) });
+  route({
+    method: 'POST', url: '/tenants/:tenant/apps/:clientId/secrets', tag: 'apps', summary: 'Add a client secret (its value is in this answer only)', writing: true, status: 201, params: S.AppParams, body: S.NewSecret, response: S.SecretBody,
+    handler: async ({ d, tenant, params, body }) => {
+      const { secret, value } = await addAppSecret(d, tenant, await requireApp(d, tenant, params.clientId), stripUndefined(body));
+      return { ...secret, client_secret: value };
+    },
+  });
+  route({
+    method: 'DELETE', url: '/tenants/:tenant/apps/:clientId/secrets/:secretId', tag: 'apps', summary: 'Revoke a client secret, at once or after an overlap', writing: true, params: S.SecretParams, query: S.RevokeSecretQuery, response: S.SecretBody,
+    handler: async ({ d, tenant, params, query }) => revokeAppSecret(d, tenant, await requireApp(d, tenant, params.clientId), params.secretId, stripUndefined(query)),
+  });
+
+  // signing keys
+  const keysJson = async (t: Tenant) => ({
+    keys: (await deps.store.listSigningKeys(t.id)).map((k) => ({ kid: k.kid, alg: k.alg, status: k.status, createdAt: new Date(k.createdAt).toISOString(), publishUntil: k.publishUntil === null ? null : new Date(k.publishUntil).toISOString() })),
+  });
+  route({ method: 'GET', url: '/tenants/:tenant/keys', tag: 'keys', summary: 'List signing keys', writing: false, params: S.TenantParams, response: S.KeysBody, handler: async ({ tenant }) => keysJson(tenant) });
+  route({
+    method: 'POST', url: '/tenants/:tenant/keys/rotate', tag: 'keys', summary: 'Make a new active key; the old one stays published for the grace period', writing: true, params: S.TenantParams, body: S.RotateKeys, response: S.KeysBody,
+    handler: async ({ d, tenant, body }) => {
+      await rotateKeys(d, tenant, ...(body.graceHours !== undefined ? [Math.round(body.graceHours * 3_600_000)] : []));
+      return keysJson(tenant);
+    },
+  });
+  route({ method: 'DELETE', url: '/tenants/:tenant/keys/:kid', tag: 'keys', summary: 'Retire a replaced key (no longer published)', writing: true, params: S.KeyParams, response: S.RetiredBody, handler: async ({ d, tenant, params }) => ({ retired: await retireKeys(d, tenant, params.kid) }) });
+
+  // policies
+  const policyFile = (t: Tenant, id: string) => join(deps.config.policiesDir, t.slug, `${id}.json`);
+  const problemsOf = (t: Tenant, id: string, text: string) => {
+    const r = validatePolicyText(policyFile(t, id), text);
+    return 'problems' in r ? r.problems.map((p) => ({ path: p.path, message: p.message })) : [];
+  };
+  route({ method: 'GET', url: '/tenants/:tenant/policies', tag: 'policies', summary: 'List the loaded policies', writing: false, params: S.TenantParams, response: S.PoliciesBody, handler: async ({ tenant }) => ({ policies: deps.policies.list(tenant.slug).map((p) => ({ id: p.id, kind: p.kind })) }) });
+  route({
+    method: 'GET', url: '/tenants/:tenant/policies/:policyId', tag: 'policies', summary: "Read a policy's file", writing: false, params: S.PolicyParams, response: S.PolicyDocument,
+    handler: async ({ tenant, params }) => {
+      const policy = deps.policies.get(tenant.slug, params.policyId);
+      if (!policy) throw new AdminError(404, 'not_found', `No policy '${params.policyId}' is loaded.`);
+      return JSON.parse(readFileSync(policyFile(tenant, policy.id), 'utf8')) as unknown;
+    },
+  });
+  route({
+    method: 'POST', url: '/tenants/:tenant/policies/:policyId/validate', tag: 'policies', summary: 'Check a policy as the file watcher would, without saving it', writing: false, params: S.PolicyParams, body: S.PolicyDocument, response: S.PolicyProblems,
+    handler: async ({ tenant, params, body }) => {
+      const problems = problemsOf(tenant, params.policyId, JSON.stringify(body));
+      return { valid: problems.length === 0, problems };
+    },
+  });
+  route({
+    method: 'PUT', url: '/tenants/:tenant/policies/:policyId', tag: 'policies', summary: 'Save a policy that passes the checks (live within a moment); a failing one is refused with its problems', writing: true, params: S.PolicyParams, body: S.PolicyDocument, response: S.PolicyProblems,
+    handler: async ({ deps: dd, tenant, params, body, clientId }, reply) => {
+      const text = `${JSON.stringify(body, null, 2)}\n`;
+      const problems = problemsOf(tenant, params.policyId, text);
+      if (problems.length > 0) {
+        reply.code(400);
+        return { valid: false, problems };
+      }
+      // Written whole, then renamed: the watcher never sees half a file.
+      const file = policyFile(tenant, params.policyId);
+      writeFileSync(`${file}.tmp`, text);
+      renameSync(`${file}.tmp`, file);
+      await dd.audit.record({ tenantId: tenant.id, event: 'policy_written', outcome: 'success', clientId, detail: params.policyId });
+      return { valid: true, problems: [] };
+    },
+  });
+
+  // audit events
+  route({
+    method: 'GET', url: '/tenants/:tenant/audit-events', tag: 'audit', summary: 'Audit events, newest first, by page', writing: false, params: S.TenantParams, query: S.AuditQuery, response: S.AuditBody,
+    handler: async ({ tenant, query }) => {
+      const events = await deps.store.listAuditEvents({
+        tenantId: tenant.id,
+        limit: query.limit + 1,
+        ...(query.event ? { event: query.event } : {}),
+        ...(query.outcome ? { outcome: query.outcome } : {}),
+        ...(query.since ? { since: Date.parse(query.since) } : {}),
+        ...(query.before ? { beforeId: query.before } : {}),
+      });
+      const page = events.slice(0, query.limit);
+      return {
+        events: page.map((e) => ({ id: e.id, time: new Date(e.at).toISOString(), event: e.event, outcome: e.outcome, subject: e.subject, clientId: e.clientId, ip: e.ip, detail: e.detail })),
+        ...(events.length > query.limit ? { nextBefore: page.at(-1)!.id } : {}),
+      };
+    },
+  });
+}
+
+/** zod's optional fields come out as `undefined`; the services take absent ones (exactOptionalPropertyTypes). */
+function stripUndefined<T extends object>(o: T): { [K in keyof T]: Exclude<T[K], undefined> } {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as { [K in keyof T]: Exclude<T[K], undefined> };
+}

@@ -1,0 +1,100 @@
+import { z } from 'zod';
+import { appTypes } from '../store/store.js';
+
+/**
+ * The admin API's inputs and outputs: the handlers parse requests with these, and the OpenAPI
+ * document is generated from the same definitions (z.toJSONSchema), so the two cannot drift apart.
+ */
+
+export const TenantParams = z.object({ tenant: z.string().min(1).max(64).describe("The tenant's name (slug) or id") });
+export const AppParams = TenantParams.extend({ clientId: z.string().min(1).max(200).describe("The app's client id (an API also by its identifier URI)") });
+export const SecretParams = AppParams.extend({ secretId: z.string().min(1).max(64) });
+export const GrantParams = AppParams.extend({ api: z.string().min(1).max(200), kind: z.enum(['scope', 'role']), name: z.string().min(1).max(100) });
+export const KeyParams = TenantParams.extend({ kid: z.string().min(1).max(200) });
+export const PolicyParams = TenantParams.extend({ policyId: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1-64 letters, digits, _ or -') });
+
+export const ErrorBody = z.object({ error: z.object({ code: z.string(), message: z.string() }) });
+
+export const TenantBody = z.object({
+  id: z.string(),
+  slug: z.string(),
+  displayName: z.string(),
+  defaultPolicy: z.string(),
+  issuer: z.string(),
+  legacyRopc: z.object({ tokenUrl: z.string(), clientId: z.string(), scope: z.string() }).nullable(),
+  extensionsAppId: z.string().nullable(),
+  createdAt: z.string(),
+});
+
+export const TenantPatch = z
+  .object({
+    legacyRopc: z.object({ tokenUrl: z.string(), clientId: z.string(), scope: z.string().optional() }).strict().nullable().optional().describe('The old B2C tenant\'s ROPC endpoint for just-in-time password migration; null ends it'),
+    extensionsAppId: z.string().nullable().optional().describe("B2C's b2c-extensions-app id (extension_<id>_<name>)"),
+  })
+  .strict();
+
+export const AppBody = z.object({
+  client_id: z.string(),
+  name: z.string(),
+  type: z.enum(appTypes),
+  redirect_uris: z.array(z.string()),
+  post_logout_redirect_uris: z.array(z.string()),
+  identifier_uri: z.string().optional(),
+  scopes: z.array(z.string()).optional(),
+  roles: z.array(z.string()).optional(),
+  allow_implicit: z.boolean(),
+  allow_ropc: z.boolean(),
+  logout_url: z.string().optional(),
+  token_endpoint_auth_method: z.string(),
+  created_at: z.string(),
+  client_secret: z.string().optional().describe('Only in the answer that created the app: shown once'),
+});
+
+export const CreateApp = z
+  .object({
+    name: z.string().min(1).max(100),
+    type: z.enum(appTypes),
+    redirectUris: z.array(z.string()).max(100).optional(),
+    postLogoutRedirectUris: z.array(z.string()).max(100).optional(),
+    identifierUri: z.string().optional(),
+    clientId: z.string().optional().describe("Keep an existing app's id (moving off B2C)"),
+    allowImplicit: z.boolean().optional(),
+    allowRopc: z.boolean().optional(),
+    logoutUrl: z.string().optional(),
+  })
+  .strict();
+
+export const NameBody = z.object({ name: z.string().min(1).max(100) }).strict();
+export const NamesBody = z.object({ names: z.array(z.string()) });
+
+export const GrantBody = z.object({ api: z.string().min(1).max(200).describe("The API's client id or identifier URI (urn:latchkey:admin for Latchkey's own)"), kind: z.enum(['scope', 'role']), name: z.string().min(1).max(100) }).strict();
+export const GrantsBody = z.object({ grants: z.array(z.object({ api: z.string(), kind: z.enum(['scope', 'role']), name: z.string() })) });
+
+export const NewSecret = z.object({ description: z.string().min(1).max(100).optional(), expiresInDays: z.number().int().min(1).max(3650).optional() }).strict();
+export const SecretBody = z.object({ id: z.string(), description: z.string().nullable(), createdAt: z.string(), expiresAt: z.string().nullable(), live: z.boolean(), client_secret: z.string().optional().describe('Only when added: shown once') });
+export const SecretsBody = z.object({ secrets: z.array(SecretBody) });
+export const RevokeSecretQuery = z.object({ overlapHours: z.coerce.number().min(0).max(2160).optional().describe('Keep the secret working this many hours (rotation overlap)') }).strict();
+
+export const KeyBody = z.object({ kid: z.string(), alg: z.string(), status: z.enum(['active', 'grace']), createdAt: z.string(), publishUntil: z.string().nullable() });
+export const KeysBody = z.object({ keys: z.array(KeyBody) });
+export const RotateKeys = z.object({ graceHours: z.number().min(0).max(2160).optional().describe('How long the replaced key stays published (48 by default)') }).strict();
+export const RetiredBody = z.object({ retired: z.array(z.string()) });
+
+export const PolicySummary = z.object({ id: z.string(), kind: z.string() });
+export const PoliciesBody = z.object({ policies: z.array(PolicySummary) });
+export const PolicyDocument = z.record(z.string(), z.unknown()).describe('A policy file (policies/policy.schema.json)');
+export const PolicyProblems = z.object({ valid: z.boolean(), problems: z.array(z.object({ path: z.string(), message: z.string() })) });
+
+export const AuditQuery = z
+  .object({
+    event: z.string().max(64).optional(),
+    outcome: z.enum(['success', 'failure']).optional(),
+    since: z.string().datetime({ offset: true }).optional().describe('ISO time'),
+    before: z.coerce.number().int().min(1).optional().describe('Page back from this event id (the previous page\'s nextBefore)'),
+    limit: z.coerce.number().int().min(1).max(1000).default(100),
+  })
+  .strict();
+export const AuditBody = z.object({
+  events: z.array(z.object({ id: z.number(), time: z.string(), event: z.string(), outcome: z.enum(['success', 'failure']), subject: z.string().nullable(), clientId: z.string().nullable(), ip: z.string().nullable(), detail: z.string().nullable() })),
+  nextBefore: z.number().optional().describe('Pass as ?before= for the next (older) page'),
+});

@@ -1,0 +1,167 @@
+import { Validator } from '@seriousme/openapi-schema-validator';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApp, createTenant, requireApp } from '../../src/provision.js';
+import { ADMIN_API_URI } from '../../src/services/admin-api.js';
+import { startServer, type TestServer } from '../helpers/server.js';
+
+/**
+ * The admin API over real HTTP with client-credentials tokens: every resource, the roles it takes,
+ * tenants kept apart, and the OpenAPI document checked by a validator and against the routes.
+ */
+let s: TestServer;
+let rw = '';
+let ro = '';
+let usersOnly = '';
+let foreign = '';
+const base = () => `${s.baseUrl}/admin/v1/tenants/demo`;
+
+async function tokenFor(tenantSlug: string, role: string): Promise<string> {
+  const tenant = (await s.deps.store.findTenant(tenantSlug))!;
+  const { app, clientSecret } = await createApp(s.provision, tenant, { name: `admin-${role}`, type: 'daemon' });
+  const api = await requireApp(s.provision, tenant, ADMIN_API_URI);
+  await s.deps.store.addGrant({ clientId: app.clientId, apiClientId: api.clientId, kind: 'role', name: role });
+  const res = await fetch(`${s.baseUrl}/${tenantSlug}/B2C_1_signin/oauth2/v2.0/token`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${Buffer.from(`${app.clientId}:${clientSecret}`).toString('base64')}` },
+    body: new URLSearchParams({ grant_type: 'client_credentials', scope: `${ADMIN_API_URI}/.default` }),
+  });
+  return ((await res.json()) as { access_token: string }).access_token;
+}
+
+async function call(method: string, path: string, token: string | undefined, body?: unknown): Promise<{ status: number; body: Record<string, unknown> }> {
+  const res = await fetch(`${base()}${path}`, {
+    method,
+    headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+  });
+  const text = await res.text();
+  return { status: res.status, body: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
+}
+
+beforeAll(async () => {
+  s = await startServer();
+  rw = await tokenFor('demo', 'Admin.ReadWrite.All');
+  ro = await tokenFor('demo', 'Admin.Read.All');
+  usersOnly = await tokenFor('demo', 'User.ReadWrite.All');
+  await createTenant(s.provision, 'fabrikam');
+  foreign = await tokenFor('fabrikam', 'Admin.ReadWrite.All');
+});
+
+afterAll(async () => {
+  await s?.close();
+});
+
+describe('admin API', () => {
+  it('reads and changes the tenant', async () => {
+    const t = await call('GET', '', ro);
+    expect(t.status).toBe(200);
+    expect(t.body).toMatchObject({ id: s.tenant.id, slug: 'demo', issuer: `${s.baseUrl}/${s.tenant.id}/v2.0/`, extensionsAppId: null });
+    const patched = await call('PATCH', '', rw, { extensionsAppId: 'B1C2D3E4-0000-4000-8000-00000000000A' });
+    expect(patched.body.extensionsAppId).toBe('b1c2d3e400004000800000000000000a');
+    expect((await call('PATCH', '', rw, { extensionsAppId: 'nope' })).body).toEqual({ error: { code: 'invalid_request', message: "invalid --extensions-app-id 'nope': the b2c-extensions-app's application id (a GUID)" } });
+  });
+
+  it('registers apps and APIs, defines scopes, grants and revokes them, and rotates client secrets', async () => {
+    const web = await call('POST', '/apps', rw, { name: 'portal', type: 'web', redirectUris: ['https://portal.example/cb'] });
+    expect(web.status).toBe(201);
+    expect(web.body.client_secret).toMatch(/^[\w-]{43}$/);
+    const webId = web.body.client_id as string;
+    const api = await call('POST', '/apps', rw, { name: 'orders', type: 'api', identifierUri: 'https://orders.example' });
+    const apiId = api.body.client_id as string;
+    expect((await call('POST', `/apps/${apiId}/scopes`, rw, { name: 'orders.read' })).body).toEqual({ names: ['orders.read'] });
+    expect((await call('GET', `/apps/${encodeURIComponent('https://orders.example')}/scopes`, ro)).body).toEqual({ names: ['orders.read'] });
+    expect((await call('POST', `/apps/${webId}/grants`, rw, { api: apiId, kind: 'scope', name: 'orders.read' })).body).toEqual({ grants: [{ api: apiId, kind: 'scope', name: 'orders.read' }] });
+    expect((await call('GET', `/apps/${webId}/grants`, ro)).body.grants).toHaveLength(1);
+    expect((await call('DELETE', `/apps/${webId}/grants/${apiId}/scope/orders.read`, rw)).body).toEqual({ grants: [] });
+    const undefinedScope = await call('POST', `/apps/${webId}/grants`, rw, { api: apiId, kind: 'scope', name: 'orders.write' });
+    expect([undefinedScope.status, (undefinedScope.body.error as { message: string }).message]).toEqual([400, expect.stringContaining("does not define the scope 'orders.write'")]);
+    const list = await call('GET', '/apps', ro);
+    expect((list.body.apps as { client_id: string }[]).map((a) => a.client_id)).toEqual(expect.arrayContaining([webId, apiId]));
+    expect((await call('GET', `/apps/${webId}`, ro)).body).toMatchObject({ client_id: webId, name: 'portal', type: 'web' });
+    expect((await call('GET', '/apps/00000000-0000-4000-8000-000000000000', ro)).status).toBe(404);
+
+    const added = await call('POST', `/apps/${webId}/secrets`, rw, { description: 'rotation', expiresInDays: 90 });
+    expect(added.status).toBe(201);
+    expect(added.body).toMatchObject({ description: 'rotation', live: true, client_secret: expect.stringMatching(/^[\w-]{43}$/) });
+    const secrets = (await call('GET', `/apps/${webId}/secrets`, ro)).body.secrets as { id: string; client_secret?: string }[];
+    expect(secrets).toHaveLength(2);
+    expect(secrets.every((x) => x.client_secret === undefined)).toBe(true);
+    const revoked = await call('DELETE', `/apps/${webId}/secrets/${secrets[0]!.id}?overlapHours=2`, rw);
+    expect(revoked.body).toMatchObject({ id: secrets[0]!.id, live: true });
+  });
+
+  it('rotates and retires signing keys', async () => {
+    const before = (await call('GET', '/keys', ro)).body.keys as { kid: string; status: string }[];
+    expect(before.filter((k) => k.status === 'active')).toHaveLength(1);
+    const after = (await call('POST', '/keys/rotate', rw, { graceHours: 1 })).body.keys as { kid: string; status: string }[];
+    expect(after.find((k) => k.status === 'active')!.kid).not.toBe(before.find((k) => k.status === 'active')!.kid);
+    const old = after.find((k) => k.status === 'grace')!.kid;
+    expect((await call('DELETE', `/keys/${old}`, rw)).body).toEqual({ retired: [old] });
+    const active = after.find((k) => k.status === 'active')!.kid;
+    expect((await call('DELETE', `/keys/${active}`, rw)).status).toBe(400);
+    // New tokens are signed with the new key, so the admin tokens keep working.
+    rw = await tokenFor('demo', 'Admin.ReadWrite.All');
+    ro = await tokenFor('demo', 'Admin.Read.All');
+  });
+
+  it('reads, validates and writes policies with the file watcher\'s checks', async () => {
+    const policies = (await call('GET', '/policies', ro)).body.policies as { id: string }[];
+    expect(policies.map((p) => p.id)).toContain('B2C_1_signin');
+    const signin = (await call('GET', '/policies/B2C_1_signin', ro)).body;
+    expect(signin.kind).toBe('signIn');
+    const bad = await call('POST', '/policies/B2C_1_api_made/validate', ro, { ...signin, id: 'B2C_1_api_made', tokens: { idTokenMinutes: 2 } });
+    expect(bad.body).toMatchObject({ valid: false, problems: [{ path: '$.tokens.idTokenMinutes' }] });
+    const refused = await call('PUT', '/policies/B2C_1_api_made', rw, { ...signin, id: 'B2C_1_other_name' });
+    expect(refused.status).toBe(400);
+    expect(refused.body.problems).toEqual([{ path: '$.id', message: 'must match the file name (B2C_1_api_made)' }]);
+    const written = await call('PUT', '/policies/B2C_1_api_made', rw, { ...signin, id: 'B2C_1_api_made', ui: { title: 'Made by the API' } });
+    expect(written.body).toEqual({ valid: true, problems: [] });
+    for (let i = 0; i < 100; i++) {
+      if ((await fetch(`${s.baseUrl}/demo/B2C_1_api_made/v2.0/.well-known/openid-configuration`)).status === 200) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect((await fetch(`${s.baseUrl}/demo/B2C_1_api_made/v2.0/.well-known/openid-configuration`)).status).toBe(200);
+  });
+
+  it('pages through audit events, filtered by event', async () => {
+    const first = await call('GET', '/audit-events?limit=2', ro);
+    const events = first.body.events as { id: number }[];
+    expect(events).toHaveLength(2);
+    expect(events[0]!.id).toBeGreaterThan(events[1]!.id);
+    const second = await call('GET', `/audit-events?limit=2&before=${String(first.body.nextBefore)}`, ro);
+    expect((second.body.events as { id: number }[])[0]!.id).toBeLessThan(events[1]!.id);
+    const grants = (await call('GET', '/audit-events?event=app_grant', ro)).body.events as { event: string; clientId: string }[];
+    expect(grants.length).toBeGreaterThan(0);
+    expect(grants.every((e) => e.event === 'app_grant')).toBe(true);
+    expect((await call('GET', '/audit-events?limit=0', ro)).status).toBe(400);
+  });
+
+  it('needs a token (401), the right role (403), and the token\'s own tenant', async () => {
+    const none = await call('GET', '/apps', undefined);
+    expect([none.status, (none.body.error as { code: string }).code]).toEqual([401, 'invalid_token']);
+    expect((await call('POST', '/apps', ro, { name: 'x', type: 'daemon' })).status).toBe(403);
+    expect((await call('GET', '/apps', usersOnly)).status).toBe(403);
+    expect((await call('GET', '/apps', foreign)).status).toBe(401);
+    const own = await fetch(`${s.baseUrl}/admin/v1/tenants/fabrikam/apps`, { headers: { authorization: `Bearer ${foreign}` } });
+    expect(own.status).toBe(200);
+    const demoApps = ((await call('GET', '/apps', ro)).body.apps as { client_id: string }[]).map((a) => a.client_id);
+    const fabrikamApps = ((await own.json()) as { apps: { client_id: string }[] }).apps.map((a) => a.client_id);
+    expect(fabrikamApps.some((id) => demoApps.includes(id))).toBe(false);
+    const malformed = await fetch(`${base()}/apps`, { method: 'POST', headers: { authorization: `Bearer ${rw}`, 'content-type': 'application/json' }, body: '{"name":' });
+    expect([malformed.status, ((await malformed.json()) as { error: { code: string } }).error.code]).toEqual([400, 'invalid_request']);
+    const unknownField = await call('POST', '/apps', rw, { name: 'x', type: 'daemon', colour: 'blue' });
+    expect([unknownField.status, (unknownField.body.error as { message: string }).message]).toEqual([400, expect.stringContaining('colour')]);
+  });
+
+  it('is described by a valid OpenAPI 3.1 document listing every route', async () => {
+    const doc = (await (await fetch(`${s.baseUrl}/admin/openapi.json`)).json()) as { openapi: string; paths: Record<string, Record<string, unknown>> };
+    expect(doc.openapi).toBe('3.1.0');
+    const result = await new Validator().validate(doc as unknown as Parameters<Validator['validate']>[0]);
+    expect(result.errors ?? []).toEqual([]);
+    expect(result.valid).toBe(true);
+    const documented = Object.entries(doc.paths).flatMap(([path, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${path}`)).sort();
+    const routes = s.app.adminRoutes.map((r) => `${r.method} ${r.url.replace(/:(\w+)/g, '{$1}')}`).sort();
+    expect(documented).toEqual(routes);
+    expect(routes.length).toBeGreaterThanOrEqual(20);
+  });
+});
