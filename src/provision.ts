@@ -146,6 +146,8 @@ export interface CreateAppInput {
   allowImplicit?: boolean;
   allowRopc?: boolean;
   logoutUrl?: string;
+  /** Users consent to the scopes it asks for on first use (a consent page). */
+  thirdParty?: boolean;
 }
 
 /** Creates an app; confidential types get a 256-bit secret, returned once and stored as SHA-256. */
@@ -178,6 +180,7 @@ export async function createApp(d: ProvisionDeps, tenant: Tenant, input: CreateA
   const clientSecret = secret?.value;
   // B2C's ROPC flow is for public clients (the app would hold users' passwords otherwise too).
   if (input.allowRopc && confidentialTypes.has(input.type)) throw new ProvisionError('--allow-ropc is for public clients (native, spa) only');
+  if (input.thirdParty && (input.type === 'daemon' || input.type === 'api')) throw new ProvisionError('--third-party is for apps users sign in to (web, spa, native): a daemon or an API has no user to ask');
   const app: App = {
     clientId,
     tenantId: tenant.id,
@@ -190,6 +193,7 @@ export async function createApp(d: ProvisionDeps, tenant: Tenant, input: CreateA
     allowImplicit: input.allowImplicit ?? false,
     allowRopc: input.allowRopc ?? false,
     logoutUrl: input.logoutUrl ?? null,
+    thirdParty: input.thirdParty ?? false,
     createdAt: d.clock.now(),
   };
   await d.store.createApp(app);
@@ -292,10 +296,11 @@ export async function definedOnApi(d: Pick<ProvisionDeps, 'store'>, api: App, ki
 }
 
 /** Adds a scope (delegated permission) or an app role to an API; returns what it defines now. */
-export async function defineOnApi(d: Pick<ProvisionDeps, 'store'>, api: App, kind: 'scope' | 'role', name: string): Promise<string[]> {
+export async function defineOnApi(d: Pick<ProvisionDeps, 'store'>, api: App, kind: 'scope' | 'role', name: string, description?: string): Promise<string[]> {
   await definedOnApi(d, api, kind);
   if (!/^[A-Za-z][\w.-]{0,99}$/.test(name)) throw new ProvisionError(`invalid --${kind} '${name}': letters, digits, '.', '_' and '-'`);
-  if (kind === 'scope') await d.store.addAppScope(api.clientId, name);
+  if (description !== undefined && (kind !== 'scope' || description.trim().length === 0 || description.length > 200)) throw new ProvisionError('invalid --description: a scope\'s 1-200 characters, shown on consent pages');
+  if (kind === 'scope') await d.store.addAppScope(api.clientId, name, description?.trim());
   else await d.store.addAppRole(api.clientId, name);
   return definedOnApi(d, api, kind);
 }

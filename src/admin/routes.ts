@@ -10,6 +10,7 @@ import { ProvisionError } from '../provision-error.js';
 import { createApp, defineOnApi, definedOnApi, grantApp, listGrants, requireApp, retireKeys, revokeGrant, rotateKeys, setTenantSettings, type ProvisionDeps } from '../provision.js';
 import { adminCaller } from '../services/admin-api.js';
 import { addAppSecret, listAppSecrets, revokeAppSecret } from '../services/app-secrets.js';
+import { listConsentViews, revokeConsent } from '../services/consent.js';
 import type { App, Tenant } from '../store/store.js';
 import * as S from './schemas.js';
 
@@ -155,7 +156,7 @@ export function registerAdminRoutes(app: FastifyInstance, deps: Deps): void {
     route({ method: 'GET', url: `/tenants/:tenant/apps/:clientId/${kind}s`, tag: 'apps', summary: `List an API's ${kind}s`, writing: false, params: S.AppParams, response: S.NamesBody, handler: async ({ d, tenant, params }) => ({ names: await definedOnApi(d, await requireApp(d, tenant, params.clientId), kind) }) });
     route({
       method: 'POST', url: `/tenants/:tenant/apps/:clientId/${kind}s`, tag: 'apps', summary: `Add a ${kind} to an API`, writing: true, params: S.AppParams, body: S.NameBody, response: S.NamesBody,
-      handler: async ({ d, tenant, params, body }) => ({ names: await defineOnApi(d, await requireApp(d, tenant, params.clientId), kind, body.name) }),
+      handler: async ({ d, tenant, params, body }) => ({ names: await defineOnApi(d, await requireApp(d, tenant, params.clientId), kind, body.name, body.description) }),
     });
   }
   route({ method: 'GET', url: '/tenants/:tenant/apps/:clientId/grants', tag: 'apps', summary: "List an app's grants", writing: false, params: S.AppParams, response: S.GrantsBody, handler: async ({ d, tenant, params }) => ({ grants: await listGrants(d, await requireApp(d, tenant, params.clientId)) }) });
@@ -231,6 +232,25 @@ export function registerAdminRoutes(app: FastifyInstance, deps: Deps): void {
       renameSync(`${file}.tmp`, file);
       await dd.audit.record({ tenantId: tenant.id, event: 'policy_written', outcome: 'success', clientId, detail: params.policyId });
       return { valid: true, problems: [] };
+    },
+  });
+
+  // consent given to third-party apps
+  const requireUser = async (tenant: Tenant, userId: string) => {
+    const user = await deps.store.findUser(tenant.id, userId.toLowerCase());
+    if (!user) throw new AdminError(404, 'not_found', `No user '${userId}'.`);
+    return user;
+  };
+  route({
+    method: 'GET', url: '/tenants/:tenant/users/:userId/consents', tag: 'consent', summary: 'The third-party apps a user let in, and to what', writing: false, params: S.UserParams, response: S.ConsentsBody,
+    handler: async ({ tenant, params }) => ({ consents: await listConsentViews(deps, tenant, (await requireUser(tenant, params.userId)).id) }),
+  });
+  route({
+    method: 'DELETE', url: '/tenants/:tenant/users/:userId/consents/:clientId', tag: 'consent', summary: "Withdraw a user's consent to an app (its refresh tokens for the user end)", writing: true, params: S.ConsentParams, response: S.RemovedBody,
+    handler: async ({ tenant, params, clientId }) => {
+      const user = await requireUser(tenant, params.userId);
+      if (!(await revokeConsent(deps, tenant, user.id, params.clientId, `admin API (${clientId})`))) throw new AdminError(404, 'not_found', `The user has not consented to '${params.clientId}'.`);
+      return { removed: true };
     },
   });
 

@@ -13,6 +13,11 @@ export const GrantParams = AppParams.extend({ api: z.string().min(1).max(200), k
 export const KeyParams = TenantParams.extend({ kid: z.string().min(1).max(200) });
 export const PolicyParams = TenantParams.extend({ policyId: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1-64 letters, digits, _ or -') });
 
+export const UserParams = TenantParams.extend({ userId: z.string().regex(/^[0-9a-fA-F-]{36}$/, "must be a user's object id") });
+export const ConsentParams = UserParams.extend({ clientId: z.string().min(1).max(200) });
+export const ConsentsBody = z.object({ consents: z.array(z.object({ clientId: z.string(), appName: z.string(), scopes: z.array(z.string()), grantedAt: z.string() })) });
+export const RemovedBody = z.object({ removed: z.boolean() });
+
 export const ErrorBody = z.object({ error: z.object({ code: z.string(), message: z.string() }) });
 
 export const TenantBody = z.object({
@@ -46,6 +51,7 @@ export const AppBody = z.object({
   allow_ropc: z.boolean(),
   logout_url: z.string().optional(),
   token_endpoint_auth_method: z.string(),
+  third_party: z.boolean(),
   created_at: z.string(),
   client_secret: z.string().optional().describe('Only in the answer that created the app: shown once'),
 });
@@ -61,10 +67,11 @@ export const CreateApp = z
     allowImplicit: z.boolean().optional(),
     allowRopc: z.boolean().optional(),
     logoutUrl: z.string().optional(),
+    thirdParty: z.boolean().optional().describe('Users consent to its scopes on first use'),
   })
   .strict();
 
-export const NameBody = z.object({ name: z.string().min(1).max(100) }).strict();
+export const NameBody = z.object({ name: z.string().min(1).max(100), description: z.string().min(1).max(200).optional().describe("A scope's words on consent pages") }).strict();
 export const NamesBody = z.object({ names: z.array(z.string()) });
 
 export const GrantBody = z.object({ api: z.string().min(1).max(200).describe("The API's client id or identifier URI (urn:latchkey:admin for Latchkey's own)"), kind: z.enum(['scope', 'role']), name: z.string().min(1).max(100) }).strict();

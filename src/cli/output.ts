@@ -34,6 +34,7 @@ export function appJson(a: App, extra: { clientSecret?: string; scopes?: string[
     allow_ropc: a.allowRopc,
     ...(a.logoutUrl ? { logout_url: a.logoutUrl } : {}),
     token_endpoint_auth_method: a.secrets.length > 0 ? 'client_secret_basic' : 'none',
+    third_party: a.thirdParty,
     created_at: new Date(a.createdAt).toISOString(),
   };
 }

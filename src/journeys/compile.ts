@@ -5,6 +5,7 @@ import { federatedSignUp } from './steps/federated-sign-up.js';
 import { linkIdentity } from './steps/link-identity.js';
 import { localSignIn, type LocalSignInOptions } from './steps/local-sign-in.js';
 import { multiFactor } from './steps/mfa.js';
+import { consent } from './steps/consent.js';
 import { passkeyOffer } from './steps/passkey-offer.js';
 import { securitySettings } from './steps/security-settings.js';
 import { resetEmail, resetPassword } from './steps/password-reset.js';
@@ -89,6 +90,8 @@ export function compileJourney(policy: Policy): Journey {
       steps = [];
       break;
   }
+  // Last, before any token: a third-party app's consent page (passes through for first-party apps).
+  if (steps.length > 0) steps.push(consent('consent'));
   return { policy, steps };
 }
 

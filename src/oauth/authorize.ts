@@ -14,6 +14,7 @@ import type { CodeGrant, UserGrant } from './grant.js';
 import { mintUserTokens } from './mint.js';
 import { findActiveSession, joinSession, sessionCovers, touchSession } from './sso.js';
 import { secondFactorDue } from '../services/mfa.js';
+import { consentDue } from '../services/consent.js';
 
 export const AUTH_CODE_TTL_MS = 10 * 60_000;
 export const JOURNEY_TTL_MS = 60 * 60_000;
@@ -81,7 +82,9 @@ export async function authorize(
 
   // A policy that asks for a second factor the session has not proven runs its journey from that step.
   const stepUp = usable && active !== undefined && (await secondFactorDue(deps, tenant, policy, active.user, active.session.amr));
-  if (usable && active && SSO_KINDS.has(policy.kind) && !stepUp) {
+  // A third-party app the user has not consented to (or prompt=consent): its consent page first.
+  const consentFirst = usable && active !== undefined && (await consentDue(deps, tenant, app, active.user, request));
+  if (usable && active && SSO_KINDS.has(policy.kind) && !stepUp && !consentFirst) {
     const locale = pickLocale({ uiLocales: request.uiLocales, policyLocale: policy.ui.locale, acceptLanguage: browser.acceptLanguage });
     const pre = await preTokenIssuance(deps, { tenant, policy, clientId: app.clientId, user: active.user, locale, ip: browser.ip });
     if (pre.type === 'failed') throw new TargetedError(pre.error, target);
@@ -103,6 +106,9 @@ export async function authorize(
   }
 
   if (request.prompt.includes('none')) {
+    if (usable && consentFirst && !stepUp && SSO_KINDS.has(policy.kind)) {
+      throw new TargetedError(new OAuthError('consent_required', `The user has not consented to the application '${app.name}'.`, { b2cCode: 'AADB2C90077' }), target);
+    }
     const interaction = usable && (!SSO_KINDS.has(policy.kind) || stepUp);
     throw new TargetedError(
       interaction
@@ -115,7 +121,7 @@ export async function authorize(
   journeyFor(policy); // compile now, so a broken policy fails here rather than on the page
   const id = randomToken(24);
   const state = newJourneyState();
-  if ((policy.kind === 'profileEdit' || stepUp) && usable && active) {
+  if ((policy.kind === 'profileEdit' || stepUp || (consentFirst && SSO_KINDS.has(policy.kind))) && usable && active) {
     // Profile edit runs on the SSO session's user; only without one does it ask to sign in. A
     // sign-in that needs a second factor the session lacks starts there, with what the session proved.
     state.userId = active.user.id;

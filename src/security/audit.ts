@@ -43,7 +43,9 @@ export type AuditEventName =
   | 'token_revoked'
   | 'app_secret_added'
   | 'app_secret_revoked'
-  | 'policy_written';
+  | 'policy_written'
+  | 'consent_granted'
+  | 'consent_revoked';
 
 export interface AuditInput {
   tenantId?: string | null;

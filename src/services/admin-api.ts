@@ -30,6 +30,7 @@ export async function ensureAdminApi(d: Pick<Deps, 'store' | 'clock'>, tenant: T
       allowImplicit: false,
       allowRopc: false,
       logoutUrl: null,
+      thirdParty: false,
       createdAt: d.clock.now(),
     };
     try {

@@ -1,7 +1,7 @@
 import { safeEqual } from '../crypto/secrets.js';
 import { normalizeEmail, normalizeSignInName } from './normalize.js';
 import type { UserQuery } from './store.js';
-import type { App, AppSecret, AuditEvent, Authenticator, AuthenticatorKind, AuthCodeRecord, JourneyRecord, LegacyRopc, RefreshTokenRecord, SigningKey, SsoSession, Tenant, User } from './store.js';
+import type { App, AppSecret, AuditEvent, Authenticator, Consent, AuthenticatorKind, AuthCodeRecord, JourneyRecord, LegacyRopc, RefreshTokenRecord, SigningKey, SsoSession, Tenant, User } from './store.js';
 
 /**
  * Rows to records and back, for every engine: SQLite and PostgreSQL store the same columns (times as
@@ -74,6 +74,7 @@ export function toApp(r: Row): App {
     identifierUri: optStr(r.identifier_uri),
     allowImplicit: r.allow_implicit === 1,
     allowRopc: r.allow_ropc === 1,
+    thirdParty: r.third_party === 1,
     logoutUrl: optStr(r.logout_url),
     createdAt: num(r.created_at),
   };
@@ -126,6 +127,10 @@ export function toSession(r: Row): SsoSession {
     createdAt: num(r.created_at),
     expiresAt: num(r.expires_at),
   };
+}
+
+export function toConsent(r: Row): Consent {
+  return { tenantId: str(r.tenant_id), userId: str(r.user_id), clientId: str(r.client_id), scopes: JSON.parse(str(r.scopes)) as string[], grantedAt: num(r.granted_at) };
 }
 
 export function toAuthenticator(r: Row): Authenticator {

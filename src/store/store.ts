@@ -60,7 +60,18 @@ export interface App {
   allowImplicit: boolean;
   allowRopc: boolean;
   logoutUrl: string | null;
+  /** A third-party app: each user agrees to the scopes it asks for (a consent page) before it gets tokens. */
+  thirdParty: boolean;
   createdAt: number;
+}
+
+/** What a user agreed to let a third-party app do. */
+export interface Consent {
+  tenantId: string;
+  userId: string;
+  clientId: string;
+  scopes: string[];
+  grantedAt: number;
 }
 
 export interface AppGrant {
@@ -320,8 +331,11 @@ export interface Store {
   setAppUris(tenantId: string, clientId: string, redirectUris: string[], postLogoutRedirectUris: string[]): Promise<void>;
   /** Changes the app's secrets in one transaction (read, `change`, write); other instances hear of it at once. */
   updateAppSecrets(tenantId: string, clientId: string, change: (secrets: AppSecret[]) => AppSecret[]): Promise<AppSecret[] | undefined>;
-  addAppScope(apiClientId: string, name: string): Promise<void>;
+  /** Adds a scope (again: its description is updated when one is given). */
+  addAppScope(apiClientId: string, name: string, description?: string): Promise<void>;
   listAppScopes(apiClientId: string): Promise<string[]>;
+  /** Scopes' descriptions for consent pages, by name (scopes without one are absent). */
+  scopeDescriptions(apiClientId: string): Promise<Record<string, string>>;
   addAppRole(apiClientId: string, name: string): Promise<void>;
   listAppRoles(apiClientId: string): Promise<string[]>;
   addGrant(g: AppGrant): Promise<void>;
@@ -357,6 +371,14 @@ export interface Store {
   importUsers(tenantId: string, batch: ImportedUser[], now: number): Promise<ImportResult[]>;
   setUserDisabled(tenantId: string, id: string, disabled: boolean, now: number): Promise<boolean>;
   deleteUser(tenantId: string, id: string): Promise<boolean>;
+
+  // consent
+  findConsent(tenantId: string, userId: string, clientId: string): Promise<Consent | undefined>;
+  listConsents(tenantId: string, userId: string): Promise<Consent[]>;
+  /** Records (or widens) a user's consent to an app. */
+  saveConsent(c: Consent): Promise<void>;
+  /** Withdraws it, and revokes the app's refresh tokens for the user in the same transaction. */
+  removeConsent(tenantId: string, userId: string, clientId: string, now: number): Promise<boolean>;
 
   // second factors and passkeys
   listAuthenticators(tenantId: string, userId: string): Promise<Authenticator[]>;

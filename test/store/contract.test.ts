@@ -44,7 +44,7 @@ function tenant(slug: string): Tenant {
 }
 
 function app(tenantId: string, extra: Partial<App> = {}): App {
-  return { clientId: randomUUID(), tenantId, name: 'app', type: 'native', secrets: [], redirectUris: ['http://127.0.0.1/cb'], postLogoutRedirectUris: [], identifierUri: null, allowImplicit: false, allowRopc: false, logoutUrl: null, createdAt: now, ...extra };
+  return { clientId: randomUUID(), tenantId, name: 'app', type: 'native', secrets: [], redirectUris: ['http://127.0.0.1/cb'], postLogoutRedirectUris: [], identifierUri: null, allowImplicit: false, allowRopc: false, logoutUrl: null, thirdParty: false, createdAt: now, ...extra };
 }
 
 function user(tenantId: string, email: string | null, extra: Partial<User> = {}): User {
@@ -225,6 +225,24 @@ for (const engine of engines) {
       await store.setUserSignIn(tid, made[0]!.id, { signInName: 'Renamed@Example.com', signInType: 'emailAddress', email: 'Renamed@Example.com', emailVerified: true }, now);
       expect((await store.findUserBySignInName(tid, 'renamed@example.com'))?.id).toBe(made[0]!.id);
       await expect(store.setUserSignIn(tid, made[1]!.id, { signInName: 'renamed@example.com', signInType: 'emailAddress', email: null, emailVerified: false }, now)).rejects.toBeInstanceOf(StoreConflictError);
+    });
+
+    it("keeps a user's consent to an app, widens it, and withdraws it with the app's refresh tokens for that user", async () => {
+      const u = user(t.id, `consent-${randomUUID().slice(0, 6)}@example.com`);
+      await store.createUser(u);
+      const third = app(t.id, { thirdParty: true });
+      await store.createApp(third);
+      expect((await store.findApp(t.id, third.clientId))?.thirdParty).toBe(true);
+      await store.addAppScope(third.clientId, 'x.read', 'Read your x');
+      await store.addAppScope(third.clientId, 'x.read');
+      expect(await store.scopeDescriptions(third.clientId)).toEqual({ 'x.read': 'Read your x' });
+      expect(await store.findConsent(t.id, u.id, third.clientId)).toBeUndefined();
+      await store.saveConsent({ tenantId: t.id, userId: u.id, clientId: third.clientId, scopes: ['openid'], grantedAt: now });
+      await store.saveConsent({ tenantId: t.id, userId: u.id, clientId: third.clientId, scopes: ['openid', 'profile'], grantedAt: now + 1 });
+      expect(await store.listConsents(t.id, u.id)).toEqual([{ tenantId: t.id, userId: u.id, clientId: third.clientId, scopes: ['openid', 'profile'], grantedAt: now + 1 }]);
+      expect(await store.removeConsent(t.id, u.id, third.clientId, now + 2)).toBe(true);
+      expect(await store.removeConsent(t.id, u.id, third.clientId, now + 3)).toBe(false);
+      expect(await store.listConsents(t.id, u.id)).toEqual([]);
     });
 
     it('keeps second factors and passkeys: one use per version, passkey ids unique in a tenant, gone with the user', async () => {

@@ -57,11 +57,13 @@ async function grantCommand(ctx: CliContext, rest: string[], revoke: boolean): P
 async function defineCommand(ctx: CliContext, kind: 'scope' | 'role', rest: string[]): Promise<void> {
   const [verb, ...args] = rest;
   if (verb !== 'add' && verb !== 'list') throw usageError(`usage: latchkey app ${kind} add|list --tenant T --app API_CLIENT_ID [--${kind} NAME]`);
-  const { values } = parse(args, { tenant: { type: 'string' }, app: { type: 'string' }, [kind]: { type: 'string' } });
+  const { values: parsed } = parse(args, { tenant: { type: 'string' }, app: { type: 'string' }, [kind]: { type: 'string' }, ...(kind === 'scope' ? { description: { type: 'string' } } : {}) });
+  const values = parsed as Record<string, string | undefined>;
   const d = await ctx.deps();
   const tenant = await requireTenant(d, need(values.tenant as string | undefined, '--tenant'));
   const api = await requireApp(d, tenant, need(values.app as string | undefined, '--app'));
-  const names = verb === 'add' ? await defineOnApi(d, api, kind, need(values[kind] as string | undefined, `--${kind}`)) : await definedOnApi(d, api, kind);
+  const description = values.description;
+  const names = verb === 'add' ? await defineOnApi(d, api, kind, need(values[kind] as string | undefined, `--${kind}`), description) : await definedOnApi(d, api, kind);
   if (ctx.json) ctx.printJson({ client_id: api.clientId, identifier_uri: api.identifierUri, [`${kind}s`]: names });
   else ctx.print(names.map((n) => (kind === 'scope' ? `${api.identifierUri}/${n}` : n)).join('\n') || '(none)');
 }
@@ -81,6 +83,7 @@ export const appCommand: Command = async (ctx, argv) => {
         'allow-ropc': { type: 'boolean' },
         'logout-url': { type: 'string' },
         'client-id': { type: 'string' },
+        'third-party': { type: 'boolean' },
       });
       const type = need(values.type, '--type');
       if (!appTypes.includes(type as AppType)) throw usageError(`invalid --type '${type}': one of ${appTypes.join(', ')}`);
@@ -94,6 +97,7 @@ export const appCommand: Command = async (ctx, argv) => {
         ...(values['identifier-uri'] ? { identifierUri: values['identifier-uri'] } : {}),
         allowImplicit: values['allow-implicit'] ?? false,
         allowRopc: values['allow-ropc'] ?? false,
+        thirdParty: values['third-party'] ?? false,
         ...(values['logout-url'] ? { logoutUrl: values['logout-url'] } : {}),
         ...(values['client-id'] !== undefined ? { clientId: values['client-id'] } : {}),
       });

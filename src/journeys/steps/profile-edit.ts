@@ -1,18 +1,29 @@
+import { listConsentViews, revokeConsent, type ConsentView } from '../../services/consent.js';
+import { html } from '../../ui/html.js';
 import type { Step, StepContext, StepResult } from '../journey.js';
 import { attributeFields, currentValue, profileUpdate, readAttributes } from './attributes.js';
 import { cancelButton, cancelled, emailFact, page } from './common.js';
 import { SECURITY_STEP, openSecuritySettings } from './security-settings.js';
 
-/** Shows the policy's attributes with their current values and saves the changes. */
+const REVOKE = 'revoke-consent:';
+
+/**
+ * Shows the policy's attributes with their current values and saves the changes; lists the
+ * third-party apps the user let in, each with a button that withdraws its access.
+ */
 export function profileEdit(id: string, security = false): Step {
-  function render(ctx: StepContext, email: string | null, values: Record<string, string>, errors: Record<string, string>): StepResult {
+  function render(ctx: StepContext, email: string | null, values: Record<string, string>, errors: Record<string, string>, consents: ConsentView[], notice?: string): StepResult {
+    const m = ctx.messages;
     return page(ctx, {
-      heading: ctx.messages.t('profile.heading'),
+      heading: m.t('profile.heading'),
+      notice,
       facts: email ? [emailFact(ctx, email)] : [],
       fields: attributeFields(ctx.policy.signUp.attributes, values, errors),
+      ...(consents.length > 0 ? { extra: html`<div class="connectedApps"><h2>${m.t('profile.apps')}</h2><ul id="connectedApps">${consents.map((c) => html`<li>${c.appName}</li>`)}</ul></div>` } : {}),
       buttons: [
-        { action: 'save', id: 'continue', label: ctx.messages.t('button.continue') },
-        ...(security ? [{ action: 'security', id: 'securitySettings', label: ctx.messages.t('button.security'), secondary: true, skipValidation: true }] : []),
+        { action: 'save', id: 'continue', label: m.t('button.continue') },
+        ...(security ? [{ action: 'security', id: 'securitySettings', label: m.t('button.security'), secondary: true, skipValidation: true }] : []),
+        ...consents.map((c) => ({ action: `${REVOKE}${c.clientId}`, id: `revoke-${c.clientId}`, label: m.t('button.removeAccess', { app: c.appName }), secondary: true, skipValidation: true })),
         cancelButton(ctx),
       ],
     });
@@ -23,17 +34,25 @@ export function profileEdit(id: string, security = false): Step {
       const user = ctx.state.userId ? await ctx.deps.store.findUser(ctx.tenant.id, ctx.state.userId) : undefined;
       if (!user) return cancelled();
       const values = Object.fromEntries(ctx.policy.signUp.attributes.map((a) => [a.claim, currentValue(user, a.claim)]));
-      return render(ctx, user.email, values, {});
+      return render(ctx, user.email, values, {}, await listConsentViews(ctx.deps, ctx.tenant, user.id));
     },
     async submit(ctx, form) {
       if (form.action === 'cancel') return cancelled();
       if (form.action === 'security' && security) return { type: 'goto', step: SECURITY_STEP, state: openSecuritySettings(ctx.state) };
       const user = ctx.state.userId ? await ctx.deps.store.findUser(ctx.tenant.id, ctx.state.userId) : undefined;
       if (!user) return cancelled();
+      const values = Object.fromEntries(ctx.policy.signUp.attributes.map((a) => [a.claim, currentValue(user, a.claim)]));
+      if (form.action?.startsWith(REVOKE)) {
+        const clientId = form.action.slice(REVOKE.length);
+        const app = (await listConsentViews(ctx.deps, ctx.tenant, user.id)).find((c) => c.clientId === clientId);
+        if (app) await revokeConsent(ctx.deps, ctx.tenant, user.id, clientId, 'the user, in profile edit');
+        const notice = app ? ctx.messages.t('profile.accessRemoved', { app: app.appName }) : undefined;
+        return render(ctx, user.email, values, {}, await listConsentViews(ctx.deps, ctx.tenant, user.id), notice);
+      }
       const attrs = ctx.policy.signUp.attributes;
-      const { values, errors } = readAttributes(attrs, form, ctx.messages);
-      if (Object.keys(errors).length > 0) return render(ctx, user.email, values, errors);
-      await ctx.deps.store.updateUserProfile(ctx.tenant.id, user.id, profileUpdate(attrs, values, user.attributes), ctx.deps.clock.now());
+      const read = readAttributes(attrs, form, ctx.messages);
+      if (Object.keys(read.errors).length > 0) return render(ctx, user.email, read.values, read.errors, await listConsentViews(ctx.deps, ctx.tenant, user.id));
+      await ctx.deps.store.updateUserProfile(ctx.tenant.id, user.id, profileUpdate(attrs, read.values, user.attributes), ctx.deps.clock.now());
       await ctx.deps.audit.record({ tenantId: ctx.tenant.id, event: 'profile_update', outcome: 'success', subject: user.id, clientId: ctx.request.clientId, ip: ctx.ip });
       return { type: 'next', state: ctx.state };
     },

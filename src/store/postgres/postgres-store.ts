@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import pg from 'pg';
 import { postgresMigrationsDir } from '../../paths.js';
 import { normalizeEmail, normalizeSignInName } from '../normalize.js';
-import { num, optStr, toAuditEvent, sameImportedUser, str, toApp, toCode, toFamily, toJourney, toKey, toSession, toAuthenticator, toTenant, userQuerySql, toUser, userColumns, type Row } from '../rows.js';
+import { num, optStr, toAuditEvent, sameImportedUser, str, toApp, toCode, toFamily, toJourney, toKey, toSession, toAuthenticator, toConsent, toTenant, userQuerySql, toUser, userColumns, type Row } from '../rows.js';
 import {
   StoreConflictError,
   type App,
@@ -13,6 +13,7 @@ import {
   type AuthCodeRecord,
   type Authenticator,
   type AuthenticatorKind,
+  type Consent,
   type CodeRedemption,
   type ConfigChange,
   type ImportedUser,
@@ -275,9 +276,9 @@ export class PostgresStore implements Store {
   async createApp(a: App): Promise<void> {
     try {
       await this.run(
-        `INSERT INTO apps (client_id, tenant_id, name, type, secrets, redirect_uris, post_logout_redirect_uris, identifier_uri, allow_implicit, allow_ropc, logout_url, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
-        [a.clientId, a.tenantId, a.name, a.type, JSON.stringify(a.secrets), JSON.stringify(a.redirectUris), JSON.stringify(a.postLogoutRedirectUris), a.identifierUri, a.allowImplicit ? 1 : 0, a.allowRopc ? 1 : 0, a.logoutUrl, a.createdAt],
+        `INSERT INTO apps (client_id, tenant_id, name, type, secrets, redirect_uris, post_logout_redirect_uris, identifier_uri, allow_implicit, allow_ropc, logout_url, third_party, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+        [a.clientId, a.tenantId, a.name, a.type, JSON.stringify(a.secrets), JSON.stringify(a.redirectUris), JSON.stringify(a.postLogoutRedirectUris), a.identifierUri, a.allowImplicit ? 1 : 0, a.allowRopc ? 1 : 0, a.logoutUrl, a.thirdParty ? 1 : 0, a.createdAt],
       );
     } catch (err) {
       if (pgCode(err) === UNIQUE_VIOLATION) {
@@ -321,9 +322,37 @@ export class PostgresStore implements Store {
       return next;
     });
   }
-  async addAppScope(apiClientId: string, name: string): Promise<void> {
-    await this.run('INSERT INTO app_scopes (api_client_id, name) VALUES ($1, $2) ON CONFLICT DO NOTHING', [apiClientId, name]);
+  async addAppScope(apiClientId: string, name: string, description?: string): Promise<void> {
+    await this.run(
+      'INSERT INTO app_scopes (api_client_id, name, description) VALUES ($1, $2, $3) ON CONFLICT (api_client_id, name) DO UPDATE SET description = COALESCE(excluded.description, app_scopes.description)',
+      [apiClientId, name, description ?? null],
+    );
     await this.changed('*');
+  }
+  async scopeDescriptions(apiClientId: string): Promise<Record<string, string>> {
+    return Object.fromEntries((await this.rows('SELECT name, description FROM app_scopes WHERE api_client_id = $1 AND description IS NOT NULL', [apiClientId])).map((r) => [str(r.name), str(r.description)]));
+  }
+
+  // consent
+  async findConsent(tenantId: string, userId: string, clientId: string): Promise<Consent | undefined> {
+    const row = await this.one('SELECT * FROM user_consents WHERE tenant_id = $1 AND user_id = $2 AND client_id = $3', [tenantId, userId, clientId]);
+    return row && toConsent(row);
+  }
+  async listConsents(tenantId: string, userId: string): Promise<Consent[]> {
+    return (await this.rows('SELECT * FROM user_consents WHERE tenant_id = $1 AND user_id = $2 ORDER BY granted_at', [tenantId, userId])).map(toConsent);
+  }
+  async saveConsent(c: Consent): Promise<void> {
+    await this.run(
+      'INSERT INTO user_consents (tenant_id, user_id, client_id, scopes, granted_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (user_id, client_id) DO UPDATE SET scopes = excluded.scopes, granted_at = excluded.granted_at',
+      [c.tenantId, c.userId, c.clientId, JSON.stringify(c.scopes), c.grantedAt],
+    );
+  }
+  async removeConsent(tenantId: string, userId: string, clientId: string, now: number): Promise<boolean> {
+    return this.tx(async (c) => {
+      const gone = (await this.run('DELETE FROM user_consents WHERE tenant_id = $1 AND user_id = $2 AND client_id = $3', [tenantId, userId, clientId], c)) > 0;
+      if (gone) await this.run('UPDATE refresh_families SET revoked_at = $1 WHERE tenant_id = $2 AND user_id = $3 AND client_id = $4 AND revoked_at IS NULL', [now, tenantId, userId, clientId], c);
+      return gone;
+    });
   }
   async listAppScopes(apiClientId: string): Promise<string[]> {
     return (await this.rows('SELECT name FROM app_scopes WHERE api_client_id = $1 ORDER BY name', [apiClientId])).map((r) => str(r.name));

@@ -10,6 +10,7 @@ import {
   type AuthCodeRecord,
   type Authenticator,
   type AuthenticatorKind,
+  type Consent,
   type CodeRedemption,
   type AuditEvent,
   type AuditFilter,
@@ -36,7 +37,7 @@ import {
   type UserIdentity,
 } from '../store.js';
 import { normalizeEmail, normalizeSignInName } from '../normalize.js';
-import { num, optNum, optStr, toAuditEvent, sameImportedUser, str, toApp, toCode, toFamily, toJourney, toKey, toRefresh, toSession, toAuthenticator, toTenant, userQuerySql, toUser, userColumns, type Row } from '../rows.js';
+import { num, optNum, optStr, toAuditEvent, sameImportedUser, str, toApp, toCode, toFamily, toJourney, toKey, toRefresh, toSession, toAuthenticator, toConsent, toTenant, userQuerySql, toUser, userColumns, type Row } from '../rows.js';
 import { BackgroundCheckpointer } from './checkpointer.js';
 import { migrate } from './migrate.js';
 import type { MigrationResult } from '../store.js';
@@ -219,9 +220,9 @@ export class SqliteStore implements Store {
 
       insertApp: db.prepare(
         `INSERT INTO apps (client_id, tenant_id, name, type, secrets, redirect_uris, post_logout_redirect_uris,
-           identifier_uri, allow_implicit, allow_ropc, logout_url, created_at)
+           identifier_uri, allow_implicit, allow_ropc, logout_url, third_party, created_at)
          VALUES (@clientId, @tenantId, @name, @type, @secrets, @redirectUris, @postLogoutRedirectUris,
-           @identifierUri, @allowImplicit, @allowRopc, @logoutUrl, @createdAt)`,
+           @identifierUri, @allowImplicit, @allowRopc, @logoutUrl, @thirdParty, @createdAt)`,
       ),
       appSecrets: db.prepare('SELECT secrets FROM apps WHERE tenant_id = ? AND client_id = ?').pluck(),
       setAppSecrets: db.prepare('UPDATE apps SET secrets = ? WHERE tenant_id = ? AND client_id = ?'),
@@ -230,7 +231,16 @@ export class SqliteStore implements Store {
       apps: db.prepare('SELECT * FROM apps WHERE tenant_id = ? ORDER BY created_at, name'),
       setAppUris: db.prepare('UPDATE apps SET redirect_uris = ?, post_logout_redirect_uris = ? WHERE tenant_id = ? AND client_id = ?'),
       appByIdentifier: db.prepare('SELECT * FROM apps WHERE tenant_id = ? AND identifier_uri = ?'),
-      insertScope: db.prepare('INSERT OR IGNORE INTO app_scopes (api_client_id, name) VALUES (?, ?)'),
+      insertScope: db.prepare('INSERT INTO app_scopes (api_client_id, name, description) VALUES (?, ?, ?) ON CONFLICT (api_client_id, name) DO UPDATE SET description = COALESCE(excluded.description, description)'),
+      scopeDescriptions: db.prepare('SELECT name, description FROM app_scopes WHERE api_client_id = ? AND description IS NOT NULL'),
+      consent: db.prepare('SELECT * FROM user_consents WHERE tenant_id = ? AND user_id = ? AND client_id = ?'),
+      consents: db.prepare('SELECT * FROM user_consents WHERE tenant_id = ? AND user_id = ? ORDER BY granted_at'),
+      upsertConsent: db.prepare(
+        `INSERT INTO user_consents (tenant_id, user_id, client_id, scopes, granted_at) VALUES (@tenantId, @userId, @clientId, @scopes, @grantedAt)
+         ON CONFLICT (user_id, client_id) DO UPDATE SET scopes = excluded.scopes, granted_at = excluded.granted_at`,
+      ),
+      deleteConsent: db.prepare('DELETE FROM user_consents WHERE tenant_id = ? AND user_id = ? AND client_id = ?'),
+      revokeClientFamilies: db.prepare('UPDATE refresh_families SET revoked_at = ? WHERE tenant_id = ? AND user_id = ? AND client_id = ? AND revoked_at IS NULL'),
       scopes: db.prepare('SELECT name FROM app_scopes WHERE api_client_id = ? ORDER BY name').pluck(),
       insertRole: db.prepare('INSERT OR IGNORE INTO app_roles (api_client_id, name) VALUES (?, ?)'),
       roles: db.prepare('SELECT name FROM app_roles WHERE api_client_id = ? ORDER BY name').pluck(),
@@ -454,6 +464,7 @@ export class SqliteStore implements Store {
         postLogoutRedirectUris: JSON.stringify(a.postLogoutRedirectUris),
         allowImplicit: a.allowImplicit ? 1 : 0,
         allowRopc: a.allowRopc ? 1 : 0,
+        thirdParty: a.thirdParty ? 1 : 0,
       });
     } catch (err) {
       if (isUniqueViolation(err)) {
@@ -496,9 +507,31 @@ export class SqliteStore implements Store {
       return next;
     })();
   }
-  async addAppScope(apiClientId: string, name: string): Promise<void> {
+  async addAppScope(apiClientId: string, name: string, description?: string): Promise<void> {
     this.forgetRegistry();
-    this.s.insertScope.run(apiClientId, name);
+    this.s.insertScope.run(apiClientId, name, description ?? null);
+  }
+  async scopeDescriptions(apiClientId: string): Promise<Record<string, string>> {
+    return Object.fromEntries((this.s.scopeDescriptions.all(apiClientId) as Row[]).map((r) => [str(r.name), str(r.description)]));
+  }
+
+  // consent
+  async findConsent(tenantId: string, userId: string, clientId: string): Promise<Consent | undefined> {
+    const row = this.s.consent.get(tenantId, userId, clientId) as Row | undefined;
+    return row && toConsent(row);
+  }
+  async listConsents(tenantId: string, userId: string): Promise<Consent[]> {
+    return (this.s.consents.all(tenantId, userId) as Row[]).map(toConsent);
+  }
+  async saveConsent(c: Consent): Promise<void> {
+    this.s.upsertConsent.run({ ...c, scopes: JSON.stringify(c.scopes) });
+  }
+  async removeConsent(tenantId: string, userId: string, clientId: string, now: number): Promise<boolean> {
+    return this.db.transaction(() => {
+      const gone = this.s.deleteConsent.run(tenantId, userId, clientId).changes > 0;
+      if (gone) this.s.revokeClientFamilies.run(now, tenantId, userId, clientId);
+      return gone;
+    })();
   }
   async listAppScopes(apiClientId: string): Promise<string[]> {
     return this.s.scopes.all(apiClientId) as string[];

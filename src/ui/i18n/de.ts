@@ -146,4 +146,17 @@ export const de: Catalogue = {
   'security.none': "Noch keine",
   'mail.mfaSubject': "Prüfcode für die Anmeldung bei {tenant}",
   'mail.mfaBody': "Jemand meldet sich bei Ihrem Konto {address} an.\n\nIhr Code lautet: {code}\n\nEr läuft in {minutes} Minuten ab. Wenn Sie das nicht waren, ändern Sie Ihr Kennwort.\n",
+
+  'consent.heading': "{app} Zugriff auf Ihr Konto erlauben?",
+  'consent.intro': "{app} stammt nicht von {tenant}. Die App möchte:",
+  'consent.openid': "Sie anmelden",
+  'consent.profile': "Ihren Namen sehen",
+  'consent.email': "Ihre E-Mail-Adresse sehen",
+  'consent.offline': "Den gewährten Zugriff behalten, auch wenn Sie die App nicht verwenden",
+  'consent.api': "{api} für Sie verwenden ({scope})",
+  'consent.note': "Sie können diesen Zugriff jederzeit in Ihrem Profil entziehen.",
+  'button.accept': "Akzeptieren",
+  'profile.apps': "Apps mit Zugriff auf Ihr Konto",
+  'button.removeAccess': "Zugriff entziehen: {app}",
+  'profile.accessRemoved': "{app} hat keinen Zugriff mehr auf Ihr Konto.",
 };

@@ -149,6 +149,19 @@ export const en = {
   'security.none': "None yet",
   'mail.mfaSubject': "{tenant} sign-in verification code",
   'mail.mfaBody': "Someone is signing in to your account {address}.\n\nYour code is: {code}\n\nIt expires in {minutes} minutes. If this was not you, change your password.\n",
+
+  'consent.heading': "Allow {app} to access your account?",
+  'consent.intro': "{app} is not made by {tenant}. It asks to:",
+  'consent.openid': "Sign you in",
+  'consent.profile': "See your name",
+  'consent.email': "See your email address",
+  'consent.offline': "Keep the access you give it when you are not using it",
+  'consent.api': "Use {api} for you ({scope})",
+  'consent.note': "You can remove this access at any time in your profile.",
+  'button.accept': "Accept",
+  'profile.apps': "Apps with access to your account",
+  'button.removeAccess': "Remove access: {app}",
+  'profile.accessRemoved': "{app} no longer has access to your account.",
 } as const;
 
 export type MessageKey = keyof typeof en;

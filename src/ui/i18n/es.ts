@@ -146,4 +146,17 @@ export const es: Catalogue = {
   'security.none': "Ninguna todavía",
   'mail.mfaSubject': "Código de verificación de inicio de sesión de {tenant}",
   'mail.mfaBody': "Alguien está iniciando sesión en su cuenta {address}.\n\nSu código es: {code}\n\nCaduca en {minutes} minutos. Si no ha sido usted, cambie su contraseña.\n",
+
+  'consent.heading': "¿Permitir que {app} acceda a su cuenta?",
+  'consent.intro': "{app} no es de {tenant}. Solicita:",
+  'consent.openid': "Iniciar su sesión",
+  'consent.profile': "Ver su nombre",
+  'consent.email': "Ver su dirección de correo",
+  'consent.offline': "Conservar el acceso que le da cuando no la usa",
+  'consent.api': "Usar {api} en su nombre ({scope})",
+  'consent.note': "Puede retirar este acceso en cualquier momento en su perfil.",
+  'button.accept': "Aceptar",
+  'profile.apps': "Aplicaciones con acceso a su cuenta",
+  'button.removeAccess': "Retirar acceso: {app}",
+  'profile.accessRemoved': "{app} ya no tiene acceso a su cuenta.",
 };

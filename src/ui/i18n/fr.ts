@@ -146,4 +146,17 @@ export const fr: Catalogue = {
   'security.none': "Aucune pour l'instant",
   'mail.mfaSubject': "Code de vérification de connexion {tenant}",
   'mail.mfaBody': "Quelqu'un se connecte à votre compte {address}.\n\nVotre code est : {code}\n\nIl expire dans {minutes} minutes. Si ce n'était pas vous, changez votre mot de passe.\n",
+
+  'consent.heading': "Autoriser {app} à accéder à votre compte ?",
+  'consent.intro': "{app} n'est pas une application de {tenant}. Elle demande à :",
+  'consent.openid': "Vous connecter",
+  'consent.profile': "Voir votre nom",
+  'consent.email': "Voir votre adresse e-mail",
+  'consent.offline': "Conserver l'accès accordé lorsque vous ne l'utilisez pas",
+  'consent.api': "Utiliser {api} pour vous ({scope})",
+  'consent.note': "Vous pouvez retirer cet accès à tout moment dans votre profil.",
+  'button.accept': "Accepter",
+  'profile.apps': "Applications ayant accès à votre compte",
+  'button.removeAccess': "Retirer l'accès : {app}",
+  'profile.accessRemoved': "{app} n'a plus accès à votre compte.",
 };

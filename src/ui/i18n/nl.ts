@@ -146,4 +146,17 @@ export const nl: Catalogue = {
   'security.none': "Nog geen",
   'mail.mfaSubject': "Verificatiecode voor aanmelden bij {tenant}",
   'mail.mfaBody': "Iemand meldt zich aan bij uw account {address}.\n\nUw code is: {code}\n\nDeze verloopt over {minutes} minuten. Was u dit niet, wijzig dan uw wachtwoord.\n",
+
+  'consent.heading': "{app} toegang geven tot uw account?",
+  'consent.intro': "{app} is niet gemaakt door {tenant}. De app vraagt om:",
+  'consent.openid': "U aan te melden",
+  'consent.profile': "Uw naam te zien",
+  'consent.email': "Uw e-mailadres te zien",
+  'consent.offline': "De toegang die u geeft te behouden als u de app niet gebruikt",
+  'consent.api': "{api} voor u te gebruiken ({scope})",
+  'consent.note': "U kunt deze toegang altijd intrekken in uw profiel.",
+  'button.accept': "Accepteren",
+  'profile.apps': "Apps met toegang tot uw account",
+  'button.removeAccess': "Toegang intrekken: {app}",
+  'profile.accessRemoved': "{app} heeft geen toegang meer tot uw account.",
 };
