@@ -124,9 +124,16 @@ async function run(input: JourneyInput, given: { form?: FormInput; callback?: Ca
       case 'next':
       case 'goto': {
         const target = result.type === 'goto' ? result.step : undefined;
-        const nextIndex = target === undefined ? state.step + 1 : journey.steps.findIndex((s) => s.id === target);
+        let nextIndex = target === undefined ? state.step + 1 : journey.steps.findIndex((s) => s.id === target);
         if (nextIndex < 0) throw new Error(`journey of ${journey.policy.id} has no step ${target}`);
         state = { ...result.state, step: nextIndex };
+        if (form || callback) {
+          // Steps with nothing to show (no second factor due, a first-party app…) are passed here.
+          for (let s = journey.steps[nextIndex]; s?.passes && (await s.passes(ctxFor(state))); s = journey.steps[nextIndex]) {
+            nextIndex += 1;
+            state = { ...state, step: nextIndex };
+          }
+        }
         const step = journey.steps[nextIndex];
         if (!step) {
           await deps.store.deleteJourney(record.id);

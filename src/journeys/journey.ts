@@ -79,6 +79,12 @@ export interface Step {
   enter(ctx: StepContext): Promise<StepResult>;
   submit(ctx: StepContext, form: FormInput): Promise<StepResult>;
   resume?(ctx: StepContext, callback: CallbackInput): Promise<StepResult>;
+  /**
+   * Whether `enter` would only pass the journey on (return `next` with the state unchanged), found
+   * without side effects. After a form post the engine skips such steps, so a journey whose remaining
+   * steps have nothing to show ends in the same answer instead of one more browser round trip.
+   */
+  passes?(ctx: StepContext): Promise<boolean>;
 }
 
 export interface Journey {

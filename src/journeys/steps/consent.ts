@@ -33,13 +33,19 @@ export function consent(id = 'consent'): Step {
     });
   }
 
+  async function passes(ctx: StepContext): Promise<boolean> {
+    if (!ctx.state.userId || stepData<{ given: boolean }>(ctx.state, id).given) return true;
+    const app = await ctx.deps.store.findApp(ctx.tenant.id, ctx.request.clientId);
+    const user = await ctx.deps.store.findUser(ctx.tenant.id, ctx.state.userId);
+    return !app || !user || !(await consentDue(ctx.deps, ctx.tenant, app, user, ctx.request));
+  }
+
   return {
     id,
+    passes,
     async enter(ctx) {
-      if (!ctx.state.userId || stepData<{ given: boolean }>(ctx.state, id).given) return { type: 'next', state: ctx.state };
-      const app = await ctx.deps.store.findApp(ctx.tenant.id, ctx.request.clientId);
-      const user = await ctx.deps.store.findUser(ctx.tenant.id, ctx.state.userId);
-      if (!app || !user || !(await consentDue(ctx.deps, ctx.tenant, app, user, ctx.request))) return { type: 'next', state: ctx.state };
+      if (await passes(ctx)) return { type: 'next', state: ctx.state };
+      const app = (await ctx.deps.store.findApp(ctx.tenant.id, ctx.request.clientId))!;
       const m = ctx.messages;
       const items = await words(ctx, scopesNeedingConsent(app, ctx.request.scopes));
       return page(ctx, {

@@ -192,12 +192,18 @@ export function multiFactor(id = 'mfa'): Step {
     return ctx.messages.t(check.reason === 'locked' ? 'mfa.locked' : check.reason === 'replayed' ? 'mfa.codeUsed' : 'mfa.codeWrong');
   }
 
+  const notDue = async (ctx: StepContext, user: User) => ctx.state.mfa === true || !(await secondFactorDue(ctx.deps, ctx.tenant, ctx.policy, user, ctx.state.amr ?? []));
+
   return {
     id,
+    async passes(ctx) {
+      const user = await loadUser(ctx);
+      return user !== undefined && (await notDue(ctx, user));
+    },
     async enter(ctx) {
       const user = await loadUser(ctx);
       if (!user) return cancelled();
-      if (ctx.state.mfa || !(await secondFactorDue(ctx.deps, ctx.tenant, ctx.policy, user, ctx.state.amr ?? []))) return { type: 'next', state: ctx.state };
+      if (await notDue(ctx, user)) return { type: 'next', state: ctx.state };
       return show(ctx, user, ctx.state);
     },
 

@@ -38,19 +38,24 @@ export function passkeyOffer(id = 'passkeyOffer'): Step {
     };
   }
 
+  /** Only right after a local sign-up, and only once: not for a user who has a passkey (and no codes to show). */
+  async function passes(ctx: StepContext): Promise<boolean> {
+    if (!ctx.state.newUser || ctx.state.idp !== 'local' || !ctx.state.userId || !ctx.policy.mfa.methods.includes('passkey')) return true;
+    if (data(ctx.state).codes) return false;
+    return (await ctx.deps.store.listAuthenticators(ctx.tenant.id, ctx.state.userId)).some((a) => a.kind === 'passkey');
+  }
+
   return {
     id,
+    passes,
     async enter(ctx) {
-      // Only right after a local sign-up, and only once.
-      if (!ctx.state.newUser || ctx.state.idp !== 'local' || !ctx.state.userId || !ctx.policy.mfa.methods.includes('passkey')) return { type: 'next', state: ctx.state };
-      const list = await ctx.deps.store.listAuthenticators(ctx.tenant.id, ctx.state.userId);
+      if (await passes(ctx)) return { type: 'next', state: ctx.state };
       const d = data(ctx.state);
       if (d.codes) {
         const codes = JSON.parse(ctx.deps.secrets.open(d.codes)) as string[];
         const m = ctx.messages;
         return page(ctx, { pageType: 'multifactor', heading: m.t('mfa.codesHeading'), intro: m.t('mfa.codesIntro'), extra: recoveryCodeList(codes), fields: [], buttons: [{ action: 'saved', id: 'continue', label: m.t('button.savedCodes') }] });
       }
-      if (list.some((a) => a.kind === 'passkey')) return { type: 'next', state: ctx.state };
       return offer(ctx, ctx.state);
     },
     async submit(ctx, form) {

@@ -114,6 +114,7 @@ export function securitySettings(profileStep: string): Step {
 
   return {
     id,
+    passes: async (ctx) => !data(ctx.state).open,
     async enter(ctx) {
       if (!data(ctx.state).open) return { type: 'next', state: ctx.state };
       const user = ctx.state.userId ? await ctx.deps.store.findUser(ctx.tenant.id, ctx.state.userId) : undefined;
