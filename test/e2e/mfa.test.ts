@@ -262,21 +262,20 @@ describe('multi-factor authentication', () => {
     expect((await claimsAfter(page, f)).amr).toEqual(['pwd', 'otp', 'mfa']);
     await context.close();
 
-    ({ context, page } = await newPage(browser));
-    f = await flow('B2C_1_mfa_totp');
-    await signIn(page, f, 'tom@example.com');
-    await page.locator('#use-recovery').click();
-    await page.locator('#recoveryCode').fill(recovery[0]!);
-    await page.locator('#verifyCode').click();
+    /** A new browser signs in and answers the second step with a recovery code. */
+    const withRecoveryCode = async (code: string) => {
+      ({ context, page } = await newPage(browser));
+      f = await flow('B2C_1_mfa_totp');
+      await signIn(page, f, 'tom@example.com');
+      await page.locator('#use-recovery').click();
+      await page.locator('#recoveryCode').fill(code);
+      await page.locator('#verifyCode').click();
+    };
+    await withRecoveryCode(recovery[0]!);
     expect((await claimsAfter(page, f)).acr).toBe('mfa');
     await context.close();
 
-    ({ context, page } = await newPage(browser));
-    f = await flow('B2C_1_mfa_totp');
-    await signIn(page, f, 'tom@example.com');
-    await page.locator('#use-recovery').click();
-    await page.locator('#recoveryCode').fill(recovery[0]!);
-    await page.locator('#verifyCode').click();
+    await withRecoveryCode(recovery[0]!);
     await expect(page.locator('.error[role=alert]').first().textContent()).resolves.toContain('not right');
     await page.locator('#recoveryCode').fill(recovery[1]!.toUpperCase());
     await page.locator('#verifyCode').click();

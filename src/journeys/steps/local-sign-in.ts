@@ -7,7 +7,7 @@ import { parsePasskey } from './mfa.js';
 import type { AuthenticationResponseJSON } from '@simplewebauthn/server';
 import { mfaService } from '../../services/mfa.js';
 import type { SafeHtml } from '../../ui/html.js';
-import { passkeyControl } from '../../ui/pages/mfa.js';
+import { passkeyButton } from '../../ui/pages/mfa.js';
 
 /** Where the sign-in page keeps the challenge of its passkey options. */
 const PASSKEY_KEY = 'passkeySignIn';
@@ -41,8 +41,7 @@ export function localSignIn(opts: LocalSignInOptions = {}): Step {
     let passkey: SafeHtml | undefined;
     if (ctx.policy.mfa.methods.includes('passkey')) {
       const options = await mfaService(ctx.deps).passkeyAuthenticationOptions(ctx.tenant);
-      const m = ctx.messages;
-      passkey = passkeyControl({ mode: 'get', autofill: true, options, action: 'passkey', label: m.t('button.signInWithPasskey'), id: 'passkeySignIn', failed: m.t('mfa.passkeyFailed') });
+      passkey = passkeyButton(ctx.messages, { mode: 'get', options, action: 'passkey', signIn: true });
       state = withData(state ?? ctx.state, PASSKEY_KEY, { challenge: options.challenge });
     }
     return {

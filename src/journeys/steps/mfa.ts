@@ -4,7 +4,7 @@ import type { Authenticator, User } from '../../store/store.js';
 import type { AmrValue } from '../../tokens/amr.js';
 import type { SafeHtml } from '../../ui/html.js';
 import type { FormButton, FormField } from '../../ui/pages/form-page.js';
-import { maskAddress, passkeyControl, recoveryCodeList, totpSetup } from '../../ui/pages/mfa.js';
+import { maskAddress, passkeyButton, recoveryCodeList, totpSetup } from '../../ui/pages/mfa.js';
 import type { FormInput, JourneyState, Step, StepContext, StepResult } from '../journey.js';
 import { cancelButton, cancelled, page, stepData, withData } from './common.js';
 import { MAX_SENDS, checkCode, codeField, issueCode, type PendingCode } from './one-time-code.js';
@@ -113,6 +113,8 @@ export function multiFactor(id = 'mfa'): Step {
     const others = (current: ChallengeView) =>
       factors.challenges.filter((c) => c !== current).map((c): FormButton => ({ action: SWITCH[c].action, id: SWITCH[c].action, label: m.t(SWITCH[c].label), secondary: true, skipValidation: true }));
     const verify: FormButton = { action: 'verify', id: 'verifyCode', label: m.t('button.verify') };
+    // With two ways to enrol, each way's page leads back to the choice.
+    const backToChoice: FormButton[] = factors.enrolments.length > 1 ? [{ action: 'back', id: 'back', label: m.t('button.back'), secondary: true, skipValidation: true }] : [];
     const mfa = mfaService(ctx.deps);
     const base = { ...d, view };
 
@@ -142,7 +144,7 @@ export function multiFactor(id = 'mfa'): Step {
           heading: m.t('mfa.heading'),
           intro: m.t('mfa.passkeyIntro'),
           ...msg,
-          extra: passkeyControl({ mode: 'get', options, action: 'passkey', label: m.t('button.usePasskey'), id: 'usePasskey', failed: m.t('mfa.passkeyFailed'), needsScript: m.t('mfa.passkeyNeedsScript') }),
+          extra: passkeyButton(m, { mode: 'get', options, action: 'passkey' }),
           others: others('passkey'),
           state: withData(state, id, { ...base, challenge: options.challenge }),
         });
@@ -166,7 +168,7 @@ export function multiFactor(id = 'mfa'): Step {
           extra: totpSetup(qrSvg, secret, m),
           fields: [{ id: 'totpCode', name: 'code', label: m.t('label.totpCode'), type: 'code', error: msg.error }],
           primary: verify,
-          others: factors.enrolments.length > 1 ? [{ action: 'back', id: 'back', label: m.t('button.back'), secondary: true, skipValidation: true }] : [],
+          others: backToChoice,
           state: withData(state, id, { ...base, secret: ctx.deps.secrets.seal(secret) }),
         });
       }
@@ -176,8 +178,8 @@ export function multiFactor(id = 'mfa'): Step {
           heading: m.t('mfa.passkeyEnrolHeading'),
           intro: m.t('mfa.passkeyEnrolIntro'),
           ...msg,
-          extra: passkeyControl({ mode: 'create', options, action: 'passkey', label: m.t('button.createPasskey'), id: 'createPasskey', failed: m.t('mfa.passkeyFailed'), needsScript: m.t('mfa.passkeyNeedsScript') }),
-          others: factors.enrolments.length > 1 ? [{ action: 'back', id: 'back', label: m.t('button.back'), secondary: true, skipValidation: true }] : [],
+          extra: passkeyButton(m, { mode: 'create', options, action: 'passkey' }),
+          others: backToChoice,
           state: withData(state, id, { ...base, challenge: options.challenge }),
         });
       }

@@ -1,6 +1,6 @@
 import type { RegistrationResponseJSON } from '@simplewebauthn/server';
 import { MfaService, mfaService } from '../../services/mfa.js';
-import { passkeyControl, recoveryCodeList } from '../../ui/pages/mfa.js';
+import { passkeyButton, recoveryCodeList } from '../../ui/pages/mfa.js';
 import type { JourneyState, Step, StepContext, StepResult } from '../journey.js';
 import { page, stepData, withData } from './common.js';
 import { parsePasskey } from './mfa.js';
@@ -30,7 +30,7 @@ export function passkeyOffer(id = 'passkeyOffer'): Step {
         heading: m.t('mfa.passkeyEnrolHeading'),
         intro: m.t('mfa.passkeyEnrolIntro'),
         error,
-        extra: passkeyControl({ mode: 'create', options, action: 'create', label: m.t('button.createPasskey'), id: 'createPasskey', failed: m.t('mfa.passkeyFailed'), needsScript: m.t('mfa.passkeyNeedsScript') }),
+        extra: passkeyButton(m, { mode: 'create', options, action: 'create' }),
         fields: [],
         buttons: [{ action: 'skip', id: 'skip', label: m.t('button.notNow'), secondary: true, skipValidation: true }],
       }),

@@ -2,7 +2,7 @@ import type { RegistrationResponseJSON } from '@simplewebauthn/server';
 import { MfaService, mfaService, newTotpSecret, totpEnrolment } from '../../services/mfa.js';
 import type { User } from '../../store/store.js';
 import type { FormButton } from '../../ui/pages/form-page.js';
-import { maskAddress, passkeyControl, recoveryCodeList, totpSetup } from '../../ui/pages/mfa.js';
+import { maskAddress, passkeyButton, recoveryCodeList, totpSetup } from '../../ui/pages/mfa.js';
 import type { JourneyState, Step, StepContext, StepResult } from '../journey.js';
 import { cancelButton, cancelled, page, stepData, withData } from './common.js';
 import { parsePasskey } from './mfa.js';
@@ -64,7 +64,7 @@ export function securitySettings(profileStep: string): Step {
             ...title,
             heading: m.t('mfa.passkeyEnrolHeading'),
             intro: m.t('mfa.passkeyEnrolIntro'),
-            extra: passkeyControl({ mode: 'create', options, action: 'confirm-passkey', label: m.t('button.createPasskey'), id: 'createPasskey', failed: m.t('mfa.passkeyFailed'), needsScript: m.t('mfa.passkeyNeedsScript') }),
+            extra: passkeyButton(m, { mode: 'create', options, action: 'confirm-passkey' }),
             fields: [],
             buttons: [secondary('back', m.t('button.back'))],
           }),

@@ -43,6 +43,23 @@ ${o.needsScript ? html`<noscript><p class="passkeyNoScript">${o.needsScript}</p>
 <script src="/static/passkey.js" defer></script>`;
 }
 
+/**
+ * The passkey control of Latchkey's pages in their words: "Use a passkey" (a second factor), "Sign in
+ * with a passkey" (the sign-in page, with autofill), or "Create a passkey".
+ */
+export function passkeyButton(m: Messages, o: { mode: 'get' | 'create'; options: unknown; action: string; signIn?: boolean }): SafeHtml {
+  const [label, id] = o.mode === 'create' ? (['button.createPasskey', 'createPasskey'] as const) : o.signIn ? (['button.signInWithPasskey', 'passkeySignIn'] as const) : (['button.usePasskey', 'usePasskey'] as const);
+  return passkeyControl({
+    mode: o.mode,
+    options: o.options,
+    action: o.action,
+    label: m.t(label),
+    id,
+    failed: m.t('mfa.passkeyFailed'),
+    ...(o.signIn ? { autofill: true } : { needsScript: m.t('mfa.passkeyNeedsScript') }),
+  });
+}
+
 /** j•••@example.com: enough for the user to recognise the address, not enough to read it off a screen. */
 export function maskAddress(address: string): string {
   const at = address.lastIndexOf('@');
