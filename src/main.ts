@@ -3,7 +3,7 @@
 import './start-early.js';
 import { buildApp } from './app.js';
 import { ConfigError, loadConfig } from './config.js';
-import { ensureDemo, syncPlayground } from './provision.js';
+import { ensureDemo, provisionDeps, syncPlayground } from './provision.js';
 import { ensureAdminApi } from './services/admin-api.js';
 import { startMetricsServer } from './observability/metrics-server.js';
 import { createDeps } from './runtime.js';
@@ -25,7 +25,7 @@ async function main(): Promise<void> {
   const { logger } = deps;
   if (!config.masterKey) logger.warn('LATCHKEY_MASTER_KEY is not set: private keys are stored unencrypted');
   if (deps.store.migration.applied.length > 0) logger.info({ applied: deps.store.migration.applied }, 'database migrated');
-  const provision = { store: deps.store, secrets: deps.secrets, clock: deps.clock, policiesDir: config.policiesDir, passwordCost: config.passwordCost, audit: deps.audit };
+  const provision = provisionDeps(deps);
   const demo = await ensureDemo(provision, config.baseUrl);
   if (demo) logger.info({ tenant: demo.slug, id: demo.id }, 'first start: created the demo tenant and the playground app');
   await syncPlayground(provision, config.baseUrl);

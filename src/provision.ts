@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { cpSync, existsSync, readdirSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Clock } from './deps.js';
+import type { Clock, Deps } from './deps.js';
 import type { Audit } from './security/audit.js';
 import { hashPassword } from './crypto/password.js';
 import { randomToken, sha256, type SecretBox } from './crypto/secrets.js';
@@ -210,6 +210,11 @@ export async function requireApp(d: Pick<ProvisionDeps, 'store' | 'clock'>, tena
 }
 
 const EMAIL = /^[^\s@]{1,64}@[^\s@]{1,255}$/;
+
+/** What provisioning needs, taken from the server's (or the CLI's) dependencies. */
+export function provisionDeps(deps: Pick<Deps, 'store' | 'secrets' | 'clock' | 'audit' | 'config'>): ProvisionDeps {
+  return { store: deps.store, secrets: deps.secrets, clock: deps.clock, policiesDir: deps.config.policiesDir, passwordCost: deps.config.passwordCost, audit: deps.audit };
+}
 
 export interface CreateUserInput {
   email: string;

@@ -7,7 +7,7 @@ import type { Deps } from '../deps.js';
 import { validatePolicyText } from '../journeys/loader.js';
 import { issuerFor, resolveTenant } from '../oauth/tenant-context.js';
 import { ProvisionError } from '../provision-error.js';
-import { createApp, defineOnApi, definedOnApi, grantApp, listGrants, requireApp, retireKeys, revokeGrant, rotateKeys, setTenantSettings, type ProvisionDeps } from '../provision.js';
+import { createApp, defineOnApi, definedOnApi, grantApp, listGrants, provisionDeps, requireApp, requireUser, retireKeys, revokeGrant, rotateKeys, setTenantSettings, type ProvisionDeps } from '../provision.js';
 import { adminCaller } from '../services/admin-api.js';
 import { addAppSecret, listAppSecrets, revokeAppSecret } from '../services/app-secrets.js';
 import { listConsentViews, revokeConsent } from '../services/consent.js';
@@ -71,7 +71,7 @@ interface RouteSpec<P extends ZodType, Q extends ZodType, B extends ZodType> {
 export function registerAdminRoutes(app: FastifyInstance, deps: Deps): void {
   const registered: { method: string; url: string }[] = [];
   app.decorate('adminRoutes', registered);
-  const d: ProvisionDeps = { store: deps.store, secrets: deps.secrets, clock: deps.clock, policiesDir: deps.config.policiesDir, passwordCost: deps.config.passwordCost, audit: deps.audit };
+  const d = provisionDeps(deps);
 
   function route<P extends ZodType, Q extends ZodType = z.ZodObject, B extends ZodType = z.ZodUnknown>(spec: RouteSpec<P, Q, B>): void {
     const status = spec.status ?? 200;
@@ -236,19 +236,14 @@ export function registerAdminRoutes(app: FastifyInstance, deps: Deps): void {
   });
 
   // consent given to third-party apps
-  const requireUser = async (tenant: Tenant, userId: string) => {
-    const user = await deps.store.findUser(tenant.id, userId.toLowerCase());
-    if (!user) throw new AdminError(404, 'not_found', `No user '${userId}'.`);
-    return user;
-  };
   route({
     method: 'GET', url: '/tenants/:tenant/users/:userId/consents', tag: 'consent', summary: 'The third-party apps a user let in, and to what', writing: false, params: S.UserParams, response: S.ConsentsBody,
-    handler: async ({ tenant, params }) => ({ consents: await listConsentViews(deps, tenant, (await requireUser(tenant, params.userId)).id) }),
+    handler: async ({ d, tenant, params }) => ({ consents: await listConsentViews(deps, tenant, (await requireUser(d, tenant, params.userId.toLowerCase())).id) }),
   });
   route({
     method: 'DELETE', url: '/tenants/:tenant/users/:userId/consents/:clientId', tag: 'consent', summary: "Withdraw a user's consent to an app (its refresh tokens for the user end)", writing: true, params: S.ConsentParams, response: S.RemovedBody,
-    handler: async ({ tenant, params, clientId }) => {
-      const user = await requireUser(tenant, params.userId);
+    handler: async ({ d, tenant, params, clientId }) => {
+      const user = await requireUser(d, tenant, params.userId.toLowerCase());
       if (!(await revokeConsent(deps, tenant, user.id, params.clientId, `admin API (${clientId})`))) throw new AdminError(404, 'not_found', `The user has not consented to '${params.clientId}'.`);
       return { removed: true };
     },

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import pino from 'pino';
 import { ConfigError, loadConfig } from '../config.js';
-import { ProvisionError } from '../provision.js';
+import { ProvisionError, provisionDeps } from '../provision.js';
 import { createDeps } from '../runtime.js';
 import { StoreConflictError, StoreOpenError } from '../store/store.js';
 import { appCommand } from './commands/app.js';
@@ -79,7 +79,7 @@ async function main(argv: string[]): Promise<number> {
       deps: async () => {
         deps ??= createDeps(config, { logger: pino({ level: 'silent' }), watchPolicies: false });
         const d = await deps;
-        return { store: d.store, secrets: d.secrets, clock: d.clock, policiesDir: config.policiesDir, passwordCost: config.passwordCost, audit: d.audit };
+        return provisionDeps(d);
       },
       print: (text) => process.stdout.write(text + '\n'),
       printJson: (value) => process.stdout.write(JSON.stringify(value, null, 2) + '\n'),
