@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type { Deps } from '../deps.js';
 import { StoreConflictError, type App, type Tenant } from '../store/store.js';
-import { verifyOwnSignature } from '../tokens/verify.js';
+import type { JWTPayload } from 'jose';
+import { verifyAccessToken } from '../oauth/access-token.js';
+import { OAuthError } from '../oauth/errors.js';
 
 /**
  * Latchkey's own API in every tenant: the users API (Graph-compatible) and the operators' APIs take
@@ -46,28 +48,25 @@ export async function ensureAdminApi(d: Pick<Deps, 'store' | 'clock'>, tenant: T
   return api;
 }
 
-export type AdminCaller = { ok: true; clientId: string; roles: AdminRole[] } | { ok: false; status: 401 | 403; reason: 'missing' | 'invalid' | 'expired' | 'forbidden'; message: string };
+export type AdminCaller = { ok: true; clientId: string; roles: AdminRole[] } | { ok: false; status: 401 | 403; reason: 'missing' | 'invalid' | 'forbidden'; message: string };
 
 /**
- * Who is calling Latchkey's APIs: a Latchkey access token of this tenant (its keys, its admin API as
- * audience, not expired, not revoked), and whether its roles allow `need` (a `…ReadWrite.All` role
+ * Who is calling Latchkey's APIs: a Latchkey access token of this tenant (its keys and issuer, its
+ * admin API as audience, not expired, not revoked), and whether its roles allow `need` (a `…ReadWrite.All` role
  * includes reading). Another tenant's token fails the signature or the audience.
  */
 export async function adminCaller(deps: Deps, tenant: Tenant, authorization: string | undefined, need: { read: AdminRole; write: AdminRole; writing: boolean }): Promise<AdminCaller> {
   const m = /^Bearer ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+)$/i.exec(authorization?.trim() ?? '');
   if (!m) return { ok: false, status: 401, reason: 'missing', message: 'Access token is empty.' };
-  const claims = await verifyOwnSignature(await deps.keys.forTenant(tenant.id), m[1]!);
+  // The tenant's own access-token check (signature, at+jwt, issuer, lifetime, revocation), then the audience.
+  let claims: JWTPayload;
+  try {
+    claims = await verifyAccessToken(deps, tenant, m[1]!);
+  } catch (err) {
+    return { ok: false, status: 401, reason: 'invalid', message: err instanceof OAuthError ? err.message : 'The access token is invalid.' };
+  }
   const api = await deps.store.findAppByIdentifierUri(tenant.id, ADMIN_API_URI);
-  if (!claims || !api || claims.aud !== api.clientId || typeof claims.iss !== 'string' || !claims.iss.includes(tenant.id)) {
-    return { ok: false, status: 401, reason: 'invalid', message: 'Access token validation failure. Invalid audience or signature.' };
-  }
-  const now = Math.floor(deps.clock.now() / 1000);
-  if (typeof claims.exp !== 'number' || claims.exp <= now - 30 || (typeof claims.nbf === 'number' && claims.nbf > now + 30)) {
-    return { ok: false, status: 401, reason: 'expired', message: 'Lifetime validation failed, the token is expired.' };
-  }
-  if (typeof claims.jti === 'string' && (await deps.store.isAccessTokenRevoked(claims.jti))) {
-    return { ok: false, status: 401, reason: 'invalid', message: 'The access token has been revoked.' };
-  }
+  if (!api || claims.aud !== api.clientId) return { ok: false, status: 401, reason: 'invalid', message: "The access token is not for this tenant's urn:latchkey:admin API." };
   const roles = (Array.isArray(claims.roles) ? claims.roles : []).filter((r): r is AdminRole => (ADMIN_ROLES as readonly unknown[]).includes(r));
   const allowed = roles.includes(need.write) || (!need.writing && roles.includes(need.read));
   if (!allowed) return { ok: false, status: 403, reason: 'forbidden', message: 'Insufficient privileges to complete the operation.' };
