@@ -1,10 +1,11 @@
 import type { AuthenticationResponseJSON, RegistrationResponseJSON } from '@simplewebauthn/server';
-import { MfaService, mfaService, newTotpSecret, secondFactorDue, totpEnrolment, type FactorCheck } from '../../services/mfa.js';
+import { MfaService, mfaService, secondFactorDue, type FactorCheck } from '../../services/mfa.js';
 import type { Authenticator, User } from '../../store/store.js';
 import type { AmrValue } from '../../tokens/amr.js';
 import type { SafeHtml } from '../../ui/html.js';
 import type { FormButton, FormField } from '../../ui/pages/form-page.js';
-import { maskAddress, passkeyButton, recoveryCodeList, totpSetup } from '../../ui/pages/mfa.js';
+import { maskAddress, passkeyButton } from '../../ui/pages/mfa.js';
+import { recoveryCodesContent, sealCodes, totpEnrolContent } from './factor-pages.js';
 import type { FormInput, JourneyState, Step, StepContext, StepResult } from '../journey.js';
 import { cancelButton, cancelled, page, stepData, withData } from './common.js';
 import { MAX_SENDS, checkCode, codeField, issueCode, type PendingCode } from './one-time-code.js';
@@ -87,7 +88,7 @@ export function multiFactor(id = 'mfa'): Step {
     const list = await ctx.deps.store.listAuthenticators(ctx.tenant.id, user.id);
     if ((MfaService.recoveryCodesLeft(list) ?? 0) > 0) return passed(ctx, amr);
     const codes = await mfaService(ctx.deps).regenerateRecoveryCodes(ctx.tenant, user, auditCtx(ctx));
-    const state = withData(ctx.state, id, { view: 'codes', codes: ctx.deps.secrets.seal(JSON.stringify(codes)), proven: amr });
+    const state = withData(ctx.state, id, { view: 'codes', codes: sealCodes(ctx, codes), proven: amr });
     return show(ctx, user, state);
   }
 
@@ -158,19 +159,8 @@ export function multiFactor(id = 'mfa'): Step {
           state: withData(state, id, base),
         });
       case 'enrolTotp': {
-        const secret = d.secret ? ctx.deps.secrets.open(d.secret) : newTotpSecret();
-        const account = user.signInName ?? user.email ?? user.displayName ?? user.id;
-        const { qrSvg } = await totpEnrolment(ctx.policy.ui.title ?? ctx.tenant.displayName, account, secret);
-        return mfaPage(ctx, {
-          heading: m.t('mfa.totpEnrolHeading'),
-          intro: m.t('mfa.totpEnrolIntro'),
-          ...msg,
-          extra: totpSetup(qrSvg, secret, m),
-          fields: [{ id: 'totpCode', name: 'code', label: m.t('label.totpCode'), type: 'code', error: msg.error }],
-          primary: verify,
-          others: backToChoice,
-          state: withData(state, id, { ...base, secret: ctx.deps.secrets.seal(secret) }),
-        });
+        const totp = await totpEnrolContent(ctx, user, d.secret, msg.error);
+        return mfaPage(ctx, { ...msg, ...totp.content, primary: verify, others: backToChoice, state: withData(state, id, { ...base, secret: totp.sealed }) });
       }
       case 'enrolPasskey': {
         const options = await mfa.passkeyRegistrationOptions(ctx.tenant, user);
@@ -183,10 +173,8 @@ export function multiFactor(id = 'mfa'): Step {
           state: withData(state, id, { ...base, challenge: options.challenge }),
         });
       }
-      case 'codes': {
-        const codes = JSON.parse(ctx.deps.secrets.open(d.codes!)) as string[];
-        return mfaPage(ctx, { heading: m.t('mfa.codesHeading'), intro: m.t('mfa.codesIntro'), extra: recoveryCodeList(codes), primary: { action: 'saved', id: 'continue', label: m.t('button.savedCodes') }, state: withData(state, id, base) });
-      }
+      case 'codes':
+        return mfaPage(ctx, { ...recoveryCodesContent(ctx, d.codes!), primary: { action: 'saved', id: 'continue', label: m.t('button.savedCodes') }, state: withData(state, id, base) });
     }
   }
 

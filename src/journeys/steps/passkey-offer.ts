@@ -1,6 +1,7 @@
 import type { RegistrationResponseJSON } from '@simplewebauthn/server';
 import { MfaService, mfaService } from '../../services/mfa.js';
-import { passkeyButton, recoveryCodeList } from '../../ui/pages/mfa.js';
+import { passkeyButton } from '../../ui/pages/mfa.js';
+import { recoveryCodesContent, sealCodes } from './factor-pages.js';
 import type { JourneyState, Step, StepContext, StepResult } from '../journey.js';
 import { page, stepData, withData } from './common.js';
 import { parsePasskey } from './mfa.js';
@@ -51,11 +52,7 @@ export function passkeyOffer(id = 'passkeyOffer'): Step {
     async enter(ctx) {
       if (await passes(ctx)) return { type: 'next', state: ctx.state };
       const d = data(ctx.state);
-      if (d.codes) {
-        const codes = JSON.parse(ctx.deps.secrets.open(d.codes)) as string[];
-        const m = ctx.messages;
-        return page(ctx, { pageType: 'multifactor', heading: m.t('mfa.codesHeading'), intro: m.t('mfa.codesIntro'), extra: recoveryCodeList(codes), fields: [], buttons: [{ action: 'saved', id: 'continue', label: m.t('button.savedCodes') }] });
-      }
+      if (d.codes) return page(ctx, { pageType: 'multifactor', ...recoveryCodesContent(ctx, d.codes), buttons: [{ action: 'saved', id: 'continue', label: ctx.messages.t('button.savedCodes') }] });
       return offer(ctx, ctx.state);
     },
     async submit(ctx, form) {
@@ -71,7 +68,7 @@ export function passkeyOffer(id = 'passkeyOffer'): Step {
       if ((MfaService.recoveryCodesLeft(await ctx.deps.store.listAuthenticators(ctx.tenant.id, user.id)) ?? 0) > 0) return done(ctx);
       const codes = await mfa.regenerateRecoveryCodes(ctx.tenant, user, { ip: ctx.ip, clientId: ctx.request.clientId });
       // Post/redirect/get: the codes page is shown by the next GET of this step (codes kept sealed until then).
-      return { type: 'goto', step: id, state: withData(ctx.state, id, { codes: ctx.deps.secrets.seal(JSON.stringify(codes)) }) };
+      return { type: 'goto', step: id, state: withData(ctx.state, id, { codes: sealCodes(ctx, codes) }) };
     },
   };
 }

@@ -1,8 +1,9 @@
 import type { RegistrationResponseJSON } from '@simplewebauthn/server';
-import { MfaService, mfaService, newTotpSecret, totpEnrolment } from '../../services/mfa.js';
+import { MfaService, mfaService } from '../../services/mfa.js';
 import type { User } from '../../store/store.js';
 import type { FormButton } from '../../ui/pages/form-page.js';
-import { maskAddress, passkeyButton, recoveryCodeList, totpSetup } from '../../ui/pages/mfa.js';
+import { maskAddress, passkeyButton } from '../../ui/pages/mfa.js';
+import { recoveryCodesContent, sealCodes, totpEnrolContent } from './factor-pages.js';
 import type { JourneyState, Step, StepContext, StepResult } from '../journey.js';
 import { cancelButton, cancelled, page, stepData, withData } from './common.js';
 import { parsePasskey } from './mfa.js';
@@ -43,18 +44,10 @@ export function securitySettings(profileStep: string): Step {
     const title = { pageType: 'multifactor' as const, error: msg.error, notice: msg.notice ?? d.notice };
     switch (view) {
       case 'enrolTotp': {
-        const secret = d.secret ? ctx.deps.secrets.open(d.secret) : newTotpSecret();
-        const { qrSvg } = await totpEnrolment(ctx.policy.ui.title ?? ctx.tenant.displayName, user.signInName ?? user.email ?? user.id, secret);
+        const totp = await totpEnrolContent(ctx, user, d.secret, msg.error);
         return {
-          ...page(ctx, {
-            ...title,
-            heading: m.t('mfa.totpEnrolHeading'),
-            intro: m.t('mfa.totpEnrolIntro'),
-            extra: totpSetup(qrSvg, secret, m),
-            fields: [{ id: 'totpCode', name: 'code', label: m.t('label.totpCode'), type: 'code', error: msg.error }],
-            buttons: [{ action: 'confirm-totp', id: 'verifyCode', label: m.t('button.verify') }, secondary('back', m.t('button.back'))],
-          }),
-          state: withData(state, id, { ...d, view, secret: ctx.deps.secrets.seal(secret), notice: '' }),
+          ...page(ctx, { ...title, ...totp.content, buttons: [{ action: 'confirm-totp', id: 'verifyCode', label: m.t('button.verify') }, secondary('back', m.t('button.back'))] }),
+          state: withData(state, id, { ...d, view, secret: totp.sealed, notice: '' }),
         };
       }
       case 'enrolPasskey': {
@@ -71,13 +64,11 @@ export function securitySettings(profileStep: string): Step {
           state: withData(state, id, { ...d, view, challenge: options.challenge, notice: '' }),
         };
       }
-      case 'codes': {
-        const codes = JSON.parse(ctx.deps.secrets.open(d.codes!)) as string[];
+      case 'codes':
         return {
-          ...page(ctx, { ...title, heading: m.t('mfa.codesHeading'), intro: m.t('mfa.codesIntro'), extra: recoveryCodeList(codes), fields: [], buttons: [{ action: 'back', id: 'continue', label: m.t('button.savedCodes') }] }),
+          ...page(ctx, { ...title, ...recoveryCodesContent(ctx, d.codes!), buttons: [{ action: 'back', id: 'continue', label: m.t('button.savedCodes') }] }),
           state: withData(state, id, { ...d, view, notice: '' }),
         };
-      }
       case 'list': {
         const list = await ctx.deps.store.listAuthenticators(ctx.tenant.id, user.id);
         const facts: { id: string; label: string; value: string }[] = [];
@@ -145,7 +136,7 @@ export function securitySettings(profileStep: string): Step {
       }
       const showCodes = async () => {
         const codes = await mfa.regenerateRecoveryCodes(ctx.tenant, user, auditCtx(ctx));
-        return show(ctx, user, withData(ctx.state, id, { open: true, view: 'codes', codes: ctx.deps.secrets.seal(JSON.stringify(codes)) }));
+        return show(ctx, user, withData(ctx.state, id, { open: true, view: 'codes', codes: sealCodes(ctx, codes) }));
       };
       if (action === 'new-codes') return showCodes();
       // An enrolment: the first factor of its kind also gets recovery codes (shown once).
