@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Deps } from '../deps.js';
 import { normalizeSignInName } from '../store/normalize.js';
 import { StoreConflictError, type SignInType, type Tenant, type User, type UserIdentity } from '../store/store.js';
-import { BUILTIN_ATTRIBUTES, GUID, extensionsAppIdOf, graphFromUser, type GraphIdentity } from './graph-users.js';
+import { BUILTIN_ATTRIBUTES, EMAIL, GUID, extensionsAppIdOf, graphFromUser, type GraphIdentity } from './graph-users.js';
 
 /**
  * The subset of Microsoft Graph's `/v1.0/users` that B2C back offices use, on Latchkey's users: the
@@ -21,7 +21,6 @@ export class GraphError extends Error {
 
 const bad = (message: string) => new GraphError(400, 'Request_BadRequest', message);
 const notFound = (id: string) => new GraphError(404, 'Request_ResourceNotFound', `Resource '${id}' does not exist or one of its queried reference-property objects are not present.`);
-const EMAIL = /^[^\s@]{1,64}@[^\s@]{1,255}$/;
 const EXTENSION = /^extension_([0-9a-f]{32})_([A-Za-z][A-Za-z0-9_]{0,99})$/i;
 
 /** Properties a user has here, in Graph's names; `$select` takes these and extension attributes. */

@@ -25,7 +25,7 @@ export const BUILTIN_ATTRIBUTES = ['country', 'city', 'state', 'postalCode', 'st
 
 export const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const EXTENSION = /^extension_([0-9a-f]{32})_([A-Za-z][A-Za-z0-9_]{0,99})$/i;
-const EMAIL = /^[^\s@]{1,64}@[^\s@]{1,255}$/;
+export const EMAIL = /^[^\s@]{1,64}@[^\s@]{1,255}$/;
 
 export type FromGraph = { user: ImportedUser; extensionsAppId?: string } | { error: string };
 
