@@ -1,6 +1,11 @@
 // What the benchmarks share: the load knobs, and small measuring helpers.
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import pino from 'pino';
+import { SecretBox } from '../src/crypto/secrets.js';
+import { createApp, createUser, requireTenant, type ProvisionDeps } from '../src/provision.js';
+import { Audit } from '../src/security/audit.js';
+import type { Store } from '../src/store/store.js';
 
 export const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
 export const DURATION = Number(process.env.BENCH_SECONDS ?? 5);
@@ -32,4 +37,21 @@ export function cpuMs(pid: number, tid?: number): number {
   } catch {
     return 0;
   }
+}
+
+/**
+ * What both benchmarks register in the demo tenant: an API with a role, a daemon granted it, a web app
+ * and a user (through the same provisioning the CLI uses).
+ */
+export async function provisionBench(store: Store, opts: { masterKey: string | undefined; policiesDir: string; passwordCost: number; displayName?: string }) {
+  const clock = { now: () => Date.now() };
+  const d: ProvisionDeps = { store, secrets: new SecretBox(opts.masterKey), clock, policiesDir: opts.policiesDir, passwordCost: opts.passwordCost, audit: new Audit(store, clock, pino({ level: 'silent' })) };
+  const tenant = await requireTenant(d, 'demo');
+  const api = await createApp(d, tenant, { name: 'api', type: 'api', identifierUri: API });
+  await store.addAppRole(api.app.clientId, 'Bench.Run');
+  const daemon = await createApp(d, tenant, { name: 'daemon', type: 'daemon' });
+  await store.addGrant({ clientId: daemon.app.clientId, apiClientId: api.app.clientId, kind: 'role', name: 'Bench.Run' });
+  const web = await createApp(d, tenant, { name: 'web', type: 'web', redirectUris: [CB] });
+  const user = await createUser(d, tenant, { email: 'bench@example.com', password: 'bench-password-1', ...(opts.displayName ? { displayName: opts.displayName } : {}) });
+  return { d, tenant, api, daemon, web, user };
 }

@@ -7,16 +7,12 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { availableParallelism, cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
-import pino from 'pino';
-import { SecretBox } from '../src/crypto/secrets.js';
-import { createApp, createUser, requireTenant, type ProvisionDeps } from '../src/provision.js';
-import { Audit } from '../src/security/audit.js';
 import { PostgresStore } from '../src/store/postgres/postgres-store.js';
 import { SqliteStore } from '../src/store/sqlite/sqlite-store.js';
 import type { Store } from '../src/store/store.js';
 import { createDatabase, startPostgres } from '../test/helpers/postgres-cluster.js';
 
-import { API, CB, CONNECTIONS, cpuMs, DURATION, form, freePort, median, ROUNDS, WARMUP } from './common.js';
+import { API, CB, CONNECTIONS, cpuMs, DURATION, form, freePort, median, provisionBench, ROUNDS, WARMUP } from './common.js';
 
 const root = join(import.meta.dirname, '..');
 const POOL = Number(process.env.BENCH_POOL ?? 40_000);
@@ -66,14 +62,7 @@ async function setUp(name: string, instances: number, dbEnv: Record<string, stri
   for (const u of urls) await waitReady(`${u}/readyz`);
 
   const store = await openStore();
-  const d: ProvisionDeps = { store, secrets: new SecretBox(MASTER_KEY), clock: { now: () => Date.now() }, policiesDir: join(dir, 'policies'), passwordCost: 12, audit: new Audit(store, { now: () => Date.now() }, pino({ level: 'silent' })) };
-  const tenant = await requireTenant(d, 'demo');
-  const api = await createApp(d, tenant, { name: 'api', type: 'api', identifierUri: API });
-  await store.addAppRole(api.app.clientId, 'Bench.Run');
-  const daemon = await createApp(d, tenant, { name: 'daemon', type: 'daemon' });
-  await store.addGrant({ clientId: daemon.app.clientId, apiClientId: api.app.clientId, kind: 'role', name: 'Bench.Run' });
-  const web = await createApp(d, tenant, { name: 'web', type: 'web', redirectUris: [CB] });
-  const user = await createUser(d, tenant, { email: 'bench@example.com', password: 'bench-password-1' });
+  const { tenant, daemon, web, user } = await provisionBench(store, { masterKey: MASTER_KEY, policiesDir: join(dir, 'policies'), passwordCost: 12 });
   const now = Date.now();
   const grant = { policyId: 'B2C_1_signin', scopes: { oidc: ['openid', 'offline_access'], granted: ['openid', 'offline_access'] }, authTime: Math.floor(now / 1000), idp: 'local', newUser: false, clientInfo: false };
   const secret = { client_id: web.app.clientId, client_secret: web.clientSecret! };

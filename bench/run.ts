@@ -7,13 +7,9 @@ import { availableParallelism, cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import autocannon from 'autocannon';
-import pino from 'pino';
-import { SecretBox } from '../src/crypto/secrets.js';
-import { createApp, createUser, requireTenant, type ProvisionDeps } from '../src/provision.js';
-import { Audit } from '../src/security/audit.js';
 import { SqliteStore } from '../src/store/sqlite/sqlite-store.js';
 
-import { API, CB, CONNECTIONS, cpuMs, DURATION, form, freePort, median, ROUNDS, WARMUP } from './common.js';
+import { API, CB, CONNECTIONS, cpuMs, DURATION, form, freePort, median, provisionBench, ROUNDS, WARMUP } from './common.js';
 
 const root = join(import.meta.dirname, '..');
 const PASSWORD_COST = Number(process.env.LATCHKEY_PASSWORD_COST ?? 17);
@@ -208,14 +204,7 @@ async function main(): Promise<void> {
   const idleRss = rssMb(lk.pid!);
 
   const store = new SqliteStore(env.LATCHKEY_DB);
-  const d: ProvisionDeps = { store, secrets: new SecretBox(undefined), clock: { now: () => Date.now() }, policiesDir: env.LATCHKEY_POLICIES_DIR, passwordCost: PASSWORD_COST, audit: new Audit(store, { now: () => Date.now() }, pino({ level: 'silent' })) };
-  const tenant = await requireTenant(d, 'demo');
-  const api = await createApp(d, tenant, { name: 'api', type: 'api', identifierUri: API });
-  await store.addAppRole(api.app.clientId, 'Bench.Run');
-  const daemon = await createApp(d, tenant, { name: 'daemon', type: 'daemon' });
-  await store.addGrant({ clientId: daemon.app.clientId, apiClientId: api.app.clientId, kind: 'role', name: 'Bench.Run' });
-  const web = await createApp(d, tenant, { name: 'web', type: 'web', redirectUris: [CB] });
-  const user = await createUser(d, tenant, { email: 'bench@example.com', password: 'bench-password-1', displayName: 'Bench' });
+  const { tenant, daemon, web, user } = await provisionBench(store, { masterKey: undefined, policiesDir: env.LATCHKEY_POLICIES_DIR!, passwordCost: PASSWORD_COST, displayName: 'Bench' });
 
   // Pre-issued, single-use credentials: enough for every round at the fastest plausible rate.
   const poolSize = Number(process.env.BENCH_POOL ?? 120_000);
