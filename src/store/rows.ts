@@ -1,7 +1,7 @@
 import { safeEqual } from '../crypto/secrets.js';
 import { normalizeEmail, normalizeSignInName } from './normalize.js';
 import type { UserQuery } from './store.js';
-import type { App, AppSecret, AuditEvent, Authenticator, Consent, AuthenticatorKind, AuthCodeRecord, JourneyRecord, LegacyRopc, RefreshTokenRecord, SigningKey, SsoSession, Tenant, User } from './store.js';
+import type { App, AppSecret, AuditEvent, SamlApp, Authenticator, Consent, AuthenticatorKind, AuthCodeRecord, JourneyRecord, LegacyRopc, RefreshTokenRecord, SigningKey, SsoSession, Tenant, User } from './store.js';
 
 /**
  * Rows to records and back, for every engine: SQLite and PostgreSQL store the same columns (times as
@@ -78,6 +78,28 @@ export function toApp(r: Row): App {
     logoutUrl: optStr(r.logout_url),
     createdAt: num(r.created_at),
   };
+}
+
+/** A SAML app's row: the settings are one JSON column (they are read and written together). */
+export function toSamlApp(r: Row): SamlApp {
+  const settings = JSON.parse(str(r.settings)) as Pick<SamlApp, 'acs' | 'slo' | 'nameIdFormat' | 'requireSignedRequests' | 'certificates' | 'metadataUrl'>;
+  return {
+    clientId: str(r.client_id),
+    tenantId: str(r.tenant_id),
+    name: str(r.name),
+    entityId: str(r.entity_id),
+    acs: settings.acs,
+    slo: settings.slo ?? null,
+    nameIdFormat: settings.nameIdFormat,
+    requireSignedRequests: settings.requireSignedRequests,
+    certificates: settings.certificates,
+    metadataUrl: settings.metadataUrl ?? null,
+    createdAt: num(r.created_at),
+  };
+}
+
+export function samlAppSettings(a: SamlApp): string {
+  return JSON.stringify({ acs: a.acs, slo: a.slo, nameIdFormat: a.nameIdFormat, requireSignedRequests: a.requireSignedRequests, certificates: a.certificates, metadataUrl: a.metadataUrl });
 }
 
 export function toUser(r: Row): User {

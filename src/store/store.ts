@@ -65,6 +65,37 @@ export interface App {
   createdAt: number;
 }
 
+/** Where a SAML service provider takes responses (HTTP-POST) or logout messages. */
+export interface SamlEndpoint {
+  url: string;
+  /** AssertionConsumerService index (an AuthnRequest may name the ACS by it). */
+  index?: number;
+  isDefault?: boolean;
+}
+
+/**
+ * A SAML application (service provider) that signs users in through Latchkey, as B2C registers one:
+ * its entity id, the ACS URLs responses may be posted to (nothing else ever gets one), its single logout
+ * endpoint, and the certificates its signed requests are checked with. Kept apart from OAuth apps.
+ */
+export interface SamlApp {
+  clientId: string;
+  tenantId: string;
+  name: string;
+  entityId: string;
+  acs: SamlEndpoint[];
+  /** Single logout: where LogoutRequests (Redirect binding) and LogoutResponses go. */
+  slo: { url: string; responseUrl: string | null; binding: 'redirect' | 'post' } | null;
+  nameIdFormat: 'persistent' | 'email' | 'unspecified';
+  /** Refuse AuthnRequests without a valid signature (also implied by metadata's AuthnRequestsSigned). */
+  requireSignedRequests: boolean;
+  /** The SP's signing certificates, base64 DER (from its metadata). */
+  certificates: string[];
+  /** Where the metadata came from, when from a URL. */
+  metadataUrl: string | null;
+  createdAt: number;
+}
+
 /** What a user agreed to let a third-party app do. */
 export interface Consent {
   tenantId: string;
@@ -332,6 +363,11 @@ export interface Store {
   /** Changes the app's secrets in one transaction (read, `change`, write); other instances hear of it at once. */
   updateAppSecrets(tenantId: string, clientId: string, change: (secrets: AppSecret[]) => AppSecret[]): Promise<AppSecret[] | undefined>;
   /** Adds a scope (again: its description is updated when one is given). */
+  /** SAML applications; `createSamlApp` throws StoreConflictError when the tenant has the entity id. */
+  createSamlApp(a: SamlApp): Promise<void>;
+  findSamlApp(tenantId: string, clientId: string): Promise<SamlApp | undefined>;
+  findSamlAppByEntityId(tenantId: string, entityId: string): Promise<SamlApp | undefined>;
+  listSamlApps(tenantId: string): Promise<SamlApp[]>;
   addAppScope(apiClientId: string, name: string, description?: string): Promise<void>;
   listAppScopes(apiClientId: string): Promise<string[]>;
   /** Scopes' descriptions for consent pages, by name (scopes without one are absent). */

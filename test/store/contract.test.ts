@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { PostgresStore } from '../../src/store/postgres/postgres-store.js';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
-import { StoreConflictError, type App, type Authenticator, type RefreshTokenRecord, type SigningKey, type Store, type Tenant, type User } from '../../src/store/store.js';
+import { StoreConflictError, type App, type Authenticator, type RefreshTokenRecord, type SamlApp, type SigningKey, type Store, type Tenant, type User } from '../../src/store/store.js';
 import { createDatabase } from '../helpers/postgres-cluster.js';
 
 /**
@@ -131,6 +131,33 @@ for (const engine of engines) {
       await store.setAppUris(t.id, a.clientId, ['http://127.0.0.1/cb2'], ['http://127.0.0.1/bye']);
       await new Promise((r) => setTimeout(r, 1100)); // past the app cache's second
       expect((await store.findApp(t.id, a.clientId))?.redirectUris).toEqual(['http://127.0.0.1/cb2']);
+    });
+
+    it('stores SAML apps by client id and entity id; an entity id is unique in a tenant, not across tenants', async () => {
+      const saml: SamlApp = {
+        clientId: randomUUID(),
+        tenantId: t.id,
+        name: 'Intranet',
+        entityId: 'https://intranet.example/mellon/metadata',
+        acs: [{ url: 'https://intranet.example/mellon/postResponse', index: 0, isDefault: true }],
+        slo: { url: 'https://intranet.example/mellon/logout', responseUrl: null, binding: 'redirect' },
+        nameIdFormat: 'email',
+        requireSignedRequests: true,
+        certificates: ['MIIB'],
+        metadataUrl: 'https://intranet.example/mellon/metadata',
+        createdAt: now,
+      };
+      await store.createSamlApp(saml);
+      expect(await store.findSamlApp(t.id, saml.clientId)).toEqual(saml);
+      expect(await store.findSamlAppByEntityId(t.id, saml.entityId)).toEqual(saml);
+      expect(await store.findSamlAppByEntityId(t.id, 'https://other.example')).toBeUndefined();
+      expect(await store.findApp(t.id, saml.clientId)).toBeUndefined();
+      await expect(store.createSamlApp({ ...saml, clientId: randomUUID() })).rejects.toBeInstanceOf(StoreConflictError);
+      const other = tenant(`s-${randomUUID().slice(0, 8)}`);
+      await store.createTenant(other);
+      await store.createSamlApp({ ...saml, clientId: randomUUID(), tenantId: other.id, slo: null, metadataUrl: null });
+      expect((await store.findSamlAppByEntityId(other.id, saml.entityId))?.slo).toBeNull();
+      expect((await store.listSamlApps(t.id)).map((x) => x.clientId)).toEqual([saml.clientId]);
     });
 
     it('keeps users with local accounts and identities; sign-in names and identities are unique', async () => {

@@ -2,10 +2,11 @@ import { createHash } from 'node:crypto';
 import pg from 'pg';
 import { postgresMigrationsDir } from '../../paths.js';
 import { normalizeEmail, normalizeSignInName } from '../normalize.js';
-import { num, optStr, toAuditEvent, sameImportedUser, str, toApp, toCode, toFamily, toJourney, toKey, toSession, toAuthenticator, toConsent, toTenant, userQuerySql, toUser, userColumns, type Row } from '../rows.js';
+import { num, optStr, toAuditEvent, sameImportedUser, str, toApp, toCode, toFamily, toJourney, toKey, toSession, toAuthenticator, toConsent, toTenant, toSamlApp, samlAppSettings, userQuerySql, toUser, userColumns, type Row } from '../rows.js';
 import {
   StoreConflictError,
   type App,
+  type SamlApp,
   type AppSecret,
   type AppGrant,
   type AuditEvent,
@@ -287,6 +288,27 @@ export class PostgresStore implements Store {
       throw err;
     }
     await this.changed(a.tenantId);
+  }
+  async createSamlApp(a: SamlApp): Promise<void> {
+    try {
+      await this.run('INSERT INTO saml_apps (client_id, tenant_id, entity_id, name, settings, created_at) VALUES ($1, $2, $3, $4, $5, $6)', [a.clientId, a.tenantId, a.entityId, a.name, samlAppSettings(a), a.createdAt]);
+    } catch (err) {
+      if (pgCode(err) === UNIQUE_VIOLATION) {
+        throw new StoreConflictError(String((err as { constraint?: string }).constraint ?? '').includes('entity') ? `a SAML app with entity id ${a.entityId} already exists` : `an app with client id ${a.clientId} already exists`);
+      }
+      throw err;
+    }
+  }
+  async findSamlApp(tenantId: string, clientId: string): Promise<SamlApp | undefined> {
+    const row = await this.one('SELECT * FROM saml_apps WHERE tenant_id = $1 AND client_id = $2', [tenantId, clientId]);
+    return row && toSamlApp(row);
+  }
+  async findSamlAppByEntityId(tenantId: string, entityId: string): Promise<SamlApp | undefined> {
+    const row = await this.one('SELECT * FROM saml_apps WHERE tenant_id = $1 AND entity_id = $2', [tenantId, entityId]);
+    return row && toSamlApp(row);
+  }
+  async listSamlApps(tenantId: string): Promise<SamlApp[]> {
+    return (await this.rows('SELECT * FROM saml_apps WHERE tenant_id = $1 ORDER BY created_at, name', [tenantId])).map(toSamlApp);
   }
   async findApp(tenantId: string, clientId: string): Promise<App | undefined> {
     return this.cached(`app|${tenantId}|${clientId}`, async () => {

@@ -5,6 +5,7 @@ import { migrationsDir } from '../../paths.js';
 import {
   StoreConflictError,
   type App,
+  type SamlApp,
   type AppSecret,
   type AppGrant,
   type AuthCodeRecord,
@@ -37,7 +38,7 @@ import {
   type UserIdentity,
 } from '../store.js';
 import { normalizeEmail, normalizeSignInName } from '../normalize.js';
-import { num, optNum, optStr, toAuditEvent, sameImportedUser, str, toApp, toCode, toFamily, toJourney, toKey, toRefresh, toSession, toAuthenticator, toConsent, toTenant, userQuerySql, toUser, userColumns, type Row } from '../rows.js';
+import { num, optNum, optStr, toAuditEvent, sameImportedUser, str, toApp, toCode, toFamily, toJourney, toKey, toRefresh, toSession, toAuthenticator, toConsent, toTenant, toSamlApp, samlAppSettings, userQuerySql, toUser, userColumns, type Row } from '../rows.js';
 import { BackgroundCheckpointer } from './checkpointer.js';
 import { migrate } from './migrate.js';
 import type { MigrationResult } from '../store.js';
@@ -224,6 +225,10 @@ export class SqliteStore implements Store {
          VALUES (@clientId, @tenantId, @name, @type, @secrets, @redirectUris, @postLogoutRedirectUris,
            @identifierUri, @allowImplicit, @allowRopc, @logoutUrl, @thirdParty, @createdAt)`,
       ),
+      insertSamlApp: db.prepare('INSERT INTO saml_apps (client_id, tenant_id, entity_id, name, settings, created_at) VALUES (?, ?, ?, ?, ?, ?)'),
+      samlApp: db.prepare('SELECT * FROM saml_apps WHERE tenant_id = ? AND client_id = ?'),
+      samlAppByEntity: db.prepare('SELECT * FROM saml_apps WHERE tenant_id = ? AND entity_id = ?'),
+      samlApps: db.prepare('SELECT * FROM saml_apps WHERE tenant_id = ? ORDER BY created_at, name'),
       appSecrets: db.prepare('SELECT secrets FROM apps WHERE tenant_id = ? AND client_id = ?').pluck(),
       setAppSecrets: db.prepare('UPDATE apps SET secrets = ? WHERE tenant_id = ? AND client_id = ?'),
       app: db.prepare('SELECT * FROM apps WHERE tenant_id = ? AND client_id = ?'),
@@ -472,6 +477,25 @@ export class SqliteStore implements Store {
       }
       throw err;
     }
+  }
+  async createSamlApp(a: SamlApp): Promise<void> {
+    try {
+      this.s.insertSamlApp.run(a.clientId, a.tenantId, a.entityId, a.name, samlAppSettings(a), a.createdAt);
+    } catch (err) {
+      if (isUniqueViolation(err)) throw new StoreConflictError(String((err as Error).message).includes('entity_id') ? `a SAML app with entity id ${a.entityId} already exists` : `an app with client id ${a.clientId} already exists`);
+      throw err;
+    }
+  }
+  async findSamlApp(tenantId: string, clientId: string): Promise<SamlApp | undefined> {
+    const row = this.s.samlApp.get(tenantId, clientId) as Row | undefined;
+    return row && toSamlApp(row);
+  }
+  async findSamlAppByEntityId(tenantId: string, entityId: string): Promise<SamlApp | undefined> {
+    const row = this.s.samlAppByEntity.get(tenantId, entityId) as Row | undefined;
+    return row && toSamlApp(row);
+  }
+  async listSamlApps(tenantId: string): Promise<SamlApp[]> {
+    return (this.s.samlApps.all(tenantId) as Row[]).map(toSamlApp);
   }
   async findApp(tenantId: string, clientId: string): Promise<App | undefined> {
     return this.cached(`app|${tenantId}|${clientId}`, () => {
