@@ -18,6 +18,7 @@ import { registerLayoutAssetRoutes } from './http/layout-assets.js';
 import { registerPageRoutes } from './http/pages.js';
 import { sendAuthorizationResponse, sendPage } from './http/respond.js';
 import { registerTokenRoutes } from './http/token.js';
+import { registerSamlRoutes } from './http/saml.js';
 import { errorResponse } from './oauth/authorization-response.js';
 import { TargetedError } from './oauth/authorize-request.js';
 import { OAuthError } from './oauth/errors.js';
@@ -136,6 +137,7 @@ export async function buildApp(deps: Deps, opts: BuildOptions = {}): Promise<Fas
   registerJourneyRoutes(app, deps, cookies);
   registerTokenRoutes(app, deps);
   registerLogoutRoutes(app, deps, cookies);
+  registerSamlRoutes(app, deps, cookies);
   registerPageRoutes(app, deps);
   registerLayoutAssetRoutes(app, deps);
   registerHealthRoutes(app, deps);

@@ -6,6 +6,8 @@ import { PasswordHasher } from './crypto/password.js';
 import { SecretBox } from './crypto/secrets.js';
 import { systemClock, type Clock, type Deps } from './deps.js';
 import { FederationClient } from './federation/upstream.js';
+import { samlKeys } from './saml/certificates.js';
+import { SamlUpstream } from './saml/upstream.js';
 import { PolicyRegistry } from './journeys/loader.js';
 import { LegacyCallLimiter } from './migration/legacy-ropc.js';
 import { createMailer } from './mail/mailer.js';
@@ -57,6 +59,8 @@ export async function createDeps(config: Config, opts: { logger?: Logger; clock?
   const policies = new PolicyRegistry(config.policiesDir, logger, opts.watchPolicies ?? true);
   const metrics = new Metrics(store, { defaults: config.metrics.enabled, now: () => clock.now() });
   const mailer = createMailer({ smtpUrl: config.smtpUrl, store, logger, clock, metrics });
+  // Upstream SAML identity providers; their metadata URLs are fetched with this fetch (the outbound client's place).
+  const samlUpstream = new SamlUpstream({ clock, counters, baseUrl: config.baseUrl, fetch: (url, init) => fetch(url, init), signingKeys: (tenantId) => samlKeys({ store, keys, secrets, clock }, tenantId) });
   return {
     config,
     store,
@@ -71,7 +75,7 @@ export async function createDeps(config: Config, opts: { logger?: Logger; clock?
     passwords: new PasswordHasher(config.passwordCost),
     counters,
     clientAuthThrottle: new ClientAuthThrottle(counters),
-    federation: new FederationClient(clock),
+    federation: new FederationClient(clock, samlUpstream),
     legacyCalls: new LegacyCallLimiter(counters),
     connectors: new ApiConnectors(),
     layouts: new PageLayouts({ policiesDir: config.policiesDir, baseUrl: config.baseUrl, logger, clock }),

@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { z } from 'zod';
 import { presets, type PresetType } from './presets.js';
+import { samlProviderSchema, resolveSamlProvider, type SamlProviderSettings } from '../saml/provider-config.js';
 
 /**
  * A tenant's upstream identity providers: `policies/{tenant}/identity-providers.json`. Validated with
@@ -10,7 +11,7 @@ import { presets, type PresetType } from './presets.js';
  */
 export const IDENTITY_PROVIDERS_FILE = 'identity-providers.json';
 
-export const providerTypes = ['oidc', 'oauth2', 'google', 'microsoft', 'apple', 'github', 'facebook'] as const;
+export const providerTypes = ['oidc', 'oauth2', 'google', 'microsoft', 'apple', 'github', 'facebook', 'saml'] as const;
 export type ProviderType = (typeof providerTypes)[number];
 
 /** A secret is never written in the file: it names the environment variable that holds it. */
@@ -129,7 +130,7 @@ const facebookType = z
   })
   .strict();
 
-const providerSchema = z.discriminatedUnion('type', [oidcType, oauth2Type, googleType, microsoftType, appleType, githubType, facebookType]);
+const providerSchema = z.discriminatedUnion('type', [oidcType, oauth2Type, googleType, microsoftType, appleType, githubType, facebookType, samlProviderSchema({ id: common.id, displayName: common.displayName, domainHint: common.domainHint, trustEmail: common.trustEmail, timeoutSeconds: common.timeoutSeconds, endpoint })]);
 
 export const identityProvidersSchema = z
   .object({
@@ -154,7 +155,7 @@ export const identityProvidersSchema = z
 export type ProviderConfig = z.infer<typeof providerSchema>;
 
 /** How the upstream speaks: OpenID Connect (discovery, id_token) or plain OAuth 2.0 plus a user API. */
-export type Protocol = 'oidc' | 'oauth2';
+export type Protocol = 'oidc' | 'oauth2' | 'saml';
 
 /** A configured provider with presets applied and secrets read: what the adapters work with. */
 export interface IdentityProvider {
@@ -183,6 +184,8 @@ export interface IdentityProvider {
   /** Apple: what signs the client secret, and the response mode it needs for name and email. */
   apple?: { teamId: string; keyId: string; privateKeyPem: string };
   responseMode?: 'form_post';
+  /** SAML: the identity provider's metadata (read from its file, or where to fetch it) and the identity issuer. */
+  saml?: SamlProviderSettings;
 }
 
 export interface ProviderProblem {
@@ -207,6 +210,7 @@ function readSecret(ref: { env: string } | undefined, env: NodeJS.ProcessEnv, at
 
 /** Presets filled in, overrides applied, secrets read from the environment. */
 function resolveProvider(p: ProviderConfig, i: number, folder: string, file: string, env: NodeJS.ProcessEnv, problems: ProviderProblem[]): IdentityProvider | undefined {
+  if (p.type === 'saml') return resolveSamlProvider(p, `$.providers[${i}]`, folder, file, problems);
   const before = problems.length;
   const at = `$.providers[${i}]`;
   const preset = p.type === 'oidc' || p.type === 'oauth2' ? undefined : presets[p.type];

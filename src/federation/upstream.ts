@@ -3,6 +3,7 @@ import { importPKCS8, SignJWT } from 'jose';
 import type { Clock } from '../deps.js';
 import type { IdentityProvider } from './config.js';
 import { mapProfile, ProfileError, type MappedProfile, type UpstreamSources } from './presets.js';
+import { SamlUpstreamError, type SamlUpstream } from '../saml/upstream.js';
 
 /**
  * The upstream side of federation, with openid-client doing the protocol: discovery, the authorization
@@ -39,12 +40,16 @@ export interface UpstreamChecks {
   nonce: string;
   codeVerifier: string;
   redirectUri: string;
+  /** The tenant the sign-in is in (SAML providers: Latchkey's SP entity id, ACS and signing key are per tenant). */
+  tenant?: { id: string; slug: string };
 }
 
 export interface UpstreamResult {
   profile: MappedProfile;
-  /** The upstream access token (for `idp_access_token`). */
+  /** The upstream access token (for `idp_access_token`); SAML providers have none. */
   accessToken: string;
+  /** The issuer of the user's identity when the adapter knows it better than the configuration (SAML: the IdP's entity id host). */
+  issuer?: string;
 }
 
 const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]']);
@@ -62,6 +67,7 @@ function insecureAllowed(url: string): boolean {
 /** Turns what openid-client (or fetch) threw into one of the failures the journey reports. */
 function classify(provider: IdentityProvider, err: unknown): FederationError {
   if (err instanceof FederationError) return err;
+  if (err instanceof SamlUpstreamError) return new FederationError(err.kind, err.message, err);
   const name = provider.displayName;
   if (err instanceof oidc.AuthorizationResponseError) {
     if (err.error === 'access_denied') return new FederationError('cancelled', `The sign-in at ${name} was cancelled.`, err);
@@ -83,11 +89,24 @@ export class FederationClient {
   private readonly configs = new WeakMap<IdentityProvider, { at: number; config: Promise<oidc.Configuration> }>();
   private readonly appleSecrets = new WeakMap<IdentityProvider, { at: number; secret: Promise<string> }>();
 
-  constructor(private readonly clock: Clock) {}
+  constructor(
+    private readonly clock: Clock,
+    /** The SAML providers' adapter (upstream SAML identity providers). */
+    private readonly saml?: SamlUpstream,
+  ) {}
+
+  private samlAdapter(provider: IdentityProvider, checks: UpstreamChecks): { saml: SamlUpstream; checks: { state: string; nonce: string; tenant: { id: string; slug: string } } } {
+    if (!this.saml || !checks.tenant) throw new FederationError('unavailable', `${provider.displayName} is a SAML identity provider, which this server cannot reach.`);
+    return { saml: this.saml, checks: { state: checks.state, nonce: checks.nonce, tenant: checks.tenant } };
+  }
 
   /** The URL to send the browser to, with state, nonce (OIDC) and the PKCE challenge. */
   async authorizationUrl(provider: IdentityProvider, checks: UpstreamChecks): Promise<string> {
     try {
+      if (provider.protocol === 'saml') {
+        const a = this.samlAdapter(provider, checks);
+        return await a.saml.begin(provider, a.checks);
+      }
       const config = await this.configuration(provider);
       const params: Record<string, string> = {
         redirect_uri: checks.redirectUri,
@@ -107,6 +126,11 @@ export class FederationClient {
   /** Validates the callback, redeems the code, reads the user and maps the claims. */
   async complete(provider: IdentityProvider, callback: UpstreamCallback, checks: UpstreamChecks): Promise<UpstreamResult> {
     try {
+      if (provider.protocol === 'saml') {
+        const a = this.samlAdapter(provider, checks);
+        const { profile, issuer } = await a.saml.complete(provider, callback.params, a.checks);
+        return { profile, accessToken: '', issuer };
+      }
       const config = await this.configuration(provider, true);
       const current =
         callback.method === 'POST'

@@ -21,6 +21,8 @@ import { readCookie, setSsoCookie, type CookieNames } from './cookies.js';
 import { formFields, isFormEncoded } from './forms.js';
 import { requestMessages } from './locale.js';
 import { sendAuthorizationResponse, sendPage } from './respond.js';
+import { failureFromError, respond as samlRespond, samlContextOf } from '../saml/idp.js';
+import { idpEndpoints, sendSamlOutcome } from './saml.js';
 
 const EXPIRED = 'This sign-in page has expired or was opened in another browser. Please start again from the application.';
 /** Marks the same-site re-post of a provider's cross-site form_post answer (see the callback route). */
@@ -61,6 +63,8 @@ export function registerJourneyRoutes(app: FastifyInstance, deps: Deps, cookies:
   const respond = async (req: FastifyRequest, reply: FastifyReply, loaded: LoadedJourney, outcome: JourneyOutcome) => {
     const { tenant, policy, record } = loaded;
     const request = record.request as AuthorizationRequest;
+    const saml = samlContextOf(request);
+    const samlCtx = () => idpEndpoints(deps, { tenant, policy, tenantSegment: request.tenantSegment, form: request.form });
     switch (outcome.type) {
       case 'page': {
         const rendered = await deps.layouts.render({ tenantSlug: tenant.slug, policy, page: outcome.page, locale: outcome.locale });
@@ -71,16 +75,22 @@ export function registerJourneyRoutes(app: FastifyInstance, deps: Deps, cookies:
       case 'redirect':
         return reply.header('cache-control', 'no-store').redirect(outcome.url, 303);
       case 'fail':
+        if (saml) return sendSamlOutcome(deps, req, reply, loaded, await failureFromError(deps, samlCtx(), saml, req.ip, outcome.error));
         return sendAuthorizationResponse(reply, errorResponse(errorTarget(request), outcome.error, req.id, new Date(deps.clock.now())));
       case 'complete': {
         const { state } = outcome;
-        const client = await deps.store.findApp(tenant.id, request.clientId);
+        // A SAML sign-in's app is a SAML app (not an OAuth client); it answers with a SAML Response below.
+        const client = saml ? undefined : await deps.store.findApp(tenant.id, request.clientId);
+        const clientId = saml?.clientId ?? client?.clientId;
         const user = state.userId ? await deps.store.findUser(tenant.id, state.userId) : undefined;
-        if (!client || !user) throw pageError('server_error', 'The application or account is no longer available.');
+        if (!clientId || !user) throw pageError('server_error', 'The application or account is no longer available.');
         // The policy's "before sending the token" connector, before any session or token exists.
-        const pre = await preTokenIssuance(deps, { tenant, policy, clientId: client.clientId, user, locale: outcome.locale, ip: req.ip });
+        const pre = await preTokenIssuance(deps, { tenant, policy, clientId, user, locale: outcome.locale, ip: req.ip });
         if (pre.type === 'block') return sendBlockPage(deps, reply, tenant, policy, pre.message, outcome.locale);
-        if (pre.type === 'failed') return sendAuthorizationResponse(reply, errorResponse(errorTarget(request), pre.error, req.id, new Date(deps.clock.now())));
+        if (pre.type === 'failed') {
+          if (saml) return sendSamlOutcome(deps, req, reply, loaded, await failureFromError(deps, samlCtx(), saml, req.ip, pre.error));
+          return sendAuthorizationResponse(reply, errorResponse(errorTarget(request), pre.error, req.id, new Date(deps.clock.now())));
+        }
         const auth: Authentication = {
           authTime: state.authTime ?? Math.floor(deps.clock.now() / 1000),
           idp: state.idp ?? 'local',
@@ -92,7 +102,7 @@ export function registerJourneyRoutes(app: FastifyInstance, deps: Deps, cookies:
         const ssoCookie = readCookie(req, cookies.sso(tenant.id));
         if (policy.session.sso !== 'suppressed' && state.interactive) {
           const kmsiDays = state.kmsi ? policy.session.keepMeSignedInDays : 0;
-          const created = await createSession(deps, { tenant, policy, userId: user.id, clientId: client.clientId, idp: auth.idp, authTime: auth.authTime, amr: auth.amr ?? [], kmsiDays, ...(ssoCookie ? { previousCookie: ssoCookie } : {}) });
+          const created = await createSession(deps, { tenant, policy, userId: user.id, clientId, idp: auth.idp, authTime: auth.authTime, amr: auth.amr ?? [], kmsiDays, ...(ssoCookie ? { previousCookie: ssoCookie } : {}) });
           setSsoCookie(reply, cookies, tenant.id, created.cookieValue, kmsiDays > 0 ? kmsiDays * 86_400 : undefined);
           auth.session = created.session;
         } else if (!state.interactive) {
@@ -100,7 +110,8 @@ export function registerJourneyRoutes(app: FastifyInstance, deps: Deps, cookies:
           const active = await findActiveSession(deps, tenant, ssoCookie);
           if (active && active.user.id === user.id) auth.session = active.session;
         }
-        return sendAuthorizationResponse(reply, await respondWithGrant(deps, tenant, policy, client, request, user, auth));
+        if (saml) return sendSamlOutcome(deps, req, reply, loaded, await samlRespond(deps, samlCtx(), saml, user, auth, req.ip));
+        return sendAuthorizationResponse(reply, await respondWithGrant(deps, tenant, policy, client!, request, user, auth));
       }
     }
   };
@@ -128,30 +139,31 @@ export function registerJourneyRoutes(app: FastifyInstance, deps: Deps, cookies:
    * the browser there checks the rest. A form_post arrives cross-site, without our SameSite=Lax
    * browser cookie: it is re-posted once from our own page, which brings the cookie along.
    */
-  app.route({
-    method: ['GET', 'POST'],
-    url: '/:tenant/federation/:provider/callback',
-    config: { errorFormat: 'html', rateLimit: { max: deps.config.formRateLimit, timeWindow: 60_000 } },
-    handler: async (req, reply) => {
-      const { tenant: segment, provider } = req.params as { tenant: string; provider: string };
-      if (req.method === 'POST' && !isFormEncoded(req)) throw pageError('invalid_request', 'The identity provider did not send its answer as a form.');
-      const params = req.method === 'POST' ? formFields(req) : stringParams(req.query);
-      if (req.method === 'POST' && !readCookie(req, cookies.browser) && params[RELAY_FIELD] === undefined) {
-        return sendPage(reply, formPostPage(req.url.split('?')[0]!, { ...params, [RELAY_FIELD]: '1' }, requestMessages(req)));
-      }
-      delete params[RELAY_FIELD];
-      const journeyId = (params.state ?? '').split('.')[0] ?? '';
-      if (!/^[\w-]{16,64}$/.test(journeyId) || !/^[a-z0-9-]{1,63}$/.test(provider)) {
-        throw pageError('invalid_request', 'This answer from the identity provider does not belong to a sign-in in progress. Please start again from the application.');
-      }
-      const loaded = await loadJourney(deps, cookies, req, segment, journeyId);
-      const outcome = await resumeJourney(
-        { deps, tenant: loaded.tenant, journey: loaded.journey, record: loaded.record, action: journeyPath(loaded.tenant.slug, loaded.policy.id, journeyId), ip: req.ip, acceptLanguage: req.headers['accept-language'] },
-        { providerId: provider, method: req.method === 'POST' ? 'POST' : 'GET', params },
-      );
-      return respond(req, reply, loaded, outcome);
-    },
-  });
+  const providerAnswer = (saml: boolean) => async (req: FastifyRequest, reply: FastifyReply) => {
+    const { tenant: segment, provider } = req.params as { tenant: string; provider: string };
+    if (req.method === 'POST' && !isFormEncoded(req)) throw pageError('invalid_request', 'The identity provider did not send its answer as a form.');
+    const params = req.method === 'POST' ? formFields(req) : stringParams(req.query);
+    if (req.method === 'POST' && !readCookie(req, cookies.browser) && params[RELAY_FIELD] === undefined) {
+      return sendPage(reply, formPostPage(req.url.split('?')[0]!, { ...params, [RELAY_FIELD]: '1' }, requestMessages(req)));
+    }
+    delete params[RELAY_FIELD];
+    // A SAML identity provider's answer names the journey in RelayState, the state it was given.
+    if (saml) params.state = params.RelayState ?? '';
+    const journeyId = (params.state ?? '').split('.')[0] ?? '';
+    if (!/^[\w-]{16,64}$/.test(journeyId) || !/^[a-z0-9-]{1,63}$/.test(provider)) {
+      throw pageError('invalid_request', 'This answer from the identity provider does not belong to a sign-in in progress. Please start again from the application.');
+    }
+    const loaded = await loadJourney(deps, cookies, req, segment, journeyId);
+    const outcome = await resumeJourney(
+      { deps, tenant: loaded.tenant, journey: loaded.journey, record: loaded.record, action: journeyPath(loaded.tenant.slug, loaded.policy.id, journeyId), ip: req.ip, acceptLanguage: req.headers['accept-language'] },
+      { providerId: provider, method: req.method === 'POST' ? 'POST' : 'GET', params },
+    );
+    return respond(req, reply, loaded, outcome);
+  };
+  const answerConfig = { errorFormat: 'html' as const, rateLimit: { max: deps.config.formRateLimit, timeWindow: 60_000 } };
+  app.route({ method: ['GET', 'POST'], url: '/:tenant/federation/:provider/callback', config: answerConfig, handler: providerAnswer(false) });
+  /** An upstream SAML identity provider's Response (HTTP-POST binding) at Latchkey's assertion consumer service. */
+  app.route({ method: ['POST'], url: '/:tenant/federation/:provider/saml/acs', config: answerConfig, handler: providerAnswer(true) });
 }
 
 function stringParams(q: unknown): Record<string, string> {

@@ -45,7 +45,10 @@ export type AuditEventName =
   | 'app_secret_revoked'
   | 'policy_written'
   | 'consent_granted'
-  | 'consent_revoked';
+  | 'consent_revoked'
+  | 'saml_request'
+  | 'saml_response'
+  | 'saml_logout';
 
 export interface AuditInput {
   tenantId?: string | null;

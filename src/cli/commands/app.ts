@@ -3,10 +3,23 @@ import { createApp, defineOnApi, definedOnApi, grantApp, requireApp, requireTena
 import { need, parse, usageError, type CliContext, type Command } from '../context.js';
 import { appJson, table } from '../output.js';
 import { addAppSecret, listAppSecrets, revokeAppSecret } from '../../services/app-secrets.js';
+import { readFileSync } from 'node:fs';
+import { createSamlApp, samlAppJson } from '../../saml/apps.js';
+import type { Tenant } from '../../store/store.js';
+
+/** Where a tenant's default policy publishes its SAML IdP metadata (printed with a SAML app, to register at the SP). */
+function idpMetadataUrl(ctx: CliContext, tenant: Tenant): string {
+  return `${ctx.config.baseUrl}/${tenant.slug}/${tenant.defaultPolicy}/samlp/metadata`;
+}
+
+const SAML_FLAGS = ['metadata-url', 'metadata-file', 'entity-id', 'acs-url', 'slo-url', 'name-id', 'require-signed-requests'] as const;
+const OAUTH_FLAGS = ['redirect-uri', 'post-logout-redirect-uri', 'identifier-uri', 'allow-implicit', 'allow-ropc', 'logout-url', 'client-id', 'third-party'] as const;
 
 async function showApp(ctx: CliContext, tenantSlug: string, clientId: string) {
   const d = await ctx.deps();
   const tenant = await requireTenant(d, tenantSlug);
+  const saml = /^[\w-]{1,64}$/.test(clientId) ? await d.store.findSamlApp(tenant.id, clientId.toLowerCase()) : undefined;
+  if (saml) return samlAppJson(saml, { metadataUrl: idpMetadataUrl(ctx, tenant) });
   const app = await requireApp(d, tenant, clientId);
   return appJson(app, app.type === 'api' ? { scopes: await d.store.listAppScopes(app.clientId), roles: await d.store.listAppRoles(app.clientId) } : {});
 }
@@ -84,9 +97,46 @@ export const appCommand: Command = async (ctx, argv) => {
         'logout-url': { type: 'string' },
         'client-id': { type: 'string' },
         'third-party': { type: 'boolean' },
+        'metadata-url': { type: 'string' },
+        'metadata-file': { type: 'string' },
+        'entity-id': { type: 'string' },
+        'acs-url': { type: 'string', multiple: true },
+        'slo-url': { type: 'string' },
+        'name-id': { type: 'string' },
+        'require-signed-requests': { type: 'boolean' },
       });
       const type = need(values.type, '--type');
-      if (!appTypes.includes(type as AppType)) throw usageError(`invalid --type '${type}': one of ${appTypes.join(', ')}`);
+      if (type === 'saml') {
+        const wrong = OAUTH_FLAGS.find((f) => values[f] !== undefined);
+        if (wrong) throw usageError(`--${wrong} is for OAuth apps; a SAML app takes ${SAML_FLAGS.map((f) => `--${f}`).join(', ')}`);
+        const d = await ctx.deps();
+        const tenant = await requireTenant(d, need(values.tenant, '--tenant'));
+        let metadataXml: string | undefined;
+        if (values['metadata-file'] !== undefined) {
+          try {
+            metadataXml = readFileSync(values['metadata-file'], 'utf8');
+          } catch (err) {
+            throw usageError(`cannot read --metadata-file ${values['metadata-file']} (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+          }
+        }
+        const saml = await createSamlApp({ ...d, fetch: (url, init) => fetch(url, init) }, tenant, {
+          name: need(values.name, '--name'),
+          ...(values['metadata-url'] !== undefined ? { metadataUrl: values['metadata-url'] } : {}),
+          ...(metadataXml !== undefined ? { metadataXml } : {}),
+          ...(values['entity-id'] !== undefined ? { entityId: values['entity-id'] } : {}),
+          ...(values['acs-url'] !== undefined ? { acsUrls: values['acs-url'] } : {}),
+          ...(values['slo-url'] !== undefined ? { sloUrl: values['slo-url'] } : {}),
+          ...(values['name-id'] !== undefined ? { nameId: values['name-id'] } : {}),
+          requireSignedRequests: values['require-signed-requests'] ?? false,
+        });
+        const shown = samlAppJson(saml, { metadataUrl: idpMetadataUrl(ctx, tenant) });
+        if (ctx.json) ctx.printJson(shown);
+        else ctx.print(Object.entries(shown).map(([k, v]) => `${k}: ${Array.isArray(v) ? v.join(' ') : String(v)}`).join('\n'));
+        return;
+      }
+      const samlOnly = SAML_FLAGS.find((f) => values[f] !== undefined);
+      if (samlOnly) throw usageError(`--${samlOnly} is for SAML apps (--type saml)`);
+      if (!appTypes.includes(type as AppType)) throw usageError(`invalid --type '${type}': one of ${appTypes.join(', ')}, saml`);
       const d = await ctx.deps();
       const tenant = await requireTenant(d, need(values.tenant, '--tenant'));
       const { app, clientSecret } = await createApp(d, tenant, {
@@ -113,7 +163,7 @@ export const appCommand: Command = async (ctx, argv) => {
       const { values } = parse(rest, { tenant: { type: 'string' } });
       const d = await ctx.deps();
       const tenant = await requireTenant(d, need(values.tenant, '--tenant'));
-      const rows = (await d.store.listApps(tenant.id)).map((a) => appJson(a));
+      const rows = [...(await d.store.listApps(tenant.id)).map((a) => appJson(a)), ...(await d.store.listSamlApps(tenant.id)).map((a) => samlAppJson(a))];
       if (ctx.json) ctx.printJson(rows);
       else ctx.print(table(rows, ['client_id', 'name', 'type', 'redirect_uris']));
       return;

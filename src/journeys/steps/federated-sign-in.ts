@@ -84,7 +84,7 @@ export function federatedSignIn(opts: { choiceStep: string; allowSignUp: boolean
     ctx.deps.metrics.signIns.inc({ policy: ctx.policy.id, method: 'federated', result: outcome });
   }
   function checksFor(ctx: StepContext, p: IdentityProvider, pending: Partial<PendingUpstream>): UpstreamChecks {
-    return { state: pending.state!, nonce: pending.nonce!, codeVerifier: pending.codeVerifier!, redirectUri: callbackUrl(ctx.deps.config.baseUrl, ctx.tenant.slug, p.id) };
+    return { state: pending.state!, nonce: pending.nonce!, codeVerifier: pending.codeVerifier!, redirectUri: callbackUrl(ctx.deps.config.baseUrl, ctx.tenant.slug, p.id), tenant: { id: ctx.tenant.id, slug: ctx.tenant.slug } };
   }
 
   return {
@@ -131,8 +131,9 @@ export function federatedSignIn(opts: { choiceStep: string; allowSignUp: boolean
       }
       const { store } = ctx.deps;
       const { profile } = result;
-      const identity = { issuer: p.domain, issuerAssignedId: profile.issuerAssignedId };
-      const idpAccessToken = ctx.policy.outputClaims.includes('idp_access_token') ? ctx.deps.secrets.seal(result.accessToken) : undefined;
+      const issuer = result.issuer ?? p.domain;
+      const identity = { issuer, issuerAssignedId: profile.issuerAssignedId };
+      const idpAccessToken = ctx.policy.outputClaims.includes('idp_access_token') && result.accessToken !== '' ? ctx.deps.secrets.seal(result.accessToken) : undefined;
       const known = await store.findUserByIdentity(ctx.tenant.id, identity);
       if (known) {
         if (known.disabled) {
@@ -140,9 +141,9 @@ export function federatedSignIn(opts: { choiceStep: string; allowSignUp: boolean
           return disabledAccount();
         }
         await audit(ctx, 'success', p.id, known.id);
-        return { type: 'next', state: signedInWith({ ...ctx, state: cleared }, known, p.domain, { idpAccessToken }) };
+        return { type: 'next', state: signedInWith({ ...ctx, state: cleared }, known, issuer, { idpAccessToken }) };
       }
-      const upstream: UpstreamUser = { provider: p.id, displayName: p.displayName, issuer: p.domain, profile, ...(idpAccessToken ? { idpAccessToken } : {}) };
+      const upstream: UpstreamUser = { provider: p.id, displayName: p.displayName, issuer, profile, ...(idpAccessToken ? { idpAccessToken } : {}) };
       // Linking is offered only for an address the provider vouches for, and needs proof (next step).
       if (profile.email && profile.emailVerified) {
         const owners = (await store.findUsersByEmail(ctx.tenant.id, profile.email)).filter((u) => !u.disabled);

@@ -164,7 +164,8 @@ export class PageLayouts {
     }
     const chunks: Buffer[] = [];
     let size = 0;
-    for await (const chunk of res.body ?? []) {
+    // (cast: with the DOM library in the program, for the XML libraries, ReadableStream is typed without its async iterator)
+    for await (const chunk of (res.body ?? []) as unknown as AsyncIterable<Uint8Array>) {
       size += (chunk as Uint8Array).byteLength;
       if (size > this.maxBytes) throw new TemplateError(`${url} is larger than ${this.maxBytes} bytes`);
       chunks.push(Buffer.from(chunk as Uint8Array));

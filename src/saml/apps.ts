@@ -1,0 +1,123 @@
+import { randomUUID } from 'node:crypto';
+import type { Clock } from '../deps.js';
+import { ProvisionError } from '../provision-error.js';
+import type { Audit } from '../security/audit.js';
+import { StoreConflictError, type SamlApp, type SamlEndpoint, type Store, type Tenant } from '../store/store.js';
+import { fetchMetadata, parseSpMetadata, type FetchLike } from './metadata.js';
+import { SamlError } from './xml.js';
+
+/**
+ * Registering a SAML application (B2C's "Register a SAML application"): from the service provider's
+ * metadata (a URL or a file's text) or from its entity id and ACS URLs given by hand.
+ */
+
+export interface CreateSamlAppInput {
+  name: string;
+  metadataUrl?: string;
+  /** The text of a metadata file. */
+  metadataXml?: string;
+  entityId?: string;
+  acsUrls?: string[];
+  sloUrl?: string;
+  nameId?: string;
+  requireSignedRequests?: boolean;
+}
+
+const NAME_ID_FORMATS = ['persistent', 'email', 'unspecified'] as const;
+
+function checkUrl(flag: string, u: string): void {
+  let url: URL;
+  try {
+    url = new URL(u);
+  } catch {
+    throw new ProvisionError(`invalid ${flag} '${u}': an absolute URL`);
+  }
+  const loopback = url.hostname === 'localhost' || url.hostname === '127.0.0.1' || url.hostname === '[::1]';
+  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && loopback)) throw new ProvisionError(`invalid ${flag} '${u}': use https (http is allowed for localhost only)`);
+  if (url.hash) throw new ProvisionError(`invalid ${flag} '${u}': must not contain a fragment`);
+}
+
+export async function createSamlApp(d: { store: Store; audit: Audit; clock: Clock; fetch: FetchLike }, tenant: Tenant, input: CreateSamlAppInput): Promise<SamlApp> {
+  const name = input.name.trim();
+  if (name.length === 0 || name.length > 100) throw new ProvisionError('invalid --name: 1-100 characters');
+  const sources = [input.metadataUrl, input.metadataXml, input.entityId].filter((x) => x !== undefined).length;
+  if (sources !== 1) throw new ProvisionError('a SAML app needs exactly one of --metadata-url, --metadata-file, or --entity-id with --acs-url');
+  const format = input.nameId ?? 'persistent';
+  if (!(NAME_ID_FORMATS as readonly string[]).includes(format)) throw new ProvisionError(`invalid --name-id '${format}': one of ${NAME_ID_FORMATS.join(', ')}`);
+
+  let entityId: string;
+  let acs: SamlEndpoint[];
+  let slo: SamlApp['slo'] = null;
+  let certificates: string[] = [];
+  let signedByMetadata = false;
+  if (input.entityId !== undefined) {
+    entityId = input.entityId.trim();
+    if (entityId.length === 0 || entityId.length > 1024 || /\s/.test(entityId)) throw new ProvisionError('invalid --entity-id: a URI of at most 1024 characters');
+    const urls = input.acsUrls ?? [];
+    if (urls.length === 0) throw new ProvisionError('--entity-id needs at least one --acs-url');
+    acs = [...new Set(urls)].map((url, index) => ({ url, index, ...(index === 0 ? { isDefault: true } : {}) }));
+  } else {
+    if ((input.acsUrls ?? []).length > 0) throw new ProvisionError('--acs-url goes with --entity-id; with metadata the ACS URLs come from it');
+    if (input.metadataUrl !== undefined) checkUrl('--metadata-url', input.metadataUrl);
+    let md;
+    try {
+      md = parseSpMetadata(input.metadataXml ?? (await fetchMetadata(d.fetch, input.metadataUrl!)));
+    } catch (err) {
+      if (err instanceof SamlError) throw new ProvisionError(`the service provider's metadata cannot be used: ${err.message}`);
+      throw err;
+    }
+    entityId = md.entityId;
+    acs = md.acs;
+    slo = md.slo;
+    certificates = md.certificates;
+    signedByMetadata = md.authnRequestsSigned && certificates.length > 0;
+  }
+  for (const a of acs) checkUrl('ACS URL', a.url);
+  if (input.sloUrl !== undefined) {
+    checkUrl('--slo-url', input.sloUrl);
+    slo = { url: input.sloUrl, responseUrl: null, binding: 'redirect' };
+  }
+  if (slo) checkUrl('single logout URL', slo.url);
+  if (input.requireSignedRequests && certificates.length === 0) {
+    throw new ProvisionError("--require-signed-requests needs the service provider's signing certificate: register it from its metadata (--metadata-url or --metadata-file)");
+  }
+  const app: SamlApp = {
+    clientId: randomUUID(),
+    tenantId: tenant.id,
+    name,
+    entityId,
+    acs,
+    slo,
+    nameIdFormat: format as SamlApp['nameIdFormat'],
+    requireSignedRequests: (input.requireSignedRequests ?? false) || signedByMetadata,
+    certificates,
+    metadataUrl: input.metadataUrl ?? null,
+    createdAt: d.clock.now(),
+  };
+  try {
+    await d.store.createSamlApp(app);
+  } catch (err) {
+    if (err instanceof StoreConflictError) throw new ProvisionError(`a SAML app with entity id '${entityId}' already exists in this tenant`);
+    throw err;
+  }
+  await d.audit.record({ tenantId: tenant.id, event: 'app_created', outcome: 'success', clientId: app.clientId, detail: `saml ${name} (${entityId})` });
+  return app;
+}
+
+/** A SAML app as the CLI prints it (OAuth's field names where they exist). */
+export function samlAppJson(a: SamlApp, idp?: { metadataUrl: string }): Record<string, unknown> {
+  return {
+    client_id: a.clientId,
+    name: a.name,
+    type: 'saml',
+    entity_id: a.entityId,
+    acs_urls: a.acs.map((x) => x.url),
+    ...(a.slo ? { slo_url: a.slo.url } : {}),
+    name_id: a.nameIdFormat,
+    require_signed_requests: a.requireSignedRequests,
+    signing_certificates: a.certificates.length,
+    ...(a.metadataUrl ? { metadata_url: a.metadataUrl } : {}),
+    ...(idp ? { idp_metadata_url: idp.metadataUrl } : {}),
+    created_at: new Date(a.createdAt).toISOString(),
+  };
+}

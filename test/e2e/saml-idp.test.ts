@@ -1,0 +1,163 @@
+import { deflateRawSync } from 'node:zlib';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser, Page } from 'playwright-core';
+import { newPage, startFlow, finishFlow } from '../helpers/browser-flow.js';
+import { launchBrowser, startRelyingParty, type RelyingParty } from '../helpers/browser.js';
+import { startServer, type TestServer } from '../helpers/server.js';
+import { latchkeyIdpMetadata, startSamlSp, type SamlSp } from '../helpers/saml-sp.js';
+import { createSamlApp } from '../../src/saml/apps.js';
+import { rotateKeys } from '../../src/provision.js';
+
+/**
+ * Latchkey as a SAML identity provider for @node-saml/node-saml service providers (SP- and
+ * IdP-initiated, HTTP-Redirect and HTTP-POST, signed requests, single logout), in headless Chromium,
+ * and the requests it must refuse without posting anything anywhere.
+ */
+let s: TestServer;
+let sp: SamlSp;
+let signer: SamlSp;
+let rp: RelyingParty;
+let browser: Browser;
+let idp: Awaited<ReturnType<typeof latchkeyIdpMetadata>>;
+const WS = 'http://schemas.xmlsoap.org/ws/2005/05/identity/claims/';
+
+const register = (input: Parameters<typeof createSamlApp>[2]) => createSamlApp({ store: s.deps.store, audit: s.deps.audit, clock: s.clock, fetch: (u, i) => fetch(u, i) }, s.tenant, input);
+
+beforeAll(async () => {
+  s = await startServer({ env: { LATCHKEY_OUTBOUND_ALLOW: '127.0.0.1,localhost' } });
+  [sp, signer, rp, browser] = await Promise.all([startSamlSp(), startSamlSp(), startRelyingParty(), launchBrowser()]);
+  await s.createUser('ann@example.com', 'ann-password-1', { givenName: 'Ann', familyName: 'Smith', displayName: 'Ann Smith' });
+  idp = await latchkeyIdpMetadata(`${s.baseUrl}/demo/B2C_1_signupsignin/samlp/metadata`);
+  // One SP registered by entity id and ACS URL; one from its metadata (with its signing certificate).
+  await register({ name: 'Wiki', entityId: sp.entityId, acsUrls: [sp.acsUrl], sloUrl: sp.sloUrl });
+  const metadataFile = signer.metadata({ signing: true });
+  await register({ name: 'Portal', metadataXml: metadataFile, requireSignedRequests: true });
+  sp.configure(idp);
+  signer.configure(idp, { binding: 'HTTP-POST', sign: true });
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await Promise.all([sp?.close(), signer?.close(), rp?.close()]);
+  await s?.close();
+});
+
+async function signInAt(page: Page, email: string, password: string) {
+  await page.getByLabel('Email Address').fill(email);
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+}
+
+describe('Latchkey as SAML identity provider', () => {
+  it('publishes B2C-shaped metadata: entity id, Redirect and POST SSO and SLO, the signing certificate', async () => {
+    expect(idp.entityId).toBe(`${s.baseUrl}/demo.onmicrosoft.com/B2C_1_signupsignin`);
+    expect(idp.ssoUrl).toBe(`${s.baseUrl}/demo/b2c_1_signupsignin/samlp/sso/login`);
+    expect(idp.xml).toContain('Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST"');
+    expect(idp.certificates).toHaveLength(1);
+  });
+
+  it('signs a node-saml SP in (SP-initiated, HTTP-Redirect): signed response and assertion, NameID the oid, attributes by claim name and WS-Fed URI, RelayState back', async () => {
+    const { context, page } = await newPage(browser);
+    await page.goto(`${sp.url}/login?relay=wiki-home`);
+    await signInAt(page, 'ann@example.com', 'ann-password-1');
+    await page.waitForURL(`${sp.url}/acs`);
+    expect(await page.locator('h1').textContent()).toMatch(/Signed in as/);
+    const result = sp.results.at(-1)!;
+    expect(result.error).toBeUndefined();
+    const user = (await s.deps.store.findUsersByEmail(s.tenant.id, 'ann@example.com'))[0]!;
+    expect(result.profile?.nameID).toBe(user.id);
+    expect(result.profile?.nameIDFormat).toBe('urn:oasis:names:tc:SAML:2.0:nameid-format:persistent');
+    expect(result.relayState).toBe('wiki-home');
+    const attrs = result.profile?.attributes as Record<string, unknown>;
+    expect(attrs.email).toBe('ann@example.com');
+    expect(attrs[`${WS}emailaddress`]).toBe('ann@example.com');
+    expect(attrs.given_name).toBe('Ann');
+    expect(attrs[`${WS}surname`]).toBe('Smith');
+    expect(attrs.oid).toBe(user.id);
+    expect(result.profile?.issuer).toBe(idp.entityId);
+    // The SSO session is the OpenID one as well: an OIDC app of the tenant signs in without a page.
+    const oidcApp = (await s.createApp({ name: 'spa', type: 'native', redirectUris: [`${rp.url}/cb`] })).app.clientId;
+    const flow = await startFlow({ baseUrl: s.baseUrl, policy: 'B2C_1_signupsignin', clientId: oidcApp, redirectUri: `${rp.url}/cb`, extra: { prompt: 'none' } });
+    await page.goto(flow.url.toString());
+    const tokens = await finishFlow(page, flow);
+    expect(tokens.claims()?.oid).toBe(user.id);
+    await context.close();
+  });
+
+  it('answers an SP whose requests must be signed (HTTP-POST binding, signature checked), and from the SSO session of an OpenID sign-in', async () => {
+    const { context, page } = await newPage(browser);
+    const oidcApp = (await s.createApp({ name: 'web', type: 'native', redirectUris: [`${rp.url}/cb2`] })).app.clientId;
+    const flow = await startFlow({ baseUrl: s.baseUrl, policy: 'B2C_1_signupsignin', clientId: oidcApp, redirectUri: `${rp.url}/cb2` });
+    await page.goto(flow.url.toString());
+    await signInAt(page, 'ann@example.com', 'ann-password-1');
+    await finishFlow(page, flow);
+    const before = signer.results.length;
+    await page.goto(`${signer.url}/login?relay=portal`);
+    await page.waitForURL(`${signer.url}/acs`);
+    const result = signer.results[before]!;
+    expect(result.error).toBeUndefined();
+    expect(result.relayState).toBe('portal');
+    await context.close();
+  });
+
+  it('signs in IdP-initiated (generic/login?EntityId=): an unsolicited response to the registered ACS', async () => {
+    const { context, page } = await newPage(browser);
+    const unsolicited = await startSamlSp();
+    try {
+      await register({ name: 'Intranet', entityId: unsolicited.entityId, acsUrls: [unsolicited.acsUrl], nameId: 'email' });
+      unsolicited.configure(idp, { unsolicited: true });
+      await page.goto(`${s.baseUrl}/demo/B2C_1_signupsignin/generic/login?EntityId=${encodeURIComponent(unsolicited.entityId)}&RelayState=start`);
+      await signInAt(page, 'ann@example.com', 'ann-password-1');
+      await page.waitForURL(`${unsolicited.url}/acs`);
+      const result = unsolicited.results[0]!;
+      expect(result.error).toBeUndefined();
+      expect(result.profile?.nameID).toBe('ann@example.com');
+      expect(result.profile?.nameIDFormat).toBe('urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress');
+      expect(result.profile?.inResponseTo).toBeUndefined();
+      expect(result.relayState).toBe('start');
+    } finally {
+      await unsolicited.close();
+      await context.close();
+    }
+  });
+
+  it('refuses bad requests on a 400 page, audited, and posts nothing: unknown SP, unregistered ACS, unsigned where signing is required, a forged signature', async () => {
+    const redirect = (xml: string, extra = '') => `${idp.ssoUrl}?SAMLRequest=${encodeURIComponent(deflateRawSync(Buffer.from(xml)).toString('base64'))}${extra}`;
+    const request = (issuer: string, acs?: string) =>
+      `<samlp:AuthnRequest xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="_r${Date.now()}" Version="2.0" IssueInstant="${new Date().toISOString()}"${acs ? ` AssertionConsumerServiceURL="${acs}"` : ''}><saml:Issuer>${issuer}</saml:Issuer></samlp:AuthnRequest>`;
+    const cases: [string, string][] = [
+      [redirect(request('https://unknown.example/sp')), 'is not registered in this tenant'],
+      [redirect(request(sp.entityId, 'https://evil.example/acs')), 'is not registered for the application'],
+      [redirect(request(signer.entityId)), 'must sign its requests'],
+      [redirect(request(signer.entityId), `&SigAlg=${encodeURIComponent('http://www.w3.org/2001/04/xmldsig-more#rsa-sha256')}&Signature=${encodeURIComponent(Buffer.alloc(256, 1).toString('base64'))}`), 'signature of the request is not valid'],
+    ];
+    for (const [url, text] of cases) {
+      const res = await fetch(url, { headers: { accept: 'text/html' }, redirect: 'manual' });
+      const html = await res.text();
+      expect(res.status, text).toBe(400);
+      expect(html).toContain(text);
+      expect(html).not.toContain('SAMLResponse');
+    }
+    const audit = await s.deps.store.listAuditEvents({ tenantId: s.tenant.id, event: 'saml_request', outcome: 'failure' });
+    expect(audit.length).toBeGreaterThanOrEqual(4);
+  });
+
+  it('shows the next signing certificate in the metadata after a rotation, and signs with the new key', async () => {
+    await rotateKeys(s.provision, s.tenant);
+    s.deps.keys.invalidate(s.tenant.id);
+    const after = await latchkeyIdpMetadata(`${s.baseUrl}/demo/B2C_1_signupsignin/samlp/metadata`);
+    expect(after.certificates).toHaveLength(2);
+    expect(after.certificates[1]).toBe(idp.certificates[0]);
+    // An SP that still knows only the old certificate refuses the new signature; with the new one it accepts.
+    const { context, page } = await newPage(browser);
+    await page.goto(`${sp.url}/login`);
+    await signInAt(page, 'ann@example.com', 'ann-password-1');
+    await page.waitForURL(`${sp.url}/acs`);
+    expect(sp.results.at(-1)!.error).toMatch(/signature/i);
+    sp.configure(after);
+    await page.goto(`${sp.url}/login`);
+    await page.waitForURL(`${sp.url}/acs`);
+    expect(sp.results.at(-1)!.error).toBeUndefined();
+    await context.close();
+  });
+});
