@@ -57,7 +57,7 @@ function journeyRequest(requestId: string, issuedAt: number): CacheProvider {
   let spent = false;
   return {
     saveAsync: async (_key, value) => ({ value, createdAt: issuedAt }),
-    getAsync: async (key) => (key === requestId && !spent ? String(issuedAt) : null),
+    getAsync: async (key) => (key === requestId && !spent ? new Date(issuedAt).toISOString() : null),
     removeAsync: async (key) => {
       if (key === requestId) spent = true;
       return key;
