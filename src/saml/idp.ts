@@ -136,6 +136,9 @@ function nameIdFormatFor(app: SamlApp, requested: string | undefined): NameIdFor
       return 'persistent';
     case NAMEID.email:
       return 'email';
+    case NAMEID.transient:
+      // Lasso-based SPs (mod_auth_mellon) ask for it unless their metadata names another format.
+      return 'transient';
     default:
       return undefined;
   }
@@ -203,7 +206,7 @@ export async function receiveAuthnRequest(deps: Deps, ctx: TenantPolicyContext, 
   }
   const format = nameIdFormatFor(app, policyEl ? attr(policyEl, 'Format') : undefined);
   if (!format) {
-    return failure(deps, ctx, saml, browser.ip, { status: STATUS.requester, subStatus: STATUS.invalidNameIdPolicy, message: `The NameID format ${policyEl ? attr(policyEl, 'Format') : ''} is not offered (persistent, emailAddress, unspecified).` });
+    return failure(deps, ctx, saml, browser.ip, { status: STATUS.requester, subStatus: STATUS.invalidNameIdPolicy, message: `The NameID format ${policyEl ? attr(policyEl, 'Format') : ''} is not offered (persistent, emailAddress, transient, unspecified).` });
   }
   saml.nameIdFormat = format;
   await deps.audit.record({ tenantId: tenant.id, event: 'saml_request', outcome: 'success', clientId: app.clientId, ip: browser.ip, detail: `${ctx.policy.id}: AuthnRequest ${requestId}${signed ? ' (signed)' : ''}` });
@@ -288,6 +291,7 @@ export async function respond(deps: Deps, ctx: Pick<TenantPolicyContext, 'tenant
   const { tenant, policy } = ctx;
   let nameId: string | null = user.id;
   if (saml.nameIdFormat === 'email') nameId = user.email;
+  if (saml.nameIdFormat === 'transient') nameId = newId(randomBytes);
   if (nameId === null) {
     return failure(deps, ctx, saml, ip, { status: STATUS.requester, subStatus: STATUS.invalidNameIdPolicy, message: 'The account has no email address for an emailAddress NameID.' });
   }

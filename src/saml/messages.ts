@@ -25,8 +25,9 @@ const NAME_FORMAT = {
   uri: 'urn:oasis:names:tc:SAML:2.0:attrname-format:uri',
 } as const;
 
-export type NameIdFormat = 'persistent' | 'email' | 'unspecified';
-export const NAMEID_URI: Record<NameIdFormat, string> = { persistent: NAMEID.persistent, email: NAMEID.email, unspecified: NAMEID.unspecified };
+/** `transient` only when a request asks for it: a new opaque value in every assertion. */
+export type NameIdFormat = 'persistent' | 'email' | 'unspecified' | 'transient';
+export const NAMEID_URI: Record<NameIdFormat, string> = { persistent: NAMEID.persistent, email: NAMEID.email, unspecified: NAMEID.unspecified, transient: NAMEID.transient };
 
 export interface AssertionInput {
   ids: { response: string; assertion: string };

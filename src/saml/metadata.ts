@@ -155,6 +155,7 @@ export function idpMetadataXml(p: { entityId: string; ssoUrl: string; sloUrl: st
     b.el(NS.md, 'md:SingleLogoutService', { Binding: BINDING.post, Location: p.sloUrl }),
     b.el(NS.md, 'md:NameIDFormat', {}, NAMEID.persistent),
     b.el(NS.md, 'md:NameIDFormat', {}, NAMEID.email),
+    b.el(NS.md, 'md:NameIDFormat', {}, NAMEID.transient),
     b.el(NS.md, 'md:NameIDFormat', {}, NAMEID.unspecified),
     b.el(NS.md, 'md:SingleSignOnService', { Binding: BINDING.redirect, Location: p.ssoUrl }),
     b.el(NS.md, 'md:SingleSignOnService', { Binding: BINDING.post, Location: p.ssoUrl }),
