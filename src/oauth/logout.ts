@@ -4,7 +4,7 @@ import type { App, Tenant } from '../store/store.js';
 import { verifyOwnSignature } from '../tokens/verify.js';
 import { single, type RawParams } from './authorize-request.js';
 import { OAuthError, pageError } from './errors.js';
-import { issuerFor } from './tenant-context.js';
+import { logoutFrames } from '../saml/logout.js';
 
 export interface LogoutResult {
   /** Where to send the browser (a registered URI, with state), or undefined to show the signed-out page. */
@@ -70,21 +70,13 @@ export async function logout(deps: Deps, tenant: Tenant, params: RawParams, ssoC
 }
 
 /**
- * Ends the browser's SSO session and returns the front-channel logout URL of every app it signed in
- * that registered one (OpenID Connect Front-Channel Logout 1.0 §2: `iss` and `sid` as query parameters).
+ * Ends the browser's SSO session and returns the logout URLs of every app it signed in: OpenID apps'
+ * front-channel logout URLs (OIDC Front-Channel Logout 1.0 §2: `iss` and `sid`), and SAML apps' single
+ * logout URLs with a signed LogoutRequest (saml/logout.ts).
  */
 async function endSession(deps: Deps, tenant: Tenant, ssoCookie: string | undefined): Promise<string[]> {
   if (!ssoCookie || ssoCookie.length > 100) return [];
   const ended = await deps.store.endSsoSession(sha256(ssoCookie));
   if (!ended || ended.session.tenantId !== tenant.id) return [];
-  const urls: string[] = [];
-  for (const c of ended.clients) {
-    const app = await deps.store.findApp(tenant.id, c.clientId);
-    if (!app?.logoutUrl) continue;
-    const url = new URL(app.logoutUrl);
-    url.searchParams.set('iss', issuerFor(deps.config.baseUrl, tenant, c.policyId));
-    url.searchParams.set('sid', ended.session.sid);
-    urls.push(url.toString());
-  }
-  return urls;
+  return logoutFrames(deps, tenant, ended.session, ended.clients);
 }

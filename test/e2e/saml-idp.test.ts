@@ -142,6 +142,52 @@ describe('Latchkey as SAML identity provider', () => {
     expect(audit.length).toBeGreaterThanOrEqual(4);
   });
 
+  it('single logout: an SP-initiated LogoutRequest ends the session and gets a signed LogoutResponse; an OpenID logout signs the SAML app out in a frame', async () => {
+    const { context, page } = await newPage(browser);
+    await page.goto(`${sp.url}/login`);
+    await signInAt(page, 'ann@example.com', 'ann-password-1');
+    await page.waitForURL(`${sp.url}/acs`);
+    const profile = sp.results.at(-1)!.profile!;
+    expect(profile.sessionIndex).toBeTruthy();
+    await page.goto(await sp.logoutUrl(profile));
+    await page.waitForURL(`${sp.url}/slo?**`);
+    expect(sp.logouts.at(-1)).toEqual({ kind: 'response', loggedOut: true });
+    // The session is over: the next request shows the sign-in page again.
+    await page.goto(`${sp.url}/login`);
+    await page.getByLabel('Email Address').waitFor();
+
+    // Signed in again; this time the OpenID end-session endpoint ends it.
+    await signInAt(page, 'ann@example.com', 'ann-password-1');
+    await page.waitForURL(`${sp.url}/acs`);
+    const sessionIndex = sp.results.at(-1)!.profile!.sessionIndex;
+    const before = sp.logouts.length;
+    await page.goto(`${s.baseUrl}/demo/B2C_1_signupsignin/oauth2/v2.0/logout`);
+    await expect.poll(() => sp.logouts.length, { timeout: 10_000 }).toBeGreaterThan(before);
+    expect(sp.logouts.at(-1)).toMatchObject({ kind: 'request', sessionIndex });
+    await context.close();
+  });
+
+  it('refuses a wrapped signed AuthnRequest (XSW: the signed request moved inside a new one with another ACS) and a signed request whose ACS was changed', async () => {
+    const html = await (await fetch(`${signer.url}/login`)).text();
+    const original = Buffer.from(/name="SAMLRequest" value="([^"]+)"/.exec(html)![1]!, 'base64');
+    const { inflateRawSync } = await import('node:zlib');
+    const xml = inflateRawSync(original).toString('utf8').replace(/^<\?xml[^>]*>/, '');
+    const postTo = (message: string) =>
+      fetch(idp.ssoUrl, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'text/html', cookie: 'lk_browser=test-browser-cookie-value' }, body: new URLSearchParams({ SAMLRequest: Buffer.from(message).toString('base64') }).toString(), redirect: 'manual' });
+    const untouched = await postTo(xml);
+    expect(untouched.status).toBe(302);
+    const head = /^<samlp:AuthnRequest[^>]*>/.exec(xml)![0];
+    const wrapped = `${head.replace(/ ID="[^"]+"/, ' ID="_evil"').replace(/AssertionConsumerServiceURL="[^"]+"/, 'AssertionConsumerServiceURL="https://evil.example/acs"')}<saml:Issuer xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion">${signer.entityId}</saml:Issuer><samlp:Extensions>${xml}</samlp:Extensions></samlp:AuthnRequest>`;
+    const changed = xml.replace(/AssertionConsumerServiceURL="[^"]+"/, `AssertionConsumerServiceURL="${signer.acsUrl}?x=1"`);
+    for (const [message, reason] of [[wrapped, /not signed|more than one signature|signature/], [changed, /signature/]] as const) {
+      const res = await postTo(message);
+      const body = await res.text();
+      expect(res.status).toBe(400);
+      expect(body).toMatch(reason);
+      expect(body).not.toContain('SAMLResponse');
+    }
+  });
+
   it('shows the next signing certificate in the metadata after a rotation, and signs with the new key', async () => {
     await rotateKeys(s.provision, s.tenant);
     s.deps.keys.invalidate(s.tenant.id);

@@ -17,6 +17,10 @@ export interface SamlSp {
   certificate: string;
   /** What its ACS made of each posted response. */
   results: { profile?: Profile | null; error?: string; relayState?: string; raw: string }[];
+  /** What its single logout URL made of each logout message (node-saml's HTTP-Redirect validation). */
+  logouts: { kind: 'request' | 'response'; nameID?: string; sessionIndex?: string; loggedOut?: boolean; error?: string }[];
+  /** A LogoutRequest URL for the user of `profile`, as node-saml's logout sends it. */
+  logoutUrl(profile: Profile): Promise<string>;
   /** Its metadata, with or without its signing certificate and AuthnRequestsSigned. */
   metadata(opts?: { signing?: boolean }): string;
   /** The SP's node-saml client for a Latchkey IdP (SSO URL and certificates from Latchkey's metadata). */
@@ -38,6 +42,7 @@ export async function startSamlSp(): Promise<SamlSp> {
   const pem = privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
   let saml: SAML | undefined;
   const results: SamlSp['results'] = [];
+  const logouts: SamlSp['logouts'] = [];
   const server: Server = createServer((req, res) => {
     void (async () => {
       const url = new URL(req.url ?? '/', 'http://127.0.0.1');
@@ -62,6 +67,15 @@ export async function startSamlSp(): Promise<SamlSp> {
         }
         return;
       }
+      if (url.pathname === '/slo' && saml) {
+        const kind = url.searchParams.has('SAMLRequest') ? 'request' : 'response';
+        try {
+          const { profile, loggedOut } = await saml.validateRedirectAsync(Object.fromEntries(url.searchParams), url.search.slice(1));
+          logouts.push({ kind, ...(profile?.nameID ? { nameID: profile.nameID } : {}), ...(profile?.sessionIndex ? { sessionIndex: profile.sessionIndex } : {}), loggedOut });
+        } catch (err) {
+          logouts.push({ kind, error: (err as Error).message });
+        }
+      }
       res.writeHead(200, { 'content-type': 'text/html' }).end(`<!doctype html><title>SP</title><h1>SP ${url.pathname}</h1>`);
     })();
   });
@@ -77,6 +91,8 @@ export async function startSamlSp(): Promise<SamlSp> {
     sloUrl,
     certificate: cert.base64,
     results,
+    logouts,
+    logoutUrl: (profile) => saml!.getLogoutUrlAsync(profile, 'bye', {}),
     metadata(opts = {}) {
       const client = new SAML({ issuer: entityId, callbackUrl: acsUrl, idpCert: 'unused', logoutCallbackUrl: sloUrl, ...(opts.signing ? { privateKey: pem } : {}) });
       return client.generateServiceProviderMetadata(null, opts.signing ? cert.pem : null);
