@@ -86,7 +86,8 @@ export function parseXml(xml: string): Document {
   const problems: string[] = [];
   const doc = new DOMParser({
     locator: {},
-    errorHandler: { warning: () => undefined, error: (m: string) => problems.push(m), fatalError: (m: string) => problems.push(m) },
+    // Warnings too (an unclosed element is only a warning to xmldom 0.8): a message is well-formed or refused.
+    errorHandler: { warning: (m: string) => problems.push(m), error: (m: string) => problems.push(m), fatalError: (m: string) => problems.push(m) },
   }).parseFromString(xml, 'text/xml');
   if (problems.length > 0 || !doc?.documentElement) throw new SamlError('The SAML message is not well-formed XML.');
   let roots = 0;
