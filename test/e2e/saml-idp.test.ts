@@ -1,3 +1,5 @@
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
 import { deflateRawSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
@@ -7,6 +9,7 @@ import { startServer, type TestServer } from '../helpers/server.js';
 import { latchkeyIdpMetadata, startSamlSp, type SamlSp } from '../helpers/saml-sp.js';
 import { createSamlApp } from '../../src/saml/apps.js';
 import { rotateKeys } from '../../src/provision.js';
+import { cliJs } from '../helpers/instances.js';
 
 /**
  * Latchkey as a SAML identity provider for @node-saml/node-saml service providers (SP- and
@@ -185,6 +188,36 @@ describe('Latchkey as SAML identity provider', () => {
       expect(res.status).toBe(400);
       expect(body).toMatch(reason);
       expect(body).not.toContain('SAMLResponse');
+    }
+  });
+
+  it('registers SAML apps with the CLI (app create --type saml): JSON with the IdP metadata URL, app list; one-line errors', async () => {
+    const env = { PATH: process.env.PATH, LATCHKEY_DB: join(s.dir, 'latchkey.db'), LATCHKEY_POLICIES_DIR: join(s.dir, 'policies'), LATCHKEY_BASE_URL: s.baseUrl, LATCHKEY_LOG_LEVEL: 'silent', LATCHKEY_OUTBOUND_ALLOW: '127.0.0.1,localhost' };
+    const cli = (...args: string[]) => spawnSync(process.execPath, [cliJs, ...args], { env, encoding: 'utf8' });
+    const made = cli('app', 'create', '--tenant', 'demo', '--type', 'saml', '--name', 'CLI app', '--entity-id', 'https://cli.example/sp', '--acs-url', 'https://cli.example/acs', '--name-id', 'email', '--json');
+    expect(made.status, made.stderr).toBe(0);
+    const app = JSON.parse(made.stdout) as Record<string, unknown>;
+    expect(app).toMatchObject({ type: 'saml', entity_id: 'https://cli.example/sp', acs_urls: ['https://cli.example/acs'], name_id: 'email', require_signed_requests: false, idp_metadata_url: `${s.baseUrl}/demo/B2C_1_signupsignin/samlp/metadata` });
+    const listed = JSON.parse(cli('app', 'list', '--tenant', 'demo', '--json').stdout) as { client_id: string; type: string }[];
+    expect(listed.filter((a) => a.type === 'saml').map((a) => a.client_id)).toContain(app.client_id);
+    for (const [args, text] of [
+      [['--entity-id', 'https://x.example/sp', '--acs-url', 'https://x.example/acs', '--redirect-uri', 'https://x.example/cb'], 'for OAuth apps'],
+    ] as const) {
+      const r = cli('app', 'create', '--tenant', 'demo', '--type', 'saml', '--name', 'Bad', ...args);
+      expect(r.status, text).not.toBe(0);
+      expect(r.stderr, text).toContain(text);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    }
+    // The same service the CLI calls, for the rest of its rules.
+    for (const [input, text] of [
+      [{ entityId: 'https://cli.example/sp', acsUrls: ['https://cli.example/acs'] }, 'already exists'],
+      [{ entityId: 'https://x.example/sp', acsUrls: ['http://x.example/acs'] }, 'use https'],
+      [{ entityId: 'https://x.example/sp', acsUrls: ['https://x.example/acs'], requireSignedRequests: true }, 'signing certificate'],
+      [{ entityId: 'https://x.example/sp' }, 'needs at least one --acs-url'],
+      [{ metadataUrl: `${sp.url}/not-metadata` }, "the service provider's metadata cannot be used"],
+      [{ metadataXml: signer.metadata(), nameId: 'x509' }, 'invalid --name-id'],
+    ] as [Parameters<typeof register>[0] extends infer I ? Omit<I, 'name'> : never, string][]) {
+      await expect(register({ name: 'Bad', ...input }), text).rejects.toThrow(text);
     }
   });
 
