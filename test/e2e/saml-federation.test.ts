@@ -217,6 +217,17 @@ describe('an upstream SAML identity provider (a second Latchkey)', () => {
       expect(again.body).toContain('expired');
     });
 
+    it('an assertion is used once, even by a second request that found the sign-in still waiting (two instances racing)', async () => {
+      const form = await capture(context, page);
+      const nonce = /InResponseTo="_([^"]+)"/.exec(xmlOf(form))![1]!;
+      const provider = here.deps.policies.providers('demo').get('corp')!;
+      const checks = { state: form.RelayState!, nonce, codeVerifier: '', redirectUri: '', tenant: { id: here.tenant.id, slug: here.tenant.slug } };
+      // The adapter itself, as each of two instances would call it with the journey they both read.
+      const first = await here.deps.federation.complete(provider, { method: 'POST', params: form }, checks);
+      expect(first.profile.issuerAssignedId).toBeTruthy();
+      await expect(here.deps.federation.complete(provider, { method: 'POST', params: form }, checks)).rejects.toThrow(/already used/);
+    });
+
     it('a response for another ACS (Destination and Recipient) or an expired one', async () => {
       await refused((xml) => xml.replace(/Destination="[^"]+"/, `Destination="${here.baseUrl}/demo/federation/other/saml/acs"`), /addressed to/);
       upstream.clock.advance(-15 * 60_000);
