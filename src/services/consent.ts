@@ -21,6 +21,16 @@ export async function consentDue(deps: Pick<Deps, 'store'>, tenant: Tenant, app:
   return !given || scopesNeedingConsent(app, request.scopes).some((s) => !given.scopes.includes(s));
 }
 
+/**
+ * Of `scopes`, those a third-party app may not use for this user: not in the user's consent (all of
+ * them without one). A first-party app is consented by registration: nothing is missing.
+ */
+export async function unconsentedScopes(deps: Pick<Deps, 'store'>, tenant: Tenant, app: App, userId: string, scopes: readonly string[]): Promise<string[]> {
+  if (!app.thirdParty) return [];
+  const given = await deps.store.findConsent(tenant.id, userId, app.clientId);
+  return scopes.filter((s) => s !== app.clientId && !(given?.scopes.includes(s) ?? false));
+}
+
 export async function grantConsent(deps: Pick<Deps, 'store' | 'clock' | 'audit'>, tenant: Tenant, app: App, user: User, scopes: string[], ip: string): Promise<void> {
   const previous = await deps.store.findConsent(tenant.id, user.id, app.clientId);
   const all = [...new Set([...(previous?.scopes ?? []), ...scopes])];

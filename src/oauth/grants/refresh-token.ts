@@ -5,6 +5,7 @@ import { parseScope } from '../scopes.js';
 import { userTokenResponse, type TokenResponse } from '../token-response.js';
 import type { RefreshTokenRef, Store } from '../../store/store.js';
 import { checkSamePolicy, param, required, type TokenRequest } from './context.js';
+import { unconsentedScopes } from '../../services/consent.js';
 
 /**
  * Permissions are read again on every refresh: an API scope whose grant an operator revoked since
@@ -18,6 +19,24 @@ async function withCurrentGrants(store: Store, clientId: string, grant: RefreshG
   if (kept.length === api.scopes.length) return grant;
   const dropped = new Set(api.scopes.filter((s) => !granted.has(s)).map((s) => `${api.identifierUri}/${s}`));
   return { ...grant, scopes: { ...grant.scopes, api: { ...api, scopes: kept }, granted: grant.scopes.granted.filter((s) => !dropped.has(s)) } };
+}
+
+/**
+ * A third-party app's refresh never carries a scope the user did not consent to: those are left out
+ * (as revoked grants are); with no consent at all there is nothing to refresh.
+ */
+async function withConsentedScopes(req: TokenRequest, userId: string, grant: RefreshGrant): Promise<RefreshGrant> {
+  const { deps, tenant } = req;
+  const app = req.client.app;
+  const given = await deps.store.findConsent(tenant.id, userId, app.clientId);
+  if (!given) throw new OAuthError('consent_required', 'The user has not consented to this application (or withdrew the consent); sign in again.');
+  const missing = new Set(await unconsentedScopes(deps, tenant, app, userId, grant.scopes.granted.filter((s) => s.includes('/'))));
+  if (missing.size === 0 || !grant.scopes.api) return grant;
+  const api = grant.scopes.api;
+  return {
+    ...grant,
+    scopes: { ...grant.scopes, api: { ...api, scopes: api.scopes.filter((s) => !missing.has(`${api.identifierUri}/${s}`)) }, granted: grant.scopes.granted.filter((s) => !missing.has(s)) },
+  };
 }
 
 /** `{family}.{secret}` (issued now) or an opaque token from before; anything else is no token of ours. */
@@ -68,7 +87,8 @@ export async function refreshTokenGrant(req: TokenRequest): Promise<TokenRespons
     throw new OAuthError('invalid_grant', 'The account for this grant no longer exists or is disabled.', { b2cCode: 'AADB2C90128' });
   }
   const policy = deps.policies.get(tenant.slug, grant.policyId) ?? req.policy;
-  const current = await withCurrentGrants(deps.store, app.clientId, grant);
+  let current = await withCurrentGrants(deps.store, app.clientId, grant);
+  if (app.thirdParty) current = await withConsentedScopes(req, user.id, current);
   const out = await userTokenResponse(deps, {
     tenant,
     policy,
