@@ -4,7 +4,9 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import { z, ZodError, type ZodType } from 'zod';
 import { appJson } from '../cli/output.js';
 import type { Deps } from '../deps.js';
-import { validatePolicyText } from '../journeys/loader.js';
+import { policySecretRefs, validatePolicyText } from '../journeys/loader.js';
+import { envReferences } from '../model/secret-ref.js';
+import { listTenantSecrets, removeTenantSecret, secretRefProblem, setTenantSecret } from '../services/tenant-secrets.js';
 import { issuerFor, resolveTenant } from '../oauth/tenant-context.js';
 import { ProvisionError } from '../provision-error.js';
 import { createApp, defineOnApi, definedOnApi, grantApp, listGrants, provisionDeps, requireApp, requireUser, retireKeys, revokeGrant, rotateKeys, setTenantSettings, type ProvisionDeps } from '../provision.js';
@@ -142,6 +144,20 @@ export function registerAdminRoutes(app: FastifyInstance, deps: Deps): void {
     handler: async ({ d, tenant, body }) => tenantJson(await setTenantSettings(d, tenant, body)),
   });
 
+  // tenant secrets: written and listed, never read back
+  route({ method: 'GET', url: '/tenants/:tenant/secrets', tag: 'tenants', summary: "List the tenant's secrets (names and times, never values)", writing: false, params: S.TenantParams, response: S.TenantSecretsBody, handler: async ({ tenant }) => ({ secrets: await listTenantSecrets(deps, tenant) }) });
+  route({
+    method: 'PUT', url: '/tenants/:tenant/secrets/:name', tag: 'tenants', summary: 'Set a tenant secret (policies name it { "secret": NAME }); the value is sealed and never shown again', writing: true, params: S.TenantSecretParams, body: S.TenantSecretValue, response: S.TenantSecretBody,
+    handler: async ({ tenant, params, body, clientId }) => setTenantSecret(deps, tenant, params.name, body.value, `admin API (${clientId})`),
+  });
+  route({
+    method: 'DELETE', url: '/tenants/:tenant/secrets/:name', tag: 'tenants', summary: 'Remove a tenant secret', writing: true, params: S.TenantSecretParams, response: S.RemovedBody,
+    handler: async ({ tenant, params, clientId }) => {
+      await removeTenantSecret(deps, tenant, params.name, `admin API (${clientId})`);
+      return { removed: true };
+    },
+  });
+
   // apps
   route({ method: 'GET', url: '/tenants/:tenant/apps', tag: 'apps', summary: 'List apps', writing: false, params: S.TenantParams, response: z.object({ apps: z.array(S.AppBody) }), handler: async ({ tenant }) => ({ apps: await Promise.all((await deps.store.listApps(tenant.id)).map(appView)) }) });
   route({
@@ -197,9 +213,26 @@ export function registerAdminRoutes(app: FastifyInstance, deps: Deps): void {
 
   // policies
   const policyFile = (t: Tenant, id: string) => join(deps.config.policiesDir, t.slug, `${id}.json`);
-  const problemsOf = (t: Tenant, id: string, text: string) => {
+  /**
+   * The watcher's checks, and what a tenant's administrator may not do that the operator may: name
+   * the server's environment (a secret goes in as a tenant secret), or a tenant secret that is not set.
+   */
+  const problemsOf = async (t: Tenant, id: string, text: string) => {
+    const envRefs = envReferences(JSON.parse(text));
+    if (envRefs.length > 0) {
+      return envRefs.map((path) => ({
+        path,
+        message: `names an environment variable of the server, which only the operator's files may do; store the value as a tenant secret (PUT /admin/v1/tenants/${t.slug}/secrets/{name}) and name it { "secret": "{name}" }`,
+      }));
+    }
     const r = validatePolicyText(policyFile(t, id), text);
-    return 'problems' in r ? r.problems.map((p) => ({ path: p.path, message: p.message })) : [];
+    if ('problems' in r) return r.problems.map((p) => ({ path: p.path, message: p.message }));
+    const missing = [];
+    for (const { path, ref } of policySecretRefs(r.policy)) {
+      const problem = await secretRefProblem(deps, t.id, ref);
+      if (problem) missing.push({ path, message: problem });
+    }
+    return missing;
   };
   route({ method: 'GET', url: '/tenants/:tenant/policies', tag: 'policies', summary: 'List the loaded policies', writing: false, params: S.TenantParams, response: S.PoliciesBody, handler: async ({ tenant }) => ({ policies: deps.policies.list(tenant.slug).map((p) => ({ id: p.id, kind: p.kind })) }) });
   route({
@@ -213,7 +246,7 @@ export function registerAdminRoutes(app: FastifyInstance, deps: Deps): void {
   route({
     method: 'POST', url: '/tenants/:tenant/policies/:policyId/validate', tag: 'policies', summary: 'Check a policy as the file watcher would, without saving it', writing: false, params: S.PolicyParams, body: S.PolicyDocument, response: S.PolicyProblems,
     handler: async ({ tenant, params, body }) => {
-      const problems = problemsOf(tenant, params.policyId, JSON.stringify(body));
+      const problems = await problemsOf(tenant, params.policyId, JSON.stringify(body));
       return { valid: problems.length === 0, problems };
     },
   });
@@ -221,7 +254,7 @@ export function registerAdminRoutes(app: FastifyInstance, deps: Deps): void {
     method: 'PUT', url: '/tenants/:tenant/policies/:policyId', tag: 'policies', summary: 'Save a policy that passes the checks (live within a moment); a failing one is refused with its problems', writing: true, params: S.PolicyParams, body: S.PolicyDocument, response: S.PolicyProblems,
     handler: async ({ deps: dd, tenant, params, body, clientId }, reply) => {
       const text = `${JSON.stringify(body, null, 2)}\n`;
-      const problems = problemsOf(tenant, params.policyId, text);
+      const problems = await problemsOf(tenant, params.policyId, text);
       if (problems.length > 0) {
         reply.code(400);
         return { valid: false, problems };

@@ -92,6 +92,11 @@ export const PoliciesBody = z.object({ policies: z.array(PolicySummary) });
 export const PolicyDocument = z.record(z.string(), z.unknown()).describe('A policy file (policies/policy.schema.json)');
 export const PolicyProblems = z.object({ valid: z.boolean(), problems: z.array(z.object({ path: z.string(), message: z.string() })) });
 
+export const TenantSecretParams = TenantParams.extend({ name: z.string().regex(/^[A-Za-z][A-Za-z0-9_.-]{0,63}$/, "must be a letter, then up to 63 letters, digits, '_', '.' or '-'") });
+export const TenantSecretValue = z.object({ value: z.string().min(1).max(16_384).describe('The value; it is sealed and never shown again') }).strict();
+export const TenantSecretBody = z.object({ name: z.string(), createdAt: z.string(), updatedAt: z.string() });
+export const TenantSecretsBody = z.object({ secrets: z.array(TenantSecretBody) });
+
 export const AuditQuery = z
   .object({
     event: z.string().max(64).optional(),

@@ -1,6 +1,7 @@
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest, type RequestOptions } from 'node:https';
 import type { ApiConnector } from '../journeys/policy-schema.js';
+import { isServerSetting, type SecretRef } from '../model/secret-ref.js';
 
 /**
  * B2C's API connectors: a REST endpoint of the customer's, called during sign-up and before tokens
@@ -42,20 +43,23 @@ export class ConnectorError extends Error {
 const MAX_RESPONSE_BYTES = 64 * 1024;
 const MAX_MESSAGE = 1024;
 
-/** The secrets a connector's `auth` names, read from the environment when the call is made. */
-function authOptions(c: ApiConnector, env: NodeJS.ProcessEnv): { headers: Record<string, string>; tls: Pick<RequestOptions, 'pfx' | 'passphrase'> } {
-  const secret = (ref: { env: string }) => {
-    const v = env[ref.env];
-    if (v === undefined || v === '') throw new ConnectorError('unreachable', `the environment variable ${ref.env} is not set`, 0);
+/** Reads the value a secret reference names (a tenant secret, or an environment variable the operator chose). */
+export type SecretResolver = (ref: SecretRef) => Promise<string | undefined>;
+
+/** The secrets a connector's `auth` names, looked up when the call is made. */
+async function authOptions(c: ApiConnector, resolve: SecretResolver): Promise<{ headers: Record<string, string>; tls: Pick<RequestOptions, 'pfx' | 'passphrase'> }> {
+  const secret = async (ref: SecretRef) => {
+    const v = await resolve(ref);
+    if (v === undefined || v === '') throw new ConnectorError('unreachable', `${'env' in ref ? `the environment variable ${ref.env}` : `the tenant secret '${ref.secret}'`} is not set`, 0);
     return v;
   };
   switch (c.auth.type) {
     case 'basic':
-      return { headers: { authorization: `Basic ${Buffer.from(`${c.auth.username}:${secret(c.auth.password)}`).toString('base64')}` }, tls: {} };
+      return { headers: { authorization: `Basic ${Buffer.from(`${c.auth.username}:${await secret(c.auth.password)}`).toString('base64')}` }, tls: {} };
     case 'bearer':
-      return { headers: { authorization: `Bearer ${secret(c.auth.token)}` }, tls: {} };
+      return { headers: { authorization: `Bearer ${await secret(c.auth.token)}` }, tls: {} };
     case 'clientCertificate':
-      return { headers: {}, tls: { pfx: Buffer.from(secret(c.auth.pfx), 'base64'), ...(c.auth.passphrase ? { passphrase: secret(c.auth.passphrase) } : {}) } };
+      return { headers: {}, tls: { pfx: Buffer.from(await secret(c.auth.pfx), 'base64'), ...(c.auth.passphrase ? { passphrase: await secret(c.auth.passphrase) } : {}) } };
   }
 }
 
@@ -120,8 +124,12 @@ function interpret(answer: RawAnswer): ConnectorOutcome | string {
 export class ApiConnectors {
   constructor(private readonly env: NodeJS.ProcessEnv = process.env) {}
 
-  async call(connector: ApiConnector, body: Record<string, unknown>): Promise<{ outcome: ConnectorOutcome; attempts: number }> {
-    const { headers, tls } = authOptions(connector, this.env);
+  /** The environment alone (no tenant secrets), never Latchkey's own settings. */
+  private readonly fromEnv: SecretResolver = async (ref) => ('env' in ref && !isServerSetting(ref.env) ? this.env[ref.env] : undefined);
+
+  /** Calls the connector; `resolve` reads the secrets its `auth` names (the tenant's, or the operator's environment). */
+  async call(connector: ApiConnector, body: Record<string, unknown>, resolve: SecretResolver = this.fromEnv): Promise<{ outcome: ConnectorOutcome; attempts: number }> {
+    const { headers, tls } = await authOptions(connector, resolve);
     const text = JSON.stringify(body);
     const url = new URL(connector.url);
     const timeoutMs = connector.timeoutSeconds * 1000;

@@ -45,7 +45,10 @@ export type AuditEventName =
   | 'app_secret_revoked'
   | 'policy_written'
   | 'consent_granted'
-  | 'consent_revoked';
+  | 'consent_revoked'
+  | 'tenant_secret_set'
+  | 'tenant_secret_removed'
+  | 'consent_missing';
 
 export interface AuditInput {
   tenantId?: string | null;

