@@ -6,10 +6,15 @@ import { OAuthError } from '../oauth/errors.js';
 import type { Tenant, User } from '../store/store.js';
 import { resolveSecret } from './tenant-secrets.js';
 
-/** An API connector's failure as the error the app receives: nothing was created. */
+/**
+ * An API connector's failure as the error the app receives: nothing was created. The app learns what
+ * kind of failure it was, never the connector's address or the network's words (those are in the
+ * audit log): a tenant's connector must not become a way to probe the server's network.
+ */
 export function connectorFailure(step: ConnectorStep, err: ConnectorError): OAuthError {
   const code = err.kind === 'invalid_response' ? 'server_error' : 'temporarily_unavailable';
-  return new OAuthError(code, `The API connector called at ${step} ${err.message} (${err.attempts} ${err.attempts === 1 ? 'attempt' : 'attempts'}); the sign-in stopped and nothing was created.`);
+  const what = err.kind === 'timeout' ? 'did not answer in time' : err.kind === 'unreachable' ? 'could not be reached' : 'sent an answer that could not be used';
+  return new OAuthError(code, `The API connector called at ${step} ${what}; the sign-in stopped and nothing was created.`);
 }
 
 /**
