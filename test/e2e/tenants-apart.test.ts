@@ -59,7 +59,8 @@ beforeAll(async () => {
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       received.push({ path: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks).toString('utf8') });
-      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ version: '1.0.0', action: 'Continue' }));
+      // A connector's Continue, and (for the old provider's token endpoint) an access token: both say yes.
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ version: '1.0.0', action: 'Continue', access_token: 'old-token' }));
     });
   });
   await new Promise<void>((r) => listener.listen(0, '127.0.0.1', r));
@@ -117,5 +118,22 @@ describe('server secrets stay the operator\'s', () => {
     expect((await adminCall('DELETE', '/secrets/loyalty-api')).status).toBe(404);
     const audit = await s.deps.store.listAuditEvents({ tenantId: s.tenant.id });
     expect(audit.filter((e) => e.event.startsWith('tenant_secret_')).map((e) => e.event)).toEqual(['tenant_secret_removed', 'tenant_secret_set']);
+  });
+});
+
+describe('just-in-time migration', () => {
+  it('asks the old identity provider about the stored sign-in name, not what was typed', async () => {
+    const user = await s.createUser('Dana.Old@Example.com', 'placeholder-password-1');
+    s.db.prepare('UPDATE users SET password_hash = NULL, password_at_legacy = 1 WHERE id = ?').run(user.id);
+    await s.deps.store.updateTenantSettings(s.tenant.id, { legacyRopc: { tokenUrl: `${listenerUrl}/old/B2C_1_ROPC/oauth2/v2.0/token`, clientId: 'old-app', scope: 'openid old-app' } });
+    const before = received.length;
+    const { challenge } = pkce();
+    const url = `${s.baseUrl}/demo/B2C_1_signin/oauth2/v2.0/authorize?${new URLSearchParams({ client_id: native, redirect_uri: CB, response_type: 'code', scope: 'openid', code_challenge: challenge, code_challenge_method: 'S256' })}`;
+    // The listener answers every POST with a token-like body: the old provider says yes.
+    await signInViaPages(new Agent(), s.baseUrl, url, '  DANA.OLD@example.COM ', 'the-old-password');
+    const asked = received.slice(before).filter((r) => r.path.endsWith('/token'));
+    expect(asked).toHaveLength(1);
+    expect(new URLSearchParams(asked[0]!.body).get('username')).toBe('Dana.Old@Example.com');
+    await s.deps.store.updateTenantSettings(s.tenant.id, { legacyRopc: null });
   });
 });
