@@ -24,6 +24,7 @@ import { OAuthError } from './oauth/errors.js';
 import { countersRateLimitStore } from './security/rate-limit-store.js';
 import { errorPage } from './ui/pages/messages.js';
 import { requestMessages } from './http/locale.js';
+import { parseFormBody } from './http/forms.js';
 
 /** Bodies of protocol requests are small; anything larger is refused before parsing. */
 const BODY_LIMIT = 64 * 1024;
@@ -52,7 +53,7 @@ export async function buildApp(deps: Deps, opts: BuildOptions = {}): Promise<Fas
   } as Parameters<typeof Fastify>[0]) as unknown as FastifyInstance;
 
   await app.register(fastifyCookie);
-  await app.register(fastifyFormbody, { bodyLimit: BODY_LIMIT });
+  await app.register(fastifyFormbody, { bodyLimit: BODY_LIMIT, parser: parseFormBody });
   // Security headers on every answer. Pages set their own CSP (no inline script; frame-ancestors
   // 'none' except the form_post page, which may run in a silent-renewal iframe), and X-Frame-Options.
   await app.register(fastifyHelmet, {
