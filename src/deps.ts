@@ -14,6 +14,7 @@ import type { Store } from './store/store.js';
 import type { KeyRing } from './tokens/keyring.js';
 import type { PageLayouts } from './ui/layouts/page-layouts.js';
 import type { Metrics } from './observability/metrics.js';
+import type { TenantDirectory } from './services/tenant-directory.js';
 
 /** Injected so that expiry and rotation are tested without sleeping. */
 export interface Clock {
@@ -32,6 +33,8 @@ export const systemClock: Clock = { now: () => Date.now() };
 export interface Deps {
   config: Config;
   store: Store;
+  /** Tenants by the names requests use, kept briefly and dropped on every change. */
+  tenants: TenantDirectory;
   clock: Clock;
   logger: Logger;
   secrets: SecretBox;

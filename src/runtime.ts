@@ -18,6 +18,7 @@ import { StoreOpenError, type Store } from './store/store.js';
 import { KeyRing } from './tokens/keyring.js';
 import { PageLayouts } from './ui/layouts/page-layouts.js';
 import { Metrics } from './observability/metrics.js';
+import { TenantDirectory } from './services/tenant-directory.js';
 
 /** Opens the configured store: PostgreSQL at LATCHKEY_DATABASE_URL, or the SQLite file at LATCHKEY_DB. */
 export async function openStore(config: Config): Promise<Store> {
@@ -60,6 +61,7 @@ export async function createDeps(config: Config, opts: { logger?: Logger; clock?
   return {
     config,
     store,
+    tenants: new TenantDirectory(store, () => clock.now()),
     clock,
     logger,
     secrets,

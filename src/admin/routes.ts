@@ -7,7 +7,7 @@ import type { Deps } from '../deps.js';
 import { policySecretRefs, validatePolicyText } from '../journeys/loader.js';
 import { envReferences } from '../model/secret-ref.js';
 import { listTenantSecrets, removeTenantSecret, secretRefProblem, setTenantSecret } from '../services/tenant-secrets.js';
-import { issuerFor, resolveTenant } from '../oauth/tenant-context.js';
+import { issuerFor } from '../oauth/tenant-context.js';
 import { ProvisionError } from '../provision-error.js';
 import { createApp, defineOnApi, definedOnApi, grantApp, listGrants, provisionDeps, requireApp, requireUser, retireKeys, revokeGrant, rotateKeys, setTenantSettings, type ProvisionDeps } from '../provision.js';
 import { adminCaller } from '../services/admin-api.js';
@@ -107,7 +107,8 @@ export function registerAdminRoutes(app: FastifyInstance, deps: Deps): void {
       handler: async (req, reply) => {
         reply.header('x-content-type-options', 'nosniff');
         const params = spec.params.parse(req.params) as z.infer<P>;
-        const tenant = await resolveTenant(deps, (params as { tenant: string }).tenant);
+        // Read now, not from the directory's cache: an answer about the tenant follows every write at once.
+        const tenant = await deps.tenants.fresh((params as { tenant: string }).tenant);
         if (!tenant) throw new AdminError(404, 'not_found', 'No such tenant.');
         const caller = await adminCaller(deps, tenant, req.headers.authorization, { read: 'Admin.Read.All', write: 'Admin.ReadWrite.All', writing: spec.writing });
         if (!caller.ok) {

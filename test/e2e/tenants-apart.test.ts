@@ -1,7 +1,16 @@
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import pino from 'pino';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { buildApp } from '../../src/app.js';
+import { loadConfig } from '../../src/config.js';
+import { ensureDemo, provisionDeps } from '../../src/provision.js';
+import { createDeps } from '../../src/runtime.js';
+import { createDatabase } from '../helpers/postgres-cluster.js';
 import { createApp, requireApp } from '../../src/provision.js';
 import { ADMIN_API_URI } from '../../src/services/admin-api.js';
 import { Agent, pkce, signInViaPages } from '../helpers/browserless.js';
@@ -135,5 +144,47 @@ describe('just-in-time migration', () => {
     expect(asked).toHaveLength(1);
     expect(new URLSearchParams(asked[0]!.body).get('username')).toBe('Dana.Old@Example.com');
     await s.deps.store.updateTenantSettings(s.tenant.id, { legacyRopc: null });
+  });
+});
+
+describe('the tenant directory', () => {
+  it('answers a PATCH with the new value at once, on the instance that made it', async () => {
+    const appId = randomUUID();
+    const patched = await adminCall('PATCH', '', { extensionsAppId: appId });
+    expect(patched.status).toBe(200);
+    const read = (await (await adminCall('GET', '')).json()) as { extensionsAppId: string };
+    expect(read.extensionsAppId).toBe(appId.replace(/-/g, ''));
+    expect((await s.deps.tenants.find('demo'))?.extensionsAppId).toBe(appId.replace(/-/g, ''));
+  });
+
+  const postgresUrl = inject('postgresUrl');
+  it.skipIf(postgresUrl === '')('shows a PATCH through one PostgreSQL instance on the other', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'latchkey-directory-'));
+    const url = await createDatabase(postgresUrl, `directory_${randomUUID().replace(/-/g, '')}`);
+    const config = loadConfig({ LATCHKEY_DATABASE_URL: url, LATCHKEY_POLICIES_DIR: join(dir, 'policies'), LATCHKEY_BASE_URL: 'http://127.0.0.1:1', LATCHKEY_PASSWORD_COST: '12' });
+    const [one, two] = [await createDeps(config, { logger: pino({ level: 'silent' }), watchPolicies: false }), await createDeps(config, { logger: pino({ level: 'silent' }), watchPolicies: false })];
+    const [appOne, appTwo] = [await buildApp(one), await buildApp(two)];
+    try {
+      for (const d of [one, two]) d.store.startBackgroundWork(() => undefined);
+      const tenant = (await ensureDemo(provisionDeps(one), config.baseUrl))!;
+      const { app: daemon, clientSecret } = await createApp(provisionDeps(one), tenant, { name: 'ops', type: 'daemon' });
+      await one.store.addGrant({ clientId: daemon.clientId, apiClientId: (await requireApp(provisionDeps(one), tenant, ADMIN_API_URI)).clientId, kind: 'role', name: 'Admin.ReadWrite.All' });
+      const tokenRes = await appOne.inject({ method: 'POST', url: '/demo/B2C_1_signin/oauth2/v2.0/token', headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: new URLSearchParams({ grant_type: 'client_credentials', scope: `${ADMIN_API_URI}/.default`, client_id: daemon.clientId, client_secret: clientSecret! }).toString() });
+      const auth = { authorization: `Bearer ${(tokenRes.json() as { access_token: string }).access_token}` };
+      // Instance two has the tenant cached (it answered a request about it) before instance one changes it.
+      expect((await appTwo.inject({ method: 'GET', url: '/admin/v1/tenants/demo', headers: auth })).json()).toMatchObject({ extensionsAppId: null });
+      expect((await two.tenants.find('demo'))?.extensionsAppId).toBeNull();
+      const appId = randomUUID().replace(/-/g, '');
+      expect((await appOne.inject({ method: 'PATCH', url: '/admin/v1/tenants/demo', headers: { ...auth, 'content-type': 'application/json' }, payload: JSON.stringify({ extensionsAppId: appId }) })).statusCode).toBe(200);
+      expect((await appTwo.inject({ method: 'GET', url: '/admin/v1/tenants/demo', headers: auth })).json()).toMatchObject({ extensionsAppId: appId });
+      // Requests on instance two use the new settings too, once its notice arrived (well within the cache's second).
+      await expect.poll(async () => (await two.tenants.find('demo'))?.extensionsAppId).toBe(appId);
+    } finally {
+      await appOne.close();
+      await appTwo.close();
+      await one.close();
+      await two.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -186,6 +186,8 @@ export class PostgresStore implements Store {
   private async changed(tenantId: string | '*', on: Queryable = this.pool, what: 'config' | 'users' = 'config'): Promise<void> {
     this.registry.clear();
     await on.query('SELECT pg_notify($1, $2)', [CHANNEL, what === 'users' ? `users:${tenantId}` : tenantId]);
+    // This instance's own caches need not wait for its notice to come back.
+    if (what === 'config') for (const l of this.listeners) l({ tenantId });
   }
 
   async close(): Promise<void> {

@@ -174,8 +174,17 @@ export class SqliteStore implements Store {
     if (this.path !== ':memory:') this.backgroundCheckpoints = onWarning;
   }
 
-  /** One SQLite file has no other server to hear from (a CLI's changes are seen through the caches' short lifetimes). */
-  onConfigChange(_listener: (change: ConfigChange) => void): void {}
+  /**
+   * One SQLite file has no other server to hear from: listeners hear of this store's own tenant writes
+   * (a CLI's changes are seen through the caches' short lifetimes).
+   */
+  private readonly listeners: ((change: ConfigChange) => void)[] = [];
+  onConfigChange(listener: (change: ConfigChange) => void): void {
+    this.listeners.push(listener);
+  }
+  private changed(tenantId: string): void {
+    for (const l of this.listeners) l({ tenantId });
+  }
 
   async ping(): Promise<void> {
     this.s.ping.get();
@@ -449,6 +458,7 @@ export class SqliteStore implements Store {
   }
   async bumpTenantConfigVersion(tenantId: string): Promise<void> {
     this.s.bumpTenant.run(tenantId);
+    this.changed(tenantId);
   }
   async updateTenantSettings(tenantId: string, settings: TenantSettings): Promise<void> {
     this.db.transaction(() => {
@@ -456,6 +466,7 @@ export class SqliteStore implements Store {
       if (settings.extensionsAppId !== undefined) this.s.setExtensionsAppId.run(settings.extensionsAppId, tenantId);
       this.s.bumpTenant.run(tenantId);
     })();
+    this.changed(tenantId);
   }
   async tenantConfigVersion(tenantId: string): Promise<number | undefined> {
     return this.s.tenantVersion.get(tenantId) as number | undefined;
