@@ -16,13 +16,7 @@ import type { PageLayouts } from './ui/layouts/page-layouts.js';
 import type { Metrics } from './observability/metrics.js';
 import type { TenantDirectory } from './services/tenant-directory.js';
 
-/** Injected so that expiry and rotation are tested without sleeping. */
-export interface Clock {
-  /** Epoch milliseconds. */
-  now(): number;
-}
-
-export const systemClock: Clock = { now: () => Date.now() };
+import type { Clock } from './model/clock.js';
 
 /**
  * Everything protocol and journey code needs; no Fastify types. Whatever holds state between

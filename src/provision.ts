@@ -1,14 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import { cpSync, existsSync, readdirSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Clock, Deps } from './deps.js';
+import type { Deps } from './deps.js';
+import type { Clock } from './model/clock.js';
 import type { Audit } from './security/audit.js';
 import { hashPassword } from './crypto/password.js';
 import { randomToken, sha256, type SecretBox } from './crypto/secrets.js';
 import { isPolicyFile } from './journeys/loader.js';
 import { bundledPoliciesDir } from './paths.js';
 import { normalizeSignInName } from './store/normalize.js';
-import { confidentialTypes, StoreConflictError, type App, type AppType, type Store, type Tenant, type TenantSettings, type User, type UserIdentity } from './store/store.js';
+import { StoreConflictError, type Store } from './store/store.js';
+import { confidentialTypes, type App, type AppType, type Tenant, type TenantSettings, type User, type UserIdentity } from './model/entities.js';
 import { createSigningKey, DEFAULT_GRACE_MS } from './tokens/keyring.js';
 import { ADMIN_API_URI, ensureAdminApi } from './services/admin-api.js';
 import { newSecret } from './services/app-secrets.js';

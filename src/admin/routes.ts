@@ -13,7 +13,7 @@ import { createApp, defineOnApi, definedOnApi, grantApp, listGrants, provisionDe
 import { adminCaller } from '../services/admin-api.js';
 import { addAppSecret, listAppSecrets, revokeAppSecret } from '../services/app-secrets.js';
 import { listConsentViews, revokeConsent } from '../services/consent.js';
-import type { App, Tenant } from '../store/store.js';
+import type { App, Tenant } from '../model/entities.js';
 import * as S from './schemas.js';
 
 /**

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { appTypes } from '../store/store.js';
+import { appTypes } from '../model/entities.js';
 
 /**
  * The admin API's inputs and outputs: the handlers parse requests with these, and the OpenAPI

@@ -1,6 +1,6 @@
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest, type RequestOptions } from 'node:https';
-import type { ApiConnector } from '../journeys/policy-schema.js';
+import type { ApiConnector } from '../model/policy.js';
 import { isServerSetting, type SecretRef } from '../model/secret-ref.js';
 
 /**

@@ -1,5 +1,5 @@
-import { BUILTIN_ATTRIBUTES, extensionsAppIdOf, type GraphIdentity } from '../services/graph-users.js';
-import type { Tenant, User, UserIdentity } from '../store/store.js';
+import { BUILTIN_ATTRIBUTES, extensionsAppIdOf, type GraphIdentity } from '../model/graph-user.js';
+import type { Tenant, User, UserIdentity } from '../model/entities.js';
 import { B2C_STEP, type ConnectorStep } from './api-connector.js';
 
 /**

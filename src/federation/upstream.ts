@@ -1,6 +1,6 @@
 import * as oidc from 'openid-client';
 import { importPKCS8, SignJWT } from 'jose';
-import type { Clock } from '../deps.js';
+import type { Clock } from '../model/clock.js';
 import type { IdentityProvider } from './config.js';
 import { mapProfile, ProfileError, type MappedProfile, type UpstreamSources } from './presets.js';
 

@@ -12,7 +12,7 @@ import { staticDir } from '../paths.js';
 
 const require = createRequire(import.meta.url);
 import { PLAYGROUND_APP, playgroundRedirectUri } from '../provision.js';
-import type { Tenant } from '../store/store.js';
+import type { Tenant } from '../model/entities.js';
 import { landingPage, tokenViewerPage, type DecodedToken } from '../ui/pages/playground.js';
 import { formFields } from './forms.js';
 import { sendPage } from './respond.js';

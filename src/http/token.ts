@@ -5,7 +5,7 @@ import { OAuthError } from '../oauth/errors.js';
 import { authenticateEndpointClient, handleTokenRequest } from '../oauth/token.js';
 import type { AuthenticatedClient } from '../oauth/client-auth.js';
 import { introspect, revoke } from '../oauth/introspection.js';
-import type { Tenant } from '../store/store.js';
+import type { Tenant } from '../model/entities.js';
 import { userinfo } from '../oauth/userinfo.js';
 import { allowSpaOrigin, preflightHeaders } from './cors.js';
 import { isFormEncoded, refuseCredentialsInQuery } from './forms.js';

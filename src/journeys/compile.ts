@@ -1,5 +1,5 @@
 import type { Journey, Step } from './journey.js';
-import type { Policy } from './policy-schema.js';
+import type { Policy } from '../model/policy.js';
 import { federatedSignIn } from './steps/federated-sign-in.js';
 import { federatedSignUp } from './steps/federated-sign-up.js';
 import { linkIdentity } from './steps/link-identity.js';

@@ -2,10 +2,10 @@ import { existsSync, readdirSync, readFileSync, watch, type FSWatcher } from 'no
 import { basename, dirname, join } from 'node:path';
 import type { Logger } from 'pino';
 import { IDENTITY_PROVIDERS_FILE, loadIdentityProviders, type IdentityProvider } from '../federation/config.js';
-import { LOCALES } from '../ui/i18n/messages.js';
-import { CULTURE, templateLocation } from '../ui/layouts/location.js';
+import { LOCALES } from '../model/messages/messages.js';
+import { CULTURE, templateLocation } from '../model/page-layout.js';
 import { hasApiElement } from '../ui/layouts/sanitize.js';
-import { policySchema, type Policy } from './policy-schema.js';
+import { policySchema, type Policy } from '../model/policy.js';
 import type { SecretRef } from '../model/secret-ref.js';
 
 /** A validation problem: which file, where in it (JSON path), and why. */

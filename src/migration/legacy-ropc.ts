@@ -1,5 +1,5 @@
 import type { Counters } from '../security/counters.js';
-import type { LegacyRopc } from '../store/store.js';
+import type { LegacyRopc } from '../model/entities.js';
 
 /**
  * Just-in-time password migration (Microsoft's "seamless migration" pattern): a user imported without

@@ -1,6 +1,6 @@
 import { jwtVerify, type JWTPayload } from 'jose';
 import type { Deps } from '../deps.js';
-import type { Tenant } from '../store/store.js';
+import type { Tenant } from '../model/entities.js';
 import { OAuthError } from './errors.js';
 import { issuerFor } from './tenant-context.js';
 

@@ -1,4 +1,5 @@
-import type { App, Store } from '../store/store.js';
+import type { Store } from '../store/store.js';
+import type { App } from '../model/entities.js';
 import { OAuthError, pageError } from './errors.js';
 import { parseScope, resolveDelegatedScopes, type ResolvedScopes } from './scopes.js';
 

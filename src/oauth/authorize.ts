@@ -1,12 +1,12 @@
 import { randomToken, sha256 } from '../crypto/secrets.js';
 import type { Deps } from '../deps.js';
 import { newJourneyState } from '../journeys/journey.js';
-import type { Policy } from '../journeys/policy-schema.js';
+import type { Policy } from '../model/policy.js';
 import { journeyFor } from '../journeys/compile.js';
-import type { App, SsoSession, Tenant, User } from '../store/store.js';
+import type { App, SsoSession, Tenant, User } from '../model/entities.js';
 import { preTokenIssuance } from '../services/api-connectors.js';
 import { verifyOwnSignature } from '../tokens/verify.js';
-import { pickLocale } from '../ui/i18n/messages.js';
+import { pickLocale } from '../model/messages/messages.js';
 import type { AuthorizationResponse } from './authorization-response.js';
 import { TargetedError, type AuthorizationRequest } from './authorize-request.js';
 import { OAuthError } from './errors.js';

@@ -1,6 +1,7 @@
 import { safeEqual, sha256 } from '../crypto/secrets.js';
-import type { App, Store } from '../store/store.js';
-import { confidentialTypes } from '../store/store.js';
+import type { Store } from '../store/store.js';
+import type { App } from '../model/entities.js';
+import { confidentialTypes } from '../model/entities.js';
 import { OAuthError } from './errors.js';
 
 export interface ClientCredentialsInput {

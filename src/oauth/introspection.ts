@@ -1,7 +1,7 @@
 import type { JWTPayload } from 'jose';
 import type { Deps } from '../deps.js';
-import type { RefreshTokenRecord, Tenant } from '../store/store.js';
-import { confidentialTypes } from '../store/store.js';
+import type { RefreshTokenRecord, Tenant } from '../model/entities.js';
+import { confidentialTypes } from '../model/entities.js';
 import type { AuthenticatedClient } from './client-auth.js';
 import { verifyAccessToken } from './access-token.js';
 import { OAuthError } from './errors.js';

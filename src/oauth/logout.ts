@@ -1,6 +1,6 @@
 import { sha256 } from '../crypto/secrets.js';
 import type { Deps } from '../deps.js';
-import type { App, Tenant } from '../store/store.js';
+import type { App, Tenant } from '../model/entities.js';
 import { verifyOwnSignature } from '../tokens/verify.js';
 import { single, type RawParams } from './authorize-request.js';
 import { OAuthError, pageError } from './errors.js';

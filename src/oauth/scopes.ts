@@ -1,4 +1,5 @@
-import type { App, Store } from '../store/store.js';
+import type { Store } from '../store/store.js';
+import type { App } from '../model/entities.js';
 import { OAuthError } from './errors.js';
 
 export const OIDC_SCOPES = ['openid', 'offline_access', 'profile', 'email'] as const;

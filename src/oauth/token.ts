@@ -1,6 +1,6 @@
 import type { Deps } from '../deps.js';
-import type { Policy } from '../journeys/policy-schema.js';
-import type { Tenant } from '../store/store.js';
+import type { Policy } from '../model/policy.js';
+import type { Tenant } from '../model/entities.js';
 import type { RawParams } from './authorize-request.js';
 import { authenticateClient, type AuthenticatedClient } from './client-auth.js';
 import { OAuthError } from './errors.js';

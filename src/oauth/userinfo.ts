@@ -1,5 +1,5 @@
 import type { Deps } from '../deps.js';
-import type { Tenant } from '../store/store.js';
+import type { Tenant } from '../model/entities.js';
 import { verifyAccessToken } from './access-token.js';
 import { OAuthError } from './errors.js';
 

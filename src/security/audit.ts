@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { Clock } from '../deps.js';
+import type { Clock } from '../model/clock.js';
 import type { Store } from '../store/store.js';
 import type { Metrics } from '../observability/metrics.js';
 

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Deps } from '../deps.js';
-import { StoreConflictError, type App, type Tenant } from '../store/store.js';
+import { StoreConflictError } from '../store/store.js';
+import { type App, type Tenant } from '../model/entities.js';
 import type { JWTPayload } from 'jose';
 import { verifyAccessToken } from '../oauth/access-token.js';
 import { OAuthError } from '../oauth/errors.js';

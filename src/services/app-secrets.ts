@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { randomToken, sha256 } from '../crypto/secrets.js';
 import type { Deps } from '../deps.js';
 import { ProvisionError } from '../provision-error.js';
-import { confidentialTypes, type App, type AppSecret, type Tenant } from '../store/store.js';
+import { confidentialTypes, type App, type AppSecret, type Tenant } from '../model/entities.js';
 
 /**
  * Client secrets of confidential apps: several may be live at once, so a secret is rotated without

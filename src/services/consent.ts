@@ -1,7 +1,7 @@
 import type { Deps } from '../deps.js';
 import type { AuthorizationRequest } from '../oauth/authorize-request.js';
 import type { ResolvedScopes } from '../oauth/scopes.js';
-import type { App, Consent, Tenant, User } from '../store/store.js';
+import type { App, Consent, Tenant, User } from '../model/entities.js';
 
 /**
  * Consent for third-party apps (Azure AD's consent framework): such an app gets tokens for a user only

@@ -1,8 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import type { Deps } from '../deps.js';
 import { normalizeSignInName } from '../store/normalize.js';
-import { StoreConflictError, type SignInType, type Tenant, type User, type UserIdentity } from '../store/store.js';
-import { BUILTIN_ATTRIBUTES, EMAIL, GUID, extensionsAppIdOf, graphFromUser, type GraphIdentity } from './graph-users.js';
+import { StoreConflictError } from '../store/store.js';
+import { type SignInType, type Tenant, type User, type UserIdentity } from '../model/entities.js';
+import { graphFromUser } from './graph-users.js';
+import { EMAIL, GUID } from '../model/patterns.js';
+import { BUILTIN_ATTRIBUTES, extensionsAppIdOf, type GraphIdentity } from '../model/graph-user.js';
 
 /**
  * The subset of Microsoft Graph's `/v1.0/users` that B2C back offices use, on Latchkey's users: the

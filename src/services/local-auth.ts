@@ -1,7 +1,7 @@
 import type { Deps } from '../deps.js';
 import { checkLegacyPassword } from '../migration/legacy-ropc.js';
 import { normalizeSignInName } from '../store/normalize.js';
-import type { Tenant, User } from '../store/store.js';
+import type { Tenant, User } from '../model/entities.js';
 
 /** Failed passwords before a sign-in name is locked, and the lock's length (doubling with repeats, at most a day). */
 export const LOCKOUT_THRESHOLD = 10;

@@ -1,4 +1,5 @@
-import type { Store, Tenant } from '../store/store.js';
+import type { Store } from '../store/store.js';
+import type { Tenant } from '../model/entities.js';
 
 /**
  * Tenants by the names requests use for them (slug, id, `{slug}.onmicrosoft.com`): read on every

@@ -1,7 +1,7 @@
 import type { Deps } from '../deps.js';
 import { isServerSetting, TENANT_SECRET_NAME, type SecretRef } from '../model/secret-ref.js';
 import { ProvisionError } from '../provision-error.js';
-import type { Tenant } from '../store/store.js';
+import type { Tenant } from '../model/entities.js';
 
 /**
  * A tenant's secrets: values a policy or identity-provider file names as `{ "secret": NAME }` (a

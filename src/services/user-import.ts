@@ -2,7 +2,7 @@ import { closeSync, createReadStream, createWriteStream, openSync, readFileSync,
 import { createInterface } from 'node:readline';
 import type { ProvisionDeps } from '../provision.js';
 import { ProvisionError, setTenantSettings } from '../provision.js';
-import type { ImportedUser, Tenant } from '../store/store.js';
+import type { ImportedUser, Tenant } from '../model/entities.js';
 import { userFromGraph } from './graph-users.js';
 
 /**

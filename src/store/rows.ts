@@ -1,7 +1,7 @@
 import { safeEqual } from '../crypto/secrets.js';
 import { normalizeEmail, normalizeSignInName } from './normalize.js';
 import type { UserQuery } from './store.js';
-import type { App, AppSecret, AuditEvent, Authenticator, Consent, AuthenticatorKind, AuthCodeRecord, JourneyRecord, LegacyRopc, RefreshTokenRecord, SigningKey, SsoSession, Tenant, TenantSecret, User } from './store.js';
+import type { App, AppSecret, AuditEvent, Authenticator, Consent, AuthenticatorKind, AuthCodeRecord, JourneyRecord, LegacyRopc, RefreshTokenRecord, SigningKey, SsoSession, Tenant, TenantSecret, User } from '../model/entities.js';
 
 /**
  * Rows to records and back, for every engine: SQLite and PostgreSQL store the same columns (times as

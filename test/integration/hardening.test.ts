@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Agent, absolute, csrfOf, pkce, signInViaPages } from '../helpers/browserless.js';
 import { startServer, type TestServer } from '../helpers/server.js';
-import { en } from '../../src/ui/i18n/en.js';
+import { en } from '../../src/model/messages/en.js';
 
 const LOCKED = en['error.locked'];
 import { rotateKeys } from '../../src/provision.js';

@@ -6,8 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiConnectors, ConnectorError } from '../../src/connectors/api-connector.js';
 import { claimName, connectorRequest } from '../../src/connectors/attributes.js';
 import { validatePolicyFile } from '../../src/journeys/loader.js';
-import { policySchema, type ApiConnector } from '../../src/journeys/policy-schema.js';
-import type { Tenant } from '../../src/store/store.js';
+import { policySchema, type ApiConnector } from '../../src/model/policy.js';
+import type { Tenant } from '../../src/model/entities.js';
 import { freePort } from '../helpers/ports.js';
 
 const tenant = { id: '11111111-2222-3333-4444-555555555555', slug: 'contoso', extensionsAppId: 'abcdefabcdefabcdefabcdefabcdefab' } as Tenant;

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { policySchema } from '../../src/journeys/policy-schema.js';
+import { policySchema } from '../../src/model/policy.js';
 import { html } from '../../src/ui/html.js';
 import { PageLayouts } from '../../src/ui/layouts/page-layouts.js';
 import { sanitizeTemplate, TemplateError } from '../../src/ui/layouts/sanitize.js';

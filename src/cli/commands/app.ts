@@ -1,4 +1,4 @@
-import { appTypes, type AppType } from '../../store/store.js';
+import { appTypes, type AppType } from '../../model/entities.js';
 import { createApp, defineOnApi, definedOnApi, grantApp, requireApp, requireTenant, revokeGrant, ProvisionError } from '../../provision.js';
 import { need, parse, usageError, type CliContext, type Command } from '../context.js';
 import { appJson, table } from '../output.js';

@@ -3,9 +3,9 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { IDENTITY_PROVIDERS_FILE, loadIdentityProviders } from '../../federation/config.js';
 import { formatProblem, isPolicyFile, validatePolicyFile, type PolicyProblem } from '../../journeys/loader.js';
 import pino from 'pino';
-import { systemClock } from '../../deps.js';
+import { systemClock } from '../../model/clock.js';
 import { ProvisionError } from '../../provision.js';
-import { templateLocation } from '../../ui/layouts/location.js';
+import { templateLocation } from '../../model/page-layout.js';
 import { PageLayouts } from '../../ui/layouts/page-layouts.js';
 import { parse, usageError, type Command } from '../context.js';
 

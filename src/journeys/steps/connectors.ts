@@ -3,7 +3,7 @@ import { returnedClaims, type ConnectorSubject } from '../../connectors/attribut
 import type { OAuthError } from '../../oauth/errors.js';
 import { callConnector } from '../../services/api-connectors.js';
 import type { StepContext, StepResult } from '../journey.js';
-import type { Policy } from '../policy-schema.js';
+import type { Policy } from '../../model/policy.js';
 
 export { connectorFailure } from '../../services/api-connectors.js';
 

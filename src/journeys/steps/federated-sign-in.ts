@@ -3,7 +3,7 @@ import { callbackUrl, type IdentityProvider } from '../../federation/config.js';
 import type { MappedProfile } from '../../federation/presets.js';
 import { FederationError, type UpstreamChecks } from '../../federation/upstream.js';
 import { OAuthError } from '../../oauth/errors.js';
-import type { User } from '../../store/store.js';
+import type { User } from '../../model/entities.js';
 import type { JourneyState, Step, StepContext, StepResult } from '../journey.js';
 import { stepData, withData } from './common.js';
 import { FEDERATED_SIGN_IN_STEP, FEDERATION_ERROR_KEY, FEDERATION_KEY, offeredProviders, type PendingFederationError } from './providers.js';

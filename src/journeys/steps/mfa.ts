@@ -1,6 +1,6 @@
 import type { AuthenticationResponseJSON, RegistrationResponseJSON } from '@simplewebauthn/server';
 import { MfaService, mfaService, secondFactorDue, type FactorCheck } from '../../services/mfa.js';
-import type { Authenticator, User } from '../../store/store.js';
+import type { Authenticator, User } from '../../model/entities.js';
 import type { AmrValue } from '../../tokens/amr.js';
 import type { SafeHtml } from '../../ui/html.js';
 import type { FormButton, FormField } from '../../ui/pages/form-page.js';

@@ -1,6 +1,6 @@
 import type { RegistrationResponseJSON } from '@simplewebauthn/server';
 import { MfaService, mfaService } from '../../services/mfa.js';
-import type { User } from '../../store/store.js';
+import type { User } from '../../model/entities.js';
 import type { FormButton } from '../../ui/pages/form-page.js';
 import { maskAddress, passkeyButton } from '../../ui/pages/mfa.js';
 import { recoveryCodesContent, sealCodes, totpEnrolContent } from './factor-pages.js';

@@ -1,4 +1,4 @@
-import { confidentialTypes } from '../../store/store.js';
+import { confidentialTypes } from '../../model/entities.js';
 import { verifyAccessToken } from '../access-token.js';
 import { OAuthError } from '../errors.js';
 import type { UserGrant } from '../grant.js';

@@ -2,41 +2,8 @@ import { accessSync, constants, mkdirSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { migrationsDir } from '../../paths.js';
-import {
-  StoreConflictError,
-  type App,
-  type AppSecret,
-  type AppGrant,
-  type AuthCodeRecord,
-  type Authenticator,
-  type AuthenticatorKind,
-  type Consent,
-  type CodeRedemption,
-  type AuditEvent,
-  type AuditFilter,
-  type ConfigChange,
-  type ImportedUser,
-  type ImportResult,
-  type LegacyRopc,
-  type LoginThrottle,
-  type TenantSettings,
-  type JourneyRecord,
-  type OutboxMessage,
-  type UserProfileUpdate,
-  type RefreshRotation,
-  type RefreshTokenRecord,
-  type RefreshTokenRef,
-  type SessionClient,
-  type SigningKey,
-  type SignInType,
-  type SsoSession,
-  type UserQuery,
-  type Store,
-  type Tenant,
-  type TenantSecret,
-  type User,
-  type UserIdentity,
-} from '../store.js';
+import { StoreConflictError, type CodeRedemption, type AuditFilter, type ConfigChange, type ImportResult, type RefreshRotation, type RefreshTokenRef, type UserQuery, type Store } from '../store.js';
+import { type App, type AppSecret, type AppGrant, type AuthCodeRecord, type Authenticator, type AuthenticatorKind, type Consent, type AuditEvent, type ImportedUser, type LegacyRopc, type LoginThrottle, type TenantSettings, type JourneyRecord, type OutboxMessage, type UserProfileUpdate, type RefreshTokenRecord, type SessionClient, type SigningKey, type SignInType, type SsoSession, type Tenant, type TenantSecret, type User, type UserIdentity } from '../../model/entities.js';
 import { normalizeEmail, normalizeSignInName } from '../normalize.js';
 import { num, optNum, optStr, toAuditEvent, sameImportedUser, str, toApp, toCode, toFamily, toJourney, toKey, toRefresh, toSession, toAuthenticator, toConsent, toTenant, toTenantSecret, userQuerySql, toUser, userColumns, type Row } from '../rows.js';
 import { BackgroundCheckpointer } from './checkpointer.js';

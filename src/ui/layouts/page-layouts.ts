@@ -1,11 +1,12 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import type { Clock } from '../../deps.js';
-import type { Policy } from '../../journeys/policy-schema.js';
-import { API_DATA_NAME, type ApiPage } from '../pages/api-page.js';
+import type { Clock } from '../../model/clock.js';
+import type { Policy } from '../../model/policy.js';
+import { type ApiPage } from '../pages/api-page.js';
+import { API_DATA_NAME } from '../../model/page-layout.js';
 import { defaultDocument } from '../pages/layout.js';
-import { checkTemplateLocation, templateLocation, type TemplateLocation } from './location.js';
+import { checkTemplateLocation, templateLocation, type TemplateLocation } from '../../model/page-layout.js';
 import { sanitizeTemplate, TemplateError, type SanitizedTemplate } from './sanitize.js';
 
 /** The sources a templated page's Content-Security-Policy must allow, beyond Latchkey's own. */

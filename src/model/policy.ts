@@ -1,9 +1,9 @@
 import { z } from 'zod';
-import { LOCALES, MESSAGE_KEYS, placeholders } from '../ui/i18n/messages.js';
-import { en } from '../ui/i18n/en.js';
-import { PAGE_TYPES } from '../ui/pages/api-page.js';
-import { checkTemplateLocation } from '../ui/layouts/location.js';
-import { secretRefSchema } from '../model/secret-ref.js';
+import { LOCALES, MESSAGE_KEYS, placeholders } from './messages/messages.js';
+import { en } from './messages/en.js';
+import { PAGE_TYPES } from './page-layout.js';
+import { checkTemplateLocation } from './page-layout.js';
+import { secretRefSchema } from './secret-ref.js';
 
 /**
  * The policy file format (policies/{tenant}/{policyId}.json). Kinds are presets that expand to
