@@ -85,7 +85,7 @@ async function migrateFromLegacy(
     await audit.record({ ...base, event: 'password_migrated', outcome: 'failure', detail: 'too many calls to the old identity provider; not called' });
     return 'busy';
   }
-  const check = await checkLegacyPassword(legacy, input.signInName.trim(), input.password);
+  const check = await checkLegacyPassword(deps.outbound, legacy, input.signInName.trim(), input.password);
   if (check.result === 'unavailable') {
     await audit.record({ ...base, event: 'password_migrated', outcome: 'failure', detail: `old identity provider ${check.reason}` });
     return 'unavailable';

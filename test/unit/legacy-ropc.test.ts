@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LegacyCallLimiter, checkLegacyPassword } from '../../src/migration/legacy-ropc.js';
 import { MemoryCounters } from '../../src/security/counters.js';
+import { outboundClient } from '../helpers/outbound.js';
 import { startSilentServer } from '../helpers/upstream-op.js';
 
 /** The call to the old provider when it is slow, and the limit on how often it is called. */
@@ -17,7 +18,7 @@ afterAll(async () => {
 describe('just-in-time migration calls', () => {
   it('gives up on an old provider that does not answer within the timeout, saying so', async () => {
     const t0 = Date.now();
-    const r = await checkLegacyPassword({ tokenUrl: `${silent.url}/contoso/B2C_1_ROPC/oauth2/v2.0/token`, clientId: 'c', scope: 'openid c' }, 'ann@example.com', 'pw', 300);
+    const r = await checkLegacyPassword(outboundClient(), { tokenUrl: `${silent.url}/contoso/B2C_1_ROPC/oauth2/v2.0/token`, clientId: 'c', scope: 'openid c' }, 'ann@example.com', 'pw', 300);
     expect(r).toEqual({ result: 'unavailable', reason: 'no answer within 0.3 s' });
     expect(Date.now() - t0).toBeLessThan(2000);
   });
