@@ -96,6 +96,7 @@ export function parseAllowList(text: string): OutboundAllowList {
     const slash = entry.indexOf('/');
     const ip = slash === -1 ? entry : entry.slice(0, slash);
     const unbracketed = ip.replace(/^\[(.*)\]$/, '$1');
+    if (unbracketed.includes('%')) throw new Error(`'${entry}': IPv6 zone indexes are not supported`);
     if (isIP(unbracketed) !== 0) {
       const max = isIP(unbracketed) === 4 ? 32 : 128;
       const bits = slash === -1 ? String(max) : entry.slice(slash + 1);
