@@ -7,6 +7,7 @@ import type { FederationClient } from './federation/upstream.js';
 import type { PolicyRegistry } from './journeys/loader.js';
 import type { LegacyCallLimiter } from './migration/legacy-ropc.js';
 import type { Mailer } from './mail/mailer.js';
+import type { OutboundClient } from './outbound/outbound-client.js';
 import type { Audit } from './security/audit.js';
 import type { ClientAuthThrottle } from './security/client-auth-limiter.js';
 import type { Counters } from './security/counters.js';
@@ -49,6 +50,11 @@ export interface Deps {
   connectors: ApiConnectors;
   /** Custom page layouts (templates fetched, sanitized and cached) around hosted pages. */
   layouts: PageLayouts;
+  /**
+   * The one HTTP client for everything Latchkey fetches (layouts, connectors, upstream providers,
+   * legacy ROPC): private addresses refused after DNS, redirects checked per hop (LATCHKEY_OUTBOUND_ALLOW).
+   */
+  outbound: OutboundClient;
   /** Prometheus counters of this instance (served at /metrics when enabled). */
   metrics: Metrics;
   /** Stops watching files and closes the store and connections. */

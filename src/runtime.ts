@@ -10,6 +10,8 @@ import { FederationClient } from './federation/upstream.js';
 import { PolicyRegistry } from './journeys/loader.js';
 import { LegacyCallLimiter } from './migration/legacy-ropc.js';
 import { createMailer } from './mail/mailer.js';
+import { AddressPolicy } from './outbound/address-policy.js';
+import { OutboundClient } from './outbound/outbound-client.js';
 import { Audit } from './security/audit.js';
 import { ClientAuthThrottle } from './security/client-auth-limiter.js';
 import { MemoryCounters, RedisCounters, StoreCounters, type Counters } from './security/counters.js';
@@ -59,6 +61,7 @@ export async function createDeps(config: Config, opts: { logger?: Logger; clock?
   const policies = new PolicyRegistry(config.policiesDir, logger, opts.watchPolicies ?? true);
   const metrics = new Metrics(store, { defaults: config.metrics.enabled, now: () => clock.now() });
   const mailer = createMailer({ smtpUrl: config.smtpUrl, store, logger, clock, metrics });
+  const outbound = new OutboundClient({ policy: new AddressPolicy(config.outboundAllow), logger });
   return {
     config,
     store,
@@ -74,10 +77,11 @@ export async function createDeps(config: Config, opts: { logger?: Logger; clock?
     passwords: new PasswordHasher(config.passwordCost),
     counters,
     clientAuthThrottle: new ClientAuthThrottle(counters),
-    federation: new FederationClient(clock),
+    outbound,
+    federation: new FederationClient(clock, outbound),
     legacyCalls: new LegacyCallLimiter(counters),
-    connectors: new ApiConnectors(),
-    layouts: new PageLayouts({ policiesDir: config.policiesDir, baseUrl: config.baseUrl, logger, clock }),
+    connectors: new ApiConnectors(outbound),
+    layouts: new PageLayouts({ policiesDir: config.policiesDir, baseUrl: config.baseUrl, logger, clock, outbound }),
     async close() {
       policies.close();
       mailer.close();

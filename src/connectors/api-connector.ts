@@ -1,7 +1,7 @@
-import { request as httpRequest, type IncomingMessage } from 'node:http';
-import { request as httpsRequest, type RequestOptions } from 'node:https';
+import type { RequestOptions } from 'node:https';
 import type { ApiConnector } from '../model/policy.js';
 import { isServerSetting, type SecretRef } from '../model/secret-ref.js';
+import { OutboundError, type OutboundClient } from '../outbound/outbound-client.js';
 
 /**
  * B2C's API connectors: a REST endpoint of the customer's, called during sign-up and before tokens
@@ -68,35 +68,22 @@ interface RawAnswer {
   body: string;
 }
 
-/** One POST; a timeout covers the whole exchange (connect, answer, body). */
-function post(url: URL, body: string, headers: Record<string, string>, tls: Pick<RequestOptions, 'pfx' | 'passphrase'>, timeoutMs: number): Promise<RawAnswer> {
-  return new Promise((resolve, reject) => {
-    const signal = AbortSignal.timeout(timeoutMs);
-    const options: RequestOptions = {
-      method: 'POST',
-      headers: { 'content-type': 'application/json; charset=utf-8', accept: 'application/json', 'content-length': String(Buffer.byteLength(body)), ...headers },
-      signal,
-      ...(url.protocol === 'https:' ? tls : {}),
-    };
-    const onAnswer = (res: IncomingMessage) => {
-      const chunks: Buffer[] = [];
-      let size = 0;
-      res.on('data', (chunk: Buffer) => {
-        size += chunk.length;
-        if (size > MAX_RESPONSE_BYTES) {
-          res.destroy();
-          reject(new Error(`answer larger than ${MAX_RESPONSE_BYTES} bytes`));
-          return;
-        }
-        chunks.push(chunk);
-      });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
-      res.on('error', reject);
-    };
-    const req = url.protocol === 'https:' ? httpsRequest(url, options, onAnswer) : httpRequest(url, options, onAnswer);
-    req.on('error', (err: Error) => reject(signal.aborted ? Object.assign(new Error('timeout'), { name: 'TimeoutError' }) : err));
-    req.end(body);
+/**
+ * One POST through the outbound client (the address policy and its pinned connection); a timeout
+ * covers the whole exchange (connect, answer, body). A redirect is not followed: it is the answer.
+ */
+async function post(outbound: OutboundClient, url: URL, body: string, headers: Record<string, string>, tls: Pick<RequestOptions, 'pfx' | 'passphrase'>, timeoutMs: number): Promise<RawAnswer> {
+  const answer = await outbound.request(url, {
+    purpose: 'API connector',
+    method: 'POST',
+    headers: { 'content-type': 'application/json; charset=utf-8', accept: 'application/json', ...headers },
+    body,
+    timeoutMs,
+    maxBytes: MAX_RESPONSE_BYTES,
+    redirect: 'manual',
+    tls: { ...(tls.pfx !== undefined ? { pfx: tls.pfx as Buffer } : {}), ...(tls.passphrase !== undefined ? { passphrase: tls.passphrase } : {}) },
   });
+  return { status: answer.status, body: answer.body.toString('utf8') };
 }
 
 /** Reads an answer by B2C's contract; undefined when it follows none of its shapes. */
@@ -122,7 +109,10 @@ function interpret(answer: RawAnswer): ConnectorOutcome | string {
 
 /** Calls API connectors: one retry after a timeout or a connection failure, never after an answer. */
 export class ApiConnectors {
-  constructor(private readonly env: NodeJS.ProcessEnv = process.env) {}
+  constructor(
+    private readonly outbound: OutboundClient,
+    private readonly env: NodeJS.ProcessEnv = process.env,
+  ) {}
 
   /** The environment alone (no tenant secrets), never Latchkey's own settings. */
   private readonly fromEnv: SecretResolver = async (ref) => ('env' in ref && !isServerSetting(ref.env) ? this.env[ref.env] : undefined);
@@ -137,12 +127,13 @@ export class ApiConnectors {
     for (let attempt = 1; attempt <= 2; attempt++) {
       let answer: RawAnswer;
       try {
-        answer = await post(url, text, headers, tls, timeoutMs);
+        answer = await post(this.outbound, url, text, headers, tls, timeoutMs);
       } catch (err) {
-        const timedOut = err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError');
-        lastError = timedOut
+        if (!(err instanceof OutboundError)) throw err;
+        // A host the address policy refuses fails here as an unreachable one does (the log says why).
+        lastError = err.kind === 'timeout'
           ? new ConnectorError('timeout', `did not answer within ${connector.timeoutSeconds} seconds`, attempt)
-          : new ConnectorError('unreachable', `could not be reached (${err instanceof Error ? err.message : String(err)})`, attempt);
+          : new ConnectorError('unreachable', err.kind === 'too_large' ? `could not be reached (its answer was larger than ${MAX_RESPONSE_BYTES} bytes)` : 'could not be reached', attempt);
         continue;
       }
       const outcome = interpret(answer);

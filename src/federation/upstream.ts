@@ -1,6 +1,7 @@
 import * as oidc from 'openid-client';
 import { importPKCS8, SignJWT } from 'jose';
 import type { Clock } from '../model/clock.js';
+import type { OutboundClient, OutboundFetch } from '../outbound/outbound-client.js';
 import type { IdentityProvider } from './config.js';
 import { mapProfile, ProfileError, type MappedProfile, type UpstreamSources } from './presets.js';
 
@@ -83,7 +84,15 @@ export class FederationClient {
   private readonly configs = new WeakMap<IdentityProvider, { at: number; config: Promise<oidc.Configuration> }>();
   private readonly appleSecrets = new WeakMap<IdentityProvider, { at: number; secret: Promise<string> }>();
 
-  constructor(private readonly clock: Clock) {}
+  /** Every request openid-client makes (discovery, JWKS, token, userinfo, user APIs) goes through it. */
+  private readonly fetch: OutboundFetch;
+
+  constructor(
+    private readonly clock: Clock,
+    outbound: OutboundClient,
+  ) {
+    this.fetch = outbound.fetcher('identity provider');
+  }
 
   /** The URL to send the browser to, with state, nonce (OIDC) and the PKCE challenge. */
   async authorizationUrl(provider: IdentityProvider, checks: UpstreamChecks): Promise<string> {
@@ -169,6 +178,7 @@ export class FederationClient {
       const secret = await this.appleSecret(provider);
       const fresh = new oidc.Configuration(config.serverMetadata(), provider.clientId, { client_secret: secret, id_token_signed_response_alg: provider.idTokenSigningAlg }, oidc.ClientSecretPost(secret));
       fresh.timeout = provider.timeoutSeconds;
+      fresh[oidc.customFetch] = this.fetch;
       if (insecureAllowed(provider.discoveryUrl!)) oidc.allowInsecureRequests(fresh);
       return fresh;
     }
@@ -187,6 +197,7 @@ export class FederationClient {
       const url = provider.discoveryUrl!;
       return oidc.discovery(new URL(url), provider.clientId, metadata, auth, {
         timeout: provider.timeoutSeconds,
+        [oidc.customFetch]: this.fetch,
         ...(insecureAllowed(url) ? { execute: [oidc.allowInsecureRequests] } : {}),
       });
     }
@@ -198,6 +209,7 @@ export class FederationClient {
     };
     const config = new oidc.Configuration(server, provider.clientId, metadata, auth);
     config.timeout = provider.timeoutSeconds;
+    config[oidc.customFetch] = this.fetch;
     if ([provider.authorizationUrl!, provider.tokenUrl!, provider.userinfoUrl!].some(insecureAllowed)) oidc.allowInsecureRequests(config);
     return config;
   }

@@ -93,7 +93,7 @@ async function migrateFromLegacy(
   }
   // The name the account has, not what was typed: the typed one only matched it after normalizing
   // (case, spaces), and the old provider must be asked about this account and no other.
-  const check = await checkLegacyPassword(legacy, storedSignInName(user) ?? input.signInName.trim(), input.password);
+  const check = await checkLegacyPassword(deps.outbound, legacy, storedSignInName(user) ?? input.signInName.trim(), input.password);
   if (check.result === 'unavailable') {
     await audit.record({ ...base, event: 'password_migrated', outcome: 'failure', detail: `old identity provider ${check.reason}` });
     return 'unavailable';

@@ -12,6 +12,7 @@ import { launchBrowser, startRelyingParty, type RelyingParty } from '../helpers/
 import { freePort } from '../helpers/ports.js';
 import { waitForPolicy, writePolicy as writePolicyFile } from '../helpers/policies.js';
 import { startServer, type TestServer } from '../helpers/server.js';
+import { LOOPBACK_ALLOWED } from '../helpers/outbound.js';
 import { suiteCert } from '../helpers/tls.js';
 
 /**
@@ -99,7 +100,8 @@ async function signUp(page: Page, flow: Flow, email: string, given: string): Pro
 beforeAll(async () => {
   process.env.TEST_CONNECTOR_PASSWORD = 'connector-secret';
   process.env.TEST_CONNECTOR_TOKEN = 'bearer-token-value';
-  s = await startServer();
+  // The connector endpoints run on this machine: the operator allows it.
+  s = await startServer({ env: { LATCHKEY_OUTBOUND_ALLOW: LOOPBACK_ALLOWED } });
   EXT = s.tenant.id.replace(/-/g, '');
   rp = await startRelyingParty();
   browser = await launchBrowser();

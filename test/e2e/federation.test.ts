@@ -6,6 +6,7 @@ import type { Browser, Page } from 'playwright-core';
 import { finishFlow, newPage as newBrowserPage, startFlow as startBrowserFlow, type Flow } from '../helpers/browser-flow.js';
 import { launchBrowser, startRelyingParty, type RelyingParty } from '../helpers/browser.js';
 import { freePort, startServer, type TestServer } from '../helpers/server.js';
+import { LOOPBACK_ALLOWED } from '../helpers/outbound.js';
 import { startSilentServer, startUpstreamOp, type UpstreamOp } from '../helpers/upstream-op.js';
 
 /**
@@ -29,7 +30,8 @@ const connectorCalls: Record<string, unknown>[] = [];
 const callback = (id: string) => `${here.baseUrl}/demo/federation/${id}/callback`;
 
 beforeAll(async () => {
-  here = await startServer();
+  // Latchkey fetches from the upstream providers, the partner Latchkey and the connector on this machine.
+  here = await startServer({ env: { LATCHKEY_OUTBOUND_ALLOW: LOOPBACK_ALLOWED } });
   partner = await startServer();
   rp = await startRelyingParty();
   browser = await launchBrowser();

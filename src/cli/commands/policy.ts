@@ -4,6 +4,8 @@ import { IDENTITY_PROVIDERS_FILE, loadIdentityProviders } from '../../federation
 import { formatProblem, isPolicyFile, validatePolicyFile, type PolicyProblem } from '../../journeys/loader.js';
 import pino from 'pino';
 import { systemClock } from '../../model/clock.js';
+import { AddressPolicy } from '../../outbound/address-policy.js';
+import { OutboundClient } from '../../outbound/outbound-client.js';
 import { ProvisionError } from '../../provision.js';
 import { templateLocation } from '../../model/page-layout.js';
 import { PageLayouts } from '../../ui/layouts/page-layouts.js';
@@ -49,7 +51,10 @@ export const policyCommand: Command = async (ctx, argv) => {
   const files = positionals.length > 0 ? positionals.map((f) => resolve(f)) : allFiles(ctx.config.policiesDir);
   const problems: PolicyProblem[] = [];
   const valid: string[] = [];
-  const layouts = new PageLayouts({ policiesDir: ctx.config.policiesDir, baseUrl: ctx.config.baseUrl, logger: pino({ level: 'silent' }), clock: systemClock });
+  const logger = pino({ level: 'silent' });
+  // Templates are fetched as the server fetches them: the same address policy (LATCHKEY_OUTBOUND_ALLOW).
+  const outbound = new OutboundClient({ policy: new AddressPolicy(ctx.config.outboundAllow), logger });
+  const layouts = new PageLayouts({ policiesDir: ctx.config.policiesDir, baseUrl: ctx.config.baseUrl, logger, clock: systemClock, outbound });
   for (const file of files) {
     const found = await validate(file, layouts);
     if (found.length > 0) problems.push(...found);
