@@ -22,6 +22,7 @@ import { KeyRing } from './tokens/keyring.js';
 import { PageLayouts } from './ui/layouts/page-layouts.js';
 import { Metrics } from './observability/metrics.js';
 import { TenantDirectory } from './services/tenant-directory.js';
+import { resolveSecret } from './services/tenant-secrets.js';
 
 /** Opens the configured store: PostgreSQL at LATCHKEY_DATABASE_URL, or the SQLite file at LATCHKEY_DB. */
 export async function openStore(config: Config): Promise<Store> {
@@ -78,7 +79,10 @@ export async function createDeps(config: Config, opts: { logger?: Logger; clock?
     counters,
     clientAuthThrottle: new ClientAuthThrottle(counters),
     outbound,
-    federation: new FederationClient(clock, outbound),
+    federation: new FederationClient(clock, outbound, async (slug, name) => {
+      const tenant = await store.findTenant(slug);
+      return tenant ? resolveSecret({ store, secrets }, tenant.id, { secret: name }) : undefined;
+    }),
     legacyCalls: new LegacyCallLimiter(counters),
     connectors: new ApiConnectors(outbound),
     layouts: new PageLayouts({ policiesDir: config.policiesDir, baseUrl: config.baseUrl, logger, clock, outbound }),
