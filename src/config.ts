@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { parseAllowList, type OutboundAllowList } from './outbound/address-policy.js';
-import { DEFAULT_DB_PATH } from './tokens/first-start-key.js';
+import { DEFAULT_DB_PATH } from './paths.js';
 
 const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 

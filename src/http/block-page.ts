@@ -1,5 +1,5 @@
 import type { FastifyReply } from 'fastify';
-import type { Deps } from '../deps.js';
+import type { Deps } from '../services/deps.js';
 import type { Policy } from '../model/policy.js';
 import type { Tenant } from '../model/entities.js';
 import { isLocale, messagesFor } from '../model/messages/messages.js';

@@ -1,5 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { Deps } from '../deps.js';
+import type { Deps } from '../services/deps.js';
 import type { Tenant } from '../model/entities.js';
 
 /**

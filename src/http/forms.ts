@@ -1,6 +1,6 @@
 import type { FastifyRequest } from 'fastify';
 import type { RawParams } from '../oauth/authorize-request.js';
-import { OAuthError } from '../oauth/errors.js';
+import { OAuthError } from '../model/errors.js';
 
 /** The request's OAuth parameters: the query for GET, the url-encoded form body for POST. */
 export function requestParams(req: FastifyRequest): RawParams {

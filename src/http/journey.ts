@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { sha256, safeEqual } from '../crypto/secrets.js';
-import type { Deps } from '../deps.js';
+import type { Deps } from '../services/deps.js';
 import { journeyFor } from '../journeys/compile.js';
 import { resumeJourney, runJourney, type JourneyOutcome } from '../journeys/engine.js';
 import type { Journey } from '../journeys/journey.js';
@@ -8,7 +8,7 @@ import type { Policy } from '../model/policy.js';
 import { errorResponse } from '../oauth/authorization-response.js';
 import { respondWithGrant, type Authentication } from '../oauth/authorize.js';
 import type { AuthorizationRequest } from '../oauth/authorize-request.js';
-import { OAuthError, pageError } from '../oauth/errors.js';
+import { OAuthError, pageError } from '../model/errors.js';
 import { createSession, findActiveSession } from '../oauth/sso.js';
 import { finalAmr } from '../tokens/amr.js';
 import { resolveTenant } from '../oauth/tenant-context.js';

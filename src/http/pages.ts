@@ -3,15 +3,15 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { compactVerify, decodeJwt, decodeProtectedHeader } from 'jose';
-import type { Deps } from '../deps.js';
-import { OAuthError } from '../oauth/errors.js';
+import type { Deps } from '../services/deps.js';
+import { OAuthError } from '../model/errors.js';
 import { endpointUrl } from '../oauth/tenant-context.js';
 import { handleTokenRequest } from '../oauth/token.js';
 import { createRequire } from 'node:module';
 import { staticDir } from '../paths.js';
 
 const require = createRequire(import.meta.url);
-import { PLAYGROUND_APP, playgroundRedirectUri } from '../provision.js';
+import { PLAYGROUND_APP, playgroundRedirectUri } from '../services/tenants.js';
 import type { Tenant } from '../model/entities.js';
 import { landingPage, tokenViewerPage, type DecodedToken } from '../ui/pages/playground.js';
 import { formFields } from './forms.js';

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
-import type { Deps } from '../deps.js';
+import type { Deps } from '../services/deps.js';
 import { bearerToken } from '../oauth/access-token.js';
-import { OAuthError } from '../oauth/errors.js';
+import { OAuthError } from '../model/errors.js';
 import { authenticateEndpointClient, handleTokenRequest } from '../oauth/token.js';
 import type { AuthenticatedClient } from '../oauth/client-auth.js';
 import { introspect, revoke } from '../oauth/introspection.js';

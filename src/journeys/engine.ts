@@ -1,6 +1,6 @@
 import { randomToken, safeEqual } from '../crypto/secrets.js';
-import type { Deps } from '../deps.js';
-import { OAuthError } from '../oauth/errors.js';
+import type { Deps } from '../services/deps.js';
+import { OAuthError } from '../model/errors.js';
 import type { AuthorizationRequest } from '../oauth/authorize-request.js';
 import type { JourneyRecord, Tenant } from '../model/entities.js';
 import { messagesFor, pickLocale } from '../model/messages/messages.js';

@@ -1,5 +1,5 @@
-import type { Deps } from '../deps.js';
-import type { OAuthError } from '../oauth/errors.js';
+import type { Deps } from '../services/deps.js';
+import type { OAuthError } from '../model/errors.js';
 import type { AuthorizationRequest } from '../oauth/authorize-request.js';
 import type { Tenant } from '../model/entities.js';
 import type { Messages } from '../model/messages/messages.js';

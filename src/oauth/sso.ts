@@ -1,5 +1,5 @@
 import { randomToken, sha256 } from '../crypto/secrets.js';
-import type { Deps } from '../deps.js';
+import type { Deps } from '../services/deps.js';
 import type { Policy } from '../model/policy.js';
 import type { SsoSession, Tenant, User } from '../model/entities.js';
 

@@ -1,7 +1,7 @@
-import type { Deps } from '../deps.js';
+import type { Deps } from '../services/deps.js';
 import type { Policy } from '../model/policy.js';
 import type { Tenant } from '../model/entities.js';
-import { OAuthError } from './errors.js';
+import { OAuthError, B2C_CODES } from '../model/errors.js';
 
 /** How the client addressed us; endpoint URLs in discovery are written back the same way. */
 export type UrlForm = 'path' | 'query' | 'tfp';
@@ -35,7 +35,7 @@ export async function resolveTenantPolicy(
   const id = policyId ?? (allowDefault ? tenant.defaultPolicy : undefined);
   if (!id) {
     throw new OAuthError('invalid_request', 'The request does not name a policy: add it to the path or as the p parameter.', {
-      b2cCode: 'AADB2C90083',
+      b2cCode: B2C_CODES.missingParameter,
       redirectable: false,
     });
   }

@@ -1,4 +1,4 @@
-import type { Deps } from '../deps.js';
+import type { Deps } from '../services/deps.js';
 import { randomToken, sha256 } from '../crypto/secrets.js';
 import type { Policy } from '../model/policy.js';
 import type { App, Tenant, User } from '../model/entities.js';

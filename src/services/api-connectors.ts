@@ -1,8 +1,8 @@
 import { ConnectorError, type ConnectorOutcome, type ConnectorStep } from '../connectors/api-connector.js';
 import { connectorRequest, PROTECTED_TOKEN_CLAIMS, returnedClaims, subjectOf, type ConnectorSubject } from '../connectors/attributes.js';
-import type { Deps } from '../deps.js';
+import type { Deps } from './deps.js';
 import type { Policy } from '../model/policy.js';
-import { OAuthError } from '../oauth/errors.js';
+import { OAuthError } from '../model/errors.js';
 import type { Tenant, User } from '../model/entities.js';
 import { resolveSecret } from './tenant-secrets.js';
 

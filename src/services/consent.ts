@@ -1,6 +1,4 @@
-import type { Deps } from '../deps.js';
-import type { AuthorizationRequest } from '../oauth/authorize-request.js';
-import type { ResolvedScopes } from '../oauth/scopes.js';
+import type { Deps } from './deps.js';
 import type { App, Consent, Tenant, User } from '../model/entities.js';
 
 /**
@@ -9,12 +7,12 @@ import type { App, Consent, Tenant, User } from '../model/entities.js';
  * registered. The scopes that need consent are what the request resolved to, less the app's own id
  * (a token for itself gives it nothing of the user's).
  */
-export function scopesNeedingConsent(app: App, scopes: ResolvedScopes): string[] {
+export function scopesNeedingConsent(app: App, scopes: { granted: readonly string[] }): string[] {
   return scopes.granted.filter((s) => s !== app.clientId);
 }
 
 /** Whether the user must see the consent page for this request (always with prompt=consent). */
-export async function consentDue(deps: Pick<Deps, 'store'>, tenant: Tenant, app: App, user: User, request: Pick<AuthorizationRequest, 'prompt' | 'scopes'>): Promise<boolean> {
+export async function consentDue(deps: Pick<Deps, 'store'>, tenant: Tenant, app: App, user: User, request: { prompt: readonly string[]; scopes: { granted: readonly string[] } }): Promise<boolean> {
   if (!app.thirdParty) return false;
   if (request.prompt.includes('consent')) return true;
   const given = await deps.store.findConsent(tenant.id, user.id, app.clientId);

@@ -1,4 +1,4 @@
-import type { Deps } from '../deps.js';
+import type { Deps } from './deps.js';
 import { checkLegacyPassword } from '../migration/legacy-ropc.js';
 import { normalizeSignInName } from '../store/normalize.js';
 import type { Tenant, User } from '../model/entities.js';

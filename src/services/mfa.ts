@@ -12,7 +12,7 @@ import {
 import { generateSecret, generateURI, verify as verifyOtp } from 'otplib';
 import QRCode from 'qrcode';
 import { safeEqual, sha256 } from '../crypto/secrets.js';
-import type { Deps } from '../deps.js';
+import type { Deps } from './deps.js';
 import type { Policy } from '../model/policy.js';
 import type { AmrValue } from '../tokens/amr.js';
 import { LOCKOUT_THRESHOLD, lockoutMs } from './local-auth.js';

@@ -1,6 +1,6 @@
-import type { Deps } from '../deps.js';
+import { invalid, notFound } from '../model/errors.js';
+import type { Deps } from './deps.js';
 import { isServerSetting, TENANT_SECRET_NAME, type SecretRef } from '../model/secret-ref.js';
-import { ProvisionError } from '../provision-error.js';
 import type { Tenant } from '../model/entities.js';
 
 /**
@@ -23,18 +23,18 @@ const MAX_VALUE_BYTES = 16 * 1024;
 const MAX_SECRETS = 100;
 
 function checkName(name: string): void {
-  if (!TENANT_SECRET_NAME.test(name)) throw new ProvisionError(`invalid --name '${name}': a letter, then up to 63 letters, digits, '_', '.' or '-'`);
+  if (!TENANT_SECRET_NAME.test(name)) throw invalid(`invalid --name '${name}': a letter, then up to 63 letters, digits, '_', '.' or '-'`);
 }
 
 export async function setTenantSecret(d: SecretDeps, tenant: Tenant, name: string, value: string, by: string): Promise<TenantSecretView> {
   checkName(name);
   // A value read from stdin or a file usually ends with a newline nobody meant as part of the secret.
   const v = value.replace(/\r?\n$/, '');
-  if (v.length === 0) throw new ProvisionError('the secret value is empty');
-  if (Buffer.byteLength(v) > MAX_VALUE_BYTES) throw new ProvisionError(`the secret value is larger than ${MAX_VALUE_BYTES} bytes`);
+  if (v.length === 0) throw invalid('the secret value is empty');
+  if (Buffer.byteLength(v) > MAX_VALUE_BYTES) throw invalid(`the secret value is larger than ${MAX_VALUE_BYTES} bytes`);
   const existing = await d.store.findTenantSecret(tenant.id, name);
   if (!existing && (await d.store.listTenantSecrets(tenant.id)).length >= MAX_SECRETS) {
-    throw new ProvisionError(`tenant '${tenant.slug}' has ${MAX_SECRETS} secrets: remove one first`);
+    throw invalid(`tenant '${tenant.slug}' has ${MAX_SECRETS} secrets: remove one first`);
   }
   const now = d.clock.now();
   await d.store.setTenantSecret({ tenantId: tenant.id, name, sealedValue: d.secrets.seal(v), createdAt: existing?.createdAt ?? now, updatedAt: now });
@@ -48,7 +48,7 @@ export async function listTenantSecrets(d: Pick<Deps, 'store'>, tenant: Tenant):
 
 export async function removeTenantSecret(d: SecretDeps, tenant: Tenant, name: string, by: string): Promise<void> {
   checkName(name);
-  if (!(await d.store.removeTenantSecret(tenant.id, name))) throw new ProvisionError(`tenant '${tenant.slug}' has no secret '${name}'`);
+  if (!(await d.store.removeTenantSecret(tenant.id, name))) throw notFound(`tenant '${tenant.slug}' has no secret '${name}'`);
   await d.audit.record({ tenantId: tenant.id, event: 'tenant_secret_removed', outcome: 'success', detail: `${name} (${by})` });
 }
 

@@ -5,6 +5,7 @@
  * driven from outside.
  */
 
+import { ServiceError } from '../model/errors.js';
 import type { App, AppGrant, AppSecret, AuditEvent, AuthCodeRecord, Authenticator, AuthenticatorKind, Consent, ImportedUser, JourneyRecord, LoginThrottle, OutboxMessage, RefreshTokenRecord, SessionClient, SignInType, SigningKey, SsoSession, Tenant, TenantSecret, TenantSettings, User, UserIdentity, UserProfileUpdate } from '../model/entities.js';
 
 /** Outcome of redeeming a code: the code, or why it cannot be used. */
@@ -40,7 +41,12 @@ export interface AuditFilter {
 /** What happened to one imported row. */
 export type ImportResult = 'created' | 'updated' | 'unchanged' | { failed: string };
 
-export class StoreConflictError extends Error {}
+/** A unique name or id is taken (a concurrent write got there first): a service error of kind conflict. */
+export class StoreConflictError extends ServiceError {
+  constructor(message: string) {
+    super('conflict', message);
+  }
+}
 
 /** The configured database cannot be opened (reported as one line, by the server and the CLI). */
 export class StoreOpenError extends Error {}

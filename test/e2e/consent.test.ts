@@ -1,7 +1,7 @@
 import * as client from 'openid-client';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApp, requireApp } from '../../src/provision.js';
+import { createApp, requireApp } from '../../src/services/apps.js';
 import { ADMIN_API_URI } from '../../src/services/admin-api.js';
 import { finishFlow, newPage, startFlow, type Flow } from '../helpers/browser-flow.js';
 import { launchBrowser, startRelyingParty, type RelyingParty } from '../helpers/browser.js';

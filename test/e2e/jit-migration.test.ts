@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
-import { setTenantSettings } from '../../src/provision.js';
+import { setTenantSettings } from '../../src/services/tenants.js';
 import { graphFromUser } from '../../src/services/graph-users.js';
 import { importUsers } from '../../src/services/user-import.js';
 import { finishFlow, newPage, startFlow } from '../helpers/browser-flow.js';

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiConnectors, ConnectorError } from '../../src/connectors/api-connector.js';
 import { claimName, connectorRequest } from '../../src/connectors/attributes.js';
-import { validatePolicyFile } from '../../src/journeys/loader.js';
+import { validatePolicyFile } from '../../src/services/policies.js';
 import { policySchema, type ApiConnector } from '../../src/model/policy.js';
 import type { Tenant } from '../../src/model/entities.js';
 import { outboundClient } from '../helpers/outbound.js';

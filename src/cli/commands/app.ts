@@ -1,5 +1,7 @@
+import { invalid } from '../../model/errors.js';
 import { appTypes, type AppType } from '../../model/entities.js';
-import { createApp, defineOnApi, definedOnApi, grantApp, requireApp, requireTenant, revokeGrant, ProvisionError } from '../../provision.js';
+import { createApp, defineOnApi, definedOnApi, grantApp, requireApp, revokeGrant } from '../../services/apps.js';
+import { requireTenant } from '../../services/tenants.js';
 import { need, parse, usageError, type CliContext, type Command } from '../context.js';
 import { appJson, table } from '../output.js';
 import { addAppSecret, listAppSecrets, revokeAppSecret } from '../../services/app-secrets.js';
@@ -21,7 +23,7 @@ async function secretCommand(ctx: CliContext, argv: string[]): Promise<void> {
   const app = await requireApp(d, tenant, need(values.app, '--app'));
   const number = (flag: string, v: string | undefined) => {
     if (v === undefined) return undefined;
-    if (!/^\d+(\.\d+)?$/.test(v)) throw new ProvisionError(`invalid ${flag}: a number`);
+    if (!/^\d+(\.\d+)?$/.test(v)) throw invalid(`invalid ${flag}: a number`);
     return Number(v);
   };
   if (verb === 'add') {

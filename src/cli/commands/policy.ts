@@ -1,19 +1,19 @@
+import { notFound } from '../../model/errors.js';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { IDENTITY_PROVIDERS_FILE, loadIdentityProviders } from '../../federation/config.js';
-import { formatProblem, isPolicyFile, validatePolicyFile, type PolicyProblem } from '../../journeys/loader.js';
+import { formatProblem, isPolicyFile, validatePolicyFile, type PolicyProblem } from '../../services/policies.js';
 import pino from 'pino';
 import { systemClock } from '../../model/clock.js';
 import { AddressPolicy } from '../../outbound/address-policy.js';
 import { OutboundClient } from '../../outbound/outbound-client.js';
-import { ProvisionError } from '../../provision.js';
 import { templateLocation } from '../../model/page-layout.js';
 import { PageLayouts } from '../../ui/layouts/page-layouts.js';
 import { parse, usageError, type Command } from '../context.js';
 
 /** Every policy file and identity-providers.json under the policies folder (one sub-folder per tenant). */
 function allFiles(dir: string): string[] {
-  if (!existsSync(dir)) throw new ProvisionError(`no policies folder at ${dir}`);
+  if (!existsSync(dir)) throw notFound(`no policies folder at ${dir}`);
   const files: string[] = [];
   for (const tenant of readdirSync(dir).sort()) {
     const folder = join(dir, tenant);

@@ -1,6 +1,6 @@
 import { confidentialTypes } from '../../model/entities.js';
 import { verifyAccessToken } from '../access-token.js';
-import { OAuthError } from '../errors.js';
+import { OAuthError, B2C_CODES } from '../../model/errors.js';
 import type { UserGrant } from '../grant.js';
 import { mintUserTokens } from '../mint.js';
 import { unconsentedScopes } from '../../services/consent.js';
@@ -39,7 +39,7 @@ export async function onBehalfOfGrant(req: TokenRequest): Promise<TokenResponse>
   const scopes = await resolveDelegatedScopes(deps.store, caller, parseScope(required(params, 'scope')));
   if (!scopes.api) throw new OAuthError('invalid_scope', 'On-behalf-of needs a scope of the downstream API.');
   const user = await deps.store.findUser(tenant.id, claims.oid);
-  if (!user || user.disabled) throw new OAuthError('invalid_grant', 'The user of the assertion no longer exists or is disabled.', { b2cCode: 'AADB2C90128' });
+  if (!user || user.disabled) throw new OAuthError('invalid_grant', 'The user of the assertion no longer exists or is disabled.', { b2cCode: B2C_CODES.accountGone });
 
   // A third-party app acts for the user only within what the user agreed to (its consent page).
   const missing = await unconsentedScopes(deps, tenant, caller, user.id, scopes.granted.filter((s) => s.includes('/')));

@@ -1,5 +1,5 @@
 import { sha256 } from '../../crypto/secrets.js';
-import { OAuthError } from '../errors.js';
+import { OAuthError, B2C_CODES } from '../../model/errors.js';
 import type { RefreshGrant } from '../grant.js';
 import { parseScope } from '../scopes.js';
 import { userTokenResponse, type TokenResponse } from '../token-response.js';
@@ -69,13 +69,13 @@ export async function refreshTokenGrant(req: TokenRequest): Promise<TokenRespons
     await deps.audit.record({ tenantId: tenant.id, event: 'refresh_reuse', outcome: 'failure', subject: old.userId, clientId: app.clientId, ip: req.ip, detail: 'family revoked' });
     throw new OAuthError('invalid_grant', 'The refresh token has already been used; all tokens of this grant are revoked.');
   }
-  if (old.revokedAt !== null) throw new OAuthError('invalid_grant', 'The refresh token has been revoked.', { b2cCode: 'AADB2C90129' });
+  if (old.revokedAt !== null) throw new OAuthError('invalid_grant', 'The refresh token has been revoked.', { b2cCode: B2C_CODES.grantRevoked });
   if (old.familyExpiresAt !== null && old.familyExpiresAt <= now) {
     throw new OAuthError('invalid_grant', 'The provided grant has expired. Please re-authenticate and try again. Grant sliding window expiration time has passed.', {
-      b2cCode: 'AADB2C90080',
+      b2cCode: B2C_CODES.grantExpired,
     });
   }
-  if (old.consumedAt === null && old.expiresAt <= now) throw new OAuthError('invalid_grant', 'The refresh token has expired.', { b2cCode: 'AADB2C90080' });
+  if (old.consumedAt === null && old.expiresAt <= now) throw new OAuthError('invalid_grant', 'The refresh token has expired.', { b2cCode: B2C_CODES.grantExpired });
 
   // A narrower scope may be asked for (RFC 6749 §6); never a wider one. Repeating offline_access is fine.
   const requested = parseScope(param(params, 'scope'));
@@ -84,7 +84,7 @@ export async function refreshTokenGrant(req: TokenRequest): Promise<TokenRespons
 
   const user = await deps.store.findUser(tenant.id, old.userId);
   if (!user || user.disabled) {
-    throw new OAuthError('invalid_grant', 'The account for this grant no longer exists or is disabled.', { b2cCode: 'AADB2C90128' });
+    throw new OAuthError('invalid_grant', 'The account for this grant no longer exists or is disabled.', { b2cCode: B2C_CODES.accountGone });
   }
   const policy = deps.policies.get(tenant.slug, grant.policyId) ?? req.policy;
   let current = await withCurrentGrants(deps.store, app.clientId, grant);
@@ -108,7 +108,7 @@ export async function refreshTokenGrant(req: TokenRequest): Promise<TokenRespons
       await deps.audit.record({ tenantId: tenant.id, event: 'refresh_reuse', outcome: 'failure', subject: old.userId, clientId: app.clientId, ip: req.ip, detail: 'family revoked (concurrent use)' });
       throw new OAuthError('invalid_grant', 'The refresh token has already been used; all tokens of this grant are revoked.');
     }
-    throw new OAuthError('invalid_grant', 'The refresh token has been revoked.', { b2cCode: 'AADB2C90129' });
+    throw new OAuthError('invalid_grant', 'The refresh token has been revoked.', { b2cCode: B2C_CODES.grantRevoked });
   }
   return out.body;
 }

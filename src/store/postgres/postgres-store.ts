@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import pg from 'pg';
 import { postgresMigrationsDir } from '../../paths.js';
 import { normalizeEmail, normalizeSignInName } from '../normalize.js';
-import { num, optStr, toAuditEvent, sameImportedUser, str, toApp, toCode, toFamily, toJourney, toKey, toSession, toAuthenticator, toConsent, toTenant, toTenantSecret, userQuerySql, toUser, userColumns, type Row } from '../rows.js';
+import { num, toAuditEvent, sameImportedUser, str, toApp, toCode, toFamily, toJourney, toKey, toSession, toAuthenticator, toConsent, toTenant, toTenantSecret, userQuerySql, toUser, userColumns, type Row } from '../rows.js';
 import { StoreConflictError, type AuditFilter, type CodeRedemption, type ConfigChange, type ImportResult, type MigrationResult, type RefreshRotation, type RefreshTokenRef, type UserQuery, type Store } from '../store.js';
 import { type App, type AppSecret, type AppGrant, type AuditEvent, type AuthCodeRecord, type Authenticator, type AuthenticatorKind, type Consent, type ImportedUser, type JourneyRecord, type LoginThrottle, type OutboxMessage, type RefreshTokenRecord, type SessionClient, type SigningKey, type SignInType, type SsoSession, type Tenant, type TenantSecret, type TenantSettings, type User, type UserIdentity, type UserProfileUpdate } from '../../model/entities.js';
 import { migratePostgres } from './migrate.js';

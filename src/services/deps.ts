@@ -1,23 +1,23 @@
 import type { Logger } from 'pino';
-import type { Config } from './config.js';
-import type { ApiConnectors } from './connectors/api-connector.js';
-import type { PasswordHasher } from './crypto/password.js';
-import type { SecretBox } from './crypto/secrets.js';
-import type { FederationClient } from './federation/upstream.js';
-import type { PolicyRegistry } from './journeys/loader.js';
-import type { LegacyCallLimiter } from './migration/legacy-ropc.js';
-import type { Mailer } from './mail/mailer.js';
-import type { OutboundClient } from './outbound/outbound-client.js';
-import type { Audit } from './security/audit.js';
-import type { ClientAuthThrottle } from './security/client-auth-limiter.js';
-import type { Counters } from './security/counters.js';
-import type { Store } from './store/store.js';
-import type { KeyRing } from './tokens/keyring.js';
-import type { PageLayouts } from './ui/layouts/page-layouts.js';
-import type { Metrics } from './observability/metrics.js';
-import type { TenantDirectory } from './services/tenant-directory.js';
+import type { Config } from '../config.js';
+import type { ApiConnectors } from '../connectors/api-connector.js';
+import type { PasswordHasher } from '../crypto/password.js';
+import type { SecretBox } from '../crypto/secrets.js';
+import type { FederationClient } from '../federation/upstream.js';
+import type { PolicyRegistry } from './policies.js';
+import type { LegacyCallLimiter } from '../migration/legacy-ropc.js';
+import type { Mailer } from '../mail/mailer.js';
+import type { OutboundClient } from '../outbound/outbound-client.js';
+import type { Audit } from '../security/audit.js';
+import type { ClientAuthThrottle } from '../security/client-auth-limiter.js';
+import type { Counters } from '../security/counters.js';
+import type { Store } from '../store/store.js';
+import type { KeyRing } from '../tokens/keyring.js';
+import type { PageLayouts } from '../ui/layouts/page-layouts.js';
+import type { Metrics } from '../observability/metrics.js';
+import type { TenantDirectory } from './tenant-directory.js';
 
-import type { Clock } from './model/clock.js';
+import type { Clock } from '../model/clock.js';
 
 /**
  * Everything protocol and journey code needs; no Fastify types. Whatever holds state between
@@ -59,4 +59,19 @@ export interface Deps {
   metrics: Metrics;
   /** Stops watching files and closes the store and connections. */
   close(): Promise<void>;
+}
+
+/** What the operator's operations (services/tenants, apps, users, keys) need: the CLI, first start and the admin API build it from Deps. */
+export interface ProvisionDeps {
+  store: Store;
+  secrets: SecretBox;
+  clock: Clock;
+  policiesDir: string;
+  passwordCost: number;
+  audit: Audit;
+}
+
+/** What provisioning needs, taken from the server's (or the CLI's) dependencies. */
+export function provisionDeps(deps: Pick<Deps, 'store' | 'secrets' | 'clock' | 'audit' | 'config'>): ProvisionDeps {
+  return { store: deps.store, secrets: deps.secrets, clock: deps.clock, policiesDir: deps.config.policiesDir, passwordCost: deps.config.passwordCost, audit: deps.audit };
 }

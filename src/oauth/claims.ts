@@ -1,9 +1,9 @@
 import { PROTECTED_TOKEN_CLAIMS } from '../model/token-claims.js';
 import type { JWTPayload } from 'jose';
 import type { Policy } from '../model/policy.js';
-import type { UserGrant } from '../oauth/grant.js';
+import type { UserGrant } from './grant.js';
 import type { User } from '../model/entities.js';
-import { acrOf } from './amr.js';
+import { acrOf } from '../tokens/amr.js';
 
 /** Claims every id_token has, whatever the policy's output claims. */
 export interface BaseClaims {
