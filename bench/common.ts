@@ -3,7 +3,10 @@ import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import pino from 'pino';
 import { SecretBox } from '../src/crypto/secrets.js';
-import { createApp, createUser, requireTenant, type ProvisionDeps } from '../src/provision.js';
+import { type ProvisionDeps } from '../src/services/deps.js';
+import { createUser } from '../src/services/users.js';
+import { createApp } from '../src/services/apps.js';
+import { requireTenant } from '../src/services/tenants.js';
 import { Audit } from '../src/security/audit.js';
 import type { Store } from '../src/store/store.js';
 

@@ -4,7 +4,7 @@ import fastifyFormbody from '@fastify/formbody';
 import fastifyHelmet from '@fastify/helmet';
 import fastifyRateLimit from '@fastify/rate-limit';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import type { Deps } from './deps.js';
+import type { Deps } from './services/deps.js';
 import { registerAuthorizeRoutes } from './http/authorize.js';
 import { cookieNames } from './http/cookies.js';
 import fastifySwagger from '@fastify/swagger';
@@ -21,10 +21,12 @@ import { registerTokenRoutes } from './http/token.js';
 import { registerSamlRoutes } from './http/saml.js';
 import { errorResponse } from './oauth/authorization-response.js';
 import { TargetedError } from './oauth/authorize-request.js';
-import { OAuthError } from './oauth/errors.js';
+import { OAuthError } from './model/errors.js';
 import { countersRateLimitStore } from './security/rate-limit-store.js';
 import { errorPage } from './ui/pages/messages.js';
 import { requestMessages } from './http/locale.js';
+import { parseFormBody } from './http/forms.js';
+import { oauthErrorOf } from './http/error-mapper.js';
 
 /** Bodies of protocol requests are small; anything larger is refused before parsing. */
 const BODY_LIMIT = 64 * 1024;
@@ -53,7 +55,7 @@ export async function buildApp(deps: Deps, opts: BuildOptions = {}): Promise<Fas
   } as Parameters<typeof Fastify>[0]) as unknown as FastifyInstance;
 
   await app.register(fastifyCookie);
-  await app.register(fastifyFormbody, { bodyLimit: BODY_LIMIT });
+  await app.register(fastifyFormbody, { bodyLimit: BODY_LIMIT, parser: parseFormBody });
   // Security headers on every answer. Pages set their own CSP (no inline script; frame-ancestors
   // 'none' except the form_post page, which may run in a silent-renewal iframe), and X-Frame-Options.
   await app.register(fastifyHelmet, {
@@ -164,25 +166,7 @@ async function handleError(deps: Deps, err: FastifyError | Error, req: FastifyRe
     req.log.info({ error: err.error.code, reason: err.error.message }, 'authorization error sent to the client');
     return sendAuthorizationResponse(reply, errorResponse(err.target, err.error, req.id, now));
   }
-  let oauth: OAuthError;
-  if (err instanceof OAuthError) {
-    oauth = err;
-    if (oauth.status >= 500) req.log.error({ err }, 'protocol server error');
-    else req.log.info({ error: oauth.code, reason: oauth.message }, 'request refused');
-  } else {
-    const status = (err as FastifyError).statusCode;
-    if (typeof status === 'number' && status >= 400 && status < 500) {
-      const text =
-        status === 413 ? 'The request body is too large.'
-        : status === 415 ? 'The request body has an unsupported content type.'
-        : 'The request is malformed.';
-      req.log.info({ err: err.message, status }, 'malformed request');
-      oauth = new OAuthError('invalid_request', text, { status, redirectable: false });
-    } else {
-      req.log.error({ err }, 'unexpected error');
-      oauth = new OAuthError('server_error', 'The server met an unexpected error. Quote the correlation ID when you report it.', { redirectable: false });
-    }
-  }
+  const oauth = oauthErrorOf(err, req);
   if (oauth.wwwAuthenticate) reply.header('www-authenticate', oauth.wwwAuthenticate);
   if (oauth.retryAfter !== undefined) reply.header('retry-after', String(oauth.retryAfter));
   if (wantsHtml(req)) {

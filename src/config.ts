@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { z } from 'zod';
-import { DEFAULT_DB_PATH } from './tokens/first-start-key.js';
+import { parseAllowList, type OutboundAllowList } from './outbound/address-policy.js';
+import { DEFAULT_DB_PATH } from './paths.js';
 
 const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
@@ -39,6 +40,21 @@ const envSchema = z.object({
   LATCHKEY_METRICS: z.enum(['0', '1', 'true', 'false'], { error: "must be '1' or '0'" }).optional(),
   /** Prometheus metrics on a port of their own (only /metrics there); implies LATCHKEY_METRICS. */
   LATCHKEY_METRICS_PORT: z.coerce.number().int().min(1).max(65535).optional(),
+  /**
+   * Hosts (exact names) and IP addresses or CIDR ranges that outbound calls (page layouts, API
+   * connectors, upstream identity providers, legacy ROPC) may reach although they are loopback,
+   * private, link-local or unique-local: `127.0.0.1,10.0.0.0/8,idp.internal`. Nothing by default.
+   */
+  LATCHKEY_OUTBOUND_ALLOW: z
+    .string()
+    .superRefine((v, ctx) => {
+      try {
+        parseAllowList(v);
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: (err as Error).message });
+      }
+    })
+    .optional(),
 });
 
 export interface Config {
@@ -59,6 +75,8 @@ export interface Config {
   trustProxy: boolean | number | string;
   /** Where /metrics is served: not at all, on the main port, or on a port of its own. */
   metrics: { enabled: false } | { enabled: true; port: number | undefined };
+  /** What outbound calls may reach beyond public addresses (LATCHKEY_OUTBOUND_ALLOW). */
+  outboundAllow: OutboundAllowList;
 }
 
 /** A configuration problem, reported as one line naming the variable. */
@@ -104,6 +122,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         : e.LATCHKEY_METRICS === '1' || e.LATCHKEY_METRICS === 'true'
           ? { enabled: true, port: undefined }
           : { enabled: false },
+    outboundAllow: parseAllowList(e.LATCHKEY_OUTBOUND_ALLOW ?? ''),
   };
 }
 

@@ -3,9 +3,10 @@
 import './start-early.js';
 import { buildApp } from './app.js';
 import { ConfigError, loadConfig } from './config.js';
-import { ensureDemo, provisionDeps, syncPlayground } from './provision.js';
+import { provisionDeps } from './services/deps.js';
+import { ensureDemo, syncPlayground } from './services/tenants.js';
 import { ensureAdminApi } from './services/admin-api.js';
-import { startMetricsServer } from './observability/metrics-server.js';
+import { startMetricsServer } from './http/metrics-server.js';
 import { createDeps } from './runtime.js';
 import { prioritizeEventLoop } from './thread-priorities.js';
 

@@ -20,3 +20,6 @@ export const postgresMigrationsDir = join(packageRoot, 'migrations', 'postgres')
 /** Policies shipped with the package; copied for new tenants. */
 export const bundledPoliciesDir = join(packageRoot, 'policies');
 export const staticDir = join(packageRoot, 'static');
+
+/** Where the SQLite database is when LATCHKEY_DB does not say. */
+export const DEFAULT_DB_PATH = './data/latchkey.db';

@@ -4,13 +4,17 @@ import type { Config } from './config.js';
 import { ApiConnectors } from './connectors/api-connector.js';
 import { PasswordHasher } from './crypto/password.js';
 import { SecretBox } from './crypto/secrets.js';
-import { systemClock, type Clock, type Deps } from './deps.js';
+import { type Deps } from './services/deps.js';
+import { systemClock, type Clock } from './model/clock.js';
 import { FederationClient } from './federation/upstream.js';
-import { samlKeys } from './saml/certificates.js';
-import { SamlUpstream } from './saml/upstream.js';
-import { PolicyRegistry } from './journeys/loader.js';
+import { samlKeys } from './federation/saml/certificates.js';
+import { outboundMetadataFetch } from './federation/saml/metadata.js';
+import { SamlUpstream } from './federation/saml/upstream.js';
+import { PolicyRegistry } from './services/policies.js';
 import { LegacyCallLimiter } from './migration/legacy-ropc.js';
 import { createMailer } from './mail/mailer.js';
+import { AddressPolicy } from './outbound/address-policy.js';
+import { OutboundClient } from './outbound/outbound-client.js';
 import { Audit } from './security/audit.js';
 import { ClientAuthThrottle } from './security/client-auth-limiter.js';
 import { MemoryCounters, RedisCounters, StoreCounters, type Counters } from './security/counters.js';
@@ -20,6 +24,8 @@ import { StoreOpenError, type Store } from './store/store.js';
 import { KeyRing } from './tokens/keyring.js';
 import { PageLayouts } from './ui/layouts/page-layouts.js';
 import { Metrics } from './observability/metrics.js';
+import { TenantDirectory } from './services/tenant-directory.js';
+import { resolveSecret } from './services/tenant-secrets.js';
 
 /** Opens the configured store: PostgreSQL at LATCHKEY_DATABASE_URL, or the SQLite file at LATCHKEY_DB. */
 export async function openStore(config: Config): Promise<Store> {
@@ -59,11 +65,13 @@ export async function createDeps(config: Config, opts: { logger?: Logger; clock?
   const policies = new PolicyRegistry(config.policiesDir, logger, opts.watchPolicies ?? true);
   const metrics = new Metrics(store, { defaults: config.metrics.enabled, now: () => clock.now() });
   const mailer = createMailer({ smtpUrl: config.smtpUrl, store, logger, clock, metrics });
-  // Upstream SAML identity providers; their metadata URLs are fetched with this fetch (the outbound client's place).
-  const samlUpstream = new SamlUpstream({ clock, counters, baseUrl: config.baseUrl, fetch: (url, init) => fetch(url, init), signingKeys: (tenantId) => samlKeys({ store, keys, secrets, clock }, tenantId) });
+  const outbound = new OutboundClient({ policy: new AddressPolicy(config.outboundAllow), logger });
+  // Upstream SAML identity providers; their metadata URLs are fetched through the outbound client.
+  const samlUpstream = new SamlUpstream({ clock, counters, baseUrl: config.baseUrl, fetch: outboundMetadataFetch(outbound), signingKeys: (tenantId) => samlKeys({ store, keys, secrets, clock }, tenantId) });
   return {
     config,
     store,
+    tenants: new TenantDirectory(store, () => clock.now()),
     clock,
     logger,
     secrets,
@@ -75,10 +83,14 @@ export async function createDeps(config: Config, opts: { logger?: Logger; clock?
     passwords: new PasswordHasher(config.passwordCost),
     counters,
     clientAuthThrottle: new ClientAuthThrottle(counters),
-    federation: new FederationClient(clock, samlUpstream),
+    outbound,
+    federation: new FederationClient(clock, outbound, async (slug, name) => {
+      const tenant = await store.findTenant(slug);
+      return tenant ? resolveSecret({ store, secrets }, tenant.id, { secret: name }) : undefined;
+    }, samlUpstream),
     legacyCalls: new LegacyCallLimiter(counters),
-    connectors: new ApiConnectors(),
-    layouts: new PageLayouts({ policiesDir: config.policiesDir, baseUrl: config.baseUrl, logger, clock }),
+    connectors: new ApiConnectors(outbound),
+    layouts: new PageLayouts({ policiesDir: config.policiesDir, baseUrl: config.baseUrl, logger, clock, outbound }),
     async close() {
       policies.close();
       mailer.close();

@@ -1,17 +1,24 @@
+import { ServiceError } from '../model/errors.js';
 import { renameSync, writeFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { z, ZodError, type ZodType } from 'zod';
+import { z, type ZodType } from 'zod';
+import { sendAdminError } from '../http/error-mapper.js';
 import { appJson } from '../cli/output.js';
-import type { Deps } from '../deps.js';
-import { validatePolicyText } from '../journeys/loader.js';
-import { issuerFor, resolveTenant } from '../oauth/tenant-context.js';
-import { ProvisionError } from '../provision-error.js';
-import { createApp, defineOnApi, definedOnApi, grantApp, listGrants, provisionDeps, requireApp, requireUser, retireKeys, revokeGrant, rotateKeys, setTenantSettings, type ProvisionDeps } from '../provision.js';
-import { adminCaller } from '../services/admin-api.js';
+import type { Deps } from '../services/deps.js';
+import { policySecretRefs, validatePolicyText } from '../services/policies.js';
+import { envReferences } from '../model/secret-ref.js';
+import { listTenantSecrets, removeTenantSecret, secretRefProblem, setTenantSecret } from '../services/tenant-secrets.js';
+import { issuerFor } from '../oauth/tenant-context.js';
+import { provisionDeps, type ProvisionDeps } from '../services/deps.js';
+import { retireKeys, rotateKeys } from '../services/keys.js';
+import { requireUser } from '../services/users.js';
+import { createApp, defineOnApi, definedOnApi, grantApp, listGrants, requireApp, revokeGrant } from '../services/apps.js';
+import { setTenantSettings } from '../services/tenants.js';
+import { adminCaller } from '../http/admin-caller.js';
 import { addAppSecret, listAppSecrets, revokeAppSecret } from '../services/app-secrets.js';
 import { listConsentViews, revokeConsent } from '../services/consent.js';
-import type { App, Tenant } from '../store/store.js';
+import type { App, Tenant } from '../model/entities.js';
 import * as S from './schemas.js';
 
 /**
@@ -29,30 +36,13 @@ declare module 'fastify' {
   }
 }
 
-class AdminError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
 /** JSON Schema (2020-12, OpenAPI 3.1's) of a zod definition, for the route's documentation. */
 function json(schema: ZodType, io: 'input' | 'output' = 'input'): Record<string, unknown> {
   const { $schema: _, ...rest } = z.toJSONSchema(schema, { io, unrepresentable: 'any' }) as Record<string, unknown>;
   return rest;
 }
 
-function send(reply: FastifyReply, err: AdminError): FastifyReply {
-  return reply.code(err.status).header('cache-control', 'no-store').send({ error: { code: err.code, message: err.message } });
-}
 
-function zodMessage(err: ZodError): string {
-  const issue = err.issues[0]!;
-  return `${issue.path.length > 0 ? `${issue.path.join('.')}: ` : ''}${issue.message}`;
-}
 
 interface RouteSpec<P extends ZodType, Q extends ZodType, B extends ZodType> {
   method: 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE';
@@ -93,25 +83,15 @@ export function registerAdminRoutes(app: FastifyInstance, deps: Deps): void {
       // The schema documents; zod checks (the same definitions), so Fastify's own validation is off.
       validatorCompiler: () => (data: unknown) => ({ value: data }),
       serializerCompiler: () => (data: unknown) => JSON.stringify(data),
-      errorHandler: (err: FastifyError | Error, req: FastifyRequest, reply: FastifyReply) => {
-        if (err instanceof AdminError) return send(reply, err);
-        if (err instanceof ZodError) return send(reply, new AdminError(400, 'invalid_request', zodMessage(err)));
-        if (err instanceof ProvisionError) return send(reply, new AdminError(/already exists/.test(err.message) ? 409 : /^no (app|key|user|tenant)|has no /.test(err.message) ? 404 : 400, /already exists/.test(err.message) ? 'conflict' : 'invalid_request', err.message));
-        const status = (err as FastifyError).statusCode;
-        if (status !== undefined && status >= 400 && status < 500) return send(reply, new AdminError(400, 'invalid_request', 'The request body is not valid JSON.'));
-        req.log.error({ err }, 'admin request failed');
-        return send(reply, new AdminError(500, 'server_error', 'An internal error happened; it is logged with the request id.'));
-      },
+      errorHandler: (err: FastifyError | Error, req: FastifyRequest, reply: FastifyReply) => sendAdminError(err, req, reply),
       handler: async (req, reply) => {
         reply.header('x-content-type-options', 'nosniff');
         const params = spec.params.parse(req.params) as z.infer<P>;
-        const tenant = await resolveTenant(deps, (params as { tenant: string }).tenant);
-        if (!tenant) throw new AdminError(404, 'not_found', 'No such tenant.');
+        // Read now, not from the directory's cache: an answer about the tenant follows every write at once.
+        const tenant = await deps.tenants.fresh((params as { tenant: string }).tenant);
+        if (!tenant) throw new ServiceError('not_found', 'No such tenant.');
         const caller = await adminCaller(deps, tenant, req.headers.authorization, { read: 'Admin.Read.All', write: 'Admin.ReadWrite.All', writing: spec.writing });
-        if (!caller.ok) {
-          if (caller.status === 401) reply.header('www-authenticate', 'Bearer realm="latchkey", error="invalid_token"');
-          throw new AdminError(caller.status, caller.status === 401 ? 'invalid_token' : 'insufficient_scope', caller.message);
-        }
+        if (!caller.ok) throw new ServiceError(caller.status === 401 ? 'unauthenticated' : 'forbidden', caller.message);
         const query = (spec.query ? spec.query.parse(req.query ?? {}) : {}) as z.infer<Q>;
         const body = (spec.body ? spec.body.parse(req.body ?? {}) : undefined) as z.infer<B>;
         const result = await spec.handler({ deps, d, tenant, clientId: caller.clientId, params, query, body }, reply);
@@ -140,6 +120,20 @@ export function registerAdminRoutes(app: FastifyInstance, deps: Deps): void {
   route({
     method: 'PATCH', url: '/tenants/:tenant', tag: 'tenants', summary: 'Change migration settings (old ROPC endpoint, extensions app id)', writing: true, params: S.TenantParams, body: S.TenantPatch, response: S.TenantBody,
     handler: async ({ d, tenant, body }) => tenantJson(await setTenantSettings(d, tenant, body)),
+  });
+
+  // tenant secrets: written and listed, never read back
+  route({ method: 'GET', url: '/tenants/:tenant/secrets', tag: 'tenants', summary: "List the tenant's secrets (names and times, never values)", writing: false, params: S.TenantParams, response: S.TenantSecretsBody, handler: async ({ tenant }) => ({ secrets: await listTenantSecrets(deps, tenant) }) });
+  route({
+    method: 'PUT', url: '/tenants/:tenant/secrets/:name', tag: 'tenants', summary: 'Set a tenant secret (policies name it { "secret": NAME }); the value is sealed and never shown again', writing: true, params: S.TenantSecretParams, body: S.TenantSecretValue, response: S.TenantSecretBody,
+    handler: async ({ tenant, params, body, clientId }) => setTenantSecret(deps, tenant, params.name, body.value, `admin API (${clientId})`),
+  });
+  route({
+    method: 'DELETE', url: '/tenants/:tenant/secrets/:name', tag: 'tenants', summary: 'Remove a tenant secret', writing: true, params: S.TenantSecretParams, response: S.RemovedBody,
+    handler: async ({ tenant, params, clientId }) => {
+      await removeTenantSecret(deps, tenant, params.name, `admin API (${clientId})`);
+      return { removed: true };
+    },
   });
 
   // apps
@@ -197,23 +191,40 @@ export function registerAdminRoutes(app: FastifyInstance, deps: Deps): void {
 
   // policies
   const policyFile = (t: Tenant, id: string) => join(deps.config.policiesDir, t.slug, `${id}.json`);
-  const problemsOf = (t: Tenant, id: string, text: string) => {
+  /**
+   * The watcher's checks, and what a tenant's administrator may not do that the operator may: name
+   * the server's environment (a secret goes in as a tenant secret), or a tenant secret that is not set.
+   */
+  const problemsOf = async (t: Tenant, id: string, text: string) => {
+    const envRefs = envReferences(JSON.parse(text));
+    if (envRefs.length > 0) {
+      return envRefs.map((path) => ({
+        path,
+        message: `names an environment variable of the server, which only the operator's files may do; store the value as a tenant secret (PUT /admin/v1/tenants/${t.slug}/secrets/{name}) and name it { "secret": "{name}" }`,
+      }));
+    }
     const r = validatePolicyText(policyFile(t, id), text);
-    return 'problems' in r ? r.problems.map((p) => ({ path: p.path, message: p.message })) : [];
+    if ('problems' in r) return r.problems.map((p) => ({ path: p.path, message: p.message }));
+    const missing = [];
+    for (const { path, ref } of policySecretRefs(r.policy)) {
+      const problem = await secretRefProblem(deps, t.id, ref);
+      if (problem) missing.push({ path, message: problem });
+    }
+    return missing;
   };
   route({ method: 'GET', url: '/tenants/:tenant/policies', tag: 'policies', summary: 'List the loaded policies', writing: false, params: S.TenantParams, response: S.PoliciesBody, handler: async ({ tenant }) => ({ policies: deps.policies.list(tenant.slug).map((p) => ({ id: p.id, kind: p.kind })) }) });
   route({
     method: 'GET', url: '/tenants/:tenant/policies/:policyId', tag: 'policies', summary: "Read a policy's file", writing: false, params: S.PolicyParams, response: S.PolicyDocument,
     handler: async ({ tenant, params }) => {
       const policy = deps.policies.get(tenant.slug, params.policyId);
-      if (!policy) throw new AdminError(404, 'not_found', `No policy '${params.policyId}' is loaded.`);
+      if (!policy) throw new ServiceError('not_found', `No policy '${params.policyId}' is loaded.`);
       return JSON.parse(readFileSync(policyFile(tenant, policy.id), 'utf8')) as unknown;
     },
   });
   route({
     method: 'POST', url: '/tenants/:tenant/policies/:policyId/validate', tag: 'policies', summary: 'Check a policy as the file watcher would, without saving it', writing: false, params: S.PolicyParams, body: S.PolicyDocument, response: S.PolicyProblems,
     handler: async ({ tenant, params, body }) => {
-      const problems = problemsOf(tenant, params.policyId, JSON.stringify(body));
+      const problems = await problemsOf(tenant, params.policyId, JSON.stringify(body));
       return { valid: problems.length === 0, problems };
     },
   });
@@ -221,7 +232,7 @@ export function registerAdminRoutes(app: FastifyInstance, deps: Deps): void {
     method: 'PUT', url: '/tenants/:tenant/policies/:policyId', tag: 'policies', summary: 'Save a policy that passes the checks (live within a moment); a failing one is refused with its problems', writing: true, params: S.PolicyParams, body: S.PolicyDocument, response: S.PolicyProblems,
     handler: async ({ deps: dd, tenant, params, body, clientId }, reply) => {
       const text = `${JSON.stringify(body, null, 2)}\n`;
-      const problems = problemsOf(tenant, params.policyId, text);
+      const problems = await problemsOf(tenant, params.policyId, text);
       if (problems.length > 0) {
         reply.code(400);
         return { valid: false, problems };
@@ -244,7 +255,7 @@ export function registerAdminRoutes(app: FastifyInstance, deps: Deps): void {
     method: 'DELETE', url: '/tenants/:tenant/users/:userId/consents/:clientId', tag: 'consent', summary: "Withdraw a user's consent to an app (its refresh tokens for the user end)", writing: true, params: S.ConsentParams, response: S.RemovedBody,
     handler: async ({ d, tenant, params, clientId }) => {
       const user = await requireUser(d, tenant, params.userId.toLowerCase());
-      if (!(await revokeConsent(deps, tenant, user.id, params.clientId, `admin API (${clientId})`))) throw new AdminError(404, 'not_found', `The user has not consented to '${params.clientId}'.`);
+      if (!(await revokeConsent(deps, tenant, user.id, params.clientId, `admin API (${clientId})`))) throw new ServiceError('not_found', `The user has not consented to '${params.clientId}'.`);
       return { removed: true };
     },
   });

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { appTypes } from '../store/store.js';
+import { appTypes } from '../model/entities.js';
 
 /**
  * The admin API's inputs and outputs: the handlers parse requests with these, and the OpenAPI
@@ -91,6 +91,11 @@ export const PolicySummary = z.object({ id: z.string(), kind: z.string() });
 export const PoliciesBody = z.object({ policies: z.array(PolicySummary) });
 export const PolicyDocument = z.record(z.string(), z.unknown()).describe('A policy file (policies/policy.schema.json)');
 export const PolicyProblems = z.object({ valid: z.boolean(), problems: z.array(z.object({ path: z.string(), message: z.string() })) });
+
+export const TenantSecretParams = TenantParams.extend({ name: z.string().regex(/^[A-Za-z][A-Za-z0-9_.-]{0,63}$/, "must be a letter, then up to 63 letters, digits, '_', '.' or '-'") });
+export const TenantSecretValue = z.object({ value: z.string().min(1).max(16_384).describe('The value; it is sealed and never shown again') }).strict();
+export const TenantSecretBody = z.object({ name: z.string(), createdAt: z.string(), updatedAt: z.string() });
+export const TenantSecretsBody = z.object({ secrets: z.array(TenantSecretBody) });
 
 export const AuditQuery = z
   .object({

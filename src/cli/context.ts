@@ -1,6 +1,7 @@
+import { invalid, type ServiceError } from '../model/errors.js';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import type { Config } from '../config.js';
-import { ProvisionError, type ProvisionDeps } from '../provision.js';
+import { type ProvisionDeps } from '../services/deps.js';
 
 export interface CliContext {
   config: Config;
@@ -29,10 +30,10 @@ export function parse<const O extends Options>(argv: string[], options: O, posit
 }
 
 export function need<T>(value: T | undefined, flag: string): T {
-  if (value === undefined || value === '') throw new ProvisionError(`missing ${flag}`);
+  if (value === undefined || value === '') throw invalid(`missing ${flag}`);
   return value;
 }
 
-export function usageError(text: string): ProvisionError {
-  return new ProvisionError(text);
+export function usageError(text: string): ServiceError {
+  return invalid(text);
 }

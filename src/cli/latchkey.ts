@@ -1,7 +1,8 @@
 #!/usr/bin/env node
+import { ServiceError, invalid } from '../model/errors.js';
 import pino from 'pino';
 import { ConfigError, loadConfig } from '../config.js';
-import { ProvisionError, provisionDeps } from '../provision.js';
+import { provisionDeps } from '../services/deps.js';
 import { createDeps } from '../runtime.js';
 import { StoreConflictError, StoreOpenError } from '../store/store.js';
 import { appCommand } from './commands/app.js';
@@ -12,7 +13,7 @@ import { policyCommand } from './commands/policy.js';
 import { tenantCommand } from './commands/tenant.js';
 import { userCommand } from './commands/user.js';
 import type { CliContext, Command } from './context.js';
-import type { Deps } from '../deps.js';
+import type { Deps } from '../services/deps.js';
 
 const USAGE = `usage: latchkey <command> [--json]
   migrate
@@ -52,7 +53,7 @@ const commands: Record<string, Command> = {
 };
 
 async function readStdin(): Promise<string> {
-  if (process.stdin.isTTY) throw new ProvisionError('--password-stdin needs the password on standard input');
+  if (process.stdin.isTTY) throw invalid('--password-stdin needs the password on standard input');
   const chunks: Buffer[] = [];
   for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
   return Buffer.concat(chunks).toString('utf8');
@@ -88,7 +89,7 @@ async function main(argv: string[]): Promise<number> {
     await command(ctx, rest);
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (err) {
-    const known = err instanceof ProvisionError || err instanceof ConfigError || err instanceof StoreConflictError || err instanceof StoreOpenError;
+    const known = err instanceof ServiceError || err instanceof ConfigError || err instanceof StoreConflictError || err instanceof StoreOpenError;
     const parseError = err instanceof Error && 'code' in err && String((err as { code: unknown }).code).startsWith('ERR_PARSE_ARGS');
     const message = err instanceof Error ? err.message.split('\n')[0]! : String(err);
     process.stderr.write(`latchkey: ${known || parseError ? message : `unexpected error: ${message}`}\n`);

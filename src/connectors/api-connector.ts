@@ -1,6 +1,7 @@
-import { request as httpRequest, type IncomingMessage } from 'node:http';
-import { request as httpsRequest, type RequestOptions } from 'node:https';
-import type { ApiConnector } from '../journeys/policy-schema.js';
+import type { RequestOptions } from 'node:https';
+import type { ApiConnector } from '../model/policy.js';
+import { isServerSetting, type SecretRef } from '../model/secret-ref.js';
+import { OutboundError, type OutboundClient } from '../outbound/outbound-client.js';
 
 /**
  * B2C's API connectors: a REST endpoint of the customer's, called during sign-up and before tokens
@@ -42,20 +43,23 @@ export class ConnectorError extends Error {
 const MAX_RESPONSE_BYTES = 64 * 1024;
 const MAX_MESSAGE = 1024;
 
-/** The secrets a connector's `auth` names, read from the environment when the call is made. */
-function authOptions(c: ApiConnector, env: NodeJS.ProcessEnv): { headers: Record<string, string>; tls: Pick<RequestOptions, 'pfx' | 'passphrase'> } {
-  const secret = (ref: { env: string }) => {
-    const v = env[ref.env];
-    if (v === undefined || v === '') throw new ConnectorError('unreachable', `the environment variable ${ref.env} is not set`, 0);
+/** Reads the value a secret reference names (a tenant secret, or an environment variable the operator chose). */
+export type SecretResolver = (ref: SecretRef) => Promise<string | undefined>;
+
+/** The secrets a connector's `auth` names, looked up when the call is made. */
+async function authOptions(c: ApiConnector, resolve: SecretResolver): Promise<{ headers: Record<string, string>; tls: Pick<RequestOptions, 'pfx' | 'passphrase'> }> {
+  const secret = async (ref: SecretRef) => {
+    const v = await resolve(ref);
+    if (v === undefined || v === '') throw new ConnectorError('unreachable', `${'env' in ref ? `the environment variable ${ref.env}` : `the tenant secret '${ref.secret}'`} is not set`, 0);
     return v;
   };
   switch (c.auth.type) {
     case 'basic':
-      return { headers: { authorization: `Basic ${Buffer.from(`${c.auth.username}:${secret(c.auth.password)}`).toString('base64')}` }, tls: {} };
+      return { headers: { authorization: `Basic ${Buffer.from(`${c.auth.username}:${await secret(c.auth.password)}`).toString('base64')}` }, tls: {} };
     case 'bearer':
-      return { headers: { authorization: `Bearer ${secret(c.auth.token)}` }, tls: {} };
+      return { headers: { authorization: `Bearer ${await secret(c.auth.token)}` }, tls: {} };
     case 'clientCertificate':
-      return { headers: {}, tls: { pfx: Buffer.from(secret(c.auth.pfx), 'base64'), ...(c.auth.passphrase ? { passphrase: secret(c.auth.passphrase) } : {}) } };
+      return { headers: {}, tls: { pfx: Buffer.from(await secret(c.auth.pfx), 'base64'), ...(c.auth.passphrase ? { passphrase: await secret(c.auth.passphrase) } : {}) } };
   }
 }
 
@@ -64,35 +68,22 @@ interface RawAnswer {
   body: string;
 }
 
-/** One POST; a timeout covers the whole exchange (connect, answer, body). */
-function post(url: URL, body: string, headers: Record<string, string>, tls: Pick<RequestOptions, 'pfx' | 'passphrase'>, timeoutMs: number): Promise<RawAnswer> {
-  return new Promise((resolve, reject) => {
-    const signal = AbortSignal.timeout(timeoutMs);
-    const options: RequestOptions = {
-      method: 'POST',
-      headers: { 'content-type': 'application/json; charset=utf-8', accept: 'application/json', 'content-length': String(Buffer.byteLength(body)), ...headers },
-      signal,
-      ...(url.protocol === 'https:' ? tls : {}),
-    };
-    const onAnswer = (res: IncomingMessage) => {
-      const chunks: Buffer[] = [];
-      let size = 0;
-      res.on('data', (chunk: Buffer) => {
-        size += chunk.length;
-        if (size > MAX_RESPONSE_BYTES) {
-          res.destroy();
-          reject(new Error(`answer larger than ${MAX_RESPONSE_BYTES} bytes`));
-          return;
-        }
-        chunks.push(chunk);
-      });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
-      res.on('error', reject);
-    };
-    const req = url.protocol === 'https:' ? httpsRequest(url, options, onAnswer) : httpRequest(url, options, onAnswer);
-    req.on('error', (err: Error) => reject(signal.aborted ? Object.assign(new Error('timeout'), { name: 'TimeoutError' }) : err));
-    req.end(body);
+/**
+ * One POST through the outbound client (the address policy and its pinned connection); a timeout
+ * covers the whole exchange (connect, answer, body). A redirect is not followed: it is the answer.
+ */
+async function post(outbound: OutboundClient, url: URL, body: string, headers: Record<string, string>, tls: Pick<RequestOptions, 'pfx' | 'passphrase'>, timeoutMs: number): Promise<RawAnswer> {
+  const answer = await outbound.request(url, {
+    purpose: 'API connector',
+    method: 'POST',
+    headers: { 'content-type': 'application/json; charset=utf-8', accept: 'application/json', ...headers },
+    body,
+    timeoutMs,
+    maxBytes: MAX_RESPONSE_BYTES,
+    redirect: 'manual',
+    tls: { ...(tls.pfx !== undefined ? { pfx: tls.pfx as Buffer } : {}), ...(tls.passphrase !== undefined ? { passphrase: tls.passphrase } : {}) },
   });
+  return { status: answer.status, body: answer.body.toString('utf8') };
 }
 
 /** Reads an answer by B2C's contract; undefined when it follows none of its shapes. */
@@ -118,10 +109,17 @@ function interpret(answer: RawAnswer): ConnectorOutcome | string {
 
 /** Calls API connectors: one retry after a timeout or a connection failure, never after an answer. */
 export class ApiConnectors {
-  constructor(private readonly env: NodeJS.ProcessEnv = process.env) {}
+  constructor(
+    private readonly outbound: OutboundClient,
+    private readonly env: NodeJS.ProcessEnv = process.env,
+  ) {}
 
-  async call(connector: ApiConnector, body: Record<string, unknown>): Promise<{ outcome: ConnectorOutcome; attempts: number }> {
-    const { headers, tls } = authOptions(connector, this.env);
+  /** The environment alone (no tenant secrets), never Latchkey's own settings. */
+  private readonly fromEnv: SecretResolver = async (ref) => ('env' in ref && !isServerSetting(ref.env) ? this.env[ref.env] : undefined);
+
+  /** Calls the connector; `resolve` reads the secrets its `auth` names (the tenant's, or the operator's environment). */
+  async call(connector: ApiConnector, body: Record<string, unknown>, resolve: SecretResolver = this.fromEnv): Promise<{ outcome: ConnectorOutcome; attempts: number }> {
+    const { headers, tls } = await authOptions(connector, resolve);
     const text = JSON.stringify(body);
     const url = new URL(connector.url);
     const timeoutMs = connector.timeoutSeconds * 1000;
@@ -129,12 +127,13 @@ export class ApiConnectors {
     for (let attempt = 1; attempt <= 2; attempt++) {
       let answer: RawAnswer;
       try {
-        answer = await post(url, text, headers, tls, timeoutMs);
+        answer = await post(this.outbound, url, text, headers, tls, timeoutMs);
       } catch (err) {
-        const timedOut = err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError');
-        lastError = timedOut
+        if (!(err instanceof OutboundError)) throw err;
+        // A host the address policy refuses fails here as an unreachable one does (the log says why).
+        lastError = err.kind === 'timeout'
           ? new ConnectorError('timeout', `did not answer within ${connector.timeoutSeconds} seconds`, attempt)
-          : new ConnectorError('unreachable', `could not be reached (${err instanceof Error ? err.message : String(err)})`, attempt);
+          : new ConnectorError('unreachable', err.kind === 'too_large' ? `could not be reached (its answer was larger than ${MAX_RESPONSE_BYTES} bytes)` : 'could not be reached', attempt);
         continue;
       }
       const outcome = interpret(answer);

@@ -1,5 +1,5 @@
-import { BUILTIN_ATTRIBUTES, extensionsAppIdOf, type GraphIdentity } from '../services/graph-users.js';
-import type { Tenant, User, UserIdentity } from '../store/store.js';
+import { BUILTIN_ATTRIBUTES, extensionsAppIdOf, type GraphIdentity } from '../model/graph-user.js';
+import type { Tenant, User, UserIdentity } from '../model/entities.js';
 import { B2C_STEP, type ConnectorStep } from './api-connector.js';
 
 /**
@@ -10,8 +10,7 @@ import { B2C_STEP, type ConnectorStep } from './api-connector.js';
 const TO_GRAPH: Record<string, string> = { given_name: 'givenName', family_name: 'surname', name: 'displayName' };
 const FROM_GRAPH: Record<string, string> = { givenName: 'given_name', surname: 'family_name', displayName: 'name' };
 
-/** Claims a connector may never set in tokens (they identify the user, the issuer or the token itself). */
-export const PROTECTED_TOKEN_CLAIMS = new Set(['sub', 'oid', 'iss', 'aud', 'email', 'emails', 'email_verified', 'exp', 'nbf', 'iat', 'auth_time', 'nonce', 'ver', 'tfp', 'acr', 'sid', 'azp', 'at_hash', 'c_hash', 'idp', 'idp_access_token', 'jti', 'scp', 'roles', 'tid']);
+export { PROTECTED_TOKEN_CLAIMS } from '../model/token-claims.js';
 
 function graphName(tenant: Tenant, claim: string): string {
   if (TO_GRAPH[claim]) return TO_GRAPH[claim];

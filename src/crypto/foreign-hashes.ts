@@ -1,4 +1,4 @@
-import { looseBase64 } from './password.js';
+import { hashCostProblem, looseBase64 } from './password.js';
 
 /**
  * Password hashes that `user import` accepts from other systems, turned into the forms
@@ -14,8 +14,6 @@ import { looseBase64 } from './password.js';
  */
 export type ImportedHash = { hash: string } | { error: string };
 
-const MAX_ITERATIONS = 10_000_000;
-
 function b64url(bytes: Buffer): string {
   return bytes.toString('base64url');
 }
@@ -23,7 +21,7 @@ function b64url(bytes: Buffer): string {
 function pbkdf2(algorithm: string, iterations: number, salt: Buffer, hash: Buffer): ImportedHash {
   const name = algorithm === 'pbkdf2' || algorithm === 'pbkdf2-sha1' ? 'pbkdf2-sha1' : algorithm;
   if (!['pbkdf2-sha1', 'pbkdf2-sha256', 'pbkdf2-sha512'].includes(name)) return { error: `unsupported PBKDF2 algorithm '${algorithm}'` };
-  if (!Number.isInteger(iterations) || iterations < 1 || iterations > MAX_ITERATIONS) return { error: `PBKDF2 iterations out of range (${iterations})` };
+  if (!Number.isSafeInteger(iterations) || iterations < 1) return { error: `PBKDF2 iterations out of range (${iterations})` };
   if (salt.length === 0 || hash.length < 16) return { error: 'PBKDF2 salt or hash is empty or too short' };
   return { hash: `${name}$${iterations}$${b64url(salt)}$${b64url(hash)}` };
 }
@@ -70,8 +68,15 @@ function keycloak(credential: Record<string, unknown>): ImportedHash {
   return pbkdf2(algorithm, iterations, salt, value);
 }
 
-/** Reads an imported password hash (a string in one of the formats above, or a Keycloak credential). */
+/** Reads an imported password hash (a string in one of the formats above, or a Keycloak credential), refusing one that costs more than Latchkey checks. */
 export function importedHash(input: unknown): ImportedHash {
+  const read = readHash(input);
+  if ('error' in read) return read;
+  const tooCostly = hashCostProblem(read.hash);
+  return tooCostly ? { error: `passwordHash: ${tooCostly}` } : read;
+}
+
+function readHash(input: unknown): ImportedHash {
   if (input && typeof input === 'object' && !Array.isArray(input)) return keycloak(input as Record<string, unknown>);
   if (typeof input !== 'string' || input.length === 0 || input.length > 1024) return { error: 'passwordHash must be a hash string or a Keycloak credential object' };
   const s = input.trim();

@@ -152,8 +152,46 @@ export function looseBase64(text: string): Buffer {
 
 const PBKDF2_DIGESTS: Record<string, string> = { 'pbkdf2-sha1': 'sha1', 'pbkdf2-sha256': 'sha256', 'pbkdf2-sha512': 'sha512' };
 
+/**
+ * The most a stored hash may cost to check. Imported hashes carry their own parameters, so without a
+ * bound one row of an import file (`$scrypt$ln=40…`, bcrypt cost 31, argon2 with 4 GiB) could hold a
+ * worker thread for minutes or exhaust memory at every sign-in attempt. No hash may cost more than the
+ * most Latchkey itself can be configured to (scrypt log2 N 20, r 8), and the other formats are held to
+ * comparable bounds.
+ */
+export const HASH_LIMITS = { scryptWork: 2 ** 20 * 8, scryptMemoryBytes: 1024 * 1024 * 1024, bcryptCost: 14, argon2MemoryKiB: 256 * 1024, argon2Time: 16, argon2Parallelism: 16, pbkdf2Iterations: 2_000_000 } as const;
+
+/** Why a stored (or imported) hash costs more than HASH_LIMITS allow, or undefined when it does not. */
+export function hashCostProblem(stored: string): string | undefined {
+  const scrypt = (logN: number, r: number, p: number) =>
+    !(logN >= 1 && r >= 1 && p >= 1) ? 'scrypt parameters out of range'
+    : 2 ** logN * r * p > HASH_LIMITS.scryptWork || 128 * 2 ** logN * r > HASH_LIMITS.scryptMemoryBytes ? `scrypt ln=${logN},r=${r},p=${p} costs more than Latchkey allows (N·r·p at most 2^23)`
+    : undefined;
+  if (stored.startsWith('scrypt$')) {
+    const [, logN, r, p] = stored.split('$');
+    return scrypt(Number(logN), Number(r), Number(p));
+  }
+  const bcrypt = /^\$2[aby]\$(\d\d)\$/.exec(stored);
+  if (bcrypt) return Number(bcrypt[1]) > HASH_LIMITS.bcryptCost ? `bcrypt cost ${bcrypt[1]} is more than ${HASH_LIMITS.bcryptCost}` : undefined;
+  const argon2 = /^\$argon2(?:id|i|d)\$v=\d+\$m=(\d+),t=(\d+),p=(\d+)\$/.exec(stored);
+  if (argon2) {
+    const [m, t, p] = [Number(argon2[1]), Number(argon2[2]), Number(argon2[3])];
+    if (m > HASH_LIMITS.argon2MemoryKiB || t > HASH_LIMITS.argon2Time || p > HASH_LIMITS.argon2Parallelism || t < 1 || p < 1) {
+      return `argon2 m=${m},t=${t},p=${p} costs more than Latchkey allows (m at most ${HASH_LIMITS.argon2MemoryKiB} KiB, t ${HASH_LIMITS.argon2Time}, p ${HASH_LIMITS.argon2Parallelism})`;
+    }
+    return undefined;
+  }
+  const phcScrypt = /^\$scrypt\$ln=(\d+),r=(\d+),p=(\d+)\$/.exec(stored);
+  if (phcScrypt) return scrypt(Number(phcScrypt[1]), Number(phcScrypt[2]), Number(phcScrypt[3]));
+  const pbkdf2 = /^pbkdf2-sha(?:1|256|512)\$(\d+)\$/.exec(stored);
+  if (pbkdf2) return Number(pbkdf2[1]) > HASH_LIMITS.pbkdf2Iterations ? `PBKDF2 with ${pbkdf2[1]} iterations is more than ${HASH_LIMITS.pbkdf2Iterations.toLocaleString('en')}` : undefined;
+  return undefined;
+}
+
 /** Verifies a password against a stored hash of any supported format; an unknown format never matches. */
 export async function verifyPassword(password: string, stored: string): Promise<boolean> {
+  // A hash over the limits is never computed (one imported before the limits, or written by hand).
+  if (hashCostProblem(stored) !== undefined) return false;
   if (stored.startsWith('scrypt$')) {
     const parts = stored.split('$');
     if (parts.length !== 6) return false;

@@ -1,8 +1,9 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { isAbsolute, join, resolve } from 'node:path';
+import { basename, isAbsolute, join, resolve } from 'node:path';
 import { z } from 'zod';
 import { presets, type PresetType } from './presets.js';
-import { samlProviderSchema, resolveSamlProvider, type SamlProviderSettings } from '../saml/provider-config.js';
+import { samlProviderSchema, resolveSamlProvider, type SamlProviderSettings } from './saml/provider-config.js';
+import { secretRefSchema, type SecretRef } from '../model/secret-ref.js';
 
 /**
  * A tenant's upstream identity providers: `policies/{tenant}/identity-providers.json`. Validated with
@@ -14,10 +15,8 @@ export const IDENTITY_PROVIDERS_FILE = 'identity-providers.json';
 export const providerTypes = ['oidc', 'oauth2', 'google', 'microsoft', 'apple', 'github', 'facebook', 'saml'] as const;
 export type ProviderType = (typeof providerTypes)[number];
 
-/** A secret is never written in the file: it names the environment variable that holds it. */
-const secretRef = z
-  .object({ env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name') })
-  .strict();
+/** A secret is never written in the file: it names a tenant secret or (operators' files only) an environment variable. */
+const secretRef = secretRefSchema;
 
 const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]']);
 /** https, or http to this machine (development and tests). */
@@ -160,13 +159,16 @@ export type Protocol = 'oidc' | 'oauth2' | 'saml';
 /** A configured provider with presets applied and secrets read: what the adapters work with. */
 export interface IdentityProvider {
   id: string;
+  /** The tenant (slug) whose identity-providers.json configures it: its tenant secrets are the ones named. */
+  tenant: string;
   type: ProviderType;
   protocol: Protocol;
   displayName: string;
   /** Issuer of its identities, `idp` claim value, and a `domain_hint` that selects it. */
   domain: string;
   clientId: string;
-  clientSecret: string | undefined;
+  /** The value (read from the environment at load), or a tenant secret's name (read when used). */
+  clientSecret: SecretValue | undefined;
   clientAuthentication: 'client_secret_basic' | 'client_secret_post';
   scopes: string[];
   claimMapping: Record<string, string>;
@@ -182,11 +184,14 @@ export interface IdentityProvider {
   /** GitHub: where the verified addresses are. */
   emailsUrl?: string;
   /** Apple: what signs the client secret, and the response mode it needs for name and email. */
-  apple?: { teamId: string; keyId: string; privateKeyPem: string };
+  apple?: { teamId: string; keyId: string; privateKeyPem: SecretValue };
   responseMode?: 'form_post';
   /** SAML: the identity provider's metadata (read from its file, or where to fetch it) and the identity issuer. */
   saml?: SamlProviderSettings;
 }
+
+/** A secret as a provider holds it: read already (an environment variable), or a tenant secret read when it is used. */
+export type SecretValue = string | { tenantSecret: string };
 
 export interface ProviderProblem {
   file: string;
@@ -198,8 +203,9 @@ function jsonPath(path: readonly PropertyKey[]): string {
   return '$' + path.map((k) => (typeof k === 'number' ? `[${k}]` : `.${String(k)}`)).join('');
 }
 
-function readSecret(ref: { env: string } | undefined, env: NodeJS.ProcessEnv, at: string, file: string, problems: ProviderProblem[]): string | undefined {
+function readSecret(ref: SecretRef | undefined, env: NodeJS.ProcessEnv, at: string, file: string, problems: ProviderProblem[]): SecretValue | undefined {
   if (!ref) return undefined;
+  if ('secret' in ref) return { tenantSecret: ref.secret };
   const value = env[ref.env];
   if (value === undefined || value === '') {
     problems.push({ file, path: at, message: `the environment variable ${ref.env} is not set` });
@@ -217,6 +223,7 @@ function resolveProvider(p: ProviderConfig, i: number, folder: string, file: str
   const clientSecret = 'clientSecret' in p ? readSecret(p.clientSecret, env, `${at}.clientSecret`, file, problems) : undefined;
   const base: IdentityProvider = {
     id: p.id,
+    tenant: basename(folder),
     type: p.type,
     protocol: preset?.protocol ?? (p.type === 'oauth2' ? 'oauth2' : 'oidc'),
     displayName: p.displayName,
@@ -247,7 +254,7 @@ function resolveProvider(p: ProviderConfig, i: number, folder: string, file: str
     case 'apple': {
       base.discoveryUrl = p.discoveryUrl ?? presets.apple.discoveryUrl!;
       base.responseMode = 'form_post';
-      let pem: string | undefined;
+      let pem: SecretValue | undefined;
       if (p.privateKey) pem = readSecret(p.privateKey, env, `${at}.privateKey`, file, problems);
       else if (p.privateKeyFile) {
         const path = isAbsolute(p.privateKeyFile) ? p.privateKeyFile : resolve(folder, p.privateKeyFile);
@@ -257,7 +264,7 @@ function resolveProvider(p: ProviderConfig, i: number, folder: string, file: str
           problems.push({ file, path: `${at}.privateKeyFile`, message: `cannot read ${path} (${(err as NodeJS.ErrnoException).code ?? 'error'})` });
         }
       }
-      if (pem !== undefined && !pem.includes('-----BEGIN PRIVATE KEY-----')) {
+      if (typeof pem === 'string' && !pem.includes('-----BEGIN PRIVATE KEY-----')) {
         problems.push({ file, path: `${at}.${p.privateKey ? 'privateKey' : 'privateKeyFile'}`, message: 'is not a PKCS#8 PEM key (the .p8 file Apple gives you)' });
       }
       if (pem !== undefined) base.apple = { teamId: p.teamId, keyId: p.keyId, privateKeyPem: pem };

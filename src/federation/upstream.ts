@@ -1,9 +1,10 @@
 import * as oidc from 'openid-client';
 import { importPKCS8, SignJWT } from 'jose';
-import type { Clock } from '../deps.js';
-import type { IdentityProvider } from './config.js';
+import type { Clock } from '../model/clock.js';
+import type { OutboundClient, OutboundFetch } from '../outbound/outbound-client.js';
+import type { IdentityProvider, SecretValue } from './config.js';
 import { mapProfile, ProfileError, type MappedProfile, type UpstreamSources } from './presets.js';
-import { SamlUpstreamError, type SamlUpstream } from '../saml/upstream.js';
+import { SamlUpstreamError, type SamlUpstream } from './saml/upstream.js';
 
 /**
  * The upstream side of federation, with openid-client doing the protocol: discovery, the authorization
@@ -86,14 +87,22 @@ function classify(provider: IdentityProvider, err: unknown): FederationError {
 }
 
 export class FederationClient {
-  private readonly configs = new WeakMap<IdentityProvider, { at: number; config: Promise<oidc.Configuration> }>();
+  private readonly configs = new WeakMap<IdentityProvider, { at: number; metadata: Promise<oidc.ServerMetadata> }>();
   private readonly appleSecrets = new WeakMap<IdentityProvider, { at: number; secret: Promise<string> }>();
+
+  /** Every request openid-client makes (discovery, JWKS, token, userinfo, user APIs) goes through it. */
+  private readonly fetch: OutboundFetch;
 
   constructor(
     private readonly clock: Clock,
+    outbound: OutboundClient,
+    /** A tenant's secret by the tenant's slug and the secret's name (identity-providers.json's `{ "secret": NAME }`). */
+    private readonly tenantSecret: (tenant: string, name: string) => Promise<string | undefined> = async () => undefined,
     /** The SAML providers' adapter (upstream SAML identity providers). */
     private readonly saml?: SamlUpstream,
-  ) {}
+  ) {
+    this.fetch = outbound.fetcher('identity provider');
+  }
 
   private samlAdapter(provider: IdentityProvider, checks: UpstreamChecks): { saml: SamlUpstream; checks: { state: string; nonce: string; tenant: { id: string; slug: string } } } {
     if (!this.saml || !checks.tenant) throw new FederationError('unavailable', `${provider.displayName} is a SAML identity provider, which this server cannot reach.`);
@@ -131,7 +140,7 @@ export class FederationClient {
         const { profile, issuer } = await a.saml.complete(provider, callback.params, a.checks);
         return { profile, accessToken: '', issuer };
       }
-      const config = await this.configuration(provider, true);
+      const config = await this.configuration(provider);
       const current =
         callback.method === 'POST'
           ? new Request(checks.redirectUri, {
@@ -172,58 +181,70 @@ export class FederationClient {
   }
 
   /**
-   * The provider's openid-client configuration: discovered (OIDC) or built from the configured
-   * endpoints (OAuth 2.0). Apple's client secret is a short-lived JWT, so its configuration is
-   * rebuilt from the discovered metadata when the secret is renewed.
+   * The provider's openid-client configuration: the server's metadata (discovered for OIDC, kept an
+   * hour; built from the configured endpoints for OAuth 2.0) with the client's secret as it is now —
+   * a tenant secret may have been replaced since, and Apple's client secret is a short-lived JWT.
    */
-  private async configuration(provider: IdentityProvider, forTokenRequest = false): Promise<oidc.Configuration> {
-    const now = this.clock.now();
-    let entry = this.configs.get(provider);
-    if (!entry || now - entry.at > DISCOVERY_TTL_MS) {
-      const config = this.build(provider);
-      entry = { at: now, config };
-      this.configs.set(provider, entry);
-      // A failure is not kept: the next sign-in tries again.
-      config.catch(() => {
-        if (this.configs.get(provider) === entry) this.configs.delete(provider);
-      });
-    }
-    const config = await entry.config;
-    if (provider.apple && forTokenRequest) {
-      const secret = await this.appleSecret(provider);
-      const fresh = new oidc.Configuration(config.serverMetadata(), provider.clientId, { client_secret: secret, id_token_signed_response_alg: provider.idTokenSigningAlg }, oidc.ClientSecretPost(secret));
-      fresh.timeout = provider.timeoutSeconds;
-      if (insecureAllowed(provider.discoveryUrl!)) oidc.allowInsecureRequests(fresh);
-      return fresh;
-    }
-    return config;
-  }
-
-  private async build(provider: IdentityProvider): Promise<oidc.Configuration> {
-    const secret = provider.apple ? await this.appleSecret(provider) : provider.clientSecret;
+  private async configuration(provider: IdentityProvider): Promise<oidc.Configuration> {
+    const server = await this.serverMetadata(provider);
+    const secret = await this.clientSecret(provider);
     const auth =
       secret === undefined ? oidc.None()
+      : provider.apple ? oidc.ClientSecretPost(secret)
       : provider.clientAuthentication === 'client_secret_basic' ? oidc.ClientSecretBasic(secret)
       : oidc.ClientSecretPost(secret);
     // The id_token's algorithm is pinned (an HS256 token, say, is refused where RS256 is configured).
     const metadata: Partial<oidc.ClientMetadata> = { id_token_signed_response_alg: provider.idTokenSigningAlg, ...(secret === undefined ? {} : { client_secret: secret }) };
-    if (provider.protocol === 'oidc') {
-      const url = provider.discoveryUrl!;
-      return oidc.discovery(new URL(url), provider.clientId, metadata, auth, {
-        timeout: provider.timeoutSeconds,
-        ...(insecureAllowed(url) ? { execute: [oidc.allowInsecureRequests] } : {}),
-      });
-    }
-    const server: oidc.ServerMetadata = {
-      // Plain OAuth 2.0 providers publish no issuer; the authorization server's origin stands for it.
-      issuer: new URL(provider.authorizationUrl!).origin,
-      authorization_endpoint: provider.authorizationUrl!,
-      token_endpoint: provider.tokenUrl!,
-    };
     const config = new oidc.Configuration(server, provider.clientId, metadata, auth);
     config.timeout = provider.timeoutSeconds;
-    if ([provider.authorizationUrl!, provider.tokenUrl!, provider.userinfoUrl!].some(insecureAllowed)) oidc.allowInsecureRequests(config);
+    config[oidc.customFetch] = this.fetch;
+    const urls = provider.protocol === 'oidc' ? [provider.discoveryUrl!] : [provider.authorizationUrl!, provider.tokenUrl!, provider.userinfoUrl!];
+    if (urls.some(insecureAllowed)) oidc.allowInsecureRequests(config);
     return config;
+  }
+
+  /** The authorization server's metadata; a failed discovery is not kept (the next sign-in tries again). */
+  private serverMetadata(provider: IdentityProvider): Promise<oidc.ServerMetadata> {
+    if (provider.protocol !== 'oidc') {
+      return Promise.resolve({
+        // Plain OAuth 2.0 providers publish no issuer; the authorization server's origin stands for it.
+        issuer: new URL(provider.authorizationUrl!).origin,
+        authorization_endpoint: provider.authorizationUrl!,
+        token_endpoint: provider.tokenUrl!,
+      });
+    }
+    const now = this.clock.now();
+    let entry = this.configs.get(provider);
+    if (!entry || now - entry.at > DISCOVERY_TTL_MS) {
+      const url = provider.discoveryUrl!;
+      const metadata = oidc
+        .discovery(new URL(url), provider.clientId, undefined, oidc.None(), {
+          timeout: provider.timeoutSeconds,
+          [oidc.customFetch]: this.fetch,
+          ...(insecureAllowed(url) ? { execute: [oidc.allowInsecureRequests] } : {}),
+        })
+        .then((c) => c.serverMetadata());
+      const fresh = { at: now, metadata };
+      entry = fresh;
+      this.configs.set(provider, fresh);
+      metadata.catch(() => {
+        if (this.configs.get(provider) === fresh) this.configs.delete(provider);
+      });
+    }
+    return entry.metadata;
+  }
+
+  /** The client secret now: Apple's signed JWT, a tenant secret read from the store, or the value from the environment. */
+  private async clientSecret(provider: IdentityProvider): Promise<string | undefined> {
+    if (provider.apple) return this.appleSecret(provider);
+    return this.secretValue(provider, provider.clientSecret);
+  }
+
+  private async secretValue(provider: IdentityProvider, value: SecretValue | undefined): Promise<string | undefined> {
+    if (value === undefined || typeof value === 'string') return value;
+    const found = await this.tenantSecret(provider.tenant, value.tenantSecret);
+    if (found === undefined) throw new FederationError('unavailable', `${provider.displayName} is not configured completely: the tenant secret '${value.tenantSecret}' is not set.`);
+    return found;
   }
 
   /** Sign in with Apple's client secret: an ES256 JWT signed with the team's key (Apple's rules). */
@@ -232,7 +253,7 @@ export class FederationClient {
     const cached = this.appleSecrets.get(provider);
     if (cached && now - cached.at < APPLE_SECRET_REUSE_MS) return cached.secret;
     const apple = provider.apple!;
-    const secret = importPKCS8(apple.privateKeyPem, 'ES256').then((key) =>
+    const secret = this.secretValue(provider, apple.privateKeyPem).then((pem) => importPKCS8(pem!, 'ES256')).then((key) =>
       new SignJWT({})
         .setProtectedHeader({ alg: 'ES256', kid: apple.keyId })
         .setIssuer(apple.teamId)

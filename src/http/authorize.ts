@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { randomToken } from '../crypto/secrets.js';
-import type { Deps } from '../deps.js';
+import type { Deps } from '../services/deps.js';
 import { authorize } from '../oauth/authorize.js';
 import { parseAuthorizationRequest } from '../oauth/authorize-request.js';
 import { readCookie, setBrowserCookie, type CookieNames } from './cookies.js';

@@ -1,8 +1,8 @@
 import type { FastifyReply } from 'fastify';
-import type { Deps } from '../deps.js';
-import type { Policy } from '../journeys/policy-schema.js';
-import type { Tenant } from '../store/store.js';
-import { isLocale, messagesFor } from '../ui/i18n/messages.js';
+import type { Deps } from '../services/deps.js';
+import type { Policy } from '../model/policy.js';
+import type { Tenant } from '../model/entities.js';
+import { isLocale, messagesFor } from '../model/messages/messages.js';
 import { blockPage } from '../ui/pages/messages.js';
 import { sendPage } from './respond.js';
 

@@ -1,6 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { Deps } from '../deps.js';
-import type { Tenant } from '../store/store.js';
+import type { Deps } from '../services/deps.js';
+import type { Tenant } from '../model/entities.js';
 
 /**
  * CORS for the token and userinfo endpoints: only origins of redirect URIs registered by the tenant's

@@ -1,8 +1,10 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { Deps } from '../deps.js';
+import { ServiceError } from '../model/errors.js';
+import { sendGraphError } from './error-mapper.js';
+import type { Deps } from '../services/deps.js';
 import { resolveTenant } from '../oauth/tenant-context.js';
-import { adminCaller } from '../services/admin-api.js';
-import { GraphError, createUser, deleteUser, getUser, listUsers, revokeSignInSessions, updateUser, type GraphContext } from '../services/graph-api.js';
+import { adminCaller } from './admin-caller.js';
+import { createUser, deleteUser, getUser, listUsers, revokeSignInSessions, updateUser, type GraphContext } from '../services/graph-api.js';
 
 /**
  * Microsoft Graph's users API, the subset B2C back offices use, at `/{tenant}/graph/v1.0/users`: a
@@ -16,28 +18,14 @@ const ITEM_OPTIONS = new Set(['$select']);
 const MAX_TOP = 999;
 const DEFAULT_TOP = 100;
 
-function sendGraphError(req: FastifyRequest, reply: FastifyReply, err: GraphError): FastifyReply {
-  if (err.status === 401) reply.header('www-authenticate', 'Bearer realm="latchkey", error="invalid_token"');
-  const clientRequestId = req.headers['client-request-id'];
-  return reply
-    .code(err.status)
-    .header('cache-control', 'no-store')
-    .send({
-      error: {
-        code: err.code,
-        message: err.message,
-        innerError: { date: new Date().toISOString().slice(0, 19), 'request-id': req.id, 'client-request-id': typeof clientRequestId === 'string' ? clientRequestId : req.id },
-      },
-    });
-}
 
 /** Query options this operation has; others are Graph's 400 for an unsupported query. */
 function queryOf(req: FastifyRequest, allowed: Set<string>): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [key, value] of Object.entries((req.query ?? {}) as Record<string, unknown>)) {
     const name = key.startsWith('$') ? key : `$${key}`;
-    if (!allowed.has(name)) throw new GraphError(400, 'Request_UnsupportedQuery', `The query option '${key}' is not supported here (supported: ${[...allowed].join(', ')}).`);
-    if (typeof value !== 'string') throw new GraphError(400, 'Request_BadRequest', `The query option '${key}' was given more than once.`);
+    if (!allowed.has(name)) throw new ServiceError('unsupported', `The query option '${key}' is not supported here (supported: ${[...allowed].join(', ')}).`);
+    if (typeof value !== 'string') throw new ServiceError('invalid', `The query option '${key}' was given more than once.`);
     out[name] = value;
   }
   return out;
@@ -55,19 +43,14 @@ export function registerGraphRoutes(app: FastifyInstance, deps: Deps): void {
       config: { errorFormat: 'json' },
       // Whatever goes wrong (a malformed body too) is answered in Graph's shape.
       errorHandler: (err: FastifyError, req, reply) => {
-        if (err instanceof GraphError) return sendGraphError(req, reply, err);
-        if (err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500) {
-          return sendGraphError(req, reply, new GraphError(err.statusCode, 'Request_BadRequest', err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' ? 'Send the body as application/json.' : 'The request body is not valid JSON.'));
-        }
-        req.log.error({ err }, 'graph request failed');
-        return sendGraphError(req, reply, new GraphError(500, 'generalException', 'An internal error happened; it is logged with the request id.'));
+        return sendGraphError(err, req, reply);
       },
       handler: async (req, reply) => {
         reply.header('x-content-type-options', 'nosniff');
         const tenant = await resolveTenant(deps, (req.params as { tenant: string }).tenant);
-        if (!tenant) throw new GraphError(404, 'Request_ResourceNotFound', 'No such tenant.');
+        if (!tenant) throw new ServiceError('not_found', 'No such tenant.');
         const caller = await adminCaller(deps, tenant, req.headers.authorization, { read: 'User.Read.All', write: 'User.ReadWrite.All', writing });
-        if (!caller.ok) throw new GraphError(caller.status, caller.status === 401 ? 'InvalidAuthenticationToken' : 'Authorization_RequestDenied', caller.message);
+        if (!caller.ok) throw new ServiceError(caller.status === 401 ? 'unauthenticated' : 'forbidden', caller.message);
         return op({ deps, tenant, clientId: caller.clientId }, req, reply);
       },
     });
@@ -78,11 +61,11 @@ export function registerGraphRoutes(app: FastifyInstance, deps: Deps): void {
   route('GET', '/users', false, async (c, req) => {
     const q = queryOf(req, LIST_OPTIONS);
     const top = q.$top === undefined ? DEFAULT_TOP : Number(q.$top);
-    if (!Number.isInteger(top) || top < 1 || top > MAX_TOP) throw new GraphError(400, 'Request_BadRequest', `Invalid page size specified: '${q.$top}'. Must be between 1 and ${MAX_TOP} inclusive.`);
+    if (!Number.isInteger(top) || top < 1 || top > MAX_TOP) throw new ServiceError('invalid', `Invalid page size specified: '${q.$top}'. Must be between 1 and ${MAX_TOP} inclusive.`);
     let afterId: string | undefined;
     if (q.$skiptoken !== undefined) {
       afterId = Buffer.from(q.$skiptoken, 'base64url').toString('utf8');
-      if (!/^[0-9a-f-]{36}$/.test(afterId)) throw new GraphError(400, 'Request_BadRequest', 'The $skiptoken is not one this API gave.');
+      if (!/^[0-9a-f-]{36}$/.test(afterId)) throw new ServiceError('invalid', 'The $skiptoken is not one this API gave.');
     }
     const page = await listUsers(c, { top, ...(q.$select !== undefined ? { select: q.$select } : {}), ...(q.$filter !== undefined ? { filter: q.$filter } : {}), ...(afterId ? { afterId } : {}) });
     const body: Record<string, unknown> = { '@odata.context': context(req, c, q.$select), value: page.value };

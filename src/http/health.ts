@@ -1,6 +1,6 @@
 import { readdirSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
-import type { Deps } from '../deps.js';
+import type { Deps } from '../services/deps.js';
 import { migrationsDir, postgresMigrationsDir } from '../paths.js';
 
 /** The newest migration this build has for the configured engine. */

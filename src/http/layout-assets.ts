@@ -1,8 +1,8 @@
 import { readFile, stat } from 'node:fs/promises';
 import { join, sep } from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import type { Deps } from '../deps.js';
-import { OAuthError } from '../oauth/errors.js';
+import type { Deps } from '../services/deps.js';
+import { OAuthError } from '../model/errors.js';
 import { LAYOUT_ASSETS_PATH } from '../ui/layouts/page-layouts.js';
 
 /** What a file template may load from beside it; never policy JSON or identity-providers.json. */

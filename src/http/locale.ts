@@ -1,6 +1,6 @@
 import type { FastifyRequest } from 'fastify';
-import type { Policy } from '../journeys/policy-schema.js';
-import { messagesFor, pickLocale, type Messages } from '../ui/i18n/messages.js';
+import type { Policy } from '../model/policy.js';
+import { messagesFor, pickLocale, type Messages } from '../model/messages/messages.js';
 
 /**
  * The messages for a page outside a journey (error, signed-out and form-post pages): the request's

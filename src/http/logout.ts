@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import type { Deps } from '../deps.js';
+import type { Deps } from '../services/deps.js';
 import { logout } from '../oauth/logout.js';
 import { signedOutPage } from '../ui/pages/messages.js';
 import { clearSsoCookie, readCookie, type CookieNames } from './cookies.js';

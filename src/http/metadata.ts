@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
-import type { Deps } from '../deps.js';
-import type { Policy } from '../journeys/policy-schema.js';
+import type { Deps } from '../services/deps.js';
+import type { Policy } from '../model/policy.js';
 import { discoveryDocument } from '../oauth/discovery.js';
 import { tenantRoute } from './tenant-routes.js';
 

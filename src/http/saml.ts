@@ -1,13 +1,13 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { randomToken } from '../crypto/secrets.js';
-import type { Deps } from '../deps.js';
-import { pageError } from '../oauth/errors.js';
+import type { Deps } from '../services/deps.js';
+import { pageError } from '../model/errors.js';
 import { endpointUrl, type TenantPolicy } from '../oauth/tenant-context.js';
-import { samlKeys } from '../saml/certificates.js';
+import { samlKeys } from '../federation/saml/certificates.js';
 import { idpEntityId, idpInitiated, receiveAuthnRequest, type IncomingMessage, type SamlOutcome, type TenantPolicyContext } from '../saml/idp.js';
 import { receiveLogout } from '../saml/logout.js';
-import { idpMetadataXml, spMetadataXml } from '../saml/metadata.js';
-import { samlSpEndpoints } from '../saml/upstream.js';
+import { idpMetadataXml, spMetadataXml } from '../federation/saml/metadata.js';
+import { samlSpEndpoints } from '../federation/saml/upstream.js';
 import { resolveTenant } from '../oauth/tenant-context.js';
 import { formPostPage, signedOutPage } from '../ui/pages/messages.js';
 import { journeyPath } from './authorize.js';

@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest, HTTPMethods, RouteOptions } from 'fastify';
-import type { Deps } from '../deps.js';
-import { OAuthError } from '../oauth/errors.js';
-import type { Policy } from '../journeys/policy-schema.js';
+import type { Deps } from '../services/deps.js';
+import { OAuthError } from '../model/errors.js';
+import type { Policy } from '../model/policy.js';
 import { resolveTenantPolicy, type TenantPolicy, type UrlForm } from '../oauth/tenant-context.js';
 
 export type ErrorFormat = 'json' | 'html';

@@ -1,14 +1,14 @@
 import type { FastifyInstance } from 'fastify';
-import type { Deps } from '../deps.js';
+import type { Deps } from '../services/deps.js';
 import { bearerToken } from '../oauth/access-token.js';
-import { OAuthError } from '../oauth/errors.js';
+import { OAuthError } from '../model/errors.js';
 import { authenticateEndpointClient, handleTokenRequest } from '../oauth/token.js';
 import type { AuthenticatedClient } from '../oauth/client-auth.js';
 import { introspect, revoke } from '../oauth/introspection.js';
-import type { Tenant } from '../store/store.js';
+import type { Tenant } from '../model/entities.js';
 import { userinfo } from '../oauth/userinfo.js';
 import { allowSpaOrigin, preflightHeaders } from './cors.js';
-import { isFormEncoded } from './forms.js';
+import { isFormEncoded, refuseCredentialsInQuery } from './forms.js';
 import { tenantRoute } from './tenant-routes.js';
 
 /** The token endpoint (RFC 6749 §3.2) and userinfo (OIDC Core §5.3), with CORS for SPA origins. */
@@ -18,6 +18,7 @@ export function registerTokenRoutes(app: FastifyInstance, deps: Deps): void {
     if (!isFormEncoded(req) || typeof req.body !== 'object' || req.body === null) {
       throw new OAuthError('invalid_request', 'The token request must be a POST with an application/x-www-form-urlencoded body.');
     }
+    refuseCredentialsInQuery(req);
     const body = await handleTokenRequest(deps, tp.tenant, tp.policy, req.body as Record<string, unknown>, req.headers.authorization, req.ip);
     return reply.header('cache-control', 'no-store').header('pragma', 'no-cache').send(body);
   });
@@ -34,6 +35,7 @@ export function registerTokenRoutes(app: FastifyInstance, deps: Deps): void {
       if (!isFormEncoded(req) || typeof req.body !== 'object' || req.body === null) {
         throw new OAuthError('invalid_request', 'The request must be a POST with an application/x-www-form-urlencoded body.');
       }
+      refuseCredentialsInQuery(req);
       const params: Record<string, string> = {};
       for (const [name, value] of Object.entries(req.body as Record<string, unknown>)) {
         if (typeof value !== 'string') throw new OAuthError('invalid_request', `The parameter '${name.slice(0, 40)}' was sent more than once.`);

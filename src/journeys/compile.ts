@@ -1,5 +1,5 @@
 import type { Journey, Step } from './journey.js';
-import type { Policy } from './policy-schema.js';
+import type { Policy } from '../model/policy.js';
 import { federatedSignIn } from './steps/federated-sign-in.js';
 import { federatedSignUp } from './steps/federated-sign-up.js';
 import { linkIdentity } from './steps/link-identity.js';
@@ -7,7 +7,7 @@ import { localSignIn, type LocalSignInOptions } from './steps/local-sign-in.js';
 import { multiFactor } from './steps/mfa.js';
 import { consent } from './steps/consent.js';
 import { passkeyOffer } from './steps/passkey-offer.js';
-import { securitySettings } from './steps/security-settings.js';
+import { SECURITY_STEP_UP, securitySettings, securitySettingsOpen } from './steps/security-settings.js';
 import { resetEmail, resetPassword } from './steps/password-reset.js';
 import { profileEdit } from './steps/profile-edit.js';
 import { providerSelection } from './steps/provider-selection.js';
@@ -78,7 +78,8 @@ export function compileJourney(policy: Policy): Journey {
       break;
     case 'profileEdit': {
       const { first, upstream } = signInSteps(policy, { ...reset, allowSignUp: false });
-      const security = offersSecuritySettings(policy) ? [securitySettings('profileEdit')] : [];
+      // Security settings behind a step-up check of any factor the user has (whatever this policy's mfa).
+      const security = offersSecuritySettings(policy) ? [multiFactor(SECURITY_STEP_UP, { stepUpWhen: securitySettingsOpen }), securitySettings('profileEdit')] : [];
       steps = [first, ...(inlineReset ? resetSteps() : []), ...upstream, ...mfaSteps(policy), ...security, profileEdit('profileEdit', security.length > 0)];
       break;
     }

@@ -1,9 +1,9 @@
 import { randomToken, safeEqual } from '../crypto/secrets.js';
-import type { Deps } from '../deps.js';
-import { OAuthError } from '../oauth/errors.js';
+import type { Deps } from '../services/deps.js';
+import { OAuthError } from '../model/errors.js';
 import type { AuthorizationRequest } from '../oauth/authorize-request.js';
-import type { JourneyRecord, Tenant } from '../store/store.js';
-import { messagesFor, pickLocale } from '../ui/i18n/messages.js';
+import type { JourneyRecord, Tenant } from '../model/entities.js';
+import { messagesFor, pickLocale } from '../model/messages/messages.js';
 import type { ApiPage } from '../ui/pages/api-page.js';
 import { blockPage } from '../ui/pages/messages.js';
 import type { CallbackInput, FormInput, Journey, JourneyState, StepContext, StepResult } from './journey.js';

@@ -1,10 +1,10 @@
-import type { Deps } from '../deps.js';
-import type { OAuthError } from '../oauth/errors.js';
+import type { Deps } from '../services/deps.js';
+import type { OAuthError } from '../model/errors.js';
 import type { AuthorizationRequest } from '../oauth/authorize-request.js';
-import type { Tenant } from '../store/store.js';
-import type { Messages } from '../ui/i18n/messages.js';
+import type { Tenant } from '../model/entities.js';
+import type { Messages } from '../model/messages/messages.js';
 import type { ApiPage } from '../ui/pages/api-page.js';
-import type { Policy } from './policy-schema.js';
+import type { Policy } from '../model/policy.js';
 
 /** What a journey has established so far; persisted between pages. */
 export interface JourneyState {

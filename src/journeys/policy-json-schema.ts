@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { policySchema } from './policy-schema.js';
+import { policySchema } from '../model/policy.js';
 
 /**
  * The policy format as JSON Schema (what an editor reads through each file's `$schema`), derived

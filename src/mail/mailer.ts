@@ -1,6 +1,6 @@
 import nodemailer, { type Transporter } from 'nodemailer';
 import type { Logger } from 'pino';
-import type { Clock } from '../deps.js';
+import type { Clock } from '../model/clock.js';
 import type { Store } from '../store/store.js';
 import type { Metrics } from '../observability/metrics.js';
 

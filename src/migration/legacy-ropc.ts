@@ -1,5 +1,6 @@
+import { OutboundError, type OutboundClient, type OutboundResponse } from '../outbound/outbound-client.js';
 import type { Counters } from '../security/counters.js';
-import type { LegacyRopc } from '../store/store.js';
+import type { LegacyRopc } from '../model/entities.js';
 
 /**
  * Just-in-time password migration (Microsoft's "seamless migration" pattern): a user imported without
@@ -11,28 +12,32 @@ export type LegacyCheck = { result: 'valid' } | { result: 'invalid' } | { result
 /** How long the old provider may take; past it the user is told to try again, and nothing changes. */
 export const LEGACY_TIMEOUT_MS = 10_000;
 
-export async function checkLegacyPassword(legacy: LegacyRopc, username: string, password: string, timeoutMs = LEGACY_TIMEOUT_MS): Promise<LegacyCheck> {
-  let res: Response;
+export async function checkLegacyPassword(outbound: OutboundClient, legacy: LegacyRopc, username: string, password: string, timeoutMs = LEGACY_TIMEOUT_MS): Promise<LegacyCheck> {
+  let res: OutboundResponse;
   try {
-    res = await fetch(legacy.tokenUrl, {
+    res = await outbound.request(legacy.tokenUrl, {
+      purpose: 'legacy ROPC',
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
       // B2C's ROPC request: scope openid + the app's own id, and response_type 'token id_token'.
-      body: new URLSearchParams({ grant_type: 'password', client_id: legacy.clientId, username, password, scope: legacy.scope, response_type: 'token id_token' }),
-      signal: AbortSignal.timeout(timeoutMs),
+      body: new URLSearchParams({ grant_type: 'password', client_id: legacy.clientId, username, password, scope: legacy.scope, response_type: 'token id_token' }).toString(),
+      timeoutMs,
+      // A password is never sent on to wherever a redirect points.
       redirect: 'error',
     });
   } catch (err) {
-    const name = err instanceof Error ? err.name : '';
-    return { result: 'unavailable', reason: name === 'TimeoutError' ? `no answer within ${timeoutMs / 1000} s` : 'cannot be reached' };
+    if (!(err instanceof OutboundError)) throw err;
+    // Refused by the address policy or unreachable: the same to the user (the log says which).
+    return { result: 'unavailable', reason: err.kind === 'timeout' ? `no answer within ${timeoutMs / 1000} s` : 'cannot be reached' };
   }
   let body: Record<string, unknown> = {};
   try {
-    body = (await res.json()) as Record<string, unknown>;
+    const parsed = JSON.parse(res.body.toString('utf8')) as unknown;
+    if (parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed)) body = parsed as Record<string, unknown>;
   } catch {
     // not JSON: judged by the status alone
   }
-  if (res.ok && typeof body.access_token === 'string') return { result: 'valid' };
+  if (res.status >= 200 && res.status < 300 && typeof body.access_token === 'string') return { result: 'valid' };
   // RFC 6749 §5.2: a wrong password is invalid_grant (B2C: AADB2C90225).
   if (res.status === 400 && body.error === 'invalid_grant') return { result: 'invalid' };
   return { result: 'unavailable', reason: `answered ${res.status}${typeof body.error === 'string' ? ` ${body.error}` : ''}` };

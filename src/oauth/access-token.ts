@@ -1,7 +1,7 @@
 import { jwtVerify, type JWTPayload } from 'jose';
-import type { Deps } from '../deps.js';
-import type { Tenant } from '../store/store.js';
-import { OAuthError } from './errors.js';
+import type { Deps } from '../services/deps.js';
+import type { Tenant } from '../model/entities.js';
+import { OAuthError } from '../model/errors.js';
 import { issuerFor } from './tenant-context.js';
 
 function invalidToken(description: string): OAuthError {

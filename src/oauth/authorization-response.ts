@@ -1,5 +1,5 @@
 import type { ErrorTarget, ResponseMode } from './authorize-request.js';
-import type { OAuthError } from './errors.js';
+import type { OAuthError } from '../model/errors.js';
 
 /** What goes back to the app's redirect URI, in the request's response mode. */
 export interface AuthorizationResponse {

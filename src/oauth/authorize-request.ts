@@ -1,5 +1,6 @@
-import type { App, Store } from '../store/store.js';
-import { OAuthError, pageError } from './errors.js';
+import type { Store } from '../store/store.js';
+import type { App } from '../model/entities.js';
+import { B2C_CODES, OAuthError, pageError, type B2cCode } from '../model/errors.js';
 import { parseScope, resolveDelegatedScopes, type ResolvedScopes } from './scopes.js';
 
 export type ResponseMode = 'query' | 'fragment' | 'form_post';
@@ -68,20 +69,20 @@ export async function validateClientAndRedirect(
   params: RawParams,
 ): Promise<{ app: App; redirectUri: string }> {
   const clientId = single(params, 'client_id');
-  if (!clientId) throw pageError('invalid_request', "The request is missing the 'client_id' parameter.", 'AADB2C90008');
+  if (!clientId) throw pageError('invalid_request', "The request is missing the 'client_id' parameter.", B2C_CODES.missingClientId);
   const app = /^[\w-]{1,64}$/.test(clientId) ? await store.findApp(tenantId, clientId) : undefined;
-  if (!app) throw pageError('invalid_request', `The application '${clientId}' is not registered in this tenant.`, 'AADB2C90117');
+  if (!app) throw pageError('invalid_request', `The application '${clientId}' is not registered in this tenant.`, B2C_CODES.unknownApplicationOrScope);
   if (app.redirectUris.length === 0) {
-    throw pageError('invalid_request', `The application '${clientId}' has no registered redirect URI.`, 'AADB2C90007');
+    throw pageError('invalid_request', `The application '${clientId}' has no registered redirect URI.`, B2C_CODES.noRedirectUriRegistered);
   }
   const redirectUri = single(params, 'redirect_uri');
-  if (!redirectUri) throw pageError('invalid_request', "The request is missing the 'redirect_uri' parameter.", 'AADB2C90006');
+  if (!redirectUri) throw pageError('invalid_request', "The request is missing the 'redirect_uri' parameter.", B2C_CODES.redirectUriNotRegistered);
   // Exact string match (RFC 9700 §4.1.3): no prefix, no wildcard, no normalisation.
   if (!app.redirectUris.includes(redirectUri)) {
     throw pageError(
       'invalid_request',
       `The redirect URI '${redirectUri}' provided in the request is not registered for the client id '${clientId}'.`,
-      'AADB2C90006',
+      B2C_CODES.redirectUriNotRegistered,
     );
   }
   return { app, redirectUri };
@@ -114,7 +115,7 @@ export async function parseAuthorizationRequest(
     responseMode: validMode ?? defaultMode(rtParts.length > 0 ? rtParts : ['code']),
     ...(state !== undefined ? { state } : {}),
   };
-  const fail = (code: ConstructorParameters<typeof OAuthError>[0], msg: string, b2cCode?: string): never => {
+  const fail = (code: ConstructorParameters<typeof OAuthError>[0], msg: string, b2cCode?: B2cCode): never => {
     throw new TargetedError(new OAuthError(code, msg, b2cCode ? { b2cCode } : {}), target);
   };
 
@@ -125,34 +126,34 @@ export async function parseAuthorizationRequest(
     if (params.request !== undefined) fail('invalid_request', 'Request objects are not supported.');
     if (params.request_uri !== undefined) fail('invalid_request', 'request_uri is not supported.');
 
-    if (!rtRaw) fail('invalid_request', "The request is missing the 'response_type' parameter.", 'AADB2C90083');
+    if (!rtRaw) fail('invalid_request', "The request is missing the 'response_type' parameter.", B2C_CODES.missingParameter);
     const responseType = rtParts;
     if (!RESPONSE_TYPES.has(responseType.join(' '))) {
-      fail('unsupported_response_type', `The response type '${rtRaw}' is not supported.`, 'AADB2C90013');
+      fail('unsupported_response_type', `The response type '${rtRaw}' is not supported.`, B2C_CODES.unsupportedResponseType);
     }
     const implicit = responseType.includes('id_token') || responseType.includes('token');
     if (implicit && !app.allowImplicit) {
-      fail('unauthorized_client', 'The implicit flow is not enabled for this application.', 'AADB2C90057');
+      fail('unauthorized_client', 'The implicit flow is not enabled for this application.', B2C_CODES.implicitNotEnabled);
     }
     if (modeRaw !== undefined && validMode === undefined) {
-      fail('invalid_request', `The response mode '${modeRaw}' is not supported.`, 'AADB2C90014');
+      fail('invalid_request', `The response mode '${modeRaw}' is not supported.`, B2C_CODES.unsupportedResponseMode);
     }
     if (implicit && target.responseMode === 'query') {
-      fail('invalid_request', 'Tokens cannot be returned in the query string; use fragment or form_post.', 'AADB2C90014');
+      fail('invalid_request', 'Tokens cannot be returned in the query string; use fragment or form_post.', B2C_CODES.unsupportedResponseMode);
     }
 
     const requested = parseScope(single(params, 'scope', target));
-    if (requested.length === 0) fail('invalid_request', "The request is missing the 'scope' parameter.", 'AADB2C90010');
+    if (requested.length === 0) fail('invalid_request', "The request is missing the 'scope' parameter.", B2C_CODES.missingScope);
     const scopes = await resolveDelegatedScopes(store, app, requested);
     const hasOpenid = scopes.oidc.includes('openid');
     if (responseType.includes('id_token') && !hasOpenid) {
-      fail('invalid_scope', "An id_token needs the 'openid' scope.", 'AADB2C90110');
+      fail('invalid_scope', "An id_token needs the 'openid' scope.", B2C_CODES.openidScopeMissing);
     }
     if (!hasOpenid && !scopes.api && !scopes.granted.includes(app.clientId)) {
-      fail('invalid_scope', "The scope must contain 'openid', the client id, or an API scope.", 'AADB2C90115');
+      fail('invalid_scope', "The scope must contain 'openid', the client id, or an API scope.", B2C_CODES.scopeCombination);
     }
     if (responseType.includes('token') && !scopes.api && !scopes.granted.includes(app.clientId)) {
-      fail('invalid_scope', 'An access token needs a resource scope (an API scope or the client id).', 'AADB2C90117');
+      fail('invalid_scope', 'An access token needs a resource scope (an API scope or the client id).', B2C_CODES.unknownApplicationOrScope);
     }
 
     const nonce = single(params, 'nonce', target);
@@ -165,11 +166,11 @@ export async function parseAuthorizationRequest(
     if (responseType.includes('code')) {
       if (codeChallenge !== undefined) {
         if ((method ?? 'plain') !== 'S256') {
-          fail('invalid_request', "Only the 'S256' code challenge method is supported.", 'AADB2C90184');
+          fail('invalid_request', "Only the 'S256' code challenge method is supported.", B2C_CODES.unsupportedCodeChallengeMethod);
         }
-        if (!CODE_CHALLENGE.test(codeChallenge)) fail('invalid_request', 'The code challenge is malformed.', 'AADB2C90183');
+        if (!CODE_CHALLENGE.test(codeChallenge)) fail('invalid_request', 'The code challenge is malformed.', B2C_CODES.invalidCodeChallengeOrVerifier);
       } else if (app.type === 'spa' || app.type === 'native') {
-        fail('invalid_request', "Public clients must use PKCE: 'code_challenge' is required.", app.type === 'spa' ? 'AADB2C99059' : undefined);
+        fail('invalid_request', "Public clients must use PKCE: 'code_challenge' is required.", app.type === 'spa' ? B2C_CODES.pkceRequired : undefined);
       } else if (method !== undefined) {
         fail('invalid_request', "'code_challenge_method' was sent without 'code_challenge'.");
       }
@@ -178,16 +179,16 @@ export async function parseAuthorizationRequest(
     const promptRaw = single(params, 'prompt', target);
     const prompt = promptRaw ? [...new Set(promptRaw.split(' ').filter(Boolean))] : [];
     for (const p of prompt) {
-      if (!PROMPTS.has(p as Prompt)) fail('invalid_request', `The prompt value '${p}' is not supported.`, 'AADB2C90043');
+      if (!PROMPTS.has(p as Prompt)) fail('invalid_request', `The prompt value '${p}' is not supported.`, B2C_CODES.unsupportedPrompt);
     }
     if (prompt.includes('none') && prompt.length > 1) {
-      fail('invalid_request', "prompt=none cannot be combined with other prompt values.", 'AADB2C90043');
+      fail('invalid_request', "prompt=none cannot be combined with other prompt values.", B2C_CODES.unsupportedPrompt);
     }
 
     const maxAgeRaw = single(params, 'max_age', target);
     let maxAge: number | undefined;
     if (maxAgeRaw !== undefined) {
-      if (!/^\d{1,10}$/.test(maxAgeRaw)) fail('invalid_request', "'max_age' must be a non-negative integer.", 'AADB2C90120');
+      if (!/^\d{1,10}$/.test(maxAgeRaw)) fail('invalid_request', "'max_age' must be a non-negative integer.", B2C_CODES.invalidMaxAge);
       maxAge = Number(maxAgeRaw);
     }
 

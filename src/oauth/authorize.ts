@@ -1,15 +1,15 @@
 import { randomToken, sha256 } from '../crypto/secrets.js';
-import type { Deps } from '../deps.js';
+import type { Deps } from '../services/deps.js';
 import { newJourneyState } from '../journeys/journey.js';
-import type { Policy } from '../journeys/policy-schema.js';
+import type { Policy } from '../model/policy.js';
 import { journeyFor } from '../journeys/compile.js';
-import type { App, SsoSession, Tenant, User } from '../store/store.js';
+import type { App, SsoSession, Tenant, User } from '../model/entities.js';
 import { preTokenIssuance } from '../services/api-connectors.js';
 import { verifyOwnSignature } from '../tokens/verify.js';
-import { pickLocale } from '../ui/i18n/messages.js';
+import { pickLocale } from '../model/messages/messages.js';
 import type { AuthorizationResponse } from './authorization-response.js';
 import { TargetedError, type AuthorizationRequest } from './authorize-request.js';
-import { OAuthError } from './errors.js';
+import { OAuthError, B2C_CODES } from '../model/errors.js';
 import type { CodeGrant, UserGrant } from './grant.js';
 import { mintUserTokens } from './mint.js';
 import { findActiveSession, joinSession, sessionCovers, touchSession } from './sso.js';
@@ -107,13 +107,13 @@ export async function authorize(
 
   if (request.prompt.includes('none')) {
     if (usable && consentFirst && !stepUp && SSO_KINDS.has(policy.kind)) {
-      throw new TargetedError(new OAuthError('consent_required', `The user has not consented to the application '${app.name}'.`, { b2cCode: 'AADB2C90077' }), target);
+      throw new TargetedError(new OAuthError('consent_required', `The user has not consented to the application '${app.name}'.`, { b2cCode: B2C_CODES.noSession }), target);
     }
     const interaction = usable && (!SSO_KINDS.has(policy.kind) || stepUp);
     throw new TargetedError(
       interaction
-        ? new OAuthError('interaction_required', stepUp ? `The policy '${policy.id}' asks for a second factor this session has not proven.` : `The policy '${policy.id}' needs the user to interact.`, { b2cCode: 'AADB2C90077' })
-        : new OAuthError('login_required', reason, { b2cCode: 'AADB2C90077' }),
+        ? new OAuthError('interaction_required', stepUp ? `The policy '${policy.id}' asks for a second factor this session has not proven.` : `The policy '${policy.id}' needs the user to interact.`, { b2cCode: B2C_CODES.noSession })
+        : new OAuthError('login_required', reason, { b2cCode: B2C_CODES.noSession }),
       target,
     );
   }

@@ -1,7 +1,8 @@
 import { safeEqual, sha256 } from '../crypto/secrets.js';
-import type { App, Store } from '../store/store.js';
-import { confidentialTypes } from '../store/store.js';
-import { OAuthError } from './errors.js';
+import type { Store } from '../store/store.js';
+import type { App } from '../model/entities.js';
+import { confidentialTypes } from '../model/entities.js';
+import { B2C_CODES, OAuthError, type B2cCode } from '../model/errors.js';
 
 export interface ClientCredentialsInput {
   authorization: string | undefined;
@@ -23,7 +24,7 @@ export const TOKEN_ENDPOINT_AUTH_METHODS = ['client_secret_post', 'client_secret
 const BASIC_CHALLENGE = 'Basic realm="latchkey", charset="UTF-8"';
 
 /** RFC 6749 §5.2: invalid_client is a 401, with a Basic challenge when the client tried Basic. */
-function invalidClient(msg: string, basic: boolean, b2cCode?: string): OAuthError {
+function invalidClient(msg: string, basic: boolean, b2cCode?: B2cCode): OAuthError {
   return new OAuthError('invalid_client', msg, {
     ...(b2cCode ? { b2cCode } : {}),
     ...(basic ? { wwwAuthenticate: BASIC_CHALLENGE } : {}),
@@ -89,19 +90,19 @@ function chooseMethod(input: ClientCredentialsInput): { method: AuthenticatedCli
 export async function authenticateClient(store: Store, tenantId: string, input: ClientCredentialsInput, now: number): Promise<AuthenticatedClient> {
   const { method, id, secret } = chooseMethod(input);
   const basic = method === 'client_secret_basic';
-  if (!id) throw invalidClient("The request is missing the 'client_id' parameter.", basic, 'AADB2C90008');
+  if (!id) throw invalidClient("The request is missing the 'client_id' parameter.", basic, B2C_CODES.missingClientId);
   const app = /^[\w-]{1,64}$/.test(id) ? await store.findApp(tenantId, id) : undefined;
   if (!app) throw invalidClient(`The application '${id}' is not registered in this tenant.`, basic);
 
   if (confidentialTypes.has(app.type)) {
-    if (secret === undefined || secret === '') throw invalidClient('The client secret is missing.', basic, 'AADB2C90079');
+    if (secret === undefined || secret === '') throw invalidClient('The client secret is missing.', basic, B2C_CODES.missingClientSecret);
     // Any live secret of the app (several while one is being rotated).
     const hash = sha256(secret);
     if (!app.secrets.some((s) => (s.expiresAt === null || s.expiresAt > now) && safeEqual(hash, s.hash))) {
-      throw invalidClient('The client secret is not valid.', basic, 'AADB2C90081');
+      throw invalidClient('The client secret is not valid.', basic, B2C_CODES.wrongClientSecret);
     }
     return { app, method };
   }
-  if (secret !== undefined) throw invalidClient('A public client must not send a client secret.', basic, 'AADB2C90084');
+  if (secret !== undefined) throw invalidClient('A public client must not send a client secret.', basic, B2C_CODES.publicClientWithSecret);
   return { app, method: 'none' };
 }

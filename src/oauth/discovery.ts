@@ -1,5 +1,5 @@
-import type { Policy } from '../journeys/policy-schema.js';
-import type { Tenant } from '../store/store.js';
+import type { Policy } from '../model/policy.js';
+import type { Tenant } from '../model/entities.js';
 import { TOKEN_ENDPOINT_AUTH_METHODS } from './client-auth.js';
 import { supportedGrantTypes } from './token.js';
 import { endpointUrl, issuerFor, type UrlForm } from './tenant-context.js';

@@ -1,10 +1,10 @@
 import type { JWTPayload } from 'jose';
-import type { Deps } from '../deps.js';
-import type { RefreshTokenRecord, Tenant } from '../store/store.js';
-import { confidentialTypes } from '../store/store.js';
+import type { Deps } from '../services/deps.js';
+import type { RefreshTokenRecord, Tenant } from '../model/entities.js';
+import { confidentialTypes } from '../model/entities.js';
 import type { AuthenticatedClient } from './client-auth.js';
 import { verifyAccessToken } from './access-token.js';
-import { OAuthError } from './errors.js';
+import { OAuthError } from '../model/errors.js';
 import type { RefreshGrant } from './grant.js';
 import { refreshTokenRef } from './grants/refresh-token.js';
 

@@ -1,9 +1,9 @@
 import { sha256 } from '../crypto/secrets.js';
-import type { Deps } from '../deps.js';
-import type { App, Tenant } from '../store/store.js';
+import type { Deps } from '../services/deps.js';
+import type { App, Tenant } from '../model/entities.js';
 import { verifyOwnSignature } from '../tokens/verify.js';
 import { single, type RawParams } from './authorize-request.js';
-import { OAuthError, pageError } from './errors.js';
+import { B2C_CODES, OAuthError, pageError } from '../model/errors.js';
 import { logoutFrames } from '../saml/logout.js';
 
 export interface LogoutResult {
@@ -20,7 +20,7 @@ async function hintAudience(deps: Deps, tenant: Tenant, hint: string): Promise<s
   // An expired hint is still a valid hint (OIDC RP-Initiated Logout §2).
   const payload = await verifyOwnSignature(await deps.keys.forTenant(tenant.id), hint);
   const aud = Array.isArray(payload?.aud) ? payload.aud[0] : payload?.aud;
-  if (typeof aud !== 'string') throw pageError('invalid_request', 'The id_token_hint is not a valid token of this tenant.', 'AADB2C90210');
+  if (typeof aud !== 'string') throw pageError('invalid_request', 'The id_token_hint is not a valid token of this tenant.', B2C_CODES.invalidIdTokenHint);
   return aud;
 }
 
@@ -42,7 +42,7 @@ export async function logout(deps: Deps, tenant: Tenant, params: RawParams, ssoC
 
   let app: App | undefined;
   const named = hint ? await hintAudience(deps, tenant, hint) : clientId;
-  if (hint && clientId && named !== clientId) throw pageError('invalid_request', 'client_id does not match the id_token_hint.', 'AADB2C90209');
+  if (hint && clientId && named !== clientId) throw pageError('invalid_request', 'client_id does not match the id_token_hint.', B2C_CODES.logoutClientMismatch);
   if (named) {
     app = await deps.store.findApp(tenant.id, named);
     if (!app) throw pageError('invalid_request', `The application '${named}' is not registered in this tenant.`);
@@ -58,7 +58,7 @@ export async function logout(deps: Deps, tenant: Tenant, params: RawParams, ssoC
       await endSession(deps, tenant, ssoCookie);
       throw new OAuthError('invalid_request', `You are signed out, but the post_logout_redirect_uri '${uri}' is not registered, so you stay here.`, {
         redirectable: false,
-        b2cCode: 'AADB2C90067',
+        b2cCode: B2C_CODES.postLogoutRedirectNotRegistered,
       });
     }
     const url = new URL(uri);

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import type { Deps } from '../deps.js';
-import type { Policy } from '../journeys/policy-schema.js';
-import type { App, Tenant, User } from '../store/store.js';
-import { idTokenClaims, userAccessTokenClaims } from '../tokens/claims.js';
+import type { Deps } from '../services/deps.js';
+import type { Policy } from '../model/policy.js';
+import type { App, Tenant, User } from '../model/entities.js';
+import { idTokenClaims, userAccessTokenClaims } from './claims.js';
 import { halfHash, signJwt } from '../tokens/sign.js';
 import type { UserGrant } from './grant.js';
 import { issuerFor } from './tenant-context.js';

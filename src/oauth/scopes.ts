@@ -1,5 +1,6 @@
-import type { App, Store } from '../store/store.js';
-import { OAuthError } from './errors.js';
+import type { Store } from '../store/store.js';
+import type { App } from '../model/entities.js';
+import { OAuthError, B2C_CODES } from '../model/errors.js';
 
 export const OIDC_SCOPES = ['openid', 'offline_access', 'profile', 'email'] as const;
 export type OidcScope = (typeof OIDC_SCOPES)[number];
@@ -49,19 +50,19 @@ export async function resolveDelegatedScopes(store: Store, client: App, requeste
     const parts = splitApiScope(scope);
     if (!parts) continue;
     const target = apiApp && apiApp.identifierUri === parts.identifierUri ? apiApp : await store.findAppByIdentifierUri(client.tenantId, parts.identifierUri);
-    if (!target) throw new OAuthError('invalid_scope', `The scope '${scope}' does not belong to any registered API.`, { b2cCode: 'AADB2C90117' });
+    if (!target) throw new OAuthError('invalid_scope', `The scope '${scope}' does not belong to any registered API.`, { b2cCode: B2C_CODES.unknownApplicationOrScope });
     if (apiApp && apiApp.clientId !== target.clientId) {
-      throw new OAuthError('invalid_request', 'Scopes of more than one API were requested; a token is for one API.', { b2cCode: 'AADB2C90146' });
+      throw new OAuthError('invalid_request', 'Scopes of more than one API were requested; a token is for one API.', { b2cCode: B2C_CODES.scopesOfSeveralApis });
     }
     apiApp = target;
     if (parts.name === '.default') {
       throw new OAuthError('invalid_scope', `'${scope}' is only for the client credentials grant.`);
     }
     const exposed = await store.listAppScopes(target.clientId);
-    if (!exposed.includes(parts.name)) throw new OAuthError('invalid_scope', `The API does not expose the scope '${parts.name}'.`, { b2cCode: 'AADB2C90012' });
+    if (!exposed.includes(parts.name)) throw new OAuthError('invalid_scope', `The API does not expose the scope '${parts.name}'.`, { b2cCode: B2C_CODES.scopeNotExposed });
     const grants = await store.listGrants(client.clientId, target.clientId);
     if (!grants.some((g) => g.kind === 'scope' && g.name === parts.name)) {
-      throw new OAuthError('invalid_scope', `The application has not been granted the scope '${scope}'.`, { b2cCode: 'AADB2C90055' });
+      throw new OAuthError('invalid_scope', `The application has not been granted the scope '${scope}'.`, { b2cCode: B2C_CODES.scopeNotGranted });
     }
     api ??= { clientId: target.clientId, identifierUri: parts.identifierUri, scopes: [] };
     if (!api.scopes.includes(parts.name)) api.scopes.push(parts.name);

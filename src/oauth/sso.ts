@@ -1,7 +1,7 @@
 import { randomToken, sha256 } from '../crypto/secrets.js';
-import type { Deps } from '../deps.js';
-import type { Policy } from '../journeys/policy-schema.js';
-import type { SsoSession, Tenant, User } from '../store/store.js';
+import type { Deps } from '../services/deps.js';
+import type { Policy } from '../model/policy.js';
+import type { SsoSession, Tenant, User } from '../model/entities.js';
 
 export interface ActiveSession {
   session: SsoSession;

@@ -1,7 +1,7 @@
-import type { Deps } from '../deps.js';
-import type { Policy } from '../journeys/policy-schema.js';
-import type { Tenant } from '../store/store.js';
-import { OAuthError } from './errors.js';
+import type { Deps } from '../services/deps.js';
+import type { Policy } from '../model/policy.js';
+import type { Tenant } from '../model/entities.js';
+import { OAuthError, B2C_CODES } from '../model/errors.js';
 
 /** How the client addressed us; endpoint URLs in discovery are written back the same way. */
 export type UrlForm = 'path' | 'query' | 'tfp';
@@ -14,25 +14,9 @@ export interface TenantPolicy {
   form: UrlForm;
 }
 
-const B2C_DOMAIN_SUFFIX = '.onmicrosoft.com';
-
-/**
- * Tenants found, by the segment that named them. Tenants are never renamed or deleted, so a hit
- * stays right; a miss always asks the store, so a tenant the CLI just created is found at once.
- */
-const tenantCache = new WeakMap<object, Map<string, Tenant>>();
-
-export async function resolveTenant(deps: Deps, segment: string): Promise<Tenant | undefined> {
-  let byStore = tenantCache.get(deps.store);
-  if (!byStore) tenantCache.set(deps.store, (byStore = new Map()));
-  const hit = byStore.get(segment);
-  if (hit) return hit;
-  let key = segment.toLowerCase();
-  if (key.endsWith(B2C_DOMAIN_SUFFIX)) key = key.slice(0, -B2C_DOMAIN_SUFFIX.length);
-  if (key.length === 0 || key.length > 100) return undefined;
-  const tenant = await deps.store.findTenant(key);
-  if (tenant && byStore.size < 10_000) byStore.set(segment, tenant);
-  return tenant;
+/** The tenant a URL segment names (slug, id or `{slug}.onmicrosoft.com`), through the app's tenant directory. */
+export async function resolveTenant(deps: Pick<Deps, 'tenants'>, segment: string): Promise<Tenant | undefined> {
+  return deps.tenants.find(segment);
 }
 
 /**
@@ -51,7 +35,7 @@ export async function resolveTenantPolicy(
   const id = policyId ?? (allowDefault ? tenant.defaultPolicy : undefined);
   if (!id) {
     throw new OAuthError('invalid_request', 'The request does not name a policy: add it to the path or as the p parameter.', {
-      b2cCode: 'AADB2C90083',
+      b2cCode: B2C_CODES.missingParameter,
       redirectable: false,
     });
   }

@@ -1,7 +1,7 @@
-import type { Deps } from '../deps.js';
+import type { Deps } from '../services/deps.js';
 import { randomToken, sha256 } from '../crypto/secrets.js';
-import type { Policy } from '../journeys/policy-schema.js';
-import type { App, Tenant, User } from '../store/store.js';
+import type { Policy } from '../model/policy.js';
+import type { App, Tenant, User } from '../model/entities.js';
 import type { RefreshGrant, UserGrant } from './grant.js';
 import { mintUserTokens } from './mint.js';
 

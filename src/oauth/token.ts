@@ -1,9 +1,9 @@
-import type { Deps } from '../deps.js';
-import type { Policy } from '../journeys/policy-schema.js';
-import type { Tenant } from '../store/store.js';
+import type { Deps } from '../services/deps.js';
+import type { Policy } from '../model/policy.js';
+import type { Tenant } from '../model/entities.js';
 import type { RawParams } from './authorize-request.js';
 import { authenticateClient, type AuthenticatedClient } from './client-auth.js';
-import { OAuthError } from './errors.js';
+import { OAuthError, B2C_CODES } from '../model/errors.js';
 import { authorizationCodeGrant } from './grants/authorization-code.js';
 import { clientCredentialsGrant } from './grants/client-credentials.js';
 import { param, type TokenRequest } from './grants/context.js';
@@ -45,10 +45,10 @@ export async function handleTokenRequest(
     if (typeof value !== 'string') throw new OAuthError('invalid_request', `The parameter '${name.slice(0, 40)}' was sent more than once.`);
   }
   const grantType = param(params, 'grant_type');
-  if (!grantType) throw new OAuthError('invalid_request', "The request is missing the 'grant_type' parameter.", { b2cCode: 'AADB2C90083' });
+  if (!grantType) throw new OAuthError('invalid_request', "The request is missing the 'grant_type' parameter.", { b2cCode: B2C_CODES.missingParameter });
   const run = grants.get(grantType);
   const client = await authenticateEndpointClient(deps, tenant, params as Record<string, string>, authorization, ip);
-  if (!run) throw new OAuthError('unsupported_grant_type', `The grant type '${grantType}' is not supported.`, { b2cCode: 'AADB2C90086' });
+  if (!run) throw new OAuthError('unsupported_grant_type', `The grant type '${grantType}' is not supported.`, { b2cCode: B2C_CODES.unsupportedGrantType });
   const response = await run({ deps, tenant, policy, client, params, ip });
   deps.metrics.tokens.inc({ grant_type: grantType });
   return response;

@@ -1,7 +1,7 @@
-import type { Deps } from '../deps.js';
-import type { Tenant } from '../store/store.js';
+import type { Deps } from '../services/deps.js';
+import type { Tenant } from '../model/entities.js';
 import { verifyAccessToken } from './access-token.js';
-import { OAuthError } from './errors.js';
+import { OAuthError } from '../model/errors.js';
 
 /** OIDC Core §5.3: the user's claims for the scopes the access token was granted. */
 export async function userinfo(deps: Deps, tenant: Tenant, token: string): Promise<Record<string, unknown>> {

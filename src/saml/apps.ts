@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import type { Clock } from '../deps.js';
-import { ProvisionError } from '../provision-error.js';
+import type { Clock } from '../model/clock.js';
+import { invalid } from '../model/errors.js';
 import type { Audit } from '../security/audit.js';
-import { StoreConflictError, type SamlApp, type SamlEndpoint, type Store, type Tenant } from '../store/store.js';
-import { fetchMetadata, parseSpMetadata, type FetchLike } from './metadata.js';
-import { SamlError } from './xml.js';
+import { StoreConflictError, type Store } from '../store/store.js';
+import type { SamlApp, SamlEndpoint, Tenant } from '../model/entities.js';
+import { fetchMetadata, parseSpMetadata, type FetchLike } from '../federation/saml/metadata.js';
+import { SamlError } from '../federation/saml/xml.js';
 
 /**
  * Registering a SAML application (B2C's "Register a SAML application"): from the service provider's
@@ -30,20 +31,20 @@ function checkUrl(flag: string, u: string): void {
   try {
     url = new URL(u);
   } catch {
-    throw new ProvisionError(`invalid ${flag} '${u}': an absolute URL`);
+    throw invalid(`invalid ${flag} '${u}': an absolute URL`);
   }
   const loopback = url.hostname === 'localhost' || url.hostname === '127.0.0.1' || url.hostname === '[::1]';
-  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && loopback)) throw new ProvisionError(`invalid ${flag} '${u}': use https (http is allowed for localhost only)`);
-  if (url.hash) throw new ProvisionError(`invalid ${flag} '${u}': must not contain a fragment`);
+  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && loopback)) throw invalid(`invalid ${flag} '${u}': use https (http is allowed for localhost only)`);
+  if (url.hash) throw invalid(`invalid ${flag} '${u}': must not contain a fragment`);
 }
 
 export async function createSamlApp(d: { store: Store; audit: Audit; clock: Clock; fetch: FetchLike }, tenant: Tenant, input: CreateSamlAppInput): Promise<SamlApp> {
   const name = input.name.trim();
-  if (name.length === 0 || name.length > 100) throw new ProvisionError('invalid --name: 1-100 characters');
+  if (name.length === 0 || name.length > 100) throw invalid('invalid --name: 1-100 characters');
   const sources = [input.metadataUrl, input.metadataXml, input.entityId].filter((x) => x !== undefined).length;
-  if (sources !== 1) throw new ProvisionError('a SAML app needs exactly one of --metadata-url, --metadata-file, or --entity-id with --acs-url');
+  if (sources !== 1) throw invalid('a SAML app needs exactly one of --metadata-url, --metadata-file, or --entity-id with --acs-url');
   const format = input.nameId ?? 'persistent';
-  if (!(NAME_ID_FORMATS as readonly string[]).includes(format)) throw new ProvisionError(`invalid --name-id '${format}': one of ${NAME_ID_FORMATS.join(', ')}`);
+  if (!(NAME_ID_FORMATS as readonly string[]).includes(format)) throw invalid(`invalid --name-id '${format}': one of ${NAME_ID_FORMATS.join(', ')}`);
 
   let entityId: string;
   let acs: SamlEndpoint[];
@@ -52,18 +53,18 @@ export async function createSamlApp(d: { store: Store; audit: Audit; clock: Cloc
   let signedByMetadata = false;
   if (input.entityId !== undefined) {
     entityId = input.entityId.trim();
-    if (entityId.length === 0 || entityId.length > 1024 || /\s/.test(entityId)) throw new ProvisionError('invalid --entity-id: a URI of at most 1024 characters');
+    if (entityId.length === 0 || entityId.length > 1024 || /\s/.test(entityId)) throw invalid('invalid --entity-id: a URI of at most 1024 characters');
     const urls = input.acsUrls ?? [];
-    if (urls.length === 0) throw new ProvisionError('--entity-id needs at least one --acs-url');
+    if (urls.length === 0) throw invalid('--entity-id needs at least one --acs-url');
     acs = [...new Set(urls)].map((url, index) => ({ url, index, ...(index === 0 ? { isDefault: true } : {}) }));
   } else {
-    if ((input.acsUrls ?? []).length > 0) throw new ProvisionError('--acs-url goes with --entity-id; with metadata the ACS URLs come from it');
+    if ((input.acsUrls ?? []).length > 0) throw invalid('--acs-url goes with --entity-id; with metadata the ACS URLs come from it');
     if (input.metadataUrl !== undefined) checkUrl('--metadata-url', input.metadataUrl);
     let md;
     try {
       md = parseSpMetadata(input.metadataXml ?? (await fetchMetadata(d.fetch, input.metadataUrl!)));
     } catch (err) {
-      if (err instanceof SamlError) throw new ProvisionError(`the service provider's metadata cannot be used: ${err.message}`);
+      if (err instanceof SamlError) throw invalid(`the service provider's metadata cannot be used: ${err.message}`);
       throw err;
     }
     entityId = md.entityId;
@@ -79,7 +80,7 @@ export async function createSamlApp(d: { store: Store; audit: Audit; clock: Cloc
   }
   if (slo) checkUrl('single logout URL', slo.url);
   if (input.requireSignedRequests && certificates.length === 0) {
-    throw new ProvisionError("--require-signed-requests needs the service provider's signing certificate: register it from its metadata (--metadata-url or --metadata-file)");
+    throw invalid("--require-signed-requests needs the service provider's signing certificate: register it from its metadata (--metadata-url or --metadata-file)");
   }
   const app: SamlApp = {
     clientId: randomUUID(),
@@ -97,7 +98,7 @@ export async function createSamlApp(d: { store: Store; audit: Audit; clock: Cloc
   try {
     await d.store.createSamlApp(app);
   } catch (err) {
-    if (err instanceof StoreConflictError) throw new ProvisionError(`a SAML app with entity id '${entityId}' already exists in this tenant`);
+    if (err instanceof StoreConflictError) throw invalid(`a SAML app with entity id '${entityId}' already exists in this tenant`);
     throw err;
   }
   await d.audit.record({ tenantId: tenant.id, event: 'app_created', outcome: 'success', clientId: app.clientId, detail: `saml ${name} (${entityId})` });

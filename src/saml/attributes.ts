@@ -1,7 +1,7 @@
-import type { Policy } from '../journeys/policy-schema.js';
+import type { Policy } from '../model/policy.js';
 import type { UserGrant } from '../oauth/grant.js';
-import type { User } from '../store/store.js';
-import { idTokenClaims } from '../tokens/claims.js';
+import type { User } from '../model/entities.js';
+import { idTokenClaims } from '../oauth/claims.js';
 import type { SamlAttribute } from './messages.js';
 
 /**

@@ -1,22 +1,22 @@
 import { randomBytes } from 'node:crypto';
 import { randomToken, sha256 } from '../crypto/secrets.js';
-import type { Deps } from '../deps.js';
+import type { Deps } from '../services/deps.js';
 import { journeyFor } from '../journeys/compile.js';
 import { newJourneyState } from '../journeys/journey.js';
-import type { Policy } from '../journeys/policy-schema.js';
+import type { Policy } from '../model/policy.js';
 import { JOURNEY_TTL_MS, type Authentication, type BrowserContext } from '../oauth/authorize.js';
 import type { AuthorizationRequest } from '../oauth/authorize-request.js';
-import { OAuthError, pageError } from '../oauth/errors.js';
+import { OAuthError, pageError } from '../model/errors.js';
 import { findActiveSession, joinSession, sessionCovers, touchSession } from '../oauth/sso.js';
 import { preTokenIssuance } from '../services/api-connectors.js';
 import { secondFactorDue } from '../services/mfa.js';
-import type { SamlApp, SamlEndpoint, Tenant, User } from '../store/store.js';
-import { pickLocale } from '../ui/i18n/messages.js';
+import type { SamlApp, SamlEndpoint, Tenant, User } from '../model/entities.js';
+import { pickLocale } from '../model/messages/messages.js';
 import { samlAttributes } from './attributes.js';
-import { samlKeys } from './certificates.js';
+import { samlKeys } from '../federation/saml/certificates.js';
 import { assertionResponse, errorResponse, type NameIdFormat } from './messages.js';
-import { hasRootSignature, verifyRedirectSignature, verifyRootSignature } from './signature.js';
-import { BINDING, NAMEID, NS, STATUS, SamlError, attr, child, decodePostMessage, decodeRedirectMessage, isElement, newId, parseXml, textOf } from './xml.js';
+import { hasRootSignature, verifyRedirectSignature, verifyRootSignature } from '../federation/saml/signature.js';
+import { BINDING, NAMEID, NS, STATUS, SamlError, attr, child, decodePostMessage, decodeRedirectMessage, isElement, newId, parseXml, textOf } from '../federation/saml/xml.js';
 
 /**
  * Latchkey as a SAML identity provider (SAML 2.0 Web Browser SSO profile, as B2C's SAML issuer

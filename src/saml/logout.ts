@@ -1,15 +1,15 @@
 import { randomBytes } from 'node:crypto';
 import { deflateRawSync } from 'node:zlib';
 import { sha256 } from '../crypto/secrets.js';
-import type { Deps } from '../deps.js';
-import { pageError } from '../oauth/errors.js';
+import type { Deps } from '../services/deps.js';
+import { pageError } from '../model/errors.js';
 import { issuerFor } from '../oauth/tenant-context.js';
-import type { SamlApp, SessionClient, SsoSession, Tenant } from '../store/store.js';
-import { samlKeys } from './certificates.js';
+import type { SamlApp, SessionClient, SsoSession, Tenant } from '../model/entities.js';
+import { samlKeys } from '../federation/saml/certificates.js';
 import { idpEntityId, issuerOf, readMessage, type IncomingMessage, type TenantPolicyContext } from './idp.js';
 import { logoutRequest, logoutResponse } from './messages.js';
-import { signRedirectQuery } from './signature.js';
-import { NS, STATUS, SamlError, attr, isElement, newId, parseTime } from './xml.js';
+import { signRedirectQuery } from '../federation/saml/signature.js';
+import { NS, STATUS, SamlError, attr, isElement, newId, parseTime } from '../federation/saml/xml.js';
 
 /**
  * Single logout (SAML profiles §4.4): a service provider's LogoutRequest ends the browser's SSO session;

@@ -1,7 +1,7 @@
 import type { KeyObject } from 'node:crypto';
-import type { KeyCertificate } from './certificates.js';
-import { signElement } from './signature.js';
-import { NAMEID, NS, STATUS, XmlBuilder, samlTime } from './xml.js';
+import type { KeyCertificate } from '../federation/saml/certificates.js';
+import { signElement } from '../federation/saml/signature.js';
+import { NAMEID, NS, STATUS, XmlBuilder, samlTime } from '../federation/saml/xml.js';
 
 /**
  * The messages Latchkey sends as an identity provider: the Web Browser SSO profile's Response with its

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { Clock } from '../deps.js';
+import type { Clock } from '../model/clock.js';
 import type { Store } from '../store/store.js';
 import type { Metrics } from '../observability/metrics.js';
 
@@ -46,6 +46,9 @@ export type AuditEventName =
   | 'policy_written'
   | 'consent_granted'
   | 'consent_revoked'
+  | 'tenant_secret_set'
+  | 'tenant_secret_removed'
+  | 'consent_missing'
   | 'saml_request'
   | 'saml_response'
   | 'saml_logout';

@@ -1,9 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import type { Deps } from '../deps.js';
-import { StoreConflictError, type App, type Tenant } from '../store/store.js';
-import type { JWTPayload } from 'jose';
-import { verifyAccessToken } from '../oauth/access-token.js';
-import { OAuthError } from '../oauth/errors.js';
+import type { Deps } from './deps.js';
+import { StoreConflictError } from '../store/store.js';
+import { type App, type Tenant } from '../model/entities.js';
 
 /**
  * Latchkey's own API in every tenant: the users API (Graph-compatible) and the operators' APIs take
@@ -46,29 +44,4 @@ export async function ensureAdminApi(d: Pick<Deps, 'store' | 'clock'>, tenant: T
   const roles = await d.store.listAppRoles(api.clientId);
   for (const role of ADMIN_ROLES) if (!roles.includes(role)) await d.store.addAppRole(api.clientId, role);
   return api;
-}
-
-export type AdminCaller = { ok: true; clientId: string; roles: AdminRole[] } | { ok: false; status: 401 | 403; reason: 'missing' | 'invalid' | 'forbidden'; message: string };
-
-/**
- * Who is calling Latchkey's APIs: a Latchkey access token of this tenant (its keys and issuer, its
- * admin API as audience, not expired, not revoked), and whether its roles allow `need` (a `…ReadWrite.All` role
- * includes reading). Another tenant's token fails the signature or the audience.
- */
-export async function adminCaller(deps: Deps, tenant: Tenant, authorization: string | undefined, need: { read: AdminRole; write: AdminRole; writing: boolean }): Promise<AdminCaller> {
-  const m = /^Bearer ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+)$/i.exec(authorization?.trim() ?? '');
-  if (!m) return { ok: false, status: 401, reason: 'missing', message: 'Access token is empty.' };
-  // The tenant's own access-token check (signature, at+jwt, issuer, lifetime, revocation), then the audience.
-  let claims: JWTPayload;
-  try {
-    claims = await verifyAccessToken(deps, tenant, m[1]!);
-  } catch (err) {
-    return { ok: false, status: 401, reason: 'invalid', message: err instanceof OAuthError ? err.message : 'The access token is invalid.' };
-  }
-  const api = await deps.store.findAppByIdentifierUri(tenant.id, ADMIN_API_URI);
-  if (!api || claims.aud !== api.clientId) return { ok: false, status: 401, reason: 'invalid', message: "The access token is not for this tenant's urn:latchkey:admin API." };
-  const roles = (Array.isArray(claims.roles) ? claims.roles : []).filter((r): r is AdminRole => (ADMIN_ROLES as readonly unknown[]).includes(r));
-  const allowed = roles.includes(need.write) || (!need.writing && roles.includes(need.read));
-  if (!allowed) return { ok: false, status: 403, reason: 'forbidden', message: 'Insufficient privileges to complete the operation.' };
-  return { ok: true, clientId: String(claims.client_id ?? claims.azp ?? claims.sub), roles };
 }

@@ -1,14 +1,20 @@
 import { ConnectorError, type ConnectorOutcome, type ConnectorStep } from '../connectors/api-connector.js';
 import { connectorRequest, PROTECTED_TOKEN_CLAIMS, returnedClaims, subjectOf, type ConnectorSubject } from '../connectors/attributes.js';
-import type { Deps } from '../deps.js';
-import type { Policy } from '../journeys/policy-schema.js';
-import { OAuthError } from '../oauth/errors.js';
-import type { Tenant, User } from '../store/store.js';
+import type { Deps } from './deps.js';
+import type { Policy } from '../model/policy.js';
+import { OAuthError } from '../model/errors.js';
+import type { Tenant, User } from '../model/entities.js';
+import { resolveSecret } from './tenant-secrets.js';
 
-/** An API connector's failure as the error the app receives: nothing was created. */
+/**
+ * An API connector's failure as the error the app receives: nothing was created. The app learns what
+ * kind of failure it was, never the connector's address or the network's words (those are in the
+ * audit log): a tenant's connector must not become a way to probe the server's network.
+ */
 export function connectorFailure(step: ConnectorStep, err: ConnectorError): OAuthError {
   const code = err.kind === 'invalid_response' ? 'server_error' : 'temporarily_unavailable';
-  return new OAuthError(code, `The API connector called at ${step} ${err.message} (${err.attempts} ${err.attempts === 1 ? 'attempt' : 'attempts'}); the sign-in stopped and nothing was created.`);
+  const what = err.kind === 'timeout' ? 'did not answer in time' : err.kind === 'unreachable' ? 'could not be reached' : 'sent an answer that could not be used';
+  return new OAuthError(code, `The API connector called at ${step} ${what}; the sign-in stopped and nothing was created.`);
 }
 
 /**
@@ -23,7 +29,7 @@ export async function callConnector(
   if (!connector) return { action: 'continue', claims: {} };
   const base = { tenantId: o.tenant.id, event: 'api_connector' as const, clientId: o.clientId, ip: o.ip, ...(o.subject.objectId ? { subject: o.subject.objectId } : {}) };
   try {
-    const { outcome, attempts } = await deps.connectors.call(connector, connectorRequest(o.tenant, o.step, o.subject, o.clientId, o.locale));
+    const { outcome, attempts } = await deps.connectors.call(connector, connectorRequest(o.tenant, o.step, o.subject, o.clientId, o.locale), (ref) => resolveSecret(deps, o.tenant.id, ref));
     await deps.audit.record({ ...base, outcome: 'success', detail: `${o.policy.id} ${o.step} ${new URL(connector.url).host}: ${outcome.action} (${attempts} ${attempts === 1 ? 'attempt' : 'attempts'})` });
     return outcome;
   } catch (err) {

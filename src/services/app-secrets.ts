@@ -1,8 +1,8 @@
+import { invalid, notFound } from '../model/errors.js';
 import { randomBytes } from 'node:crypto';
 import { randomToken, sha256 } from '../crypto/secrets.js';
-import type { Deps } from '../deps.js';
-import { ProvisionError } from '../provision-error.js';
-import { confidentialTypes, type App, type AppSecret, type Tenant } from '../store/store.js';
+import type { Deps } from './deps.js';
+import { confidentialTypes, type App, type AppSecret, type Tenant } from '../model/entities.js';
 
 /**
  * Client secrets of confidential apps: several may be live at once, so a secret is rotated without
@@ -34,17 +34,17 @@ export function newSecret(now: number, opts: { description?: string | undefined;
 }
 
 function confidential(app: App): void {
-  if (!confidentialTypes.has(app.type)) throw new ProvisionError(`app '${app.clientId}' is a public client (${app.type}): it has no secrets`);
+  if (!confidentialTypes.has(app.type)) throw invalid(`app '${app.clientId}' is a public client (${app.type}): it has no secrets`);
 }
 
 export async function addAppSecret(d: SecretDeps, tenant: Tenant, app: App, opts: { description?: string; expiresInDays?: number }): Promise<{ secret: SecretView; value: string }> {
   confidential(app);
-  if (opts.description !== undefined && (opts.description.length === 0 || opts.description.length > 100)) throw new ProvisionError('invalid --description: 1-100 characters');
-  if (opts.expiresInDays !== undefined && (!Number.isInteger(opts.expiresInDays) || opts.expiresInDays < 1 || opts.expiresInDays > 3650)) throw new ProvisionError('invalid --expires-in-days: a whole number of days from 1 to 3650');
+  if (opts.description !== undefined && (opts.description.length === 0 || opts.description.length > 100)) throw invalid('invalid --description: 1-100 characters');
+  if (opts.expiresInDays !== undefined && (!Number.isInteger(opts.expiresInDays) || opts.expiresInDays < 1 || opts.expiresInDays > 3650)) throw invalid('invalid --expires-in-days: a whole number of days from 1 to 3650');
   const now = d.clock.now();
   const made = newSecret(now, { description: opts.description, expiresAt: opts.expiresInDays === undefined ? null : now + opts.expiresInDays * 86_400_000 });
   await d.store.updateAppSecrets(tenant.id, app.clientId, (secrets) => {
-    if (secrets.filter((s) => isLive(s, now)).length >= MAX_LIVE_SECRETS) throw new ProvisionError(`app '${app.clientId}' has ${MAX_LIVE_SECRETS} live secrets: revoke one first`);
+    if (secrets.filter((s) => isLive(s, now)).length >= MAX_LIVE_SECRETS) throw invalid(`app '${app.clientId}' has ${MAX_LIVE_SECRETS} live secrets: revoke one first`);
     return [...secrets, made.record];
   });
   await d.audit.record({ tenantId: tenant.id, event: 'app_secret_added', outcome: 'success', clientId: app.clientId, detail: made.record.id });
@@ -64,7 +64,7 @@ export async function listAppSecrets(d: SecretDeps, tenant: Tenant, app: App): P
  */
 export async function revokeAppSecret(d: SecretDeps, tenant: Tenant, app: App, secretId: string, opts: { overlapHours?: number } = {}): Promise<SecretView> {
   confidential(app);
-  if (opts.overlapHours !== undefined && (!Number.isFinite(opts.overlapHours) || opts.overlapHours < 0 || opts.overlapHours > 24 * 90)) throw new ProvisionError('invalid --overlap-hours: 0 to 2160');
+  if (opts.overlapHours !== undefined && (!Number.isFinite(opts.overlapHours) || opts.overlapHours < 0 || opts.overlapHours > 24 * 90)) throw invalid('invalid --overlap-hours: 0 to 2160');
   const now = d.clock.now();
   const until = now + Math.round((opts.overlapHours ?? 0) * 3_600_000);
   let found: AppSecret | undefined;
@@ -76,7 +76,7 @@ export async function revokeAppSecret(d: SecretDeps, tenant: Tenant, app: App, s
         found = { ...s, expiresAt: s.expiresAt === null ? until : Math.min(s.expiresAt, until) };
         return found;
       });
-    if (!found) throw new ProvisionError(`app '${app.clientId}' has no secret '${secretId}'`);
+    if (!found) throw notFound(`app '${app.clientId}' has no secret '${secretId}'`);
     return next;
   });
   await d.audit.record({ tenantId: tenant.id, event: 'app_secret_revoked', outcome: 'success', clientId: app.clientId, detail: `${secretId}${opts.overlapHours ? ` after ${opts.overlapHours} h` : ''}` });

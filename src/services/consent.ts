@@ -1,7 +1,5 @@
-import type { Deps } from '../deps.js';
-import type { AuthorizationRequest } from '../oauth/authorize-request.js';
-import type { ResolvedScopes } from '../oauth/scopes.js';
-import type { App, Consent, Tenant, User } from '../store/store.js';
+import type { Deps } from './deps.js';
+import type { App, Consent, Tenant, User } from '../model/entities.js';
 
 /**
  * Consent for third-party apps (Azure AD's consent framework): such an app gets tokens for a user only
@@ -9,16 +7,26 @@ import type { App, Consent, Tenant, User } from '../store/store.js';
  * registered. The scopes that need consent are what the request resolved to, less the app's own id
  * (a token for itself gives it nothing of the user's).
  */
-export function scopesNeedingConsent(app: App, scopes: ResolvedScopes): string[] {
+export function scopesNeedingConsent(app: App, scopes: { granted: readonly string[] }): string[] {
   return scopes.granted.filter((s) => s !== app.clientId);
 }
 
 /** Whether the user must see the consent page for this request (always with prompt=consent). */
-export async function consentDue(deps: Pick<Deps, 'store'>, tenant: Tenant, app: App, user: User, request: Pick<AuthorizationRequest, 'prompt' | 'scopes'>): Promise<boolean> {
+export async function consentDue(deps: Pick<Deps, 'store'>, tenant: Tenant, app: App, user: User, request: { prompt: readonly string[]; scopes: { granted: readonly string[] } }): Promise<boolean> {
   if (!app.thirdParty) return false;
   if (request.prompt.includes('consent')) return true;
   const given = await deps.store.findConsent(tenant.id, user.id, app.clientId);
   return !given || scopesNeedingConsent(app, request.scopes).some((s) => !given.scopes.includes(s));
+}
+
+/**
+ * Of `scopes`, those a third-party app may not use for this user: not in the user's consent (all of
+ * them without one). A first-party app is consented by registration: nothing is missing.
+ */
+export async function unconsentedScopes(deps: Pick<Deps, 'store'>, tenant: Tenant, app: App, userId: string, scopes: readonly string[]): Promise<string[]> {
+  if (!app.thirdParty) return [];
+  const given = await deps.store.findConsent(tenant.id, userId, app.clientId);
+  return scopes.filter((s) => s !== app.clientId && !(given?.scopes.includes(s) ?? false));
 }
 
 export async function grantConsent(deps: Pick<Deps, 'store' | 'clock' | 'audit'>, tenant: Tenant, app: App, user: User, scopes: string[], ip: string): Promise<void> {

@@ -1,26 +1,20 @@
+import { ServiceError } from '../model/errors.js';
 import { randomUUID } from 'node:crypto';
-import type { Deps } from '../deps.js';
+import type { Deps } from './deps.js';
 import { normalizeSignInName } from '../store/normalize.js';
-import { StoreConflictError, type SignInType, type Tenant, type User, type UserIdentity } from '../store/store.js';
-import { BUILTIN_ATTRIBUTES, EMAIL, GUID, extensionsAppIdOf, graphFromUser, type GraphIdentity } from './graph-users.js';
+import { StoreConflictError } from '../store/store.js';
+import { type SignInType, type Tenant, type User, type UserIdentity } from '../model/entities.js';
+import { graphFromUser } from './graph-users.js';
+import { EMAIL, GUID } from '../model/patterns.js';
+import { BUILTIN_ATTRIBUTES, extensionsAppIdOf, type GraphIdentity } from '../model/graph-user.js';
 
 /**
  * The subset of Microsoft Graph's `/v1.0/users` that B2C back offices use, on Latchkey's users: the
- * rules of each operation, independent of HTTP. Errors are Graph's (`GraphError`: status, code,
- * message), so the route only renders them.
+ * rules of each operation, independent of HTTP. Refusals are ServiceErrors in Graph's words; the
+ * route says them in Graph's shape (http/error-mapper.ts).
  */
-export class GraphError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
-const bad = (message: string) => new GraphError(400, 'Request_BadRequest', message);
-const notFound = (id: string) => new GraphError(404, 'Request_ResourceNotFound', `Resource '${id}' does not exist or one of its queried reference-property objects are not present.`);
+const bad = (message: string) => new ServiceError('invalid', message);
+const notFound = (id: string) => new ServiceError('not_found', `Resource '${id}' does not exist or one of its queried reference-property objects are not present.`);
 const EXTENSION = /^extension_([0-9a-f]{32})_([A-Za-z][A-Za-z0-9_]{0,99})$/i;
 
 /** Properties a user has here, in Graph's names; `$select` takes these and extension attributes. */
@@ -89,7 +83,7 @@ export function parseFilter(filter: string | undefined): UserFilter {
     const enabled = /^accountEnabled\s+eq\s+(true|false)$/i.exec(part);
     if (starts && out.displayNamePrefix === undefined) out.displayNamePrefix = unquote(starts[1]!);
     else if (enabled && out.enabled === undefined) out.enabled = enabled[1]!.toLowerCase() === 'true';
-    else throw new GraphError(400, 'Request_UnsupportedQuery', `Unsupported or invalid query filter clause specified for property '${part.split(/[\s(,]/)[0]}' of resource 'User'. Latchkey supports identities/any(c:c/issuerAssignedId eq '…' and c/issuer eq '…'), startswith(displayName,'…') and accountEnabled eq true|false.`);
+    else throw new ServiceError('unsupported', `Unsupported or invalid query filter clause specified for property '${part.split(/[\s(,]/)[0]}' of resource 'User'. Latchkey supports identities/any(c:c/issuerAssignedId eq '…' and c/issuer eq '…'), startswith(displayName,'…') and accountEnabled eq true|false.`);
   }
   return out;
 }

@@ -1,6 +1,8 @@
 import { importedHash } from '../crypto/foreign-hashes.js';
 import { normalizeSignInName } from '../store/normalize.js';
-import type { ImportedUser, Tenant, User, UserIdentity } from '../store/store.js';
+import type { ImportedUser, Tenant, User, UserIdentity } from '../model/entities.js';
+import { BUILTIN_ATTRIBUTES, EXTENSION_ATTRIBUTE, extensionsAppIdOf, graphIdentities, type GraphIdentity } from '../model/graph-user.js';
+import { EMAIL, GUID } from '../model/patterns.js';
 
 /**
  * Users in Microsoft Graph's shape, as B2C back offices and `GET /v1.0/users?$select=…` see them, and
@@ -14,19 +16,6 @@ import type { ImportedUser, Tenant, User, UserIdentity } from '../store/store.js
  *   attributes (`country`, `city`…) keep their names.
  * - `passwordHash` (not Graph's: B2C never exports hashes) carries a hash from another system.
  */
-export interface GraphIdentity {
-  signInType: string;
-  issuer: string;
-  issuerAssignedId: string;
-}
-
-/** B2C's built-in user attributes that Graph has as properties of their own. */
-export const BUILTIN_ATTRIBUTES = ['country', 'city', 'state', 'postalCode', 'streetAddress', 'jobTitle'] as const;
-
-export const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const EXTENSION = /^extension_([0-9a-f]{32})_([A-Za-z][A-Za-z0-9_]{0,99})$/i;
-export const EMAIL = /^[^\s@]{1,64}@[^\s@]{1,255}$/;
-
 export type FromGraph = { user: ImportedUser; extensionsAppId?: string } | { error: string };
 
 function text(row: Record<string, unknown>, name: string, max = 256): string | null | { error: string } {
@@ -84,7 +73,7 @@ export function userFromGraph(tenantId: string, input: unknown, now: number): Fr
   const attributes: Record<string, unknown> = {};
   let extensionsAppId: string | undefined;
   for (const [key, value] of Object.entries(row)) {
-    const ext = EXTENSION.exec(key);
+    const ext = EXTENSION_ATTRIBUTE.exec(key);
     const name = ext ? ext[2]! : (BUILTIN_ATTRIBUTES as readonly string[]).includes(key) ? key : undefined;
     if (name === undefined || value === null || value === undefined) continue;
     if (typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'boolean') return { error: `${key} must be a string, a number or true/false` };
@@ -123,18 +112,9 @@ export function userFromGraph(tenantId: string, input: unknown, now: number): Fr
   return { user: { user, identities: upstream }, ...(extensionsAppId ? { extensionsAppId } : {}) };
 }
 
-/** The id extension attributes are named by: the tenant's b2c-extensions-app, or its own id. */
-export function extensionsAppIdOf(tenant: Tenant): string {
-  return tenant.extensionsAppId ?? tenant.id.replace(/-/g, '');
-}
-
 /** A user in Graph's shape (what `user export` writes; `passwordHash` only when asked for). */
 export function graphFromUser(tenant: Tenant, user: User, identities: UserIdentity[], opts: { withPasswordHash?: boolean } = {}): Record<string, unknown> {
-  const ids: GraphIdentity[] = [];
-  if (user.signInName !== null && user.signInType !== null) {
-    ids.push({ signInType: user.signInType, issuer: `${tenant.slug}.onmicrosoft.com`, issuerAssignedId: user.signInType === 'emailAddress' && user.email ? user.email : user.signInName });
-  }
-  for (const i of identities) ids.push({ signInType: 'federated', issuer: i.issuer, issuerAssignedId: i.issuerAssignedId });
+  const ids = graphIdentities(tenant, user, identities);
   const out: Record<string, unknown> = {
     id: user.id,
     accountEnabled: !user.disabled,

@@ -1,7 +1,7 @@
-import type { Deps } from '../deps.js';
+import type { Deps } from './deps.js';
 import { checkLegacyPassword } from '../migration/legacy-ropc.js';
 import { normalizeSignInName } from '../store/normalize.js';
-import type { Tenant, User } from '../store/store.js';
+import type { Tenant, User } from '../model/entities.js';
 
 /** Failed passwords before a sign-in name is locked, and the lock's length (doubling with repeats, at most a day). */
 export const LOCKOUT_THRESHOLD = 10;
@@ -66,6 +66,12 @@ export async function authenticateLocal(
   return { ok: true, user };
 }
 
+/** The local account's sign-in name as stored: an email keeps the case it was imported with. */
+function storedSignInName(user: User): string | null {
+  if (user.signInType === 'emailAddress' && user.email !== null && normalizeSignInName(user.email) === user.signInName) return user.email;
+  return user.signInName;
+}
+
 /** Asks the old provider; on yes, stores Latchkey's own hash and ends the migration for this user. */
 async function migrateFromLegacy(
   deps: Deps,
@@ -85,7 +91,9 @@ async function migrateFromLegacy(
     await audit.record({ ...base, event: 'password_migrated', outcome: 'failure', detail: 'too many calls to the old identity provider; not called' });
     return 'busy';
   }
-  const check = await checkLegacyPassword(legacy, input.signInName.trim(), input.password);
+  // The name the account has, not what was typed: the typed one only matched it after normalizing
+  // (case, spaces), and the old provider must be asked about this account and no other.
+  const check = await checkLegacyPassword(deps.outbound, legacy, storedSignInName(user) ?? input.signInName.trim(), input.password);
   if (check.result === 'unavailable') {
     await audit.record({ ...base, event: 'password_migrated', outcome: 'failure', detail: `old identity provider ${check.reason}` });
     return 'unavailable';

@@ -12,11 +12,12 @@ import {
 import { generateSecret, generateURI, verify as verifyOtp } from 'otplib';
 import QRCode from 'qrcode';
 import { safeEqual, sha256 } from '../crypto/secrets.js';
-import type { Deps } from '../deps.js';
-import type { Policy } from '../journeys/policy-schema.js';
+import type { Deps } from './deps.js';
+import type { Policy } from '../model/policy.js';
 import type { AmrValue } from '../tokens/amr.js';
 import { LOCKOUT_THRESHOLD, lockoutMs } from './local-auth.js';
-import { StoreConflictError, type Authenticator, type AuthenticatorKind, type Tenant, type User } from '../store/store.js';
+import { StoreConflictError } from '../store/store.js';
+import { type Authenticator, type AuthenticatorKind, type Tenant, type User } from '../model/entities.js';
 
 /**
  * Second factors and passkeys: the rules every page that asks for or enrols one shares (the sign-in

@@ -1,8 +1,9 @@
+import { invalid } from '../model/errors.js';
 import { closeSync, createReadStream, createWriteStream, openSync, readFileSync, readSync, statSync, type WriteStream } from 'node:fs';
 import { createInterface } from 'node:readline';
-import type { ProvisionDeps } from '../provision.js';
-import { ProvisionError, setTenantSettings } from '../provision.js';
-import type { ImportedUser, Tenant } from '../store/store.js';
+import type { ProvisionDeps } from './deps.js';
+import { setTenantSettings } from './tenants.js';
+import type { ImportedUser, Tenant } from '../model/entities.js';
 import { userFromGraph } from './graph-users.js';
 
 /**
@@ -49,15 +50,15 @@ function isOneDocument(head: string): boolean {
 /** Rows of the file, with their line numbers (JSON Lines) or positions (array). */
 async function* readRows(file: string): AsyncGenerator<SourceRow> {
   if (isOneDocument(fileHead(file))) {
-    if (statSync(file).size > MAX_DOCUMENT_BYTES) throw new ProvisionError(`${file} is larger than 1 GiB: give it as JSON Lines (one user per line)`);
+    if (statSync(file).size > MAX_DOCUMENT_BYTES) throw invalid(`${file} is larger than 1 GiB: give it as JSON Lines (one user per line)`);
     let doc: unknown;
     try {
       doc = JSON.parse(readFileSync(file, 'utf8'));
     } catch (err) {
-      throw new ProvisionError(`${file} is not valid JSON: ${(err as Error).message}`);
+      throw invalid(`${file} is not valid JSON: ${(err as Error).message}`);
     }
     const rows = Array.isArray(doc) ? doc : (doc as { value?: unknown }).value;
-    if (!Array.isArray(rows)) throw new ProvisionError(`${file}: expected an array of users or a Graph list ({"value": [...]})`);
+    if (!Array.isArray(rows)) throw invalid(`${file}: expected an array of users or a Graph list ({"value": [...]})`);
     for (const [i, row] of rows.entries()) yield { line: i + 1, row };
     return;
   }
@@ -94,7 +95,7 @@ export async function importUsers(
   try {
     statSync(file);
   } catch {
-    throw new ProvisionError(`cannot read ${file}`);
+    throw invalid(`cannot read ${file}`);
   }
   const summary: ImportSummary = { imported: 0, updated: 0, skipped: 0, failed: 0 };
   let report: WriteStream | undefined;

@@ -1,7 +1,7 @@
 import { safeEqual } from '../crypto/secrets.js';
 import { normalizeEmail, normalizeSignInName } from './normalize.js';
 import type { UserQuery } from './store.js';
-import type { App, AppSecret, AuditEvent, SamlApp, Authenticator, Consent, AuthenticatorKind, AuthCodeRecord, JourneyRecord, LegacyRopc, RefreshTokenRecord, SigningKey, SsoSession, Tenant, User } from './store.js';
+import type { App, AppSecret, AuditEvent, SamlApp, Authenticator, Consent, AuthenticatorKind, AuthCodeRecord, JourneyRecord, LegacyRopc, RefreshTokenRecord, SigningKey, SsoSession, Tenant, TenantSecret, User } from '../model/entities.js';
 
 /**
  * Rows to records and back, for every engine: SQLite and PostgreSQL store the same columns (times as
@@ -153,6 +153,10 @@ export function toSession(r: Row): SsoSession {
 
 export function toConsent(r: Row): Consent {
   return { tenantId: str(r.tenant_id), userId: str(r.user_id), clientId: str(r.client_id), scopes: JSON.parse(str(r.scopes)) as string[], grantedAt: num(r.granted_at) };
+}
+
+export function toTenantSecret(r: Row): TenantSecret {
+  return { tenantId: str(r.tenant_id), name: str(r.name), sealedValue: str(r.sealed_value), createdAt: num(r.created_at), updatedAt: num(r.updated_at) };
 }
 
 export function toAuthenticator(r: Row): Authenticator {

@@ -1,9 +1,9 @@
+import { DEFAULT_DB_PATH } from '../paths.js';
 import { generateKeyPair, type KeyObject } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 
 /** Where the database lives unless LATCHKEY_DB says otherwise (config.ts reads the same default). */
-export const DEFAULT_DB_PATH = './data/latchkey.db';
 
 type RsaPair = { privateKey: KeyObject; publicKey: KeyObject };
 

@@ -1,9 +1,10 @@
 import { generateKeyPair, createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
 import { promisify } from 'node:util';
 import { calculateJwkThumbprint, exportJWK, type JWK } from 'jose';
-import type { Clock } from '../deps.js';
+import type { Clock } from '../model/clock.js';
 import type { SecretBox } from '../crypto/secrets.js';
-import type { SigningKey, Store } from '../store/store.js';
+import type { Store } from '../store/store.js';
+import type { SigningKey } from '../model/entities.js';
 import { takeFirstStartKey } from './first-start-key.js';
 
 const generateRsa = promisify(generateKeyPair);

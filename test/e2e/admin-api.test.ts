@@ -1,6 +1,7 @@
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApp, createTenant, requireApp } from '../../src/provision.js';
+import { createApp, requireApp } from '../../src/services/apps.js';
+import { createTenant } from '../../src/services/tenants.js';
 import { ADMIN_API_URI } from '../../src/services/admin-api.js';
 import { startServer, type TestServer } from '../helpers/server.js';
 

@@ -1,3 +1,4 @@
+import { decodeJwt } from 'jose';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -11,6 +12,7 @@ import { launchBrowser, startRelyingParty, type RelyingParty } from '../helpers/
 import { freePort } from '../helpers/ports.js';
 import { waitForPolicy, writePolicy as writePolicyFile } from '../helpers/policies.js';
 import { startServer, type TestServer } from '../helpers/server.js';
+import { LOOPBACK_ALLOWED } from '../helpers/outbound.js';
 import { suiteCert } from '../helpers/tls.js';
 
 /**
@@ -38,7 +40,22 @@ const ROUTES: Record<string, Reply> = {
   '/slow': () => undefined, // never answers
   '/malformed': (_body, res) => res.writeHead(200, { 'content-type': 'application/json' }).end('{"action": "Continue",'),
   '/pretoken': (body, res) =>
-    json(res, 200, { version: '1.0.0', action: 'Continue', loyaltyTier: body.objectId ? 'gold' : 'none', [`extension_${EXT}_segment`]: 'b2b', oid: 'someone-else', email: 'evil@example.com', notListed: 'x' }),
+    json(res, 200, {
+      version: '1.0.0',
+      action: 'Continue',
+      loyaltyTier: body.objectId ? 'gold' : 'none',
+      [`extension_${EXT}_segment`]: 'b2b',
+      oid: 'someone-else',
+      email: 'evil@example.com',
+      notListed: 'x',
+      // What a hostile connector would add to widen the token: none of it may be taken.
+      client_id: 'another-app',
+      scope: 'urn:latchkey:admin/Admin.ReadWrite.All',
+      amr: ['mfa', 'hwk'],
+      acr: 'mfa',
+      tid: '00000000-0000-0000-0000-000000000000',
+      wids: ['62e90394-69f5-4237-9190-012177145e10'],
+    }),
 };
 
 let EXT = '';
@@ -83,7 +100,8 @@ async function signUp(page: Page, flow: Flow, email: string, given: string): Pro
 beforeAll(async () => {
   process.env.TEST_CONNECTOR_PASSWORD = 'connector-secret';
   process.env.TEST_CONNECTOR_TOKEN = 'bearer-token-value';
-  s = await startServer();
+  // The connector endpoints run on this machine: the operator allows it.
+  s = await startServer({ env: { LATCHKEY_OUTBOUND_ALLOW: LOOPBACK_ALLOWED } });
   EXT = s.tenant.id.replace(/-/g, '');
   rp = await startRelyingParty();
   browser = await launchBrowser();
@@ -123,7 +141,8 @@ beforeAll(async () => {
   writePolicy('B2C_1_api_block', { apiConnectors: { postAttributeCollection: basic('/block') } });
   writePolicy('B2C_1_api_slow', { apiConnectors: { postAttributeCollection: basic('/slow', 1) } });
   writePolicy('B2C_1_api_malformed', { apiConnectors: { postAttributeCollection: basic('/malformed') } });
-  writePolicy('B2C_1_api_pretoken', { outputClaims, apiConnectors: { preTokenIssuance: { url: `${api}/pretoken`, auth: { type: 'bearer', token: { env: 'TEST_CONNECTOR_TOKEN' } } } } });
+  // A policy that lists Latchkey's own claims as outputs, as a hostile administrator would write it.
+  writePolicy('B2C_1_api_pretoken', { outputClaims: [...outputClaims, 'client_id', 'scope', 'amr', 'acr', 'tid', 'wids'], apiConnectors: { preTokenIssuance: { url: `${api}/pretoken`, auth: { type: 'bearer', token: { env: 'TEST_CONNECTOR_TOKEN' } } } } });
   writePolicy('B2C_1_api_cert', { outputClaims, apiConnectors: { preTokenIssuance: { url: `${tlsApi}/claims`, auth: { type: 'clientCertificate', pfx: { env: 'TEST_CONNECTOR_PFX' }, passphrase: { env: 'TEST_CONNECTOR_PFX_PASS' } } } } });
   for (const id of ['validate', 'block', 'slow', 'malformed', 'pretoken', 'cert']) await waitForPolicy(s, `B2C_1_api_${id}`);
 });
@@ -187,11 +206,13 @@ describe('API connectors', () => {
     await page.waitForURL(`${rp.url}/**`, { timeout: 10_000 });
     const url = new URL(page.url());
     expect(url.searchParams.get('error')).toBe('temporarily_unavailable');
-    expect(url.searchParams.get('error_description')).toContain('did not answer within 1 seconds (2 attempts)');
+    expect(url.searchParams.get('error_description')).toContain('did not answer in time');
+    // The app is told what kind of failure it was; the connector's address and the details stay in the audit log.
+    expect(url.searchParams.get('error_description')).not.toContain('127.0.0.1');
     expect(calls.filter((c) => c.path === '/slow').length - before).toBe(2);
     expect(await s.deps.store.findUserBySignInName(s.tenant.id, 'slow@example.com')).toBeUndefined();
     const audit = await s.deps.store.listAuditEvents({ tenantId: s.tenant.id });
-    expect(audit.some((e) => e.event === 'api_connector' && e.outcome === 'failure' && e.detail?.includes('(2 attempts)'))).toBe(true);
+    expect(audit.some((e) => e.event === 'api_connector' && e.outcome === 'failure' && e.detail?.includes('did not answer within 1 seconds (2 attempts)'))).toBe(true);
     await context.close();
   });
 
@@ -202,7 +223,9 @@ describe('API connectors', () => {
     await page.waitForURL(`${rp.url}/**`);
     const url = new URL(page.url());
     expect(url.searchParams.get('error')).toBe('server_error');
-    expect(url.searchParams.get('error_description')).toContain('body that is not JSON (1 attempt)');
+    expect(url.searchParams.get('error_description')).toContain('sent an answer that could not be used');
+    const audit = await s.deps.store.listAuditEvents({ tenantId: s.tenant.id, event: 'api_connector', outcome: 'failure' });
+    expect(audit.some((e) => e.detail?.includes('body that is not JSON (1 attempt)'))).toBe(true);
     expect(await s.deps.store.findUserBySignInName(s.tenant.id, 'bad-json@example.com')).toBeUndefined();
     await context.close();
   });
@@ -223,6 +246,15 @@ describe('API connectors', () => {
     expect(claims.sub).toBe(user.id);
     expect(claims.email).toBeUndefined();
     expect(claims.notListed).toBeUndefined();
+    expect(claims.amr).toEqual(['pwd']);
+    expect(claims.acr).toBe('sfa');
+    expect(claims.tid).toBeUndefined();
+    expect(claims.wids).toBeUndefined();
+    const access = decodeJwt(tokens.access_token);
+    expect(access.client_id).toBe(appId);
+    expect(access.scope).not.toContain('Admin');
+    expect(access.amr).toEqual(['pwd']);
+    expect(access.loyaltyTier).toBe('gold');
     const call = calls.filter((c) => c.path === '/pretoken').at(-1)!;
     expect(call.authorization).toBe('Bearer bearer-token-value');
     expect(call.body).toMatchObject({ step: 'PreTokenIssuance', objectId: user.id, email: 'pre@example.com', givenName: 'Pre', client_id: appId });

@@ -1,7 +1,7 @@
 import * as client from 'openid-client';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApp, requireApp } from '../../src/provision.js';
+import { createApp, requireApp } from '../../src/services/apps.js';
 import { ADMIN_API_URI } from '../../src/services/admin-api.js';
 import { finishFlow, newPage, startFlow, type Flow } from '../helpers/browser-flow.js';
 import { launchBrowser, startRelyingParty, type RelyingParty } from '../helpers/browser.js';
@@ -138,5 +138,51 @@ describe('consent for third-party apps', () => {
     expect((await fetch(`${url}/${thirdParty}`, { method: 'DELETE', headers: auth })).status).toBe(200);
     expect((await fetch(`${url}/${thirdParty}`, { method: 'DELETE', headers: auth })).status).toBe(404);
     expect(((await (await fetch(url, { headers: auth })).json()) as { consents: unknown[] }).consents).toEqual([]);
+  });
+
+  it('never lets a third-party web API swap a sign-in-only token for a scope the user did not approve (on-behalf-of), nor refresh into one', async () => {
+    // Relay: a third-party confidential app an operator granted photos.read; the user approves sign-in only.
+    const { app: relay, clientSecret } = await createApp(s.provision, s.tenant, { name: 'Relay', type: 'web', redirectUris: [`${rp.url}/cb`], thirdParty: true });
+    const photos = (await s.deps.store.findAppByIdentifierUri(s.tenant.id, PHOTOS))!;
+    await s.deps.store.addGrant({ clientId: relay.clientId, apiClientId: photos.clientId, kind: 'scope', name: 'photos.read' });
+    const basic = `Basic ${Buffer.from(`${relay.clientId}:${clientSecret!}`).toString('base64')}`;
+    const token = (form: Record<string, string>) =>
+      fetch(`${s.baseUrl}/demo/B2C_1_signin/oauth2/v2.0/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: basic }, body: new URLSearchParams(form) });
+    const signInAndRedeem = async (scope: string) => {
+      const { context, page } = await newPage(browser);
+      const f = await startFlow({ baseUrl: s.baseUrl, policy: 'B2C_1_signin', clientId: relay.clientId, redirectUri: `${rp.url}/cb`, scope });
+      await signIn(page, f);
+      await page.locator('#accept').click();
+      await page.waitForURL(`${rp.url}/**`);
+      const code = new URL(page.url()).searchParams.get('code')!;
+      await context.close();
+      const res = await token({ grant_type: 'authorization_code', code, redirect_uri: `${rp.url}/cb`, code_verifier: f.verifier });
+      expect(res.status).toBe(200);
+      return (await res.json()) as { access_token: string; refresh_token: string; scope: string };
+    };
+    const signedIn = await signInAndRedeem('openid offline_access');
+    const obo = () => token({ grant_type: 'urn:ietf:params:oauth:grant-type:jwt-bearer', requested_token_use: 'on_behalf_of', assertion: signedIn.access_token, scope: `${PHOTOS}/photos.read` });
+    let res = await obo();
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { error: string }).error).toBe('consent_required');
+    // Nor does a refresh widen into the API scope the app was granted but the user never approved.
+    res = await token({ grant_type: 'refresh_token', refresh_token: signedIn.refresh_token, scope: `openid offline_access ${PHOTOS}/photos.read` });
+    expect(((await res.json()) as { error: string }).error).toBe('invalid_scope');
+    const audit = await s.deps.store.listAuditEvents({ tenantId: s.tenant.id, event: 'consent_missing' });
+    expect(audit.some((e) => e.clientId === relay.clientId && e.detail?.includes('photos.read'))).toBe(true);
+
+    // Once the user approves photos.read on the consent page, the same exchange works.
+    const approved = await signInAndRedeem(`openid offline_access ${PHOTOS}/photos.read`);
+    res = await obo();
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as { scope: string }).scope).toBe(`${PHOTOS}/photos.read`);
+
+    // A refresh carries only what the consent still covers (here narrowed in the database to sign-in).
+    const cora = (await s.deps.store.findUserBySignInName(s.tenant.id, 'cora@example.com'))!;
+    await s.deps.store.saveConsent({ tenantId: s.tenant.id, userId: cora.id, clientId: relay.clientId, scopes: ['openid', 'offline_access'], grantedAt: s.clock.now() });
+    res = await token({ grant_type: 'refresh_token', refresh_token: approved.refresh_token });
+    expect(res.status).toBe(200);
+    const refreshed = (await res.json()) as { scope: string; access_token: string };
+    expect(refreshed.scope.split(' ')).not.toContain(`${PHOTOS}/photos.read`);
   });
 });

@@ -1,11 +1,13 @@
 import { writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
+import { setTenantSecret } from '../../src/services/tenant-secrets.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { finishFlow, newPage as newBrowserPage, startFlow as startBrowserFlow, type Flow } from '../helpers/browser-flow.js';
 import { launchBrowser, startRelyingParty, type RelyingParty } from '../helpers/browser.js';
 import { freePort, startServer, type TestServer } from '../helpers/server.js';
+import { LOOPBACK_ALLOWED } from '../helpers/outbound.js';
 import { startSilentServer, startUpstreamOp, type UpstreamOp } from '../helpers/upstream-op.js';
 
 /**
@@ -29,7 +31,8 @@ const connectorCalls: Record<string, unknown>[] = [];
 const callback = (id: string) => `${here.baseUrl}/demo/federation/${id}/callback`;
 
 beforeAll(async () => {
-  here = await startServer();
+  // Latchkey fetches from the upstream providers, the partner Latchkey and the connector on this machine.
+  here = await startServer({ env: { LATCHKEY_OUTBOUND_ALLOW: LOOPBACK_ALLOWED } });
   partner = await startServer();
   rp = await startRelyingParty();
   browser = await launchBrowser();
@@ -46,13 +49,14 @@ beforeAll(async () => {
   await partner.createUser('pat@partner.example', 'pat-password-1', { givenName: 'Pat', familyName: 'Partner', displayName: 'Pat Partner' });
   process.env.TEST_CONTOSO_SECRET = 'op-client-secret';
   process.env.TEST_ODD_SECRET = 'op-client-secret-that-is-long-enough-for-hs256';
-  process.env.TEST_PARTNER_SECRET = partnerApp.clientSecret!;
+  // The partner's client secret is a tenant secret (as a tenant's administrator would set it), the others the operator's environment.
+  await setTenantSecret(here.deps, here.tenant, 'partner-client', partnerApp.clientSecret!, 'test');
 
   const folder = join(here.dir, 'policies', 'demo');
   writeFileSync(join(folder, 'identity-providers.json'), JSON.stringify({
     providers: [
       { id: 'contoso', type: 'oidc', displayName: 'Contoso', discoveryUrl: op.discoveryUrl, clientId: 'latchkey', clientSecret: { env: 'TEST_CONTOSO_SECRET' }, domainHint: 'contoso.example' },
-      { id: 'partner', type: 'oidc', displayName: 'Partner', discoveryUrl: `${partner.baseUrl}/demo/B2C_1_signupsignin/v2.0/.well-known/openid-configuration`, clientId: partnerApp.app.clientId, clientSecret: { env: 'TEST_PARTNER_SECRET' }, clientAuthentication: 'client_secret_basic', domainHint: 'partner.example' },
+      { id: 'partner', type: 'oidc', displayName: 'Partner', discoveryUrl: `${partner.baseUrl}/demo/B2C_1_signupsignin/v2.0/.well-known/openid-configuration`, clientId: partnerApp.app.clientId, clientSecret: { secret: 'partner-client' }, clientAuthentication: 'client_secret_basic', domainHint: 'partner.example' },
       { id: 'sleepy', type: 'oidc', displayName: 'Sleepy', discoveryUrl: `${silent.url}/.well-known/openid-configuration`, clientId: 'x', timeoutSeconds: 2 },
       { id: 'odd', type: 'oidc', displayName: 'Odd', discoveryUrl: op.discoveryUrl, clientId: 'latchkey-hs', clientSecret: { env: 'TEST_ODD_SECRET' } },
       { id: 'postal', type: 'oidc', displayName: 'Postal', discoveryUrl: postal.discoveryUrl, clientId: 'latchkey-post', clientSecret: { env: 'TEST_POSTAL_SECRET' }, responseMode: 'form_post' },

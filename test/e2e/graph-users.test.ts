@@ -1,6 +1,7 @@
 import { Client, GraphError as GraphClientError } from '@microsoft/microsoft-graph-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTenant, requireApp } from '../../src/provision.js';
+import { requireApp } from '../../src/services/apps.js';
+import { createTenant } from '../../src/services/tenants.js';
 import { ADMIN_API_URI } from '../../src/services/admin-api.js';
 import { startServer, type TestServer } from '../helpers/server.js';
 import { suiteCert } from '../helpers/tls.js';
@@ -19,7 +20,7 @@ let otherTenantToken = '';
 
 async function daemon(tenantSlug: string, role: string): Promise<{ clientId: string; secret: string }> {
   const tenant = (await s.deps.store.findTenant(tenantSlug))!;
-  const { app, clientSecret } = await import('../../src/provision.js').then((p) => p.createApp(s.provision, tenant, { name: `daemon-${role}`, type: 'daemon' }));
+  const { app, clientSecret } = await import('../../src/services/apps.js').then((p) => p.createApp(s.provision, tenant, { name: `daemon-${role}`, type: 'daemon' }));
   const api = await requireApp(s.provision, tenant, ADMIN_API_URI);
   await s.deps.store.addGrant({ clientId: app.clientId, apiClientId: api.clientId, kind: 'role', name: role });
   return { clientId: app.clientId, secret: clientSecret! };

@@ -2,12 +2,13 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
-import { setTenantSettings } from '../../src/provision.js';
+import { setTenantSettings } from '../../src/services/tenants.js';
 import { graphFromUser } from '../../src/services/graph-users.js';
 import { importUsers } from '../../src/services/user-import.js';
 import { finishFlow, newPage, startFlow } from '../helpers/browser-flow.js';
 import { launchBrowser, startRelyingParty, type RelyingParty } from '../helpers/browser.js';
 import { startServer, type TestServer } from '../helpers/server.js';
+import { LOOPBACK_ALLOWED } from '../helpers/outbound.js';
 
 /**
  * Just-in-time password migration, end to end. The "old B2C" is a second Latchkey with an ROPC policy;
@@ -24,7 +25,8 @@ const ids = new Map<string, string>();
 
 beforeAll(async () => {
   oldIdp = await startServer();
-  here = await startServer();
+  // The old identity provider runs on this machine: the operator allows it.
+  here = await startServer({ env: { LATCHKEY_OUTBOUND_ALLOW: LOOPBACK_ALLOWED } });
   rp = await startRelyingParty();
   browser = await launchBrowser();
   writeFileSync(join(oldIdp.dir, 'policies', 'demo', 'B2C_1_ROPC.json'), JSON.stringify({ id: 'B2C_1_ROPC', kind: 'ropc' }));

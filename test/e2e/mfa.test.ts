@@ -81,8 +81,10 @@ beforeAll(async () => {
   writePolicy(s, 'B2C_1_mfa_passkey', { mfa: { mode: 'optional', methods: ['passkey'] } }, 'B2C_1_signin');
   writePolicy(s, 'B2C_1_mfa_optional', { mfa: { mode: 'optional', methods: ['email', 'totp'] } }, 'B2C_1_signin');
   writePolicy(s, 'B2C_1_mfa_optprofile', { mfa: { mode: 'optional', methods: ['email', 'totp'] } }, 'B2C_1_profileedit');
+  // A documented set-up: profile edit that offers passkeys only, with no second factor of its own.
+  writePolicy(s, 'B2C_1_mfa_pkprofile', { mfa: { mode: 'off', methods: ['passkey'] } }, 'B2C_1_profileedit');
   writePolicy(s, 'B2C_1_mfa_pksignup', { signUp: { verifyEmail: false, attributes: [] }, mfa: { mode: 'off', methods: ['passkey'] } });
-  for (const id of ['email', 'totp', 'profile', 'passkey', 'optional', 'optprofile', 'pksignup']) await waitForPolicy(s, `B2C_1_mfa_${id}`);
+  for (const id of ['email', 'totp', 'profile', 'passkey', 'optional', 'optprofile', 'pkprofile', 'pksignup']) await waitForPolicy(s, `B2C_1_mfa_${id}`);
   for (const who of ['ella', 'tom', 'pat', 'lou', 'opal', 'sam']) await s.createUser(`${who}@example.com`, PASSWORD, { displayName: who });
 });
 
@@ -186,6 +188,12 @@ describe('multi-factor authentication', () => {
     await expect(page.locator('#emailStatus').textContent()).resolves.toBe('Off');
     await page.getByRole('button', { name: /^Turn on: Codes by e-mail/ }).click();
     await expect(page.locator('#emailStatus').textContent()).resolves.toBe('On');
+    // She has a factor now: changing factors takes a second factor first (an e-mailed code).
+    await page.locator('#enrol-totp').click();
+    await expect(page.locator('#email_ver_input').isVisible()).resolves.toBe(true);
+    await page.locator('#email_ver_input').fill(await mailedCode('opal@example.com'));
+    await page.locator('#verifyCode').click();
+    await expect(page.locator('#totpStatus').textContent()).resolves.toBe('Off');
     await page.locator('#enrol-totp').click();
     const key = ((await page.locator('#totpSecret').textContent()) ?? '').replace(/\s/g, '');
     await page.locator('#totpCode').fill(await totp(key));
@@ -312,6 +320,37 @@ describe('multi-factor authentication', () => {
     await page.waitForURL(`${rp.url}/**`);
     expect(new URL(page.url()).searchParams.get('error')).toBe('login_required');
     expect(rp.received.slice(received).every((u) => u.searchParams.get('code') === null)).toBe(true);
+    await context.close();
+  });
+
+  it('never lets a password alone change factors in profile edit, whatever the profile-edit policy says (the recovery-code bypass)', async () => {
+    // Tom has an authenticator app and recovery codes; the attacker knows only his password.
+    const tom = (await s.deps.store.findUserBySignInName(s.tenant.id, 'tom@example.com'))!;
+    const before = await s.deps.store.listAuthenticators(s.tenant.id, tom.id);
+    const codesEvents = async () => (await s.deps.store.listAuditEvents({ tenantId: s.tenant.id, event: 'recovery_codes_generated' })).length;
+    const eventsBefore = await codesEvents();
+    const { context, page } = await newPage(browser);
+    const f = await flow('B2C_1_mfa_pkprofile', { prompt: 'login' });
+    await signIn(page, f, 'tom@example.com');
+    await page.locator('#securitySettings').click();
+    // Not the settings: a second factor of his, although this policy asks for none and offers only passkeys.
+    await expect(page.locator('#totpCode').isVisible()).resolves.toBe(true);
+    await expect(page.locator('#recoveryStatus').count()).resolves.toBe(0);
+    const journeyUrl = page.url();
+    const csrf = await page.locator('input[name=csrf]').first().inputValue();
+    for (const form of [{ action: 'new-codes' }, { action: `remove:${before.find((a) => a.kind === 'totp')!.id}` }, { action: 'enrol-passkey' }, { action: 'email-on' }, { action: 'done' }, { action: 'back' }]) {
+      const res = await page.request.post(journeyUrl, { form: { csrf, ...form }, maxRedirects: 5 });
+      expect(await res.text(), JSON.stringify(form)).not.toContain('id="recoveryCodes"');
+    }
+    expect(await codesEvents()).toBe(eventsBefore);
+    expect((await s.deps.store.listAuthenticators(s.tenant.id, tom.id)).map((a) => a.id).sort()).toEqual(before.map((a) => a.id).sort());
+
+    // With his authenticator code the settings open, and what they do then is his doing.
+    s.clock.advance(60_000);
+    await page.goto(journeyUrl);
+    await page.locator('#totpCode').fill(await totp(secret));
+    await page.locator('#verifyCode').click();
+    await expect(page.locator('#passkeyList').isVisible()).resolves.toBe(true);
     await context.close();
   });
 

@@ -8,6 +8,7 @@ import { launchBrowser, startRelyingParty, type RelyingParty } from '../helpers/
 import { freePort } from '../helpers/ports.js';
 import { waitForPolicy, writePolicy } from '../helpers/policies.js';
 import { startServer, type TestServer } from '../helpers/server.js';
+import { LOOPBACK_ALLOWED } from '../helpers/outbound.js';
 
 /**
  * B2C's custom page layouts, as a team moving off B2C uses them: the same template URLs (here served by
@@ -89,7 +90,8 @@ function startFlow(policy: string, extra: Record<string, string> = {}): Promise<
 }
 
 beforeAll(async () => {
-  s = await startServer();
+  // The template server runs on this machine: the operator allows it.
+  s = await startServer({ env: { LATCHKEY_OUTBOUND_ALLOW: LOOPBACK_ALLOWED } });
   rp = await startRelyingParty();
   browser = await launchBrowser();
   templates = await startTemplateServer();

@@ -8,7 +8,7 @@ import { launchBrowser, startRelyingParty, type RelyingParty } from '../helpers/
 import { startServer, type TestServer } from '../helpers/server.js';
 import { latchkeyIdpMetadata, startSamlSp, type SamlSp } from '../helpers/saml-sp.js';
 import { createSamlApp } from '../../src/saml/apps.js';
-import { rotateKeys } from '../../src/provision.js';
+import { rotateKeys } from '../../src/services/keys.js';
 import { cliJs } from '../helpers/instances.js';
 
 /**

@@ -1,7 +1,7 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { SAML, ValidateInResponseTo, type Profile } from '@node-saml/node-saml';
-import { deriveCertificate } from '../../src/saml/certificates.js';
+import { deriveCertificate } from '../../src/federation/saml/certificates.js';
 
 /**
  * A SAML service provider on 127.0.0.1 built on @node-saml/node-saml (not Latchkey's code): it sends

@@ -5,11 +5,15 @@ import type { FastifyInstance } from 'fastify';
 import pino from 'pino';
 import { buildApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
-import type { Clock, Deps } from '../../src/deps.js';
-import { createApp, createUser, ensureDemo, type CreateAppInput, type ProvisionDeps } from '../../src/provision.js';
+import type { Deps } from '../../src/services/deps.js';
+import type { Clock } from '../../src/model/clock.js';
+import { type ProvisionDeps } from '../../src/services/deps.js';
+import { createUser } from '../../src/services/users.js';
+import { createApp, type CreateAppInput } from '../../src/services/apps.js';
+import { ensureDemo } from '../../src/services/tenants.js';
 import { createDeps } from '../../src/runtime.js';
 import type { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
-import type { App, Tenant, User } from '../../src/store/store.js';
+import type { App, Tenant, User } from '../../src/model/entities.js';
 
 /** A clock tests can move forward. */
 export class TestClock implements Clock {

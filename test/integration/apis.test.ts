@@ -2,7 +2,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeJwt } from 'jose';
 import { latchkeyAuthPlugin } from '../../src/resource-server/index.js';
-import { rotateKeys } from '../../src/provision.js';
+import { rotateKeys } from '../../src/services/keys.js';
 import { Agent, pkce, signInViaPages } from '../helpers/browserless.js';
 import { startServer, type TestServer } from '../helpers/server.js';
 

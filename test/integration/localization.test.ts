@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Agent, absolute, csrfOf, pkce } from '../helpers/browserless.js';
 import { waitForPolicy, writePolicy } from '../helpers/policies.js';
 import { startServer, type TestServer } from '../helpers/server.js';
-import { CATALOGUES, LOCALES } from '../../src/ui/i18n/messages.js';
+import { CATALOGUES, LOCALES } from '../../src/model/messages/messages.js';
 
 const CB = 'http://127.0.0.1:9/cb';
 const root = join(import.meta.dirname, '..', '..');

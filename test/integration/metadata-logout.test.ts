@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLocalJWKSet, jwtVerify } from 'jose';
 import { Agent, pkce, signInViaPages } from '../helpers/browserless.js';
 import { startServer, type TestServer } from '../helpers/server.js';
-import { retireKeys, rotateKeys } from '../../src/provision.js';
+import { retireKeys, rotateKeys } from '../../src/services/keys.js';
 
 const CB = 'http://127.0.0.1:9/cb';
 let s: TestServer;

@@ -1,7 +1,7 @@
 import { renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startMetricsServer } from '../../src/observability/metrics-server.js';
+import { startMetricsServer } from '../../src/http/metrics-server.js';
 import { Agent, signInViaPages } from '../helpers/browserless.js';
 import { freePort } from '../helpers/ports.js';
 import { startServer, type TestServer } from '../helpers/server.js';

@@ -167,4 +167,29 @@ describe('imported password hashes', () => {
     const { readFileSync } = await import('node:fs');
     expect(JSON.parse(readFileSync(summary.report!, 'utf8')).reason).toMatch(/^passwordHash is in no supported format/);
   });
+
+  it('refuses hashes that cost more than Latchkey checks, at import and if one is already stored', async () => {
+    const salt = 'c2FsdHNhbHRzYWx0c2FsdA';
+    const costly = [
+      `$scrypt$ln=40,r=8,p=1$${salt}$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaA`,
+      `$2b$31$${'a'.repeat(53)}`,
+      `$argon2id$v=19$m=4194304,t=3,p=1$${salt}$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaA`,
+      `$pbkdf2-sha512$99999999$${salt}$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaA`,
+    ];
+    const file = join(s.dir, 'costly.jsonl');
+    writeFileSync(file, costly.map((passwordHash, i) => JSON.stringify({ id: randomUUID(), identities: [{ signInType: 'emailAddress', issuer: 'x', issuerAssignedId: `costly${i}@example.com` }], passwordHash })).join('\n'));
+    const summary = await importUsers(s.provision, s.tenant, file, { reportPath: join(s.dir, 'costly-report.jsonl') });
+    expect(summary.failed).toBe(costly.length);
+    const { readFileSync } = await import('node:fs');
+    const reasons = readFileSync(summary.report!, 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { reason: string }).reason);
+    expect(reasons.every((r) => /^passwordHash: .*(more than|costs more)/.test(r))).toBe(true);
+    // One that got in before the limits (written straight into the database) is never computed: the sign-in just fails.
+    const u = await s.createUser('stored-costly@example.com', 'some-password-1');
+    s.db.prepare('UPDATE users SET password_hash = ? WHERE id = ?').run(costly[0], u.id);
+    const started = Date.now();
+    const { challenge } = pkce();
+    const url = `${s.baseUrl}/demo/B2C_1_signin/oauth2/v2.0/authorize?${new URLSearchParams({ client_id: app, redirect_uri: CB, response_type: 'code', scope: 'openid', code_challenge: challenge, code_challenge_method: 'S256' })}`;
+    await expect(signInViaPages(new Agent(), s.baseUrl, url, 'stored-costly@example.com', 'some-password-1')).rejects.toThrow(/answered 200/);
+    expect(Date.now() - started).toBeLessThan(20_000);
+  });
 });

@@ -317,6 +317,33 @@ describe('client_credentials grant', () => {
   it('is only for daemon apps', async () => {
     expect((await token({ grant_type: 'client_credentials', scope: `${API}/.default` }, basic(web.clientId, web.secret))).body.error).toBe('unauthorized_client');
   });
+
+  // Two requests a fuzzer found issuing tokens: both must be invalid_request, with no token.
+  it('refuses a client secret in the URL (RFC 6749 §2.3.1), even with good credentials in the body', async () => {
+    const res = await fetch(`${tokenUrl()}?client_secret=${encodeURIComponent(daemon.secret)}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ grant_type: 'client_credentials', scope: `${API}/.default`, client_id: daemon.clientId, client_secret: daemon.secret }).toString(),
+    });
+    const body = (await res.json()) as Record<string, unknown>;
+    expect(res.status).toBe(400);
+    expect(body.error).toBe('invalid_request');
+    expect(body.access_token).toBeUndefined();
+  });
+
+  it('refuses a body whose percent-encoding is broken', async () => {
+    for (const broken of ['resource=urn%3Aapi%23frag%', 'resource=%zz', 'resource=%C3%28']) {
+      const res = await fetch(tokenUrl(), {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', ...basic(daemon.clientId, daemon.secret) },
+        body: `grant_type=client_credentials&scope=${encodeURIComponent(`${API}/.default`)}&${broken}`,
+      });
+      const body = (await res.json()) as Record<string, unknown>;
+      expect(res.status, broken).toBe(400);
+      expect(body.error).toBe('invalid_request');
+      expect(body.access_token).toBeUndefined();
+    }
+  });
 });
 
 describe('userinfo', () => {

@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { PostgresStore } from '../../src/store/postgres/postgres-store.js';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
-import { StoreConflictError, type App, type Authenticator, type RefreshTokenRecord, type SamlApp, type SigningKey, type Store, type Tenant, type User } from '../../src/store/store.js';
+import { StoreConflictError, type Store } from '../../src/store/store.js';
+import { type App, type Authenticator, type RefreshTokenRecord, type SamlApp, type SigningKey, type Tenant, type User } from '../../src/model/entities.js';
 import { createDatabase } from '../helpers/postgres-cluster.js';
 
 /**

@@ -5,9 +5,10 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiConnectors, ConnectorError } from '../../src/connectors/api-connector.js';
 import { claimName, connectorRequest } from '../../src/connectors/attributes.js';
-import { validatePolicyFile } from '../../src/journeys/loader.js';
-import { policySchema, type ApiConnector } from '../../src/journeys/policy-schema.js';
-import type { Tenant } from '../../src/store/store.js';
+import { validatePolicyFile } from '../../src/services/policies.js';
+import { policySchema, type ApiConnector } from '../../src/model/policy.js';
+import type { Tenant } from '../../src/model/entities.js';
+import { outboundClient } from '../helpers/outbound.js';
 import { freePort } from '../helpers/ports.js';
 
 const tenant = { id: '11111111-2222-3333-4444-555555555555', slug: 'contoso', extensionsAppId: 'abcdefabcdefabcdefabcdefabcdefab' } as Tenant;
@@ -42,7 +43,7 @@ describe('answers by B2C\'s contract', () => {
     await new Promise((r) => server.close(r));
   });
 
-  const connectors = new ApiConnectors({ PW: 'pw' });
+  const connectors = new ApiConnectors(outboundClient(), { PW: 'pw' });
   const at = (path: string): ApiConnector => ({ url: `${base}${path}`, auth: { type: 'basic', username: 'u', password: { env: 'PW' } }, timeoutSeconds: 2 });
 
   it('reads Continue with its claims, ShowBlockPage and ValidationError', async () => {

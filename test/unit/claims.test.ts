@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { policySchema } from '../../src/journeys/policy-schema.js';
+import { policySchema } from '../../src/model/policy.js';
 import type { UserGrant } from '../../src/oauth/grant.js';
-import type { User } from '../../src/store/store.js';
-import { idTokenClaims, userAccessTokenClaims } from '../../src/tokens/claims.js';
+import type { User } from '../../src/model/entities.js';
+import { idTokenClaims, userAccessTokenClaims } from '../../src/oauth/claims.js';
 
 const base = { iss: 'https://idp.example/t/v2.0/', aud: 'client-1', iat: 1_000, exp: 4_600 };
 const user: User = {

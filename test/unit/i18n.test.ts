@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { policySchema } from '../../src/journeys/policy-schema.js';
-import { CATALOGUES, LOCALES, MESSAGE_KEYS, Messages, pickLocale, placeholders } from '../../src/ui/i18n/messages.js';
+import { policySchema } from '../../src/model/policy.js';
+import { CATALOGUES, LOCALES, MESSAGE_KEYS, Messages, pickLocale, placeholders } from '../../src/model/messages/messages.js';
 
 describe('message catalogues', () => {
   it.each(LOCALES)('%s has every key, no other, each with the placeholders of the English one', (locale) => {

@@ -1,6 +1,6 @@
 import { generate } from 'otplib';
 import { describe, expect, it } from 'vitest';
-import { policySchema } from '../../src/journeys/policy-schema.js';
+import { policySchema } from '../../src/model/policy.js';
 import { newRecoveryCodes, newTotpSecret, totpEnrolment, totpStep } from '../../src/services/mfa.js';
 import { acrOf, finalAmr, isMultiFactor } from '../../src/tokens/amr.js';
 

@@ -5,11 +5,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { policySchema } from '../../src/journeys/policy-schema.js';
+import { policySchema } from '../../src/model/policy.js';
 import { html } from '../../src/ui/html.js';
 import { PageLayouts } from '../../src/ui/layouts/page-layouts.js';
 import { sanitizeTemplate, TemplateError } from '../../src/ui/layouts/sanitize.js';
 import type { ApiPage } from '../../src/ui/pages/api-page.js';
+import { outboundClient } from '../helpers/outbound.js';
 import { freePort } from '../helpers/ports.js';
 
 const BASE = 'https://cdn.contoso.example/b2c/en/unified.html';
@@ -109,7 +110,7 @@ describe('fetching and caching templates', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  const layouts = (maxEntries = 2) => new PageLayouts({ policiesDir: dir, baseUrl: 'https://login.contoso.example', logger: pino({ level: 'silent' }), clock: { now: () => now }, ttlMs: 60_000, failureTtlMs: 10_000, maxEntries, timeoutMs: 500 });
+  const layouts = (maxEntries = 2) => new PageLayouts({ policiesDir: dir, baseUrl: 'https://login.contoso.example', logger: pino({ level: 'silent' }), clock: { now: () => now }, outbound: outboundClient(), ttlMs: 60_000, failureTtlMs: 10_000, maxEntries, timeoutMs: 500 });
 
   it('fetches once per lifetime, then again; concurrent pages share one fetch', async () => {
     const l = layouts();

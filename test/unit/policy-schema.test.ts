@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { policyJsonSchemaText } from '../../src/journeys/policy-json-schema.js';
-import { policySchema } from '../../src/journeys/policy-schema.js';
+import { policySchema } from '../../src/model/policy.js';
 
 const root = join(import.meta.dirname, '..', '..');
 

@@ -4,10 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadIdentityProviders } from '../../src/federation/config.js';
-import { deriveCertificate } from '../../src/saml/certificates.js';
-import { idpMetadataXml, parseSpMetadata } from '../../src/saml/metadata.js';
-import { verifyRootSignature, signElement } from '../../src/saml/signature.js';
-import { parseXml, SamlError } from '../../src/saml/xml.js';
+import { deriveCertificate } from '../../src/federation/saml/certificates.js';
+import { idpMetadataXml, parseSpMetadata } from '../../src/federation/saml/metadata.js';
+import { verifyRootSignature, signElement } from '../../src/federation/saml/signature.js';
+import { parseXml, SamlError } from '../../src/federation/saml/xml.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'latchkey-saml-unit-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -1,11 +1,13 @@
-import { appTypes, type AppType } from '../../store/store.js';
-import { createApp, defineOnApi, definedOnApi, grantApp, requireApp, requireTenant, revokeGrant, ProvisionError } from '../../provision.js';
+import { invalid } from '../../model/errors.js';
+import { appTypes, type AppType } from '../../model/entities.js';
+import { createApp, defineOnApi, definedOnApi, grantApp, requireApp, revokeGrant } from '../../services/apps.js';
+import { requireTenant } from '../../services/tenants.js';
 import { need, parse, usageError, type CliContext, type Command } from '../context.js';
 import { appJson, table } from '../output.js';
 import { addAppSecret, listAppSecrets, revokeAppSecret } from '../../services/app-secrets.js';
 import { readFileSync } from 'node:fs';
 import { createSamlApp, samlAppJson } from '../../saml/apps.js';
-import type { Tenant } from '../../store/store.js';
+import type { Tenant } from '../../model/entities.js';
 
 /** Where a tenant's default policy publishes its SAML IdP metadata (printed with a SAML app, to register at the SP). */
 function idpMetadataUrl(ctx: CliContext, tenant: Tenant): string {
@@ -34,7 +36,7 @@ async function secretCommand(ctx: CliContext, argv: string[]): Promise<void> {
   const app = await requireApp(d, tenant, need(values.app, '--app'));
   const number = (flag: string, v: string | undefined) => {
     if (v === undefined) return undefined;
-    if (!/^\d+(\.\d+)?$/.test(v)) throw new ProvisionError(`invalid ${flag}: a number`);
+    if (!/^\d+(\.\d+)?$/.test(v)) throw invalid(`invalid ${flag}: a number`);
     return Number(v);
   };
   if (verb === 'add') {

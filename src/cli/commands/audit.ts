@@ -1,4 +1,4 @@
-import { requireTenant } from '../../provision.js';
+import { requireTenant } from '../../services/tenants.js';
 import { parse, usageError, type Command } from '../context.js';
 import { table } from '../output.js';
 

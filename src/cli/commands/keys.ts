@@ -1,4 +1,5 @@
-import { requireTenant, retireKeys, rotateKeys } from '../../provision.js';
+import { retireKeys, rotateKeys } from '../../services/keys.js';
+import { requireTenant } from '../../services/tenants.js';
 import { publishedKeys } from '../../tokens/keyring.js';
 import { need, parse, usageError, type Command } from '../context.js';
 import { keyJson, table } from '../output.js';

@@ -1,4 +1,4 @@
-import { requireTenant } from '../../provision.js';
+import { requireTenant } from '../../services/tenants.js';
 import { need, parse, usageError, type Command } from '../context.js';
 
 /** Mail kept in the outbox (all mail when LATCHKEY_SMTP_URL is not set): verification codes and the like. */

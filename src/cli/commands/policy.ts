@@ -1,17 +1,19 @@
+import { notFound } from '../../model/errors.js';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { IDENTITY_PROVIDERS_FILE, loadIdentityProviders } from '../../federation/config.js';
-import { formatProblem, isPolicyFile, validatePolicyFile, type PolicyProblem } from '../../journeys/loader.js';
+import { formatProblem, isPolicyFile, validatePolicyFile, type PolicyProblem } from '../../services/policies.js';
 import pino from 'pino';
-import { systemClock } from '../../deps.js';
-import { ProvisionError } from '../../provision.js';
-import { templateLocation } from '../../ui/layouts/location.js';
+import { systemClock } from '../../model/clock.js';
+import { AddressPolicy } from '../../outbound/address-policy.js';
+import { OutboundClient } from '../../outbound/outbound-client.js';
+import { templateLocation } from '../../model/page-layout.js';
 import { PageLayouts } from '../../ui/layouts/page-layouts.js';
 import { parse, usageError, type Command } from '../context.js';
 
 /** Every policy file and identity-providers.json under the policies folder (one sub-folder per tenant). */
 function allFiles(dir: string): string[] {
-  if (!existsSync(dir)) throw new ProvisionError(`no policies folder at ${dir}`);
+  if (!existsSync(dir)) throw notFound(`no policies folder at ${dir}`);
   const files: string[] = [];
   for (const tenant of readdirSync(dir).sort()) {
     const folder = join(dir, tenant);
@@ -49,7 +51,10 @@ export const policyCommand: Command = async (ctx, argv) => {
   const files = positionals.length > 0 ? positionals.map((f) => resolve(f)) : allFiles(ctx.config.policiesDir);
   const problems: PolicyProblem[] = [];
   const valid: string[] = [];
-  const layouts = new PageLayouts({ policiesDir: ctx.config.policiesDir, baseUrl: ctx.config.baseUrl, logger: pino({ level: 'silent' }), clock: systemClock });
+  const logger = pino({ level: 'silent' });
+  // Templates are fetched as the server fetches them: the same address policy (LATCHKEY_OUTBOUND_ALLOW).
+  const outbound = new OutboundClient({ policy: new AddressPolicy(ctx.config.outboundAllow), logger });
+  const layouts = new PageLayouts({ policiesDir: ctx.config.policiesDir, baseUrl: ctx.config.baseUrl, logger, clock: systemClock, outbound });
   for (const file of files) {
     const found = await validate(file, layouts);
     if (found.length > 0) problems.push(...found);

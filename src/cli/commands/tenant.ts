@@ -1,4 +1,4 @@
-import { createTenant, requireTenant, setTenantSettings } from '../../provision.js';
+import { createTenant, requireTenant, setTenantSettings } from '../../services/tenants.js';
 import { need, parse, usageError, type Command } from '../context.js';
 import { table, tenantJson } from '../output.js';
 

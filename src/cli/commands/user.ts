@@ -1,4 +1,6 @@
-import { addIdentity, createUser, removeIdentity, requireTenant, requireUser, ProvisionError } from '../../provision.js';
+import { notFound } from '../../model/errors.js';
+import { addIdentity, createUser, removeIdentity, requireUser } from '../../services/users.js';
+import { requireTenant } from '../../services/tenants.js';
 import { need, parse, usageError, type Command } from '../context.js';
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { basename, resolve } from 'node:path';
@@ -65,7 +67,7 @@ export const userCommand: Command = async (ctx, argv) => {
         if (ctx.json) ctx.printJson(userJson(updated));
         else ctx.print(`${sub}d user ${user.email}${sub === 'disable' ? ' (sessions ended, refresh tokens revoked)' : ''}`);
       } else if (sub === 'delete') {
-        if (!(await d.store.deleteUser(tenant.id, user.id))) throw new ProvisionError(`no user '${who}'`);
+        if (!(await d.store.deleteUser(tenant.id, user.id))) throw notFound(`no user '${who}'`);
         await d.audit.record({ tenantId: tenant.id, event: 'user_deleted', outcome: 'success', subject: user.id, detail: 'cli' });
         if (ctx.json) ctx.printJson({ id: user.id, deleted: true });
         else ctx.print(`deleted user ${user.email}`);

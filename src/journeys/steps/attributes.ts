@@ -1,7 +1,7 @@
-import type { User, UserProfileUpdate } from '../../store/store.js';
-import type { Messages } from '../../ui/i18n/messages.js';
+import type { User, UserProfileUpdate } from '../../model/entities.js';
+import type { Messages } from '../../model/messages/messages.js';
 import type { FormField } from '../../ui/pages/form-page.js';
-import type { SignUpAttribute } from '../policy-schema.js';
+import type { SignUpAttribute } from '../../model/policy.js';
 import { EMAIL } from './common.js';
 
 /** Claims stored in their own user columns; every other attribute lives in `attributes`. */

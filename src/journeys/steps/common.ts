@@ -1,4 +1,4 @@
-import { OAuthError } from '../../oauth/errors.js';
+import { OAuthError, B2C_CODES } from '../../model/errors.js';
 import { selfAssertedPage, type FormButton, type FormField, type FormPageProps } from '../../ui/pages/form-page.js';
 import type { ApiPage } from '../../ui/pages/api-page.js';
 import type { JourneyState, StepContext, StepResult } from '../journey.js';
@@ -12,14 +12,14 @@ export function cancelButton(ctx: StepContext): FormButton {
 
 /** Cancel on any page: B2C's AADB2C90091 sent to the app as access_denied. */
 export function cancelled(): StepResult {
-  return { type: 'fail', error: new OAuthError('access_denied', 'User cancellation.', { b2cCode: 'AADB2C90091' }) };
+  return { type: 'fail', error: new OAuthError('access_denied', 'User cancellation.', { b2cCode: B2C_CODES.userCancelled }) };
 }
 
 /** "Forgot your password?" in a policy that leaves password reset to the app (B2C's classic behaviour). */
 export function forgotPassword(): StepResult {
   return {
     type: 'fail',
-    error: new OAuthError('access_denied', 'The user has forgotten their password.', { b2cCode: 'AADB2C90118' }),
+    error: new OAuthError('access_denied', 'The user has forgotten their password.', { b2cCode: B2C_CODES.forgotPassword }),
   };
 }
 

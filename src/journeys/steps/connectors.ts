@@ -1,9 +1,9 @@
 import type { ConnectorStep } from '../../connectors/api-connector.js';
 import { returnedClaims, type ConnectorSubject } from '../../connectors/attributes.js';
-import type { OAuthError } from '../../oauth/errors.js';
+import type { OAuthError } from '../../model/errors.js';
 import { callConnector } from '../../services/api-connectors.js';
 import type { StepContext, StepResult } from '../journey.js';
-import type { Policy } from '../policy-schema.js';
+import type { Policy } from '../../model/policy.js';
 
 export { connectorFailure } from '../../services/api-connectors.js';
 

@@ -1,4 +1,4 @@
-import { OAuthError } from '../../oauth/errors.js';
+import { OAuthError, B2C_CODES } from '../../model/errors.js';
 import { consentDue, grantConsent, scopesNeedingConsent } from '../../services/consent.js';
 import { html } from '../../ui/html.js';
 import type { Step, StepContext, StepResult } from '../journey.js';
@@ -59,7 +59,7 @@ export function consent(id = 'consent'): Step {
     },
     async submit(ctx, form): Promise<StepResult> {
       if (form.action === 'cancel' || form.action !== 'accept') {
-        return { type: 'fail', error: new OAuthError('access_denied', 'The user did not consent to the application.', { b2cCode: 'AADB2C90273' }) };
+        return { type: 'fail', error: new OAuthError('access_denied', 'The user did not consent to the application.', { b2cCode: B2C_CODES.upstreamRefused }) };
       }
       const app = await ctx.deps.store.findApp(ctx.tenant.id, ctx.request.clientId);
       const user = ctx.state.userId ? await ctx.deps.store.findUser(ctx.tenant.id, ctx.state.userId) : undefined;

@@ -1,5 +1,5 @@
 import { newTotpSecret, totpEnrolment } from '../../services/mfa.js';
-import type { User } from '../../store/store.js';
+import type { User } from '../../model/entities.js';
 import type { FormPageProps } from '../../ui/pages/form-page.js';
 import { recoveryCodeList, totpSetup } from '../../ui/pages/mfa.js';
 import type { StepContext } from '../journey.js';

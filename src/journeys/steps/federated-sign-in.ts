@@ -2,8 +2,8 @@ import { randomToken, safeEqual } from '../../crypto/secrets.js';
 import { callbackUrl, type IdentityProvider } from '../../federation/config.js';
 import type { MappedProfile } from '../../federation/presets.js';
 import { FederationError, type UpstreamChecks } from '../../federation/upstream.js';
-import { OAuthError } from '../../oauth/errors.js';
-import type { User } from '../../store/store.js';
+import { OAuthError, B2C_CODES } from '../../model/errors.js';
+import type { User } from '../../model/entities.js';
 import type { JourneyState, Step, StepContext, StepResult } from '../journey.js';
 import { stepData, withData } from './common.js';
 import { FEDERATED_SIGN_IN_STEP, FEDERATION_ERROR_KEY, FEDERATION_KEY, offeredProviders, type PendingFederationError } from './providers.js';
@@ -37,14 +37,14 @@ export const FEDERATED_SIGN_UP_STEP = 'federationSignUp';
 function upstreamError(err: FederationError): OAuthError {
   switch (err.kind) {
     case 'cancelled':
-      return new OAuthError('access_denied', err.message, { b2cCode: 'AADB2C90091' });
+      return new OAuthError('access_denied', err.message, { b2cCode: B2C_CODES.userCancelled });
     case 'timeout':
     case 'unavailable':
-      return new OAuthError('temporarily_unavailable', err.message, { b2cCode: 'AADB2C90273' });
+      return new OAuthError('temporarily_unavailable', err.message, { b2cCode: B2C_CODES.upstreamRefused });
     case 'rejected':
-      return new OAuthError('access_denied', err.message, { b2cCode: 'AADB2C90273' });
+      return new OAuthError('access_denied', err.message, { b2cCode: B2C_CODES.upstreamRefused });
     case 'invalid_response':
-      return new OAuthError('server_error', err.message, { b2cCode: 'AADB2C90273' });
+      return new OAuthError('server_error', err.message, { b2cCode: B2C_CODES.upstreamRefused });
   }
 }
 
@@ -65,7 +65,7 @@ export function signedInWith(ctx: StepContext, user: User, issuer: string, extra
 
 /** The account disabled, whichever way the user came: B2C's wording. */
 export function disabledAccount(): StepResult {
-  return { type: 'fail', error: new OAuthError('access_denied', 'Your account has been locked. Contact your support person to unlock it, then try again.', { b2cCode: 'AADB2C90114' }) };
+  return { type: 'fail', error: new OAuthError('access_denied', 'Your account has been locked. Contact your support person to unlock it, then try again.', { b2cCode: B2C_CODES.accountLocked }) };
 }
 
 /**
@@ -117,7 +117,7 @@ export function federatedSignIn(opts: { choiceStep: string; allowSignUp: boolean
       const stateMatches = pending.state !== undefined && safeEqual(callback.params.state ?? '', pending.state);
       if (!p || callback.providerId !== p.id || !stateMatches) {
         await audit(ctx, 'failure', `${callback.providerId}: response for another sign-in (state mismatch or replay)`);
-        return { type: 'fail', error: new OAuthError('access_denied', 'The response from the identity provider does not belong to this sign-in (it was already used, or its state does not match).', { b2cCode: 'AADB2C90273' }) };
+        return { type: 'fail', error: new OAuthError('access_denied', 'The response from the identity provider does not belong to this sign-in (it was already used, or its state does not match).', { b2cCode: B2C_CODES.upstreamRefused }) };
       }
       // The round trip is spent whatever happens next: a replayed callback finds nothing to match.
       const cleared = withData(ctx.state, FEDERATION_KEY, { provider: p.id });
@@ -152,7 +152,7 @@ export function federatedSignIn(opts: { choiceStep: string; allowSignUp: boolean
       }
       if (!opts.allowSignUp) {
         await audit(ctx, 'failure', `${p.id}: no account for ${profile.issuerAssignedId}`);
-        return { type: 'fail', error: new OAuthError('access_denied', 'User does not exist. Please sign up before you can sign in.', { b2cCode: 'AADB2C99002' }) };
+        return { type: 'fail', error: new OAuthError('access_denied', 'User does not exist. Please sign up before you can sign in.', { b2cCode: B2C_CODES.userDoesNotExist }) };
       }
       return { type: 'goto', step: FEDERATED_SIGN_UP_STEP, state: withData(cleared, UPSTREAM_USER_KEY, upstream) };
     },

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { StoreConflictError, type User } from '../../store/store.js';
+import { StoreConflictError } from '../../store/store.js';
+import { type User } from '../../model/entities.js';
 import { ConnectorError } from '../../connectors/api-connector.js';
 import type { ConnectorSubject } from '../../connectors/attributes.js';
 import type { JourneyState, Step, StepContext, StepResult } from '../journey.js';

@@ -1,4 +1,5 @@
-import { StoreConflictError, type User } from '../../store/store.js';
+import { StoreConflictError } from '../../store/store.js';
+import { type User } from '../../model/entities.js';
 import type { Step, StepContext, StepResult } from '../journey.js';
 import { cancelButton, cancelled, emailFact, page, stepData, withData } from './common.js';
 import { LINK_STEP, UPSTREAM_USER_KEY, disabledAccount, signedInWith, type UpstreamUser } from './federated-sign-in.js';

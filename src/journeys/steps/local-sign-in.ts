@@ -1,4 +1,4 @@
-import type { MessageKey } from '../../ui/i18n/messages.js';
+import type { MessageKey } from '../../model/messages/messages.js';
 import { signInPage } from '../../ui/pages/sign-in.js';
 import type { FormInput, JourneyState, Step, StepContext, StepResult } from '../journey.js';
 import { authenticateLocal } from '../../services/local-auth.js';

@@ -1,6 +1,6 @@
 import type { AuthenticationResponseJSON, RegistrationResponseJSON } from '@simplewebauthn/server';
 import { MfaService, mfaService, secondFactorDue, type FactorCheck } from '../../services/mfa.js';
-import type { Authenticator, User } from '../../store/store.js';
+import type { Authenticator, User } from '../../model/entities.js';
 import type { AmrValue } from '../../tokens/amr.js';
 import type { SafeHtml } from '../../ui/html.js';
 import type { FormButton, FormField } from '../../ui/pages/form-page.js';
@@ -42,7 +42,22 @@ interface Factors {
   enrolments: ('totp' | 'passkey')[];
 }
 
-function factorsOf(ctx: StepContext, user: User, list: Authenticator[]): Factors {
+/**
+ * The factors of a step-up check (before security settings change anything): every factor the user
+ * enrolled, whatever the policy offers for sign-in, and nothing to enrol.
+ */
+function enrolledFactors(user: User, list: Authenticator[]): Factors {
+  const has = (kind: Authenticator['kind']) => list.some((a) => a.kind === kind);
+  const challenges: ChallengeView[] = [];
+  if (has('totp')) challenges.push('totp');
+  if (has('passkey')) challenges.push('passkey');
+  if (has('email') && user.email !== null && user.emailVerified) challenges.push('email');
+  if ((MfaService.recoveryCodesLeft(list) ?? 0) > 0) challenges.push('recovery');
+  return { challenges, enrolments: [] };
+}
+
+function factorsOf(ctx: StepContext, user: User, list: Authenticator[], stepUp: boolean): Factors {
+  if (stepUp) return enrolledFactors(user, list);
   const methods = ctx.policy.mfa.methods;
   const has = (kind: Authenticator['kind']) => list.some((a) => a.kind === kind);
   const challenges: ChallengeView[] = [];
@@ -67,7 +82,17 @@ async function loadUser(ctx: StepContext): Promise<User | undefined> {
   return user && !user.disabled ? user : undefined;
 }
 
-export function multiFactor(id = 'mfa'): Step {
+export interface MultiFactorOptions {
+  /**
+   * A step-up check instead of the policy's sign-in factor: due when this says so (security settings
+   * are open) and the user has any factor and the journey has not proven one; asks for any enrolled
+   * factor, whatever the policy's `mfa`, and offers nothing to enrol.
+   */
+  stepUpWhen?: (state: JourneyState) => boolean;
+}
+
+export function multiFactor(id = 'mfa', opts: MultiFactorOptions = {}): Step {
+  const stepUp = opts.stepUpWhen !== undefined;
   const data = (s: JourneyState) => stepData<MfaData>(s, id);
   const auditCtx = (ctx: StepContext) => ({ ip: ctx.ip, clientId: ctx.request.clientId });
 
@@ -107,7 +132,7 @@ export function multiFactor(id = 'mfa'): Step {
   async function show(ctx: StepContext, user: User, state: JourneyState, msg: { error?: string; notice?: string } = {}): Promise<StepResult> {
     const m = ctx.messages;
     const list = await ctx.deps.store.listAuthenticators(ctx.tenant.id, user.id);
-    const factors = factorsOf(ctx, user, list);
+    const factors = factorsOf(ctx, user, list, stepUp);
     const d = data(state);
     let view: View = d.view ?? factors.challenges[0] ?? (factors.enrolments.length === 1 ? (factors.enrolments[0] === 'totp' ? 'enrolTotp' : 'enrolPasskey') : 'enrol');
     if (view === 'enrol' && factors.enrolments.length === 0) return { type: 'block', message: m.t('mfa.noFactor') };
@@ -182,7 +207,11 @@ export function multiFactor(id = 'mfa'): Step {
     return ctx.messages.t(check.reason === 'locked' ? 'mfa.locked' : check.reason === 'replayed' ? 'mfa.codeUsed' : 'mfa.codeWrong');
   }
 
-  const notDue = async (ctx: StepContext, user: User) => ctx.state.mfa === true || !(await secondFactorDue(ctx.deps, ctx.tenant, ctx.policy, user, ctx.state.amr ?? []));
+  const notDue = async (ctx: StepContext, user: User) => {
+    if (ctx.state.mfa === true) return true;
+    if (opts.stepUpWhen) return !opts.stepUpWhen(ctx.state) || (await ctx.deps.store.listAuthenticators(ctx.tenant.id, user.id)).length === 0;
+    return !(await secondFactorDue(ctx.deps, ctx.tenant, ctx.policy, user, ctx.state.amr ?? []));
+  };
 
   return {
     id,
@@ -203,7 +232,7 @@ export function multiFactor(id = 'mfa'): Step {
       const action = form.action ?? 'verify';
       if (action === 'cancel') return cancelled();
       const list = await ctx.deps.store.listAuthenticators(ctx.tenant.id, user.id);
-      const factors = factorsOf(ctx, user, list);
+      const factors = factorsOf(ctx, user, list, stepUp);
       const d = data(ctx.state);
       const view = d.view;
       const mfa = mfaService(ctx.deps);

@@ -1,6 +1,6 @@
 import { randomInt } from 'node:crypto';
 import { safeEqual, sha256 } from '../../crypto/secrets.js';
-import type { MessageKey } from '../../ui/i18n/messages.js';
+import type { MessageKey } from '../../model/messages/messages.js';
 import type { FormField } from '../../ui/pages/form-page.js';
 import type { StepContext } from '../journey.js';
 

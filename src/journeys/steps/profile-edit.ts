@@ -3,7 +3,7 @@ import { html } from '../../ui/html.js';
 import type { Step, StepContext, StepResult } from '../journey.js';
 import { attributeFields, currentValue, profileUpdate, readAttributes } from './attributes.js';
 import { cancelButton, cancelled, emailFact, page } from './common.js';
-import { SECURITY_STEP, openSecuritySettings } from './security-settings.js';
+import { SECURITY_STEP_UP, openSecuritySettings } from './security-settings.js';
 
 const REVOKE = 'revoke-consent:';
 
@@ -38,7 +38,7 @@ export function profileEdit(id: string, security = false): Step {
     },
     async submit(ctx, form) {
       if (form.action === 'cancel') return cancelled();
-      if (form.action === 'security' && security) return { type: 'goto', step: SECURITY_STEP, state: openSecuritySettings(ctx.state) };
+      if (form.action === 'security' && security) return { type: 'goto', step: SECURITY_STEP_UP, state: openSecuritySettings(ctx.state) };
       const user = ctx.state.userId ? await ctx.deps.store.findUser(ctx.tenant.id, ctx.state.userId) : undefined;
       if (!user) return cancelled();
       const values = Object.fromEntries(ctx.policy.signUp.attributes.map((a) => [a.claim, currentValue(user, a.claim)]));

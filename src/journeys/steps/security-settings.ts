@@ -1,6 +1,6 @@
 import type { RegistrationResponseJSON } from '@simplewebauthn/server';
 import { MfaService, mfaService } from '../../services/mfa.js';
-import type { User } from '../../store/store.js';
+import type { User } from '../../model/entities.js';
 import type { FormButton } from '../../ui/pages/form-page.js';
 import { maskAddress, passkeyButton } from '../../ui/pages/mfa.js';
 import { recoveryCodesContent, sealCodes, totpEnrolContent } from './factor-pages.js';
@@ -28,6 +28,23 @@ interface SecurityData {
 }
 
 export const SECURITY_STEP = 'securitySettings';
+/** The step-up check right before the security settings (compile.ts places it there). */
+export const SECURITY_STEP_UP = 'securityStepUp';
+
+/** Whether the user opened the security settings (the step-up check is due only then). */
+export function securitySettingsOpen(state: JourneyState): boolean {
+  return stepData<SecurityData>(state, SECURITY_STEP).open === true;
+}
+
+/**
+ * Changing factors needs a second factor proven in this journey (or by its SSO session) whenever the
+ * user has any: the password alone never removes, replaces or adds a factor of an account that has
+ * one, nor makes recovery codes, whatever the profile-edit policy's `mfa` says.
+ */
+async function stepUpNeeded(ctx: StepContext, user: User): Promise<boolean> {
+  if (ctx.state.mfa === true) return false;
+  return (await ctx.deps.store.listAuthenticators(ctx.tenant.id, user.id)).length > 0;
+}
 
 export function securitySettings(profileStep: string): Step {
   const id = SECURITY_STEP;
@@ -110,6 +127,7 @@ export function securitySettings(profileStep: string): Step {
       if (!data(ctx.state).open) return { type: 'next', state: ctx.state };
       const user = ctx.state.userId ? await ctx.deps.store.findUser(ctx.tenant.id, ctx.state.userId) : undefined;
       if (!user) return cancelled();
+      if (await stepUpNeeded(ctx, user)) return { type: 'goto', step: SECURITY_STEP_UP, state: ctx.state };
       return show(ctx, user, ctx.state);
     },
     async submit(ctx, form) {
@@ -123,6 +141,8 @@ export function securitySettings(profileStep: string): Step {
       const m = ctx.messages;
       if (action === 'cancel') return cancelled();
       if (action === 'done') return { type: 'goto', step: profileStep, state: withData(ctx.state, id, {}) };
+      // Every other action shows or changes factors: not before the step-up check (a forged post too).
+      if (await stepUpNeeded(ctx, user)) return { type: 'goto', step: SECURITY_STEP_UP, state: withData(ctx.state, id, { open: true, view: 'list' }) };
       if (action === 'back') return list();
       if (action === 'enrol-totp' && methods.includes('totp')) return show(ctx, user, withData(ctx.state, id, { open: true, view: 'enrolTotp' }));
       if (action === 'enrol-passkey' && methods.includes('passkey')) return show(ctx, user, withData(ctx.state, id, { open: true, view: 'enrolPasskey' }));
@@ -131,24 +151,38 @@ export function securitySettings(profileStep: string): Step {
         return list();
       }
       if (action.startsWith('remove:')) {
-        await mfa.remove(ctx.tenant, user, action.slice(7), auditCtx(ctx));
+        // Only what the page offers: the authenticator app and passkeys, as the policy's methods allow.
+        const target = (await ctx.deps.store.listAuthenticators(ctx.tenant.id, user.id)).find((a) => a.id === action.slice(7));
+        if (target && ((target.kind === 'totp' && methods.includes('totp')) || (target.kind === 'passkey' && methods.includes('passkey')))) {
+          await mfa.remove(ctx.tenant, user, target.id, auditCtx(ctx));
+        }
         return list();
       }
-      const showCodes = async () => {
+      const showCodes = async (base: JourneyState = ctx.state) => {
         const codes = await mfa.regenerateRecoveryCodes(ctx.tenant, user, auditCtx(ctx));
-        return show(ctx, user, withData(ctx.state, id, { open: true, view: 'codes', codes: sealCodes(ctx, codes) }));
+        return show(ctx, user, withData(base, id, { open: true, view: 'codes', codes: sealCodes(ctx, codes) }));
       };
-      if (action === 'new-codes') return showCodes();
-      // An enrolment: the first factor of its kind also gets recovery codes (shown once).
-      const afterEnrolment = async () => ((MfaService.recoveryCodesLeft(await ctx.deps.store.listAuthenticators(ctx.tenant.id, user.id)) ?? 0) > 0 ? list() : showCodes());
+      if (action === 'new-codes') {
+        const current = await ctx.deps.store.listAuthenticators(ctx.tenant.id, user.id);
+        return current.some((a) => a.kind === 'totp' || a.kind === 'passkey') || MfaService.recoveryCodesLeft(current) !== undefined ? showCodes() : list();
+      }
+      /**
+       * An enrolment confirmed the new factor (a code from the app, a passkey's signature): it is proven
+       * in this journey. The first factor of its kind also gets recovery codes (shown once).
+       */
+      const afterEnrolment = async (amr: string) => {
+        const base: JourneyState = { ...ctx.state, mfa: true, amr: [...new Set([...(ctx.state.amr ?? []), amr, 'mfa'])] };
+        if ((MfaService.recoveryCodesLeft(await ctx.deps.store.listAuthenticators(ctx.tenant.id, user.id)) ?? 0) > 0) return show(ctx, user, withData(base, id, { open: true, view: 'list', notice: '' }));
+        return showCodes(base);
+      };
       if (action === 'confirm-totp' && d.view === 'enrolTotp' && d.secret) {
         const ok = await mfa.enrolTotp(ctx.tenant, user, ctx.deps.secrets.open(d.secret), form.code ?? '', auditCtx(ctx));
-        return ok ? afterEnrolment() : show(ctx, user, ctx.state, { error: m.t('mfa.codeWrong') });
+        return ok ? afterEnrolment('otp') : show(ctx, user, ctx.state, { error: m.t('mfa.codeWrong') });
       }
       if (action === 'confirm-passkey' && d.view === 'enrolPasskey' && d.challenge) {
         const response = parsePasskey<RegistrationResponseJSON>(form.passkey);
         const result = response && (await mfa.registerPasskey(ctx.tenant, user, response, d.challenge, auditCtx(ctx)));
-        if (result?.ok) return afterEnrolment();
+        if (result?.ok) return afterEnrolment(result.amr);
         return show(ctx, user, ctx.state, { error: m.t(result && !result.ok && result.reason === 'taken' ? 'mfa.passkeyTaken' : 'mfa.passkeyFailed') });
       }
       return show(ctx, user, ctx.state);

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { normalizeSignInName } from '../../store/normalize.js';
-import { StoreConflictError, type User } from '../../store/store.js';
+import { StoreConflictError } from '../../store/store.js';
+import { type User } from '../../model/entities.js';
 import type { Step, StepContext, StepResult } from '../journey.js';
 import { attributeFields, profileUpdate, readAttributes } from './attributes.js';
 import { EMAIL_KEY, cancelButton, cancelled, checkNewPassword, emailFact, newPasswordFields, page, stepData, withData, type EmailClaim } from './common.js';

@@ -1,5 +1,5 @@
 import { sha256 } from '../../crypto/secrets.js';
-import { OAuthError } from '../errors.js';
+import { OAuthError, B2C_CODES } from '../../model/errors.js';
 import type { CodeGrant } from '../grant.js';
 import { isValidVerifier, verifyS256 } from '../pkce.js';
 import { newFamily, userTokenResponse, type TokenResponse } from '../token-response.js';
@@ -27,9 +27,9 @@ export async function authorizationCodeGrant(req: TokenRequest): Promise<TokenRe
       throw new OAuthError('invalid_grant', 'redirect_uri does not match the one of the authorization request.');
     }
     if (grant.codeChallenge !== undefined) {
-      if (verifier === undefined) throw new OAuthError('invalid_request', "The request is missing the 'code_verifier' parameter.", { b2cCode: 'AADB2C90183' });
+      if (verifier === undefined) throw new OAuthError('invalid_request', "The request is missing the 'code_verifier' parameter.", { b2cCode: B2C_CODES.invalidCodeChallengeOrVerifier });
       if (!isValidVerifier(verifier) || !verifyS256(verifier, grant.codeChallenge)) {
-        throw new OAuthError('invalid_grant', 'The code verifier does not match the code challenge.', { b2cCode: 'AADB2C90182' });
+        throw new OAuthError('invalid_grant', 'The code verifier does not match the code challenge.', { b2cCode: B2C_CODES.codeVerifierMismatch });
       }
     } else if (verifier !== undefined) {
       // RFC 9700 §2.1.1: a verifier for a code issued without a challenge is a downgrade attempt.
@@ -43,7 +43,7 @@ export async function authorizationCodeGrant(req: TokenRequest): Promise<TokenRe
 
   const user = await deps.store.findUser(tenant.id, record.userId);
   if (!user || user.disabled) {
-    throw new OAuthError('invalid_grant', 'The account for this grant no longer exists or is disabled.', { b2cCode: 'AADB2C90128' });
+    throw new OAuthError('invalid_grant', 'The account for this grant no longer exists or is disabled.', { b2cCode: B2C_CODES.accountGone });
   }
   const policy = deps.policies.get(tenant.slug, grant.policyId) ?? req.policy;
   const out = await userTokenResponse(deps, {

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { appAccessTokenClaims } from '../../tokens/claims.js';
+import { appAccessTokenClaims } from '../claims.js';
 import { signJwt } from '../../tokens/sign.js';
-import { OAuthError } from '../errors.js';
+import { OAuthError } from '../../model/errors.js';
 import { parseScope, splitApiScope } from '../scopes.js';
 import { issuerFor } from '../tenant-context.js';
 import type { TokenResponse } from '../token-response.js';

@@ -1,9 +1,9 @@
-import type { Deps } from '../../deps.js';
-import type { Policy } from '../../journeys/policy-schema.js';
-import type { Tenant } from '../../store/store.js';
+import type { Deps } from '../../services/deps.js';
+import type { Policy } from '../../model/policy.js';
+import type { Tenant } from '../../model/entities.js';
 import type { RawParams } from '../authorize-request.js';
 import type { AuthenticatedClient } from '../client-auth.js';
-import { OAuthError } from '../errors.js';
+import { OAuthError, B2C_CODES } from '../../model/errors.js';
 
 /** A token request after client authentication, at one tenant's and policy's token endpoint. */
 export interface TokenRequest {
@@ -26,13 +26,13 @@ export function param(params: RawParams, name: string): string | undefined {
 
 export function required(params: RawParams, name: string): string {
   const v = param(params, name);
-  if (v === undefined) throw new OAuthError('invalid_request', `The request is missing the '${name}' parameter.`, { b2cCode: 'AADB2C90083' });
+  if (v === undefined) throw new OAuthError('invalid_request', `The request is missing the '${name}' parameter.`, { b2cCode: B2C_CODES.missingParameter });
   return v;
 }
 
 /** A grant minted under one policy is redeemed at that policy's endpoint (B2C's AADB2C90088). */
 export function checkSamePolicy(req: TokenRequest, grantPolicyId: string): void {
   if (grantPolicyId.toLowerCase() !== req.policy.id.toLowerCase()) {
-    throw new OAuthError('invalid_grant', 'The provided grant has not been issued for this endpoint.', { b2cCode: 'AADB2C90088' });
+    throw new OAuthError('invalid_grant', 'The provided grant has not been issued for this endpoint.', { b2cCode: B2C_CODES.grantOfAnotherEndpoint });
   }
 }

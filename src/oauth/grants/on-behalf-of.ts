@@ -1,8 +1,9 @@
-import { confidentialTypes } from '../../store/store.js';
+import { confidentialTypes } from '../../model/entities.js';
 import { verifyAccessToken } from '../access-token.js';
-import { OAuthError } from '../errors.js';
+import { OAuthError, B2C_CODES } from '../../model/errors.js';
 import type { UserGrant } from '../grant.js';
 import { mintUserTokens } from '../mint.js';
+import { unconsentedScopes } from '../../services/consent.js';
 import { parseScope, resolveDelegatedScopes } from '../scopes.js';
 import type { TokenResponse } from '../token-response.js';
 import { param, required, type TokenRequest } from './context.js';
@@ -38,7 +39,14 @@ export async function onBehalfOfGrant(req: TokenRequest): Promise<TokenResponse>
   const scopes = await resolveDelegatedScopes(deps.store, caller, parseScope(required(params, 'scope')));
   if (!scopes.api) throw new OAuthError('invalid_scope', 'On-behalf-of needs a scope of the downstream API.');
   const user = await deps.store.findUser(tenant.id, claims.oid);
-  if (!user || user.disabled) throw new OAuthError('invalid_grant', 'The user of the assertion no longer exists or is disabled.', { b2cCode: 'AADB2C90128' });
+  if (!user || user.disabled) throw new OAuthError('invalid_grant', 'The user of the assertion no longer exists or is disabled.', { b2cCode: B2C_CODES.accountGone });
+
+  // A third-party app acts for the user only within what the user agreed to (its consent page).
+  const missing = await unconsentedScopes(deps, tenant, caller, user.id, scopes.granted.filter((s) => s.includes('/')));
+  if (missing.length > 0) {
+    await deps.audit.record({ tenantId: tenant.id, event: 'consent_missing', outcome: 'failure', subject: user.id, clientId: caller.clientId, ip: req.ip, detail: `on-behalf-of ${missing.join(' ')}` });
+    throw new OAuthError('consent_required', `The user has not consented to let the application use '${missing[0]}'; ask for it in a sign-in (the consent page) first.`);
+  }
 
   const policyId = typeof claims.tfp === 'string' ? claims.tfp : typeof claims.acr === 'string' ? claims.acr : req.policy.id;
   const policy = deps.policies.get(tenant.slug, policyId) ?? req.policy;

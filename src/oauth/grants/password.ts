@@ -1,5 +1,5 @@
 import { authenticateLocal } from '../../services/local-auth.js';
-import { OAuthError } from '../errors.js';
+import { OAuthError, B2C_CODES } from '../../model/errors.js';
 import type { UserGrant } from '../grant.js';
 import { parseScope, resolveDelegatedScopes } from '../scopes.js';
 import { newFamily, userTokenResponse, type TokenResponse } from '../token-response.js';
@@ -18,10 +18,10 @@ export async function passwordGrant(req: TokenRequest): Promise<TokenResponse> {
   const { deps, tenant, policy, params } = req;
   const app = req.client.app;
   if (!app.allowRopc) {
-    throw new OAuthError('unauthorized_client', 'The resource owner password credentials flow is not enabled for this application.', { b2cCode: 'AADB2C90224' });
+    throw new OAuthError('unauthorized_client', 'The resource owner password credentials flow is not enabled for this application.', { b2cCode: B2C_CODES.ropcNotEnabled });
   }
   if (policy.kind !== 'ropc') {
-    throw new OAuthError('unauthorized_client', `The policy '${policy.id}' is not a resource owner password credentials policy.`, { b2cCode: 'AADB2C90224' });
+    throw new OAuthError('unauthorized_client', `The policy '${policy.id}' is not a resource owner password credentials policy.`, { b2cCode: B2C_CODES.ropcNotEnabled });
   }
   // Passwords sent here are limited per address like the sign-in form's posts (in the shared counters).
   const now0 = deps.clock.now();
@@ -32,27 +32,27 @@ export async function passwordGrant(req: TokenRequest): Promise<TokenResponse> {
   }
   const username = required(params, 'username');
   const password = required(params, 'password');
-  if (username.length > 256 || password.length > 256) throw new OAuthError('invalid_grant', 'The username or password provided in the request are invalid.', { b2cCode: 'AADB2C90225' });
+  if (username.length > 256 || password.length > 256) throw new OAuthError('invalid_grant', 'The username or password provided in the request are invalid.', { b2cCode: B2C_CODES.invalidCredentials });
 
   const requested = parseScope(param(params, 'scope') ?? `openid ${app.clientId}`);
   const scopes = await resolveDelegatedScopes(deps.store, app, requested);
-  if (!scopes.oidc.includes('openid')) throw new OAuthError('invalid_scope', "The password grant needs the 'openid' scope.", { b2cCode: 'AADB2C90110' });
+  if (!scopes.oidc.includes('openid')) throw new OAuthError('invalid_scope', "The password grant needs the 'openid' scope.", { b2cCode: B2C_CODES.openidScopeMissing });
   const responseType = param(params, 'response_type');
   if (responseType !== undefined && !RESPONSE_TYPES.has(responseType.trim())) {
-    throw new OAuthError('unsupported_response_type', `The response type '${responseType}' is not supported with the password grant; use 'token id_token'.`, { b2cCode: 'AADB2C90013' });
+    throw new OAuthError('unsupported_response_type', `The response type '${responseType}' is not supported with the password grant; use 'token id_token'.`, { b2cCode: B2C_CODES.unsupportedResponseType });
   }
 
   const outcome = await authenticateLocal(deps, tenant, { signInName: username, password, clientId: app.clientId, ip: req.ip, via: `${policy.id} (password grant)` });
   if (!outcome.ok) {
     switch (outcome.reason) {
       case 'locked':
-        throw new OAuthError('invalid_grant', 'Your account is temporarily locked to prevent unauthorized use. Try again later.', { b2cCode: 'AADB2C90114' });
+        throw new OAuthError('invalid_grant', 'Your account is temporarily locked to prevent unauthorized use. Try again later.', { b2cCode: B2C_CODES.accountLocked });
       case 'legacy_unavailable':
         throw new OAuthError('temporarily_unavailable', "The password can't be checked right now; try again in a few minutes.", { status: 503 });
       case 'legacy_busy':
         throw new OAuthError('temporarily_unavailable', 'Too many sign-ins right now; try again in a moment.', { status: 503, retryAfter: 10 });
       case 'invalid':
-        throw new OAuthError('invalid_grant', 'The username or password provided in the request are invalid.', { b2cCode: 'AADB2C90225' });
+        throw new OAuthError('invalid_grant', 'The username or password provided in the request are invalid.', { b2cCode: B2C_CODES.invalidCredentials });
     }
   }
   const now = deps.clock.now();

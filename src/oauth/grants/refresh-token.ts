@@ -1,10 +1,11 @@
 import { sha256 } from '../../crypto/secrets.js';
-import { OAuthError } from '../errors.js';
+import { OAuthError, B2C_CODES } from '../../model/errors.js';
 import type { RefreshGrant } from '../grant.js';
 import { parseScope } from '../scopes.js';
 import { userTokenResponse, type TokenResponse } from '../token-response.js';
 import type { RefreshTokenRef, Store } from '../../store/store.js';
 import { checkSamePolicy, param, required, type TokenRequest } from './context.js';
+import { unconsentedScopes } from '../../services/consent.js';
 
 /**
  * Permissions are read again on every refresh: an API scope whose grant an operator revoked since
@@ -18,6 +19,24 @@ async function withCurrentGrants(store: Store, clientId: string, grant: RefreshG
   if (kept.length === api.scopes.length) return grant;
   const dropped = new Set(api.scopes.filter((s) => !granted.has(s)).map((s) => `${api.identifierUri}/${s}`));
   return { ...grant, scopes: { ...grant.scopes, api: { ...api, scopes: kept }, granted: grant.scopes.granted.filter((s) => !dropped.has(s)) } };
+}
+
+/**
+ * A third-party app's refresh never carries a scope the user did not consent to: those are left out
+ * (as revoked grants are); with no consent at all there is nothing to refresh.
+ */
+async function withConsentedScopes(req: TokenRequest, userId: string, grant: RefreshGrant): Promise<RefreshGrant> {
+  const { deps, tenant } = req;
+  const app = req.client.app;
+  const given = await deps.store.findConsent(tenant.id, userId, app.clientId);
+  if (!given) throw new OAuthError('consent_required', 'The user has not consented to this application (or withdrew the consent); sign in again.');
+  const missing = new Set(await unconsentedScopes(deps, tenant, app, userId, grant.scopes.granted.filter((s) => s.includes('/'))));
+  if (missing.size === 0 || !grant.scopes.api) return grant;
+  const api = grant.scopes.api;
+  return {
+    ...grant,
+    scopes: { ...grant.scopes, api: { ...api, scopes: api.scopes.filter((s) => !missing.has(`${api.identifierUri}/${s}`)) }, granted: grant.scopes.granted.filter((s) => !missing.has(s)) },
+  };
 }
 
 /** `{family}.{secret}` (issued now) or an opaque token from before; anything else is no token of ours. */
@@ -50,13 +69,13 @@ export async function refreshTokenGrant(req: TokenRequest): Promise<TokenRespons
     await deps.audit.record({ tenantId: tenant.id, event: 'refresh_reuse', outcome: 'failure', subject: old.userId, clientId: app.clientId, ip: req.ip, detail: 'family revoked' });
     throw new OAuthError('invalid_grant', 'The refresh token has already been used; all tokens of this grant are revoked.');
   }
-  if (old.revokedAt !== null) throw new OAuthError('invalid_grant', 'The refresh token has been revoked.', { b2cCode: 'AADB2C90129' });
+  if (old.revokedAt !== null) throw new OAuthError('invalid_grant', 'The refresh token has been revoked.', { b2cCode: B2C_CODES.grantRevoked });
   if (old.familyExpiresAt !== null && old.familyExpiresAt <= now) {
     throw new OAuthError('invalid_grant', 'The provided grant has expired. Please re-authenticate and try again. Grant sliding window expiration time has passed.', {
-      b2cCode: 'AADB2C90080',
+      b2cCode: B2C_CODES.grantExpired,
     });
   }
-  if (old.consumedAt === null && old.expiresAt <= now) throw new OAuthError('invalid_grant', 'The refresh token has expired.', { b2cCode: 'AADB2C90080' });
+  if (old.consumedAt === null && old.expiresAt <= now) throw new OAuthError('invalid_grant', 'The refresh token has expired.', { b2cCode: B2C_CODES.grantExpired });
 
   // A narrower scope may be asked for (RFC 6749 §6); never a wider one. Repeating offline_access is fine.
   const requested = parseScope(param(params, 'scope'));
@@ -65,10 +84,11 @@ export async function refreshTokenGrant(req: TokenRequest): Promise<TokenRespons
 
   const user = await deps.store.findUser(tenant.id, old.userId);
   if (!user || user.disabled) {
-    throw new OAuthError('invalid_grant', 'The account for this grant no longer exists or is disabled.', { b2cCode: 'AADB2C90128' });
+    throw new OAuthError('invalid_grant', 'The account for this grant no longer exists or is disabled.', { b2cCode: B2C_CODES.accountGone });
   }
   const policy = deps.policies.get(tenant.slug, grant.policyId) ?? req.policy;
-  const current = await withCurrentGrants(deps.store, app.clientId, grant);
+  let current = await withCurrentGrants(deps.store, app.clientId, grant);
+  if (app.thirdParty) current = await withConsentedScopes(req, user.id, current);
   const out = await userTokenResponse(deps, {
     tenant,
     policy,
@@ -88,7 +108,7 @@ export async function refreshTokenGrant(req: TokenRequest): Promise<TokenRespons
       await deps.audit.record({ tenantId: tenant.id, event: 'refresh_reuse', outcome: 'failure', subject: old.userId, clientId: app.clientId, ip: req.ip, detail: 'family revoked (concurrent use)' });
       throw new OAuthError('invalid_grant', 'The refresh token has already been used; all tokens of this grant are revoked.');
     }
-    throw new OAuthError('invalid_grant', 'The refresh token has been revoked.', { b2cCode: 'AADB2C90129' });
+    throw new OAuthError('invalid_grant', 'The refresh token has been revoked.', { b2cCode: B2C_CODES.grantRevoked });
   }
   return out.body;
 }

@@ -2,42 +2,9 @@ import { createHash } from 'node:crypto';
 import pg from 'pg';
 import { postgresMigrationsDir } from '../../paths.js';
 import { normalizeEmail, normalizeSignInName } from '../normalize.js';
-import { num, optStr, toAuditEvent, sameImportedUser, str, toApp, toCode, toFamily, toJourney, toKey, toSession, toAuthenticator, toConsent, toTenant, toSamlApp, samlAppSettings, userQuerySql, toUser, userColumns, type Row } from '../rows.js';
-import {
-  StoreConflictError,
-  type App,
-  type SamlApp,
-  type AppSecret,
-  type AppGrant,
-  type AuditEvent,
-  type AuditFilter,
-  type AuthCodeRecord,
-  type Authenticator,
-  type AuthenticatorKind,
-  type Consent,
-  type CodeRedemption,
-  type ConfigChange,
-  type ImportedUser,
-  type ImportResult,
-  type JourneyRecord,
-  type LoginThrottle,
-  type MigrationResult,
-  type OutboxMessage,
-  type RefreshRotation,
-  type RefreshTokenRecord,
-  type RefreshTokenRef,
-  type SessionClient,
-  type SigningKey,
-  type SignInType,
-  type SsoSession,
-  type UserQuery,
-  type Store,
-  type Tenant,
-  type TenantSettings,
-  type User,
-  type UserIdentity,
-  type UserProfileUpdate,
-} from '../store.js';
+import { num, toAuditEvent, sameImportedUser, str, toApp, toCode, toFamily, toJourney, toKey, toSession, toAuthenticator, toConsent, toTenant, toTenantSecret, toSamlApp, samlAppSettings, userQuerySql, toUser, userColumns, type Row } from '../rows.js';
+import { StoreConflictError, type AuditFilter, type CodeRedemption, type ConfigChange, type ImportResult, type MigrationResult, type RefreshRotation, type RefreshTokenRef, type UserQuery, type Store } from '../store.js';
+import { type App, type SamlApp, type AppSecret, type AppGrant, type AuditEvent, type AuthCodeRecord, type Authenticator, type AuthenticatorKind, type Consent, type ImportedUser, type JourneyRecord, type LoginThrottle, type OutboxMessage, type RefreshTokenRecord, type SessionClient, type SigningKey, type SignInType, type SsoSession, type Tenant, type TenantSecret, type TenantSettings, type User, type UserIdentity, type UserProfileUpdate } from '../../model/entities.js';
 import { migratePostgres } from './migrate.js';
 import { TurnBatch, uniqueRounds } from './turn-batch.js';
 
@@ -186,6 +153,8 @@ export class PostgresStore implements Store {
   private async changed(tenantId: string | '*', on: Queryable = this.pool, what: 'config' | 'users' = 'config'): Promise<void> {
     this.registry.clear();
     await on.query('SELECT pg_notify($1, $2)', [CHANNEL, what === 'users' ? `users:${tenantId}` : tenantId]);
+    // This instance's own caches need not wait for its notice to come back.
+    if (what === 'config') for (const l of this.listeners) l({ tenantId });
   }
 
   async close(): Promise<void> {
@@ -356,6 +325,24 @@ export class PostgresStore implements Store {
   }
 
   // consent
+  async setTenantSecret(t: TenantSecret): Promise<void> {
+    await this.run(
+      `INSERT INTO tenant_secrets (tenant_id, name, sealed_value, created_at, updated_at) VALUES ($1, $2, $3, $4, $5)
+       ON CONFLICT (tenant_id, name) DO UPDATE SET sealed_value = excluded.sealed_value, updated_at = excluded.updated_at`,
+      [t.tenantId, t.name, t.sealedValue, t.createdAt, t.updatedAt],
+    );
+  }
+  async findTenantSecret(tenantId: string, name: string): Promise<TenantSecret | undefined> {
+    const row = await this.one('SELECT * FROM tenant_secrets WHERE tenant_id = $1 AND name = $2', [tenantId, name]);
+    return row && toTenantSecret(row);
+  }
+  async listTenantSecrets(tenantId: string): Promise<TenantSecret[]> {
+    return (await this.rows('SELECT * FROM tenant_secrets WHERE tenant_id = $1 ORDER BY name', [tenantId])).map(toTenantSecret);
+  }
+  async removeTenantSecret(tenantId: string, name: string): Promise<boolean> {
+    return (await this.run('DELETE FROM tenant_secrets WHERE tenant_id = $1 AND name = $2', [tenantId, name])) > 0;
+  }
+
   async findConsent(tenantId: string, userId: string, clientId: string): Promise<Consent | undefined> {
     const row = await this.one('SELECT * FROM user_consents WHERE tenant_id = $1 AND user_id = $2 AND client_id = $3', [tenantId, userId, clientId]);
     return row && toConsent(row);

@@ -2,43 +2,10 @@ import { accessSync, constants, mkdirSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { migrationsDir } from '../../paths.js';
-import {
-  StoreConflictError,
-  type App,
-  type SamlApp,
-  type AppSecret,
-  type AppGrant,
-  type AuthCodeRecord,
-  type Authenticator,
-  type AuthenticatorKind,
-  type Consent,
-  type CodeRedemption,
-  type AuditEvent,
-  type AuditFilter,
-  type ConfigChange,
-  type ImportedUser,
-  type ImportResult,
-  type LegacyRopc,
-  type LoginThrottle,
-  type TenantSettings,
-  type JourneyRecord,
-  type OutboxMessage,
-  type UserProfileUpdate,
-  type RefreshRotation,
-  type RefreshTokenRecord,
-  type RefreshTokenRef,
-  type SessionClient,
-  type SigningKey,
-  type SignInType,
-  type SsoSession,
-  type UserQuery,
-  type Store,
-  type Tenant,
-  type User,
-  type UserIdentity,
-} from '../store.js';
+import { StoreConflictError, type CodeRedemption, type AuditFilter, type ConfigChange, type ImportResult, type RefreshRotation, type RefreshTokenRef, type UserQuery, type Store } from '../store.js';
+import { type App, type SamlApp, type AppSecret, type AppGrant, type AuthCodeRecord, type Authenticator, type AuthenticatorKind, type Consent, type AuditEvent, type ImportedUser, type LoginThrottle, type TenantSettings, type JourneyRecord, type OutboxMessage, type UserProfileUpdate, type RefreshTokenRecord, type SessionClient, type SigningKey, type SignInType, type SsoSession, type Tenant, type TenantSecret, type User, type UserIdentity } from '../../model/entities.js';
 import { normalizeEmail, normalizeSignInName } from '../normalize.js';
-import { num, optNum, optStr, toAuditEvent, sameImportedUser, str, toApp, toCode, toFamily, toJourney, toKey, toRefresh, toSession, toAuthenticator, toConsent, toTenant, toSamlApp, samlAppSettings, userQuerySql, toUser, userColumns, type Row } from '../rows.js';
+import { num, toAuditEvent, sameImportedUser, str, toApp, toCode, toFamily, toJourney, toKey, toRefresh, toSession, toAuthenticator, toConsent, toTenant, toTenantSecret, toSamlApp, samlAppSettings, userQuerySql, toUser, userColumns, type Row } from '../rows.js';
 import { BackgroundCheckpointer } from './checkpointer.js';
 import { migrate } from './migrate.js';
 import type { MigrationResult } from '../store.js';
@@ -174,8 +141,17 @@ export class SqliteStore implements Store {
     if (this.path !== ':memory:') this.backgroundCheckpoints = onWarning;
   }
 
-  /** One SQLite file has no other server to hear from (a CLI's changes are seen through the caches' short lifetimes). */
-  onConfigChange(_listener: (change: ConfigChange) => void): void {}
+  /**
+   * One SQLite file has no other server to hear from: listeners hear of this store's own tenant writes
+   * (a CLI's changes are seen through the caches' short lifetimes).
+   */
+  private readonly listeners: ((change: ConfigChange) => void)[] = [];
+  onConfigChange(listener: (change: ConfigChange) => void): void {
+    this.listeners.push(listener);
+  }
+  private changed(tenantId: string): void {
+    for (const l of this.listeners) l({ tenantId });
+  }
 
   async ping(): Promise<void> {
     this.s.ping.get();
@@ -238,6 +214,13 @@ export class SqliteStore implements Store {
       appByIdentifier: db.prepare('SELECT * FROM apps WHERE tenant_id = ? AND identifier_uri = ?'),
       insertScope: db.prepare('INSERT INTO app_scopes (api_client_id, name, description) VALUES (?, ?, ?) ON CONFLICT (api_client_id, name) DO UPDATE SET description = COALESCE(excluded.description, description)'),
       scopeDescriptions: db.prepare('SELECT name, description FROM app_scopes WHERE api_client_id = ? AND description IS NOT NULL'),
+      setTenantSecret: db.prepare(
+        `INSERT INTO tenant_secrets (tenant_id, name, sealed_value, created_at, updated_at) VALUES (@tenantId, @name, @sealedValue, @createdAt, @updatedAt)
+         ON CONFLICT (tenant_id, name) DO UPDATE SET sealed_value = excluded.sealed_value, updated_at = excluded.updated_at`,
+      ),
+      tenantSecret: db.prepare('SELECT * FROM tenant_secrets WHERE tenant_id = ? AND name = ?'),
+      tenantSecrets: db.prepare('SELECT * FROM tenant_secrets WHERE tenant_id = ? ORDER BY name'),
+      deleteTenantSecret: db.prepare('DELETE FROM tenant_secrets WHERE tenant_id = ? AND name = ?'),
       consent: db.prepare('SELECT * FROM user_consents WHERE tenant_id = ? AND user_id = ? AND client_id = ?'),
       consents: db.prepare('SELECT * FROM user_consents WHERE tenant_id = ? AND user_id = ? ORDER BY granted_at'),
       upsertConsent: db.prepare(
@@ -446,6 +429,7 @@ export class SqliteStore implements Store {
   }
   async bumpTenantConfigVersion(tenantId: string): Promise<void> {
     this.s.bumpTenant.run(tenantId);
+    this.changed(tenantId);
   }
   async updateTenantSettings(tenantId: string, settings: TenantSettings): Promise<void> {
     this.db.transaction(() => {
@@ -453,6 +437,7 @@ export class SqliteStore implements Store {
       if (settings.extensionsAppId !== undefined) this.s.setExtensionsAppId.run(settings.extensionsAppId, tenantId);
       this.s.bumpTenant.run(tenantId);
     })();
+    this.changed(tenantId);
   }
   async tenantConfigVersion(tenantId: string): Promise<number | undefined> {
     return this.s.tenantVersion.get(tenantId) as number | undefined;
@@ -540,6 +525,20 @@ export class SqliteStore implements Store {
   }
 
   // consent
+  async setTenantSecret(t: TenantSecret): Promise<void> {
+    this.s.setTenantSecret.run(t);
+  }
+  async findTenantSecret(tenantId: string, name: string): Promise<TenantSecret | undefined> {
+    const row = this.s.tenantSecret.get(tenantId, name) as Row | undefined;
+    return row && toTenantSecret(row);
+  }
+  async listTenantSecrets(tenantId: string): Promise<TenantSecret[]> {
+    return (this.s.tenantSecrets.all(tenantId) as Row[]).map(toTenantSecret);
+  }
+  async removeTenantSecret(tenantId: string, name: string): Promise<boolean> {
+    return this.s.deleteTenantSecret.run(tenantId, name).changes > 0;
+  }
+
   async findConsent(tenantId: string, userId: string, clientId: string): Promise<Consent | undefined> {
     const row = this.s.consent.get(tenantId, userId, clientId) as Row | undefined;
     return row && toConsent(row);

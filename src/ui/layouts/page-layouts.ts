@@ -1,11 +1,13 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import type { Clock } from '../../deps.js';
-import type { Policy } from '../../journeys/policy-schema.js';
-import { API_DATA_NAME, type ApiPage } from '../pages/api-page.js';
+import type { Clock } from '../../model/clock.js';
+import type { Policy } from '../../model/policy.js';
+import { OutboundError, type OutboundClient, type OutboundResponse } from '../../outbound/outbound-client.js';
+import { type ApiPage } from '../pages/api-page.js';
+import { API_DATA_NAME } from '../../model/page-layout.js';
 import { defaultDocument } from '../pages/layout.js';
-import { checkTemplateLocation, templateLocation, type TemplateLocation } from './location.js';
+import { checkTemplateLocation, templateLocation, type TemplateLocation } from '../../model/page-layout.js';
 import { sanitizeTemplate, TemplateError, type SanitizedTemplate } from './sanitize.js';
 
 /** The sources a templated page's Content-Security-Policy must allow, beyond Latchkey's own. */
@@ -26,6 +28,8 @@ export interface PageLayoutOptions {
   baseUrl: string;
   logger: Logger;
   clock: Clock;
+  /** Fetches templates (redirects checked hop by hop, private addresses refused). */
+  outbound: OutboundClient;
   /** How long a fetched template is used before it is fetched again. */
   ttlMs?: number;
   /** How long a template that could not be had is not asked for again (pages use the default meanwhile). */
@@ -143,33 +147,23 @@ export class PageLayouts {
   }
 
   private async fetchTemplate(url: string): Promise<{ text: string; baseUrl: string }> {
-    let res: Response;
+    let res: OutboundResponse;
     try {
-      res = await fetch(url, { headers: { accept: 'text/html' }, signal: AbortSignal.timeout(this.timeoutMs) });
+      res = await this.o.outbound.request(url, { purpose: 'page layout', headers: { accept: 'text/html' }, timeoutMs: this.timeoutMs, maxBytes: this.maxBytes, redirect: 'follow' });
     } catch (err) {
-      const timedOut = err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError');
-      throw new TemplateError(timedOut ? `no answer from ${url} within ${this.timeoutMs / 1000} s` : `cannot fetch ${url}`);
+      if (!(err instanceof OutboundError)) throw err;
+      if (err.kind === 'timeout') throw new TemplateError(`no answer from ${url} within ${this.timeoutMs / 1000} s`);
+      if (err.kind === 'too_large') throw new TemplateError(`${url} is larger than ${this.maxBytes} bytes`);
+      // Refused by the address policy, or unreachable: the page falls back alike; the operator's
+      // messages (log, `policy validate`) say which.
+      const why = err.refusal ? ` (refused: ${err.refusal.host}${err.refusal.address && err.refusal.address !== err.refusal.host ? ` at ${err.refusal.address}` : ''} is ${err.refusal.reason}; see LATCHKEY_OUTBOUND_ALLOW)` : '';
+      throw new TemplateError(`cannot fetch ${url}${why}`);
     }
-    // A redirect must not lead somewhere a template could not be configured to be.
-    const finalUrl = res.url || url;
-    if (checkTemplateLocation(finalUrl)) throw new TemplateError(`${url} redirected to ${finalUrl}, which is not https`);
-    if (res.status !== 200) {
-      await res.body?.cancel();
-      throw new TemplateError(`${url} answered ${res.status}`);
-    }
+    // Each hop was checked by the outbound client; the final URL must still be one a template could name.
+    if (checkTemplateLocation(res.url)) throw new TemplateError(`${url} redirected to ${res.url}, which is not https`);
+    if (res.status !== 200) throw new TemplateError(`${url} answered ${res.status}`);
     const type = res.headers.get('content-type') ?? '';
-    if (!/html/i.test(type)) {
-      await res.body?.cancel();
-      throw new TemplateError(`${url} is not HTML (content-type ${type || 'missing'})`);
-    }
-    const chunks: Buffer[] = [];
-    let size = 0;
-    // (cast: with the DOM library in the program, for the XML libraries, ReadableStream is typed without its async iterator)
-    for await (const chunk of (res.body ?? []) as unknown as AsyncIterable<Uint8Array>) {
-      size += (chunk as Uint8Array).byteLength;
-      if (size > this.maxBytes) throw new TemplateError(`${url} is larger than ${this.maxBytes} bytes`);
-      chunks.push(Buffer.from(chunk as Uint8Array));
-    }
-    return { text: Buffer.concat(chunks).toString('utf8'), baseUrl: finalUrl };
+    if (!/html/i.test(type)) throw new TemplateError(`${url} is not HTML (content-type ${type || 'missing'})`);
+    return { text: res.body.toString('utf8'), baseUrl: res.url };
   }
 }

@@ -1,5 +1,6 @@
 import { html, type SafeHtml } from '../html.js';
-import type { ApiPage, PageType } from './api-page.js';
+import type { ApiPage } from './api-page.js';
+import type { PageType } from '../../model/page-layout.js';
 import { csrfInput, input, itemError, pageLevelError, type InputOptions } from './forms.js';
 
 /** One input of a self-asserted page; `id` is the element id (B2C's attribute id), `name` what is posted. */

@@ -1,5 +1,6 @@
 import { html, type SafeHtml } from '../html.js';
-import { API_DATA_NAME, type ApiPage } from './api-page.js';
+import { type ApiPage } from './api-page.js';
+import { API_DATA_NAME } from '../../model/page-layout.js';
 
 export interface LayoutOptions {
   title: string;

@@ -1,5 +1,5 @@
 import { html, SafeHtml } from '../html.js';
-import type { Messages } from '../i18n/messages.js';
+import type { Messages } from '../../model/messages/messages.js';
 
 /**
  * Markup of the second-factor pages that the generic form does not have: the authenticator app's QR

@@ -1,5 +1,5 @@
 import { html, type SafeHtml } from '../html.js';
-import type { Messages } from '../i18n/messages.js';
+import type { Messages } from '../../model/messages/messages.js';
 import type { ApiPage } from './api-page.js';
 import { csrfInput, input, itemError, pageLevelError } from './forms.js';
 

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
-import { isAbsolute, resolve } from 'node:path';
+import { basename, isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
-import type { IdentityProvider, ProviderProblem } from '../federation/config.js';
+import type { IdentityProvider, ProviderProblem } from '../config.js';
 import { parseIdpMetadata, type IdpMetadata } from './metadata.js';
 import { SamlError } from './xml.js';
 
@@ -91,6 +91,7 @@ export function resolveSamlProvider(p: SamlConfig, at: string, folder: string, f
   const known = saml.metadata ? entityIssuer(saml.metadata.entityId) : undefined;
   return {
     id: p.id,
+    tenant: basename(folder),
     type: 'saml',
     protocol: 'saml',
     displayName: p.displayName,

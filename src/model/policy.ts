@@ -1,8 +1,9 @@
 import { z } from 'zod';
-import { LOCALES, MESSAGE_KEYS, placeholders } from '../ui/i18n/messages.js';
-import { en } from '../ui/i18n/en.js';
-import { PAGE_TYPES } from '../ui/pages/api-page.js';
-import { checkTemplateLocation } from '../ui/layouts/location.js';
+import { LOCALES, MESSAGE_KEYS, placeholders } from './messages/messages.js';
+import { en } from './messages/en.js';
+import { PAGE_TYPES } from './page-layout.js';
+import { checkTemplateLocation } from './page-layout.js';
+import { secretRefSchema } from './secret-ref.js';
 
 /**
  * The policy file format (policies/{tenant}/{policyId}.json). Kinds are presets that expand to
@@ -30,8 +31,8 @@ function unknownKeys(issue: unknown): string[] | undefined {
   return i.code === 'unrecognized_keys' ? i.keys : undefined;
 }
 
-/** A secret is never written in the policy: it names the environment variable that holds it. */
-const secretRef = z.object({ env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name') }).strict();
+/** A secret is never written in the policy: it names a tenant secret or (operators' files only) an environment variable. */
+const secretRef = secretRefSchema;
 
 /** One of B2C's API connectors: the endpoint, how Latchkey authenticates to it, and how long it waits. */
 const apiConnectorSchema = z

@@ -2,10 +2,11 @@ import { existsSync, readdirSync, readFileSync, watch, type FSWatcher } from 'no
 import { basename, dirname, join } from 'node:path';
 import type { Logger } from 'pino';
 import { IDENTITY_PROVIDERS_FILE, loadIdentityProviders, type IdentityProvider } from '../federation/config.js';
-import { LOCALES } from '../ui/i18n/messages.js';
-import { CULTURE, templateLocation } from '../ui/layouts/location.js';
+import { LOCALES } from '../model/messages/messages.js';
+import { CULTURE, templateLocation } from '../model/page-layout.js';
 import { hasApiElement } from '../ui/layouts/sanitize.js';
-import { policySchema, type Policy } from './policy-schema.js';
+import { policySchema, type Policy } from '../model/policy.js';
+import type { SecretRef } from '../model/secret-ref.js';
 
 /** A validation problem: which file, where in it (JSON path), and why. */
 export interface PolicyProblem {
@@ -60,19 +61,28 @@ function checkAgainstTenant(file: string, policy: Policy, ctx: TenantContext): P
   return problems;
 }
 
-/** An API connector's secrets must be in the environment (a connector that cannot authenticate would fail every sign-up). */
-function checkConnectorSecrets(file: string, policy: Policy, env: NodeJS.ProcessEnv = process.env): PolicyProblem[] {
-  const problems: PolicyProblem[] = [];
+/** Every secret a policy names, with its JSON path (the connectors' `auth`). */
+export function policySecretRefs(policy: Policy): { path: string; ref: SecretRef }[] {
+  const refs: { path: string; ref: SecretRef }[] = [];
   for (const [step, connector] of Object.entries(policy.apiConnectors)) {
     if (!connector) continue;
     const a = connector.auth;
-    const refs: [string, { env: string } | undefined][] =
+    const fields: [string, SecretRef | undefined][] =
       a.type === 'basic' ? [['password', a.password]] : a.type === 'bearer' ? [['token', a.token]] : [['pfx', a.pfx], ['passphrase', a.passphrase]];
-    for (const [field, ref] of refs) {
-      if (ref && !env[ref.env]) problems.push({ file, path: `$.apiConnectors.${step}.auth.${field}`, message: `the environment variable ${ref.env} is not set` });
-    }
+    for (const [field, ref] of fields) if (ref) refs.push({ path: `$.apiConnectors.${step}.auth.${field}`, ref });
   }
-  return problems;
+  return refs;
+}
+
+/**
+ * An API connector's environment variables must be set (a connector that cannot authenticate would fail
+ * every sign-up). Tenant secrets are looked up in the database: the admin API's policy write and
+ * `latchkey policy validate` check those.
+ */
+function checkConnectorSecrets(file: string, policy: Policy, env: NodeJS.ProcessEnv = process.env): PolicyProblem[] {
+  return policySecretRefs(policy)
+    .filter(({ ref }) => 'env' in ref && !env[ref.env])
+    .map(({ path, ref }) => ({ file, path, message: `the environment variable ${(ref as { env: string }).env} is not set` }));
 }
 
 /**

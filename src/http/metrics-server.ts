@@ -1,5 +1,5 @@
 import { createServer, type Server } from 'node:http';
-import type { Deps } from '../deps.js';
+import type { Deps } from '../services/deps.js';
 
 /**
  * /metrics on a port of its own (LATCHKEY_METRICS_PORT), so it can stay inside the cluster while the

@@ -35,3 +35,20 @@ export function templateLocation(template: string, locale: string): TemplateLoca
   const resolved = template.replaceAll(CULTURE, locale);
   return /^[a-z][a-z0-9+.-]*:/i.test(resolved) ? { kind: 'url', url: resolved } : { kind: 'file', path: resolved };
 }
+
+/**
+ * B2C's page types: what a page layout (`ui.pageLayouts`) is chosen by. `unifiedssp` is sign-in (with
+ * sign-up link and social buttons), `selfasserted` every form that collects or verifies attributes,
+ * `providerselection` the social buttons alone, `globalexception` the error page.
+ */
+export const PAGE_TYPES = ['unifiedssp', 'selfasserted', 'providerselection', 'multifactor', 'globalexception'] as const;
+export type PageType = (typeof PAGE_TYPES)[number];
+
+/** B2C's `data-name` of `<div id="api">` per page type, which customers' scripts test. */
+export const API_DATA_NAME: Record<PageType, string> = {
+  unifiedssp: 'Unified',
+  selfasserted: 'SelfAsserted',
+  providerselection: 'IdpSelections',
+  multifactor: 'Phonefactor',
+  globalexception: 'GlobalException',
+};

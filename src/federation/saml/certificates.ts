@@ -1,9 +1,11 @@
 import { createHash, createPrivateKey, createPublicKey, webcrypto, type KeyObject } from 'node:crypto';
 import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
-import type { Deps } from '../deps.js';
-import type { SigningKey } from '../store/store.js';
-import { publishedKeys } from '../tokens/keyring.js';
+import type { SecretBox } from '../../crypto/secrets.js';
+import type { Clock } from '../../model/clock.js';
+import type { Store } from '../../store/store.js';
+import type { SigningKey } from '../../model/entities.js';
+import { publishedKeys, type KeyRing } from '../../tokens/keyring.js';
 
 /**
  * SAML carries keys as X.509 certificates (metadata KeyDescriptor, the signature's KeyInfo), where
@@ -67,7 +69,7 @@ export interface SamlKeys {
 /** Certificates by kid (derived once: they never change), and the tenants' key sets by key-ring version; per store, so per app instance. */
 const caches = new WeakMap<object, { certs: Map<string, Promise<KeyCertificate>>; sets: Map<string, Promise<SamlKeys>> }>();
 
-export async function samlKeys(deps: Pick<Deps, 'store' | 'keys' | 'secrets' | 'clock'>, tenantId: string): Promise<SamlKeys> {
+export async function samlKeys(deps: { store: Store; keys: KeyRing; secrets: SecretBox; clock: Clock }, tenantId: string): Promise<SamlKeys> {
   let cache = caches.get(deps.store);
   if (!cache) caches.set(deps.store, (cache = { certs: new Map(), sets: new Map() }));
   const ring = await deps.keys.forTenant(tenantId);

@@ -1,8 +1,8 @@
 import { SAML, SamlStatusError, ValidateInResponseTo, type CacheProvider } from '@node-saml/node-saml';
-import type { Clock } from '../deps.js';
-import type { IdentityProvider } from '../federation/config.js';
-import { mapProfile, ProfileError, type MappedProfile } from '../federation/presets.js';
-import type { Counters } from '../security/counters.js';
+import type { Clock } from '../../model/clock.js';
+import type { IdentityProvider } from '../config.js';
+import { mapProfile, ProfileError, type MappedProfile } from '../presets.js';
+import type { Counters } from '../../security/counters.js';
 import { pemOf, type SamlKeys } from './certificates.js';
 import { fetchMetadata, parseIdpMetadata, type FetchLike, type IdpMetadata } from './metadata.js';
 import { entityIssuer } from './provider-config.js';

@@ -1,5 +1,6 @@
 import { X509Certificate } from 'node:crypto';
-import type { SamlEndpoint } from '../store/store.js';
+import type { SamlEndpoint } from '../../model/entities.js';
+import type { OutboundClient } from '../../outbound/outbound-client.js';
 import type { KeyCertificate } from './certificates.js';
 import { BINDING, NAMEID, NS, SamlError, XmlBuilder, attr, children, isElement, parseXml, textOf } from './xml.js';
 
@@ -12,6 +13,14 @@ import { BINDING, NAMEID, NS, SamlError, XmlBuilder, attr, children, isElement, 
 export type FetchLike = (url: string, init: { signal: AbortSignal; headers: Record<string, string>; redirect: 'follow' | 'error' }) => Promise<{ ok: boolean; status: number; text(): Promise<string> }>;
 
 const MAX_METADATA_BYTES = 1024 * 1024;
+
+/** Metadata fetched through Latchkey's outbound client (private addresses refused unless allowed). */
+export function outboundMetadataFetch(outbound: OutboundClient): FetchLike {
+  return async (url, init) => {
+    const res = await outbound.request(url, { purpose: 'SAML metadata', headers: init.headers, redirect: init.redirect, signal: init.signal, maxBytes: MAX_METADATA_BYTES });
+    return { ok: res.status >= 200 && res.status < 300, status: res.status, text: async () => res.body.toString('utf8') };
+  };
+}
 
 /** Downloads a metadata document (1 MiB and `timeoutMs` at most). */
 export async function fetchMetadata(fetchFn: FetchLike, url: string, timeoutMs = 10_000): Promise<string> {

@@ -1,8 +1,9 @@
+import { PROTECTED_TOKEN_CLAIMS } from '../model/token-claims.js';
 import type { JWTPayload } from 'jose';
-import type { Policy } from '../journeys/policy-schema.js';
-import type { UserGrant } from '../oauth/grant.js';
-import type { User } from '../store/store.js';
-import { acrOf } from './amr.js';
+import type { Policy } from '../model/policy.js';
+import type { UserGrant } from './grant.js';
+import type { User } from '../model/entities.js';
+import { acrOf } from '../tokens/amr.js';
 
 /** Claims every id_token has, whatever the policy's output claims. */
 export interface BaseClaims {
@@ -34,10 +35,10 @@ function addUserClaims(out: Record<string, unknown>, user: User, policy: Policy,
   if (wanted.includes('idp')) out.idp = grant.idp;
   if (wanted.includes('newUser') && grant.newUser) out.newUser = true;
   for (const claim of wanted) {
-    if (!Object.hasOwn(out, claim) && Object.hasOwn(user.attributes, claim)) out[claim] = user.attributes[claim];
+    if (!Object.hasOwn(out, claim) && Object.hasOwn(user.attributes, claim) && !PROTECTED_TOKEN_CLAIMS.has(claim)) out[claim] = user.attributes[claim];
   }
   // An API connector's claims before token issuance win over stored attributes of the same name.
-  if (grant.connectorClaims !== undefined) for (const [k, v] of Object.entries(grant.connectorClaims)) out[k] = v;
+  copyConnectorClaims(out, grant);
   if (grant.scopes.oidc.includes('email') && user.email !== null) {
     out.email = user.email;
     out.email_verified = user.emailVerified;
@@ -77,6 +78,15 @@ export function idTokenClaims(
   return out;
 }
 
+/**
+ * An API connector's claims, never one Latchkey sets itself: they were filtered when the connector
+ * answered, and are again here, since a refresh grant stored before a claim was protected carries them.
+ */
+function copyConnectorClaims(out: JWTPayload, grant: UserGrant): void {
+  if (grant.connectorClaims === undefined) return;
+  for (const [k, v] of Object.entries(grant.connectorClaims)) if (!PROTECTED_TOKEN_CLAIMS.has(k)) out[k] = v;
+}
+
 /** RFC 9068 access token for a user, with B2C's claims (`scp` short names, `azp`, `oid`, `ver`, `tfp`). */
 export function userAccessTokenClaims(
   base: BaseClaims,
@@ -96,7 +106,7 @@ export function userAccessTokenClaims(
   out.scope = grant.scopes.granted.filter((s) => s !== 'offline_access').join(' ');
   out.oid = user.id;
   if (user.displayName && policy.outputClaims.includes('name')) out.name = user.displayName;
-  if (grant.connectorClaims !== undefined) for (const [k, v] of Object.entries(grant.connectorClaims)) out[k] = v;
+  copyConnectorClaims(out, grant);
   addAuthenticationClaims(out, policy, grant);
   out.ver = '1.0';
   out[policy.tokens.policyClaim] = grant.policyId;

@@ -1,0 +1,151 @@
+import { randomUUID } from 'node:crypto';
+import { cpSync, existsSync, readdirSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { conflict, invalid, notFound, ServiceError } from '../model/errors.js';
+import type { App, Tenant, TenantSettings } from '../model/entities.js';
+import { GUID } from '../model/patterns.js';
+import { bundledPoliciesDir } from '../paths.js';
+import { StoreConflictError } from '../store/store.js';
+import { createSigningKey } from '../tokens/keyring.js';
+import { ensureAdminApi } from './admin-api.js';
+import { createApp, checkUri } from './apps.js';
+import type { ProvisionDeps } from './deps.js';
+import { isPolicyFile } from './policies.js';
+
+/** Tenants: created with their first signing key, standard policies and admin API; settings for moving off another provider; the demo tenant of a first start. */
+
+const SLUG = /^[a-z0-9][a-z0-9-]{1,62}$/;
+
+/** First path segments with their own meaning. */
+const RESERVED_SLUGS = new Set(['tfp', 'static', 'playground', 'health', 'healthz', 'readyz', 'metrics', 'admin', 'favicon.ico', 'common', 'organizations']);
+
+export const DEFAULT_POLICY = 'B2C_1_signupsignin';
+
+export async function createTenant(
+  d: ProvisionDeps,
+  slug: string,
+  opts: { displayName?: string; defaultPolicy?: string; issuerPattern?: 'tenant' | 'tfp'; id?: string } = {},
+): Promise<Tenant> {
+  if (!SLUG.test(slug) || RESERVED_SLUGS.has(slug) || GUID.test(slug)) {
+    throw invalid(`invalid tenant slug '${slug}': use 2-63 lower-case letters, digits and '-' (not ${[...RESERVED_SLUGS].slice(0, 3).join(', ')}…)`);
+  }
+  if (await d.store.findTenant(slug)) throw conflict(`tenant '${slug}' already exists`);
+  // Moving off B2C: the tenant keeps its GUID, so the issuer path /{GUID}/v2.0/ stays what apps validate.
+  const id = opts.id?.toLowerCase() ?? randomUUID();
+  if (!GUID.test(id)) throw invalid(`invalid --id '${opts.id ?? ''}': a tenant id is a GUID such as 775527ff-9a37-4307-8b3d-cc311f58d925`);
+  if (await d.store.findTenant(id)) throw conflict(`a tenant with id ${id} already exists`);
+  const now = d.clock.now();
+  const tenant: Tenant = {
+    id,
+    legacyRopc: null,
+    extensionsAppId: null,
+    slug,
+    displayName: opts.displayName ?? slug.charAt(0).toUpperCase() + slug.slice(1),
+    defaultPolicy: opts.defaultPolicy ?? DEFAULT_POLICY,
+    issuerPattern: opts.issuerPattern ?? 'tenant',
+    configVersion: 0,
+    createdAt: now,
+  };
+  await d.store.createTenant(tenant);
+  const key = await createSigningKey(tenant.id, d.secrets, now);
+  await d.store.rotateSigningKey(key, now);
+  copyDefaultPolicies(d.policiesDir, slug, tenant.displayName);
+  await ensureAdminApi(d, tenant);
+  await d.audit.record({ tenantId: tenant.id, event: 'tenant_created', outcome: 'success', detail: slug });
+  return tenant;
+}
+
+/** Gives a new tenant the five standard policies (from the package's `policies/demo/`), unless it has a folder. */
+export function copyDefaultPolicies(policiesDir: string, slug: string, displayName: string): void {
+  const target = join(policiesDir, slug);
+  if (existsSync(target)) return;
+  const source = join(bundledPoliciesDir, 'demo');
+  mkdirSync(target, { recursive: true });
+  for (const name of readdirSync(source).filter(isPolicyFile)) {
+    const text = readFileSync(join(source, name), 'utf8').replaceAll('Demo', displayName);
+    writeFileSync(join(target, name), text);
+  }
+  const schema = join(bundledPoliciesDir, 'policy.schema.json');
+  if (existsSync(schema) && !existsSync(join(policiesDir, 'policy.schema.json'))) cpSync(schema, join(policiesDir, 'policy.schema.json'));
+}
+
+/**
+ * Tenant settings for moving off another identity provider: the old provider's ROPC endpoint for
+ * just-in-time password migration (`null` ends it), and the id B2C's extension attributes are named by.
+ */
+export async function setTenantSettings(
+  d: ProvisionDeps,
+  tenant: Tenant,
+  input: { legacyRopc?: { tokenUrl: string; clientId: string; scope?: string } | null; extensionsAppId?: string | null },
+): Promise<Tenant> {
+  const settings: TenantSettings = {};
+  if (input.legacyRopc === null) settings.legacyRopc = null;
+  else if (input.legacyRopc) {
+    const { tokenUrl, clientId } = input.legacyRopc;
+    checkUri('--legacy-ropc-url', tokenUrl, false);
+    if (!new URL(tokenUrl).pathname.endsWith('/token')) {
+      throw invalid(`invalid --legacy-ropc-url '${tokenUrl}': the old policy's token endpoint, such as https://contoso.b2clogin.com/contoso.onmicrosoft.com/B2C_1_ROPC/oauth2/v2.0/token`);
+    }
+    if (!/^[\w.-]{1,200}$/.test(clientId)) throw invalid(`invalid --legacy-client-id '${clientId}'`);
+    const scope = input.legacyRopc.scope?.trim() || `openid ${clientId}`;
+    settings.legacyRopc = { tokenUrl, clientId, scope };
+  }
+  if (input.extensionsAppId !== undefined) {
+    const id = input.extensionsAppId?.replace(/-/g, '').toLowerCase() ?? null;
+    if (id !== null && !/^[0-9a-f]{32}$/.test(id)) throw invalid(`invalid --extensions-app-id '${input.extensionsAppId ?? ''}': the b2c-extensions-app's application id (a GUID)`);
+    settings.extensionsAppId = id;
+  }
+  await d.store.updateTenantSettings(tenant.id, settings);
+  await d.audit.record({ tenantId: tenant.id, event: 'tenant_updated', outcome: 'success', detail: Object.keys(settings).join(', ') });
+  return requireTenant(d, tenant.id);
+}
+
+export async function requireTenant(d: Pick<ProvisionDeps, 'store'>, idOrSlug: string): Promise<Tenant> {
+  const t = await d.store.findTenant(idOrSlug.toLowerCase().replace(/\.onmicrosoft\.com$/, ''));
+  if (!t) throw notFound(`no tenant '${idOrSlug}'`);
+  return t;
+}
+
+export const PLAYGROUND_APP = 'playground';
+
+/**
+ * First start on an empty database: the `demo` tenant with the standard policies and the
+ * `playground` app, whose redirect URI is Latchkey's own token viewer.
+ */
+export async function ensureDemo(d: ProvisionDeps, baseUrl: string): Promise<Tenant | undefined> {
+  if ((await d.store.listTenants()).length > 0) return undefined;
+  let tenant: Tenant;
+  try {
+    tenant = await createTenant(d, 'demo', { displayName: 'Demo' });
+  } catch (err) {
+    // Several instances starting on one new database: another one made it a moment ago.
+    if (err instanceof StoreConflictError || (err instanceof ServiceError && /already exists/.test(err.message))) return undefined;
+    throw err;
+  }
+  await createApp(d, tenant, {
+    name: PLAYGROUND_APP,
+    type: 'native',
+    redirectUris: [playgroundRedirectUri(baseUrl)],
+    postLogoutRedirectUris: [`${baseUrl}/`],
+  });
+  return tenant;
+}
+
+export function playgroundRedirectUri(baseUrl: string): string {
+  return `${baseUrl}/playground/callback`;
+}
+
+/** Keeps the playground's redirect URI in step with the current base URL (PORT or host may change). */
+export async function syncPlayground(d: ProvisionDeps, baseUrl: string): Promise<App | undefined> {
+  const demo = await d.store.findTenant('demo');
+  if (!demo) return undefined;
+  const app = (await d.store.listApps(demo.id)).find((a) => a.name === PLAYGROUND_APP);
+  if (!app) return undefined;
+  const callback = playgroundRedirectUri(baseUrl);
+  if (!app.redirectUris.includes(callback)) {
+    app.redirectUris = [...app.redirectUris, callback];
+    app.postLogoutRedirectUris = [...new Set([...app.postLogoutRedirectUris, `${baseUrl}/`])];
+    await d.store.setAppUris(demo.id, app.clientId, app.redirectUris, app.postLogoutRedirectUris);
+  }
+  return app;
+}
