@@ -124,6 +124,25 @@ describe('Latchkey as SAML identity provider', () => {
     }
   });
 
+  it('asks again for an SP that sends ForceAuthn, whatever the SSO session', async () => {
+    const { context, page } = await newPage(browser);
+    const forced = await startSamlSp();
+    try {
+      await register({ name: 'Payroll', entityId: forced.entityId, acsUrls: [forced.acsUrl] });
+      forced.configure(idp, { forceAuthn: true });
+      await page.goto(`${sp.url}/login`);
+      await signInAt(page, 'ann@example.com', 'ann-password-1');
+      await page.waitForURL(`${sp.url}/acs`);
+      await page.goto(`${forced.url}/login`);
+      await signInAt(page, 'ann@example.com', 'ann-password-1');
+      await page.waitForURL(`${forced.url}/acs`);
+      expect(forced.results[0]?.error).toBeUndefined();
+    } finally {
+      await forced.close();
+      await context.close();
+    }
+  });
+
   it('refuses bad requests on a 400 page, audited, and posts nothing: unknown SP, unregistered ACS, unsigned where signing is required, a forged signature', async () => {
     const redirect = (xml: string, extra = '') => `${idp.ssoUrl}?SAMLRequest=${encodeURIComponent(deflateRawSync(Buffer.from(xml)).toString('base64'))}${extra}`;
     const request = (issuer: string, acs?: string) =>

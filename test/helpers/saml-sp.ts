@@ -24,7 +24,7 @@ export interface SamlSp {
   /** Its metadata, with or without its signing certificate and AuthnRequestsSigned. */
   metadata(opts?: { signing?: boolean }): string;
   /** The SP's node-saml client for a Latchkey IdP (SSO URL and certificates from Latchkey's metadata). */
-  configure(idp: { ssoUrl: string; sloUrl: string; certificates: string[] }, opts?: { binding?: 'HTTP-Redirect' | 'HTTP-POST'; sign?: boolean; unsolicited?: boolean }): void;
+  configure(idp: { ssoUrl: string; sloUrl: string; certificates: string[] }, opts?: { binding?: 'HTTP-Redirect' | 'HTTP-POST'; sign?: boolean; unsolicited?: boolean; forceAuthn?: boolean }): void;
   close(): Promise<void>;
 }
 
@@ -110,6 +110,7 @@ export async function startSamlSp(): Promise<SamlSp> {
         wantAssertionsSigned: true,
         validateInResponseTo: opts.unsolicited ? ValidateInResponseTo.ifPresent : ValidateInResponseTo.always,
         authnRequestBinding: opts.binding ?? 'HTTP-Redirect',
+        forceAuthn: opts.forceAuthn ?? false,
         ...(opts.sign ? { privateKey: pem, signatureAlgorithm: 'sha256' as const, digestAlgorithm: 'sha256' } : {}),
       });
     },
