@@ -7,7 +7,8 @@ import { systemClock } from '../../deps.js';
 import { ProvisionError } from '../../provision.js';
 import { templateLocation } from '../../ui/layouts/location.js';
 import { PageLayouts } from '../../ui/layouts/page-layouts.js';
-import { parse, usageError, type Command } from '../context.js';
+import type { Command } from 'commander';
+import type { Run } from '../context.js';
 
 /** Every policy file and identity-providers.json under the policies folder (one sub-folder per tenant). */
 function allFiles(dir: string): string[] {
@@ -42,23 +43,25 @@ async function validate(file: string, layouts: PageLayouts): Promise<PolicyProbl
   return problems;
 }
 
-export const policyCommand: Command = async (ctx, argv) => {
-  const [sub, ...rest] = argv;
-  if (sub !== 'validate') throw usageError('usage: latchkey policy validate [files…]');
-  const { positionals } = parse(rest, {}, true);
-  const files = positionals.length > 0 ? positionals.map((f) => resolve(f)) : allFiles(ctx.config.policiesDir);
-  const problems: PolicyProblem[] = [];
-  const valid: string[] = [];
-  const layouts = new PageLayouts({ policiesDir: ctx.config.policiesDir, baseUrl: ctx.config.baseUrl, logger: pino({ level: 'silent' }), clock: systemClock });
-  for (const file of files) {
-    const found = await validate(file, layouts);
-    if (found.length > 0) problems.push(...found);
-    else valid.push(file);
-  }
-  if (ctx.json) ctx.printJson({ valid, problems });
-  else {
-    for (const p of problems) ctx.print(formatProblem(p));
-    ctx.print(`${valid.length} valid, ${files.length - valid.length} invalid`);
-  }
-  if (problems.length > 0) process.exitCode = 1;
-};
+export function registerPolicy(program: Command, run: Run): void {
+  const policy = program.command('policy').description('policy files: validate them as the server does');
+  policy.command('validate').description("check policy files and identity-providers.json as the server does, and fetch page layouts given by URL; every problem names the file and the JSON path")
+    .argument('[files...]', 'the files to check (default: every policy and identity-providers.json under LATCHKEY_POLICIES_DIR)')
+    .action(run(async (ctx, _o, given) => {
+      const files = given.length > 0 ? given.map((f) => resolve(f)) : allFiles(ctx.config.policiesDir);
+      const problems: PolicyProblem[] = [];
+      const valid: string[] = [];
+      const layouts = new PageLayouts({ policiesDir: ctx.config.policiesDir, baseUrl: ctx.config.baseUrl, logger: pino({ level: 'silent' }), clock: systemClock });
+      for (const file of files) {
+        const found = await validate(file, layouts);
+        if (found.length > 0) problems.push(...found);
+        else valid.push(file);
+      }
+      if (ctx.json) ctx.printJson({ valid, problems });
+      else {
+        for (const p of problems) ctx.print(formatProblem(p));
+        ctx.print(`${valid.length} valid, ${files.length - valid.length} invalid`);
+      }
+      if (problems.length > 0) process.exitCode = 1;
+    }));
+}
