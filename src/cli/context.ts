@@ -10,6 +10,8 @@ export interface CliContext {
   json: boolean;
   print(text: string): void;
   printJson(value: unknown): void;
+  /** A list: the rows as a JSON array with --json, else a table of `columns`. */
+  printList(rows: Record<string, unknown>[], columns: string[]): void;
   readStdin(): Promise<string>;
 }
 
@@ -58,4 +60,9 @@ export class RequiredOption extends Option {}
 
 export function required(flags: string, description: string): RequiredOption {
   return new RequiredOption(flags, description);
+}
+
+/** `--tenant`, as most commands take it. */
+export function tenantOption(): RequiredOption {
+  return required('--tenant <tenant>', "the tenant's slug or id");
 }

@@ -6,6 +6,7 @@ import { ProvisionError, provisionDeps } from '../provision.js';
 import { createDeps } from '../runtime.js';
 import { StoreConflictError, StoreOpenError } from '../store/store.js';
 import { UsageError, type Action, type CliContext, type Run } from './context.js';
+import { table } from './output.js';
 import { buildProgram, commandPath } from './program.js';
 import type { Deps } from '../deps.js';
 
@@ -45,15 +46,17 @@ async function main(argv: string[]): Promise<number> {
   const run: Run = <O,>(action: Action<O>) => async (...params: unknown[]) => {
     const command = params.at(-1) as Command;
     const config = loadConfig();
+    const json = command.optsWithGlobals<{ json?: boolean }>().json === true;
     const ctx: CliContext = {
       config,
-      json: command.optsWithGlobals<{ json?: boolean }>().json === true,
+      json,
       deps: async () => {
         deps ??= createDeps(config, { logger: pino({ level: 'silent' }), watchPolicies: false });
         return provisionDeps(await deps);
       },
       print: (text) => process.stdout.write(text + '\n'),
       printJson: (value) => process.stdout.write(JSON.stringify(value, null, 2) + '\n'),
+      printList: (rows, columns) => ctx.print(json ? JSON.stringify(rows, null, 2) : table(rows, columns)),
       readStdin,
     };
     await action(ctx, command.opts() as O, command.args);

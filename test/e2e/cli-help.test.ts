@@ -1,4 +1,5 @@
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -22,9 +23,15 @@ function fresh() {
   return { dir, data, db: join(data, 'latchkey.db'), policies, env: { PATH: process.env.PATH, LATCHKEY_DB: join(data, 'latchkey.db'), LATCHKEY_POLICIES_DIR: policies, LATCHKEY_PASSWORD_COST: '12' } };
 }
 
-function run(env: NodeJS.ProcessEnv, args: string[]) {
-  const r = spawnSync(process.execPath, [cli, ...args], { env, encoding: 'utf8' });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+/** Runs the CLI without blocking the test worker, whose runner must keep answering while commands run. */
+async function run(env: NodeJS.ProcessEnv, args: string[]) {
+  const child = spawn(process.execPath, [cli, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
+  child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
+  const [code] = (await once(child, 'close')) as [number | null];
+  return { code, stdout, stderr };
 }
 
 /** Every file under `dir` with its size, modification time and content hash. */
@@ -39,8 +46,8 @@ afterAll(() => {
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
 });
 
-describe('latchkey <command> --help', () => {
-  it('prints the help of app create, user import and migrate, exits 0, and creates no database', () => {
+describe('latchkey <command> --help', { timeout: 120_000 }, () => {
+  it('prints the help of app create, user import and migrate, exits 0, and creates no database', async () => {
     const t = fresh();
     const cases: [string[], string[]][] = [
       [['app', 'create', '--help'], ['Usage: latchkey app create', '--tenant <tenant>', '--type <web|spa|native|daemon|api>', '--redirect-uri <uri>', '--third-party', '--json']],
@@ -52,7 +59,7 @@ describe('latchkey <command> --help', () => {
       [['help', 'migrate'], ['Usage: latchkey migrate']],
     ];
     for (const [args, expected] of cases) {
-      const r = run(t.env, args);
+      const r = await run(t.env, args);
       expect([r.code, r.stderr], args.join(' ')).toEqual([0, '']);
       for (const text of expected) expect(r.stdout, args.join(' ')).toContain(text);
     }
@@ -61,22 +68,22 @@ describe('latchkey <command> --help', () => {
     expect(existsSync(t.policies)).toBe(false);
   });
 
-  it('changes nothing in an existing database', () => {
+  it('changes nothing in an existing database', async () => {
     const t = fresh();
-    expect(run(t.env, ['tenant', 'create', 'contoso', '--json']).code).toBe(0);
+    expect((await run(t.env, ['tenant', 'create', 'contoso', '--json'])).code).toBe(0);
     const users = join(t.dir, 'users.jsonl');
     writeFileSync(users, JSON.stringify({ id: '6a8e1c1d-2f4b-4c39-9d0e-6f1e2a3b4c5d', displayName: 'Ann', identities: [{ signInType: 'emailAddress', issuer: 'contoso.onmicrosoft.com', issuerAssignedId: 'ann@example.com' }] }) + '\n');
     const before = { data: snapshot(t.data), policies: snapshot(t.policies) };
     for (const args of [['migrate', '--help'], ['user', 'import', '--tenant', 'contoso', users, '--help'], ['app', 'create', '--tenant', 'contoso', '--name', 'Web', '--type', 'spa', '--help'], ['tenant', 'create', 'fabrikam', '--help'], ['user', 'delete', '--tenant', 'contoso', '--user', 'ann@example.com', '--help']]) {
-      expect(run(t.env, args).code, args.join(' ')).toBe(0);
+      expect((await run(t.env, args)).code, args.join(' ')).toBe(0);
     }
     expect({ data: snapshot(t.data), policies: snapshot(t.policies) }).toEqual(before);
-    expect(JSON.parse(run(t.env, ['user', 'list', '--tenant', 'contoso', '--json']).stdout)).toEqual([]);
-    expect(JSON.parse(run(t.env, ['tenant', 'list', '--json']).stdout).map((x: { slug: string }) => x.slug)).toEqual(['contoso']);
+    expect(JSON.parse((await run(t.env, ['user', 'list', '--tenant', 'contoso', '--json'])).stdout)).toEqual([]);
+    expect(JSON.parse((await run(t.env, ['tenant', 'list', '--json'])).stdout).map((x: { slug: string }) => x.slug)).toEqual(['contoso']);
   });
 
-  it('lists every command with its options in latchkey --help', () => {
-    const r = run(fresh().env, ['--help']);
+  it('lists every command with its options in latchkey --help', async () => {
+    const r = await run(fresh().env, ['--help']);
     expect(r.code).toBe(0);
     for (const text of [
       'latchkey migrate', 'latchkey app secret add', 'latchkey app secret list', 'latchkey app secret revoke', 'latchkey user mfa show', 'latchkey user mfa reset',
@@ -94,8 +101,8 @@ describe('latchkey <command> --help', () => {
   });
 });
 
-describe('a wrong command line', () => {
-  it('is refused in one line naming the bad word, with exit code 2, before anything is opened', () => {
+describe('a wrong command line', { timeout: 120_000 }, () => {
+  it('is refused in one line naming the bad word, with exit code 2, before anything is opened', async () => {
     const t = fresh();
     const cases: [string[], string][] = [
       [['user', 'frobnicate'], "latchkey: unknown command 'frobnicate' (see latchkey user --help)"],
@@ -112,15 +119,15 @@ describe('a wrong command line', () => {
       [['keys', 'list', '--tenant', 'contoso', '--grace-hours', '1'], "latchkey: Unknown option '--grace-hours' (see latchkey keys list --help)"],
     ];
     for (const [args, line] of cases) {
-      const r = run(t.env, args);
+      const r = await run(t.env, args);
       expect([r.code, r.stdout, r.stderr], args.join(' ')).toEqual([2, '', `${line}\n`]);
     }
     expect(existsSync(t.data)).toBe(false);
   });
 
-  it('tells a refused operation (exit code 1) from a wrong command line', () => {
+  it('tells a refused operation (exit code 1) from a wrong command line', async () => {
     const t = fresh();
-    const r = run(t.env, ['app', 'create', '--tenant', 'nowhere', '--name', 'Web', '--type', 'spa', '--redirect-uri', 'https://web.example/']);
+    const r = await run(t.env, ['app', 'create', '--tenant', 'nowhere', '--name', 'Web', '--type', 'spa', '--redirect-uri', 'https://web.example/']);
     expect([r.code, r.stderr]).toEqual([1, "latchkey: no tenant 'nowhere'\n"]);
   });
 });

@@ -1,13 +1,12 @@
 import { Option, type Command } from 'commander';
 import { appTypes, type AppType } from '../../store/store.js';
 import { createApp, defineOnApi, definedOnApi, grantApp, requireApp, requireTenant, revokeGrant } from '../../provision.js';
-import { numberOption, oneOf, repeatable, required, UsageError, type CliContext, type Run } from '../context.js';
+import { numberOption, oneOf, repeatable, required, tenantOption, UsageError, type CliContext, type Run } from '../context.js';
 import { appJson, table } from '../output.js';
 import { addAppSecret, listAppSecrets, revokeAppSecret } from '../../services/app-secrets.js';
 
 interface Target { tenant: string; app: string }
 
-const tenantOption = () => required('--tenant <tenant>', "the tenant's slug or id");
 const appOption = (what = "the app's client id") => required('--app <client_id>', what);
 /** A secret's lifetime and overlap, as the secret services take them: a plain non-negative number. */
 const amount = (flag: string) => numberOption(`invalid ${flag}: a number`, (text) => /^\d+(\.\d+)?$/.test(text));
@@ -141,9 +140,7 @@ export function registerApp(program: Command, run: Run): void {
     .action(run<{ tenant: string }>(async (ctx, o) => {
       const d = await ctx.deps();
       const tenant = await requireTenant(d, o.tenant);
-      const rows = (await d.store.listApps(tenant.id)).map((a) => appJson(a));
-      if (ctx.json) ctx.printJson(rows);
-      else ctx.print(table(rows, ['client_id', 'name', 'type', 'redirect_uris']));
+      ctx.printList((await d.store.listApps(tenant.id)).map((a) => appJson(a)), ['client_id', 'name', 'type', 'redirect_uris']);
     }));
 
   app.command('show').description('show an app (an API app with its scopes and roles)').addOption(tenantOption()).addOption(appOption())

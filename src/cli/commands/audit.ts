@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
 import { requireTenant } from '../../provision.js';
 import { numberOption, UsageError, type Run } from '../context.js';
-import { table } from '../output.js';
 
 /** `--since`: an ISO time, or a duration back from now (taken from the store's clock when the command runs). */
 type Since = { at: number } | { ago: number };
@@ -35,7 +34,6 @@ export function registerAudit(program: Command, run: Run): void {
         ip: e.ip,
         detail: e.detail,
       }));
-      if (ctx.json) ctx.printJson(rows);
-      else ctx.print(table(rows, ['time', 'event', 'outcome', 'subject', 'client_id', 'ip', 'detail']));
+      ctx.printList(rows, ['time', 'event', 'outcome', 'subject', 'client_id', 'ip', 'detail']);
     }));
 }

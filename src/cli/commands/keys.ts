@@ -1,10 +1,9 @@
 import { Option, type Command } from 'commander';
 import { requireTenant, retireKeys, rotateKeys } from '../../provision.js';
 import { publishedKeys } from '../../tokens/keyring.js';
-import { numberOption, required, type Run } from '../context.js';
-import { keyJson, table } from '../output.js';
+import { numberOption, tenantOption, type Run } from '../context.js';
+import { keyJson } from '../output.js';
 
-const tenantOption = () => required('--tenant <tenant>', "the tenant's slug or id");
 
 export function registerKeys(program: Command, run: Run): void {
   const keys = program.command('keys').description("a tenant's token-signing keys: list, rotate, retire");
@@ -15,9 +14,7 @@ export function registerKeys(program: Command, run: Run): void {
       const tenant = await requireTenant(d, o.tenant);
       const all = await d.store.listSigningKeys(tenant.id);
       const published = new Set(publishedKeys(all, d.clock.now()).map((k) => k.kid));
-      const rows = all.map((k) => ({ ...keyJson(k), published: published.has(k.kid) }));
-      if (ctx.json) ctx.printJson(rows);
-      else ctx.print(table(rows, ['kid', 'status', 'published', 'created_at', 'publish_until']));
+      ctx.printList(all.map((k) => ({ ...keyJson(k), published: published.has(k.kid) })), ['kid', 'status', 'published', 'created_at', 'publish_until']);
     }));
 
   keys.command('rotate').description('make a new active key; the previous one stays published for the grace period, so tokens it signed still verify')

@@ -1,12 +1,12 @@
 import type { Command } from 'commander';
 import { requireTenant } from '../../provision.js';
-import { required, type Run } from '../context.js';
+import { tenantOption, type Run } from '../context.js';
 
 /** Mail kept in the outbox (all mail when LATCHKEY_SMTP_URL is not set): verification codes and the like. */
 export function registerOutbox(program: Command, run: Run): void {
   const outbox = program.command('outbox').description('mail kept in the outbox (all mail when LATCHKEY_SMTP_URL is not set)');
   outbox.command('list').description("list a tenant's mail")
-    .addOption(required('--tenant <tenant>', "the tenant's slug or id"))
+    .addOption(tenantOption())
     .option('--to <email>', 'only mail to this address')
     .action(run<{ tenant: string; to?: string }>(async (ctx, o) => {
       const d = await ctx.deps();

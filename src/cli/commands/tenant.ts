@@ -1,7 +1,7 @@
 import { Option, type Command } from 'commander';
 import { createTenant, requireTenant, setTenantSettings } from '../../provision.js';
-import { oneOf, required, UsageError, type Run } from '../context.js';
-import { table, tenantJson } from '../output.js';
+import { oneOf, tenantOption, UsageError, type Run } from '../context.js';
+import { tenantJson } from '../output.js';
 
 interface SetOptions {
   tenant: string;
@@ -33,13 +33,11 @@ export function registerTenant(program: Command, run: Run): void {
 
   tenant.command('list').description('list the tenants')
     .action(run(async (ctx) => {
-      const rows = (await (await ctx.deps()).store.listTenants()).map((t) => tenantJson(ctx.config, t));
-      if (ctx.json) ctx.printJson(rows);
-      else ctx.print(table(rows, ['slug', 'id', 'display_name', 'default_policy']));
+      ctx.printList((await (await ctx.deps()).store.listTenants()).map((t) => tenantJson(ctx.config, t)), ['slug', 'id', 'display_name', 'default_policy']);
     }));
 
   tenant.command('set').description("change a tenant's settings: the old identity provider's ROPC endpoint for just-in-time password migration, the extensions app")
-    .addOption(required('--tenant <tenant>', "the tenant's slug or id"))
+    .addOption(tenantOption())
     .option('--legacy-ropc-url <url>', "the old tenant's ROPC token endpoint, where passwords are checked once at first sign-in")
     .option('--legacy-client-id <id>', 'the client id used at that endpoint (with --legacy-ropc-url)')
     .option('--legacy-scope <scope>', "the scope sent there (default: 'openid <client id>')")

@@ -5,13 +5,12 @@ import { addIdentity, createUser, removeIdentity, requireTenant, requireUser, Pr
 import { graphFromUser } from '../../services/graph-users.js';
 import { MfaService } from '../../services/mfa.js';
 import { countRows, importUsers } from '../../services/user-import.js';
-import { required, UsageError, type CliContext, type Run } from '../context.js';
+import { required, tenantOption, UsageError, type CliContext, type Run } from '../context.js';
 import { identitiesJson, table, userJson } from '../output.js';
 import { progressReporter } from '../progress.js';
 
 interface Who { tenant: string; user: string }
 
-const tenantOption = () => required('--tenant <tenant>', "the tenant's slug or id");
 const userOption = () => required('--user <user>', "the user's object id or e-mail");
 
 function identityLines(identities: ReturnType<typeof identitiesJson>): string {
@@ -133,9 +132,7 @@ export function registerUser(program: Command, run: Run): void {
     .action(run<{ tenant: string }>(async (ctx, o) => {
       const d = await ctx.deps();
       const tenant = await requireTenant(d, o.tenant);
-      const rows = (await d.store.listUsers(tenant.id)).map((u) => userJson(u));
-      if (ctx.json) ctx.printJson(rows);
-      else ctx.print(table(rows, ['id', 'email', 'display_name', 'disabled']));
+      ctx.printList((await d.store.listUsers(tenant.id)).map((u) => userJson(u)), ['id', 'email', 'display_name', 'disabled']);
     }));
 
   registerOne(user, run, 'show', 'show a user with their identities');
