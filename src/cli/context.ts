@@ -19,8 +19,8 @@ export interface CliContext {
 export type Action<O> = (ctx: CliContext, options: O, args: string[]) => Promise<void>;
 
 /**
- * Wraps an action as commander's handler. The entry point supplies it (the context, the store, error
- * mapping); command modules only declare their commands and say what each one does.
+ * Wraps an action as commander's handler. The entry point supplies it (the context and the store it
+ * opens on demand); command modules only declare their commands and say what each one does.
  */
 export type Run = <O>(action: Action<O>) => (...params: unknown[]) => Promise<void>;
 

@@ -24,7 +24,7 @@ async function readStdin(): Promise<string> {
 /** The deepest command `argv` names, for the "see … --help" hint. */
 function named(program: Command, argv: string[]): Command {
   let cmd = program;
-  for (const word of argv) {
+  for (const word of argv.filter((w) => !w.startsWith('-'))) {
     const next = cmd.commands.find((c) => c.name() === word);
     if (!next) break;
     cmd = next;
