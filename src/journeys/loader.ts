@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import { IDENTITY_PROVIDERS_FILE, loadIdentityProviders, type IdentityProvider } from '../federation/config.js';
 import { LOCALES } from '../ui/i18n/messages.js';
 import { CULTURE, templateLocation } from '../ui/layouts/location.js';
-import { hasApiElement } from '../ui/layouts/sanitize.js';
+import { templateProblem } from '../ui/layouts/sanitize.js';
 import { policySchema, type Policy } from './policy-schema.js';
 
 /** A validation problem: which file, where in it (JSON path), and why. */
@@ -76,8 +76,9 @@ function checkConnectorSecrets(file: string, policy: Policy, env: NodeJS.Process
 }
 
 /**
- * Page layouts given as files must be there and have `<div id="api">` (URL templates are fetched by
- * `latchkey policy validate`; at run time one that cannot be had falls back to the default layout).
+ * Page layouts given as files must be there and be servable (`<div id="api">`, nothing the sanitizer
+ * refuses). URL templates are fetched by `latchkey policy validate`; at run time one that cannot be had
+ * falls back to the default layout.
  * With `{Culture:RFC5646}` in the path, at least one language's file must exist.
  */
 function checkFileLayouts(file: string, policy: Policy, folder: string): PolicyProblem[] {
@@ -92,7 +93,8 @@ function checkFileLayouts(file: string, policy: Policy, folder: string): PolicyP
       continue;
     }
     for (const c of present) {
-      if (!hasApiElement(readFileSync(join(folder, c), 'utf8'))) problems.push({ file, path, message: `${c} has no <div id="api"></div> for the form` });
+      const problem = templateProblem(readFileSync(join(folder, c), 'utf8'), layout.javaScript);
+      if (problem) problems.push({ file, path, message: `${c}: ${problem}` });
     }
   }
   return problems;

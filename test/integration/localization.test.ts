@@ -106,7 +106,7 @@ describe('policy validate and page layouts', () => {
     } catch (err) {
       out = (err as { stdout: string }).stdout;
     }
-    expect(out).toContain('$.ui.pageLayouts.unifiedssp: layouts/plain.html has no <div id="api"></div> for the form');
+    expect(out).toContain('$.ui.pageLayouts.unifiedssp: layouts/plain.html: the template has no <div id="api"></div> for the form');
     expect(out).toContain('$.ui.pageLayouts.selfasserted: layouts/missing.html: no such file');
     expect(out).toContain('0 valid, 1 invalid');
   });
