@@ -14,6 +14,7 @@ import { finalAmr } from '../tokens/amr.js';
 import { resolveTenant } from '../oauth/tenant-context.js';
 import type { JourneyRecord, Tenant } from '../store/store.js';
 import { preTokenIssuance } from '../services/api-connectors.js';
+import type { ApiPage } from '../ui/pages/api-page.js';
 import { formPostPage } from '../ui/pages/messages.js';
 import { sendBlockPage } from './block-page.js';
 import { journeyPath } from './authorize.js';
@@ -51,6 +52,25 @@ async function loadJourney(deps: Deps, cookies: CookieNames, req: FastifyRequest
   return { tenant, record, policy, journey };
 }
 
+/** Pages with identity-provider buttons (B2C's page types for them). */
+const PROVIDER_PAGES = new Set<ApiPage['pageType']>(['unifiedssp', 'providerselection']);
+
+/**
+ * Where a journey page's form may lead the browser (its CSP form-action; Chromium checks the redirects
+ * that answer a post too): Latchkey itself, the app's redirect URI (the answer or an error goes there,
+ * validated against the registered ones when the journey began), and on pages with provider buttons the
+ * providers the policy offers (their authorization endpoints).
+ */
+async function formTargets(deps: Deps, tenant: Tenant, policy: Policy, request: AuthorizationRequest, pageType: ApiPage['pageType']): Promise<string[]> {
+  const targets = [request.redirectUri];
+  if (PROVIDER_PAGES.has(pageType)) {
+    const configured = deps.policies.providers(tenant.slug);
+    const offered = policy.identityProviders.flatMap((id) => configured.get(id) ?? []);
+    targets.push(...(await Promise.all(offered.map((p) => deps.federation.authorizationOrigin(p)))));
+  }
+  return targets;
+}
+
 function errorTarget(request: AuthorizationRequest) {
   return { redirectUri: request.redirectUri, responseMode: request.responseMode, ...(request.state !== undefined ? { state: request.state } : {}) };
 }
@@ -63,8 +83,11 @@ export function registerJourneyRoutes(app: FastifyInstance, deps: Deps, cookies:
     const request = record.request as AuthorizationRequest;
     switch (outcome.type) {
       case 'page': {
-        const rendered = await deps.layouts.render({ tenantSlug: tenant.slug, policy, page: outcome.page, locale: outcome.locale });
-        return sendPage(reply, rendered.html, { csp: rendered.csp });
+        const [rendered, targets] = await Promise.all([
+          deps.layouts.render({ tenantSlug: tenant.slug, policy, page: outcome.page, locale: outcome.locale }),
+          formTargets(deps, tenant, policy, request, outcome.page.pageType),
+        ]);
+        return sendPage(reply, rendered.html, { csp: rendered.csp, formTargets: targets });
       }
       case 'reload':
         return reply.redirect(journeyPath(tenant.slug, policy.id, record.id), 303);
@@ -136,12 +159,16 @@ export function registerJourneyRoutes(app: FastifyInstance, deps: Deps, cookies:
       const { tenant: segment, provider } = req.params as { tenant: string; provider: string };
       if (req.method === 'POST' && !isFormEncoded(req)) throw pageError('invalid_request', 'The identity provider did not send its answer as a form.');
       const params = req.method === 'POST' ? formFields(req) : stringParams(req.query);
+      const journeyId = (params.state ?? '').split('.')[0] ?? '';
+      const wellFormed = /^[\w-]{16,64}$/.test(journeyId) && /^[a-z0-9-]{1,63}$/.test(provider);
       if (req.method === 'POST' && !readCookie(req, cookies.browser) && params[RELAY_FIELD] === undefined) {
-        return sendPage(reply, formPostPage(req.url.split('?')[0]!, { ...params, [RELAY_FIELD]: '1' }, requestMessages(req)));
+        // The re-post is answered like the callback: with a redirect to the app when the journey ends.
+        return sendPage(reply, formPostPage(req.url.split('?')[0]!, { ...params, [RELAY_FIELD]: '1' }, requestMessages(req)), {
+          formTargets: wellFormed ? await relayTargets(deps, segment, journeyId) : [],
+        });
       }
       delete params[RELAY_FIELD];
-      const journeyId = (params.state ?? '').split('.')[0] ?? '';
-      if (!/^[\w-]{16,64}$/.test(journeyId) || !/^[a-z0-9-]{1,63}$/.test(provider)) {
+      if (!wellFormed) {
         throw pageError('invalid_request', 'This answer from the identity provider does not belong to a sign-in in progress. Please start again from the application.');
       }
       const loaded = await loadJourney(deps, cookies, req, segment, journeyId);
@@ -152,6 +179,14 @@ export function registerJourneyRoutes(app: FastifyInstance, deps: Deps, cookies:
       return respond(req, reply, loaded, outcome);
     },
   });
+}
+
+/** The app's redirect URI of the journey an upstream answer names (nothing when there is no such journey). */
+async function relayTargets(deps: Deps, segment: string, journeyId: string): Promise<string[]> {
+  const tenant = await resolveTenant(deps, segment);
+  if (!tenant) return [];
+  const record = await deps.store.findJourney(journeyId);
+  return record?.tenantId === tenant.id ? [(record.request as AuthorizationRequest).redirectUri] : [];
 }
 
 function stringParams(q: unknown): Record<string, string> {

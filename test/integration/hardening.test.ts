@@ -168,11 +168,16 @@ describe('browser protections', () => {
     expect(csp).toContain("script-src 'self'");
     expect(csp).not.toContain('unsafe-inline');
     expect(csp).toContain("frame-ancestors 'none'");
+    // Forms post to Latchkey; the post may be answered with a redirect to the app's redirect URI.
+    expect(csp).toContain(`form-action 'self' ${CB};`);
     expect(page.headers.get('x-content-type-options')).toBe('nosniff');
     expect(page.headers.get('cache-control')).toBe('no-store');
     expect(await page.text()).not.toMatch(/<script>(?!<\/script>)|<script(?![^>]*src=)[^>]*>/);
     const discovery = await fetch(`${s.baseUrl}/demo/B2C_1_signin/v2.0/.well-known/openid-configuration`);
     expect(discovery.headers.get('x-content-type-options')).toBe('nosniff');
+    // Helmet's policy on other answers (a stylesheet here) lets forms post to Latchkey only.
+    const css = await fetch(`${s.baseUrl}/static/latchkey.css`);
+    expect(css.headers.get('content-security-policy')).toContain("form-action 'self';");
   });
 
   it('refuses duplicated token parameters and oversized bodies', async () => {
