@@ -104,26 +104,6 @@ export class FederationClient {
     }
   }
 
-  /**
-   * The origin of the provider's authorization endpoint, where its button sends the browser (the page's
-   * CSP form-action names it). From the discovered metadata; discovery is waited for at most `waitMs`
-   * (a provider that is down must not hold up the page), else the discovery URL's origin stands in.
-   */
-  async authorizationOrigin(provider: IdentityProvider, waitMs = 2000): Promise<string> {
-    if (provider.authorizationUrl) return new URL(provider.authorizationUrl).origin;
-    const fallback = new URL(provider.discoveryUrl!).origin;
-    let timer: NodeJS.Timeout | undefined;
-    try {
-      const config = await Promise.race([this.configuration(provider), new Promise<undefined>((r) => (timer = setTimeout(r, waitMs, undefined)))]);
-      const endpoint = config?.serverMetadata().authorization_endpoint;
-      return endpoint ? new URL(endpoint).origin : fallback;
-    } catch {
-      return fallback;
-    } finally {
-      clearTimeout(timer);
-    }
-  }
-
   /** Validates the callback, redeems the code, reads the user and maps the claims. */
   async complete(provider: IdentityProvider, callback: UpstreamCallback, checks: UpstreamChecks): Promise<UpstreamResult> {
     try {

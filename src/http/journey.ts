@@ -14,14 +14,13 @@ import { finalAmr } from '../tokens/amr.js';
 import { resolveTenant } from '../oauth/tenant-context.js';
 import type { JourneyRecord, Tenant } from '../store/store.js';
 import { preTokenIssuance } from '../services/api-connectors.js';
-import type { ApiPage } from '../ui/pages/api-page.js';
 import { formPostPage } from '../ui/pages/messages.js';
 import { sendBlockPage } from './block-page.js';
 import { journeyPath } from './authorize.js';
 import { readCookie, setSsoCookie, type CookieNames } from './cookies.js';
 import { formFields, isFormEncoded } from './forms.js';
 import { requestMessages } from './locale.js';
-import { sendAuthorizationResponse, sendPage } from './respond.js';
+import { appSchemeTargets, sendAuthorizationResponse, sendOnward, sendPage } from './respond.js';
 
 const EXPIRED = 'This sign-in page has expired or was opened in another browser. Please start again from the application.';
 /** Marks the same-site re-post of a provider's cross-site form_post answer (see the callback route). */
@@ -52,25 +51,6 @@ async function loadJourney(deps: Deps, cookies: CookieNames, req: FastifyRequest
   return { tenant, record, policy, journey };
 }
 
-/** Pages with identity-provider buttons (B2C's page types for them). */
-const PROVIDER_PAGES = new Set<ApiPage['pageType']>(['unifiedssp', 'providerselection']);
-
-/**
- * Where a journey page's form may lead the browser (its CSP form-action; Chromium checks the redirects
- * that answer a post too): Latchkey itself, the app's redirect URI (the answer or an error goes there,
- * validated against the registered ones when the journey began), and on pages with provider buttons the
- * providers the policy offers (their authorization endpoints).
- */
-async function formTargets(deps: Deps, tenant: Tenant, policy: Policy, request: AuthorizationRequest, pageType: ApiPage['pageType']): Promise<string[]> {
-  const targets = [request.redirectUri];
-  if (PROVIDER_PAGES.has(pageType)) {
-    const configured = deps.policies.providers(tenant.slug);
-    const offered = policy.identityProviders.flatMap((id) => configured.get(id) ?? []);
-    targets.push(...(await Promise.all(offered.map((p) => deps.federation.authorizationOrigin(p)))));
-  }
-  return targets;
-}
-
 function errorTarget(request: AuthorizationRequest) {
   return { redirectUri: request.redirectUri, responseMode: request.responseMode, ...(request.state !== undefined ? { state: request.state } : {}) };
 }
@@ -83,18 +63,15 @@ export function registerJourneyRoutes(app: FastifyInstance, deps: Deps, cookies:
     const request = record.request as AuthorizationRequest;
     switch (outcome.type) {
       case 'page': {
-        const [rendered, targets] = await Promise.all([
-          deps.layouts.render({ tenantSlug: tenant.slug, policy, page: outcome.page, locale: outcome.locale }),
-          formTargets(deps, tenant, policy, request, outcome.page.pageType),
-        ]);
-        return sendPage(reply, rendered.html, { csp: rendered.csp, formTargets: targets });
+        const rendered = await deps.layouts.render({ tenantSlug: tenant.slug, policy, page: outcome.page, locale: outcome.locale });
+        return sendPage(reply, rendered.html, { csp: rendered.csp, formTargets: appSchemeTargets(request.redirectUri) });
       }
       case 'reload':
         return reply.redirect(journeyPath(tenant.slug, policy.id, record.id), 303);
       case 'redirect':
-        return reply.header('cache-control', 'no-store').redirect(outcome.url, 303);
+        return sendOnward(reply, outcome.url, 303);
       case 'fail':
-        return sendAuthorizationResponse(reply, errorResponse(errorTarget(request), outcome.error, req.id, new Date(deps.clock.now())));
+        return sendAuthorizationResponse(reply, errorResponse(errorTarget(request), outcome.error, req.id, new Date(deps.clock.now())), { onward: true });
       case 'complete': {
         const { state } = outcome;
         const client = await deps.store.findApp(tenant.id, request.clientId);
@@ -103,7 +80,7 @@ export function registerJourneyRoutes(app: FastifyInstance, deps: Deps, cookies:
         // The policy's "before sending the token" connector, before any session or token exists.
         const pre = await preTokenIssuance(deps, { tenant, policy, clientId: client.clientId, user, locale: outcome.locale, ip: req.ip });
         if (pre.type === 'block') return sendBlockPage(deps, reply, tenant, policy, pre.message, outcome.locale);
-        if (pre.type === 'failed') return sendAuthorizationResponse(reply, errorResponse(errorTarget(request), pre.error, req.id, new Date(deps.clock.now())));
+        if (pre.type === 'failed') return sendAuthorizationResponse(reply, errorResponse(errorTarget(request), pre.error, req.id, new Date(deps.clock.now())), { onward: true });
         const auth: Authentication = {
           authTime: state.authTime ?? Math.floor(deps.clock.now() / 1000),
           idp: state.idp ?? 'local',
@@ -123,7 +100,7 @@ export function registerJourneyRoutes(app: FastifyInstance, deps: Deps, cookies:
           const active = await findActiveSession(deps, tenant, ssoCookie);
           if (active && active.user.id === user.id) auth.session = active.session;
         }
-        return sendAuthorizationResponse(reply, await respondWithGrant(deps, tenant, policy, client, request, user, auth));
+        return sendAuthorizationResponse(reply, await respondWithGrant(deps, tenant, policy, client, request, user, auth), { onward: true });
       }
     }
   };
@@ -162,7 +139,7 @@ export function registerJourneyRoutes(app: FastifyInstance, deps: Deps, cookies:
       const journeyId = (params.state ?? '').split('.')[0] ?? '';
       const wellFormed = /^[\w-]{16,64}$/.test(journeyId) && /^[a-z0-9-]{1,63}$/.test(provider);
       if (req.method === 'POST' && !readCookie(req, cookies.browser) && params[RELAY_FIELD] === undefined) {
-        // The re-post is answered like the callback: with a redirect to the app when the journey ends.
+        // The re-post is answered like the callback (to a native app's scheme, by redirect).
         return sendPage(reply, formPostPage(req.url.split('?')[0]!, { ...params, [RELAY_FIELD]: '1' }, requestMessages(req)), {
           formTargets: wellFormed ? await relayTargets(deps, segment, journeyId) : [],
         });
@@ -181,12 +158,12 @@ export function registerJourneyRoutes(app: FastifyInstance, deps: Deps, cookies:
   });
 }
 
-/** The app's redirect URI of the journey an upstream answer names (nothing when there is no such journey). */
+/** The form-action targets of the journey an upstream answer names (none when there is no such journey). */
 async function relayTargets(deps: Deps, segment: string, journeyId: string): Promise<string[]> {
   const tenant = await resolveTenant(deps, segment);
   if (!tenant) return [];
   const record = await deps.store.findJourney(journeyId);
-  return record?.tenantId === tenant.id ? [(record.request as AuthorizationRequest).redirectUri] : [];
+  return record?.tenantId === tenant.id ? appSchemeTargets((record.request as AuthorizationRequest).redirectUri) : [];
 }
 
 function stringParams(q: unknown): Record<string, string> {

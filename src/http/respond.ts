@@ -2,7 +2,7 @@ import type { FastifyReply } from 'fastify';
 import { responseLocation, type AuthorizationResponse } from '../oauth/authorization-response.js';
 import type { PageCsp } from '../ui/layouts/page-layouts.js';
 import { requestMessages } from './locale.js';
-import { formPostPage } from '../ui/pages/messages.js';
+import { formPostPage, onwardPage } from '../ui/pages/messages.js';
 
 const list = (...parts: string[][]) => [...new Set(parts.flat())].join(' ');
 
@@ -36,9 +36,9 @@ interface PageOptions {
   frameSources?: string[];
   csp?: PageCsp | undefined;
   /**
-   * Where the page's forms may lead besides Latchkey itself (form-action): the app's redirect URI the
-   * answer goes to, identity providers' sign-in pages. Chromium checks form-action on every redirect
-   * that follows a post, so a page whose post is answered with a redirect must list its target.
+   * Where the page's forms may lead besides Latchkey itself (form-action): the form_post page's app,
+   * a native app's own scheme. Chromium checks form-action on every redirect that follows a post, so
+   * a page whose post may be answered with a redirect elsewhere lists it (or see `sendOnward`).
    */
   formTargets?: string[];
 }
@@ -79,12 +79,41 @@ export function sendPage(reply: FastifyReply, html: string, opts: PageOptions = 
     .send(html);
 }
 
-/** Delivers an authorization response in its response mode (RFC 6749 §4.1.2, OAuth 2.0 Form Post). */
-export function sendAuthorizationResponse(reply: FastifyReply, response: AuthorizationResponse): FastifyReply {
+/**
+ * Sends the browser from a journey on to another site: the app's redirect URI, an identity provider's
+ * sign-in page. Chromium checks every redirect that follows a form post against the posting page's
+ * form-action — the whole chain: Latchkey's own post/redirect/get, then the app's or the provider's
+ * redirects, which Latchkey cannot know. So a browser's navigation (browsers alone set Sec-Fetch-Mode)
+ * is answered with a page that goes on by itself (a refresh, and a link): a navigation that is no form
+ * submission, and the journey pages need no form-action but 'self'. Other clients get the redirect. A
+ * native app's own scheme is redirected to in any case (launching the app needs the gesture of the
+ * click, which a redirect carries and a refresh does not): the journey pages name that scheme.
+ */
+export function sendOnward(reply: FastifyReply, url: string, status: 302 | 303): FastifyReply {
+  if (/^https?:/i.test(url) && reply.request.headers['sec-fetch-mode'] === 'navigate') return sendPage(reply, onwardPage(url, requestMessages(reply.request)));
+  return reply.header('cache-control', 'no-store').redirect(url, status);
+}
+
+/**
+ * What a journey page's form-action names besides 'self': the redirect URI when it is a native app's
+ * own scheme (the answer is redirected there, see `sendOnward`); web redirect URIs are reached through
+ * the onward page.
+ */
+export function appSchemeTargets(redirectUri: string): string[] {
+  return /^https?:/i.test(redirectUri) ? [] : [redirectUri];
+}
+
+/**
+ * Delivers an authorization response in its response mode (RFC 6749 §4.1.2, OAuth 2.0 Form Post); at
+ * the end of a journey (`onward`) through `sendOnward`. The authorization endpoint itself redirects:
+ * no form of Latchkey's leads there, and a silent request runs in a frame the onward page may not be in.
+ */
+export function sendAuthorizationResponse(reply: FastifyReply, response: AuthorizationResponse, o: { onward?: boolean } = {}): FastifyReply {
   if (response.mode === 'form_post') {
     // Not interactive: it may run in the hidden iframe of a silent (prompt=none) request. Its form
     // posts to the app's redirect URI (validated against the registered ones) and nowhere else.
     return sendPage(reply, formPostPage(response.redirectUri, response.params, requestMessages(reply.request)), { framable: true, formTargets: [response.redirectUri] });
   }
-  return reply.header('cache-control', 'no-store').redirect(responseLocation(response), 302);
+  const location = responseLocation(response);
+  return o.onward ? sendOnward(reply, location, 302) : reply.header('cache-control', 'no-store').redirect(location, 302);
 }
