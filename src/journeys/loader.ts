@@ -32,7 +32,21 @@ export interface TenantContext {
   providers: ReadonlyMap<string, IdentityProvider>;
   /** The tenant's policy folder (page layouts given as files are read from it). */
   folder?: string;
+  /**
+   * The tenant is served on a host of its own (a custom domain or host pattern), so its page layouts
+   * may run JavaScript. No tenant is yet: every caller (the server's loader, `policy validate`, the
+   * admin API's policy write) leaves it false until custom domains exist.
+   */
+  hasOwnHost?: boolean;
 }
+
+/**
+ * Why `javaScript: true` is refused on the shared host: every tenant's pages are served from one origin,
+ * so a script in one tenant's layout could open another tenant's sign-in (in a same-origin popup or
+ * frame) and read its answer — codes and tokens of users who merely opened the first tenant's page.
+ */
+export const LAYOUT_SCRIPT_REFUSED =
+  "template JavaScript is available only for a tenant served on its own host (a custom domain): on the shared host all tenants' pages share one origin, so a page script could act in other tenants' pages (open their sign-in and read the answer). Leave javaScript out or set it to false";
 
 /** The tenant of a policy file is its folder; an invalid identity-providers.json counts as no providers. */
 export function tenantContextFor(folder: string): TenantContext {
@@ -55,6 +69,11 @@ function checkAgainstTenant(file: string, policy: Policy, ctx: TenantContext): P
       problems.push({ file, path: `$.identityProviders[${i}]`, message: `a ${policy.kind} policy runs with local accounts only; offer '${id}' in a signIn, signUpOrSignIn or profileEdit policy` });
     }
   });
+  if (!ctx.hasOwnHost) {
+    for (const [type, layout] of Object.entries(policy.ui.pageLayouts ?? {})) {
+      if (layout?.javaScript) problems.push({ file, path: `$.ui.pageLayouts.${type}.javaScript`, message: LAYOUT_SCRIPT_REFUSED });
+    }
+  }
   if (ctx.folder) problems.push(...checkFileLayouts(file, policy, ctx.folder));
   problems.push(...checkConnectorSecrets(file, policy));
   return problems;

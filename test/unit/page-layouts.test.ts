@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { parse, serialize, type DefaultTreeAdapterMap } from 'parse5';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LAYOUT_SCRIPT_REFUSED, validatePolicyText } from '../../src/journeys/loader.js';
 import { policySchema } from '../../src/journeys/policy-schema.js';
 import { html } from '../../src/ui/html.js';
 import { PageLayouts } from '../../src/ui/layouts/page-layouts.js';
@@ -216,6 +217,14 @@ describe('page layouts in a policy', () => {
     const r = policySchema.safeParse({ ...base, ui: { pageLayouts: { unifiedssp: 'https://cdn.contoso.example/{Culture:RFC5646}/unified.html', selfasserted: { template: 'layouts/sa.html', javaScript: true } } } });
     expect(r.success).toBe(true);
     expect(r.data?.ui.pageLayouts?.unifiedssp).toEqual({ template: 'https://cdn.contoso.example/{Culture:RFC5646}/unified.html', javaScript: false });
+  });
+  it('refuses javaScript for a tenant on the shared host, saying why at its JSON path; a tenant on its own host may have it', () => {
+    const file = '/srv/policies/demo/B2C_1_js.json';
+    const text = JSON.stringify({ id: 'B2C_1_js', kind: 'signIn', ui: { pageLayouts: { unifiedssp: { template: 'https://cdn.contoso.example/u.html', javaScript: true }, selfasserted: 'https://cdn.contoso.example/s.html' } } });
+    expect(validatePolicyText(file, text, { providers: new Map() })).toEqual({ problems: [{ file, path: '$.ui.pageLayouts.unifiedssp.javaScript', message: LAYOUT_SCRIPT_REFUSED }] });
+    expect(LAYOUT_SCRIPT_REFUSED).toMatch(/only for a tenant served on its own host .*share one origin/);
+    const own = validatePolicyText(file, text, { providers: new Map(), hasOwnHost: true });
+    expect('policy' in own && own.policy.ui.pageLayouts?.unifiedssp?.javaScript).toBe(true);
   });
   it('refuses http (but on loopback), a path leaving the folder and an unknown page type; takes a multifactor layout', () => {
     const message = (layouts: unknown) => policySchema.safeParse({ ...base, ui: { pageLayouts: layouts } }).error?.issues[0]?.message;
