@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formActionSource } from '../../src/http/respond.js';
+import { appSchemeTargets, formActionSource } from '../../src/http/respond.js';
 
 describe("a page's form targets as CSP form-action sources", () => {
   it('names scheme, host, port and path (the query and fragment are not part of a source)', () => {
@@ -23,5 +23,11 @@ describe("a page's form targets as CSP form-action sources", () => {
 
   it('leaves out an IPv6 address, which a CSP source cannot name', () => {
     expect(formActionSource('http://[::1]:8080/cb')).toBeUndefined();
+  });
+
+  it("names on a journey page only a native app's own scheme (web apps are reached through the onward page)", () => {
+    expect(appSchemeTargets('https://app.contoso.example/cb')).toEqual([]);
+    expect(appSchemeTargets('http://127.0.0.1:5173/cb')).toEqual([]);
+    expect(appSchemeTargets('com.contoso.app:/oauth2redirect').map(formActionSource)).toEqual(['com.contoso.app:']);
   });
 });
