@@ -20,12 +20,12 @@ describe('sanitizing a template', () => {
   it('drops forms, frames, base, meta refresh, handlers, javascript: URLs and (without JavaScript) every script', () => {
     const t = sanitizeTemplate(
       `<!doctype html><html><head><base href="https://evil.example/"><meta http-equiv="refresh" content="0;url=https://evil.example"><script src="https://cdn.contoso.example/a.js"></script></head>
-<body onload="x()"><form action="https://evil.example"><input name="p"></form><iframe src="https://evil.example"></iframe><frameset></frameset><object data="x"></object><embed src="x">
+<body onload="x()"><form action="https://evil.example"><input name="p"></form><iframe src="https://evil.example"></iframe><frameset></frameset><object data="x"></object><embed src="x"><fencedframe src="https://evil.example"></fencedframe><portal src="https://evil.example"></portal>
 <a href="javascript:alert(1)">a</a><button form="localAccountForm" formaction="https://evil.example">b</button><div id="api"><p>placeholder</p></div><script>alert(1)</script></body></html>`,
       { baseUrl: BASE, javaScript: false },
     );
     const page = t.before + '<FORM-HERE>' + t.after;
-    for (const gone of ['<form', '<iframe', '<object', '<embed', '<base', 'http-equiv', '<script', 'onload', 'javascript:', 'formaction', 'form="', 'placeholder']) {
+    for (const gone of ['<form', '<iframe', '<object', '<embed', '<fencedframe', '<portal', '<base', 'http-equiv', '<script', 'onload', 'javascript:', 'formaction', 'form="', 'placeholder']) {
       expect(page, gone).not.toContain(gone);
     }
     expect(page).toContain('<div id="api"><FORM-HERE></div>');
