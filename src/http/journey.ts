@@ -20,7 +20,7 @@ import { journeyPath } from './authorize.js';
 import { readCookie, setSsoCookie, type CookieNames } from './cookies.js';
 import { formFields, isFormEncoded } from './forms.js';
 import { requestMessages } from './locale.js';
-import { sendAuthorizationResponse, sendPage } from './respond.js';
+import { appSchemeTargets, sendAuthorizationResponse, sendOnward, sendPage } from './respond.js';
 
 const EXPIRED = 'This sign-in page has expired or was opened in another browser. Please start again from the application.';
 /** Marks the same-site re-post of a provider's cross-site form_post answer (see the callback route). */
@@ -64,14 +64,14 @@ export function registerJourneyRoutes(app: FastifyInstance, deps: Deps, cookies:
     switch (outcome.type) {
       case 'page': {
         const rendered = await deps.layouts.render({ tenantSlug: tenant.slug, policy, page: outcome.page, locale: outcome.locale });
-        return sendPage(reply, rendered.html, { csp: rendered.csp });
+        return sendPage(reply, rendered.html, { csp: rendered.csp, formTargets: appSchemeTargets(request.redirectUri) });
       }
       case 'reload':
         return reply.redirect(journeyPath(tenant.slug, policy.id, record.id), 303);
       case 'redirect':
-        return reply.header('cache-control', 'no-store').redirect(outcome.url, 303);
+        return sendOnward(reply, outcome.url, 303);
       case 'fail':
-        return sendAuthorizationResponse(reply, errorResponse(errorTarget(request), outcome.error, req.id, new Date(deps.clock.now())));
+        return sendAuthorizationResponse(reply, errorResponse(errorTarget(request), outcome.error, req.id, new Date(deps.clock.now())), { onward: true });
       case 'complete': {
         const { state } = outcome;
         const client = await deps.store.findApp(tenant.id, request.clientId);
@@ -80,7 +80,7 @@ export function registerJourneyRoutes(app: FastifyInstance, deps: Deps, cookies:
         // The policy's "before sending the token" connector, before any session or token exists.
         const pre = await preTokenIssuance(deps, { tenant, policy, clientId: client.clientId, user, locale: outcome.locale, ip: req.ip });
         if (pre.type === 'block') return sendBlockPage(deps, reply, tenant, policy, pre.message, outcome.locale);
-        if (pre.type === 'failed') return sendAuthorizationResponse(reply, errorResponse(errorTarget(request), pre.error, req.id, new Date(deps.clock.now())));
+        if (pre.type === 'failed') return sendAuthorizationResponse(reply, errorResponse(errorTarget(request), pre.error, req.id, new Date(deps.clock.now())), { onward: true });
         const auth: Authentication = {
           authTime: state.authTime ?? Math.floor(deps.clock.now() / 1000),
           idp: state.idp ?? 'local',
@@ -100,7 +100,7 @@ export function registerJourneyRoutes(app: FastifyInstance, deps: Deps, cookies:
           const active = await findActiveSession(deps, tenant, ssoCookie);
           if (active && active.user.id === user.id) auth.session = active.session;
         }
-        return sendAuthorizationResponse(reply, await respondWithGrant(deps, tenant, policy, client, request, user, auth));
+        return sendAuthorizationResponse(reply, await respondWithGrant(deps, tenant, policy, client, request, user, auth), { onward: true });
       }
     }
   };
@@ -136,12 +136,16 @@ export function registerJourneyRoutes(app: FastifyInstance, deps: Deps, cookies:
       const { tenant: segment, provider } = req.params as { tenant: string; provider: string };
       if (req.method === 'POST' && !isFormEncoded(req)) throw pageError('invalid_request', 'The identity provider did not send its answer as a form.');
       const params = req.method === 'POST' ? formFields(req) : stringParams(req.query);
+      const journeyId = (params.state ?? '').split('.')[0] ?? '';
+      const wellFormed = /^[\w-]{16,64}$/.test(journeyId) && /^[a-z0-9-]{1,63}$/.test(provider);
       if (req.method === 'POST' && !readCookie(req, cookies.browser) && params[RELAY_FIELD] === undefined) {
-        return sendPage(reply, formPostPage(req.url.split('?')[0]!, { ...params, [RELAY_FIELD]: '1' }, requestMessages(req)));
+        // The re-post is answered like the callback (to a native app's scheme, by redirect).
+        return sendPage(reply, formPostPage(req.url.split('?')[0]!, { ...params, [RELAY_FIELD]: '1' }, requestMessages(req)), {
+          formTargets: wellFormed ? await relayTargets(deps, segment, journeyId) : [],
+        });
       }
       delete params[RELAY_FIELD];
-      const journeyId = (params.state ?? '').split('.')[0] ?? '';
-      if (!/^[\w-]{16,64}$/.test(journeyId) || !/^[a-z0-9-]{1,63}$/.test(provider)) {
+      if (!wellFormed) {
         throw pageError('invalid_request', 'This answer from the identity provider does not belong to a sign-in in progress. Please start again from the application.');
       }
       const loaded = await loadJourney(deps, cookies, req, segment, journeyId);
@@ -152,6 +156,14 @@ export function registerJourneyRoutes(app: FastifyInstance, deps: Deps, cookies:
       return respond(req, reply, loaded, outcome);
     },
   });
+}
+
+/** The form-action targets of the journey an upstream answer names (none when there is no such journey). */
+async function relayTargets(deps: Deps, segment: string, journeyId: string): Promise<string[]> {
+  const tenant = await resolveTenant(deps, segment);
+  if (!tenant) return [];
+  const record = await deps.store.findJourney(journeyId);
+  return record?.tenantId === tenant.id ? appSchemeTargets((record.request as AuthorizationRequest).redirectUri) : [];
 }
 
 function stringParams(q: unknown): Record<string, string> {
