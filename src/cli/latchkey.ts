@@ -16,7 +16,7 @@ const REFUSED = 1;
 const USAGE = 2;
 
 async function readStdin(): Promise<string> {
-  if (process.stdin.isTTY) throw invalid('--password-stdin needs the password on standard input');
+  if (process.stdin.isTTY) throw invalid('standard input is a terminal: pipe the value in (--password-stdin, --value-stdin)');
   const chunks: Buffer[] = [];
   for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
   return Buffer.concat(chunks).toString('utf8');

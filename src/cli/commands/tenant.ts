@@ -1,6 +1,7 @@
 import { Option, type Command } from 'commander';
 import { createTenant, requireTenant, setTenantSettings } from '../../services/tenants.js';
-import { oneOf, tenantOption, UsageError, type Run } from '../context.js';
+import { oneOf, required, tenantOption, UsageError, type Run } from '../context.js';
+import { listTenantSecrets, removeTenantSecret, setTenantSecret } from '../../services/tenant-secrets.js';
 import { tenantJson } from '../output.js';
 
 interface SetOptions {
@@ -58,5 +59,38 @@ export function registerTenant(program: Command, run: Run): void {
       });
       if (ctx.json) ctx.printJson(tenantJson(ctx.config, updated));
       else ctx.print(Object.entries(tenantJson(ctx.config, updated)).map(([k, v]) => `${k}: ${typeof v === 'object' && v !== null ? JSON.stringify(v) : (v ?? '')}`).join('\n'));
+    }));
+
+  const secret = tenant.command('secret').description("the tenant's secrets (connector passwords, upstream client secrets), named { \"secret\": NAME } in policies and identity-providers.json; values are sealed and never shown again");
+
+  secret.command('set').description('create or replace a tenant secret')
+    .addOption(tenantOption())
+    .addOption(required('--name <name>', "the secret's name, as policies name it"))
+    .option('--value <value>', 'the value (prefer --value-stdin: a command line can be seen by other users of the machine)')
+    .option('--value-stdin', 'read the value from standard input')
+    .action(run<{ tenant: string; name: string; value?: string; valueStdin?: boolean }>(async (ctx, o) => {
+      if ((o.value === undefined) === (o.valueStdin !== true)) throw new UsageError('give exactly one of --value or --value-stdin');
+      const value = o.value ?? (await ctx.readStdin());
+      const d = await ctx.deps();
+      const view = await setTenantSecret(d, await requireTenant(d, o.tenant), o.name, value, 'cli');
+      if (ctx.json) ctx.printJson(view);
+      else ctx.print(`secret '${view.name}' set; name it in a policy as { "secret": "${view.name}" }`);
+    }));
+
+  secret.command('list').description("list the tenant's secrets (names and times, never values)")
+    .addOption(tenantOption())
+    .action(run<{ tenant: string }>(async (ctx, o) => {
+      const d = await ctx.deps();
+      ctx.printList((await listTenantSecrets(d, await requireTenant(d, o.tenant))).map((v) => ({ ...v })), ['name', 'createdAt', 'updatedAt']);
+    }));
+
+  secret.command('remove').description('remove a tenant secret')
+    .addOption(tenantOption())
+    .addOption(required('--name <name>', "the secret's name"))
+    .action(run<{ tenant: string; name: string }>(async (ctx, o) => {
+      const d = await ctx.deps();
+      await removeTenantSecret(d, await requireTenant(d, o.tenant), o.name, 'cli');
+      if (ctx.json) ctx.printJson({ removed: o.name });
+      else ctx.print(`secret '${o.name}' removed`);
     }));
 }
