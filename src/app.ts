@@ -57,7 +57,8 @@ export async function buildApp(deps: Deps, opts: BuildOptions = {}): Promise<Fas
   await app.register(fastifyCookie);
   await app.register(fastifyFormbody, { bodyLimit: BODY_LIMIT, parser: parseFormBody });
   // Security headers on every answer. Pages set their own CSP (no inline script; frame-ancestors
-  // 'none' except the form_post page, which may run in a silent-renewal iframe), and X-Frame-Options.
+  // 'none' except the form_post page, which may run in a silent-renewal iframe; form-action 'self' and
+  // the targets the page names), and X-Frame-Options.
   await app.register(fastifyHelmet, {
     contentSecurityPolicy: {
       directives: {
@@ -65,7 +66,7 @@ export async function buildApp(deps: Deps, opts: BuildOptions = {}): Promise<Fas
         styleSrc: ["'self'"],
         scriptSrc: ["'self'"],
         imgSrc: ["'self'", 'data:'],
-        formAction: ['*'],
+        formAction: ["'self'"],
         frameAncestors: ["'none'"],
         baseUri: ["'none'"],
       },

@@ -1,99 +1,87 @@
 #!/usr/bin/env node
-import { ServiceError, invalid } from '../model/errors.js';
+import { CommanderError, type Command } from 'commander';
 import pino from 'pino';
 import { ConfigError, loadConfig } from '../config.js';
+import { invalid, ServiceError } from '../model/errors.js';
 import { provisionDeps } from '../services/deps.js';
 import { createDeps } from '../runtime.js';
 import { StoreConflictError, StoreOpenError } from '../store/store.js';
-import { appCommand } from './commands/app.js';
-import { auditCommand } from './commands/audit.js';
-import { keysCommand } from './commands/keys.js';
-import { outboxCommand } from './commands/outbox.js';
-import { policyCommand } from './commands/policy.js';
-import { tenantCommand } from './commands/tenant.js';
-import { userCommand } from './commands/user.js';
-import type { CliContext, Command } from './context.js';
+import { UsageError, type Action, type CliContext, type Run } from './context.js';
+import { table } from './output.js';
+import { buildProgram, commandPath } from './program.js';
 import type { Deps } from '../services/deps.js';
 
-const USAGE = `usage: latchkey <command> [--json]
-  migrate
-  tenant create <slug> [--display-name NAME] [--id GUID] [--issuer-pattern tenant|tfp] | tenant list
-  tenant set --tenant T [--legacy-ropc-url URL --legacy-client-id ID [--legacy-scope S] | --no-legacy-ropc] [--extensions-app-id GUID]
-  app create --tenant T --name N --type web|spa|native|daemon|api [--redirect-uri U]… [--post-logout-redirect-uri U]…
-             [--identifier-uri U] [--allow-implicit] [--allow-ropc] [--logout-url U] [--client-id GUID]
-  app list|show --tenant T [--app CLIENT_ID]
-  app scope add --tenant T --app API --scope NAME      app role add --tenant T --app API --role NAME
-  app grant|revoke --tenant T --app CLIENT_ID --api API (--scope NAME | --role NAME)
-  user create --tenant T --email E (--password P | --password-stdin) [--given-name …] [--family-name …] [--display-name …]
-  user list --tenant T | user show|disable|enable|delete --tenant T --user ID_OR_EMAIL
-  user identity add|remove --tenant T --user ID_OR_EMAIL --issuer DOMAIN --issuer-assigned-id ID
-  user import --tenant T FILE [--report FILE]        (Graph-shaped users: JSON Lines or a JSON array)
-  user export --tenant T [--with-password-hashes] [--output FILE]
-  keys list|rotate|retire --tenant T [--kid KID] [--grace-hours H]
-  policy validate [files…]
-  outbox list --tenant T [--to EMAIL]
-  audit list [--tenant T] [--since ISO-TIME|30m|24h|7d] [--limit N]
-Works on the database named by LATCHKEY_DB (default ./data/latchkey.db), also while the server runs.`;
-
-const migrate: Command = async (ctx) => {
-  const { migration } = (await ctx.deps()).store;
-  if (ctx.json) ctx.printJson({ applied: migration.applied, version: migration.current });
-  else ctx.print(migration.applied.length > 0 ? `applied ${migration.applied.join(', ')}` : `up to date (version ${migration.current})`);
-};
-
-const commands: Record<string, Command> = {
-  migrate,
-  tenant: tenantCommand,
-  app: appCommand,
-  user: userCommand,
-  keys: keysCommand,
-  policy: policyCommand,
-  outbox: outboxCommand,
-  audit: auditCommand,
-};
+/** Exit codes: 0 done, 1 an operation refused, 2 a wrong command line. */
+const REFUSED = 1;
+const USAGE = 2;
 
 async function readStdin(): Promise<string> {
-  if (process.stdin.isTTY) throw invalid('--password-stdin needs the password on standard input');
+  if (process.stdin.isTTY) throw invalid('standard input is a terminal: pipe the value in (--password-stdin, --value-stdin)');
   const chunks: Buffer[] = [];
   for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
   return Buffer.concat(chunks).toString('utf8');
 }
 
+/** The deepest command `argv` names, for the "see … --help" hint. */
+function named(program: Command, argv: string[]): Command {
+  let cmd = program;
+  for (const word of argv.filter((w) => !w.startsWith('-'))) {
+    const next = cmd.commands.find((c) => c.name() === word);
+    if (!next) break;
+    cmd = next;
+  }
+  return cmd;
+}
+
+/** Commander's message ("error: unknown option '--x'\n(Did you mean --y?)") as one line. */
+function commanderMessage(err: CommanderError, program: Command, argv: string[]): string {
+  let text = err.message.replace(/^error: /, '').replace(/\s*\n\s*/g, ' ').replace('(Did you mean', '(did you mean');
+  // Worded as the CLI's earlier parser (node:util parseArgs) worded it, which scripts may match.
+  if (err.code === 'commander.unknownOption') text = text.replace(/^unknown option/, 'Unknown option');
+  return `${text} (see ${commandPath(named(program, argv))} --help)`;
+}
+
 async function main(argv: string[]): Promise<number> {
-  const json = argv.includes('--json');
-  const [name, ...rest] = argv;
-  if (!name || name === '--help' || name === '-h' || name === 'help') {
-    process.stdout.write(USAGE + '\n');
-    return name ? 0 : 2;
-  }
-  const command = Object.hasOwn(commands, name) ? commands[name] : undefined;
-  if (!command) {
-    process.stderr.write(`latchkey: unknown command '${name}' (see latchkey --help)\n`);
-    return 2;
-  }
   let deps: Promise<Deps> | undefined;
-  try {
+  // Made when an action runs, never for --help or a refused command line: no config read, no store opened.
+  const run: Run = <O,>(action: Action<O>) => async (...params: unknown[]) => {
+    const command = params.at(-1) as Command;
     const config = loadConfig();
+    const json = command.optsWithGlobals<{ json?: boolean }>().json === true;
     const ctx: CliContext = {
       config,
       json,
       deps: async () => {
         deps ??= createDeps(config, { logger: pino({ level: 'silent' }), watchPolicies: false });
-        const d = await deps;
-        return provisionDeps(d);
+        return provisionDeps(await deps);
       },
       print: (text) => process.stdout.write(text + '\n'),
       printJson: (value) => process.stdout.write(JSON.stringify(value, null, 2) + '\n'),
+      printList: (rows, columns) => ctx.print(json ? JSON.stringify(rows, null, 2) : table(rows, columns)),
       readStdin,
     };
-    await command(ctx, rest);
+    await action(ctx, command.opts() as O, command.args);
+  };
+  const program = buildProgram(run);
+  try {
+    await program.parseAsync(argv, { from: 'user' });
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (err) {
-    const known = err instanceof ServiceError || err instanceof ConfigError || err instanceof StoreConflictError || err instanceof StoreOpenError;
-    const parseError = err instanceof Error && 'code' in err && String((err as { code: unknown }).code).startsWith('ERR_PARSE_ARGS');
+    if (err instanceof CommanderError) {
+      // --help (and `help`) exit 0; help shown for a group named without a command is a usage error.
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version') return 0;
+      if (err.code === 'commander.help') return err.exitCode === 0 ? 0 : USAGE;
+      process.stderr.write(`latchkey: ${commanderMessage(err, program, argv)}\n`);
+      return USAGE;
+    }
     const message = err instanceof Error ? err.message.split('\n')[0]! : String(err);
-    process.stderr.write(`latchkey: ${known || parseError ? message : `unexpected error: ${message}`}\n`);
-    return parseError ? 2 : 1;
+    if (err instanceof UsageError) {
+      process.stderr.write(`latchkey: ${message}\n`);
+      return USAGE;
+    }
+    const known = err instanceof ServiceError || err instanceof ConfigError || err instanceof StoreConflictError || err instanceof StoreOpenError;
+    process.stderr.write(`latchkey: ${known ? message : `unexpected error: ${message}`}\n`);
+    return REFUSED;
   } finally {
     if (deps) await deps.then((d) => d.close(), () => undefined);
   }

@@ -20,7 +20,7 @@ import { journeyPath } from './authorize.js';
 import { readCookie, setSsoCookie, type CookieNames } from './cookies.js';
 import { formFields, isFormEncoded } from './forms.js';
 import { requestMessages } from './locale.js';
-import { sendAuthorizationResponse, sendPage } from './respond.js';
+import { appSchemeTargets, sendAuthorizationResponse, sendOnward, sendPage } from './respond.js';
 import { failureFromError, respond as samlRespond, samlContextOf } from '../saml/idp.js';
 import { idpEndpoints, sendSamlOutcome } from './saml.js';
 
@@ -68,15 +68,15 @@ export function registerJourneyRoutes(app: FastifyInstance, deps: Deps, cookies:
     switch (outcome.type) {
       case 'page': {
         const rendered = await deps.layouts.render({ tenantSlug: tenant.slug, policy, page: outcome.page, locale: outcome.locale });
-        return sendPage(reply, rendered.html, { csp: rendered.csp });
+        return sendPage(reply, rendered.html, { csp: rendered.csp, formTargets: appSchemeTargets(request.redirectUri) });
       }
       case 'reload':
         return reply.redirect(journeyPath(tenant.slug, policy.id, record.id), 303);
       case 'redirect':
-        return reply.header('cache-control', 'no-store').redirect(outcome.url, 303);
+        return sendOnward(reply, outcome.url, 303);
       case 'fail':
         if (saml) return sendSamlOutcome(deps, req, reply, loaded, await failureFromError(deps, samlCtx(), saml, req.ip, outcome.error));
-        return sendAuthorizationResponse(reply, errorResponse(errorTarget(request), outcome.error, req.id, new Date(deps.clock.now())));
+        return sendAuthorizationResponse(reply, errorResponse(errorTarget(request), outcome.error, req.id, new Date(deps.clock.now())), { onward: true });
       case 'complete': {
         const { state } = outcome;
         // A SAML sign-in's app is a SAML app (not an OAuth client); it answers with a SAML Response below.
@@ -89,7 +89,7 @@ export function registerJourneyRoutes(app: FastifyInstance, deps: Deps, cookies:
         if (pre.type === 'block') return sendBlockPage(deps, reply, tenant, policy, pre.message, outcome.locale);
         if (pre.type === 'failed') {
           if (saml) return sendSamlOutcome(deps, req, reply, loaded, await failureFromError(deps, samlCtx(), saml, req.ip, pre.error));
-          return sendAuthorizationResponse(reply, errorResponse(errorTarget(request), pre.error, req.id, new Date(deps.clock.now())));
+          return sendAuthorizationResponse(reply, errorResponse(errorTarget(request), pre.error, req.id, new Date(deps.clock.now())), { onward: true });
         }
         const auth: Authentication = {
           authTime: state.authTime ?? Math.floor(deps.clock.now() / 1000),
@@ -111,7 +111,7 @@ export function registerJourneyRoutes(app: FastifyInstance, deps: Deps, cookies:
           if (active && active.user.id === user.id) auth.session = active.session;
         }
         if (saml) return sendSamlOutcome(deps, req, reply, loaded, await samlRespond(deps, samlCtx(), saml, user, auth, req.ip));
-        return sendAuthorizationResponse(reply, await respondWithGrant(deps, tenant, policy, client!, request, user, auth));
+        return sendAuthorizationResponse(reply, await respondWithGrant(deps, tenant, policy, client!, request, user, auth), { onward: true });
       }
     }
   };
@@ -139,18 +139,26 @@ export function registerJourneyRoutes(app: FastifyInstance, deps: Deps, cookies:
    * the browser there checks the rest. A form_post arrives cross-site, without our SameSite=Lax
    * browser cookie: it is re-posted once from our own page, which brings the cookie along.
    */
+  /**
+   * `saml`: an upstream SAML identity provider's Response at Latchkey's assertion consumer service
+   * (HTTP-POST binding), naming the journey in RelayState, the state it was given.
+   */
   const providerAnswer = (saml: boolean) => async (req: FastifyRequest, reply: FastifyReply) => {
     const { tenant: segment, provider } = req.params as { tenant: string; provider: string };
     if (req.method === 'POST' && !isFormEncoded(req)) throw pageError('invalid_request', 'The identity provider did not send its answer as a form.');
     const params = req.method === 'POST' ? formFields(req) : stringParams(req.query);
+    const state = (saml ? params.RelayState : params.state) ?? '';
+    const journeyId = state.split('.')[0] ?? '';
+    const wellFormed = /^[\w-]{16,64}$/.test(journeyId) && /^[a-z0-9-]{1,63}$/.test(provider);
     if (req.method === 'POST' && !readCookie(req, cookies.browser) && params[RELAY_FIELD] === undefined) {
-      return sendPage(reply, formPostPage(req.url.split('?')[0]!, { ...params, [RELAY_FIELD]: '1' }, requestMessages(req)));
+      // The re-post is answered like the callback (to a native app's scheme, by redirect).
+      return sendPage(reply, formPostPage(req.url.split('?')[0]!, { ...params, [RELAY_FIELD]: '1' }, requestMessages(req)), {
+        formTargets: wellFormed ? await relayTargets(deps, segment, journeyId) : [],
+      });
     }
     delete params[RELAY_FIELD];
-    // A SAML identity provider's answer names the journey in RelayState, the state it was given.
-    if (saml) params.state = params.RelayState ?? '';
-    const journeyId = (params.state ?? '').split('.')[0] ?? '';
-    if (!/^[\w-]{16,64}$/.test(journeyId) || !/^[a-z0-9-]{1,63}$/.test(provider)) {
+    if (saml) params.state = state;
+    if (!wellFormed) {
       throw pageError('invalid_request', 'This answer from the identity provider does not belong to a sign-in in progress. Please start again from the application.');
     }
     const loaded = await loadJourney(deps, cookies, req, segment, journeyId);
@@ -162,8 +170,15 @@ export function registerJourneyRoutes(app: FastifyInstance, deps: Deps, cookies:
   };
   const answerConfig = { errorFormat: 'html' as const, rateLimit: { max: deps.config.formRateLimit, timeWindow: 60_000 } };
   app.route({ method: ['GET', 'POST'], url: '/:tenant/federation/:provider/callback', config: answerConfig, handler: providerAnswer(false) });
-  /** An upstream SAML identity provider's Response (HTTP-POST binding) at Latchkey's assertion consumer service. */
   app.route({ method: ['POST'], url: '/:tenant/federation/:provider/saml/acs', config: answerConfig, handler: providerAnswer(true) });
+}
+
+/** The form-action targets of the journey an upstream answer names (none when there is no such journey). */
+async function relayTargets(deps: Deps, segment: string, journeyId: string): Promise<string[]> {
+  const tenant = await resolveTenant(deps, segment);
+  if (!tenant) return [];
+  const record = await deps.store.findJourney(journeyId);
+  return record?.tenantId === tenant.id ? appSchemeTargets((record.request as AuthorizationRequest).redirectUri) : [];
 }
 
 function stringParams(q: unknown): Record<string, string> {

@@ -72,7 +72,8 @@ function relayCrossSitePost(req: FastifyRequest, reply: FastifyReply, cookies: C
 export async function sendSamlOutcome(deps: Deps, req: FastifyRequest, reply: FastifyReply, tp: Pick<TenantPolicy, 'tenant' | 'policy'>, outcome: SamlOutcome): Promise<FastifyReply> {
   switch (outcome.type) {
     case 'post':
-      return sendPage(reply, formPostPage(outcome.url, outcome.fields, requestMessages(req, tp.policy)));
+      // The page's form posts to the app's registered ACS URL and nowhere else (form-action).
+      return sendPage(reply, formPostPage(outcome.url, outcome.fields, requestMessages(req, tp.policy)), { formTargets: [outcome.url] });
     case 'journey':
       return reply.header('cache-control', 'no-store').redirect(journeyPath(tp.tenant.slug, tp.policy.id, outcome.journeyId), 302);
     case 'blocked':
@@ -124,7 +125,7 @@ export function registerSamlRoutes(app: FastifyInstance, deps: Deps, cookies: Co
       const messages = requestMessages(req, tp.policy);
       if (result.type === 'post') {
         // The other apps of the session are signed out in frames of this page, then the form goes on.
-        return sendPage(reply, formPostPage(result.url, result.fields, messages));
+        return sendPage(reply, formPostPage(result.url, result.fields, messages), { formTargets: [result.url] });
       }
       if (result.type === 'redirect') {
         if (result.frames.length === 0) return reply.header('cache-control', 'no-store').redirect(result.url, 302);

@@ -173,6 +173,7 @@ export const policySchema = z
          * B2C's custom page layouts: per page type, an HTML5 template (an https URL, or a file in the
          * tenant's policy folder) with `<div id="api"></div>` where the form goes. `javaScript` keeps
          * the template's scripts in `<head>` (B2C's "Enable JavaScript"); otherwise scripts are removed.
+         * It is refused for a tenant on the shared host (the loader's tenant checks say why).
          */
         pageLayouts: z
           .partialRecord(

@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import { IDENTITY_PROVIDERS_FILE, loadIdentityProviders, type IdentityProvider } from '../federation/config.js';
 import { LOCALES } from '../model/messages/messages.js';
 import { CULTURE, templateLocation } from '../model/page-layout.js';
-import { hasApiElement } from '../ui/layouts/sanitize.js';
+import { templateProblem } from '../ui/layouts/sanitize.js';
 import { policySchema, type Policy } from '../model/policy.js';
 import type { SecretRef } from '../model/secret-ref.js';
 
@@ -33,7 +33,21 @@ export interface TenantContext {
   providers: ReadonlyMap<string, IdentityProvider>;
   /** The tenant's policy folder (page layouts given as files are read from it). */
   folder?: string;
+  /**
+   * The tenant is served on a host of its own (a custom domain or host pattern), so its page layouts
+   * may run JavaScript. No tenant is yet: every caller (the server's loader, `policy validate`, the
+   * admin API's policy write) leaves it false until custom domains exist.
+   */
+  hasOwnHost?: boolean;
 }
+
+/**
+ * Why `javaScript: true` is refused on the shared host: every tenant's pages are served from one origin,
+ * so a script in one tenant's layout could open another tenant's sign-in (in a same-origin popup or
+ * frame) and read its answer — codes and tokens of users who merely opened the first tenant's page.
+ */
+export const LAYOUT_SCRIPT_REFUSED =
+  "template JavaScript is available only for a tenant served on its own host (a custom domain): on the shared host all tenants' pages share one origin, so a page script could act in other tenants' pages (open their sign-in and read the answer). Leave javaScript out or set it to false";
 
 /** The tenant of a policy file is its folder; an invalid identity-providers.json counts as no providers. */
 export function tenantContextFor(folder: string): TenantContext {
@@ -56,6 +70,11 @@ function checkAgainstTenant(file: string, policy: Policy, ctx: TenantContext): P
       problems.push({ file, path: `$.identityProviders[${i}]`, message: `a ${policy.kind} policy runs with local accounts only; offer '${id}' in a signIn, signUpOrSignIn or profileEdit policy` });
     }
   });
+  if (!ctx.hasOwnHost) {
+    for (const [type, layout] of Object.entries(policy.ui.pageLayouts ?? {})) {
+      if (layout?.javaScript) problems.push({ file, path: `$.ui.pageLayouts.${type}.javaScript`, message: LAYOUT_SCRIPT_REFUSED });
+    }
+  }
   if (ctx.folder) problems.push(...checkFileLayouts(file, policy, ctx.folder));
   problems.push(...checkConnectorSecrets(file, policy));
   return problems;
@@ -86,8 +105,9 @@ function checkConnectorSecrets(file: string, policy: Policy, env: NodeJS.Process
 }
 
 /**
- * Page layouts given as files must be there and have `<div id="api">` (URL templates are fetched by
- * `latchkey policy validate`; at run time one that cannot be had falls back to the default layout).
+ * Page layouts given as files must be there and be servable (`<div id="api">`, nothing the sanitizer
+ * refuses). URL templates are fetched by `latchkey policy validate`; at run time one that cannot be had
+ * falls back to the default layout.
  * With `{Culture:RFC5646}` in the path, at least one language's file must exist.
  */
 function checkFileLayouts(file: string, policy: Policy, folder: string): PolicyProblem[] {
@@ -102,7 +122,8 @@ function checkFileLayouts(file: string, policy: Policy, folder: string): PolicyP
       continue;
     }
     for (const c of present) {
-      if (!hasApiElement(readFileSync(join(folder, c), 'utf8'))) problems.push({ file, path, message: `${c} has no <div id="api"></div> for the form` });
+      const problem = templateProblem(readFileSync(join(folder, c), 'utf8'), layout.javaScript);
+      if (problem) problems.push({ file, path, message: `${c}: ${problem}` });
     }
   }
   return problems;

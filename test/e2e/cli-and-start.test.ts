@@ -2,7 +2,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Agent, absolute, csrfOf } from '../helpers/browserless.js';
 import { freePort } from '../helpers/server.js';
 
@@ -55,6 +55,11 @@ beforeAll(async () => {
   }
   startedInMs = Date.now() - t0;
 });
+
+// The tests run the CLI synchronously, which blocks this worker's event loop. A turn of the loop after
+// each test lets the worker read the runner's replies before their 60-second timeout counts them lost
+// (vitest's "Timeout calling onTaskUpdate" on a loaded machine).
+afterEach(() => new Promise<void>((resolve) => setImmediate(resolve)));
 
 afterAll(async () => {
   server?.kill('SIGTERM');

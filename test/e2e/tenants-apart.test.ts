@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -128,6 +129,39 @@ describe('server secrets stay the operator\'s', () => {
     expect((await adminCall('DELETE', '/secrets/loyalty-api')).status).toBe(404);
     const audit = await s.deps.store.listAuditEvents({ tenantId: s.tenant.id });
     expect(audit.filter((e) => e.event.startsWith('tenant_secret_')).map((e) => e.event)).toEqual(['tenant_secret_removed', 'tenant_secret_set']);
+  });
+});
+
+describe('tenant secrets from the CLI', () => {
+  const cli = (args: string[], input?: string) =>
+    spawnSync(process.execPath, [join(import.meta.dirname, '..', '..', 'dist', 'cli', 'latchkey.js'), ...args], {
+      env: { ...process.env, LATCHKEY_DB: join(s.dir, 'latchkey.db'), LATCHKEY_POLICIES_DIR: join(s.dir, 'policies'), LATCHKEY_MASTER_KEY: MASTER_KEY },
+      input,
+      encoding: 'utf8',
+    });
+
+  it('sets a secret from standard input, lists names only, and policy validate checks what policies name', async () => {
+    const file = join(s.dir, 'policies', 'demo', 'B2C_1_cliconn.json');
+    writeFileSync(file, JSON.stringify(connectorPolicy('B2C_1_cliconn', { type: 'basic', username: 'latchkey', password: { secret: 'crm-password' } })));
+    let r = cli(['policy', 'validate', file]);
+    expect(r.status).toBe(1);
+    expect(r.stdout).toContain("$.apiConnectors.preTokenIssuance.auth.password: the tenant has no secret 'crm-password'");
+    r = cli(['tenant', 'secret', 'set', '--tenant', 'demo', '--name', 'crm-password', '--value-stdin'], 'pa55-from-stdin\n');
+    expect(r.status, r.stderr).toBe(0);
+    r = cli(['tenant', 'secret', 'list', '--tenant', 'demo', '--json']);
+    expect((JSON.parse(r.stdout) as { name: string }[]).map((x) => x.name)).toContain('crm-password');
+    expect(r.stdout).not.toContain('pa55');
+    expect(cli(['policy', 'validate', file]).status).toBe(0);
+    // The operator's files may not name Latchkey's own settings either.
+    writeFileSync(file, JSON.stringify(connectorPolicy('B2C_1_cliconn', { type: 'bearer', token: { env: 'LATCHKEY_MASTER_KEY' } })));
+    r = cli(['policy', 'validate', file]);
+    expect(r.status).toBe(1);
+    expect(r.stdout).toContain('LATCHKEY_*');
+    expect(cli(['tenant', 'secret', 'remove', '--tenant', 'demo', '--name', 'crm-password']).status).toBe(0);
+    r = cli(['tenant', 'secret', 'remove', '--tenant', 'demo', '--name', 'crm-password']);
+    expect(r.status).toBe(1);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect((await s.deps.store.findTenantSecret(s.tenant.id, 'crm-password'))).toBeUndefined();
   });
 });
 

@@ -136,6 +136,8 @@ describe('authorize: errors redirected to a valid redirect URI (RFC 6749 §4.1.2
     expect(html).toContain(`action="${CB}"`);
     expect(html).toContain('name="error" value="login_required"');
     expect(html).toContain('name="state" value="fp"');
+    // Its form may post to Latchkey and to the app's redirect URI, nowhere else.
+    expect(res.headers.get('content-security-policy')).toContain(`form-action 'self' ${CB};`);
   });
 });
 

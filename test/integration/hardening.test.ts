@@ -1,4 +1,5 @@
 import { readFileSync, readdirSync } from 'node:fs';
+import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Agent, absolute, csrfOf, pkce, signInViaPages } from '../helpers/browserless.js';
@@ -29,6 +30,23 @@ async function tryPassword(j: { agent: Agent; journey: string; html: string }, e
   const res = await j.agent.post(j.journey, { csrf: csrfOf(j.html), email, password, action: 'signin' });
   if (res.status === 200) j.html = await res.clone().text();
   return res;
+}
+
+/** A form post as a browser sends it (with Sec-Fetch-Mode, a header fetch() sets itself). */
+function browserPost(agent: Agent, url: string, form: Record<string, string>): Promise<{ status: number; headers: IncomingHttpHeaders; body: string }> {
+  return new Promise((resolve, reject) => {
+    const body = new URLSearchParams(form).toString();
+    const req = httpRequest(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', 'content-length': Buffer.byteLength(body), 'sec-fetch-mode': 'navigate', cookie: [...agent.cookies].map(([k, v]) => `${k}=${v}`).join('; ') },
+    });
+    req.on('response', (res) => {
+      let text = '';
+      res.setEncoding('utf8').on('data', (c: string) => (text += c)).on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body: text }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
 }
 
 async function tokenFor(clientId: string, verifier: string, code: string) {
@@ -171,11 +189,38 @@ describe('browser protections', () => {
     expect(csp).toContain("script-src 'self'");
     expect(csp).not.toContain('unsafe-inline');
     expect(csp).toContain("frame-ancestors 'none'");
+    // Forms post to Latchkey only (see the onward page below for how the browser gets to the app).
+    expect(csp).toContain("form-action 'self';");
     expect(page.headers.get('x-content-type-options')).toBe('nosniff');
     expect(page.headers.get('cache-control')).toBe('no-store');
     expect(await page.text()).not.toMatch(/<script>(?!<\/script>)|<script(?![^>]*src=)[^>]*>/);
     const discovery = await fetch(`${s.baseUrl}/demo/B2C_1_signin/v2.0/.well-known/openid-configuration`);
     expect(discovery.headers.get('x-content-type-options')).toBe('nosniff');
+    // Helmet's policy on other answers (a stylesheet here) lets forms post to Latchkey only.
+    const css = await fetch(`${s.baseUrl}/static/latchkey.css`);
+    expect(css.headers.get('content-security-policy')).toContain("form-action 'self';");
+  });
+
+  it("answers a browser's sign-in post with a page that goes on to the app (form-action checks a post's redirects), other clients with the redirect", async () => {
+    // A browser (Sec-Fetch-Mode: navigate, which fetch() will not send): a page that refreshes to the
+    // app's redirect URI, and a link.
+    await s.createUser('onward@example.com', 'onward-password-1');
+    const browserLike = await openJourney();
+    const onward = await browserPost(browserLike.agent, browserLike.journey, { csrf: csrfOf(browserLike.html), email: 'onward@example.com', password: 'onward-password-1', action: 'signin' });
+    expect(onward.status).toBe(200);
+    expect(onward.headers['content-security-policy']).toContain("form-action 'self';");
+    const html = onward.body;
+    const refresh = /<meta http-equiv="refresh" content="0;url=([^"]+)">/.exec(html)?.[1]?.replaceAll('&amp;', '&');
+    expect(refresh).toBeDefined();
+    const back = new URL(refresh!);
+    expect(`${back.origin}${back.pathname}`).toBe(CB);
+    expect(back.searchParams.get('code')).toBeTruthy();
+    expect(html).toContain(`<a id="continue" href="${refresh!.replaceAll('&', '&amp;')}">`);
+    // Any other client: the redirect, as before.
+    const script = await openJourney();
+    const redirect = await script.agent.post(script.journey, { csrf: csrfOf(script.html), email: 'onward@example.com', password: 'onward-password-1', action: 'signin' });
+    expect(redirect.status).toBe(302);
+    expect(redirect.headers.get('location')).toMatch(new RegExp(`^${CB}\\?code=`));
   });
 
   it('refuses duplicated token parameters and oversized bodies', async () => {

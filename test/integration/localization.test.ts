@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Agent, absolute, csrfOf, pkce } from '../helpers/browserless.js';
 import { waitForPolicy, writePolicy } from '../helpers/policies.js';
 import { startServer, type TestServer } from '../helpers/server.js';
+import { LAYOUT_SCRIPT_REFUSED } from '../../src/services/policies.js';
 import { CATALOGUES, LOCALES } from '../../src/model/messages/messages.js';
 
 const CB = 'http://127.0.0.1:9/cb';
@@ -106,8 +107,24 @@ describe('policy validate and page layouts', () => {
     } catch (err) {
       out = (err as { stdout: string }).stdout;
     }
-    expect(out).toContain('$.ui.pageLayouts.unifiedssp: layouts/plain.html has no <div id="api"></div> for the form');
+    expect(out).toContain('$.ui.pageLayouts.unifiedssp: layouts/plain.html: the template has no <div id="api"></div> for the form');
     expect(out).toContain('$.ui.pageLayouts.selfasserted: layouts/missing.html: no such file');
+    expect(out).toContain('0 valid, 1 invalid');
+  });
+
+  it('refuses template JavaScript on the shared host, and says why', () => {
+    const folder = join(s.dir, 'policies', 'demo');
+    mkdirSync(join(folder, 'layouts'), { recursive: true });
+    writeFileSync(join(folder, 'layouts', 'scripted.html'), '<!doctype html><html><head><title>x</title><script>window.x = 1;</script></head><body><div id="api"></div></body></html>');
+    writePolicy(s, 'B2C_1_scripted', { ui: { pageLayouts: { unifiedssp: { template: 'layouts/scripted.html', javaScript: true } } } });
+    const env = { ...process.env, LATCHKEY_POLICIES_DIR: join(s.dir, 'policies'), LATCHKEY_DB: join(s.dir, 'cli.db') };
+    let out = '';
+    try {
+      execFileSync(process.execPath, [join(root, 'dist', 'cli', 'latchkey.js'), 'policy', 'validate', join(folder, 'B2C_1_scripted.json')], { env, encoding: 'utf8' });
+    } catch (err) {
+      out = (err as { stdout: string }).stdout;
+    }
+    expect(out).toContain(`$.ui.pageLayouts.unifiedssp.javaScript: ${LAYOUT_SCRIPT_REFUSED}`);
     expect(out).toContain('0 valid, 1 invalid');
   });
 });

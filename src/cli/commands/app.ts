@@ -1,193 +1,230 @@
-import { invalid } from '../../model/errors.js';
+import { Option, type Command } from 'commander';
 import { appTypes, type AppType } from '../../model/entities.js';
 import { createApp, defineOnApi, definedOnApi, grantApp, requireApp, revokeGrant } from '../../services/apps.js';
 import { requireTenant } from '../../services/tenants.js';
-import { need, parse, usageError, type CliContext, type Command } from '../context.js';
+import { numberOption, oneOf, repeatable, required, tenantOption, UsageError, type CliContext, type Run } from '../context.js';
 import { appJson, table } from '../output.js';
 import { addAppSecret, listAppSecrets, revokeAppSecret } from '../../services/app-secrets.js';
 import { readFileSync } from 'node:fs';
-import { createSamlApp, samlAppJson } from '../../saml/apps.js';
 import type { Tenant } from '../../model/entities.js';
+import pino from 'pino';
+import { outboundMetadataFetch } from '../../federation/saml/metadata.js';
+import { AddressPolicy } from '../../outbound/address-policy.js';
+import { OutboundClient } from '../../outbound/outbound-client.js';
+import { createSamlApp, samlAppJson } from '../../saml/apps.js';
 
 /** Where a tenant's default policy publishes its SAML IdP metadata (printed with a SAML app, to register at the SP). */
 function idpMetadataUrl(ctx: CliContext, tenant: Tenant): string {
   return `${ctx.config.baseUrl}/${tenant.slug}/${tenant.defaultPolicy}/samlp/metadata`;
 }
 
-const SAML_FLAGS = ['metadata-url', 'metadata-file', 'entity-id', 'acs-url', 'slo-url', 'name-id', 'require-signed-requests'] as const;
-const OAUTH_FLAGS = ['redirect-uri', 'post-logout-redirect-uri', 'identifier-uri', 'allow-implicit', 'allow-ropc', 'logout-url', 'client-id', 'third-party'] as const;
+const APP_TYPES = [...appTypes, 'saml'] as const;
+const SAML_FLAGS = ['metadataUrl', 'metadataFile', 'entityId', 'acsUrl', 'sloUrl', 'nameId', 'requireSignedRequests'] as const;
+const OAUTH_FLAGS = ['redirectUri', 'postLogoutRedirectUri', 'identifierUri', 'allowImplicit', 'allowRopc', 'logoutUrl', 'clientId', 'thirdParty'] as const;
+const flag = (name: string) => `--${name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
 
-async function showApp(ctx: CliContext, tenantSlug: string, clientId: string) {
+interface SamlCreateOptions { metadataUrl?: string; metadataFile?: string; entityId?: string; acsUrl?: string[]; sloUrl?: string; nameId?: string; requireSignedRequests?: boolean }
+
+/** `app create --type saml`: a SAML application, from its metadata (URL or file) or its entity id and ACS URLs. */
+async function createSaml(ctx: CliContext, o: { tenant: string; name: string } & SamlCreateOptions): Promise<void> {
+  const given = o as unknown as Record<string, unknown>;
+  const wrong = OAUTH_FLAGS.find((f) => given[f] !== undefined);
+  if (wrong) throw new UsageError(`${flag(wrong)} is for OAuth apps; a SAML app takes ${SAML_FLAGS.map(flag).join(', ')}`);
   const d = await ctx.deps();
-  const tenant = await requireTenant(d, tenantSlug);
-  const saml = /^[\w-]{1,64}$/.test(clientId) ? await d.store.findSamlApp(tenant.id, clientId.toLowerCase()) : undefined;
-  if (saml) return samlAppJson(saml, { metadataUrl: idpMetadataUrl(ctx, tenant) });
-  const app = await requireApp(d, tenant, clientId);
-  return appJson(app, app.type === 'api' ? { scopes: await d.store.listAppScopes(app.clientId), roles: await d.store.listAppRoles(app.clientId) } : {});
+  const tenant = await requireTenant(d, o.tenant);
+  let metadataXml: string | undefined;
+  if (o.metadataFile !== undefined) {
+    try {
+      metadataXml = readFileSync(o.metadataFile, 'utf8');
+    } catch (err) {
+      throw new UsageError(`cannot read --metadata-file ${o.metadataFile} (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+    }
+  }
+  // Metadata is fetched as the server fetches: the same address policy (LATCHKEY_OUTBOUND_ALLOW).
+  const outbound = new OutboundClient({ policy: new AddressPolicy(ctx.config.outboundAllow), logger: pino({ level: 'silent' }) });
+  const saml = await createSamlApp({ ...d, fetch: outboundMetadataFetch(outbound) }, tenant, {
+    name: o.name,
+    ...(o.metadataUrl !== undefined ? { metadataUrl: o.metadataUrl } : {}),
+    ...(metadataXml !== undefined ? { metadataXml } : {}),
+    ...(o.entityId !== undefined ? { entityId: o.entityId } : {}),
+    ...(o.acsUrl !== undefined ? { acsUrls: o.acsUrl } : {}),
+    ...(o.sloUrl !== undefined ? { sloUrl: o.sloUrl } : {}),
+    ...(o.nameId !== undefined ? { nameId: o.nameId } : {}),
+    requireSignedRequests: o.requireSignedRequests ?? false,
+  });
+  const shown = samlAppJson(saml, { metadataUrl: idpMetadataUrl(ctx, tenant) });
+  if (ctx.json) ctx.printJson(shown);
+  else ctx.print(Object.entries(shown).map(([k, v]) => `${k}: ${Array.isArray(v) ? v.join(' ') : String(v)}`).join('\n'));
+}
+
+interface Target { tenant: string; app: string }
+
+const appOption = (what = "the app's client id") => required('--app <client_id>', what);
+/** A secret's lifetime and overlap, as the secret services take them: a plain non-negative number. */
+const amount = (flag: string) => numberOption(`invalid ${flag}: a number`, (text) => /^\d+(\.\d+)?$/.test(text));
+
+async function target(ctx: CliContext, o: Target) {
+  const d = await ctx.deps();
+  const tenant = await requireTenant(d, o.tenant);
+  return { d, tenant, app: await requireApp(d, tenant, o.app) };
+}
+
+/** `app scope|role add|list`: what an API app exposes, for other apps to be granted. */
+function registerDefinitions(app: Command, run: Run, kind: 'scope' | 'role') {
+  const group = app.command(kind).description(kind === 'scope' ? 'delegated permissions an API app exposes (full name <identifier-uri>/<scope>)' : 'app roles an API app exposes (application permissions, for daemons)');
+  const show = async (ctx: CliContext, api: Awaited<ReturnType<typeof target>>['app'], names: string[]) => {
+    if (ctx.json) ctx.printJson({ client_id: api.clientId, identifier_uri: api.identifierUri, [`${kind}s`]: names });
+    else ctx.print(names.map((n) => (kind === 'scope' ? `${api.identifierUri}/${n}` : n)).join('\n') || '(none)');
+  };
+  const add = group.command('add').description(`add a ${kind} to an API app`)
+    .addOption(tenantOption()).addOption(appOption("the API app's client id"))
+    .addOption(required(`--${kind} <name>`, `the ${kind}'s name`));
+  if (kind === 'scope') add.option('--description <text>', 'shown to users on the consent page');
+  add.action(run<Target & { scope?: string; role?: string; description?: string }>(async (ctx, o) => {
+    const { d, app: api } = await target(ctx, o);
+    await show(ctx, api, await defineOnApi(d, api, kind, (kind === 'scope' ? o.scope : o.role)!, o.description));
+  }));
+  group.command('list').description(`list an API app's ${kind}s`)
+    .addOption(tenantOption()).addOption(appOption("the API app's client id"))
+    .action(run<Target>(async (ctx, o) => {
+      const { d, app: api } = await target(ctx, o);
+      await show(ctx, api, await definedOnApi(d, api, kind));
+    }));
+}
+
+/** `app grant|revoke`: a client app's permission (a scope, or a role for daemons) on an API app. */
+function registerGrant(app: Command, run: Run, revoke: boolean) {
+  app.command(revoke ? 'revoke' : 'grant')
+    .description(revoke ? "take a permission on an API app away from an app" : 'grant an app a scope (delegated) or a role (application permission) of an API app')
+    .addOption(tenantOption()).addOption(appOption(`the client id of the app ${revoke ? 'losing' : 'getting'} the permission`))
+    .addOption(required('--api <api>', "the API app's client id or identifier URI"))
+    .addOption(new Option('--scope <name>', 'a scope the API defines').conflicts('role'))
+    .addOption(new Option('--role <name>', 'a role the API defines'))
+    .action(run<Target & { api: string; scope?: string; role?: string }>(async (ctx, o) => {
+      if (o.scope === undefined && o.role === undefined) throw new UsageError('give exactly one of --scope or --role');
+      const d = await ctx.deps();
+      const tenant = await requireTenant(d, o.tenant);
+      const client = await requireApp(d, tenant, o.app);
+      const api = await requireApp(d, tenant, o.api);
+      const kind = o.scope !== undefined ? 'scope' : 'role';
+      const name = (o.scope ?? o.role)!;
+      const grants = await (revoke ? revokeGrant : grantApp)(d, tenant, client, api, kind, name);
+      if (ctx.json) ctx.printJson({ client_id: client.clientId, grants });
+      else ctx.print(`${revoke ? 'revoked' : 'granted'} ${kind} ${name} on ${api.identifierUri ?? api.clientId} ${revoke ? 'from' : 'to'} ${client.name}`);
+    }));
 }
 
 /** `app secret add|list|revoke`: several live secrets per app, rotated without downtime. */
-async function secretCommand(ctx: CliContext, argv: string[]): Promise<void> {
-  const [verb, ...rest] = argv;
-  if (verb !== 'add' && verb !== 'list' && verb !== 'revoke') throw usageError('usage: latchkey app secret add|list|revoke --tenant T --app <client_id> …');
-  const { values } = parse(rest, { tenant: { type: 'string' }, app: { type: 'string' }, description: { type: 'string' }, 'expires-in-days': { type: 'string' }, 'secret-id': { type: 'string' }, 'overlap-hours': { type: 'string' } });
-  const d = await ctx.deps();
-  const tenant = await requireTenant(d, need(values.tenant, '--tenant'));
-  const app = await requireApp(d, tenant, need(values.app, '--app'));
-  const number = (flag: string, v: string | undefined) => {
-    if (v === undefined) return undefined;
-    if (!/^\d+(\.\d+)?$/.test(v)) throw invalid(`invalid ${flag}: a number`);
-    return Number(v);
-  };
-  if (verb === 'add') {
-    const { secret, value } = await addAppSecret(d, tenant, app, { ...(values.description !== undefined ? { description: values.description } : {}), ...(values['expires-in-days'] !== undefined ? { expiresInDays: number('--expires-in-days', values['expires-in-days'])! } : {}) });
-    if (ctx.json) ctx.printJson({ ...secret, client_secret: value });
-    else ctx.print(`secret ${secret.id} added${secret.expiresAt ? ` (expires ${secret.expiresAt})` : ''}\nclient_secret: ${value}\n(shown once: store it now; Latchkey keeps only its hash)`);
-  } else if (verb === 'list') {
-    const list = await listAppSecrets(d, tenant, app);
-    if (ctx.json) ctx.printJson(list);
-    else ctx.print(table(list.map((s) => ({ ...s, expiresAt: s.expiresAt ?? 'never', live: s.live ? 'yes' : 'expired' })), ['id', 'description', 'createdAt', 'expiresAt', 'live']));
-  } else {
-    const overlap = number('--overlap-hours', values['overlap-hours']);
-    const s = await revokeAppSecret(d, tenant, app, need(values['secret-id'], '--secret-id'), overlap !== undefined ? { overlapHours: overlap } : {});
-    if (ctx.json) ctx.printJson(s);
-    else ctx.print(overlap ? `secret ${s.id} stops working at ${s.expiresAt}` : `secret ${s.id} revoked`);
-  }
+function registerSecrets(app: Command, run: Run) {
+  const secret = app.command('secret').description("a confidential app's client secrets: several live at once, rotated without downtime");
+  secret.command('add').description('add a client secret (printed once; only its hash is kept)')
+    .addOption(tenantOption()).addOption(appOption())
+    .option('--description <text>', 'what the secret is for')
+    .addOption(new Option('--expires-in-days <days>', 'the secret stops working after this many days (default: never)').argParser(amount('--expires-in-days')))
+    .action(run<Target & { description?: string; expiresInDays?: number }>(async (ctx, o) => {
+      const { d, tenant, app: client } = await target(ctx, o);
+      const { secret: added, value } = await addAppSecret(d, tenant, client, { ...(o.description !== undefined ? { description: o.description } : {}), ...(o.expiresInDays !== undefined ? { expiresInDays: o.expiresInDays } : {}) });
+      if (ctx.json) ctx.printJson({ ...added, client_secret: value });
+      else ctx.print(`secret ${added.id} added${added.expiresAt ? ` (expires ${added.expiresAt})` : ''}\nclient_secret: ${value}\n(shown once: store it now; Latchkey keeps only its hash)`);
+    }));
+  secret.command('list').description("list an app's secrets (never their values)")
+    .addOption(tenantOption()).addOption(appOption())
+    .action(run<Target>(async (ctx, o) => {
+      const { d, tenant, app: client } = await target(ctx, o);
+      const list = await listAppSecrets(d, tenant, client);
+      if (ctx.json) ctx.printJson(list);
+      else ctx.print(table(list.map((s) => ({ ...s, expiresAt: s.expiresAt ?? 'never', live: s.live ? 'yes' : 'expired' })), ['id', 'description', 'createdAt', 'expiresAt', 'live']));
+    }));
+  secret.command('revoke').description('revoke a secret, at once or after an overlap')
+    .addOption(tenantOption()).addOption(appOption())
+    .addOption(required('--secret-id <id>', "the secret's id (from app secret list)"))
+    .addOption(new Option('--overlap-hours <hours>', 'keep it working this many hours more (default: stop now)').argParser(amount('--overlap-hours')))
+    .action(run<Target & { secretId: string; overlapHours?: number }>(async (ctx, o) => {
+      const { d, tenant, app: client } = await target(ctx, o);
+      const s = await revokeAppSecret(d, tenant, client, o.secretId, o.overlapHours !== undefined ? { overlapHours: o.overlapHours } : {});
+      if (ctx.json) ctx.printJson(s);
+      else ctx.print(o.overlapHours ? `secret ${s.id} stops working at ${s.expiresAt}` : `secret ${s.id} revoked`);
+    }));
 }
 
-async function grantCommand(ctx: CliContext, rest: string[], revoke: boolean): Promise<void> {
-  const { values } = parse(rest, { tenant: { type: 'string' }, app: { type: 'string' }, api: { type: 'string' }, scope: { type: 'string' }, role: { type: 'string' } });
-  const d = await ctx.deps();
-  const tenant = await requireTenant(d, need(values.tenant, '--tenant'));
-  const client = await requireApp(d, tenant, need(values.app, '--app'));
-  const api = await requireApp(d, tenant, need(values.api, '--api'));
-  if ((values.scope === undefined) === (values.role === undefined)) throw usageError('give exactly one of --scope or --role');
-  const kind = values.scope !== undefined ? 'scope' : 'role';
-  const name = (values.scope ?? values.role)!;
-  const grants = await (revoke ? revokeGrant : grantApp)(d, tenant, client, api, kind, name);
-  if (ctx.json) ctx.printJson({ client_id: client.clientId, grants });
-  else ctx.print(`${revoke ? 'revoked' : 'granted'} ${kind} ${name} on ${api.identifierUri ?? api.clientId} ${revoke ? 'from' : 'to'} ${client.name}`);
-}
+export function registerApp(program: Command, run: Run): void {
+  const app = program.command('app').description('apps: register, show, expose and grant scopes and roles, rotate secrets');
 
-async function defineCommand(ctx: CliContext, kind: 'scope' | 'role', rest: string[]): Promise<void> {
-  const [verb, ...args] = rest;
-  if (verb !== 'add' && verb !== 'list') throw usageError(`usage: latchkey app ${kind} add|list --tenant T --app API_CLIENT_ID [--${kind} NAME]`);
-  const { values: parsed } = parse(args, { tenant: { type: 'string' }, app: { type: 'string' }, [kind]: { type: 'string' }, ...(kind === 'scope' ? { description: { type: 'string' } } : {}) });
-  const values = parsed as Record<string, string | undefined>;
-  const d = await ctx.deps();
-  const tenant = await requireTenant(d, need(values.tenant as string | undefined, '--tenant'));
-  const api = await requireApp(d, tenant, need(values.app as string | undefined, '--app'));
-  const description = values.description;
-  const names = verb === 'add' ? await defineOnApi(d, api, kind, need(values[kind] as string | undefined, `--${kind}`), description) : await definedOnApi(d, api, kind);
-  if (ctx.json) ctx.printJson({ client_id: api.clientId, identifier_uri: api.identifierUri, [`${kind}s`]: names });
-  else ctx.print(names.map((n) => (kind === 'scope' ? `${api.identifierUri}/${n}` : n)).join('\n') || '(none)');
-}
-
-export const appCommand: Command = async (ctx, argv) => {
-  const [sub, ...rest] = argv;
-  switch (sub) {
-    case 'create': {
-      const { values } = parse(rest, {
-        tenant: { type: 'string' },
-        name: { type: 'string' },
-        type: { type: 'string' },
-        'redirect-uri': { type: 'string', multiple: true },
-        'post-logout-redirect-uri': { type: 'string', multiple: true },
-        'identifier-uri': { type: 'string' },
-        'allow-implicit': { type: 'boolean' },
-        'allow-ropc': { type: 'boolean' },
-        'logout-url': { type: 'string' },
-        'client-id': { type: 'string' },
-        'third-party': { type: 'boolean' },
-        'metadata-url': { type: 'string' },
-        'metadata-file': { type: 'string' },
-        'entity-id': { type: 'string' },
-        'acs-url': { type: 'string', multiple: true },
-        'slo-url': { type: 'string' },
-        'name-id': { type: 'string' },
-        'require-signed-requests': { type: 'boolean' },
+  app.command('create').description('register an app; confidential types (web, daemon, api) get a client secret, printed once')
+    .addOption(tenantOption())
+    .addOption(required('--name <name>', "the app's display name"))
+    .addOption(required(`--type <${APP_TYPES.join('|')}>`, 'public clients (spa, native) use PKCE; confidential ones (web, daemon, api) get a secret; saml: a SAML application').argParser(oneOf(APP_TYPES, (v) => `invalid --type '${v}': one of ${APP_TYPES.join(', ')}`)))
+    .option('--redirect-uri <uri>', 'a redirect URI, matched exactly (repeat for more)', repeatable)
+    .option('--post-logout-redirect-uri <uri>', 'where logout may return to (repeat for more)', repeatable)
+    .option('--identifier-uri <uri>', "an API app's identifier URI (the prefix of its scopes)")
+    .option('--allow-implicit', 'allow the implicit flow (response_type=token id_token)')
+    .option('--allow-ropc', 'allow resource owner password credentials (public clients only)')
+    .option('--logout-url <url>', 'front-channel logout URL, loaded in a frame at sign-out')
+    .option('--client-id <guid>', 'keep a given client id (e.g. the B2C application id)')
+    .option('--third-party', 'users consent to its permissions on first use')
+    .option('--metadata-url <url>', "SAML: the service provider's metadata URL")
+    .option('--metadata-file <file>', "SAML: the service provider's metadata file")
+    .option('--entity-id <uri>', "SAML: the service provider's entity id (with --acs-url)")
+    .option('--acs-url <url>', 'SAML: an assertion consumer service URL (repeat for more)', repeatable)
+    .option('--slo-url <url>', 'SAML: the single logout URL')
+    .option('--name-id <email|persistent|unspecified>', 'SAML: the NameID (default persistent, the oid)')
+    .option('--require-signed-requests', 'SAML: refuse unsigned AuthnRequests')
+    .action(run<{
+      tenant: string; name: string; type: AppType | 'saml'; redirectUri?: string[]; postLogoutRedirectUri?: string[]; identifierUri?: string;
+      allowImplicit?: boolean; allowRopc?: boolean; logoutUrl?: string; clientId?: string; thirdParty?: boolean;
+    } & SamlCreateOptions>(async (ctx, o) => {
+      if (o.type === 'saml') return createSaml(ctx, o);
+      const samlOnly = SAML_FLAGS.find((f) => o[f] !== undefined);
+      if (samlOnly) throw new UsageError(`${flag(samlOnly)} is for SAML apps (--type saml)`);
+      const d = await ctx.deps();
+      const tenant = await requireTenant(d, o.tenant);
+      const { app: created, clientSecret } = await createApp(d, tenant, {
+        name: o.name,
+        type: o.type as AppType,
+        redirectUris: o.redirectUri ?? [],
+        postLogoutRedirectUris: o.postLogoutRedirectUri ?? [],
+        ...(o.identifierUri ? { identifierUri: o.identifierUri } : {}),
+        allowImplicit: o.allowImplicit ?? false,
+        allowRopc: o.allowRopc ?? false,
+        thirdParty: o.thirdParty ?? false,
+        ...(o.logoutUrl ? { logoutUrl: o.logoutUrl } : {}),
+        ...(o.clientId !== undefined ? { clientId: o.clientId } : {}),
       });
-      const type = need(values.type, '--type');
-      if (type === 'saml') {
-        const wrong = OAUTH_FLAGS.find((f) => values[f] !== undefined);
-        if (wrong) throw usageError(`--${wrong} is for OAuth apps; a SAML app takes ${SAML_FLAGS.map((f) => `--${f}`).join(', ')}`);
-        const d = await ctx.deps();
-        const tenant = await requireTenant(d, need(values.tenant, '--tenant'));
-        let metadataXml: string | undefined;
-        if (values['metadata-file'] !== undefined) {
-          try {
-            metadataXml = readFileSync(values['metadata-file'], 'utf8');
-          } catch (err) {
-            throw usageError(`cannot read --metadata-file ${values['metadata-file']} (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
-          }
-        }
-        const saml = await createSamlApp({ ...d, fetch: (url, init) => fetch(url, init) }, tenant, {
-          name: need(values.name, '--name'),
-          ...(values['metadata-url'] !== undefined ? { metadataUrl: values['metadata-url'] } : {}),
-          ...(metadataXml !== undefined ? { metadataXml } : {}),
-          ...(values['entity-id'] !== undefined ? { entityId: values['entity-id'] } : {}),
-          ...(values['acs-url'] !== undefined ? { acsUrls: values['acs-url'] } : {}),
-          ...(values['slo-url'] !== undefined ? { sloUrl: values['slo-url'] } : {}),
-          ...(values['name-id'] !== undefined ? { nameId: values['name-id'] } : {}),
-          requireSignedRequests: values['require-signed-requests'] ?? false,
-        });
-        const shown = samlAppJson(saml, { metadataUrl: idpMetadataUrl(ctx, tenant) });
-        if (ctx.json) ctx.printJson(shown);
-        else ctx.print(Object.entries(shown).map(([k, v]) => `${k}: ${Array.isArray(v) ? v.join(' ') : String(v)}`).join('\n'));
+      if (ctx.json) ctx.printJson(appJson(created, clientSecret ? { clientSecret } : {}));
+      else {
+        ctx.print(`client_id: ${created.clientId}`);
+        if (clientSecret) ctx.print(`client_secret: ${clientSecret}\n(shown once: store it now; Latchkey keeps only its hash)`);
+        if (created.identifierUri) ctx.print(`identifier_uri: ${created.identifierUri}`);
+      }
+    }));
+
+  app.command('list').description("list a tenant's apps").addOption(tenantOption())
+    .action(run<{ tenant: string }>(async (ctx, o) => {
+      const d = await ctx.deps();
+      const tenant = await requireTenant(d, o.tenant);
+      ctx.printList([...(await d.store.listApps(tenant.id)).map((a) => appJson(a)), ...(await d.store.listSamlApps(tenant.id)).map((a) => samlAppJson(a))], ['client_id', 'name', 'type', 'redirect_uris']);
+    }));
+
+  app.command('show').description('show an app (an API app with its scopes and roles)').addOption(tenantOption()).addOption(appOption())
+    .action(run<Target>(async (ctx, o) => {
+      const d0 = await ctx.deps();
+      const t = await requireTenant(d0, o.tenant);
+      const saml = /^[\w-]{1,64}$/.test(o.app) ? await d0.store.findSamlApp(t.id, o.app.toLowerCase()) : undefined;
+      if (saml) {
+        const shownSaml = samlAppJson(saml, { metadataUrl: idpMetadataUrl(ctx, t) });
+        if (ctx.json) ctx.printJson(shownSaml);
+        else ctx.print(Object.entries(shownSaml).map(([k, v]) => `${k}: ${Array.isArray(v) ? v.join(' ') : String(v)}`).join('\n'));
         return;
       }
-      const samlOnly = SAML_FLAGS.find((f) => values[f] !== undefined);
-      if (samlOnly) throw usageError(`--${samlOnly} is for SAML apps (--type saml)`);
-      if (!appTypes.includes(type as AppType)) throw usageError(`invalid --type '${type}': one of ${appTypes.join(', ')}, saml`);
-      const d = await ctx.deps();
-      const tenant = await requireTenant(d, need(values.tenant, '--tenant'));
-      const { app, clientSecret } = await createApp(d, tenant, {
-        name: need(values.name, '--name'),
-        type: type as AppType,
-        redirectUris: values['redirect-uri'] ?? [],
-        postLogoutRedirectUris: values['post-logout-redirect-uri'] ?? [],
-        ...(values['identifier-uri'] ? { identifierUri: values['identifier-uri'] } : {}),
-        allowImplicit: values['allow-implicit'] ?? false,
-        allowRopc: values['allow-ropc'] ?? false,
-        thirdParty: values['third-party'] ?? false,
-        ...(values['logout-url'] ? { logoutUrl: values['logout-url'] } : {}),
-        ...(values['client-id'] !== undefined ? { clientId: values['client-id'] } : {}),
-      });
-      if (ctx.json) ctx.printJson(appJson(app, clientSecret ? { clientSecret } : {}));
-      else {
-        ctx.print(`client_id: ${app.clientId}`);
-        if (clientSecret) ctx.print(`client_secret: ${clientSecret}\n(shown once: store it now; Latchkey keeps only its hash)`);
-        if (app.identifierUri) ctx.print(`identifier_uri: ${app.identifierUri}`);
-      }
-      return;
-    }
-    case 'list': {
-      const { values } = parse(rest, { tenant: { type: 'string' } });
-      const d = await ctx.deps();
-      const tenant = await requireTenant(d, need(values.tenant, '--tenant'));
-      const rows = [...(await d.store.listApps(tenant.id)).map((a) => appJson(a)), ...(await d.store.listSamlApps(tenant.id)).map((a) => samlAppJson(a))];
-      if (ctx.json) ctx.printJson(rows);
-      else ctx.print(table(rows, ['client_id', 'name', 'type', 'redirect_uris']));
-      return;
-    }
-    case 'show': {
-      const { values } = parse(rest, { tenant: { type: 'string' }, app: { type: 'string' } });
-      const shown = await showApp(ctx, need(values.tenant, '--tenant'), need(values.app, '--app'));
+      const { d, app: a } = await target(ctx, o);
+      const shown = appJson(a, a.type === 'api' ? { scopes: await d.store.listAppScopes(a.clientId), roles: await d.store.listAppRoles(a.clientId) } : {});
       if (ctx.json) ctx.printJson(shown);
       else ctx.print(Object.entries(shown).map(([k, v]) => `${k}: ${Array.isArray(v) ? v.join(' ') : String(v)}`).join('\n'));
-      return;
-    }
-    case 'scope':
-      return defineCommand(ctx, 'scope', rest);
-    case 'role':
-      return defineCommand(ctx, 'role', rest);
-    case 'grant':
-      return grantCommand(ctx, rest, false);
-    case 'revoke':
-      return grantCommand(ctx, rest, true);
-    case 'secret':
-      return secretCommand(ctx, rest);
-    default:
-      throw usageError('usage: latchkey app create|list|show|scope add|role add|grant|revoke|secret …');
-  }
-};
+    }));
+
+  registerDefinitions(app, run, 'scope');
+  registerDefinitions(app, run, 'role');
+  registerGrant(app, run, false);
+  registerGrant(app, run, true);
+  registerSecrets(app, run);
+}

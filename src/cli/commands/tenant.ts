@@ -1,62 +1,96 @@
+import { Option, type Command } from 'commander';
 import { createTenant, requireTenant, setTenantSettings } from '../../services/tenants.js';
-import { need, parse, usageError, type Command } from '../context.js';
-import { table, tenantJson } from '../output.js';
+import { oneOf, required, tenantOption, UsageError, type Run } from '../context.js';
+import { listTenantSecrets, removeTenantSecret, setTenantSecret } from '../../services/tenant-secrets.js';
+import { tenantJson } from '../output.js';
 
-const USAGE = `usage: latchkey tenant create <slug> [--display-name NAME] [--id GUID] [--issuer-pattern tenant|tfp] | tenant list
-       latchkey tenant set --tenant T [--legacy-ropc-url URL --legacy-client-id ID [--legacy-scope S] | --no-legacy-ropc] [--extensions-app-id GUID]`;
+interface SetOptions {
+  tenant: string;
+  legacyRopcUrl?: string;
+  legacyClientId?: string;
+  legacyScope?: string;
+  /** false when --no-legacy-ropc is given (commander's negated flag). */
+  legacyRopc: boolean;
+  extensionsAppId?: string;
+}
 
-export const tenantCommand: Command = async (ctx, argv) => {
-  const [sub, ...rest] = argv;
-  switch (sub) {
-    case 'create': {
-      const { values, positionals } = parse(rest, { 'display-name': { type: 'string' }, 'issuer-pattern': { type: 'string' }, id: { type: 'string' } }, true);
-      const slug = need(positionals[0], '<slug>');
-      if (positionals.length > 1) throw usageError(`unexpected argument '${positionals[1]}'`);
-      const pattern = values['issuer-pattern'];
-      if (pattern !== undefined && pattern !== 'tenant' && pattern !== 'tfp') throw usageError("invalid --issuer-pattern: 'tenant' or 'tfp'");
-      const t = await createTenant((await ctx.deps()), slug, {
-        ...(values['display-name'] ? { displayName: values['display-name'] } : {}),
-        ...(pattern ? { issuerPattern: pattern } : {}),
-        ...(values.id !== undefined ? { id: values.id } : {}),
+export function registerTenant(program: Command, run: Run): void {
+  const tenant = program.command('tenant').description('tenants: create, list, change settings');
+
+  tenant.command('create').description("create a tenant and copy the standard policies into its policies folder")
+    .argument('<slug>', "the tenant's short name (lower-case letters, digits, dashes)")
+    .option('--display-name <name>', "the tenant's display name")
+    .option('--id <guid>', "keep a given tenant id, such as a B2C tenant's (and so its issuer)")
+    .addOption(new Option('--issuer-pattern <tenant|tfp>', "one issuer per tenant, {base}/{tenant id}/v2.0/ (tenant, the default), or per policy, {base}/tfp/{tenant id}/{policy}/v2.0/ (tfp)").argParser(oneOf(['tenant', 'tfp'] as const, () => "invalid --issuer-pattern: 'tenant' or 'tfp'")))
+    .action(run<{ displayName?: string; id?: string; issuerPattern?: 'tenant' | 'tfp' }>(async (ctx, o, [slug]) => {
+      const t = await createTenant(await ctx.deps(), slug!, {
+        ...(o.displayName ? { displayName: o.displayName } : {}),
+        ...(o.issuerPattern ? { issuerPattern: o.issuerPattern } : {}),
+        ...(o.id !== undefined ? { id: o.id } : {}),
       });
       if (ctx.json) ctx.printJson(tenantJson(ctx.config, t));
       else ctx.print(`created tenant ${t.slug} (${t.id})\nissuer: ${tenantJson(ctx.config, t).issuer}\npolicies: ${ctx.config.policiesDir}/${t.slug}/`);
-      return;
-    }
-    case 'set': {
-      const { values } = parse(rest, {
-        tenant: { type: 'string' },
-        'legacy-ropc-url': { type: 'string' },
-        'legacy-client-id': { type: 'string' },
-        'legacy-scope': { type: 'string' },
-        'no-legacy-ropc': { type: 'boolean' },
-        'extensions-app-id': { type: 'string' },
-      });
+    }));
+
+  tenant.command('list').description('list the tenants')
+    .action(run(async (ctx) => {
+      ctx.printList((await (await ctx.deps()).store.listTenants()).map((t) => tenantJson(ctx.config, t)), ['slug', 'id', 'display_name', 'default_policy']);
+    }));
+
+  tenant.command('set').description("change a tenant's settings: the old identity provider's ROPC endpoint for just-in-time password migration, the extensions app")
+    .addOption(tenantOption())
+    .option('--legacy-ropc-url <url>', "the old tenant's ROPC token endpoint, where passwords are checked once at first sign-in")
+    .option('--legacy-client-id <id>', 'the client id used at that endpoint (with --legacy-ropc-url)')
+    .option('--legacy-scope <scope>', "the scope sent there (default: 'openid <client id>')")
+    .addOption(new Option('--no-legacy-ropc', 'stop migrating passwords from the old identity provider').conflicts('legacyRopcUrl'))
+    .option('--extensions-app-id <guid>', "the b2c-extensions-app's id, which names imported extension attributes")
+    .action(run<SetOptions>(async (ctx, o) => {
+      const url = o.legacyRopcUrl;
+      const clientId = o.legacyClientId;
+      const stop = o.legacyRopc === false;
+      if ((url === undefined) !== (clientId === undefined)) throw new UsageError('give --legacy-ropc-url and --legacy-client-id together');
+      if (o.legacyScope !== undefined && url === undefined) throw new UsageError('--legacy-scope goes with --legacy-ropc-url');
+      if (url === undefined && !stop && o.extensionsAppId === undefined) throw new UsageError('nothing to set: give --legacy-ropc-url with --legacy-client-id, --no-legacy-ropc or --extensions-app-id');
       const d = await ctx.deps();
-      const tenant = await requireTenant(d, need(values.tenant, '--tenant'));
-      const url = values['legacy-ropc-url'];
-      const clientId = values['legacy-client-id'];
-      if ((url === undefined) !== (clientId === undefined)) throw usageError('give --legacy-ropc-url and --legacy-client-id together');
-      if (values['no-legacy-ropc'] && url !== undefined) throw usageError('give either --legacy-ropc-url or --no-legacy-ropc');
-      if (values['legacy-scope'] !== undefined && url === undefined) throw usageError('--legacy-scope goes with --legacy-ropc-url');
-      if (url === undefined && !values['no-legacy-ropc'] && values['extensions-app-id'] === undefined) throw usageError(USAGE);
-      const updated = await setTenantSettings(d, tenant, {
-        ...(url !== undefined && clientId !== undefined ? { legacyRopc: { tokenUrl: url, clientId, ...(values['legacy-scope'] ? { scope: values['legacy-scope'] } : {}) } } : {}),
-        ...(values['no-legacy-ropc'] ? { legacyRopc: null } : {}),
-        ...(values['extensions-app-id'] !== undefined ? { extensionsAppId: values['extensions-app-id'] } : {}),
+      const updated = await setTenantSettings(d, await requireTenant(d, o.tenant), {
+        ...(url !== undefined && clientId !== undefined ? { legacyRopc: { tokenUrl: url, clientId, ...(o.legacyScope ? { scope: o.legacyScope } : {}) } } : {}),
+        ...(stop ? { legacyRopc: null } : {}),
+        ...(o.extensionsAppId !== undefined ? { extensionsAppId: o.extensionsAppId } : {}),
       });
       if (ctx.json) ctx.printJson(tenantJson(ctx.config, updated));
       else ctx.print(Object.entries(tenantJson(ctx.config, updated)).map(([k, v]) => `${k}: ${typeof v === 'object' && v !== null ? JSON.stringify(v) : (v ?? '')}`).join('\n'));
-      return;
-    }
-    case 'list': {
-      parse(rest, {});
-      const rows = (await (await ctx.deps()).store.listTenants()).map((t) => tenantJson(ctx.config, t));
-      if (ctx.json) ctx.printJson(rows);
-      else ctx.print(table(rows, ['slug', 'id', 'display_name', 'default_policy']));
-      return;
-    }
-    default:
-      throw usageError(USAGE);
-  }
-};
+    }));
+
+  const secret = tenant.command('secret').description("the tenant's secrets (connector passwords, upstream client secrets), named { \"secret\": NAME } in policies and identity-providers.json; values are sealed and never shown again");
+
+  secret.command('set').description('create or replace a tenant secret')
+    .addOption(tenantOption())
+    .addOption(required('--name <name>', "the secret's name, as policies name it"))
+    .option('--value <value>', 'the value (prefer --value-stdin: a command line can be seen by other users of the machine)')
+    .option('--value-stdin', 'read the value from standard input')
+    .action(run<{ tenant: string; name: string; value?: string; valueStdin?: boolean }>(async (ctx, o) => {
+      if ((o.value === undefined) === (o.valueStdin !== true)) throw new UsageError('give exactly one of --value or --value-stdin');
+      const value = o.value ?? (await ctx.readStdin());
+      const d = await ctx.deps();
+      const view = await setTenantSecret(d, await requireTenant(d, o.tenant), o.name, value, 'cli');
+      if (ctx.json) ctx.printJson(view);
+      else ctx.print(`secret '${view.name}' set; name it in a policy as { "secret": "${view.name}" }`);
+    }));
+
+  secret.command('list').description("list the tenant's secrets (names and times, never values)")
+    .addOption(tenantOption())
+    .action(run<{ tenant: string }>(async (ctx, o) => {
+      const d = await ctx.deps();
+      ctx.printList((await listTenantSecrets(d, await requireTenant(d, o.tenant))).map((v) => ({ ...v })), ['name', 'createdAt', 'updatedAt']);
+    }));
+
+  secret.command('remove').description('remove a tenant secret')
+    .addOption(tenantOption())
+    .addOption(required('--name <name>', "the secret's name"))
+    .action(run<{ tenant: string; name: string }>(async (ctx, o) => {
+      const d = await ctx.deps();
+      await removeTenantSecret(d, await requireTenant(d, o.tenant), o.name, 'cli');
+      if (ctx.json) ctx.printJson({ removed: o.name });
+      else ctx.print(`secret '${o.name}' removed`);
+    }));
+}

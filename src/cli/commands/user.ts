@@ -1,114 +1,87 @@
+import { Option, type Command } from 'commander';
+import { createWriteStream, type WriteStream } from 'node:fs';
+import { basename, resolve } from 'node:path';
 import { notFound } from '../../model/errors.js';
 import { addIdentity, createUser, removeIdentity, requireUser } from '../../services/users.js';
 import { requireTenant } from '../../services/tenants.js';
-import { need, parse, usageError, type Command } from '../context.js';
-import { createWriteStream, type WriteStream } from 'node:fs';
-import { basename, resolve } from 'node:path';
 import { graphFromUser } from '../../services/graph-users.js';
 import { MfaService } from '../../services/mfa.js';
 import { countRows, importUsers } from '../../services/user-import.js';
+import { required, tenantOption, UsageError, type CliContext, type Run } from '../context.js';
 import { identitiesJson, table, userJson } from '../output.js';
 import { progressReporter } from '../progress.js';
+
+interface Who { tenant: string; user: string }
+
+const userOption = () => required('--user <user>', "the user's object id or e-mail");
 
 function identityLines(identities: ReturnType<typeof identitiesJson>): string {
   return identities.length === 0 ? '(none)' : identities.map((i) => `\n  ${i.signInType} ${i.issuer} ${i.issuerAssignedId}`).join('');
 }
 
-export const userCommand: Command = async (ctx, argv) => {
-  const [sub, ...rest] = argv;
-  switch (sub) {
-    case 'create': {
-      const { values } = parse(rest, {
-        tenant: { type: 'string' },
-        email: { type: 'string' },
-        password: { type: 'string' },
-        'password-stdin': { type: 'boolean' },
-        'given-name': { type: 'string' },
-        'family-name': { type: 'string' },
-        'display-name': { type: 'string' },
-      });
-      if ((values.password !== undefined) === (values['password-stdin'] === true)) throw usageError('give exactly one of --password or --password-stdin');
-      const password = values.password ?? (await ctx.readStdin()).replace(/\r?\n$/, '');
-      const d = await ctx.deps();
-      const tenant = await requireTenant(d, need(values.tenant, '--tenant'));
-      const user = await createUser(d, tenant, {
-        email: need(values.email, '--email'),
-        password,
-        ...(values['given-name'] ? { givenName: values['given-name'] } : {}),
-        ...(values['family-name'] ? { familyName: values['family-name'] } : {}),
-        ...(values['display-name'] ? { displayName: values['display-name'] } : {}),
-      });
-      if (ctx.json) ctx.printJson(userJson(user));
-      else ctx.print(`created user ${user.email} (oid ${user.id})`);
-      return;
-    }
-    case 'list': {
-      const { values } = parse(rest, { tenant: { type: 'string' } });
-      const d = await ctx.deps();
-      const tenant = await requireTenant(d, need(values.tenant, '--tenant'));
-      const rows = (await d.store.listUsers(tenant.id)).map((u) => userJson(u));
-      if (ctx.json) ctx.printJson(rows);
-      else ctx.print(table(rows, ['id', 'email', 'display_name', 'disabled']));
-      return;
-    }
-    case 'show':
-    case 'disable':
-    case 'enable':
-    case 'delete': {
-      const { values, positionals } = parse(rest, { tenant: { type: 'string' }, user: { type: 'string' } }, true);
-      const who = need(values.user ?? positionals[0], '--user <id or email>');
-      const d = await ctx.deps();
-      const tenant = await requireTenant(d, need(values.tenant, '--tenant'));
-      const user = await requireUser(d, tenant, who);
-      if (sub === 'disable' || sub === 'enable') {
-        await d.store.setUserDisabled(tenant.id, user.id, sub === 'disable', d.clock.now());
-        await d.audit.record({ tenantId: tenant.id, event: sub === 'disable' ? 'user_disabled' : 'user_enabled', outcome: 'success', subject: user.id, detail: 'cli' });
-        const updated = await requireUser(d, tenant, user.id);
+async function findUser(ctx: CliContext, o: Who) {
+  const d = await ctx.deps();
+  const tenant = await requireTenant(d, o.tenant);
+  return { d, tenant, user: await requireUser(d, tenant, o.user) };
+}
+
+/** `user show|disable|enable|delete`: one user, named by --user or as the argument. */
+function registerOne(user: Command, run: Run, verb: 'show' | 'disable' | 'enable' | 'delete', description: string) {
+  user.command(verb).description(description)
+    .argument('[user]', 'the object id or e-mail (or give --user)')
+    .addOption(tenantOption())
+    .option('--user <user>', "the user's object id or e-mail")
+    .action(run<{ tenant: string; user?: string }>(async (ctx, o, [named]) => {
+      const who = o.user ?? named;
+      if (who === undefined || who === '') throw new UsageError('missing --user <id or email>');
+      const { d, tenant, user: u } = await findUser(ctx, { tenant: o.tenant, user: who });
+      if (verb === 'disable' || verb === 'enable') {
+        await d.store.setUserDisabled(tenant.id, u.id, verb === 'disable', d.clock.now());
+        await d.audit.record({ tenantId: tenant.id, event: verb === 'disable' ? 'user_disabled' : 'user_enabled', outcome: 'success', subject: u.id, detail: 'cli' });
+        const updated = await requireUser(d, tenant, u.id);
         if (ctx.json) ctx.printJson(userJson(updated));
-        else ctx.print(`${sub}d user ${user.email}${sub === 'disable' ? ' (sessions ended, refresh tokens revoked)' : ''}`);
-      } else if (sub === 'delete') {
-        if (!(await d.store.deleteUser(tenant.id, user.id))) throw notFound(`no user '${who}'`);
-        await d.audit.record({ tenantId: tenant.id, event: 'user_deleted', outcome: 'success', subject: user.id, detail: 'cli' });
-        if (ctx.json) ctx.printJson({ id: user.id, deleted: true });
-        else ctx.print(`deleted user ${user.email}`);
+        else ctx.print(`${verb}d user ${u.email}${verb === 'disable' ? ' (sessions ended, refresh tokens revoked)' : ''}`);
+      } else if (verb === 'delete') {
+        if (!(await d.store.deleteUser(tenant.id, u.id))) throw notFound(`no user '${who}'`);
+        await d.audit.record({ tenantId: tenant.id, event: 'user_deleted', outcome: 'success', subject: u.id, detail: 'cli' });
+        if (ctx.json) ctx.printJson({ id: u.id, deleted: true });
+        else ctx.print(`deleted user ${u.email}`);
       } else {
-        const shown = userJson(user, identitiesJson(tenant, user, await d.store.listUserIdentities(tenant.id, user.id)));
+        const shown = userJson(u, identitiesJson(tenant, u, await d.store.listUserIdentities(tenant.id, u.id)));
         if (ctx.json) ctx.printJson(shown);
         else ctx.print(Object.entries(shown).map(([k, v]) => `${k}: ${k === 'identities' ? identityLines(v as ReturnType<typeof identitiesJson>) : (v ?? '')}`).join('\n'));
       }
-      return;
-    }
-    case 'identity': {
-      const [verb, ...args] = rest;
-      if (verb !== 'add' && verb !== 'remove') throw usageError('usage: latchkey user identity add|remove --tenant T --user U --issuer DOMAIN --issuer-assigned-id ID');
-      const { values } = parse(args, { tenant: { type: 'string' }, user: { type: 'string' }, issuer: { type: 'string' }, 'issuer-assigned-id': { type: 'string' } });
-      const d = await ctx.deps();
-      const tenant = await requireTenant(d, need(values.tenant, '--tenant'));
-      const user = await requireUser(d, tenant, need(values.user, '--user'));
-      const identity = { issuer: need(values.issuer, '--issuer'), issuerAssignedId: need(values['issuer-assigned-id'], '--issuer-assigned-id') };
-      const list = verb === 'add' ? await addIdentity(d, tenant, user, identity) : await removeIdentity(d, tenant, user, identity);
-      const identities = identitiesJson(tenant, user, list);
-      if (ctx.json) ctx.printJson({ id: user.id, identities });
-      else ctx.print(`${verb === 'add' ? 'linked' : 'unlinked'} ${identity.issuer} ${identity.issuerAssignedId}; identities now:\n${identityLines(identities)}`);
-      return;
-    }
-    case 'mfa': {
-      // Support desk: what a user enrolled, and a reset when they lost their device.
-      const [verb, ...args] = rest;
-      if (verb !== 'show' && verb !== 'reset') throw usageError('usage: latchkey user mfa show|reset --tenant T --user U');
-      const { values } = parse(args, { tenant: { type: 'string' }, user: { type: 'string' } });
-      const d = await ctx.deps();
-      const tenant = await requireTenant(d, need(values.tenant, '--tenant'));
-      const user = await requireUser(d, tenant, need(values.user, '--user'));
-      const mfa = new MfaService(d);
-      if (verb === 'reset') {
-        const n = await mfa.reset(tenant, user, 'cli');
-        if (ctx.json) ctx.printJson({ id: user.id, removed: n });
-        else ctx.print(`removed ${n} authenticator${n === 1 ? '' : 's'} of ${user.signInName ?? user.email ?? user.id}; the next sign-in that asks for a second factor enrols one again`);
-        return;
-      }
-      const list = await mfa.authenticators(tenant, user.id);
-      const shown = list.map((a) => ({
+    }));
+}
+
+/** `user identity add|remove`: link or unlink an account at an upstream identity provider. */
+function registerIdentity(user: Command, run: Run) {
+  const identity = user.command('identity').description("a user's accounts at upstream identity providers (Graph's federated identities)");
+  for (const verb of ['add', 'remove'] as const) {
+    identity.command(verb).description(verb === 'add' ? 'link an upstream account: the user signs in with it from then on' : 'unlink an upstream account')
+      .addOption(tenantOption()).addOption(userOption())
+      .addOption(required('--issuer <domain>', "the identity provider's domain, such as google.com"))
+      .addOption(required('--issuer-assigned-id <id>', "the user's id at that provider (its sub)"))
+      .action(run<Who & { issuer: string; issuerAssignedId: string }>(async (ctx, o) => {
+        const { d, tenant, user: u } = await findUser(ctx, o);
+        const given = { issuer: o.issuer, issuerAssignedId: o.issuerAssignedId };
+        const list = verb === 'add' ? await addIdentity(d, tenant, u, given) : await removeIdentity(d, tenant, u, given);
+        const identities = identitiesJson(tenant, u, list);
+        if (ctx.json) ctx.printJson({ id: u.id, identities });
+        else ctx.print(`${verb === 'add' ? 'linked' : 'unlinked'} ${given.issuer} ${given.issuerAssignedId}; identities now:\n${identityLines(identities)}`);
+      }));
+  }
+}
+
+/** `user mfa show|reset`: for the support desk, what a user enrolled, and a reset when they lost their device. */
+function registerMfa(user: Command, run: Run) {
+  const mfa = user.command('mfa').description("a user's second factors and passkeys");
+  mfa.command('show').description('list what the user enrolled, and whether they are locked out')
+    .addOption(tenantOption()).addOption(userOption())
+    .action(run<Who>(async (ctx, o) => {
+      const { d, tenant, user: u } = await findUser(ctx, o);
+      const service = new MfaService(d);
+      const shown = (await service.authenticators(tenant, u.id)).map((a) => ({
         id: a.id,
         kind: a.kind,
         label: a.label,
@@ -116,20 +89,71 @@ export const userCommand: Command = async (ctx, argv) => {
         lastUsed: a.lastUsedAt === null ? null : new Date(a.lastUsedAt).toISOString(),
         ...(a.kind === 'recovery' ? { codesLeft: MfaService.recoveryCodesLeft([a]) } : {}),
       }));
-      if (ctx.json) ctx.printJson({ id: user.id, locked: await mfa.locked(tenant, user.id), authenticators: shown });
-      else if (shown.length === 0) ctx.print(`${user.signInName ?? user.email ?? user.id} has no second factor or passkey`);
+      if (ctx.json) ctx.printJson({ id: u.id, locked: await service.locked(tenant, u.id), authenticators: shown });
+      else if (shown.length === 0) ctx.print(`${u.signInName ?? u.email ?? u.id} has no second factor or passkey`);
       else ctx.print(table(shown.map((a) => ({ kind: a.kind, label: a.kind === 'recovery' ? `${a.codesLeft} codes left` : a.label, created: a.created, lastUsed: a.lastUsed ?? 'never', id: a.id })), ['kind', 'label', 'created', 'lastUsed', 'id']));
-      return;
-    }
-    case 'import': {
-      const { values, positionals } = parse(rest, { tenant: { type: 'string' }, report: { type: 'string' } }, true);
-      const file = need(positionals[0], 'FILE (JSON Lines or a JSON array of Graph users)');
-      if (positionals.length > 1) throw usageError(`unexpected argument '${positionals[1]}'`);
+    }));
+  mfa.command('reset').description('remove every second factor and passkey; the next sign-in that asks for one enrols again')
+    .addOption(tenantOption()).addOption(userOption())
+    .action(run<Who>(async (ctx, o) => {
+      const { d, tenant, user: u } = await findUser(ctx, o);
+      const n = await new MfaService(d).reset(tenant, u, 'cli');
+      if (ctx.json) ctx.printJson({ id: u.id, removed: n });
+      else ctx.print(`removed ${n} authenticator${n === 1 ? '' : 's'} of ${u.signInName ?? u.email ?? u.id}; the next sign-in that asks for a second factor enrols one again`);
+    }));
+}
+
+export function registerUser(program: Command, run: Run): void {
+  const user = program.command('user').description('users: create, show, disable, delete, identities, second factors, import and export');
+
+  user.command('create').description('create a local account (e-mail and password)')
+    .addOption(tenantOption())
+    .addOption(required('--email <email>', 'the e-mail the user signs in with'))
+    .addOption(new Option('--password <password>', 'the password (visible to other users of this machine: prefer --password-stdin)').conflicts('passwordStdin'))
+    .option('--password-stdin', 'read the password from standard input')
+    .option('--given-name <name>', 'given name')
+    .option('--family-name <name>', 'family name')
+    .option('--display-name <name>', 'display name')
+    .action(run<{ tenant: string; email: string; password?: string; passwordStdin?: boolean; givenName?: string; familyName?: string; displayName?: string }>(async (ctx, o) => {
+      if (o.password === undefined && o.passwordStdin !== true) throw new UsageError('give exactly one of --password or --password-stdin');
+      const password = o.password ?? (await ctx.readStdin()).replace(/\r?\n$/, '');
       const d = await ctx.deps();
-      const tenant = await requireTenant(d, need(values.tenant, '--tenant'));
-      const reportPath = resolve(values.report ?? `${basename(file)}.failed.jsonl`);
-      const progress = progressReporter('importing users', countRows(resolve(file)));
-      const summary = await importUsers(d, tenant, resolve(file), { reportPath, onProgress: (n) => progress.update(n) });
+      const tenant = await requireTenant(d, o.tenant);
+      const created = await createUser(d, tenant, {
+        email: o.email,
+        password,
+        ...(o.givenName ? { givenName: o.givenName } : {}),
+        ...(o.familyName ? { familyName: o.familyName } : {}),
+        ...(o.displayName ? { displayName: o.displayName } : {}),
+      });
+      if (ctx.json) ctx.printJson(userJson(created));
+      else ctx.print(`created user ${created.email} (oid ${created.id})`);
+    }));
+
+  user.command('list').description("list a tenant's users").addOption(tenantOption())
+    .action(run<{ tenant: string }>(async (ctx, o) => {
+      const d = await ctx.deps();
+      const tenant = await requireTenant(d, o.tenant);
+      ctx.printList((await d.store.listUsers(tenant.id)).map((u) => userJson(u)), ['id', 'email', 'display_name', 'disabled']);
+    }));
+
+  registerOne(user, run, 'show', 'show a user with their identities');
+  registerOne(user, run, 'disable', "disable a user: sessions end, refresh tokens are revoked, sign-in is refused");
+  registerOne(user, run, 'enable', 'enable a disabled user');
+  registerOne(user, run, 'delete', 'delete a user');
+  registerIdentity(user, run);
+  registerMfa(user, run);
+
+  user.command('import').description("import users in Microsoft Graph's shape (JSON Lines or a JSON array): ids, identities, extension attributes and password hashes kept; a re-run updates changed rows only")
+    .argument('<file>', 'the users file')
+    .addOption(tenantOption())
+    .option('--report <file>', 'where failed rows and their reasons go (default: <file>.failed.jsonl in the current folder)')
+    .action(run<{ tenant: string; report?: string }>(async (ctx, o, [file]) => {
+      const d = await ctx.deps();
+      const tenant = await requireTenant(d, o.tenant);
+      const reportPath = resolve(o.report ?? `${basename(file!)}.failed.jsonl`);
+      const progress = progressReporter('importing users', countRows(resolve(file!)));
+      const summary = await importUsers(d, tenant, resolve(file!), { reportPath, onProgress: (n) => progress.update(n) });
       progress.end(summary.imported + summary.updated + summary.skipped + summary.failed);
       if (ctx.json) ctx.printJson(summary);
       else {
@@ -137,28 +161,27 @@ export const userCommand: Command = async (ctx, argv) => {
         if (summary.report) ctx.print(`failed rows and their reasons: ${summary.report}`);
       }
       if (summary.failed > 0) process.exitCode = 1;
-      return;
-    }
-    case 'export': {
-      const { values } = parse(rest, { tenant: { type: 'string' }, 'with-password-hashes': { type: 'boolean' }, output: { type: 'string' } });
+    }));
+
+  user.command('export').description("write a tenant's users as JSON Lines in Microsoft Graph's shape (the shape user import reads)")
+    .addOption(tenantOption())
+    .option('--with-password-hashes', 'include password hashes (the output file is made readable by its owner only)')
+    .option('--output <file>', 'write to a file instead of standard output')
+    .action(run<{ tenant: string; withPasswordHashes?: boolean; output?: string }>(async (ctx, o) => {
       const d = await ctx.deps();
-      const tenant = await requireTenant(d, need(values.tenant, '--tenant'));
+      const tenant = await requireTenant(d, o.tenant);
       // A file of password hashes is for the operator alone (mode 600).
-      const out: NodeJS.WritableStream = values.output ? createWriteStream(resolve(values.output), { encoding: 'utf8', mode: 0o600 }) : process.stdout;
+      const out: NodeJS.WritableStream = o.output ? createWriteStream(resolve(o.output), { encoding: 'utf8', mode: 0o600 }) : process.stdout;
       let n = 0;
-      for (const user of await d.store.listUsers(tenant.id)) {
-        const row = graphFromUser(tenant, user, await d.store.listUserIdentities(tenant.id, user.id), { withPasswordHash: values['with-password-hashes'] === true });
+      for (const u of await d.store.listUsers(tenant.id)) {
+        const row = graphFromUser(tenant, u, await d.store.listUserIdentities(tenant.id, u.id), { withPasswordHash: o.withPasswordHashes === true });
         if (!out.write(JSON.stringify(row) + '\n')) await new Promise<void>((r) => out.once('drain', () => r()));
         n += 1;
       }
       if (out !== process.stdout) {
         await new Promise<void>((r) => (out as WriteStream).end(() => r()));
-        process.stderr.write(`exported ${n} users to ${values.output}\n`);
+        process.stderr.write(`exported ${n} users to ${o.output}\n`);
       }
-      await d.audit.record({ tenantId: tenant.id, event: 'users_exported', outcome: 'success', detail: `${n} users${values['with-password-hashes'] ? ' with password hashes' : ''}` });
-      return;
-    }
-    default:
-      throw usageError('usage: latchkey user create|list|show|disable|enable|delete|identity|mfa|import|export …');
-  }
-};
+      await d.audit.record({ tenantId: tenant.id, event: 'users_exported', outcome: 'success', detail: `${n} users${o.withPasswordHashes ? ' with password hashes' : ''}` });
+    }));
+}

@@ -91,6 +91,10 @@ export const de: Catalogue = {
   'formPost.heading': 'Weiter zur Anwendung',
   'formPost.noScript': 'JavaScript ist deaktiviert: Klicken Sie auf „Weiter“, um zur Anwendung zurückzukehren.',
   'formPost.continue': 'Weiter',
+  'onward.title': 'Weiter',
+  'onward.heading': 'Einen Moment…',
+  'onward.note': 'Wenn diese Seite stehen bleibt, wählen Sie Weiter.',
+  'onward.continue': 'Weiter',
 
   'mail.codeSubject': 'Prüfcode für Ihr {tenant}-Konto',
   'mail.codeBody': 'Vielen Dank, dass Sie Ihr Konto {address} bestätigen!\n\nIhr Code lautet: {code}\n\nEr läuft in {minutes} Minuten ab.\n',

@@ -94,6 +94,10 @@ export const en = {
   'formPost.heading': 'Continue to the application',
   'formPost.noScript': 'JavaScript is off: press Continue to return to the application.',
   'formPost.continue': 'Continue',
+  'onward.title': 'Continue',
+  'onward.heading': 'One moment…',
+  'onward.note': 'If this page stays, press Continue.',
+  'onward.continue': 'Continue',
 
   'mail.codeSubject': '{tenant} account email verification code',
   'mail.codeBody': 'Thanks for verifying your {address} account!\n\nYour code is: {code}\n\nIt expires in {minutes} minutes.\n',

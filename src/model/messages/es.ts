@@ -91,6 +91,10 @@ export const es: Catalogue = {
   'formPost.heading': 'Continuar a la aplicación',
   'formPost.noScript': 'JavaScript está desactivado: pulse Continuar para volver a la aplicación.',
   'formPost.continue': 'Continuar',
+  'onward.title': 'Continuar',
+  'onward.heading': 'Un momento…',
+  'onward.note': 'Si esta página no cambia, elija Continuar.',
+  'onward.continue': 'Continuar',
 
   'mail.codeSubject': 'Código de verificación de su cuenta de {tenant}',
   'mail.codeBody': '¡Gracias por comprobar su cuenta {address}!\n\nSu código es: {code}\n\nExpira en {minutes} minutos.\n',

@@ -91,6 +91,10 @@ export const fr: Catalogue = {
   'formPost.heading': "Continuer vers l'application",
   'formPost.noScript': "JavaScript est désactivé : appuyez sur Continuer pour revenir à l'application.",
   'formPost.continue': 'Continuer',
+  'onward.title': 'Continuer',
+  'onward.heading': 'Un instant…',
+  'onward.note': 'Si cette page reste affichée, choisissez Continuer.',
+  'onward.continue': 'Continuer',
 
   'mail.codeSubject': 'Code de vérification de votre compte {tenant}',
   'mail.codeBody': "Merci de vérifier votre compte {address} !\n\nVotre code est : {code}\n\nIl expire dans {minutes} minutes.\n",

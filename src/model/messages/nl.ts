@@ -91,6 +91,10 @@ export const nl: Catalogue = {
   'formPost.heading': 'Doorgaan naar de toepassing',
   'formPost.noScript': 'JavaScript staat uit: druk op Doorgaan om naar de toepassing terug te gaan.',
   'formPost.continue': 'Doorgaan',
+  'onward.title': 'Doorgaan',
+  'onward.heading': 'Een ogenblik…',
+  'onward.note': 'Blijft deze pagina staan? Kies dan Doorgaan.',
+  'onward.continue': 'Doorgaan',
 
   'mail.codeSubject': 'Verificatiecode voor uw {tenant}-account',
   'mail.codeBody': 'Bedankt voor het verifiëren van uw account {address}!\n\nUw code is: {code}\n\nDeze verloopt over {minutes} minuten.\n',

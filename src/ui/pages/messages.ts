@@ -38,6 +38,17 @@ ${Object.entries(params).map(([k, v]) => html`<input type="hidden" name="${k}" v
 }
 
 /**
+ * The way on to another site (the app, an identity provider) after a form post: the page goes there by
+ * itself with a refresh (no script needed), or the user follows the link. See `sendOnward`.
+ */
+export function onwardPage(url: string, m: Messages): string {
+  const body = html`<h1>${m.t('onward.heading')}</h1>
+<p>${m.t('onward.note')}</p>
+<p><a id="continue" href="${url}">${m.t('onward.continue')}</a></p>`;
+  return layout({ title: m.t('onward.title'), body, lang: m.locale, head: html`<meta http-equiv="refresh" content="0;url=${url}">` });
+}
+
+/**
  * After logout. `frames` are the apps' front-channel logout URLs, loaded in invisible iframes; with
  * `continueTo` the browser moves on once they have loaded (a same-origin script; without JavaScript a
  * meta refresh after a few seconds, and a link).
