@@ -5,7 +5,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { finishFlow, newPage, startFlow } from '../helpers/browser-flow.js';
 import { launchBrowser, startRelyingParty, type RelyingParty } from '../helpers/browser.js';
 import { startServer, type TestServer } from '../helpers/server.js';
-import { createSamlApp } from '../../src/saml/apps.js';
+import { createSamlApp } from '../../src/services/saml-apps.js';
 
 /**
  * A second Latchkey as the upstream SAML identity provider of the first ("here"): here is its SAML

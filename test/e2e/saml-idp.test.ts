@@ -7,7 +7,7 @@ import { newPage, startFlow, finishFlow } from '../helpers/browser-flow.js';
 import { launchBrowser, startRelyingParty, type RelyingParty } from '../helpers/browser.js';
 import { startServer, type TestServer } from '../helpers/server.js';
 import { latchkeyIdpMetadata, startSamlSp, type SamlSp } from '../helpers/saml-sp.js';
-import { createSamlApp } from '../../src/saml/apps.js';
+import { createSamlApp } from '../../src/services/saml-apps.js';
 import { rotateKeys } from '../../src/services/keys.js';
 import { cliJs } from '../helpers/instances.js';
 

@@ -3,7 +3,7 @@ import type { Browser } from 'playwright-core';
 import { launchBrowser } from '../helpers/browser.js';
 import { startServer, type TestServer } from '../helpers/server.js';
 import { apacheAvailable, startMellon, type MellonSp } from '../helpers/apache-mellon.js';
-import { createSamlApp } from '../../src/saml/apps.js';
+import { createSamlApp } from '../../src/services/saml-apps.js';
 
 /**
  * Apache httpd with Debian's mod_auth_mellon protecting a page through Latchkey: the user opens the

@@ -1,7 +1,7 @@
 import { deflateRawSync } from 'node:zlib';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createSamlApp } from '../../src/saml/apps.js';
+import { createSamlApp } from '../../src/services/saml-apps.js';
 import { startServer, type TestServer } from '../helpers/server.js';
 
 /**

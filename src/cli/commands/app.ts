@@ -11,7 +11,7 @@ import pino from 'pino';
 import { outboundMetadataFetch } from '../../federation/saml/metadata.js';
 import { AddressPolicy } from '../../outbound/address-policy.js';
 import { OutboundClient } from '../../outbound/outbound-client.js';
-import { createSamlApp, samlAppJson } from '../../saml/apps.js';
+import { createSamlApp, samlAppJson } from '../../services/saml-apps.js';
 
 /** Where a tenant's default policy publishes its SAML IdP metadata (printed with a SAML app, to register at the SP). */
 function idpMetadataUrl(ctx: CliContext, tenant: Tenant): string {
