@@ -1,4 +1,3 @@
-import { Redis } from 'ioredis';
 import pino, { type Logger } from 'pino';
 import type { Config } from './config.js';
 import { ApiConnectors } from './connectors/api-connector.js';
@@ -18,7 +17,6 @@ import { OutboundClient } from './outbound/outbound-client.js';
 import { Audit } from './security/audit.js';
 import { ClientAuthThrottle } from './security/client-auth-limiter.js';
 import { MemoryCounters, RedisCounters, StoreCounters, type Counters } from './security/counters.js';
-import { PostgresStore } from './store/postgres/postgres-store.js';
 import { SqliteStore } from './store/sqlite/sqlite-store.js';
 import { StoreOpenError, type Store } from './store/store.js';
 import { KeyRing } from './tokens/keyring.js';
@@ -31,7 +29,8 @@ import { resolveSecret } from './services/tenant-secrets.js';
 export async function openStore(config: Config): Promise<Store> {
   const where = config.databaseUrl ? new URL(config.databaseUrl).host + new URL(config.databaseUrl).pathname : config.dbPath;
   try {
-    return config.databaseUrl ? await PostgresStore.open(config.databaseUrl) : new SqliteStore(config.dbPath);
+    // The PostgreSQL engine (and pg) is loaded only when it is configured.
+    return config.databaseUrl ? await (await import('./store/postgres/postgres-store.js')).PostgresStore.open(config.databaseUrl) : new SqliteStore(config.dbPath);
   } catch (err) {
     throw new StoreOpenError(`cannot open the database at ${where}: ${(err as Error).message.split('\n')[0]}`);
   }
@@ -41,8 +40,10 @@ export async function openStore(config: Config): Promise<Store> {
  * Where the limits' counters live: Redis when LATCHKEY_REDIS_URL is set; the database when it is
  * PostgreSQL (several instances share it); this process's memory with SQLite (one server).
  */
-function countersFor(config: Config, store: Store): { counters: Counters; close(): Promise<void> } {
+async function countersFor(config: Config, store: Store): Promise<{ counters: Counters; close(): Promise<void> }> {
   if (config.redisUrl) {
+    // ioredis is loaded only when Redis is configured.
+    const { Redis } = await import('ioredis');
     const redis = new Redis(config.redisUrl, { lazyConnect: false, maxRetriesPerRequest: 2, enableOfflineQueue: true });
     // A lost connection is reported by the commands that need it; ioredis reconnects on its own.
     redis.on('error', () => undefined);
@@ -58,7 +59,7 @@ export async function createDeps(config: Config, opts: { logger?: Logger; clock?
   const clock = opts.clock ?? systemClock;
   const store = opts.store ?? (await openStore(config));
   const secrets = new SecretBox(config.masterKey);
-  const { counters, close: closeCounters } = countersFor(config, store);
+  const { counters, close: closeCounters } = await countersFor(config, store);
   const keys = new KeyRing(store, secrets, clock);
   // Another instance rotated a key or changed a tenant: forget what this one cached at once.
   store.onConfigChange(({ tenantId }) => keys.invalidate(tenantId === '*' ? undefined : tenantId));

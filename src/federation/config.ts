@@ -1,3 +1,4 @@
+import { isLoopbackHost } from '../model/patterns.js';
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, isAbsolute, join, resolve } from 'node:path';
 import { z } from 'zod';
@@ -18,11 +19,10 @@ export type ProviderType = (typeof providerTypes)[number];
 /** A secret is never written in the file: it names a tenant secret or (operators' files only) an environment variable. */
 const secretRef = secretRefSchema;
 
-const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]']);
 /** https, or http to this machine (development and tests). */
 const endpoint = z.url({ protocol: /^https?$/ }).refine((u) => {
   const url = new URL(u);
-  return url.protocol === 'https:' || LOOPBACK.has(url.hostname);
+  return url.protocol === 'https:' || isLoopbackHost(url.hostname);
 }, 'must use https (http is allowed for localhost only)');
 
 const domain = z.string().regex(/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$/, 'must be a lower-case domain name such as contoso.com');
@@ -271,20 +271,15 @@ function resolveProvider(p: ProviderConfig, i: number, folder: string, file: str
       break;
     }
     case 'github':
-      Object.assign(base, {
-        authorizationUrl: p.authorizationUrl ?? presets.github.authorizationUrl,
-        tokenUrl: p.tokenUrl ?? presets.github.tokenUrl,
-        userinfoUrl: p.userinfoUrl ?? presets.github.userinfoUrl,
-        emailsUrl: p.emailsUrl ?? presets.github.emailsUrl,
-      });
+    case 'facebook': {
+      // The preset's endpoints, each replaceable in the file (a GitHub Enterprise server, a Graph API version).
+      const preset = presets[p.type];
+      for (const key of ['authorizationUrl', 'tokenUrl', 'userinfoUrl', 'emailsUrl'] as const) {
+        const value = (key in p ? (p as Partial<Record<typeof key, string>>)[key] : undefined) ?? preset[key];
+        if (value !== undefined) base[key] = value;
+      }
       break;
-    case 'facebook':
-      Object.assign(base, {
-        authorizationUrl: p.authorizationUrl ?? presets.facebook.authorizationUrl,
-        tokenUrl: p.tokenUrl ?? presets.facebook.tokenUrl,
-        userinfoUrl: p.userinfoUrl ?? presets.facebook.userinfoUrl,
-      });
-      break;
+    }
   }
   return problems.length > before ? undefined : base;
 }

@@ -1,3 +1,4 @@
+import { EMAIL } from '../model/patterns.js';
 /**
  * The social identity providers Latchkey knows by name: their endpoints, scopes, the domain B2C
  * uses for them (the `idp` claim and the issuer of their identities), and how their answers map to
@@ -21,23 +22,15 @@ export interface Preset {
 }
 
 const FACEBOOK_GRAPH = 'https://graph.facebook.com/v19.0';
+/** OpenID Connect's standard scopes and claim names, which Google's and Microsoft's presets share. */
+const OIDC = { protocol: 'oidc', scopes: ['openid', 'email', 'profile'] } as const satisfies Partial<Preset>;
+const NAMES = { email: 'email', given_name: 'given_name', family_name: 'family_name', name: 'name' };
 
 export const presets: Record<PresetType, Preset> = {
-  google: {
-    protocol: 'oidc',
-    domain: 'google.com',
-    discoveryUrl: 'https://accounts.google.com/.well-known/openid-configuration',
-    scopes: ['openid', 'email', 'profile'],
-    claimMapping: { sub: 'sub', email: 'email', email_verified: 'email_verified', given_name: 'given_name', family_name: 'family_name', name: 'name' },
-  },
-  microsoft: {
-    protocol: 'oidc',
-    // Personal Microsoft accounts are B2C's live.com; work accounts come through the same app registration.
-    domain: 'live.com',
-    scopes: ['openid', 'email', 'profile'],
-    // Entra ID does not vouch for `email` (no email_verified): it links accounts only with trustEmail.
-    claimMapping: { sub: 'oid', email: 'email', given_name: 'given_name', family_name: 'family_name', name: 'name' },
-  },
+  google: { ...OIDC, domain: 'google.com', discoveryUrl: 'https://accounts.google.com/.well-known/openid-configuration', claimMapping: { sub: 'sub', email_verified: 'email_verified', ...NAMES } },
+  // Personal Microsoft accounts are B2C's live.com; work accounts come through the same app registration.
+  // Entra ID does not vouch for `email` (no email_verified): it links accounts only with trustEmail.
+  microsoft: { ...OIDC, domain: 'live.com', claimMapping: { sub: 'oid', ...NAMES } },
   apple: {
     protocol: 'oidc',
     domain: 'apple.com',
@@ -154,7 +147,7 @@ export function mapProfile(
   const sub = claims.sub;
   if (typeof sub !== 'string' || sub === '') throw new ProfileError(`the identity provider's answer has no user id (${provider.claimMapping.sub ?? 'sub'})`);
   delete claims.sub;
-  const email = typeof claims.email === 'string' && /^[^\s@]{1,64}@[^\s@]{1,255}$/.test(claims.email) ? claims.email : undefined;
+  const email = typeof claims.email === 'string' && EMAIL.test(claims.email) ? claims.email : undefined;
   delete claims.email;
   const said = claims.email_verified;
   delete claims.email_verified;

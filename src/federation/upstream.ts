@@ -1,3 +1,4 @@
+import { isLoopbackHost } from '../model/patterns.js';
 import * as oidc from 'openid-client';
 import { importPKCS8, SignJWT } from 'jose';
 import type { Clock } from '../model/clock.js';
@@ -53,7 +54,6 @@ export interface UpstreamResult {
   issuer?: string;
 }
 
-const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]']);
 /** Discovered metadata is kept this long; a failed discovery is not kept. */
 const DISCOVERY_TTL_MS = 60 * 60_000;
 /** Apple client secrets are signed for an hour and reused for ten minutes. */
@@ -62,7 +62,7 @@ const APPLE_SECRET_REUSE_MS = 10 * 60_000;
 
 function insecureAllowed(url: string): boolean {
   const u = new URL(url);
-  return u.protocol === 'http:' && LOOPBACK.has(u.hostname);
+  return u.protocol === 'http:' && isLoopbackHost(u.hostname);
 }
 
 /** Turns what openid-client (or fetch) threw into one of the failures the journey reports. */

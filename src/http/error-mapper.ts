@@ -1,6 +1,6 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { ZodError } from 'zod';
-import { ADMIN_ERRORS, GRAPH_ERRORS, OAuthError, ServiceError, type ServiceErrorKind } from '../model/errors.js';
+import { OAuthError, ServiceError, surfaceError, type ServiceErrorKind } from '../model/errors.js';
 
 /**
  * The one mapping from whatever a request threw to what each surface answers: the OpenID endpoints
@@ -33,7 +33,7 @@ function classify(err: unknown, req: FastifyRequest, malformed: string): Classif
 /** The admin API's error body: `{ error: { code, message } }`. */
 export function sendAdminError(err: unknown, req: FastifyRequest, reply: FastifyReply): FastifyReply {
   const c = classify(err, req, 'The request body is not valid JSON.');
-  const { status, code } = ADMIN_ERRORS[c.kind];
+  const { status, code } = surfaceError('admin', c.kind);
   if (status === 401) reply.header('www-authenticate', 'Bearer realm="latchkey", error="invalid_token"');
   return reply.code(c.status ?? status).header('cache-control', 'no-store').send({ error: { code, message: c.message } });
 }
@@ -43,7 +43,7 @@ export function sendGraphError(err: unknown, req: FastifyRequest, reply: Fastify
   const unsupportedMedia = (err as FastifyError | undefined)?.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE';
   const c = classify(err, req, unsupportedMedia ? 'Send the body as application/json.' : 'The request body is not valid JSON.');
   if (unsupportedMedia) c.message = 'Send the body as application/json.';
-  const { status, code } = GRAPH_ERRORS[c.kind];
+  const { status, code } = surfaceError('graph', c.kind);
   if (status === 401) reply.header('www-authenticate', 'Bearer realm="latchkey", error="invalid_token"');
   const clientRequestId = req.headers['client-request-id'];
   return reply

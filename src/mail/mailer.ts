@@ -1,4 +1,4 @@
-import nodemailer, { type Transporter } from 'nodemailer';
+import type { Transporter } from 'nodemailer';
 import type { Logger } from 'pino';
 import type { Clock } from '../model/clock.js';
 import type { Store } from '../store/store.js';
@@ -21,13 +21,15 @@ export interface Mailer {
  * the `outbox` table; without SMTP that and the log are where it goes (`latchkey outbox list`).
  */
 export function createMailer(opts: { smtpUrl: string | undefined; from?: string; store: Store; logger: Logger; clock: Clock; metrics?: Metrics }): Mailer {
-  const transport: Transporter | undefined = opts.smtpUrl ? nodemailer.createTransport(opts.smtpUrl) : undefined;
+  // nodemailer is loaded only where mail goes out through SMTP (the CLI and most tests never need it).
+  const smtpUrl = opts.smtpUrl;
+  const transport: Promise<Transporter> | undefined = smtpUrl ? import('nodemailer').then((m) => m.default.createTransport(smtpUrl)) : undefined;
   const from = opts.from ?? 'Latchkey <no-reply@latchkey.local>';
   return {
     async send(m) {
       if (transport) {
         try {
-          await transport.sendMail({ from, to: m.to, subject: m.subject, text: m.text });
+          await (await transport).sendMail({ from, to: m.to, subject: m.subject, text: m.text });
         } catch (err) {
           opts.metrics?.mail.inc({ result: 'failed' });
           throw err;
@@ -45,7 +47,7 @@ export function createMailer(opts: { smtpUrl: string | undefined; from?: string;
       if (!transport) opts.logger.info({ to: m.to, subject: m.subject, body: m.text }, 'mail (no LATCHKEY_SMTP_URL: kept in the outbox)');
     },
     close() {
-      transport?.close();
+      void transport?.then((t) => t.close(), () => undefined);
     },
   };
 }

@@ -223,8 +223,8 @@ export interface JourneyRecord {
   expiresAt: number;
 }
 
-export interface AuthCodeRecord {
-  codeHash: string;
+/** What a code and a refresh token both hold: whose grant it is, its data, and its lifetime and use. */
+interface GrantRecord {
   tenantId: string;
   clientId: string;
   userId: string;
@@ -232,20 +232,17 @@ export interface AuthCodeRecord {
   createdAt: number;
   expiresAt: number;
   consumedAt: number | null;
+}
+
+export interface AuthCodeRecord extends GrantRecord {
+  codeHash: string;
   issuedJti: string | null;
 }
 
-export interface RefreshTokenRecord {
+export interface RefreshTokenRecord extends GrantRecord {
   tokenHash: string;
   familyId: string;
-  tenantId: string;
-  clientId: string;
-  userId: string;
-  data: unknown;
-  createdAt: number;
-  expiresAt: number;
   familyExpiresAt: number | null;
-  consumedAt: number | null;
   revokedAt: number | null;
   originCodeHash: string | null;
 }

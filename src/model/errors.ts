@@ -162,25 +162,23 @@ export const invalid = (message: string): ServiceError => new ServiceError('inva
 export const notFound = (message: string): ServiceError => new ServiceError('not_found', message);
 export const conflict = (message: string): ServiceError => new ServiceError('conflict', message);
 
-/** How the admin API answers each kind: its status and error code. */
-export const ADMIN_ERRORS: Record<ServiceErrorKind | 'server_error', { status: number; code: string }> = {
-  invalid: { status: 400, code: 'invalid_request' },
-  not_found: { status: 404, code: 'not_found' },
-  conflict: { status: 409, code: 'conflict' },
-  forbidden: { status: 403, code: 'insufficient_scope' },
-  unauthenticated: { status: 401, code: 'invalid_token' },
-  unsupported: { status: 400, code: 'invalid_request' },
-  server_error: { status: 500, code: 'server_error' },
+/**
+ * How the surfaces answer each kind: the admin API with its status and code, the Graph-compatible API
+ * with Microsoft Graph's (Graph answers a taken name or id with 400 Request_BadRequest, "Another
+ * object with the same value … already exists").
+ */
+const SURFACE_ERRORS: Record<ServiceErrorKind | 'server_error', { admin: [number, string]; graph: [number, string] }> = {
+  invalid: { admin: [400, 'invalid_request'], graph: [400, 'Request_BadRequest'] },
+  not_found: { admin: [404, 'not_found'], graph: [404, 'Request_ResourceNotFound'] },
+  conflict: { admin: [409, 'conflict'], graph: [400, 'Request_BadRequest'] },
+  forbidden: { admin: [403, 'insufficient_scope'], graph: [403, 'Authorization_RequestDenied'] },
+  unauthenticated: { admin: [401, 'invalid_token'], graph: [401, 'InvalidAuthenticationToken'] },
+  unsupported: { admin: [400, 'invalid_request'], graph: [400, 'Request_UnsupportedQuery'] },
+  server_error: { admin: [500, 'server_error'], graph: [500, 'generalException'] },
 };
 
-/** How the Graph-compatible API answers each kind: Microsoft Graph's status and error code. */
-export const GRAPH_ERRORS: Record<ServiceErrorKind | 'server_error', { status: number; code: string }> = {
-  invalid: { status: 400, code: 'Request_BadRequest' },
-  not_found: { status: 404, code: 'Request_ResourceNotFound' },
-  // Graph answers a taken sign-in name or id with 400 Request_BadRequest ("Another object with the same value … already exists").
-  conflict: { status: 400, code: 'Request_BadRequest' },
-  forbidden: { status: 403, code: 'Authorization_RequestDenied' },
-  unauthenticated: { status: 401, code: 'InvalidAuthenticationToken' },
-  unsupported: { status: 400, code: 'Request_UnsupportedQuery' },
-  server_error: { status: 500, code: 'generalException' },
-};
+/** The status and error code a surface answers a kind with. */
+export function surfaceError(surface: 'admin' | 'graph', kind: ServiceErrorKind | 'server_error'): { status: number; code: string } {
+  const [status, code] = SURFACE_ERRORS[kind][surface];
+  return { status, code };
+}

@@ -1,3 +1,4 @@
+import { isLoopbackHost } from './patterns.js';
 /**
  * Where a page layout comes from: an `https` URL (B2C's contract; `http` only on the loopback
  * interface, for development and tests) or a file under the tenant's policy folder. `{Culture:RFC5646}`
@@ -7,7 +8,6 @@ export const CULTURE = '{Culture:RFC5646}';
 
 export type TemplateLocation = { kind: 'url'; url: string } | { kind: 'file'; path: string };
 
-const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
 
 /** Why a template location is unusable, or undefined when it is fine. */
 export function checkTemplateLocation(template: string): string | undefined {
@@ -20,7 +20,7 @@ export function checkTemplateLocation(template: string): string | undefined {
       return 'is not a valid URL';
     }
     if (url.protocol === 'https:') return undefined;
-    if (url.protocol === 'http:' && LOOPBACK.has(url.hostname)) return undefined;
+    if (url.protocol === 'http:' && isLoopbackHost(url.hostname)) return undefined;
     return 'must be an https URL (http only on 127.0.0.1 or localhost), or a file in the policy folder';
   }
   const path = template.replaceAll(CULTURE, 'en');

@@ -1,14 +1,17 @@
 import { randomInt, randomUUID } from 'node:crypto';
-import {
-  generateAuthenticationOptions,
-  generateRegistrationOptions,
-  verifyAuthenticationResponse,
-  verifyRegistrationResponse,
-  type AuthenticationResponseJSON,
-  type PublicKeyCredentialCreationOptionsJSON,
-  type PublicKeyCredentialRequestOptionsJSON,
-  type RegistrationResponseJSON,
+import type {
+  AuthenticationResponseJSON,
+  PublicKeyCredentialCreationOptionsJSON,
+  PublicKeyCredentialRequestOptionsJSON,
+  RegistrationResponseJSON,
 } from '@simplewebauthn/server';
+
+/**
+ * The WebAuthn library, loaded on first use: it takes longer to load than the rest of Latchkey's
+ * modules together, and most CLI commands and many servers never register a passkey.
+ */
+let webauthnModule: Promise<typeof import('@simplewebauthn/server')> | undefined;
+const webauthn = () => (webauthnModule ??= import('@simplewebauthn/server'));
 import { generateSecret, generateURI, verify as verifyOtp } from 'otplib';
 import QRCode from 'qrcode';
 import { safeEqual, sha256 } from '../crypto/secrets.js';
@@ -234,7 +237,7 @@ export class MfaService {
     const { rpID } = relyingParty(this.baseUrl);
     const existing = (await this.deps.store.listAuthenticators(tenant.id, user.id)).filter((a) => a.kind === 'passkey');
     const name = user.signInName ?? user.email ?? user.displayName ?? user.id;
-    return generateRegistrationOptions({
+    return (await webauthn()).generateRegistrationOptions({
       rpName: tenant.displayName,
       rpID,
       userName: name,
@@ -261,7 +264,7 @@ export class MfaService {
     };
     let verified;
     try {
-      verified = await verifyRegistrationResponse({ response, expectedChallenge, expectedOrigin: origin, expectedRPID: rpID, requireUserVerification: true });
+      verified = await (await webauthn()).verifyRegistrationResponse({ response, expectedChallenge, expectedOrigin: origin, expectedRPID: rpID, requireUserVerification: true });
     } catch (err) {
       return fail('invalid', (err as Error).message.slice(0, 200));
     }
@@ -293,7 +296,7 @@ export class MfaService {
   async passkeyAuthenticationOptions(tenant: Tenant, user?: User): Promise<PublicKeyCredentialRequestOptionsJSON> {
     const { rpID } = relyingParty(this.baseUrl);
     const allow = user ? (await this.deps.store.listAuthenticators(tenant.id, user.id)).filter((a) => a.kind === 'passkey') : [];
-    return generateAuthenticationOptions({
+    return (await webauthn()).generateAuthenticationOptions({
       rpID,
       userVerification: 'required',
       ...(user ? { allowCredentials: allow.map((a) => ({ id: a.credentialId!, transports: (a.data as unknown as PasskeyData).transports })) } : {}),
@@ -323,7 +326,7 @@ export class MfaService {
     const data = record.data as unknown as PasskeyData;
     let result;
     try {
-      result = await verifyAuthenticationResponse({
+      result = await (await webauthn()).verifyAuthenticationResponse({
         response,
         expectedChallenge,
         expectedOrigin: origin,

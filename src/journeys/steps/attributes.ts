@@ -2,7 +2,7 @@ import type { User, UserProfileUpdate } from '../../model/entities.js';
 import type { Messages } from '../../model/messages/messages.js';
 import type { FormField } from '../../ui/pages/form-page.js';
 import type { SignUpAttribute } from '../../model/policy.js';
-import { EMAIL } from './common.js';
+import { EMAIL } from '../../model/patterns.js';
 
 /** Claims stored in their own user columns; every other attribute lives in `attributes`. */
 const COLUMNS: Record<string, keyof Pick<User, 'givenName' | 'familyName' | 'displayName'>> = {

@@ -3,7 +3,6 @@ import { selfAssertedPage, type FormButton, type FormField, type FormPageProps }
 import type { ApiPage } from '../../ui/pages/api-page.js';
 import type { JourneyState, StepContext, StepResult } from '../journey.js';
 
-export const EMAIL = /^[^\s@]{1,64}@[^\s@]{1,255}$/;
 
 /** B2C's `#cancel`: leaves the journey with access_denied. */
 export function cancelButton(ctx: StepContext): FormButton {

@@ -2,7 +2,8 @@ import type { MessageKey } from '../../model/messages/messages.js';
 import { signInPage } from '../../ui/pages/sign-in.js';
 import type { FormInput, JourneyState, Step, StepContext, StepResult } from '../journey.js';
 import { authenticateLocal } from '../../services/local-auth.js';
-import { EMAIL, cancelled, forgotPassword, pageTitle, stepData, withData } from './common.js';
+import { cancelled, forgotPassword, stepData, withData } from './common.js';
+import { EMAIL } from '../../model/patterns.js';
 import { parsePasskey } from './mfa.js';
 import type { AuthenticationResponseJSON } from '@simplewebauthn/server';
 import { mfaService } from '../../services/mfa.js';
@@ -11,7 +12,7 @@ import { passkeyButton } from '../../ui/pages/mfa.js';
 
 /** Where the sign-in page keeps the challenge of its passkey options. */
 const PASSKEY_KEY = 'passkeySignIn';
-import { FEDERATION_KEY, chooseProvider, hintedProvider, offeredProviders, postedProvider, takeFederationError } from './providers.js';
+import { FEDERATION_KEY, chooseProvider, hintedProvider, postedProvider, signInPageResult, takeFederationError } from './providers.js';
 
 /**
  * Why a sign-in failed, as the page says it. One message for unknown account, wrong password and
@@ -44,27 +45,21 @@ export function localSignIn(opts: LocalSignInOptions = {}): Step {
       passkey = passkeyButton(ctx.messages, { mode: 'get', options, action: 'passkey', signIn: true });
       state = withData(state ?? ctx.state, PASSKEY_KEY, { challenge: options.challenge });
     }
-    return {
-      type: 'page',
-      ...(state ? { state } : {}),
-      page: signInPage(
-        {
-          title: pageTitle(ctx, true),
-          action: ctx.action,
-          csrf: ctx.csrf,
-          email,
-          error: errors.form,
-          fieldErrors: { email: errors.email, password: errors.password },
-          signUpLink: opts.signUpStep !== undefined,
-          keepMeSignedIn: ctx.policy.session.keepMeSignedInDays > 0,
-          forgotPasswordLink: true,
-          byUsername: ctx.policy.localAccount.signInName === 'username',
-          providers: offeredProviders(ctx).map((p) => ({ id: p.id, displayName: p.displayName })),
-          passkey,
-        },
-        ctx.messages,
-      ),
-    };
+    return signInPageResult(
+      ctx,
+      signInPage,
+      {
+        email,
+        error: errors.form,
+        fieldErrors: { email: errors.email, password: errors.password },
+        signUpLink: opts.signUpStep !== undefined,
+        keepMeSignedIn: ctx.policy.session.keepMeSignedInDays > 0,
+        forgotPasswordLink: true,
+        byUsername: ctx.policy.localAccount.signInName === 'username',
+        passkey,
+      },
+      state,
+    );
   }
 
   /** A passkey instead of a password: the key and the user's verification on the device are both factors. */

@@ -128,6 +128,18 @@ export function multiFactor(id = 'mfa', opts: MultiFactorOptions = {}): Step {
     };
   }
 
+  /** A page with the passkey button (sign in with one, or create one); the options' challenge is remembered. */
+  function passkeyPage(
+    ctx: StepContext,
+    mode: 'get' | 'create',
+    text: { heading: string; intro: string; error?: string; notice?: string; others: FormButton[] },
+    options: { challenge: string },
+    state: JourneyState,
+    base: Partial<MfaData>,
+  ): StepResult {
+    return mfaPage(ctx, { ...text, extra: passkeyButton(ctx.messages, { mode, options, action: 'passkey' }), state: withData(state, id, { ...base, challenge: options.challenge }) });
+  }
+
   /** Renders the step's current view (sending an e-mail code or making passkey options as it needs). */
   async function show(ctx: StepContext, user: User, state: JourneyState, msg: { error?: string; notice?: string } = {}): Promise<StepResult> {
     const m = ctx.messages;
@@ -164,17 +176,8 @@ export function multiFactor(id = 'mfa', opts: MultiFactorOptions = {}): Step {
           state: withData(state, id, { ...base, pending }),
         });
       }
-      case 'passkey': {
-        const options = await mfa.passkeyAuthenticationOptions(ctx.tenant, user);
-        return mfaPage(ctx, {
-          heading: m.t('mfa.heading'),
-          intro: m.t('mfa.passkeyIntro'),
-          ...msg,
-          extra: passkeyButton(m, { mode: 'get', options, action: 'passkey' }),
-          others: others('passkey'),
-          state: withData(state, id, { ...base, challenge: options.challenge }),
-        });
-      }
+      case 'passkey':
+        return passkeyPage(ctx, 'get', { heading: m.t('mfa.heading'), intro: m.t('mfa.passkeyIntro'), ...msg, others: others('passkey') }, await mfa.passkeyAuthenticationOptions(ctx.tenant, user), state, base);
       case 'enrol':
         return mfaPage(ctx, {
           heading: m.t('mfa.enrolHeading'),
@@ -187,17 +190,8 @@ export function multiFactor(id = 'mfa', opts: MultiFactorOptions = {}): Step {
         const totp = await totpEnrolContent(ctx, user, d.secret, msg.error);
         return mfaPage(ctx, { ...msg, ...totp.content, primary: verify, others: backToChoice, state: withData(state, id, { ...base, secret: totp.sealed }) });
       }
-      case 'enrolPasskey': {
-        const options = await mfa.passkeyRegistrationOptions(ctx.tenant, user);
-        return mfaPage(ctx, {
-          heading: m.t('mfa.passkeyEnrolHeading'),
-          intro: m.t('mfa.passkeyEnrolIntro'),
-          ...msg,
-          extra: passkeyButton(m, { mode: 'create', options, action: 'passkey' }),
-          others: backToChoice,
-          state: withData(state, id, { ...base, challenge: options.challenge }),
-        });
-      }
+      case 'enrolPasskey':
+        return passkeyPage(ctx, 'create', { heading: m.t('mfa.passkeyEnrolHeading'), intro: m.t('mfa.passkeyEnrolIntro'), ...msg, others: backToChoice }, await mfa.passkeyRegistrationOptions(ctx.tenant, user), state, base);
       case 'codes':
         return mfaPage(ctx, { ...recoveryCodesContent(ctx, d.codes!), primary: { action: 'saved', id: 'continue', label: m.t('button.savedCodes') }, state: withData(state, id, base) });
     }

@@ -1,7 +1,7 @@
 import { providerSelectionPage } from '../../ui/pages/sign-in.js';
 import type { JourneyState, Step, StepContext, StepResult } from '../journey.js';
-import { cancelled, pageTitle, stepData } from './common.js';
-import { FEDERATION_KEY, chooseProvider, hintedProvider, offeredProviders, postedProvider, takeFederationError } from './providers.js';
+import { cancelled, stepData } from './common.js';
+import { FEDERATION_KEY, chooseProvider, hintedProvider, offeredProviders, postedProvider, signInPageResult, takeFederationError } from './providers.js';
 
 /**
  * The first page of a policy without local accounts: a button per identity provider. With a single
@@ -9,20 +9,7 @@ import { FEDERATION_KEY, chooseProvider, hintedProvider, offeredProviders, poste
  */
 export function providerSelection(id: string): Step {
   function render(ctx: StepContext, error?: string, state?: JourneyState): StepResult {
-    return {
-      type: 'page',
-      ...(state ? { state } : {}),
-      page: providerSelectionPage(
-        {
-          title: pageTitle(ctx, true),
-          action: ctx.action,
-          csrf: ctx.csrf,
-          providers: offeredProviders(ctx).map((p) => ({ id: p.id, displayName: p.displayName })),
-          error,
-        },
-        ctx.messages,
-      ),
-    };
+    return signInPageResult(ctx, providerSelectionPage, { error }, state);
   }
   return {
     id,

@@ -1,7 +1,8 @@
 import type { IdentityProvider } from '../../federation/config.js';
 import type { FederationFailure } from '../../federation/upstream.js';
 import type { JourneyState, StepContext, StepResult } from '../journey.js';
-import { stepData, withData } from './common.js';
+import { pageTitle, stepData, withData } from './common.js';
+import type { ApiPage } from '../../ui/pages/api-page.js';
 
 /** Journey data of an upstream sign-in: the provider chosen, then the round trip's secrets. */
 export const FEDERATION_KEY = 'federation';
@@ -55,4 +56,18 @@ export function takeFederationError(ctx: StepContext): { message?: string; state
   const params = { provider: failure.provider ?? '', seconds: failure.seconds ?? 0 };
   const key = failure.kind === 'timeout' ? 'federation.timeout' : failure.kind === 'unavailable' ? 'federation.unavailable' : 'federation.failed';
   return { message: ctx.messages.t(key, params), state: withData(ctx.state, FEDERATION_ERROR_KEY, {}) };
+}
+
+/**
+ * A sign-in page of the unified page type (the local-account page, the provider choice): its form's
+ * title, action and CSRF token, the providers the policy offers, and the state to keep when one changed.
+ */
+export function signInPageResult<P>(
+  ctx: StepContext,
+  render: (props: P & { title: string; action: string; csrf: string; providers: { id: string; displayName: string }[] }, m: StepContext['messages']) => ApiPage,
+  props: P,
+  state?: JourneyState,
+): StepResult {
+  const providers = offeredProviders(ctx).map((p) => ({ id: p.id, displayName: p.displayName }));
+  return { type: 'page', ...(state ? { state } : {}), page: render({ ...props, title: pageTitle(ctx, true), action: ctx.action, csrf: ctx.csrf, providers }, ctx.messages) };
 }
