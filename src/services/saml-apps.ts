@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Clock } from '../model/clock.js';
 import { invalid } from '../model/errors.js';
+import { isLoopbackHost } from '../model/patterns.js';
 import type { Audit } from '../security/audit.js';
 import { StoreConflictError, type Store } from '../store/store.js';
 import type { SamlApp, SamlEndpoint, Tenant } from '../model/entities.js';
@@ -33,8 +34,7 @@ function checkUrl(flag: string, u: string): void {
   } catch {
     throw invalid(`invalid ${flag} '${u}': an absolute URL`);
   }
-  const loopback = url.hostname === 'localhost' || url.hostname === '127.0.0.1' || url.hostname === '[::1]';
-  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && loopback)) throw invalid(`invalid ${flag} '${u}': use https (http is allowed for localhost only)`);
+  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopbackHost(url.hostname))) throw invalid(`invalid ${flag} '${u}': use https (http is allowed for localhost only)`);
   if (url.hash) throw invalid(`invalid ${flag} '${u}': must not contain a fragment`);
 }
 
