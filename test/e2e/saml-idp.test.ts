@@ -124,7 +124,7 @@ describe('Latchkey as SAML identity provider', () => {
     }
   });
 
-  it('asks again for an SP that sends ForceAuthn, whatever the SSO session', async () => {
+  it('asks again for an SP that sends ForceAuthn, whatever the SSO session; gives transient NameIDs when asked', async () => {
     const { context, page } = await newPage(browser);
     const forced = await startSamlSp();
     try {
@@ -137,6 +137,16 @@ describe('Latchkey as SAML identity provider', () => {
       await signInAt(page, 'ann@example.com', 'ann-password-1');
       await page.waitForURL(`${forced.url}/acs`);
       expect(forced.results[0]?.error).toBeUndefined();
+      // A request for a transient NameID gets a new opaque one each time (here from the SSO session).
+      forced.configure(idp, { nameIdFormat: 'urn:oasis:names:tc:SAML:2.0:nameid-format:transient' });
+      for (let i = 0; i < 2; i++) {
+        await page.goto(`${forced.url}/login`);
+        await page.waitForURL(`${forced.url}/acs`);
+      }
+      const [a, b] = forced.results.slice(1).map((r) => r.profile!);
+      expect(a!.nameIDFormat).toBe('urn:oasis:names:tc:SAML:2.0:nameid-format:transient');
+      expect(a!.nameID).not.toBe(b!.nameID);
+      expect(a!.attributes).toMatchObject({ email: 'ann@example.com' });
     } finally {
       await forced.close();
       await context.close();

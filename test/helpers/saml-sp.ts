@@ -24,7 +24,7 @@ export interface SamlSp {
   /** Its metadata, with or without its signing certificate and AuthnRequestsSigned. */
   metadata(opts?: { signing?: boolean }): string;
   /** The SP's node-saml client for a Latchkey IdP (SSO URL and certificates from Latchkey's metadata). */
-  configure(idp: { ssoUrl: string; sloUrl: string; certificates: string[] }, opts?: { binding?: 'HTTP-Redirect' | 'HTTP-POST'; sign?: boolean; unsolicited?: boolean; forceAuthn?: boolean }): void;
+  configure(idp: { ssoUrl: string; sloUrl: string; certificates: string[] }, opts?: { binding?: 'HTTP-Redirect' | 'HTTP-POST'; sign?: boolean; unsolicited?: boolean; forceAuthn?: boolean; nameIdFormat?: string }): void;
   close(): Promise<void>;
 }
 
@@ -105,7 +105,7 @@ export async function startSamlSp(): Promise<SamlSp> {
         callbackUrl: acsUrl,
         audience: entityId,
         idpCert: idp.certificates,
-        identifierFormat: 'urn:oasis:names:tc:SAML:2.0:nameid-format:persistent',
+        identifierFormat: opts.nameIdFormat ?? 'urn:oasis:names:tc:SAML:2.0:nameid-format:persistent',
         wantAuthnResponseSigned: true,
         wantAssertionsSigned: true,
         validateInResponseTo: opts.unsolicited ? ValidateInResponseTo.ifPresent : ValidateInResponseTo.always,

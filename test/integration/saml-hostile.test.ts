@@ -37,6 +37,13 @@ describe('SAML endpoints under hostile input', () => {
     expect(xml).toContain('<ds:Signature');
   });
 
+  it('answers a NameIDPolicy it does not offer with a signed InvalidNameIDPolicy status to the registered ACS', async () => {
+    const xml = request().replace('</samlp:AuthnRequest>', `<samlp:NameIDPolicy Format="urn:oasis:names:tc:SAML:1.1:nameid-format:X509SubjectName"/></samlp:AuthnRequest>`);
+    const html = await (await fetch(`${sso()}?SAMLRequest=${encodeURIComponent(deflated(xml))}`)).text();
+    expect(html).toContain(`action="${ACS}"`);
+    expect(Buffer.from(/name="SAMLResponse" value="([^"]+)"/.exec(html)![1]!, 'base64').toString('utf8')).toContain('urn:oasis:names:tc:SAML:2.0:status:InvalidNameIDPolicy');
+  });
+
   it('refuses entity expansion and oversized inflation before reading anything', async () => {
     const bomb = `<!DOCTYPE x [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]>${request('', '&b;')}`;
     const big = deflateRawSync(Buffer.alloc(2 * 1024 * 1024, 0x20)).toString('base64');
