@@ -3,7 +3,8 @@ import { appTypes, type AppType } from '../../model/entities.js';
 import { createApp, defineOnApi, definedOnApi, grantApp, requireApp, revokeGrant } from '../../services/apps.js';
 import { requireTenant } from '../../services/tenants.js';
 import { numberOption, oneOf, repeatable, required, tenantOption, UsageError, type CliContext, type Run } from '../context.js';
-import { appJson, table } from '../output.js';
+import { appJson } from '../../model/views.js';
+import { table } from '../output.js';
 import { addAppSecret, listAppSecrets, revokeAppSecret } from '../../services/app-secrets.js';
 
 interface Target { tenant: string; app: string }

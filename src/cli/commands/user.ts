@@ -8,14 +8,16 @@ import { graphFromUser } from '../../services/graph-users.js';
 import { MfaService } from '../../services/mfa.js';
 import { countRows, importUsers } from '../../services/user-import.js';
 import { required, tenantOption, UsageError, type CliContext, type Run } from '../context.js';
-import { identitiesJson, table, userJson } from '../output.js';
+import { graphIdentities, type GraphIdentity } from '../../model/graph-user.js';
+import { userJson } from '../../model/views.js';
+import { table } from '../output.js';
 import { progressReporter } from '../progress.js';
 
 interface Who { tenant: string; user: string }
 
 const userOption = () => required('--user <user>', "the user's object id or e-mail");
 
-function identityLines(identities: ReturnType<typeof identitiesJson>): string {
+function identityLines(identities: GraphIdentity[]): string {
   return identities.length === 0 ? '(none)' : identities.map((i) => `\n  ${i.signInType} ${i.issuer} ${i.issuerAssignedId}`).join('');
 }
 
@@ -47,9 +49,9 @@ function registerOne(user: Command, run: Run, verb: 'show' | 'disable' | 'enable
         if (ctx.json) ctx.printJson({ id: u.id, deleted: true });
         else ctx.print(`deleted user ${u.email}`);
       } else {
-        const shown = userJson(u, identitiesJson(tenant, u, await d.store.listUserIdentities(tenant.id, u.id)));
+        const shown = userJson(u, graphIdentities(tenant, u, await d.store.listUserIdentities(tenant.id, u.id)));
         if (ctx.json) ctx.printJson(shown);
-        else ctx.print(Object.entries(shown).map(([k, v]) => `${k}: ${k === 'identities' ? identityLines(v as ReturnType<typeof identitiesJson>) : (v ?? '')}`).join('\n'));
+        else ctx.print(Object.entries(shown).map(([k, v]) => `${k}: ${k === 'identities' ? identityLines(v as GraphIdentity[]) : (v ?? '')}`).join('\n'));
       }
     }));
 }
@@ -66,7 +68,7 @@ function registerIdentity(user: Command, run: Run) {
         const { d, tenant, user: u } = await findUser(ctx, o);
         const given = { issuer: o.issuer, issuerAssignedId: o.issuerAssignedId };
         const list = verb === 'add' ? await addIdentity(d, tenant, u, given) : await removeIdentity(d, tenant, u, given);
-        const identities = identitiesJson(tenant, u, list);
+        const identities = graphIdentities(tenant, u, list);
         if (ctx.json) ctx.printJson({ id: u.id, identities });
         else ctx.print(`${verb === 'add' ? 'linked' : 'unlinked'} ${given.issuer} ${given.issuerAssignedId}; identities now:\n${identityLines(identities)}`);
       }));
