@@ -1,5 +1,6 @@
 import type { Step, StepContext } from '../journey.js';
-import { EMAIL, EMAIL_KEY, cancelButton, cancelled, page, stepData, withData, type EmailClaim } from './common.js';
+import { EMAIL } from '../../model/patterns.js';
+import { EMAIL_KEY, cancelButton, cancelled, page, stepData, withData, type EmailClaim } from './common.js';
 
 /** How one email-entry page reads, and whether the address it takes counts as proven already. */
 export interface EmailEntryText {
