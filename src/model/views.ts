@@ -87,13 +87,8 @@ export function keyJson(k: SigningKey) {
   };
 }
 
-/** A signing key as the admin API answers (`KeyBody` in admin/schemas.ts). */
+/** A signing key as the admin API answers (`KeyBody` in admin/schemas.ts): the CLI's, its times camelCase. */
 export function keyAdminJson(k: SigningKey) {
-  return {
-    kid: k.kid,
-    alg: k.alg,
-    status: k.status,
-    createdAt: new Date(k.createdAt).toISOString(),
-    publishUntil: k.publishUntil === null ? null : new Date(k.publishUntil).toISOString(),
-  };
+  const { created_at: createdAt, publish_until: publishUntil, ...rest } = keyJson(k);
+  return { ...rest, createdAt, publishUntil };
 }

@@ -268,9 +268,6 @@ export async function updateUser(c: GraphContext, id: string, input: unknown): P
   const givenName = optionalString(body, 'givenName');
   const surname = optionalString(body, 'surname');
   if (displayName === null) throw bad("Invalid value specified for property 'displayName' of resource 'User': it cannot be removed.");
-  const hasLocal = ids ? ids.local !== undefined : user.signInName !== null;
-  if (password !== undefined && !hasLocal) throw bad('passwordProfile needs a local account (an emailAddress or userName identity).');
-  if (ids?.local && user.signInName === null && password === undefined) throw bad('A new local account needs passwordProfile.password.');
   await updateUserOf(provisionDeps(deps), tenant, user, {
     ...(ids ? { local: ids.local ?? null, identities: ids.federated } : {}),
     ...(mail !== undefined ? { email: mail } : {}),

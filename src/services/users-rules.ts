@@ -63,8 +63,16 @@ export function checkSignInName(type: SignInType, name: string): string {
 /** Given, family and display names: at most as long as a policy's attribute may be. */
 export const MAX_NAME_LENGTH = 1024;
 
-export function checkName(what: string, value: string | null | undefined): void {
+function checkName(what: string, value: string | null | undefined): void {
   if (typeof value === 'string' && value.length > MAX_NAME_LENGTH) throw invalid(`the ${what} is longer than ${MAX_NAME_LENGTH} characters`);
+}
+
+/** Names and attributes of a new user or a change (absent ones are not checked). */
+export function checkProfile(p: { givenName?: string | null; familyName?: string | null; displayName?: string | null; attributes?: Record<string, unknown> }): void {
+  checkName('given name', p.givenName);
+  checkName('family name', p.familyName);
+  checkName('display name', p.displayName);
+  checkAttributes(p.attributes ?? {});
 }
 
 /** A custom or built-in attribute's value: text of at most 1024 characters, a number or true/false (null removes it where a change allows). */

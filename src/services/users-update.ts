@@ -3,22 +3,13 @@ import { conflict, invalid } from '../model/errors.js';
 import type { SignInType, Tenant, User, UserIdentity } from '../model/entities.js';
 import { normalizeSignInName } from '../store/normalize.js';
 import { StoreConflictError } from '../store/store.js';
-import { audit, surface, type Origin, type UserDeps } from './users.js';
-import { checkAttributes, checkEmail, checkIdentity, checkName, checkPassword, checkSignInName, DEFAULT_PASSWORD_RULE, identityKey, type PasswordRule } from './users-rules.js';
+import { auditChange, surface, type Origin, type ProfileChange, type UserDeps } from './users.js';
+import { checkEmail, checkIdentity, checkPassword, checkProfile, checkSignInName, DEFAULT_PASSWORD_RULE, identityKey, type PasswordRule } from './users-rules.js';
 
 /**
  * Changes to an existing user: its profile, its password, and several things at once (Graph's
  * `PATCH /users/{id}`), each checked before anything is written and audited once.
  */
-
-/** A change of the profile; absent fields stay as they are. */
-export interface ProfileChange {
-  givenName?: string | null;
-  familyName?: string | null;
-  displayName?: string | null;
-  /** Attributes to set, by their short names; null removes one; those not named are kept. */
-  attributes?: Record<string, unknown>;
-}
 
 export interface UserChange extends ProfileChange {
   /** The local account's sign-in name (an email address keeps its case); null: none, the user signs in only upstream. */
@@ -34,13 +25,6 @@ export interface UserChange extends ProfileChange {
   /** The new password's rule (default: 8–256 characters). */
   passwordRule?: PasswordRule;
   enabled?: boolean;
-}
-
-function checkProfileChange(c: ProfileChange): void {
-  checkName('given name', c.givenName);
-  checkName('family name', c.familyName);
-  checkName('display name', c.displayName);
-  checkAttributes(c.attributes ?? {});
 }
 
 function hasProfileChange(c: ProfileChange): boolean {
@@ -63,10 +47,10 @@ async function writeProfile(d: UserDeps, tenant: Tenant, user: User, c: ProfileC
 
 /** The user's own profile change (profile edit); an operator's is `updateUser`. */
 export async function updateProfile(d: UserDeps, tenant: Tenant, user: User, change: ProfileChange, origin: Origin): Promise<void> {
-  checkProfileChange(change);
+  checkProfile(change);
   await writeProfile(d, tenant, user, change, d.clock.now());
-  if (origin.by === 'journey') await audit(d, tenant, user.id, 'profile_update', origin);
-  else await audit(d, tenant, user.id, 'user_updated', origin, surface(origin));
+  if (origin.by === 'journey') await auditChange(d, tenant, user.id, 'profile_update', origin);
+  else await auditChange(d, tenant, user.id, 'user_updated', origin, surface(origin));
 }
 
 /** An operator sets a user's password (nothing else changes: sessions and refresh tokens stay). */
@@ -92,7 +76,7 @@ export async function updateUser(d: UserDeps, tenant: Tenant, user: User, change
   const local = change.local === undefined ? undefined : change.local === null ? null : { type: change.local.type, name: checkSignInName(change.local.type, change.local.name) };
   const identities = change.identities?.map((i) => checkIdentity(tenant, i));
   if (typeof change.email === 'string') checkEmail(change.email);
-  checkProfileChange(change);
+  checkProfile(change);
   const hasLocal = local !== undefined ? local !== null : user.signInName !== null;
   if (local !== undefined || identities !== undefined) {
     const upstream = identities ?? (await d.store.listUserIdentities(tenant.id, user.id));
@@ -128,5 +112,5 @@ export async function updateUser(d: UserDeps, tenant: Tenant, user: User, change
   if (change.password !== undefined) await d.store.setUserPassword(tenant.id, user.id, await hashPassword(change.password, d.passwordCost), now);
   if (change.enabled !== undefined && change.enabled === user.disabled) await d.store.setUserDisabled(tenant.id, user.id, !change.enabled, now);
   const detail = origin.by === 'graph' && origin.properties ? `graph: ${origin.properties.join(', ')}` : surface(origin);
-  await audit(d, tenant, user.id, 'user_updated', origin, detail);
+  await auditChange(d, tenant, user.id, 'user_updated', origin, detail);
 }

@@ -7,7 +7,7 @@ import { normalizeSignInName } from '../store/normalize.js';
 import { StoreConflictError } from '../store/store.js';
 import type { AuditEventName } from '../security/audit.js';
 import type { ProvisionDeps } from './deps.js';
-import { checkAttributes, checkEmail, checkIdentity, checkName, checkPassword, checkSignInName, DEFAULT_PASSWORD_RULE, type PasswordRule } from './users-rules.js';
+import { checkEmail, checkIdentity, checkPassword, checkProfile, checkSignInName, DEFAULT_PASSWORD_RULE, type PasswordRule } from './users-rules.js';
 
 /**
  * Users: the only code that creates or changes a user, its identities, its password, its profile and
@@ -33,7 +33,7 @@ export type Origin =
   | { by: 'journey'; clientId: string; ip: string; policyId: string; provider?: string; provedBy?: string };
 
 /** Records the one audit event of a change, with the journey's app and address or the Graph caller. */
-export async function audit(d: Pick<UserDeps, 'audit'>, tenant: Tenant, subject: string, event: AuditEventName, origin: Origin, detail?: string): Promise<void> {
+export async function auditChange(d: Pick<UserDeps, 'audit'>, tenant: Tenant, subject: string, event: AuditEventName, origin: Origin, detail?: string): Promise<void> {
   await d.audit.record({
     tenantId: tenant.id,
     event,
@@ -50,16 +50,16 @@ export function surface(origin: Origin): string {
   return origin.by === 'journey' ? origin.policyId : origin.by;
 }
 
-/** The profile a new user starts with. */
-export interface NewProfile {
+/** A profile: what a new user starts with, or a change of one (absent fields stay as they are). */
+export interface ProfileChange {
   givenName?: string | null;
   familyName?: string | null;
   displayName?: string | null;
-  /** Custom and built-in attributes by their short names; null ones are left out. */
+  /** Custom and built-in attributes by their short names; null removes one (a new user starts without it); those not named are kept. */
   attributes?: Record<string, unknown>;
 }
 
-export interface NewUser extends NewProfile {
+export interface NewUser extends ProfileChange {
   /** The local account: what the user signs in with here (an email address keeps its case), and its password. */
   local?: { type: SignInType; name: string; password: string };
   /** The password's rule (default: 8–256 characters). */
@@ -71,13 +71,6 @@ export interface NewUser extends NewProfile {
   /** Whether the owner proved the address; default: an emailAddress account's is, as for B2C's accounts made by an administrator. */
   emailVerified?: boolean;
   disabled?: boolean;
-}
-
-function checkProfile(p: NewProfile): void {
-  checkName('given name', p.givenName);
-  checkName('family name', p.familyName);
-  checkName('display name', p.displayName);
-  checkAttributes(p.attributes ?? {});
 }
 
 function fresh(tenant: Tenant, now: number, fields: Partial<User>): User {
@@ -114,7 +107,7 @@ async function insert(d: UserDeps, tenant: Tenant, user: User, identities: UserI
   }
   const event = origin.by === 'journey' ? 'signup' : 'user_created';
   const detail = origin.by === 'journey' && origin.provider ? `${origin.policyId} via ${origin.provider}` : surface(origin);
-  await audit(d, tenant, user.id, event, origin, detail);
+  await auditChange(d, tenant, user.id, event, origin, detail);
   return user;
 }
 
@@ -142,7 +135,7 @@ export async function createUser(d: UserDeps, tenant: Tenant, input: NewUser, or
   return insert(d, tenant, user, identities, origin);
 }
 
-export interface LocalUserInput extends NewProfile {
+export interface LocalUserInput extends ProfileChange {
   email: string;
   password: string;
   /** The password's rule (a journey's policy); default 8–256 characters. */
@@ -161,14 +154,17 @@ export async function createLocalUser(d: UserDeps, tenant: Tenant, input: LocalU
   if (!EMAIL.test(email)) throw invalid(`invalid --email '${input.email}'`);
   const displayName = input.displayName !== undefined ? input.displayName : [input.givenName, input.familyName].filter(Boolean).join(' ') || null;
   return createUser(d, tenant, {
-    ...input,
     local: { type: 'emailAddress', name: email, password: input.password },
-    displayName,
+    ...(input.passwordRule ? { passwordRule: input.passwordRule } : {}),
     emailVerified: input.emailVerified ?? true,
+    givenName: input.givenName ?? null,
+    familyName: input.familyName ?? null,
+    displayName,
+    ...(input.attributes ? { attributes: input.attributes } : {}),
   }, origin);
 }
 
-export interface FederatedUserInput extends NewProfile {
+export interface FederatedUserInput extends ProfileChange {
   /** The upstream account the user signed up with. */
   identity: UserIdentity;
   /** The address the provider sent, as it sent it (it vouches for it; a sign-up is not refused over its form). */
@@ -214,7 +210,7 @@ export async function linkIdentity(d: UserDeps, tenant: Tenant, user: User, iden
     if (owner?.id === user.id) return d.store.listUserIdentities(tenant.id, user.id);
     throw conflict(`the identity ${checked.issuer} ${checked.issuerAssignedId} already belongs to ${owner ? `user ${owner.id}` : 'another user'}`);
   }
-  await audit(d, tenant, user.id, 'identity_linked', origin, identityDetail(checked, origin));
+  await auditChange(d, tenant, user.id, 'identity_linked', origin, identityDetail(checked, origin));
   return d.store.listUserIdentities(tenant.id, user.id);
 }
 
@@ -223,7 +219,7 @@ export async function unlinkIdentity(d: UserDeps, tenant: Tenant, user: User, id
   if (!(await d.store.removeUserIdentity(tenant.id, user.id, checked))) {
     throw notFound(`user ${user.id} has no identity ${checked.issuer} ${checked.issuerAssignedId}`);
   }
-  await audit(d, tenant, user.id, 'identity_unlinked', origin, identityDetail(checked, origin));
+  await auditChange(d, tenant, user.id, 'identity_unlinked', origin, identityDetail(checked, origin));
   return d.store.listUserIdentities(tenant.id, user.id);
 }
 
@@ -234,7 +230,7 @@ function identityDetail(i: UserIdentity, origin: Origin): string {
 /** Whether the user may sign in; disabling ends their sessions and revokes their refresh tokens. Returns the user as it is now. */
 export async function setEnabled(d: UserDeps, tenant: Tenant, user: User, enabled: boolean, origin: Origin): Promise<User> {
   await d.store.setUserDisabled(tenant.id, user.id, !enabled, d.clock.now());
-  await audit(d, tenant, user.id, enabled ? 'user_enabled' : 'user_disabled', origin, surface(origin));
+  await auditChange(d, tenant, user.id, enabled ? 'user_enabled' : 'user_disabled', origin, surface(origin));
   const now = await d.store.findUser(tenant.id, user.id);
   if (!now) throw notFound(`no user '${user.id}' in tenant '${tenant.slug}'`);
   return now;
@@ -243,7 +239,7 @@ export async function setEnabled(d: UserDeps, tenant: Tenant, user: User, enable
 /** Deletes the user with everything of theirs (identities, sessions, tokens, consents, authenticators). */
 export async function deleteUser(d: UserDeps, tenant: Tenant, user: User, origin: Origin): Promise<void> {
   if (!(await d.store.deleteUser(tenant.id, user.id))) throw notFound(`no user '${user.id}' in tenant '${tenant.slug}'`);
-  await audit(d, tenant, user.id, 'user_deleted', origin, surface(origin));
+  await auditChange(d, tenant, user.id, 'user_deleted', origin, surface(origin));
 }
 
 /**
@@ -256,6 +252,6 @@ export async function resetPassword(d: UserDeps, tenant: Tenant, user: User, pas
   await d.store.setUserPassword(tenant.id, user.id, await hashPassword(password, d.passwordCost), now);
   const revoked = await d.store.revokeUserRefreshTokens(tenant.id, user.id, now);
   if (user.signInName !== null) await d.store.clearLoginFailures(tenant.id, user.signInName);
-  await audit(d, tenant, user.id, 'password_reset', origin, `${revoked} refresh tokens revoked`);
+  await auditChange(d, tenant, user.id, 'password_reset', origin, `${revoked} refresh tokens revoked`);
   return { revoked };
 }

@@ -1,5 +1,5 @@
 import type { User } from '../../model/entities.js';
-import type { ProfileChange } from '../../services/users-update.js';
+import type { ProfileChange } from '../../services/users.js';
 import type { Messages } from '../../model/messages/messages.js';
 import type { FormField } from '../../ui/pages/form-page.js';
 import type { SignUpAttribute } from '../../model/policy.js';
@@ -87,7 +87,7 @@ export function readAttributes(attrs: SignUpAttribute[], form: Record<string, st
 
 /**
  * The profile change for checked values: known claims to their columns, others to `attributes` (an
- * emptied one is null: removed). The user's other attributes are kept (services/users-update.ts).
+ * emptied one is null: removed). The user's other attributes are kept (services/users-update.ts's updateProfile).
  */
 export function profileUpdate(attrs: SignUpAttribute[], values: Record<string, string>): ProfileChange {
   const update: ProfileChange = {};
