@@ -4,7 +4,7 @@ import { createServer } from 'node:net';
 import pino from 'pino';
 import { SecretBox } from '../src/crypto/secrets.js';
 import { type ProvisionDeps } from '../src/services/deps.js';
-import { createUser } from '../src/services/users.js';
+import { createLocalUser } from '../src/services/users.js';
 import { createApp } from '../src/services/apps.js';
 import { requireTenant } from '../src/services/tenants.js';
 import { Audit } from '../src/security/audit.js';
@@ -55,6 +55,6 @@ export async function provisionBench(store: Store, opts: { masterKey: string | u
   const daemon = await createApp(d, tenant, { name: 'daemon', type: 'daemon' });
   await store.addGrant({ clientId: daemon.app.clientId, apiClientId: api.app.clientId, kind: 'role', name: 'Bench.Run' });
   const web = await createApp(d, tenant, { name: 'web', type: 'web', redirectUris: [CB] });
-  const user = await createUser(d, tenant, { email: 'bench@example.com', password: 'bench-password-1', ...(opts.displayName ? { displayName: opts.displayName } : {}) });
+  const user = await createLocalUser(d, tenant, { email: 'bench@example.com', password: 'bench-password-1', ...(opts.displayName ? { displayName: opts.displayName } : {}) }, { by: 'cli' });
   return { d, tenant, api, daemon, web, user };
 }

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z, type ZodType } from 'zod';
 import { sendAdminError } from '../http/error-mapper.js';
-import { appJson } from '../cli/output.js';
+import { appJson, keyAdminJson, tenantAdminJson } from '../model/views.js';
 import type { Deps } from '../services/deps.js';
 import { policySecretRefs, validatePolicyText } from '../services/policies.js';
 import { envReferences } from '../model/secret-ref.js';
@@ -103,16 +103,7 @@ export function registerAdminRoutes(app: FastifyInstance, deps: Deps): void {
     });
   }
 
-  const tenantJson = (t: Tenant) => ({
-    id: t.id,
-    slug: t.slug,
-    displayName: t.displayName,
-    defaultPolicy: t.defaultPolicy,
-    issuer: issuerFor(deps.config.baseUrl, t, t.defaultPolicy),
-    legacyRopc: t.legacyRopc,
-    extensionsAppId: t.extensionsAppId,
-    createdAt: new Date(t.createdAt).toISOString(),
-  });
+  const tenantJson = (t: Tenant) => tenantAdminJson(t, issuerFor(deps.config.baseUrl, t, t.defaultPolicy));
   const appView = async (a: App) => appJson(a, a.type === 'api' ? { scopes: await deps.store.listAppScopes(a.clientId), roles: await deps.store.listAppRoles(a.clientId) } : {});
 
   // tenant
@@ -176,9 +167,7 @@ export function registerAdminRoutes(app: FastifyInstance, deps: Deps): void {
   });
 
   // signing keys
-  const keysJson = async (t: Tenant) => ({
-    keys: (await deps.store.listSigningKeys(t.id)).map((k) => ({ kid: k.kid, alg: k.alg, status: k.status, createdAt: new Date(k.createdAt).toISOString(), publishUntil: k.publishUntil === null ? null : new Date(k.publishUntil).toISOString() })),
-  });
+  const keysJson = async (t: Tenant) => ({ keys: (await deps.store.listSigningKeys(t.id)).map(keyAdminJson) });
   route({ method: 'GET', url: '/tenants/:tenant/keys', tag: 'keys', summary: 'List signing keys', writing: false, params: S.TenantParams, response: S.KeysBody, handler: async ({ tenant }) => keysJson(tenant) });
   route({
     method: 'POST', url: '/tenants/:tenant/keys/rotate', tag: 'keys', summary: 'Make a new active key; the old one stays published for the grace period', writing: true, params: S.TenantParams, body: S.RotateKeys, response: S.KeysBody,

@@ -1,12 +1,12 @@
 import { ServiceError } from '../model/errors.js';
-import { randomUUID } from 'node:crypto';
-import type { Deps } from './deps.js';
-import { normalizeSignInName } from '../store/normalize.js';
-import { StoreConflictError } from '../store/store.js';
+import { provisionDeps, type Deps } from './deps.js';
 import { type SignInType, type Tenant, type User, type UserIdentity } from '../model/entities.js';
 import { graphFromUser } from './graph-users.js';
-import { EMAIL, GUID } from '../model/patterns.js';
-import { BUILTIN_ATTRIBUTES, extensionsAppIdOf, type GraphIdentity } from '../model/graph-user.js';
+import { GUID } from '../model/patterns.js';
+import { BUILTIN_ATTRIBUTES, EXTENSION_ATTRIBUTE as EXTENSION, extensionsAppIdOf, localIssuer, type GraphIdentity } from '../model/graph-user.js';
+import { createUser as createUserOf, deleteUser as deleteUserOf } from './users.js';
+import { updateUser as updateUserOf } from './users-update.js';
+import { MAX_PASSWORD_LENGTH, type PasswordRule } from './users-rules.js';
 
 /**
  * The subset of Microsoft Graph's `/v1.0/users` that B2C back offices use, on Latchkey's users: the
@@ -15,7 +15,6 @@ import { BUILTIN_ATTRIBUTES, extensionsAppIdOf, type GraphIdentity } from '../mo
  */
 const bad = (message: string) => new ServiceError('invalid', message);
 const notFound = (id: string) => new ServiceError('not_found', `Resource '${id}' does not exist or one of its queried reference-property objects are not present.`);
-const EXTENSION = /^extension_([0-9a-f]{32})_([A-Za-z][A-Za-z0-9_]{0,99})$/i;
 
 /** Properties a user has here, in Graph's names; `$select` takes these and extension attributes. */
 const PROPERTIES = ['id', 'accountEnabled', 'displayName', 'givenName', 'surname', 'mail', 'userPrincipalName', 'createdDateTime', 'identities', 'passwordPolicies', ...BUILTIN_ATTRIBUTES] as const;
@@ -24,11 +23,6 @@ const DEFAULT_SELECT = ['id', 'displayName', 'givenName', 'surname', 'mail', 'us
 /** Writable by POST and PATCH besides extension attributes. */
 const WRITABLE = new Set(['accountEnabled', 'displayName', 'givenName', 'surname', 'mail', 'identities', 'passwordProfile', 'passwordPolicies', ...BUILTIN_ATTRIBUTES]);
 const PASSWORD_POLICIES = ['DisablePasswordExpiration', 'DisableStrongPassword'];
-
-/** The domain local accounts' identities name as their issuer (B2C's `{tenant}.onmicrosoft.com`). */
-export function localIssuer(tenant: Tenant): string {
-  return `${tenant.slug}.onmicrosoft.com`;
-}
 
 /** A user as Graph shows it, all properties (`$select` picks from this). */
 function fullUser(tenant: Tenant, user: User, identities: UserIdentity[]): Record<string, unknown> {
@@ -88,13 +82,9 @@ export function parseFilter(filter: string | undefined): UserFilter {
   return out;
 }
 
-/** B2C's strong password rule (unless `passwordPolicies` has DisableStrongPassword): 8–256 characters, 3 of 4 kinds. */
-function checkPassword(password: unknown, strong: boolean): string {
-  if (typeof password !== 'string' || password.length === 0 || password.length > 256) throw bad('passwordProfile.password must be a string of 1 to 256 characters.');
-  if (!strong) return password;
-  const kinds = [/[a-z]/, /[A-Z]/, /[0-9]/, /[^A-Za-z0-9]/].filter((r) => r.test(password)).length;
-  if (password.length < 8 || kinds < 3) throw bad('The specified password does not comply with password complexity requirements. Please provide a different password.');
-  return password;
+/** B2C's strong password rule (8–256 characters, 3 of 4 kinds) unless `passwordPolicies` has DisableStrongPassword. */
+function passwordRule(strong: boolean): PasswordRule {
+  return { minLength: 1, maxLength: MAX_PASSWORD_LENGTH, strong };
 }
 
 interface ParsedIdentities {
@@ -113,8 +103,7 @@ function parseIdentities(tenant: Tenant, value: unknown): ParsedIdentities {
     if (i.signInType === 'emailAddress' || i.signInType === 'userName') {
       if (i.issuer.toLowerCase() !== localIssuer(tenant) && i.issuer.toLowerCase() !== tenant.id) throw bad(`A local account's issuer must be the tenant's domain, '${localIssuer(tenant)}'.`);
       if (out.local) throw bad('Latchkey keeps one local sign-in name per user (emailAddress or userName); send one.');
-      if (i.signInType === 'emailAddress' && !EMAIL.test(i.issuerAssignedId)) throw bad(`'${i.issuerAssignedId}' is not an email address.`);
-      out.local = { type: i.signInType, name: i.issuerAssignedId.trim() };
+      out.local = { type: i.signInType, name: i.issuerAssignedId };
     } else if (i.signInType === 'federated') {
       out.federated.push({ issuer: i.issuer, issuerAssignedId: i.issuerAssignedId });
     } else if (i.signInType !== 'userPrincipalName') {
@@ -153,12 +142,11 @@ function attributesOf(tenant: Tenant, body: Record<string, unknown>): Record<str
   return out;
 }
 
-function checkKnown(tenant: Tenant, body: Record<string, unknown>): void {
+function checkKnown(body: Record<string, unknown>): void {
   for (const key of Object.keys(body)) {
     if (WRITABLE.has(key) || EXTENSION.test(key) || key === '@odata.type') continue;
     throw bad(`Property '${key}' does not exist on type 'microsoft.graph.user' or cannot be written here.`);
   }
-  void tenant;
 }
 
 function objectBody(body: unknown): Record<string, unknown> {
@@ -176,14 +164,16 @@ function passwordPoliciesOf(body: Record<string, unknown>): { strong: boolean } 
   return { strong: !parts.includes('DisableStrongPassword') };
 }
 
-function passwordOf(body: Record<string, unknown>, strong: boolean): string | undefined {
+/** The new password, checked as Graph's shape; its rule is checked where every password is (users-rules.ts). */
+function passwordOf(body: Record<string, unknown>): string | undefined {
   const profile = body.passwordProfile;
   if (profile === undefined || profile === null) return undefined;
   if (typeof profile !== 'object' || Array.isArray(profile)) throw bad("Invalid value specified for property 'passwordProfile' of resource 'User'.");
   const p = profile as Record<string, unknown>;
   // B2C's user flows cannot force a password change at the next sign-in; B2C's guidance is false.
   if (p.forceChangePasswordNextSignIn === true) throw bad('forceChangePasswordNextSignIn must be false: a forced password change at the next sign-in is not available (as in B2C user flows).');
-  return checkPassword(p.password, strong);
+  if (typeof p.password !== 'string' || p.password.length === 0 || p.password.length > MAX_PASSWORD_LENGTH) throw bad('passwordProfile.password must be a string of 1 to 256 characters.');
+  return p.password;
 }
 
 export interface GraphContext {
@@ -229,109 +219,74 @@ export async function listUsers(c: GraphContext, q: { select?: string; filter?: 
   return users.length > q.top ? { value, next: page.at(-1)!.id } : { value };
 }
 
+/** Graph's words for a sign-in name or identity another user has. */
+function graphConflict(err: unknown): unknown {
+  return err instanceof ServiceError && err.kind === 'conflict' ? bad('Another object with the same value for property identities already exists.') : err;
+}
+
 export async function createUser(c: GraphContext, input: unknown): Promise<Record<string, unknown>> {
   const body = objectBody(input);
-  checkKnown(c.tenant, body);
+  checkKnown(body);
   const { deps, tenant } = c;
   const displayName = optionalString(body, 'displayName');
   if (!displayName) throw bad("Invalid value specified for property 'displayName' of resource 'User': it is required.");
   if (body.accountEnabled !== undefined && typeof body.accountEnabled !== 'boolean') throw bad("Invalid value specified for property 'accountEnabled' of resource 'User'.");
   const ids = parseIdentities(tenant, body.identities ?? []);
-  if (!ids.local && ids.federated.length === 0) throw bad('A user needs at least one identity to sign in with (emailAddress, userName or federated).');
   const { strong } = passwordPoliciesOf(body);
-  const password = passwordOf(body, strong);
+  const password = passwordOf(body);
   if (ids.local && password === undefined) throw bad('A local account (emailAddress or userName identity) needs passwordProfile.password.');
   if (!ids.local && password !== undefined) throw bad('passwordProfile needs a local account (an emailAddress or userName identity).');
-  const mail = optionalString(body, 'mail');
-  if (mail && !EMAIL.test(mail)) throw bad(`'${mail}' is not an email address.`);
-  const now = deps.clock.now();
-  const attributes = Object.fromEntries(Object.entries(attributesOf(tenant, body)).filter(([, v]) => v !== null));
-  const user: User = {
-    id: randomUUID(),
-    tenantId: tenant.id,
-    email: ids.local?.type === 'emailAddress' ? ids.local.name : (mail ?? null),
-    // An address an administrator typed was not proven by its owner, but B2C treats a local email
-    // account it creates as the user's sign-in address; as there, it may receive codes.
-    emailVerified: ids.local?.type === 'emailAddress',
-    signInName: ids.local ? normalizeSignInName(ids.local.name) : null,
-    signInType: ids.local?.type ?? null,
-    passwordHash: password === undefined ? null : await deps.passwords.hash(password),
-    passwordAtLegacy: false,
+  const user = await createUserOf(provisionDeps(deps), tenant, {
+    ...(ids.local ? { local: { ...ids.local, password: password! } } : {}),
+    passwordRule: passwordRule(strong),
+    identities: ids.federated,
+    // An empty mail is no mail.
+    email: optionalString(body, 'mail') || null,
     givenName: optionalString(body, 'givenName') ?? null,
     familyName: optionalString(body, 'surname') ?? null,
     displayName,
-    attributes,
+    attributes: attributesOf(tenant, body),
     disabled: body.accountEnabled === false,
-    createdAt: now,
-    updatedAt: now,
-  };
-  try {
-    await deps.store.createUser(user, ids.federated);
-  } catch (err) {
-    if (err instanceof StoreConflictError) throw bad('Another object with the same value for property identities already exists.');
-    throw err;
-  }
-  await deps.audit.record({ tenantId: tenant.id, event: 'user_created', outcome: 'success', subject: user.id, clientId: c.clientId, detail: 'graph' });
+  }, { by: 'graph', clientId: c.clientId }).catch((err: unknown) => {
+    throw graphConflict(err);
+  });
   return fullUser(tenant, user, ids.federated);
 }
 
 export async function updateUser(c: GraphContext, id: string, input: unknown): Promise<void> {
   const body = objectBody(input);
-  checkKnown(c.tenant, body);
+  checkKnown(body);
   const { deps, tenant } = c;
   const user = await requireUser(c, id);
-  const now = deps.clock.now();
   if (body.accountEnabled !== undefined && typeof body.accountEnabled !== 'boolean') throw bad("Invalid value specified for property 'accountEnabled' of resource 'User'.");
   const { strong } = passwordPoliciesOf(body);
-  const password = passwordOf(body, strong);
+  const password = passwordOf(body);
   const ids = body.identities !== undefined ? parseIdentities(tenant, body.identities) : undefined;
-  const mail = optionalString(body, 'mail');
-  if (mail && !EMAIL.test(mail)) throw bad(`'${mail}' is not an email address.`);
-  const local = ids ? ids.local : user.signInName !== null ? { type: user.signInType!, name: user.email ?? user.signInName } : undefined;
-  if (ids && !ids.local && ids.federated.length === 0) throw bad('A user needs at least one identity to sign in with (emailAddress, userName or federated).');
-  if (password !== undefined && !local) throw bad('passwordProfile needs a local account (an emailAddress or userName identity).');
-  if (ids?.local && user.signInName === null && password === undefined) throw bad('A new local account needs passwordProfile.password.');
-
-  if (ids) {
-    const email = ids.local?.type === 'emailAddress' ? ids.local.name : (mail ?? user.email);
-    const sameName = ids.local && user.signInName === normalizeSignInName(ids.local.name);
-    try {
-      await deps.store.setUserSignIn(tenant.id, user.id, { signInName: ids.local?.name ?? null, signInType: ids.local?.type ?? null, email, emailVerified: sameName ? user.emailVerified : ids.local?.type === 'emailAddress' }, now);
-      const current = await deps.store.listUserIdentities(tenant.id, user.id);
-      const key = (i: UserIdentity) => `${i.issuer.toLowerCase()}\n${i.issuerAssignedId}`;
-      const wanted = new Set(ids.federated.map(key));
-      for (const i of current) if (!wanted.has(key(i))) await deps.store.removeUserIdentity(tenant.id, user.id, i);
-      const have = new Set(current.map(key));
-      for (const i of ids.federated) if (!have.has(key(i))) await deps.store.addUserIdentity(tenant.id, user.id, i, now);
-    } catch (err) {
-      if (err instanceof StoreConflictError) throw bad('Another object with the same value for property identities already exists.');
-      throw err;
-    }
-  } else if (mail !== undefined && user.signInType !== 'emailAddress') {
-    await deps.store.setUserSignIn(tenant.id, user.id, { signInName: user.signInName, signInType: user.signInType, email: mail, emailVerified: false }, now);
-  }
-  const attributes = attributesOf(tenant, body);
+  const given = optionalString(body, 'mail');
+  const mail = given === '' ? null : given;
   const displayName = optionalString(body, 'displayName');
   const givenName = optionalString(body, 'givenName');
   const surname = optionalString(body, 'surname');
   if (displayName === null) throw bad("Invalid value specified for property 'displayName' of resource 'User': it cannot be removed.");
-  if (displayName !== undefined || givenName !== undefined || surname !== undefined || Object.keys(attributes).length > 0) {
-    const merged = { ...user.attributes };
-    for (const [k, v] of Object.entries(attributes)) {
-      if (v === null) delete merged[k];
-      else merged[k] = v;
-    }
-    await deps.store.updateUserProfile(tenant.id, user.id, { ...(displayName !== undefined ? { displayName } : {}), ...(givenName !== undefined ? { givenName } : {}), ...(surname !== undefined ? { familyName: surname } : {}), attributes: merged }, now);
-  }
-  if (password !== undefined) await deps.store.setUserPassword(tenant.id, user.id, await deps.passwords.hash(password), now);
-  if (typeof body.accountEnabled === 'boolean' && body.accountEnabled === user.disabled) await deps.store.setUserDisabled(tenant.id, user.id, !body.accountEnabled, now);
-  await deps.audit.record({ tenantId: tenant.id, event: 'user_updated', outcome: 'success', subject: user.id, clientId: c.clientId, detail: `graph: ${Object.keys(body).join(', ')}` });
+  await updateUserOf(provisionDeps(deps), tenant, user, {
+    ...(ids ? { local: ids.local ?? null, identities: ids.federated } : {}),
+    ...(mail !== undefined ? { email: mail } : {}),
+    ...(displayName !== undefined ? { displayName } : {}),
+    ...(givenName !== undefined ? { givenName } : {}),
+    ...(surname !== undefined ? { familyName: surname } : {}),
+    attributes: attributesOf(tenant, body),
+    ...(password !== undefined ? { password, passwordRule: passwordRule(strong) } : {}),
+    ...(typeof body.accountEnabled === 'boolean' ? { enabled: body.accountEnabled } : {}),
+  }, { by: 'graph', clientId: c.clientId, properties: Object.keys(body) }).catch((err: unknown) => {
+    throw graphConflict(err);
+  });
 }
 
 export async function deleteUser(c: GraphContext, id: string): Promise<void> {
   const user = await requireUser(c, id);
-  if (!(await c.deps.store.deleteUser(c.tenant.id, user.id))) throw notFound(id);
-  await c.deps.audit.record({ tenantId: c.tenant.id, event: 'user_deleted', outcome: 'success', subject: user.id, clientId: c.clientId, detail: 'graph' });
+  await deleteUserOf(provisionDeps(c.deps), c.tenant, user, { by: 'graph', clientId: c.clientId }).catch((err: unknown) => {
+    throw err instanceof ServiceError && err.kind === 'not_found' ? notFound(id) : err;
+  });
 }
 
 /** Graph's revokeSignInSessions: the user's refresh tokens and SSO sessions end (access tokens run out). */

@@ -1,55 +1,194 @@
 import { randomUUID } from 'node:crypto';
 import { hashPassword } from '../crypto/password.js';
 import { conflict, invalid, notFound } from '../model/errors.js';
-import type { Tenant, User, UserIdentity } from '../model/entities.js';
+import type { SignInType, Tenant, User, UserIdentity } from '../model/entities.js';
 import { EMAIL } from '../model/patterns.js';
 import { normalizeSignInName } from '../store/normalize.js';
+import { StoreConflictError } from '../store/store.js';
+import type { AuditEventName } from '../security/audit.js';
 import type { ProvisionDeps } from './deps.js';
+import { checkEmail, checkIdentity, checkPassword, checkProfile, checkSignInName, DEFAULT_PASSWORD_RULE, type PasswordRule } from './users-rules.js';
 
-/** Users an operator creates and finds, and the upstream identities linked to them. */
+/**
+ * Users: the only code that creates or changes a user, its identities, its password, its profile and
+ * whether it may sign in (with users-update.ts for changes of several at once; user-import.ts writes
+ * imported users in batches). Journeys, the Graph API, the admin API and the CLI call these with plain
+ * inputs; each function checks them (users-rules.ts), writes, records one audit event, and returns
+ * the user or throws a ServiceError.
+ */
 
-export interface CreateUserInput {
-  email: string;
-  password: string;
-  givenName?: string;
-  familyName?: string;
-  displayName?: string;
-  emailVerified?: boolean;
+/** What the user functions need: the server's dependencies or the CLI's (provisionDeps). */
+export type UserDeps = Pick<ProvisionDeps, 'store' | 'clock' | 'audit' | 'passwordCost'>;
+
+/** Who changes a user, for the audit trail. */
+export type Origin =
+  /** The operator, at the command line. */
+  | { by: 'cli' }
+  /** A Graph API caller (a daemon app); `properties` are the Graph properties its request named. */
+  | { by: 'graph'; clientId: string; properties?: string[] }
+  /**
+   * The user, in a journey of `policyId` that app `clientId` started from `ip`; `provider` when they
+   * came through an upstream identity provider, `provedBy` what proved a link (a password, a code).
+   */
+  | { by: 'journey'; clientId: string; ip: string; policyId: string; provider?: string; provedBy?: string };
+
+/** Records the one audit event of a change, with the journey's app and address or the Graph caller. */
+export async function auditChange(d: Pick<UserDeps, 'audit'>, tenant: Tenant, subject: string, event: AuditEventName, origin: Origin, detail?: string): Promise<void> {
+  await d.audit.record({
+    tenantId: tenant.id,
+    event,
+    outcome: 'success',
+    subject,
+    ...(origin.by !== 'cli' ? { clientId: origin.clientId } : {}),
+    ...(origin.by === 'journey' ? { ip: origin.ip } : {}),
+    ...(detail !== undefined ? { detail } : {}),
+  });
 }
 
-export const MIN_PASSWORD_LENGTH = 8;
+/** How an event's detail names where an operator's change came from. */
+export function surface(origin: Origin): string {
+  return origin.by === 'journey' ? origin.policyId : origin.by;
+}
 
-export async function createUser(d: ProvisionDeps, tenant: Tenant, input: CreateUserInput): Promise<User> {
-  const email = input.email.trim();
-  if (!EMAIL.test(email)) throw invalid(`invalid --email '${input.email}'`);
-  if (input.password.length < MIN_PASSWORD_LENGTH) throw invalid(`the password must have at least ${MIN_PASSWORD_LENGTH} characters`);
-  if (input.password.length > 256) throw invalid('the password must have at most 256 characters');
-  if (await d.store.findUserBySignInName(tenant.id, email)) throw conflict(`a user with email '${email}' already exists`);
-  const now = d.clock.now();
-  const displayName = input.displayName ?? ([input.givenName, input.familyName].filter(Boolean).join(' ') || null);
-  const user: User = {
+/** A profile: what a new user starts with, or a change of one (absent fields stay as they are). */
+export interface ProfileChange {
+  givenName?: string | null;
+  familyName?: string | null;
+  displayName?: string | null;
+  /** Custom and built-in attributes by their short names; null removes one (a new user starts without it); those not named are kept. */
+  attributes?: Record<string, unknown>;
+}
+
+export interface NewUser extends ProfileChange {
+  /** The local account: what the user signs in with here (an email address keeps its case), and its password. */
+  local?: { type: SignInType; name: string; password: string };
+  /** The password's rule (default: 8–256 characters). */
+  passwordRule?: PasswordRule;
+  /** Accounts at upstream identity providers the user signs in with. */
+  identities?: UserIdentity[];
+  /** The contact address of a user without an emailAddress account (an emailAddress account's is its sign-in name). */
+  email?: string | null;
+  /** Whether the owner proved the address; default: an emailAddress account's is, as for B2C's accounts made by an administrator. */
+  emailVerified?: boolean;
+  disabled?: boolean;
+}
+
+function fresh(tenant: Tenant, now: number, fields: Partial<User>): User {
+  return {
     id: randomUUID(),
     tenantId: tenant.id,
-    email,
-    emailVerified: input.emailVerified ?? true,
-    signInName: normalizeSignInName(email),
-    signInType: 'emailAddress',
-    passwordHash: await hashPassword(input.password, d.passwordCost),
+    email: null,
+    emailVerified: false,
+    signInName: null,
+    signInType: null,
+    passwordHash: null,
     passwordAtLegacy: false,
-    givenName: input.givenName ?? null,
-    familyName: input.familyName ?? null,
-    displayName,
+    givenName: null,
+    familyName: null,
+    displayName: null,
     attributes: {},
     disabled: false,
     createdAt: now,
     updatedAt: now,
+    ...fields,
   };
-  await d.store.createUser(user);
-  await d.audit.record({ tenantId: tenant.id, event: 'user_created', outcome: 'success', subject: user.id, detail: 'cli' });
+}
+
+/** Writes a new user with its identities in one transaction; a taken sign-in name or identity is a conflict that says which. */
+async function insert(d: UserDeps, tenant: Tenant, user: User, identities: UserIdentity[], origin: Origin): Promise<User> {
+  try {
+    await d.store.createUser(user, identities);
+  } catch (err) {
+    if (!(err instanceof StoreConflictError)) throw err;
+    if (user.signInName !== null && (await d.store.findUserBySignInName(tenant.id, user.signInName))) {
+      throw conflict(user.signInType === 'emailAddress' ? `a user with email '${user.email}' already exists` : `a user with user name '${user.signInName}' already exists`);
+    }
+    throw conflict('one of the identities already belongs to another user');
+  }
+  const event = origin.by === 'journey' ? 'signup' : 'user_created';
+  const detail = origin.by === 'journey' && origin.provider ? `${origin.policyId} via ${origin.provider}` : surface(origin);
+  await auditChange(d, tenant, user.id, event, origin, detail);
   return user;
 }
 
-export async function requireUser(d: Pick<ProvisionDeps, 'store'>, tenant: Tenant, idOrEmail: string): Promise<User> {
+/** A user with a local account, upstream identities, or both (Graph's `POST /users`). */
+export async function createUser(d: UserDeps, tenant: Tenant, input: NewUser, origin: Origin): Promise<User> {
+  const identities = (input.identities ?? []).map((i) => checkIdentity(tenant, i));
+  if (!input.local && identities.length === 0) throw invalid('A user needs at least one identity to sign in with (emailAddress, userName or federated).');
+  const name = input.local ? checkSignInName(input.local.type, input.local.name) : undefined;
+  if (input.local) checkPassword(input.local.password, input.passwordRule ?? DEFAULT_PASSWORD_RULE);
+  const email = input.local?.type === 'emailAddress' ? name! : (input.email ?? null);
+  if (email !== null) checkEmail(email);
+  checkProfile(input);
+  const user = fresh(tenant, d.clock.now(), {
+    email,
+    emailVerified: input.emailVerified ?? input.local?.type === 'emailAddress',
+    signInName: name === undefined ? null : normalizeSignInName(name),
+    signInType: input.local?.type ?? null,
+    passwordHash: input.local ? await hashPassword(input.local.password, d.passwordCost) : null,
+    givenName: input.givenName ?? null,
+    familyName: input.familyName ?? null,
+    displayName: input.displayName ?? null,
+    attributes: Object.fromEntries(Object.entries(input.attributes ?? {}).filter(([, v]) => v !== null)),
+    disabled: input.disabled === true,
+  });
+  return insert(d, tenant, user, identities, origin);
+}
+
+export interface LocalUserInput extends ProfileChange {
+  email: string;
+  password: string;
+  /** The password's rule (a journey's policy); default 8–256 characters. */
+  passwordRule?: PasswordRule;
+  /** Default true: an address the operator typed, or one a journey proved with a code. */
+  emailVerified?: boolean;
+}
+
+/**
+ * A local account that signs in with an email address and a password: `user create`, and sign-up.
+ * Without a display name (undefined, not null) it is the given and family names joined, as the CLI
+ * has always made it.
+ */
+export async function createLocalUser(d: UserDeps, tenant: Tenant, input: LocalUserInput, origin: Origin): Promise<User> {
+  const email = input.email.trim();
+  if (!EMAIL.test(email)) throw invalid(`invalid --email '${input.email}'`);
+  const displayName = input.displayName !== undefined ? input.displayName : [input.givenName, input.familyName].filter(Boolean).join(' ') || null;
+  return createUser(d, tenant, {
+    local: { type: 'emailAddress', name: email, password: input.password },
+    ...(input.passwordRule ? { passwordRule: input.passwordRule } : {}),
+    emailVerified: input.emailVerified ?? true,
+    givenName: input.givenName ?? null,
+    familyName: input.familyName ?? null,
+    displayName,
+    ...(input.attributes ? { attributes: input.attributes } : {}),
+  }, origin);
+}
+
+export interface FederatedUserInput extends ProfileChange {
+  /** The upstream account the user signed up with. */
+  identity: UserIdentity;
+  /** The address the provider sent, as it sent it (it vouches for it; a sign-up is not refused over its form). */
+  email: string | null;
+  emailVerified: boolean;
+}
+
+/** A user who signs in only through an upstream identity provider, made at their first sign-in. */
+export async function createFederatedUser(d: UserDeps, tenant: Tenant, input: FederatedUserInput, origin: Origin): Promise<User> {
+  const identity = checkIdentity(tenant, input.identity);
+  checkProfile(input);
+  const user = fresh(tenant, d.clock.now(), {
+    email: input.email,
+    emailVerified: input.emailVerified,
+    givenName: input.givenName ?? null,
+    familyName: input.familyName ?? null,
+    displayName: input.displayName ?? null,
+    attributes: Object.fromEntries(Object.entries(input.attributes ?? {}).filter(([, v]) => v !== null)),
+  });
+  return insert(d, tenant, user, [identity], origin);
+}
+
+/** A user by object id or by the email address (or user name) it signs in with. */
+export async function requireUser(d: Pick<UserDeps, 'store'>, tenant: Tenant, idOrEmail: string): Promise<User> {
   const user = idOrEmail.includes('@')
     ? await d.store.findUserBySignInName(tenant.id, idOrEmail)
     : await d.store.findUser(tenant.id, idOrEmail);
@@ -57,31 +196,62 @@ export async function requireUser(d: Pick<ProvisionDeps, 'store'>, tenant: Tenan
   return user;
 }
 
-/** An upstream identity as operators type it: the provider's issuer (google.com…) and the user's id there. */
-function checkIdentity(identity: UserIdentity): UserIdentity {
-  const issuer = identity.issuer.trim();
-  const id = identity.issuerAssignedId.trim();
-  if (!/^\S{1,256}$/.test(issuer)) throw invalid(`invalid --issuer '${identity.issuer}': the provider's domain, such as google.com`);
-  if (issuer.endsWith('.onmicrosoft.com')) throw invalid(`invalid --issuer '${issuer}': that is a local account's issuer; give an identity provider's domain`);
-  if (id.length === 0 || id.length > 256) throw invalid('invalid --issuer-assigned-id: 1-256 characters');
-  return { issuer, issuerAssignedId: id };
-}
-
-/** Links an upstream identity to a user (it signs in to this account from then on). */
-export async function addIdentity(d: ProvisionDeps, tenant: Tenant, user: User, identity: UserIdentity): Promise<UserIdentity[]> {
-  const checked = checkIdentity(identity);
-  const owner = await d.store.findUserByIdentity(tenant.id, checked);
-  if (owner) throw conflict(`the identity ${checked.issuer} ${checked.issuerAssignedId} already belongs to user ${owner.id}`);
-  await d.store.addUserIdentity(tenant.id, user.id, checked, d.clock.now());
-  await d.audit.record({ tenantId: tenant.id, event: 'identity_linked', outcome: 'success', subject: user.id, detail: `${checked.issuer} ${checked.issuerAssignedId} (cli)` });
+/**
+ * Links an upstream identity to a user (it signs in to this account from then on). One already linked
+ * to this user is left as it is (another tab linked it a moment ago); one linked to another is a conflict.
+ */
+export async function linkIdentity(d: UserDeps, tenant: Tenant, user: User, identity: UserIdentity, origin: Origin): Promise<UserIdentity[]> {
+  const checked = checkIdentity(tenant, identity);
+  try {
+    await d.store.addUserIdentity(tenant.id, user.id, checked, d.clock.now());
+  } catch (err) {
+    if (!(err instanceof StoreConflictError)) throw err;
+    const owner = await d.store.findUserByIdentity(tenant.id, checked);
+    if (owner?.id === user.id) return d.store.listUserIdentities(tenant.id, user.id);
+    throw conflict(`the identity ${checked.issuer} ${checked.issuerAssignedId} already belongs to ${owner ? `user ${owner.id}` : 'another user'}`);
+  }
+  await auditChange(d, tenant, user.id, 'identity_linked', origin, identityDetail(checked, origin));
   return d.store.listUserIdentities(tenant.id, user.id);
 }
 
-export async function removeIdentity(d: ProvisionDeps, tenant: Tenant, user: User, identity: UserIdentity): Promise<UserIdentity[]> {
-  const checked = checkIdentity(identity);
+export async function unlinkIdentity(d: UserDeps, tenant: Tenant, user: User, identity: UserIdentity, origin: Origin): Promise<UserIdentity[]> {
+  const checked = checkIdentity(tenant, identity);
   if (!(await d.store.removeUserIdentity(tenant.id, user.id, checked))) {
     throw notFound(`user ${user.id} has no identity ${checked.issuer} ${checked.issuerAssignedId}`);
   }
-  await d.audit.record({ tenantId: tenant.id, event: 'identity_unlinked', outcome: 'success', subject: user.id, detail: `${checked.issuer} ${checked.issuerAssignedId} (cli)` });
+  await auditChange(d, tenant, user.id, 'identity_unlinked', origin, identityDetail(checked, origin));
   return d.store.listUserIdentities(tenant.id, user.id);
+}
+
+function identityDetail(i: UserIdentity, origin: Origin): string {
+  return `${i.issuer} ${i.issuerAssignedId} (${origin.by === 'journey' && origin.provedBy ? `proved by ${origin.provedBy}` : surface(origin)})`;
+}
+
+/** Whether the user may sign in; disabling ends their sessions and revokes their refresh tokens. Returns the user as it is now. */
+export async function setEnabled(d: UserDeps, tenant: Tenant, user: User, enabled: boolean, origin: Origin): Promise<User> {
+  await d.store.setUserDisabled(tenant.id, user.id, !enabled, d.clock.now());
+  await auditChange(d, tenant, user.id, enabled ? 'user_enabled' : 'user_disabled', origin, surface(origin));
+  const now = await d.store.findUser(tenant.id, user.id);
+  if (!now) throw notFound(`no user '${user.id}' in tenant '${tenant.slug}'`);
+  return now;
+}
+
+/** Deletes the user with everything of theirs (identities, sessions, tokens, consents, authenticators). */
+export async function deleteUser(d: UserDeps, tenant: Tenant, user: User, origin: Origin): Promise<void> {
+  if (!(await d.store.deleteUser(tenant.id, user.id))) throw notFound(`no user '${user.id}' in tenant '${tenant.slug}'`);
+  await auditChange(d, tenant, user.id, 'user_deleted', origin, surface(origin));
+}
+
+/**
+ * A new password the user chose after proving their mailbox (password reset): their refresh tokens
+ * are revoked (whoever held the old password loses what it got) and the sign-in lockout is cleared.
+ */
+export async function resetPassword(d: UserDeps, tenant: Tenant, user: User, password: string, rule: PasswordRule, origin: Origin): Promise<{ revoked: number }> {
+  checkPassword(password, rule);
+  const now = d.clock.now();
+  await d.store.setUserPassword(tenant.id, user.id, await hashPassword(password, d.passwordCost), now);
+  const revoked = await d.store.revokeUserRefreshTokens(tenant.id, user.id, now);
+  if (user.signInName !== null) await d.store.clearLoginFailures(tenant.id, user.signInName);
+  await auditChange(d, tenant, user.id, 'password_reset', origin, `${revoked} refresh tokens revoked`);
+  return { revoked };
 }

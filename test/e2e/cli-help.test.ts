@@ -50,7 +50,7 @@ describe('latchkey <command> --help', { timeout: 120_000 }, () => {
   it('prints the help of app create, user import and migrate, exits 0, and creates no database', async () => {
     const t = fresh();
     const cases: [string[], string[]][] = [
-      [['app', 'create', '--help'], ['Usage: latchkey app create', '--tenant <tenant>', '--type <web|spa|native|daemon|api>', '--redirect-uri <uri>', '--third-party', '--json']],
+      [['app', 'create', '--help'], ['Usage: latchkey app create', '--tenant <tenant>', '--type <web|spa|native|daemon|api|saml>', '--redirect-uri <uri>', '--third-party', '--json']],
       [['user', 'import', '--help'], ['Usage: latchkey user import [options] <file>', '--tenant <tenant>', '--report <file>', '--json']],
       [['migrate', '--help'], ['Usage: latchkey migrate', '--json']],
       // Help wins over everything else on the line, also over the options a run would need.
@@ -112,7 +112,7 @@ describe('a wrong command line', { timeout: 120_000 }, () => {
       [['app', 'create', '--name', 'Web', '--type', 'spa'], "latchkey: required option '--tenant <tenant>' not specified (see latchkey app create --help)"],
       [['user', 'import', '--tenant', 'contoso'], "latchkey: missing required argument 'file' (see latchkey user import --help)"],
       [['app', 'secret', 'add', '--tenant', 'contoso'], "latchkey: required option '--app <client_id>' not specified (see latchkey app secret add --help)"],
-      [['app', 'create', '--tenant', 'contoso', '--name', 'Web', '--type', 'robot'], "latchkey: invalid --type 'robot': one of web, spa, native, daemon, api"],
+      [['app', 'create', '--tenant', 'contoso', '--name', 'Web', '--type', 'robot'], "latchkey: invalid --type 'robot': one of web, spa, native, daemon, api, saml"],
       [['app', 'grant', '--tenant', 'contoso', '--app', 'a', '--api', 'b'], 'latchkey: give exactly one of --scope or --role'],
       [['keys', 'list', '--tenant', 'contoso', 'extra'], "latchkey: too many arguments for 'list'. Expected 0 arguments but got 1. (see latchkey keys list --help)"],
       // Options belong to the commands that use them.

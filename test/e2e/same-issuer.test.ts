@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfidentialClientApplication, CryptoProvider } from '@azure/msal-node';
 import { createLocalJWKSet, jwtVerify } from 'jose';
 import type { Browser } from 'playwright-core';
-import { createUser } from '../../src/services/users.js';
+import { createLocalUser } from '../../src/services/users.js';
 import { createApp } from '../../src/services/apps.js';
 import { createTenant } from '../../src/services/tenants.js';
 import { launchBrowser, startRelyingParty, type RelyingParty } from '../helpers/browser.js';
@@ -25,7 +25,7 @@ beforeAll(async () => {
   rp = await startRelyingParty();
   browser = await launchBrowser();
   const contoso = await createTenant(s.provision, 'contoso', { id: B2C_TENANT_ID, displayName: 'Contoso' });
-  await createUser(s.provision, contoso, { email: 'mo@contoso.example', password: 'mo-password-1', displayName: 'Mo' });
+  await createLocalUser(s.provision, contoso, { email: 'mo@contoso.example', password: 'mo-password-1', displayName: 'Mo' }, { by: 'cli' });
   const w = await createApp(s.provision, contoso, { name: 'web', type: 'web', redirectUris: [`${rp.url}/signin-oidc`] });
   web = { clientId: w.app.clientId, secret: w.clientSecret! };
   s.deps.policies.list('contoso');

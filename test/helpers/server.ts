@@ -8,7 +8,7 @@ import { loadConfig } from '../../src/config.js';
 import type { Deps } from '../../src/services/deps.js';
 import type { Clock } from '../../src/model/clock.js';
 import { type ProvisionDeps } from '../../src/services/deps.js';
-import { createUser } from '../../src/services/users.js';
+import { createLocalUser } from '../../src/services/users.js';
 import { createApp, type CreateAppInput } from '../../src/services/apps.js';
 import { ensureDemo } from '../../src/services/tenants.js';
 import { createDeps } from '../../src/runtime.js';
@@ -85,7 +85,7 @@ export async function startServer(opts: { env?: Record<string, string>; tls?: { 
     tenant,
     provision,
     logs,
-    createUser: (email, password, extra = {}) => createUser(provision, tenant, { email, password, ...extra }),
+    createUser: (email, password, extra = {}) => createLocalUser(provision, tenant, { email, password, ...extra }, { by: 'cli' }),
     createApp: (input) => createApp(provision, tenant, input),
     async createDaemonForApi({ api, identifierUri, role, daemon }) {
       const apiClientId = (await createApp(provision, tenant, { name: api, type: 'api', identifierUri })).app.clientId;

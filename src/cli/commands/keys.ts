@@ -3,7 +3,7 @@ import { retireKeys, rotateKeys } from '../../services/keys.js';
 import { requireTenant } from '../../services/tenants.js';
 import { publishedKeys } from '../../tokens/keyring.js';
 import { numberOption, tenantOption, type Run } from '../context.js';
-import { keyJson } from '../output.js';
+import { keyJson } from '../../model/views.js';
 
 
 export function registerKeys(program: Command, run: Run): void {

@@ -1,8 +1,13 @@
 import { Option, type Command } from 'commander';
 import { createTenant, requireTenant, setTenantSettings } from '../../services/tenants.js';
-import { oneOf, required, tenantOption, UsageError, type Run } from '../context.js';
+import { oneOf, required, tenantOption, UsageError, type CliContext, type Run } from '../context.js';
+import { issuerFor } from '../../oauth/tenant-context.js';
+import type { Tenant } from '../../model/entities.js';
+import { tenantJson } from '../../model/views.js';
+
+/** The tenant's JSON view, with its issuer for the default policy at this server's base URL. */
+const shown = (ctx: CliContext, t: Tenant) => tenantJson(t, issuerFor(ctx.config.baseUrl, t, t.defaultPolicy));
 import { listTenantSecrets, removeTenantSecret, setTenantSecret } from '../../services/tenant-secrets.js';
-import { tenantJson } from '../output.js';
 
 interface SetOptions {
   tenant: string;
@@ -28,13 +33,13 @@ export function registerTenant(program: Command, run: Run): void {
         ...(o.issuerPattern ? { issuerPattern: o.issuerPattern } : {}),
         ...(o.id !== undefined ? { id: o.id } : {}),
       });
-      if (ctx.json) ctx.printJson(tenantJson(ctx.config, t));
-      else ctx.print(`created tenant ${t.slug} (${t.id})\nissuer: ${tenantJson(ctx.config, t).issuer}\npolicies: ${ctx.config.policiesDir}/${t.slug}/`);
+      if (ctx.json) ctx.printJson(shown(ctx, t));
+      else ctx.print(`created tenant ${t.slug} (${t.id})\nissuer: ${shown(ctx, t).issuer}\npolicies: ${ctx.config.policiesDir}/${t.slug}/`);
     }));
 
   tenant.command('list').description('list the tenants')
     .action(run(async (ctx) => {
-      ctx.printList((await (await ctx.deps()).store.listTenants()).map((t) => tenantJson(ctx.config, t)), ['slug', 'id', 'display_name', 'default_policy']);
+      ctx.printList((await (await ctx.deps()).store.listTenants()).map((t) => shown(ctx, t)), ['slug', 'id', 'display_name', 'default_policy']);
     }));
 
   tenant.command('set').description("change a tenant's settings: the old identity provider's ROPC endpoint for just-in-time password migration, the extensions app")
@@ -57,8 +62,8 @@ export function registerTenant(program: Command, run: Run): void {
         ...(stop ? { legacyRopc: null } : {}),
         ...(o.extensionsAppId !== undefined ? { extensionsAppId: o.extensionsAppId } : {}),
       });
-      if (ctx.json) ctx.printJson(tenantJson(ctx.config, updated));
-      else ctx.print(Object.entries(tenantJson(ctx.config, updated)).map(([k, v]) => `${k}: ${typeof v === 'object' && v !== null ? JSON.stringify(v) : (v ?? '')}`).join('\n'));
+      if (ctx.json) ctx.printJson(shown(ctx, updated));
+      else ctx.print(Object.entries(shown(ctx, updated)).map(([k, v]) => `${k}: ${typeof v === 'object' && v !== null ? JSON.stringify(v) : (v ?? '')}`).join('\n'));
     }));
 
   const secret = tenant.command('secret').description("the tenant's secrets (connector passwords, upstream client secrets), named { \"secret\": NAME } in policies and identity-providers.json; values are sealed and never shown again");

@@ -1,21 +1,25 @@
 import { Option, type Command } from 'commander';
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { basename, resolve } from 'node:path';
-import { notFound } from '../../model/errors.js';
-import { addIdentity, createUser, removeIdentity, requireUser } from '../../services/users.js';
+import { createLocalUser, deleteUser, linkIdentity, requireUser, setEnabled, unlinkIdentity, type Origin } from '../../services/users.js';
 import { requireTenant } from '../../services/tenants.js';
 import { graphFromUser } from '../../services/graph-users.js';
 import { MfaService } from '../../services/mfa.js';
 import { countRows, importUsers } from '../../services/user-import.js';
 import { required, tenantOption, UsageError, type CliContext, type Run } from '../context.js';
-import { identitiesJson, table, userJson } from '../output.js';
+import { graphIdentities, type GraphIdentity } from '../../model/graph-user.js';
+import { userJson } from '../../model/views.js';
+import { table } from '../output.js';
 import { progressReporter } from '../progress.js';
 
 interface Who { tenant: string; user: string }
 
+/** The CLI's changes are the operator's, audited as such. */
+const CLI: Origin = { by: 'cli' };
+
 const userOption = () => required('--user <user>', "the user's object id or e-mail");
 
-function identityLines(identities: ReturnType<typeof identitiesJson>): string {
+function identityLines(identities: GraphIdentity[]): string {
   return identities.length === 0 ? '(none)' : identities.map((i) => `\n  ${i.signInType} ${i.issuer} ${i.issuerAssignedId}`).join('');
 }
 
@@ -36,20 +40,17 @@ function registerOne(user: Command, run: Run, verb: 'show' | 'disable' | 'enable
       if (who === undefined || who === '') throw new UsageError('missing --user <id or email>');
       const { d, tenant, user: u } = await findUser(ctx, { tenant: o.tenant, user: who });
       if (verb === 'disable' || verb === 'enable') {
-        await d.store.setUserDisabled(tenant.id, u.id, verb === 'disable', d.clock.now());
-        await d.audit.record({ tenantId: tenant.id, event: verb === 'disable' ? 'user_disabled' : 'user_enabled', outcome: 'success', subject: u.id, detail: 'cli' });
-        const updated = await requireUser(d, tenant, u.id);
+        const updated = await setEnabled(d, tenant, u, verb === 'enable', CLI);
         if (ctx.json) ctx.printJson(userJson(updated));
         else ctx.print(`${verb}d user ${u.email}${verb === 'disable' ? ' (sessions ended, refresh tokens revoked)' : ''}`);
       } else if (verb === 'delete') {
-        if (!(await d.store.deleteUser(tenant.id, u.id))) throw notFound(`no user '${who}'`);
-        await d.audit.record({ tenantId: tenant.id, event: 'user_deleted', outcome: 'success', subject: u.id, detail: 'cli' });
+        await deleteUser(d, tenant, u, CLI);
         if (ctx.json) ctx.printJson({ id: u.id, deleted: true });
         else ctx.print(`deleted user ${u.email}`);
       } else {
-        const shown = userJson(u, identitiesJson(tenant, u, await d.store.listUserIdentities(tenant.id, u.id)));
+        const shown = userJson(u, graphIdentities(tenant, u, await d.store.listUserIdentities(tenant.id, u.id)));
         if (ctx.json) ctx.printJson(shown);
-        else ctx.print(Object.entries(shown).map(([k, v]) => `${k}: ${k === 'identities' ? identityLines(v as ReturnType<typeof identitiesJson>) : (v ?? '')}`).join('\n'));
+        else ctx.print(Object.entries(shown).map(([k, v]) => `${k}: ${k === 'identities' ? identityLines(v as GraphIdentity[]) : (v ?? '')}`).join('\n'));
       }
     }));
 }
@@ -65,8 +66,8 @@ function registerIdentity(user: Command, run: Run) {
       .action(run<Who & { issuer: string; issuerAssignedId: string }>(async (ctx, o) => {
         const { d, tenant, user: u } = await findUser(ctx, o);
         const given = { issuer: o.issuer, issuerAssignedId: o.issuerAssignedId };
-        const list = verb === 'add' ? await addIdentity(d, tenant, u, given) : await removeIdentity(d, tenant, u, given);
-        const identities = identitiesJson(tenant, u, list);
+        const list = verb === 'add' ? await linkIdentity(d, tenant, u, given, CLI) : await unlinkIdentity(d, tenant, u, given, CLI);
+        const identities = graphIdentities(tenant, u, list);
         if (ctx.json) ctx.printJson({ id: u.id, identities });
         else ctx.print(`${verb === 'add' ? 'linked' : 'unlinked'} ${given.issuer} ${given.issuerAssignedId}; identities now:\n${identityLines(identities)}`);
       }));
@@ -119,13 +120,13 @@ export function registerUser(program: Command, run: Run): void {
       const password = o.password ?? (await ctx.readStdin()).replace(/\r?\n$/, '');
       const d = await ctx.deps();
       const tenant = await requireTenant(d, o.tenant);
-      const created = await createUser(d, tenant, {
+      const created = await createLocalUser(d, tenant, {
         email: o.email,
         password,
         ...(o.givenName ? { givenName: o.givenName } : {}),
         ...(o.familyName ? { familyName: o.familyName } : {}),
         ...(o.displayName ? { displayName: o.displayName } : {}),
-      });
+      }, CLI);
       if (ctx.json) ctx.printJson(userJson(created));
       else ctx.print(`created user ${created.email} (oid ${created.id})`);
     }));

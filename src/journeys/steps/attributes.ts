@@ -1,4 +1,5 @@
-import type { User, UserProfileUpdate } from '../../model/entities.js';
+import type { User } from '../../model/entities.js';
+import type { ProfileChange } from '../../services/users.js';
 import type { Messages } from '../../model/messages/messages.js';
 import type { FormField } from '../../ui/pages/form-page.js';
 import type { SignUpAttribute } from '../../model/policy.js';
@@ -84,17 +85,19 @@ export function readAttributes(attrs: SignUpAttribute[], form: Record<string, st
   return { values, errors };
 }
 
-/** The user update for checked values: known claims to their columns, others to `attributes`. */
-export function profileUpdate(attrs: SignUpAttribute[], values: Record<string, string>, existing: Record<string, unknown> = {}): UserProfileUpdate {
-  const update: UserProfileUpdate = {};
-  const attributes: Record<string, unknown> = { ...existing };
+/**
+ * The profile change for checked values: known claims to their columns, others to `attributes` (an
+ * emptied one is null: removed). The user's other attributes are kept (services/users-update.ts's updateProfile).
+ */
+export function profileUpdate(attrs: SignUpAttribute[], values: Record<string, string>): ProfileChange {
+  const update: ProfileChange = {};
+  const attributes: Record<string, unknown> = {};
   for (const a of attrs) {
     const v = values[a.claim] ?? '';
     const column = COLUMNS[a.claim];
     if (column) update[column] = v === '' ? null : v;
     else if (a.type === 'boolean') attributes[a.claim] = v === 'true';
-    else if (v === '') delete attributes[a.claim];
-    else attributes[a.claim] = v;
+    else attributes[a.claim] = v === '' ? null : v;
   }
   update.attributes = attributes;
   return update;

@@ -2,7 +2,7 @@ import { OAuthError, B2C_CODES } from '../../model/errors.js';
 import { selfAssertedPage, type FormButton, type FormField, type FormPageProps } from '../../ui/pages/form-page.js';
 import type { ApiPage } from '../../ui/pages/api-page.js';
 import type { JourneyState, StepContext, StepResult } from '../journey.js';
-
+import { passwordProblem } from '../../services/users-rules.js';
 
 /** B2C's `#cancel`: leaves the journey with access_denied. */
 export function cancelButton(ctx: StepContext): FormButton {
@@ -49,8 +49,9 @@ export function checkNewPassword(ctx: StepContext, password: string, confirm: st
   const rules = ctx.policy.localAccount.password;
   const m = ctx.messages;
   if (password === '') return { password: m.t('error.passwordMissing') };
-  if (password.length < rules.minLength) return { password: m.t('error.passwordTooShort', { min: rules.minLength }) };
-  if (password.length > rules.maxLength) return { password: m.t('error.passwordTooLong', { max: rules.maxLength }) };
+  const problem = passwordProblem(password, rules);
+  if (problem && 'tooShort' in problem) return { password: m.t('error.passwordTooShort', { min: problem.tooShort }) };
+  if (problem && 'tooLong' in problem) return { password: m.t('error.passwordTooLong', { max: problem.tooLong }) };
   if (confirm !== password) return { confirm: m.t('error.passwordMismatch') };
   return {};
 }

@@ -1,6 +1,7 @@
-import { randomUUID } from 'node:crypto';
-import { StoreConflictError } from '../../store/store.js';
-import { type User } from '../../model/entities.js';
+import { ServiceError } from '../../model/errors.js';
+import { MAX_NAME_LENGTH } from '../../services/users-rules.js';
+import { provisionDeps } from '../../services/deps.js';
+import { createFederatedUser } from '../../services/users.js';
 import { ConnectorError } from '../../connectors/api-connector.js';
 import type { ConnectorSubject } from '../../connectors/attributes.js';
 import type { JourneyState, Step, StepContext, StepResult } from '../journey.js';
@@ -67,40 +68,30 @@ export function federatedSignUp(): Step {
     if (checked.action === 'validation') return render(ctx, upstream, collected, {}, checked.userMessage);
     if (checked.action !== 'continue') return endingResult(checked);
     const values = applyReturnedClaims(ctx, collected, checked.claims);
-    const { deps } = ctx;
-    const now = deps.clock.now();
     const update = profileUpdate(ctx.policy.signUp.attributes, values);
     const claims = upstream.profile.claims;
-    const text = (v: unknown) => (typeof v === 'string' && v !== '' ? v : null);
-    const user: User = {
-      id: randomUUID(),
-      tenantId: ctx.tenant.id,
-      email: upstream.profile.email ?? null,
-      emailVerified: upstream.profile.emailVerified,
-      signInName: null,
-      signInType: null,
-      passwordHash: null,
-      passwordAtLegacy: false,
-      givenName: update.givenName !== undefined ? update.givenName : text(claims.given_name),
-      familyName: update.familyName !== undefined ? update.familyName : text(claims.family_name),
-      displayName: update.displayName !== undefined ? update.displayName : text(claims.name),
-      attributes: update.attributes ?? {},
-      disabled: false,
-      createdAt: now,
-      updatedAt: now,
-    };
+    // A name the provider sent, cut to what a user's name may hold (it is not the user's to correct here).
+    const text = (v: unknown) => (typeof v === 'string' && v !== '' ? v.slice(0, MAX_NAME_LENGTH) : null);
     const identity = { issuer: upstream.issuer, issuerAssignedId: upstream.profile.issuerAssignedId };
+    let user;
     try {
-      await deps.store.createUser(user, [identity]);
+      user = await createFederatedUser(provisionDeps(ctx.deps), ctx.tenant, {
+        identity,
+        email: upstream.profile.email ?? null,
+        emailVerified: upstream.profile.emailVerified,
+        givenName: update.givenName !== undefined ? update.givenName : text(claims.given_name),
+        familyName: update.familyName !== undefined ? update.familyName : text(claims.family_name),
+        displayName: update.displayName !== undefined ? update.displayName : text(claims.name),
+        attributes: update.attributes ?? {},
+      }, { by: 'journey', clientId: ctx.request.clientId, ip: ctx.ip, policyId: ctx.policy.id, provider: upstream.provider });
     } catch (err) {
-      if (!(err instanceof StoreConflictError)) throw err;
+      if (!(err instanceof ServiceError && err.kind === 'conflict')) throw err;
       // The same upstream account signed up in another tab a moment ago: sign in to that account.
-      const existing = await deps.store.findUserByIdentity(ctx.tenant.id, identity);
+      const existing = await ctx.deps.store.findUserByIdentity(ctx.tenant.id, identity);
       if (!existing) throw err;
       if (existing.disabled) return disabledAccount();
       return { type: 'next', state: signedInWith({ ...ctx, state: withData(ctx.state, UPSTREAM_USER_KEY, {}) }, existing, upstream.issuer, { idpAccessToken: upstream.idpAccessToken }) };
     }
-    await deps.audit.record({ tenantId: ctx.tenant.id, event: 'signup', outcome: 'success', subject: user.id, clientId: ctx.request.clientId, ip: ctx.ip, detail: `${ctx.policy.id} via ${upstream.provider}` });
     const state = withData(ctx.state, UPSTREAM_USER_KEY, {});
     return { type: 'next', state: signedInWith({ ...ctx, state }, user, upstream.issuer, { newUser: true, idpAccessToken: upstream.idpAccessToken }) };
   }

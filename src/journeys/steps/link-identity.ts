@@ -1,5 +1,7 @@
-import { StoreConflictError } from '../../store/store.js';
+import { ServiceError } from '../../model/errors.js';
 import { type User } from '../../model/entities.js';
+import { provisionDeps } from '../../services/deps.js';
+import { linkIdentity as linkUserIdentity } from '../../services/users.js';
 import type { Step, StepContext, StepResult } from '../journey.js';
 import { cancelButton, cancelled, emailFact, page, stepData, withData } from './common.js';
 import { LINK_STEP, UPSTREAM_USER_KEY, disabledAccount, signedInWith, type UpstreamUser } from './federated-sign-in.js';
@@ -57,14 +59,12 @@ export function linkIdentity(): Step {
   async function link(ctx: StepContext, t: { upstream: UpstreamUser; user: User }, how: string): Promise<StepResult> {
     const identity = { issuer: t.upstream.issuer, issuerAssignedId: t.upstream.profile.issuerAssignedId };
     try {
-      await ctx.deps.store.addUserIdentity(ctx.tenant.id, t.user.id, identity, ctx.deps.clock.now());
+      // Linked meanwhile (another tab) to this very account is fine; to another, the link is refused.
+      await linkUserIdentity(provisionDeps(ctx.deps), ctx.tenant, t.user, identity, { by: 'journey', clientId: ctx.request.clientId, ip: ctx.ip, policyId: ctx.policy.id, provedBy: how });
     } catch (err) {
-      if (!(err instanceof StoreConflictError)) throw err;
-      // Linked meanwhile (another tab): fine if to this very account.
-      const owner = await ctx.deps.store.findUserByIdentity(ctx.tenant.id, identity);
-      if (owner?.id !== t.user.id) return cancelled();
+      if (err instanceof ServiceError && err.kind === 'conflict') return cancelled();
+      throw err;
     }
-    await ctx.deps.audit.record({ tenantId: ctx.tenant.id, event: 'identity_linked', outcome: 'success', subject: t.user.id, clientId: ctx.request.clientId, ip: ctx.ip, detail: `${identity.issuer} ${identity.issuerAssignedId} (proved by ${how})` });
     const state = withData(withData(ctx.state, UPSTREAM_USER_KEY, {}), LINK_STEP, {});
     return { type: 'next', state: signedInWith({ ...ctx, state }, t.user, t.upstream.issuer, { idpAccessToken: t.upstream.idpAccessToken }) };
   }

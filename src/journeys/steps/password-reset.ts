@@ -1,4 +1,5 @@
-import { normalizeSignInName } from '../../store/normalize.js';
+import { provisionDeps } from '../../services/deps.js';
+import { resetPassword as resetUserPassword } from '../../services/users.js';
 import type { Step, StepContext, StepResult } from '../journey.js';
 import { EMAIL_KEY, cancelButton, cancelled, checkNewPassword, newPasswordFields, page, stepData, type EmailClaim } from './common.js';
 import { emailEntry } from './email-entry.js';
@@ -36,15 +37,11 @@ export function resetPassword(id: string, emailStep: string): Step {
       if (!claim.verified || !claim.address) return { type: 'goto', step: emailStep, state: ctx.state };
       const errors = checkNewPassword(ctx, form.password ?? '', form.confirm ?? '');
       if (errors.password || errors.confirm) return render(ctx, errors);
-      const { deps } = ctx;
-      const user = await deps.store.findUserBySignInName(ctx.tenant.id, claim.address);
+      const user = await ctx.deps.store.findUserBySignInName(ctx.tenant.id, claim.address);
       // A code is only sent to existing accounts, so a verified address without one cannot happen.
       if (!user || user.disabled) return cancelled();
-      const now = deps.clock.now();
-      await deps.store.setUserPassword(ctx.tenant.id, user.id, await deps.passwords.hash(form.password!), now);
-      const revoked = await deps.store.revokeUserRefreshTokens(ctx.tenant.id, user.id, now);
-      await deps.store.clearLoginFailures(ctx.tenant.id, normalizeSignInName(claim.address));
-      await deps.audit.record({ tenantId: ctx.tenant.id, event: 'password_reset', outcome: 'success', subject: user.id, clientId: ctx.request.clientId, ip: ctx.ip, detail: `${revoked} refresh tokens revoked` });
+      await resetUserPassword(provisionDeps(ctx.deps), ctx.tenant, user, form.password!, ctx.policy.localAccount.password, { by: 'journey', clientId: ctx.request.clientId, ip: ctx.ip, policyId: ctx.policy.id });
+      const now = ctx.deps.clock.now();
       return {
         type: 'next',
         // The mailbox was proven; the new password proves nothing more (whoever holds the mailbox chose it).

@@ -1,4 +1,6 @@
 import { listConsentViews, revokeConsent, type ConsentView } from '../../services/consent.js';
+import { provisionDeps } from '../../services/deps.js';
+import { updateProfile } from '../../services/users-update.js';
 import { html } from '../../ui/html.js';
 import type { Step, StepContext, StepResult } from '../journey.js';
 import { attributeFields, currentValue, profileUpdate, readAttributes } from './attributes.js';
@@ -52,8 +54,7 @@ export function profileEdit(id: string, security = false): Step {
       const attrs = ctx.policy.signUp.attributes;
       const read = readAttributes(attrs, form, ctx.messages);
       if (Object.keys(read.errors).length > 0) return render(ctx, user.email, read.values, read.errors, await listConsentViews(ctx.deps, ctx.tenant, user.id));
-      await ctx.deps.store.updateUserProfile(ctx.tenant.id, user.id, profileUpdate(attrs, read.values, user.attributes), ctx.deps.clock.now());
-      await ctx.deps.audit.record({ tenantId: ctx.tenant.id, event: 'profile_update', outcome: 'success', subject: user.id, clientId: ctx.request.clientId, ip: ctx.ip });
+      await updateProfile(provisionDeps(ctx.deps), ctx.tenant, user, profileUpdate(attrs, read.values), { by: 'journey', clientId: ctx.request.clientId, ip: ctx.ip, policyId: ctx.policy.id });
       return { type: 'next', state: ctx.state };
     },
   };

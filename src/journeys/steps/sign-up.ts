@@ -1,7 +1,6 @@
-import { randomUUID } from 'node:crypto';
-import { normalizeSignInName } from '../../store/normalize.js';
-import { StoreConflictError } from '../../store/store.js';
-import { type User } from '../../model/entities.js';
+import { ServiceError } from '../../model/errors.js';
+import { provisionDeps } from '../../services/deps.js';
+import { createLocalUser } from '../../services/users.js';
 import type { Step, StepContext, StepResult } from '../journey.js';
 import { attributeFields, profileUpdate, readAttributes } from './attributes.js';
 import { EMAIL_KEY, cancelButton, cancelled, checkNewPassword, emailFact, newPasswordFields, page, stepData, withData, type EmailClaim } from './common.js';
@@ -62,34 +61,25 @@ export function signUpDetails(id: string): Step {
       if (checked.action === 'validation') return { ...render(ctx, claim, values, {}, checked.userMessage), state: withData(ctx.state, id, { values }) };
       if (checked.action !== 'continue') return endingResult(checked);
       const final = applyReturnedClaims(ctx, values, checked.claims);
-      const { deps } = ctx;
-      const now = deps.clock.now();
       const update = profileUpdate(attrs, final);
-      const user: User = {
-        id: randomUUID(),
-        tenantId: ctx.tenant.id,
-        email: claim.address,
-        emailVerified: ctx.policy.signUp.verifyEmail,
-        signInName: normalizeSignInName(claim.address),
-        signInType: 'emailAddress',
-        passwordHash: await deps.passwords.hash(form.password!),
-        passwordAtLegacy: false,
-        givenName: update.givenName ?? null,
-        familyName: update.familyName ?? null,
-        displayName: update.displayName ?? null,
-        attributes: update.attributes ?? {},
-        disabled: false,
-        createdAt: now,
-        updatedAt: now,
-      };
+      let user;
       try {
         // The unique index on (tenant, email) makes concurrent sign-ups with one address yield one account.
-        await deps.store.createUser(user);
+        user = await createLocalUser(provisionDeps(ctx.deps), ctx.tenant, {
+          email: claim.address,
+          password: form.password!,
+          passwordRule: ctx.policy.localAccount.password,
+          emailVerified: ctx.policy.signUp.verifyEmail,
+          givenName: update.givenName ?? null,
+          familyName: update.familyName ?? null,
+          displayName: update.displayName ?? null,
+          attributes: update.attributes ?? {},
+        }, { by: 'journey', clientId: ctx.request.clientId, ip: ctx.ip, policyId: ctx.policy.id });
       } catch (err) {
-        if (err instanceof StoreConflictError) return { ...render(ctx, claim, values, {}, ctx.messages.t('error.userExists')), state: withData(ctx.state, id, { values }) };
+        if (err instanceof ServiceError && err.kind === 'conflict') return { ...render(ctx, claim, values, {}, ctx.messages.t('error.userExists')), state: withData(ctx.state, id, { values }) };
         throw err;
       }
-      await deps.audit.record({ tenantId: ctx.tenant.id, event: 'signup', outcome: 'success', subject: user.id, clientId: ctx.request.clientId, ip: ctx.ip, detail: ctx.policy.id });
+      const now = user.createdAt;
       return {
         type: 'next',
         state: { ...ctx.state, userId: user.id, idp: 'local', newUser: true, authTime: Math.floor(now / 1000), interactive: true, ...signUpFactors(ctx, claim) },

@@ -1,0 +1,94 @@
+import type { App, SigningKey, Tenant, User } from './entities.js';
+import { localIssuer, type GraphIdentity } from './graph-user.js';
+
+/**
+ * The JSON views of the entities, written once for every surface that shows them: the CLI's `--json`
+ * output, the admin API's answers (and, through graph-user.ts, the Graph API's identities). Field
+ * names are OAuth's where they exist (SPEC). The admin API's tenant and key answers are camelCase, as
+ * its OpenAPI document has published them; they are kept beside the CLI's so a change to one is seen
+ * next to the other.
+ */
+
+/** A tenant as the CLI shows it; `issuer` is the tenant's issuer for its default policy (oauth/tenant-context.ts). */
+export function tenantJson(t: Tenant, issuer: string) {
+  return {
+    id: t.id,
+    slug: t.slug,
+    display_name: t.displayName,
+    issuer,
+    default_policy: t.defaultPolicy,
+    issuer_pattern: t.issuerPattern,
+    domain_name: localIssuer(t),
+    legacy_ropc: t.legacyRopc ? { token_url: t.legacyRopc.tokenUrl, client_id: t.legacyRopc.clientId, scope: t.legacyRopc.scope } : null,
+    extensions_app_id: t.extensionsAppId,
+    created_at: new Date(t.createdAt).toISOString(),
+  };
+}
+
+/** A tenant as the admin API answers (`TenantBody` in admin/schemas.ts). */
+export function tenantAdminJson(t: Tenant, issuer: string) {
+  return {
+    id: t.id,
+    slug: t.slug,
+    displayName: t.displayName,
+    defaultPolicy: t.defaultPolicy,
+    issuer,
+    legacyRopc: t.legacyRopc,
+    extensionsAppId: t.extensionsAppId,
+    createdAt: new Date(t.createdAt).toISOString(),
+  };
+}
+
+/** An app, for the CLI and the admin API alike; an API app with its scopes and roles when given. */
+export function appJson(a: App, extra: { clientSecret?: string; scopes?: string[]; roles?: string[] } = {}) {
+  return {
+    client_id: a.clientId,
+    ...(extra.clientSecret !== undefined ? { client_secret: extra.clientSecret } : {}),
+    name: a.name,
+    type: a.type,
+    redirect_uris: a.redirectUris,
+    post_logout_redirect_uris: a.postLogoutRedirectUris,
+    ...(a.identifierUri ? { identifier_uri: a.identifierUri } : {}),
+    ...(extra.scopes ? { scopes: extra.scopes } : {}),
+    ...(extra.roles ? { roles: extra.roles } : {}),
+    allow_implicit: a.allowImplicit,
+    allow_ropc: a.allowRopc,
+    ...(a.logoutUrl ? { logout_url: a.logoutUrl } : {}),
+    token_endpoint_auth_method: a.secrets.length > 0 ? 'client_secret_basic' : 'none',
+    third_party: a.thirdParty,
+    created_at: new Date(a.createdAt).toISOString(),
+  };
+}
+
+/** A user (never its password hash); with its identities in Graph's shape when given (`user show`: graphIdentities). */
+export function userJson(u: User, identities?: GraphIdentity[]) {
+  return {
+    id: u.id,
+    email: u.email,
+    email_verified: u.emailVerified,
+    ...(identities ? { identities } : {}),
+    given_name: u.givenName,
+    family_name: u.familyName,
+    display_name: u.displayName,
+    disabled: u.disabled,
+    created_at: new Date(u.createdAt).toISOString(),
+    updated_at: new Date(u.updatedAt).toISOString(),
+  };
+}
+
+/** A signing key as the CLI shows it (never its private part). */
+export function keyJson(k: SigningKey) {
+  return {
+    kid: k.kid,
+    alg: k.alg,
+    status: k.status,
+    created_at: new Date(k.createdAt).toISOString(),
+    publish_until: k.publishUntil === null ? null : new Date(k.publishUntil).toISOString(),
+  };
+}
+
+/** A signing key as the admin API answers (`KeyBody` in admin/schemas.ts): the CLI's, its times camelCase. */
+export function keyAdminJson(k: SigningKey) {
+  const { created_at: createdAt, publish_until: publishUntil, ...rest } = keyJson(k);
+  return { ...rest, createdAt, publishUntil };
+}
