@@ -60,7 +60,7 @@ export async function createDeps(config: Config, opts: { logger?: Logger; clock?
   const secrets = new SecretBox(config.masterKey);
   const { counters, close: closeCounters } = countersFor(config, store);
   const keys = new KeyRing(store, secrets, clock);
-  // A key rotated or a tenant changed, here or on another instance: forget the key set at once.
+  // Another instance rotated a key or changed a tenant: forget what this one cached at once.
   store.onConfigChange(({ what, tenantId }) => {
     if (what === 'tenant') keys.invalidate(tenantId === '*' ? undefined : tenantId);
   });

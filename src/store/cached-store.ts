@@ -15,7 +15,7 @@ const users = (tenantId: string, userIds: string[]): Change => ({ what: 'users',
 
 /**
  * The writes that change what is kept here, and what each changes. After one goes through, its change
- * is dropped here, told to this instance's listeners (key rings) and announced to the other instances.
+ * is dropped here and announced to the other instances.
  * Creating a tenant, app or user is not among them: misses are never kept, so nothing kept goes stale.
  */
 const WRITES = {
@@ -101,7 +101,7 @@ export class CachedStore {
     return this.engine.migration;
   }
 
-  /** Hears of changes through this store at once, and of other instances' as their notices arrive. */
+  /** Hears of the changes the engine's notices tell (see Store.onConfigChange). */
   onConfigChange(listener: (change: ConfigChange) => void): void {
     this.listeners.push(listener);
   }
@@ -177,13 +177,11 @@ export class CachedStore {
     section.set(key, { at, value });
   }
 
-  /** After a write through this store: dropped here, told here, announced to the other instances. */
+  /** After a write through this store: dropped here, announced to the other instances. */
   private async changed(change: Change): Promise<void> {
     this.drop(change);
-    const told: ConfigChange = { what: change.what, tenantId: change.tenantId };
-    this.tell(told);
     // A notice that cannot be sent leaves the other instances to the lifetime; the write itself stands.
-    await this.engine.announce(told).catch(() => undefined);
+    await this.engine.announce({ what: change.what, tenantId: change.tenantId }).catch(() => undefined);
   }
 
   /**

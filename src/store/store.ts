@@ -96,10 +96,10 @@ export interface Store {
   /** Long-running helpers of a server (SQLite's checkpoint thread, PostgreSQL's change listener). */
   startBackgroundWork(onWarning: (message: string) => void): void;
   /**
-   * Calls `listener` when a tenant's keys, apps, grants, settings or users changed: through this store
-   * (the caching layer tells at once), or through another instance (PostgreSQL's LISTEN/NOTIFY). An
-   * engine calls it only for other instances' changes, and a SQLite file shared by no other server
-   * never does.
+   * Calls `listener` when an instance changed a tenant's keys, settings, apps, grants or users
+   * (PostgreSQL's LISTEN/NOTIFY: an instance hears its own notices too); a SQLite file shared by no
+   * other server never calls it, and caches outside the caching layer (key rings) fall back to their
+   * own short lifetimes.
    */
   onConfigChange(listener: (change: ConfigChange) => void): void;
 
