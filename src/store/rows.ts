@@ -1,6 +1,6 @@
 import { safeEqual } from '../crypto/secrets.js';
 import { normalizeEmail, normalizeSignInName } from './normalize.js';
-import type { App, AppGrant, AuditEvent, Authenticator, Consent, AuthCodeRecord, JourneyRecord, LoginThrottle, OutboxMessage, RefreshTokenRecord, SessionClient, SignInType, SigningKey, SsoSession, Tenant, TenantSecret, TenantSettings, User, UserIdentity, UserProfileUpdate } from '../model/entities.js';
+import type { App, AppGrant, AuditEvent, Authenticator, Consent, AuthCodeRecord, ImportedUser, JourneyRecord, LoginThrottle, OutboxMessage, RefreshTokenRecord, SessionClient, SignInType, SigningKey, SsoSession, Tenant, TenantSecret, TenantSettings, User, UserIdentity, UserProfileUpdate } from '../model/entities.js';
 
 /**
  * Rows to records and back, for every engine: SQLite and PostgreSQL store the same columns (times as
@@ -215,6 +215,17 @@ export const USERS = table<User>()('users', (c) => ({
 /** What an import's update replaces of a stored user: every column but the key (the import service decided the values). */
 export const REPLACED_USER_COLUMNS = USERS.names.filter((c) => c !== 'id' && c !== 'tenant_id');
 
+/** Users as an import finds them: their rows, each with its identities' rows (by user_id). */
+export function storedUsers(users: Row[], identities: Row[]): ImportedUser[] {
+  const byUser = new Map<string, UserIdentity[]>();
+  for (const r of identities) {
+    const of = byUser.get(str(r.user_id)) ?? [];
+    of.push(IDENTITIES.read(r));
+    byUser.set(str(r.user_id), of);
+  }
+  return users.map((r) => ({ user: USERS.read(r), identities: byUser.get(str(r.id)) ?? [] }));
+}
+
 /** A user's columns read beside another row's under a prefix (`u_id`, `u_email`…), if the join found one. */
 export function toJoinedUser(r: Row, prefix: string): User | undefined {
   if (typeof r[`${prefix}id`] !== 'string') return undefined;
@@ -394,6 +405,11 @@ export const AUDIT = table<Omit<AuditEvent, 'id'>>()('audit_events', (c) => ({
 
 export function toAuditEvent(r: Row): AuditEvent {
   return { id: num(r.id), ...AUDIT.read(r) };
+}
+
+/** An API's scope descriptions by name, from its app_scopes rows. */
+export function toScopeDescriptions(rows: Row[]): Record<string, string> {
+  return Object.fromEntries(rows.map((r) => [str(r.name), str(r.description)]));
 }
 
 /** A sign-in name's failure count and lock; a name without a row has none. */

@@ -4,7 +4,7 @@ import { postgresMigrationsDir } from '../../paths.js';
 import { normalizeEmail, normalizeSignInName } from '../normalize.js';
 import {
   APPS, AUDIT, AUTHENTICATORS, CODES, CONSENTS, FAMILIES, GRANTS, IDENTITIES, JOURNEYS, KEYS, OUTBOX, PROFILE, REPLACED_USER_COLUMNS, ROTATION, SESSIONS, SESSION_CLIENTS, SIGN_IN, TENANTS, TENANT_SECRETS, TENANT_SETTINGS, USERS,
-  num, toJoinedUser, str, toAuditEvent, toCounter, toFamily, toOutboxMessage, toThrottle, type Row,
+  num, storedUsers, toJoinedUser, str, toAuditEvent, toCounter, toFamily, toOutboxMessage, toScopeDescriptions, toThrottle, type Row,
 } from '../rows.js';
 import { EXPIRING, ON_CONFLICT, endSessionsSql, hitCounterSql, insertSql, purgeSql, revokeFamiliesSql, setThrottleSql, updateSql, userQuerySql, type Placeholder } from '../schema.js';
 import { StoreConflictError, type AuditFilter, type CodeRedemption, type ConfigChange, type ImportWrite, type ImportWriteOutcome, type MigrationResult, type RefreshRotation, type RefreshTokenRef, type StoreEngine, type UserQuery } from '../store.js';
@@ -360,7 +360,7 @@ export class PostgresStore implements StoreEngine {
     return (await this.rows('SELECT name FROM app_scopes WHERE api_client_id = $1 ORDER BY name', [apiClientId])).map((r) => str(r.name));
   }
   async scopeDescriptions(apiClientId: string): Promise<Record<string, string>> {
-    return Object.fromEntries((await this.rows('SELECT name, description FROM app_scopes WHERE api_client_id = $1 AND description IS NOT NULL', [apiClientId])).map((r) => [str(r.name), str(r.description)]));
+    return toScopeDescriptions(await this.rows('SELECT name, description FROM app_scopes WHERE api_client_id = $1 AND description IS NOT NULL', [apiClientId]));
   }
   async addAppRole(apiClientId: string, name: string): Promise<void> {
     await this.run(`INSERT INTO app_roles (api_client_id, name) VALUES ($1, $2) ${ON_CONFLICT.ignore}`, [apiClientId, name]);
@@ -418,15 +418,10 @@ export class PostgresStore implements StoreEngine {
   async importUsers(_tenantId: string, ids: string[], plan: (stored: ImportedUser[]) => ImportWrite[], now: number): Promise<ImportWriteOutcome[]> {
     return this.tx(async (c) => {
       // Locked until the batch commits: a user changed meanwhile waits, and the plan sees what it replaces.
-      const rows = await this.rows('SELECT * FROM users WHERE id = ANY($1) FOR UPDATE', [ids], c);
-      const identities = new Map<string, UserIdentity[]>();
-      for (const r of await this.rows('SELECT user_id, issuer, issuer_assigned_id FROM user_identities WHERE user_id = ANY($1) ORDER BY created_at, issuer', [ids], c)) {
-        const of = identities.get(str(r.user_id)) ?? [];
-        of.push(IDENTITIES.read(r));
-        identities.set(str(r.user_id), of);
-      }
+      const users = await this.rows('SELECT * FROM users WHERE id = ANY($1) FOR UPDATE', [ids], c);
+      const identities = await this.rows('SELECT user_id, issuer, issuer_assigned_id FROM user_identities WHERE user_id = ANY($1) ORDER BY created_at, issuer', [ids], c);
       const outcomes: ImportWriteOutcome[] = [];
-      for (const w of plan(rows.map((r) => ({ user: USERS.read(r), identities: identities.get(str(r.id)) ?? [] })))) {
+      for (const w of plan(storedUsers(users, identities))) {
         // Each row in a savepoint of its own: one refused leaves the others.
         await c.query('SAVEPOINT row');
         try {
@@ -505,7 +500,7 @@ export class PostgresStore implements StoreEngine {
   }
   async setUserDisabled(tenantId: string, id: string, disabled: boolean, now: number): Promise<boolean> {
     return this.tx(async (c) => {
-      const changed = (await this.run('UPDATE users SET disabled = $1, updated_at = $2 WHERE tenant_id = $3 AND id = $4', [disabled ? 1 : 0, now, tenantId, id], c)) > 0;
+      const changed = (await this.run('UPDATE users SET disabled = $1, updated_at = $2 WHERE tenant_id = $3 AND id = $4', [USERS.value('disabled', disabled), now, tenantId, id], c)) > 0;
       if (changed && disabled) await this.endSessions(tenantId, id, now, c);
       return changed;
     });

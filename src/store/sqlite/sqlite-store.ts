@@ -7,7 +7,7 @@ import type { App, AppSecret, AppGrant, AuthCodeRecord, Authenticator, Authentic
 import { normalizeEmail, normalizeSignInName } from '../normalize.js';
 import {
   APPS, AUDIT, AUTHENTICATORS, CODES, CONSENTS, FAMILIES, GRANTS, IDENTITIES, JOURNEYS, KEYS, OUTBOX, PROFILE, REPLACED_USER_COLUMNS, ROTATION, SESSIONS, SESSION_CLIENTS, SIGN_IN, TENANTS, TENANT_SECRETS, TENANT_SETTINGS, USERS,
-  str, toAuditEvent, toCounter, toFamily, toOutboxMessage, toRefresh, toThrottle, type Row,
+  storedUsers, toAuditEvent, toCounter, toFamily, toOutboxMessage, toRefresh, toScopeDescriptions, toThrottle, type Row,
 } from '../rows.js';
 import { EXPIRING, ON_CONFLICT, endSessionsSql, hitCounterSql, insertSql, purgeSql, revokeFamiliesSql, setThrottleSql, updateSql, userQuerySql, type Placeholder } from '../schema.js';
 import { BackgroundCheckpointer } from './checkpointer.js';
@@ -417,7 +417,7 @@ export class SqliteStore implements StoreEngine {
     return this.s.scopes.all(apiClientId) as string[];
   }
   async scopeDescriptions(apiClientId: string): Promise<Record<string, string>> {
-    return Object.fromEntries((this.s.scopeDescriptions.all(apiClientId) as Row[]).map((r) => [str(r.name), str(r.description)]));
+    return toScopeDescriptions(this.s.scopeDescriptions.all(apiClientId) as Row[]);
   }
   async addAppRole(apiClientId: string, name: string): Promise<void> {
     this.s.insertRole.run(apiClientId, name);
@@ -474,15 +474,9 @@ export class SqliteStore implements StoreEngine {
   }
   async importUsers(_tenantId: string, ids: string[], plan: (stored: ImportedUser[]) => ImportWrite[], now: number): Promise<ImportWriteOutcome[]> {
     return this.db.transaction(() => {
+      // The ids as one JSON parameter (json_each): a batch is up to a thousand.
       const list = JSON.stringify(ids);
-      const identities = new Map<string, UserIdentity[]>();
-      for (const r of this.s.identitiesOf.all(list) as Row[]) {
-        const of = identities.get(str(r.user_id)) ?? [];
-        of.push(IDENTITIES.read(r));
-        identities.set(str(r.user_id), of);
-      }
-      const stored = (this.s.usersById.all(list) as Row[]).map((r) => ({ user: USERS.read(r), identities: identities.get(str(r.id)) ?? [] }));
-      return plan(stored).map((w): ImportWriteOutcome => {
+      return plan(storedUsers(this.s.usersById.all(list) as Row[], this.s.identitiesOf.all(list) as Row[])).map((w): ImportWriteOutcome => {
         try {
           // Each row in a savepoint of its own: one refused leaves the others.
           this.savepointTx(() => {
@@ -555,7 +549,7 @@ export class SqliteStore implements StoreEngine {
   }
   async setUserDisabled(tenantId: string, id: string, disabled: boolean, now: number): Promise<boolean> {
     return this.db.transaction(() => {
-      const changed = this.s.disableUser.run(disabled ? 1 : 0, now, tenantId, id).changes > 0;
+      const changed = this.s.disableUser.run(USERS.value('disabled', disabled), now, tenantId, id).changes > 0;
       if (changed && disabled) this.endSessions(tenantId, id, now);
       return changed;
     })();
