@@ -67,10 +67,11 @@ const everyMethodPlaced: [Unplaced] extends [never] ? true : Unplaced = true;
  * and otherwise after LIFETIME_MS, the fallback for a lost notice (a dropped LISTEN connection).
  * Misses are never kept: what another process created a moment ago is found.
  *
- * Grants follow the same rule as apps. SQLite used to read them on every request so that a grant
- * revoked with the CLI counted from the very next token request; it still does, since SQLite's
- * data_version tells of the CLI's commit before the next cached answer is given, and PostgreSQL caches
- * them (a query saved on every token request) with its notices doing the same across instances.
+ * Grants follow the same rule as apps, on both engines: kept, which saves a query on every token
+ * request for an API. (SQLite used not to keep them, so that a grant revoked with the CLI counted from
+ * the very next token request. It still does: SQLite's data_version tells this cache of the CLI's
+ * commit before its next answer. On PostgreSQL a revocation through another instance counts once that
+ * instance's notice has arrived, as before, and after the lifetime at the latest.)
  *
  * The engine stays reachable (`engine`) for what only it has: SQLite's database handle in tests.
  */
@@ -142,14 +143,16 @@ export class CachedStore {
   }
 
   async findRefreshToken(ref: RefreshTokenRef): Promise<RefreshTokenRecord | undefined> {
-    const [at, generation] = [this.now(), this.generation];
+    const at = this.now();
+    const generation = this.generation;
     const record = await this.engine.findRefreshToken(ref);
     if (record) this.keepReadAlong(record, at, generation);
     return record;
   }
 
   async findAuthCode(codeHash: string): Promise<AuthCodeRecord | undefined> {
-    const [at, generation] = [this.now(), this.generation];
+    const at = this.now();
+    const generation = this.generation;
     const record = await this.engine.findAuthCode(codeHash);
     if (record) this.keepReadAlong(record, at, generation);
     return record;
