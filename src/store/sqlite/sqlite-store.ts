@@ -140,9 +140,14 @@ export class SqliteStore implements StoreEngine {
   onConfigChange(_listener: (change: ConfigChange) => void): void {}
   async announce(_change: ConfigChange): Promise<void> {}
 
-  /** SQLite's data_version moves when another connection commits to the file (never for this one's own writes). */
+  /**
+   * SQLite's data_version moves when another connection commits to the file, never for this one's own
+   * writes nor for the checkpoint thread's passive checkpoints (measured), so the cache is not emptied
+   * by token traffic.
+   */
   private dataVersion: number;
   changedElsewhere(): boolean {
+    if (!this.db.open) return false;
     const now = this.s.dataVersion.get() as number;
     if (now === this.dataVersion) return false;
     this.dataVersion = now;
