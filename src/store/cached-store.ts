@@ -142,26 +142,22 @@ export class CachedStore {
     return user?.tenantId === tenantId ? user : undefined;
   }
 
-  async findRefreshToken(ref: RefreshTokenRef): Promise<RefreshTokenRecord | undefined> {
-    const at = this.now();
-    const generation = this.generation;
-    const record = await this.engine.findRefreshToken(ref);
-    if (record) this.keepReadAlong(record, at, generation);
-    return record;
+  findRefreshToken(ref: RefreshTokenRef): Promise<RefreshTokenRecord | undefined> {
+    return this.readAlong(() => this.engine.findRefreshToken(ref));
   }
 
-  async findAuthCode(codeHash: string): Promise<AuthCodeRecord | undefined> {
-    const at = this.now();
-    const generation = this.generation;
-    const record = await this.engine.findAuthCode(codeHash);
-    if (record) this.keepReadAlong(record, at, generation);
-    return record;
+  findAuthCode(codeHash: string): Promise<AuthCodeRecord | undefined> {
+    return this.readAlong(() => this.engine.findAuthCode(codeHash));
   }
 
-  /** The user an engine read with a token's record (PostgreSQL joins it): the grant asks for it next. */
-  private keepReadAlong(record: object, at: number, generation: number): void {
-    const user = this.engine.usersReadAlong?.get(record);
+  /** A token's record, keeping the user the engine read with it (PostgreSQL joins it): the grant asks for that user next. */
+  private async readAlong<T extends object>(read: () => Promise<T | undefined>): Promise<T | undefined> {
+    const at = this.now();
+    const generation = this.generation;
+    const record = await read();
+    const user = record && this.engine.usersReadAlong?.get(record);
     if (user && generation === this.generation) this.keep(this.users, user.id, user, at);
+    return record;
   }
 
   private async read<T>(section: Map<string, Entry>, key: string, load: () => Promise<T | undefined>): Promise<T | undefined> {
