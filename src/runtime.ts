@@ -18,15 +18,16 @@ import { Audit } from './security/audit.js';
 import { ClientAuthThrottle } from './security/client-auth-limiter.js';
 import { MemoryCounters, RedisCounters, StoreCounters, type Counters } from './security/counters.js';
 import { SqliteStore } from './store/sqlite/sqlite-store.js';
-import { StoreOpenError, type Store } from './store/store.js';
+import { CachedStore } from './store/cached-store.js';
+import { StoreOpenError, type Store, type StoreEngine } from './store/store.js';
 import { KeyRing } from './tokens/keyring.js';
 import { PageLayouts } from './ui/layouts/page-layouts.js';
 import { Metrics } from './observability/metrics.js';
 import { TenantDirectory } from './services/tenant-directory.js';
 import { resolveSecret } from './services/tenant-secrets.js';
 
-/** Opens the configured store: PostgreSQL at LATCHKEY_DATABASE_URL, or the SQLite file at LATCHKEY_DB. */
-export async function openStore(config: Config): Promise<Store> {
+/** Opens the configured store's engine: PostgreSQL at LATCHKEY_DATABASE_URL, or the SQLite file at LATCHKEY_DB. */
+export async function openStore(config: Config): Promise<StoreEngine> {
   const where = config.databaseUrl ? new URL(config.databaseUrl).host + new URL(config.databaseUrl).pathname : config.dbPath;
   try {
     // The PostgreSQL engine (and pg) is loaded only when it is configured.
@@ -54,15 +55,19 @@ async function countersFor(config: Config, store: Store): Promise<{ counters: Co
 }
 
 /** Wires the dependencies from a config; shared by the server, the CLI and tests. */
-export async function createDeps(config: Config, opts: { logger?: Logger; clock?: Clock; watchPolicies?: boolean; store?: Store } = {}): Promise<Deps> {
+export async function createDeps(config: Config, opts: { logger?: Logger; clock?: Clock; watchPolicies?: boolean; store?: StoreEngine | CachedStore } = {}): Promise<Deps> {
   const logger = opts.logger ?? pino({ level: config.logLevel });
   const clock = opts.clock ?? systemClock;
-  const store = opts.store ?? (await openStore(config));
+  // Everything reads and writes through the one caching layer (store/cached-store.ts).
+  const opened = opts.store ?? (await openStore(config));
+  const store: Store = opened instanceof CachedStore ? opened : new CachedStore(opened);
   const secrets = new SecretBox(config.masterKey);
   const { counters, close: closeCounters } = await countersFor(config, store);
   const keys = new KeyRing(store, secrets, clock);
   // Another instance rotated a key or changed a tenant: forget what this one cached at once.
-  store.onConfigChange(({ tenantId }) => keys.invalidate(tenantId === '*' ? undefined : tenantId));
+  store.onConfigChange(({ what, tenantId }) => {
+    if (what === 'tenant') keys.invalidate(tenantId === '*' ? undefined : tenantId);
+  });
   const policies = new PolicyRegistry(config.policiesDir, logger, opts.watchPolicies ?? true);
   const metrics = new Metrics(store, { defaults: config.metrics.enabled, now: () => clock.now() });
   const mailer = createMailer({ smtpUrl: config.smtpUrl, store, logger, clock, metrics });
@@ -72,7 +77,7 @@ export async function createDeps(config: Config, opts: { logger?: Logger; clock?
   return {
     config,
     store,
-    tenants: new TenantDirectory(store, () => clock.now()),
+    tenants: new TenantDirectory(store),
     clock,
     logger,
     secrets,

@@ -1,11 +1,45 @@
 import type { Deps } from './deps.js';
 import { checkLegacyPassword } from '../migration/legacy-ropc.js';
 import { normalizeSignInName } from '../store/normalize.js';
-import type { Tenant, User } from '../model/entities.js';
+import type { Store } from '../store/store.js';
+import type { LoginThrottle, Tenant, User } from '../model/entities.js';
 
 /** Failed passwords before a sign-in name is locked, and the lock's length (doubling with repeats, at most a day). */
 export const LOCKOUT_THRESHOLD = 10;
 export const lockoutMs = (lockouts: number): number => Math.min(60_000 * 2 ** (lockouts - 1), 86_400_000);
+
+/** The lockout rule: how many failures lock a name, and for how long its n-th lock lasts. */
+export interface LockoutRule {
+  threshold: number;
+  lockMs: (lockouts: number) => number;
+}
+
+/** The counts after one more failure: at the threshold the name is locked (longer each time) and counting starts again. */
+export function afterFailure(t: LoginThrottle, now: number, rule: LockoutRule): LoginThrottle {
+  const failures = t.failures + 1;
+  if (failures < rule.threshold) return { ...t, failures };
+  const lockouts = t.lockouts + 1;
+  return { failures: 0, lockouts, lockedUntil: now + rule.lockMs(lockouts) };
+}
+
+/** Lost races before a failure gives up being counted (each lost race is another request's failure, counted). */
+const MAX_RACES = 50;
+
+/**
+ * Counts a failed attempt for a name (a password, a second factor) under the lockout rule. The store
+ * only compares and sets, so failures of requests racing each other, on one instance or several, are
+ * all counted, one after another: a request that finds the counts changed reads them again.
+ */
+export async function recordLoginFailure(store: Store, tenantId: string, name: string, now: number, rule: LockoutRule = { threshold: LOCKOUT_THRESHOLD, lockMs: lockoutMs }): Promise<LoginThrottle> {
+  let current = await store.getLoginThrottle(tenantId, name);
+  for (let races = 0; races < MAX_RACES; races++) {
+    const next = afterFailure(current, now, rule);
+    if (await store.setLoginThrottle(tenantId, name, current, next, now)) return next;
+    current = await store.getLoginThrottle(tenantId, name);
+  }
+  // So many failures were counted meanwhile that the name is locked by them.
+  return current;
+}
 
 export type LocalAuthOutcome =
   | { ok: true; user: User }
@@ -46,7 +80,7 @@ export async function authenticateLocal(
   }
   if (!user || !ok || user.disabled || user.passwordHash === null) {
     const now = clock.now();
-    const t = await store.recordLoginFailure(tenant.id, name, now, LOCKOUT_THRESHOLD, lockoutMs);
+    const t = await recordLoginFailure(store, tenant.id, name, now);
     await audit.record({ ...base, event: 'signin', outcome: 'failure', subject: user?.id ?? name, detail: `${input.via}: ${user?.disabled ? 'disabled' : 'bad credentials'}` });
     count(t.lockedUntil > now ? 'locked' : 'failure');
     if (t.lockedUntil > now) {
@@ -82,7 +116,7 @@ async function migrateFromLegacy(
   const { store, clock, audit, passwords } = deps;
   const base = { tenantId: tenant.id, clientId: input.clientId, ip: input.ip, subject: user.id };
   // Read fresh: the operator may have set or changed the old provider since this tenant was cached.
-  const legacy = (await store.findTenant(tenant.id))?.legacyRopc;
+  const legacy = (await store.findTenant(tenant.id, { fresh: true }))?.legacyRopc;
   if (!legacy) {
     await passwords.verify(input.password, null);
     return 'invalid';

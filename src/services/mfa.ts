@@ -18,7 +18,7 @@ import { safeEqual, sha256 } from '../crypto/secrets.js';
 import type { Deps } from './deps.js';
 import type { Policy } from '../model/policy.js';
 import type { AmrValue } from '../tokens/amr.js';
-import { LOCKOUT_THRESHOLD, lockoutMs } from './local-auth.js';
+import { recordLoginFailure } from './local-auth.js';
 import { StoreConflictError } from '../store/store.js';
 import { type Authenticator, type AuthenticatorKind, type Tenant, type User } from '../model/entities.js';
 
@@ -134,7 +134,7 @@ export class MfaService {
   private async failed(tenant: Tenant, user: User, method: string, ip: string, clientId: string | null): Promise<FactorCheck> {
     const { store, clock, audit } = this.deps;
     const now = clock.now();
-    const t = await store.recordLoginFailure(tenant.id, throttleKey(user.id), now, LOCKOUT_THRESHOLD, lockoutMs);
+    const t = await recordLoginFailure(store, tenant.id, throttleKey(user.id), now);
     await audit.record({ tenantId: tenant.id, event: 'mfa_challenge', outcome: 'failure', subject: user.id, clientId, ip, detail: `${method}: wrong code` });
     if (t.lockedUntil > now) {
       await audit.record({ tenantId: tenant.id, event: 'lockout', outcome: 'success', subject: user.id, clientId, ip, detail: `second factor locked for ${Math.round((t.lockedUntil - now) / 1000)} s` });

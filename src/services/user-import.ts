@@ -3,7 +3,9 @@ import { closeSync, createReadStream, createWriteStream, openSync, readFileSync,
 import { createInterface } from 'node:readline';
 import type { ProvisionDeps } from './deps.js';
 import { setTenantSettings } from './tenants.js';
-import type { ImportedUser, Tenant } from '../model/entities.js';
+import type { ImportedUser, Tenant, User, UserIdentity } from '../model/entities.js';
+import { USERS } from '../store/rows.js';
+import type { ImportWrite, Store } from '../store/store.js';
 import { userFromGraph } from './graph-users.js';
 
 /**
@@ -19,6 +21,73 @@ export interface ImportSummary {
   failed: number;
   /** The report of failed rows (JSON Lines), when there were any. */
   report?: string;
+}
+
+/** What happened to one imported row. */
+export type ImportResult = 'created' | 'updated' | 'unchanged' | { failed: string };
+
+const identityKey = (i: UserIdentity): string => `${i.issuer}\n${i.issuerAssignedId}`;
+
+/** Whether storing `next` over `stored` changes nothing but the time of the change (compared as they are stored). */
+function sameAsStored(stored: User, next: User): boolean {
+  const [a, b] = [USERS.row(stored), USERS.row(next)];
+  return USERS.names.every((c) => c === 'updated_at' || a[c] === b[c]);
+}
+
+/**
+ * The merge rule, for one row and what is stored under its id. A user new here is written as the file
+ * has it. One already here takes what the file brings, except that a password the user has here (set
+ * or migrated since) is never replaced, attributes are merged (the file's win), the creation time
+ * stays, and identities are only added. A row that would change nothing is left alone; the id of
+ * another tenant's user is refused.
+ */
+function mergeImported(row: ImportedUser, stored: ImportedUser | undefined, tenantId: string, now: number): ImportWrite | ImportResult {
+  if (!stored) return { user: row.user, exists: false, addIdentities: row.identities };
+  if (stored.user.tenantId !== tenantId) return { failed: 'the id belongs to a user of another tenant' };
+  const passwordHash = stored.user.passwordHash ?? row.user.passwordHash;
+  const user: User = {
+    ...row.user,
+    passwordHash,
+    passwordAtLegacy: passwordHash === null && row.user.signInName !== null,
+    attributes: { ...stored.user.attributes, ...row.user.attributes },
+    createdAt: stored.user.createdAt,
+    updatedAt: now,
+  };
+  const have = new Set(stored.identities.map(identityKey));
+  const addIdentities = row.identities.filter((i) => !have.has(identityKey(i)));
+  if (addIdentities.length === 0 && sameAsStored(stored.user, user)) return 'unchanged';
+  return { user, exists: true, addIdentities };
+}
+
+/**
+ * Imports one batch in one transaction: each row merged with what is stored (mergeImported), each
+ * written on its own, so one refused (a sign-in name or identity another user has) leaves the others.
+ */
+export async function importBatch(store: Store, tenantId: string, batch: ImportedUser[], now: number): Promise<ImportResult[]> {
+  const results: ImportResult[] = new Array(batch.length);
+  let planned: { index: number; write: ImportWrite }[] = [];
+  const outcomes = await store.importUsers(
+    tenantId,
+    batch.map((b) => b.user.id),
+    (stored) => {
+      const byId = new Map(stored.map((s) => [s.user.id, s]));
+      planned = [];
+      batch.forEach((row, index) => {
+        const merged = mergeImported(row, byId.get(row.user.id), tenantId, now);
+        if (typeof merged === 'object' && 'user' in merged) planned.push({ index, write: merged });
+        else results[index] = merged;
+      });
+      return planned.map((p) => p.write);
+    },
+    now,
+  );
+  outcomes.forEach((outcome, i) => {
+    const { index, write } = planned[i]!;
+    if (outcome === 'written') results[index] = write.exists ? 'updated' : 'created';
+    else if (outcome === 'identity_taken') results[index] = { failed: 'one of its identities already belongs to another user' };
+    else results[index] = { failed: `its sign-in name '${write.user.signInName ?? ''}' already belongs to another user` };
+  });
+  return results;
 }
 
 interface SourceRow {
@@ -109,7 +178,7 @@ export async function importUsers(
   let done = 0;
   const flush = async () => {
     if (batch.length === 0) return;
-    const results = await d.store.importUsers(tenant.id, batch.map((b) => b.item), d.clock.now());
+    const results = await importBatch(d.store, tenant.id, batch.map((b) => b.item), d.clock.now());
     results.forEach((r, i) => {
       const b = batch[i]!;
       if (r === 'created') summary.imported += 1;

@@ -1,8 +1,18 @@
 /**
- * The one storage interface. Everything Latchkey persists goes through it, so a second backend
- * (PostgreSQL, for several instances) implements this file and nothing else changes. Operations
- * that must be atomic (code redemption, refresh rotation) are single methods, not transactions
- * driven from outside.
+ * The one storage interface. Everything Latchkey persists goes through it: two SQL engines implement
+ * it (sqlite/, postgres/), and one caching layer (cached-store.ts) wraps either, so the rest of
+ * Latchkey sees one Store. Operations that must be atomic (code redemption, refresh rotation) are
+ * single methods, not transactions driven from outside. The engines speak SQL and nothing else: rules
+ * about what may change (an import's merge, the lockout arithmetic) live in services/, what is cached
+ * and for how long in cached-store.ts, how records become rows in rows.ts, and what both engines'
+ * statements are built from (inserts, revocations, the purge list) in schema.ts.
+ *
+ * So adding a column to users touches: the two migration files (migrations/sqlite, migrations/postgres),
+ * the model (User in model/entities.ts), rows.ts's mapping (USERS and toUser), and the two SQL
+ * implementations where a statement names the column — nothing else here: inserts, the import's writes
+ * and comparison, the cache and the read of a token's user follow rows.ts's column list. (The services
+ * that create users give the new field its value.) A new table touches the two migration files, this
+ * interface, rows.ts, the two SQL implementations and the contract suite (test/store/contract.test.ts).
  */
 
 import { ServiceError } from '../model/errors.js';
@@ -38,8 +48,18 @@ export interface AuditFilter {
   beforeId?: number;
 }
 
-/** What happened to one imported row. */
-export type ImportResult = 'created' | 'updated' | 'unchanged' | { failed: string };
+/**
+ * One row of an import as the import service decided it (services/user-import.ts): the user as it
+ * is to be stored, created (`exists` false) or replacing the stored row, and the identities to add.
+ */
+export interface ImportWrite {
+  user: User;
+  exists: boolean;
+  addIdentities: UserIdentity[];
+}
+
+/** How one ImportWrite went: written, or refused for a name or identity another user has. */
+export type ImportWriteOutcome = 'written' | 'sign_in_name_taken' | 'identity_taken';
 
 /** A unique name or id is taken (a concurrent write got there first): a service error of kind conflict. */
 export class StoreConflictError extends ServiceError {
@@ -57,9 +77,14 @@ export interface MigrationResult {
   current: number;
 }
 
-/** A change one instance made that others must see at once (their caches of keys and apps). */
+/**
+ * A change one instance made that others must see at once: a tenant's settings or keys (`tenant`:
+ * key rings listen for these), its apps, scopes, roles or grants (`apps`), or its users (`users`).
+ * `tenantId` is '*' when the change is not one tenant's.
+ */
 export interface ConfigChange {
   tenantId: string;
+  what: 'tenant' | 'apps' | 'users';
 }
 
 export interface Store {
@@ -71,15 +96,17 @@ export interface Store {
   /** Long-running helpers of a server (SQLite's checkpoint thread, PostgreSQL's change listener). */
   startBackgroundWork(onWarning: (message: string) => void): void;
   /**
-   * Calls `listener` when another instance changed a tenant's keys, apps, grants or settings
-   * (PostgreSQL's LISTEN/NOTIFY); a store shared by no other server never calls it, and caches fall
-   * back to their short lifetimes.
+   * Calls `listener` when an instance changed a tenant's keys, settings, apps, grants or users
+   * (PostgreSQL's LISTEN/NOTIFY: an instance hears its own notices too); a SQLite file shared by no
+   * other server never calls it, and caches outside the caching layer (key rings) fall back to their
+   * own short lifetimes.
    */
   onConfigChange(listener: (change: ConfigChange) => void): void;
 
   // tenants
   createTenant(t: Tenant): Promise<void>;
-  findTenant(idOrSlug: string): Promise<Tenant | undefined>;
+  /** `fresh`: read from the database, past any cache (an answer about the tenant itself). */
+  findTenant(idOrSlug: string, opts?: { fresh?: boolean }): Promise<Tenant | undefined>;
   listTenants(): Promise<Tenant[]>;
   bumpTenantConfigVersion(tenantId: string): Promise<void>;
   updateTenantSettings(tenantId: string, settings: TenantSettings): Promise<void>;
@@ -140,11 +167,12 @@ export interface Store {
   /** Sets the password hash (and ends a pending migration from the old identity provider). */
   setUserPassword(tenantId: string, id: string, passwordHash: string, now: number): Promise<void>;
   /**
-   * Creates or updates imported users in one transaction (each row on its own: one failing leaves the
-   * others). An update never replaces a password the user already has here, and adds identities
-   * without removing any. Rows equal to what is stored are 'unchanged'.
+   * Writes a batch of imported users in one transaction: reads the users with these ids (in any
+   * tenant, each with its identities), asks `plan` what to write, and writes each row on its own (one
+   * refused for a taken sign-in name or identity leaves the others; identities are added at `now`).
+   * The outcomes follow `plan`'s writes. `tenantId`: the tenant importing (whose users' caches go).
    */
-  importUsers(tenantId: string, batch: ImportedUser[], now: number): Promise<ImportResult[]>;
+  importUsers(tenantId: string, ids: string[], plan: (stored: ImportedUser[]) => ImportWrite[], now: number): Promise<ImportWriteOutcome[]>;
   setUserDisabled(tenantId: string, id: string, disabled: boolean, now: number): Promise<boolean>;
   deleteUser(tenantId: string, id: string): Promise<boolean>;
 
@@ -232,10 +260,13 @@ export interface Store {
   /** Newest first; `beforeId` pages back from the last event of the previous page. */
   listAuditEvents(filter: AuditFilter): Promise<AuditEvent[]>;
 
-  // sign-in throttling
+  // sign-in throttling (the lockout rule is services/local-auth.ts's)
   getLoginThrottle(tenantId: string, name: string): Promise<LoginThrottle>;
-  /** Counts a failed password; at `threshold` failures the name is locked for lockMs(lockouts). */
-  recordLoginFailure(tenantId: string, name: string, now: number, threshold: number, lockMs: (lockouts: number) => number): Promise<LoginThrottle>;
+  /**
+   * Compare-and-set: writes `next` only if the name's counts are still `expected` (a name without a
+   * row counts as none); false when another request changed them first.
+   */
+  setLoginThrottle(tenantId: string, name: string, expected: LoginThrottle, next: LoginThrottle, now: number): Promise<boolean>;
   clearLoginFailures(tenantId: string, name: string): Promise<void>;
 
   /** Counts one hit of `key` in its fixed window of `windowMs` (see security/counters.ts). */
@@ -243,4 +274,19 @@ export interface Store {
 
   /** Deletes expired rows; returns how many. */
   purgeExpired(now: number): Promise<number>;
+}
+
+/**
+ * What an SQL engine offers the caching layer wrapped around it (cached-store.ts) besides the Store.
+ */
+export interface StoreEngine extends Store {
+  /** Tells the other instances on this database about a change (PostgreSQL: NOTIFY); nothing where there are none. */
+  announce(change: ConfigChange): Promise<void>;
+  /**
+   * Whether another process committed to the database since the last call (SQLite: its data_version,
+   * so a change by the CLI counts at once); an engine that hears of changes through onConfigChange answers false.
+   */
+  changedElsewhere(): boolean;
+  /** Users read together with a record this engine returned, by that record (PostgreSQL reads a token's user with it). */
+  readonly usersReadAlong?: WeakMap<object, User>;
 }

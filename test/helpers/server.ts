@@ -12,6 +12,7 @@ import { createLocalUser } from '../../src/services/users.js';
 import { createApp, type CreateAppInput } from '../../src/services/apps.js';
 import { ensureDemo } from '../../src/services/tenants.js';
 import { createDeps } from '../../src/runtime.js';
+import type { CachedStore } from '../../src/store/cached-store.js';
 import type { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import type { App, Tenant, User } from '../../src/model/entities.js';
 
@@ -79,7 +80,7 @@ export async function startServer(opts: { env?: Record<string, string>; tls?: { 
     baseUrl: config.baseUrl,
     dir,
     deps,
-    db: (deps.store as SqliteStore).db,
+    db: ((deps.store as CachedStore).engine as SqliteStore).db,
     app,
     clock,
     tenant,

@@ -3,16 +3,21 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { CachedStore } from '../../src/store/cached-store.js';
 import { PostgresStore } from '../../src/store/postgres/postgres-store.js';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
-import { StoreConflictError, type Store } from '../../src/store/store.js';
+import { StoreConflictError, type Store, type StoreEngine } from '../../src/store/store.js';
 import { type App, type Authenticator, type RefreshTokenRecord, type SamlApp, type SigningKey, type Tenant, type User } from '../../src/model/entities.js';
+import { recordLoginFailure } from '../../src/services/local-auth.js';
+import { importBatch } from '../../src/services/user-import.js';
 import { createDatabase } from '../helpers/postgres-cluster.js';
 
 /**
  * The Store contract, one suite run against both implementations: the same calls must give the same
- * answers on SQLite and on PostgreSQL. PostgreSQL also gets the concurrency rules with two stores
- * (two instances' pools) racing on one database.
+ * answers on SQLite and on PostgreSQL, each behind the caching layer the server puts in front of it.
+ * PostgreSQL also gets the concurrency rules with two stores (two instances' pools) racing on one
+ * database; both get the cache's rules (a write through it, another process's commit, another
+ * instance's notice).
  */
 const postgresUrl = inject('postgresUrl');
 const dir = mkdtempSync(join(tmpdir(), 'latchkey-contract-'));
@@ -20,18 +25,25 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 interface Engine {
   name: string;
-  open(): Promise<{ store: Store; second?: () => Promise<Store> }>;
+  /** The store under test, and another engine on the same database (another process, or another instance). */
+  open(): Promise<{ store: CachedStore; second: () => Promise<StoreEngine> }>;
 }
 
 const engines: Engine[] = [
-  { name: 'SQLite', open: async () => ({ store: new SqliteStore(join(dir, `contract-${randomUUID()}.db`)) }) },
+  {
+    name: 'SQLite',
+    open: async () => {
+      const path = join(dir, `contract-${randomUUID()}.db`);
+      return { store: new CachedStore(new SqliteStore(path)), second: async () => new SqliteStore(path) };
+    },
+  },
 ];
 if (postgresUrl !== '') {
   engines.push({
     name: 'PostgreSQL',
     open: async () => {
       const url = await createDatabase(postgresUrl, `contract_${randomUUID().replace(/-/g, '')}`);
-      return { store: await PostgresStore.open(url), second: () => PostgresStore.open(url) };
+      return { store: new CachedStore(await PostgresStore.open(url)), second: () => PostgresStore.open(url) };
     },
   });
 } else {
@@ -75,8 +87,10 @@ function family(tenantId: string, clientId: string, userId: string, tokenHash: s
 
 for (const engine of engines) {
   describe(`Store contract: ${engine.name}`, () => {
-    let store: Store;
-    let second: (() => Promise<Store>) | undefined;
+    let store: CachedStore;
+    let second: () => Promise<StoreEngine>;
+    /** Another instance on the same database, behind its own cache. */
+    const instance = async (opts: { lifetimeMs?: number } = {}): Promise<Store> => new CachedStore(await second(), opts);
     let t: Tenant;
     let a: App;
 
@@ -130,7 +144,7 @@ for (const engine of engines) {
       expect(await store.removeGrant({ clientId: a.clientId, apiClientId: api.clientId, kind: 'scope', name: 'read' })).toBe(true);
       expect(await store.listGrants(a.clientId)).toEqual([]);
       await store.setAppUris(t.id, a.clientId, ['http://127.0.0.1/cb2'], ['http://127.0.0.1/bye']);
-      await new Promise((r) => setTimeout(r, 1100)); // past the app cache's second
+      // At once: the write dropped the cached app.
       expect((await store.findApp(t.id, a.clientId))?.redirectUris).toEqual(['http://127.0.0.1/cb2']);
     });
 
@@ -190,17 +204,17 @@ for (const engine of engines) {
     it('imports users: created, updated, unchanged, failed; never replaces a password it did not bring', async () => {
       const fresh = user(t.id, 'imp@example.com', { passwordHash: null, passwordAtLegacy: true });
       const taken = user(t.id, 'imp@example.com');
-      const r1 = await store.importUsers(t.id, [{ user: fresh, identities: [{ issuer: 'github.com', issuerAssignedId: '9' }] }, { user: taken, identities: [] }], now);
+      const r1 = await importBatch(store, t.id, [{ user: fresh, identities: [{ issuer: 'github.com', issuerAssignedId: '9' }] }, { user: taken, identities: [] }], now);
       expect(r1[0]).toBe('created');
       expect(r1[1]).toEqual({ failed: "its sign-in name 'imp@example.com' already belongs to another user" });
-      expect(await store.importUsers(t.id, [{ user: fresh, identities: [{ issuer: 'github.com', issuerAssignedId: '9' }] }], now)).toEqual(['unchanged']);
+      expect(await importBatch(store, t.id, [{ user: fresh, identities: [{ issuer: 'github.com', issuerAssignedId: '9' }] }], now)).toEqual(['unchanged']);
       await store.setUserPassword(t.id, fresh.id, 'scrypt$17$8$1$own$hash', now);
-      expect(await store.importUsers(t.id, [{ user: { ...fresh, displayName: 'Renamed' }, identities: [] }], now + 5)).toEqual(['updated']);
+      expect(await importBatch(store, t.id, [{ user: { ...fresh, displayName: 'Renamed' }, identities: [] }], now + 5)).toEqual(['updated']);
       const after = (await store.findUser(t.id, fresh.id))!;
       expect([after.displayName, after.passwordHash, after.passwordAtLegacy]).toEqual(['Renamed', 'scrypt$17$8$1$own$hash', false]);
       const other = tenant(`o-${randomUUID().slice(0, 8)}`);
       await store.createTenant(other);
-      expect(await store.importUsers(other.id, [{ user: { ...fresh, tenantId: other.id }, identities: [] }], now)).toEqual([{ failed: 'the id belongs to a user of another tenant' }]);
+      expect(await importBatch(store, other.id, [{ user: { ...fresh, tenantId: other.id }, identities: [] }], now)).toEqual([{ failed: 'the id belongs to a user of another tenant' }]);
     });
 
     it('rotates and retires signing keys, one active at a time', async () => {
@@ -335,12 +349,115 @@ for (const engine of engines) {
     it('counts login failures into a lockout, and fixed-window counters', async () => {
       let th = await store.getLoginThrottle(t.id, 'x@example.com');
       expect(th).toEqual({ failures: 0, lockouts: 0, lockedUntil: 0 });
-      for (let i = 0; i < 3; i++) th = await store.recordLoginFailure(t.id, 'x@example.com', now, 3, () => 60_000);
+      for (let i = 0; i < 3; i++) th = await recordLoginFailure(store, t.id, 'x@example.com', now, { threshold: 3, lockMs: () => 60_000 });
       expect(th).toEqual({ failures: 0, lockouts: 1, lockedUntil: now + 60_000 });
       await store.clearLoginFailures(t.id, 'x@example.com');
       expect(await store.hitCounter('k', 1000, now)).toEqual({ count: 1, resetAt: now + 1000 });
       expect(await store.hitCounter('k', 1000, now + 500)).toEqual({ count: 2, resetAt: now + 1000 });
       expect(await store.hitCounter('k', 1000, now + 1000)).toEqual({ count: 1, resetAt: now + 2000 });
+    });
+
+    it('counts every failure of two stores racing on one name (compare-and-set), into lockouts at the threshold', async () => {
+      const other = await instance();
+      try {
+        const race = (name: string, rule: { threshold: number; lockMs: (n: number) => number }) =>
+          Promise.all(Array.from({ length: 40 }, (_, i) => recordLoginFailure(i % 2 === 0 ? store : other, t.id, name, now, rule)));
+        const counted = `count-${randomUUID()}@example.com`;
+        await race(counted, { threshold: 1000, lockMs: () => 60_000 });
+        expect(await store.getLoginThrottle(t.id, counted)).toEqual({ failures: 40, lockouts: 0, lockedUntil: 0 });
+        const locked = `lock-${randomUUID()}@example.com`;
+        await race(locked, { threshold: 10, lockMs: (n) => n * 1000 });
+        expect(await other.getLoginThrottle(t.id, locked)).toEqual({ failures: 0, lockouts: 4, lockedUntil: now + 4000 });
+      } finally {
+        await other.close();
+      }
+    });
+
+    /** Tenant, app, grants and user as a cache answers them. */
+    const cachedView = async (c: Store, api: App, u: User) => ({
+      tenant: (await c.findTenant(t.slug))?.extensionsAppId,
+      app: (await c.findApp(t.id, api.clientId))?.redirectUris,
+      byUri: (await c.findAppByIdentifierUri(t.id, api.identifierUri!))?.redirectUris,
+      scopes: await c.listAppScopes(api.clientId),
+      grants: (await c.listGrants(a.clientId, api.clientId)).map((g) => g.name),
+      user: (await c.findUser(t.id, u.id))?.displayName,
+    });
+    const cachedFixture = async () => {
+      const api = app(t.id, { type: 'api', identifierUri: `https://kept-${randomUUID().slice(0, 6)}.example` });
+      await store.createApp(api);
+      const u = user(t.id, `kept-${randomUUID().slice(0, 6)}@example.com`);
+      await store.createUser(u);
+      await store.addGrant({ clientId: a.clientId, apiClientId: api.clientId, kind: 'scope', name: 'read' });
+      await store.updateTenantSettings(t.id, { extensionsAppId: null });
+      return { api, u };
+    };
+    /** The same changes to all of them, through `to`. */
+    const change = async (to: Store, api: App, u: User, mark: string) => {
+      await to.updateTenantSettings(t.id, { extensionsAppId: mark.repeat(32) });
+      await to.setAppUris(t.id, api.clientId, [`http://127.0.0.1/${mark}`], []);
+      await to.addAppScope(api.clientId, mark);
+      await to.addGrant({ clientId: a.clientId, apiClientId: api.clientId, kind: 'scope', name: mark });
+      await to.updateUserProfile(t.id, u.id, { displayName: mark }, now);
+    };
+    const changed = (mark: string, grants: string[]) => ({
+      tenant: mark.repeat(32), app: [`http://127.0.0.1/${mark}`], byUri: [`http://127.0.0.1/${mark}`], scopes: expect.arrayContaining([mark]), grants, user: mark,
+    });
+
+    it('keeps tenants, apps, scopes, grants and users for its lifetime, and answers a write through it at once', async () => {
+      const { api, u } = await cachedFixture();
+      let clock = 0;
+      const cached = new CachedStore(store.engine, { now: () => clock });
+      const before = await cachedView(cached, api, u);
+      expect(before).toEqual({ tenant: null, app: api.redirectUris, byUri: api.redirectUris, scopes: [], grants: ['read'], user: 'Display' });
+      // Changed past this cache (straight through the engine, which nothing in Latchkey does): it keeps what it read…
+      await change(store.engine, api, u, 'b');
+      expect(await cachedView(cached, api, u)).toEqual(before);
+      // …until its lifetime ends.
+      clock += 1000;
+      expect(await cachedView(cached, api, u)).toEqual(changed('b', ['b', 'read']));
+      // A write through it counts at once, with its clock standing still.
+      await change(cached, api, u, 'c');
+      expect(await cachedView(cached, api, u)).toEqual(changed('c', ['b', 'c', 'read']));
+      expect(await cached.removeGrant({ clientId: a.clientId, apiClientId: api.clientId, kind: 'scope', name: 'read' })).toBe(true);
+      expect(await cached.setUserDisabled(t.id, u.id, true, now)).toBe(true);
+      expect(await cached.listGrants(a.clientId, api.clientId)).toEqual([expect.objectContaining({ name: 'b' }), expect.objectContaining({ name: 'c' })]);
+      expect((await cached.findUser(t.id, u.id))?.disabled).toBe(true);
+    });
+
+    it.runIf(engine.name === 'SQLite')('answers a commit by another process to the same file at once (the CLI revoking a grant)', async () => {
+      const { api, u } = await cachedFixture();
+      // A clock that never moves: only SQLite's data_version can tell this cache of the other process.
+      const cached = new CachedStore(store.engine, { now: () => 0 });
+      const cli = await second();
+      try {
+        expect((await cachedView(cached, api, u)).grants).toEqual(['read']);
+        await change(cli, api, u, 'd');
+        expect(await cli.removeGrant({ clientId: a.clientId, apiClientId: api.clientId, kind: 'scope', name: 'read' })).toBe(true);
+        expect(await cachedView(cached, api, u)).toEqual(changed('d', ['d']));
+      } finally {
+        await cli.close();
+      }
+    });
+
+    it.runIf(engine.name === 'PostgreSQL')("answers another instance's writes as soon as their notices arrive (LISTEN/NOTIFY)", async () => {
+      const { api, u } = await cachedFixture();
+      // A clock that never moves: only notices can tell this instance of the other's writes.
+      const other = new CachedStore(await second(), { now: () => 0 });
+      try {
+        other.startBackgroundWork(() => undefined);
+        // Listening once a notice gets through (its connection is up). The probes name no tenant.
+        let heard = false;
+        other.onConfigChange((c) => (heard ||= c.tenantId === 'probe'));
+        await expect.poll(async () => (await store.engine.announce({ what: 'users', tenantId: 'probe' }), heard), { timeout: 10_000 }).toBe(true);
+        expect(await cachedView(other, api, u)).toEqual({ tenant: null, app: api.redirectUris, byUri: api.redirectUris, scopes: [], grants: ['read'], user: 'Display' });
+        // Each write through the caching layer is announced; the other instance answers it once the notice arrives.
+        await change(store, api, u, 'f');
+        await expect.poll(() => cachedView(other, api, u), { timeout: 5000 }).toEqual(changed('f', ['f', 'read']));
+        await store.setUserDisabled(t.id, u.id, true, now);
+        await expect.poll(async () => (await other.findUser(t.id, u.id))?.disabled, { timeout: 5000 }).toBe(true);
+      } finally {
+        await other.close();
+      }
     });
 
     it('keeps journeys, outbox mail, audit events and revoked access tokens; purges what expired', async () => {
@@ -356,7 +473,7 @@ for (const engine of engines) {
     });
 
     it.runIf(engine.name === 'PostgreSQL')('tells another instance about key and app changes at once (LISTEN/NOTIFY)', async () => {
-      const other = await second!();
+      const other = await instance();
       try {
         const heard: string[] = [];
         other.onConfigChange((c) => heard.push(c.tenantId));
@@ -371,7 +488,7 @@ for (const engine of engines) {
     });
 
     it.runIf(engine.name === 'PostgreSQL')('sees a user disabled or a grant revoked through another instance at once, though it keeps both for a second', async () => {
-      const other = await second!();
+      const other = await instance();
       try {
         other.startBackgroundWork(() => undefined);
         await new Promise((r) => setTimeout(r, 300));
@@ -396,7 +513,7 @@ for (const engine of engines) {
     });
 
     it.runIf(engine.name === 'PostgreSQL')('lets one of two instances win a code or a refresh token, every time (100 tries each)', async () => {
-      const other = await second!();
+      const other = await instance();
       try {
         const u = user(t.id, `race-${randomUUID().slice(0, 6)}@example.com`);
         await store.createUser(u);

@@ -5,7 +5,7 @@ import { linkIdentity as linkUserIdentity } from '../../services/users.js';
 import type { Step, StepContext, StepResult } from '../journey.js';
 import { cancelButton, cancelled, emailFact, page, stepData, withData } from './common.js';
 import { LINK_STEP, UPSTREAM_USER_KEY, disabledAccount, signedInWith, type UpstreamUser } from './federated-sign-in.js';
-import { LOCKOUT_THRESHOLD, lockoutMs } from '../../services/local-auth.js';
+import { recordLoginFailure } from '../../services/local-auth.js';
 import { MAX_SENDS, checkCode, codeField, issueCode, type PendingCode } from './one-time-code.js';
 
 interface LinkData {
@@ -113,7 +113,7 @@ export function linkIdentity(): Step {
         await deps.audit.record({ ...base, event: 'signin', outcome: 'failure', subject: t.user.id, detail: `linking ${t.upstream.issuer}: bad password` });
         if (name) {
           const now = deps.clock.now();
-          const th = await deps.store.recordLoginFailure(ctx.tenant.id, name, now, LOCKOUT_THRESHOLD, lockoutMs);
+          const th = await recordLoginFailure(deps.store, ctx.tenant.id, name, now);
           if (th.lockedUntil > now) return render(ctx, t, 'password', { error: ctx.messages.t('error.locked') });
         }
         return render(ctx, t, 'password', { error: ctx.messages.t('error.invalidPassword') });

@@ -2,13 +2,17 @@ import { accessSync, constants, mkdirSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { migrationsDir } from '../../paths.js';
-import { StoreConflictError, type CodeRedemption, type AuditFilter, type ConfigChange, type ImportResult, type RefreshRotation, type RefreshTokenRef, type UserQuery, type Store } from '../store.js';
-import { type App, type SamlApp, type AppSecret, type AppGrant, type AuthCodeRecord, type Authenticator, type AuthenticatorKind, type Consent, type AuditEvent, type ImportedUser, type LoginThrottle, type TenantSettings, type JourneyRecord, type OutboxMessage, type UserProfileUpdate, type RefreshTokenRecord, type SessionClient, type SigningKey, type SignInType, type SsoSession, type Tenant, type TenantSecret, type User, type UserIdentity } from '../../model/entities.js';
+import { StoreConflictError, type AuditFilter, type CodeRedemption, type ConfigChange, type ImportWrite, type ImportWriteOutcome, type MigrationResult, type RefreshRotation, type RefreshTokenRef, type StoreEngine, type UserQuery } from '../store.js';
+import type { App, SamlApp, AppSecret, AppGrant, AuthCodeRecord, Authenticator, AuthenticatorKind, Consent, AuditEvent, ImportedUser, LoginThrottle, TenantSettings, JourneyRecord, OutboxMessage, UserProfileUpdate, RefreshTokenRecord, SessionClient, SigningKey, SignInType, SsoSession, Tenant, TenantSecret, User, UserIdentity } from '../../model/entities.js';
 import { normalizeEmail, normalizeSignInName } from '../normalize.js';
-import { num, toAuditEvent, sameImportedUser, str, toApp, toCode, toFamily, toJourney, toKey, toRefresh, toSession, toAuthenticator, toConsent, toTenant, toTenantSecret, toSamlApp, samlAppSettings, userQuerySql, toUser, userColumns, type Row } from '../rows.js';
+import {
+  APPS, AUDIT, AUTHENTICATORS, CODES, CONSENTS, FAMILIES, GRANTS, IDENTITIES, JOURNEYS, KEYS, OUTBOX, PROFILE, REPLACED_USER_COLUMNS, ROTATION, SESSIONS, SESSION_CLIENTS, SIGN_IN, TENANTS, TENANT_SECRETS, TENANT_SETTINGS, USERS,
+  SAML_APP_COLUMNS, samlAppValues, toSamlApp,
+  storedUsers, toAuditEvent, toCounter, toFamily, toOutboxMessage, toRefresh, toScopeDescriptions, toThrottle, type Row,
+} from '../rows.js';
+import { EXPIRING, ON_CONFLICT, endSessionsSql, hitCounterSql, insertSql, purgeSql, revokeFamiliesSql, setThrottleSql, updateSql, userQuerySql, type Placeholder } from '../schema.js';
 import { BackgroundCheckpointer } from './checkpointer.js';
 import { migrate } from './migrate.js';
-import type { MigrationResult } from '../store.js';
 
 /** How one grouped write ended. */
 type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
@@ -24,35 +28,23 @@ function isUniqueViolation(err: unknown): boolean {
   return err instanceof Error && 'code' in err && String((err as { code: unknown }).code).startsWith('SQLITE_CONSTRAINT');
 }
 
+/** Statements that use a parameter twice number them: `$1`, bound by number (see `numbered`). */
+const numberedParam: Placeholder = (n) => `$${n}`;
+function numbered(values: unknown[]): Record<number, unknown> {
+  const out: Record<number, unknown> = {};
+  values.forEach((v, i) => (out[i + 1] = v));
+  return out;
+}
+
 /**
  * SQLite implementation of the Store: WAL journal, foreign keys on, every statement prepared once.
  * better-sqlite3 is synchronous; each call is short (indexed lookups), so the async wrapper costs
  * less than a round trip to a thread would.
  */
-export class SqliteStore implements Store {
+export class SqliteStore implements StoreEngine {
   readonly db: Database.Database;
   readonly migration: MigrationResult;
   private readonly s: ReturnType<SqliteStore['prepare']>;
-  /**
-   * Apps are read on every token request and change rarely. They are kept for a second; a write
-   * through this store clears them at once, and a change by another process (the CLI) is seen within
-   * the second. Grants are not cached (see listGrants).
-   */
-  private readonly registry = new Map<string, { at: number; value: unknown }>();
-  private cached<T>(key: string, load: () => T): T {
-    const now = Date.now();
-    const hit = this.registry.get(key);
-    if (hit && now - hit.at < 1000) return hit.value as T;
-    const value = load();
-    // Misses are not kept: an app created a moment ago by the CLI must be found.
-    if (value === undefined) return value;
-    if (this.registry.size > 10_000) this.registry.clear();
-    this.registry.set(key, { at: now, value });
-    return value;
-  }
-  private forgetRegistry(): void {
-    this.registry.clear();
-  }
 
   /**
    * Group commit for the token endpoint's writes: operations queued in the same turn of the event loop
@@ -129,6 +121,7 @@ export class SqliteStore implements Store {
     this.migration = migrate(this.db, migrationsDir);
     this.s = this.prepare();
     this.prepareGroupCommit();
+    this.dataVersion = this.s.dataVersion.get() as number;
   }
 
   /**
@@ -142,15 +135,24 @@ export class SqliteStore implements Store {
   }
 
   /**
-   * One SQLite file has no other server to hear from: listeners hear of this store's own tenant writes
-   * (a CLI's changes are seen through the caches' short lifetimes).
+   * One SQLite file has no other server to tell or to hear from: no notices. A change another process
+   * (the CLI) committed is seen through changedElsewhere() instead.
    */
-  private readonly listeners: ((change: ConfigChange) => void)[] = [];
-  onConfigChange(listener: (change: ConfigChange) => void): void {
-    this.listeners.push(listener);
-  }
-  private changed(tenantId: string): void {
-    for (const l of this.listeners) l({ tenantId });
+  onConfigChange(_listener: (change: ConfigChange) => void): void {}
+  async announce(_change: ConfigChange): Promise<void> {}
+
+  /**
+   * SQLite's data_version moves when another connection commits to the file, never for this one's own
+   * writes nor for the checkpoint thread's passive checkpoints (measured), so the cache is not emptied
+   * by token traffic.
+   */
+  private dataVersion: number;
+  changedElsewhere(): boolean {
+    if (!this.db.open) return false;
+    const now = this.s.dataVersion.get() as number;
+    if (now === this.dataVersion) return false;
+    this.dataVersion = now;
+    return true;
   }
 
   async ping(): Promise<void> {
@@ -182,85 +184,57 @@ export class SqliteStore implements Store {
 
   private prepare() {
     const db = this.db;
+    const q: Placeholder = () => '?';
+    const insert = (columns: { table: string; names: readonly string[] }, tail = '') => db.prepare(insertSql(columns, q, tail));
+    const family = EXPIRING.find((e) => e.sweep)!;
     return {
-      insertTenant: db.prepare(
-        `INSERT INTO tenants (id, slug, display_name, default_policy, issuer_pattern, config_version, created_at, legacy_ropc, extensions_app_id)
-         VALUES (@id, @slug, @displayName, @defaultPolicy, @issuerPattern, @configVersion, @createdAt, @legacyRopc, @extensionsAppId)`,
-      ),
-      setLegacyRopc: db.prepare('UPDATE tenants SET legacy_ropc = ? WHERE id = ?'),
-      setExtensionsAppId: db.prepare('UPDATE tenants SET extensions_app_id = ? WHERE id = ?'),
+      insertTenant: insert(TENANTS),
       tenantById: db.prepare('SELECT * FROM tenants WHERE id = ?'),
       tenantBySlug: db.prepare('SELECT * FROM tenants WHERE slug = ?'),
       tenants: db.prepare('SELECT * FROM tenants ORDER BY created_at, slug'),
       bumpTenant: db.prepare('UPDATE tenants SET config_version = config_version + 1 WHERE id = ?'),
       tenantVersion: db.prepare('SELECT config_version FROM tenants WHERE id = ?').pluck(),
 
-      insertApp: db.prepare(
-        `INSERT INTO apps (client_id, tenant_id, name, type, secrets, redirect_uris, post_logout_redirect_uris,
-           identifier_uri, allow_implicit, allow_ropc, logout_url, third_party, created_at)
-         VALUES (@clientId, @tenantId, @name, @type, @secrets, @redirectUris, @postLogoutRedirectUris,
-           @identifierUri, @allowImplicit, @allowRopc, @logoutUrl, @thirdParty, @createdAt)`,
-      ),
-      insertSamlApp: db.prepare('INSERT INTO saml_apps (client_id, tenant_id, entity_id, name, settings, created_at) VALUES (?, ?, ?, ?, ?, ?)'),
+      insertApp: insert(APPS),
+      insertSamlApp: insert(SAML_APP_COLUMNS),
       samlApp: db.prepare('SELECT * FROM saml_apps WHERE tenant_id = ? AND client_id = ?'),
       samlAppByEntity: db.prepare('SELECT * FROM saml_apps WHERE tenant_id = ? AND entity_id = ?'),
       samlApps: db.prepare('SELECT * FROM saml_apps WHERE tenant_id = ? ORDER BY created_at, name'),
-      appSecrets: db.prepare('SELECT secrets FROM apps WHERE tenant_id = ? AND client_id = ?').pluck(),
+      appSecrets: db.prepare('SELECT secrets FROM apps WHERE tenant_id = ? AND client_id = ?'),
       setAppSecrets: db.prepare('UPDATE apps SET secrets = ? WHERE tenant_id = ? AND client_id = ?'),
       app: db.prepare('SELECT * FROM apps WHERE tenant_id = ? AND client_id = ?'),
       appAnyTenant: db.prepare('SELECT * FROM apps WHERE client_id = ?'),
       apps: db.prepare('SELECT * FROM apps WHERE tenant_id = ? ORDER BY created_at, name'),
       setAppUris: db.prepare('UPDATE apps SET redirect_uris = ?, post_logout_redirect_uris = ? WHERE tenant_id = ? AND client_id = ?'),
       appByIdentifier: db.prepare('SELECT * FROM apps WHERE tenant_id = ? AND identifier_uri = ?'),
-      insertScope: db.prepare('INSERT INTO app_scopes (api_client_id, name, description) VALUES (?, ?, ?) ON CONFLICT (api_client_id, name) DO UPDATE SET description = COALESCE(excluded.description, description)'),
+      insertScope: db.prepare(`INSERT INTO app_scopes (api_client_id, name, description) VALUES (?, ?, ?) ${ON_CONFLICT.scope}`),
       scopeDescriptions: db.prepare('SELECT name, description FROM app_scopes WHERE api_client_id = ? AND description IS NOT NULL'),
-      setTenantSecret: db.prepare(
-        `INSERT INTO tenant_secrets (tenant_id, name, sealed_value, created_at, updated_at) VALUES (@tenantId, @name, @sealedValue, @createdAt, @updatedAt)
-         ON CONFLICT (tenant_id, name) DO UPDATE SET sealed_value = excluded.sealed_value, updated_at = excluded.updated_at`,
-      ),
-      tenantSecret: db.prepare('SELECT * FROM tenant_secrets WHERE tenant_id = ? AND name = ?'),
-      tenantSecrets: db.prepare('SELECT * FROM tenant_secrets WHERE tenant_id = ? ORDER BY name'),
-      deleteTenantSecret: db.prepare('DELETE FROM tenant_secrets WHERE tenant_id = ? AND name = ?'),
-      consent: db.prepare('SELECT * FROM user_consents WHERE tenant_id = ? AND user_id = ? AND client_id = ?'),
-      consents: db.prepare('SELECT * FROM user_consents WHERE tenant_id = ? AND user_id = ? ORDER BY granted_at'),
-      upsertConsent: db.prepare(
-        `INSERT INTO user_consents (tenant_id, user_id, client_id, scopes, granted_at) VALUES (@tenantId, @userId, @clientId, @scopes, @grantedAt)
-         ON CONFLICT (user_id, client_id) DO UPDATE SET scopes = excluded.scopes, granted_at = excluded.granted_at`,
-      ),
-      deleteConsent: db.prepare('DELETE FROM user_consents WHERE tenant_id = ? AND user_id = ? AND client_id = ?'),
-      revokeClientFamilies: db.prepare('UPDATE refresh_families SET revoked_at = ? WHERE tenant_id = ? AND user_id = ? AND client_id = ? AND revoked_at IS NULL'),
       scopes: db.prepare('SELECT name FROM app_scopes WHERE api_client_id = ? ORDER BY name').pluck(),
-      insertRole: db.prepare('INSERT OR IGNORE INTO app_roles (api_client_id, name) VALUES (?, ?)'),
+      insertRole: db.prepare(`INSERT INTO app_roles (api_client_id, name) VALUES (?, ?) ${ON_CONFLICT.ignore}`),
       roles: db.prepare('SELECT name FROM app_roles WHERE api_client_id = ? ORDER BY name').pluck(),
-      insertGrant: db.prepare(
-        'INSERT OR IGNORE INTO app_grants (client_id, api_client_id, kind, name) VALUES (@clientId, @apiClientId, @kind, @name)',
-      ),
-      deleteGrant: db.prepare(
-        'DELETE FROM app_grants WHERE client_id = @clientId AND api_client_id = @apiClientId AND kind = @kind AND name = @name',
-      ),
+      insertGrant: insert(GRANTS, ON_CONFLICT.ignore),
+      deleteGrant: db.prepare('DELETE FROM app_grants WHERE client_id = ? AND api_client_id = ? AND kind = ? AND name = ?'),
       grants: db.prepare('SELECT * FROM app_grants WHERE client_id = ? ORDER BY api_client_id, kind, name'),
       grantsForApi: db.prepare('SELECT * FROM app_grants WHERE client_id = ? AND api_client_id = ? ORDER BY kind, name'),
 
-      insertUser: db.prepare(
-        `INSERT INTO users (id, tenant_id, email, email_normalized, sign_in_name, sign_in_type, email_verified, password_hash,
-           password_at_legacy, given_name, family_name, display_name, attributes, disabled, created_at, updated_at)
-         VALUES (@id, @tenantId, @email, @emailNormalized, @signInName, @signInType, @emailVerified, @passwordHash,
-           @passwordAtLegacy, @givenName, @familyName, @displayName, @attributes, @disabled, @createdAt, @updatedAt)`,
-      ),
-      userAnyTenant: db.prepare('SELECT * FROM users WHERE id = ?'),
-      updateImported: db.prepare(
-        `UPDATE users SET email = @email, email_normalized = @emailNormalized, sign_in_name = @signInName, sign_in_type = @signInType,
-           email_verified = @emailVerified, password_hash = @passwordHash, password_at_legacy = @passwordAtLegacy,
-           given_name = @givenName, family_name = @familyName, display_name = @displayName, attributes = @attributes,
-           disabled = @disabled, updated_at = @updatedAt
-         WHERE tenant_id = @tenantId AND id = @id`,
-      ),
+      setTenantSecret: insert(TENANT_SECRETS, ON_CONFLICT.tenantSecret),
+      tenantSecret: db.prepare('SELECT * FROM tenant_secrets WHERE tenant_id = ? AND name = ?'),
+      tenantSecrets: db.prepare('SELECT * FROM tenant_secrets WHERE tenant_id = ? ORDER BY name'),
+      deleteTenantSecret: db.prepare('DELETE FROM tenant_secrets WHERE tenant_id = ? AND name = ?'),
+
+      consent: db.prepare('SELECT * FROM user_consents WHERE tenant_id = ? AND user_id = ? AND client_id = ?'),
+      consents: db.prepare('SELECT * FROM user_consents WHERE tenant_id = ? AND user_id = ? ORDER BY granted_at'),
+      upsertConsent: insert(CONSENTS, ON_CONFLICT.consent),
+      deleteConsent: db.prepare('DELETE FROM user_consents WHERE tenant_id = ? AND user_id = ? AND client_id = ?'),
+
+      insertUser: insert(USERS),
+      usersById: db.prepare('SELECT * FROM users WHERE id IN (SELECT value FROM json_each(?))'),
+      identitiesOf: db.prepare('SELECT user_id, issuer, issuer_assigned_id FROM user_identities WHERE user_id IN (SELECT value FROM json_each(?)) ORDER BY created_at, issuer'),
+      updateImported: db.prepare(updateSql('users', REPLACED_USER_COLUMNS, ['tenant_id', 'id'], q)),
       user: db.prepare('SELECT * FROM users WHERE tenant_id = ? AND id = ?'),
       userBySignInName: db.prepare('SELECT * FROM users WHERE tenant_id = ? AND sign_in_name = ?'),
       usersByEmail: db.prepare('SELECT * FROM users WHERE tenant_id = ? AND email_normalized = ? ORDER BY created_at'),
-      insertIdentity: db.prepare(
-        'INSERT INTO user_identities (tenant_id, issuer, issuer_assigned_id, user_id, created_at) VALUES (?, ?, ?, ?, ?)',
-      ),
+      insertIdentity: insert(IDENTITIES),
       userByIdentity: db.prepare(
         `SELECT u.* FROM user_identities i JOIN users u ON u.id = i.user_id
          WHERE i.tenant_id = ? AND i.issuer = ? AND i.issuer_assigned_id = ?`,
@@ -268,43 +242,23 @@ export class SqliteStore implements Store {
       identities: db.prepare('SELECT issuer, issuer_assigned_id FROM user_identities WHERE tenant_id = ? AND user_id = ? ORDER BY created_at, issuer'),
       deleteIdentity: db.prepare('DELETE FROM user_identities WHERE tenant_id = ? AND user_id = ? AND issuer = ? AND issuer_assigned_id = ?'),
       users: db.prepare('SELECT * FROM users WHERE tenant_id = ? ORDER BY created_at, email'),
-      updateProfile: db.prepare(
-        `UPDATE users SET given_name = @givenName, family_name = @familyName, display_name = @displayName,
-           attributes = @attributes, updated_at = @now WHERE tenant_id = @tenantId AND id = @id`,
-      ),
-      setSignIn: db.prepare(
-        `UPDATE users SET sign_in_name = @signInName, sign_in_type = @signInType, email = @email, email_normalized = @emailNormalized,
-           email_verified = @emailVerified, updated_at = @now WHERE tenant_id = @tenantId AND id = @id`,
-      ),
+      setSignIn: db.prepare(updateSql('users', [...SIGN_IN.names, 'updated_at'], ['tenant_id', 'id'], q)),
       setPassword: db.prepare('UPDATE users SET password_hash = ?, password_at_legacy = 0, updated_at = ? WHERE tenant_id = ? AND id = ?'),
-      insertOutbox: db.prepare(
-        `INSERT INTO outbox (tenant_id, to_address, subject, body, transport, created_at)
-         VALUES (@tenantId, @to, @subject, @body, @transport, @createdAt)`,
-      ),
-      outbox: db.prepare('SELECT * FROM outbox WHERE tenant_id = ? ORDER BY id'),
-      outboxTo: db.prepare('SELECT * FROM outbox WHERE tenant_id = ? AND to_address = ? COLLATE NOCASE ORDER BY id'),
       disableUser: db.prepare('UPDATE users SET disabled = ?, updated_at = ? WHERE tenant_id = ? AND id = ?'),
       deleteUser: db.prepare('DELETE FROM users WHERE tenant_id = ? AND id = ?'),
-      deleteUserSessions: db.prepare('DELETE FROM sso_sessions WHERE tenant_id = ? AND user_id = ?'),
+      endSessions: db.prepare(endSessionsSql(q)),
+
+      insertOutbox: insert(OUTBOX),
+      outbox: db.prepare('SELECT * FROM outbox WHERE tenant_id = ? ORDER BY id'),
+      outboxTo: db.prepare('SELECT * FROM outbox WHERE tenant_id = ? AND to_address = ? COLLATE NOCASE ORDER BY id'),
 
       keys: db.prepare("SELECT * FROM signing_keys WHERE tenant_id = ? ORDER BY status = 'active' DESC, created_at DESC"),
-      demoteActiveKey: db.prepare(
-        "UPDATE signing_keys SET status = 'grace', publish_until = ? WHERE tenant_id = ? AND status = 'active'",
-      ),
-      insertKey: db.prepare(
-        `INSERT INTO signing_keys (kid, tenant_id, alg, public_jwk, private_key, status, created_at, publish_until)
-         VALUES (@kid, @tenantId, @alg, @publicJwk, @privateKey, @status, @createdAt, @publishUntil)`,
-      ),
+      demoteActiveKey: db.prepare("UPDATE signing_keys SET status = 'grace', publish_until = ? WHERE tenant_id = ? AND status = 'active'"),
+      insertKey: insert(KEYS),
       deleteKey: db.prepare("DELETE FROM signing_keys WHERE tenant_id = ? AND kid = ? AND status = 'grace'"),
 
-      insertSession: db.prepare(
-        `INSERT INTO sso_sessions (id_hash, sid, tenant_id, user_id, policy_id, client_id, idp, auth_time, amr, created_at, expires_at)
-         VALUES (@idHash, @sid, @tenantId, @userId, @policyId, @clientId, @idp, @authTime, @amr, @createdAt, @expiresAt)`,
-      ),
-      upsertSessionClient: db.prepare(
-        `INSERT INTO sso_session_clients (session_hash, client_id, policy_id) VALUES (?, ?, ?)
-         ON CONFLICT (session_hash, client_id) DO UPDATE SET policy_id = excluded.policy_id`,
-      ),
+      insertSession: insert(SESSIONS),
+      upsertSessionClient: insert(SESSION_CLIENTS, ON_CONFLICT.sessionClient),
       sessionClients: db.prepare('SELECT client_id, policy_id FROM sso_session_clients WHERE session_hash = ? ORDER BY rowid'),
       session: db.prepare('SELECT * FROM sso_sessions WHERE id_hash = ?'),
       touchSession: db.prepare('UPDATE sso_sessions SET expires_at = ? WHERE id_hash = ?'),
@@ -312,94 +266,57 @@ export class SqliteStore implements Store {
 
       authenticators: db.prepare('SELECT * FROM user_authenticators WHERE tenant_id = ? AND user_id = ? ORDER BY created_at, id'),
       authenticatorByCredential: db.prepare('SELECT * FROM user_authenticators WHERE tenant_id = ? AND credential_id = ?'),
-      insertAuthenticator: db.prepare(
-        `INSERT INTO user_authenticators (id, tenant_id, user_id, kind, credential_id, label, data, version, created_at, last_used_at)
-         VALUES (@id, @tenantId, @userId, @kind, @credentialId, @label, @data, @version, @createdAt, @lastUsedAt)`,
-      ),
+      insertAuthenticator: insert(AUTHENTICATORS),
       deleteAuthenticatorsOfKind: db.prepare('DELETE FROM user_authenticators WHERE tenant_id = ? AND user_id = ? AND kind = ?'),
       useAuthenticator: db.prepare('UPDATE user_authenticators SET data = ?, last_used_at = ?, version = version + 1 WHERE tenant_id = ? AND id = ? AND version = ?'),
       deleteAuthenticator: db.prepare('DELETE FROM user_authenticators WHERE tenant_id = ? AND user_id = ? AND id = ?'),
       deleteUserAuthenticators: db.prepare('DELETE FROM user_authenticators WHERE tenant_id = ? AND user_id = ?'),
 
-      insertJourney: db.prepare(
-        `INSERT INTO journeys (id, tenant_id, policy_id, browser_hash, request, state, csrf, created_at, expires_at)
-         VALUES (@id, @tenantId, @policyId, @browserHash, @request, @state, @csrf, @createdAt, @expiresAt)`,
-      ),
+      insertJourney: insert(JOURNEYS),
       journey: db.prepare('SELECT * FROM journeys WHERE id = ?'),
       updateJourney: db.prepare('UPDATE journeys SET state = ?, csrf = ? WHERE id = ?'),
       deleteJourney: db.prepare('DELETE FROM journeys WHERE id = ?'),
 
-      insertCode: db.prepare(
-        `INSERT INTO auth_codes (code_hash, tenant_id, client_id, user_id, data, created_at, expires_at, consumed_at, issued_jti)
-         VALUES (@codeHash, @tenantId, @clientId, @userId, @data, @createdAt, @expiresAt, NULL, NULL)`,
-      ),
+      insertCode: insert(CODES),
       code: db.prepare('SELECT * FROM auth_codes WHERE code_hash = ?'),
       consumeCode: db.prepare('UPDATE auth_codes SET consumed_at = ?, issued_jti = ?, family_id = ? WHERE code_hash = ? AND consumed_at IS NULL'),
       codeFamily: db.prepare('SELECT family_id FROM auth_codes WHERE code_hash = ?').pluck(),
 
+      // Refresh tokens issued before families were one row (migration 0005) are in refresh_tokens.
       refresh: db.prepare('SELECT * FROM refresh_tokens WHERE token_hash = ?'),
-      consumeRefresh: db.prepare(
-        'UPDATE refresh_tokens SET consumed_at = ? WHERE token_hash = ? AND consumed_at IS NULL AND revoked_at IS NULL',
-      ),
-      revokeFamily: db.prepare('UPDATE refresh_tokens SET revoked_at = ? WHERE family_id = ? AND revoked_at IS NULL'),
-      insertFamily: db.prepare(
-        `INSERT INTO refresh_families (family_id, secret_hash, tenant_id, client_id, user_id, data, created_at, expires_at,
-           family_expires_at, rotated_at, revoked_at, generation, origin_code_hash)
-         VALUES (@familyId, @tokenHash, @tenantId, @clientId, @userId, @data, @createdAt, @expiresAt,
-           @familyExpiresAt, NULL, NULL, 0, @originCodeHash)`,
-      ),
+      consumeRefresh: db.prepare('UPDATE refresh_tokens SET consumed_at = ? WHERE token_hash = ? AND consumed_at IS NULL AND revoked_at IS NULL'),
+      revokeLegacyFamily: db.prepare(revokeFamiliesSql('family', q, 'refresh_tokens')),
+      revokeLegacyUser: db.prepare(revokeFamiliesSql('user', q, 'refresh_tokens', ' AND consumed_at IS NULL')),
+      insertFamily: insert(FAMILIES),
       family: db.prepare('SELECT * FROM refresh_families WHERE family_id = ?'),
       rotateFamily: db.prepare(
-        `UPDATE refresh_families SET secret_hash = @tokenHash, data = @data, created_at = @createdAt, expires_at = @expiresAt,
-           rotated_at = @createdAt, generation = generation + 1
-         WHERE family_id = @familyId AND secret_hash = @oldHash AND revoked_at IS NULL`,
+        `UPDATE refresh_families SET ${ROTATION.names.map((c) => `${c} = ?`).join(', ')}, rotated_at = ?, generation = generation + 1
+         WHERE family_id = ? AND secret_hash = ? AND revoked_at IS NULL`,
       ),
-      revokeFamilyRow: db.prepare('UPDATE refresh_families SET revoked_at = ? WHERE family_id = ? AND revoked_at IS NULL'),
-      revokeUserFamilies: db.prepare('UPDATE refresh_families SET revoked_at = ? WHERE tenant_id = ? AND user_id = ? AND revoked_at IS NULL'),
-      revokeUser: db.prepare(
-        'UPDATE refresh_tokens SET revoked_at = ? WHERE tenant_id = ? AND user_id = ? AND revoked_at IS NULL AND consumed_at IS NULL',
-      ),
+      revokeFamily: db.prepare(revokeFamiliesSql('family', q)),
+      revokeUserFamilies: db.prepare(revokeFamiliesSql('user', q)),
+      revokeConsentFamilies: db.prepare(revokeFamiliesSql('consent', q)),
 
-      insertRevokedAt: db.prepare('INSERT OR IGNORE INTO revoked_access_tokens (jti, expires_at) VALUES (?, ?)'),
+      insertRevokedAt: db.prepare(`INSERT INTO revoked_access_tokens (jti, expires_at) VALUES (?, ?) ${ON_CONFLICT.ignore}`),
       revokedAt: db.prepare('SELECT 1 FROM revoked_access_tokens WHERE jti = ?').pluck(),
 
-      insertAudit: db.prepare(
-        `INSERT INTO audit_events (at, tenant_id, event, outcome, subject, client_id, ip, detail)
-         VALUES (@at, @tenantId, @event, @outcome, @subject, @clientId, @ip, @detail)`,
-      ),
+      insertAudit: insert(AUDIT),
       listAudit: db.prepare(
         `SELECT * FROM audit_events WHERE (@tenantId IS NULL OR tenant_id = @tenantId) AND at >= @since
            AND (@event IS NULL OR event = @event) AND (@outcome IS NULL OR outcome = @outcome) AND (@beforeId IS NULL OR id < @beforeId)
          ORDER BY id DESC LIMIT @limit`,
       ),
       throttle: db.prepare('SELECT failures, lockouts, locked_until FROM login_throttle WHERE tenant_id = ? AND name = ?'),
-      upsertThrottle: db.prepare(
-        `INSERT INTO login_throttle (tenant_id, name, failures, lockouts, locked_until, updated_at)
-         VALUES (@tenantId, @name, @failures, @lockouts, @lockedUntil, @now)
-         ON CONFLICT (tenant_id, name) DO UPDATE SET failures = @failures, lockouts = @lockouts,
-           locked_until = @lockedUntil, updated_at = @now`,
-      ),
+      // Statements that use a parameter twice number them ($1…), bound by number (see `numbered`).
+      setThrottle: db.prepare(setThrottleSql(numberedParam)),
       clearThrottle: db.prepare('UPDATE login_throttle SET failures = 0 WHERE tenant_id = ? AND name = ?'),
-      lastFamilyRow: db.prepare('SELECT max(rowid) FROM refresh_families').pluck(),
+      hitCounter: db.prepare(hitCounterSql(numberedParam)),
+
       ping: db.prepare('SELECT 1').pluck(),
-      hitCounter: db.prepare(
-        `INSERT INTO counters (key, count, reset_at) VALUES (@key, 1, @resetAt)
-         ON CONFLICT (key) DO UPDATE SET
-           count = CASE WHEN counters.reset_at <= @now THEN 1 ELSE counters.count + 1 END,
-           reset_at = CASE WHEN counters.reset_at <= @now THEN @resetAt ELSE counters.reset_at END
-         RETURNING count, reset_at`,
-      ),
-      sweepFamilies: db.prepare('DELETE FROM refresh_families WHERE rowid >= ? AND rowid < ? AND expires_at < ?'),
-      purge: [
-        db.prepare('DELETE FROM login_throttle WHERE locked_until < ? AND failures = 0'),
-        db.prepare('DELETE FROM counters WHERE reset_at < ?'),
-        db.prepare('DELETE FROM journeys WHERE expires_at < ?'),
-        db.prepare('DELETE FROM sso_sessions WHERE expires_at < ?'),
-        db.prepare('DELETE FROM auth_codes WHERE expires_at < ?'),
-        db.prepare('DELETE FROM refresh_tokens WHERE expires_at < ?'),
-        db.prepare('DELETE FROM revoked_access_tokens WHERE expires_at < ?'),
-        db.prepare("DELETE FROM signing_keys WHERE status = 'grace' AND publish_until < ?"),
-      ],
+      dataVersion: db.prepare('PRAGMA data_version').pluck(),
+      lastRow: db.prepare(`SELECT max(rowid) FROM ${family.table}`).pluck(),
+      sweep: db.prepare(`DELETE FROM ${family.table} WHERE rowid >= ? AND rowid < ? AND ${family.column} < ?`),
+      purge: [...EXPIRING.filter((e) => !e.sweep).map((e) => db.prepare(purgeSql(e, q))), db.prepare('DELETE FROM refresh_tokens WHERE expires_at < ?')],
     };
   }
 
@@ -414,7 +331,7 @@ export class SqliteStore implements Store {
   // tenants
   async createTenant(t: Tenant): Promise<void> {
     try {
-      this.s.insertTenant.run({ ...t, legacyRopc: t.legacyRopc ? JSON.stringify(t.legacyRopc) : null });
+      this.s.insertTenant.run(TENANTS.values(t));
     } catch (err) {
       if (isUniqueViolation(err)) throw new StoreConflictError(`tenant ${t.slug} already exists`);
       throw err;
@@ -422,40 +339,52 @@ export class SqliteStore implements Store {
   }
   async findTenant(idOrSlug: string): Promise<Tenant | undefined> {
     const row = (this.s.tenantById.get(idOrSlug) ?? this.s.tenantBySlug.get(idOrSlug)) as Row | undefined;
-    return row && toTenant(row);
+    return row && TENANTS.read(row);
   }
   async listTenants(): Promise<Tenant[]> {
-    return (this.s.tenants.all() as Row[]).map(toTenant);
+    return (this.s.tenants.all() as Row[]).map(TENANTS.read);
   }
   async bumpTenantConfigVersion(tenantId: string): Promise<void> {
     this.s.bumpTenant.run(tenantId);
-    this.changed(tenantId);
   }
   async updateTenantSettings(tenantId: string, settings: TenantSettings): Promise<void> {
+    const set = TENANT_SETTINGS.given(settings);
     this.db.transaction(() => {
-      if (settings.legacyRopc !== undefined) this.s.setLegacyRopc.run(settings.legacyRopc ? JSON.stringify(settings.legacyRopc) : null, tenantId);
-      if (settings.extensionsAppId !== undefined) this.s.setExtensionsAppId.run(settings.extensionsAppId, tenantId);
+      if (set.names.length > 0) this.statement(updateSql('tenants', set.names, ['id'], () => '?')).run(...set.values, tenantId);
       this.s.bumpTenant.run(tenantId);
     })();
-    this.changed(tenantId);
   }
   async tenantConfigVersion(tenantId: string): Promise<number | undefined> {
     return this.s.tenantVersion.get(tenantId) as number | undefined;
   }
 
+  /** Statements whose shape depends on the call (which columns an update sets, which filters a query has): a handful each, prepared once. */
+  private readonly statements = new Map<string, Database.Statement>();
+  private statement(sql: string): Database.Statement {
+    let stmt = this.statements.get(sql);
+    if (!stmt) this.statements.set(sql, (stmt = this.db.prepare(sql)));
+    return stmt;
+  }
+
+  // tenant secrets
+  async setTenantSecret(t: TenantSecret): Promise<void> {
+    this.s.setTenantSecret.run(TENANT_SECRETS.values(t));
+  }
+  async findTenantSecret(tenantId: string, name: string): Promise<TenantSecret | undefined> {
+    const row = this.s.tenantSecret.get(tenantId, name) as Row | undefined;
+    return row && TENANT_SECRETS.read(row);
+  }
+  async listTenantSecrets(tenantId: string): Promise<TenantSecret[]> {
+    return (this.s.tenantSecrets.all(tenantId) as Row[]).map(TENANT_SECRETS.read);
+  }
+  async removeTenantSecret(tenantId: string, name: string): Promise<boolean> {
+    return this.s.deleteTenantSecret.run(tenantId, name).changes > 0;
+  }
+
   // apps
   async createApp(a: App): Promise<void> {
     try {
-      this.forgetRegistry();
-      this.s.insertApp.run({
-        ...a,
-        secrets: JSON.stringify(a.secrets),
-        redirectUris: JSON.stringify(a.redirectUris),
-        postLogoutRedirectUris: JSON.stringify(a.postLogoutRedirectUris),
-        allowImplicit: a.allowImplicit ? 1 : 0,
-        allowRopc: a.allowRopc ? 1 : 0,
-        thirdParty: a.thirdParty ? 1 : 0,
-      });
+      this.s.insertApp.run(APPS.values(a));
     } catch (err) {
       if (isUniqueViolation(err)) {
         throw new StoreConflictError(String((err as Error).message).includes('identifier_uri') ? `an app with identifier URI ${a.identifierUri} already exists` : `an app with client id ${a.clientId} already exists`);
@@ -465,7 +394,7 @@ export class SqliteStore implements Store {
   }
   async createSamlApp(a: SamlApp): Promise<void> {
     try {
-      this.s.insertSamlApp.run(a.clientId, a.tenantId, a.entityId, a.name, samlAppSettings(a), a.createdAt);
+      this.s.insertSamlApp.run(samlAppValues(a));
     } catch (err) {
       if (isUniqueViolation(err)) throw new StoreConflictError(String((err as Error).message).includes('entity_id') ? `a SAML app with entity id ${a.entityId} already exists` : `an app with client id ${a.clientId} already exists`);
       throw err;
@@ -483,117 +412,83 @@ export class SqliteStore implements Store {
     return (this.s.samlApps.all(tenantId) as Row[]).map(toSamlApp);
   }
   async findApp(tenantId: string, clientId: string): Promise<App | undefined> {
-    return this.cached(`app|${tenantId}|${clientId}`, () => {
-      const row = this.s.app.get(tenantId, clientId) as Row | undefined;
-      return row && toApp(row);
-    });
+    const row = this.s.app.get(tenantId, clientId) as Row | undefined;
+    return row && APPS.read(row);
   }
   async findAppAnyTenant(clientId: string): Promise<App | undefined> {
     const row = this.s.appAnyTenant.get(clientId) as Row | undefined;
-    return row && toApp(row);
+    return row && APPS.read(row);
   }
   async listApps(tenantId: string): Promise<App[]> {
-    return (this.s.apps.all(tenantId) as Row[]).map(toApp);
+    return (this.s.apps.all(tenantId) as Row[]).map(APPS.read);
   }
   async findAppByIdentifierUri(tenantId: string, identifierUri: string): Promise<App | undefined> {
-    return this.cached(`api|${tenantId}|${identifierUri}`, () => {
-      const row = this.s.appByIdentifier.get(tenantId, identifierUri) as Row | undefined;
-      return row && toApp(row);
-    });
+    const row = this.s.appByIdentifier.get(tenantId, identifierUri) as Row | undefined;
+    return row && APPS.read(row);
   }
   async setAppUris(tenantId: string, clientId: string, redirectUris: string[], postLogoutRedirectUris: string[]): Promise<void> {
-    this.forgetRegistry();
-    this.s.setAppUris.run(JSON.stringify(redirectUris), JSON.stringify(postLogoutRedirectUris), tenantId, clientId);
+    this.s.setAppUris.run(APPS.value('redirectUris', redirectUris), APPS.value('postLogoutRedirectUris', postLogoutRedirectUris), tenantId, clientId);
   }
   async updateAppSecrets(tenantId: string, clientId: string, change: (secrets: AppSecret[]) => AppSecret[]): Promise<AppSecret[] | undefined> {
-    this.forgetRegistry();
     return this.db.transaction(() => {
-      const current = this.s.appSecrets.get(tenantId, clientId) as string | undefined;
+      const current = this.s.appSecrets.get(tenantId, clientId) as Row | undefined;
       if (current === undefined) return undefined;
-      const next = change(JSON.parse(current) as AppSecret[]);
-      this.s.setAppSecrets.run(JSON.stringify(next), tenantId, clientId);
+      const next = change(APPS.read(current).secrets);
+      this.s.setAppSecrets.run(APPS.value('secrets', next), tenantId, clientId);
       this.s.bumpTenant.run(tenantId);
       return next;
     })();
   }
   async addAppScope(apiClientId: string, name: string, description?: string): Promise<void> {
-    this.forgetRegistry();
     this.s.insertScope.run(apiClientId, name, description ?? null);
-  }
-  async scopeDescriptions(apiClientId: string): Promise<Record<string, string>> {
-    return Object.fromEntries((this.s.scopeDescriptions.all(apiClientId) as Row[]).map((r) => [str(r.name), str(r.description)]));
-  }
-
-  // consent
-  async setTenantSecret(t: TenantSecret): Promise<void> {
-    this.s.setTenantSecret.run(t);
-  }
-  async findTenantSecret(tenantId: string, name: string): Promise<TenantSecret | undefined> {
-    const row = this.s.tenantSecret.get(tenantId, name) as Row | undefined;
-    return row && toTenantSecret(row);
-  }
-  async listTenantSecrets(tenantId: string): Promise<TenantSecret[]> {
-    return (this.s.tenantSecrets.all(tenantId) as Row[]).map(toTenantSecret);
-  }
-  async removeTenantSecret(tenantId: string, name: string): Promise<boolean> {
-    return this.s.deleteTenantSecret.run(tenantId, name).changes > 0;
-  }
-
-  async findConsent(tenantId: string, userId: string, clientId: string): Promise<Consent | undefined> {
-    const row = this.s.consent.get(tenantId, userId, clientId) as Row | undefined;
-    return row && toConsent(row);
-  }
-  async listConsents(tenantId: string, userId: string): Promise<Consent[]> {
-    return (this.s.consents.all(tenantId, userId) as Row[]).map(toConsent);
-  }
-  async saveConsent(c: Consent): Promise<void> {
-    this.s.upsertConsent.run({ ...c, scopes: JSON.stringify(c.scopes) });
-  }
-  async removeConsent(tenantId: string, userId: string, clientId: string, now: number): Promise<boolean> {
-    return this.db.transaction(() => {
-      const gone = this.s.deleteConsent.run(tenantId, userId, clientId).changes > 0;
-      if (gone) this.s.revokeClientFamilies.run(now, tenantId, userId, clientId);
-      return gone;
-    })();
   }
   async listAppScopes(apiClientId: string): Promise<string[]> {
     return this.s.scopes.all(apiClientId) as string[];
   }
+  async scopeDescriptions(apiClientId: string): Promise<Record<string, string>> {
+    return toScopeDescriptions(this.s.scopeDescriptions.all(apiClientId) as Row[]);
+  }
   async addAppRole(apiClientId: string, name: string): Promise<void> {
-    this.forgetRegistry();
     this.s.insertRole.run(apiClientId, name);
   }
   async listAppRoles(apiClientId: string): Promise<string[]> {
     return this.s.roles.all(apiClientId) as string[];
   }
   async addGrant(g: AppGrant): Promise<void> {
-    this.forgetRegistry();
-    this.s.insertGrant.run(g);
+    this.s.insertGrant.run(GRANTS.values(g));
   }
   async removeGrant(g: AppGrant): Promise<boolean> {
-    this.forgetRegistry();
-    return this.s.deleteGrant.run(g).changes > 0;
+    return this.s.deleteGrant.run(GRANTS.values(g)).changes > 0;
   }
-  /** Not cached: a revoked grant must count from the very next token request. */
   async listGrants(clientId: string, apiClientId?: string): Promise<AppGrant[]> {
-    const rows = (apiClientId ? this.s.grantsForApi.all(clientId, apiClientId) : this.s.grants.all(clientId)) as Row[];
-    return rows.map((r) => ({
-      clientId: str(r.client_id),
-      apiClientId: str(r.api_client_id),
-      kind: r.kind === 'role' ? 'role' : 'scope',
-      name: str(r.name),
-    }));
+    return ((apiClientId ? this.s.grantsForApi.all(clientId, apiClientId) : this.s.grants.all(clientId)) as Row[]).map(GRANTS.read);
+  }
+
+  // consent
+  async findConsent(tenantId: string, userId: string, clientId: string): Promise<Consent | undefined> {
+    const row = this.s.consent.get(tenantId, userId, clientId) as Row | undefined;
+    return row && CONSENTS.read(row);
+  }
+  async listConsents(tenantId: string, userId: string): Promise<Consent[]> {
+    return (this.s.consents.all(tenantId, userId) as Row[]).map(CONSENTS.read);
+  }
+  async saveConsent(c: Consent): Promise<void> {
+    this.s.upsertConsent.run(CONSENTS.values(c));
+  }
+  async removeConsent(tenantId: string, userId: string, clientId: string, now: number): Promise<boolean> {
+    return this.db.transaction(() => {
+      const gone = this.s.deleteConsent.run(tenantId, userId, clientId).changes > 0;
+      if (gone) this.s.revokeConsentFamilies.run(now, tenantId, userId, clientId);
+      return gone;
+    })();
   }
 
   // users
   async createUser(u: User, identities: UserIdentity[] = []): Promise<void> {
     try {
       this.db.transaction(() => {
-        this.s.insertUser.run({
-          ...u,
-          ...userColumns(u),
-        });
-        for (const i of identities) this.s.insertIdentity.run(u.tenantId, i.issuer, i.issuerAssignedId, u.id, u.createdAt);
+        this.s.insertUser.run(USERS.values(u));
+        for (const i of identities) this.s.insertIdentity.run(IDENTITIES.values({ ...i, tenantId: u.tenantId, userId: u.id, createdAt: u.createdAt }));
       })();
     } catch (err) {
       if (isUniqueViolation(err)) {
@@ -606,66 +501,51 @@ export class SqliteStore implements Store {
       throw err;
     }
   }
-  async importUsers(tenantId: string, batch: ImportedUser[], now: number): Promise<ImportResult[]> {
-    const one = (item: ImportedUser): ImportResult => {
-      const { user, identities } = item;
-      const row = this.s.userAnyTenant.get(user.id) as Row | undefined;
-      if (row && str(row.tenant_id) !== tenantId) return { failed: 'the id belongs to a user of another tenant' };
-      const existing = row && toUser(row);
-      let merged: User = user;
-      if (existing) {
-        // A password the user already has here (set or migrated since) is never replaced by an import.
-        const passwordHash = existing.passwordHash ?? user.passwordHash;
-        merged = {
-          ...user,
-          passwordHash,
-          passwordAtLegacy: passwordHash === null && user.signInName !== null,
-          attributes: { ...existing.attributes, ...user.attributes },
-          createdAt: existing.createdAt,
-          updatedAt: now,
-        };
-      }
-      const known = existing ? this.s.identities.all(tenantId, user.id) as Row[] : [];
-      const have = new Set(known.map((r) => `${str(r.issuer)}\n${str(r.issuer_assigned_id)}`));
-      const added = identities.filter((i) => !have.has(`${i.issuer}\n${i.issuerAssignedId}`));
-      if (existing && added.length === 0 && sameImportedUser(existing, merged)) return 'unchanged';
-      try {
-        this.savepointTx(() => {
-          if (existing) this.s.updateImported.run({ ...merged, tenantId, ...userColumns(merged) });
-          else this.s.insertUser.run({ ...merged, ...userColumns(merged) });
-          for (const i of added) this.s.insertIdentity.run(tenantId, i.issuer, i.issuerAssignedId, user.id, now);
-        });
-      } catch (err) {
-        if (!isUniqueViolation(err)) throw err;
-        const message = String((err as Error).message);
-        if (message.includes('user_identities')) return { failed: 'one of its identities already belongs to another user' };
-        return { failed: `its sign-in name '${merged.signInName ?? ''}' already belongs to another user` };
-      }
-      return existing ? 'updated' : 'created';
-    };
-    return this.db.transaction(() => batch.map(one))();
+  async importUsers(_tenantId: string, ids: string[], plan: (stored: ImportedUser[]) => ImportWrite[], now: number): Promise<ImportWriteOutcome[]> {
+    return this.db.transaction(() => {
+      // The ids as one JSON parameter (json_each): a batch is up to a thousand.
+      const list = JSON.stringify(ids);
+      return plan(storedUsers(this.s.usersById.all(list) as Row[], this.s.identitiesOf.all(list) as Row[])).map((w): ImportWriteOutcome => {
+        try {
+          // Each row in a savepoint of its own: one refused leaves the others.
+          this.savepointTx(() => {
+            if (w.exists) {
+              const row = USERS.row(w.user);
+              this.s.updateImported.run(...REPLACED_USER_COLUMNS.map((c) => row[c]), w.user.tenantId, w.user.id);
+            } else {
+              this.s.insertUser.run(USERS.values(w.user));
+            }
+            for (const i of w.addIdentities) this.s.insertIdentity.run(IDENTITIES.values({ ...i, tenantId: w.user.tenantId, userId: w.user.id, createdAt: now }));
+          });
+          return 'written';
+        } catch (err) {
+          if (!isUniqueViolation(err)) throw err;
+          return String((err as Error).message).includes('user_identities') ? 'identity_taken' : 'sign_in_name_taken';
+        }
+      });
+    })();
   }
   async findUser(tenantId: string, id: string): Promise<User | undefined> {
     const row = this.s.user.get(tenantId, id) as Row | undefined;
-    return row && toUser(row);
+    return row && USERS.read(row);
   }
   async findUserBySignInName(tenantId: string, signInName: string): Promise<User | undefined> {
     const row = this.s.userBySignInName.get(tenantId, normalizeSignInName(signInName)) as Row | undefined;
-    return row && toUser(row);
+    return row && USERS.read(row);
   }
   async findUsersByEmail(tenantId: string, email: string): Promise<User[]> {
-    return (this.s.usersByEmail.all(tenantId, normalizeEmail(email)) as Row[]).map(toUser);
+    return (this.s.usersByEmail.all(tenantId, normalizeEmail(email)) as Row[]).map(USERS.read);
   }
   async findUserByIdentity(tenantId: string, identity: UserIdentity): Promise<User | undefined> {
     const row = this.s.userByIdentity.get(tenantId, identity.issuer, identity.issuerAssignedId) as Row | undefined;
-    return row && toUser(row);
+    return row && USERS.read(row);
   }
   async listUserIdentities(tenantId: string, userId: string): Promise<UserIdentity[]> {
-    return (this.s.identities.all(tenantId, userId) as Row[]).map((r) => ({ issuer: str(r.issuer), issuerAssignedId: str(r.issuer_assigned_id) }));
+    return (this.s.identities.all(tenantId, userId) as Row[]).map(IDENTITIES.read);
   }
   async addUserIdentity(tenantId: string, userId: string, identity: UserIdentity, now: number): Promise<void> {
     try {
-      this.s.insertIdentity.run(tenantId, identity.issuer, identity.issuerAssignedId, userId, now);
+      this.s.insertIdentity.run(IDENTITIES.values({ ...identity, tenantId, userId, createdAt: now }));
     } catch (err) {
       if (isUniqueViolation(err)) throw new StoreConflictError(`the identity ${identity.issuer}/${identity.issuerAssignedId} already belongs to a user`);
       throw err;
@@ -675,44 +555,19 @@ export class SqliteStore implements Store {
     return this.s.deleteIdentity.run(tenantId, userId, identity.issuer, identity.issuerAssignedId).changes > 0;
   }
   async listUsers(tenantId: string): Promise<User[]> {
-    return (this.s.users.all(tenantId) as Row[]).map(toUser);
-  }
-  async updateUserProfile(tenantId: string, id: string, update: UserProfileUpdate, now: number): Promise<void> {
-    this.db.transaction(() => {
-      const current = this.s.user.get(tenantId, id) as Row | undefined;
-      if (!current) return;
-      const u = toUser(current);
-      this.s.updateProfile.run({
-        tenantId,
-        id,
-        now,
-        givenName: update.givenName !== undefined ? update.givenName : u.givenName,
-        familyName: update.familyName !== undefined ? update.familyName : u.familyName,
-        displayName: update.displayName !== undefined ? update.displayName : u.displayName,
-        attributes: JSON.stringify(update.attributes ?? u.attributes),
-      });
-    })();
+    return (this.s.users.all(tenantId) as Row[]).map(USERS.read);
   }
   async queryUsers(tenantId: string, q: UserQuery): Promise<User[]> {
     const { sql, params } = userQuerySql(tenantId, q, () => '?', 'LIKE');
-    // A handful of shapes (which filters are set): prepared once each.
-    let stmt = this.queryStatements.get(sql);
-    if (!stmt) this.queryStatements.set(sql, (stmt = this.db.prepare(sql)));
-    return (stmt.all(...params) as Row[]).map(toUser);
+    return (this.statement(sql).all(...params) as Row[]).map(USERS.read);
   }
-  private readonly queryStatements = new Map<string, Database.Statement>();
+  async updateUserProfile(tenantId: string, id: string, update: UserProfileUpdate, now: number): Promise<void> {
+    const set = PROFILE.given(update);
+    this.statement(updateSql('users', [...set.names, 'updated_at'], ['tenant_id', 'id'], () => '?')).run(...set.values, now, tenantId, id);
+  }
   async setUserSignIn(tenantId: string, id: string, s: { signInName: string | null; signInType: SignInType | null; email: string | null; emailVerified: boolean }, now: number): Promise<void> {
     try {
-      this.s.setSignIn.run({
-        tenantId,
-        id,
-        now,
-        signInName: s.signInName === null ? null : normalizeSignInName(s.signInName),
-        signInType: s.signInType,
-        email: s.email,
-        emailNormalized: s.email === null ? null : normalizeEmail(s.email),
-        emailVerified: s.emailVerified ? 1 : 0,
-      });
+      this.s.setSignIn.run(...SIGN_IN.values(s), now, tenantId, id);
     } catch (err) {
       if (isUniqueViolation(err)) throw new StoreConflictError(`another user already signs in with ${s.signInName}`);
       throw err;
@@ -723,21 +578,21 @@ export class SqliteStore implements Store {
   }
   async setUserDisabled(tenantId: string, id: string, disabled: boolean, now: number): Promise<boolean> {
     return this.db.transaction(() => {
-      const changed = this.s.disableUser.run(disabled ? 1 : 0, now, tenantId, id).changes > 0;
-      if (changed && disabled) {
-        this.s.deleteUserSessions.run(tenantId, id);
-        this.s.revokeUser.run(now, tenantId, id);
-        this.s.revokeUserFamilies.run(now, tenantId, id);
-      }
+      const changed = this.s.disableUser.run(USERS.value('disabled', disabled), now, tenantId, id).changes > 0;
+      if (changed && disabled) this.endSessions(tenantId, id, now);
       return changed;
     })();
   }
   async revokeUserSessions(tenantId: string, userId: string, now: number): Promise<void> {
-    this.db.transaction(() => {
-      this.s.deleteUserSessions.run(tenantId, userId);
-      this.s.revokeUser.run(now, tenantId, userId);
-      this.s.revokeUserFamilies.run(now, tenantId, userId);
-    })();
+    this.db.transaction(() => this.endSessions(tenantId, userId, now))();
+  }
+  /** A user's sessions end (schema.ts): its SSO sessions go, its refresh tokens of both tables are revoked. */
+  private endSessions(tenantId: string, userId: string, now: number): void {
+    this.s.endSessions.run(tenantId, userId);
+    this.revokeUserTokens(tenantId, userId, now);
+  }
+  private revokeUserTokens(tenantId: string, userId: string, now: number): number {
+    return this.s.revokeLegacyUser.run(now, tenantId, userId).changes + this.s.revokeUserFamilies.run(now, tenantId, userId).changes;
   }
   async deleteUser(tenantId: string, id: string): Promise<boolean> {
     return this.s.deleteUser.run(tenantId, id).changes > 0;
@@ -745,12 +600,12 @@ export class SqliteStore implements Store {
 
   // signing keys
   async listSigningKeys(tenantId: string): Promise<SigningKey[]> {
-    return (this.s.keys.all(tenantId) as Row[]).map(toKey);
+    return (this.s.keys.all(tenantId) as Row[]).map(KEYS.read);
   }
   async rotateSigningKey(key: SigningKey, graceUntil: number): Promise<void> {
     this.db.transaction(() => {
       this.s.demoteActiveKey.run(graceUntil, key.tenantId);
-      this.s.insertKey.run({ ...key, publicJwk: JSON.stringify(key.publicJwk) });
+      this.s.insertKey.run(KEYS.values(key));
       this.s.bumpTenant.run(key.tenantId);
     })();
   }
@@ -764,17 +619,17 @@ export class SqliteStore implements Store {
 
   // second factors and passkeys
   async listAuthenticators(tenantId: string, userId: string): Promise<Authenticator[]> {
-    return (this.s.authenticators.all(tenantId, userId) as Row[]).map(toAuthenticator);
+    return (this.s.authenticators.all(tenantId, userId) as Row[]).map(AUTHENTICATORS.read);
   }
   async findAuthenticatorByCredential(tenantId: string, credentialId: string): Promise<Authenticator | undefined> {
     const row = this.s.authenticatorByCredential.get(tenantId, credentialId) as Row | undefined;
-    return row && toAuthenticator(row);
+    return row && AUTHENTICATORS.read(row);
   }
   async replaceAuthenticators(tenantId: string, userId: string, kinds: AuthenticatorKind[], add: Authenticator[]): Promise<void> {
     try {
       this.db.transaction(() => {
         for (const kind of kinds) this.s.deleteAuthenticatorsOfKind.run(tenantId, userId, kind);
-        for (const a of add) this.s.insertAuthenticator.run({ ...a, data: JSON.stringify(a.data) });
+        for (const a of add) this.s.insertAuthenticator.run(AUTHENTICATORS.values(a));
       })();
     } catch (err) {
       if (isUniqueViolation(err)) throw new StoreConflictError('this passkey is already registered');
@@ -782,7 +637,7 @@ export class SqliteStore implements Store {
     }
   }
   async useAuthenticator(tenantId: string, id: string, version: number, data: Record<string, unknown>, now: number): Promise<boolean> {
-    return this.s.useAuthenticator.run(JSON.stringify(data), now, tenantId, id, version).changes > 0;
+    return this.s.useAuthenticator.run(AUTHENTICATORS.value('data', data), now, tenantId, id, version).changes > 0;
   }
   async removeAuthenticators(tenantId: string, userId: string, id?: string): Promise<number> {
     return (id === undefined ? this.s.deleteUserAuthenticators.run(tenantId, userId) : this.s.deleteAuthenticator.run(tenantId, userId, id)).changes;
@@ -790,18 +645,18 @@ export class SqliteStore implements Store {
 
   // SSO sessions
   async createSsoSession(s: SsoSession): Promise<void> {
-    this.s.insertSession.run({ ...s, amr: JSON.stringify(s.amr) });
+    this.s.insertSession.run(SESSIONS.values(s));
   }
   async findSsoSession(idHash: string): Promise<SsoSession | undefined> {
     const row = this.s.session.get(idHash) as Row | undefined;
-    return row && toSession(row);
+    return row && SESSIONS.read(row);
   }
   async touchSsoSession(idHash: string, expiresAt: number): Promise<void> {
     this.s.touchSession.run(expiresAt, idHash);
   }
   async addSsoSessionClient(idHash: string, client: SessionClient): Promise<void> {
     try {
-      this.s.upsertSessionClient.run(idHash, client.clientId, client.policyId);
+      this.s.upsertSessionClient.run(SESSION_CLIENTS.values({ ...client, sessionHash: idHash }));
     } catch (err) {
       // The session ended meanwhile (foreign key): nothing is left to sign out of.
       if (!isForeignKeyViolation(err)) throw err;
@@ -811,22 +666,22 @@ export class SqliteStore implements Store {
     return this.db.transaction(() => {
       const row = this.s.session.get(idHash) as Row | undefined;
       if (!row) return undefined;
-      const clients = (this.s.sessionClients.all(idHash) as Row[]).map((r) => ({ clientId: str(r.client_id), policyId: str(r.policy_id) }));
+      const clients = (this.s.sessionClients.all(idHash) as Row[]).map(SESSION_CLIENTS.read);
       this.s.deleteSession.run(idHash);
-      return { session: toSession(row), clients };
+      return { session: SESSIONS.read(row), clients };
     })();
   }
 
   // journeys
   async createJourney(j: JourneyRecord): Promise<void> {
-    this.s.insertJourney.run({ ...j, request: JSON.stringify(j.request), state: JSON.stringify(j.state) });
+    this.s.insertJourney.run(JOURNEYS.values(j));
   }
   async findJourney(id: string): Promise<JourneyRecord | undefined> {
     const row = this.s.journey.get(id) as Row | undefined;
-    return row && toJourney(row);
+    return row && JOURNEYS.read(row);
   }
   async updateJourney(id: string, state: unknown, csrf: string): Promise<void> {
-    this.s.updateJourney.run(JSON.stringify(state), csrf, id);
+    this.s.updateJourney.run(JOURNEYS.value('state', state), csrf, id);
   }
   async deleteJourney(id: string): Promise<void> {
     this.s.deleteJourney.run(id);
@@ -834,30 +689,30 @@ export class SqliteStore implements Store {
 
   // authorization codes
   async createAuthCode(c: AuthCodeRecord): Promise<void> {
-    const data = JSON.stringify(c.data);
-    await this.grouped(() => this.s.insertCode.run({ ...c, data }));
+    const values = CODES.values(c);
+    await this.grouped(() => this.s.insertCode.run(values));
   }
   async findAuthCode(codeHash: string): Promise<AuthCodeRecord | undefined> {
     const row = this.s.code.get(codeHash) as Row | undefined;
-    return row && toCode(row);
+    return row && CODES.read(row);
   }
   async redeemAuthCode(codeHash: string, now: number, issued?: { jti: string; refresh?: RefreshTokenRecord }): Promise<CodeRedemption> {
     const refresh = issued?.refresh;
-    const data = refresh ? JSON.stringify(refresh.data) : undefined;
+    const family = refresh && FAMILIES.values(refresh);
     return this.grouped((): CodeRedemption => {
       // The common case is one statement: consume and record the jti only if nobody consumed it first.
       if (this.s.consumeCode.run(now, issued?.jti ?? null, refresh?.familyId ?? null, codeHash).changes === 1) {
-        if (refresh) this.s.insertFamily.run({ ...refresh, data });
+        if (family) this.s.insertFamily.run(family);
         return { ok: true };
       }
       const row = this.s.code.get(codeHash) as Row | undefined;
-      return row ? { ok: false, reason: 'replayed', code: toCode(row) } : { ok: false, reason: 'unknown' };
+      return row ? { ok: false, reason: 'replayed', code: CODES.read(row) } : { ok: false, reason: 'unknown' };
     });
   }
 
   // refresh tokens
   async createRefreshToken(t: RefreshTokenRecord): Promise<void> {
-    this.s.insertFamily.run({ ...t, data: JSON.stringify(t.data) });
+    this.s.insertFamily.run(FAMILIES.values(t));
   }
   async findRefreshToken(ref: RefreshTokenRef): Promise<RefreshTokenRecord | undefined> {
     if ('legacyHash' in ref) {
@@ -868,36 +723,34 @@ export class SqliteStore implements Store {
     return row && toFamily(row, ref.secretHash);
   }
   async rotateRefreshToken(ref: RefreshTokenRef, now: number, next: RefreshTokenRecord): Promise<RefreshRotation> {
-    const data = JSON.stringify(next.data);
+    const family = FAMILIES.values(next);
+    const rotation = ROTATION.values(next);
     return this.grouped((): RefreshRotation => {
       if ('legacyHash' in ref) {
         // A token from before families were one row: consume it, and the family moves to the new table.
         if (this.s.consumeRefresh.run(now, ref.legacyHash).changes === 1) {
-          this.s.insertFamily.run({ ...next, data });
+          this.s.insertFamily.run(family);
           return { ok: true };
         }
         const row = this.s.refresh.get(ref.legacyHash) as Row | undefined;
-        if (!row) return { ok: false, reason: 'unknown' };
-        const old = toRefresh(row);
-        if (old.revokedAt !== null) return { ok: false, reason: 'revoked', old };
-        this.revokeFamily(old.familyId, now);
-        return { ok: false, reason: 'reused', old };
+        return row ? this.reused(toRefresh(row), now) : { ok: false, reason: 'unknown' };
       }
       // The common case is one statement: the row changes only if the presented secret is current.
-      const params = { familyId: ref.familyId, oldHash: ref.secretHash, tokenHash: next.tokenHash, data, createdAt: next.createdAt, expiresAt: next.expiresAt };
-      if (this.s.rotateFamily.run(params).changes === 1) return { ok: true };
+      if (this.s.rotateFamily.run(...rotation, next.createdAt, ref.familyId, ref.secretHash).changes === 1) return { ok: true };
       const row = this.s.family.get(ref.familyId) as Row | undefined;
-      if (!row) return { ok: false, reason: 'unknown' };
-      const old = toFamily(row, ref.secretHash);
-      if (old.revokedAt !== null) return { ok: false, reason: 'revoked', old };
-      this.revokeFamily(old.familyId, now);
-      return { ok: false, reason: 'reused', old };
+      return row ? this.reused(toFamily(row, ref.secretHash), now) : { ok: false, reason: 'unknown' };
     });
+  }
+  /** A token that is not its family's current one was presented: a reuse, which revokes the family (unless it was revoked already). */
+  private reused(old: RefreshTokenRecord, now: number): RefreshRotation {
+    if (old.revokedAt !== null) return { ok: false, reason: 'revoked', old };
+    this.revokeFamily(old.familyId, now);
+    return { ok: false, reason: 'reused', old };
   }
   /** A family may have tokens in both tables (issued before and after migration 0005). */
   private revokeFamily(familyId: string, now: number): void {
+    this.s.revokeLegacyFamily.run(now, familyId);
     this.s.revokeFamily.run(now, familyId);
-    this.s.revokeFamilyRow.run(now, familyId);
   }
   async revokeRefreshFamily(familyId: string, now: number): Promise<void> {
     this.revokeFamily(familyId, now);
@@ -907,7 +760,7 @@ export class SqliteStore implements Store {
     if (family) this.revokeFamily(family, now);
   }
   async revokeUserRefreshTokens(tenantId: string, userId: string, now: number): Promise<number> {
-    return this.db.transaction(() => this.s.revokeUser.run(now, tenantId, userId).changes + this.s.revokeUserFamilies.run(now, tenantId, userId).changes)();
+    return this.db.transaction(() => this.revokeUserTokens(tenantId, userId, now))();
   }
 
   // revoked access tokens
@@ -919,23 +772,14 @@ export class SqliteStore implements Store {
   }
 
   async addOutboxMessage(m: Omit<OutboxMessage, 'id'>): Promise<void> {
-    this.s.insertOutbox.run(m);
+    this.s.insertOutbox.run(OUTBOX.values(m));
   }
   async listOutbox(tenantId: string, to?: string): Promise<OutboxMessage[]> {
-    const rows = (to ? this.s.outboxTo.all(tenantId, to) : this.s.outbox.all(tenantId)) as Row[];
-    return rows.map((r) => ({
-      id: num(r.id),
-      tenantId: str(r.tenant_id),
-      to: str(r.to_address),
-      subject: str(r.subject),
-      body: str(r.body),
-      transport: r.transport === 'smtp' ? 'smtp' : 'outbox',
-      createdAt: num(r.created_at),
-    }));
+    return ((to ? this.s.outboxTo.all(tenantId, to) : this.s.outbox.all(tenantId)) as Row[]).map(toOutboxMessage);
   }
 
   async addAuditEvent(e: Omit<AuditEvent, 'id'>): Promise<void> {
-    this.s.insertAudit.run(e);
+    this.s.insertAudit.run(AUDIT.values(e));
   }
   async listAuditEvents(filter: AuditFilter): Promise<AuditEvent[]> {
     const rows = this.s.listAudit.all({ tenantId: filter.tenantId ?? null, since: filter.since ?? 0, limit: filter.limit ?? 1000, event: filter.event ?? null, outcome: filter.outcome ?? null, beforeId: filter.beforeId ?? null }) as Row[];
@@ -943,40 +787,27 @@ export class SqliteStore implements Store {
   }
 
   async getLoginThrottle(tenantId: string, name: string): Promise<LoginThrottle> {
-    const r = this.s.throttle.get(tenantId, name) as Row | undefined;
-    return r ? { failures: num(r.failures), lockouts: num(r.lockouts), lockedUntil: num(r.locked_until) } : { failures: 0, lockouts: 0, lockedUntil: 0 };
+    return toThrottle(this.s.throttle.get(tenantId, name) as Row | undefined);
   }
-  async recordLoginFailure(tenantId: string, name: string, now: number, threshold: number, lockMs: (lockouts: number) => number): Promise<LoginThrottle> {
-    return this.db.transaction((): LoginThrottle => {
-      const r = this.s.throttle.get(tenantId, name) as Row | undefined;
-      let failures = (r ? num(r.failures) : 0) + 1;
-      let lockouts = r ? num(r.lockouts) : 0;
-      let lockedUntil = r ? num(r.locked_until) : 0;
-      if (failures >= threshold) {
-        lockouts += 1;
-        lockedUntil = now + lockMs(lockouts);
-        failures = 0;
-      }
-      this.s.upsertThrottle.run({ tenantId, name, failures, lockouts, lockedUntil, now });
-      return { failures, lockouts, lockedUntil };
-    })();
+  async setLoginThrottle(tenantId: string, name: string, expected: LoginThrottle, next: LoginThrottle, now: number): Promise<boolean> {
+    const values = [tenantId, name, next.failures, next.lockouts, next.lockedUntil, now, expected.failures, expected.lockouts, expected.lockedUntil];
+    return this.s.setThrottle.run(numbered(values)).changes > 0;
   }
   async clearLoginFailures(tenantId: string, name: string): Promise<void> {
     this.s.clearThrottle.run(tenantId, name);
   }
 
   async hitCounter(key: string, windowMs: number, now: number): Promise<{ count: number; resetAt: number }> {
-    const r = this.s.hitCounter.get({ key, now, resetAt: now + windowMs }) as Row;
-    return { count: num(r.count), resetAt: num(r.reset_at) };
+    return toCounter(this.s.hitCounter.get(numbered([key, now + windowMs, now])) as Row);
   }
 
   async purgeExpired(now: number): Promise<number> {
     let removed = this.db.transaction(() => this.s.purge.reduce((n, stmt) => n + stmt.run(now).changes, 0))();
     // Refresh families have no index on expiry (migration 0006): they are swept in rowid ranges,
     // each a short statement, with other work let through between them.
-    const last = (this.s.lastFamilyRow.get() as number | null) ?? 0;
+    const last = (this.s.lastRow.get() as number | null) ?? 0;
     for (let from = 0; from <= last && this.db.open; from += SWEEP_ROWS) {
-      removed += this.s.sweepFamilies.run(from, from + SWEEP_ROWS, now).changes;
+      removed += this.s.sweep.run(from, from + SWEEP_ROWS, now).changes;
       await new Promise<void>((resolve) => setImmediate(resolve));
     }
     return removed;

@@ -1,0 +1,113 @@
+import type { UserQuery } from './store.js';
+
+/**
+ * Statements both SQL engines build from one description, so a rule about the tables is written
+ * once: INSERTs and UPDATEs from rows.ts's column lists, how refresh families are revoked, what a
+ * user's sessions ending removes, which rows expire, and the users query. The engines differ only in
+ * their placeholders (`?` or `$1`) and in what they add of their own dialect (conflict clauses, the
+ * SQLite-only table of refresh tokens from before families were one row).
+ */
+
+/** The n-th parameter (from 1), as the engine writes it. */
+export type Placeholder = (n: number) => string;
+
+/** `INSERT INTO table (columns…) VALUES (…)`, parameters in the columns' order, then `tail` (a conflict clause). */
+export function insertSql(columns: { table: string; names: readonly string[] }, p: Placeholder, tail = ''): string {
+  const values = columns.names.map((_, i) => p(i + 1)).join(', ');
+  return `INSERT INTO ${columns.table} (${columns.names.join(', ')}) VALUES (${values})${tail === '' ? '' : ` ${tail}`}`;
+}
+
+/** `UPDATE table SET set… WHERE where…`: parameters are the set values, then the where values. */
+export function updateSql(table: string, set: readonly string[], where: readonly string[], p: Placeholder): string {
+  const assignments = set.map((c, i) => `${c} = ${p(i + 1)}`).join(', ');
+  return `UPDATE ${table} SET ${assignments} WHERE ${where.map((c, i) => `${c} = ${p(set.length + i + 1)}`).join(' AND ')}`;
+}
+
+/**
+ * The ways a refresh family ends, by the columns that pick the families: revoked_at is set (the first
+ * revocation's time stays). Both tables of refresh tokens revoke the same way.
+ */
+export const FAMILY_REVOCATIONS = {
+  /** A rotated token presented again, a code replayed, a token revoked at /revoke. */
+  family: ['family_id'],
+  /** A user disabled, signed out everywhere, or its tokens revoked. */
+  user: ['tenant_id', 'user_id'],
+  /** A user's consent to one app withdrawn. */
+  consent: ['tenant_id', 'user_id', 'client_id'],
+} as const;
+
+/** Revokes the families a revocation picks; parameters: now, then its columns' values. */
+export function revokeFamiliesSql(by: keyof typeof FAMILY_REVOCATIONS, p: Placeholder, table = 'refresh_families', also = ''): string {
+  const where = FAMILY_REVOCATIONS[by].map((c, i) => `${c} = ${p(i + 2)}`).join(' AND ');
+  return `UPDATE ${table} SET revoked_at = ${p(1)} WHERE ${where} AND revoked_at IS NULL${also}`;
+}
+
+/** What a user's sessions ending deletes (disabled, or Graph's revokeSignInSessions); parameters: tenant id, user id. With it, the user's families are revoked (`user` above), in one transaction. */
+export const endSessionsSql = (p: Placeholder): string => `DELETE FROM sso_sessions WHERE tenant_id = ${p(1)} AND user_id = ${p(2)}`;
+
+/**
+ * Rows that expire: purgeExpired deletes those whose `column` is before now (and `and` holds).
+ * `sweep`: the column has no index in SQLite (its migration 0006), which deletes in rowid ranges.
+ */
+export const EXPIRING: readonly { table: string; column: string; and?: string; sweep?: true }[] = [
+  { table: 'login_throttle', column: 'locked_until', and: 'failures = 0' },
+  { table: 'counters', column: 'reset_at' },
+  { table: 'journeys', column: 'expires_at' },
+  { table: 'sso_sessions', column: 'expires_at' },
+  { table: 'auth_codes', column: 'expires_at' },
+  { table: 'refresh_families', column: 'expires_at', sweep: true },
+  { table: 'revoked_access_tokens', column: 'expires_at' },
+  { table: 'signing_keys', column: 'publish_until', and: "status = 'grace'" },
+];
+
+/** Deletes what expired of one table; parameter: now. */
+export function purgeSql(e: (typeof EXPIRING)[number], p: Placeholder): string {
+  return `DELETE FROM ${e.table} WHERE ${e.column} < ${p(1)}${e.and ? ` AND ${e.and}` : ''}`;
+}
+
+/** `LIKE` pattern for a prefix, with the pattern's own characters escaped (by `\`). */
+export function likePrefix(prefix: string): string {
+  return `${prefix.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+}
+
+/** The statement and parameters of a UserQuery, with the engine's placeholders and case-insensitive LIKE. */
+export function userQuerySql(tenantId: string, q: UserQuery, p: Placeholder, like: string): { sql: string; params: unknown[] } {
+  const params: unknown[] = [tenantId];
+  const where = [`tenant_id = ${p(1)}`];
+  const add = (clause: (param: string) => string, value: unknown) => {
+    params.push(value);
+    where.push(clause(p(params.length)));
+  };
+  if (q.afterId !== undefined) add((param) => `id > ${param}`, q.afterId);
+  if (q.displayNamePrefix !== undefined) add((param) => `display_name ${like} ${param} ESCAPE '\\'`, likePrefix(q.displayNamePrefix));
+  if (q.enabled !== undefined) add((param) => `disabled = ${param}`, q.enabled ? 0 : 1);
+  params.push(q.limit);
+  return { sql: `SELECT * FROM users WHERE ${where.join(' AND ')} ORDER BY id LIMIT ${p(params.length)}`, params };
+}
+
+/** The conflict clauses both dialects share (a write that replaces, or keeps, the row with the same key). */
+export const ON_CONFLICT = {
+  ignore: 'ON CONFLICT DO NOTHING',
+  tenantSecret: 'ON CONFLICT (tenant_id, name) DO UPDATE SET sealed_value = excluded.sealed_value, updated_at = excluded.updated_at',
+  consent: 'ON CONFLICT (user_id, client_id) DO UPDATE SET scopes = excluded.scopes, granted_at = excluded.granted_at',
+  sessionClient: 'ON CONFLICT (session_hash, client_id) DO UPDATE SET policy_id = excluded.policy_id',
+  scope: 'ON CONFLICT (api_client_id, name) DO UPDATE SET description = COALESCE(excluded.description, app_scopes.description)',
+} as const;
+
+/**
+ * The login throttle's compare-and-set: the row becomes the new counts only if it still has the
+ * expected ones (a name without a row is inserted). Parameters: tenant id, name, the new failures,
+ * lockouts, locked-until and now, then the expected failures, lockouts and locked-until.
+ */
+export const setThrottleSql = (p: Placeholder): string =>
+  `INSERT INTO login_throttle (tenant_id, name, failures, lockouts, locked_until, updated_at) VALUES (${p(1)}, ${p(2)}, ${p(3)}, ${p(4)}, ${p(5)}, ${p(6)})
+   ON CONFLICT (tenant_id, name) DO UPDATE SET failures = excluded.failures, lockouts = excluded.lockouts, locked_until = excluded.locked_until, updated_at = excluded.updated_at
+   WHERE login_throttle.failures = ${p(7)} AND login_throttle.lockouts = ${p(8)} AND login_throttle.locked_until = ${p(9)}`;
+
+/** A fixed-window counter's hit (a window that ended starts again at 1). Parameters: key, the new window's end, now. */
+export const hitCounterSql = (p: Placeholder): string =>
+  `INSERT INTO counters (key, count, reset_at) VALUES (${p(1)}, 1, ${p(2)})
+   ON CONFLICT (key) DO UPDATE SET
+     count = CASE WHEN counters.reset_at <= ${p(3)} THEN 1 ELSE counters.count + 1 END,
+     reset_at = CASE WHEN counters.reset_at <= ${p(3)} THEN ${p(2)} ELSE counters.reset_at END
+   RETURNING count, reset_at`;
