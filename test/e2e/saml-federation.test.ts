@@ -8,6 +8,8 @@ import { launchBrowser, startRelyingParty, type RelyingParty } from '../helpers/
 import { startServer, type TestServer } from '../helpers/server.js';
 import { SignedXml } from 'xml-crypto';
 import { createSamlApp } from '../../src/services/saml-apps.js';
+import { createTenant } from '../../src/services/tenants.js';
+import { rotateKeys } from '../../src/services/keys.js';
 import { deriveCertificate, samlKeys, type SamlKeys } from '../../src/federation/saml/certificates.js';
 
 /**
@@ -22,6 +24,7 @@ let rp: RelyingParty;
 let browser: Browser;
 let appId: string;
 let acsUrl: string;
+let otherTwin: string;
 const POLICY = 'B2C_1_saml';
 
 beforeAll(async () => {
@@ -42,7 +45,15 @@ beforeAll(async () => {
   }));
   for (let i = 0; i < 100 && here.deps.policies.get('demo', POLICY) === undefined; i++) await new Promise((r) => setTimeout(r, 50));
   appId = (await here.createApp({ name: 'app', type: 'native', redirectUris: [`${rp.url}/cb`] })).app.clientId;
-  await upstream.createUser('pat@corp.example', 'pat-password-1', { givenName: 'Pat', familyName: 'Corp', displayName: 'Pat Corp' });
+  const pat = await upstream.createUser('pat@corp.example', 'pat-password-1', { givenName: 'Pat', familyName: 'Corp', displayName: 'Pat Corp' });
+  // Another tenant here already has a user with pat's identity at this IdP: tenant demo's sign-ins must never find it.
+  const other = await createTenant(here.provision, 'other');
+  const now = Date.now();
+  otherTwin = randomUUID();
+  await here.deps.store.createUser(
+    { id: otherTwin, tenantId: other.id, email: 'pat@corp.example', emailVerified: true, signInName: null, signInType: null, passwordHash: null, passwordAtLegacy: false, givenName: 'Twin', familyName: null, displayName: null, attributes: {}, disabled: false, createdAt: now, updatedAt: now },
+    [{ issuer: new URL(upstream.baseUrl).host, issuerAssignedId: pat.id }],
+  );
   const app = await createSamlApp({ store: upstream.deps.store, audit: upstream.deps.audit, clock: upstream.clock, fetch: (u, i) => fetch(u, i) }, upstream.tenant, {
     name: 'here',
     metadataUrl: `${here.baseUrl}/demo/federation/corp/saml/metadata`,
@@ -130,6 +141,7 @@ describe('an upstream SAML identity provider (a second Latchkey)', () => {
     const issuer = new URL(upstream.baseUrl).host;
     expect(first.idp).toBe(issuer);
     expect(first.newUser).toBe(true);
+    expect(first.oid).not.toBe(otherTwin);
     expect(first.given_name).toBe('Pat');
     expect(first.emails).toEqual(['pat@corp.example']);
     oid = first.oid as string;
@@ -446,6 +458,11 @@ describe('an upstream SAML identity provider (a second Latchkey)', () => {
         expect(new URL(res.location).searchParams.get('error_description')).toContain('AADB2C90273');
         const last = await here.deps.store.listAuditEvents({ tenantId: here.tenant.id, event: 'federated_signin', outcome: 'failure', limit: 1 });
         expect(last[0]?.detail).toMatch(/corp2: response for another sign-in/);
+        // The same provider id in another tenant: that tenant has no such sign-in waiting.
+        const form2 = await capture(context, page);
+        const elsewhere = await post(context, form2, `${here.baseUrl}/other/federation/corp/saml/acs`);
+        expect(elsewhere.status).toBe(404);
+        expect(elsewhere.body).not.toContain('code=');
       });
 
       it('entities, external entities and processing instructions, and a duplicated XML attribute, are refused before anything is read', async () => {
@@ -469,6 +486,23 @@ describe('an upstream SAML identity provider (a second Latchkey)', () => {
         expect(result.profile.issuerAssignedId).toBe(nameId);
         expect(result.profile.email).toBe('pat@corp.example');
       });
+    });
+
+    it('an IdP that starts signing with a new key is refused until its metadata shows it (read again after an hour)', async () => {
+      await rotateKeys(upstream.provision, upstream.tenant);
+      upstream.deps.keys.invalidate(upstream.tenant.id);
+      await refused((xml) => xml, /signature/i);
+      // An hour later the sign-in that sends the user there reads the metadata again (it lists the new certificate).
+      here.clock.advance(61 * 60_000);
+      let form: Record<string, string>;
+      try {
+        form = await capture(context, page);
+      } finally {
+        here.clock.advance(-61 * 60_000);
+      }
+      const res = await post(context, form);
+      const last = await here.deps.store.listAuditEvents({ tenantId: here.tenant.id, event: 'federated_signin', limit: 1 });
+      expect(new URL(res.location).searchParams.get('code'), last[0]?.detail ?? '').toBeTruthy();
     });
   });
 });

@@ -166,3 +166,30 @@ describe('XML signature wrapping and algorithm downgrades against a signed reque
     expect(() => verifyRedirectSignature(`${sha1}&Signature=${sha1Sig}`, 'SAMLRequest', [cert.base64])).toThrow(/rsa-sha1 is not accepted/);
   });
 });
+
+describe('identity issuers of SAML identity providers (users are found by issuer and subject)', () => {
+  it('refuses two providers whose users would get identities of the same issuer: shared entity id hosts (Okta, Google), and an identityIssuer that is another provider’s', async () => {
+    const cert = await deriveCertificate({ kid: 'k', tenantId: 't', createdAt: 0 }, privateKey);
+    const folder = mkdtempSync(join(dir, 'issuers-'));
+    const md = (name: string, entityId: string) => writeFileSync(join(folder, name), idpMetadataXml({ entityId, ssoUrl: 'https://idp.example/sso', sloUrl: 'https://idp.example/slo', certificates: [cert] }));
+    // Two companies' Okta orgs: Okta's entity ids are http://www.okta.com/{app id} for every customer.
+    md('okta-a.xml', 'http://www.okta.com/exkA1');
+    md('okta-b.xml', 'http://www.okta.com/exkB2');
+    md('adfs.xml', 'http://sts.contoso.com/adfs/services/trust');
+    const load = (providers: unknown[]) => {
+      writeFileSync(join(folder, 'identity-providers.json'), JSON.stringify({ providers }));
+      const r = loadIdentityProviders(folder);
+      return 'problems' in r ? r.problems.map((p) => `${p.path}: ${p.message}`) : [...r.providers.keys()];
+    };
+    const saml = (id: string, extra: Record<string, unknown>) => ({ id, type: 'saml', displayName: id, ...extra });
+    expect(load([saml('a', { metadataFile: 'okta-a.xml' }), saml('b', { metadataFile: 'okta-b.xml' })])).toEqual([expect.stringMatching(/^\$\.providers\[1\]\.identityIssuer: the users of providers\[0\] get identities of the issuer 'www\.okta\.com' too/)]);
+    // Metadata fetched later: its entity id is not known yet, so each names its issuer.
+    expect(load([saml('a', { metadataFile: 'adfs.xml' }), saml('b', { metadataUrl: 'https://partner.okta.com/app/exkB2/sso/saml/metadata' })])).toEqual([expect.stringMatching(/^\$\.providers\[1\]\.identityIssuer: with more than one SAML identity provider/)]);
+    expect(load([saml('a', { metadataFile: 'okta-a.xml' }), saml('b', { metadataFile: 'okta-b.xml', identityIssuer: 'www.okta.com' })])).toHaveLength(1);
+    expect(load([{ id: 'g', type: 'google', displayName: 'Google', clientId: 'c', clientSecret: { env: 'HOME' } }, saml('w', { metadataFile: 'okta-a.xml', identityIssuer: 'google.com' })])).toEqual([expect.stringMatching(/providers\[1\]\.identityIssuer: .*'google\.com'/)]);
+    // Told apart, or one SAML provider alone, or SAML providers on different hosts: accepted.
+    expect(load([saml('a', { metadataFile: 'okta-a.xml', identityIssuer: 'partner-a.example' }), saml('b', { metadataUrl: 'https://partner.okta.com/md', identityIssuer: 'partner-b.example' })])).toEqual(['a', 'b']);
+    expect(load([saml('a', { metadataUrl: 'https://partner.okta.com/md' }), { id: 'g', type: 'google', displayName: 'Google', clientId: 'c', clientSecret: { env: 'HOME' } }])).toEqual(['a', 'g']);
+    expect(load([saml('a', { metadataFile: 'okta-a.xml' }), saml('b', { metadataFile: 'adfs.xml' })])).toEqual(['a', 'b']);
+  });
+});
