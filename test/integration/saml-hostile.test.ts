@@ -9,6 +9,7 @@ import type { Tenant, User } from '../../src/model/entities.js';
 import { createSession } from '../../src/oauth/sso.js';
 import { createSamlApp } from '../../src/services/saml-apps.js';
 import { createTenant } from '../../src/services/tenants.js';
+import { createUser } from '../../src/services/users.js';
 import { startServer, type TestServer } from '../helpers/server.js';
 
 /**
@@ -176,6 +177,27 @@ describe('a hostile SAML app and a cross-tenant attacker', () => {
     await refusedPage(await get(`${sso()}?SAMLRequest=${encodeURIComponent(deflated(two))}`), /more than one NameIDPolicy/);
   });
 
+  it('asserts an emailAddress NameID only for a verified address: an SP keyed by email never gets an address nobody proved', async () => {
+    const unverified = await createUser(s.provision, s.tenant, { email: 'ceo@victim.example', password: 'unverified-pass-1', emailVerified: false });
+    const asked = authn().replace('</samlp:AuthnRequest>', '<samlp:NameIDPolicy Format="urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress"/></samlp:AuthnRequest>');
+    const answer = async (user: User) => samlResponseOf(await (await get(`${sso()}?SAMLRequest=${encodeURIComponent(deflated(asked))}`, sessionCookie(s.tenant, (await signedIn(user)).cookieValue))).text())!;
+    const refused = await answer(unverified);
+    expect(refused).toContain('urn:oasis:names:tc:SAML:2.0:status:InvalidNameIDPolicy');
+    expect(refused).not.toContain('ceo@victim.example');
+    // The same request for a user whose address was verified: the address is the NameID.
+    expect(await answer(ann)).toMatch(/<saml:NameID Format="urn:oasis:names:tc:SAML:1\.1:nameid-format:emailAddress"[^>]*>ann@example\.com</);
+  });
+
+  it('shows markup sent as an issuer or entity id as text on the error page', async () => {
+    const res = await get(`${sso()}?SAMLRequest=${encodeURIComponent(deflated(authn('', '&lt;script&gt;alert(1)&lt;/script&gt;')))}`);
+    await refusedPage(res.clone(), /is not registered in this tenant/);
+    expect(await res.text()).not.toContain('<script>alert(1)');
+    const idpInit = await get(`${s.baseUrl}/demo/B2C_1_signupsignin/generic/login?EntityId=${encodeURIComponent('<img src=x onerror=alert(1)>')}`);
+    const html = await idpInit.text();
+    expect(idpInit.status).toBe(400);
+    expect(html).not.toContain('<img src=x');
+  });
+
   it('keeps RelayState opaque: markup in it is escaped in the form to the ACS, it is never a redirect, and an oversized one is refused', async () => {
     const { cookieValue } = await signedIn(ann);
     const relay = `"><script>alert(document.domain)</script><a href="https://evil.example/`;
@@ -273,6 +295,14 @@ describe('a hostile SAML app and a cross-tenant attacker', () => {
     // Without any browser session: nothing ends, and the answer still goes to the registered URL only.
     const none = await get(`${sloAt('demo')}?${signRedirectQuery('SAMLRequest', deflated(logoutXml(bob, victim.session.sid)), undefined, spKey)}`);
     expect(none.headers.get('location')!.startsWith(`${SIGNED_SLO}?`)).toBe(true);
+    expect(await alive(victim)).toBe(true);
+    // An app registered without a certificate cannot sign: its LogoutRequest ends the browser's own session, as
+    // the OpenID logout URL does without a token, and never the session of the user it names.
+    const third = await signedIn(ann);
+    const unsignedLogout = logoutXml(bob, victim.session.sid).replace(SIGNED, SP);
+    const plain = await get(`${sloAt('demo')}?SAMLRequest=${encodeURIComponent(deflated(unsignedLogout))}`, sessionCookie(s.tenant, third.cookieValue));
+    expect(plain.status).toBe(200);
+    expect(await alive(third)).toBe(false);
     expect(await alive(victim)).toBe(true);
     // A LogoutRequest naming a tenant's app at another tenant's endpoint is unknown there.
     await refusedPage(await get(`${sloAt('other')}?${signRedirectQuery('SAMLRequest', deflated(logoutXml(bob, victim.session.sid)), undefined, spKey)}`, sessionCookie(s.tenant, victim.cookieValue)), /is not registered in this tenant/);
