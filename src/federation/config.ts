@@ -3,7 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { basename, isAbsolute, join, resolve } from 'node:path';
 import { z } from 'zod';
 import { presets, type PresetType } from './presets.js';
-import { samlProviderSchema, resolveSamlProvider, type SamlProviderSettings } from './saml/provider-config.js';
+import { identityIssuerProblems, samlProviderSchema, resolveSamlProvider, type SamlProviderSettings } from './saml/provider-config.js';
 import { secretRefSchema, type SecretRef } from '../model/secret-ref.js';
 
 /**
@@ -311,10 +311,15 @@ export function loadIdentityProviders(folder: string, env: NodeJS.ProcessEnv = p
   if (!parsed.success) return { problems: parsed.error.issues.map((i) => ({ file, path: jsonPath(i.path), message: i.message })) };
   const problems: ProviderProblem[] = [];
   const providers = new Map<string, IdentityProvider>();
+  const indexed: { index: number; provider: IdentityProvider }[] = [];
   parsed.data.providers.forEach((p, i) => {
     const resolved = resolveProvider(p, i, folder, file, env, problems);
-    if (resolved) providers.set(resolved.id, resolved);
+    if (resolved) {
+      providers.set(resolved.id, resolved);
+      indexed.push({ index: i, provider: resolved });
+    }
   });
+  if (problems.length === 0) problems.push(...identityIssuerProblems(indexed, file));
   return problems.length > 0 ? { problems } : { providers };
 }
 

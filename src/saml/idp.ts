@@ -290,10 +290,12 @@ function authnContextOf(amr: string[] | undefined): string {
 export async function respond(deps: Deps, ctx: Pick<TenantPolicyContext, 'tenant' | 'policy' | 'endpoints'>, saml: SamlSsoContext, user: User, auth: Authentication, ip: string): Promise<SamlOutcome> {
   const { tenant, policy } = ctx;
   let nameId: string | null = user.id;
-  if (saml.nameIdFormat === 'email') nameId = user.email;
+  // SAML carries no "verified" flag: an SP keyed by email trusts the NameID as the user, so an address
+  // nobody proved (sign-up without verification, an upstream that does not vouch for it) is never one.
+  if (saml.nameIdFormat === 'email') nameId = user.emailVerified ? user.email : null;
   if (saml.nameIdFormat === 'transient') nameId = newId(randomBytes);
   if (nameId === null) {
-    return failure(deps, ctx, saml, ip, { status: STATUS.requester, subStatus: STATUS.invalidNameIdPolicy, message: 'The account has no email address for an emailAddress NameID.' });
+    return failure(deps, ctx, saml, ip, { status: STATUS.requester, subStatus: STATUS.invalidNameIdPolicy, message: 'The account has no verified email address for an emailAddress NameID.' });
   }
   if (auth.session) await joinSession(deps, auth.session, saml.clientId, policy.id);
   const keys = await samlKeys(deps, tenant.id);

@@ -23,8 +23,10 @@ export type LogoutOutcome =
   | { type: 'post'; url: string; fields: Record<string, string>; frames: string[]; endedSession: boolean }
   | { type: 'page'; frames: string[]; endedSession: boolean };
 
-function nameIdValue(app: SamlApp, user: { id: string; email: string | null }): string | undefined {
-  return app.nameIdFormat === 'email' ? (user.email ?? undefined) : user.id;
+/** The NameID the app was given (respond() gives an emailAddress NameID only for a verified address). */
+function nameIdValue(app: SamlApp, user: { id: string; email: string | null; emailVerified: boolean }): string | undefined {
+  if (app.nameIdFormat !== 'email') return user.id;
+  return user.emailVerified ? (user.email ?? undefined) : undefined;
 }
 
 /**

@@ -79,6 +79,8 @@ export async function createSamlApp(d: { store: Store; audit: Audit; clock: Cloc
     slo = { url: input.sloUrl, responseUrl: null, binding: 'redirect' };
   }
   if (slo) checkUrl('single logout URL', slo.url);
+  // The metadata's ResponseLocation is where LogoutResponses go (a redirect, a form, a page's link): the same rules.
+  if (slo?.responseUrl) checkUrl('single logout response URL', slo.responseUrl);
   if (input.requireSignedRequests && certificates.length === 0) {
     throw invalid("--require-signed-requests needs the service provider's signing certificate: register it from its metadata (--metadata-url or --metadata-file)");
   }

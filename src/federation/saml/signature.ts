@@ -97,6 +97,36 @@ function checkAlgorithms(sig: SignedXml, id: string): void {
 }
 
 /**
+ * Why a signature anywhere in `doc` uses an algorithm Latchkey does not accept (the same rules as
+ * checkAlgorithms), or undefined. For messages another library verifies (node-saml's responses).
+ */
+export function signatureAlgorithmProblem(doc: Document): string | undefined {
+  const signatures = doc.getElementsByTagNameNS(NS.ds, 'Signature');
+  for (let i = 0; i < signatures.length; i++) {
+    const info = children(signatures[i]!, NS.ds, 'SignedInfo')[0];
+    if (!info) return 'a signature has no SignedInfo.';
+    const algorithm = (parent: Element, name: string) => {
+      const el = children(parent, NS.ds, name)[0];
+      return el ? (attr(el, 'Algorithm') ?? '') : '';
+    };
+    const method = algorithm(info, 'SignatureMethod');
+    if (!(method in RSA_SHA)) return `the signature algorithm ${method || '(none)'} is not accepted (RSA with SHA-256, -384 or -512).`;
+    if (!C14NS.has(algorithm(info, 'CanonicalizationMethod'))) return 'a signature uses a canonicalization that is not accepted.';
+    for (const ref of children(info, NS.ds, 'Reference')) {
+      const digest = algorithm(ref, 'DigestMethod');
+      if (!DIGESTS.has(digest)) return `the digest algorithm ${digest || '(none)'} is not accepted.`;
+      for (const list of children(ref, NS.ds, 'Transforms')) {
+        for (const t of children(list, NS.ds, 'Transform')) {
+          const a = attr(t, 'Algorithm') ?? '';
+          if (a !== ENVELOPED && !C14NS.has(a)) return `the signature transform ${a || '(none)'} is not accepted.`;
+        }
+      }
+    }
+  }
+  return undefined;
+}
+
+/**
  * The HTTP-Redirect binding's signature (SAML bindings §3.4.4.1): over the octets
  * `SAMLRequest=…&RelayState=…&SigAlg=…` exactly as they were URL-encoded in the query string.
  * `rawQuery` is the request URL's query as received.

@@ -6,6 +6,7 @@ import type { Counters } from '../../security/counters.js';
 import { pemOf, type SamlKeys } from './certificates.js';
 import { fetchMetadata, parseIdpMetadata, type FetchLike, type IdpMetadata } from './metadata.js';
 import { entityIssuer } from './provider-config.js';
+import { signatureAlgorithmProblem } from './signature.js';
 import { NS, attr, child, children, parseTime, parseXml, textOf } from './xml.js';
 
 /**
@@ -137,6 +138,9 @@ export class SamlUpstream {
     } catch (err) {
       throw new SamlUpstreamError('invalid_response', `${p.displayName} sent an unreadable response: ${err instanceof Error ? err.message : 'error'}`);
     }
+    // node-saml (xml-crypto) would also check RSA-SHA1 signatures and SHA-1 digests: refused first, as Latchkey refuses them everywhere.
+    const weak = signatureAlgorithmProblem(raw);
+    if (weak) throw new SamlUpstreamError('invalid_response', `${p.displayName} sent a response Latchkey does not accept: ${weak}`);
     const destination = attr(raw.documentElement, 'Destination');
     if (destination !== undefined && destination !== acsUrl) throw new SamlUpstreamError('invalid_response', `${p.displayName}'s response is addressed to ${destination.slice(0, 200)}, not to this ACS.`);
     if (attr(raw.documentElement, 'InResponseTo') !== `_${checks.nonce}`) {
@@ -160,10 +164,15 @@ export class SamlUpstream {
     const subject = child(assertion, NS.saml, 'Subject');
     const bearer = subject ? children(subject, NS.saml, 'SubjectConfirmation').filter((c) => attr(c, 'Method') === 'urn:oasis:names:tc:SAML:2.0:cm:bearer') : [];
     const now = this.deps.clock.now();
-    const confirmed = bearer.some((c) => {
-      const data = child(c, NS.saml, 'SubjectConfirmationData');
-      if (!data || attr(data, 'Recipient') !== acsUrl) return false;
-      const until = parseTime(attr(data, 'NotOnOrAfter'), 'SubjectConfirmationData NotOnOrAfter');
+    const forThisAcs = bearer.map((c) => child(c, NS.saml, 'SubjectConfirmationData')).filter((d): d is Element => d !== undefined && attr(d, 'Recipient') === acsUrl);
+    if (forThisAcs.length === 0) throw new SamlUpstreamError('invalid_response', `${p.displayName}'s assertion has no bearer confirmation for this ACS (Recipient).`);
+    // The signed assertion itself must answer this sign-in's request: the response's InResponseTo is not
+    // signed when only the assertion is, so an unsolicited assertion could otherwise be carried into any
+    // waiting sign-in (SAML profiles §4.1.4.2: InResponseTo is the request's ID).
+    const answering = forThisAcs.filter((d) => attr(d, 'InResponseTo') === `_${checks.nonce}`);
+    if (answering.length === 0) throw new SamlUpstreamError('invalid_response', `${p.displayName}'s assertion does not answer this sign-in's request (its bearer confirmation has no matching InResponseTo).`);
+    const confirmed = answering.some((d) => {
+      const until = parseTime(attr(d, 'NotOnOrAfter'), 'SubjectConfirmationData NotOnOrAfter');
       return until !== undefined && until + CLOCK_SKEW_MS > now;
     });
     if (!confirmed) throw new SamlUpstreamError('invalid_response', `${p.displayName}'s assertion has no bearer confirmation for this ACS (Recipient) that is still valid.`);
