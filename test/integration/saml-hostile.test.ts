@@ -9,7 +9,7 @@ import type { Tenant, User } from '../../src/model/entities.js';
 import { createSession } from '../../src/oauth/sso.js';
 import { createSamlApp } from '../../src/services/saml-apps.js';
 import { createTenant } from '../../src/services/tenants.js';
-import { createUser } from '../../src/services/users.js';
+import { createLocalUser } from '../../src/services/users.js';
 import { startServer, type TestServer } from '../helpers/server.js';
 
 /**
@@ -178,7 +178,7 @@ describe('a hostile SAML app and a cross-tenant attacker', () => {
   });
 
   it('asserts an emailAddress NameID only for a verified address: an SP keyed by email never gets an address nobody proved', async () => {
-    const unverified = await createUser(s.provision, s.tenant, { email: 'ceo@victim.example', password: 'unverified-pass-1', emailVerified: false });
+    const unverified = await createLocalUser(s.provision, s.tenant, { email: 'ceo@victim.example', password: 'unverified-pass-1', emailVerified: false }, { by: 'cli' });
     const asked = authn().replace('</samlp:AuthnRequest>', '<samlp:NameIDPolicy Format="urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress"/></samlp:AuthnRequest>');
     const answer = async (user: User) => samlResponseOf(await (await get(`${sso()}?SAMLRequest=${encodeURIComponent(deflated(asked))}`, sessionCookie(s.tenant, (await signedIn(user)).cookieValue))).text())!;
     const refused = await answer(unverified);
