@@ -1,3 +1,5 @@
+import { keepProvenPassword } from './users-update.js';
+import { provisionDeps } from './deps.js';
 import type { Deps } from './deps.js';
 import { checkLegacyPassword } from '../migration/legacy-ropc.js';
 import { normalizeSignInName } from '../store/normalize.js';
@@ -92,8 +94,7 @@ export async function authenticateLocal(
   await store.clearLoginFailures(tenant.id, name);
   if (passwords.needsRehash(user.passwordHash)) {
     // An imported hash (bcrypt, argon2, PBKDF2…) or a lower cost: replaced now that the password is known.
-    await store.setUserPassword(tenant.id, user.id, await passwords.hash(input.password), clock.now());
-    await audit.record({ ...base, event: 'password_rehashed', outcome: 'success', subject: user.id, detail: user.passwordHash.split('$', 2).join('$').slice(0, 30) });
+    await keepProvenPassword(provisionDeps(deps), tenant, user, input.password, 'rehashed', { clientId: input.clientId, ip: input.ip });
   }
   await audit.record({ ...base, event: 'signin', outcome: 'success', subject: user.id, detail: input.via });
   count('success');
@@ -133,7 +134,6 @@ async function migrateFromLegacy(
     return 'unavailable';
   }
   if (check.result === 'invalid') return 'invalid';
-  await store.setUserPassword(tenant.id, user.id, await passwords.hash(input.password), clock.now());
-  await audit.record({ ...base, event: 'password_migrated', outcome: 'success', detail: new URL(legacy.tokenUrl).host });
+  await keepProvenPassword(provisionDeps(deps), tenant, user, input.password, { migratedFrom: new URL(legacy.tokenUrl).host }, { clientId: input.clientId, ip: input.ip });
   return 'valid';
 }

@@ -13,9 +13,6 @@ const USER_WRITES = ['createUser', 'addUserIdentity', 'removeUserIdentity', 'upd
 const OWNERS = [
   /^services\/users(-[a-z-]+)?\.ts$/,
   /^services\/user-import\.ts$/,
-  // A password proven at sign-in (rehash, migration from the old provider) is still stored here; it
-  // moves to users-update.ts's keepProvenPassword, after which this line goes.
-  /^services\/local-auth\.ts$/,
 ];
 
 const src = join(import.meta.dirname, '..', '..', 'src');
