@@ -18,6 +18,7 @@ import { registerLayoutAssetRoutes } from './http/layout-assets.js';
 import { registerPageRoutes } from './http/pages.js';
 import { sendAuthorizationResponse, sendPage } from './http/respond.js';
 import { registerTokenRoutes } from './http/token.js';
+import { registerCommonRoutes } from './http/common.js';
 import { registerSamlRoutes } from './http/saml.js';
 import { errorResponse } from './oauth/authorization-response.js';
 import { TargetedError } from './oauth/authorize-request.js';
@@ -136,6 +137,7 @@ export async function buildApp(deps: Deps, opts: BuildOptions = {}): Promise<Fas
 
   const cookies = cookieNames(deps.config);
   registerMetadataRoutes(app, deps);
+  registerCommonRoutes(app, deps, cookies);
   registerAuthorizeRoutes(app, deps, cookies);
   registerJourneyRoutes(app, deps, cookies);
   registerTokenRoutes(app, deps);

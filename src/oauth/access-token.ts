@@ -2,7 +2,8 @@ import { jwtVerify, type JWTPayload } from 'jose';
 import type { Deps } from '../services/deps.js';
 import type { Tenant } from '../model/entities.js';
 import { OAuthError } from '../model/errors.js';
-import { issuerFor } from './tenant-context.js';
+import { isGuest } from '../services/enterprise-apps.js';
+import { issuerFor, multiTenantIssuer } from './tenant-context.js';
 
 function invalidToken(description: string): OAuthError {
   return new OAuthError('invalid_token', description, {
@@ -38,7 +39,27 @@ export async function verifyAccessToken(deps: Deps, tenant: Tenant, token: strin
     throw invalidToken('The access token is invalid or has expired.');
   }
   const policyClaim = typeof payload.tfp === 'string' ? payload.tfp : typeof payload.acr === 'string' ? payload.acr : tenant.defaultPolicy;
-  if (payload.iss !== issuerFor(deps.config.baseUrl, tenant, policyClaim)) throw invalidToken('The access token was not issued by this tenant.');
+  // A token a multi-tenant app or API is party to names the tenant in Azure AD's form, with `tid`.
+  const organization = payload.tid !== undefined;
+  const expected = organization ? (payload.tid === tenant.id ? multiTenantIssuer(deps.config.baseUrl, tenant) : undefined) : issuerFor(deps.config.baseUrl, tenant, policyClaim);
+  if (payload.iss !== expected) throw invalidToken('The access token was not issued by this tenant.');
   if (typeof payload.jti === 'string' && (await deps.store.isAccessTokenRevoked(payload.jti))) throw invalidToken('The access token has been revoked.');
+  if (organization) await checkStillConsented(deps, tenant, payload);
   return payload;
+}
+
+/**
+ * A multi-tenant app's token outside its home holds only while the app is provisioned in the tenant and,
+ * for a user's token, while the user's or an administrator's consent stands: `app remove` and a consent
+ * withdrawn end such tokens here (APIs that check tokens offline learn it by introspecting).
+ */
+async function checkStillConsented(deps: Deps, tenant: Tenant, payload: JWTPayload): Promise<void> {
+  const clientId = typeof payload.client_id === 'string' ? payload.client_id : typeof payload.azp === 'string' ? payload.azp : undefined;
+  const app = clientId === undefined ? undefined : await deps.store.findAppAnyTenant(clientId);
+  if (!app || !isGuest(app, tenant.id)) return;
+  const enterprise = await deps.store.findEnterpriseApp(tenant.id, app.clientId);
+  if (!enterprise) throw invalidToken('The application was removed from this tenant.');
+  if (typeof payload.oid === 'string' && !Array.isArray(payload.roles) && !enterprise.adminConsent && !(await deps.store.findConsent(tenant.id, payload.oid, app.clientId))) {
+    throw invalidToken('The user withdrew the consent to this application.');
+  }
 }

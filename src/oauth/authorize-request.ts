@@ -1,6 +1,7 @@
 import type { Store } from '../store/store.js';
-import type { App } from '../model/entities.js';
-import { B2C_CODES, OAuthError, pageError, type B2cCode } from '../model/errors.js';
+import type { App, AppPermission } from '../model/entities.js';
+import { B2C_CODES, OAuthError, pageError, type AadCode, type B2cCode } from '../model/errors.js';
+import { findClient } from '../services/enterprise-apps.js';
 import { parseScope, resolveDelegatedScopes, type ResolvedScopes } from './scopes.js';
 
 export type ResponseMode = 'query' | 'fragment' | 'form_post';
@@ -29,6 +30,12 @@ export interface AuthorizationRequest {
   clientInfo: boolean;
   /** `ui_locales` (or B2C's older `lang`): the languages the app asks the pages to use, most preferred first. */
   uiLocales?: string;
+  /**
+   * An administrator's consent for the whole tenant (the admin-consent endpoint) rather than a sign-in:
+   * the permissions asked for, and the `scope` the answer echoes. Its journey ends in
+   * `admin_consent=True&tenant=…`, never in a token.
+   */
+  adminConsent?: { permissions: Omit<AppPermission, 'clientId'>[]; scope: string };
 }
 
 /** Where an error about this request may be sent (known only once client and redirect URI check out). */
@@ -70,7 +77,8 @@ export async function validateClientAndRedirect(
 ): Promise<{ app: App; redirectUri: string }> {
   const clientId = single(params, 'client_id');
   if (!clientId) throw pageError('invalid_request', "The request is missing the 'client_id' parameter.", B2C_CODES.missingClientId);
-  const app = /^[\w-]{1,64}$/.test(clientId) ? await store.findApp(tenantId, clientId) : undefined;
+  // The tenant's own app, or a multi-tenant app of another tenant (its consent there provisions it).
+  const app = /^[\w-]{1,64}$/.test(clientId) ? await findClient(store, tenantId, clientId) : undefined;
   if (!app) throw pageError('invalid_request', `The application '${clientId}' is not registered in this tenant.`, B2C_CODES.unknownApplicationOrScope);
   if (app.redirectUris.length === 0) {
     throw pageError('invalid_request', `The application '${clientId}' has no registered redirect URI.`, B2C_CODES.noRedirectUriRegistered);
@@ -115,7 +123,7 @@ export async function parseAuthorizationRequest(
     responseMode: validMode ?? defaultMode(rtParts.length > 0 ? rtParts : ['code']),
     ...(state !== undefined ? { state } : {}),
   };
-  const fail = (code: ConstructorParameters<typeof OAuthError>[0], msg: string, b2cCode?: B2cCode): never => {
+  const fail = (code: ConstructorParameters<typeof OAuthError>[0], msg: string, b2cCode?: B2cCode | AadCode): never => {
     throw new TargetedError(new OAuthError(code, msg, b2cCode ? { b2cCode } : {}), target);
   };
 
@@ -144,7 +152,7 @@ export async function parseAuthorizationRequest(
 
     const requested = parseScope(single(params, 'scope', target));
     if (requested.length === 0) fail('invalid_request', "The request is missing the 'scope' parameter.", B2C_CODES.missingScope);
-    const scopes = await resolveDelegatedScopes(store, app, requested);
+    const scopes = await resolveDelegatedScopes(store, app, requested, ctx.tenantId);
     const hasOpenid = scopes.oidc.includes('openid');
     if (responseType.includes('id_token') && !hasOpenid) {
       fail('invalid_scope', "An id_token needs the 'openid' scope.", B2C_CODES.openidScopeMissing);

@@ -56,6 +56,27 @@ export function issuerFor(baseUrl: string, tenant: Tenant, policyId: string): st
     : `${baseUrl}/${tenant.id}/v2.0/`;
 }
 
+/**
+ * The issuer of tokens a multi-tenant app or API is party to: Azure AD's form, one per tenant whatever the
+ * tenant's issuer pattern, so that one template names every tenant's (`commonIssuerTemplate`).
+ */
+export function multiTenantIssuer(baseUrl: string, tenant: Pick<Tenant, 'id'>): string {
+  return `${baseUrl}/${tenant.id}/v2.0/`;
+}
+
+/** What `/common` and `/organizations` discovery give as issuer: Azure AD's template, `{tenantid}` literally in it. */
+export function commonIssuerTemplate(baseUrl: string): string {
+  return `${baseUrl}/{tenantid}/v2.0/`;
+}
+
+/** The tenant-independent endpoints Azure AD has, where a multi-tenant app signs in people of any tenant. */
+export type CommonSegment = 'common' | 'organizations';
+
+/** An endpoint of `/common` or `/organizations`. */
+export function commonEndpointUrl(baseUrl: string, segment: CommonSegment, suffix: string): string {
+  return `${baseUrl}/${segment}/${suffix}`;
+}
+
 /** An endpoint URL written the way the client addressed us, with tenant and policy literally in it. */
 export function endpointUrl(baseUrl: string, ctx: Pick<TenantPolicy, 'tenantSegment' | 'form'>, policyId: string, suffix: string): string {
   const policy = policyId.toLowerCase();

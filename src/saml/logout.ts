@@ -3,7 +3,8 @@ import { deflateRawSync } from 'node:zlib';
 import { sha256 } from '../crypto/secrets.js';
 import type { Deps } from '../services/deps.js';
 import { pageError } from '../model/errors.js';
-import { issuerFor } from '../oauth/tenant-context.js';
+import { findClient } from '../services/enterprise-apps.js';
+import { issuerFor, multiTenantIssuer } from '../oauth/tenant-context.js';
 import type { SamlApp, SessionClient, SsoSession, Tenant } from '../model/entities.js';
 import { samlKeys } from '../federation/saml/certificates.js';
 import { idpEntityId, issuerOf, readMessage, type IncomingMessage, type TenantPolicyContext } from './idp.js';
@@ -49,10 +50,11 @@ export async function logoutFrames(deps: Deps, tenant: Tenant, session: SsoSessi
       urls.push(`${saml.slo.url}${saml.slo.url.includes('?') ? '&' : '?'}${query}`);
       continue;
     }
-    const app = await deps.store.findApp(tenant.id, c.clientId);
+    const app = await findClient(deps.store, tenant.id, c.clientId);
     if (!app?.logoutUrl) continue;
     const url = new URL(app.logoutUrl);
-    url.searchParams.set('iss', issuerFor(deps.config.baseUrl, tenant, c.policyId));
+    // The issuer of the app's id_tokens: Azure AD's form for a multi-tenant app.
+    url.searchParams.set('iss', app.multiTenant ? multiTenantIssuer(deps.config.baseUrl, tenant) : issuerFor(deps.config.baseUrl, tenant, c.policyId));
     url.searchParams.set('sid', session.sid);
     urls.push(url.toString());
   }

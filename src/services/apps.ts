@@ -5,6 +5,7 @@ import { GUID, isLoopbackHost } from '../model/patterns.js';
 import { ADMIN_API_URI, ensureAdminApi } from './admin-api.js';
 import { newSecret } from './app-secrets.js';
 import type { ProvisionDeps } from './deps.js';
+import { ensureCommonKeys } from './keys.js';
 
 /** Apps: registered with their redirect URIs and first secret; APIs' scopes and roles; the grants between apps. */
 
@@ -36,6 +37,8 @@ export interface CreateAppInput {
   logoutUrl?: string;
   /** Users consent to the scopes it asks for on first use (a consent page). */
   thirdParty?: boolean;
+  /** People of other tenants may use it (through /common), once they or their administrator consent. */
+  multiTenant?: boolean;
 }
 
 /** Creates an app; confidential types get a 256-bit secret, returned once and stored as SHA-256. */
@@ -82,9 +85,12 @@ export async function createApp(d: ProvisionDeps, tenant: Tenant, input: CreateA
     allowRopc: input.allowRopc ?? false,
     logoutUrl: input.logoutUrl ?? null,
     thirdParty: input.thirdParty ?? false,
+    multiTenant: input.multiTenant ?? false,
     createdAt: d.clock.now(),
   };
   await d.store.createApp(app);
+  // Its tokens are signed with the instance's keys: made now, so every tenant publishes them before the first token.
+  if (app.multiTenant) await ensureCommonKeys(d);
   await d.audit.record({ tenantId: tenant.id, event: 'app_created', outcome: 'success', clientId, detail: `${app.type} ${name}` });
   return clientSecret ? { app, clientSecret } : { app };
 }
@@ -103,12 +109,17 @@ export async function definedOnApi(d: Pick<ProvisionDeps, 'store'>, api: App, ki
   return kind === 'scope' ? d.store.listAppScopes(api.clientId) : d.store.listAppRoles(api.clientId);
 }
 
-/** Adds a scope (delegated permission) or an app role to an API; returns what it defines now. */
-export async function defineOnApi(d: Pick<ProvisionDeps, 'store'>, api: App, kind: 'scope' | 'role', name: string, description?: string): Promise<string[]> {
+/**
+ * Adds a scope (delegated permission) or an app role to an API; returns what it defines now. A scope
+ * with `adminConsent` is one only an administrator may consent to (for the whole tenant): other users
+ * of a tenant the API is not consented in see "Need admin approval".
+ */
+export async function defineOnApi(d: Pick<ProvisionDeps, 'store'>, api: App, kind: 'scope' | 'role', name: string, description?: string, adminConsent?: boolean): Promise<string[]> {
   await definedOnApi(d, api, kind);
   if (!/^[A-Za-z][\w.-]{0,99}$/.test(name)) throw invalid(`invalid --${kind} '${name}': letters, digits, '.', '_' and '-'`);
   if (description !== undefined && (kind !== 'scope' || description.trim().length === 0 || description.length > 200)) throw invalid('invalid --description: a scope\'s 1-200 characters, shown on consent pages');
-  if (kind === 'scope') await d.store.addAppScope(api.clientId, name, description?.trim());
+  if (adminConsent && kind !== 'scope') throw invalid('--admin-consent is for scopes: app roles are always consented by an administrator');
+  if (kind === 'scope') await d.store.addAppScope(api.clientId, name, description?.trim(), adminConsent ?? false);
   else await d.store.addAppRole(api.clientId, name);
   return definedOnApi(d, api, kind);
 }
