@@ -131,6 +131,8 @@ export async function parseAuthorizationRequest(
     for (const name of ['state', 'response_type', 'response_mode', 'scope', 'nonce', 'code_challenge', 'code_challenge_method', 'prompt', 'max_age', 'login_hint', 'domain_hint', 'id_token_hint', 'client_info', 'ui_locales', 'lang']) {
       single(params, name, target);
     }
+    // A multi-tenant daemon's redirect URI receives the admin-consent answer only: it signs no one in.
+    if (app.type === 'daemon') fail('unauthorized_client', 'A daemon application signs no one in: it uses the client credentials grant.');
     if (params.request !== undefined) fail('invalid_request', 'Request objects are not supported.');
     if (params.request_uri !== undefined) fail('invalid_request', 'request_uri is not supported.');
 

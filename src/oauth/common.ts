@@ -134,6 +134,8 @@ export async function adminConsentRequest(
     );
   }
   const consent = await adminConsentPermissions(deps, client.app, params, target);
+  const loginHint = single(params, 'login_hint', target);
+  const uiLocales = single(params, 'ui_locales', target);
   return {
     tenantId: tenant.id,
     tenantSegment: tenant.slug,
@@ -147,6 +149,8 @@ export async function adminConsentRequest(
     prompt: [],
     clientInfo: false,
     ...(target.state !== undefined ? { state: target.state } : {}),
+    ...(loginHint !== undefined ? { loginHint } : {}),
+    ...(uiLocales !== undefined ? { uiLocales } : {}),
     adminConsent: consent,
   };
 }

@@ -53,7 +53,8 @@ export async function createApp(d: ProvisionDeps, tenant: Tenant, input: CreateA
   if ((input.type === 'web' || input.type === 'spa' || input.type === 'native') && redirectUris.length === 0) {
     throw invalid(`an app of type ${input.type} needs at least one --redirect-uri`);
   }
-  if (input.type === 'daemon' && redirectUris.length > 0) throw invalid('a daemon app has no redirect URIs');
+  // A multi-tenant daemon may name where the admin-consent endpoint answers (Azure's daemons do); it signs no one in.
+  if (input.type === 'daemon' && redirectUris.length > 0 && !input.multiTenant) throw invalid('a daemon app has no redirect URIs (a multi-tenant one may have one, for the admin-consent answer)');
   if (input.identifierUri !== undefined) {
     if (input.type !== 'api') throw invalid('--identifier-uri is for apps of type api');
     if (!/^[a-z][a-z0-9+.-]*:\/\/?[^\s]+[^/]$/i.test(input.identifierUri)) {
