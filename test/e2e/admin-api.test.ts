@@ -100,6 +100,15 @@ describe('admin API', () => {
     expect((await call('DELETE', `/keys/${old}`, rw)).body).toEqual({ retired: [old] });
     const active = after.find((k) => k.status === 'active')!.kid;
     expect((await call('DELETE', `/keys/${active}`, rw)).status).toBe(400);
+    // Two steps: a prepared key is published and listed as next, signs nothing, and the next rotation makes it active.
+    const prepared = (await call('POST', '/keys/rotate', rw, { prepare: true })).body.keys as { kid: string; status: string }[];
+    const next = prepared.find((k) => k.status === 'next')!.kid;
+    expect(prepared.find((k) => k.status === 'active')!.kid).toBe(active);
+    expect((await call('DELETE', `/keys/${next}`, rw)).status).toBe(400);
+    expect((await call('POST', '/keys/rotate', rw, { prepare: true })).status).toBe(409);
+    const promoted = (await call('POST', '/keys/rotate', rw, {})).body.keys as { kid: string; status: string }[];
+    expect(promoted.find((k) => k.status === 'active')!.kid).toBe(next);
+    expect(promoted.find((k) => k.kid === active)!.status).toBe('grace');
     // New tokens are signed with the new key, so the admin tokens keep working.
     rw = await tokenFor('demo', 'Admin.ReadWrite.All');
     ro = await tokenFor('demo', 'Admin.Read.All');
