@@ -2,10 +2,11 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { randomToken } from '../crypto/secrets.js';
 import type { Deps } from '../services/deps.js';
 import type { Tenant } from '../model/entities.js';
-import { OAuthError } from '../model/errors.js';
+import { B2C_CODES, OAuthError } from '../model/errors.js';
 import { authorize } from '../oauth/authorize.js';
 import { parseAuthorizationRequest, type AuthorizationRequest, type RawParams } from '../oauth/authorize-request.js';
-import { adminConsentRequest, claimedClient, commonClient, commonLogout, defaultPolicyOf, grantTenant, homeRealm, notMultiTenant } from '../oauth/common.js';
+import { adminConsentRequest, claimedClient, commonClient, commonLogout, defaultPolicyOf, grantTenant, homeRealm, isSilent, notMultiTenant, silentTarget, type HomeRealm } from '../oauth/common.js';
+import { TargetedError } from '../oauth/authorize-request.js';
 import { commonDiscoveryDocument } from '../oauth/discovery.js';
 import { findClient } from '../services/enterprise-apps.js';
 import { commonEndpointUrl, type CommonSegment } from '../oauth/tenant-context.js';
@@ -52,8 +53,12 @@ export function registerCommonRoutes(app: FastifyInstance, deps: Deps, cookies: 
         const client = await commonClient(deps, segment, params);
         // Everything else about the request is checked before anyone is asked anything: as the app's home tenant sees it.
         await parseAuthorizationRequest(deps.store, { tenantId: client.app.tenantId, tenantSegment: segment, form: 'path', policyId: '' }, params);
-        const realm = await homeRealm(deps, params);
-        if ('ask' in realm) return askHomeRealm(req, reply, segment, 'oauth2/v2.0/authorize', params, client.app.name, realm);
+        const realm = await sessionRealm(req, params, await homeRealm(deps, params));
+        if ('ask' in realm) {
+          // A silent request has no page to ask on.
+          if (isSilent(params)) throw new TargetedError(new OAuthError('login_required', 'The browser has no session in an organization and the request names none (login_hint, domain_hint).', { b2cCode: B2C_CODES.noSession }), silentTarget(params, client.redirectUri));
+          return askHomeRealm(req, reply, segment, 'oauth2/v2.0/authorize', params, client.app.name, realm);
+        }
         return continueInTenant(req, reply, realm.tenant, async (tenant, policyId) => {
           const { request } = await parseAuthorizationRequest(deps.store, { tenantId: tenant.id, tenantSegment: tenant.slug, form: 'path', policyId }, params);
           return request;
@@ -68,7 +73,7 @@ export function registerCommonRoutes(app: FastifyInstance, deps: Deps, cookies: 
       handler: async (req, reply) => {
         const params = requestParams(req);
         const client = await commonClient(deps, segment, params);
-        const realm = await homeRealm(deps, params);
+        const realm = await sessionRealm(req, params, await homeRealm(deps, params));
         if ('ask' in realm) return askHomeRealm(req, reply, segment, 'v2.0/adminconsent', params, client.app.name, realm);
         return continueInTenant(req, reply, realm.tenant, (tenant) => adminConsentRequest(deps, tenant, defaultPolicyOf(deps, tenant), client, params));
       },
@@ -122,6 +127,22 @@ export function registerCommonRoutes(app: FastifyInstance, deps: Deps, cookies: 
     const client = await commonClient(deps, undefined, params);
     return continueInTenant(req, reply, tp.tenant, (tenant) => adminConsentRequest(deps, tenant, tp.policy, client, params), tp.policy.id);
   });
+
+  /**
+   * Without a hint, the browser's one SSO session names the organization (a person signed in to one
+   * tenant is not asked again); with sessions in several, or `prompt=login|select_account`, the page asks.
+   */
+  async function sessionRealm(req: FastifyRequest, params: RawParams, realm: HomeRealm): Promise<HomeRealm> {
+    if (!('ask' in realm) || realm.unknownDomain !== undefined || realm.email !== undefined) return realm;
+    const prompt = typeof params.prompt === 'string' ? params.prompt.split(' ') : [];
+    if (prompt.includes('login') || prompt.includes('select_account')) return realm;
+    const tenants: Tenant[] = [];
+    for (const s of ssoSessions(req, cookies)) {
+      const tenant = await deps.tenants.find(s.tenantId);
+      if (tenant) tenants.push(tenant);
+    }
+    return tenants.length === 1 ? { tenant: tenants[0]! } : realm;
+  }
 
   /** The page that asks which organization the person is of (their email), sent back to this endpoint. */
   async function askHomeRealm(req: FastifyRequest, reply: FastifyReply, segment: CommonSegment, suffix: string, params: RawParams, appName: string, realm: { email?: string; unknownDomain?: string }) {

@@ -33,6 +33,16 @@ function targetOf(params: RawParams, redirectUri: string): ErrorTarget {
   return { redirectUri, responseMode, ...(state !== undefined ? { state } : {}) };
 }
 
+/** Whether the request is silent (`prompt=none`): it gets an error, never a page. */
+export function isSilent(params: RawParams): boolean {
+  return typeof params.prompt === 'string' && params.prompt.split(' ').includes('none');
+}
+
+/** Where a silent request's error goes (the request was checked already). */
+export function silentTarget(params: RawParams, redirectUri: string): ErrorTarget {
+  return targetOf(params, redirectUri);
+}
+
 /** AADSTS50194: what a single-tenant app hears at /common. */
 export function notMultiTenant(app: App, segment: CommonSegment): OAuthError {
   return new OAuthError(

@@ -158,6 +158,12 @@ describe('/common and /organizations', () => {
 
     const first = await newPage(browser);
     const tokens = await run(first.page, true);
+    // The same browser has Contoso's session: a silent request at /common needs no hint and shows nothing.
+    const silentState = client.randomState();
+    const silent = client.buildAuthorizationUrl(config, { redirect_uri: `${rp.url}/cb`, scope, state: silentState, prompt: 'none', code_challenge: await client.calculatePKCECodeChallenge(client.randomPKCECodeVerifier()), code_challenge_method: 'S256' });
+    await first.page.goto(silent.toString());
+    await first.page.waitForURL(`${rp.url}/**`);
+    expect([new URL(first.page.url()).searchParams.get('state'), new URL(first.page.url()).searchParams.has('code')]).toEqual([silentState, true]);
     await first.context.close();
     const id = tokens.claims()!;
     expect(id).toMatchObject({ iss: issuerOf(contoso), tid: contoso.id, aud: web.clientId, preferred_username: 'ann@contoso.example', name: 'Ann' });
@@ -300,9 +306,17 @@ describe('/common and /organizations', () => {
     await signInThroughCommon(page, url.toString(), 'cid@contoso.example', 'Cid-password-1', { askedForEmail: false });
     await page.locator('#accept').click();
     await page.waitForURL(`${rp.url}/**`);
-    const tokens = await client.authorizationCodeGrant(config, new URL(page.url()), { pkceCodeVerifier: verifier, expectedState: 'wids', expectedNonce: nonce });
+    const code = new URL(page.url()).searchParams.get('code')!;
     await context.close();
-    expect(tokens.claims()?.wids).toEqual(['62e90394-69f5-4237-9190-012177145e10']);
+    // A code from /common is redeemed at the person's tenant's own token endpoint as well.
+    const res = await fetch(`${s.baseUrl}/contoso/oauth2/v2.0/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ grant_type: 'authorization_code', code, redirect_uri: `${rp.url}/cb`, code_verifier: verifier, client_id: web.clientId, client_secret: web.secret }),
+    });
+    expect(res.status).toBe(200);
+    const id = claimsOf(((await res.json()) as { id_token: string }).id_token);
+    expect(id).toMatchObject({ iss: issuerOf(contoso), tid: contoso.id, nonce, wids: ['62e90394-69f5-4237-9190-012177145e10'] });
   });
 
   it('refuses a single-tenant app at /common (AADSTS50194), and says so when an email domain belongs to no organization', async () => {

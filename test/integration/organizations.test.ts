@@ -98,6 +98,10 @@ describe('/common: the refusals', () => {
     }
     const unknown = await get('/common/oauth2/v2.0/authorize', { ...params, domain_hint: 'nowhere.example' });
     expect(await unknown.text()).toContain('find an organization for &#39;nowhere.example&#39;');
+    // A silent request without a session or a hint has no page to ask on.
+    const silent = await get('/common/oauth2/v2.0/authorize', { ...params, prompt: 'none', state: 'quiet' });
+    const answer = new URL(silent.headers.get('location')!);
+    expect([answer.searchParams.get('error'), answer.searchParams.get('state')]).toEqual(['login_required', 'quiet']);
   });
 
   it('redeems only codes and refresh tokens at /common; other grants need the tenant', async () => {
