@@ -85,8 +85,9 @@ export function registerJourneyRoutes(app: FastifyInstance, deps: Deps, cookies:
         const clientId = saml?.clientId ?? client?.clientId;
         const user = state.userId ? await deps.store.findUser(tenant.id, state.userId) : undefined;
         if (!clientId || !user) throw pageError('server_error', 'The application or account is no longer available.');
-        // The policy's "before sending the token" connector, before any session or token exists.
-        const pre = await preTokenIssuance(deps, { tenant, policy, clientId, user, locale: outcome.locale, ip: req.ip });
+        // The policy's "before sending the token" connector, before any session or token exists (an
+        // administrator's consent sends no token: it has none to call).
+        const pre = request.adminConsent ? { type: 'claims' as const, claims: {} } : await preTokenIssuance(deps, { tenant, policy, clientId, user, locale: outcome.locale, ip: req.ip });
         if (pre.type === 'block') return sendBlockPage(deps, reply, tenant, policy, pre.message, outcome.locale);
         if (pre.type === 'failed') {
           if (saml) return sendSamlOutcome(deps, req, reply, loaded, await failureFromError(deps, samlCtx(), saml, req.ip, pre.error));
