@@ -112,7 +112,7 @@ export class CachedStore {
     return this.engine.migration;
   }
 
-  /** Hears of the changes the engine's notices tell (see Store.onConfigChange). */
+  /** Hears of the changes the engine's notices tell (see Store.onConfigChange), and of this store's own writes. */
   onConfigChange(listener: (change: ConfigChange) => void): void {
     this.listeners.push(listener);
   }
@@ -206,9 +206,13 @@ export class CachedStore {
     section.set(key, { at, value });
   }
 
-  /** After a write through this store: dropped here, announced to the other instances. */
+  /**
+   * After a write through this store: dropped here, told to this instance's listeners (its key ring
+   * sees a key rotated through its own admin API at once), and announced to the other instances.
+   */
   private async changed(change: Change): Promise<void> {
     this.drop(change);
+    this.tell({ what: change.what, tenantId: change.tenantId });
     // A notice that cannot be sent leaves the other instances to the lifetime; the write itself stands.
     await this.engine.announce({ what: change.what, tenantId: change.tenantId }).catch(() => undefined);
   }

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp, requireApp } from '../../src/services/apps.js';
 import { createTenant } from '../../src/services/tenants.js';
 import { ADMIN_API_URI } from '../../src/services/admin-api.js';
+import { provision } from '../../src/services/enterprise-apps.js';
 import { startServer, type TestServer } from '../helpers/server.js';
 
 /**
@@ -91,6 +92,21 @@ describe('admin API', () => {
     expect(revoked.body).toMatchObject({ id: secrets[0]!.id, live: true });
   });
 
+  it("lists the tenant's enterprise apps with their home tenant and removes one; another tenant's are not its to remove", async () => {
+    const fabrikam = (await s.deps.store.findTenant('fabrikam'))!;
+    const multi = (await createApp(s.provision, fabrikam, { name: 'Fabrikam Sync', type: 'daemon', multiTenant: true })).app;
+    await provision(s.deps, s.tenant, multi, { by: 'test' });
+    expect((await call('GET', '/enterprise-apps', ro)).body).toEqual({
+      enterpriseApps: [{ client_id: multi.clientId, name: 'Fabrikam Sync', type: 'daemon', home_tenant: 'fabrikam', enterprise_app: true, admin_consent: null, created_at: expect.any(String) }],
+    });
+    expect((await call('DELETE', `/enterprise-apps/${multi.clientId}`, ro)).status).toBe(403);
+    const foreignDelete = await fetch(`${s.baseUrl}/admin/v1/tenants/demo/enterprise-apps/${multi.clientId}`, { method: 'DELETE', headers: { authorization: `Bearer ${foreign}` } });
+    expect(foreignDelete.status).toBe(401);
+    expect((await call('DELETE', `/enterprise-apps/${multi.clientId}`, rw)).body).toEqual({ removed: true });
+    expect((await call('GET', '/enterprise-apps', ro)).body).toEqual({ enterpriseApps: [] });
+    expect((await call('DELETE', `/enterprise-apps/${multi.clientId}`, rw)).status).toBe(404);
+  });
+
   it('rotates and retires signing keys', async () => {
     const before = (await call('GET', '/keys', ro)).body.keys as { kid: string; status: string }[];
     expect(before.filter((k) => k.status === 'active')).toHaveLength(1);
@@ -98,6 +114,12 @@ describe('admin API', () => {
     expect(after.find((k) => k.status === 'active')!.kid).not.toBe(before.find((k) => k.status === 'active')!.kid);
     const old = after.find((k) => k.status === 'grace')!.kid;
     expect((await call('DELETE', `/keys/${old}`, rw)).body).toEqual({ retired: [old] });
+    // The admin tokens were signed with the key just retired, which this instance stops trusting at once:
+    // new ones are signed with the new key.
+    expect((await call('GET', '/keys', ro)).status).toBe(401);
+    rw = await tokenFor('demo', 'Admin.ReadWrite.All');
+    ro = await tokenFor('demo', 'Admin.Read.All');
+    usersOnly = await tokenFor('demo', 'User.ReadWrite.All');
     const active = after.find((k) => k.status === 'active')!.kid;
     expect((await call('DELETE', `/keys/${active}`, rw)).status).toBe(400);
     // Two steps: a prepared key is published and listed as next, signs nothing, and the next rotation makes it active.
@@ -109,9 +131,6 @@ describe('admin API', () => {
     const promoted = (await call('POST', '/keys/rotate', rw, {})).body.keys as { kid: string; status: string }[];
     expect(promoted.find((k) => k.status === 'active')!.kid).toBe(next);
     expect(promoted.find((k) => k.kid === active)!.status).toBe('grace');
-    // New tokens are signed with the new key, so the admin tokens keep working.
-    rw = await tokenFor('demo', 'Admin.ReadWrite.All');
-    ro = await tokenFor('demo', 'Admin.Read.All');
   });
 
   it('reads, validates and writes policies with the file watcher\'s checks', async () => {
