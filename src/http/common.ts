@@ -4,9 +4,8 @@ import type { Deps } from '../services/deps.js';
 import type { Tenant } from '../model/entities.js';
 import { B2C_CODES, OAuthError } from '../model/errors.js';
 import { authorize } from '../oauth/authorize.js';
-import { parseAuthorizationRequest, type AuthorizationRequest, type RawParams } from '../oauth/authorize-request.js';
+import { parseAuthorizationRequest, TargetedError, type AuthorizationRequest, type RawParams } from '../oauth/authorize-request.js';
 import { adminConsentRequest, claimedClient, commonClient, commonLogout, defaultPolicyOf, grantTenant, homeRealm, isSilent, notMultiTenant, silentTarget, type HomeRealm } from '../oauth/common.js';
-import { TargetedError } from '../oauth/authorize-request.js';
 import { commonDiscoveryDocument } from '../oauth/discovery.js';
 import { findClient } from '../services/enterprise-apps.js';
 import { commonEndpointUrl, type CommonSegment } from '../oauth/tenant-context.js';
@@ -40,8 +39,8 @@ export function registerCommonRoutes(app: FastifyInstance, deps: Deps, cookies: 
     );
 
     app.get(`/${segment}/discovery/v2.0/keys`, { helmet: false, config: { errorFormat: 'json' } }, async (_req, reply) => {
-      const keys = await deps.keys.common();
-      return reply.header('cache-control', METADATA_CACHE).header('access-control-allow-origin', '*').header('x-content-type-options', 'nosniff').type('application/json; charset=utf-8').send(keys.jwksJson);
+      const jwks = await deps.keys.commonJwks();
+      return reply.header('cache-control', METADATA_CACHE).header('access-control-allow-origin', '*').header('x-content-type-options', 'nosniff').type('application/json; charset=utf-8').send(jwks);
     });
 
     app.route({

@@ -105,6 +105,11 @@ export class KeyRing {
     return made;
   }
 
+  /** The instance's JWKS as published: none yet, until its first key is made (nothing is made by reading it). */
+  async commonJwks(): Promise<string> {
+    return (await this.cached(COMMON_KEY_SET))?.jwksJson ?? '{"keys":[]}';
+  }
+
   /** Forgets cached keys of one tenant (or the instance set), or of all (a rotation made here or announced by another instance). */
   invalidate(tenantId?: string): void {
     if (tenantId === undefined || tenantId === COMMON_KEY_SET) this.noCommonUntil = 0;
