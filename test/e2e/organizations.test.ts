@@ -340,4 +340,39 @@ describe('/common and /organizations', () => {
     await expect(page.getByLabel('Email Address').inputValue()).resolves.toBe('eve@nowhere.example');
     await context.close();
   });
+
+  it('is run from the CLI: email domains, directory roles, a multi-tenant app with its permissions, an admin-consent scope, the instance keys; one-line errors', () => {
+    const env = { PATH: process.env.PATH, LATCHKEY_DB: join(s.dir, 'latchkey.db'), LATCHKEY_POLICIES_DIR: join(s.dir, 'policies'), LATCHKEY_LOG_LEVEL: 'silent' };
+    const latchkey = (...args: string[]) => spawnSync(process.execPath, [cli, ...args], { env, encoding: 'utf8' });
+    const json = (...args: string[]) => {
+      const r = latchkey(...args, '--json');
+      expect(r.status, `${args.join(' ')}: ${r.stderr}`).toBe(0);
+      return JSON.parse(r.stdout) as Record<string, unknown>;
+    };
+    expect(json('tenant', 'email-domain', 'add', '--tenant', 'fabrikam', '--domain', 'Fabrikam.Example.Org')).toEqual({ tenant: 'fabrikam', email_domains: ['fabrikam.example', 'fabrikam.example.org'] });
+    expect(json('tenant', 'email-domain', 'list', '--tenant', 'fabrikam')).toEqual([{ domain: 'fabrikam.example', created_at: expect.any(String) }, { domain: 'fabrikam.example.org', created_at: expect.any(String) }]);
+    expect(json('tenant', 'email-domain', 'remove', '--tenant', 'fabrikam', '--domain', 'fabrikam.example.org').email_domains).toEqual(['fabrikam.example']);
+    expect(latchkey('tenant', 'email-domain', 'add', '--tenant', 'fabrikam', '--domain', 'contoso.example').stderr).toBe('latchkey: the email domain contoso.example belongs to another tenant\n');
+
+    expect(json('user', 'role', 'add', '--tenant', 'fabrikam', '--user', 'ben@fabrikam.example', '--role', 'GlobalReader')).toMatchObject({ directory_roles: ['GlobalReader'] });
+    expect(json('user', 'show', '--tenant', 'fabrikam', '--user', 'ben@fabrikam.example').directory_roles).toEqual(['GlobalReader']);
+    expect(json('user', 'role', 'remove', '--tenant', 'fabrikam', '--user', 'ben@fabrikam.example', '--role', 'GlobalReader')).toMatchObject({ directory_roles: [] });
+    const badRole = latchkey('user', 'role', 'add', '--tenant', 'fabrikam', '--user', 'ben@fabrikam.example', '--role', 'Owner');
+    expect([badRole.status, badRole.stderr]).toEqual([2, "latchkey: invalid --role 'Owner': one of GlobalAdministrator, GlobalReader\n"]);
+
+    const made = json('app', 'create', '--tenant', 'saas', '--name', 'Expenses', '--type', 'native', '--redirect-uri', 'http://127.0.0.1/expenses', '--multi-tenant');
+    expect(made).toMatchObject({ multi_tenant: true });
+    expect(json('app', 'scope', 'add', '--tenant', 'saas', '--app', apiClientId, '--scope', 'timesheets.export', '--admin-consent').scopes).toContain('timesheets.export');
+    expect(json('app', 'permission', 'add', '--tenant', 'saas', '--app', String(made.client_id), '--api', API, '--scope', 'timesheets.export').permissions).toEqual([{ api: API, kind: 'scope', name: 'timesheets.export' }]);
+    expect(json('app', 'permission', 'list', '--tenant', 'saas', '--app', String(made.client_id)).permissions).toHaveLength(1);
+    const notMulti = latchkey('app', 'permission', 'add', '--tenant', 'saas', '--app', single, '--api', API, '--scope', 'timesheets.read');
+    expect([notMulti.status, notMulti.stderr]).toEqual([1, `latchkey: app '${single}' is not multi-tenant: its permissions are grants (latchkey app grant)\n`]);
+    const homeRemove = latchkey('app', 'remove', '--tenant', 'saas', '--app', web.clientId);
+    expect(homeRemove.stderr).toMatch(/^latchkey: app '[0-9a-f-]+' is registered in tenant 'saas' \(its home\)/);
+
+    const keys = json('keys', 'list', '--common') as unknown as { status: string; published: boolean }[];
+    expect(keys.filter((k) => k.status === 'active' && k.published)).toHaveLength(1);
+    const both = latchkey('keys', 'list', '--common', '--tenant', 'saas');
+    expect([both.status, both.stderr]).toEqual([2, 'latchkey: give exactly one of --tenant <tenant> or --common\n']);
+  });
 });
