@@ -13,7 +13,7 @@ import { issuerFor } from '../oauth/tenant-context.js';
 import { provisionDeps, type ProvisionDeps } from '../services/deps.js';
 import { retireKeys, rotateKeys } from '../services/keys.js';
 import { requireUser } from '../services/users.js';
-import { createApp, defineOnApi, definedOnApi, grantApp, listGrants, requireApp, revokeGrant } from '../services/apps.js';
+import { createApp, defineOnApi, definedOnApi, grantApp, listGrants, requireApp, revokeGrant, updateApp, type UpdateAppInput } from '../services/apps.js';
 import { setTenantSettings } from '../services/tenants.js';
 import { adminCaller } from '../http/admin-caller.js';
 import { addAppSecret, listAppSecrets, revokeAppSecret } from '../services/app-secrets.js';
@@ -104,7 +104,7 @@ export function registerAdminRoutes(app: FastifyInstance, deps: Deps): void {
   }
 
   const tenantJson = (t: Tenant) => tenantAdminJson(t, issuerFor(deps.config.baseUrl, t, t.defaultPolicy));
-  const appView = async (a: App) => appJson(a, a.type === 'api' ? { scopes: await deps.store.listAppScopes(a.clientId), roles: await deps.store.listAppRoles(a.clientId) } : {});
+  const appView = async (a: App) => appJson(a, a.identifierUri !== null ? { scopes: await deps.store.listAppScopes(a.clientId), roles: await deps.store.listAppRoles(a.clientId) } : {});
 
   // tenant
   route({ method: 'GET', url: '/tenants/:tenant', tag: 'tenants', summary: 'Read the tenant', writing: false, params: S.TenantParams, response: S.TenantBody, handler: async ({ tenant }) => tenantJson(tenant) });
@@ -137,6 +137,22 @@ export function registerAdminRoutes(app: FastifyInstance, deps: Deps): void {
     },
   });
   route({ method: 'GET', url: '/tenants/:tenant/apps/:clientId', tag: 'apps', summary: 'Read an app', writing: false, params: S.AppParams, response: S.AppBody, handler: async ({ d, tenant, params }) => appView(await requireApp(d, tenant, params.clientId)) });
+  route({
+    method: 'PATCH', url: '/tenants/:tenant/apps/:clientId', tag: 'apps', summary: "Change an app registration: its platforms' redirect URIs (each list given is replaced), logout URIs, exposed API, name", writing: true, params: S.AppParams, body: S.UpdateApp, response: S.AppBody,
+    handler: async ({ d, tenant, params, body }) => {
+      const { name, identifierUri, webRedirectUris, spaRedirectUris, publicClientRedirectUris, postLogoutRedirectUris } = body;
+      const set = (list: string[] | undefined) => (list === undefined ? undefined : { set: list });
+      const input: UpdateAppInput = stripUndefined({
+        name,
+        identifierUri,
+        webRedirectUris: set(webRedirectUris),
+        spaRedirectUris: set(spaRedirectUris),
+        publicClientRedirectUris: set(publicClientRedirectUris),
+        postLogoutRedirectUris: set(postLogoutRedirectUris),
+      });
+      return appView(await updateApp(d, tenant, await requireApp(d, tenant, params.clientId), input));
+    },
+  });
   for (const kind of ['scope', 'role'] as const) {
     route({ method: 'GET', url: `/tenants/:tenant/apps/:clientId/${kind}s`, tag: 'apps', summary: `List an API's ${kind}s`, writing: false, params: S.AppParams, response: S.NamesBody, handler: async ({ d, tenant, params }) => ({ names: await definedOnApi(d, await requireApp(d, tenant, params.clientId), kind) }) });
     route({

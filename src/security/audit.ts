@@ -17,6 +17,7 @@ export type AuditEventName =
   | 'tenant_created'
   | 'tenant_updated'
   | 'app_created'
+  | 'app_updated'
   | 'app_grant'
   | 'app_revoke'
   | 'user_created'

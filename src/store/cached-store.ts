@@ -23,7 +23,7 @@ const WRITES = {
   bumpTenantConfigVersion: (tenantId: string) => tenant(tenantId),
   rotateSigningKey: (key: SigningKey) => tenant(key.tenantId),
   deleteSigningKey: (tenantId: string) => tenant(tenantId),
-  setAppUris: (tenantId: string) => apps(tenantId),
+  updateApp: (tenantId: string) => apps(tenantId),
   updateAppSecrets: (tenantId: string) => apps(tenantId),
   // Scopes, roles and grants name apps, not their tenant.
   addAppScope: () => apps('*'),

@@ -167,7 +167,9 @@ export const APPS = table<App>()('apps', (c) => ({
   name: c.text('name'),
   type: c.text('type'),
   secrets: c.json('secrets', '[]'),
-  redirect_uris: c.json('redirectUris'),
+  web_redirect_uris: c.json('webRedirectUris', '[]'),
+  spa_redirect_uris: c.json('spaRedirectUris', '[]'),
+  public_client_redirect_uris: c.json('publicClientRedirectUris', '[]'),
   post_logout_redirect_uris: c.json('postLogoutRedirectUris'),
   identifier_uri: c.text('identifierUri'),
   allow_implicit: c.flag('allowImplicit'),
@@ -175,6 +177,24 @@ export const APPS = table<App>()('apps', (c) => ({
   logout_url: c.text('logoutUrl'),
   third_party: c.flag('thirdParty'),
   created_at: c.int('createdAt'),
+}));
+
+/**
+ * What an update of an app registration writes (`updateApp`): its name, platforms' redirect URIs,
+ * logout URIs, exposed API and flags. Its id, tenant, type, creation time and secrets (changed by
+ * `updateAppSecrets` alone) stay.
+ */
+export const APP_SETTINGS = partial<App>('apps', (c) => ({
+  name: c.text('name'),
+  web_redirect_uris: c.json('webRedirectUris', '[]'),
+  spa_redirect_uris: c.json('spaRedirectUris', '[]'),
+  public_client_redirect_uris: c.json('publicClientRedirectUris', '[]'),
+  post_logout_redirect_uris: c.json('postLogoutRedirectUris'),
+  identifier_uri: c.text('identifierUri'),
+  allow_implicit: c.flag('allowImplicit'),
+  allow_ropc: c.flag('allowRopc'),
+  logout_url: c.text('logoutUrl'),
+  third_party: c.flag('thirdParty'),
 }));
 
 export const GRANTS = table<AppGrant>()('app_grants', (c) => ({

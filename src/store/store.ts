@@ -126,7 +126,12 @@ export interface Store {
   findAppAnyTenant(clientId: string): Promise<App | undefined>;
   listApps(tenantId: string): Promise<App[]>;
   findAppByIdentifierUri(tenantId: string, identifierUri: string): Promise<App | undefined>;
-  setAppUris(tenantId: string, clientId: string, redirectUris: string[], postLogoutRedirectUris: string[]): Promise<void>;
+  /**
+   * Changes an app registration in one transaction (read, `change`, write: rows.ts's APP_SETTINGS, not
+   * its secrets); `change` may throw to leave it as it was. Undefined when there is no such app; a
+   * taken identifier URI is a StoreConflictError.
+   */
+  updateApp(tenantId: string, clientId: string, change: (app: App) => App): Promise<App | undefined>;
   /** Changes the app's secrets in one transaction (read, `change`, write); other instances hear of it at once. */
   updateAppSecrets(tenantId: string, clientId: string, change: (secrets: AppSecret[]) => AppSecret[]): Promise<AppSecret[] | undefined>;
   /** Adds a scope (again: its description is updated when one is given). */

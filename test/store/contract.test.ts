@@ -57,7 +57,7 @@ function tenant(slug: string): Tenant {
 }
 
 function app(tenantId: string, extra: Partial<App> = {}): App {
-  return { clientId: randomUUID(), tenantId, name: 'app', type: 'native', secrets: [], redirectUris: ['http://127.0.0.1/cb'], postLogoutRedirectUris: [], identifierUri: null, allowImplicit: false, allowRopc: false, logoutUrl: null, thirdParty: false, createdAt: now, ...extra };
+  return { clientId: randomUUID(), tenantId, name: 'app', type: 'native', secrets: [], webRedirectUris: [], spaRedirectUris: [], publicClientRedirectUris: ['http://127.0.0.1/cb'], postLogoutRedirectUris: [], identifierUri: null, allowImplicit: false, allowRopc: false, logoutUrl: null, thirdParty: false, createdAt: now, ...extra };
 }
 
 function user(tenantId: string, email: string | null, extra: Partial<User> = {}): User {
@@ -143,9 +143,17 @@ for (const engine of engines) {
       expect(await store.listGrants(a.clientId, api.clientId)).toEqual([{ clientId: a.clientId, apiClientId: api.clientId, kind: 'scope', name: 'read' }]);
       expect(await store.removeGrant({ clientId: a.clientId, apiClientId: api.clientId, kind: 'scope', name: 'read' })).toBe(true);
       expect(await store.listGrants(a.clientId)).toEqual([]);
-      await store.setAppUris(t.id, a.clientId, ['http://127.0.0.1/cb2'], ['http://127.0.0.1/bye']);
-      // At once: the write dropped the cached app.
-      expect((await store.findApp(t.id, a.clientId))?.redirectUris).toEqual(['http://127.0.0.1/cb2']);
+      expect((await store.findApp(t.id, a.clientId))?.publicClientRedirectUris).toEqual(['http://127.0.0.1/cb']);
+      const updated = await store.updateApp(t.id, a.clientId, (current) => ({ ...current, name: 'renamed', publicClientRedirectUris: [], spaRedirectUris: ['http://127.0.0.1/cb2'], webRedirectUris: ['https://app.example/cb'], postLogoutRedirectUris: ['http://127.0.0.1/bye'], identifierUri: 'api://renamed' }));
+      expect(updated).toMatchObject({ name: 'renamed', spaRedirectUris: ['http://127.0.0.1/cb2'] });
+      // At once: the write dropped the cached app; every platform's list is kept, the secrets and type stay.
+      expect(await store.findApp(t.id, a.clientId)).toEqual({ ...a, name: 'renamed', publicClientRedirectUris: [], spaRedirectUris: ['http://127.0.0.1/cb2'], webRedirectUris: ['https://app.example/cb'], postLogoutRedirectUris: ['http://127.0.0.1/bye'], identifierUri: 'api://renamed' });
+      expect((await store.findAppByIdentifierUri(t.id, 'api://renamed'))?.clientId).toBe(a.clientId);
+      // An identifier URI is the tenant's one app's; a change that throws leaves the app as it was; no such app is undefined.
+      await expect(store.updateApp(t.id, a.clientId, (current) => ({ ...current, identifierUri: api.identifierUri }))).rejects.toBeInstanceOf(StoreConflictError);
+      await expect(store.updateApp(t.id, a.clientId, () => { throw new Error('refused'); })).rejects.toThrow('refused');
+      expect((await store.findApp(t.id, a.clientId))?.identifierUri).toBe('api://renamed');
+      expect(await store.updateApp(t.id, randomUUID(), (current) => current)).toBeUndefined();
     });
 
     it('stores SAML apps by client id and entity id; an entity id is unique in a tenant, not across tenants', async () => {
@@ -376,8 +384,8 @@ for (const engine of engines) {
     /** Tenant, app, grants and user as a cache answers them. */
     const cachedView = async (c: Store, api: App, u: User) => ({
       tenant: (await c.findTenant(t.slug))?.extensionsAppId,
-      app: (await c.findApp(t.id, api.clientId))?.redirectUris,
-      byUri: (await c.findAppByIdentifierUri(t.id, api.identifierUri!))?.redirectUris,
+      app: (await c.findApp(t.id, api.clientId))?.publicClientRedirectUris,
+      byUri: (await c.findAppByIdentifierUri(t.id, api.identifierUri!))?.publicClientRedirectUris,
       scopes: await c.listAppScopes(api.clientId),
       grants: (await c.listGrants(a.clientId, api.clientId)).map((g) => g.name),
       user: (await c.findUser(t.id, u.id))?.displayName,
@@ -394,7 +402,7 @@ for (const engine of engines) {
     /** The same changes to all of them, through `to`. */
     const change = async (to: Store, api: App, u: User, mark: string) => {
       await to.updateTenantSettings(t.id, { extensionsAppId: mark.repeat(32) });
-      await to.setAppUris(t.id, api.clientId, [`http://127.0.0.1/${mark}`], []);
+      await to.updateApp(t.id, api.clientId, (current) => ({ ...current, publicClientRedirectUris: [`http://127.0.0.1/${mark}`] }));
       await to.addAppScope(api.clientId, mark);
       await to.addGrant({ clientId: a.clientId, apiClientId: api.clientId, kind: 'scope', name: mark });
       await to.updateUserProfile(t.id, u.id, { displayName: mark }, now);
@@ -408,7 +416,7 @@ for (const engine of engines) {
       let clock = 0;
       const cached = new CachedStore(store.engine, { now: () => clock });
       const before = await cachedView(cached, api, u);
-      expect(before).toEqual({ tenant: null, app: api.redirectUris, byUri: api.redirectUris, scopes: [], grants: ['read'], user: 'Display' });
+      expect(before).toEqual({ tenant: null, app: api.publicClientRedirectUris, byUri: api.publicClientRedirectUris, scopes: [], grants: ['read'], user: 'Display' });
       // Changed past this cache (straight through the engine, which nothing in Latchkey does): it keeps what it read…
       await change(store.engine, api, u, 'b');
       expect(await cachedView(cached, api, u)).toEqual(before);
@@ -449,7 +457,7 @@ for (const engine of engines) {
         let heard = false;
         other.onConfigChange((c) => (heard ||= c.tenantId === 'probe'));
         await expect.poll(async () => (await store.engine.announce({ what: 'users', tenantId: 'probe' }), heard), { timeout: 10_000 }).toBe(true);
-        expect(await cachedView(other, api, u)).toEqual({ tenant: null, app: api.redirectUris, byUri: api.redirectUris, scopes: [], grants: ['read'], user: 'Display' });
+        expect(await cachedView(other, api, u)).toEqual({ tenant: null, app: api.publicClientRedirectUris, byUri: api.publicClientRedirectUris, scopes: [], grants: ['read'], user: 'Display' });
         // Each write through the caching layer is announced; the other instance answers it once the notice arrives.
         await change(store, api, u, 'f');
         await expect.poll(() => cachedView(other, api, u), { timeout: 5000 }).toEqual(changed('f', ['f', 'read']));

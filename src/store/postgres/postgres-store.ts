@@ -3,7 +3,7 @@ import pg from 'pg';
 import { postgresMigrationsDir } from '../../paths.js';
 import { normalizeEmail, normalizeSignInName } from '../normalize.js';
 import {
-  APPS, AUDIT, AUTHENTICATORS, CODES, CONSENTS, FAMILIES, GRANTS, IDENTITIES, JOURNEYS, KEYS, OUTBOX, PROFILE, REPLACED_USER_COLUMNS, ROTATION, SESSIONS, SESSION_CLIENTS, SIGN_IN, TENANTS, TENANT_SECRETS, TENANT_SETTINGS, USERS,
+  APPS, APP_SETTINGS, AUDIT, AUTHENTICATORS, CODES, CONSENTS, FAMILIES, GRANTS, IDENTITIES, JOURNEYS, KEYS, OUTBOX, PROFILE, REPLACED_USER_COLUMNS, ROTATION, SESSIONS, SESSION_CLIENTS, SIGN_IN, TENANTS, TENANT_SECRETS, TENANT_SETTINGS, USERS,
   SAML_APP_COLUMNS, samlAppValues, toSamlApp,
   num, storedUsers, toJoinedUser, str, toAuditEvent, toCounter, toFamily, toOutboxMessage, toScopeDescriptions, toThrottle, type Row,
 } from '../rows.js';
@@ -19,6 +19,7 @@ const $: Placeholder = (n) => `$${n}`;
 const SQL = {
   insertTenant: insertSql(TENANTS, $),
   insertApp: insertSql(APPS, $),
+  setAppSettings: updateSql('apps', APP_SETTINGS.names, ['tenant_id', 'client_id'], $),
   insertSamlApp: insertSql(SAML_APP_COLUMNS, $),
   insertGrant: insertSql(GRANTS, $, ON_CONFLICT.ignore),
   setTenantSecret: insertSql(TENANT_SECRETS, $, ON_CONFLICT.tenantSecret),
@@ -363,8 +364,19 @@ export class PostgresStore implements StoreEngine {
     const row = await this.one('SELECT * FROM apps WHERE tenant_id = $1 AND identifier_uri = $2', [tenantId, identifierUri]);
     return row && APPS.read(row);
   }
-  async setAppUris(tenantId: string, clientId: string, redirectUris: string[], postLogoutRedirectUris: string[]): Promise<void> {
-    await this.run('UPDATE apps SET redirect_uris = $1, post_logout_redirect_uris = $2 WHERE tenant_id = $3 AND client_id = $4', [APPS.value('redirectUris', redirectUris), APPS.value('postLogoutRedirectUris', postLogoutRedirectUris), tenantId, clientId]);
+  async updateApp(tenantId: string, clientId: string, change: (app: App) => App): Promise<App | undefined> {
+    try {
+      return await this.tx(async (c) => {
+        const row = await this.one('SELECT * FROM apps WHERE tenant_id = $1 AND client_id = $2 FOR UPDATE', [tenantId, clientId], c);
+        if (!row) return undefined;
+        const next = change(APPS.read(row));
+        await this.run(SQL.setAppSettings, [...APP_SETTINGS.values(next), tenantId, clientId], c);
+        return next;
+      });
+    } catch (err) {
+      if (pgCode(err) === UNIQUE_VIOLATION) throw new StoreConflictError('an app with this identifier URI already exists');
+      throw err;
+    }
   }
   async updateAppSecrets(tenantId: string, clientId: string, change: (secrets: AppSecret[]) => AppSecret[]): Promise<AppSecret[] | undefined> {
     return this.tx(async (c) => {

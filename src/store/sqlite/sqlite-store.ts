@@ -6,7 +6,7 @@ import { StoreConflictError, type AuditFilter, type CodeRedemption, type ConfigC
 import type { App, SamlApp, AppSecret, AppGrant, AuthCodeRecord, Authenticator, AuthenticatorKind, Consent, AuditEvent, ImportedUser, LoginThrottle, TenantSettings, JourneyRecord, OutboxMessage, UserProfileUpdate, RefreshTokenRecord, SessionClient, SigningKey, SignInType, SsoSession, Tenant, TenantSecret, User, UserIdentity } from '../../model/entities.js';
 import { normalizeEmail, normalizeSignInName } from '../normalize.js';
 import {
-  APPS, AUDIT, AUTHENTICATORS, CODES, CONSENTS, FAMILIES, GRANTS, IDENTITIES, JOURNEYS, KEYS, OUTBOX, PROFILE, REPLACED_USER_COLUMNS, ROTATION, SESSIONS, SESSION_CLIENTS, SIGN_IN, TENANTS, TENANT_SECRETS, TENANT_SETTINGS, USERS,
+  APPS, APP_SETTINGS, AUDIT, AUTHENTICATORS, CODES, CONSENTS, FAMILIES, GRANTS, IDENTITIES, JOURNEYS, KEYS, OUTBOX, PROFILE, REPLACED_USER_COLUMNS, ROTATION, SESSIONS, SESSION_CLIENTS, SIGN_IN, TENANTS, TENANT_SECRETS, TENANT_SETTINGS, USERS,
   SAML_APP_COLUMNS, samlAppValues, toSamlApp,
   storedUsers, toAuditEvent, toCounter, toFamily, toOutboxMessage, toRefresh, toScopeDescriptions, toThrottle, type Row,
 } from '../rows.js';
@@ -205,7 +205,7 @@ export class SqliteStore implements StoreEngine {
       app: db.prepare('SELECT * FROM apps WHERE tenant_id = ? AND client_id = ?'),
       appAnyTenant: db.prepare('SELECT * FROM apps WHERE client_id = ?'),
       apps: db.prepare('SELECT * FROM apps WHERE tenant_id = ? ORDER BY created_at, name'),
-      setAppUris: db.prepare('UPDATE apps SET redirect_uris = ?, post_logout_redirect_uris = ? WHERE tenant_id = ? AND client_id = ?'),
+      setAppSettings: db.prepare(updateSql('apps', APP_SETTINGS.names, ['tenant_id', 'client_id'], q)),
       appByIdentifier: db.prepare('SELECT * FROM apps WHERE tenant_id = ? AND identifier_uri = ?'),
       insertScope: db.prepare(`INSERT INTO app_scopes (api_client_id, name, description) VALUES (?, ?, ?) ${ON_CONFLICT.scope}`),
       scopeDescriptions: db.prepare('SELECT name, description FROM app_scopes WHERE api_client_id = ? AND description IS NOT NULL'),
@@ -426,8 +426,19 @@ export class SqliteStore implements StoreEngine {
     const row = this.s.appByIdentifier.get(tenantId, identifierUri) as Row | undefined;
     return row && APPS.read(row);
   }
-  async setAppUris(tenantId: string, clientId: string, redirectUris: string[], postLogoutRedirectUris: string[]): Promise<void> {
-    this.s.setAppUris.run(APPS.value('redirectUris', redirectUris), APPS.value('postLogoutRedirectUris', postLogoutRedirectUris), tenantId, clientId);
+  async updateApp(tenantId: string, clientId: string, change: (app: App) => App): Promise<App | undefined> {
+    try {
+      return this.db.transaction(() => {
+        const current = this.s.app.get(tenantId, clientId) as Row | undefined;
+        if (current === undefined) return undefined;
+        const next = change(APPS.read(current));
+        this.s.setAppSettings.run(...APP_SETTINGS.values(next), tenantId, clientId);
+        return next;
+      })();
+    } catch (err) {
+      if (isUniqueViolation(err)) throw new StoreConflictError('an app with this identifier URI already exists');
+      throw err;
+    }
   }
   async updateAppSecrets(tenantId: string, clientId: string, change: (secrets: AppSecret[]) => AppSecret[]): Promise<AppSecret[] | undefined> {
     return this.db.transaction(() => {
