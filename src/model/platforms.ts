@@ -20,7 +20,7 @@ export const PLATFORM_FIELD = {
 } as const satisfies Record<Platform, keyof App>;
 
 /** How people call each platform (messages, the CLI's flags are named after it). */
-export const PLATFORM_NAME: Record<Platform, string> = { web: 'web', spa: 'SPA', publicClient: 'public client' };
+export const PLATFORM_NAME: Record<Platform, string> = { web: 'web', spa: 'SPA', publicClient: 'public-client' };
 
 /** The platform `uri` is registered under (exact string match, RFC 9700 §4.1.3), if any. */
 export function platformOf(app: App, uri: string): Platform | undefined {

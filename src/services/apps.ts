@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { conflict, invalid, notFound } from '../model/errors.js';
 import { confidentialTypes, type App, type AppType, type Tenant } from '../model/entities.js';
-import { PLATFORM_FIELD, PLATFORM_NAME, PLATFORMS, presetPlatform, type Platform } from '../model/platforms.js';
+import { aRedirectUriOf, PLATFORM_FIELD, PLATFORM_NAME, PLATFORMS, platformOf, presetPlatform, type Platform } from '../model/platforms.js';
 import { StoreConflictError } from '../store/store.js';
 import { GUID, isLoopbackHost } from '../model/patterns.js';
 import { ADMIN_API_URI, ensureAdminApi } from './admin-api.js';
@@ -44,20 +44,26 @@ const IDENTIFIER_URI = /^[a-z][a-z0-9+.-]*:\/\/?[^\s]+[^/]$/i;
 
 /** An identifier URI another app of the tenant may not have; Latchkey's own admin API keeps its own. */
 async function checkIdentifierUri(d: Pick<ProvisionDeps, 'store'>, tenant: Tenant, uri: string, self?: string): Promise<void> {
-  if (!IDENTIFIER_URI.test(uri)) throw invalid(`invalid --identifier-uri '${uri}': an absolute URI such as https://contoso.example/api or api://tasks`);
   if (uri === ADMIN_API_URI) throw invalid(`the identifier URI '${ADMIN_API_URI}' is Latchkey's own admin API`);
+  if (!IDENTIFIER_URI.test(uri)) throw invalid(`invalid --identifier-uri '${uri}': an absolute URI such as https://contoso.example/api or api://tasks`);
   const holder = await d.store.findAppByIdentifierUri(tenant.id, uri);
   if (holder && holder.clientId !== self) throw conflict(`an app with identifier URI '${uri}' already exists`);
 }
 
-/** The platforms' lists deduplicated, each URI in one platform only, each URI valid for its platform. */
-function checkPlatforms(app: Pick<App, 'type' | 'webRedirectUris' | 'spaRedirectUris' | 'publicClientRedirectUris'>): void {
+/**
+ * Each URI in one platform only (it decides how requests through it are treated), valid for its
+ * platform. `before`: the registration being changed, to name the platform a URI already has.
+ */
+function checkPlatforms(app: Pick<App, 'type' | 'webRedirectUris' | 'spaRedirectUris' | 'publicClientRedirectUris'>, before?: App): void {
   const seen = new Map<string, Platform>();
   for (const platform of PLATFORMS) {
     for (const uri of app[PLATFORM_FIELD[platform]]) {
       const other = seen.get(uri);
       if (other && other !== platform) {
-        throw invalid(`the redirect URI '${uri}' is registered as a ${PLATFORM_NAME[other]} redirect URI already: a URI belongs to one platform (it decides how requests through it are treated)`);
+        const had = before && platformOf(before, uri);
+        throw invalid(had
+          ? `the redirect URI '${uri}' is registered as ${aRedirectUriOf(had)} already: a URI belongs to one platform (remove it there first)`
+          : `the redirect URI '${uri}' is given for two platforms (${PLATFORM_NAME[other]} and ${PLATFORM_NAME[platform]}): a URI belongs to one platform`);
       }
       seen.set(uri, platform);
       checkRedirectUri(platform, uri);
@@ -214,7 +220,7 @@ export async function updateApp(d: ProvisionDeps, tenant: Tenant, app: App, inpu
         if (added.length > 0) changes.push(`+${what} ${added.join(' ')}`);
         if (removed.length > 0) changes.push(`-${what} ${removed.join(' ')}`);
       }
-      checkPlatforms(next);
+      checkPlatforms(next, current);
       if (input.identifierUri !== undefined && input.identifierUri !== current.identifierUri) {
         next.identifierUri = input.identifierUri;
         changes.push(`identifier URI ${input.identifierUri}`);
