@@ -81,6 +81,9 @@ describe('one client id, three platforms', () => {
       platforms: { web: { redirect_uris: [WEB] }, spa: { redirect_uris: [SPA] }, public_client: { redirect_uris: [MOBILE] } },
       identifier_uri: API,
     });
+    // The change is in the audit trail, saying what changed.
+    const [updated] = await s.deps.store.listAuditEvents({ tenantId: s.tenant.id, event: 'app_updated' });
+    expect(updated).toMatchObject({ clientId: portal.clientId, outcome: 'success', detail: `+SPA redirect URI ${SPA}; +public-client redirect URI ${MOBILE}; identifier URI ${API}` });
   });
 
   it('requires PKCE through the SPA and public-client redirect URIs, not through the web one of an app with a secret', async () => {

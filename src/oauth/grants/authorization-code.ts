@@ -4,7 +4,8 @@ import type { CodeGrant } from '../grant.js';
 import { isValidVerifier, verifyS256 } from '../pkce.js';
 import { newFamily, userTokenResponse, type TokenResponse } from '../token-response.js';
 import { checkRedemptionOrigin, checkSamePolicy, param, required, type TokenRequest } from './context.js';
-import { aRedirectUriOf, clientKindFor, platformOf } from '../../model/platforms.js';
+import { aRedirectUriOf, clientKindFor, platformOf, type Platform } from '../../model/platforms.js';
+import type { App } from '../../model/entities.js';
 
 /** RFC 6749 §4.1.3 with PKCE (RFC 7636 §4.6): single use, bound to client, redirect URI and verifier. */
 export async function authorizationCodeGrant(req: TokenRequest): Promise<TokenResponse> {
@@ -18,16 +19,10 @@ export async function authorizationCodeGrant(req: TokenRequest): Promise<TokenRe
   const record = await deps.store.findAuthCode(codeHash);
   if (!record || record.tenantId !== tenant.id) throw new OAuthError('invalid_grant', 'The authorization code is invalid or has already been used.');
   const grant = record.data as CodeGrant;
-  // The client type is the platform's the code was issued through (a code from before platforms: the
-  // platform its redirect URI is registered under now). A code without PKCE is redeemed with a secret
-  // only. The client proves itself before the code is looked at further (a replay revokes tokens).
+  // The client proves itself as the code's client type before the code is looked at further (a replay
+  // revokes tokens).
   const ours = record.clientId === req.client.clientId;
-  const platform = grant.platform ?? (ours ? platformOf(req.client.registration, grant.redirectUri) : undefined) ?? 'web';
-  const app = !ours
-    ? req.client.as('either')
-    : grant.codeChallenge === undefined
-      ? req.client.as('confidential', 'the authorization request had no PKCE code challenge')
-      : req.client.as(clientKindFor(req.client.registration, platform), `the code was issued to ${aRedirectUriOf(platform)}`);
+  const { app, platform } = codeClient(req, grant, ours);
   if (ours) checkRedemptionOrigin(req, platform, 'authorization code');
   if (record.consumedAt !== null) return replayed(req, codeHash, record.userId, record.issuedJti, record.createdAt, now);
   try {
@@ -81,6 +76,19 @@ export async function authorizationCodeGrant(req: TokenRequest): Promise<TokenRe
     throw new OAuthError('invalid_grant', 'The authorization code is invalid or has already been used.');
   }
   return out.body;
+}
+
+/**
+ * The client a code is redeemed by, as the client type of the platform it was issued through (a code
+ * from before platforms: the platform its redirect URI is registered under now). A code without PKCE
+ * is redeemed with a secret only. A code of another client is answered after the client proved itself
+ * as well as it can.
+ */
+function codeClient(req: TokenRequest, grant: CodeGrant, ours: boolean): { app: App; platform: Platform } {
+  if (!ours) return { app: req.client.as('either'), platform: 'web' };
+  const platform = grant.platform ?? platformOf(req.client.registration, grant.redirectUri) ?? 'web';
+  if (grant.codeChallenge === undefined) return { app: req.client.as('confidential', 'the authorization request had no PKCE code challenge'), platform };
+  return { app: req.client.as(clientKindFor(req.client.registration, platform), `the code was issued to ${aRedirectUriOf(platform)}`), platform };
 }
 
 /** RFC 6749 §4.1.2: a code used twice is refused, and what was issued from it is revoked. */

@@ -16,11 +16,11 @@ const RESPONSE_TYPES = new Set(['token', 'id_token token', 'token id_token']);
  */
 export async function passwordGrant(req: TokenRequest): Promise<TokenResponse> {
   const { deps, tenant, policy, params } = req;
-  // B2C's ROPC is a public client's flow ("allow public client flows"): no secret.
-  const app = req.client.as('public', 'the password grant is a public client flow');
-  if (!app.allowRopc) {
+  if (!req.client.registration.allowRopc) {
     throw new OAuthError('unauthorized_client', 'The resource owner password credentials flow is not enabled for this application.', { b2cCode: B2C_CODES.ropcNotEnabled });
   }
+  // B2C's ROPC is a public client's flow ("allow public client flows"): no secret.
+  const app = req.client.as('public', 'the password grant is a public client flow');
   if (policy.kind !== 'ropc') {
     throw new OAuthError('unauthorized_client', `The policy '${policy.id}' is not a resource owner password credentials policy.`, { b2cCode: B2C_CODES.ropcNotEnabled });
   }
