@@ -1,7 +1,7 @@
 import { safeEqual } from '../crypto/secrets.js';
 import { normalizeEmail, normalizeSignInName } from './normalize.js';
 import type { UserQuery } from './store.js';
-import type { App, AppSecret, AuditEvent, Authenticator, Consent, AuthenticatorKind, AuthCodeRecord, JourneyRecord, LegacyRopc, RefreshTokenRecord, SigningKey, SsoSession, Tenant, TenantSecret, User } from '../model/entities.js';
+import type { App, AppSecret, AuditEvent, Authenticator, Consent, AuthenticatorKind, AuthCodeRecord, JourneyRecord, LegacyRopc, RefreshTokenRecord, SigningKey, SsoSession, Tenant, TenantDomain, TenantSecret, User } from '../model/entities.js';
 
 /**
  * Rows to records and back, for every engine: SQLite and PostgreSQL store the same columns (times as
@@ -135,6 +135,10 @@ export function toConsent(r: Row): Consent {
 
 export function toTenantSecret(r: Row): TenantSecret {
   return { tenantId: str(r.tenant_id), name: str(r.name), sealedValue: str(r.sealed_value), createdAt: num(r.created_at), updatedAt: num(r.updated_at) };
+}
+
+export function toTenantDomain(r: Row): TenantDomain {
+  return { host: str(r.host), tenantId: str(r.tenant_id), createdAt: num(r.created_at) };
 }
 
 export function toAuthenticator(r: Row): Authenticator {

@@ -6,7 +6,7 @@
  */
 
 import { ServiceError } from '../model/errors.js';
-import type { App, AppGrant, AppSecret, AuditEvent, AuthCodeRecord, Authenticator, AuthenticatorKind, Consent, ImportedUser, JourneyRecord, LoginThrottle, OutboxMessage, RefreshTokenRecord, SessionClient, SignInType, SigningKey, SsoSession, Tenant, TenantSecret, TenantSettings, User, UserIdentity, UserProfileUpdate } from '../model/entities.js';
+import type { App, AppGrant, AppSecret, AuditEvent, AuthCodeRecord, Authenticator, AuthenticatorKind, Consent, ImportedUser, JourneyRecord, LoginThrottle, OutboxMessage, RefreshTokenRecord, SessionClient, SignInType, SigningKey, SsoSession, Tenant, TenantDomain, TenantSecret, TenantSettings, User, UserIdentity, UserProfileUpdate } from '../model/entities.js';
 
 /** Outcome of redeeming a code: the code, or why it cannot be used. */
 export type CodeRedemption = { ok: true } | { ok: false; reason: 'unknown' | 'replayed'; code?: AuthCodeRecord };
@@ -84,6 +84,13 @@ export interface Store {
   bumpTenantConfigVersion(tenantId: string): Promise<void>;
   updateTenantSettings(tenantId: string, settings: TenantSettings): Promise<void>;
   tenantConfigVersion(tenantId: string): Promise<number | undefined>;
+
+  // tenant domains (custom host names; other instances hear of a change as of any tenant setting)
+  /** Adds a host to a tenant; a host any tenant has already is a StoreConflictError. */
+  addTenantDomain(d: TenantDomain): Promise<void>;
+  removeTenantDomain(tenantId: string, host: string): Promise<boolean>;
+  /** One tenant's domains, or every tenant's (the host directory's snapshot), by host. */
+  listTenantDomains(tenantId?: string): Promise<TenantDomain[]>;
 
   // tenant secrets
   /** Creates or replaces a secret (its createdAt stays when replaced). */

@@ -2,9 +2,9 @@ import { createHash } from 'node:crypto';
 import pg from 'pg';
 import { postgresMigrationsDir } from '../../paths.js';
 import { normalizeEmail, normalizeSignInName } from '../normalize.js';
-import { num, toAuditEvent, sameImportedUser, str, toApp, toCode, toFamily, toJourney, toKey, toSession, toAuthenticator, toConsent, toTenant, toTenantSecret, userQuerySql, toUser, userColumns, type Row } from '../rows.js';
+import { num, toAuditEvent, sameImportedUser, str, toApp, toCode, toFamily, toJourney, toKey, toSession, toAuthenticator, toConsent, toTenant, toTenantDomain, toTenantSecret, userQuerySql, toUser, userColumns, type Row } from '../rows.js';
 import { StoreConflictError, type AuditFilter, type CodeRedemption, type ConfigChange, type ImportResult, type MigrationResult, type RefreshRotation, type RefreshTokenRef, type UserQuery, type Store } from '../store.js';
-import { type App, type AppSecret, type AppGrant, type AuditEvent, type AuthCodeRecord, type Authenticator, type AuthenticatorKind, type Consent, type ImportedUser, type JourneyRecord, type LoginThrottle, type OutboxMessage, type RefreshTokenRecord, type SessionClient, type SigningKey, type SignInType, type SsoSession, type Tenant, type TenantSecret, type TenantSettings, type User, type UserIdentity, type UserProfileUpdate } from '../../model/entities.js';
+import { type App, type AppSecret, type AppGrant, type AuditEvent, type AuthCodeRecord, type Authenticator, type AuthenticatorKind, type Consent, type ImportedUser, type JourneyRecord, type LoginThrottle, type OutboxMessage, type RefreshTokenRecord, type SessionClient, type SigningKey, type SignInType, type SsoSession, type Tenant, type TenantDomain, type TenantSecret, type TenantSettings, type User, type UserIdentity, type UserProfileUpdate } from '../../model/entities.js';
 import { migratePostgres } from './migrate.js';
 import { TurnBatch, uniqueRounds } from './turn-batch.js';
 
@@ -304,6 +304,27 @@ export class PostgresStore implements Store {
   }
 
   // consent
+  // tenant domains
+  async addTenantDomain(d: TenantDomain): Promise<void> {
+    try {
+      await this.run('INSERT INTO tenant_domains (host, tenant_id, created_at) VALUES ($1, $2, $3)', [d.host, d.tenantId, d.createdAt]);
+    } catch (err) {
+      if (pgCode(err) === UNIQUE_VIOLATION) throw new StoreConflictError(`the host ${d.host} is already in use`);
+      throw err;
+    }
+    await this.changed(d.tenantId);
+  }
+  async removeTenantDomain(tenantId: string, host: string): Promise<boolean> {
+    const removed = (await this.run('DELETE FROM tenant_domains WHERE tenant_id = $1 AND host = $2', [tenantId, host])) > 0;
+    if (removed) await this.changed(tenantId);
+    return removed;
+  }
+  async listTenantDomains(tenantId?: string): Promise<TenantDomain[]> {
+    const rows = tenantId === undefined ? await this.rows('SELECT * FROM tenant_domains ORDER BY host COLLATE "C"') : await this.rows('SELECT * FROM tenant_domains WHERE tenant_id = $1 ORDER BY host COLLATE "C"', [tenantId]);
+    return rows.map(toTenantDomain);
+  }
+
+  // tenant secrets
   async setTenantSecret(t: TenantSecret): Promise<void> {
     await this.run(
       `INSERT INTO tenant_secrets (tenant_id, name, sealed_value, created_at, updated_at) VALUES ($1, $2, $3, $4, $5)

@@ -3,9 +3,9 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { migrationsDir } from '../../paths.js';
 import { StoreConflictError, type CodeRedemption, type AuditFilter, type ConfigChange, type ImportResult, type RefreshRotation, type RefreshTokenRef, type UserQuery, type Store } from '../store.js';
-import { type App, type AppSecret, type AppGrant, type AuthCodeRecord, type Authenticator, type AuthenticatorKind, type Consent, type AuditEvent, type ImportedUser, type LoginThrottle, type TenantSettings, type JourneyRecord, type OutboxMessage, type UserProfileUpdate, type RefreshTokenRecord, type SessionClient, type SigningKey, type SignInType, type SsoSession, type Tenant, type TenantSecret, type User, type UserIdentity } from '../../model/entities.js';
+import { type App, type AppSecret, type AppGrant, type AuthCodeRecord, type Authenticator, type AuthenticatorKind, type Consent, type AuditEvent, type ImportedUser, type LoginThrottle, type TenantSettings, type JourneyRecord, type OutboxMessage, type UserProfileUpdate, type RefreshTokenRecord, type SessionClient, type SigningKey, type SignInType, type SsoSession, type Tenant, type TenantDomain, type TenantSecret, type User, type UserIdentity } from '../../model/entities.js';
 import { normalizeEmail, normalizeSignInName } from '../normalize.js';
-import { num, toAuditEvent, sameImportedUser, str, toApp, toCode, toFamily, toJourney, toKey, toRefresh, toSession, toAuthenticator, toConsent, toTenant, toTenantSecret, userQuerySql, toUser, userColumns, type Row } from '../rows.js';
+import { num, toAuditEvent, sameImportedUser, str, toApp, toCode, toFamily, toJourney, toKey, toRefresh, toSession, toAuthenticator, toConsent, toTenant, toTenantDomain, toTenantSecret, userQuerySql, toUser, userColumns, type Row } from '../rows.js';
 import { BackgroundCheckpointer } from './checkpointer.js';
 import { migrate } from './migrate.js';
 import type { MigrationResult } from '../store.js';
@@ -214,6 +214,10 @@ export class SqliteStore implements Store {
         `INSERT INTO tenant_secrets (tenant_id, name, sealed_value, created_at, updated_at) VALUES (@tenantId, @name, @sealedValue, @createdAt, @updatedAt)
          ON CONFLICT (tenant_id, name) DO UPDATE SET sealed_value = excluded.sealed_value, updated_at = excluded.updated_at`,
       ),
+      insertTenantDomain: db.prepare('INSERT INTO tenant_domains (host, tenant_id, created_at) VALUES (@host, @tenantId, @createdAt)'),
+      deleteTenantDomain: db.prepare('DELETE FROM tenant_domains WHERE tenant_id = ? AND host = ?'),
+      tenantDomains: db.prepare('SELECT * FROM tenant_domains WHERE tenant_id = ? ORDER BY host'),
+      allTenantDomains: db.prepare('SELECT * FROM tenant_domains ORDER BY host'),
       tenantSecret: db.prepare('SELECT * FROM tenant_secrets WHERE tenant_id = ? AND name = ?'),
       tenantSecrets: db.prepare('SELECT * FROM tenant_secrets WHERE tenant_id = ? ORDER BY name'),
       deleteTenantSecret: db.prepare('DELETE FROM tenant_secrets WHERE tenant_id = ? AND name = ?'),
@@ -501,7 +505,26 @@ export class SqliteStore implements Store {
     return Object.fromEntries((this.s.scopeDescriptions.all(apiClientId) as Row[]).map((r) => [str(r.name), str(r.description)]));
   }
 
-  // consent
+  // tenant domains
+  async addTenantDomain(d: TenantDomain): Promise<void> {
+    try {
+      this.s.insertTenantDomain.run(d);
+    } catch (err) {
+      if (isUniqueViolation(err)) throw new StoreConflictError(`the host ${d.host} is already in use`);
+      throw err;
+    }
+    this.changed(d.tenantId);
+  }
+  async removeTenantDomain(tenantId: string, host: string): Promise<boolean> {
+    const removed = this.s.deleteTenantDomain.run(tenantId, host).changes > 0;
+    if (removed) this.changed(tenantId);
+    return removed;
+  }
+  async listTenantDomains(tenantId?: string): Promise<TenantDomain[]> {
+    return ((tenantId === undefined ? this.s.allTenantDomains.all() : this.s.tenantDomains.all(tenantId)) as Row[]).map(toTenantDomain);
+  }
+
+  // tenant secrets
   async setTenantSecret(t: TenantSecret): Promise<void> {
     this.s.setTenantSecret.run(t);
   }
