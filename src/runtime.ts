@@ -60,14 +60,19 @@ export async function createDeps(config: Config, opts: { logger?: Logger; clock?
   const keys = new KeyRing(store, secrets, clock);
   // Another instance rotated a key or changed a tenant: forget what this one cached at once.
   store.onConfigChange(({ tenantId }) => keys.invalidate(tenantId === '*' ? undefined : tenantId));
-  const policies = new PolicyRegistry(config.policiesDir, logger, opts.watchPolicies ?? true);
+  const tenants = new TenantDirectory(store, () => clock.now(), 1000, 10_000, config.tenantHostPattern);
+  // A tenant on a host of its own may use layout JavaScript: policies are checked against the domains
+  // read at start, and again when a tenant gains its first or loses its last one.
+  await tenants.loadHosts();
+  const policies = new PolicyRegistry(config.policiesDir, logger, opts.watchPolicies ?? true, (slug) => tenants.hasOwnHost(slug));
+  tenants.onOwnHostsChanged((slugs) => slugs.forEach((slug) => policies.revalidate(slug)));
   const metrics = new Metrics(store, { defaults: config.metrics.enabled, now: () => clock.now() });
   const mailer = createMailer({ smtpUrl: config.smtpUrl, store, logger, clock, metrics });
   const outbound = new OutboundClient({ policy: new AddressPolicy(config.outboundAllow), logger });
   return {
     config,
     store,
-    tenants: new TenantDirectory(store, () => clock.now()),
+    tenants,
     clock,
     logger,
     secrets,

@@ -1,5 +1,5 @@
 import type { Config } from '../config.js';
-import { issuerFor } from '../oauth/tenant-context.js';
+import { issuerFor } from '../model/issuer.js';
 import type { App, SigningKey, Tenant, User, UserIdentity } from '../model/entities.js';
 
 /** JSON shapes of the CLI: OAuth's field names where they exist (SPEC). */

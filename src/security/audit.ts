@@ -48,6 +48,8 @@ export type AuditEventName =
   | 'consent_revoked'
   | 'tenant_secret_set'
   | 'tenant_secret_removed'
+  | 'tenant_domain_added'
+  | 'tenant_domain_removed'
   | 'consent_missing';
 
 export interface AuditInput {

@@ -1,23 +1,41 @@
 import type { Store } from '../store/store.js';
 import type { Tenant } from '../model/entities.js';
+import type { TenantHostPattern } from '../model/host-pattern.js';
 
 /**
- * Tenants by the names requests use for them (slug, id, `{slug}.onmicrosoft.com`): read on every
- * request, so kept a short while. Owned by the app's dependencies (no module state): a write through
- * this instance's store, or a change notice from another instance (PostgreSQL), drops the entry at
- * once; the short lifetime covers a CLI writing the same SQLite file. A miss is never kept, so a
- * tenant the CLI just created is found at once.
+ * Tenants by the names requests use for them: a URL segment (slug, id, `{slug}.onmicrosoft.com`) and a
+ * host (a custom domain, or the host pattern's). Read on every request, so kept a short while. Owned by
+ * the app's dependencies (no module state): a write through this instance's store, or a change notice
+ * from another instance (PostgreSQL), drops what is kept at once; the short lifetime covers a CLI writing
+ * the same SQLite file. A segment that names no tenant is never kept, so a tenant the CLI just created is
+ * found at once.
  */
 const B2C_DOMAIN_SUFFIX = '.onmicrosoft.com';
 
+/** Every tenant's custom domains, read in one query and kept as long as a segment is. */
+interface HostSnapshot {
+  at: number;
+  /** host → tenant id */
+  byHost: Map<string, string>;
+  /** tenant id → its hosts */
+  byTenant: Map<string, string[]>;
+  /** Slugs of tenants with at least one custom domain. */
+  slugs: Set<string>;
+}
+
 export class TenantDirectory {
   private readonly bySegment = new Map<string, { at: number; tenant: Tenant }>();
+  private hosts: HostSnapshot | undefined;
+  private loadingHosts: Promise<HostSnapshot> | undefined;
+  private readonly ownHostListeners: ((slugs: string[]) => void)[] = [];
 
   constructor(
     private readonly store: Store,
     private readonly now: () => number = Date.now,
     private readonly ttlMs = 1000,
     private readonly maxEntries = 10_000,
+    /** LATCHKEY_TENANT_HOST_PATTERN: every tenant has a host of its own. */
+    readonly hostPattern?: TenantHostPattern,
   ) {
     store.onConfigChange(({ tenantId }) => this.invalidate(tenantId === '*' ? undefined : tenantId));
   }
@@ -42,8 +60,47 @@ export class TenantDirectory {
     return this.find(segment);
   }
 
+  /**
+   * The tenant whose own host this is (a host name, lower-case, without the port): a custom domain, or
+   * the host pattern's host of an existing tenant. Undefined for the shared host and any other name.
+   */
+  async forHost(hostname: string): Promise<Tenant | undefined> {
+    const hosts = await this.hostSnapshot();
+    const id = hosts.byHost.get(hostname);
+    if (id !== undefined) return this.find(id);
+    const slug = this.hostPattern?.slugOf(hostname);
+    return slug === undefined ? undefined : this.find(slug);
+  }
+
+  /** The hosts of a tenant's own: its custom domains, and the host pattern's. */
+  async hostsOf(tenant: Tenant): Promise<string[]> {
+    const own = (await this.hostSnapshot()).byTenant.get(tenant.id) ?? [];
+    return this.hostPattern ? [...own, this.hostPattern.hostFor(tenant.slug)] : own;
+  }
+
+  /**
+   * Whether a tenant is served on a host of its own (so its page layouts may run script), from what was
+   * last read: policies are validated synchronously. `onOwnHostsChanged` says when this changes.
+   */
+  hasOwnHost(slug: string): boolean {
+    return this.hostPattern !== undefined || (this.hosts?.slugs.has(slug) ?? false);
+  }
+
+  /** Called with the slugs whose `hasOwnHost` changed (a first or last domain), when the domains are read. */
+  onOwnHostsChanged(listener: (slugs: string[]) => void): void {
+    this.ownHostListeners.push(listener);
+  }
+
+  /** Reads every tenant's domains now (at start, before policies are loaded). */
+  async loadHosts(): Promise<void> {
+    if (this.hosts) this.hosts.at = Number.NEGATIVE_INFINITY;
+    await this.hostSnapshot();
+  }
+
   /** Forgets one tenant (or all): its next request reads the store. */
   invalidate(tenantId?: string): void {
+    // Any tenant's change may be a domain added or removed: the hosts are read again.
+    if (this.hosts) this.hosts.at = Number.NEGATIVE_INFINITY;
     if (tenantId === undefined) {
       this.bySegment.clear();
       return;
@@ -56,5 +113,35 @@ export class TenantDirectory {
     let key = segment.toLowerCase();
     if (key.endsWith(B2C_DOMAIN_SUFFIX)) key = key.slice(0, -B2C_DOMAIN_SUFFIX.length);
     return key.length === 0 || key.length > 100 ? undefined : key;
+  }
+
+  private async hostSnapshot(): Promise<HostSnapshot> {
+    if (this.hosts && this.now() - this.hosts.at < this.ttlMs) return this.hosts;
+    // One read at a time: requests arriving meanwhile wait for it.
+    this.loadingHosts ??= this.readHosts().finally(() => {
+      this.loadingHosts = undefined;
+    });
+    return this.loadingHosts;
+  }
+
+  private async readHosts(): Promise<HostSnapshot> {
+    const at = this.now();
+    const domains = await this.store.listTenantDomains();
+    const byHost = new Map<string, string>();
+    const byTenant = new Map<string, string[]>();
+    for (const d of domains) {
+      byHost.set(d.host, d.tenantId);
+      byTenant.set(d.tenantId, [...(byTenant.get(d.tenantId) ?? []), d.host]);
+    }
+    const slugs = new Set<string>();
+    for (const id of byTenant.keys()) {
+      const t = await this.find(id);
+      if (t) slugs.add(t.slug);
+    }
+    const before = this.hosts?.slugs ?? new Set<string>();
+    this.hosts = { at, byHost, byTenant, slugs };
+    const changed = [...new Set([...before, ...slugs])].filter((s) => before.has(s) !== slugs.has(s));
+    if (changed.length > 0) for (const l of this.ownHostListeners) l(changed);
+    return this.hosts;
   }
 }

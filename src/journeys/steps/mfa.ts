@@ -46,8 +46,8 @@ interface Factors {
  * The factors of a step-up check (before security settings change anything): every factor the user
  * enrolled, whatever the policy offers for sign-in, and nothing to enrol.
  */
-function enrolledFactors(user: User, list: Authenticator[]): Factors {
-  const has = (kind: Authenticator['kind']) => list.some((a) => a.kind === kind);
+function enrolledFactors(ctx: StepContext, user: User, list: Authenticator[]): Factors {
+  const has = hasHere(ctx, list);
   const challenges: ChallengeView[] = [];
   if (has('totp')) challenges.push('totp');
   if (has('passkey')) challenges.push('passkey');
@@ -56,10 +56,16 @@ function enrolledFactors(user: User, list: Authenticator[]): Factors {
   return { challenges, enrolments: [] };
 }
 
+/** Whether the user has a factor of a kind that can be used on this host (a passkey belongs to the host it was made on). */
+function hasHere(ctx: StepContext, list: Authenticator[]): (kind: Authenticator['kind']) => boolean {
+  const mfa = mfaService(ctx.deps, ctx.site);
+  return (kind) => list.some((a) => a.kind === kind && (kind !== 'passkey' || mfa.passkeyHere(a)));
+}
+
 function factorsOf(ctx: StepContext, user: User, list: Authenticator[], stepUp: boolean): Factors {
-  if (stepUp) return enrolledFactors(user, list);
+  if (stepUp) return enrolledFactors(ctx, user, list);
   const methods = ctx.policy.mfa.methods;
-  const has = (kind: Authenticator['kind']) => list.some((a) => a.kind === kind);
+  const has = hasHere(ctx, list);
   const challenges: ChallengeView[] = [];
   if (methods.includes('totp') && has('totp')) challenges.push('totp');
   if (methods.includes('passkey') && has('passkey')) challenges.push('passkey');
@@ -112,7 +118,7 @@ export function multiFactor(id = 'mfa', opts: MultiFactorOptions = {}): Step {
   async function enrolled(ctx: StepContext, user: User, amr: AmrValue): Promise<StepResult> {
     const list = await ctx.deps.store.listAuthenticators(ctx.tenant.id, user.id);
     if ((MfaService.recoveryCodesLeft(list) ?? 0) > 0) return passed(ctx, amr);
-    const codes = await mfaService(ctx.deps).regenerateRecoveryCodes(ctx.tenant, user, auditCtx(ctx));
+    const codes = await mfaService(ctx.deps, ctx.site).regenerateRecoveryCodes(ctx.tenant, user, auditCtx(ctx));
     const state = withData(ctx.state, id, { view: 'codes', codes: sealCodes(ctx, codes), proven: amr });
     return show(ctx, user, state);
   }
@@ -153,7 +159,7 @@ export function multiFactor(id = 'mfa', opts: MultiFactorOptions = {}): Step {
     const verify: FormButton = { action: 'verify', id: 'verifyCode', label: m.t('button.verify') };
     // With two ways to enrol, each way's page leads back to the choice.
     const backToChoice: FormButton[] = factors.enrolments.length > 1 ? [{ action: 'back', id: 'back', label: m.t('button.back'), secondary: true, skipValidation: true }] : [];
-    const mfa = mfaService(ctx.deps);
+    const mfa = mfaService(ctx.deps, ctx.site);
     const base = { ...d, view };
 
     switch (view) {
@@ -229,7 +235,7 @@ export function multiFactor(id = 'mfa', opts: MultiFactorOptions = {}): Step {
       const factors = factorsOf(ctx, user, list, stepUp);
       const d = data(ctx.state);
       const view = d.view;
-      const mfa = mfaService(ctx.deps);
+      const mfa = mfaService(ctx.deps, ctx.site);
       const to = (v: View) => show(ctx, user, withData(ctx.state, id, { view: v }));
 
       // Switching to another enrolled factor, or between the ways to enrol.
