@@ -6,6 +6,7 @@ import { tenantRoute } from './tenant-routes.js';
 
 /** Metadata changes only with policies and keys; clients may cache it for an hour. */
 const METADATA_CACHE = 'public, max-age=3600';
+const MAX_DOCUMENTS = 2000;
 
 /** OpenID Provider Metadata and JWKS: built once per change, served from memory, any origin (CORS). */
 export function registerMetadataRoutes(app: FastifyInstance, deps: Deps): void {
@@ -17,6 +18,8 @@ export function registerMetadataRoutes(app: FastifyInstance, deps: Deps): void {
     let cached = documents.get(key);
     if (!cached || cached.policy !== tp.policy) {
       cached = { policy: tp.policy, json: JSON.stringify(discoveryDocument(req.site.baseUrl, tp.tenant, tp.policy, tp)) };
+      // Bounded: the port of a tenant's host is as the client wrote it, so keys are not a closed set.
+      if (documents.size >= MAX_DOCUMENTS) documents.clear();
       documents.set(key, cached);
     }
     return reply

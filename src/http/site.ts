@@ -9,6 +9,8 @@ declare module 'fastify' {
   }
 }
 
+const PROBES = new Set(['/health', '/healthz', '/readyz', '/metrics']);
+
 /** A Host header's value as a host name and an optional port (IPv6 literals and oddities are the shared host's). */
 const HOST = /^([a-z0-9.-]{1,253})(?::(\d{1,5}))?$/;
 
@@ -26,7 +28,8 @@ export function registerSites(app: FastifyInstance, deps: Deps): void {
   const sharedScheme = new URL(deps.config.baseUrl).protocol;
   app.decorateRequest('site', null as unknown as Site);
   app.addHook('onRequest', async (req) => {
-    req.site = await siteOf(req);
+    // Probes answer whatever the host, and without the database (liveness must not depend on it).
+    req.site = PROBES.has(req.url.split('?', 1)[0]!) ? shared : await siteOf(req);
   });
 
   async function siteOf(req: FastifyRequest): Promise<Site> {
