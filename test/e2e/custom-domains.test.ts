@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -370,21 +371,26 @@ describe('custom domains', () => {
 
 describe('passkeys and page scripts on a host of its own', () => {
   /** Chromium's virtual authenticator (a platform authenticator with resident keys, the user verified). */
-  async function virtualAuthenticator(context: BrowserContext, page: Page): Promise<void> {
+  async function virtualAuthenticator(context: BrowserContext, page: Page): Promise<(present: boolean) => Promise<void>> {
     const cdp = await context.newCDPSession(page);
     await cdp.send('WebAuthn.enable');
-    await cdp.send('WebAuthn.addVirtualAuthenticator', { options: { protocol: 'ctap2', transport: 'internal', hasResidentKey: true, hasUserVerification: true, isUserVerified: true, automaticPresenceSimulation: true } });
+    const { authenticatorId } = await cdp.send('WebAuthn.addVirtualAuthenticator', { options: { protocol: 'ctap2', transport: 'internal', hasResidentKey: true, hasUserVerification: true, isUserVerified: true, automaticPresenceSimulation: true } });
+    // Without presence a request waits, as for a user who has not touched the authenticator yet.
+    return async (present) => {
+      await cdp.send('WebAuthn.setAutomaticPresenceSimulation', { authenticatorId, enabled: present });
+    };
   }
 
   it('offers a passkey only on the host it was made on', async () => {
     writeTenantPolicy('contoso', 'B2C_1_pk_profile', 'B2C_1_profileedit', { mfa: { mode: 'off', methods: ['passkey'] } });
     writeTenantPolicy('contoso', 'B2C_1_pk_signin', 'B2C_1_signin', { mfa: { mode: 'off', methods: ['passkey'] } });
-    for (const id of ['B2C_1_pk_profile', 'B2C_1_pk_signin']) await until(id, async () => (await discoveryStatus(`${origin(CONTOSO_HOST)}/contoso/${id}/v2.0/.well-known/openid-configuration`)) === 200);
+    writeTenantPolicy('contoso', 'B2C_1_pk_required', 'B2C_1_signin', { mfa: { mode: 'required', methods: ['passkey'] } });
+    for (const id of ['B2C_1_pk_profile', 'B2C_1_pk_signin', 'B2C_1_pk_required']) await until(id, async () => (await discoveryStatus(`${origin(CONTOSO_HOST)}/contoso/${id}/v2.0/.well-known/openid-configuration`)) === 200);
     const user = (await s.deps.store.findUserBySignInName(contoso.id, 'ann@contoso.example'))!;
     const on = (base: string, policy: string) => discover(metadataOf(base, 'contoso', policy), apps.contoso!, apps['contoso:secret']!);
 
     const { context, page } = await newPage();
-    await virtualAuthenticator(context, page);
+    const presence = await virtualAuthenticator(context, page);
     // Made in profile edit on Contoso's own host.
     let flow = await startFlow(await on(origin(CONTOSO_HOST), 'B2C_1_pk_profile'));
     await signIn(page, flow.url, 'ann@contoso.example');
@@ -412,6 +418,31 @@ describe('passkeys and page scripts on a host of its own', () => {
     await page.locator('#passkeySignIn').click();
     await page.locator('[data-passkey-error]').waitFor({ state: 'visible' });
     expect(page.url().startsWith(s.baseUrl)).toBe(true);
+
+    // As the second factor after the password: asked for on its own host; on the shared host it is not
+    // offered, and a password alone cannot enrol another factor in its place (the recovery codes can stand in).
+    await context.clearCookies();
+    await presence(false);
+    flow = await startFlow(await on(origin(CONTOSO_HOST), 'B2C_1_pk_required'));
+    await signIn(page, flow.url, 'ann@contoso.example');
+    await page.locator('#usePasskey').waitFor();
+    await presence(true);
+    await page.locator('#usePasskey').click();
+    expect((await finish(page, flow)).claims()!.amr).toEqual(['pwd', 'hwk', 'mfa']);
+    await context.clearCookies();
+    flow = await startFlow(await on(s.baseUrl, 'B2C_1_pk_required'));
+    await signIn(page, flow.url, 'ann@contoso.example');
+    await page.locator('#recoveryCode').waitFor();
+    expect(await page.locator('#usePasskey, #createPasskey, [data-passkey]').count()).toBe(0);
+
+    // Someone whose only factor is a passkey of Contoso's host, and no recovery codes: told where it works.
+    const bo = await createUser(s.provision, contoso, { email: 'bo@contoso.example', password: PASSWORD });
+    await s.deps.store.replaceAuthenticators(contoso.id, bo.id, [], [{ id: randomUUID(), tenantId: contoso.id, userId: bo.id, kind: 'passkey', credentialId: 'bo-credential', label: 'Passkey 1', data: { publicKey: 'AA', counter: 0, transports: [], deviceType: 'singleDevice', backedUp: false, rpId: CONTOSO_HOST }, version: 0, createdAt: Date.now(), lastUsedAt: null }]);
+    await context.clearCookies();
+    flow = await startFlow(await on(s.baseUrl, 'B2C_1_pk_required'));
+    await signIn(page, flow.url, 'bo@contoso.example');
+    await expect(page.locator('main').textContent()).resolves.toContain('Your passkey belongs to another address of this sign-in page and works only there.');
+    expect(await page.locator('#createPasskey, #totpCode').count()).toBe(0);
     await context.close();
 
     // And the server lists it as a second factor on its own host only.

@@ -40,6 +40,8 @@ interface Factors {
   challenges: ChallengeView[];
   /** Factors that can be set up here (only under `required` with nothing enrolled). */
   enrolments: ('totp' | 'passkey')[];
+  /** The user has a passkey, but of another host (it works only where it was made). */
+  passkeyElsewhere: boolean;
 }
 
 /**
@@ -53,7 +55,7 @@ function enrolledFactors(ctx: StepContext, user: User, list: Authenticator[]): F
   if (has('passkey')) challenges.push('passkey');
   if (has('email') && user.email !== null && user.emailVerified) challenges.push('email');
   if ((MfaService.recoveryCodesLeft(list) ?? 0) > 0) challenges.push('recovery');
-  return { challenges, enrolments: [] };
+  return { challenges, enrolments: [], passkeyElsewhere: !has('passkey') && list.some((a) => a.kind === 'passkey') };
 }
 
 /** Whether the user has a factor of a kind that can be used on this host (a passkey belongs to the host it was made on). */
@@ -71,9 +73,12 @@ function factorsOf(ctx: StepContext, user: User, list: Authenticator[], stepUp: 
   if (methods.includes('passkey') && has('passkey')) challenges.push('passkey');
   const emailOk = user.email !== null && user.emailVerified;
   if (methods.includes('email') && emailOk && (ctx.policy.mfa.mode === 'required' || has('email'))) challenges.push('email');
-  if (challenges.some((c) => c === 'totp' || c === 'passkey') && (MfaService.recoveryCodesLeft(list) ?? 0) > 0) challenges.push('recovery');
-  const enrolments = challenges.length > 0 ? [] : (['totp', 'passkey'] as const).filter((m) => methods.includes(m));
-  return { challenges, enrolments };
+  // A passkey made on another host cannot be used here; it still counts as enrolled: a password alone
+  // never enrols a new factor in its place (recovery codes stand in for it, as for any such factor).
+  const passkeyElsewhere = methods.includes('passkey') && !has('passkey') && list.some((a) => a.kind === 'passkey');
+  if ((challenges.some((c) => c === 'totp' || c === 'passkey') || passkeyElsewhere) && (MfaService.recoveryCodesLeft(list) ?? 0) > 0) challenges.push('recovery');
+  const enrolments = challenges.length > 0 || passkeyElsewhere ? [] : (['totp', 'passkey'] as const).filter((m) => methods.includes(m));
+  return { challenges, enrolments, passkeyElsewhere };
 }
 
 const SWITCH: Record<ChallengeView, { action: string; label: Parameters<StepContext['messages']['t']>[0] }> = {
@@ -153,7 +158,7 @@ export function multiFactor(id = 'mfa', opts: MultiFactorOptions = {}): Step {
     const factors = factorsOf(ctx, user, list, stepUp);
     const d = data(state);
     let view: View = d.view ?? factors.challenges[0] ?? (factors.enrolments.length === 1 ? (factors.enrolments[0] === 'totp' ? 'enrolTotp' : 'enrolPasskey') : 'enrol');
-    if (view === 'enrol' && factors.enrolments.length === 0) return { type: 'block', message: m.t('mfa.noFactor') };
+    if (view === 'enrol' && factors.enrolments.length === 0) return { type: 'block', message: m.t(factors.passkeyElsewhere ? 'mfa.passkeyOtherHost' : 'mfa.noFactor') };
     const others = (current: ChallengeView) =>
       factors.challenges.filter((c) => c !== current).map((c): FormButton => ({ action: SWITCH[c].action, id: SWITCH[c].action, label: m.t(SWITCH[c].label), secondary: true, skipValidation: true }));
     const verify: FormButton = { action: 'verify', id: 'verifyCode', label: m.t('button.verify') };
