@@ -17,7 +17,7 @@ const RECHECK_MS = 1000;
 
 interface Entry {
   checkedAt: number;
-  /** `{cert mtime}/{key mtime}` of the files the context was made from. */
+  /** The modification times and sizes of the files the context was made from. */
   stamp?: string;
   context?: SecureContext;
   pending?: Promise<SecureContext | undefined>;
