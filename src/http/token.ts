@@ -19,7 +19,7 @@ export function registerTokenRoutes(app: FastifyInstance, deps: Deps): void {
       throw new OAuthError('invalid_request', 'The token request must be a POST with an application/x-www-form-urlencoded body.');
     }
     refuseCredentialsInQuery(req);
-    const body = await handleTokenRequest(deps, tp.tenant, tp.policy, req.body as Record<string, unknown>, req.headers.authorization, req.ip);
+    const body = await handleTokenRequest(deps, tp.tenant, tp.policy, req.body as Record<string, unknown>, req.headers.authorization, req.ip, req.site);
     return reply.header('cache-control', 'no-store').header('pragma', 'no-cache').send(body);
   });
 

@@ -11,6 +11,7 @@ import { JWT_BEARER, onBehalfOfGrant } from './grants/on-behalf-of.js';
 import { passwordGrant } from './grants/password.js';
 import { refreshTokenGrant } from './grants/refresh-token.js';
 import type { TokenResponse } from './token-response.js';
+import type { Site } from '../model/site.js';
 
 const grants = new Map<string, (req: TokenRequest) => Promise<TokenResponse>>([
   ['authorization_code', authorizationCodeGrant],
@@ -38,7 +39,9 @@ export async function handleTokenRequest(
   policy: Policy,
   params: RawParams,
   authorization: string | undefined,
-  ip = 'internal',
+  ip: string,
+  /** Where the request came in (the tokens' issuer is written with its host). */
+  site: Site,
 ): Promise<TokenResponse> {
   // RFC 6749 §3.2: parameters must not be included more than once.
   for (const [name, value] of Object.entries(params)) {
@@ -49,7 +52,7 @@ export async function handleTokenRequest(
   const run = grants.get(grantType);
   const client = await authenticateEndpointClient(deps, tenant, params as Record<string, string>, authorization, ip);
   if (!run) throw new OAuthError('unsupported_grant_type', `The grant type '${grantType}' is not supported.`, { b2cCode: B2C_CODES.unsupportedGrantType });
-  const response = await run({ deps, tenant, policy, client, params, ip });
+  const response = await run({ deps, tenant, policy, client, params, ip, site });
   deps.metrics.tokens.inc({ grant_type: grantType });
   return response;
 }

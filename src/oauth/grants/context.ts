@@ -4,6 +4,7 @@ import type { Tenant } from '../../model/entities.js';
 import type { RawParams } from '../authorize-request.js';
 import type { AuthenticatedClient } from '../client-auth.js';
 import { OAuthError, B2C_CODES } from '../../model/errors.js';
+import type { Site } from '../../model/site.js';
 
 /** A token request after client authentication, at one tenant's and policy's token endpoint. */
 export interface TokenRequest {
@@ -15,6 +16,8 @@ export interface TokenRequest {
   params: RawParams;
   /** The caller's address, for the audit trail. */
   ip: string;
+  /** Where the request came in: tokens' issuer is written with its host. */
+  site: Site;
 }
 
 export function param(params: RawParams, name: string): string | undefined {
