@@ -31,6 +31,16 @@ export const TenantBody = z.object({
   createdAt: z.string(),
 });
 
+export const DomainParams = TenantParams.extend({ host: z.string().min(1).max(253).describe('The host name, such as login.contoso.com') });
+export const AddDomain = z.object({ host: z.string().min(1).max(253).describe('A host name of the tenant\'s own, such as login.contoso.com (no scheme, port or path); its DNS and certificate are the operator\'s') }).strict();
+export const DomainBody = z.object({
+  host: z.string(),
+  source: z.enum(['domain', 'pattern']).describe('domain: added here or with latchkey tenant domain add; pattern: LATCHKEY_TENANT_HOST_PATTERN\'s'),
+  issuer: z.string().describe("The tenant's issuer on this host"),
+  createdAt: z.string().nullable(),
+});
+export const DomainsBody = z.object({ domains: z.array(DomainBody) });
+
 export const TenantPatch = z
   .object({
     legacyRopc: z.object({ tokenUrl: z.string(), clientId: z.string(), scope: z.string().optional() }).strict().nullable().optional().describe('The old B2C tenant\'s ROPC endpoint for just-in-time password migration; null ends it'),

@@ -20,7 +20,7 @@ export function registerTokenRoutes(app: FastifyInstance, deps: Deps): void {
     }
     refuseCredentialsInQuery(req);
     const origin = typeof req.headers.origin === 'string' ? req.headers.origin : undefined;
-    const body = await handleTokenRequest(deps, tp.tenant, tp.policy, req.body as Record<string, unknown>, req.headers.authorization, req.ip, origin);
+    const body = await handleTokenRequest(deps, tp.tenant, tp.policy, req.body as Record<string, unknown>, req.headers.authorization, req.ip, req.site, origin);
     return reply.header('cache-control', 'no-store').header('pragma', 'no-cache').send(body);
   });
 

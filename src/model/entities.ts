@@ -37,6 +37,17 @@ export interface Tenant {
   extensionsAppId: string | null;
 }
 
+/**
+ * A host name a tenant is served on besides the shared one (B2C's custom domain, `login.contoso.com`):
+ * on it every URL form serves this tenant and no other, and issuers and endpoints are written with it.
+ */
+export interface TenantDomain {
+  /** Lower-case host name, without a port (a domain matches the request's host whatever the port). */
+  host: string;
+  tenantId: string;
+  createdAt: number;
+}
+
 /** Tenant settings an operator changes after creation. */
 export interface TenantSettings {
   legacyRopc?: LegacyRopc | null;

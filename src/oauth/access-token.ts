@@ -2,12 +2,31 @@ import { jwtVerify, type JWTPayload } from 'jose';
 import type { Deps } from '../services/deps.js';
 import type { Tenant } from '../model/entities.js';
 import { OAuthError } from '../model/errors.js';
-import { issuerFor } from './tenant-context.js';
+import { issuerPath } from '../model/issuer.js';
 
 function invalidToken(description: string): OAuthError {
   return new OAuthError('invalid_token', description, {
     wwwAuthenticate: `Bearer realm="latchkey", error="invalid_token", error_description="${description.replace(/"/g, "'")}"`,
   });
+}
+
+/**
+ * Whether `iss` is the tenant's issuer on one of its hosts: the shared one (LATCHKEY_BASE_URL) or a host
+ * of its own (custom domain, host pattern), with whatever scheme and port the request that got the token
+ * wrote. A token from either host of a tenant is accepted on both (the signature is the tenant's).
+ */
+async function issuedByTenant(deps: Pick<Deps, 'config' | 'tenants'>, tenant: Tenant, iss: string, policyId: string): Promise<boolean> {
+  const path = issuerPath(tenant, policyId);
+  if (iss === deps.config.baseUrl + path) return true;
+  let url: URL;
+  try {
+    url = new URL(iss);
+  } catch {
+    return false;
+  }
+  if ((url.protocol !== 'https:' && url.protocol !== 'http:') || url.username !== '' || url.password !== '' || url.search !== '' || url.hash !== '') return false;
+  if (url.pathname !== path) return false;
+  return (await deps.tenants.hostsOf(tenant)).includes(url.hostname);
 }
 
 /** RFC 6750 §2.1: the bearer token from the Authorization header. */
@@ -38,7 +57,7 @@ export async function verifyAccessToken(deps: Deps, tenant: Tenant, token: strin
     throw invalidToken('The access token is invalid or has expired.');
   }
   const policyClaim = typeof payload.tfp === 'string' ? payload.tfp : typeof payload.acr === 'string' ? payload.acr : tenant.defaultPolicy;
-  if (payload.iss !== issuerFor(deps.config.baseUrl, tenant, policyClaim)) throw invalidToken('The access token was not issued by this tenant.');
+  if (typeof payload.iss !== 'string' || !(await issuedByTenant(deps, tenant, payload.iss, policyClaim))) throw invalidToken('The access token was not issued by this tenant.');
   if (typeof payload.jti === 'string' && (await deps.store.isAccessTokenRevoked(payload.jti))) throw invalidToken('The access token has been revoked.');
   return payload;
 }

@@ -16,6 +16,7 @@ import { mintUserTokens } from './mint.js';
 import { findActiveSession, joinSession, sessionCovers, touchSession } from './sso.js';
 import { secondFactorDue } from '../services/mfa.js';
 import { consentDue } from '../services/consent.js';
+import type { Site } from '../model/site.js';
 
 export const AUTH_CODE_TTL_MS = 10 * 60_000;
 export const JOURNEY_TTL_MS = 60 * 60_000;
@@ -34,6 +35,8 @@ export interface BrowserContext {
   browserId: string;
   ip: string;
   acceptLanguage?: string | undefined;
+  /** Where the request came in: tokens answered at once are issued with its host. */
+  site: Site;
 }
 
 /** The subject an `id_token_hint` names, if it is a token we issued (expired ones are fine: OIDC §3.1.2.1). */
@@ -102,7 +105,7 @@ export async function authorize(
       session: active.session,
       connectorClaims: pre.claims,
       amr: active.session.amr,
-    });
+    }, browser.site);
     return { type: 'respond', response };
   }
 
@@ -172,6 +175,8 @@ export async function respondWithGrant(
   request: AuthorizationRequest,
   user: User,
   auth: Authentication,
+  /** Where the request came in (an id_token or access token in the response is issued with its host). */
+  site: Site,
 ): Promise<AuthorizationResponse> {
   const grant: UserGrant = {
     policyId: policy.id,
@@ -221,6 +226,7 @@ export async function respondWithGrant(
       client: app,
       user,
       grant,
+      site,
       idToken: wantsId,
       accessToken: wantsAt,
       includeNonce: true,

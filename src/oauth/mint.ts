@@ -5,7 +5,8 @@ import type { App, Tenant, User } from '../model/entities.js';
 import { idTokenClaims, userAccessTokenClaims } from './claims.js';
 import { halfHash, signJwt } from '../tokens/sign.js';
 import type { UserGrant } from './grant.js';
-import { issuerFor } from './tenant-context.js';
+import { issuerFor } from '../model/issuer.js';
+import type { Site } from '../model/site.js';
 
 export interface MintedUserTokens {
   idToken?: string;
@@ -32,6 +33,8 @@ export async function mintUserTokens(
     client: App;
     user: User;
     grant: UserGrant;
+    /** Where the request came in: the issuer is written with its host. */
+    site: Site;
     idToken: boolean;
     accessToken: boolean;
     includeNonce: boolean;
@@ -42,7 +45,7 @@ export async function mintUserTokens(
   const { tenant, policy, client, user, grant } = args;
   const keys = await deps.keys.forTenant(tenant.id);
   const iat = Math.floor(deps.clock.now() / 1000);
-  const iss = issuerFor(deps.config.baseUrl, tenant, grant.policyId);
+  const iss = issuerFor(args.site.baseUrl, tenant, grant.policyId);
   const idTtl = policy.tokens.idTokenMinutes * 60;
   const atTtl = policy.tokens.accessTokenMinutes * 60;
   const out: MintedUserTokens = { idTokenExpiresIn: idTtl, accessTokenExpiresIn: atTtl, iat };

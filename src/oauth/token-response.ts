@@ -5,6 +5,7 @@ import type { App, Tenant, User } from '../model/entities.js';
 import type { RefreshGrant, UserGrant } from './grant.js';
 import type { Platform } from '../model/platforms.js';
 import { mintUserTokens } from './mint.js';
+import type { Site } from '../model/site.js';
 
 /** A token endpoint response with B2C's extra fields; numbers are JSON numbers. */
 export interface TokenResponse {
@@ -62,7 +63,7 @@ export function clientInfo(user: User, tenant: Tenant, policyId: string): string
  */
 export async function userTokenResponse(
   deps: Deps,
-  args: { tenant: Tenant; policy: Policy; client: App; platform: Platform; user: User; grant: UserGrant; family: RefreshFamily; includeNonce: boolean; now: number; clientInfo: boolean },
+  args: { tenant: Tenant; policy: Policy; client: App; platform: Platform; user: User; grant: UserGrant; family: RefreshFamily; includeNonce: boolean; now: number; clientInfo: boolean; site: Site },
 ): Promise<{ body: TokenResponse; accessTokenJti: string; accessTokenExp: number; refreshRecord?: Parameters<Deps['store']['createRefreshToken']>[0] }> {
   const { tenant, policy, client, user, grant, family } = args;
   const minted = await mintUserTokens(deps, {
@@ -71,6 +72,7 @@ export async function userTokenResponse(
     client,
     user,
     grant,
+    site: args.site,
     idToken: grant.scopes.oidc.includes('openid'),
     accessToken: true,
     includeNonce: args.includeNonce,

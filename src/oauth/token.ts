@@ -11,6 +11,7 @@ import { JWT_BEARER, onBehalfOfGrant } from './grants/on-behalf-of.js';
 import { passwordGrant } from './grants/password.js';
 import { refreshTokenGrant } from './grants/refresh-token.js';
 import type { TokenResponse } from './token-response.js';
+import type { Site } from '../model/site.js';
 
 const grants = new Map<string, (req: TokenRequest) => Promise<TokenResponse>>([
   ['authorization_code', authorizationCodeGrant],
@@ -42,7 +43,9 @@ export async function handleTokenRequest(
   policy: Policy,
   params: RawParams,
   authorization: string | undefined,
-  ip = 'internal',
+  ip: string,
+  /** Where the request came in (the tokens' issuer is written with its host). */
+  site: Site,
   origin?: string,
 ): Promise<TokenResponse> {
   // RFC 6749 §3.2: parameters must not be included more than once.
@@ -56,7 +59,7 @@ export async function handleTokenRequest(
   if (!run) throw new OAuthError('unsupported_grant_type', `The grant type '${grantType}' is not supported.`, { b2cCode: B2C_CODES.unsupportedGrantType });
   let response: TokenResponse;
   try {
-    response = await run({ deps, tenant, policy, client, params, ip, ...(origin !== undefined ? { origin } : {}) });
+    response = await run({ deps, tenant, policy, client, params, ip, site, ...(origin !== undefined ? { origin } : {}) });
   } catch (err) {
     // A grant that found the client of the wrong type (a secret missing, or sent by a public client) fails as authentication does.
     await clientAuthFailed(deps, tenant, err, authorization, params, ip);

@@ -3,7 +3,8 @@ import { deflateRawSync } from 'node:zlib';
 import { sha256 } from '../crypto/secrets.js';
 import type { Deps } from '../services/deps.js';
 import { pageError } from '../model/errors.js';
-import { issuerFor } from '../oauth/tenant-context.js';
+import { issuerFor } from '../model/issuer.js';
+import type { Site } from '../model/site.js';
 import type { SamlApp, SessionClient, SsoSession, Tenant } from '../model/entities.js';
 import { samlKeys } from '../federation/saml/certificates.js';
 import { idpEntityId, issuerOf, readMessage, type IncomingMessage, type TenantPolicyContext } from './idp.js';
@@ -34,7 +35,7 @@ function nameIdValue(app: SamlApp, user: { id: string; email: string | null; ema
  * signed LogoutRequest (HTTP-Redirect binding) naming the session, for each OpenID app with a logout
  * URL its front-channel logout URL (`iss`, `sid`). Loaded in invisible frames by the signed-out page.
  */
-export async function logoutFrames(deps: Deps, tenant: Tenant, session: SsoSession, clients: SessionClient[], exceptClientId?: string): Promise<string[]> {
+export async function logoutFrames(deps: Deps, tenant: Tenant, session: SsoSession, clients: SessionClient[], site: Site, exceptClientId?: string): Promise<string[]> {
   const urls: string[] = [];
   const user = await deps.store.findUser(tenant.id, session.userId);
   for (const c of clients) {
@@ -44,7 +45,7 @@ export async function logoutFrames(deps: Deps, tenant: Tenant, session: SsoSessi
       const nameId = user && nameIdValue(saml, user);
       if (!saml.slo || saml.slo.binding !== 'redirect' || !nameId) continue;
       const keys = await samlKeys(deps, tenant.id);
-      const xml = logoutRequest({ id: newId(randomBytes), issuer: idpEntityId(deps.config.baseUrl, tenant, c.policyId), destination: saml.slo.url, nameId: { value: nameId, format: saml.nameIdFormat }, spEntityId: saml.entityId, sessionIndex: session.sid, now: deps.clock.now() });
+      const xml = logoutRequest({ id: newId(randomBytes), issuer: idpEntityId(site.baseUrl, tenant, c.policyId), destination: saml.slo.url, nameId: { value: nameId, format: saml.nameIdFormat }, spEntityId: saml.entityId, sessionIndex: session.sid, now: deps.clock.now() });
       const query = signRedirectQuery('SAMLRequest', deflateRawSync(Buffer.from(xml, 'utf8')).toString('base64'), undefined, keys.signing.key);
       urls.push(`${saml.slo.url}${saml.slo.url.includes('?') ? '&' : '?'}${query}`);
       continue;
@@ -52,7 +53,8 @@ export async function logoutFrames(deps: Deps, tenant: Tenant, session: SsoSessi
     const app = await deps.store.findApp(tenant.id, c.clientId);
     if (!app?.logoutUrl) continue;
     const url = new URL(app.logoutUrl);
-    url.searchParams.set('iss', issuerFor(deps.config.baseUrl, tenant, c.policyId));
+    // The issuer of the host the browser signs out on: the one its apps' id_tokens came from.
+    url.searchParams.set('iss', issuerFor(site.baseUrl, tenant, c.policyId));
     url.searchParams.set('sid', session.sid);
     urls.push(url.toString());
   }
@@ -65,7 +67,7 @@ async function refuse(deps: Deps, tenant: Tenant, ip: string, message: string, c
 }
 
 /** The single logout endpoint: a LogoutRequest from a SAML app, or the LogoutResponse of one we signed out in a frame. */
-export async function receiveLogout(deps: Deps, ctx: TenantPolicyContext, msg: IncomingMessage, ssoCookie: string | undefined, ip: string): Promise<LogoutOutcome> {
+export async function receiveLogout(deps: Deps, ctx: TenantPolicyContext, msg: IncomingMessage, ssoCookie: string | undefined, ip: string, site: Site): Promise<LogoutOutcome> {
   const { tenant } = ctx;
   const field = msg.fields.SAMLRequest !== undefined ? 'SAMLRequest' : msg.fields.SAMLResponse !== undefined ? 'SAMLResponse' : undefined;
   if (!field) return refuse(deps, tenant, ip, 'The request carries no SAMLRequest or SAMLResponse.');
@@ -113,7 +115,7 @@ export async function receiveLogout(deps: Deps, ctx: TenantPolicyContext, msg: I
     const ended = await deps.store.endSsoSession(sha256(ssoCookie));
     if (ended && ended.session.tenantId === tenant.id) {
       endedSession = true;
-      frames = await logoutFrames(deps, tenant, ended.session, ended.clients, app.clientId);
+      frames = await logoutFrames(deps, tenant, ended.session, ended.clients, site, app.clientId);
     }
   }
   await deps.audit.record({ tenantId: tenant.id, event: 'saml_logout', outcome: expired ? 'failure' : 'success', clientId: app.clientId, ip, detail: `${ctx.policy.id}: LogoutRequest ${requestId}${expired ? ' expired' : endedSession ? '' : ' (no session in this browser)'}` });

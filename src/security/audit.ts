@@ -52,7 +52,9 @@ export type AuditEventName =
   | 'consent_missing'
   | 'saml_request'
   | 'saml_response'
-  | 'saml_logout';
+  | 'saml_logout'
+  | 'tenant_domain_added'
+  | 'tenant_domain_removed';
 
 export interface AuditInput {
   tenantId?: string | null;

@@ -1,6 +1,6 @@
 import { safeEqual } from '../crypto/secrets.js';
 import { normalizeEmail, normalizeSignInName } from './normalize.js';
-import type { App, SamlApp, AppGrant, AuditEvent, Authenticator, Consent, AuthCodeRecord, ImportedUser, JourneyRecord, LoginThrottle, OutboxMessage, RefreshTokenRecord, SessionClient, SignInType, SigningKey, SsoSession, Tenant, TenantSecret, TenantSettings, User, UserIdentity, UserProfileUpdate } from '../model/entities.js';
+import type { App, SamlApp, AppGrant, AuditEvent, Authenticator, Consent, AuthCodeRecord, ImportedUser, JourneyRecord, LoginThrottle, OutboxMessage, RefreshTokenRecord, SessionClient, SignInType, SigningKey, SsoSession, Tenant, TenantDomain, TenantSecret, TenantSettings, User, UserIdentity, UserProfileUpdate } from '../model/entities.js';
 
 /**
  * Rows to records and back, for every engine: SQLite and PostgreSQL store the same columns (times as
@@ -289,6 +289,12 @@ export const KEYS = table<SigningKey>()('signing_keys', (c) => ({
   status: c.oneOf('status', ['grace', 'active'], 'grace'),
   created_at: c.int('createdAt'),
   publish_until: c.int('publishUntil'),
+}));
+
+export const TENANT_DOMAINS = table<TenantDomain>()('tenant_domains', (c) => ({
+  host: c.text('host'),
+  tenant_id: c.text('tenantId'),
+  created_at: c.int('createdAt'),
 }));
 
 export const SESSIONS = table<SsoSession>()('sso_sessions', (c) => ({

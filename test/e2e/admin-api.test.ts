@@ -131,12 +131,18 @@ describe('admin API', () => {
     const after = (await call('POST', '/keys/rotate', rw, { graceHours: 1 })).body.keys as { kid: string; status: string }[];
     expect(after.find((k) => k.status === 'active')!.kid).not.toBe(before.find((k) => k.status === 'active')!.kid);
     const old = after.find((k) => k.status === 'grace')!.kid;
+    // The replaced key still verifies what it signed; new tokens are signed with the new key at once.
+    const previous = ro;
+    expect((await call('GET', '/keys', previous)).status).toBe(200);
+    rw = await tokenFor('demo', 'Admin.ReadWrite.All');
+    ro = await tokenFor('demo', 'Admin.Read.All');
+    usersOnly = await tokenFor('demo', 'User.ReadWrite.All');
     expect((await call('DELETE', `/keys/${old}`, rw)).body).toEqual({ retired: [old] });
     const active = after.find((k) => k.status === 'active')!.kid;
     expect((await call('DELETE', `/keys/${active}`, rw)).status).toBe(400);
-    // New tokens are signed with the new key, so the admin tokens keep working.
-    rw = await tokenFor('demo', 'Admin.ReadWrite.All');
-    ro = await tokenFor('demo', 'Admin.Read.All');
+    // Once retired, what the old key signed no longer verifies.
+    expect((await call('GET', '/keys', previous)).status).toBe(401);
+    expect((await call('GET', '/keys', ro)).status).toBe(200);
   });
 
   it('reads, validates and writes policies with the file watcher\'s checks', async () => {
@@ -174,7 +180,8 @@ describe('admin API', () => {
   it('needs a token (401), the right role (403), and the token\'s own tenant', async () => {
     const none = await call('GET', '/apps', undefined);
     expect([none.status, (none.body.error as { code: string }).code]).toEqual([401, 'invalid_token']);
-    expect((await call('POST', '/apps', ro, { name: 'x', type: 'daemon' })).status).toBe(403);
+    const roPost = await call('POST', '/apps', ro, { name: 'x', type: 'daemon' });
+    expect(roPost.status, JSON.stringify(roPost.body)).toBe(403);
     expect((await call('GET', '/apps', usersOnly)).status).toBe(403);
     expect((await call('GET', '/apps', foreign)).status).toBe(401);
     const own = await fetch(`${s.baseUrl}/admin/v1/tenants/fabrikam/apps`, { headers: { authorization: `Bearer ${foreign}` } });

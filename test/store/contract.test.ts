@@ -122,6 +122,33 @@ for (const engine of engines) {
       expect(await store.tenantConfigVersion(t.id)).toBe(before! + 1);
     });
 
+    it("keeps a tenant's custom domains: a host belongs to one tenant, is listed by tenant and in all, and is removed by its own tenant only", async () => {
+      const other = tenant(`d-${randomUUID().slice(0, 8)}`);
+      await store.createTenant(other);
+      const changes: string[] = [];
+      store.onConfigChange(({ what, tenantId }) => changes.push(`${what}:${tenantId}`));
+      const host = `login.${t.slug}.example`;
+      await store.addTenantDomain({ host, tenantId: t.id, createdAt: now });
+      await store.addTenantDomain({ host: `b-${host}`, tenantId: t.id, createdAt: now + 1 });
+      // The tenant directory of this instance hears of it at once (other instances through the engine's notices).
+      expect(changes).toContain(`domains:${t.id}`);
+      await expect(store.addTenantDomain({ host, tenantId: other.id, createdAt: now })).rejects.toBeInstanceOf(StoreConflictError);
+      await expect(store.addTenantDomain({ host, tenantId: t.id, createdAt: now })).rejects.toBeInstanceOf(StoreConflictError);
+      await store.addTenantDomain({ host: `login.${other.slug}.example`, tenantId: other.id, createdAt: now });
+      expect(await store.listTenantDomains(t.id)).toEqual([
+        { host: `b-${host}`, tenantId: t.id, createdAt: now + 1 },
+        { host, tenantId: t.id, createdAt: now },
+      ]);
+      const all = await store.listTenantDomains();
+      expect(all.map((d) => d.host)).toEqual([...all.map((d) => d.host)].sort());
+      expect(all.filter((d) => d.tenantId === other.id).map((d) => d.host)).toEqual([`login.${other.slug}.example`]);
+      // Removing is by tenant: one tenant cannot remove another's host.
+      expect(await store.removeTenantDomain(other.id, host)).toBe(false);
+      expect(await store.removeTenantDomain(t.id, `b-${host}`)).toBe(true);
+      expect(await store.removeTenantDomain(t.id, `b-${host}`)).toBe(false);
+      expect((await store.listTenantDomains(t.id)).map((d) => d.host)).toEqual([host]);
+    });
+
     it('stores apps, scopes, roles and grants; a client id and an identifier URI are unique', async () => {
       const api = app(t.id, { type: 'api', identifierUri: `https://${t.slug}.example/api`, secrets: [{ id: 's1', hash: 'h', description: null, createdAt: now, expiresAt: null }] });
       await store.createApp(api);

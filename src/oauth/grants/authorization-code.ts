@@ -65,6 +65,7 @@ export async function authorizationCodeGrant(req: TokenRequest): Promise<TokenRe
     family: newFamily(policy, platform, now, codeHash),
     includeNonce: true,
     now,
+    site: req.site,
     // MSAL asks for client_info on the authorize request, the token request, or both.
     clientInfo: grant.clientInfo || param(params, 'client_info') === '1',
   });

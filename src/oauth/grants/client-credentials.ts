@@ -3,7 +3,7 @@ import { appAccessTokenClaims } from '../claims.js';
 import { signJwt } from '../../tokens/sign.js';
 import { OAuthError } from '../../model/errors.js';
 import { parseScope, splitApiScope } from '../scopes.js';
-import { issuerFor } from '../tenant-context.js';
+import { issuerFor } from '../../model/issuer.js';
 import type { TokenResponse } from '../token-response.js';
 import { required, type TokenRequest } from './context.js';
 
@@ -37,7 +37,7 @@ export async function clientCredentialsGrant(req: TokenRequest): Promise<TokenRe
     keys,
     'at+jwt',
     appAccessTokenClaims(
-      { iss: issuerFor(deps.config.baseUrl, tenant, req.policy.id), aud: api.clientId, iat, exp: iat + APP_TOKEN_SECONDS },
+      { iss: issuerFor(req.site.baseUrl, tenant, req.policy.id), aud: api.clientId, iat, exp: iat + APP_TOKEN_SECONDS },
       app.clientId,
       roles,
       scopes[0]!,

@@ -5,6 +5,7 @@ import { aRedirectUriOf, type Platform } from '../../model/platforms.js';
 import type { RawParams } from '../authorize-request.js';
 import type { AuthenticatedClient } from '../client-auth.js';
 import { OAuthError, B2C_CODES } from '../../model/errors.js';
+import type { Site } from '../../model/site.js';
 
 /** A token request after client authentication, at one tenant's and policy's token endpoint. */
 export interface TokenRequest {
@@ -16,6 +17,8 @@ export interface TokenRequest {
   params: RawParams;
   /** The caller's address, for the audit trail. */
   ip: string;
+  /** Where the request came in: tokens' issuer is written with its host. */
+  site: Site;
   /** The Origin header: the request came from a browser page of this origin (a cross-origin call). */
   origin?: string;
 }

@@ -58,7 +58,7 @@ export async function onBehalfOfGrant(req: TokenRequest): Promise<TokenResponse>
     newUser: false,
     clientInfo: false,
   };
-  const minted = await mintUserTokens(deps, { tenant, policy, client: caller, user, grant, idToken: false, accessToken: true, includeNonce: false, atHash: false });
+  const minted = await mintUserTokens(deps, { tenant, policy, client: caller, user, grant, site: req.site, idToken: false, accessToken: true, includeNonce: false, atHash: false });
   return {
     token_type: 'Bearer',
     access_token: minted.accessToken!,

@@ -58,7 +58,7 @@ export async function passwordGrant(req: TokenRequest): Promise<TokenResponse> {
   }
   const now = deps.clock.now();
   const grant: UserGrant = { policyId: policy.id, scopes, authTime: Math.floor(now / 1000), idp: 'local', newUser: false, clientInfo: param(params, 'client_info') === '1' };
-  const out = await userTokenResponse(deps, { tenant, policy, client: app, platform: 'publicClient', user: outcome.user, grant, family: newFamily(policy, 'publicClient', now, null), includeNonce: false, now, clientInfo: grant.clientInfo });
+  const out = await userTokenResponse(deps, { tenant, policy, client: app, platform: 'publicClient', user: outcome.user, grant, family: newFamily(policy, 'publicClient', now, null), includeNonce: false, now, clientInfo: grant.clientInfo, site: req.site });
   if (out.refreshRecord) await deps.store.createRefreshToken(out.refreshRecord);
   return out.body;
 }

@@ -116,6 +116,7 @@ export async function refreshTokenGrant(req: TokenRequest): Promise<TokenRespons
     family: { familyId: old.familyId, familyExpiresAt: old.familyExpiresAt, originCodeHash: old.originCodeHash },
     includeNonce: false,
     now,
+    site: req.site,
     clientInfo: grant.clientInfo || param(params, 'client_info') === '1',
   });
   const next = out.refreshRecord;

@@ -3,10 +3,10 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { migrationsDir } from '../../paths.js';
 import { StoreConflictError, type AuditFilter, type CodeRedemption, type ConfigChange, type ImportWrite, type ImportWriteOutcome, type MigrationResult, type RefreshRotation, type RefreshTokenRef, type StoreEngine, type UserQuery } from '../store.js';
-import type { App, SamlApp, AppSecret, AppGrant, AuthCodeRecord, Authenticator, AuthenticatorKind, Consent, AuditEvent, ImportedUser, LoginThrottle, TenantSettings, JourneyRecord, OutboxMessage, UserProfileUpdate, RefreshTokenRecord, SessionClient, SigningKey, SignInType, SsoSession, Tenant, TenantSecret, User, UserIdentity } from '../../model/entities.js';
+import type { App, SamlApp, AppSecret, AppGrant, AuthCodeRecord, Authenticator, AuthenticatorKind, Consent, AuditEvent, ImportedUser, LoginThrottle, TenantSettings, JourneyRecord, OutboxMessage, UserProfileUpdate, RefreshTokenRecord, SessionClient, SigningKey, SignInType, SsoSession, Tenant, TenantDomain, TenantSecret, User, UserIdentity } from '../../model/entities.js';
 import { normalizeEmail, normalizeSignInName } from '../normalize.js';
 import {
-  APPS, APP_SETTINGS, AUDIT, AUTHENTICATORS, CODES, CONSENTS, FAMILIES, GRANTS, IDENTITIES, JOURNEYS, KEYS, OUTBOX, PROFILE, REPLACED_USER_COLUMNS, ROTATION, SESSIONS, SESSION_CLIENTS, SIGN_IN, TENANTS, TENANT_SECRETS, TENANT_SETTINGS, USERS,
+  APPS, APP_SETTINGS, AUDIT, AUTHENTICATORS, CODES, CONSENTS, FAMILIES, GRANTS, IDENTITIES, JOURNEYS, KEYS, OUTBOX, PROFILE, REPLACED_USER_COLUMNS, ROTATION, SESSIONS, SESSION_CLIENTS, SIGN_IN, TENANTS, TENANT_DOMAINS, TENANT_SECRETS, TENANT_SETTINGS, USERS,
   SAML_APP_COLUMNS, samlAppValues, toSamlApp,
   storedUsers, toAuditEvent, toCounter, toFamily, toOutboxMessage, toRefresh, toScopeDescriptions, toThrottle, type Row,
 } from '../rows.js';
@@ -209,6 +209,10 @@ export class SqliteStore implements StoreEngine {
       appByIdentifier: db.prepare('SELECT * FROM apps WHERE tenant_id = ? AND identifier_uri = ?'),
       insertScope: db.prepare(`INSERT INTO app_scopes (api_client_id, name, description) VALUES (?, ?, ?) ${ON_CONFLICT.scope}`),
       scopeDescriptions: db.prepare('SELECT name, description FROM app_scopes WHERE api_client_id = ? AND description IS NOT NULL'),
+      insertTenantDomain: insert(TENANT_DOMAINS),
+      deleteTenantDomain: db.prepare('DELETE FROM tenant_domains WHERE tenant_id = ? AND host = ?'),
+      tenantDomains: db.prepare('SELECT * FROM tenant_domains WHERE tenant_id = ? ORDER BY host'),
+      allTenantDomains: db.prepare('SELECT * FROM tenant_domains ORDER BY host'),
       scopes: db.prepare('SELECT name FROM app_scopes WHERE api_client_id = ? ORDER BY name').pluck(),
       insertRole: db.prepare(`INSERT INTO app_roles (api_client_id, name) VALUES (?, ?) ${ON_CONFLICT.ignore}`),
       roles: db.prepare('SELECT name FROM app_roles WHERE api_client_id = ? ORDER BY name').pluck(),
@@ -453,6 +457,22 @@ export class SqliteStore implements StoreEngine {
   async addAppScope(apiClientId: string, name: string, description?: string): Promise<void> {
     this.s.insertScope.run(apiClientId, name, description ?? null);
   }
+  // tenant domains
+  async addTenantDomain(d: TenantDomain): Promise<void> {
+    try {
+      this.s.insertTenantDomain.run(TENANT_DOMAINS.values(d));
+    } catch (err) {
+      if (isUniqueViolation(err)) throw new StoreConflictError(`the host ${d.host} is already in use`);
+      throw err;
+    }
+  }
+  async removeTenantDomain(tenantId: string, host: string): Promise<boolean> {
+    return this.s.deleteTenantDomain.run(tenantId, host).changes > 0;
+  }
+  async listTenantDomains(tenantId?: string): Promise<TenantDomain[]> {
+    return ((tenantId === undefined ? this.s.allTenantDomains.all() : this.s.tenantDomains.all(tenantId)) as Row[]).map(TENANT_DOMAINS.read);
+  }
+
   async listAppScopes(apiClientId: string): Promise<string[]> {
     return this.s.scopes.all(apiClientId) as string[];
   }
