@@ -6,7 +6,9 @@ import fastifyRateLimit from '@fastify/rate-limit';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Deps } from './services/deps.js';
 import { registerAuthorizeRoutes } from './http/authorize.js';
-import { cookieNames } from './http/cookies.js';
+import { cookiesOf } from './http/cookies.js';
+import { registerSites } from './http/site.js';
+import type { HttpsOptions } from './http/certificates.js';
 import fastifySwagger from '@fastify/swagger';
 import { registerAdminRoutes } from './admin/routes.js';
 import { registerGraphRoutes } from './http/graph.js';
@@ -40,7 +42,8 @@ declare module 'fastify' {
 }
 
 export interface BuildOptions {
-  https?: { cert: Buffer; key: Buffer };
+  /** Serve https: a certificate, and with LATCHKEY_TLS_DIR one per host by SNI (http/certificates.ts). */
+  https?: HttpsOptions | undefined;
 }
 
 /** Builds the Fastify app: plugins, one error handler, and the routes. Does not listen. */
@@ -101,6 +104,9 @@ export async function buildApp(deps: Deps, opts: BuildOptions = {}): Promise<Fas
       }),
   });
 
+  // The host each request came to (the shared one, or a tenant's own), before anything is routed.
+  registerSites(app, deps);
+
   // While draining (SIGTERM), every answer closes its connection, so keep-alive clients let go and
   // close() can finish once the requests in flight are answered.
   let draining = false;
@@ -135,14 +141,13 @@ export async function buildApp(deps: Deps, opts: BuildOptions = {}): Promise<Fas
     handleError(deps, new OAuthError('not_found', 'There is nothing at this address.', { redirectable: false }), req, reply),
   );
 
-  const cookies = cookieNames(deps.config);
   registerMetadataRoutes(app, deps);
-  registerCommonRoutes(app, deps, cookies);
-  registerAuthorizeRoutes(app, deps, cookies);
-  registerJourneyRoutes(app, deps, cookies);
+  registerCommonRoutes(app, deps, cookiesOf);
+  registerAuthorizeRoutes(app, deps, cookiesOf);
+  registerJourneyRoutes(app, deps, cookiesOf);
   registerTokenRoutes(app, deps);
-  registerLogoutRoutes(app, deps, cookies);
-  registerSamlRoutes(app, deps, cookies);
+  registerLogoutRoutes(app, deps, cookiesOf);
+  registerSamlRoutes(app, deps, cookiesOf);
   registerPageRoutes(app, deps);
   registerLayoutAssetRoutes(app, deps);
   registerHealthRoutes(app, deps);
@@ -177,7 +182,9 @@ async function handleError(deps: Deps, err: FastifyError | Error, req: FastifyRe
     const context = req.latchkeyPage;
     const messages = requestMessages(req, context?.policy);
     const page = errorPage({ error: oauth.code, description: oauth.b2cCode ? `${oauth.b2cCode}: ${oauth.message}` : oauth.message, correlationId: req.id }, messages);
-    const rendered = await deps.layouts.render({ tenantSlug: context?.tenantSlug ?? '', policy: context?.policy, page, locale: messages.locale });
+    // A failure before the site was known (its own lookup) is the shared host's.
+    const site = req.site ?? { baseUrl: deps.config.baseUrl };
+    const rendered = await deps.layouts.render({ tenantSlug: context?.tenantSlug ?? '', tenantId: context?.tenantId ?? '', policy: context?.policy, page, locale: messages.locale, site });
     return sendPage(reply, rendered.html, { status: oauth.status, csp: rendered.csp });
   }
   return reply

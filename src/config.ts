@@ -1,8 +1,9 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { parseAllowList, type OutboundAllowList } from './outbound/address-policy.js';
 import { DEFAULT_DB_PATH } from './paths.js';
+import { parseTenantHostPattern, type TenantHostPattern } from './model/host-pattern.js';
 
 const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
@@ -23,6 +24,19 @@ const envSchema = z.object({
   LATCHKEY_MASTER_KEY: z.string().min(32, 'must be at least 32 characters').optional(),
   LATCHKEY_TLS_CERT: z.string().min(1).optional(),
   LATCHKEY_TLS_KEY: z.string().min(1).optional(),
+  /** A folder of `{host}.crt` / `{host}.key` PEM pairs, chosen by SNI (custom domains on one server). */
+  LATCHKEY_TLS_DIR: z.string().min(1).optional(),
+  /** `{tenant}.login.example.com`: every tenant gets a host of its own (its slug in place of {tenant}). */
+  LATCHKEY_TENANT_HOST_PATTERN: z
+    .string()
+    .superRefine((v, ctx) => {
+      try {
+        parseTenantHostPattern(v);
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: (err as Error).message });
+      }
+    })
+    .optional(),
   LATCHKEY_SMTP_URL: z.url().optional(),
   /** log2 of scrypt's N for new password hashes; 17 is OWASP's recommendation (128 MiB, r=8, p=1). */
   LATCHKEY_PASSWORD_COST: z.coerce.number().int().min(10).max(20).default(17),
@@ -67,7 +81,12 @@ export interface Config {
   policiesDir: string;
   logLevel: (typeof logLevels)[number];
   masterKey: string | undefined;
-  tls: { cert: Buffer; key: Buffer } | undefined;
+  /** LATCHKEY_TLS_CERT / LATCHKEY_TLS_KEY as read at start, and their paths (read again when they change, with LATCHKEY_TLS_DIR). */
+  tls: { cert: Buffer; key: Buffer; files?: { cert: string; key: string } } | undefined;
+  /** LATCHKEY_TLS_DIR: certificates by host name, chosen by SNI and read again when they change. */
+  tlsDir: string | undefined;
+  /** LATCHKEY_TENANT_HOST_PATTERN: a host of its own for every tenant. */
+  tenantHostPattern: TenantHostPattern | undefined;
   smtpUrl: string | undefined;
   passwordCost: number;
   formRateLimit: number;
@@ -97,14 +116,25 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   let tls: Config['tls'];
   if (e.LATCHKEY_TLS_CERT && e.LATCHKEY_TLS_KEY) {
-    tls = { cert: readPem('LATCHKEY_TLS_CERT', e.LATCHKEY_TLS_CERT), key: readPem('LATCHKEY_TLS_KEY', e.LATCHKEY_TLS_KEY) };
+    tls = {
+      cert: readPem('LATCHKEY_TLS_CERT', e.LATCHKEY_TLS_CERT),
+      key: readPem('LATCHKEY_TLS_KEY', e.LATCHKEY_TLS_KEY),
+      files: { cert: resolve(e.LATCHKEY_TLS_CERT), key: resolve(e.LATCHKEY_TLS_KEY) },
+    };
   }
-  const scheme = tls ? 'https' : 'http';
+  const tlsDir = e.LATCHKEY_TLS_DIR === undefined ? undefined : readableDir('LATCHKEY_TLS_DIR', e.LATCHKEY_TLS_DIR);
+  const scheme = tls || tlsDir ? 'https' : 'http';
   const shownHost = e.HOST === '0.0.0.0' || e.HOST === '::' ? 'localhost' : e.HOST;
+  const baseUrl = e.LATCHKEY_BASE_URL ?? `${scheme}://${shownHost}:${e.PORT}`;
+  const tenantHostPattern = e.LATCHKEY_TENANT_HOST_PATTERN === undefined ? undefined : parseTenantHostPattern(e.LATCHKEY_TENANT_HOST_PATTERN);
+  if (tenantHostPattern?.slugOf(new URL(baseUrl).hostname) !== undefined) {
+    // The shared host would be taken for one tenant's own host, and serve that tenant only.
+    throw new ConfigError(`invalid LATCHKEY_TENANT_HOST_PATTERN: the host of LATCHKEY_BASE_URL (${new URL(baseUrl).hostname}) matches it; the shared host must not look like a tenant's`);
+  }
   return {
     port: e.PORT,
     host: e.HOST,
-    baseUrl: e.LATCHKEY_BASE_URL ?? `${scheme}://${shownHost}:${e.PORT}`,
+    baseUrl,
     dbPath: resolve(e.LATCHKEY_DB),
     databaseUrl: e.LATCHKEY_DATABASE_URL,
     redisUrl: e.LATCHKEY_REDIS_URL,
@@ -112,6 +142,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel: e.LATCHKEY_LOG_LEVEL,
     masterKey: e.LATCHKEY_MASTER_KEY,
     tls,
+    tlsDir,
+    tenantHostPattern,
     smtpUrl: e.LATCHKEY_SMTP_URL,
     passwordCost: e.LATCHKEY_PASSWORD_COST,
     formRateLimit: e.LATCHKEY_FORM_RATE_LIMIT,
@@ -131,6 +163,18 @@ function parseTrustProxy(v: string | undefined): boolean | number | string {
   if (v === 'true') return true;
   if (/^\d+$/.test(v)) return Number(v);
   return v.replace(/\s+/g, '');
+}
+
+function readableDir(name: string, path: string): string {
+  const dir = resolve(path);
+  let isDir = false;
+  try {
+    isDir = statSync(dir).isDirectory();
+  } catch (err) {
+    throw new ConfigError(`invalid ${name}: cannot read ${dir} (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
+  if (!isDir) throw new ConfigError(`invalid ${name}: ${dir} is not a folder`);
+  return dir;
 }
 
 function readPem(name: string, path: string): Buffer {

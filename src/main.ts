@@ -7,6 +7,7 @@ import { provisionDeps } from './services/deps.js';
 import { ensureDemo, syncPlayground } from './services/tenants.js';
 import { ensureAdminApi } from './services/admin-api.js';
 import { startMetricsServer } from './http/metrics-server.js';
+import { httpsOptions } from './http/certificates.js';
 import { createDeps } from './runtime.js';
 import { prioritizeEventLoop } from './thread-priorities.js';
 
@@ -37,7 +38,7 @@ async function main(): Promise<void> {
     await ensureAdminApi(deps, t);
   }
 
-  const app = await buildApp(deps, config.tls ? { https: config.tls } : {});
+  const app = await buildApp(deps, { https: httpsOptions(config, logger) });
   const purge = setInterval(() => {
     deps.store.purgeExpired(deps.clock.now()).then(
       (n) => n > 0 && logger.debug({ rows: n }, 'expired rows removed'),

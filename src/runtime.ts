@@ -68,16 +68,21 @@ export async function createDeps(config: Config, opts: { logger?: Logger; clock?
   store.onConfigChange(({ what, tenantId }) => {
     if (what === 'tenant') keys.invalidate(tenantId === '*' ? undefined : tenantId);
   });
-  const policies = new PolicyRegistry(config.policiesDir, logger, opts.watchPolicies ?? true);
+  const tenants = new TenantDirectory(store, () => clock.now(), 1000, config.tenantHostPattern);
+  // A tenant on a host of its own may use layout JavaScript: policies are checked against the domains
+  // read at start, and again when a tenant gains its first or loses its last one.
+  await tenants.loadHosts();
+  const policies = new PolicyRegistry(config.policiesDir, logger, opts.watchPolicies ?? true, (slug) => tenants.hasOwnHost(slug));
+  tenants.onOwnHostsChanged((slugs) => slugs.forEach((slug) => policies.revalidate(slug)));
   const metrics = new Metrics(store, { defaults: config.metrics.enabled, now: () => clock.now() });
   const mailer = createMailer({ smtpUrl: config.smtpUrl, store, logger, clock, metrics });
   const outbound = new OutboundClient({ policy: new AddressPolicy(config.outboundAllow), logger });
   // Upstream SAML identity providers; their metadata URLs are fetched through the outbound client.
-  const samlUpstream = new SamlUpstream({ clock, counters, baseUrl: config.baseUrl, fetch: outboundMetadataFetch(outbound), signingKeys: (tenantId) => samlKeys({ store, keys, secrets, clock }, tenantId) });
+  const samlUpstream = new SamlUpstream({ clock, counters, fetch: outboundMetadataFetch(outbound), signingKeys: (tenantId) => samlKeys({ store, keys, secrets, clock }, tenantId) });
   return {
     config,
     store,
-    tenants: new TenantDirectory(store),
+    tenants,
     clock,
     logger,
     secrets,

@@ -1,21 +1,24 @@
 import { ServiceError } from '../model/errors.js';
 import { renameSync, writeFileSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z, type ZodType } from 'zod';
 import { sendAdminError } from '../http/error-mapper.js';
 import { appJson, keyAdminJson, tenantAdminJson } from '../model/views.js';
 import type { Deps } from '../services/deps.js';
-import { policySecretRefs, validatePolicyText } from '../services/policies.js';
+import { policySecretRefs, tenantContextFor, validatePolicyText } from '../services/policies.js';
 import { envReferences } from '../model/secret-ref.js';
 import { listTenantSecrets, removeTenantSecret, secretRefProblem, setTenantSecret } from '../services/tenant-secrets.js';
-import { issuerFor } from '../oauth/tenant-context.js';
+import { issuerFor } from '../model/issuer.js';
 import { provisionDeps, type ProvisionDeps } from '../services/deps.js';
 import { retireKeys, rotateKeys } from '../services/keys.js';
 import { listEnterpriseApps, removeEnterpriseApp } from '../services/enterprise-apps.js';
 import { requireUser } from '../services/users.js';
-import { createApp, defineOnApi, definedOnApi, grantApp, listGrants, requireApp, revokeGrant } from '../services/apps.js';
+import { createApp, defineOnApi, definedOnApi, grantApp, listGrants, requireApp, revokeGrant, updateApp, type UpdateAppInput } from '../services/apps.js';
 import { setTenantSettings } from '../services/tenants.js';
+import { addTenantDomain, listTenantDomains, removeTenantDomain, tenantHasOwnHost } from '../services/tenant-domains.js';
+import { servedOn } from '../oauth/tenant-context.js';
+import type { Site } from '../model/site.js';
 import { adminCaller } from '../http/admin-caller.js';
 import { addAppSecret, listAppSecrets, revokeAppSecret } from '../services/app-secrets.js';
 import { listConsentViews, revokeConsent } from '../services/consent.js';
@@ -56,7 +59,7 @@ interface RouteSpec<P extends ZodType, Q extends ZodType, B extends ZodType> {
   body?: B;
   response: ZodType;
   status?: number;
-  handler: (c: { deps: Deps; d: ProvisionDeps; tenant: Tenant; clientId: string; params: z.infer<P>; query: z.infer<Q>; body: z.infer<B> }, reply: FastifyReply) => Promise<unknown>;
+  handler: (c: { deps: Deps; d: ProvisionDeps; tenant: Tenant; clientId: string; site: Site; params: z.infer<P>; query: z.infer<Q>; body: z.infer<B> }, reply: FastifyReply) => Promise<unknown>;
 }
 
 export function registerAdminRoutes(app: FastifyInstance, deps: Deps): void {
@@ -89,13 +92,14 @@ export function registerAdminRoutes(app: FastifyInstance, deps: Deps): void {
         reply.header('x-content-type-options', 'nosniff');
         const params = spec.params.parse(req.params) as z.infer<P>;
         // Read now, not from the directory's cache: an answer about the tenant follows every write at once.
-        const tenant = await deps.tenants.fresh((params as { tenant: string }).tenant);
+        // On a tenant's own host, that tenant's API alone.
+        const tenant = servedOn(req.site, await deps.tenants.fresh((params as { tenant: string }).tenant));
         if (!tenant) throw new ServiceError('not_found', 'No such tenant.');
         const caller = await adminCaller(deps, tenant, req.headers.authorization, { read: 'Admin.Read.All', write: 'Admin.ReadWrite.All', writing: spec.writing });
         if (!caller.ok) throw new ServiceError(caller.status === 401 ? 'unauthenticated' : 'forbidden', caller.message);
         const query = (spec.query ? spec.query.parse(req.query ?? {}) : {}) as z.infer<Q>;
         const body = (spec.body ? spec.body.parse(req.body ?? {}) : undefined) as z.infer<B>;
-        const result = await spec.handler({ deps, d, tenant, clientId: caller.clientId, params, query, body }, reply);
+        const result = await spec.handler({ deps, d, tenant, clientId: caller.clientId, site: req.site, params, query, body }, reply);
         if (status === 204) return reply.code(204).send();
         // A handler may have set its own status (a refused policy is 400 with its problems).
         if (reply.statusCode === 200) reply.code(status);
@@ -104,14 +108,36 @@ export function registerAdminRoutes(app: FastifyInstance, deps: Deps): void {
     });
   }
 
-  const tenantJson = (t: Tenant) => tenantAdminJson(t, issuerFor(deps.config.baseUrl, t, t.defaultPolicy));
-  const appView = async (a: App) => appJson(a, a.type === 'api' ? { scopes: await deps.store.listAppScopes(a.clientId), roles: await deps.store.listAppRoles(a.clientId) } : {});
+  // As the host the request came to writes it.
+  const tenantJson = (t: Tenant, site: Site) => tenantAdminJson(t, issuerFor(site.baseUrl, t, t.defaultPolicy));
+  const appView = async (a: App) => appJson(a, a.identifierUri !== null ? { scopes: await deps.store.listAppScopes(a.clientId), roles: await deps.store.listAppRoles(a.clientId) } : {});
 
   // tenant
-  route({ method: 'GET', url: '/tenants/:tenant', tag: 'tenants', summary: 'Read the tenant', writing: false, params: S.TenantParams, response: S.TenantBody, handler: async ({ tenant }) => tenantJson(tenant) });
+  route({ method: 'GET', url: '/tenants/:tenant', tag: 'tenants', summary: 'Read the tenant', writing: false, params: S.TenantParams, response: S.TenantBody, handler: async ({ tenant, site }) => tenantJson(tenant, site) });
   route({
     method: 'PATCH', url: '/tenants/:tenant', tag: 'tenants', summary: 'Change migration settings (old ROPC endpoint, extensions app id)', writing: true, params: S.TenantParams, body: S.TenantPatch, response: S.TenantBody,
-    handler: async ({ d, tenant, body }) => tenantJson(await setTenantSettings(d, tenant, body)),
+    handler: async ({ d, tenant, body, site }) => tenantJson(await setTenantSettings(d, tenant, body), site),
+  });
+
+  // custom domains (B2C's): hosts of the tenant's own; DNS and certificates stay with the operator
+  const hostRules = { baseUrl: deps.config.baseUrl, tenantHostPattern: deps.config.tenantHostPattern };
+  route({ method: 'GET', url: '/tenants/:tenant/domains', tag: 'tenants', summary: "List the tenant's own hosts (custom domains, and the host pattern's)", writing: false, params: S.TenantParams, response: S.DomainsBody, handler: async ({ d, tenant }) => ({ domains: await listTenantDomains(d, hostRules, tenant) }) });
+  route({
+    method: 'POST', url: '/tenants/:tenant/domains', tag: 'tenants', summary: 'Add a custom domain: on it every URL form serves this tenant, with its issuer written with the host', writing: true, status: 201, params: S.TenantParams, body: S.AddDomain, response: S.DomainBody,
+    handler: async ({ d, tenant, body, clientId }) => {
+      const added = await addTenantDomain(d, hostRules, tenant, body.host, `admin API (${clientId})`);
+      // This instance serves the host at once (other instances hear of it through the store's notice).
+      await deps.tenants.loadHosts();
+      return added;
+    },
+  });
+  route({
+    method: 'DELETE', url: '/tenants/:tenant/domains/:host', tag: 'tenants', summary: 'Remove a custom domain', writing: true, params: S.DomainParams, response: S.RemovedBody,
+    handler: async ({ d, tenant, params, clientId }) => {
+      await removeTenantDomain(d, tenant, params.host, `admin API (${clientId})`);
+      await deps.tenants.loadHosts();
+      return { removed: true };
+    },
   });
 
   // tenant secrets: written and listed, never read back
@@ -138,6 +164,22 @@ export function registerAdminRoutes(app: FastifyInstance, deps: Deps): void {
     },
   });
   route({ method: 'GET', url: '/tenants/:tenant/apps/:clientId', tag: 'apps', summary: 'Read an app', writing: false, params: S.AppParams, response: S.AppBody, handler: async ({ d, tenant, params }) => appView(await requireApp(d, tenant, params.clientId)) });
+  route({
+    method: 'PATCH', url: '/tenants/:tenant/apps/:clientId', tag: 'apps', summary: "Change an app registration: its platforms' redirect URIs (each list given is replaced), logout URIs, exposed API, name", writing: true, params: S.AppParams, body: S.UpdateApp, response: S.AppBody,
+    handler: async ({ d, tenant, params, body }) => {
+      const { name, identifierUri, webRedirectUris, spaRedirectUris, publicClientRedirectUris, postLogoutRedirectUris } = body;
+      const set = (list: string[] | undefined) => (list === undefined ? undefined : { set: list });
+      const input: UpdateAppInput = stripUndefined({
+        name,
+        identifierUri,
+        webRedirectUris: set(webRedirectUris),
+        spaRedirectUris: set(spaRedirectUris),
+        publicClientRedirectUris: set(publicClientRedirectUris),
+        postLogoutRedirectUris: set(postLogoutRedirectUris),
+      });
+      return appView(await updateApp(d, tenant, await requireApp(d, tenant, params.clientId), input));
+    },
+  });
   for (const kind of ['scope', 'role'] as const) {
     route({ method: 'GET', url: `/tenants/:tenant/apps/:clientId/${kind}s`, tag: 'apps', summary: `List an API's ${kind}s`, writing: false, params: S.AppParams, response: S.NamesBody, handler: async ({ d, tenant, params }) => ({ names: await definedOnApi(d, await requireApp(d, tenant, params.clientId), kind) }) });
     route({
@@ -202,7 +244,9 @@ export function registerAdminRoutes(app: FastifyInstance, deps: Deps): void {
         message: `names an environment variable of the server, which only the operator's files may do; store the value as a tenant secret (PUT /admin/v1/tenants/${t.slug}/secrets/{name}) and name it { "secret": "{name}" }`,
       }));
     }
-    const r = validatePolicyText(policyFile(t, id), text);
+    // Layout JavaScript is for a tenant on a host of its own (its custom domains as stored now).
+    const file = policyFile(t, id);
+    const r = validatePolicyText(file, text, { ...tenantContextFor(dirname(file)), hasOwnHost: await tenantHasOwnHost(deps, deps.config, t.id) });
     if ('problems' in r) return r.problems.map((p) => ({ path: p.path, message: p.message }));
     const missing = [];
     for (const { path, ref } of policySecretRefs(r.policy)) {

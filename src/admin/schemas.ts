@@ -31,6 +31,16 @@ export const TenantBody = z.object({
   createdAt: z.string(),
 });
 
+export const DomainParams = TenantParams.extend({ host: z.string().min(1).max(253).describe('The host name, such as login.contoso.com') });
+export const AddDomain = z.object({ host: z.string().min(1).max(253).describe('A host name of the tenant\'s own, such as login.contoso.com (no scheme, port or path); its DNS and certificate are the operator\'s') }).strict();
+export const DomainBody = z.object({
+  host: z.string(),
+  source: z.enum(['domain', 'pattern']).describe('domain: added here or with latchkey tenant domain add; pattern: LATCHKEY_TENANT_HOST_PATTERN\'s'),
+  issuer: z.string().describe("The tenant's issuer on this host"),
+  createdAt: z.string().nullable(),
+});
+export const DomainsBody = z.object({ domains: z.array(DomainBody) });
+
 export const TenantPatch = z
   .object({
     legacyRopc: z.object({ tokenUrl: z.string(), clientId: z.string(), scope: z.string().optional() }).strict().nullable().optional().describe('The old B2C tenant\'s ROPC endpoint for just-in-time password migration; null ends it'),
@@ -38,11 +48,20 @@ export const TenantPatch = z
   })
   .strict();
 
+const PlatformBody = z.object({ redirect_uris: z.array(z.string()) });
+
 export const AppBody = z.object({
   client_id: z.string(),
   name: z.string(),
   type: z.enum(appTypes),
-  redirect_uris: z.array(z.string()),
+  redirect_uris: z.array(z.string()).describe('Every redirect URI, of all platforms'),
+  platforms: z
+    .object({
+      web: PlatformBody.optional(),
+      spa: PlatformBody.optional(),
+      public_client: PlatformBody.optional(),
+    })
+    .describe("The app registration's platforms (those with redirect URIs)"),
   post_logout_redirect_uris: z.array(z.string()),
   identifier_uri: z.string().optional(),
   scopes: z.array(z.string()).optional(),
@@ -72,15 +91,29 @@ export const CreateApp = z
   .object({
     name: z.string().min(1).max(100),
     type: z.enum(appTypes),
-    redirectUris: z.array(z.string()).max(100).optional(),
+    redirectUris: z.array(z.string()).max(100).optional().describe("Redirect URIs of the type's platform (web for web and api, SPA for spa, public client for native)"),
+    webRedirectUris: z.array(z.string()).max(100).optional(),
+    spaRedirectUris: z.array(z.string()).max(100).optional(),
+    publicClientRedirectUris: z.array(z.string()).max(100).optional(),
     postLogoutRedirectUris: z.array(z.string()).max(100).optional(),
-    identifierUri: z.string().optional(),
+    identifierUri: z.string().optional().describe('Expose an API under this identifier URI (an api app gets api://{client id} without one)'),
     clientId: z.string().optional().describe("Keep an existing app's id (moving off B2C)"),
     allowImplicit: z.boolean().optional(),
     allowRopc: z.boolean().optional(),
     logoutUrl: z.string().optional(),
     thirdParty: z.boolean().optional().describe('Users consent to its scopes on first use'),
     multiTenant: z.boolean().optional().describe('People of other tenants may use it (through /common) once they or their administrator consent'),
+  })
+  .strict();
+
+export const UpdateApp = z
+  .object({
+    name: z.string().min(1).max(100).optional(),
+    webRedirectUris: z.array(z.string()).max(256).optional().describe("The web platform's redirect URIs (replaced): codes redeemed with the app's secret"),
+    spaRedirectUris: z.array(z.string()).max(256).optional().describe("The single-page application platform's redirect URIs (replaced): PKCE, CORS, 24-hour refresh tokens"),
+    publicClientRedirectUris: z.array(z.string()).max(256).optional().describe("The mobile and desktop platform's redirect URIs (replaced): PKCE, no secret"),
+    postLogoutRedirectUris: z.array(z.string()).max(256).optional(),
+    identifierUri: z.string().min(1).max(300).optional().describe('Expose an API under this identifier URI (or move it there)'),
   })
   .strict();
 

@@ -43,7 +43,8 @@ export interface UpstreamChecks {
   codeVerifier: string;
   redirectUri: string;
   /** The tenant the sign-in is in (SAML providers: Latchkey's SP entity id, ACS and signing key are per tenant). */
-  tenant?: { id: string; slug: string };
+  /** The tenant signing in, and the base URL of the host the browser is on (SAML's SP endpoints are written with it). */
+  tenant?: { id: string; slug: string; baseUrl: string };
 }
 
 export interface UpstreamResult {
@@ -104,7 +105,7 @@ export class FederationClient {
     this.fetch = outbound.fetcher('identity provider');
   }
 
-  private samlAdapter(provider: IdentityProvider, checks: UpstreamChecks): { saml: SamlUpstream; checks: { state: string; nonce: string; tenant: { id: string; slug: string } } } {
+  private samlAdapter(provider: IdentityProvider, checks: UpstreamChecks): { saml: SamlUpstream; checks: { state: string; nonce: string; tenant: { id: string; slug: string; baseUrl: string } } } {
     if (!this.saml || !checks.tenant) throw new FederationError('unavailable', `${provider.displayName} is a SAML identity provider, which this server cannot reach.`);
     return { saml: this.saml, checks: { state: checks.state, nonce: checks.nonce, tenant: checks.tenant } };
   }

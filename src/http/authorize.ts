@@ -3,7 +3,7 @@ import { randomToken } from '../crypto/secrets.js';
 import type { Deps } from '../services/deps.js';
 import { authorize } from '../oauth/authorize.js';
 import { parseAuthorizationRequest } from '../oauth/authorize-request.js';
-import { readCookie, setBrowserCookie, type CookieNames } from './cookies.js';
+import { readCookie, setBrowserCookie, type Cookies } from './cookies.js';
 import { requestParams } from './forms.js';
 import { sendBlockPage } from './block-page.js';
 import { sendAuthorizationResponse } from './respond.js';
@@ -14,13 +14,14 @@ export function journeyPath(tenantSlug: string, policyId: string, journeyId: str
 }
 
 /** The authorization endpoint (GET and POST, RFC 6749 §3.1): validate, then SSO or a journey. */
-export function registerAuthorizeRoutes(app: FastifyInstance, deps: Deps, cookies: CookieNames): void {
+export function registerAuthorizeRoutes(app: FastifyInstance, deps: Deps, cookiesOf: Cookies): void {
   tenantRoute(app, deps, ['GET', 'POST'], 'oauth2/v2.0/authorize', 'html', async (req, reply, tp) => {
     const { request, app: client } = await parseAuthorizationRequest(
       deps.store,
       { tenantId: tp.tenant.id, tenantSegment: tp.tenantSegment, form: tp.form, policyId: tp.policy.id },
       requestParams(req),
     );
+    const cookies = cookiesOf(req);
     let browserId = readCookie(req, cookies.browser);
     if (!browserId) {
       browserId = randomToken(24);
@@ -31,6 +32,7 @@ export function registerAuthorizeRoutes(app: FastifyInstance, deps: Deps, cookie
       browserId,
       ip: req.ip,
       acceptLanguage: req.headers['accept-language'],
+      site: req.site,
     });
     if (outcome.type === 'respond') return sendAuthorizationResponse(reply, outcome.response);
     if (outcome.type === 'blocked') return sendBlockPage(deps, reply, tp.tenant, tp.policy, outcome.message, outcome.locale);

@@ -10,6 +10,6 @@ import { sendPage } from './respond.js';
 export async function sendBlockPage(deps: Deps, reply: FastifyReply, tenant: Tenant, policy: Policy, message: string, locale: string): Promise<FastifyReply> {
   const messages = messagesFor(isLocale(locale) ? locale : 'en', policy.ui.strings);
   const page = blockPage(message, policy.ui.title ?? tenant.displayName, messages);
-  const rendered = await deps.layouts.render({ tenantSlug: tenant.slug, policy, page, locale: messages.locale });
+  const rendered = await deps.layouts.render({ tenantSlug: tenant.slug, tenantId: tenant.id, policy, page, locale: messages.locale, site: reply.request.site });
   return sendPage(reply, rendered.html, { csp: rendered.csp });
 }

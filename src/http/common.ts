@@ -8,13 +8,13 @@ import { parseAuthorizationRequest, TargetedError, type AuthorizationRequest, ty
 import { adminConsentRequest, claimedClient, commonClient, commonLogout, defaultPolicyOf, grantTenant, homeRealm, isSilent, notMultiTenant, silentTarget, type HomeRealm } from '../oauth/common.js';
 import { commonDiscoveryDocument } from '../oauth/discovery.js';
 import { findClient } from '../services/enterprise-apps.js';
-import { commonEndpointUrl, type CommonSegment } from '../oauth/tenant-context.js';
+import { commonEndpointUrl, type CommonSegment } from '../model/issuer.js';
 import { handleTokenRequest } from '../oauth/token.js';
 import { homeRealmPage } from '../ui/pages/home-realm.js';
 import { signedOutPage } from '../ui/pages/messages.js';
 import { journeyPath } from './authorize.js';
 import { sendBlockPage } from './block-page.js';
-import { clearSsoCookie, readCookie, setBrowserCookie, type CookieNames } from './cookies.js';
+import { clearSsoCookie, readCookie, setBrowserCookie, type CookieNames, type Cookies } from './cookies.js';
 import { allowSpaOrigin, preflightHeaders } from './cors.js';
 import { isFormEncoded, refuseCredentialsInQuery, requestParams } from './forms.js';
 import { requestMessages } from './locale.js';
@@ -26,19 +26,32 @@ const SEGMENTS: CommonSegment[] = ['common', 'organizations'];
 const METADATA_CACHE = 'public, max-age=3600';
 
 /**
- * Azure AD's tenant-independent endpoints (`/common`, `/organizations`): discovery with the `{tenantid}`
- * issuer template, the instance's keys, authorize (home realm discovery, then the person's tenant),
- * token (a code or refresh token names its tenant), logout; and the admin-consent endpoint, there and
- * per tenant. Protocol rules are in oauth/common.ts.
+ * `/common` and `/organizations` belong to the shared host, which serves every tenant: on a tenant's own
+ * host (a custom domain, the host pattern's) they name nothing, as another tenant's path there does not.
  */
-export function registerCommonRoutes(app: FastifyInstance, deps: Deps, cookies: CookieNames): void {
-  for (const segment of SEGMENTS) {
-    const discovery = JSON.stringify(commonDiscoveryDocument(deps.config.baseUrl, segment));
-    app.get(`/${segment}/v2.0/.well-known/openid-configuration`, { helmet: false, config: { errorFormat: 'json' } }, async (_req, reply) =>
-      reply.header('cache-control', METADATA_CACHE).header('access-control-allow-origin', '*').header('x-content-type-options', 'nosniff').type('application/json; charset=utf-8').send(discovery),
-    );
+function sharedHostOnly(req: FastifyRequest): void {
+  if (req.site.tenantId !== undefined) throw new OAuthError('not_found', 'This host serves one organization: use its own endpoints, not /common or /organizations.', { redirectable: false, status: 404 });
+}
 
-    app.get(`/${segment}/discovery/v2.0/keys`, { helmet: false, config: { errorFormat: 'json' } }, async (_req, reply) => {
+/**
+ * Azure AD's tenant-independent endpoints (`/common`, `/organizations`), on the shared host only:
+ * discovery with the `{tenantid}` issuer template, the instance's keys, authorize (home realm discovery,
+ * then the person's tenant), token (a code or refresh token names its tenant), logout; and the
+ * admin-consent endpoint, there and per tenant. Protocol rules are in oauth/common.ts.
+ */
+export function registerCommonRoutes(app: FastifyInstance, deps: Deps, cookiesOf: Cookies): void {
+  for (const segment of SEGMENTS) {
+    // Served on the shared host only, whose URLs are LATCHKEY_BASE_URL's.
+    const discovery = JSON.stringify(commonDiscoveryDocument(deps.config.baseUrl, segment));
+    app.get(`/${segment}/v2.0/.well-known/openid-configuration`, { helmet: false, config: { errorFormat: 'json' } }, async (req, reply) => {
+      reply.header('x-content-type-options', 'nosniff');
+      sharedHostOnly(req);
+      return reply.header('cache-control', METADATA_CACHE).header('access-control-allow-origin', '*').type('application/json; charset=utf-8').send(discovery);
+    });
+
+    app.get(`/${segment}/discovery/v2.0/keys`, { helmet: false, config: { errorFormat: 'json' } }, async (req, reply) => {
+      reply.header('x-content-type-options', 'nosniff');
+      sharedHostOnly(req);
       const jwks = await deps.keys.commonJwks();
       return reply.header('cache-control', METADATA_CACHE).header('access-control-allow-origin', '*').header('x-content-type-options', 'nosniff').type('application/json; charset=utf-8').send(jwks);
     });
@@ -48,6 +61,7 @@ export function registerCommonRoutes(app: FastifyInstance, deps: Deps, cookies: 
       url: `/${segment}/oauth2/v2.0/authorize`,
       config: { errorFormat: 'html' },
       handler: async (req, reply) => {
+        sharedHostOnly(req);
         const params = requestParams(req);
         const client = await commonClient(deps, segment, params);
         // Everything else about the request is checked before anyone is asked anything: as the app's home tenant sees it.
@@ -70,6 +84,7 @@ export function registerCommonRoutes(app: FastifyInstance, deps: Deps, cookies: 
       url: `/${segment}/v2.0/adminconsent`,
       config: { errorFormat: 'html' },
       handler: async (req, reply) => {
+        sharedHostOnly(req);
         const params = requestParams(req);
         const client = await commonClient(deps, segment, params);
         const realm = await sessionRealm(req, params, await homeRealm(deps, params));
@@ -80,6 +95,7 @@ export function registerCommonRoutes(app: FastifyInstance, deps: Deps, cookies: 
 
     app.post(`/${segment}/oauth2/v2.0/token`, { helmet: false, config: { errorFormat: 'json' } }, async (req, reply) => {
       reply.header('x-content-type-options', 'nosniff');
+      sharedHostOnly(req);
       await allowSpaOrigin(deps, undefined, req, reply);
       if (!isFormEncoded(req) || typeof req.body !== 'object' || req.body === null) {
         throw new OAuthError('invalid_request', 'The token request must be a POST with an application/x-www-form-urlencoded body.');
@@ -90,10 +106,12 @@ export function registerCommonRoutes(app: FastifyInstance, deps: Deps, cookies: 
       const named = claimed && /^[\w-]{1,64}$/.test(claimed) ? await deps.store.findAppAnyTenant(claimed) : undefined;
       if (named && !named.multiTenant) throw notMultiTenant(named, segment);
       const { tenant, policy } = await grantTenant(deps, params);
-      const body = await handleTokenRequest(deps, tenant, policy, params, req.headers.authorization, req.ip);
+      const origin = typeof req.headers.origin === 'string' ? req.headers.origin : undefined;
+      const body = await handleTokenRequest(deps, tenant, policy, params, req.headers.authorization, req.ip, req.site, origin);
       return reply.header('cache-control', 'no-store').header('pragma', 'no-cache').send(body);
     });
-    app.options(`/${segment}/oauth2/v2.0/token`, { helmet: false }, async (req, reply) => {
+    app.options(`/${segment}/oauth2/v2.0/token`, { helmet: false, config: { errorFormat: 'json' } }, async (req, reply) => {
+      sharedHostOnly(req);
       if (await allowSpaOrigin(deps, undefined, req, reply)) preflightHeaders(reply);
       return reply.code(204).send();
     });
@@ -103,10 +121,12 @@ export function registerCommonRoutes(app: FastifyInstance, deps: Deps, cookies: 
       url: `/${segment}/oauth2/v2.0/logout`,
       config: { errorFormat: 'html' },
       handler: async (req, reply) => {
+        sharedHostOnly(req);
         // Every tenant's SSO session of this browser ends, and its cookie goes, whatever else happens.
+        const cookies = cookiesOf(req);
         const sessions = ssoSessions(req, cookies);
         for (const s of sessions) clearSsoCookie(reply, cookies, s.tenantId);
-        const result = await commonLogout(deps, requestParams(req), sessions);
+        const result = await commonLogout(deps, requestParams(req), sessions, req.site);
         const frames = result.frontChannel;
         if (frames.length === 0) {
           if (result.redirect) return reply.header('cache-control', 'no-store').redirect(result.redirect, 302);
@@ -136,7 +156,7 @@ export function registerCommonRoutes(app: FastifyInstance, deps: Deps, cookies: 
     const prompt = typeof params.prompt === 'string' ? params.prompt.split(' ') : [];
     if (prompt.includes('login') || prompt.includes('select_account')) return realm;
     const tenants: Tenant[] = [];
-    for (const s of ssoSessions(req, cookies)) {
+    for (const s of ssoSessions(req, cookiesOf(req))) {
       const tenant = await deps.tenants.find(s.tenantId);
       if (tenant) tenants.push(tenant);
     }
@@ -149,7 +169,8 @@ export function registerCommonRoutes(app: FastifyInstance, deps: Deps, cookies: 
     const fields: Record<string, string> = {};
     for (const [k, v] of Object.entries(params)) if (typeof v === 'string') fields[k] = v;
     const page = homeRealmPage({ action: commonEndpointUrl('', segment, suffix), params: fields, appName, email: realm.email, unknownDomain: realm.unknownDomain }, messages);
-    const rendered = await deps.layouts.render({ tenantSlug: '', policy: undefined, page, locale: messages.locale });
+    // No tenant yet, so no policy's layout: the default page.
+    const rendered = await deps.layouts.render({ tenantSlug: '', tenantId: '', policy: undefined, page, locale: messages.locale, site: req.site });
     return sendPage(reply, rendered.html, { csp: rendered.csp });
   }
 
@@ -165,10 +186,11 @@ export function registerCommonRoutes(app: FastifyInstance, deps: Deps, cookies: 
     policyId?: string,
   ) {
     const policy = policyId ? deps.policies.get(tenant.slug, policyId) ?? defaultPolicyOf(deps, tenant) : defaultPolicyOf(deps, tenant);
-    req.latchkeyPage = { tenantSlug: tenant.slug, policy };
+    req.latchkeyPage = { tenantSlug: tenant.slug, tenantId: tenant.id, policy };
     const request = await build(tenant, policy.id);
     const client = await findClient(deps.store, tenant.id, request.clientId);
     if (!client) throw new OAuthError('invalid_request', `The application '${request.clientId}' is not available in this organization.`, { redirectable: false });
+    const cookies = cookiesOf(req);
     let browserId = readCookie(req, cookies.browser);
     if (!browserId) {
       browserId = randomToken(24);
@@ -179,6 +201,7 @@ export function registerCommonRoutes(app: FastifyInstance, deps: Deps, cookies: 
       browserId,
       ip: req.ip,
       acceptLanguage: req.headers['accept-language'],
+      site: req.site,
     });
     if (outcome.type === 'respond') return sendAuthorizationResponse(reply, outcome.response);
     if (outcome.type === 'blocked') return sendBlockPage(deps, reply, tenant, policy, outcome.message, outcome.locale);

@@ -1,11 +1,12 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { Config } from '../config.js';
 
 /**
- * Cookie names and attributes. Under https cookies are Secure with the `__Host-` prefix (no Domain,
- * Path=/). The SSO cookie is SameSite=None under https so that prompt=none works in a hidden
- * iframe of the app (MSAL's silent renewal); over plain http browsers refuse None without Secure,
- * so Lax is used there.
+ * Cookie names and attributes. Every cookie is host-only (no Domain attribute): a tenant's own host
+ * (a custom domain) and the shared host never see each other's cookies, so a session made on one is
+ * never used on the other. Under https cookies are Secure with the `__Host-` prefix (which browsers
+ * refuse with a Domain, and which needs Path=/). The SSO cookie is SameSite=None under https so that
+ * prompt=none works in a hidden iframe of the app (MSAL's silent renewal); over plain http browsers
+ * refuse None without Secure, so Lax is used there.
  */
 export interface CookieNames {
   browser: string;
@@ -13,14 +14,26 @@ export interface CookieNames {
   secure: boolean;
 }
 
-export function cookieNames(config: Config): CookieNames {
-  const secure = config.baseUrl.startsWith('https://');
+function cookieNames(secure: boolean): CookieNames {
   const prefix = secure ? '__Host-' : '';
   return {
     browser: `${prefix}lk_browser`,
     sso: (tenantId) => `${prefix}lk_sso_${tenantId.replace(/-/g, '')}`,
     secure,
   };
+}
+
+/** The cookies of a request: Secure and `__Host-` when the host it came to is served over https. */
+export type Cookies = (req: FastifyRequest) => CookieNames;
+
+const SECURE = cookieNames(true);
+const PLAIN = cookieNames(false);
+
+export const cookiesOf: Cookies = (req) => cookieNamesFor(req.site.baseUrl);
+
+/** The cookie names on a host served at `baseUrl`. */
+export function cookieNamesFor(baseUrl: string): CookieNames {
+  return baseUrl.startsWith('https://') ? SECURE : PLAIN;
 }
 
 export function readCookie(req: FastifyRequest, name: string): string | undefined {

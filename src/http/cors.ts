@@ -3,16 +3,16 @@ import type { Deps } from '../services/deps.js';
 import type { App, Tenant } from '../model/entities.js';
 
 /**
- * CORS for the token and userinfo endpoints: only origins of redirect URIs registered by the tenant's
- * `spa` apps may call them from a browser — or by the multi-tenant `spa` app the request's `client_id`
- * names (a guest here, or at `/common` without a tenant). Requests without an Origin header (backends)
- * cost nothing.
+ * CORS for the token and userinfo endpoints: only origins of the tenant's SPA redirect URIs (of apps
+ * of any type) may call them from a browser — or of the SPA redirect URIs of the multi-tenant app the
+ * request's `client_id` names (a guest here, or at `/common` without a tenant). Requests without an
+ * Origin header (backends) cost nothing.
  */
 export async function allowSpaOrigin(deps: Deps, tenant: Tenant | undefined, req: FastifyRequest, reply: FastifyReply): Promise<boolean> {
   const origin = req.headers.origin;
   if (typeof origin !== 'string' || origin.length > 300) return false;
   reply.header('vary', 'Origin');
-  const spaAt = (a: App) => a.type === 'spa' && a.redirectUris.some((u) => originOf(u) === origin);
+  const spaAt = (a: App) => a.spaRedirectUris.some((u) => originOf(u) === origin);
   let allowed = tenant !== undefined && (await deps.store.listApps(tenant.id)).some(spaAt);
   const clientId = (req.body as Record<string, unknown> | undefined)?.client_id;
   if (!allowed && typeof clientId === 'string' && /^[\w-]{1,64}$/.test(clientId)) {

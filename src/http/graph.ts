@@ -47,7 +47,7 @@ export function registerGraphRoutes(app: FastifyInstance, deps: Deps): void {
       },
       handler: async (req, reply) => {
         reply.header('x-content-type-options', 'nosniff');
-        const tenant = await resolveTenant(deps, (req.params as { tenant: string }).tenant);
+        const tenant = await resolveTenant(deps, (req.params as { tenant: string }).tenant, req.site);
         if (!tenant) throw new ServiceError('not_found', 'No such tenant.');
         const caller = await adminCaller(deps, tenant, req.headers.authorization, { read: 'User.Read.All', write: 'User.ReadWrite.All', writing });
         if (!caller.ok) throw new ServiceError(caller.status === 401 ? 'unauthenticated' : 'forbidden', caller.message);
@@ -55,7 +55,8 @@ export function registerGraphRoutes(app: FastifyInstance, deps: Deps): void {
       },
     });
 
-  const context = (req: FastifyRequest, c: GraphContext, select?: string) => `${deps.config.baseUrl}/${c.tenant.slug}/graph/v1.0/$metadata#users${select ? `(${select})` : ''}`;
+  // Links are written with the host the request came to (a tenant's own host, or the shared one).
+  const context = (req: FastifyRequest, c: GraphContext, select?: string) => `${req.site.baseUrl}/${c.tenant.slug}/graph/v1.0/$metadata#users${select ? `(${select})` : ''}`;
   const id = (req: FastifyRequest) => (req.params as { id: string }).id;
 
   route('GET', '/users', false, async (c, req) => {
@@ -70,9 +71,9 @@ export function registerGraphRoutes(app: FastifyInstance, deps: Deps): void {
     const page = await listUsers(c, { top, ...(q.$select !== undefined ? { select: q.$select } : {}), ...(q.$filter !== undefined ? { filter: q.$filter } : {}), ...(afterId ? { afterId } : {}) });
     const body: Record<string, unknown> = { '@odata.context': context(req, c, q.$select), value: page.value };
     if (page.next) {
-      const next = new URL(req.url, deps.config.baseUrl);
+      const next = new URL(req.url, 'http://request.invalid');
       next.searchParams.set('$skiptoken', Buffer.from(page.next).toString('base64url'));
-      body['@odata.nextLink'] = `${deps.config.baseUrl}${next.pathname}${next.search}`;
+      body['@odata.nextLink'] = `${req.site.baseUrl}${next.pathname}${next.search}`;
     }
     return body;
   });
@@ -80,7 +81,7 @@ export function registerGraphRoutes(app: FastifyInstance, deps: Deps): void {
   route('POST', '/users', true, async (c, req, reply) => {
     queryOf(req, new Set());
     const user = await createUser(c, req.body);
-    return reply.code(201).header('location', `${deps.config.baseUrl}/${c.tenant.slug}/graph/v1.0/users/${String(user.id)}`).send({ '@odata.context': `${context(req, c)}/$entity`, ...user });
+    return reply.code(201).header('location', `${req.site.baseUrl}/${c.tenant.slug}/graph/v1.0/users/${String(user.id)}`).send({ '@odata.context': `${context(req, c)}/$entity`, ...user });
   });
 
   route('GET', '/users/:id', false, async (c, req) => {
@@ -103,6 +104,6 @@ export function registerGraphRoutes(app: FastifyInstance, deps: Deps): void {
   route('POST', '/users/:id/revokeSignInSessions', true, async (c, req) => {
     queryOf(req, new Set());
     await revokeSignInSessions(c, id(req));
-    return { '@odata.context': `${deps.config.baseUrl}/${c.tenant.slug}/graph/v1.0/$metadata#Edm.Boolean`, value: true };
+    return { '@odata.context': `${req.site.baseUrl}/${c.tenant.slug}/graph/v1.0/$metadata#Edm.Boolean`, value: true };
   });
 }

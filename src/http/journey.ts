@@ -18,7 +18,7 @@ import { preTokenIssuance } from '../services/api-connectors.js';
 import { formPostPage } from '../ui/pages/messages.js';
 import { sendBlockPage } from './block-page.js';
 import { journeyPath } from './authorize.js';
-import { readCookie, setSsoCookie, type CookieNames } from './cookies.js';
+import { readCookie, setSsoCookie, type Cookies } from './cookies.js';
 import { formFields, isFormEncoded } from './forms.js';
 import { requestMessages } from './locale.js';
 import { appSchemeTargets, sendAuthorizationResponse, sendOnward, sendPage } from './respond.js';
@@ -37,20 +37,20 @@ interface LoadedJourney {
 }
 
 /** A journey of this tenant, opened by the browser that started it and not expired. */
-async function loadJourney(deps: Deps, cookies: CookieNames, req: FastifyRequest, segment: string, id: string, policyId?: string): Promise<LoadedJourney> {
-  const tenant = await resolveTenant(deps, segment);
+async function loadJourney(deps: Deps, cookiesOf: Cookies, req: FastifyRequest, segment: string, id: string, policyId?: string): Promise<LoadedJourney> {
+  const tenant = await resolveTenant(deps, segment, req.site);
   const record = tenant && /^[\w-]{16,64}$/.test(id) ? await deps.store.findJourney(id) : undefined;
   if (!tenant || !record || record.tenantId !== tenant.id || (policyId !== undefined && record.policyId.toLowerCase() !== policyId.toLowerCase())) {
     throw new OAuthError('invalid_request', EXPIRED, { redirectable: false, status: 404 });
   }
-  const browser = readCookie(req, cookies.browser);
+  const browser = readCookie(req, cookiesOf(req).browser);
   if (!browser || !safeEqual(sha256(browser), record.browserHash) || record.expiresAt <= deps.clock.now()) {
     throw new OAuthError('invalid_request', EXPIRED, { redirectable: false, status: 400 });
   }
   const policy = deps.policies.get(tenant.slug, record.policyId);
   const journey = policy && journeyFor(policy);
   if (!policy || !journey) throw pageError('server_error', `The policy '${record.policyId}' is no longer available.`);
-  req.latchkeyPage = { tenantSlug: tenant.slug, policy };
+  req.latchkeyPage = { tenantSlug: tenant.slug, tenantId: tenant.id, policy };
   return { tenant, record, policy, journey };
 }
 
@@ -59,16 +59,16 @@ function errorTarget(request: AuthorizationRequest) {
 }
 
 /** The hosted pages of a journey (GET shows the current step, POST submits its form) and upstream providers' callbacks. */
-export function registerJourneyRoutes(app: FastifyInstance, deps: Deps, cookies: CookieNames): void {
+export function registerJourneyRoutes(app: FastifyInstance, deps: Deps, cookiesOf: Cookies): void {
   /** Answers the browser with what the journey decided. */
   const respond = async (req: FastifyRequest, reply: FastifyReply, loaded: LoadedJourney, outcome: JourneyOutcome) => {
     const { tenant, policy, record } = loaded;
     const request = record.request as AuthorizationRequest;
     const saml = samlContextOf(request);
-    const samlCtx = () => idpEndpoints(deps, { tenant, policy, tenantSegment: request.tenantSegment, form: request.form });
+    const samlCtx = () => idpEndpoints({ tenant, policy, tenantSegment: request.tenantSegment, form: request.form }, req.site);
     switch (outcome.type) {
       case 'page': {
-        const rendered = await deps.layouts.render({ tenantSlug: tenant.slug, policy, page: outcome.page, locale: outcome.locale });
+        const rendered = await deps.layouts.render({ tenantSlug: tenant.slug, tenantId: tenant.id, policy, page: outcome.page, locale: outcome.locale, site: req.site });
         return sendPage(reply, rendered.html, { csp: rendered.csp, formTargets: appSchemeTargets(request.redirectUri) });
       }
       case 'reload':
@@ -101,6 +101,7 @@ export function registerJourneyRoutes(app: FastifyInstance, deps: Deps, cookies:
           connectorClaims: pre.claims,
           amr: finalAmr(state.amr ?? [], state.mfa === true),
         };
+        const cookies = cookiesOf(req);
         const ssoCookie = readCookie(req, cookies.sso(tenant.id));
         if (policy.session.sso !== 'suppressed' && state.interactive) {
           const kmsiDays = state.kmsi ? policy.session.keepMeSignedInDays : 0;
@@ -115,7 +116,7 @@ export function registerJourneyRoutes(app: FastifyInstance, deps: Deps, cookies:
         if (saml) return sendSamlOutcome(deps, req, reply, loaded, await samlRespond(deps, samlCtx(), saml, user, auth, req.ip));
         // The admin-consent endpoint answers with what was consented, never with a token.
         if (request.adminConsent) return sendAuthorizationResponse(reply, adminConsentResponse(tenant, request), { onward: true });
-        return sendAuthorizationResponse(reply, await respondWithGrant(deps, tenant, policy, client!, request, user, auth), { onward: true });
+        return sendAuthorizationResponse(reply, await respondWithGrant(deps, tenant, policy, client!, request, user, auth, req.site), { onward: true });
       }
     }
   };
@@ -127,10 +128,10 @@ export function registerJourneyRoutes(app: FastifyInstance, deps: Deps, cookies:
     config: { errorFormat: 'html', rateLimit: { max: deps.config.formRateLimit, timeWindow: 60_000, allowList: (req) => req.method !== 'POST' } },
     handler: async (req, reply) => {
       const { tenant, policy, id } = req.params as { tenant: string; policy: string; id: string };
-      const loaded = await loadJourney(deps, cookies, req, tenant, id, policy);
+      const loaded = await loadJourney(deps, cookiesOf, req, tenant, id, policy);
       if (req.method === 'POST' && !isFormEncoded(req)) throw pageError('invalid_request', 'The form was not sent as a form.');
       const outcome = await runJourney(
-        { deps, tenant: loaded.tenant, journey: loaded.journey, record: loaded.record, action: journeyPath(loaded.tenant.slug, loaded.policy.id, id), ip: req.ip, acceptLanguage: req.headers['accept-language'] },
+        { deps, tenant: loaded.tenant, journey: loaded.journey, record: loaded.record, action: journeyPath(loaded.tenant.slug, loaded.policy.id, id), ip: req.ip, acceptLanguage: req.headers['accept-language'], site: req.site },
         req.method === 'POST' ? formFields(req) : undefined,
       );
       return respond(req, reply, loaded, outcome);
@@ -154,10 +155,10 @@ export function registerJourneyRoutes(app: FastifyInstance, deps: Deps, cookies:
     const state = (saml ? params.RelayState : params.state) ?? '';
     const journeyId = state.split('.')[0] ?? '';
     const wellFormed = /^[\w-]{16,64}$/.test(journeyId) && /^[a-z0-9-]{1,63}$/.test(provider);
-    if (req.method === 'POST' && !readCookie(req, cookies.browser) && params[RELAY_FIELD] === undefined) {
+    if (req.method === 'POST' && !readCookie(req, cookiesOf(req).browser) && params[RELAY_FIELD] === undefined) {
       // The re-post is answered like the callback (to a native app's scheme, by redirect).
       return sendPage(reply, formPostPage(req.url.split('?')[0]!, { ...params, [RELAY_FIELD]: '1' }, requestMessages(req)), {
-        formTargets: wellFormed ? await relayTargets(deps, segment, journeyId) : [],
+        formTargets: wellFormed ? await relayTargets(deps, req, segment, journeyId) : [],
       });
     }
     delete params[RELAY_FIELD];
@@ -165,9 +166,9 @@ export function registerJourneyRoutes(app: FastifyInstance, deps: Deps, cookies:
     if (!wellFormed) {
       throw pageError('invalid_request', 'This answer from the identity provider does not belong to a sign-in in progress. Please start again from the application.');
     }
-    const loaded = await loadJourney(deps, cookies, req, segment, journeyId);
+    const loaded = await loadJourney(deps, cookiesOf, req, segment, journeyId);
     const outcome = await resumeJourney(
-      { deps, tenant: loaded.tenant, journey: loaded.journey, record: loaded.record, action: journeyPath(loaded.tenant.slug, loaded.policy.id, journeyId), ip: req.ip, acceptLanguage: req.headers['accept-language'] },
+      { deps, tenant: loaded.tenant, journey: loaded.journey, record: loaded.record, action: journeyPath(loaded.tenant.slug, loaded.policy.id, journeyId), ip: req.ip, acceptLanguage: req.headers['accept-language'], site: req.site },
       { providerId: provider, method: req.method === 'POST' ? 'POST' : 'GET', params },
     );
     return respond(req, reply, loaded, outcome);
@@ -178,8 +179,8 @@ export function registerJourneyRoutes(app: FastifyInstance, deps: Deps, cookies:
 }
 
 /** The form-action targets of the journey an upstream answer names (none when there is no such journey). */
-async function relayTargets(deps: Deps, segment: string, journeyId: string): Promise<string[]> {
-  const tenant = await resolveTenant(deps, segment);
+async function relayTargets(deps: Deps, req: FastifyRequest, segment: string, journeyId: string): Promise<string[]> {
+  const tenant = await resolveTenant(deps, segment, req.site);
   if (!tenant) return [];
   const record = await deps.store.findJourney(journeyId);
   return record?.tenantId === tenant.id ? appSchemeTargets((record.request as AuthorizationRequest).redirectUri) : [];

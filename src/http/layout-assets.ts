@@ -39,6 +39,8 @@ export function registerLayoutAssetRoutes(app: FastifyInstance, deps: Deps): voi
     const file = join(folder, ...segments);
     const notFound = new OAuthError('not_found', 'No such file.', { redirectable: false });
     if (!ok || !file.startsWith(folder + sep)) throw notFound;
+    // On a tenant's own host, that tenant's files alone.
+    if (req.site.tenantId !== undefined && (await deps.tenants.find(req.site.tenantId))?.slug !== tenant) throw notFound;
     const info = await stat(file).catch(() => undefined);
     if (!info?.isFile() || info.size > MAX_BYTES) throw notFound;
     return reply

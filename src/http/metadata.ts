@@ -6,16 +6,20 @@ import { tenantRoute } from './tenant-routes.js';
 
 /** Metadata changes only with policies and keys; clients may cache it for an hour. */
 const METADATA_CACHE = 'public, max-age=3600';
+const MAX_DOCUMENTS = 2000;
 
 /** OpenID Provider Metadata and JWKS: built once per change, served from memory, any origin (CORS). */
 export function registerMetadataRoutes(app: FastifyInstance, deps: Deps): void {
   const documents = new Map<string, { policy: Policy; json: string }>();
 
-  tenantRoute(app, deps, ['GET'], 'v2.0/.well-known/openid-configuration', 'json', async (_req, reply, tp) => {
-    const key = `${tp.tenant.id}|${tp.tenant.issuerPattern}|${tp.tenantSegment}|${tp.form}|${tp.policy.id}`;
+  tenantRoute(app, deps, ['GET'], 'v2.0/.well-known/openid-configuration', 'json', async (req, reply, tp) => {
+    // One document per host too: the issuer and endpoints are written with the host the request came to.
+    const key = `${req.site.baseUrl}|${tp.tenant.id}|${tp.tenant.issuerPattern}|${tp.tenantSegment}|${tp.form}|${tp.policy.id}`;
     let cached = documents.get(key);
     if (!cached || cached.policy !== tp.policy) {
-      cached = { policy: tp.policy, json: JSON.stringify(discoveryDocument(deps.config.baseUrl, tp.tenant, tp.policy, tp)) };
+      cached = { policy: tp.policy, json: JSON.stringify(discoveryDocument(req.site.baseUrl, tp.tenant, tp.policy, tp)) };
+      // Bounded: the port of a tenant's host is as the client wrote it, so keys are not a closed set.
+      if (documents.size >= MAX_DOCUMENTS) documents.clear();
       documents.set(key, cached);
     }
     return reply

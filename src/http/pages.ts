@@ -45,9 +45,16 @@ export function registerPageRoutes(app: FastifyInstance, deps: Deps): void {
 
   const playground = async (tenant: Tenant) => (await deps.store.listApps(tenant.id)).find((a) => a.name === PLAYGROUND_APP);
 
-  app.get('/', { config: { errorFormat: 'html' } }, async (_req, reply) => {
-    const tenant = await deps.store.findTenant('demo');
-    const pg = tenant && (await playground(tenant));
+  // The playground is the shared host's (its redirect URI is registered there): a tenant's own host
+  // serves that tenant's endpoints and pages only.
+  const sharedHostOnly = (req: FastifyRequest) => {
+    if (req.site.tenantId !== undefined) throw new OAuthError('not_found', 'There is nothing at this address.', { redirectable: false });
+  };
+
+  app.get('/', { config: { errorFormat: 'html' } }, async (req, reply) => {
+    // On a tenant's own host, that tenant's policies (without the playground); on the shared host, demo's.
+    const tenant = req.site.tenantId !== undefined ? await deps.tenants.find(req.site.tenantId) : await deps.store.findTenant('demo');
+    const pg = tenant && req.site.tenantId === undefined ? await playground(tenant) : undefined;
     const policies = tenant
       ? deps.policies.list(tenant.slug).map((p) => ({
           id: p.id,
@@ -57,11 +64,12 @@ export function registerPageRoutes(app: FastifyInstance, deps: Deps): void {
           discoveryUrl: endpointUrl('', { tenantSegment: tenant.slug, form: 'path' }, p.id, 'v2.0/.well-known/openid-configuration'),
         }))
       : [];
-    return sendPage(reply, landingPage({ ...(tenant ? { tenant } : {}), policies, baseUrl: deps.config.baseUrl }));
+    return sendPage(reply, landingPage({ ...(tenant ? { tenant } : {}), policies, baseUrl: req.site.baseUrl }));
   });
 
   // Starts an authorization code + PKCE flow for the playground app, as a public client would.
   app.get('/playground/run', { config: { errorFormat: 'html' } }, async (req, reply) => {
+    sharedHostOnly(req);
     const q = req.query as Record<string, unknown>;
     const tenant = typeof q.tenant === 'string' ? await deps.store.findTenant(q.tenant) : undefined;
     const policy = tenant && typeof q.p === 'string' ? deps.policies.get(tenant.slug, q.p) : undefined;
@@ -78,13 +86,13 @@ export function registerPageRoutes(app: FastifyInstance, deps: Deps): void {
       path: '/playground',
       httpOnly: true,
       sameSite: 'lax',
-      secure: deps.config.baseUrl.startsWith('https://'),
+      secure: req.site.baseUrl.startsWith('https://'),
       maxAge: 3600,
     });
-    const url = new URL(endpointUrl(deps.config.baseUrl, { tenantSegment: tenant.slug, form: 'path' }, policy.id, 'oauth2/v2.0/authorize'));
+    const url = new URL(endpointUrl(req.site.baseUrl, { tenantSegment: tenant.slug, form: 'path' }, policy.id, 'oauth2/v2.0/authorize'));
     url.search = new URLSearchParams({
       client_id: pg.clientId,
-      redirect_uri: playgroundRedirectUri(deps.config.baseUrl),
+      redirect_uri: playgroundRedirectUri(req.site.baseUrl),
       response_type: 'code',
       scope: 'openid offline_access profile email',
       state: flow.state,
@@ -96,6 +104,7 @@ export function registerPageRoutes(app: FastifyInstance, deps: Deps): void {
   });
 
   const callback = async (req: FastifyRequest, reply: FastifyReply) => {
+    sharedHostOnly(req);
     const params = req.method === 'POST' ? formFields(req) : stringParams(req.query);
     const flow = readFlow(req.cookies[PLAYGROUND_COOKIE]);
     const tenant = flow ? await deps.store.findTenant(flow.tenant) : undefined;
@@ -104,9 +113,9 @@ export function registerPageRoutes(app: FastifyInstance, deps: Deps): void {
     const links = [{ href: '/', text: 'Start page' }];
     if (tenant && flow && pg) {
       links.push({ href: `/playground/run?tenant=${tenant.slug}&p=${encodeURIComponent(flow.policy)}`, text: `Run ${flow.policy} again` });
-      const logout = new URL(endpointUrl(deps.config.baseUrl, { tenantSegment: tenant.slug, form: 'path' }, flow.policy, 'oauth2/v2.0/logout'));
+      const logout = new URL(endpointUrl(req.site.baseUrl, { tenantSegment: tenant.slug, form: 'path' }, flow.policy, 'oauth2/v2.0/logout'));
       logout.searchParams.set('client_id', pg.clientId);
-      logout.searchParams.set('post_logout_redirect_uri', `${deps.config.baseUrl}/`);
+      logout.searchParams.set('post_logout_redirect_uri', `${req.site.baseUrl}/`);
       links.push({ href: logout.toString(), text: 'Sign out' });
     }
     if (params.error) {
@@ -123,9 +132,9 @@ export function registerPageRoutes(app: FastifyInstance, deps: Deps): void {
           grant_type: 'authorization_code',
           client_id: pg.clientId,
           code: params.code,
-          redirect_uri: playgroundRedirectUri(deps.config.baseUrl),
+          redirect_uri: playgroundRedirectUri(req.site.baseUrl),
           code_verifier: flow.verifier,
-        }, undefined);
+        }, undefined, 'internal', req.site);
         if (res.id_token) tokens.push(await decode(deps, tenant, 'id_token', res.id_token));
         tokens.push(await decode(deps, tenant, 'access_token', res.access_token));
         if (res.refresh_token) notes.push(`A refresh token was issued too (opaque, valid ${Math.round((res.refresh_token_expires_in ?? 0) / 86400)} days).`);
@@ -142,8 +151,12 @@ export function registerPageRoutes(app: FastifyInstance, deps: Deps): void {
   app.get('/playground/callback', { config: { errorFormat: 'html' } }, callback);
   app.post('/playground/callback', { config: { errorFormat: 'html' } }, callback);
 
-  app.get('/playground/token', { config: { errorFormat: 'html' } }, async (_req, reply) => sendPage(reply, tokenViewerPage({ tokens: [] })));
+  app.get('/playground/token', { config: { errorFormat: 'html' } }, async (req, reply) => {
+    sharedHostOnly(req);
+    return sendPage(reply, tokenViewerPage({ tokens: [] }));
+  });
   app.post('/playground/token', { config: { errorFormat: 'html' } }, async (req, reply) => {
+    sharedHostOnly(req);
     const token = (formFields(req).token ?? '').trim().slice(0, 20_000);
     const tenant = await tenantOfToken(deps, token);
     const decoded = token ? [await decode(deps, tenant, 'Token', token)] : [];

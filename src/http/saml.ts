@@ -12,7 +12,8 @@ import { resolveTenant } from '../oauth/tenant-context.js';
 import { formPostPage, signedOutPage } from '../ui/pages/messages.js';
 import { journeyPath } from './authorize.js';
 import { sendBlockPage } from './block-page.js';
-import { clearSsoCookie, readCookie, setBrowserCookie, type CookieNames } from './cookies.js';
+import { clearSsoCookie, readCookie, setBrowserCookie, type CookieNames, type Cookies } from './cookies.js';
+import type { Site } from '../model/site.js';
 import { formFields, isFormEncoded } from './forms.js';
 import { requestMessages } from './locale.js';
 import { sendPage } from './respond.js';
@@ -22,8 +23,9 @@ import { tenantRoute } from './tenant-routes.js';
 const RELAY_FIELD = 'lk_relay';
 
 /** B2C's SAML URLs of a tenant and policy, written the way the request addressed us. */
-export function idpEndpoints(deps: Deps, tp: TenantPolicy): TenantPolicyContext {
-  const base = deps.config.baseUrl;
+/** B2C's SAML URLs on the host the request came to (a tenant's own domain, or the shared host). */
+export function idpEndpoints(tp: TenantPolicy, site: Site): TenantPolicyContext {
+  const base = site.baseUrl;
   return {
     tenant: tp.tenant,
     policy: tp.policy,
@@ -58,7 +60,7 @@ function browserOf(req: FastifyRequest, reply: FastifyReply, cookies: CookieName
     browserId = randomToken(24);
     setBrowserCookie(reply, cookies, browserId);
   }
-  return { ssoCookie: readCookie(req, cookies.sso(tenantId)), browserId, ip: req.ip, acceptLanguage: req.headers['accept-language'] };
+  return { ssoCookie: readCookie(req, cookies.sso(tenantId)), browserId, ip: req.ip, acceptLanguage: req.headers['accept-language'], site: req.site };
 }
 
 /** A cross-site form post arrives without our SameSite=Lax cookies: it is re-posted once from our own page. */
@@ -82,20 +84,21 @@ export async function sendSamlOutcome(deps: Deps, req: FastifyRequest, reply: Fa
 }
 
 /** Latchkey as SAML identity provider (B2C's samlp URLs) and as service provider of upstream SAML identity providers. */
-export function registerSamlRoutes(app: FastifyInstance, deps: Deps, cookies: CookieNames): void {
-  tenantRoute(app, deps, ['GET'], 'samlp/metadata', 'html', async (_req, reply, tp) => {
-    const ctx = idpEndpoints(deps, tp);
+export function registerSamlRoutes(app: FastifyInstance, deps: Deps, cookiesOf: Cookies): void {
+  tenantRoute(app, deps, ['GET'], 'samlp/metadata', 'html', async (req, reply, tp) => {
+    const ctx = idpEndpoints(tp, req.site);
     const keys = await samlKeys(deps, tp.tenant.id);
     const xml = idpMetadataXml({ ...ctx.endpoints, certificates: keys.published });
     return reply.header('cache-control', 'public, max-age=3600').type('application/samlmetadata+xml; charset=utf-8').send(xml);
   });
 
   const sso = async (req: FastifyRequest, reply: FastifyReply, tp: TenantPolicy) => {
+    const cookies = cookiesOf(req);
     const relayed = relayCrossSitePost(req, reply, cookies);
     if (relayed) return relayed;
     const msg = incoming(req);
     delete msg.fields[RELAY_FIELD];
-    const outcome = await receiveAuthnRequest(deps, idpEndpoints(deps, tp), msg, browserOf(req, reply, cookies, tp.tenant.id));
+    const outcome = await receiveAuthnRequest(deps, idpEndpoints(tp, req.site), msg, browserOf(req, reply, cookies, tp.tenant.id));
     return sendSamlOutcome(deps, req, reply, tp, outcome);
   };
   tenantRoute(app, deps, ['GET', 'POST'], 'samlp/sso/login', 'html', sso, { rateLimit: { max: deps.config.formRateLimit, timeWindow: 60_000 } });
@@ -104,7 +107,7 @@ export function registerSamlRoutes(app: FastifyInstance, deps: Deps, cookies: Co
     const q = (req.query ?? {}) as Record<string, unknown>;
     const entityId = typeof q.EntityId === 'string' ? q.EntityId : typeof q.entityId === 'string' ? q.entityId : undefined;
     const relayState = typeof q.RelayState === 'string' ? q.RelayState : undefined;
-    const outcome = await idpInitiated(deps, idpEndpoints(deps, tp), entityId, relayState, browserOf(req, reply, cookies, tp.tenant.id));
+    const outcome = await idpInitiated(deps, idpEndpoints(tp, req.site), entityId, relayState, browserOf(req, reply, cookiesOf(req), tp.tenant.id));
     return sendSamlOutcome(deps, req, reply, tp, outcome);
   });
 
@@ -115,12 +118,13 @@ export function registerSamlRoutes(app: FastifyInstance, deps: Deps, cookies: Co
     'samlp/sso/logout',
     'html',
     async (req, reply, tp) => {
+      const cookies = cookiesOf(req);
       const relayed = relayCrossSitePost(req, reply, cookies);
       if (relayed) return relayed;
       const msg = incoming(req);
       delete msg.fields[RELAY_FIELD];
       const ssoCookie = readCookie(req, cookies.sso(tp.tenant.id));
-      const result = await receiveLogout(deps, idpEndpoints(deps, tp), msg, ssoCookie, req.ip);
+      const result = await receiveLogout(deps, idpEndpoints(tp, req.site), msg, ssoCookie, req.ip, req.site);
       if (result.endedSession) clearSsoCookie(reply, cookies, tp.tenant.id);
       const messages = requestMessages(req, tp.policy);
       if (result.type === 'post') {
@@ -139,11 +143,11 @@ export function registerSamlRoutes(app: FastifyInstance, deps: Deps, cookies: Co
   /** Latchkey's service-provider metadata for one upstream SAML identity provider (its URL is the SP entity id). */
   app.get('/:tenant/federation/:provider/saml/metadata', { config: { errorFormat: 'html' } }, async (req, reply) => {
     const { tenant: segment, provider } = req.params as { tenant: string; provider: string };
-    const tenant = await resolveTenant(deps, segment);
+    const tenant = await resolveTenant(deps, segment, req.site);
     const p = tenant && /^[a-z0-9-]{1,63}$/.test(provider) ? deps.policies.providers(tenant.slug).get(provider) : undefined;
     if (!tenant || !p || p.protocol !== 'saml') throw pageError('not_found', `There is no SAML identity provider '${provider}' in this tenant.`);
     const keys = await samlKeys(deps, tenant.id);
-    const ends = samlSpEndpoints(deps.config.baseUrl, tenant.slug, p.id);
+    const ends = samlSpEndpoints(req.site.baseUrl, tenant.slug, p.id);
     return reply.header('cache-control', 'public, max-age=3600').type('application/samlmetadata+xml; charset=utf-8').send(spMetadataXml({ entityId: ends.entityId, acsUrl: ends.acsUrl, certificates: keys.published }));
   });
 }

@@ -13,7 +13,7 @@ declare module 'fastify' {
   }
   interface FastifyRequest {
     /** The tenant and policy a page request named, once known: its error page uses the policy's layout and language. */
-    latchkeyPage?: { tenantSlug: string; policy: Policy };
+    latchkeyPage?: { tenantSlug: string; tenantId: string; policy: Policy };
   }
 }
 
@@ -66,8 +66,8 @@ export function tenantRoute(
           if (policyId === undefined) urlForm = 'path';
         }
         if (errorFormat === 'json') reply.header('x-content-type-options', 'nosniff');
-        const tp = await resolveTenantPolicy(deps, params.tenant, policyId, urlForm, true);
-        req.latchkeyPage = { tenantSlug: tp.tenant.slug, policy: tp.policy };
+        const tp = await resolveTenantPolicy(deps, params.tenant, policyId, urlForm, true, req.site);
+        req.latchkeyPage = { tenantSlug: tp.tenant.slug, tenantId: tp.tenant.id, policy: tp.policy };
         return handler(req, reply, tp);
       },
     });

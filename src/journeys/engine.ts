@@ -6,6 +6,7 @@ import type { JourneyRecord, Tenant } from '../model/entities.js';
 import { messagesFor, pickLocale } from '../model/messages/messages.js';
 import type { ApiPage } from '../ui/pages/api-page.js';
 import { blockPage } from '../ui/pages/messages.js';
+import type { Site } from '../model/site.js';
 import type { CallbackInput, FormInput, Journey, JourneyState, StepContext, StepResult } from './journey.js';
 
 export type JourneyOutcome =
@@ -26,6 +27,8 @@ export interface JourneyInput {
   ip: string;
   /** The browser's Accept-Language, for the page's language when the app named none. */
   acceptLanguage?: string | undefined;
+  /** Where the browser is (the host its pages, callbacks and passkeys belong to). */
+  site: Site;
 }
 
 /** Guards against a misconfigured journey looping on `next`/`goto` forever. */
@@ -78,6 +81,7 @@ async function run(input: JourneyInput, given: { form?: FormInput; callback?: Ca
     csrf,
     ip: input.ip,
     messages,
+    site: input.site,
   });
 
   let result: StepResult;

@@ -5,6 +5,7 @@ import type { Tenant } from '../model/entities.js';
 import type { Messages } from '../model/messages/messages.js';
 import type { ApiPage } from '../ui/pages/api-page.js';
 import type { Policy } from '../model/policy.js';
+import type { Site } from '../model/site.js';
 
 /** What a journey has established so far; persisted between pages. */
 export interface JourneyState {
@@ -45,6 +46,8 @@ export interface StepContext {
   ip: string;
   /** The page's language (ui_locales, the policy's, the browser's) with the policy's overrides. */
   messages: Messages;
+  /** Where the browser is: upstream callbacks and passkeys' relying party are this host's. */
+  site: Site;
 }
 
 export type FormInput = Record<string, string>;

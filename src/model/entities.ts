@@ -3,10 +3,16 @@
  * sees them. The stores persist these; services are the only code that writes them.
  */
 
+/**
+ * The preset an app was registered with (`app create --type`): it chose the platform of its first
+ * redirect URIs and whether it got a first secret. After that an app may have every platform (see
+ * model/platforms.ts); `daemon` still means an app that signs in no user (client credentials only).
+ */
 export type AppType = 'web' | 'spa' | 'native' | 'daemon' | 'api';
 
 export const appTypes: readonly AppType[] = ['web', 'spa', 'native', 'daemon', 'api'];
 
+/** Presets registered with a first client secret (confidential from the start). */
 export const confidentialTypes: ReadonlySet<AppType> = new Set(['web', 'daemon', 'api']);
 
 /** The old identity provider's ROPC token endpoint, where imported users' passwords are checked once. */
@@ -29,6 +35,17 @@ export interface Tenant {
   legacyRopc: LegacyRopc | null;
   /** B2C's extension attributes are named extension_<this>_<name> (the b2c-extensions-app's id, no hyphens). */
   extensionsAppId: string | null;
+}
+
+/**
+ * A host name a tenant is served on besides the shared one (B2C's custom domain, `login.contoso.com`):
+ * on it every URL form serves this tenant and no other, and issuers and endpoints are written with it.
+ */
+export interface TenantDomain {
+  /** Lower-case host name, without a port (a domain matches the request's host whatever the port). */
+  host: string;
+  tenantId: string;
+  createdAt: number;
 }
 
 /** Tenant settings an operator changes after creation. */
@@ -66,8 +83,17 @@ export interface App {
   type: AppType;
   /** Client secrets, live and expired (several live ones while a secret is rotated). */
   secrets: AppSecret[];
-  redirectUris: string[];
+  /**
+   * Redirect URIs by platform, as an Azure app registration has them: a URI is in one list only, and
+   * the list decides how a request that uses it is treated (model/platforms.ts). Web: a server-side
+   * app (its codes are redeemed with a secret); SPA: a browser app (PKCE, CORS, 24-hour refresh
+   * tokens, no secret); public client: a mobile or desktop app (PKCE, no secret).
+   */
+  webRedirectUris: string[];
+  spaRedirectUris: string[];
+  publicClientRedirectUris: string[];
   postLogoutRedirectUris: string[];
+  /** The exposed API's identifier URI (the prefix of its scopes), on an app of any type; null: it exposes none. */
   identifierUri: string | null;
   allowImplicit: boolean;
   allowRopc: boolean;

@@ -12,3 +12,12 @@ const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
 export function isLoopbackHost(hostname: string): boolean {
   return LOOPBACK_HOSTS.has(hostname.toLowerCase());
 }
+
+/**
+ * A DNS host name as custom domains, the host pattern and TLS file names take it: lower-case labels of
+ * letters, digits and inner hyphens, dot-separated, 253 characters at most. No port, no trailing dot.
+ */
+export const HOST_NAME = /^(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$/;
+
+/** A host name that is an IPv4 address (custom domains are names: passkeys and certificates need them). */
+export const IPV4 = /^\d{1,3}(?:\.\d{1,3}){3}$/;

@@ -3,12 +3,31 @@ import type { Deps } from '../services/deps.js';
 import type { Tenant } from '../model/entities.js';
 import { OAuthError } from '../model/errors.js';
 import { isGuest } from '../services/enterprise-apps.js';
-import { issuerFor, multiTenantIssuer } from './tenant-context.js';
+import { issuerPath, multiTenantIssuerPath } from '../model/issuer.js';
 
 function invalidToken(description: string): OAuthError {
   return new OAuthError('invalid_token', description, {
     wwwAuthenticate: `Bearer realm="latchkey", error="invalid_token", error_description="${description.replace(/"/g, "'")}"`,
   });
+}
+
+/**
+ * Whether `iss` is the tenant's issuer on one of its hosts: the shared one (LATCHKEY_BASE_URL) or a host
+ * of its own (custom domain, host pattern), with whatever scheme and port the request that got the token
+ * wrote. A token from either host of a tenant is accepted on both (the signature is the tenant's).
+ * `path` is the issuer's path: the tenant's (issuerPath) or, for a token of organizations, Azure AD's form.
+ */
+async function issuedByTenant(deps: Pick<Deps, 'config' | 'tenants'>, tenant: Tenant, iss: string, path: string): Promise<boolean> {
+  if (iss === deps.config.baseUrl + path) return true;
+  let url: URL;
+  try {
+    url = new URL(iss);
+  } catch {
+    return false;
+  }
+  if ((url.protocol !== 'https:' && url.protocol !== 'http:') || url.username !== '' || url.password !== '' || url.search !== '' || url.hash !== '') return false;
+  if (url.pathname !== path) return false;
+  return (await deps.tenants.hostsOf(tenant)).includes(url.hostname);
 }
 
 /** RFC 6750 §2.1: the bearer token from the Authorization header. */
@@ -41,8 +60,8 @@ export async function verifyAccessToken(deps: Deps, tenant: Tenant, token: strin
   const policyClaim = typeof payload.tfp === 'string' ? payload.tfp : typeof payload.acr === 'string' ? payload.acr : tenant.defaultPolicy;
   // A token a multi-tenant app or API is party to names the tenant in Azure AD's form, with `tid`.
   const organization = payload.tid !== undefined;
-  const expected = organization ? (payload.tid === tenant.id ? multiTenantIssuer(deps.config.baseUrl, tenant) : undefined) : issuerFor(deps.config.baseUrl, tenant, policyClaim);
-  if (payload.iss !== expected) throw invalidToken('The access token was not issued by this tenant.');
+  const path = organization ? (payload.tid === tenant.id ? multiTenantIssuerPath(tenant) : undefined) : issuerPath(tenant, policyClaim);
+  if (typeof payload.iss !== 'string' || path === undefined || !(await issuedByTenant(deps, tenant, payload.iss, path))) throw invalidToken('The access token was not issued by this tenant.');
   if (typeof payload.jti === 'string' && (await deps.store.isAccessTokenRevoked(payload.jti))) throw invalidToken('The access token has been revoked.');
   if (organization) await checkStillConsented(deps, tenant, payload);
   return payload;

@@ -11,10 +11,12 @@ import type { AuthorizationResponse } from './authorization-response.js';
 import { TargetedError, type AuthorizationRequest } from './authorize-request.js';
 import { OAuthError, B2C_CODES } from '../model/errors.js';
 import type { CodeGrant, UserGrant } from './grant.js';
+import { platformOf } from '../model/platforms.js';
 import { mintUserTokens } from './mint.js';
 import { findActiveSession, joinSession, sessionCovers, touchSession } from './sso.js';
 import { secondFactorDue } from '../services/mfa.js';
 import { consentDue } from '../services/consent.js';
+import type { Site } from '../model/site.js';
 
 export const AUTH_CODE_TTL_MS = 10 * 60_000;
 export const JOURNEY_TTL_MS = 60 * 60_000;
@@ -33,6 +35,8 @@ export interface BrowserContext {
   browserId: string;
   ip: string;
   acceptLanguage?: string | undefined;
+  /** Where the request came in: tokens answered at once are issued with its host. */
+  site: Site;
 }
 
 /** The subject an `id_token_hint` names, if it is a token we issued (expired ones are fine: OIDC §3.1.2.1). */
@@ -101,7 +105,7 @@ export async function authorize(
       session: active.session,
       connectorClaims: pre.claims,
       amr: active.session.amr,
-    });
+    }, browser.site);
     return { type: 'respond', response };
   }
 
@@ -182,6 +186,8 @@ export async function respondWithGrant(
   request: AuthorizationRequest,
   user: User,
   auth: Authentication,
+  /** Where the request came in (an id_token or access token in the response is issued with its host). */
+  site: Site,
 ): Promise<AuthorizationResponse> {
   const grant: UserGrant = {
     policyId: policy.id,
@@ -202,9 +208,11 @@ export async function respondWithGrant(
   if (request.responseType.includes('code')) {
     code = randomToken();
     const now = deps.clock.now();
+    const platform = platformOf(app, request.redirectUri);
     const data: CodeGrant = {
       ...grant,
       redirectUri: request.redirectUri,
+      ...(platform !== undefined ? { platform } : {}),
       ...(request.codeChallenge !== undefined ? { codeChallenge: request.codeChallenge } : {}),
     };
     await deps.store.createAuthCode({
@@ -229,6 +237,7 @@ export async function respondWithGrant(
       client: app,
       user,
       grant,
+      site,
       idToken: wantsId,
       accessToken: wantsAt,
       includeNonce: true,

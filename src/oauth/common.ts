@@ -10,7 +10,9 @@ import { TargetedError, single, type AuthorizationRequest, type ErrorTarget, typ
 import type { CodeGrant, RefreshGrant } from './grant.js';
 import { refreshTokenRef } from './grants/refresh-token.js';
 import { OIDC_SCOPES, parseScope, splitApiScope } from './scopes.js';
-import type { CommonSegment } from './tenant-context.js';
+import type { CommonSegment } from '../model/issuer.js';
+import { platformOf } from '../model/platforms.js';
+import type { Site } from '../model/site.js';
 import { endSession } from './logout.js';
 import { verifyOwnSignature } from '../tokens/verify.js';
 
@@ -64,7 +66,8 @@ export async function commonClient(deps: Pick<Deps, 'store'>, segment: CommonSeg
   if (!app) throw pageError('invalid_request', `Application with identifier '${clientId}' was not found.`, AAD_CODES.appNotInTenant);
   const redirectUri = single(params, 'redirect_uri');
   if (!redirectUri) throw pageError('invalid_request', "The request is missing the 'redirect_uri' parameter.", B2C_CODES.redirectUriNotRegistered);
-  if (!app.redirectUris.includes(redirectUri)) {
+  // Exact match against the redirect URIs of any of its platforms (what each allows, the request's checks say).
+  if (platformOf(app, redirectUri) === undefined) {
     throw pageError('invalid_request', `The redirect URI '${redirectUri}' provided in the request is not registered for the client id '${clientId}'.`, B2C_CODES.redirectUriNotRegistered);
   }
   // (A tenant's admin-consent endpoint passes no segment: what the app may do there is its own check.)
@@ -212,7 +215,7 @@ export function claimedClient(params: RawParams, authorization: string | undefin
  * caller clears their cookies whatever happens here), and redirects only to a post-logout URI that the
  * app named (`client_id` or the `id_token_hint`'s audience) registered.
  */
-export async function commonLogout(deps: Deps, params: RawParams, sessions: { tenantId: string; cookie: string }[]): Promise<{ redirect?: string; frontChannel: string[] }> {
+export async function commonLogout(deps: Deps, params: RawParams, sessions: { tenantId: string; cookie: string }[], site: Site): Promise<{ redirect?: string; frontChannel: string[] }> {
   const hint = single(params, 'id_token_hint');
   const clientId = single(params, 'client_id');
   const uri = single(params, 'post_logout_redirect_uri');
@@ -238,10 +241,10 @@ export async function commonLogout(deps: Deps, params: RawParams, sessions: { te
   const frontChannel: string[] = [];
   for (const s of sessions) {
     const tenant = await deps.tenants.find(s.tenantId);
-    if (tenant) frontChannel.push(...(await endSession(deps, tenant, s.cookie)));
+    if (tenant) frontChannel.push(...(await endSession(deps, tenant, s.cookie, site)));
   }
   if (!uri) return { frontChannel };
-  if (!app || !(app.postLogoutRedirectUris.includes(uri) || app.redirectUris.includes(uri))) {
+  if (!app || !(app.postLogoutRedirectUris.includes(uri) || platformOf(app, uri) !== undefined)) {
     throw new OAuthError('invalid_request', `You are signed out, but the post_logout_redirect_uri '${uri}' is not registered by the application the request names, so you stay here.`, {
       redirectable: false,
       b2cCode: B2C_CODES.postLogoutRedirectNotRegistered,

@@ -2,7 +2,8 @@ import type { Policy } from '../model/policy.js';
 import type { Tenant } from '../model/entities.js';
 import { TOKEN_ENDPOINT_AUTH_METHODS } from './client-auth.js';
 import { supportedGrantTypes } from './token.js';
-import { commonEndpointUrl, commonIssuerTemplate, endpointUrl, issuerFor, type CommonSegment, type UrlForm } from './tenant-context.js';
+import { endpointUrl, type UrlForm } from './tenant-context.js';
+import { commonEndpointUrl, commonIssuerTemplate, issuerFor, type CommonSegment } from '../model/issuer.js';
 
 export const RESPONSE_TYPES_SUPPORTED = ['code', 'code id_token', 'code token', 'code id_token token', 'id_token', 'id_token token', 'token'];
 

@@ -1,11 +1,13 @@
 import { sha256 } from '../crypto/secrets.js';
 import type { Deps } from '../services/deps.js';
 import type { App, Tenant } from '../model/entities.js';
+import { platformOf } from '../model/platforms.js';
 import { verifyOwnSignature } from '../tokens/verify.js';
 import { single, type RawParams } from './authorize-request.js';
 import { B2C_CODES, OAuthError, pageError } from '../model/errors.js';
 import { logoutFrames } from '../saml/logout.js';
 import { findClient } from '../services/enterprise-apps.js';
+import type { Site } from '../model/site.js';
 
 export interface LogoutResult {
   /** Where to send the browser (a registered URI, with state), or undefined to show the signed-out page. */
@@ -27,7 +29,7 @@ async function hintAudience(deps: Deps, tenant: Tenant, hint: string): Promise<s
 
 function registeredFor(app: App, uri: string): boolean {
   // B2C checks the app's reply URLs; Latchkey also has dedicated post-logout URIs.
-  return app.postLogoutRedirectUris.includes(uri) || app.redirectUris.includes(uri);
+  return app.postLogoutRedirectUris.includes(uri) || platformOf(app, uri) !== undefined;
 }
 
 /**
@@ -35,7 +37,7 @@ function registeredFor(app: App, uri: string): boolean {
  * post-logout redirect URI registered by the app the request names (id_token_hint or client_id),
  * or, naming none (as MSAL sends it), by some app of the tenant.
  */
-export async function logout(deps: Deps, tenant: Tenant, params: RawParams, ssoCookie: string | undefined): Promise<LogoutResult> {
+export async function logout(deps: Deps, tenant: Tenant, params: RawParams, ssoCookie: string | undefined, site: Site): Promise<LogoutResult> {
   const hint = single(params, 'id_token_hint');
   const clientId = single(params, 'client_id');
   const uri = single(params, 'post_logout_redirect_uri');
@@ -56,7 +58,7 @@ export async function logout(deps: Deps, tenant: Tenant, params: RawParams, ssoC
     else ok = (await deps.store.listApps(tenant.id)).some((a) => registeredFor(a, uri));
     if (!ok) {
       // Signed out all the same; the page that says so cannot load the apps' logout URLs (best effort).
-      await endSession(deps, tenant, ssoCookie);
+      await endSession(deps, tenant, ssoCookie, site);
       throw new OAuthError('invalid_request', `You are signed out, but the post_logout_redirect_uri '${uri}' is not registered, so you stay here.`, {
         redirectable: false,
         b2cCode: B2C_CODES.postLogoutRedirectNotRegistered,
@@ -66,7 +68,7 @@ export async function logout(deps: Deps, tenant: Tenant, params: RawParams, ssoC
     if (state !== undefined) url.searchParams.set('state', state);
     redirect = url.toString();
   }
-  const frontChannel = await endSession(deps, tenant, ssoCookie);
+  const frontChannel = await endSession(deps, tenant, ssoCookie, site);
   return redirect ? { redirect, frontChannel } : { frontChannel };
 }
 
@@ -75,9 +77,9 @@ export async function logout(deps: Deps, tenant: Tenant, params: RawParams, ssoC
  * front-channel logout URLs (OIDC Front-Channel Logout 1.0 §2: `iss` and `sid`), and SAML apps' single
  * logout URLs with a signed LogoutRequest (saml/logout.ts).
  */
-export async function endSession(deps: Deps, tenant: Tenant, ssoCookie: string | undefined): Promise<string[]> {
+export async function endSession(deps: Deps, tenant: Tenant, ssoCookie: string | undefined, site: Site): Promise<string[]> {
   if (!ssoCookie || ssoCookie.length > 100) return [];
   const ended = await deps.store.endSsoSession(sha256(ssoCookie));
   if (!ended || ended.session.tenantId !== tenant.id) return [];
-  return logoutFrames(deps, tenant, ended.session, ended.clients);
+  return logoutFrames(deps, tenant, ended.session, ended.clients, site);
 }

@@ -7,7 +7,8 @@ import { halfHash, signJwt } from '../tokens/sign.js';
 import type { TenantKeySet } from '../tokens/keyring.js';
 import { roleTemplateIds } from '../services/users-roles.js';
 import type { UserGrant } from './grant.js';
-import { issuerFor, multiTenantIssuer } from './tenant-context.js';
+import { issuerFor, multiTenantIssuer } from '../model/issuer.js';
+import type { Site } from '../model/site.js';
 
 /** How a token is signed and whose issuer it names. */
 export interface Signing {
@@ -21,14 +22,15 @@ export interface Signing {
  * Tokens a multi-tenant app or a multi-tenant API is party to are signed with the instance's keys and
  * name the tenant in Azure AD's issuer form, with `tid` (as Azure AD signs every directory's tokens with
  * the same keys, and a multi-tenant app checks the issuer against one template); every other token
- * with the tenant's own key and issuer.
+ * with the tenant's own key and issuer. Either issuer is written with the host the request came to
+ * (`site`), as the discovery document the app read there names it.
  */
-export async function signingFor(deps: Pick<Deps, 'keys' | 'store' | 'config'>, tenant: Tenant, client: App, policyId: string, apiClientId?: string): Promise<Signing> {
+export async function signingFor(deps: Pick<Deps, 'keys' | 'store'>, tenant: Tenant, client: App, policyId: string, site: Site, apiClientId?: string): Promise<Signing> {
   const api = apiClientId !== undefined && apiClientId !== client.clientId ? await deps.store.findAppAnyTenant(apiClientId) : undefined;
   if (client.multiTenant || api?.multiTenant) {
-    return { keys: await deps.keys.common(), iss: multiTenantIssuer(deps.config.baseUrl, tenant), org: { tid: tenant.id } };
+    return { keys: await deps.keys.common(), iss: multiTenantIssuer(site.baseUrl, tenant), org: { tid: tenant.id } };
   }
-  return { keys: await deps.keys.forTenant(tenant.id), iss: issuerFor(deps.config.baseUrl, tenant, policyId) };
+  return { keys: await deps.keys.forTenant(tenant.id), iss: issuerFor(site.baseUrl, tenant, policyId) };
 }
 
 export interface MintedUserTokens {
@@ -56,6 +58,8 @@ export async function mintUserTokens(
     client: App;
     user: User;
     grant: UserGrant;
+    /** Where the request came in: the issuer is written with its host. */
+    site: Site;
     idToken: boolean;
     accessToken: boolean;
     includeNonce: boolean;
@@ -64,7 +68,7 @@ export async function mintUserTokens(
   },
 ): Promise<MintedUserTokens> {
   const { tenant, policy, client, user, grant } = args;
-  const { keys, iss, org } = await signingFor(deps, tenant, client, grant.policyId, grant.scopes.api?.clientId);
+  const { keys, iss, org } = await signingFor(deps, tenant, client, grant.policyId, args.site, grant.scopes.api?.clientId);
   const iat = Math.floor(deps.clock.now() / 1000);
   const idTtl = policy.tokens.idTokenMinutes * 60;
   const atTtl = policy.tokens.accessTokenMinutes * 60;

@@ -76,7 +76,8 @@ export async function resolveDelegatedScopes(store: Store, client: App, requeste
     }
     const exposed = await store.listAppScopes(target.clientId);
     if (!exposed.includes(parts.name)) throw new OAuthError('invalid_scope', `The API does not expose the scope '${parts.name}'.`, { b2cCode: B2C_CODES.scopeNotExposed });
-    if (!(await mayAsk(store, client, tenantId, target, parts.identifierUri, parts.name))) {
+    // An app asks for the scopes it exposes itself without a grant (the token's `aud` is its own client id).
+    if (target.clientId !== client.clientId && !(await mayAsk(store, client, tenantId, target, parts.identifierUri, parts.name))) {
       throw new OAuthError('invalid_scope', `The application has not been granted the scope '${scope}'.`, { b2cCode: B2C_CODES.scopeNotGranted });
     }
     api ??= { clientId: target.clientId, identifierUri: parts.identifierUri, scopes: [] };

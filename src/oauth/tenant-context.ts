@@ -2,6 +2,7 @@ import type { Deps } from '../services/deps.js';
 import type { Policy } from '../model/policy.js';
 import type { Tenant } from '../model/entities.js';
 import { OAuthError, B2C_CODES } from '../model/errors.js';
+import type { Site } from '../model/site.js';
 
 /** How the client addressed us; endpoint URLs in discovery are written back the same way. */
 export type UrlForm = 'path' | 'query' | 'tfp';
@@ -14,9 +15,18 @@ export interface TenantPolicy {
   form: UrlForm;
 }
 
-/** The tenant a URL segment names (slug, id or `{slug}.onmicrosoft.com`), through the app's tenant directory. */
-export async function resolveTenant(deps: Pick<Deps, 'tenants'>, segment: string): Promise<Tenant | undefined> {
-  return deps.tenants.find(segment);
+/**
+ * The tenant a URL segment names (slug, id or `{slug}.onmicrosoft.com`), through the app's tenant
+ * directory, as the request's site serves it: on a tenant's own host that tenant alone (another tenant's
+ * path there names nothing), on the shared host any.
+ */
+export async function resolveTenant(deps: Pick<Deps, 'tenants'>, segment: string, site: Site): Promise<Tenant | undefined> {
+  return servedOn(site, await deps.tenants.find(segment));
+}
+
+/** The tenant if the site serves it (the shared host serves every tenant; a tenant's own host, that tenant only). */
+export function servedOn(site: Site, tenant: Tenant | undefined): Tenant | undefined {
+  return tenant && (site.tenantId === undefined || site.tenantId === tenant.id) ? tenant : undefined;
 }
 
 /**
@@ -29,8 +39,9 @@ export async function resolveTenantPolicy(
   policyId: string | undefined,
   form: UrlForm,
   allowDefault: boolean,
+  site: Site,
 ): Promise<TenantPolicy> {
-  const tenant = await resolveTenant(deps, segment);
+  const tenant = await resolveTenant(deps, segment, site);
   if (!tenant) throw new OAuthError('not_found', `The tenant '${segment}' does not exist.`, { redirectable: false, status: 404 });
   const id = policyId ?? (allowDefault ? tenant.defaultPolicy : undefined);
   if (!id) {
@@ -47,34 +58,6 @@ export async function resolveTenantPolicy(
     });
   }
   return { tenant, policy, tenantSegment: segment.toLowerCase(), form };
-}
-
-/** The issuer: one per tenant (B2C's default) or one per policy (the `tfp` pattern). */
-export function issuerFor(baseUrl: string, tenant: Tenant, policyId: string): string {
-  return tenant.issuerPattern === 'tfp'
-    ? `${baseUrl}/tfp/${tenant.id}/${policyId.toLowerCase()}/v2.0/`
-    : `${baseUrl}/${tenant.id}/v2.0/`;
-}
-
-/**
- * The issuer of tokens a multi-tenant app or API is party to: Azure AD's form, one per tenant whatever the
- * tenant's issuer pattern, so that one template names every tenant's (`commonIssuerTemplate`).
- */
-export function multiTenantIssuer(baseUrl: string, tenant: Pick<Tenant, 'id'>): string {
-  return `${baseUrl}/${tenant.id}/v2.0/`;
-}
-
-/** What `/common` and `/organizations` discovery give as issuer: Azure AD's template, `{tenantid}` literally in it. */
-export function commonIssuerTemplate(baseUrl: string): string {
-  return `${baseUrl}/{tenantid}/v2.0/`;
-}
-
-/** The tenant-independent endpoints Azure AD has, where a multi-tenant app signs in people of any tenant. */
-export type CommonSegment = 'common' | 'organizations';
-
-/** An endpoint of `/common` or `/organizations`. */
-export function commonEndpointUrl(baseUrl: string, segment: CommonSegment, suffix: string): string {
-  return `${baseUrl}/${segment}/${suffix}`;
 }
 
 /** An endpoint URL written the way the client addressed us, with tenant and policy literally in it. */

@@ -4,7 +4,8 @@ import { sha256 } from '../crypto/secrets.js';
 import type { Deps } from '../services/deps.js';
 import { pageError } from '../model/errors.js';
 import { findClient } from '../services/enterprise-apps.js';
-import { issuerFor, multiTenantIssuer } from '../oauth/tenant-context.js';
+import { issuerFor, multiTenantIssuer } from '../model/issuer.js';
+import type { Site } from '../model/site.js';
 import type { SamlApp, SessionClient, SsoSession, Tenant } from '../model/entities.js';
 import { samlKeys } from '../federation/saml/certificates.js';
 import { idpEntityId, issuerOf, readMessage, type IncomingMessage, type TenantPolicyContext } from './idp.js';
@@ -35,7 +36,7 @@ function nameIdValue(app: SamlApp, user: { id: string; email: string | null; ema
  * signed LogoutRequest (HTTP-Redirect binding) naming the session, for each OpenID app with a logout
  * URL its front-channel logout URL (`iss`, `sid`). Loaded in invisible frames by the signed-out page.
  */
-export async function logoutFrames(deps: Deps, tenant: Tenant, session: SsoSession, clients: SessionClient[], exceptClientId?: string): Promise<string[]> {
+export async function logoutFrames(deps: Deps, tenant: Tenant, session: SsoSession, clients: SessionClient[], site: Site, exceptClientId?: string): Promise<string[]> {
   const urls: string[] = [];
   const user = await deps.store.findUser(tenant.id, session.userId);
   for (const c of clients) {
@@ -45,7 +46,7 @@ export async function logoutFrames(deps: Deps, tenant: Tenant, session: SsoSessi
       const nameId = user && nameIdValue(saml, user);
       if (!saml.slo || saml.slo.binding !== 'redirect' || !nameId) continue;
       const keys = await samlKeys(deps, tenant.id);
-      const xml = logoutRequest({ id: newId(randomBytes), issuer: idpEntityId(deps.config.baseUrl, tenant, c.policyId), destination: saml.slo.url, nameId: { value: nameId, format: saml.nameIdFormat }, spEntityId: saml.entityId, sessionIndex: session.sid, now: deps.clock.now() });
+      const xml = logoutRequest({ id: newId(randomBytes), issuer: idpEntityId(site.baseUrl, tenant, c.policyId), destination: saml.slo.url, nameId: { value: nameId, format: saml.nameIdFormat }, spEntityId: saml.entityId, sessionIndex: session.sid, now: deps.clock.now() });
       const query = signRedirectQuery('SAMLRequest', deflateRawSync(Buffer.from(xml, 'utf8')).toString('base64'), undefined, keys.signing.key);
       urls.push(`${saml.slo.url}${saml.slo.url.includes('?') ? '&' : '?'}${query}`);
       continue;
@@ -53,8 +54,9 @@ export async function logoutFrames(deps: Deps, tenant: Tenant, session: SsoSessi
     const app = await findClient(deps.store, tenant.id, c.clientId);
     if (!app?.logoutUrl) continue;
     const url = new URL(app.logoutUrl);
-    // The issuer of the app's id_tokens: Azure AD's form for a multi-tenant app.
-    url.searchParams.set('iss', app.multiTenant ? multiTenantIssuer(deps.config.baseUrl, tenant) : issuerFor(deps.config.baseUrl, tenant, c.policyId));
+    // The issuer of the host the browser signs out on, as the app's id_tokens came from it (Azure AD's
+    // form for a multi-tenant app).
+    url.searchParams.set('iss', app.multiTenant ? multiTenantIssuer(site.baseUrl, tenant) : issuerFor(site.baseUrl, tenant, c.policyId));
     url.searchParams.set('sid', session.sid);
     urls.push(url.toString());
   }
@@ -67,7 +69,7 @@ async function refuse(deps: Deps, tenant: Tenant, ip: string, message: string, c
 }
 
 /** The single logout endpoint: a LogoutRequest from a SAML app, or the LogoutResponse of one we signed out in a frame. */
-export async function receiveLogout(deps: Deps, ctx: TenantPolicyContext, msg: IncomingMessage, ssoCookie: string | undefined, ip: string): Promise<LogoutOutcome> {
+export async function receiveLogout(deps: Deps, ctx: TenantPolicyContext, msg: IncomingMessage, ssoCookie: string | undefined, ip: string, site: Site): Promise<LogoutOutcome> {
   const { tenant } = ctx;
   const field = msg.fields.SAMLRequest !== undefined ? 'SAMLRequest' : msg.fields.SAMLResponse !== undefined ? 'SAMLResponse' : undefined;
   if (!field) return refuse(deps, tenant, ip, 'The request carries no SAMLRequest or SAMLResponse.');
@@ -115,7 +117,7 @@ export async function receiveLogout(deps: Deps, ctx: TenantPolicyContext, msg: I
     const ended = await deps.store.endSsoSession(sha256(ssoCookie));
     if (ended && ended.session.tenantId === tenant.id) {
       endedSession = true;
-      frames = await logoutFrames(deps, tenant, ended.session, ended.clients, app.clientId);
+      frames = await logoutFrames(deps, tenant, ended.session, ended.clients, site, app.clientId);
     }
   }
   await deps.audit.record({ tenantId: tenant.id, event: 'saml_logout', outcome: expired ? 'failure' : 'success', clientId: app.clientId, ip, detail: `${ctx.policy.id}: LogoutRequest ${requestId}${expired ? ' expired' : endedSession ? '' : ' (no session in this browser)'}` });

@@ -18,6 +18,7 @@ export type AuditEventName =
   | 'tenant_created'
   | 'tenant_updated'
   | 'app_created'
+  | 'app_updated'
   | 'app_grant'
   | 'app_revoke'
   | 'user_created'
@@ -58,7 +59,9 @@ export type AuditEventName =
   | 'consent_missing'
   | 'saml_request'
   | 'saml_response'
-  | 'saml_logout';
+  | 'saml_logout'
+  | 'tenant_domain_added'
+  | 'tenant_domain_removed';
 
 export interface AuditInput {
   tenantId?: string | null;

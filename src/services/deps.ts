@@ -28,7 +28,7 @@ import type { Clock } from '../model/clock.js';
 export interface Deps {
   config: Config;
   store: Store;
-  /** Tenants by the names requests use, kept briefly and dropped on every change. */
+  /** Tenants by the names requests use (URL segments, and hosts of their own), kept briefly and dropped on every change. */
   tenants: TenantDirectory;
   clock: Clock;
   logger: Logger;

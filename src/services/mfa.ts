@@ -15,6 +15,7 @@ const webauthn = () => (webauthnModule ??= import('@simplewebauthn/server'));
 import { generateSecret, generateURI, verify as verifyOtp } from 'otplib';
 import QRCode from 'qrcode';
 import { safeEqual, sha256 } from '../crypto/secrets.js';
+import type { Site } from '../model/site.js';
 import type { Deps } from './deps.js';
 import type { Policy } from '../model/policy.js';
 import type { AmrValue } from '../tokens/amr.js';
@@ -93,9 +94,17 @@ interface PasskeyData {
   transports: string[];
   deviceType: 'singleDevice' | 'multiDevice';
   backedUp: boolean;
+  /**
+   * The relying party (host) it was made on: a passkey belongs to that host and is offered only there.
+   * Absent for passkeys made before tenants had hosts of their own: the shared host's.
+   */
+  rpId?: string;
 }
 
-/** The relying party: the host of LATCHKEY_BASE_URL, and its origin (what browsers put in clientDataJSON). */
+/**
+ * The relying party: the host the browser is on (LATCHKEY_BASE_URL's, or a host of the tenant's own),
+ * and its origin (what browsers put in clientDataJSON).
+ */
 function relyingParty(baseUrl: string): { rpID: string; origin: string } {
   const base = new URL(baseUrl);
   return { rpID: base.hostname, origin: base.origin };
@@ -113,13 +122,20 @@ const throttleKey = (userId: string) => `mfa:${userId}`;
 
 export type MfaDeps = Pick<Deps, 'store' | 'clock' | 'secrets' | 'audit'>;
 
-/** Stateless: made where needed (`mfaService(deps)`); the support-desk CLI makes one without a base URL. */
+/** Stateless: made where needed (`mfaService(deps, site)`); the support-desk CLI makes one without a base URL. */
 export class MfaService {
   constructor(
     private readonly deps: MfaDeps,
-    /** LATCHKEY_BASE_URL: its host is the passkeys' relying-party id. */
+    /** Where the browser is (the request's site): its host is the passkeys' relying-party id. */
     private readonly baseUrl = 'http://localhost',
+    /** LATCHKEY_BASE_URL's host: the relying party of passkeys made before they recorded theirs. */
+    private readonly sharedRpId = new URL(baseUrl).hostname,
   ) {}
+
+  /** Whether an authenticator is a passkey of this host (one made on another host cannot be used here). */
+  passkeyHere(a: Authenticator): boolean {
+    return a.kind === 'passkey' && ((a.data as unknown as PasskeyData).rpId ?? this.sharedRpId) === relyingParty(this.baseUrl).rpID;
+  }
 
   async authenticators(tenant: Tenant, userId: string): Promise<Authenticator[]> {
     return this.deps.store.listAuthenticators(tenant.id, userId);
@@ -235,7 +251,7 @@ export class MfaService {
   /** Options for navigator.credentials.create(): a discoverable credential, user verification required. */
   async passkeyRegistrationOptions(tenant: Tenant, user: User): Promise<PublicKeyCredentialCreationOptionsJSON> {
     const { rpID } = relyingParty(this.baseUrl);
-    const existing = (await this.deps.store.listAuthenticators(tenant.id, user.id)).filter((a) => a.kind === 'passkey');
+    const existing = (await this.deps.store.listAuthenticators(tenant.id, user.id)).filter((a) => this.passkeyHere(a));
     const name = user.signInName ?? user.email ?? user.displayName ?? user.id;
     return (await webauthn()).generateRegistrationOptions({
       rpName: tenant.displayName,
@@ -276,9 +292,11 @@ export class MfaService {
       transports: info.credential.transports ?? [],
       deviceType: info.credentialDeviceType,
       backedUp: info.credentialBackedUp,
+      rpId: rpID,
     };
     const list = await this.deps.store.listAuthenticators(tenant.id, user.id);
-    const label = `Passkey ${list.filter((a) => a.kind === 'passkey').length + 1} (${new Date(this.deps.clock.now()).toISOString().slice(0, 10)})`;
+    // The host is in the name: a passkey works on the host it was made on only.
+    const label = `Passkey ${list.filter((a) => a.kind === 'passkey').length + 1} (${new Date(this.deps.clock.now()).toISOString().slice(0, 10)}, ${rpID})`;
     try {
       await this.deps.store.replaceAuthenticators(tenant.id, user.id, [], [this.record(tenant, user.id, 'passkey', { credentialId: info.credential.id, label, data: { ...data } })]);
     } catch (err) {
@@ -295,7 +313,7 @@ export class MfaService {
    */
   async passkeyAuthenticationOptions(tenant: Tenant, user?: User): Promise<PublicKeyCredentialRequestOptionsJSON> {
     const { rpID } = relyingParty(this.baseUrl);
-    const allow = user ? (await this.deps.store.listAuthenticators(tenant.id, user.id)).filter((a) => a.kind === 'passkey') : [];
+    const allow = user ? (await this.deps.store.listAuthenticators(tenant.id, user.id)).filter((a) => this.passkeyHere(a)) : [];
     return (await webauthn()).generateAuthenticationOptions({
       rpID,
       userVerification: 'required',
@@ -318,7 +336,7 @@ export class MfaService {
     const record = typeof response?.id === 'string' ? await store.findAuthenticatorByCredential(tenant.id, response.id) : undefined;
     const user = record && (await store.findUser(tenant.id, record.userId));
     const base = { tenantId: tenant.id, clientId: ctx.clientId, ip: ctx.ip };
-    if (!record || record.kind !== 'passkey' || !user || user.disabled || (ctx.expectedUser && ctx.expectedUser.id !== user.id)) {
+    if (!record || !this.passkeyHere(record) || !user || user.disabled || (ctx.expectedUser && ctx.expectedUser.id !== user.id)) {
       await audit.record({ ...base, event: 'passkey_signin', outcome: 'failure', subject: ctx.expectedUser?.id ?? null, detail: 'unknown credential' });
       return { ok: false, reason: 'unknown' };
     }
@@ -381,8 +399,9 @@ export class MfaService {
   }
 }
 
-export function mfaService(deps: Deps): MfaService {
-  return new MfaService(deps, deps.config.baseUrl);
+/** The second factors as the browser's host sees them (passkeys belong to the host they were made on). */
+export function mfaService(deps: Deps, site: Site): MfaService {
+  return new MfaService(deps, site.baseUrl, new URL(deps.config.baseUrl).hostname);
 }
 
 /**

@@ -34,9 +34,8 @@ export interface TenantContext {
   /** The tenant's policy folder (page layouts given as files are read from it). */
   folder?: string;
   /**
-   * The tenant is served on a host of its own (a custom domain or host pattern), so its page layouts
-   * may run JavaScript. No tenant is yet: every caller (the server's loader, `policy validate`, the
-   * admin API's policy write) leaves it false until custom domains exist.
+   * The tenant is served on a host of its own (a custom domain, or LATCHKEY_TENANT_HOST_PATTERN), so its
+   * page layouts may run JavaScript (on that host only: the shared host's pages drop the scripts).
    */
   hasOwnHost?: boolean;
 }
@@ -47,7 +46,7 @@ export interface TenantContext {
  * frame) and read its answer — codes and tokens of users who merely opened the first tenant's page.
  */
 export const LAYOUT_SCRIPT_REFUSED =
-  "template JavaScript is available only for a tenant served on its own host (a custom domain): on the shared host all tenants' pages share one origin, so a page script could act in other tenants' pages (open their sign-in and read the answer). Leave javaScript out or set it to false";
+  "template JavaScript is available only for a tenant served on its own host (a custom domain, `latchkey tenant domain add`, or LATCHKEY_TENANT_HOST_PATTERN): on the shared host all tenants' pages share one origin, so a page script could act in other tenants' pages (open their sign-in and read the answer). Leave javaScript out or set it to false";
 
 /** The tenant of a policy file is its folder; an invalid identity-providers.json counts as no providers. */
 export function tenantContextFor(folder: string): TenantContext {
@@ -186,7 +185,27 @@ export class PolicyRegistry {
     readonly dir: string,
     private readonly logger: Logger,
     private readonly watchFiles = true,
+    /** Whether a tenant (by slug) is served on a host of its own: its layouts may then run JavaScript. */
+    private readonly ownHost: (slug: string) => boolean = () => false,
   ) {}
+
+  /**
+   * Validates a tenant's policies again (it gained or lost a host of its own): a policy refused for its
+   * layout's JavaScript may be valid now; one that is not any more keeps its last good version, as an
+   * edited file does, and the shared host's pages drop its scripts all the same.
+   */
+  revalidate(slug: string): void {
+    const t = this.tenants.get(slug);
+    const folder = join(this.dir, slug);
+    if (!t || t.missingAt !== undefined || !existsSync(folder)) return;
+    this.logger.info({ tenant: slug, ownHost: this.ownHost(slug) }, 'policies validated again: the tenant gained or lost a host of its own');
+    this.reloadAll(t, slug, folder);
+  }
+
+  private reloadAll(t: TenantPolicies, slug: string, folder: string): void {
+    const names = new Set([...t.byFile.keys(), ...readdirSync(folder).filter(isPolicyFile)]);
+    for (const n of [...names].sort()) this.loadFile(t, slug, folder, n);
+  }
 
   get(slug: string, policyId: string): Policy | undefined {
     return this.tenant(slug).byId.get(policyId.toLowerCase());
@@ -216,7 +235,7 @@ export class PolicyRegistry {
       const folder = join(this.dir, slug);
       if (existsSync(folder)) {
         this.loadProviders(t, folder);
-        for (const name of readdirSync(folder).filter(isPolicyFile).sort()) this.loadFile(t, folder, name);
+        for (const name of readdirSync(folder).filter(isPolicyFile).sort()) this.loadFile(t, slug, folder, name);
         if (this.watchFiles) this.watch(t, slug, folder);
       } else {
         if (!this.tenants.has(slug)) this.logger.warn({ tenant: slug, folder }, 'tenant has no policy folder');
@@ -239,13 +258,10 @@ export class PolicyRegistry {
           setTimeout(() => {
             this.timers.delete(key);
             if (name === IDENTITY_PROVIDERS_FILE) {
-              if (this.loadProviders(t, folder)) {
-                // Policies refused for naming a provider may be valid now, and the other way round.
-                const names = new Set([...t.byFile.keys(), ...readdirSync(folder).filter(isPolicyFile)]);
-                for (const n of [...names].sort()) this.loadFile(t, folder, n);
-              }
+              // Policies refused for naming a provider may be valid now, and the other way round.
+              if (this.loadProviders(t, folder)) this.reloadAll(t, slug, folder);
             } else {
-              this.loadFile(t, folder, name);
+              this.loadFile(t, slug, folder, name);
             }
           }, 50),
         );
@@ -270,7 +286,7 @@ export class PolicyRegistry {
     return true;
   }
 
-  private loadFile(t: TenantPolicies, folder: string, name: string): void {
+  private loadFile(t: TenantPolicies, slug: string, folder: string, name: string): void {
     const file = join(folder, name);
     if (!existsSync(file)) {
       const gone = t.byFile.get(name);
@@ -281,7 +297,7 @@ export class PolicyRegistry {
       }
       return;
     }
-    const result = validatePolicyFile(file, { providers: t.providers, folder });
+    const result = validatePolicyFile(file, { providers: t.providers, folder, hasOwnHost: this.ownHost(slug) });
     if ('problems' in result) {
       for (const p of result.problems) {
         this.logger.error({ file: p.file, path: p.path, reason: p.message }, `invalid policy, keeping the last good version: ${formatProblem(p)}`);

@@ -1,15 +1,42 @@
 import type { Store } from '../store/store.js';
 import type { Tenant } from '../model/entities.js';
+import type { TenantHostPattern } from '../model/host-pattern.js';
 
 /**
- * Tenants by the names requests use for them (slug, id, `{slug}.onmicrosoft.com`). Read on every
- * request: the store's caching layer keeps them a short while and drops one at once when it changes,
- * here or on another instance (store/cached-store.ts).
+ * Tenants by the names requests use for them: a URL segment (slug, id, `{slug}.onmicrosoft.com`) and a
+ * host (a custom domain, or the host pattern's). Tenants themselves are kept by the store's caching layer
+ * (store/cached-store.ts); the domains of all tenants are read here in one query and kept a short while,
+ * dropped at once by a tenant change notice. Owned by the app's dependencies (no module state).
  */
 const B2C_DOMAIN_SUFFIX = '.onmicrosoft.com';
 
+/** Every tenant's custom domains, read in one query and kept as long as a segment is. */
+interface HostSnapshot {
+  at: number;
+  /** host → tenant id */
+  byHost: Map<string, string>;
+  /** tenant id → its hosts */
+  byTenant: Map<string, string[]>;
+  /** Slugs of tenants with at least one custom domain. */
+  slugs: Set<string>;
+}
+
 export class TenantDirectory {
-  constructor(private readonly store: Store) {}
+  private hosts: HostSnapshot | undefined;
+  private loadingHosts: Promise<HostSnapshot> | undefined;
+  private readonly ownHostListeners: ((slugs: string[]) => void)[] = [];
+
+  constructor(
+    private readonly store: Store,
+    private readonly now: () => number = Date.now,
+    private readonly ttlMs = 1000,
+    /** LATCHKEY_TENANT_HOST_PATTERN: every tenant has a host of its own. */
+    readonly hostPattern?: TenantHostPattern,
+  ) {
+    store.onConfigChange(({ what }) => {
+      if (what === 'tenant' || what === 'domains') this.invalidate();
+    });
+  }
 
   /** The tenant a URL segment names, or undefined. */
   async find(segment: string): Promise<Tenant | undefined> {
@@ -26,10 +53,82 @@ export class TenantDirectory {
     return key === undefined ? undefined : this.store.findTenant(key, { fresh: true });
   }
 
+  /**
+   * The tenant whose own host this is (a host name, lower-case, without the port): a custom domain, or
+   * the host pattern's host of an existing tenant. Undefined for the shared host and any other name.
+   */
+  async forHost(hostname: string): Promise<Tenant | undefined> {
+    const hosts = await this.hostSnapshot();
+    const id = hosts.byHost.get(hostname);
+    if (id !== undefined) return this.find(id);
+    const slug = this.hostPattern?.slugOf(hostname);
+    return slug === undefined ? undefined : this.find(slug);
+  }
+
+  /** The hosts of a tenant's own: its custom domains, and the host pattern's. */
+  async hostsOf(tenant: Tenant): Promise<string[]> {
+    const own = (await this.hostSnapshot()).byTenant.get(tenant.id) ?? [];
+    return this.hostPattern ? [...own, this.hostPattern.hostFor(tenant.slug)] : own;
+  }
+
+  /**
+   * Whether a tenant is served on a host of its own (so its page layouts may run script), from what was
+   * last read: policies are validated synchronously. `onOwnHostsChanged` says when this changes.
+   */
+  hasOwnHost(slug: string): boolean {
+    return this.hostPattern !== undefined || (this.hosts?.slugs.has(slug) ?? false);
+  }
+
+  /** Called with the slugs whose `hasOwnHost` changed (a first or last domain), when the domains are read. */
+  onOwnHostsChanged(listener: (slugs: string[]) => void): void {
+    this.ownHostListeners.push(listener);
+  }
+
+  /** Reads every tenant's domains now (at start, before policies are loaded). */
+  async loadHosts(): Promise<void> {
+    if (this.hosts) this.hosts.at = Number.NEGATIVE_INFINITY;
+    await this.hostSnapshot();
+  }
+
+  /** Any tenant's change may be a domain added or removed: the hosts are read again at the next request. */
+  invalidate(): void {
+    if (this.hosts) this.hosts.at = Number.NEGATIVE_INFINITY;
+  }
+
   /** What the store looks a segment up by: lower case, without B2C's `.onmicrosoft.com`. */
   static key(segment: string): string | undefined {
     let key = segment.toLowerCase();
     if (key.endsWith(B2C_DOMAIN_SUFFIX)) key = key.slice(0, -B2C_DOMAIN_SUFFIX.length);
     return key.length === 0 || key.length > 100 ? undefined : key;
+  }
+
+  private async hostSnapshot(): Promise<HostSnapshot> {
+    if (this.hosts && this.now() - this.hosts.at < this.ttlMs) return this.hosts;
+    // One read at a time: requests arriving meanwhile wait for it.
+    this.loadingHosts ??= this.readHosts().finally(() => {
+      this.loadingHosts = undefined;
+    });
+    return this.loadingHosts;
+  }
+
+  private async readHosts(): Promise<HostSnapshot> {
+    const at = this.now();
+    const domains = await this.store.listTenantDomains();
+    const byHost = new Map<string, string>();
+    const byTenant = new Map<string, string[]>();
+    for (const d of domains) {
+      byHost.set(d.host, d.tenantId);
+      byTenant.set(d.tenantId, [...(byTenant.get(d.tenantId) ?? []), d.host]);
+    }
+    const slugs = new Set<string>();
+    for (const id of byTenant.keys()) {
+      const t = await this.find(id);
+      if (t) slugs.add(t.slug);
+    }
+    const before = this.hosts?.slugs ?? new Set<string>();
+    this.hosts = { at, byHost, byTenant, slugs };
+    const changed = [...new Set([...before, ...slugs])].filter((s) => before.has(s) !== slugs.has(s));
+    if (changed.length > 0) for (const l of this.ownHostListeners) l(changed);
+    return this.hosts;
   }
 }

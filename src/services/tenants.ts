@@ -142,10 +142,13 @@ export async function syncPlayground(d: ProvisionDeps, baseUrl: string): Promise
   const app = (await d.store.listApps(demo.id)).find((a) => a.name === PLAYGROUND_APP);
   if (!app) return undefined;
   const callback = playgroundRedirectUri(baseUrl);
-  if (!app.redirectUris.includes(callback)) {
-    app.redirectUris = [...app.redirectUris, callback];
-    app.postLogoutRedirectUris = [...new Set([...app.postLogoutRedirectUris, `${baseUrl}/`])];
-    await d.store.setAppUris(demo.id, app.clientId, app.redirectUris, app.postLogoutRedirectUris);
+  if (!app.publicClientRedirectUris.includes(callback)) {
+    // The server keeping its own app in step at start-up, not an administrator's change: no audit event.
+    return (await d.store.updateApp(demo.id, app.clientId, (current) => ({
+      ...current,
+      publicClientRedirectUris: [...current.publicClientRedirectUris, callback],
+      postLogoutRedirectUris: [...new Set([...current.postLogoutRedirectUris, `${baseUrl}/`])],
+    }))) ?? app;
   }
   return app;
 }

@@ -1,4 +1,4 @@
-import type { App, AppGrant, AppPermission, AuthCodeRecord, DirectoryRole, EnterpriseApp, RefreshTokenRecord, SigningKey, Tenant, User } from '../model/entities.js';
+import type { App, AppGrant, AppPermission, AuthCodeRecord, DirectoryRole, EnterpriseApp, RefreshTokenRecord, SigningKey, Tenant, TenantDomain, User } from '../model/entities.js';
 import type { ConfigChange, MigrationResult, RefreshTokenRef, Store, StoreEngine } from './store.js';
 
 /** How long an entry is kept when nothing drops it sooner: the fallback for a notice that was lost. */
@@ -12,6 +12,7 @@ type Change = ConfigChange & { userIds?: string[] };
 const tenant = (tenantId: string): Change => ({ what: 'tenant', tenantId });
 const apps = (tenantId: string): Change => ({ what: 'apps', tenantId });
 const users = (tenantId: string, userIds: string[]): Change => ({ what: 'users', tenantId, userIds });
+const domains = (tenantId: string): Change => ({ what: 'domains', tenantId });
 
 /**
  * The writes that change what is kept here, and what each changes. After one goes through, its change
@@ -20,11 +21,14 @@ const users = (tenantId: string, userIds: string[]): Change => ({ what: 'users',
  */
 const WRITES = {
   updateTenantSettings: (tenantId: string) => tenant(tenantId),
+  // A domain added or removed moves which host serves the tenant (services/tenant-directory.ts).
+  addTenantDomain: (d: TenantDomain) => domains(d.tenantId),
+  removeTenantDomain: (tenantId: string) => domains(tenantId),
   bumpTenantConfigVersion: (tenantId: string) => tenant(tenantId),
   rotateSigningKey: (key: SigningKey) => tenant(key.tenantId),
   addNextSigningKey: (key: SigningKey) => tenant(key.tenantId),
   deleteSigningKey: (tenantId: string) => tenant(tenantId),
-  setAppUris: (tenantId: string) => apps(tenantId),
+  updateApp: (tenantId: string) => apps(tenantId),
   updateAppSecrets: (tenantId: string) => apps(tenantId),
   // Scopes, roles and grants name apps, not their tenant.
   addAppScope: () => apps('*'),
@@ -48,7 +52,7 @@ const WRITES = {
 /** Everything else goes to the engine as it is: nothing of it is kept here. */
 const PASSED_THROUGH = [
   'close', 'ping', 'startBackgroundWork', 'createTenant', 'listTenants', 'tenantConfigVersion', 'setTenantSecret', 'findTenantSecret', 'listTenantSecrets',
-  'removeTenantSecret', 'createApp', 'listApps', 'createSamlApp', 'findSamlApp', 'findSamlAppByEntityId', 'listSamlApps', 'scopeDescriptions', 'createUser', 'findUserBySignInName', 'findUsersByEmail', 'findUserByIdentity',
+  'removeTenantSecret', 'listTenantDomains', 'createApp', 'listApps', 'createSamlApp', 'findSamlApp', 'findSamlAppByEntityId', 'listSamlApps', 'scopeDescriptions', 'createUser', 'findUserBySignInName', 'findUsersByEmail', 'findUserByIdentity',
   'listUserIdentities', 'addUserIdentity', 'removeUserIdentity', 'listUsers', 'queryUsers', 'revokeUserSessions', 'findConsent', 'listConsents', 'saveConsent',
   'removeConsent', 'listAuthenticators', 'findAuthenticatorByCredential', 'replaceAuthenticators', 'useAuthenticator', 'removeAuthenticators', 'listSigningKeys',
   'createSsoSession', 'findSsoSession', 'touchSsoSession', 'addSsoSessionClient', 'endSsoSession', 'createJourney', 'findJourney', 'updateJourney', 'deleteJourney',
@@ -112,7 +116,7 @@ export class CachedStore {
     return this.engine.migration;
   }
 
-  /** Hears of the changes the engine's notices tell (see Store.onConfigChange), and of this store's own writes. */
+  /** Hears of this store's own writes and of the changes the engine's notices tell (see Store.onConfigChange). */
   onConfigChange(listener: (change: ConfigChange) => void): void {
     this.listeners.push(listener);
   }
@@ -206,12 +210,11 @@ export class CachedStore {
     section.set(key, { at, value });
   }
 
-  /**
-   * After a write through this store: dropped here, told to this instance's listeners (its key ring
-   * sees a key rotated through its own admin API at once), and announced to the other instances.
-   */
+  /** After a write through this store: dropped here, announced to the other instances. */
   private async changed(change: Change): Promise<void> {
     this.drop(change);
+    // This instance's own listeners (key rings, the tenant directory) hear of it at once, as the others do
+    // through the notice: a key rotated here signs this instance's next token.
     this.tell({ what: change.what, tenantId: change.tenantId });
     // A notice that cannot be sent leaves the other instances to the lifetime; the write itself stands.
     await this.engine.announce({ what: change.what, tenantId: change.tenantId }).catch(() => undefined);
@@ -224,6 +227,8 @@ export class CachedStore {
    */
   private drop(change: Change): void {
     this.generation += 1;
+    // Nothing kept here depends on which host serves a tenant: the tenant directory keeps that.
+    if (change.what === 'domains') return;
     if (change.what !== 'users') this.apps.clear();
     if (change.what === 'apps') return;
     const section = change.what === 'tenant' ? this.tenants : this.users;

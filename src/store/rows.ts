@@ -1,6 +1,6 @@
 import { safeEqual } from '../crypto/secrets.js';
 import { normalizeEmail, normalizeSignInName } from './normalize.js';
-import type { App, AppPermission, EmailDomain, EnterpriseApp, DirectoryRole, SamlApp, AppGrant, AuditEvent, Authenticator, Consent, AuthCodeRecord, ImportedUser, JourneyRecord, LoginThrottle, OutboxMessage, RefreshTokenRecord, SessionClient, SignInType, SigningKey, SsoSession, Tenant, TenantSecret, TenantSettings, User, UserIdentity, UserProfileUpdate } from '../model/entities.js';
+import type { App, AppPermission, EmailDomain, EnterpriseApp, DirectoryRole, SamlApp, AppGrant, AuditEvent, Authenticator, Consent, AuthCodeRecord, ImportedUser, JourneyRecord, LoginThrottle, OutboxMessage, RefreshTokenRecord, SessionClient, SignInType, SigningKey, SsoSession, Tenant, TenantDomain, TenantSecret, TenantSettings, User, UserIdentity, UserProfileUpdate } from '../model/entities.js';
 
 /**
  * Rows to records and back, for every engine: SQLite and PostgreSQL store the same columns (times as
@@ -167,7 +167,9 @@ export const APPS = table<App>()('apps', (c) => ({
   name: c.text('name'),
   type: c.text('type'),
   secrets: c.json('secrets', '[]'),
-  redirect_uris: c.json('redirectUris'),
+  web_redirect_uris: c.json('webRedirectUris', '[]'),
+  spa_redirect_uris: c.json('spaRedirectUris', '[]'),
+  public_client_redirect_uris: c.json('publicClientRedirectUris', '[]'),
   post_logout_redirect_uris: c.json('postLogoutRedirectUris'),
   identifier_uri: c.text('identifierUri'),
   allow_implicit: c.flag('allowImplicit'),
@@ -207,6 +209,24 @@ export const USER_ROLES = table<{ tenantId: string; userId: string; role: Direct
   user_id: c.text('userId'),
   role: c.oneOf('role', ['GlobalAdministrator', 'GlobalReader'], 'GlobalReader'),
   created_at: c.int('createdAt'),
+}));
+
+/**
+ * What an update of an app registration writes (`updateApp`): its name, platforms' redirect URIs,
+ * logout URIs, exposed API and flags. Its id, tenant, type, creation time and secrets (changed by
+ * `updateAppSecrets` alone) stay.
+ */
+export const APP_SETTINGS = partial<App>('apps', (c) => ({
+  name: c.text('name'),
+  web_redirect_uris: c.json('webRedirectUris', '[]'),
+  spa_redirect_uris: c.json('spaRedirectUris', '[]'),
+  public_client_redirect_uris: c.json('publicClientRedirectUris', '[]'),
+  post_logout_redirect_uris: c.json('postLogoutRedirectUris'),
+  identifier_uri: c.text('identifierUri'),
+  allow_implicit: c.flag('allowImplicit'),
+  allow_ropc: c.flag('allowRopc'),
+  logout_url: c.text('logoutUrl'),
+  third_party: c.flag('thirdParty'),
 }));
 
 export const GRANTS = table<AppGrant>()('app_grants', (c) => ({
@@ -301,6 +321,12 @@ export const KEYS = table<SigningKey>()('signing_keys', (c) => ({
   status: c.oneOf('status', ['grace', 'active', 'next'], 'grace'),
   created_at: c.int('createdAt'),
   publish_until: c.int('publishUntil'),
+}));
+
+export const TENANT_DOMAINS = table<TenantDomain>()('tenant_domains', (c) => ({
+  host: c.text('host'),
+  tenant_id: c.text('tenantId'),
+  created_at: c.int('createdAt'),
 }));
 
 export const SESSIONS = table<SsoSession>()('sso_sessions', (c) => ({

@@ -16,7 +16,7 @@
  */
 
 import { ServiceError } from '../model/errors.js';
-import type { App, AppGrant, AppPermission, DirectoryRole, EmailDomain, EnterpriseApp, SamlApp, AppSecret, AuditEvent, AuthCodeRecord, Authenticator, AuthenticatorKind, Consent, ImportedUser, JourneyRecord, LoginThrottle, OutboxMessage, RefreshTokenRecord, SessionClient, SignInType, SigningKey, SsoSession, Tenant, TenantSecret, TenantSettings, User, UserIdentity, UserProfileUpdate } from '../model/entities.js';
+import type { App, AppGrant, AppPermission, DirectoryRole, EmailDomain, EnterpriseApp, SamlApp, AppSecret, AuditEvent, AuthCodeRecord, Authenticator, AuthenticatorKind, Consent, ImportedUser, JourneyRecord, LoginThrottle, OutboxMessage, RefreshTokenRecord, SessionClient, SignInType, SigningKey, SsoSession, Tenant, TenantDomain, TenantSecret, TenantSettings, User, UserIdentity, UserProfileUpdate } from '../model/entities.js';
 
 /** Outcome of redeeming a code: the code, or why it cannot be used. */
 export type CodeRedemption = { ok: true } | { ok: false; reason: 'unknown' | 'replayed'; code?: AuthCodeRecord };
@@ -84,7 +84,8 @@ export interface MigrationResult {
  */
 export interface ConfigChange {
   tenantId: string;
-  what: 'tenant' | 'apps' | 'users';
+  /** `domains`: a tenant's custom domains changed (which tenant a host serves; services/tenant-directory.ts). */
+  what: 'tenant' | 'apps' | 'users' | 'domains';
 }
 
 export interface Store {
@@ -96,10 +97,10 @@ export interface Store {
   /** Long-running helpers of a server (SQLite's checkpoint thread, PostgreSQL's change listener). */
   startBackgroundWork(onWarning: (message: string) => void): void;
   /**
-   * Calls `listener` when an instance changed a tenant's keys, settings, apps, grants or users
-   * (PostgreSQL's LISTEN/NOTIFY: an instance hears its own notices too); a SQLite file shared by no
-   * other server never calls it, and caches outside the caching layer (key rings) fall back to their
-   * own short lifetimes.
+   * Calls `listener` when a tenant's keys, settings, domains, apps, grants or users changed: at once
+   * for a write through this store (the caching layer), and for another instance's through PostgreSQL's
+   * LISTEN/NOTIFY. A CLI writing the same SQLite file tells no one: caches outside the caching layer (key
+   * rings) fall back to their own short lifetimes.
    */
   onConfigChange(listener: (change: ConfigChange) => void): void;
 
@@ -111,6 +112,13 @@ export interface Store {
   bumpTenantConfigVersion(tenantId: string): Promise<void>;
   updateTenantSettings(tenantId: string, settings: TenantSettings): Promise<void>;
   tenantConfigVersion(tenantId: string): Promise<number | undefined>;
+
+  // tenant domains (custom host names; other instances hear of a change as of any tenant setting)
+  /** Adds a host to a tenant; a host any tenant has already is a StoreConflictError. */
+  addTenantDomain(d: TenantDomain): Promise<void>;
+  removeTenantDomain(tenantId: string, host: string): Promise<boolean>;
+  /** One tenant's domains, or every tenant's (the host directory's snapshot), by host. */
+  listTenantDomains(tenantId?: string): Promise<TenantDomain[]>;
 
   // tenant secrets
   /** Creates or replaces a secret (its createdAt stays when replaced). */
@@ -126,7 +134,12 @@ export interface Store {
   findAppAnyTenant(clientId: string): Promise<App | undefined>;
   listApps(tenantId: string): Promise<App[]>;
   findAppByIdentifierUri(tenantId: string, identifierUri: string): Promise<App | undefined>;
-  setAppUris(tenantId: string, clientId: string, redirectUris: string[], postLogoutRedirectUris: string[]): Promise<void>;
+  /**
+   * Changes an app registration in one transaction (read, `change`, write: rows.ts's APP_SETTINGS, not
+   * its secrets); `change` may throw to leave it as it was. Undefined when there is no such app; a
+   * taken identifier URI is a StoreConflictError.
+   */
+  updateApp(tenantId: string, clientId: string, change: (app: App) => App): Promise<App | undefined>;
   /** Changes the app's secrets in one transaction (read, `change`, write); other instances hear of it at once. */
   updateAppSecrets(tenantId: string, clientId: string, change: (secrets: AppSecret[]) => AppSecret[]): Promise<AppSecret[] | undefined>;
   /** Adds a scope (again: its description is updated when one is given). */

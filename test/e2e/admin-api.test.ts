@@ -107,21 +107,58 @@ describe('admin API', () => {
     expect((await call('DELETE', `/enterprise-apps/${multi.clientId}`, rw)).status).toBe(404);
   });
 
+  it('changes an app registration (PATCH): platforms side by side, an exposed API, each list replaced', async () => {
+    const created = await call('POST', '/apps', rw, { name: 'shop', type: 'spa', redirectUris: ['https://shop.example/'], webRedirectUris: ['https://shop.example/signin-oidc'] });
+    expect(created.status).toBe(201);
+    expect(created.body).toMatchObject({ type: 'spa', platforms: { spa: { redirect_uris: ['https://shop.example/'] }, web: { redirect_uris: ['https://shop.example/signin-oidc'] } } });
+    const id = created.body.client_id as string;
+    const patched = await call('PATCH', `/apps/${id}`, rw, { spaRedirectUris: ['https://shop.example/', 'http://localhost:5173/'], publicClientRedirectUris: ['msauth.com.shop://auth'], identifierUri: 'api://shop', name: 'Shop' });
+    expect(patched.status, JSON.stringify(patched.body)).toBe(200);
+    expect(patched.body).toMatchObject({
+      name: 'Shop',
+      redirect_uris: ['https://shop.example/signin-oidc', 'https://shop.example/', 'http://localhost:5173/', 'msauth.com.shop://auth'],
+      platforms: {
+        web: { redirect_uris: ['https://shop.example/signin-oidc'] },
+        spa: { redirect_uris: ['https://shop.example/', 'http://localhost:5173/'] },
+        public_client: { redirect_uris: ['msauth.com.shop://auth'] },
+      },
+      identifier_uri: 'api://shop',
+      scopes: [],
+      roles: [],
+    });
+    // The app's own API takes scopes now; the registration reads back as written.
+    expect((await call('POST', `/apps/${id}/scopes`, rw, { name: 'cart.read' })).body).toEqual({ names: ['cart.read'] });
+    expect((await call('GET', `/apps/${id}`, ro)).body).toMatchObject({ ...patched.body, scopes: ['cart.read'] });
+    // An empty list removes a platform.
+    expect((await call('PATCH', `/apps/${id}`, rw, { publicClientRedirectUris: [] })).body.platforms).not.toHaveProperty('public_client');
+
+    const twice = await call('PATCH', `/apps/${id}`, rw, { webRedirectUris: ['https://shop.example/signin-oidc', 'http://localhost:5173/'] });
+    expect([twice.status, (twice.body.error as { message: string }).message]).toEqual([400, expect.stringContaining("is registered as an SPA redirect URI already")]);
+    expect((await call('PATCH', `/apps/${id}`, rw, { identifierUri: 'https://orders.example' })).status).toBe(409);
+    expect((await call('PATCH', `/apps/${id}`, rw, { colour: 'blue' })).status).toBe(400);
+    expect((await call('PATCH', `/apps/${id}`, ro, { name: 'Read only' })).status).toBe(403);
+    const admin = (await call('GET', `/apps/${encodeURIComponent(ADMIN_API_URI)}`, ro)).body.client_id as string;
+    expect((await call('PATCH', `/apps/${admin}`, rw, { name: 'Mine now' })).status).toBe(400);
+  });
+
   it('rotates and retires signing keys', async () => {
     const before = (await call('GET', '/keys', ro)).body.keys as { kid: string; status: string }[];
     expect(before.filter((k) => k.status === 'active')).toHaveLength(1);
     const after = (await call('POST', '/keys/rotate', rw, { graceHours: 1 })).body.keys as { kid: string; status: string }[];
     expect(after.find((k) => k.status === 'active')!.kid).not.toBe(before.find((k) => k.status === 'active')!.kid);
     const old = after.find((k) => k.status === 'grace')!.kid;
-    expect((await call('DELETE', `/keys/${old}`, rw)).body).toEqual({ retired: [old] });
-    // The admin tokens were signed with the key just retired, which this instance stops trusting at once:
-    // new ones are signed with the new key.
-    expect((await call('GET', '/keys', ro)).status).toBe(401);
+    // The replaced key still verifies what it signed; new tokens are signed with the new key at once.
+    const previous = ro;
+    expect((await call('GET', '/keys', previous)).status).toBe(200);
     rw = await tokenFor('demo', 'Admin.ReadWrite.All');
     ro = await tokenFor('demo', 'Admin.Read.All');
     usersOnly = await tokenFor('demo', 'User.ReadWrite.All');
+    expect((await call('DELETE', `/keys/${old}`, rw)).body).toEqual({ retired: [old] });
     const active = after.find((k) => k.status === 'active')!.kid;
     expect((await call('DELETE', `/keys/${active}`, rw)).status).toBe(400);
+    // Once retired, what the old key signed no longer verifies.
+    expect((await call('GET', '/keys', previous)).status).toBe(401);
+    expect((await call('GET', '/keys', ro)).status).toBe(200);
     // Two steps: a prepared key is published and listed as next, signs nothing, and the next rotation makes it active.
     const prepared = (await call('POST', '/keys/rotate', rw, { prepare: true })).body.keys as { kid: string; status: string }[];
     const next = prepared.find((k) => k.status === 'next')!.kid;
@@ -168,7 +205,8 @@ describe('admin API', () => {
   it('needs a token (401), the right role (403), and the token\'s own tenant', async () => {
     const none = await call('GET', '/apps', undefined);
     expect([none.status, (none.body.error as { code: string }).code]).toEqual([401, 'invalid_token']);
-    expect((await call('POST', '/apps', ro, { name: 'x', type: 'daemon' })).status).toBe(403);
+    const roPost = await call('POST', '/apps', ro, { name: 'x', type: 'daemon' });
+    expect(roPost.status, JSON.stringify(roPost.body)).toBe(403);
     expect((await call('GET', '/apps', usersOnly)).status).toBe(403);
     expect((await call('GET', '/apps', foreign)).status).toBe(401);
     const own = await fetch(`${s.baseUrl}/admin/v1/tenants/fabrikam/apps`, { headers: { authorization: `Bearer ${foreign}` } });

@@ -171,6 +171,63 @@ describe('latchkey CLI', () => {
     expect(runJson<{ grants: unknown[] }>(['app', 'revoke', '--tenant', 'contoso', '--app', web.client_id, '--api', api.client_id, '--scope', 'tasks.read']).grants).toEqual([]);
   });
 
+  it('gives an app several platforms and an API of its own (app update), and app show lists them', () => {
+    const app = runJson<{ client_id: string }>(['app', 'create', '--tenant', 'contoso', '--name', 'Portal', '--type', 'web', '--redirect-uri', 'https://portal.example/signin-oidc']);
+    const id = app.client_id;
+    const updated = runJson<Record<string, unknown>>(['app', 'update', '--tenant', 'contoso', '--app', id, '--add-spa-redirect-uri', 'https://portal.example/spa', '--add-spa-redirect-uri', 'http://localhost:5173/',
+      '--add-public-client-redirect-uri', 'msauth.com.contoso.portal://auth', '--identifier-uri', 'api://portal']);
+    expect(updated).toMatchObject({
+      client_id: id,
+      type: 'web',
+      redirect_uris: ['https://portal.example/signin-oidc', 'https://portal.example/spa', 'http://localhost:5173/', 'msauth.com.contoso.portal://auth'],
+      platforms: {
+        web: { redirect_uris: ['https://portal.example/signin-oidc'] },
+        spa: { redirect_uris: ['https://portal.example/spa', 'http://localhost:5173/'] },
+        public_client: { redirect_uris: ['msauth.com.contoso.portal://auth'] },
+      },
+      identifier_uri: 'api://portal',
+      scopes: [],
+      roles: [],
+    });
+    // A web app exposes scopes once it has an identifier URI.
+    expect(runJson<{ scopes: string[] }>(['app', 'scope', 'add', '--tenant', 'contoso', '--app', id, '--scope', 'tasks.read']).scopes).toEqual(['tasks.read']);
+    const changed = runJson<Record<string, unknown>>(['app', 'update', '--tenant', 'contoso', '--app', id, '--remove-spa-redirect-uri', 'http://localhost:5173/', '--remove-public-client-redirect-uri', 'msauth.com.contoso.portal://auth',
+      '--add-web-redirect-uri', 'http://localhost:5000/signin-oidc', '--add-post-logout-redirect-uri', 'https://portal.example/', '--name', 'Portal 2']);
+    expect(changed).toMatchObject({
+      name: 'Portal 2',
+      platforms: { web: { redirect_uris: ['https://portal.example/signin-oidc', 'http://localhost:5000/signin-oidc'] }, spa: { redirect_uris: ['https://portal.example/spa'] } },
+      post_logout_redirect_uris: ['https://portal.example/'],
+      scopes: ['tasks.read'],
+    });
+    expect(changed.platforms).not.toHaveProperty('public_client');
+    expect(runJson<Record<string, unknown>>(['app', 'show', '--tenant', 'contoso', '--app', id])).toEqual(changed);
+    const text = run(['app', 'show', '--tenant', 'contoso', '--app', id]).stdout;
+    expect(text).toContain('platform web: https://portal.example/signin-oidc http://localhost:5000/signin-oidc\n');
+    expect(text).toContain('platform spa: https://portal.example/spa');
+
+    const daemon = runJson<{ client_id: string }>(['app', 'create', '--tenant', 'contoso', '--name', 'Sync', '--type', 'daemon']);
+    const cases: [string[], RegExp][] = [
+      [['--add-web-redirect-uri', 'https://portal.example/spa'], /^latchkey: the redirect URI 'https:\/\/portal.example\/spa' is registered as an SPA redirect URI already/],
+      [['--remove-spa-redirect-uri', 'https://elsewhere.example/'], /^latchkey: 'https:\/\/elsewhere.example\/' is not a registered SPA redirect URI/],
+      [['--add-spa-redirect-uri', 'msauth.com.contoso.portal://auth'], /^latchkey: invalid SPA redirect URI .*an https URL/],
+      [['--add-web-redirect-uri', 'http://portal.example/cb'], /^latchkey: invalid web redirect URI .*use https/],
+      [['--identifier-uri', 'urn:latchkey:admin'], /^latchkey: the identifier URI 'urn:latchkey:admin' is Latchkey's own admin API/],
+      [['--identifier-uri', 'https://contoso.example/tasks'], /^latchkey: an app with identifier URI 'https:\/\/contoso.example\/tasks' already exists/],
+      [[], /^latchkey: nothing to change/],
+    ];
+    for (const [args, re] of cases) {
+      const r = run(['app', 'update', '--tenant', 'contoso', '--app', id, ...args]);
+      // A command line that asks for nothing is a usage error (2); a refused change, 1.
+      expect(r.code, args.join(' ')).toBe(args.length === 0 ? 2 : 1);
+      expect(r.stderr, args.join(' ')).toMatch(re);
+      expect(r.stderr.trim().split('\n'), args.join(' ')).toHaveLength(1);
+    }
+    expect(run(['app', 'update', '--tenant', 'contoso', '--app', daemon.client_id, '--add-web-redirect-uri', 'https://sync.example/cb']).stderr).toMatch(/^latchkey: a daemon app has no redirect URIs/);
+    expect(run(['app', 'scope', 'add', '--tenant', 'contoso', '--app', daemon.client_id, '--scope', 'x']).stderr).toMatch(/exposes no API: give it an identifier URI first/);
+    // Nothing of the refused changes stuck.
+    expect(runJson<Record<string, unknown>>(['app', 'show', '--tenant', 'contoso', '--app', id])).toEqual(changed);
+  });
+
   it('manages users: show, disable, delete', () => {
     const u = runJson<{ id: string }>(['user', 'create', '--tenant', 'contoso', '--email', 'Fay@Example.com', '--password', 'fay-password-1', '--given-name', 'Fay']);
     expect(runJson<{ email: string }>(['user', 'show', '--tenant', 'contoso', '--user', 'fay@example.com']).email).toBe('Fay@Example.com');

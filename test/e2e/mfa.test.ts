@@ -384,7 +384,7 @@ describe('passkeys', () => {
     await page.locator('#createPasskey').click();
     await page.locator('h1', { hasText: 'Save your recovery codes' }).waitFor();
     await page.locator('#continue').click();
-    await expect(page.locator('#passkeyList').textContent()).resolves.toMatch(/^Passkey 1 \(\d{4}-\d{2}-\d{2}\)$/);
+    await expect(page.locator('#passkeyList').textContent()).resolves.toMatch(/^Passkey 1 \(\d{4}-\d{2}-\d{2}, localhost\)$/);
     await page.locator('#done').click();
     await page.locator('#givenName').fill('Pat');
     await page.locator('#continue').click();

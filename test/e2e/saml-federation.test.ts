@@ -255,7 +255,7 @@ describe('an upstream SAML identity provider (a second Latchkey)', () => {
       const form = await capture(context, page);
       const nonce = /InResponseTo="_([^"]+)"/.exec(xmlOf(form))![1]!;
       const provider = here.deps.policies.providers('demo').get('corp')!;
-      const checks = { state: form.RelayState!, nonce, codeVerifier: '', redirectUri: '', tenant: { id: here.tenant.id, slug: here.tenant.slug } };
+      const checks = { state: form.RelayState!, nonce, codeVerifier: '', redirectUri: '', tenant: { id: here.tenant.id, slug: here.tenant.slug, baseUrl: here.baseUrl } };
       // The adapter itself, as each of two instances would call it with the journey they both read.
       const first = await here.deps.federation.complete(provider, { method: 'POST', params: form }, checks);
       expect(first.profile.issuerAssignedId).toBeTruthy();
@@ -485,7 +485,7 @@ describe('an upstream SAML identity provider (a second Latchkey)', () => {
         expect(xml).toContain('pat@corp<!---->.example');
         const nonce = /InResponseTo="_([^"]+)"/.exec(xml)![1]!;
         const provider = here.deps.policies.providers('demo').get('corp')!;
-        const result = await here.deps.federation.complete(provider, { method: 'POST', params: withXml(form, xml) }, { state: form.RelayState!, nonce, codeVerifier: '', redirectUri: '', tenant: { id: here.tenant.id, slug: here.tenant.slug } });
+        const result = await here.deps.federation.complete(provider, { method: 'POST', params: withXml(form, xml) }, { state: form.RelayState!, nonce, codeVerifier: '', redirectUri: '', tenant: { id: here.tenant.id, slug: here.tenant.slug, baseUrl: here.baseUrl } });
         expect(result.profile.issuerAssignedId).toBe(nameId);
         expect(result.profile.email).toBe('pat@corp.example');
       });

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../helpers/server.js';
 import { httpsRequest, makeCert, type TestCert } from '../helpers/tls.js';
+import { issueHostCertificate, makeHostCertificates, presentedCertificate } from '../helpers/hosts.js';
 
 /** LATCHKEY_TLS_CERT / LATCHKEY_TLS_KEY: the built server serves https itself. */
 const main = join(import.meta.dirname, '..', '..', 'dist', 'main.js');
@@ -62,5 +63,74 @@ describe('https', () => {
     const authorize = await httpsRequest(page.headers.location as string, cert.cert);
     const cookies = [authorize.headers['set-cookie'] ?? []].flat();
     expect(cookies.some((c) => /^__Host-lk_browser=.*; Path=\/; HttpOnly; Secure; SameSite=Lax/.test(c))).toBe(true);
+  });
+});
+
+/** LATCHKEY_TLS_DIR: a certificate per host name by SNI, read again when its files change. */
+describe('certificates by host name (LATCHKEY_TLS_DIR)', () => {
+  let tlsDir: string;
+  let caDir: string;
+  let ca: Buffer;
+  let dirPort: number;
+  let server: ReturnType<typeof spawn>;
+
+  beforeAll(async () => {
+    tlsDir = mkdtempSync(join(tmpdir(), 'latchkey-tls-dir-'));
+    caDir = mkdtempSync(join(tmpdir(), 'latchkey-tls-ca-'));
+    ({ ca } = makeHostCertificates(tlsDir, caDir, ['login.contoso.test', '*.id.example.test']));
+    dirPort = await freePort();
+    server = spawn(process.execPath, [main], {
+      env: {
+        PATH: process.env.PATH,
+        PORT: String(dirPort),
+        HOST: '127.0.0.1',
+        LATCHKEY_BASE_URL: `https://localhost:${dirPort}`,
+        LATCHKEY_DB: join(tlsDir, 'l.db'),
+        LATCHKEY_POLICIES_DIR: join(tlsDir, 'policies'),
+        LATCHKEY_TLS_DIR: tlsDir,
+        LATCHKEY_TLS_CERT: cert.certPath,
+        LATCHKEY_TLS_KEY: cert.keyPath,
+        LATCHKEY_LOG_LEVEL: 'warn',
+      },
+      stdio: 'ignore',
+    });
+    for (let i = 0; ; i++) {
+      try {
+        if ((await httpsRequest(`https://localhost:${dirPort}/health`, cert.cert)).status === 200) break;
+      } catch {
+        if (i > 400) throw new Error('https server did not start');
+        await new Promise((r) => setTimeout(r, 25));
+      }
+    }
+  });
+
+  afterAll(async () => {
+    server.kill('SIGTERM');
+    await new Promise((r) => server.once('exit', r));
+    rmSync(tlsDir, { recursive: true, force: true });
+    rmSync(caDir, { recursive: true, force: true });
+  });
+
+  it("answers each name with its own certificate, a wildcard's, or the default one", async () => {
+    const contoso = await presentedCertificate(dirPort, 'login.contoso.test', [ca]);
+    expect([contoso.subject.CN, contoso.authorized]).toEqual(['login.contoso.test', true]);
+    const patterned = await presentedCertificate(dirPort, 'fabrikam.id.example.test', [ca]);
+    expect([patterned.subject.CN, patterned.authorized]).toEqual(['*.id.example.test', true]);
+    // A name with no files, and a name that is no host name (nothing of it reaches the file system): the default.
+    for (const name of ['other.test', '..', 'a/../../etc']) expect((await presentedCertificate(dirPort, name, [cert.cert])).subject.CN, name).toBe('localhost');
+  });
+
+  it('serves a renewed certificate without a restart', async () => {
+    const before = await presentedCertificate(dirPort, 'login.contoso.test', [ca]);
+    issueHostCertificate(tlsDir, caDir, 'login.contoso.test');
+    for (let i = 0; ; i++) {
+      const now = await presentedCertificate(dirPort, 'login.contoso.test', [ca]);
+      if (now.fingerprint256 !== before.fingerprint256) {
+        expect(now.authorized).toBe(true);
+        break;
+      }
+      if (i > 200) throw new Error('the renewed certificate was not served');
+      await new Promise((r) => setTimeout(r, 50));
+    }
   });
 });

@@ -1,12 +1,12 @@
 import { createServer, type Server } from 'node:http';
 import { chromium, type Browser } from 'playwright-core';
 
-/** Debian's Chromium, headless; the flags keep it off the (closed) network. */
-export async function launchBrowser(): Promise<Browser> {
+/** Debian's Chromium, headless; the flags keep it off the (closed) network. `extraArgs`: e.g. test host names (helpers/hosts.ts). */
+export async function launchBrowser(extraArgs: string[] = []): Promise<Browser> {
   return chromium.launch({
     executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
     headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync'],
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync', ...extraArgs],
   });
 }
 

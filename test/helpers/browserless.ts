@@ -4,10 +4,13 @@ import { createHash, randomBytes } from 'node:crypto';
 export class Agent {
   readonly cookies = new Map<string, string>();
 
+  /** `send`: another fetch, such as one that reaches test host names (helpers/hosts.ts). */
+  constructor(private readonly send: typeof fetch = fetch) {}
+
   async fetch(url: string, init: RequestInit = {}): Promise<Response> {
     const headers = new Headers(init.headers);
     if (this.cookies.size > 0) headers.set('cookie', [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; '));
-    const res = await fetch(url, { ...init, headers, redirect: 'manual' });
+    const res = await this.send(url, { ...init, headers, redirect: 'manual' });
     for (const c of res.headers.getSetCookie()) {
       const [pair] = c.split(';');
       const eq = pair!.indexOf('=');

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import pino from 'pino';
 import { buildApp } from '../../src/app.js';
+import { httpsOptions } from '../../src/http/certificates.js';
 import { loadConfig } from '../../src/config.js';
 import type { Deps } from '../../src/services/deps.js';
 import type { Clock } from '../../src/model/clock.js';
@@ -56,7 +57,7 @@ export interface TestServer {
 export async function startServer(opts: { env?: Record<string, string>; tls?: { cert: Buffer; key: Buffer }; host?: string } = {}): Promise<TestServer> {
   const dir = mkdtempSync(join(tmpdir(), 'latchkey-test-'));
   const port = await freePort();
-  const scheme = opts.tls ? 'https' : 'http';
+  const scheme = opts.tls || opts.env?.LATCHKEY_TLS_DIR ? 'https' : 'http';
   const config = loadConfig({
     PORT: String(port),
     HOST: '127.0.0.1',
@@ -74,7 +75,8 @@ export async function startServer(opts: { env?: Record<string, string>; tls?: { 
   const tenant = (await ensureDemo(provision, config.baseUrl))!;
   // As main.ts does: load (and start watching) the tenant's policies at start.
   deps.policies.list(tenant.slug);
-  const app = await buildApp(deps, opts.tls ? { https: opts.tls } : {});
+  // With LATCHKEY_TLS_DIR, as main.ts: a certificate per host by SNI (LATCHKEY_TLS_CERT/KEY the default).
+  const app = await buildApp(deps, { https: config.tlsDir ? httpsOptions(config, logger) : opts.tls });
   await app.listen({ port, host: '127.0.0.1' });
   return {
     baseUrl: config.baseUrl,

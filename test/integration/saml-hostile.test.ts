@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deriveCertificate, type KeyCertificate } from '../../src/federation/saml/certificates.js';
 import { signElement, signRedirectQuery } from '../../src/federation/saml/signature.js';
-import { cookieNames } from '../../src/http/cookies.js';
+import { cookieNamesFor } from '../../src/http/cookies.js';
 import type { Tenant, User } from '../../src/model/entities.js';
 import { createSession } from '../../src/oauth/sso.js';
 import { createSamlApp } from '../../src/services/saml-apps.js';
@@ -109,7 +109,7 @@ describe('a hostile SAML app and a cross-tenant attacker', () => {
   let other: Tenant;
   let ann: User;
   let bob: User;
-  const sessionCookie = (tenant: Tenant, value: string) => `${cookieNames(s.deps.config).sso(tenant.id)}=${value}; lk_browser=hostile-browser-id-00000000`;
+  const sessionCookie = (tenant: Tenant, value: string) => `${cookieNamesFor(s.baseUrl).sso(tenant.id)}=${value}; lk_browser=hostile-browser-id-00000000`;
 
   const spMetadata = (extra = '') =>
     `<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" xmlns:ds="http://www.w3.org/2000/09/xmldsig#" entityID="${SIGNED}"><md:SPSSODescriptor protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol" AuthnRequestsSigned="true"><md:KeyDescriptor use="signing"><ds:KeyInfo><ds:X509Data><ds:X509Certificate>${spCert.base64}</ds:X509Certificate></ds:X509Data></ds:KeyInfo></md:KeyDescriptor>${extra || `<md:SingleLogoutService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect" Location="${SIGNED_SLO}"/>`}<md:AssertionConsumerService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST" Location="${SIGNED_ACS}" index="0"/></md:SPSSODescriptor></md:EntityDescriptor>`;

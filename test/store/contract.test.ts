@@ -57,7 +57,7 @@ function tenant(slug: string): Tenant {
 }
 
 function app(tenantId: string, extra: Partial<App> = {}): App {
-  return { clientId: randomUUID(), tenantId, name: 'app', type: 'native', secrets: [], redirectUris: ['http://127.0.0.1/cb'], postLogoutRedirectUris: [], identifierUri: null, allowImplicit: false, allowRopc: false, logoutUrl: null, thirdParty: false, multiTenant: false, createdAt: now, ...extra };
+  return { clientId: randomUUID(), tenantId, name: 'app', type: 'native', secrets: [], webRedirectUris: [], spaRedirectUris: [], publicClientRedirectUris: ['http://127.0.0.1/cb'], postLogoutRedirectUris: [], identifierUri: null, allowImplicit: false, allowRopc: false, logoutUrl: null, thirdParty: false, multiTenant: false, createdAt: now, ...extra };
 }
 
 function user(tenantId: string, email: string | null, extra: Partial<User> = {}): User {
@@ -122,6 +122,33 @@ for (const engine of engines) {
       expect(await store.tenantConfigVersion(t.id)).toBe(before! + 1);
     });
 
+    it("keeps a tenant's custom domains: a host belongs to one tenant, is listed by tenant and in all, and is removed by its own tenant only", async () => {
+      const other = tenant(`d-${randomUUID().slice(0, 8)}`);
+      await store.createTenant(other);
+      const changes: string[] = [];
+      store.onConfigChange(({ what, tenantId }) => changes.push(`${what}:${tenantId}`));
+      const host = `login.${t.slug}.example`;
+      await store.addTenantDomain({ host, tenantId: t.id, createdAt: now });
+      await store.addTenantDomain({ host: `b-${host}`, tenantId: t.id, createdAt: now + 1 });
+      // The tenant directory of this instance hears of it at once (other instances through the engine's notices).
+      expect(changes).toContain(`domains:${t.id}`);
+      await expect(store.addTenantDomain({ host, tenantId: other.id, createdAt: now })).rejects.toBeInstanceOf(StoreConflictError);
+      await expect(store.addTenantDomain({ host, tenantId: t.id, createdAt: now })).rejects.toBeInstanceOf(StoreConflictError);
+      await store.addTenantDomain({ host: `login.${other.slug}.example`, tenantId: other.id, createdAt: now });
+      expect(await store.listTenantDomains(t.id)).toEqual([
+        { host: `b-${host}`, tenantId: t.id, createdAt: now + 1 },
+        { host, tenantId: t.id, createdAt: now },
+      ]);
+      const all = await store.listTenantDomains();
+      expect(all.map((d) => d.host)).toEqual([...all.map((d) => d.host)].sort());
+      expect(all.filter((d) => d.tenantId === other.id).map((d) => d.host)).toEqual([`login.${other.slug}.example`]);
+      // Removing is by tenant: one tenant cannot remove another's host.
+      expect(await store.removeTenantDomain(other.id, host)).toBe(false);
+      expect(await store.removeTenantDomain(t.id, `b-${host}`)).toBe(true);
+      expect(await store.removeTenantDomain(t.id, `b-${host}`)).toBe(false);
+      expect((await store.listTenantDomains(t.id)).map((d) => d.host)).toEqual([host]);
+    });
+
     it('stores apps, scopes, roles and grants; a client id and an identifier URI are unique', async () => {
       const api = app(t.id, { type: 'api', identifierUri: `https://${t.slug}.example/api`, secrets: [{ id: 's1', hash: 'h', description: null, createdAt: now, expiresAt: null }] });
       await store.createApp(api);
@@ -143,9 +170,17 @@ for (const engine of engines) {
       expect(await store.listGrants(a.clientId, api.clientId)).toEqual([{ clientId: a.clientId, apiClientId: api.clientId, kind: 'scope', name: 'read' }]);
       expect(await store.removeGrant({ clientId: a.clientId, apiClientId: api.clientId, kind: 'scope', name: 'read' })).toBe(true);
       expect(await store.listGrants(a.clientId)).toEqual([]);
-      await store.setAppUris(t.id, a.clientId, ['http://127.0.0.1/cb2'], ['http://127.0.0.1/bye']);
-      // At once: the write dropped the cached app.
-      expect((await store.findApp(t.id, a.clientId))?.redirectUris).toEqual(['http://127.0.0.1/cb2']);
+      expect((await store.findApp(t.id, a.clientId))?.publicClientRedirectUris).toEqual(['http://127.0.0.1/cb']);
+      const updated = await store.updateApp(t.id, a.clientId, (current) => ({ ...current, name: 'renamed', publicClientRedirectUris: [], spaRedirectUris: ['http://127.0.0.1/cb2'], webRedirectUris: ['https://app.example/cb'], postLogoutRedirectUris: ['http://127.0.0.1/bye'], identifierUri: 'api://renamed' }));
+      expect(updated).toMatchObject({ name: 'renamed', spaRedirectUris: ['http://127.0.0.1/cb2'] });
+      // At once: the write dropped the cached app; every platform's list is kept, the secrets and type stay.
+      expect(await store.findApp(t.id, a.clientId)).toEqual({ ...a, name: 'renamed', publicClientRedirectUris: [], spaRedirectUris: ['http://127.0.0.1/cb2'], webRedirectUris: ['https://app.example/cb'], postLogoutRedirectUris: ['http://127.0.0.1/bye'], identifierUri: 'api://renamed' });
+      expect((await store.findAppByIdentifierUri(t.id, 'api://renamed'))?.clientId).toBe(a.clientId);
+      // An identifier URI is the tenant's one app's; a change that throws leaves the app as it was; no such app is undefined.
+      await expect(store.updateApp(t.id, a.clientId, (current) => ({ ...current, identifierUri: api.identifierUri }))).rejects.toBeInstanceOf(StoreConflictError);
+      await expect(store.updateApp(t.id, a.clientId, () => { throw new Error('refused'); })).rejects.toThrow('refused');
+      expect((await store.findApp(t.id, a.clientId))?.identifierUri).toBe('api://renamed');
+      expect(await store.updateApp(t.id, randomUUID(), (current) => current)).toBeUndefined();
     });
 
     it('stores SAML apps by client id and entity id; an entity id is unique in a tenant, not across tenants', async () => {
@@ -464,8 +499,8 @@ for (const engine of engines) {
     /** Tenant, app, grants and user as a cache answers them. */
     const cachedView = async (c: Store, api: App, u: User) => ({
       tenant: (await c.findTenant(t.slug))?.extensionsAppId,
-      app: (await c.findApp(t.id, api.clientId))?.redirectUris,
-      byUri: (await c.findAppByIdentifierUri(t.id, api.identifierUri!))?.redirectUris,
+      app: (await c.findApp(t.id, api.clientId))?.publicClientRedirectUris,
+      byUri: (await c.findAppByIdentifierUri(t.id, api.identifierUri!))?.publicClientRedirectUris,
       scopes: await c.listAppScopes(api.clientId),
       grants: (await c.listGrants(a.clientId, api.clientId)).map((g) => g.name),
       user: (await c.findUser(t.id, u.id))?.displayName,
@@ -482,7 +517,7 @@ for (const engine of engines) {
     /** The same changes to all of them, through `to`. */
     const change = async (to: Store, api: App, u: User, mark: string) => {
       await to.updateTenantSettings(t.id, { extensionsAppId: mark.repeat(32) });
-      await to.setAppUris(t.id, api.clientId, [`http://127.0.0.1/${mark}`], []);
+      await to.updateApp(t.id, api.clientId, (current) => ({ ...current, publicClientRedirectUris: [`http://127.0.0.1/${mark}`] }));
       await to.addAppScope(api.clientId, mark);
       await to.addGrant({ clientId: a.clientId, apiClientId: api.clientId, kind: 'scope', name: mark });
       await to.updateUserProfile(t.id, u.id, { displayName: mark }, now);
@@ -496,7 +531,7 @@ for (const engine of engines) {
       let clock = 0;
       const cached = new CachedStore(store.engine, { now: () => clock });
       const before = await cachedView(cached, api, u);
-      expect(before).toEqual({ tenant: null, app: api.redirectUris, byUri: api.redirectUris, scopes: [], grants: ['read'], user: 'Display' });
+      expect(before).toEqual({ tenant: null, app: api.publicClientRedirectUris, byUri: api.publicClientRedirectUris, scopes: [], grants: ['read'], user: 'Display' });
       // Changed past this cache (straight through the engine, which nothing in Latchkey does): it keeps what it read…
       await change(store.engine, api, u, 'b');
       expect(await cachedView(cached, api, u)).toEqual(before);
@@ -537,7 +572,7 @@ for (const engine of engines) {
         let heard = false;
         other.onConfigChange((c) => (heard ||= c.tenantId === 'probe'));
         await expect.poll(async () => (await store.engine.announce({ what: 'users', tenantId: 'probe' }), heard), { timeout: 10_000 }).toBe(true);
-        expect(await cachedView(other, api, u)).toEqual({ tenant: null, app: api.redirectUris, byUri: api.redirectUris, scopes: [], grants: ['read'], user: 'Display' });
+        expect(await cachedView(other, api, u)).toEqual({ tenant: null, app: api.publicClientRedirectUris, byUri: api.publicClientRedirectUris, scopes: [], grants: ['read'], user: 'Display' });
         // Each write through the caching layer is announced; the other instance answers it once the notice arrives.
         await change(store, api, u, 'f');
         await expect.poll(() => cachedView(other, api, u), { timeout: 5000 }).toEqual(changed('f', ['f', 'read']));

@@ -2,9 +2,12 @@ import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { afterAll, describe, expect, it } from 'vitest';
-import { migrationsDir } from '../../src/paths.js';
+import pg from 'pg';
+import { afterAll, describe, expect, inject, it } from 'vitest';
+import { migrationsDir, postgresMigrationsDir } from '../../src/paths.js';
 import { migrate } from '../../src/store/sqlite/migrate.js';
+import { migratePostgres } from '../../src/store/postgres/migrate.js';
+import { createDatabase } from '../helpers/postgres-cluster.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'latchkey-migrations-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -77,5 +80,58 @@ describe('migration 0008 (users with identities)', () => {
     db.prepare(`DELETE FROM users WHERE id = 'f'`).run();
     expect(db.prepare('SELECT count(*) FROM user_identities').pluck().get()).toBe(0);
     db.close();
+  });
+});
+
+/** Apps of every type as an older Latchkey left them: one list of redirect URIs each. */
+const OLD_APPS = [
+  ['w', 'web', '["https://web.example/cb"]'],
+  ['s', 'spa', '["https://spa.example/","http://localhost:5173/"]'],
+  ['n', 'native', '["msauth.com.contoso://auth","http://127.0.0.1/cb"]'],
+  ['a', 'api', '[]'],
+  ['d', 'daemon', '[]'],
+] as const;
+/** What each becomes: its redirect URIs are its type's platform's. */
+const PLATFORMS_AFTER = {
+  w: { web: ['https://web.example/cb'], spa: [], publicClient: [] },
+  s: { web: [], spa: ['https://spa.example/', 'http://localhost:5173/'], publicClient: [] },
+  n: { web: [], spa: [], publicClient: ['msauth.com.contoso://auth', 'http://127.0.0.1/cb'] },
+  a: { web: [], spa: [], publicClient: [] },
+  d: { web: [], spa: [], publicClient: [] },
+};
+const platformsOf = (rows: Record<string, unknown>[]) =>
+  Object.fromEntries(rows.map((r) => [r.client_id, { web: JSON.parse(String(r.web_redirect_uris)), spa: JSON.parse(String(r.spa_redirect_uris)), publicClient: JSON.parse(String(r.public_client_redirect_uris)) }]));
+
+describe('migration 0017 (app registrations with platforms)', () => {
+  it("moves each app's redirect URIs to its type's platform (SQLite)", () => {
+    const db = databaseBefore('0017');
+    const insert = db.prepare(`INSERT INTO apps (client_id, tenant_id, name, type, redirect_uris, created_at) VALUES (?, 't', ?, ?, ?, 0)`);
+    for (const [id, type, uris] of OLD_APPS) insert.run(id, type, type, uris);
+    migrate(db, migrationsDir);
+    const rows = db.prepare('SELECT * FROM apps ORDER BY client_id').all() as Record<string, unknown>[];
+    expect(platformsOf(rows)).toEqual(PLATFORMS_AFTER);
+    expect(rows[0]).not.toHaveProperty('redirect_uris');
+    db.close();
+  });
+
+  const postgresUrl = inject('postgresUrl');
+  it.runIf(postgresUrl !== '')("moves each app's redirect URIs to its type's platform (PostgreSQL, its migration 0008)", async () => {
+    const before = join(dir, 'pg-upto-0008');
+    mkdirSync(before);
+    for (const f of readdirSync(postgresMigrationsDir).filter((f) => f < '0008')) copyFileSync(join(postgresMigrationsDir, f), join(before, f));
+    const pool = new pg.Pool({ connectionString: await createDatabase(postgresUrl, `migrations_${Date.now()}`), max: 1 });
+    try {
+      await migratePostgres(pool, before);
+      await pool.query(`INSERT INTO tenants (id, slug, display_name, default_policy, issuer_pattern, config_version, created_at) VALUES ('t', 'demo', 'Demo', 'B2C_1_signin', 'tenant', 1, 0)`);
+      for (const [id, type, uris] of OLD_APPS) {
+        await pool.query(`INSERT INTO apps (client_id, tenant_id, name, type, redirect_uris, created_at) VALUES ($1, 't', $2, $3, $4, 0)`, [id, type, type, uris]);
+      }
+      expect((await migratePostgres(pool, postgresMigrationsDir)).applied).toContain('0008_app_platforms.sql');
+      const rows = (await pool.query('SELECT * FROM apps ORDER BY client_id')).rows as Record<string, unknown>[];
+      expect(platformsOf(rows)).toEqual(PLATFORMS_AFTER);
+      expect(rows[0]).not.toHaveProperty('redirect_uris');
+    } finally {
+      await pool.end();
+    }
   });
 });

@@ -266,29 +266,30 @@ describe('fetching and caching templates', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
+  const site = { baseUrl: 'https://login.contoso.example' };
   const layouts = (maxEntries = 2) => new PageLayouts({ policiesDir: dir, baseUrl: 'https://login.contoso.example', logger: pino({ level: 'silent' }), clock: { now: () => now }, outbound: outboundClient(), ttlMs: 60_000, failureTtlMs: 10_000, maxEntries, timeoutMs: 500 });
 
   it('fetches once per lifetime, then again; concurrent pages share one fetch', async () => {
     const l = layouts();
     const policy = policyWith(`${url}/{Culture:RFC5646}/cached.html`);
     hits.length = 0;
-    const [a, b] = await Promise.all([l.render({ tenantSlug: 't', policy, page, locale: 'fr' }), l.render({ tenantSlug: 't', policy, page, locale: 'fr' })]);
+    const [a, b] = await Promise.all([l.render({ tenantSlug: 't', tenantId: 't-id', site, policy, page, locale: 'fr' }), l.render({ tenantSlug: 't', tenantId: 't-id', site, policy, page, locale: 'fr' })]);
     expect(a.html).toContain('<html lang="fr">');
     expect(a.html).toContain('<div id="api" data-name="Unified"><form id="localAccountForm"></form></div>');
     expect(b.html).toBe(a.html);
     expect(hits).toEqual(['/fr/cached.html']);
     now += 59_000;
-    await l.render({ tenantSlug: 't', policy, page, locale: 'fr' });
+    await l.render({ tenantSlug: 't', tenantId: 't-id', site, policy, page, locale: 'fr' });
     expect(hits).toHaveLength(1);
     now += 2_000;
-    await l.render({ tenantSlug: 't', policy, page, locale: 'fr' });
+    await l.render({ tenantSlug: 't', tenantId: 't-id', site, policy, page, locale: 'fr' });
     expect(hits).toEqual(['/fr/cached.html', '/fr/cached.html']);
   });
 
   it('keeps a bounded number of templates', async () => {
     const l = layouts();
     hits.length = 0;
-    for (const name of ['a', 'b', 'c', 'a']) await l.render({ tenantSlug: 't', policy: policyWith(`${url}/${name}.html`), page, locale: 'en' });
+    for (const name of ['a', 'b', 'c', 'a']) await l.render({ tenantSlug: 't', tenantId: 't-id', site, policy: policyWith(`${url}/${name}.html`), page, locale: 'en' });
     // Room for two: 'a' was pushed out by 'c' and fetched again.
     expect(hits).toEqual(['/a.html', '/b.html', '/c.html', '/a.html']);
   });
@@ -296,12 +297,12 @@ describe('fetching and caching templates', () => {
   it('uses the default layout for a template that is missing, too large, not HTML or too slow, and does not ask again at once', async () => {
     const l = layouts(10);
     for (const name of ['gone', 'big', 'text', 'slow']) {
-      const r = await l.render({ tenantSlug: 't', policy: policyWith(`${url}/${name}.html`), page, locale: 'en' });
+      const r = await l.render({ tenantSlug: 't', tenantId: 't-id', site, policy: policyWith(`${url}/${name}.html`), page, locale: 'en' });
       expect(r.html, name).toContain('<link rel="stylesheet" href="/static/latchkey.css">');
       expect(r.csp, name).toBeUndefined();
     }
     hits.length = 0;
-    await l.render({ tenantSlug: 't', policy: policyWith(`${url}/gone.html`), page, locale: 'en' });
+    await l.render({ tenantSlug: 't', tenantId: 't-id', site, policy: policyWith(`${url}/gone.html`), page, locale: 'en' });
     expect(hits).toEqual([]);
     expect(await l.check('t', `${url}/gone.html`, false, 'en')).toMatch(/answered 404/);
     expect(await l.check('t', `${url}/text.html`, false, 'en')).toMatch(/not HTML/);

@@ -1,7 +1,8 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { IDENTITY_PROVIDERS_FILE, loadIdentityProviders } from '../../federation/config.js';
-import { formatProblem, isPolicyFile, policySecretRefs, validatePolicyFile, type PolicyProblem } from '../../services/policies.js';
+import { formatProblem, isPolicyFile, policySecretRefs, tenantContextFor, validatePolicyFile, type PolicyProblem } from '../../services/policies.js';
+import { tenantHasOwnHost } from '../../services/tenant-domains.js';
 import { secretRefProblem } from '../../services/tenant-secrets.js';
 import type { SecretRef } from '../../model/secret-ref.js';
 import pino from 'pino';
@@ -29,17 +30,20 @@ function allFiles(dir: string): string[] {
 /** Why a tenant secret a policy names cannot be used (not set, no such tenant), or undefined. */
 type SecretCheck = (tenantSlug: string, ref: SecretRef) => Promise<string | undefined>;
 
+/** Whether the tenant of a folder is served on a host of its own (its layouts may then run JavaScript). */
+type OwnHostCheck = (tenantSlug: string) => Promise<boolean>;
+
 /**
  * The server's checks: a policy against its schema and its tenant's identity providers and layout
  * files; the providers file against its own. Beyond the server's: page layouts given by URL are fetched
  * now (in the policy's language, or English) and must have `<div id="api">`.
  */
-async function validate(file: string, layouts: PageLayouts, secretProblem: SecretCheck): Promise<PolicyProblem[]> {
+async function validate(file: string, layouts: PageLayouts, secretProblem: SecretCheck, ownHost: OwnHostCheck): Promise<PolicyProblem[]> {
   if (basename(file) === IDENTITY_PROVIDERS_FILE) {
     const r = existsSync(file) ? loadIdentityProviders(dirname(file)) : { problems: [{ file, path: '$', message: 'cannot read (ENOENT)' }] };
     return 'problems' in r ? r.problems : [];
   }
-  const r = validatePolicyFile(file);
+  const r = validatePolicyFile(file, { ...tenantContextFor(dirname(file)), hasOwnHost: await ownHost(basename(dirname(file))) });
   if ('problems' in r) return r.problems;
   const problems: PolicyProblem[] = [];
   for (const { path, ref } of policySecretRefs(r.policy)) {
@@ -74,8 +78,16 @@ export function registerPolicy(program: Command, run: Run): void {
         const tenant = await d.store.findTenant(slug);
         return tenant ? secretRefProblem(d, tenant.id, ref) : `the folder names no tenant ('${slug}'), so its tenant secret '${'secret' in ref ? ref.secret : ''}' cannot be found`;
       };
+      // The host pattern gives every tenant a host of its own; custom domains are in the database.
+      const ownHost: OwnHostCheck = async (slug) => {
+        if (ctx.config.tenantHostPattern) return true;
+        if (!haveDatabase) return false;
+        const d = await ctx.deps();
+        const tenant = await d.store.findTenant(slug);
+        return tenant ? tenantHasOwnHost(d, ctx.config, tenant.id) : false;
+      };
       for (const file of files) {
-        const found = await validate(file, layouts, secretProblem);
+        const found = await validate(file, layouts, secretProblem, ownHost);
         if (found.length > 0) problems.push(...found);
         else valid.push(file);
       }

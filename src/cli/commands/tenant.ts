@@ -1,7 +1,7 @@
 import { Option, type Command } from 'commander';
 import { createTenant, requireTenant, setTenantSettings } from '../../services/tenants.js';
 import { oneOf, required, tenantOption, UsageError, type CliContext, type Run } from '../context.js';
-import { issuerFor } from '../../oauth/tenant-context.js';
+import { issuerFor } from '../../model/issuer.js';
 import type { Tenant } from '../../model/entities.js';
 import { tenantJson } from '../../model/views.js';
 
@@ -9,6 +9,7 @@ import { tenantJson } from '../../model/views.js';
 const shown = (ctx: CliContext, t: Tenant) => tenantJson(t, issuerFor(ctx.config.baseUrl, t, t.defaultPolicy));
 import { listTenantSecrets, removeTenantSecret, setTenantSecret } from '../../services/tenant-secrets.js';
 import { addEmailDomain, listEmailDomains, removeEmailDomain } from '../../services/email-domains.js';
+import { addTenantDomain, listTenantDomains, removeTenantDomain, type DomainView } from '../../services/tenant-domains.js';
 
 interface SetOptions {
   tenant: string;
@@ -67,9 +68,9 @@ export function registerTenant(program: Command, run: Run): void {
       else ctx.print(Object.entries(shown(ctx, updated)).map(([k, v]) => `${k}: ${typeof v === 'object' && v !== null ? JSON.stringify(v) : (v ?? '')}`).join('\n'));
     }));
 
-  const domain = tenant.command('email-domain').description("the tenant's email domains: at /common, people whose address is at one of them sign in at this tenant (home realm discovery)");
+  const emailDomain = tenant.command('email-domain').description("the tenant's email domains: at /common, people whose address is at one of them sign in at this tenant (home realm discovery)");
   for (const verb of ['add', 'remove'] as const) {
-    domain.command(verb).description(verb === 'add' ? 'route an email domain to the tenant (a domain belongs to one tenant)' : 'stop routing an email domain to the tenant')
+    emailDomain.command(verb).description(verb === 'add' ? 'route an email domain to the tenant (a domain belongs to one tenant)' : 'stop routing an email domain to the tenant')
       .addOption(tenantOption())
       .addOption(required('--domain <domain>', 'the domain, such as contoso.com'))
       .action(run<{ tenant: string; domain: string }>(async (ctx, o) => {
@@ -82,11 +83,41 @@ export function registerTenant(program: Command, run: Run): void {
         else ctx.print(`${verb === 'add' ? 'added' : 'removed'} ${o.domain.toLowerCase()}; ${t.slug}'s email domains: ${list.join(', ') || '(none)'}`);
       }));
   }
-  domain.command('list').description("list the tenant's email domains")
+  emailDomain.command('list').description("list the tenant's email domains")
     .addOption(tenantOption())
     .action(run<{ tenant: string }>(async (ctx, o) => {
       const d = await ctx.deps();
       ctx.printList((await listEmailDomains(d, await requireTenant(d, o.tenant))).map((e) => ({ domain: e.domain, created_at: new Date(e.createdAt).toISOString() })), ['domain', 'created_at']);
+    }));
+
+  const domain = tenant.command('domain').description("the tenant's own hosts (B2C's custom domains): on such a host every URL form serves this tenant only, and its issuer is written with the host");
+  const domainJson = (v: DomainView) => ({ host: v.host, source: v.source, issuer: v.issuer, created_at: v.createdAt });
+
+  domain.command('add').description('serve the tenant on a host of its own (point its DNS here; its certificate goes in LATCHKEY_TLS_DIR as {host}.crt/.key, or to your proxy)')
+    .addOption(tenantOption())
+    .addOption(required('--host <host>', 'the host name, such as login.contoso.com (no scheme, port or path)'))
+    .action(run<{ tenant: string; host: string }>(async (ctx, o) => {
+      const d = await ctx.deps();
+      const view = await addTenantDomain(d, ctx.config, await requireTenant(d, o.tenant), o.host, 'cli');
+      if (ctx.json) ctx.printJson(domainJson(view));
+      else ctx.print(`${view.host} now serves tenant ${o.tenant}\nissuer: ${view.issuer}\ncheck: curl ${new URL(view.issuer).origin}/${o.tenant}/v2.0/.well-known/openid-configuration`);
+    }));
+
+  domain.command('remove').description('stop serving the tenant on a host')
+    .addOption(tenantOption())
+    .addOption(required('--host <host>', 'the host name'))
+    .action(run<{ tenant: string; host: string }>(async (ctx, o) => {
+      const d = await ctx.deps();
+      await removeTenantDomain(d, await requireTenant(d, o.tenant), o.host, 'cli');
+      if (ctx.json) ctx.printJson({ removed: o.host.trim().toLowerCase() });
+      else ctx.print(`${o.host.trim().toLowerCase()} removed`);
+    }));
+
+  domain.command('list').description("list the tenant's own hosts: custom domains, and the one LATCHKEY_TENANT_HOST_PATTERN gives it")
+    .addOption(tenantOption())
+    .action(run<{ tenant: string }>(async (ctx, o) => {
+      const d = await ctx.deps();
+      ctx.printList((await listTenantDomains(d, ctx.config, await requireTenant(d, o.tenant))).map(domainJson), ['host', 'source', 'issuer']);
     }));
 
   const secret = tenant.command('secret').description("the tenant's secrets (connector passwords, upstream client secrets), named { \"secret\": NAME } in policies and identity-providers.json; values are sealed and never shown again");

@@ -38,13 +38,12 @@ export class SamlUpstreamError extends Error {
 export interface SamlChecks {
   state: string;
   nonce: string;
-  tenant: { id: string; slug: string };
+  tenant: { id: string; slug: string; baseUrl: string };
 }
 
 export interface SamlUpstreamDeps {
   clock: Clock;
   counters: Counters;
-  baseUrl: string;
   /** How metadata URLs are fetched (the outbound client, which refuses private addresses unless allowed). */
   fetch: FetchLike;
   signingKeys(tenantId: string): Promise<SamlKeys>;
@@ -93,7 +92,7 @@ export class SamlUpstream {
 
   private async client(p: IdentityProvider, checks: SamlChecks, md: IdpMetadata): Promise<SAML> {
     const keys = await this.deps.signingKeys(checks.tenant.id);
-    const { entityId, acsUrl } = samlSpEndpoints(this.deps.baseUrl, checks.tenant.slug, p.id);
+    const { entityId, acsUrl } = samlSpEndpoints(checks.tenant.baseUrl, checks.tenant.slug, p.id);
     const requestId = `_${checks.nonce}`;
     return new SAML({
       entryPoint: md.ssoRedirect!,
@@ -129,7 +128,7 @@ export class SamlUpstream {
   /** Checks the IdP's Response posted to the ACS and maps the user; the issuer of their identity with it. */
   async complete(p: IdentityProvider, params: Record<string, string>, checks: SamlChecks): Promise<{ profile: MappedProfile; issuer: string }> {
     const md = await this.metadataOf(p);
-    const { acsUrl } = samlSpEndpoints(this.deps.baseUrl, checks.tenant.slug, p.id);
+    const { acsUrl } = samlSpEndpoints(checks.tenant.baseUrl, checks.tenant.slug, p.id);
     const samlResponse = params.SAMLResponse;
     if (!samlResponse) throw new SamlUpstreamError('invalid_response', `${p.displayName} sent no SAMLResponse.`);
     let raw: Document;

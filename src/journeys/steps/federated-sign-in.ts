@@ -84,7 +84,7 @@ export function federatedSignIn(opts: { choiceStep: string; allowSignUp: boolean
     ctx.deps.metrics.signIns.inc({ policy: ctx.policy.id, method: 'federated', result: outcome });
   }
   function checksFor(ctx: StepContext, p: IdentityProvider, pending: Partial<PendingUpstream>): UpstreamChecks {
-    return { state: pending.state!, nonce: pending.nonce!, codeVerifier: pending.codeVerifier!, redirectUri: callbackUrl(ctx.deps.config.baseUrl, ctx.tenant.slug, p.id), tenant: { id: ctx.tenant.id, slug: ctx.tenant.slug } };
+    return { state: pending.state!, nonce: pending.nonce!, codeVerifier: pending.codeVerifier!, redirectUri: callbackUrl(ctx.site.baseUrl, ctx.tenant.slug, p.id), tenant: { id: ctx.tenant.id, slug: ctx.tenant.slug, baseUrl: ctx.site.baseUrl } };
   }
 
   return {

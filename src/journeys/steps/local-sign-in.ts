@@ -41,7 +41,7 @@ export function localSignIn(opts: LocalSignInOptions = {}): Step {
     // With passkeys, the page offers sign-in with one (button and autofill); its challenge is remembered.
     let passkey: SafeHtml | undefined;
     if (ctx.policy.mfa.methods.includes('passkey')) {
-      const options = await mfaService(ctx.deps).passkeyAuthenticationOptions(ctx.tenant);
+      const options = await mfaService(ctx.deps, ctx.site).passkeyAuthenticationOptions(ctx.tenant);
       passkey = passkeyButton(ctx.messages, { mode: 'get', options, action: 'passkey', signIn: true });
       state = withData(state ?? ctx.state, PASSKEY_KEY, { challenge: options.challenge });
     }
@@ -66,7 +66,7 @@ export function localSignIn(opts: LocalSignInOptions = {}): Step {
   async function signInWithPasskey(ctx: StepContext, form: FormInput): Promise<StepResult> {
     const challenge = stepData<{ challenge: string }>(ctx.state, PASSKEY_KEY).challenge;
     const response = parsePasskey<AuthenticationResponseJSON>(form.passkey);
-    const result = challenge && response ? await mfaService(ctx.deps).verifyPasskey(ctx.tenant, response, challenge, { ip: ctx.ip, clientId: ctx.request.clientId }) : undefined;
+    const result = challenge && response ? await mfaService(ctx.deps, ctx.site).verifyPasskey(ctx.tenant, response, challenge, { ip: ctx.ip, clientId: ctx.request.clientId }) : undefined;
     ctx.deps.metrics.signIns.inc({ policy: ctx.policy.id, method: 'passkey', result: result?.ok ? 'success' : result?.reason === 'locked' ? 'locked' : 'failure' });
     if (!result?.ok) return render(ctx, '', { form: ctx.messages.t(result && !result.ok && result.reason === 'locked' ? 'mfa.locked' : 'mfa.passkeyFailed') });
     return {

@@ -40,34 +40,45 @@ interface Factors {
   challenges: ChallengeView[];
   /** Factors that can be set up here (only under `required` with nothing enrolled). */
   enrolments: ('totp' | 'passkey')[];
+  /** The user has a passkey, but of another host (it works only where it was made). */
+  passkeyElsewhere: boolean;
 }
 
 /**
  * The factors of a step-up check (before security settings change anything): every factor the user
  * enrolled, whatever the policy offers for sign-in, and nothing to enrol.
  */
-function enrolledFactors(user: User, list: Authenticator[]): Factors {
-  const has = (kind: Authenticator['kind']) => list.some((a) => a.kind === kind);
+function enrolledFactors(ctx: StepContext, user: User, list: Authenticator[]): Factors {
+  const has = hasHere(ctx, list);
   const challenges: ChallengeView[] = [];
   if (has('totp')) challenges.push('totp');
   if (has('passkey')) challenges.push('passkey');
   if (has('email') && user.email !== null && user.emailVerified) challenges.push('email');
   if ((MfaService.recoveryCodesLeft(list) ?? 0) > 0) challenges.push('recovery');
-  return { challenges, enrolments: [] };
+  return { challenges, enrolments: [], passkeyElsewhere: !has('passkey') && list.some((a) => a.kind === 'passkey') };
+}
+
+/** Whether the user has a factor of a kind that can be used on this host (a passkey belongs to the host it was made on). */
+function hasHere(ctx: StepContext, list: Authenticator[]): (kind: Authenticator['kind']) => boolean {
+  const mfa = mfaService(ctx.deps, ctx.site);
+  return (kind) => list.some((a) => a.kind === kind && (kind !== 'passkey' || mfa.passkeyHere(a)));
 }
 
 function factorsOf(ctx: StepContext, user: User, list: Authenticator[], stepUp: boolean): Factors {
-  if (stepUp) return enrolledFactors(user, list);
+  if (stepUp) return enrolledFactors(ctx, user, list);
   const methods = ctx.policy.mfa.methods;
-  const has = (kind: Authenticator['kind']) => list.some((a) => a.kind === kind);
+  const has = hasHere(ctx, list);
   const challenges: ChallengeView[] = [];
   if (methods.includes('totp') && has('totp')) challenges.push('totp');
   if (methods.includes('passkey') && has('passkey')) challenges.push('passkey');
   const emailOk = user.email !== null && user.emailVerified;
   if (methods.includes('email') && emailOk && (ctx.policy.mfa.mode === 'required' || has('email'))) challenges.push('email');
-  if (challenges.some((c) => c === 'totp' || c === 'passkey') && (MfaService.recoveryCodesLeft(list) ?? 0) > 0) challenges.push('recovery');
-  const enrolments = challenges.length > 0 ? [] : (['totp', 'passkey'] as const).filter((m) => methods.includes(m));
-  return { challenges, enrolments };
+  // A passkey made on another host cannot be used here; it still counts as enrolled: a password alone
+  // never enrols a new factor in its place (recovery codes stand in for it, as for any such factor).
+  const passkeyElsewhere = methods.includes('passkey') && !has('passkey') && list.some((a) => a.kind === 'passkey');
+  if ((challenges.some((c) => c === 'totp' || c === 'passkey') || passkeyElsewhere) && (MfaService.recoveryCodesLeft(list) ?? 0) > 0) challenges.push('recovery');
+  const enrolments = challenges.length > 0 || passkeyElsewhere ? [] : (['totp', 'passkey'] as const).filter((m) => methods.includes(m));
+  return { challenges, enrolments, passkeyElsewhere };
 }
 
 const SWITCH: Record<ChallengeView, { action: string; label: Parameters<StepContext['messages']['t']>[0] }> = {
@@ -112,7 +123,7 @@ export function multiFactor(id = 'mfa', opts: MultiFactorOptions = {}): Step {
   async function enrolled(ctx: StepContext, user: User, amr: AmrValue): Promise<StepResult> {
     const list = await ctx.deps.store.listAuthenticators(ctx.tenant.id, user.id);
     if ((MfaService.recoveryCodesLeft(list) ?? 0) > 0) return passed(ctx, amr);
-    const codes = await mfaService(ctx.deps).regenerateRecoveryCodes(ctx.tenant, user, auditCtx(ctx));
+    const codes = await mfaService(ctx.deps, ctx.site).regenerateRecoveryCodes(ctx.tenant, user, auditCtx(ctx));
     const state = withData(ctx.state, id, { view: 'codes', codes: sealCodes(ctx, codes), proven: amr });
     return show(ctx, user, state);
   }
@@ -147,13 +158,13 @@ export function multiFactor(id = 'mfa', opts: MultiFactorOptions = {}): Step {
     const factors = factorsOf(ctx, user, list, stepUp);
     const d = data(state);
     let view: View = d.view ?? factors.challenges[0] ?? (factors.enrolments.length === 1 ? (factors.enrolments[0] === 'totp' ? 'enrolTotp' : 'enrolPasskey') : 'enrol');
-    if (view === 'enrol' && factors.enrolments.length === 0) return { type: 'block', message: m.t('mfa.noFactor') };
+    if (view === 'enrol' && factors.enrolments.length === 0) return { type: 'block', message: m.t(factors.passkeyElsewhere ? 'mfa.passkeyOtherHost' : 'mfa.noFactor') };
     const others = (current: ChallengeView) =>
       factors.challenges.filter((c) => c !== current).map((c): FormButton => ({ action: SWITCH[c].action, id: SWITCH[c].action, label: m.t(SWITCH[c].label), secondary: true, skipValidation: true }));
     const verify: FormButton = { action: 'verify', id: 'verifyCode', label: m.t('button.verify') };
     // With two ways to enrol, each way's page leads back to the choice.
     const backToChoice: FormButton[] = factors.enrolments.length > 1 ? [{ action: 'back', id: 'back', label: m.t('button.back'), secondary: true, skipValidation: true }] : [];
-    const mfa = mfaService(ctx.deps);
+    const mfa = mfaService(ctx.deps, ctx.site);
     const base = { ...d, view };
 
     switch (view) {
@@ -229,7 +240,7 @@ export function multiFactor(id = 'mfa', opts: MultiFactorOptions = {}): Step {
       const factors = factorsOf(ctx, user, list, stepUp);
       const d = data(ctx.state);
       const view = d.view;
-      const mfa = mfaService(ctx.deps);
+      const mfa = mfaService(ctx.deps, ctx.site);
       const to = (v: View) => show(ctx, user, withData(ctx.state, id, { view: v }));
 
       // Switching to another enrolled factor, or between the ways to enrol.

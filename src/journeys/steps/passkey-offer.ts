@@ -23,7 +23,7 @@ export function passkeyOffer(id = 'passkeyOffer'): Step {
 
   async function offer(ctx: StepContext, state: JourneyState, error?: string): Promise<StepResult> {
     const user = (await ctx.deps.store.findUser(ctx.tenant.id, state.userId!))!;
-    const options = await mfaService(ctx.deps).passkeyRegistrationOptions(ctx.tenant, user);
+    const options = await mfaService(ctx.deps, ctx.site).passkeyRegistrationOptions(ctx.tenant, user);
     const m = ctx.messages;
     return {
       ...page(ctx, {
@@ -43,7 +43,8 @@ export function passkeyOffer(id = 'passkeyOffer'): Step {
   async function passes(ctx: StepContext): Promise<boolean> {
     if (!ctx.state.newUser || ctx.state.idp !== 'local' || !ctx.state.userId || !ctx.policy.mfa.methods.includes('passkey')) return true;
     if (data(ctx.state).codes) return false;
-    return (await ctx.deps.store.listAuthenticators(ctx.tenant.id, ctx.state.userId)).some((a) => a.kind === 'passkey');
+    const mfa = mfaService(ctx.deps, ctx.site);
+    return (await ctx.deps.store.listAuthenticators(ctx.tenant.id, ctx.state.userId)).some((a) => mfa.passkeyHere(a));
   }
 
   return {
@@ -61,7 +62,7 @@ export function passkeyOffer(id = 'passkeyOffer'): Step {
       if (form.action !== 'create' || !d.challenge) return offer(ctx, ctx.state);
       const user = await ctx.deps.store.findUser(ctx.tenant.id, ctx.state.userId);
       if (!user) return done(ctx);
-      const mfa = mfaService(ctx.deps);
+      const mfa = mfaService(ctx.deps, ctx.site);
       const response = parsePasskey<RegistrationResponseJSON>(form.passkey);
       const result = response && (await mfa.registerPasskey(ctx.tenant, user, response, d.challenge, { ip: ctx.ip, clientId: ctx.request.clientId }));
       if (!result?.ok) return offer(ctx, ctx.state, ctx.messages.t(result && !result.ok && result.reason === 'taken' ? 'mfa.passkeyTaken' : 'mfa.passkeyFailed'));

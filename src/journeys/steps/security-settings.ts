@@ -56,7 +56,7 @@ export function securitySettings(profileStep: string): Step {
     const m = ctx.messages;
     const d = data(state);
     const methods = ctx.policy.mfa.methods;
-    const mfa = mfaService(ctx.deps);
+    const mfa = mfaService(ctx.deps, ctx.site);
     const view = d.view ?? 'list';
     const title = { pageType: 'multifactor' as const, error: msg.error, notice: msg.notice ?? d.notice };
     switch (view) {
@@ -136,7 +136,7 @@ export function securitySettings(profileStep: string): Step {
       const action = form.action ?? '';
       const d = data(ctx.state);
       const methods = ctx.policy.mfa.methods;
-      const mfa = mfaService(ctx.deps);
+      const mfa = mfaService(ctx.deps, ctx.site);
       const list = (notice = '') => show(ctx, user, withData(ctx.state, id, { open: true, view: 'list', notice }));
       const m = ctx.messages;
       if (action === 'cancel') return cancelled();

@@ -117,6 +117,7 @@ export const de: Catalogue = {
   'mfa.codesHeading': "Speichern Sie Ihre Wiederherstellungscodes",
   'mfa.codesIntro': "Wenn Sie Ihr Gerät verlieren, können Sie sich mit jedem dieser Codes einmal anmelden. Bewahren Sie sie sicher auf: Sie werden nur jetzt angezeigt.",
   'mfa.noFactor': "Dieses Konto kann den zweiten Anmeldeschritt nicht abschließen: Es hat keine bestätigte E-Mail-Adresse. Wenden Sie sich an Ihren Administrator.",
+  'mfa.passkeyOtherHost': "Ihr Passkey gehört zu einer anderen Adresse dieser Anmeldeseite und funktioniert nur dort. Melden Sie sich dort an oder verwenden Sie einen Wiederherstellungscode; andernfalls wenden Sie sich an Ihren Administrator.",
   'mfa.codeWrong': "Dieser Code ist nicht richtig. Bitte versuchen Sie es erneut.",
   'mfa.codeUsed': "Dieser Code wurde bereits verwendet. Warten Sie, bis Ihre App einen neuen anzeigt.",
   'mfa.locked': "Zu viele falsche Codes. Versuchen Sie es später erneut.",

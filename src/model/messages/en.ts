@@ -120,6 +120,7 @@ export const en = {
   'mfa.codesHeading': "Save your recovery codes",
   'mfa.codesIntro': "If you lose your device, each of these codes lets you sign in once. Keep them somewhere safe: they are shown only now.",
   'mfa.noFactor': "This account cannot complete the second sign-in step: it has no verified e-mail address. Contact your administrator.",
+  'mfa.passkeyOtherHost': "Your passkey belongs to another address of this sign-in page and works only there. Sign in there, or use a recovery code; otherwise contact your administrator.",
   'mfa.codeWrong': "That code is not right. Please try again.",
   'mfa.codeUsed': "That code was already used. Wait for your app to show a new one.",
   'mfa.locked': "Too many wrong codes. Try again later.",

@@ -117,6 +117,7 @@ export const es: Catalogue = {
   'mfa.codesHeading': "Guarde sus códigos de recuperación",
   'mfa.codesIntro': "Si pierde su dispositivo, cada uno de estos códigos le permite iniciar sesión una vez. Guárdelos en un lugar seguro: solo se muestran ahora.",
   'mfa.noFactor': "Esta cuenta no puede completar el segundo paso de inicio de sesión: no tiene una dirección de correo verificada. Póngase en contacto con su administrador.",
+  'mfa.passkeyOtherHost': "Su clave de acceso pertenece a otra dirección de esta página de inicio de sesión y solo funciona allí. Inicie sesión allí o use un código de recuperación; si no, póngase en contacto con su administrador.",
   'mfa.codeWrong': "Ese código no es correcto. Inténtelo de nuevo.",
   'mfa.codeUsed': "Ese código ya se ha usado. Espere a que su aplicación muestre uno nuevo.",
   'mfa.locked': "Demasiados códigos incorrectos. Inténtelo más tarde.",

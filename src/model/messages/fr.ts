@@ -117,6 +117,7 @@ export const fr: Catalogue = {
   'mfa.codesHeading': "Conservez vos codes de récupération",
   'mfa.codesIntro': "Si vous perdez votre appareil, chacun de ces codes vous permet de vous connecter une fois. Conservez-les en lieu sûr : ils ne sont affichés que maintenant.",
   'mfa.noFactor': "Ce compte ne peut pas terminer la seconde étape de connexion : il n'a pas d'adresse e-mail vérifiée. Contactez votre administrateur.",
+  'mfa.passkeyOtherHost': "Votre clé d'accès appartient à une autre adresse de cette page de connexion et ne fonctionne que là. Connectez-vous là-bas ou utilisez un code de récupération ; sinon, contactez votre administrateur.",
   'mfa.codeWrong': "Ce code n'est pas correct. Veuillez réessayer.",
   'mfa.codeUsed': "Ce code a déjà été utilisé. Attendez que votre application en affiche un nouveau.",
   'mfa.locked': "Trop de codes erronés. Réessayez plus tard.",

@@ -117,6 +117,7 @@ export const nl: Catalogue = {
   'mfa.codesHeading': "Bewaar uw herstelcodes",
   'mfa.codesIntro': "Als u uw apparaat kwijtraakt, kunt u zich met elk van deze codes één keer aanmelden. Bewaar ze op een veilige plek: ze worden alleen nu getoond.",
   'mfa.noFactor': "Dit account kan de tweede aanmeldstap niet voltooien: het heeft geen geverifieerd e-mailadres. Neem contact op met uw beheerder.",
+  'mfa.passkeyOtherHost': "Uw passkey hoort bij een ander adres van deze aanmeldpagina en werkt alleen daar. Meld u daar aan of gebruik een herstelcode; neem anders contact op met uw beheerder.",
   'mfa.codeWrong': "Die code klopt niet. Probeer het opnieuw.",
   'mfa.codeUsed': "Die code is al gebruikt. Wacht tot uw app een nieuwe toont.",
   'mfa.locked': "Te veel onjuiste codes. Probeer het later opnieuw.",

@@ -21,10 +21,10 @@ const APP_TOKEN_SECONDS = 3600;
  */
 export async function clientCredentialsGrant(req: TokenRequest): Promise<TokenResponse> {
   const { deps, tenant, params } = req;
-  const app = req.client.app;
-  if (app.type !== 'daemon') {
+  if (req.client.registration.type !== 'daemon') {
     throw new OAuthError('unauthorized_client', 'Only daemon applications may use the client credentials grant.');
   }
+  const app = req.client.as('confidential');
   const scopes = parseScope(required(params, 'scope'));
   if (scopes.length !== 1) throw new OAuthError('invalid_scope', "Ask for exactly one scope of the form '{identifier-uri}/.default'.");
   const parts = splitApiScope(scopes[0]!);
@@ -47,7 +47,7 @@ export async function clientCredentialsGrant(req: TokenRequest): Promise<TokenRe
     throw new OAuthError('invalid_scope', guest ? `No administrator of this tenant consented to a role on '${parts.identifierUri}' for the application.` : `The application has no role granted on '${parts.identifierUri}'.`);
   }
 
-  const { keys, iss, org } = await signingFor(deps, tenant, app, req.policy.id, api.clientId);
+  const { keys, iss, org } = await signingFor(deps, tenant, app, req.policy.id, req.site, api.clientId);
   const iat = Math.floor(deps.clock.now() / 1000);
   const accessToken = await signJwt(keys, 'at+jwt', appAccessTokenClaims({ iss, aud: api.clientId, iat, exp: iat + APP_TOKEN_SECONDS }, app.clientId, roles, scopes[0]!, randomUUID(), org));
   return { token_type: 'Bearer', access_token: accessToken, expires_in: APP_TOKEN_SECONDS, not_before: iat, scope: scopes[0]! };

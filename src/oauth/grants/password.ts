@@ -16,10 +16,11 @@ const RESPONSE_TYPES = new Set(['token', 'id_token token', 'token id_token']);
  */
 export async function passwordGrant(req: TokenRequest): Promise<TokenResponse> {
   const { deps, tenant, policy, params } = req;
-  const app = req.client.app;
-  if (!app.allowRopc) {
+  if (!req.client.registration.allowRopc) {
     throw new OAuthError('unauthorized_client', 'The resource owner password credentials flow is not enabled for this application.', { b2cCode: B2C_CODES.ropcNotEnabled });
   }
+  // B2C's ROPC is a public client's flow ("allow public client flows"): no secret.
+  const app = req.client.as('public', 'the password grant is a public client flow');
   if (policy.kind !== 'ropc') {
     throw new OAuthError('unauthorized_client', `The policy '${policy.id}' is not a resource owner password credentials policy.`, { b2cCode: B2C_CODES.ropcNotEnabled });
   }
@@ -57,7 +58,7 @@ export async function passwordGrant(req: TokenRequest): Promise<TokenResponse> {
   }
   const now = deps.clock.now();
   const grant: UserGrant = { policyId: policy.id, scopes, authTime: Math.floor(now / 1000), idp: 'local', newUser: false, clientInfo: param(params, 'client_info') === '1' };
-  const out = await userTokenResponse(deps, { tenant, policy, client: app, user: outcome.user, grant, family: newFamily(policy, app, now, null), includeNonce: false, now, clientInfo: grant.clientInfo });
+  const out = await userTokenResponse(deps, { tenant, policy, client: app, platform: 'publicClient', user: outcome.user, grant, family: newFamily(policy, 'publicClient', now, null), includeNonce: false, now, clientInfo: grant.clientInfo, site: req.site });
   if (out.refreshRecord) await deps.store.createRefreshToken(out.refreshRecord);
   return out.body;
 }

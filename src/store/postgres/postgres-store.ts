@@ -3,13 +3,13 @@ import pg from 'pg';
 import { postgresMigrationsDir } from '../../paths.js';
 import { normalizeEmail, normalizeSignInName } from '../normalize.js';
 import {
-  APPS, AUDIT, AUTHENTICATORS, EMAIL_DOMAINS, ENTERPRISE_APPS, PERMISSIONS, USER_ROLES, CODES, CONSENTS, FAMILIES, GRANTS, IDENTITIES, JOURNEYS, KEYS, OUTBOX, PROFILE, REPLACED_USER_COLUMNS, ROTATION, SESSIONS, SESSION_CLIENTS, SIGN_IN, TENANTS, TENANT_SECRETS, TENANT_SETTINGS, USERS,
+  APPS, APP_SETTINGS, AUDIT, AUTHENTICATORS, EMAIL_DOMAINS, ENTERPRISE_APPS, PERMISSIONS, USER_ROLES, CODES, CONSENTS, FAMILIES, GRANTS, IDENTITIES, JOURNEYS, KEYS, OUTBOX, PROFILE, REPLACED_USER_COLUMNS, ROTATION, SESSIONS, SESSION_CLIENTS, SIGN_IN, TENANTS, TENANT_DOMAINS, TENANT_SECRETS, TENANT_SETTINGS, USERS,
   SAML_APP_COLUMNS, samlAppValues, toSamlApp,
   num, storedUsers, toJoinedUser, str, toAuditEvent, toCounter, toFamily, toOutboxMessage, toScopeDescriptions, toThrottle, type Row,
 } from '../rows.js';
 import { EXPIRING, ON_CONFLICT, endSessionsSql, hitCounterSql, insertSql, purgeSql, revokeFamiliesSql, setThrottleSql, updateSql, userQuerySql, type Placeholder } from '../schema.js';
 import { StoreConflictError, type AuditFilter, type CodeRedemption, type ConfigChange, type ImportWrite, type ImportWriteOutcome, type MigrationResult, type RefreshRotation, type RefreshTokenRef, type StoreEngine, type UserQuery } from '../store.js';
-import type { App, AppPermission, DirectoryRole, EmailDomain, EnterpriseApp, SamlApp, AppSecret, AppGrant, AuditEvent, AuthCodeRecord, Authenticator, AuthenticatorKind, Consent, ImportedUser, JourneyRecord, LoginThrottle, OutboxMessage, RefreshTokenRecord, SessionClient, SigningKey, SignInType, SsoSession, Tenant, TenantSecret, TenantSettings, User, UserIdentity, UserProfileUpdate } from '../../model/entities.js';
+import type { App, AppPermission, DirectoryRole, EmailDomain, EnterpriseApp, SamlApp, AppSecret, AppGrant, AuditEvent, AuthCodeRecord, Authenticator, AuthenticatorKind, Consent, ImportedUser, JourneyRecord, LoginThrottle, OutboxMessage, RefreshTokenRecord, SessionClient, SigningKey, SignInType, SsoSession, Tenant, TenantDomain, TenantSecret, TenantSettings, User, UserIdentity, UserProfileUpdate } from '../../model/entities.js';
 import { migratePostgres } from './migrate.js';
 import { TurnBatch, uniqueRounds } from './turn-batch.js';
 
@@ -19,6 +19,8 @@ const $: Placeholder = (n) => `$${n}`;
 const SQL = {
   insertTenant: insertSql(TENANTS, $),
   insertApp: insertSql(APPS, $),
+  setAppSettings: updateSql('apps', APP_SETTINGS.names, ['tenant_id', 'client_id'], $),
+  insertTenantDomain: insertSql(TENANT_DOMAINS, $),
   insertSamlApp: insertSql(SAML_APP_COLUMNS, $),
   insertGrant: insertSql(GRANTS, $, ON_CONFLICT.ignore),
   setTenantSecret: insertSql(TENANT_SECRETS, $, ON_CONFLICT.tenantSecret),
@@ -96,7 +98,7 @@ const statementNames = new Map<string, string>();
 
 /**
  * The channel instances tell each other about changes on. Payload: a tenant id (or '*') for a change
- * of its settings or keys; `apps:` or `users:` before it for its apps or users.
+ * of its settings or keys; `apps:`, `users:` or `domains:` before it for its apps, users or custom domains.
  */
 const CHANNEL = 'latchkey_config';
 const UNIQUE_VIOLATION = '23505';
@@ -106,8 +108,8 @@ function payloadOf(change: ConfigChange): string {
   return change.what === 'tenant' ? change.tenantId : `${change.what}:${change.tenantId}`;
 }
 function changeOf(payload: string): ConfigChange {
-  const m = /^(apps|users):(.*)$/s.exec(payload);
-  return m ? { what: m[1] as 'apps' | 'users', tenantId: m[2]! } : { what: 'tenant', tenantId: payload || '*' };
+  const m = /^(apps|users|domains):(.*)$/s.exec(payload);
+  return m ? { what: m[1] as 'apps' | 'users' | 'domains', tenantId: m[2]! } : { what: 'tenant', tenantId: payload || '*' };
 }
 
 function pgCode(err: unknown): string | undefined {
@@ -308,6 +310,23 @@ export class PostgresStore implements StoreEngine {
   }
 
   // tenant secrets
+  // tenant domains
+  async addTenantDomain(d: TenantDomain): Promise<void> {
+    try {
+      await this.run(SQL.insertTenantDomain, TENANT_DOMAINS.values(d));
+    } catch (err) {
+      if (pgCode(err) === UNIQUE_VIOLATION) throw new StoreConflictError(`the host ${d.host} is already in use`);
+      throw err;
+    }
+  }
+  async removeTenantDomain(tenantId: string, host: string): Promise<boolean> {
+    return (await this.run('DELETE FROM tenant_domains WHERE tenant_id = $1 AND host = $2', [tenantId, host])) > 0;
+  }
+  async listTenantDomains(tenantId?: string): Promise<TenantDomain[]> {
+    const rows = tenantId === undefined ? await this.rows('SELECT * FROM tenant_domains ORDER BY host COLLATE "C"') : await this.rows('SELECT * FROM tenant_domains WHERE tenant_id = $1 ORDER BY host COLLATE "C"', [tenantId]);
+    return rows.map(TENANT_DOMAINS.read);
+  }
+
   async setTenantSecret(t: TenantSecret): Promise<void> {
     await this.run(SQL.setTenantSecret, TENANT_SECRETS.values(t));
   }
@@ -369,8 +388,19 @@ export class PostgresStore implements StoreEngine {
     const row = await this.one('SELECT * FROM apps WHERE tenant_id = $1 AND identifier_uri = $2', [tenantId, identifierUri]);
     return row && APPS.read(row);
   }
-  async setAppUris(tenantId: string, clientId: string, redirectUris: string[], postLogoutRedirectUris: string[]): Promise<void> {
-    await this.run('UPDATE apps SET redirect_uris = $1, post_logout_redirect_uris = $2 WHERE tenant_id = $3 AND client_id = $4', [APPS.value('redirectUris', redirectUris), APPS.value('postLogoutRedirectUris', postLogoutRedirectUris), tenantId, clientId]);
+  async updateApp(tenantId: string, clientId: string, change: (app: App) => App): Promise<App | undefined> {
+    try {
+      return await this.tx(async (c) => {
+        const row = await this.one('SELECT * FROM apps WHERE tenant_id = $1 AND client_id = $2 FOR UPDATE', [tenantId, clientId], c);
+        if (!row) return undefined;
+        const next = change(APPS.read(row));
+        await this.run(SQL.setAppSettings, [...APP_SETTINGS.values(next), tenantId, clientId], c);
+        return next;
+      });
+    } catch (err) {
+      if (pgCode(err) === UNIQUE_VIOLATION) throw new StoreConflictError('an app with this identifier URI already exists');
+      throw err;
+    }
   }
   async updateAppSecrets(tenantId: string, clientId: string, change: (secrets: AppSecret[]) => AppSecret[]): Promise<AppSecret[] | undefined> {
     return this.tx(async (c) => {

@@ -3,10 +3,10 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { migrationsDir } from '../../paths.js';
 import { StoreConflictError, type AuditFilter, type CodeRedemption, type ConfigChange, type ImportWrite, type ImportWriteOutcome, type MigrationResult, type RefreshRotation, type RefreshTokenRef, type StoreEngine, type UserQuery } from '../store.js';
-import type { App, AppPermission, DirectoryRole, EmailDomain, EnterpriseApp, SamlApp, AppSecret, AppGrant, AuthCodeRecord, Authenticator, AuthenticatorKind, Consent, AuditEvent, ImportedUser, LoginThrottle, TenantSettings, JourneyRecord, OutboxMessage, UserProfileUpdate, RefreshTokenRecord, SessionClient, SigningKey, SignInType, SsoSession, Tenant, TenantSecret, User, UserIdentity } from '../../model/entities.js';
+import type { App, AppPermission, DirectoryRole, EmailDomain, EnterpriseApp, SamlApp, AppSecret, AppGrant, AuthCodeRecord, Authenticator, AuthenticatorKind, Consent, AuditEvent, ImportedUser, LoginThrottle, TenantSettings, JourneyRecord, OutboxMessage, UserProfileUpdate, RefreshTokenRecord, SessionClient, SigningKey, SignInType, SsoSession, Tenant, TenantDomain, TenantSecret, User, UserIdentity } from '../../model/entities.js';
 import { normalizeEmail, normalizeSignInName } from '../normalize.js';
 import {
-  APPS, AUDIT, AUTHENTICATORS, EMAIL_DOMAINS, ENTERPRISE_APPS, PERMISSIONS, USER_ROLES, CODES, CONSENTS, FAMILIES, GRANTS, IDENTITIES, JOURNEYS, KEYS, OUTBOX, PROFILE, REPLACED_USER_COLUMNS, ROTATION, SESSIONS, SESSION_CLIENTS, SIGN_IN, TENANTS, TENANT_SECRETS, TENANT_SETTINGS, USERS,
+  APPS, APP_SETTINGS, AUDIT, AUTHENTICATORS, EMAIL_DOMAINS, ENTERPRISE_APPS, PERMISSIONS, USER_ROLES, CODES, CONSENTS, FAMILIES, GRANTS, IDENTITIES, JOURNEYS, KEYS, OUTBOX, PROFILE, REPLACED_USER_COLUMNS, ROTATION, SESSIONS, SESSION_CLIENTS, SIGN_IN, TENANTS, TENANT_DOMAINS, TENANT_SECRETS, TENANT_SETTINGS, USERS,
   SAML_APP_COLUMNS, samlAppValues, toSamlApp,
   storedUsers, toAuditEvent, toCounter, toFamily, toOutboxMessage, toRefresh, toScopeDescriptions, toThrottle, type Row,
 } from '../rows.js';
@@ -205,7 +205,7 @@ export class SqliteStore implements StoreEngine {
       app: db.prepare('SELECT * FROM apps WHERE tenant_id = ? AND client_id = ?'),
       appAnyTenant: db.prepare('SELECT * FROM apps WHERE client_id = ?'),
       apps: db.prepare('SELECT * FROM apps WHERE tenant_id = ? ORDER BY created_at, name'),
-      setAppUris: db.prepare('UPDATE apps SET redirect_uris = ?, post_logout_redirect_uris = ? WHERE tenant_id = ? AND client_id = ?'),
+      setAppSettings: db.prepare(updateSql('apps', APP_SETTINGS.names, ['tenant_id', 'client_id'], q)),
       appByIdentifier: db.prepare('SELECT * FROM apps WHERE tenant_id = ? AND identifier_uri = ?'),
       insertScope: db.prepare(`INSERT INTO app_scopes (api_client_id, name, description, admin_consent) VALUES (?, ?, ?, ?) ${ON_CONFLICT.scope}`),
       adminScopes: db.prepare('SELECT name FROM app_scopes WHERE api_client_id = ? AND admin_consent = 1 ORDER BY name').pluck(),
@@ -228,6 +228,10 @@ export class SqliteStore implements StoreEngine {
       insertUserRole: insert(USER_ROLES, ON_CONFLICT.ignore),
       deleteUserRole: db.prepare('DELETE FROM user_directory_roles WHERE tenant_id = ? AND user_id = ? AND role = ?'),
       scopeDescriptions: db.prepare('SELECT name, description FROM app_scopes WHERE api_client_id = ? AND description IS NOT NULL'),
+      insertTenantDomain: insert(TENANT_DOMAINS),
+      deleteTenantDomain: db.prepare('DELETE FROM tenant_domains WHERE tenant_id = ? AND host = ?'),
+      tenantDomains: db.prepare('SELECT * FROM tenant_domains WHERE tenant_id = ? ORDER BY host'),
+      allTenantDomains: db.prepare('SELECT * FROM tenant_domains ORDER BY host'),
       scopes: db.prepare('SELECT name FROM app_scopes WHERE api_client_id = ? ORDER BY name').pluck(),
       insertRole: db.prepare(`INSERT INTO app_roles (api_client_id, name) VALUES (?, ?) ${ON_CONFLICT.ignore}`),
       roles: db.prepare('SELECT name FROM app_roles WHERE api_client_id = ? ORDER BY name').pluck(),
@@ -446,8 +450,19 @@ export class SqliteStore implements StoreEngine {
     const row = this.s.appByIdentifier.get(tenantId, identifierUri) as Row | undefined;
     return row && APPS.read(row);
   }
-  async setAppUris(tenantId: string, clientId: string, redirectUris: string[], postLogoutRedirectUris: string[]): Promise<void> {
-    this.s.setAppUris.run(APPS.value('redirectUris', redirectUris), APPS.value('postLogoutRedirectUris', postLogoutRedirectUris), tenantId, clientId);
+  async updateApp(tenantId: string, clientId: string, change: (app: App) => App): Promise<App | undefined> {
+    try {
+      return this.db.transaction(() => {
+        const current = this.s.app.get(tenantId, clientId) as Row | undefined;
+        if (current === undefined) return undefined;
+        const next = change(APPS.read(current));
+        this.s.setAppSettings.run(...APP_SETTINGS.values(next), tenantId, clientId);
+        return next;
+      })();
+    } catch (err) {
+      if (isUniqueViolation(err)) throw new StoreConflictError('an app with this identifier URI already exists');
+      throw err;
+    }
   }
   async updateAppSecrets(tenantId: string, clientId: string, change: (secrets: AppSecret[]) => AppSecret[]): Promise<AppSecret[] | undefined> {
     return this.db.transaction(() => {
@@ -465,6 +480,22 @@ export class SqliteStore implements StoreEngine {
   async adminConsentScopes(apiClientId: string): Promise<string[]> {
     return this.s.adminScopes.all(apiClientId) as string[];
   }
+  // tenant domains
+  async addTenantDomain(d: TenantDomain): Promise<void> {
+    try {
+      this.s.insertTenantDomain.run(TENANT_DOMAINS.values(d));
+    } catch (err) {
+      if (isUniqueViolation(err)) throw new StoreConflictError(`the host ${d.host} is already in use`);
+      throw err;
+    }
+  }
+  async removeTenantDomain(tenantId: string, host: string): Promise<boolean> {
+    return this.s.deleteTenantDomain.run(tenantId, host).changes > 0;
+  }
+  async listTenantDomains(tenantId?: string): Promise<TenantDomain[]> {
+    return ((tenantId === undefined ? this.s.allTenantDomains.all() : this.s.tenantDomains.all(tenantId)) as Row[]).map(TENANT_DOMAINS.read);
+  }
+
   async listAppScopes(apiClientId: string): Promise<string[]> {
     return this.s.scopes.all(apiClientId) as string[];
   }

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Clock } from '../../model/clock.js';
 import type { Policy } from '../../model/policy.js';
+import { isOwnHostOf, type Site } from '../../model/site.js';
 import { OutboundError, type OutboundClient, type OutboundResponse } from '../../outbound/outbound-client.js';
 import { type ApiPage } from '../pages/api-page.js';
 import { API_DATA_NAME } from '../../model/page-layout.js';
@@ -25,6 +26,7 @@ export interface RenderedPage {
 
 export interface PageLayoutOptions {
   policiesDir: string;
+  /** LATCHKEY_BASE_URL: where `latchkey policy validate` resolves a file template's assets. */
   baseUrl: string;
   logger: Logger;
   clock: Clock;
@@ -66,12 +68,18 @@ export class PageLayouts {
     this.maxBytes = o.maxBytes ?? 1024 * 1024;
   }
 
-  async render(p: { tenantSlug: string; policy: Policy | undefined; page: ApiPage; locale: string }): Promise<RenderedPage> {
+  /**
+   * The page in its policy's layout. `site` is where the browser is: a file template's assets are served
+   * from that host, and the template's scripts (`javaScript: true`) run only on a host of the tenant's
+   * own; on the shared host, where every tenant's pages share one origin, they are dropped.
+   */
+  async render(p: { tenantSlug: string; tenantId: string; policy: Policy | undefined; page: ApiPage; locale: string; site: Site }): Promise<RenderedPage> {
     const theme = p.policy?.ui.theme;
     const layout = p.policy?.ui.pageLayouts?.[p.page.pageType];
     if (!layout) return { html: defaultDocument(p.page, { lang: p.locale, theme }) };
     const location = templateLocation(layout.template, p.locale);
-    const template = await this.get(p.tenantSlug, location, layout.javaScript, p.page.pageType);
+    const javaScript = layout.javaScript && isOwnHostOf(p.site, p.tenantId);
+    const template = await this.get(p.tenantSlug, location, javaScript, p.page.pageType, p.site.baseUrl);
     if (!template) return { html: defaultDocument(p.page, { lang: p.locale, theme }) };
     return {
       html: template.before.replace(template.langToken, p.locale) + p.page.content.value + template.after,
@@ -88,7 +96,7 @@ export class PageLayouts {
     if (problem) return problem;
     try {
       const location = templateLocation(template, locale);
-      const { text, baseUrl } = await this.load(tenantSlug, location);
+      const { text, baseUrl } = await this.load(tenantSlug, location, this.o.baseUrl);
       sanitizeTemplate(text, { baseUrl, javaScript });
       return undefined;
     } catch (err) {
@@ -96,14 +104,15 @@ export class PageLayouts {
     }
   }
 
-  private async get(tenantSlug: string, location: TemplateLocation, javaScript: boolean, pageType: ApiPage['pageType']): Promise<SanitizedTemplate | undefined> {
+  private async get(tenantSlug: string, location: TemplateLocation, javaScript: boolean, pageType: ApiPage['pageType'], siteUrl: string): Promise<SanitizedTemplate | undefined> {
     const where = location.kind === 'url' ? location.url : `${tenantSlug}/${location.path}`;
-    const key = `${pageType} ${javaScript ? 'js' : 'nojs'} ${location.kind} ${where}`;
+    // A file template's asset URLs are written with the host the page is served on.
+    const key = `${pageType} ${javaScript ? 'js' : 'nojs'} ${location.kind} ${where}${location.kind === 'file' ? ` ${siteUrl}` : ''}`;
     let entry = this.cache.get(key);
     if (entry && entry.expiresAt <= this.o.clock.now() && !entry.pending) entry = undefined;
     if (!entry) {
       const fresh: Entry = { expiresAt: Number.POSITIVE_INFINITY };
-      fresh.pending = this.fill(fresh, tenantSlug, location, javaScript, pageType, where);
+      fresh.pending = this.fill(fresh, tenantSlug, location, javaScript, pageType, where, siteUrl);
       this.remember(key, fresh);
       entry = fresh;
     }
@@ -111,9 +120,9 @@ export class PageLayouts {
     return entry.template;
   }
 
-  private async fill(entry: Entry, tenantSlug: string, location: TemplateLocation, javaScript: boolean, pageType: ApiPage['pageType'], where: string): Promise<void> {
+  private async fill(entry: Entry, tenantSlug: string, location: TemplateLocation, javaScript: boolean, pageType: ApiPage['pageType'], where: string, siteUrl: string): Promise<void> {
     try {
-      const { text, baseUrl } = await this.load(tenantSlug, location);
+      const { text, baseUrl } = await this.load(tenantSlug, location, siteUrl);
       entry.template = sanitizeTemplate(text, { baseUrl, javaScript, apiAttributes: { 'data-name': API_DATA_NAME[pageType] } });
       if (entry.template.removed.length > 0) this.o.logger.info({ template: where, removed: [...new Set(entry.template.removed)] }, 'page layout: elements removed');
       entry.expiresAt = this.o.clock.now() + this.ttlMs;
@@ -133,7 +142,7 @@ export class PageLayouts {
     while (this.cache.size > this.maxEntries) this.cache.delete(this.cache.keys().next().value!);
   }
 
-  private async load(tenantSlug: string, location: TemplateLocation): Promise<{ text: string; baseUrl: string }> {
+  private async load(tenantSlug: string, location: TemplateLocation, siteUrl: string): Promise<{ text: string; baseUrl: string }> {
     if (location.kind === 'file') {
       const problem = checkTemplateLocation(location.path);
       if (problem) throw new TemplateError(`${location.path} ${problem}`);
@@ -141,7 +150,7 @@ export class PageLayouts {
         throw new TemplateError(`cannot read ${location.path} (${err.code ?? 'error'})`);
       });
       if (Buffer.byteLength(text) > this.maxBytes) throw new TemplateError(`${location.path} is larger than ${this.maxBytes} bytes`);
-      return { text, baseUrl: `${this.o.baseUrl}${LAYOUT_ASSETS_PATH}/${tenantSlug}/${location.path}` };
+      return { text, baseUrl: `${siteUrl}${LAYOUT_ASSETS_PATH}/${tenantSlug}/${location.path}` };
     }
     return this.fetchTemplate(location.url);
   }

@@ -1,0 +1,44 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { Site } from '../model/site.js';
+import type { Deps } from '../services/deps.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Where the request came in: the shared host, or a tenant's own (set before routing). */
+    site: Site;
+  }
+}
+
+const PROBES = new Set(['/health', '/healthz', '/readyz', '/metrics']);
+
+/** A Host header's value as a host name and an optional port (IPv6 literals and oddities are the shared host's). */
+const HOST = /^([a-z0-9.-]{1,253})(?::(\d{1,5}))?$/;
+
+/**
+ * Finds the site of every request before it is routed. The host is the `Host` header (or, from a proxy
+ * LATCHKEY_TRUST_PROXY names, `X-Forwarded-Host`: Fastify's `request.host`). A host that is a tenant's
+ * own (custom domain, host pattern) makes the request that tenant's: its URLs are written with the host
+ * as the request wrote it, port included. Any other host gets LATCHKEY_BASE_URL: a Host header nobody
+ * registered never makes its way into an issuer, an endpoint or a redirect.
+ */
+export function registerSites(app: FastifyInstance, deps: Deps): void {
+  const shared: Site = Object.freeze({ baseUrl: deps.config.baseUrl });
+  // Never below the shared host's scheme: behind a proxy that terminates TLS but is not trusted to say
+  // so, the request arrives as http although the browser used https.
+  const sharedScheme = new URL(deps.config.baseUrl).protocol;
+  app.decorateRequest('site', null as unknown as Site);
+  app.addHook('onRequest', async (req) => {
+    // Probes answer whatever the host, and without the database (liveness must not depend on it).
+    req.site = PROBES.has(req.url.split('?', 1)[0]!) ? shared : await siteOf(req);
+  });
+
+  async function siteOf(req: FastifyRequest): Promise<Site> {
+    const host = req.host.toLowerCase();
+    const m = HOST.exec(host);
+    if (!m) return shared;
+    const tenant = await deps.tenants.forHost(m[1]!);
+    if (!tenant) return shared;
+    const scheme = req.protocol === 'https' ? 'https:' : sharedScheme;
+    return { baseUrl: `${scheme}//${host}`, tenantId: tenant.id };
+  }
+}
