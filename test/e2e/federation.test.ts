@@ -161,7 +161,7 @@ describe('federated sign-in with node-oidc-provider', () => {
     await again.context.close();
 
     const user = await here.deps.store.findUser(here.tenant.id, first.oid as string);
-    expect(user?.signInName).toBeNull();
+    expect(user?.localIdentities).toEqual([]);
     expect(await here.deps.store.listUserIdentities(here.tenant.id, user!.id)).toEqual([{ issuer: 'contoso.example', issuerAssignedId: 'ada' }]);
     const audit = await here.deps.store.listAuditEvents({ tenantId: here.tenant.id });
     expect(audit.some((e) => e.event === 'federated_signin' && e.outcome === 'success' && e.subject === user!.id)).toBe(true);

@@ -193,12 +193,14 @@ describe('Graph users API', () => {
     const weak = await graphError(writer.api('/users').post({ displayName: 'Weak', identities: [{ signInType: 'userName', issuer: 'demo.onmicrosoft.com', issuerAssignedId: 'weak' }], passwordProfile: { password: 'short', forceChangePasswordNextSignIn: false } }));
     expect([weak.statusCode, weak.code]).toEqual([400, 'Request_BadRequest']);
     expect(weak.message).toContain('password complexity');
-    const forced = await graphError(writer.api('/users').post({ displayName: 'F', identities: [{ signInType: 'userName', issuer: 'demo.onmicrosoft.com', issuerAssignedId: 'f' }], passwordProfile: { password: 'Str0ng-Passw0rd', forceChangePasswordNextSignIn: true } }));
-    expect(forced.message).toContain('forceChangePasswordNextSignIn must be false');
+    const withMfa = await graphError(writer.api('/users').post({ displayName: 'F', identities: [{ signInType: 'userName', issuer: 'demo.onmicrosoft.com', issuerAssignedId: 'f' }], passwordProfile: { password: 'Str0ng-Passw0rd', forceChangePasswordNextSignInWithMfa: true } }));
+    expect(withMfa.message).toContain('forceChangePasswordNextSignInWithMfa is not available');
     const taken = await graphError(writer.api('/users').post({ displayName: 'Dup', identities: [{ signInType: 'emailAddress', issuer: 'demo.onmicrosoft.com', issuerAssignedId: 'jane.smith@example.com' }], passwordProfile: { password: 'Str0ng-Passw0rd' } }));
     expect(taken.message).toContain('Another object with the same value for property identities already exists.');
-    const orderby = await graphError(reader.api('/users').orderby('displayName').get());
+    const orderby = await graphError(reader.api('/users').orderby('surname').get());
     expect([orderby.statusCode, orderby.code]).toEqual([400, 'Request_UnsupportedQuery']);
+    const count = await graphError(reader.api('/users').count(true).get());
+    expect([count.statusCode, count.message]).toEqual([400, "$count needs the request header 'ConsistencyLevel: eventual' (Graph's advanced queries)."]);
     const filter = await graphError(reader.api('/users').filter("endswith(mail,'@example.com')").get());
     expect([filter.statusCode, filter.code]).toEqual([400, 'Request_UnsupportedQuery']);
     const select = await graphError(reader.api('/users').select('officeLocation').get());
