@@ -44,8 +44,9 @@ const common = {
   /** What `domain_hint` may name the provider by (default: the preset's domain, or its id). */
   domainHint: domain.optional(),
   /**
-   * The issuer of its users' identities and the `idp` claim (default: what B2C stores for a preset,
-   * the issuer's host for a generic provider): set it to what the B2C export's identities show.
+   * The issuer of its users' identities and the `idp` claim (default: the domainHint when given, else
+   * what B2C stores for a preset, or the issuer's host for a generic provider): set it to what the B2C
+   * export's identities show.
    */
   identityIssuer: identityIssuer.optional(),
   /** Treat the upstream's email address as verified even without `email_verified` (Keycloak's "Trust Email"). */
@@ -237,7 +238,8 @@ function resolveProvider(p: ProviderConfig, i: number, folder: string, file: str
   const preset = p.type === 'oidc' || p.type === 'oauth2' ? undefined : presets[p.type];
   const clientSecret = 'clientSecret' in p ? readSecret(p.clientSecret, env, `${at}.clientSecret`, file, problems) : undefined;
   const domain = p.domainHint ?? preset?.domain ?? p.id;
-  const issuer = p.identityIssuer ?? defaultIdentityIssuer(p, preset);
+  // A domain hint the file gives was its identities' issuer before identityIssuer existed, and stays so.
+  const issuer = p.identityIssuer ?? p.domainHint ?? defaultIdentityIssuer(p, preset);
   const base: IdentityProvider = {
     id: p.id,
     tenant: basename(folder),
@@ -304,9 +306,10 @@ function resolveProvider(p: ProviderConfig, i: number, folder: string, file: str
 }
 
 /**
- * The issuer of a provider's identities when the file names none: what B2C stores for a preset (its
- * domain, Apple's https://appleid.apple.com, an Entra ID tenant's issuer URL), a generic provider's
- * issuer host (the discovery document's, or the authorization server's for plain OAuth 2.0).
+ * The issuer of a provider's identities when the file names neither it nor a domain hint: what B2C
+ * stores for a preset (its domain, Apple's https://appleid.apple.com, an Entra ID tenant's issuer URL),
+ * a generic provider's issuer host (the discovery document's, or the authorization server's for plain
+ * OAuth 2.0).
  */
 function defaultIdentityIssuer(p: Exclude<ProviderConfig, { type: 'saml' }>, preset: (typeof presets)[PresetType] | undefined): string {
   if (p.type === 'microsoft' && !['common', 'organizations', 'consumers'].includes(p.tenant.toLowerCase())) return `https://login.microsoftonline.com/${p.tenant}/v2.0`;
