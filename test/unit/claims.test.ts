@@ -73,7 +73,7 @@ describe('token claims', () => {
 
   it("lists the address, then the other addresses, in emails (a social account's are all in otherMails)", () => {
     const emails = policySchema.parse({ id: 'B2C_1_signin', kind: 'signIn', outputClaims: ['emails'] });
-    const noScope = { ...grant, scopes: { oidc: ['openid'], granted: ['openid'] } };
+    const noScope: UserGrant = { ...grant, scopes: { oidc: ['openid'], granted: ['openid'] } };
     expect(idTokenClaims(base, { ...user, otherMails: ['ada@work.example', 'ADA@example.com'] }, emails, noScope, {}).emails).toEqual(['ada@example.com', 'ada@work.example']);
     expect(idTokenClaims(base, { ...user, email: null, otherMails: ['ada@gmail.com'] }, emails, noScope, {}).emails).toEqual(['ada@gmail.com']);
     expect(idTokenClaims(base, { ...user, email: null, otherMails: [] }, emails, noScope, {})).not.toHaveProperty('emails');
