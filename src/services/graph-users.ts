@@ -85,6 +85,7 @@ export function userFromGraph(tenant: Tenant, input: unknown, now: number): From
   const otherMails: string[] = [];
   if (row.otherMails !== undefined && row.otherMails !== null) {
     if (!Array.isArray(row.otherMails)) return { error: 'otherMails must be an array of addresses' };
+    if (row.otherMails.length > 250) return { error: 'otherMails has more than 250 addresses' };
     for (const m of row.otherMails) {
       if (typeof m !== 'string' || !EMAIL.test(m.trim())) return { error: `otherMails: '${String(m)}' is not an email address` };
       if (!otherMails.some((o) => o.toLowerCase() === m.trim().toLowerCase())) otherMails.push(m.trim());

@@ -310,6 +310,26 @@ describe('federated sign-in with node-oidc-provider', () => {
     await context.close();
   });
 
+  it('finds a user stored under the issuer a provider had before identityIssuer (its id), and gives it the one it has now', async () => {
+    postal.accounts.set('olga', { email: 'olga@postal.example', email_verified: true, given_name: 'Olga' });
+    const { createFederatedUser } = await import('../../src/services/users.js');
+    const olga = await createFederatedUser(here.provision, here.tenant, { identity: { issuer: 'postal', issuerAssignedId: 'olga' }, email: 'olga@postal.example', emailVerified: true, givenName: 'Olga' }, { by: 'cli' });
+    const { context, page } = await newPage();
+    const flow = await startFlow('B2C_1_social');
+    await page.goto(flow.url.toString());
+    await page.getByRole('button', { name: 'Postal' }).click();
+    await signInAtOp(page, 'olga', postal);
+    const claims = (await finish(page, flow)).claims()!;
+    expect(claims.oid).toBe(olga.id);
+    expect(claims.newUser).toBeUndefined();
+    expect(claims.idp).toBe(new URL(postal.discoveryUrl).host);
+    expect(await here.deps.store.listUserIdentities(here.tenant.id, olga.id)).toEqual([
+      { issuer: 'postal', issuerAssignedId: 'olga' },
+      { issuer: new URL(postal.discoveryUrl).host, issuerAssignedId: 'olga' },
+    ]);
+    await context.close();
+  });
+
   it('shows a clear message within the timeout when a provider does not answer, and nothing is lost', async () => {
     const { context, page } = await newPage();
     const flow = await startFlow('B2C_1_social');
