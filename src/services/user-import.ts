@@ -173,15 +173,8 @@ function isPage(v: unknown): v is { value: unknown[] } {
   return v !== null && typeof v === 'object' && !Array.isArray(v) && Array.isArray((v as { value?: unknown }).value) && !('id' in v) && !('Id' in v);
 }
 
-/** The users of one JSON value of the file: a user, a page of users, or an array of either. */
-function* rowsOf(value: unknown, line: number, inArray: boolean): Generator<SourceRow> {
-  if (Array.isArray(value)) {
-    for (const [i, item] of value.entries()) {
-      if (isPage(item)) yield* rowsOf(item, i + 1, true);
-      else yield { line: inArray ? line : i + 1, ...(inArray ? { index: i } : {}), row: item };
-    }
-    return;
-  }
+/** The users of one JSON value at `line`: a user, or a page of users (each with its index in the page). */
+function* rowsOf(value: unknown, line: number): Generator<SourceRow> {
   if (isPage(value)) {
     for (const [i, item] of value.value.entries()) yield { line, index: i, row: item };
     return;
@@ -201,8 +194,9 @@ async function* readRows(file: string): AsyncGenerator<SourceRow> {
       throw invalid(`${file} is not valid JSON: ${(err as Error).message}`);
     }
     if (doc === null || typeof doc !== 'object') throw invalid(`${file}: expected users, a Graph list ({"value": [...]}) or PowerShell's ConvertTo-Json output`);
-    // An array of users or pages, a page, or one user (PowerShell's output for a single user).
-    for (const r of rowsOf(doc, 1, false)) yield r;
+    // An array of users or pages (each at its position), a page, or one user (PowerShell's output for a single user).
+    if (Array.isArray(doc)) for (const [i, item] of doc.entries()) yield* rowsOf(item, i + 1);
+    else yield* rowsOf(doc, 1);
     return;
   }
   const input = createReadStream(file, { encoding: enc.encoding, start: enc.skip });
@@ -222,7 +216,7 @@ async function* readRows(file: string): AsyncGenerator<SourceRow> {
       yield { line: n, raw: text, reason: 'a JSON array on one line: give one user or one Graph page per line' };
       continue;
     }
-    for (const r of rowsOf(value, n, true)) yield r;
+    yield* rowsOf(value, n);
   }
 }
 
