@@ -35,6 +35,13 @@ export interface Tenant {
   legacyRopc: LegacyRopc | null;
   /** B2C's extension attributes are named extension_<this>_<name> (the b2c-extensions-app's id, no hyphens). */
   extensionsAppId: string | null;
+  /**
+   * The B2C tenant's name when it differs from the slug (`contosob2c` of `contosob2c.onmicrosoft.com`):
+   * `{b2cName}.onmicrosoft.com` then names the tenant in URLs and issues its local identities.
+   */
+  b2cName: string | null;
+  /** Calls per second to the old identity provider's ROPC endpoint (just-in-time migration); null: the default. */
+  legacyRate: number | null;
 }
 
 /**
@@ -52,6 +59,8 @@ export interface TenantDomain {
 export interface TenantSettings {
   legacyRopc?: LegacyRopc | null;
   extensionsAppId?: string | null;
+  b2cName?: string | null;
+  legacyRate?: number | null;
 }
 
 /**
@@ -198,24 +207,43 @@ export interface AppGrant {
   name: string;
 }
 
-/** How a local account signs in (B2C's signInType of a local identity). */
+/** The local identities a password signs in with (B2C's signInType of a local identity). */
 export type SignInType = 'emailAddress' | 'userName';
 
+/** Every kind of local identity: a phone number signs in with a one-time code, never a password. */
+export type LocalSignInType = SignInType | 'phoneNumber';
+
+export const localSignInTypes: readonly LocalSignInType[] = ['emailAddress', 'userName', 'phoneNumber'];
+
 /**
- * A user as B2C models one: an optional local account (sign-in name + password) and identities at
- * upstream identity providers (`UserIdentity`). `email` is contact information and may be absent.
+ * A name the user signs in with here, issued by the tenant itself (B2C's identities of issuer
+ * `{tenant}.onmicrosoft.com`): an email address (its case kept), a user name, or a phone number (E.164).
+ */
+export interface LocalIdentity {
+  signInType: LocalSignInType;
+  issuerAssignedId: string;
+}
+
+/**
+ * A user as B2C models one: any number of local identities (an email address and a user name side by
+ * side, a phone number) sharing one password, and identities at upstream identity providers
+ * (`UserIdentity`). `email` is contact information and may be absent; `otherMails` are more addresses
+ * (B2C keeps a social account's address there).
  */
 export interface User {
   id: string;
   tenantId: string;
   email: string | null;
   emailVerified: boolean;
-  /** The local account's sign-in name, normalized; null when the user signs in only through identity providers. */
-  signInName: string | null;
-  signInType: SignInType | null;
+  /** The names the user signs in with here, in the order given; empty when the user signs in only upstream. */
+  localIdentities: LocalIdentity[];
+  /** More addresses of the user (Graph's `otherMails`): in the `emails` claim after `email`. */
+  otherMails: string[];
   passwordHash: string | null;
   /** Imported without a hash: the password is checked at the old identity provider at the first sign-in. */
   passwordAtLegacy: boolean;
+  /** The next sign-in with the password asks for a new one before any token (Graph's forceChangePasswordNextSignIn). */
+  mustChangePassword: boolean;
   givenName: string | null;
   familyName: string | null;
   displayName: string | null;
@@ -343,6 +371,13 @@ export interface OutboxMessage {
   body: string;
   transport: 'outbox' | 'smtp';
   createdAt: number;
+}
+
+/** What a user signs in with here: its local identities, and its contact email (Store.setUserSignIn). */
+export interface UserSignIn {
+  localIdentities: LocalIdentity[];
+  email: string | null;
+  emailVerified: boolean;
 }
 
 /** Profile fields a journey may change. */

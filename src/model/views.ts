@@ -20,7 +20,9 @@ export function tenantJson(t: Tenant, issuer: string) {
     default_policy: t.defaultPolicy,
     issuer_pattern: t.issuerPattern,
     domain_name: localIssuer(t),
+    b2c_name: t.b2cName,
     legacy_ropc: t.legacyRopc ? { token_url: t.legacyRopc.tokenUrl, client_id: t.legacyRopc.clientId, scope: t.legacyRopc.scope } : null,
+    legacy_rate: t.legacyRate,
     extensions_app_id: t.extensionsAppId,
     created_at: new Date(t.createdAt).toISOString(),
   };

@@ -8,6 +8,7 @@ export type AuditEventName =
   | 'lockout'
   | 'signup'
   | 'password_reset'
+  | 'password_changed'
   | 'profile_update'
   | 'refresh_reuse'
   | 'code_replay'

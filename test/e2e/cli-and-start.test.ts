@@ -141,6 +141,22 @@ describe('latchkey CLI', () => {
     expect(run(['app', 'create', '--tenant', 'contoso', '--name', 'Again', '--type', 'native', '--redirect-uri', 'http://localhost/cb', '--client-id', app.client_id]).stderr).toMatch(/^latchkey: an app with client id 90c0fe63-bcf2-44d5-8fb7-b8bbc0b29dc6 already exists/);
   });
 
+  it("keeps a B2C tenant's name apart from its slug, names nothing twice, and takes the migration's rate", async () => {
+    const t = runJson<{ id: string; domain_name: string; b2c_name: string }>(['tenant', 'create', 'tailspin', '--b2c-name', 'TailspinB2C.onmicrosoft.com']);
+    expect([t.b2c_name, t.domain_name]).toEqual(['tailspinb2c', 'tailspinb2c.onmicrosoft.com']);
+    // The name answers in URLs, as the slug does.
+    const metadata = await fetch(`${baseUrl}/tailspinb2c.onmicrosoft.com/B2C_1_signupsignin/v2.0/.well-known/openid-configuration`);
+    expect(metadata.status).toBe(200);
+    expect(((await metadata.json()) as { issuer: string }).issuer).toBe(`${baseUrl}/${t.id}/v2.0/`);
+    expect(run(['tenant', 'create', 'tailspinb2c']).stderr).toMatch(/^latchkey: 'tailspinb2c' is the B2C name of tenant 'tailspin'/);
+    expect(run(['tenant', 'set', '--tenant', 'contoso', '--b2c-name', 'tailspinb2c']).stderr).toMatch(/^latchkey: 'tailspinb2c' already names tenant 'tailspin'/);
+    expect(run(['tenant', 'set', '--tenant', 'contoso', '--b2c-name', 'fabrikam']).stderr).toMatch(/already names tenant 'fabrikam'/);
+    expect(run(['tenant', 'set', '--tenant', 'contoso', '--b2c-name', 'no spaces']).stderr).toMatch(/^latchkey: invalid --b2c-name 'no spaces'/);
+    expect(runJson<{ legacy_rate: number | null }>(['tenant', 'set', '--tenant', 'tailspin', '--legacy-rate', '200']).legacy_rate).toBe(200);
+    expect(run(['tenant', 'set', '--tenant', 'tailspin', '--legacy-rate', '0']).stderr).toMatch(/^latchkey: invalid --legacy-rate/);
+    expect(runJson<{ b2c_name: string | null; domain_name: string }>(['tenant', 'set', '--tenant', 'tailspinb2c.onmicrosoft.com', '--no-b2c-name'])).toMatchObject({ b2c_name: null, domain_name: 'tailspin.onmicrosoft.com' });
+  });
+
   it('creates apps: a secret shown once for confidential types, none for public ones', () => {
     const web = runJson<Record<string, unknown>>(['app', 'create', '--tenant', 'contoso', '--name', 'Web', '--type', 'web', '--redirect-uri', 'https://app.example/cb', '--redirect-uri', 'http://localhost:5000/cb', '--post-logout-redirect-uri', 'https://app.example/']);
     expect(web.client_id).toMatch(/^[0-9a-f-]{36}$/);

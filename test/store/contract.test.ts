@@ -53,7 +53,7 @@ if (postgresUrl !== '') {
 const now = 1_764_650_000_000;
 
 function tenant(slug: string): Tenant {
-  return { id: randomUUID(), slug, displayName: slug, defaultPolicy: 'B2C_1_signin', issuerPattern: 'tenant', configVersion: 0, createdAt: now, legacyRopc: null, extensionsAppId: null };
+  return { id: randomUUID(), slug, displayName: slug, defaultPolicy: 'B2C_1_signin', issuerPattern: 'tenant', configVersion: 0, createdAt: now, legacyRopc: null, extensionsAppId: null, b2cName: null, legacyRate: null };
 }
 
 function app(tenantId: string, extra: Partial<App> = {}): App {
@@ -66,10 +66,11 @@ function user(tenantId: string, email: string | null, extra: Partial<User> = {})
     tenantId,
     email,
     emailVerified: true,
-    signInName: email,
-    signInType: email ? 'emailAddress' : null,
+    localIdentities: email ? [{ signInType: 'emailAddress', issuerAssignedId: email }] : [],
+    otherMails: [],
     passwordHash: email ? 'scrypt$12$8$1$c2FsdA$aGFzaA' : null,
     passwordAtLegacy: false,
+    mustChangePassword: false,
     givenName: 'Given',
     familyName: null,
     displayName: 'Display',
@@ -214,7 +215,7 @@ for (const engine of engines) {
       const u = user(t.id, 'Ann@Example.com');
       await store.createUser(u, [{ issuer: 'google.com', issuerAssignedId: '1' }]);
       expect((await store.findUserBySignInName(t.id, 'ann@example.COM'))?.id).toBe(u.id);
-      expect((await store.findUser(t.id, u.id))?.signInName).toBe('ann@example.com');
+      expect((await store.findUser(t.id, u.id))?.localIdentities).toEqual([{ signInType: 'emailAddress', issuerAssignedId: 'Ann@Example.com' }]);
       expect((await store.findUserByIdentity(t.id, { issuer: 'google.com', issuerAssignedId: '1' }))?.id).toBe(u.id);
       await expect(store.createUser(user(t.id, 'ann@example.com'))).rejects.toBeInstanceOf(StoreConflictError);
       await expect(store.createUser(user(t.id, null), [{ issuer: 'google.com', issuerAssignedId: '1' }])).rejects.toBeInstanceOf(StoreConflictError);
@@ -250,6 +251,85 @@ for (const engine of engines) {
       const other = tenant(`o-${randomUUID().slice(0, 8)}`);
       await store.createTenant(other);
       expect(await importBatch(store, other.id, [{ user: { ...fresh, tenantId: other.id }, identities: [] }], now)).toEqual([{ failed: 'the id belongs to a user of another tenant' }]);
+    });
+
+    it('keeps several local identities per user, each found by sign-ins and unique in the tenant', async () => {
+      const both = user(t.id, 'Jo@Example.com', {
+        localIdentities: [{ signInType: 'emailAddress', issuerAssignedId: 'Jo@Example.com' }, { signInType: 'userName', issuerAssignedId: 'JDoe' }, { signInType: 'phoneNumber', issuerAssignedId: '+31612345678' }],
+      });
+      await store.createUser(both);
+      for (const name of ['jo@example.com', 'jdoe', ' JDOE ', '+31 6 1234 5678', '+31612345678']) expect((await store.findUserBySignInName(t.id, name))?.id, name).toBe(both.id);
+      expect((await store.findUser(t.id, both.id))?.localIdentities).toEqual(both.localIdentities);
+      // A name another user has, of whatever kind, is refused.
+      await expect(store.createUser(user(t.id, null, { localIdentities: [{ signInType: 'userName', issuerAssignedId: 'jdoe' }] }))).rejects.toBeInstanceOf(StoreConflictError);
+      expect(await store.findUserBySignInName(t.id, 'jdoe')).toMatchObject({ id: both.id });
+      // Replaced: the old names no longer find the user, the new ones do.
+      await store.setUserSignIn(t.id, both.id, { localIdentities: [{ signInType: 'userName', issuerAssignedId: 'jdoe2' }], email: 'Jo@Example.com', emailVerified: true }, now);
+      expect(await store.findUserBySignInName(t.id, 'jo@example.com')).toBeUndefined();
+      expect((await store.findUserBySignInName(t.id, 'JDOE2'))?.id).toBe(both.id);
+      // An import's update replaces them too; a name of another user fails that row alone.
+      const stored = (await store.findUser(t.id, both.id))!;
+      const renamed = { ...stored, localIdentities: [{ signInType: 'userName' as const, issuerAssignedId: 'jdoe3' }, { signInType: 'emailAddress' as const, issuerAssignedId: 'jo3@example.com' }] };
+      const clash = user(t.id, 'jo3@example.com');
+      expect(await importBatch(store, t.id, [{ user: renamed, identities: [] }, { user: clash, identities: [] }], now)).toEqual(['updated', { failed: "its sign-in name 'jo3@example.com' already belongs to another user" }]);
+      expect(await store.findUserBySignInName(t.id, 'jdoe2')).toBeUndefined();
+      expect((await store.findUserBySignInName(t.id, 'jdoe3'))?.id).toBe(both.id);
+      // The names go with the user.
+      await store.deleteUser(t.id, both.id);
+      await store.createUser(user(t.id, 'jo3@example.com'));
+    });
+
+    it('keeps other addresses and a required password change; a new password ends the requirement only when told', async () => {
+      const u = user(t.id, `must-${randomUUID().slice(0, 6)}@example.com`, { mustChangePassword: true, otherMails: ['a@social.example'] });
+      await store.createUser(u);
+      expect(await store.findUser(t.id, u.id)).toMatchObject({ mustChangePassword: true, otherMails: ['a@social.example'] });
+      await store.setUserPassword(t.id, u.id, 'scrypt$17$8$1$a$b', now);
+      expect((await store.findUser(t.id, u.id))?.mustChangePassword).toBe(true);
+      await store.setUserPassword(t.id, u.id, 'scrypt$17$8$1$c$d', now, { mustChange: false });
+      expect((await store.findUser(t.id, u.id))?.mustChangePassword).toBe(false);
+      await store.setUserPassword(t.id, u.id, 'scrypt$17$8$1$e$f', now, { mustChange: true });
+      expect((await store.findUser(t.id, u.id))?.mustChangePassword).toBe(true);
+      await store.setUserOtherMails(t.id, u.id, ['b@social.example', 'c@social.example'], now + 1);
+      expect(await store.findUser(t.id, u.id)).toMatchObject({ otherMails: ['b@social.example', 'c@social.example'], updatedAt: now + 1 });
+    });
+
+    it('finds a tenant by its B2C name, and keeps its just-in-time migration rate', async () => {
+      const named = { ...tenant(`n-${randomUUID().slice(0, 8)}`), b2cName: `b2c${randomUUID().slice(0, 8)}` };
+      await store.createTenant(named);
+      expect((await store.findTenant(named.b2cName))?.id).toBe(named.id);
+      expect((await store.findTenant(named.slug))?.b2cName).toBe(named.b2cName);
+      await store.updateTenantSettings(named.id, { b2cName: null, legacyRate: 50 });
+      expect(await store.findTenant(named.b2cName)).toBeUndefined();
+      expect((await store.findTenant(named.id))?.legacyRate).toBe(50);
+    });
+
+    it('counts, filters by address and orders users by display name or creation, page by page', async () => {
+      const own = tenant(`q-${randomUUID().slice(0, 8)}`);
+      await store.createTenant(own);
+      const names = ['beta', 'Alpha', 'alpha', null, 'gamma'];
+      const made: User[] = [];
+      for (const [i, name] of names.entries()) {
+        const u = { ...user(own.id, `o${i}@example.com`), displayName: name, createdAt: now + (i % 2 === 0 ? i : 10 - i) };
+        await store.createUser(u);
+        made.push(u);
+      }
+      expect(await store.countUsers(own.id, {})).toBe(5);
+      expect(await store.countUsers(own.id, { displayNamePrefix: 'al' })).toBe(2);
+      expect((await store.queryUsers(own.id, { limit: 10, email: 'O2@EXAMPLE.com' })).map((u) => u.id)).toEqual([made[2]!.id]);
+      expect(await store.countUsers(own.id, { email: 'o2@example.com' })).toBe(1);
+      // Code-point order (a missing display name first, capitals before small letters), the id breaking ties; paged after the last one.
+      const order = { by: 'displayName' as const, desc: false };
+      const all = (await store.queryUsers(own.id, { limit: 10, orderBy: order })).map((u) => u.displayName);
+      expect(all).toEqual([null, 'Alpha', 'alpha', 'beta', 'gamma']);
+      const first = await store.queryUsers(own.id, { limit: 2, orderBy: order });
+      const last = first.at(-1)!;
+      expect((await store.queryUsers(own.id, { limit: 10, orderBy: order, afterId: last.id, afterValue: last.displayName ?? '' })).map((u) => u.displayName)).toEqual(['alpha', 'beta', 'gamma']);
+      expect((await store.queryUsers(own.id, { limit: 10, orderBy: { by: 'displayName', desc: true } })).map((u) => u.displayName)).toEqual(['gamma', 'beta', 'alpha', 'Alpha', null]);
+      const byCreation = [...made].sort((a, b) => b.createdAt - a.createdAt || (a.id < b.id ? 1 : -1));
+      const newest = await store.queryUsers(own.id, { limit: 2, orderBy: { by: 'createdAt', desc: true } });
+      expect(newest.map((u) => u.id)).toEqual(byCreation.slice(0, 2).map((u) => u.id));
+      const rest = await store.queryUsers(own.id, { limit: 10, orderBy: { by: 'createdAt', desc: true }, afterId: newest[1]!.id, afterValue: newest[1]!.createdAt });
+      expect(rest.map((u) => u.id)).toEqual(byCreation.slice(2).map((u) => u.id));
     });
 
     it('rotates and retires signing keys, one active at a time', async () => {
@@ -387,9 +467,9 @@ for (const engine of engines) {
       expect((await store.queryUsers(tid, { limit: 10, displayNamePrefix: 'ANN' })).map((u) => u.displayName).sort()).toEqual(['Ann A', 'Ann C', 'ann b']);
       expect((await store.queryUsers(tid, { limit: 10, displayNamePrefix: 'an%_' })).map((u) => u.displayName)).toEqual(['an%_x']);
       expect((await store.queryUsers(tid, { limit: 10, displayNamePrefix: 'ann', enabled: true })).map((u) => u.displayName).sort()).toEqual(['Ann A', 'ann b']);
-      await store.setUserSignIn(tid, made[0]!.id, { signInName: 'Renamed@Example.com', signInType: 'emailAddress', email: 'Renamed@Example.com', emailVerified: true }, now);
+      await store.setUserSignIn(tid, made[0]!.id, { localIdentities: [{ signInType: 'emailAddress', issuerAssignedId: 'Renamed@Example.com' }], email: 'Renamed@Example.com', emailVerified: true }, now);
       expect((await store.findUserBySignInName(tid, 'renamed@example.com'))?.id).toBe(made[0]!.id);
-      await expect(store.setUserSignIn(tid, made[1]!.id, { signInName: 'renamed@example.com', signInType: 'emailAddress', email: null, emailVerified: false }, now)).rejects.toBeInstanceOf(StoreConflictError);
+      await expect(store.setUserSignIn(tid, made[1]!.id, { localIdentities: [{ signInType: 'userName', issuerAssignedId: 'renamed@example.com' }], email: null, emailVerified: false }, now)).rejects.toBeInstanceOf(StoreConflictError);
     });
 
     it("keeps a user's consent to an app, widens it, and withdraws it with the app's refresh tokens for that user", async () => {

@@ -10,7 +10,7 @@ describe('KeyRing', () => {
     let now = 1_000_000;
     const clock = { now: () => now };
     const secrets = new SecretBox(undefined);
-    await store.createTenant({ id: 't1', slug: 'acme', displayName: 'Acme', defaultPolicy: 'p', issuerPattern: 'tenant', configVersion: 0, createdAt: now, legacyRopc: null, extensionsAppId: null });
+    await store.createTenant({ id: 't1', slug: 'acme', displayName: 'Acme', defaultPolicy: 'p', issuerPattern: 'tenant', configVersion: 0, createdAt: now, legacyRopc: null, extensionsAppId: null, b2cName: null, legacyRate: null });
     await store.rotateSigningKey(await createSigningKey('t1', secrets, now), now);
     await store.rotateSigningKey(await createSigningKey('t1', secrets, now), now + 10_000);
     const ring = new KeyRing(store, secrets, clock);
@@ -25,7 +25,7 @@ describe('KeyRing', () => {
     let now = 1_000_000;
     const clock = { now: () => now };
     const secrets = new SecretBox(undefined);
-    await store.createTenant({ id: 't1', slug: 'acme', displayName: 'Acme', defaultPolicy: 'p', issuerPattern: 'tenant', configVersion: 0, createdAt: now, legacyRopc: null, extensionsAppId: null });
+    await store.createTenant({ id: 't1', slug: 'acme', displayName: 'Acme', defaultPolicy: 'p', issuerPattern: 'tenant', configVersion: 0, createdAt: now, legacyRopc: null, extensionsAppId: null, b2cName: null, legacyRate: null });
     const first = await createSigningKey('t1', secrets, now);
     await store.rotateSigningKey(first, now);
     const ring = new KeyRing(store, secrets, clock);
@@ -57,7 +57,7 @@ describe('KeyRing', () => {
     let now = 1_000_000;
     const clock = { now: () => now };
     const secrets = new SecretBox(undefined);
-    await store.createTenant({ id: 't1', slug: 'acme', displayName: 'Acme', defaultPolicy: 'p', issuerPattern: 'tenant', configVersion: 0, createdAt: now, legacyRopc: null, extensionsAppId: null });
+    await store.createTenant({ id: 't1', slug: 'acme', displayName: 'Acme', defaultPolicy: 'p', issuerPattern: 'tenant', configVersion: 0, createdAt: now, legacyRopc: null, extensionsAppId: null, b2cName: null, legacyRate: null });
     const own = await createSigningKey('t1', secrets, now);
     await store.rotateSigningKey(own, now);
     const ring = new KeyRing(store, secrets, clock);

@@ -1,4 +1,4 @@
-import { authenticateLocal } from '../../services/local-auth.js';
+import { authenticateLocal, signInTypesOf } from '../../services/local-auth.js';
 import { OAuthError, B2C_CODES } from '../../model/errors.js';
 import type { UserGrant } from '../grant.js';
 import { parseScope, resolveDelegatedScopes } from '../scopes.js';
@@ -43,7 +43,7 @@ export async function passwordGrant(req: TokenRequest): Promise<TokenResponse> {
     throw new OAuthError('unsupported_response_type', `The response type '${responseType}' is not supported with the password grant; use 'token id_token'.`, { b2cCode: B2C_CODES.unsupportedResponseType });
   }
 
-  const outcome = await authenticateLocal(deps, tenant, { signInName: username, password, clientId: app.clientId, ip: req.ip, via: `${policy.id} (password grant)` });
+  const outcome = await authenticateLocal(deps, tenant, { signInName: username, password, clientId: app.clientId, ip: req.ip, via: `${policy.id} (password grant)`, accepts: signInTypesOf(policy.localAccount.signInName) });
   if (!outcome.ok) {
     switch (outcome.reason) {
       case 'locked':
@@ -56,6 +56,8 @@ export async function passwordGrant(req: TokenRequest): Promise<TokenResponse> {
         throw new OAuthError('invalid_grant', 'The username or password provided in the request are invalid.', { b2cCode: B2C_CODES.invalidCredentials });
     }
   }
+  // No page here to choose a new password on: the user signs in through one first (a sign-in policy).
+  if (outcome.user.mustChangePassword) throw new OAuthError('invalid_grant', 'The password must be changed before the account is used: sign in through a sign-in page once to choose a new one.');
   const now = deps.clock.now();
   const grant: UserGrant = { policyId: policy.id, scopes, authTime: Math.floor(now / 1000), idp: 'local', newUser: false, clientInfo: param(params, 'client_info') === '1' };
   const out = await userTokenResponse(deps, { tenant, policy, client: app, platform: 'publicClient', user: outcome.user, grant, family: newFamily(policy, 'publicClient', now, null), includeNonce: false, now, clientInfo: grant.clientInfo, site: req.site });
