@@ -20,6 +20,7 @@ import { registerLayoutAssetRoutes } from './http/layout-assets.js';
 import { registerPageRoutes } from './http/pages.js';
 import { sendAuthorizationResponse, sendPage } from './http/respond.js';
 import { registerTokenRoutes } from './http/token.js';
+import { registerCommonRoutes } from './http/common.js';
 import { registerSamlRoutes } from './http/saml.js';
 import { errorResponse } from './oauth/authorization-response.js';
 import { TargetedError } from './oauth/authorize-request.js';
@@ -141,6 +142,7 @@ export async function buildApp(deps: Deps, opts: BuildOptions = {}): Promise<Fas
   );
 
   registerMetadataRoutes(app, deps);
+  registerCommonRoutes(app, deps, cookiesOf);
   registerAuthorizeRoutes(app, deps, cookiesOf);
   registerJourneyRoutes(app, deps, cookiesOf);
   registerTokenRoutes(app, deps);

@@ -263,6 +263,18 @@ describe('custom domains', () => {
     }
     // The playground belongs to the shared host.
     expect((await on('/playground/run?tenant=demo&p=B2C_1_signin')).status).toBe(404);
+    // So do /common and /organizations (multi-tenant apps sign people of any tenant in there): a tenant's
+    // own host answers none of their endpoints, while the shared host serves them.
+    for (const segment of ['common', 'organizations']) {
+      expect((await nodeFetch(`${s.baseUrl}/${segment}/v2.0/.well-known/openid-configuration`)).status, segment).toBe(200);
+      for (const path of [`/${segment}/v2.0/.well-known/openid-configuration`, `/${segment}/discovery/v2.0/keys`, `/${segment}/oauth2/v2.0/authorize?client_id=${apps.contoso}&redirect_uri=${encodeURIComponent(`${rp.url}/cb`)}`, `/${segment}/oauth2/v2.0/logout`, `/${segment}/v2.0/adminconsent?client_id=${apps.contoso}`]) {
+        expect((await on(path)).status, path).toBe(404);
+      }
+      const token = await nodeFetch(`${origin(CONTOSO_HOST)}/${segment}/oauth2/v2.0/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'grant_type=authorization_code&code=x' });
+      expect(token.status, `${segment} token`).toBe(404);
+    }
+    const commonOnOwnHost = await on('/common/v2.0/.well-known/openid-configuration');
+    expect(((await commonOnOwnHost.json()) as { error: string }).error).toBe('not_found');
     // A name under the pattern that is no tenant's is the shared host's: a Host header nobody registered never shapes a URL.
     const stray = await nodeFetch(`${origin('nobody.id.example.test')}/contoso/v2.0/.well-known/openid-configuration`);
     expect(((await stray.json()) as { issuer: string }).issuer).toBe(`${s.baseUrl}/${CONTOSO_ID}/v2.0/`);
