@@ -165,21 +165,32 @@ export const TENANT_SECRETS = table<TenantSecret>()('tenant_secrets', (c) => ({
   updated_at: c.int('updatedAt'),
 }));
 
+/**
+ * What an update of an app registration writes (`updateApp`, APP_SETTINGS): its name, platforms'
+ * redirect URIs, logout URIs, exposed API and flags. Its id, tenant, type, creation time, whether it is
+ * multi-tenant and its secrets (changed by `updateAppSecrets` alone) stay.
+ */
+function appSettings(c: Builders<App>) {
+  return {
+    name: c.text('name'),
+    web_redirect_uris: c.json('webRedirectUris', '[]'),
+    spa_redirect_uris: c.json('spaRedirectUris', '[]'),
+    public_client_redirect_uris: c.json('publicClientRedirectUris', '[]'),
+    post_logout_redirect_uris: c.json('postLogoutRedirectUris'),
+    identifier_uri: c.text('identifierUri'),
+    allow_implicit: c.flag('allowImplicit'),
+    allow_ropc: c.flag('allowRopc'),
+    logout_url: c.text('logoutUrl'),
+    third_party: c.flag('thirdParty'),
+  };
+}
+
 export const APPS = table<App>()('apps', (c) => ({
   client_id: c.text('clientId'),
   tenant_id: c.text('tenantId'),
-  name: c.text('name'),
   type: c.text('type'),
   secrets: c.json('secrets', '[]'),
-  web_redirect_uris: c.json('webRedirectUris', '[]'),
-  spa_redirect_uris: c.json('spaRedirectUris', '[]'),
-  public_client_redirect_uris: c.json('publicClientRedirectUris', '[]'),
-  post_logout_redirect_uris: c.json('postLogoutRedirectUris'),
-  identifier_uri: c.text('identifierUri'),
-  allow_implicit: c.flag('allowImplicit'),
-  allow_ropc: c.flag('allowRopc'),
-  logout_url: c.text('logoutUrl'),
-  third_party: c.flag('thirdParty'),
+  ...appSettings(c),
   multi_tenant: c.flag('multiTenant'),
   created_at: c.int('createdAt'),
 }));
@@ -215,23 +226,8 @@ export const USER_ROLES = table<{ tenantId: string; userId: string; role: Direct
   created_at: c.int('createdAt'),
 }));
 
-/**
- * What an update of an app registration writes (`updateApp`): its name, platforms' redirect URIs,
- * logout URIs, exposed API and flags. Its id, tenant, type, creation time and secrets (changed by
- * `updateAppSecrets` alone) stay.
- */
-export const APP_SETTINGS = partial<App>('apps', (c) => ({
-  name: c.text('name'),
-  web_redirect_uris: c.json('webRedirectUris', '[]'),
-  spa_redirect_uris: c.json('spaRedirectUris', '[]'),
-  public_client_redirect_uris: c.json('publicClientRedirectUris', '[]'),
-  post_logout_redirect_uris: c.json('postLogoutRedirectUris'),
-  identifier_uri: c.text('identifierUri'),
-  allow_implicit: c.flag('allowImplicit'),
-  allow_ropc: c.flag('allowRopc'),
-  logout_url: c.text('logoutUrl'),
-  third_party: c.flag('thirdParty'),
-}));
+/** The columns `updateApp` writes (appSettings above). */
+export const APP_SETTINGS = partial<App>('apps', appSettings);
 
 export const GRANTS = table<AppGrant>()('app_grants', (c) => ({
   client_id: c.text('clientId'),
