@@ -52,7 +52,8 @@ export type AuditEventName =
   | 'consent_missing'
   | 'saml_request'
   | 'saml_response'
-  | 'saml_logout';
+  | 'saml_logout'
+  | 'sms_code';
 
 export interface AuditInput {
   tenantId?: string | null;
