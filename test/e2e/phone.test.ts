@@ -105,8 +105,10 @@ beforeAll(async () => {
   writePolicy(s, 'B2C_1_phone_signin', { localAccount: { signInName: 'phone' } }, 'B2C_1_signin');
   writePolicy(s, 'B2C_1_phone_nl', { ...phone, phone: { allowedCountries: ['NL'] } });
   writePolicy(s, 'B2C_1_sms_mfa', { mfa: { mode: 'required', methods: ['sms'] } }, 'B2C_1_signin');
-  for (const id of ['B2C_1_phone', 'B2C_1_phone_signin', 'B2C_1_phone_nl', 'B2C_1_sms_mfa']) await waitForPolicy(s, id);
-  for (const who of ['sara', 'lock']) await s.createUser(`${who}@example.com`, PASSWORD, { displayName: who });
+  writePolicy(s, 'B2C_1_sms_profile', { mfa: { mode: 'optional', methods: ['sms'] } }, 'B2C_1_profileedit');
+  writePolicy(s, 'B2C_1_totp_profile', { mfa: { mode: 'optional', methods: ['totp'] } }, 'B2C_1_profileedit');
+  for (const id of ['B2C_1_phone', 'B2C_1_phone_signin', 'B2C_1_phone_nl', 'B2C_1_sms_mfa', 'B2C_1_sms_profile', 'B2C_1_totp_profile']) await waitForPolicy(s, id);
+  for (const who of ['sara', 'lock', 'pete']) await s.createUser(`${who}@example.com`, PASSWORD, { displayName: who });
 });
 
 afterAll(async () => {
@@ -277,6 +279,61 @@ describe('text messages as the second factor', () => {
     const lockouts = await s.deps.store.listAuditEvents({ tenantId: s.tenant.id, event: 'lockout' });
     expect(lockouts.some((e) => e.subject === user.id && e.detail?.startsWith('second factor locked'))).toBe(true);
     await context.close();
+  });
+});
+
+describe('the SMS factor in security settings', () => {
+  it('is set up in profile edit with a code, listed masked, and asked for as a step-up before settings change', async () => {
+    const { context, page } = await newPage(browser);
+    const f = await flow('B2C_1_sms_profile');
+    await page.goto(f.url.toString());
+    await page.locator('#signInName').fill('pete@example.com');
+    await page.locator('#password').fill(PASSWORD);
+    await page.locator('#next').click();
+    await page.locator('#securitySettings').click();
+    await says(page, '#smsStatus', 'Off');
+    await page.locator('#enrol-sms').click();
+    await page.locator('#phoneNumber').fill('+31 6 4321 0000');
+    await page.locator('#sendCode').click();
+    await enterCode(page, await lastCode('+31643210000', 1));
+    await page.locator('#recoveryCodes').waitFor();
+    await page.locator('#continue').click();
+    await says(page, '#smsStatus', '•••••••••00');
+    await context.close();
+
+    // Signed in with the password alone (a policy that does not ask for sms): settings need the SMS code first.
+    const later = await newPage(browser);
+    const plain = await flow('B2C_1_signin');
+    await later.page.goto(plain.url.toString());
+    await later.page.locator('#signInName').fill('pete@example.com');
+    await later.page.locator('#password').fill(PASSWORD);
+    await later.page.locator('#next').click();
+    expect((await claimsAfter(later.page, plain)).amr).toEqual(['pwd']);
+    const profile = await flow('B2C_1_totp_profile');
+    await later.page.goto(profile.url.toString());
+    await later.page.locator('#securitySettings').click();
+    await says(later.page, '.intro', 'We sent a verification code by text message to •••••••••00');
+    expect(await later.page.locator('#smsStatus').count()).toBe(0);
+    await enterCode(later.page, await lastCode('+31643210000', 2));
+    await later.page.locator('#done').waitFor();
+    expect(await later.page.locator('#totpStatus').count()).toBe(1);
+    await later.context.close();
+  });
+});
+
+describe('without a gateway', () => {
+  it('keeps text messages in the outbox and the log, as mail without SMTP', async () => {
+    const { recordingLogger } = await import('../helpers/outbound.js');
+    const { createSmsSender } = await import('../../src/sms/sms-sender.js');
+    const { logger, lines } = recordingLogger();
+    const sender = createSmsSender({ url: undefined, token: undefined, outbound: s.deps.outbound, store: s.deps.store, logger, clock: s.clock });
+    const before = received.length;
+    await expect(sender.send({ tenantId: s.tenant.id, tenantSlug: 'demo', to: '+31699990000', text: '654321 is your code', locale: 'en' })).resolves.toBe('outbox');
+    expect(received.length).toBe(before);
+    expect((await s.deps.store.listOutbox(s.tenant.id, '+31699990000')).map((m) => [m.body, m.transport])).toEqual([['654321 is your code', 'sms-outbox']]);
+    expect(lines.find((l) => l.msg === 'text message (no LATCHKEY_SMS_URL: kept in the outbox)')).toMatchObject({ to: '+31699990000', text: '654321 is your code' });
+    const listed = JSON.parse(cli(['outbox', 'list', '--tenant', 'demo', '--to', '+31699990000', '--json'])) as { transport: string }[];
+    expect(listed.map((m) => m.transport)).toEqual(['sms-outbox']);
   });
 });
 
