@@ -38,6 +38,16 @@ const envSchema = z.object({
     })
     .optional(),
   LATCHKEY_SMTP_URL: z.url().optional(),
+  /** The SMS gateway: receives `POST {to, text, locale, tenant}` as JSON. Without it, text messages go to the log and the outbox. */
+  LATCHKEY_SMS_URL: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).optional(),
+  /** Sent to the SMS gateway as `Authorization: Bearer …` when set. */
+  LATCHKEY_SMS_TOKEN: z.string().min(8, 'must be at least 8 characters').max(4096).optional(),
+  /** Text-message codes per phone number per hour (B2C and SMS products cap them; 5 by default). */
+  LATCHKEY_SMS_PER_NUMBER_HOURLY: z.coerce.number().int().min(1).max(100).default(5),
+  /** Text-message codes asked for from one client address per hour. */
+  LATCHKEY_SMS_PER_ADDRESS_HOURLY: z.coerce.number().int().min(1).max(100_000).default(20),
+  /** Text messages per tenant per hour: a cap on what one tenant's pages can cost at the gateway. */
+  LATCHKEY_SMS_PER_TENANT_HOURLY: z.coerce.number().int().min(1).max(10_000_000).default(1000),
   /** log2 of scrypt's N for new password hashes; 17 is OWASP's recommendation (128 MiB, r=8, p=1). */
   LATCHKEY_PASSWORD_COST: z.coerce.number().int().min(10).max(20).default(17),
   /**
@@ -88,6 +98,8 @@ export interface Config {
   /** LATCHKEY_TENANT_HOST_PATTERN: a host of its own for every tenant. */
   tenantHostPattern: TenantHostPattern | undefined;
   smtpUrl: string | undefined;
+  /** Text messages: the gateway (none: the outbox), its token, and the hourly limits on codes sent. */
+  sms: { url: string | undefined; token: string | undefined; perNumberHourly: number; perAddressHourly: number; perTenantHourly: number };
   passwordCost: number;
   formRateLimit: number;
   /** Fastify's trustProxy: false, true, a hop count, or addresses/CIDR ranges. */
@@ -145,6 +157,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     tlsDir,
     tenantHostPattern,
     smtpUrl: e.LATCHKEY_SMTP_URL,
+    sms: {
+      url: e.LATCHKEY_SMS_URL,
+      token: e.LATCHKEY_SMS_TOKEN,
+      perNumberHourly: e.LATCHKEY_SMS_PER_NUMBER_HOURLY,
+      perAddressHourly: e.LATCHKEY_SMS_PER_ADDRESS_HOURLY,
+      perTenantHourly: e.LATCHKEY_SMS_PER_TENANT_HOURLY,
+    },
     passwordCost: e.LATCHKEY_PASSWORD_COST,
     formRateLimit: e.LATCHKEY_FORM_RATE_LIMIT,
     trustProxy: parseTrustProxy(e.LATCHKEY_TRUST_PROXY),

@@ -12,6 +12,7 @@ import { SamlUpstream } from './federation/saml/upstream.js';
 import { PolicyRegistry } from './services/policies.js';
 import { LegacyCallLimiter } from './migration/legacy-ropc.js';
 import { createMailer } from './mail/mailer.js';
+import { createSmsSender } from './sms/sms-sender.js';
 import { AddressPolicy } from './outbound/address-policy.js';
 import { OutboundClient } from './outbound/outbound-client.js';
 import { Audit } from './security/audit.js';
@@ -89,6 +90,7 @@ export async function createDeps(config: Config, opts: { logger?: Logger; clock?
     keys,
     policies,
     mailer,
+    sms: createSmsSender({ url: config.sms.url, token: config.sms.token, outbound, store, logger, clock }),
     audit: new Audit(store, clock, logger, metrics),
     metrics,
     passwords: new PasswordHasher(config.passwordCost),

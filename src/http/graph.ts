@@ -5,6 +5,7 @@ import type { Deps } from '../services/deps.js';
 import { resolveTenant } from '../oauth/tenant-context.js';
 import { adminCaller } from './admin-caller.js';
 import { createUser, deleteUser, getUser, listUsers, revokeSignInSessions, updateUser, type GraphContext, type PageStart } from '../services/graph-api.js';
+import { createPhoneMethod, deletePhoneMethod, getPhoneMethod, listPhoneMethods, updatePhoneMethod } from '../services/phone-methods.js';
 
 /**
  * Microsoft Graph's users API, the subset B2C back offices use, at `/{tenant}/graph/v1.0/users`: a
@@ -127,6 +128,33 @@ export function registerGraphRoutes(app: FastifyInstance, deps: Deps): void {
   route('DELETE', '/users/:id', true, async (c, req, reply) => {
     queryOf(req, new Set());
     await deleteUser(c, id(req));
+    return reply.code(204).send();
+  });
+
+  // A user's phones (Graph's phoneAuthenticationMethod): the mobile one is the SMS second factor.
+  const phoneContext = (c: GraphContext, req: FastifyRequest) => `${deps.config.baseUrl}/${c.tenant.slug}/graph/v1.0/$metadata#users('${id(req)}')/authentication/phoneMethods`;
+  const methodId = (req: FastifyRequest) => (req.params as { methodId: string }).methodId;
+  route('GET', '/users/:id/authentication/phoneMethods', false, async (c, req) => {
+    queryOf(req, new Set());
+    return { '@odata.context': phoneContext(c, req), value: await listPhoneMethods(c, id(req)) };
+  });
+  route('POST', '/users/:id/authentication/phoneMethods', true, async (c, req, reply) => {
+    queryOf(req, new Set());
+    const method = await createPhoneMethod(c, id(req), req.body);
+    return reply.code(201).send({ '@odata.context': `${phoneContext(c, req)}/$entity`, ...method });
+  });
+  route('GET', '/users/:id/authentication/phoneMethods/:methodId', false, async (c, req) => {
+    queryOf(req, new Set());
+    return { '@odata.context': `${phoneContext(c, req)}/$entity`, ...(await getPhoneMethod(c, id(req), methodId(req))) };
+  });
+  route('PATCH', '/users/:id/authentication/phoneMethods/:methodId', true, async (c, req, reply) => {
+    queryOf(req, new Set());
+    await updatePhoneMethod(c, id(req), methodId(req), req.body);
+    return reply.code(204).send();
+  });
+  route('DELETE', '/users/:id/authentication/phoneMethods/:methodId', true, async (c, req, reply) => {
+    queryOf(req, new Set());
+    await deletePhoneMethod(c, id(req), methodId(req));
     return reply.code(204).send();
   });
 

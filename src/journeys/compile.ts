@@ -5,6 +5,7 @@ import { federatedSignUp } from './steps/federated-sign-up.js';
 import { linkIdentity } from './steps/link-identity.js';
 import { localSignIn, type LocalSignInOptions } from './steps/local-sign-in.js';
 import { multiFactor } from './steps/mfa.js';
+import { phoneSignIn } from './steps/phone-sign-in.js';
 import { consent } from './steps/consent.js';
 import { passkeyOffer } from './steps/passkey-offer.js';
 import { SECURITY_STEP_UP, securitySettings, securitySettingsOpen } from './steps/security-settings.js';
@@ -31,7 +32,9 @@ function resetSteps(): Step[] {
  */
 function signInSteps(policy: Policy, opts: LocalSignInOptions & { allowSignUp: boolean }): { first: Step; upstream: Step[] } {
   const local = policy.identityProviders.includes('local');
-  const first = local ? localSignIn(opts) : providerSelection('providerSelection');
+  // Phone accounts sign in (and, where the kind allows, sign up) on one page of their own: a number and a code.
+  const localFirst = policy.localAccount.signInName === 'phone' ? phoneSignIn({ allowSignUp: opts.allowSignUp }) : localSignIn(opts);
+  const first = local ? localFirst : providerSelection('providerSelection');
   const federates = policy.identityProviders.some((id) => id !== 'local');
   const upstream = federates
     ? [federatedSignIn({ choiceStep: first.id, allowSignUp: opts.allowSignUp }), linkIdentity(), ...(opts.allowSignUp ? [federatedSignUp()] : [])]
@@ -75,12 +78,13 @@ export function compileJourney(policy: Policy): Journey {
       break;
     }
     case 'signUpOrSignIn': {
+      const phone = policy.localAccount.signInName === 'phone';
       const { first, upstream } = signInSteps(policy, { signUpStep: 'signUpEmail', ...reset, allowSignUp: true });
-      steps = [first, ...signUpSteps(), ...(inlineReset ? resetSteps() : []), ...upstream, ...mfaSteps(policy), ...passwordChangeSteps(policy), ...passkeyOfferSteps(policy)];
+      steps = [first, ...(phone ? [] : signUpSteps()), ...(inlineReset ? resetSteps() : []), ...upstream, ...mfaSteps(policy), ...passwordChangeSteps(policy), ...passkeyOfferSteps(policy)];
       break;
     }
     case 'signUp':
-      steps = [...signUpSteps(), ...mfaSteps(policy), ...passkeyOfferSteps(policy)];
+      steps = [...(policy.localAccount.signInName === 'phone' ? [phoneSignIn({ allowSignUp: true })] : signUpSteps()), ...mfaSteps(policy), ...passkeyOfferSteps(policy)];
       break;
     case 'profileEdit': {
       const { first, upstream } = signInSteps(policy, { ...reset, allowSignUp: false });

@@ -306,11 +306,12 @@ export interface SessionClient {
   policyId: string;
 }
 
-export type AuthenticatorKind = 'email' | 'totp' | 'passkey' | 'recovery';
+export type AuthenticatorKind = 'email' | 'totp' | 'passkey' | 'recovery' | 'sms';
 
 /**
  * Something a user enrolled to prove who they are besides the password: e-mail codes (turned on),
- * an authenticator app, a passkey, or their recovery codes. `data` depends on the kind (services/mfa.ts);
+ * an authenticator app, a passkey, a phone for text-message codes (Graph's phone methods), or their
+ * recovery codes. `data` depends on the kind (services/mfa.ts);
  * `version` changes with every use, so a use is recorded only by the request that saw the old one.
  */
 export interface Authenticator {
@@ -369,7 +370,8 @@ export interface OutboxMessage {
   to: string;
   subject: string;
   body: string;
-  transport: 'outbox' | 'smtp';
+  /** Mail: 'smtp' (sent) or 'outbox' (kept only); text messages: 'sms' (handed to the gateway) or 'sms-outbox'. */
+  transport: 'outbox' | 'smtp' | 'sms' | 'sms-outbox';
   createdAt: number;
 }
 

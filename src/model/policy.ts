@@ -4,6 +4,7 @@ import { en } from './messages/en.js';
 import { PAGE_TYPES } from './page-layout.js';
 import { checkTemplateLocation } from './page-layout.js';
 import { secretRefSchema } from './secret-ref.js';
+import { isPhoneCountry } from './phone.js';
 
 /**
  * The policy file format (policies/{tenant}/{policyId}.json). Kinds are presets that expand to
@@ -72,9 +73,10 @@ export const policySchema = z
       .object({
         /**
          * What local accounts sign in with: an email address, a user name (B2C's userName identities),
-         * or either (a user with both signs in with each, as one account).
+         * either (a user with both signs in with each, as one account), or a phone number and a code
+         * sent to it by text message (B2C's phone sign-up and sign-in: no password).
          */
-        signInName: z.enum(['email', 'username', 'emailOrUsername'], { error: "must be 'email', 'username' or 'emailOrUsername'" }).default('email'),
+        signInName: z.enum(['email', 'username', 'emailOrUsername', 'phone'], { error: "must be 'email', 'username', 'emailOrUsername' or 'phone'" }).default('email'),
         password: z
           .object({
             minLength: z.number().int().min(8).max(256).default(8),
@@ -103,10 +105,29 @@ export const policySchema = z
       .object({
         mode: z.enum(['off', 'optional', 'required'], { error: "must be 'off', 'optional' or 'required' (B2C's 'Always on' is 'required')" }).default('off'),
         methods: z
-          .array(z.enum(['email', 'totp', 'passkey'], { error: "must be 'email', 'totp' or 'passkey' (SMS is not available: it needs a paid gateway)" }))
+          .array(z.enum(['email', 'totp', 'passkey', 'sms'], { error: "must be 'email', 'totp', 'passkey' or 'sms'" }))
           .min(1)
           .default(['email', 'totp'])
           .refine((m) => new Set(m).size === m.length, { message: 'lists a method twice' }),
+      })
+      .strict()
+      .prefault({}),
+    /**
+     * Phone numbers (phone sign-in, text-message codes): `allowedCountries` lists the ISO 3166 codes of
+     * the countries whose numbers are taken (absent: every country); a number of another country is
+     * refused on the page, and nothing is sent to it.
+     */
+    phone: z
+      .object({
+        allowedCountries: z
+          .array(
+            z.string().superRefine((code, ctx) => {
+              if (!/^[A-Z]{2}$/.test(code) || !isPhoneCountry(code)) ctx.addIssue({ code: 'custom', message: `'${code}' is not an ISO 3166 country code with phone numbers (two capital letters, such as NL, DE, US)` });
+            }),
+          )
+          .min(1, 'lists no country: leave allowedCountries out to allow every country')
+          .refine((c) => new Set(c).size === c.length, { message: 'lists a country twice' })
+          .optional(),
       })
       .strict()
       .prefault({}),
@@ -206,6 +227,18 @@ export const policySchema = z
     }
     if (p.localAccount.signInName === 'emailOrUsername' && (p.kind === 'signUp' || p.kind === 'passwordReset')) {
       ctx.addIssue({ code: 'custom', path: ['localAccount', 'signInName'], message: `a ${p.kind} policy has no sign-in page for 'emailOrUsername' to change: it works with email addresses (use it in signIn, signUpOrSignIn, profileEdit and ropc policies)` });
+    }
+    if (p.localAccount.signInName === 'phone' && (p.kind === 'passwordReset' || p.kind === 'ropc')) {
+      ctx.addIssue({ code: 'custom', path: ['localAccount', 'signInName'], message: `phone accounts have no password: a ${p.kind} policy cannot use 'phone' (use it in signIn, signUp, signUpOrSignIn and profileEdit policies)` });
+    }
+    if (p.localAccount.signInName === 'phone' && p.forgotPassword === 'inline') {
+      ctx.addIssue({ code: 'custom', path: ['forgotPassword'], message: "phone accounts have no password to forget: leave forgotPassword out (or 'error') when localAccount.signInName is 'phone'" });
+    }
+    if (p.localAccount.signInName === 'phone' && p.mfa.methods.includes('passkey')) {
+      ctx.addIssue({ code: 'custom', path: ['mfa', 'methods'], message: "a policy whose sign-in name is 'phone' has no password page to offer passkeys on: leave passkey out of mfa.methods" });
+    }
+    if (p.kind === 'ropc' && p.mfa.methods.includes('sms')) {
+      ctx.addIssue({ code: 'custom', path: ['mfa', 'methods'], message: "an ropc policy has no pages to send or ask for a text-message code: leave sms out of mfa.methods" });
     }
     for (const [step, kinds] of Object.entries(CONNECTOR_KINDS)) {
       if (p.apiConnectors[step as keyof typeof p.apiConnectors] && !kinds.includes(p.kind)) {

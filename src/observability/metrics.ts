@@ -16,6 +16,7 @@ export class Metrics {
   readonly stepSeconds = new client.Histogram({ name: 'latchkey_journey_step_duration_seconds', help: 'Time a journey step took to answer (page shown or form handled), by policy and step', labelNames: ['policy', 'step'] as const, buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], registers: [this.registry] });
   readonly lockouts = new client.Counter({ name: 'latchkey_lockouts_total', help: 'Sign-in names or second factors locked after too many failures', registers: [this.registry] });
   readonly mail = new client.Counter({ name: 'latchkey_mail_total', help: 'Mail handed to SMTP or the outbox, by result', labelNames: ['result'] as const, registers: [this.registry] });
+  readonly sms = new client.Counter({ name: 'latchkey_sms_total', help: 'Text-message codes by outcome: gateway, outbox, failed, refused_country, limited_number, limited_address, limited_tenant', labelNames: ['result'] as const, registers: [this.registry] });
   readonly auditEvents = new client.Counter({ name: 'latchkey_audit_events_total', help: 'Audit events by name and outcome', labelNames: ['event', 'outcome'] as const, registers: [this.registry] });
 
   constructor(store: Store, opts: { defaults: boolean; now: () => number }) {

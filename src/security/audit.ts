@@ -62,7 +62,8 @@ export type AuditEventName =
   | 'saml_response'
   | 'saml_logout'
   | 'tenant_domain_added'
-  | 'tenant_domain_removed';
+  | 'tenant_domain_removed'
+  | 'sms_code';
 
 export interface AuditInput {
   tenantId?: string | null;

@@ -7,6 +7,7 @@ import type { FederationClient } from '../federation/upstream.js';
 import type { PolicyRegistry } from './policies.js';
 import type { LegacyCallLimiter } from '../migration/legacy-ropc.js';
 import type { Mailer } from '../mail/mailer.js';
+import type { SmsSender } from '../sms/sms-sender.js';
 import type { OutboundClient } from '../outbound/outbound-client.js';
 import type { Audit } from '../security/audit.js';
 import type { ClientAuthThrottle } from '../security/client-auth-limiter.js';
@@ -36,6 +37,8 @@ export interface Deps {
   keys: KeyRing;
   policies: PolicyRegistry;
   mailer: Mailer;
+  /** Text messages: the operator's SMS gateway (LATCHKEY_SMS_URL), or the outbox. */
+  sms: SmsSender;
   audit: Audit;
   passwords: PasswordHasher;
   /** Fixed-window counters behind every shared limit (memory, the database, or Redis). */

@@ -208,7 +208,8 @@ export interface GraphContext {
   clientId: string;
 }
 
-async function requireUser(c: GraphContext, id: string): Promise<User> {
+/** The user a Graph URL names by object id (in the caller's tenant only), or Graph's 404. */
+export async function requireUser(c: GraphContext, id: string): Promise<User> {
   const user = GUID.test(id) ? await c.deps.store.findUser(c.tenant.id, id.toLowerCase()) : undefined;
   if (!user) throw notFound(id);
   return user;

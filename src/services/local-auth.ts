@@ -51,7 +51,9 @@ export type LocalAuthOutcome =
   | { ok: false; reason: 'invalid' | 'locked' | 'legacy_unavailable' | 'legacy_busy' };
 
 /** The kinds of local identity a policy's `localAccount.signInName` takes. */
-export function signInTypesOf(signInName: 'email' | 'username' | 'emailOrUsername'): SignInType[] {
+export function signInTypesOf(signInName: 'email' | 'username' | 'emailOrUsername' | 'phone'): SignInType[] {
+  // A phone number signs in with a code, never a password (the phone sign-in step, not this).
+  if (signInName === 'phone') return [];
   return signInName === 'email' ? ['emailAddress'] : signInName === 'username' ? ['userName'] : ['emailAddress', 'userName'];
 }
 

@@ -29,7 +29,7 @@ import { type Authenticator, type AuthenticatorKind, type Tenant, type User } fr
  * journey's MFA step, profile edit's security settings) and the CLI's support-desk commands.
  */
 
-export type MfaMethod = 'email' | 'totp' | 'passkey';
+export type MfaMethod = 'email' | 'totp' | 'passkey' | 'sms';
 
 export type { AmrValue } from '../tokens/amr.js';
 
@@ -114,6 +114,35 @@ function relyingParty(baseUrl: string): { rpID: string; origin: string } {
 /** A passkey that lives on one device is a hardware-held key (`hwk`); a synced one is software-held (`swk`). */
 const passkeyAmr = (data: Pick<PasskeyData, 'deviceType'>): AmrValue => (data.deviceType === 'singleDevice' ? 'hwk' : 'swk');
 
+// ---------------------------------------------------------------- text messages (SMS)
+
+/** Graph's phone types; the `mobile` phone is the one text-message codes go to. */
+export const PHONE_TYPES = ['mobile', 'alternateMobile', 'office'] as const;
+export type PhoneType = (typeof PHONE_TYPES)[number];
+
+export interface SmsData {
+  /** E.164. */
+  phoneNumber: string;
+  phoneType: PhoneType;
+}
+
+/** A phone authenticator's number and type (rows written before types were kept are mobile). */
+export function smsDataOf(a: Authenticator): SmsData {
+  const d = a.data as Partial<SmsData>;
+  return { phoneNumber: String(d.phoneNumber ?? ''), phoneType: (PHONE_TYPES as readonly string[]).includes(String(d.phoneType)) ? (d.phoneType as PhoneType) : 'mobile' };
+}
+
+/** The user's SMS second factor: the mobile phone (Graph's other phone types are kept, not texted). */
+export function smsFactorOf(list: Authenticator[]): (Authenticator & { phoneNumber: string }) | undefined {
+  const a = list.find((x) => x.kind === 'sms' && smsDataOf(x).phoneType === 'mobile');
+  return a ? { ...a, phoneNumber: smsDataOf(a).phoneNumber } : undefined;
+}
+
+/** Whether an authenticator is a second factor a sign-in can ask for (a non-mobile phone is not). */
+export function isSignInFactor(a: Authenticator): boolean {
+  return a.kind !== 'sms' || smsDataOf(a).phoneType === 'mobile';
+}
+
 // ---------------------------------------------------------------- the service
 
 export type FactorCheck = { ok: true; amr: AmrValue } | { ok: false; reason: 'wrong' | 'replayed' | 'locked' };
@@ -169,6 +198,35 @@ export class MfaService {
   /** A failed e-mail code counts towards the same lockout as the other factors. */
   async emailCodeFailed(tenant: Tenant, user: User, ip: string, clientId: string | null): Promise<FactorCheck> {
     return this.failed(tenant, user, 'email', ip, clientId);
+  }
+
+  /** So does a failed text-message code. */
+  async smsCodeFailed(tenant: Tenant, user: User, ip: string, clientId: string | null): Promise<FactorCheck> {
+    return this.failed(tenant, user, 'sms', ip, clientId);
+  }
+
+  /**
+   * Stores a phone whose number the user proved with a code (the page checked it) as the SMS factor,
+   * in place of an earlier mobile phone; Graph's other phone types stay.
+   */
+  async enrolSms(tenant: Tenant, user: User, phoneNumber: string, ctx: { ip: string | null; clientId: string | null; by?: string }): Promise<Authenticator> {
+    const { store, audit } = this.deps;
+    const earlier = smsFactorOf(await store.listAuthenticators(tenant.id, user.id));
+    if (earlier) await store.removeAuthenticators(tenant.id, user.id, earlier.id);
+    const data: SmsData = { phoneNumber, phoneType: 'mobile' };
+    const record = this.record(tenant, user.id, 'sms', { data: { ...data }, label: 'Text message' });
+    await store.replaceAuthenticators(tenant.id, user.id, [], [record]);
+    await audit.record({ tenantId: tenant.id, event: 'mfa_enrolled', outcome: 'success', subject: user.id, clientId: ctx.clientId, ip: ctx.ip, detail: `sms${ctx.by ? ` by ${ctx.by}` : ''}` });
+    return record;
+  }
+
+  /** Graph's phone methods: adds a phone of a type the user has none of yet (the caller checked). */
+  async addPhone(tenant: Tenant, user: User, data: SmsData, ctx: { clientId: string; by: string }): Promise<Authenticator> {
+    if (data.phoneType === 'mobile') return this.enrolSms(tenant, user, data.phoneNumber, { ip: null, clientId: ctx.clientId, by: ctx.by });
+    const record = this.record(tenant, user.id, 'sms', { data: { ...data }, label: `Phone (${data.phoneType})` });
+    await this.deps.store.replaceAuthenticators(tenant.id, user.id, [], [record]);
+    await this.deps.audit.record({ tenantId: tenant.id, event: 'mfa_enrolled', outcome: 'success', subject: user.id, clientId: ctx.clientId, detail: `phone (${data.phoneType}) by ${ctx.by}` });
+    return record;
   }
 
   // TOTP
@@ -412,5 +470,5 @@ export function mfaService(deps: Deps, site: Site): MfaService {
 export async function secondFactorDue(deps: Pick<Deps, 'store'>, tenant: Tenant, policy: Policy, user: User, amr: readonly string[]): Promise<boolean> {
   if (policy.mfa.mode === 'off' || amr.includes('mfa')) return false;
   if (policy.mfa.mode === 'required') return true;
-  return (await deps.store.listAuthenticators(tenant.id, user.id)).some((a) => (policy.mfa.methods as readonly string[]).includes(a.kind));
+  return (await deps.store.listAuthenticators(tenant.id, user.id)).some((a) => isSignInFactor(a) && (policy.mfa.methods as readonly string[]).includes(a.kind));
 }

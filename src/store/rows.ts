@@ -455,7 +455,7 @@ export const OUTBOX = table<Omit<OutboxMessage, 'id'>>()('outbox', (c) => ({
   to_address: c.text('to'),
   subject: c.text('subject'),
   body: c.text('body'),
-  transport: c.oneOf('transport', ['outbox', 'smtp'], 'outbox'),
+  transport: c.oneOf('transport', ['outbox', 'smtp', 'sms', 'sms-outbox'], 'outbox'),
   created_at: c.int('createdAt'),
 }));
 

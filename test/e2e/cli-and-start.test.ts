@@ -313,14 +313,16 @@ describe('latchkey CLI', () => {
     expect(run(['policy', 'validate']).code).toBe(0);
   });
 
-  it('refuses policy options that would do nothing: MFA where no page can ask, SMS, and identity providers the tenant does not configure', () => {
+  it('refuses policy options that would do nothing: MFA where no page can ask, methods not built, and identity providers the tenant does not configure', () => {
     const mfa = join(dir, 'B2C_1_mfa.json');
     writeFileSync(mfa, JSON.stringify({ id: 'B2C_1_mfa', kind: 'ropc', mfa: { mode: 'required' } }));
     const r1 = run(['policy', 'validate', mfa]);
     expect(r1.code).toBe(1);
     expect(r1.stdout).toContain(`${mfa}: $.mfa: an ropc policy has no pages to ask for a second factor`);
-    writeFileSync(mfa, JSON.stringify({ id: 'B2C_1_mfa', kind: 'signIn', mfa: { mode: 'required', methods: ['sms'] } }));
-    expect(run(['policy', 'validate', mfa]).stdout).toContain(`${mfa}: $.mfa.methods[0]: must be 'email', 'totp' or 'passkey' (SMS is not available: it needs a paid gateway)`);
+    writeFileSync(mfa, JSON.stringify({ id: 'B2C_1_mfa', kind: 'signIn', mfa: { mode: 'required', methods: ['voice'] } }));
+    expect(run(['policy', 'validate', mfa]).stdout).toContain(`${mfa}: $.mfa.methods[0]: must be 'email', 'totp', 'passkey' or 'sms'`);
+    writeFileSync(mfa, JSON.stringify({ id: 'B2C_1_mfa', kind: 'signIn', phone: { allowedCountries: ['NL', 'XX'] } }));
+    expect(run(['policy', 'validate', mfa]).stdout).toContain(`${mfa}: $.phone.allowedCountries[1]: 'XX' is not an ISO 3166 country code with phone numbers`);
     const idp = join(dir, 'B2C_1_social.json');
     writeFileSync(idp, JSON.stringify({ id: 'B2C_1_social', kind: 'signIn', identityProviders: ['local', 'google'] }));
     const r2 = run(['policy', 'validate', idp]);

@@ -92,11 +92,11 @@ describe('policy files while the server runs', () => {
 });
 
 describe('options that would do nothing are refused at start and on change', () => {
-  it('does not load a policy asking for SMS codes or naming an unconfigured identity provider, and says why', async () => {
-    writePolicy('B2C_1_wants_mfa', (p) => ({ ...p, mfa: { mode: 'required', methods: ['email', 'sms'] } }));
+  it('does not load a policy asking for voice calls or naming an unconfigured identity provider, and says why', async () => {
+    writePolicy('B2C_1_wants_mfa', (p) => ({ ...p, mfa: { mode: 'required', methods: ['email', 'voice'] } }));
     writePolicy('B2C_1_wants_idp', (p) => ({ ...p, identityProviders: ['local', 'contoso-oidc'] }));
-    const mfa = await waitFor(async () => s.logs.find((l) => String(l.file).endsWith('B2C_1_wants_mfa.json') && l.path === '$.mfa.methods[1]'), 'the SMS refusal');
-    expect(String(mfa.reason)).toContain('SMS is not available');
+    const mfa = await waitFor(async () => s.logs.find((l) => String(l.file).endsWith('B2C_1_wants_mfa.json') && l.path === '$.mfa.methods[1]'), 'the method refusal');
+    expect(String(mfa.reason)).toContain("must be 'email', 'totp', 'passkey' or 'sms'");
     const idp = await waitFor(async () => s.logs.find((l) => String(l.file).endsWith('B2C_1_wants_idp.json') && l.path === '$.identityProviders[1]'), 'the provider refusal');
     expect(String(idp.reason)).toContain("'contoso-oidc' names no identity provider configured");
     for (const id of ['B2C_1_wants_mfa', 'B2C_1_wants_idp']) {

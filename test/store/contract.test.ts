@@ -498,8 +498,9 @@ for (const engine of engines) {
       });
       const credentialId = `cred-${randomUUID()}`;
       const totp = auth('totp');
-      await store.replaceAuthenticators(t.id, u.id, [], [totp, auth('recovery'), auth('passkey', { credentialId })]);
-      expect((await store.listAuthenticators(t.id, u.id)).map((a) => a.kind).sort()).toEqual(['passkey', 'recovery', 'totp']);
+      await store.replaceAuthenticators(t.id, u.id, [], [totp, auth('recovery'), auth('passkey', { credentialId }), auth('sms', { data: { phoneNumber: '+31612345678', phoneType: 'mobile' } })]);
+      expect((await store.listAuthenticators(t.id, u.id)).map((a) => a.kind).sort()).toEqual(['passkey', 'recovery', 'sms', 'totp']);
+      expect((await store.listAuthenticators(t.id, u.id)).find((a) => a.kind === 'sms')?.data).toEqual({ phoneNumber: '+31612345678', phoneType: 'mobile' });
       expect((await store.findAuthenticatorByCredential(t.id, credentialId))?.userId).toBe(u.id);
       await expect(store.replaceAuthenticators(t.id, u.id, [], [auth('passkey', { credentialId })])).rejects.toBeInstanceOf(StoreConflictError);
       // Compare-and-set: the second use of version 0 loses.
@@ -511,7 +512,7 @@ for (const engine of engines) {
       await store.replaceAuthenticators(t.id, u.id, ['totp'], [auth('totp')]);
       expect((await store.listAuthenticators(t.id, u.id)).filter((a) => a.kind === 'totp').map((a) => a.id)).not.toContain(totp.id);
       expect(await store.removeAuthenticators(t.id, u.id, (await store.findAuthenticatorByCredential(t.id, credentialId))!.id)).toBe(1);
-      expect(await store.removeAuthenticators(t.id, u.id)).toBe(2);
+      expect(await store.removeAuthenticators(t.id, u.id)).toBe(3);
       await store.replaceAuthenticators(t.id, u.id, [], [auth('email')]);
       await store.deleteUser(t.id, u.id);
       expect(await store.listAuthenticators(t.id, u.id)).toEqual([]);

@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
  *   model        the leaf: entities, policy schema, error catalogue, messages, patterns; imports nothing of Latchkey
  *   foundation   crypto, paths: no state of a request
  *   store        the Store interface and its SQL engines
- *   adapters     what services use to reach the world: configuration, outbound HTTP, mail, audit and counters, metrics,
+ *   adapters     what services use to reach the world: configuration, outbound HTTP, mail, text messages, audit and counters, metrics,
  *                signing keys, connectors, upstream providers, page rendering
  *   services     the only code that writes an entity; the dependencies' interface (services/deps.ts)
  *   protocols    oauth/, journeys/, saml/
@@ -21,7 +21,7 @@ const LAYERS: [string, string[]][] = [
   ['model', ['model']],
   ['foundation', ['crypto', 'paths.ts', 'thread-priorities.ts']],
   ['store', ['store']],
-  ['adapters', ['config.ts', 'outbound', 'mail', 'security', 'observability', 'tokens', 'connectors', 'federation', 'migration', 'ui']],
+  ['adapters', ['config.ts', 'outbound', 'mail', 'sms', 'security', 'observability', 'tokens', 'connectors', 'federation', 'migration', 'ui']],
   ['services', ['services']],
   ['protocols', ['oauth', 'journeys', 'saml']],
   ['surfaces', ['http', 'admin', 'cli', 'console', 'resource-server']],

@@ -56,9 +56,12 @@ describe('policy mfa', () => {
     expect(policySchema.parse(base).mfa).toEqual({ mode: 'off', methods: ['email', 'totp'] });
     expect(policySchema.parse({ ...base, mfa: { mode: 'required', methods: ['passkey'] } }).mfa.methods).toEqual(['passkey']);
   });
-  it('refuses SMS with the reason, and MFA on a policy without pages', () => {
-    const sms = policySchema.safeParse({ ...base, mfa: { mode: 'required', methods: ['sms'] } });
-    expect(sms.error?.issues[0]?.message).toContain('SMS is not available');
+  it('takes SMS codes, refuses methods it does not have, and MFA on a policy without pages', () => {
+    expect(policySchema.parse({ ...base, mfa: { mode: 'required', methods: ['sms'] } }).mfa.methods).toEqual(['sms']);
+    const voice = policySchema.safeParse({ ...base, mfa: { mode: 'required', methods: ['voice'] } });
+    expect(voice.error?.issues[0]?.message).toBe("must be 'email', 'totp', 'passkey' or 'sms'");
+    const ropcSms = policySchema.safeParse({ id: 'r', kind: 'ropc', mfa: { methods: ['sms'] } });
+    expect(ropcSms.error?.issues[0]?.message).toContain('an ropc policy has no pages to send or ask for a text-message code');
     const ropc = policySchema.safeParse({ id: 'r', kind: 'ropc', mfa: { mode: 'optional' } });
     expect(ropc.error?.issues[0]?.message).toContain('an ropc policy has no pages');
   });

@@ -28,9 +28,9 @@ describe('policy schema', () => {
       { id: 'x', kind: 'signIn', sesion: {} },
       { id: 'x', kind: 'signUp', signUp: { attributes: [{ claim: 'country', label: 'Country', type: 'select' }] } },
       { id: 'x', kind: 'unknownKind' },
-      // Not available (SMS needs a gateway), or with no page to ask on: refused rather than accepted and ignored.
+      // Not built, or with no page to ask on: refused rather than accepted and ignored.
       { id: 'x', kind: 'signIn', mfa: { mode: 'always' } },
-      { id: 'x', kind: 'signIn', mfa: { mode: 'required', methods: ['sms'] } },
+      { id: 'x', kind: 'signIn', mfa: { mode: 'required', methods: ['voice'] } },
       { id: 'x', kind: 'signIn', mfa: { mode: 'required', methods: [] } },
       { id: 'x', kind: 'signIn', mfa: { mode: 'required', methods: ['totp', 'totp'] } },
       { id: 'x', kind: 'ropc', mfa: { mode: 'required' } },
@@ -48,6 +48,6 @@ describe('policy schema', () => {
       expect(r.success, kind).toBe(false);
       expect(JSON.stringify(r.error?.issues)).toContain('works with email addresses');
     }
-    expect(policySchema.safeParse({ id: 'x', kind: 'signIn', localAccount: { signInName: 'phone' } }).error?.issues[0]?.message).toBe("must be 'email', 'username' or 'emailOrUsername'");
+    expect(policySchema.safeParse({ id: 'x', kind: 'signIn', localAccount: { signInName: 'mobile' } }).error?.issues[0]?.message).toBe("must be 'email', 'username', 'emailOrUsername' or 'phone'");
   });
 });

@@ -2,12 +2,15 @@ import type { Command } from 'commander';
 import { requireTenant } from '../../services/tenants.js';
 import { tenantOption, type Run } from '../context.js';
 
-/** Mail kept in the outbox (all mail when LATCHKEY_SMTP_URL is not set): verification codes and the like. */
+/**
+ * Mail and text messages kept in the outbox (all of them when LATCHKEY_SMTP_URL / LATCHKEY_SMS_URL are
+ * not set): verification codes and the like. A text message's transport is `sms` or `sms-outbox`.
+ */
 export function registerOutbox(program: Command, run: Run): void {
-  const outbox = program.command('outbox').description('mail kept in the outbox (all mail when LATCHKEY_SMTP_URL is not set)');
-  outbox.command('list').description("list a tenant's mail")
+  const outbox = program.command('outbox').description('mail and text messages kept in the outbox (all of them when LATCHKEY_SMTP_URL / LATCHKEY_SMS_URL are not set)');
+  outbox.command('list').description("list a tenant's mail and text messages")
     .addOption(tenantOption())
-    .option('--to <email>', 'only mail to this address')
+    .option('--to <address>', 'only messages to this e-mail address or phone number (E.164)')
     .action(run<{ tenant: string; to?: string }>(async (ctx, o) => {
       const d = await ctx.deps();
       const tenant = await requireTenant(d, o.tenant);

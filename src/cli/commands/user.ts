@@ -5,7 +5,7 @@ import { resolve } from 'node:path';
 import { createLocalUser, deleteUser, linkIdentity, requireUser, requireUserByIdentity, setEnabled, unlinkIdentity, type Origin } from '../../services/users.js';
 import { requireTenant } from '../../services/tenants.js';
 import { graphFromUser } from '../../services/graph-users.js';
-import { MfaService } from '../../services/mfa.js';
+import { MfaService, smsDataOf, smsFactorOf } from '../../services/mfa.js';
 import { countRows, defaultReportPath, importUsers } from '../../services/user-import.js';
 import { oneOf, required, tenantOption, UsageError, type CliContext, type Run } from '../context.js';
 import { addDirectoryRole, removeDirectoryRole } from '../../services/users-roles.js';
@@ -36,10 +36,12 @@ function parseIdentity(value: string): UserIdentity {
 /**
  * Everything a user has, for `user show`: the fields `user create` shows, the identities in Graph's
  * shape, and Graph's names for the rest (otherMails, built-in and extension attributes), so what an
- * export carries can be looked at user by user.
+ * export carries can be looked at user by user. Phone identities are among the identities
+ * (`signInType: "phoneNumber"`, E.164); the SMS second factor's number is `smsPhoneNumber`.
  */
-function shownUser(tenant: Tenant, u: User, upstream: UserIdentity[]): Record<string, unknown> {
+function shownUser(tenant: Tenant, u: User, upstream: UserIdentity[], smsPhoneNumber: string | undefined): Record<string, unknown> {
   const out: Record<string, unknown> = { ...userJson(u, graphIdentities(tenant, u, upstream)), otherMails: u.otherMails };
+  if (smsPhoneNumber !== undefined) out.smsPhoneNumber = smsPhoneNumber;
   if (u.mustChangePassword) out.force_change_password_next_sign_in = true;
   if (u.passwordAtLegacy) out.password_at_old_provider = true;
   const appId = extensionsAppIdOf(tenant);
@@ -74,7 +76,7 @@ function registerOne(user: Command, run: Run, verb: 'show' | 'disable' | 'enable
         if (ctx.json) ctx.printJson({ id: u.id, deleted: true });
         else ctx.print(`deleted user ${accountName(u)}`);
       } else {
-        const shown: Record<string, unknown> = { ...shownUser(tenant, u, await d.store.listUserIdentities(tenant.id, u.id)), directory_roles: await d.store.listUserRoles(tenant.id, u.id) };
+        const shown: Record<string, unknown> = { ...shownUser(tenant, u, await d.store.listUserIdentities(tenant.id, u.id), smsFactorOf(await d.store.listAuthenticators(tenant.id, u.id))?.phoneNumber), directory_roles: await d.store.listUserRoles(tenant.id, u.id) };
         if (ctx.json) ctx.printJson(shown);
         else ctx.print(Object.entries(shown).map(([k, v]) => `${k}: ${k === 'identities' ? identityLines(v as GraphIdentity[]) : Array.isArray(v) ? v.join(', ') || '(none)' : (v ?? '')}`).join('\n'));
       }
@@ -139,10 +141,11 @@ function registerMfa(user: Command, run: Run) {
         created: new Date(a.createdAt).toISOString(),
         lastUsed: a.lastUsedAt === null ? null : new Date(a.lastUsedAt).toISOString(),
         ...(a.kind === 'recovery' ? { codesLeft: MfaService.recoveryCodesLeft([a]) } : {}),
+        ...(a.kind === 'sms' ? { phoneNumber: smsDataOf(a).phoneNumber, phoneType: smsDataOf(a).phoneType } : {}),
       }));
       if (ctx.json) ctx.printJson({ id: u.id, locked: await service.locked(tenant, u.id), authenticators: shown });
       else if (shown.length === 0) ctx.print(`${accountName(u)} has no second factor or passkey`);
-      else ctx.print(table(shown.map((a) => ({ kind: a.kind, label: a.kind === 'recovery' ? `${a.codesLeft} codes left` : a.label, created: a.created, lastUsed: a.lastUsed ?? 'never', id: a.id })), ['kind', 'label', 'created', 'lastUsed', 'id']));
+      else ctx.print(table(shown.map((a) => ({ kind: a.kind, label: a.kind === 'recovery' ? `${a.codesLeft} codes left` : a.kind === 'sms' ? `${a.label ?? 'Phone'} ${a.phoneNumber ?? ''}` : a.label, created: a.created, lastUsed: a.lastUsed ?? 'never', id: a.id })), ['kind', 'label', 'created', 'lastUsed', 'id']));
     }));
   mfa.command('reset').description('remove every second factor and passkey; the next sign-in that asks for one enrols again')
     .addOption(tenantOption()).addOption(userOption())

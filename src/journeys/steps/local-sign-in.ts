@@ -33,6 +33,12 @@ export interface LocalSignInOptions {
   passwordResetStep?: string;
 }
 
+/** The sign-in name the password page asks for (a phone policy signs in on the phone step instead: compile.ts). */
+function passwordSignInName(ctx: StepContext): 'email' | 'username' | 'emailOrUsername' {
+  const by = ctx.policy.localAccount.signInName;
+  return by === 'phone' ? 'email' : by;
+}
+
 /** Email + password sign-in against local accounts. */
 export function localSignIn(opts: LocalSignInOptions = {}): Step {
   const id = 'localSignIn';
@@ -55,7 +61,7 @@ export function localSignIn(opts: LocalSignInOptions = {}): Step {
         signUpLink: opts.signUpStep !== undefined,
         keepMeSignedIn: ctx.policy.session.keepMeSignedInDays > 0,
         forgotPasswordLink: true,
-        signInName: ctx.policy.localAccount.signInName,
+        signInName: passwordSignInName(ctx),
         passkey,
       },
       state,
@@ -110,7 +116,7 @@ export function localSignIn(opts: LocalSignInOptions = {}): Step {
       const email = (form.email ?? '').trim();
       const password = form.password ?? '';
       const errors: { email?: string; password?: string } = {};
-      const by = ctx.policy.localAccount.signInName;
+      const by = passwordSignInName(ctx);
       const m = ctx.messages;
       if (email === '') errors.email = m.t(by === 'username' ? 'error.enterUsername' : by === 'emailOrUsername' ? 'error.enterEmailOrUsername' : 'error.enterEmail');
       else if (email.length > 256 || (by === 'email' && !EMAIL.test(email))) errors.email = m.t('error.invalidEmail');

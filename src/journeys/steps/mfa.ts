@@ -1,30 +1,35 @@
 import type { AuthenticationResponseJSON, RegistrationResponseJSON } from '@simplewebauthn/server';
-import { MfaService, mfaService, secondFactorDue, type FactorCheck } from '../../services/mfa.js';
+import { MfaService, mfaService, secondFactorDue, smsFactorOf, type FactorCheck } from '../../services/mfa.js';
+import { maskPhone } from '../../model/phone.js';
 import type { Authenticator, User } from '../../model/entities.js';
 import type { AmrValue } from '../../tokens/amr.js';
 import type { SafeHtml } from '../../ui/html.js';
 import type { FormButton, FormField } from '../../ui/pages/form-page.js';
 import { maskAddress, passkeyButton } from '../../ui/pages/mfa.js';
-import { recoveryCodesContent, sealCodes, totpEnrolContent } from './factor-pages.js';
+import { recoveryCodesContent, sealCodes, smsEnrolContent, smsEnrolSubmit, totpEnrolContent, type SmsEnrolment } from './factor-pages.js';
 import type { FormInput, JourneyState, Step, StepContext, StepResult } from '../journey.js';
 import { cancelButton, cancelled, page, stepData, withData } from './common.js';
-import { MAX_SENDS, checkCode, codeField, issueCode, type PendingCode } from './one-time-code.js';
+import { MAX_SENDS, checkCode, codeField, issueCode, issueSmsCode, type PendingCode } from './one-time-code.js';
 
 /**
  * The second factor of a sign-in (B2C's multi-factor page): after the first factor, when the policy
  * asks for one (`mfa.mode`), the user proves an enrolled factor (authenticator app, passkey, an e-mail
- * code, or a recovery code), or, with none enrolled under `required`, enrols one here. Nothing after
+ * code, a code by text message, or a recovery code), or, with none enrolled under `required`, enrols one here. Nothing after
  * this step runs until it is passed: the journey only moves on from here when a factor was checked.
  */
 
-type ChallengeView = 'totp' | 'passkey' | 'email' | 'recovery';
-type EnrolView = 'enrol' | 'enrolTotp' | 'enrolPasskey' | 'codes';
+type ChallengeView = 'totp' | 'passkey' | 'email' | 'sms' | 'recovery';
+type EnrolView = 'enrol' | 'enrolTotp' | 'enrolPasskey' | 'enrolSms' | 'codes';
+type Enrolment = 'totp' | 'passkey' | 'sms';
+const ENROL_VIEWS: Record<Enrolment, EnrolView> = { totp: 'enrolTotp', passkey: 'enrolPasskey', sms: 'enrolSms' };
 type View = ChallengeView | EnrolView;
 
 interface MfaData {
   view: View;
-  /** The e-mail code sent (hash, expiry, attempts). */
+  /** The e-mail or text-message code sent (hash, expiry, attempts). */
   pending: PendingCode;
+  /** A phone being enrolled for text-message codes. */
+  sms: SmsEnrolment;
   /** An authenticator app being set up: its secret, sealed (the journey is stored in the database). */
   secret: string;
   /** The WebAuthn challenge of the passkey options on the page. */
@@ -39,7 +44,7 @@ interface MfaData {
 interface Factors {
   challenges: ChallengeView[];
   /** Factors that can be set up here (only under `required` with nothing enrolled). */
-  enrolments: ('totp' | 'passkey')[];
+  enrolments: Enrolment[];
   /** The user has a passkey, but of another host (it works only where it was made). */
   passkeyElsewhere: boolean;
 }
@@ -54,6 +59,7 @@ function enrolledFactors(ctx: StepContext, user: User, list: Authenticator[]): F
   if (has('totp')) challenges.push('totp');
   if (has('passkey')) challenges.push('passkey');
   if (has('email') && user.email !== null && user.emailVerified) challenges.push('email');
+  if (smsFactorOf(list)) challenges.push('sms');
   if ((MfaService.recoveryCodesLeft(list) ?? 0) > 0) challenges.push('recovery');
   return { challenges, enrolments: [], passkeyElsewhere: !has('passkey') && list.some((a) => a.kind === 'passkey') };
 }
@@ -73,11 +79,12 @@ function factorsOf(ctx: StepContext, user: User, list: Authenticator[], stepUp: 
   if (methods.includes('passkey') && has('passkey')) challenges.push('passkey');
   const emailOk = user.email !== null && user.emailVerified;
   if (methods.includes('email') && emailOk && (ctx.policy.mfa.mode === 'required' || has('email'))) challenges.push('email');
+  if (methods.includes('sms') && smsFactorOf(list)) challenges.push('sms');
   // A passkey made on another host cannot be used here; it still counts as enrolled: a password alone
   // never enrols a new factor in its place (recovery codes stand in for it, as for any such factor).
   const passkeyElsewhere = methods.includes('passkey') && !has('passkey') && list.some((a) => a.kind === 'passkey');
-  if ((challenges.some((c) => c === 'totp' || c === 'passkey') || passkeyElsewhere) && (MfaService.recoveryCodesLeft(list) ?? 0) > 0) challenges.push('recovery');
-  const enrolments = challenges.length > 0 || passkeyElsewhere ? [] : (['totp', 'passkey'] as const).filter((m) => methods.includes(m));
+  if ((challenges.some((c) => c === 'totp' || c === 'passkey' || c === 'sms') || passkeyElsewhere) && (MfaService.recoveryCodesLeft(list) ?? 0) > 0) challenges.push('recovery');
+  const enrolments = challenges.length > 0 || passkeyElsewhere ? [] : (['totp', 'passkey', 'sms'] as const).filter((m) => methods.includes(m));
   return { challenges, enrolments, passkeyElsewhere };
 }
 
@@ -85,6 +92,7 @@ const SWITCH: Record<ChallengeView, { action: string; label: Parameters<StepCont
   totp: { action: 'use-totp', label: 'button.useTotp' },
   passkey: { action: 'use-passkey', label: 'button.usePasskey' },
   email: { action: 'use-email', label: 'button.useEmail' },
+  sms: { action: 'use-sms', label: 'button.useSms' },
   recovery: { action: 'use-recovery', label: 'button.useRecovery' },
 };
 
@@ -157,7 +165,7 @@ export function multiFactor(id = 'mfa', opts: MultiFactorOptions = {}): Step {
     const list = await ctx.deps.store.listAuthenticators(ctx.tenant.id, user.id);
     const factors = factorsOf(ctx, user, list, stepUp);
     const d = data(state);
-    let view: View = d.view ?? factors.challenges[0] ?? (factors.enrolments.length === 1 ? (factors.enrolments[0] === 'totp' ? 'enrolTotp' : 'enrolPasskey') : 'enrol');
+    let view: View = d.view ?? factors.challenges[0] ?? (factors.enrolments.length === 1 ? ENROL_VIEWS[factors.enrolments[0]!] : 'enrol');
     if (view === 'enrol' && factors.enrolments.length === 0) return { type: 'block', message: m.t(factors.passkeyElsewhere ? 'mfa.passkeyOtherHost' : 'mfa.noFactor') };
     const others = (current: ChallengeView) =>
       factors.challenges.filter((c) => c !== current).map((c): FormButton => ({ action: SWITCH[c].action, id: SWITCH[c].action, label: m.t(SWITCH[c].label), secondary: true, skipValidation: true }));
@@ -187,6 +195,35 @@ export function multiFactor(id = 'mfa', opts: MultiFactorOptions = {}): Step {
           state: withData(state, id, { ...base, pending }),
         });
       }
+      case 'sms': {
+        const phone = smsFactorOf(list)!;
+        let pending = d.pending;
+        let error = msg.error;
+        // A code is sent when the page is first shown (and on "Send new code"); a refusal says why, and nothing is sent.
+        if (!pending || pending.address !== phone.phoneNumber) {
+          const issued = await issueSmsCode(ctx, phone.phoneNumber, {}, 'second factor', user.id);
+          if (issued.ok) pending = issued.pending;
+          else error = issued.error;
+        }
+        return mfaPage(ctx, {
+          heading: m.t('mfa.heading'),
+          intro: m.t('mfa.smsIntro', { number: maskPhone(phone.phoneNumber) }),
+          ...msg,
+          error,
+          fields: [codeField(ctx, msg.error)],
+          primary: verify,
+          others: [{ action: 'resend', id: 'sendNewCode', label: m.t('button.resendCode'), secondary: true, skipValidation: true }, ...others('sms')],
+          state: withData(state, id, { ...base, ...(pending ? { pending } : {}) }),
+        });
+      }
+      case 'enrolSms': {
+        const { content, phase } = smsEnrolContent(ctx, d.sms ?? {}, msg.error);
+        const buttons: FormButton[] = phase === 'number'
+          ? backToChoice
+          : [{ action: 'resend', id: 'sendNewCode', label: m.t('button.resendCode'), secondary: true, skipValidation: true }, { action: 'change', id: 'changeNumber', label: m.t('button.changeNumber'), secondary: true, skipValidation: true }, ...backToChoice];
+        const primary: FormButton = phase === 'number' ? { action: 'send-sms', id: 'sendCode', label: m.t('button.sendCode') } : verify;
+        return mfaPage(ctx, { ...msg, ...content, primary, others: buttons, state: withData(state, id, base) });
+      }
       case 'passkey':
         return passkeyPage(ctx, 'get', { heading: m.t('mfa.heading'), intro: m.t('mfa.passkeyIntro'), ...msg, others: others('passkey') }, await mfa.passkeyAuthenticationOptions(ctx.tenant, user), state, base);
       case 'enrol':
@@ -194,7 +231,7 @@ export function multiFactor(id = 'mfa', opts: MultiFactorOptions = {}): Step {
           heading: m.t('mfa.enrolHeading'),
           intro: m.t('mfa.enrolIntro'),
           ...msg,
-          others: factors.enrolments.map((e) => ({ action: `enrol-${e}`, id: `enrol-${e}`, label: m.t(e === 'totp' ? 'button.setUpTotp' : 'button.setUpPasskey') })),
+          others: factors.enrolments.map((e) => ({ action: `enrol-${e}`, id: `enrol-${e}`, label: m.t(e === 'totp' ? 'button.setUpTotp' : e === 'sms' ? 'button.setUpSms' : 'button.setUpPasskey') })),
           state: withData(state, id, base),
         });
       case 'enrolTotp': {
@@ -248,6 +285,7 @@ export function multiFactor(id = 'mfa', opts: MultiFactorOptions = {}): Step {
       if (switched) return factors.challenges.includes(switched) ? to(switched) : show(ctx, user, ctx.state);
       if (action === 'enrol-totp' && factors.enrolments.includes('totp')) return to('enrolTotp');
       if (action === 'enrol-passkey' && factors.enrolments.includes('passkey')) return to('enrolPasskey');
+      if (action === 'enrol-sms' && factors.enrolments.includes('sms')) return to('enrolSms');
       if (action === 'back' && factors.enrolments.length > 1) return to('enrol');
 
       switch (view) {
@@ -277,6 +315,32 @@ export function multiFactor(id = 'mfa', opts: MultiFactorOptions = {}): Step {
           const counted = /^\d{6}$/.test((form.code ?? '').trim()) ? await mfa.emailCodeFailed(ctx.tenant, user, ctx.ip, ctx.request.clientId) : undefined;
           const state = check.pending ? withData(ctx.state, id, { ...d, pending: check.pending }) : ctx.state;
           return show(ctx, user, state, { error: counted && !counted.ok && counted.reason === 'locked' ? ctx.messages.t('mfa.locked') : check.error });
+        }
+        case 'sms': {
+          const phone = smsFactorOf(list);
+          if (!factors.challenges.includes('sms') || !phone) return show(ctx, user, withData(ctx.state, id, {}));
+          if (action === 'resend') {
+            const issued = await issueSmsCode(ctx, phone.phoneNumber, d.pending ?? {}, 'second factor', user.id);
+            if (!issued.ok) return show(ctx, user, ctx.state, { error: issued.error });
+            return show(ctx, user, withData(ctx.state, id, { ...d, pending: issued.pending }), { notice: ctx.messages.t('phone.codeResent') });
+          }
+          if (!d.pending) return show(ctx, user, ctx.state);
+          if (await mfa.locked(ctx.tenant, user.id)) return show(ctx, user, ctx.state, { error: ctx.messages.t('mfa.locked') });
+          const check = checkCode(ctx, d.pending, form.code ?? '');
+          if (check.ok) {
+            await mfa.succeeded(ctx.tenant, user, 'sms', ctx.ip, ctx.request.clientId);
+            return passed(ctx, 'sms');
+          }
+          // Wrong codes count towards the lock shared by every factor (ten, as for passwords).
+          const counted = /^\d{6}$/.test((form.code ?? '').trim()) ? await mfa.smsCodeFailed(ctx.tenant, user, ctx.ip, ctx.request.clientId) : undefined;
+          const state = check.pending ? withData(ctx.state, id, { ...d, pending: check.pending }) : ctx.state;
+          return show(ctx, user, state, { error: counted && !counted.ok && counted.reason === 'locked' ? ctx.messages.t('mfa.locked') : check.error });
+        }
+        case 'enrolSms': {
+          if (!factors.enrolments.includes('sms')) return show(ctx, user, withData(ctx.state, id, {}));
+          const result = await smsEnrolSubmit(ctx, user, d.sms ?? {}, action, form);
+          if (result.done) return enrolled(ctx, user, 'sms');
+          return show(ctx, user, withData(ctx.state, id, { ...d, sms: result.enrolment }), { ...(result.error ? { error: result.error } : {}), ...(result.notice ? { notice: result.notice } : {}) });
         }
         case 'passkey': {
           if (action !== 'passkey' || !factors.challenges.includes('passkey') || !d.challenge) return show(ctx, user, ctx.state);

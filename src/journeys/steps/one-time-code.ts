@@ -3,9 +3,11 @@ import { safeEqual, sha256 } from '../../crypto/secrets.js';
 import type { MessageKey } from '../../model/messages/messages.js';
 import type { FormField } from '../../ui/pages/form-page.js';
 import type { StepContext } from '../journey.js';
+import { sendSmsCode, type SmsRefusal } from '../../services/sms-codes.js';
 
 /**
- * Six-digit codes mailed to prove an address (sign-up, password reset, linking an identity): they
+ * Six-digit codes mailed to prove an address (sign-up, password reset, linking an identity), or sent by
+ * text message to prove a phone number (phone sign-in, the SMS second factor): they
  * expire, allow a few wrong tries and a few re-sends. Only the code's hash is kept in the journey,
  * bound to the step that sent it, so a code from one step is worth nothing in another.
  */
@@ -62,4 +64,40 @@ export function checkCode(ctx: StepContext, pending: Partial<PendingCode>, typed
   if ((pending.expiresAt ?? 0) <= ctx.deps.clock.now()) return { ok: false, error: m.t('code.expired') };
   if (pending.codeHash !== undefined && safeEqual(sha256(`${ctx.state.step}:${code}`), pending.codeHash)) return { ok: true };
   return { ok: false, error: m.t('code.wrong'), pending: { ...(pending as PendingCode), attempts: (pending.attempts ?? 0) + 1 } };
+}
+
+/** What a page says when a text message was refused (nothing was sent). */
+const SMS_REFUSALS: Record<SmsRefusal, MessageKey> = {
+  country: 'error.phoneCountry',
+  number_limit: 'error.smsTooMany',
+  address_limit: 'error.smsTooMany',
+  tenant_limit: 'error.smsBusy',
+  failed: 'error.serviceUnavailable',
+};
+
+export type SmsIssue = { ok: true; pending: PendingCode } | { ok: false; error: string };
+
+/**
+ * Issues a new code for the phone number `to` (E.164) and sends it by text message, within the policy's
+ * countries and the hourly limits (services/sms-codes.ts); a refusal comes back as the page's message.
+ * Re-sends to the same number are counted as for mail, and bounded by MAX_SENDS as well.
+ */
+export async function issueSmsCode(ctx: StepContext, to: string, previous: Partial<PendingCode>, purpose: string, userId: string | null): Promise<SmsIssue> {
+  const sends = (previous.address === to ? (previous.sends ?? 0) : 0) + 1;
+  if (sends > MAX_SENDS) return { ok: false, error: ctx.messages.t('code.tooManySends') };
+  const code = String(randomInt(0, 1_000_000)).padStart(6, '0');
+  const minutes = CODE_TTL_MS / 60_000;
+  const sent = await sendSmsCode(ctx.deps, {
+    tenant: ctx.tenant,
+    policy: ctx.policy,
+    to,
+    text: ctx.messages.t('sms.codeText', { code, tenant: ctx.policy.ui.title ?? ctx.tenant.displayName, minutes }),
+    locale: ctx.messages.locale,
+    ip: ctx.ip,
+    clientId: ctx.request.clientId,
+    userId,
+    purpose,
+  });
+  if (!sent.ok) return { ok: false, error: ctx.messages.t(SMS_REFUSALS[sent.reason]) };
+  return { ok: true, pending: { address: to, codeHash: sha256(`${ctx.state.step}:${code}`), expiresAt: ctx.deps.clock.now() + CODE_TTL_MS, attempts: 0, sends } };
 }

@@ -1,21 +1,22 @@
 import type { RegistrationResponseJSON } from '@simplewebauthn/server';
-import { MfaService, mfaService } from '../../services/mfa.js';
+import { MfaService, mfaService, smsFactorOf } from '../../services/mfa.js';
+import { maskPhone } from '../../model/phone.js';
 import type { User } from '../../model/entities.js';
 import type { FormButton } from '../../ui/pages/form-page.js';
 import { maskAddress, passkeyButton } from '../../ui/pages/mfa.js';
-import { recoveryCodesContent, sealCodes, totpEnrolContent } from './factor-pages.js';
+import { recoveryCodesContent, sealCodes, smsEnrolContent, smsEnrolSubmit, totpEnrolContent, type SmsEnrolment } from './factor-pages.js';
 import type { JourneyState, Step, StepContext, StepResult } from '../journey.js';
 import { cancelButton, cancelled, page, stepData, withData } from './common.js';
 import { parsePasskey } from './mfa.js';
 
 /**
  * Profile edit's security settings: the user turns e-mail codes on or off, sets up or removes an
- * authenticator app, adds or removes passkeys, and makes new recovery codes, within the policy's
+ * authenticator app or a phone for text-message codes, adds or removes passkeys, and makes new recovery codes, within the policy's
  * `mfa.methods`. Reached from the profile page's "Security settings" button (a step the journey
  * otherwise passes through) and left with "Done", back to the profile.
  */
 
-type View = 'list' | 'enrolTotp' | 'enrolPasskey' | 'codes';
+type View = 'list' | 'enrolTotp' | 'enrolPasskey' | 'enrolSms' | 'codes';
 
 interface SecurityData {
   /** Set by the profile page's button: the step shows itself only then. */
@@ -25,6 +26,8 @@ interface SecurityData {
   challenge: string;
   codes: string;
   notice: string;
+  /** A phone being enrolled for text-message codes. */
+  sms: SmsEnrolment;
 }
 
 export const SECURITY_STEP = 'securitySettings';
@@ -81,6 +84,13 @@ export function securitySettings(profileStep: string): Step {
           state: withData(state, id, { ...d, view, challenge: options.challenge, notice: '' }),
         };
       }
+      case 'enrolSms': {
+        const { content, phase } = smsEnrolContent(ctx, d.sms ?? {}, msg.error);
+        const buttons: FormButton[] = phase === 'number'
+          ? [{ action: 'send-sms', id: 'sendCode', label: m.t('button.sendCode') }, secondary('back', m.t('button.back'))]
+          : [{ action: 'verify-sms', id: 'verifyCode', label: m.t('button.verify') }, secondary('resend', m.t('button.resendCode')), secondary('change', m.t('button.changeNumber')), secondary('back', m.t('button.back'))];
+        return { ...page(ctx, { ...title, ...content, buttons }), state: withData(state, id, { ...d, view, notice: '' }) };
+      }
       case 'codes':
         return {
           ...page(ctx, { ...title, ...recoveryCodesContent(ctx, d.codes!), buttons: [{ action: 'back', id: 'continue', label: m.t('button.savedCodes') }] }),
@@ -101,6 +111,12 @@ export function securitySettings(profileStep: string): Step {
           facts.push({ id: 'emailStatus', label: m.t('security.email', { address: maskAddress(user.email) }), value: m.t(on ? 'security.on' : 'security.off') });
           buttons.push(secondary(on ? 'email-off' : 'email-on', `${m.t(on ? 'button.turnOff' : 'button.turnOn')}: ${m.t('security.email', { address: maskAddress(user.email) })}`));
         }
+        if (methods.includes('sms')) {
+          const phone = smsFactorOf(list);
+          facts.push({ id: 'smsStatus', label: m.t('security.sms'), value: phone ? maskPhone(phone.phoneNumber) : m.t('security.off') });
+          buttons.push(secondary('enrol-sms', m.t('button.setUpSms')));
+          if (phone) buttons.push(secondary(`remove:${phone.id}`, `${m.t('button.remove')}: ${m.t('security.sms')}`));
+        }
         if (methods.includes('passkey')) {
           const passkeys = list.filter((a) => a.kind === 'passkey');
           facts.push({ id: 'passkeyList', label: m.t('security.passkeys'), value: passkeys.length > 0 ? passkeys.map((p) => p.label ?? '').join(', ') : m.t('security.none') });
@@ -108,7 +124,7 @@ export function securitySettings(profileStep: string): Step {
           for (const p of passkeys) buttons.push(secondary(`remove:${p.id}`, `${m.t('button.remove')}: ${p.label ?? ''}`));
         }
         const left = MfaService.recoveryCodesLeft(list);
-        if (list.some((a) => a.kind === 'totp' || a.kind === 'passkey') || left !== undefined) {
+        if (list.some((a) => a.kind === 'totp' || a.kind === 'passkey' || a.kind === 'sms') || left !== undefined) {
           facts.push({ id: 'recoveryStatus', label: m.t('security.recovery', { count: left ?? 0 }), value: '' });
           buttons.push(secondary('new-codes', m.t('button.newCodes')));
         }
@@ -146,14 +162,17 @@ export function securitySettings(profileStep: string): Step {
       if (action === 'back') return list();
       if (action === 'enrol-totp' && methods.includes('totp')) return show(ctx, user, withData(ctx.state, id, { open: true, view: 'enrolTotp' }));
       if (action === 'enrol-passkey' && methods.includes('passkey')) return show(ctx, user, withData(ctx.state, id, { open: true, view: 'enrolPasskey' }));
+      if (action === 'enrol-sms' && methods.includes('sms')) return show(ctx, user, withData(ctx.state, id, { open: true, view: 'enrolSms' }));
       if ((action === 'email-on' || action === 'email-off') && methods.includes('email') && user.emailVerified) {
         await mfa.setEmailFactor(ctx.tenant, user, action === 'email-on', auditCtx(ctx));
         return list();
       }
       if (action.startsWith('remove:')) {
-        // Only what the page offers: the authenticator app and passkeys, as the policy's methods allow.
-        const target = (await ctx.deps.store.listAuthenticators(ctx.tenant.id, user.id)).find((a) => a.id === action.slice(7));
-        if (target && ((target.kind === 'totp' && methods.includes('totp')) || (target.kind === 'passkey' && methods.includes('passkey')))) {
+        // Only what the page offers: the authenticator app, the SMS phone and passkeys, as the policy's methods allow.
+        const current = await ctx.deps.store.listAuthenticators(ctx.tenant.id, user.id);
+        const target = current.find((a) => a.id === action.slice(7));
+        const offered = (k: string) => target?.kind === k && (methods as readonly string[]).includes(k);
+        if (target && (offered('totp') || offered('passkey') || (offered('sms') && smsFactorOf(current)?.id === target.id))) {
           await mfa.remove(ctx.tenant, user, target.id, auditCtx(ctx));
         }
         return list();
@@ -164,7 +183,7 @@ export function securitySettings(profileStep: string): Step {
       };
       if (action === 'new-codes') {
         const current = await ctx.deps.store.listAuthenticators(ctx.tenant.id, user.id);
-        return current.some((a) => a.kind === 'totp' || a.kind === 'passkey') || MfaService.recoveryCodesLeft(current) !== undefined ? showCodes() : list();
+        return current.some((a) => a.kind === 'totp' || a.kind === 'passkey' || a.kind === 'sms') || MfaService.recoveryCodesLeft(current) !== undefined ? showCodes() : list();
       }
       /**
        * An enrolment confirmed the new factor (a code from the app, a passkey's signature): it is proven
@@ -178,6 +197,11 @@ export function securitySettings(profileStep: string): Step {
       if (action === 'confirm-totp' && d.view === 'enrolTotp' && d.secret) {
         const ok = await mfa.enrolTotp(ctx.tenant, user, ctx.deps.secrets.open(d.secret), form.code ?? '', auditCtx(ctx));
         return ok ? afterEnrolment('otp') : show(ctx, user, ctx.state, { error: m.t('mfa.codeWrong') });
+      }
+      if (d.view === 'enrolSms' && methods.includes('sms') && ['send-sms', 'resend', 'change', 'verify-sms'].includes(action)) {
+        const result = await smsEnrolSubmit(ctx, user, d.sms ?? {}, action, form);
+        if (result.done) return afterEnrolment('sms');
+        return show(ctx, user, withData(ctx.state, id, { ...d, sms: result.enrolment }), { ...(result.error ? { error: result.error } : {}), ...(result.notice ? { notice: result.notice } : {}) });
       }
       if (action === 'confirm-passkey' && d.view === 'enrolPasskey' && d.challenge) {
         const response = parsePasskey<RegistrationResponseJSON>(form.passkey);

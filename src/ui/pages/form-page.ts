@@ -46,6 +46,7 @@ const ITEM_CLASS: Record<FormField['type'], string> = {
   select: 'DropdownSingleSelect',
   checkbox: 'CheckboxMultiSelect',
   code: 'TextBox',
+  tel: 'TextBox',
 };
 
 function item(f: FormField, selectPrompt: string): SafeHtml {

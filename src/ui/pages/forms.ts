@@ -11,7 +11,7 @@ export interface InputOptions {
   id: string;
   /** The posted field name. */
   name: string;
-  type: 'text' | 'email' | 'password' | 'select' | 'checkbox' | 'code';
+  type: 'text' | 'email' | 'password' | 'select' | 'checkbox' | 'code' | 'tel';
   value?: string | undefined;
   error?: string | undefined;
   required?: boolean | undefined;
