@@ -1,4 +1,4 @@
-import type { UserQuery } from './store.js';
+import type { AuditFilter, UserQuery } from './store.js';
 
 /**
  * Statements both SQL engines build from one description, so a rule about the tables is written
@@ -70,6 +70,11 @@ export function likePrefix(prefix: string): string {
   return `${prefix.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 }
 
+/** `LIKE` pattern for text anywhere in a value, with the pattern's own characters escaped (by `\`). */
+export function likeAnywhere(text: string): string {
+  return `%${likePrefix(text)}`;
+}
+
 /** The statement and parameters of a UserQuery, with the engine's placeholders and case-insensitive LIKE. */
 export function userQuerySql(tenantId: string, q: UserQuery, p: Placeholder, like: string): { sql: string; params: unknown[] } {
   const params: unknown[] = [tenantId];
@@ -81,8 +86,40 @@ export function userQuerySql(tenantId: string, q: UserQuery, p: Placeholder, lik
   if (q.afterId !== undefined) add((param) => `id > ${param}`, q.afterId);
   if (q.displayNamePrefix !== undefined) add((param) => `display_name ${like} ${param} ESCAPE '\\'`, likePrefix(q.displayNamePrefix));
   if (q.enabled !== undefined) add((param) => `disabled = ${param}`, q.enabled ? 0 : 1);
+  if (q.contains !== undefined) {
+    // Each use of the pattern is a parameter of its own (SQLite's `?` are positional).
+    const pattern = likeAnywhere(q.contains);
+    const matches = (column: string) => {
+      params.push(pattern);
+      return `${column} ${like} ${p(params.length)} ESCAPE '\\'`;
+    };
+    const columns = ['display_name', 'given_name', 'family_name', 'email', 'sign_in_name'].map(matches);
+    where.push(`(${columns.join(' OR ')} OR EXISTS (SELECT 1 FROM user_identities i WHERE i.user_id = users.id AND ${matches('i.issuer_assigned_id')}))`);
+  }
   params.push(q.limit);
   return { sql: `SELECT * FROM users WHERE ${where.join(' AND ')} ORDER BY id LIMIT ${p(params.length)}`, params };
+}
+
+/** The statement and parameters of an AuditFilter, newest first, with the engine's placeholders. */
+export function auditQuerySql(f: AuditFilter, p: Placeholder): { sql: string; params: unknown[] } {
+  const params: unknown[] = [];
+  const where: string[] = [];
+  const add = (clause: (param: string) => string, value: unknown) => {
+    params.push(value);
+    where.push(clause(p(params.length)));
+  };
+  if (f.tenantId !== undefined) add((param) => `tenant_id = ${param}`, f.tenantId);
+  add((param) => `at >= ${param}`, f.since ?? 0);
+  if (f.until !== undefined) add((param) => `at < ${param}`, f.until);
+  if (f.event !== undefined) add((param) => `event = ${param}`, f.event);
+  if (f.outcome !== undefined) add((param) => `outcome = ${param}`, f.outcome);
+  if (f.beforeId !== undefined) add((param) => `id < ${param}`, f.beforeId);
+  if (f.user !== undefined) {
+    params.push(f.user, f.user);
+    where.push(`(subject = ${p(params.length - 1)} OR actor = ${p(params.length)})`);
+  }
+  params.push(f.limit ?? 1000);
+  return { sql: `SELECT * FROM audit_events WHERE ${where.join(' AND ')} ORDER BY id DESC LIMIT ${p(params.length)}`, params };
 }
 
 /** The conflict clauses both dialects share (a write that replaces, or keeps, the row with the same key). */

@@ -37,6 +37,11 @@ export interface UserQuery {
   /** Display names starting with this, ignoring case. */
   displayNamePrefix?: string;
   enabled?: boolean;
+  /**
+   * Users with this text anywhere in their names, email address or sign-in name, ignoring case, or in
+   * the id of one of their upstream identities (the console's search box).
+   */
+  contains?: string;
 }
 
 export interface AuditFilter {
@@ -46,6 +51,10 @@ export interface AuditFilter {
   event?: string;
   outcome?: 'success' | 'failure';
   beforeId?: number;
+  /** Events before this time (ms). */
+  until?: number;
+  /** Events about this user (subject) or made by them (actor). */
+  user?: string;
 }
 
 /**

@@ -10,7 +10,7 @@ import {
   SAML_APP_COLUMNS, samlAppValues, toSamlApp,
   storedUsers, toAuditEvent, toCounter, toFamily, toOutboxMessage, toRefresh, toScopeDescriptions, toThrottle, type Row,
 } from '../rows.js';
-import { EXPIRING, ON_CONFLICT, endSessionsSql, hitCounterSql, insertSql, purgeSql, revokeFamiliesSql, setThrottleSql, updateSql, userQuerySql, type Placeholder } from '../schema.js';
+import { EXPIRING, ON_CONFLICT, endSessionsSql, hitCounterSql, insertSql, purgeSql, revokeFamiliesSql, setThrottleSql, updateSql, userQuerySql, auditQuerySql, type Placeholder } from '../schema.js';
 import { BackgroundCheckpointer } from './checkpointer.js';
 import { migrate } from './migrate.js';
 
@@ -305,11 +305,6 @@ export class SqliteStore implements StoreEngine {
       revokedAt: db.prepare('SELECT 1 FROM revoked_access_tokens WHERE jti = ?').pluck(),
 
       insertAudit: insert(AUDIT),
-      listAudit: db.prepare(
-        `SELECT * FROM audit_events WHERE (@tenantId IS NULL OR tenant_id = @tenantId) AND at >= @since
-           AND (@event IS NULL OR event = @event) AND (@outcome IS NULL OR outcome = @outcome) AND (@beforeId IS NULL OR id < @beforeId)
-         ORDER BY id DESC LIMIT @limit`,
-      ),
       throttle: db.prepare('SELECT failures, lockouts, locked_until FROM login_throttle WHERE tenant_id = ? AND name = ?'),
       // Statements that use a parameter twice number them ($1…), bound by number (see `numbered`).
       setThrottle: db.prepare(setThrottleSql(numberedParam)),
@@ -802,7 +797,8 @@ export class SqliteStore implements StoreEngine {
     this.s.insertAudit.run(AUDIT.values(e));
   }
   async listAuditEvents(filter: AuditFilter): Promise<AuditEvent[]> {
-    const rows = this.s.listAudit.all({ tenantId: filter.tenantId ?? null, since: filter.since ?? 0, limit: filter.limit ?? 1000, event: filter.event ?? null, outcome: filter.outcome ?? null, beforeId: filter.beforeId ?? null }) as Row[];
+    const { sql, params } = auditQuerySql(filter, () => '?');
+    const rows = this.statement(sql).all(...params) as Row[];
     return rows.map(toAuditEvent);
   }
 
