@@ -53,7 +53,8 @@ export type AuditEventName =
   | 'saml_response'
   | 'saml_logout'
   | 'tenant_domain_added'
-  | 'tenant_domain_removed';
+  | 'tenant_domain_removed'
+  | 'identity_providers_written';
 
 export interface AuditInput {
   tenantId?: string | null;

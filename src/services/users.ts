@@ -30,7 +30,12 @@ export type Origin =
    * The user, in a journey of `policyId` that app `clientId` started from `ip`; `provider` when they
    * came through an upstream identity provider, `provedBy` what proved a link (a password, a code).
    */
-  | { by: 'journey'; clientId: string; ip: string; policyId: string; provider?: string; provedBy?: string };
+  | { by: 'journey'; clientId: string; ip: string; policyId: string; provider?: string; provedBy?: string }
+  /**
+   * A tenant's administrator in the web console (app `clientId`, from `ip`); the console's audit trail
+   * also names the person (services/deps' audit `as`).
+   */
+  | { by: 'console'; clientId: string; ip: string };
 
 /** Records the one audit event of a change, with the journey's app and address or the Graph caller. */
 export async function auditChange(d: Pick<UserDeps, 'audit'>, tenant: Tenant, subject: string, event: AuditEventName, origin: Origin, detail?: string): Promise<void> {
@@ -40,7 +45,7 @@ export async function auditChange(d: Pick<UserDeps, 'audit'>, tenant: Tenant, su
     outcome: 'success',
     subject,
     ...(origin.by !== 'cli' ? { clientId: origin.clientId } : {}),
-    ...(origin.by === 'journey' ? { ip: origin.ip } : {}),
+    ...(origin.by === 'journey' || origin.by === 'console' ? { ip: origin.ip } : {}),
     ...(detail !== undefined ? { detail } : {}),
   });
 }
