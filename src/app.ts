@@ -21,6 +21,8 @@ import { registerPageRoutes } from './http/pages.js';
 import { sendAuthorizationResponse, sendPage } from './http/respond.js';
 import { registerTokenRoutes } from './http/token.js';
 import { registerSamlRoutes } from './http/saml.js';
+import { registerConsole } from './console/register.js';
+import { directoryRolesReader } from './services/directory-roles.js';
 import { errorResponse } from './oauth/authorization-response.js';
 import { TargetedError } from './oauth/authorize-request.js';
 import { OAuthError } from './model/errors.js';
@@ -151,6 +153,9 @@ export async function buildApp(deps: Deps, opts: BuildOptions = {}): Promise<Fas
   registerHealthRoutes(app, deps);
   registerGraphRoutes(app, deps);
   registerAdminRoutes(app, deps);
+  // The web console; a user's directory roles come from services/directory-roles.ts (a stand-in until
+  // directory roles are stored as such).
+  registerConsole(app, deps, { directoryRoles: directoryRolesReader(deps) });
   app.get('/admin/openapi.json', { helmet: false }, async (_req, reply) => reply.header('cache-control', 'no-store').send(app.swagger()));
   return app;
 }

@@ -54,7 +54,8 @@ export type AuditEventName =
   | 'saml_logout'
   | 'tenant_domain_added'
   | 'tenant_domain_removed'
-  | 'identity_providers_written';
+  | 'identity_providers_written'
+  | 'app_updated';
 
 export interface AuditInput {
   tenantId?: string | null;
@@ -106,7 +107,7 @@ export class Audit {
           actor: a.actor,
           ip: given.ip ?? a.ip,
           clientId: given.clientId ?? a.clientId,
-          detail: given.detail == null || given.detail === '' ? a.surface : given.detail.endsWith(a.surface) ? given.detail : `${given.detail} (${a.surface})`,
+          detail: given.detail == null || given.detail === '' ? a.surface : given.detail.includes(a.surface) ? given.detail : `${given.detail} (${a.surface})`,
         }
       : given;
     this.metrics?.auditEvents.inc({ event: e.event, outcome: e.outcome });

@@ -89,6 +89,19 @@ export async function createApp(d: ProvisionDeps, tenant: Tenant, input: CreateA
   return clientSecret ? { app, clientSecret } : { app };
 }
 
+/** Replaces an app's redirect URIs and post-logout redirect URIs (the same rules as at registration); audited. */
+export async function setAppRedirectUris(d: ProvisionDeps, tenant: Tenant, app: App, uris: { redirectUris: string[]; postLogoutRedirectUris: string[] }): Promise<App> {
+  const redirectUris = [...new Set(uris.redirectUris.map((u) => u.trim()).filter((u) => u !== ''))];
+  const postLogout = [...new Set(uris.postLogoutRedirectUris.map((u) => u.trim()).filter((u) => u !== ''))];
+  for (const u of redirectUris) checkUri('--redirect-uri', u, false);
+  for (const u of postLogout) checkUri('--post-logout-redirect-uri', u, false);
+  if ((app.type === 'web' || app.type === 'spa' || app.type === 'native') && redirectUris.length === 0) throw invalid(`an app of type ${app.type} needs at least one redirect URI`);
+  if (app.type === 'daemon' && redirectUris.length > 0) throw invalid('a daemon app has no redirect URIs');
+  await d.store.setAppUris(tenant.id, app.clientId, redirectUris, postLogout);
+  await d.audit.record({ tenantId: tenant.id, event: 'app_updated', outcome: 'success', clientId: app.clientId, detail: `redirect URIs: ${redirectUris.length}, post-logout: ${postLogout.length}` });
+  return { ...app, redirectUris, postLogoutRedirectUris: postLogout };
+}
+
 export async function requireApp(d: Pick<ProvisionDeps, 'store' | 'clock'>, tenant: Tenant, clientId: string): Promise<App> {
   // An API may be named by its identifier URI; Latchkey's own admin API is made on first use.
   if (clientId === ADMIN_API_URI) return ensureAdminApi(d, tenant);

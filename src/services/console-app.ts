@@ -20,9 +20,9 @@ export function consoleClientId(tenantId: string): string {
 }
 
 /** The console's URLs of a tenant on a host served at `baseUrl`. */
-export function consoleUrls(baseUrl: string, slug: string): { home: string; callback: string; runCallback: string } {
+export function consoleUrls(baseUrl: string, slug: string): { home: string; callback: string; runCallback: string; signedOut: string } {
   const home = `${baseUrl}/console/${slug}/`;
-  return { home, callback: `${home}callback`, runCallback: `${home}run/callback` };
+  return { home, callback: `${home}callback`, runCallback: `${home}run/callback`, signedOut: `${home}signed-out` };
 }
 
 export interface ConsoleHosts {
@@ -53,7 +53,7 @@ export async function ensureConsoleApp(d: Pick<Deps, 'store' | 'clock'>, tenant:
       type: 'native',
       secrets: [],
       redirectUris: wanted([], (u) => [u.callback, u.runCallback]),
-      postLogoutRedirectUris: wanted([], (u) => [u.home]),
+      postLogoutRedirectUris: wanted([], (u) => [u.signedOut]),
       identifierUri: null,
       allowImplicit: false,
       allowRopc: false,
@@ -70,7 +70,7 @@ export async function ensureConsoleApp(d: Pick<Deps, 'store' | 'clock'>, tenant:
     app = (await d.store.findApp(tenant.id, clientId))!;
   }
   const redirectUris = wanted(app.redirectUris, (u) => [u.callback, u.runCallback]);
-  const postLogout = wanted(app.postLogoutRedirectUris, (u) => [u.home]);
+  const postLogout = wanted(app.postLogoutRedirectUris, (u) => [u.signedOut]);
   const same = (a: readonly string[], b: readonly string[]) => a.length === b.length && a.every((x) => b.includes(x));
   if (!same(redirectUris, app.redirectUris) || !same(postLogout, app.postLogoutRedirectUris)) {
     await d.store.setAppUris(tenant.id, clientId, redirectUris, postLogout);

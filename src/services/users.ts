@@ -260,3 +260,9 @@ export async function resetPassword(d: UserDeps, tenant: Tenant, user: User, pas
   await auditChange(d, tenant, user.id, 'password_reset', origin, `${revoked} refresh tokens revoked`);
   return { revoked };
 }
+
+/** Ends the user's SSO sessions and revokes their refresh tokens (Graph's revokeSignInSessions); access tokens run out. */
+export async function revokeSessions(d: UserDeps, tenant: Tenant, user: User, origin: Origin): Promise<void> {
+  await d.store.revokeUserSessions(tenant.id, user.id, d.clock.now());
+  await auditChange(d, tenant, user.id, 'sessions_revoked', origin, surface(origin));
+}
