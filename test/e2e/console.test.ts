@@ -119,6 +119,174 @@ describe('the web console', () => {
     expect(await canSignIn('new.hire@contoso.example')).toBe(false);
     await page.context().close();
   });
-});
 
-export { readFileSync, createServer, type Server, adminId };
+  it('registers a web app and shows its secret once', async () => {
+    const page = await signIn('ada.admin@contoso.example', '/apps');
+    await page.getByRole('link', { name: 'Register an app' }).click();
+    await page.getByLabel('Name', { exact: true }).fill('Contoso Web');
+    await page.getByLabel('Type').selectOption('web');
+    await page.getByLabel('Redirect URIs', { exact: true }).fill('https://contoso.example/signin-oidc');
+    await page.getByRole('button', { name: 'Register' }).click();
+    await page.getByRole('heading', { level: 1, name: 'Contoso Web' }).waitFor();
+    const secret = (await page.locator('#new-secret').textContent())!.trim();
+    expect(secret).toMatch(/^[\w-]{40,}$/);
+    await shot(page, 'app-secret-once');
+    const clientId = (await page.locator('dl.facts dd code').first().textContent())!.trim();
+    // The secret authenticates the app at the token endpoint (a code it never got is refused as a grant, not as a client).
+    const token = await fetch(`${s.baseUrl}/demo/B2C_1_signupsignin/oauth2/v2.0/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${Buffer.from(`${clientId}:${secret}`).toString('base64')}` },
+      body: new URLSearchParams({ grant_type: 'authorization_code', code: 'none', redirect_uri: 'https://contoso.example/signin-oidc' }),
+    });
+    expect(((await token.json()) as { error: string }).error).toBe('invalid_grant');
+    // Shown once: the app's page never shows it again.
+    await page.goto(`${console_}/apps/${clientId}`);
+    expect(await page.content()).not.toContain(secret);
+    await expect(page.getByRole('table', { name: 'Client secrets' }).getByRole('row').count()).resolves.toBe(2);
+    await page.context().close();
+  });
+
+  it('saves a policy only when it is valid: an invalid edit shows the problem at its path and leaves the file; a valid one is live at once', async () => {
+    const file = join(s.dir, 'policies', 'demo', 'B2C_1_signin.json');
+    const before = readFileSync(file, 'utf8');
+    const page = await signIn('ada.admin@contoso.example', '/policies');
+    await shot(page, 'policies');
+    await page.getByRole('link', { name: 'B2C_1_signin', exact: true }).click();
+    const editor = page.getByLabel('policies/demo/B2C_1_signin.json');
+    const policy = JSON.parse(await editor.inputValue()) as { tokens?: Record<string, unknown>; ui: Record<string, unknown> };
+
+    const invalid = JSON.stringify({ ...policy, tokens: { ...policy.tokens, idTokenMinutes: 2 } }, null, 2);
+    await editor.fill(invalid);
+    await page.getByRole('button', { name: 'Save policy' }).click();
+    const problems = page.getByRole('alert');
+    await problems.waitFor();
+    const line = invalid.split('\n').findIndex((l) => l.includes('"idTokenMinutes"')) + 1;
+    await expect(problems.textContent()).resolves.toContain('$.tokens.idTokenMinutes');
+    await expect(problems.getByRole('link', { name: `line ${line}` }).count()).resolves.toBe(1);
+    await shot(page, 'policy-invalid');
+    expect(readFileSync(file, 'utf8')).toBe(before);
+    expect(s.deps.policies.get('demo', 'B2C_1_signin')?.tokens.idTokenMinutes).not.toBe(2);
+
+    const valid = JSON.stringify({ ...policy, ui: { ...policy.ui, title: 'Welcome back to Contoso' } }, null, 2);
+    await page.getByLabel('policies/demo/B2C_1_signin.json').fill(valid);
+    await page.getByRole('button', { name: 'Save policy' }).click();
+    await expect(page.getByRole('status').textContent()).resolves.toContain('saved and is live');
+    expect(JSON.parse(readFileSync(file, 'utf8'))).toMatchObject({ ui: { title: 'Welcome back to Contoso' } });
+    // Live at once: the next sign-in page of the policy has the new title.
+    const fresh = await newPage(browser);
+    await fresh.page.goto(`${s.baseUrl}/playground/run?tenant=demo&p=B2C_1_signin`);
+    await expect(fresh.page.title()).resolves.toBe('Welcome back to Contoso');
+    await fresh.context.close();
+
+    // Run now: the policy's journey (signed in already, so at once) and the tokens it issued.
+    await page.getByRole('link', { name: 'Run now' }).click();
+    await page.getByRole('heading', { level: 1, name: 'Tokens from B2C_1_signin' }).waitFor();
+    await expect(page.getByRole('table', { name: 'Claims of the id_token' }).textContent()).resolves.toContain(adminId);
+    await page.context().close();
+  });
+
+  it('rotates a signing key: the JWKS publishes both', async () => {
+    const page = await signIn('ada.admin@contoso.example', '/keys');
+    const before = (await s.deps.store.listSigningKeys(s.tenant.id)).map((k) => k.kid);
+    expect(before).toHaveLength(1);
+    page.once('dialog', (d) => void d.accept());
+    await page.getByRole('button', { name: 'Rotate' }).click();
+    await expect(page.getByRole('status').textContent()).resolves.toContain('A new signing key is active');
+    await shot(page, 'keys');
+    const jwks = (await (await fetch(`${s.baseUrl}/demo/B2C_1_signupsignin/discovery/v2.0/keys`)).json()) as { keys: { kid: string }[] };
+    expect(jwks.keys.map((k) => k.kid)).toHaveLength(2);
+    expect(jwks.keys.map((k) => k.kid)).toContain(before[0]);
+    await page.context().close();
+  });
+
+  it('lists these actions in the audit view under the administrator who made them', async () => {
+    const page = await signIn('ada.admin@contoso.example', '/audit');
+    await page.getByLabel('User', { exact: true }).fill('ada.admin@contoso.example');
+    await page.getByRole('button', { name: 'Filter' }).click();
+    const rows = page.getByRole('table', { name: 'Audit events' }).getByRole('row');
+    const byAda = (await rows.allTextContents()).filter((r) => r.includes('ada.admin@contoso.example'));
+    for (const event of ['user_created', 'user_disabled', 'app_created', 'policy_written', 'key_rotated']) {
+      expect(byAda.some((r) => r.includes(event) && r.includes('console')), event).toBe(true);
+    }
+    await shot(page, 'audit');
+    const audited = await s.deps.store.listAuditEvents({ tenantId: s.tenant.id, event: 'key_rotated' });
+    expect(audited[0]).toMatchObject({ actor: adminId, detail: expect.stringContaining('console') });
+    await page.context().close();
+  });
+
+  it("shows a Global Reader everything and lets them change nothing (the CLI shows nothing changed)", async () => {
+    const before = JSON.parse(cli(['user', 'show', '--tenant', 'demo', '--user', 'mario.rossi@contoso.example', '--json']).stdout) as { id: string; disabled: boolean };
+    const keysBefore = cli(['keys', 'list', '--tenant', 'demo', '--json']).stdout;
+    const page = await signIn('rita.reader@contoso.example', `/users/${before.id}`);
+    await page.getByRole('heading', { level: 1, name: 'Mario Rossi' }).waitFor();
+    await expect(page.getByText('You have read access (Global Reader)').isVisible()).resolves.toBe(true);
+    await expect(page.getByRole('button', { name: 'Disable' }).count()).resolves.toBe(0);
+    await shot(page, 'reader');
+    // Even a form sent with the page's own token is refused.
+    const csrf = await page.locator('input[name=csrf]').first().getAttribute('value');
+    const disable = await page.request.post(`${console_}/users/${before.id}/disable`, { form: { csrf: csrf! }, maxRedirects: 0 });
+    expect(disable.status()).toBe(403);
+    expect(await disable.text()).toContain('Changes need the Global Administrator role');
+    const rotate = await page.request.post(`${console_}/keys/rotate`, { form: { csrf: csrf! }, maxRedirects: 0 });
+    expect(rotate.status()).toBe(403);
+    await page.goto(`${console_}/keys`);
+    await expect(page.getByRole('button', { name: 'Rotate' }).count()).resolves.toBe(0);
+    expect(JSON.parse(cli(['user', 'show', '--tenant', 'demo', '--user', 'mario.rossi@contoso.example', '--json']).stdout)).toMatchObject({ id: before.id, disabled: false });
+    expect(cli(['keys', 'list', '--tenant', 'demo', '--json']).stdout).toBe(keysBefore);
+    await page.context().close();
+  });
+
+  it('refuses a user without an administrator role', async () => {
+    const { page, context } = await newPage(browser);
+    await page.goto(`${console_}/`);
+    await page.getByLabel('Email Address').fill('nora.nobody@contoso.example');
+    await page.getByLabel('Password').fill(PASSWORD);
+    const answer = page.waitForResponse((r) => r.url().startsWith(`${console_}/callback`));
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    expect((await answer).status()).toBe(403);
+    await page.getByRole('heading', { level: 1, name: 'Needs an administrator role' }).waitFor();
+    await shot(page, 'refused');
+    // No session was made: the console asks to sign in again.
+    const again = await page.request.get(`${console_}/users`, { maxRedirects: 0 });
+    expect(again.status()).toBe(303);
+    expect(again.headers().location).toContain('/signin');
+    await context.close();
+  });
+
+  it("refuses a cross-site POST that lacks the page's token", async () => {
+    const maria = (await s.deps.store.findUserBySignInName(s.tenant.id, 'maria.lopez@fabrikam.example'))!;
+    // Another site's page that posts a form to the console as soon as it is opened.
+    const evil: Server = createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/html' });
+      res.end(`<!doctype html><form id="f" method="post" action="${console_}/users/${maria.id}/disable"></form><script>document.getElementById('f').submit()</script>`);
+    });
+    await new Promise<void>((resolve) => evil.listen(0, '127.0.0.1', resolve));
+    try {
+      const page = await signIn('ada.admin@contoso.example');
+      const answer = page.waitForResponse((r) => r.url().endsWith(`/users/${maria.id}/disable`));
+      await page.goto(`http://127.0.0.1:${(evil.address() as { port: number }).port}/`);
+      const refused = await answer;
+      expect(refused.status()).toBeGreaterThanOrEqual(401);
+      expect(refused.status()).toBeLessThanOrEqual(403);
+      expect((await s.deps.store.findUser(s.tenant.id, maria.id))?.disabled).toBe(false);
+      await page.context().close();
+    } finally {
+      await new Promise((resolve) => evil.close(resolve));
+    }
+  });
+
+  it('is usable on a phone', async () => {
+    const context = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
+    const page = await context.newPage();
+    page.setDefaultTimeout(10_000);
+    await page.goto(`${console_}/users`);
+    await page.getByLabel('Email Address').fill('ada.admin@contoso.example');
+    await page.getByLabel('Password').fill(PASSWORD);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('heading', { level: 1, name: 'Users' }).waitFor();
+    // Nothing wider than the screen but the tables, which scroll in their own box.
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+    await shot(page, 'phone-users');
+    await context.close();
+  });
+});
