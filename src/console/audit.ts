@@ -42,6 +42,11 @@ export function registerAudit(r: ConsoleRouter): void {
     });
     const page = events.slice(0, PAGE);
     const people = await namesOf(c, page);
+    const apps = new Map<string, string>();
+    for (const id of new Set(page.map((e) => e.clientId).filter((id): id is string => id !== null))) {
+      const app = GUID.test(id) ? await c.deps.store.findApp(c.tenant.id, id) : undefined;
+      apps.set(id, app?.name ?? id);
+    }
     const filters = Object.fromEntries(Object.entries({ event, outcome, user: userText, since: q.since, until: q.until }).filter(([, v]) => v)) as Record<string, string>;
     const older = events.length > PAGE ? `${c.shell.base}/audit?${new URLSearchParams({ ...filters, before: String(page.at(-1)!.id) })}` : undefined;
     const person = (id: string | null): SafeHtml | string => {
@@ -60,7 +65,7 @@ ${field('User', 'user', { value: userText, hint: 'Email or object id: events abo
 ${field('From (UTC)', 'since', { type: 'datetime-local', value: since !== undefined ? q.since : '' })}
 ${field('Until (UTC)', 'until', { type: 'datetime-local', value: until !== undefined ? q.until : '' })}
 <div class="buttons"><button type="submit">Filter</button> <a href="${c.shell.base}/audit">Clear</a></div></form>
-${table('Audit events', ['Time', 'Event', 'Outcome', 'About', 'By', 'App', 'Address', 'Detail'], page.map((e) => html`<tr><td>${when(e.at)}</td><td>${e.event}</td><td class="${e.outcome === 'failure' ? 'bad' : ''}">${e.outcome}</td><td>${person(e.subject)}</td><td>${person(e.actor)}</td><td><code>${e.clientId ?? ''}</code></td><td>${e.ip ?? ''}</td><td>${e.detail ?? ''}</td></tr>`), 'No event matches.')}
+${table('Audit events', ['Time', 'Event', 'Outcome', 'About', 'By', 'App', 'Address', 'Detail'], page.map((e) => html`<tr><td class="nowrap">${when(e.at)}</td><td>${e.event}</td><td class="${e.outcome === 'failure' ? 'bad' : ''}">${e.outcome}</td><td>${person(e.subject)}</td><td>${person(e.actor)}</td><td>${e.clientId ? html`<span title="${e.clientId}">${apps.get(e.clientId)}</span>` : ''}</td><td>${e.ip ?? ''}</td><td>${e.detail ?? ''}</td></tr>`), 'No event matches.')}
 ${older ? html`<p><a href="${older}" rel="next">Older events</a></p>` : ''}${before !== undefined ? html`<p><a href="${c.shell.base}/audit?${new URLSearchParams(filters).toString()}">Newest events</a></p>` : ''}`,
     };
   });
