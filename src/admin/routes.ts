@@ -255,7 +255,7 @@ export function registerAdminRoutes(app: FastifyInstance, deps: Deps): void {
       });
       const page = events.slice(0, query.limit);
       return {
-        events: page.map((e) => ({ id: e.id, time: new Date(e.at).toISOString(), event: e.event, outcome: e.outcome, subject: e.subject, clientId: e.clientId, ip: e.ip, detail: e.detail })),
+        events: page.map((e) => ({ id: e.id, time: new Date(e.at).toISOString(), event: e.event, outcome: e.outcome, subject: e.subject, clientId: e.clientId, ip: e.ip, detail: e.detail, actor: e.actor })),
         ...(events.length > query.limit ? { nextBefore: page.at(-1)!.id } : {}),
       };
     },
