@@ -6,7 +6,6 @@ import { endpointUrl } from '../oauth/tenant-context.js';
 import { ADMIN_API_URI } from '../services/admin-api.js';
 import { addAppSecret, listAppSecrets, revokeAppSecret } from '../services/app-secrets.js';
 import { createApp, defineOnApi, grantApp, listGrants, requireApp, revokeGrant, setAppRedirectUris } from '../services/apps.js';
-import { consoleClientId } from '../services/console-app.js';
 import { createSamlApp, samlAppJson } from '../services/saml-apps.js';
 import { html, type SafeHtml } from '../ui/html.js';
 import { actionButton, canWrite, field, form, table, when, type PageContent } from './pages/layout.js';
@@ -30,7 +29,7 @@ const lines = (s: string | undefined) => (s ?? '').split(/\r?\n/).map((l) => l.t
 
 function builtIn(c: Ctx, a: App): string | undefined {
   if (a.identifierUri === ADMIN_API_URI) return "Latchkey's admin API: daemons are granted its roles to call the admin and users APIs.";
-  if (a.clientId === consoleClientId(c.tenant.id)) return "This console's own app: administrators sign in to the console with it. Its redirect URIs follow the console's hosts.";
+  if (a.clientId === c.consoleClientId) return "This console's own app: administrators sign in to the console with it. Its redirect URIs follow the console's hosts.";
   return undefined;
 }
 
@@ -112,10 +111,14 @@ ${field('NameID', 'nameId', { value: v.nameId ?? 'persistent', options: [['persi
   const show = async (c: Ctx, o: Redisplay) => appPage(c, await requireApp(c.deps, c.tenant, (c.req.params as { clientId: string }).clientId), o);
   r.page('/apps/:clientId', show);
 
-  const appOf = (c: Ctx) => requireApp(c.deps, c.tenant, (c.req.params as { clientId: string }).clientId);
+  /** The app a change is for: one the tenant registered (the built-in ones are Latchkey's to keep). */
+  const appOf = async (c: Ctx) => {
+    const app = await requireApp(c.deps, c.tenant, (c.req.params as { clientId: string }).clientId);
+    if (builtIn(c, app)) throw invalid('a built-in app is kept by Latchkey itself');
+    return app;
+  };
   r.action('/apps/:clientId/uris', async (c, f) => {
     const app = await appOf(c);
-    if (builtIn(c, app)) throw invalid('a built-in app is kept by Latchkey itself');
     await setAppRedirectUris(c.d, c.tenant, app, { redirectUris: lines(f.redirectUris), postLogoutRedirectUris: lines(f.postLogoutRedirectUris) });
     return { redirect: `/apps/${app.clientId}`, done: 'app-updated' };
   }, show);

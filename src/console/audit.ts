@@ -65,7 +65,7 @@ ${field('User', 'user', { value: userText, hint: 'Email or object id: events abo
 ${field('From (UTC)', 'since', { type: 'datetime-local', value: since !== undefined ? q.since : '' })}
 ${field('Until (UTC)', 'until', { type: 'datetime-local', value: until !== undefined ? q.until : '' })}
 <div class="buttons"><button type="submit">Filter</button> <a href="${c.shell.base}/audit">Clear</a></div></form>
-${table('Audit events', ['Time', 'Event', 'Outcome', 'About', 'By', 'App', 'Address', 'Detail'], page.map((e) => html`<tr><td class="nowrap">${when(e.at)}</td><td>${e.event}</td><td class="${e.outcome === 'failure' ? 'bad' : ''}">${e.outcome}</td><td>${person(e.subject)}</td><td>${person(e.actor)}</td><td>${e.clientId ? html`<span title="${e.clientId}">${apps.get(e.clientId)}</span>` : ''}</td><td>${e.ip ?? ''}</td><td>${e.detail ?? ''}</td></tr>`), 'No event matches.')}
+${table('Audit events', ['Time', 'Event', 'Outcome', 'About', 'By', 'Detail', 'App', 'Address'], page.map((e) => html`<tr><td class="nowrap">${when(e.at)}</td><td>${e.event}</td><td class="${e.outcome === 'failure' ? 'bad' : ''}">${e.outcome}</td><td>${person(e.subject)}</td><td>${person(e.actor)}</td><td>${e.detail ?? ''}</td><td>${e.clientId ? html`<span title="${e.clientId}">${apps.get(e.clientId)}</span>` : ''}</td><td>${e.ip ?? ''}</td></tr>`), 'No event matches.')}
 ${older ? html`<p><a href="${older}" rel="next">Older events</a></p>` : ''}${before !== undefined ? html`<p><a href="${c.shell.base}/audit?${new URLSearchParams(filters).toString()}">Newest events</a></p>` : ''}`,
     };
   });

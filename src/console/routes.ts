@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { decodeJwt } from 'jose';
 import { safeEqual } from '../crypto/secrets.js';
-import type { App, Tenant, User } from '../model/entities.js';
+import type { Tenant, User } from '../model/entities.js';
 import { OAuthError, ServiceError } from '../model/errors.js';
 import type { Site } from '../model/site.js';
 import { consoleErrorOf } from '../http/error-mapper.js';
@@ -14,7 +14,7 @@ import { endpointUrl, servedOn } from '../oauth/tenant-context.js';
 import { handleTokenRequest } from '../oauth/token.js';
 import type { TokenResponse } from '../oauth/token-response.js';
 import { staticDir } from '../paths.js';
-import { consoleUrls, ensureConsoleApp } from '../services/console-app.js';
+import { consoleClientId, consoleUrls, ensureConsoleApp } from '../services/console-app.js';
 import { provisionDeps, type Deps, type ProvisionDeps } from '../services/deps.js';
 import { listTenantDomains } from '../services/tenant-domains.js';
 import type { Origin } from '../services/users.js';
@@ -51,7 +51,8 @@ export interface Ctx {
   role: ConsoleRole;
   access: Access;
   shell: Shell;
-  consoleApp: App;
+  /** The console's own app (its client id names the console in the audit trail). */
+  consoleClientId: string;
   /** The server's dependencies with the audit trail stamped with the signed-in administrator. */
   acting: Deps;
   /** The same for the operator's operations (services/apps, keys, tenants, users). */
@@ -165,8 +166,8 @@ ${signedIn ? html`<p><a href="/console/${tenant.slug}/signin">Sign in as someone
         return void (await sendPage(reply, consolePage(shell, { title: 'Not allowed', body: backLink(shell), error: 'Changes need the Global Administrator role; yours is Global Reader, so nothing was changed.' }), { status: 403 }));
       }
     }
-    const consoleApp = await consoleAppFor(tenant, req.site);
-    const audit = deps.audit.as({ actor: admin.id, ip: req.ip, clientId: consoleApp.clientId, surface: 'console' });
+    const consoleClient = consoleClientId(tenant.id);
+    const audit = deps.audit.as({ actor: admin.id, ip: req.ip, clientId: consoleClient, surface: 'console' });
     const acting: Deps = { ...deps, audit };
     return {
       deps,
@@ -179,18 +180,19 @@ ${signedIn ? html`<p><a href="/console/${tenant.slug}/signin">Sign in as someone
       role,
       access,
       shell,
-      consoleApp,
+      consoleClientId: consoleClient,
       acting,
       d: { ...provisionDeps(deps), audit },
-      origin: { by: 'console', clientId: consoleApp.clientId, ip: req.ip },
+      origin: { by: 'console', clientId: consoleClient, ip: req.ip },
       query: stringsOf(req.query),
     };
   }
 
   const routeOptions = { config: { errorFormat: 'html' as const }, errorHandler };
   const send = (c: Ctx, content: PageContent, status = 200) => {
-    const done = c.query.done as Notice | undefined;
-    return sendPage(c.reply, consolePage(c.shell, { ...content, notice: content.notice ?? (done ? NOTICES[done] : undefined) }), { status });
+    const done = c.query.done;
+    const notice = done !== undefined && Object.hasOwn(NOTICES, done) ? NOTICES[done as Notice] : undefined;
+    return sendPage(c.reply, consolePage(c.shell, { ...content, notice: content.notice ?? notice }), { status });
   };
 
   const router: ConsoleRouter = {
@@ -305,9 +307,9 @@ ${signedIn ? html`<p><a href="/console/${tenant.slug}/signin">Sign in as someone
     if (session) await endSession(deps, session);
     reply.clearCookie(cookie, cookieOptions(secure(req.site), 0));
     // The tenant's sign-in session ends too (single sign-out), then back to the console's signed-out page.
-    const consoleApp = await consoleAppFor(tenant, req.site);
+    await consoleAppFor(tenant, req.site);
     const logout = new URL(endpointUrl(req.site.baseUrl, { tenantSegment: tenant.slug, form: 'path' }, tenant.defaultPolicy, 'oauth2/v2.0/logout'));
-    logout.searchParams.set('client_id', consoleApp.clientId);
+    logout.searchParams.set('client_id', consoleClientId(tenant.id));
     logout.searchParams.set('post_logout_redirect_uri', consoleUrls(req.site.baseUrl, tenant.slug).signedOut);
     return reply.redirect(logout.toString(), 303);
   });
