@@ -185,6 +185,42 @@ describe('the web console', () => {
     await page.context().close();
   });
 
+  it("edits identity providers with the administrator's rules (no environment variables; tenant secrets, set write-only), and registers a SAML app", async () => {
+    const page = await signIn('ada.admin@contoso.example', '/identity-providers');
+    const provider = (clientSecret: unknown) => JSON.stringify({ providers: [{ id: 'contoso-oidc', type: 'oidc', displayName: 'Contoso', discoveryUrl: 'https://login.contoso.example/.well-known/openid-configuration', clientId: 'latchkey', clientSecret }] }, null, 2);
+    const editor = () => page.getByLabel('policies/demo/identity-providers.json');
+    await editor().fill(provider({ env: 'CONTOSO_SECRET' }));
+    await page.getByRole('button', { name: 'Save identity providers' }).click();
+    await expect(page.getByRole('alert').textContent()).resolves.toMatch(/\$\.providers\[0\]\.clientSecret.*names an environment variable of the server/s);
+    await editor().fill(provider({ secret: 'contoso-oidc' }));
+    await page.getByRole('button', { name: 'Save identity providers' }).click();
+    await expect(page.getByRole('alert').textContent()).resolves.toContain("the tenant has no secret 'contoso-oidc'");
+
+    await page.getByRole('navigation', { name: 'Console sections' }).getByRole('link', { name: 'Tenant' }).click();
+    await page.getByLabel('Name', { exact: true }).fill('contoso-oidc');
+    await page.getByLabel('Value').fill('upstream-client-secret-value');
+    await page.getByRole('button', { name: 'Set secret' }).click();
+    await expect(page.getByRole('status').textContent()).resolves.toContain('its value is not shown again');
+    expect(await page.content()).not.toContain('upstream-client-secret-value');
+
+    await page.goto(`${console_}/identity-providers`);
+    await editor().fill(provider({ secret: 'contoso-oidc' }));
+    await page.getByRole('button', { name: 'Save identity providers' }).click();
+    await expect(page.getByRole('status').textContent()).resolves.toContain('saved and are live');
+    expect([...s.deps.policies.providers('demo').keys()]).toEqual(['contoso-oidc']);
+    await expect(page.getByRole('table', { name: 'Identity providers in use' }).textContent()).resolves.toContain(`${s.baseUrl}/demo/federation/contoso-oidc/callback`);
+
+    await page.goto(`${console_}/apps/new`);
+    await page.getByLabel('Name', { exact: true }).fill('Contoso Wiki');
+    await page.getByLabel('Type').selectOption('saml');
+    await page.getByLabel('Entity id').fill('https://wiki.contoso.example/saml');
+    await page.getByLabel('ACS URLs').fill('https://wiki.contoso.example/saml/acs');
+    await page.getByRole('button', { name: 'Register' }).click();
+    await page.getByRole('heading', { level: 1, name: 'Contoso Wiki' }).waitFor();
+    expect((await s.deps.store.listSamlApps(s.tenant.id)).map((a) => a.entityId)).toEqual(['https://wiki.contoso.example/saml']);
+    await page.context().close();
+  });
+
   it('rotates a signing key: the JWKS publishes both', async () => {
     const page = await signIn('ada.admin@contoso.example', '/keys');
     const before = (await s.deps.store.listSigningKeys(s.tenant.id)).map((k) => k.kid);
