@@ -123,10 +123,18 @@ export function registerConsoleRoutes(app: FastifyInstance, deps: Deps, opts: Co
     return sendPage(reply, consolePage(shell ?? { tenant: { slug: '', displayName: 'Latchkey' }, base: '/console' }, { title, body: backLink(shell), error: e.message }), { status: e.status });
   };
 
-  const notAllowed = (reply: FastifyReply, tenant: Tenant, message: string, signedIn: boolean) =>
+  /** The tenant's logout (its sign-in session ends), then the console's signed-out page. */
+  const logoutUrl = (tenant: Tenant, site: Site) => {
+    const url = new URL(endpointUrl(site.baseUrl, { tenantSegment: tenant.slug, form: 'path' }, tenant.defaultPolicy, 'oauth2/v2.0/logout'));
+    url.searchParams.set('client_id', consoleClientId(tenant.id));
+    url.searchParams.set('post_logout_redirect_uri', consoleUrls(site.baseUrl, tenant.slug).signedOut);
+    return url.toString();
+  };
+
+  const notAllowed = (req: FastifyRequest, reply: FastifyReply, tenant: Tenant, message: string) =>
     bare(reply, tenant, 403, 'Needs an administrator role', html`<p>${message}</p>
 <p>The console is for the tenant's administrators: users with the <strong>Global Administrator</strong> role (read and change) or the <strong>Global Reader</strong> role (read only). Ask an administrator of <code>${tenant.slug}</code> to give you one.</p>
-${signedIn ? html`<p><a href="/console/${tenant.slug}/signin">Sign in as someone else</a></p>` : ''}`);
+<p><a href="${logoutUrl(tenant, req.site)}">Sign out, to sign in as someone else</a></p>`);
 
   /**
    * Who is signed in, with which role: every request asks again (the account and its roles), so a
@@ -150,7 +158,7 @@ ${signedIn ? html`<p><a href="/console/${tenant.slug}/signin">Sign in as someone
     if (!admin || !access) {
       await endSession(deps, session);
       reply.clearCookie(cookieName(secure(req.site), tenant.id, 'session'), cookieOptions(secure(req.site), 0));
-      return void (await notAllowed(reply, tenant, 'Your account has no administrator role in this tenant (any more).', true));
+      return void (await notAllowed(req, reply, tenant, 'Your account has no administrator role in this tenant (any more).'));
     }
     const role: ConsoleRole = access === 'write' ? 'GlobalAdministrator' : 'GlobalReader';
     const shell: Shell = { ...shellOf(tenant), user: { name: admin.displayName ?? admin.email ?? admin.id, role }, access, csrf: session.csrf };
@@ -292,7 +300,7 @@ ${signedIn ? html`<p><a href="/console/${tenant.slug}/signin">Sign in as someone
     if (typeof claims.nonce !== 'string' || !safeEqual(claims.nonce, done.flow.nonce) || typeof claims.sub !== 'string') throw new ServiceError('invalid', 'The sign-in answer does not match the sign-in started here.');
     const user = await deps.store.findUser(tenant.id, claims.sub);
     const access = user && !user.disabled ? accessOf(await opts.directoryRoles(tenant.id, user.id)) : undefined;
-    if (!user || !access) return notAllowed(reply, tenant, `You are signed in as ${user?.email ?? user?.displayName ?? claims.sub}, who has no administrator role in this tenant.`, true);
+    if (!user || !access) return notAllowed(req, reply, tenant, `You are signed in as ${user?.email ?? user?.displayName ?? claims.sub}, who has no administrator role in this tenant.`);
     const { token } = await startSession(deps, tenant, user.id);
     reply.setCookie(cookieName(secure(req.site), tenant.id, 'session'), token, cookieOptions(secure(req.site), SESSION_MS / 1000));
     return reply.redirect(done.flow.returnTo, 303);
@@ -308,10 +316,7 @@ ${signedIn ? html`<p><a href="/console/${tenant.slug}/signin">Sign in as someone
     reply.clearCookie(cookie, cookieOptions(secure(req.site), 0));
     // The tenant's sign-in session ends too (single sign-out), then back to the console's signed-out page.
     await consoleAppFor(tenant, req.site);
-    const logout = new URL(endpointUrl(req.site.baseUrl, { tenantSegment: tenant.slug, form: 'path' }, tenant.defaultPolicy, 'oauth2/v2.0/logout'));
-    logout.searchParams.set('client_id', consoleClientId(tenant.id));
-    logout.searchParams.set('post_logout_redirect_uri', consoleUrls(req.site.baseUrl, tenant.slug).signedOut);
-    return reply.redirect(logout.toString(), 303);
+    return reply.redirect(logoutUrl(tenant, req.site), 303);
   });
   app.get('/console/:tenant/signed-out', routeOptions, async (req, reply) => {
     const tenant = await tenantOf(req);

@@ -286,6 +286,14 @@ describe('the web console', () => {
     const again = await page.request.get(`${console_}/users`, { maxRedirects: 0 });
     expect(again.status()).toBe(303);
     expect(again.headers().location).toContain('/signin');
+    // Signing out of the tenant lets another person sign in from this browser.
+    await page.getByRole('link', { name: 'Sign out, to sign in as someone else' }).click();
+    await page.getByRole('heading', { level: 1, name: 'Signed out' }).waitFor();
+    await page.getByRole('link', { name: 'Sign in again' }).click();
+    await page.getByLabel('Email Address').fill('rita.reader@contoso.example');
+    await page.getByLabel('Password').fill(PASSWORD);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('heading', { level: 1, name: 'Overview' }).waitFor();
     await context.close();
   });
 
