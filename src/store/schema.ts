@@ -1,4 +1,4 @@
-import type { AuditFilter, UserQuery } from './store.js';
+import type { AuditCountQuery, AuditFilter, UserQuery } from './store.js';
 
 /**
  * Statements both SQL engines build from one description, so a rule about the tables is written
@@ -120,6 +120,17 @@ export function auditQuerySql(f: AuditFilter, p: Placeholder): { sql: string; pa
   }
   params.push(f.limit ?? 1000);
   return { sql: `SELECT * FROM audit_events WHERE ${where.join(' AND ')} ORDER BY id DESC LIMIT ${p(params.length)}`, params };
+}
+
+/** The statement and parameters of an AuditCountQuery: counts per bucket (its index from the epoch), event and outcome. */
+export function auditCountSql(q: AuditCountQuery, p: Placeholder, bigint = ''): { sql: string; params: unknown[] } {
+  const params: unknown[] = [q.bucketMs, q.tenantId, q.since, ...q.events];
+  const events = q.events.map((_, i) => p(4 + i)).join(', ');
+  return {
+    sql: `SELECT CAST(at / ${p(1)}${bigint} AS BIGINT) AS bucket, event, outcome, COUNT(*) AS n FROM audit_events
+            WHERE tenant_id = ${p(2)} AND at >= ${p(3)} AND event IN (${events || 'NULL'}) GROUP BY bucket, event, outcome`,
+    params,
+  };
 }
 
 /** The conflict clauses both dialects share (a write that replaces, or keeps, the row with the same key). */

@@ -57,6 +57,22 @@ export interface AuditFilter {
   user?: string;
 }
 
+export interface AuditCountQuery {
+  tenantId: string;
+  events: string[];
+  since: number;
+  /** The buckets' width (ms); a bucket is named by its start. */
+  bucketMs: number;
+}
+
+export interface AuditCount {
+  /** The bucket's start (ms). */
+  at: number;
+  event: string;
+  outcome: 'success' | 'failure';
+  count: number;
+}
+
 /**
  * One row of an import as the import service decided it (services/user-import.ts): the user as it
  * is to be stored, created (`exists` false) or replacing the stored row, and the identities to add.
@@ -276,6 +292,8 @@ export interface Store {
   addAuditEvent(e: Omit<AuditEvent, 'id'>): Promise<void>;
   /** Newest first; `beforeId` pages back from the last event of the previous page. */
   listAuditEvents(filter: AuditFilter): Promise<AuditEvent[]>;
+  /** How many of a tenant's events of these kinds each outcome had per time bucket since a time (the console's sign-ins chart). */
+  countAuditEvents(q: AuditCountQuery): Promise<AuditCount[]>;
 
   // sign-in throttling (the lockout rule is services/local-auth.ts's)
   getLoginThrottle(tenantId: string, name: string): Promise<LoginThrottle>;

@@ -94,6 +94,8 @@ describe('the web console', () => {
     const page = await signIn('ada.admin@contoso.example');
     await expect(page.getByRole('heading', { level: 1, name: 'Overview' }).isVisible()).resolves.toBe(true);
     await expect(page.getByRole('img', { name: /Sign-ins per hour/ }).isVisible()).resolves.toBe(true);
+    // The administrator's own sign-in, counted in its hour.
+    await expect(page.locator('#chart-desc').textContent()).resolves.toContain('1 successful and 0 failed sign-ins');
     await shot(page, 'overview');
 
     await page.getByRole('navigation', { name: 'Console sections' }).getByRole('link', { name: 'Users' }).click();

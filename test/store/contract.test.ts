@@ -331,6 +331,13 @@ for (const engine of engines) {
       expect(await events({ user: who, outcome: 'success' })).toEqual([`user_disabled:success:${who}`, 'signin:success:-']);
       expect(await events({ user: who, event: 'signin', since: at + 1 })).toEqual(['signin:failure:-']);
       expect(await events({ user: who, until: at + 10 })).toEqual(['signin:success:-']);
+      const hour = 3_600_000;
+      const counted = await store.countAuditEvents({ tenantId: t.id, events: ['signin', 'user_disabled'], since: at, bucketMs: hour });
+      const bucket = Math.floor(at / hour) * hour;
+      const mine = counted.filter((c) => c.at === bucket || c.at === Math.floor((at + 30) / hour) * hour);
+      const total = (event: string, outcome: string) => mine.filter((c) => c.event === event && c.outcome === outcome).reduce((n, c) => n + c.count, 0);
+      expect([total('signin', 'success'), total('signin', 'failure'), total('user_disabled', 'success')]).toEqual([2, 1, 1]);
+      expect(await store.countAuditEvents({ tenantId: t.id, events: ['signin'], since: at + 31, bucketMs: hour })).toEqual([]);
       const page = await store.listAuditEvents({ tenantId: t.id, user: who, limit: 2 });
       expect(page).toHaveLength(2);
       expect(await events({ user: who, beforeId: page[1]!.id })).toEqual(['signin:success:-']);

@@ -7,8 +7,8 @@ import {
   SAML_APP_COLUMNS, samlAppValues, toSamlApp,
   num, storedUsers, toJoinedUser, str, toAuditEvent, toCounter, toFamily, toOutboxMessage, toScopeDescriptions, toThrottle, type Row,
 } from '../rows.js';
-import { EXPIRING, ON_CONFLICT, endSessionsSql, hitCounterSql, insertSql, purgeSql, revokeFamiliesSql, setThrottleSql, updateSql, userQuerySql, auditQuerySql, type Placeholder } from '../schema.js';
-import { StoreConflictError, type AuditFilter, type CodeRedemption, type ConfigChange, type ImportWrite, type ImportWriteOutcome, type MigrationResult, type RefreshRotation, type RefreshTokenRef, type StoreEngine, type UserQuery } from '../store.js';
+import { EXPIRING, ON_CONFLICT, endSessionsSql, hitCounterSql, insertSql, purgeSql, revokeFamiliesSql, setThrottleSql, updateSql, userQuerySql, auditQuerySql, auditCountSql, type Placeholder } from '../schema.js';
+import { StoreConflictError, type AuditCount, type AuditCountQuery, type AuditFilter, type CodeRedemption, type ConfigChange, type ImportWrite, type ImportWriteOutcome, type MigrationResult, type RefreshRotation, type RefreshTokenRef, type StoreEngine, type UserQuery } from '../store.js';
 import type { App, SamlApp, AppSecret, AppGrant, AuditEvent, AuthCodeRecord, Authenticator, AuthenticatorKind, Consent, ImportedUser, JourneyRecord, LoginThrottle, OutboxMessage, RefreshTokenRecord, SessionClient, SigningKey, SignInType, SsoSession, Tenant, TenantDomain, TenantSecret, TenantSettings, User, UserIdentity, UserProfileUpdate } from '../../model/entities.js';
 import { migratePostgres } from './migrate.js';
 import { TurnBatch, uniqueRounds } from './turn-batch.js';
@@ -753,6 +753,10 @@ export class PostgresStore implements StoreEngine {
 
   async addAuditEvent(e: Omit<AuditEvent, 'id'>): Promise<void> {
     await this.run(SQL.insertAudit, AUDIT.values(e));
+  }
+  async countAuditEvents(q: AuditCountQuery): Promise<AuditCount[]> {
+    const { sql, params } = auditCountSql(q, $, '::bigint');
+    return (await this.rows(sql, params)).map((r) => ({ at: Number(r.bucket) * q.bucketMs, event: String(r.event), outcome: r.outcome === 'success' ? 'success' : 'failure', count: Number(r.n) }));
   }
   async listAuditEvents(filter: AuditFilter): Promise<AuditEvent[]> {
     const { sql, params } = auditQuerySql(filter, $);

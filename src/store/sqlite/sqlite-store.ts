@@ -2,7 +2,7 @@ import { accessSync, constants, mkdirSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { migrationsDir } from '../../paths.js';
-import { StoreConflictError, type AuditFilter, type CodeRedemption, type ConfigChange, type ImportWrite, type ImportWriteOutcome, type MigrationResult, type RefreshRotation, type RefreshTokenRef, type StoreEngine, type UserQuery } from '../store.js';
+import { StoreConflictError, type AuditCount, type AuditCountQuery, type AuditFilter, type CodeRedemption, type ConfigChange, type ImportWrite, type ImportWriteOutcome, type MigrationResult, type RefreshRotation, type RefreshTokenRef, type StoreEngine, type UserQuery } from '../store.js';
 import type { App, SamlApp, AppSecret, AppGrant, AuthCodeRecord, Authenticator, AuthenticatorKind, Consent, AuditEvent, ImportedUser, LoginThrottle, TenantSettings, JourneyRecord, OutboxMessage, UserProfileUpdate, RefreshTokenRecord, SessionClient, SigningKey, SignInType, SsoSession, Tenant, TenantDomain, TenantSecret, User, UserIdentity } from '../../model/entities.js';
 import { normalizeEmail, normalizeSignInName } from '../normalize.js';
 import {
@@ -10,7 +10,7 @@ import {
   SAML_APP_COLUMNS, samlAppValues, toSamlApp,
   storedUsers, toAuditEvent, toCounter, toFamily, toOutboxMessage, toRefresh, toScopeDescriptions, toThrottle, type Row,
 } from '../rows.js';
-import { EXPIRING, ON_CONFLICT, endSessionsSql, hitCounterSql, insertSql, purgeSql, revokeFamiliesSql, setThrottleSql, updateSql, userQuerySql, auditQuerySql, type Placeholder } from '../schema.js';
+import { EXPIRING, ON_CONFLICT, endSessionsSql, hitCounterSql, insertSql, purgeSql, revokeFamiliesSql, setThrottleSql, updateSql, userQuerySql, auditQuerySql, auditCountSql, type Placeholder } from '../schema.js';
 import { BackgroundCheckpointer } from './checkpointer.js';
 import { migrate } from './migrate.js';
 
@@ -795,6 +795,10 @@ export class SqliteStore implements StoreEngine {
 
   async addAuditEvent(e: Omit<AuditEvent, 'id'>): Promise<void> {
     this.s.insertAudit.run(AUDIT.values(e));
+  }
+  async countAuditEvents(q: AuditCountQuery): Promise<AuditCount[]> {
+    const { sql, params } = auditCountSql(q, () => '?');
+    return (this.statement(sql).all(...params) as Row[]).map((r) => ({ at: Number(r.bucket) * q.bucketMs, event: String(r.event), outcome: r.outcome === 'success' ? 'success' : 'failure', count: Number(r.n) }));
   }
   async listAuditEvents(filter: AuditFilter): Promise<AuditEvent[]> {
     const { sql, params } = auditQuerySql(filter, () => '?');
