@@ -59,6 +59,8 @@ export interface Ctx {
   d: ProvisionDeps;
   /** How the users services record a change made here. */
   origin: Origin;
+  /** A user's directory roles (the function the console was given). */
+  directoryRoles: DirectoryRoles;
   query: Record<string, string>;
 }
 
@@ -192,6 +194,7 @@ export function registerConsoleRoutes(app: FastifyInstance, deps: Deps, opts: Co
       acting,
       d: { ...provisionDeps(deps), audit },
       origin: { by: 'console', clientId: consoleClient, ip: req.ip },
+      directoryRoles: opts.directoryRoles,
       query: stringsOf(req.query),
     };
   }

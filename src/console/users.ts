@@ -8,6 +8,7 @@ import { setPassword, updateProfile } from '../services/users-update.js';
 import { html } from '../ui/html.js';
 import { actionButton, canWrite, field, form, table, when } from './pages/layout.js';
 import type { ConsoleRouter, Ctx, Redisplay } from './routes.js';
+import { ROLE_NAMES } from './roles.js';
 
 /**
  * Users: find them by part of a name, an address or an identity, page through them, create one, and on
@@ -113,6 +114,7 @@ ${next ? html`<p><a href="${next}" rel="next">Next page</a></p>` : ''}${after ? 
     const mfa = new MfaService(c.acting);
     const factors = await mfa.authenticators(tenant, u.id);
     const locked = await mfa.locked(tenant, u.id);
+    const roles = await c.directoryRoles(tenant.id, u.id);
     const signIns = (await c.deps.store.listAuditEvents({ tenantId: tenant.id, user: u.id, limit: 200 })).filter((e) => SIGN_IN_EVENTS.has(e.event)).slice(0, 10);
     const w = canWrite(shell);
     const base = `/users/${u.id}`;
@@ -130,7 +132,7 @@ ${next ? html`<p><a href="${next}" rel="next">Next page</a></p>` : ''}${after ? 
       error: o.error,
       body: html`<dl class="facts"><dt>Object id</dt><dd><code>${u.id}</code></dd><dt>Email</dt><dd>${u.email ?? '—'} ${u.email ? (u.emailVerified ? '(verified)' : '(not verified)') : ''}</dd>
 <dt>Sign-in name</dt><dd>${u.signInName ?? '— (signs in through identity providers only)'}</dd>
-<dt>Status</dt><dd>${u.disabled ? html`<strong class="bad">Disabled</strong>: cannot sign in` : 'Enabled'}</dd><dt>Created</dt><dd>${when(u.createdAt)}</dd><dt>Changed</dt><dd>${when(u.updatedAt)}</dd></dl>
+<dt>Status</dt><dd>${u.disabled ? html`<strong class="bad">Disabled</strong>: cannot sign in` : 'Enabled'}</dd><dt>Directory roles</dt><dd>${roles.length > 0 ? roles.map((r) => ROLE_NAMES[r]).join(', ') : 'none'}</dd><dt>Created</dt><dd>${when(u.createdAt)}</dd><dt>Changed</dt><dd>${when(u.updatedAt)}</dd></dl>
 ${w ? html`<div class="actions" role="group" aria-label="Account actions">
 ${u.disabled ? actionButton(shell, `${base}/enable`, 'Enable') : actionButton(shell, `${base}/disable`, 'Disable', { confirm: 'Disable this user? Their sessions end and they cannot sign in.' })}
 ${actionButton(shell, `${base}/revoke-sessions`, 'Revoke sessions', { confirm: "End this user's sessions and revoke their refresh tokens?" })}
