@@ -10,7 +10,7 @@ import { issuerFor } from '../model/issuer.js';
 import { provisionDeps, type ProvisionDeps } from '../services/deps.js';
 import { retireKeys, rotateKeys } from '../services/keys.js';
 import { requireUser } from '../services/users.js';
-import { createApp, defineOnApi, definedOnApi, grantApp, listGrants, requireApp, revokeGrant } from '../services/apps.js';
+import { createApp, defineOnApi, definedOnApi, grantApp, listGrants, requireApp, revokeGrant, updateApp, type UpdateAppInput } from '../services/apps.js';
 import { setTenantSettings } from '../services/tenants.js';
 import { addTenantDomain, listTenantDomains, removeTenantDomain } from '../services/tenant-domains.js';
 import { servedOn } from '../oauth/tenant-context.js';
@@ -106,7 +106,7 @@ export function registerAdminRoutes(app: FastifyInstance, deps: Deps): void {
 
   // As the host the request came to writes it.
   const tenantJson = (t: Tenant, site: Site) => tenantAdminJson(t, issuerFor(site.baseUrl, t, t.defaultPolicy));
-  const appView = async (a: App) => appJson(a, a.type === 'api' ? { scopes: await deps.store.listAppScopes(a.clientId), roles: await deps.store.listAppRoles(a.clientId) } : {});
+  const appView = async (a: App) => appJson(a, a.identifierUri !== null ? { scopes: await deps.store.listAppScopes(a.clientId), roles: await deps.store.listAppRoles(a.clientId) } : {});
 
   // tenant
   route({ method: 'GET', url: '/tenants/:tenant', tag: 'tenants', summary: 'Read the tenant', writing: false, params: S.TenantParams, response: S.TenantBody, handler: async ({ tenant, site }) => tenantJson(tenant, site) });
@@ -160,6 +160,22 @@ export function registerAdminRoutes(app: FastifyInstance, deps: Deps): void {
     },
   });
   route({ method: 'GET', url: '/tenants/:tenant/apps/:clientId', tag: 'apps', summary: 'Read an app', writing: false, params: S.AppParams, response: S.AppBody, handler: async ({ d, tenant, params }) => appView(await requireApp(d, tenant, params.clientId)) });
+  route({
+    method: 'PATCH', url: '/tenants/:tenant/apps/:clientId', tag: 'apps', summary: "Change an app registration: its platforms' redirect URIs (each list given is replaced), logout URIs, exposed API, name", writing: true, params: S.AppParams, body: S.UpdateApp, response: S.AppBody,
+    handler: async ({ d, tenant, params, body }) => {
+      const { name, identifierUri, webRedirectUris, spaRedirectUris, publicClientRedirectUris, postLogoutRedirectUris } = body;
+      const set = (list: string[] | undefined) => (list === undefined ? undefined : { set: list });
+      const input: UpdateAppInput = stripUndefined({
+        name,
+        identifierUri,
+        webRedirectUris: set(webRedirectUris),
+        spaRedirectUris: set(spaRedirectUris),
+        publicClientRedirectUris: set(publicClientRedirectUris),
+        postLogoutRedirectUris: set(postLogoutRedirectUris),
+      });
+      return appView(await updateApp(d, tenant, await requireApp(d, tenant, params.clientId), input));
+    },
+  });
   for (const kind of ['scope', 'role'] as const) {
     route({ method: 'GET', url: `/tenants/:tenant/apps/:clientId/${kind}s`, tag: 'apps', summary: `List an API's ${kind}s`, writing: false, params: S.AppParams, response: S.NamesBody, handler: async ({ d, tenant, params }) => ({ names: await definedOnApi(d, await requireApp(d, tenant, params.clientId), kind) }) });
     route({

@@ -48,11 +48,20 @@ export const TenantPatch = z
   })
   .strict();
 
+const PlatformBody = z.object({ redirect_uris: z.array(z.string()) });
+
 export const AppBody = z.object({
   client_id: z.string(),
   name: z.string(),
   type: z.enum(appTypes),
-  redirect_uris: z.array(z.string()),
+  redirect_uris: z.array(z.string()).describe('Every redirect URI, of all platforms'),
+  platforms: z
+    .object({
+      web: PlatformBody.optional(),
+      spa: PlatformBody.optional(),
+      public_client: PlatformBody.optional(),
+    })
+    .describe("The app registration's platforms (those with redirect URIs)"),
   post_logout_redirect_uris: z.array(z.string()),
   identifier_uri: z.string().optional(),
   scopes: z.array(z.string()).optional(),
@@ -70,14 +79,28 @@ export const CreateApp = z
   .object({
     name: z.string().min(1).max(100),
     type: z.enum(appTypes),
-    redirectUris: z.array(z.string()).max(100).optional(),
+    redirectUris: z.array(z.string()).max(100).optional().describe("Redirect URIs of the type's platform (web for web and api, SPA for spa, public client for native)"),
+    webRedirectUris: z.array(z.string()).max(100).optional(),
+    spaRedirectUris: z.array(z.string()).max(100).optional(),
+    publicClientRedirectUris: z.array(z.string()).max(100).optional(),
     postLogoutRedirectUris: z.array(z.string()).max(100).optional(),
-    identifierUri: z.string().optional(),
+    identifierUri: z.string().optional().describe('Expose an API under this identifier URI (an api app gets api://{client id} without one)'),
     clientId: z.string().optional().describe("Keep an existing app's id (moving off B2C)"),
     allowImplicit: z.boolean().optional(),
     allowRopc: z.boolean().optional(),
     logoutUrl: z.string().optional(),
     thirdParty: z.boolean().optional().describe('Users consent to its scopes on first use'),
+  })
+  .strict();
+
+export const UpdateApp = z
+  .object({
+    name: z.string().min(1).max(100).optional(),
+    webRedirectUris: z.array(z.string()).max(256).optional().describe("The web platform's redirect URIs (replaced): codes redeemed with the app's secret"),
+    spaRedirectUris: z.array(z.string()).max(256).optional().describe("The single-page application platform's redirect URIs (replaced): PKCE, CORS, 24-hour refresh tokens"),
+    publicClientRedirectUris: z.array(z.string()).max(256).optional().describe("The mobile and desktop platform's redirect URIs (replaced): PKCE, no secret"),
+    postLogoutRedirectUris: z.array(z.string()).max(256).optional(),
+    identifierUri: z.string().min(1).max(300).optional().describe('Expose an API under this identifier URI (or move it there)'),
   })
   .strict();
 

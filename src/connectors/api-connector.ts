@@ -8,18 +8,19 @@ import { OutboundError, type OutboundClient } from '../outbound/outbound-client.
  * are issued, with B2C's request and response contract, so the endpoints teams wrote for B2C answer
  * Latchkey unchanged.
  *
- * Request: `POST` JSON with the user's attributes in Graph's names, `step`, `client_id`, `ui_locales`.
+ * Request: `POST` JSON with the user's attributes in Graph's names, `step`, `ui_locales` and the app's id
+ * (`client_id` during sign-up, `clientId` before the token, as B2C sends them).
  * Answers: `200 {"version":"1.0.0","action":"Continue", …claims}`, `200 {"action":"ShowBlockPage",
  * "userMessage"}`, `400 {"action":"ValidationError","status":400,"userMessage"}`. Anything else fails.
  */
 export const CONNECTOR_STEPS = ['postFederationSignup', 'postAttributeCollection', 'preTokenIssuance'] as const;
 export type ConnectorStep = (typeof CONNECTOR_STEPS)[number];
 
-/** The `step` value B2C sends for each. */
+/** The `step` value B2C sends for each (its user flows' "Before sending the token" step is PreTokenApplicationClaims). */
 export const B2C_STEP: Record<ConnectorStep, string> = {
   postFederationSignup: 'PostFederationSignup',
   postAttributeCollection: 'PostAttributeCollection',
-  preTokenIssuance: 'PreTokenIssuance',
+  preTokenIssuance: 'PreTokenApplicationClaims',
 };
 
 export type ConnectorOutcome =

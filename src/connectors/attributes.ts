@@ -1,4 +1,4 @@
-import { BUILTIN_ATTRIBUTES, extensionsAppIdOf, type GraphIdentity } from '../model/graph-user.js';
+import { BUILTIN_ATTRIBUTES, extensionsAppIdOf, graphIdentities, localIssuer, type GraphIdentity } from '../model/graph-user.js';
 import type { Tenant, User, UserIdentity } from '../model/entities.js';
 import { B2C_STEP, type ConnectorStep } from './api-connector.js';
 
@@ -35,9 +35,8 @@ export interface ConnectorSubject {
   objectId?: string;
 }
 
-/** The request body B2C sends: attributes without a value are left out. */
-export function connectorRequest(tenant: Tenant, step: ConnectorStep, subject: ConnectorSubject, clientId: string, locale: string): Record<string, unknown> {
-  const body: Record<string, unknown> = {};
+/** The user's attributes in Graph's names: those without a value are left out, as B2C leaves them. */
+function attributesOf(tenant: Tenant, subject: ConnectorSubject, body: Record<string, unknown>): void {
   if (subject.email) body.email = subject.email;
   body.identities = subject.identities;
   for (const [claim, value] of Object.entries(subject.values)) {
@@ -45,6 +44,25 @@ export function connectorRequest(tenant: Tenant, step: ConnectorStep, subject: C
     body[graphName(tenant, claim)] = value;
   }
   if (subject.objectId) body.objectId = subject.objectId;
+}
+
+/**
+ * The request body B2C sends. During sign-up (PostFederationSignup, PostAttributeCollection): the
+ * attributes, then `step`, `client_id`, `ui_locales`. Before the token (PreTokenApplicationClaims):
+ * `clientId`, `step`, `ui_locales` first, then the attributes; B2C names the app's id differently at
+ * that step ("Add an API connector to a sign-up user flow" and "Enrich tokens with claims from external
+ * sources using API connectors" in B2C's documentation).
+ */
+export function connectorRequest(tenant: Tenant, step: ConnectorStep, subject: ConnectorSubject, clientId: string, locale: string): Record<string, unknown> {
+  const body: Record<string, unknown> = {};
+  if (step === 'preTokenIssuance') {
+    body.clientId = clientId;
+    body.step = B2C_STEP[step];
+    body.ui_locales = locale;
+    attributesOf(tenant, subject, body);
+    return body;
+  }
+  attributesOf(tenant, subject, body);
   body.step = B2C_STEP[step];
   body.client_id = clientId;
   body.ui_locales = locale;
@@ -53,17 +71,14 @@ export function connectorRequest(tenant: Tenant, step: ConnectorStep, subject: C
 
 /** The identities of a local account being signed up (B2C's emailAddress identity). */
 export function localIdentity(tenant: Tenant, email: string): GraphIdentity {
-  return { signInType: 'emailAddress', issuer: `${tenant.slug}.onmicrosoft.com`, issuerAssignedId: email };
+  return { signInType: 'emailAddress', issuer: localIssuer(tenant), issuerAssignedId: email };
 }
 
 /** What a connector is told about an existing user (before tokens are issued). */
 export function subjectOf(tenant: Tenant, user: User, identities: UserIdentity[]): ConnectorSubject {
-  const ids: GraphIdentity[] = [];
-  if (user.signInName !== null && user.signInType !== null) ids.push({ signInType: user.signInType, issuer: `${tenant.slug}.onmicrosoft.com`, issuerAssignedId: user.signInType === 'emailAddress' && user.email ? user.email : user.signInName });
-  for (const i of identities) ids.push({ signInType: 'federated', issuer: i.issuer, issuerAssignedId: i.issuerAssignedId });
   return {
     email: user.email,
-    identities: ids,
+    identities: graphIdentities(tenant, user, identities),
     values: { given_name: user.givenName, family_name: user.familyName, name: user.displayName, ...user.attributes },
     objectId: user.id,
   };

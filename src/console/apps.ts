@@ -5,7 +5,7 @@ import { outboundMetadataFetch } from '../federation/saml/metadata.js';
 import { endpointUrl } from '../oauth/tenant-context.js';
 import { ADMIN_API_URI } from '../services/admin-api.js';
 import { addAppSecret, listAppSecrets, revokeAppSecret } from '../services/app-secrets.js';
-import { createApp, defineOnApi, grantApp, listGrants, requireApp, revokeGrant, setAppRedirectUris } from '../services/apps.js';
+import { createApp, defineOnApi, grantApp, listGrants, requireApp, revokeGrant, updateApp } from '../services/apps.js';
 import { createSamlApp, samlAppJson } from '../services/saml-apps.js';
 import { html, type SafeHtml } from '../ui/html.js';
 import { actionButton, canWrite, field, form, table, when, type PageContent } from './pages/layout.js';
@@ -24,6 +24,13 @@ const TYPES: [string, string][] = [
   ['api', 'Web API (exposes scopes and roles)'],
   ['saml', 'SAML application (service provider)'],
 ];
+
+/** The platforms' redirect URI lists an app page edits, as the portal's Authentication blade shows them. */
+const PLATFORM_FIELDS = [
+  ['webRedirectUris', 'Web redirect URIs', 'A server redeems the code with the secret. One a line, matched exactly.'],
+  ['spaRedirectUris', 'Single-page application redirect URIs', 'The browser redeems the code, with PKCE. One a line.'],
+  ['publicClientRedirectUris', 'Mobile and desktop redirect URIs', 'A public client with PKCE. One a line.'],
+] as const;
 
 const lines = (s: string | undefined) => (s ?? '').split(/\r?\n/).map((l) => l.trim()).filter((l) => l !== '');
 
@@ -119,7 +126,13 @@ ${field('NameID', 'nameId', { value: v.nameId ?? 'persistent', options: [['persi
   };
   r.action('/apps/:clientId/uris', async (c, f) => {
     const app = await appOf(c);
-    await setAppRedirectUris(c.d, c.tenant, app, { redirectUris: lines(f.redirectUris), postLogoutRedirectUris: lines(f.postLogoutRedirectUris) });
+    // Each platform's list as the form holds it, as the portal's Authentication blade saves them.
+    await updateApp(c.d, c.tenant, app, {
+      webRedirectUris: { set: lines(f.webRedirectUris) },
+      spaRedirectUris: { set: lines(f.spaRedirectUris) },
+      publicClientRedirectUris: { set: lines(f.publicClientRedirectUris) },
+      postLogoutRedirectUris: { set: lines(f.postLogoutRedirectUris) },
+    });
     return { redirect: `/apps/${app.clientId}`, done: 'app-updated' };
   }, show);
   r.action('/apps/:clientId/secrets', async (c, f) => {
@@ -196,9 +209,9 @@ ${a.identifierUri ? html`<dt>Identifier URI</dt><dd><code>${a.identifierUri}</co
 <dt>Discovery</dt><dd><a href="${discovery}">${discovery}</a></dd></dl>
 ${a.type !== 'daemon' && a.type !== 'api' ? html`<section aria-labelledby="h-uris"><h2 id="h-uris">Redirect URIs</h2>
 ${w ? form(shell, `${base}/uris`, 'Save redirect URIs', [
-  field('Redirect URIs', 'redirectUris', { type: 'textarea', rows: 3, value: v.redirectUris ?? a.redirectUris.join('\n'), hint: 'One a line, matched exactly.' }),
+  ...PLATFORM_FIELDS.map(([name, label, hint]) => field(label, name, { type: 'textarea', rows: 2, value: v[name] ?? a[name].join('\n'), hint })),
   field('Post-logout redirect URIs', 'postLogoutRedirectUris', { type: 'textarea', rows: 2, value: v.postLogoutRedirectUris ?? a.postLogoutRedirectUris.join('\n') }),
-], { label: 'Redirect URIs' }) : html`<ul>${a.redirectUris.map((u) => html`<li><code>${u}</code></li>`)}</ul>${a.postLogoutRedirectUris.length > 0 ? html`<p>After sign-out:</p><ul>${a.postLogoutRedirectUris.map((u) => html`<li><code>${u}</code></li>`)}</ul>` : ''}`}</section>` : ''}
+], { label: 'Redirect URIs' }) : html`${PLATFORM_FIELDS.filter(([name]) => a[name].length > 0).map(([name, label]) => html`<p>${label}:</p><ul>${a[name].map((u) => html`<li><code>${u}</code></li>`)}</ul>`)}${a.postLogoutRedirectUris.length > 0 ? html`<p>After sign-out:</p><ul>${a.postLogoutRedirectUris.map((u) => html`<li><code>${u}</code></li>`)}</ul>` : ''}`}</section>` : ''}
 ${confidential ? html`<section aria-labelledby="h-secrets"><h2 id="h-secrets">Client secrets</h2>
 ${table('Client secrets', ['Id', 'Description', 'Created', 'Expires', 'State', ...(w ? [''] : [])], secrets.map((s) => html`<tr><td><code>${s.id}</code></td><td>${s.description ?? ''}</td><td>${when(s.createdAt)}</td><td>${s.expiresAt ? when(s.expiresAt) : 'never'}</td><td>${s.live ? 'live' : html`<span class="muted">expired</span>`}</td>${w ? html`<td>${s.live ? actionButton(shell, `${base}/secrets/revoke`, 'Revoke', { fields: { secretId: s.id }, confirm: 'Revoke this secret now? The app stops authenticating with it.' }) : ''}</td>` : ''}</tr>`))}
 ${w ? form(shell, `${base}/secrets`, 'Add a secret', [field('Description', 'description', { value: v.description }), field('Expires in (days)', 'expiresInDays', { type: 'number', value: v.expiresInDays, hint: 'Empty: never.' })], { label: 'Add a client secret' }) : ''}</section>` : ''}

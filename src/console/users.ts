@@ -1,6 +1,7 @@
 import type { User } from '../model/entities.js';
 import { invalid } from '../model/errors.js';
 import { graphIdentities } from '../model/graph-user.js';
+import { hasLocalAccount } from '../model/local-identities.js';
 import { GUID } from '../model/patterns.js';
 import { MfaService } from '../services/mfa.js';
 import { createLocalUser, deleteUser, linkIdentity, requireUser, revokeSessions, setEnabled, unlinkIdentity } from '../services/users.js';
@@ -19,7 +20,7 @@ import { ROLE_NAMES } from './roles.js';
 const PAGE = 25;
 const SIGN_IN_EVENTS = new Set(['signin', 'federated_signin', 'passkey_signin']);
 
-const nameOf = (u: User) => u.displayName ?? ([u.givenName, u.familyName].filter(Boolean).join(' ') || u.email || u.signInName || u.id);
+const nameOf = (u: User) => u.displayName ?? ([u.givenName, u.familyName].filter(Boolean).join(' ') || u.email || u.localIdentities[0]?.issuerAssignedId || u.id);
 
 async function userOf(c: Ctx): Promise<User> {
   const id = (c.req.params as { id: string }).id.toLowerCase();
@@ -131,7 +132,7 @@ ${next ? html`<p><a href="${next}" rel="next">Next page</a></p>` : ''}${after ? 
       section: 'users' as const,
       error: o.error,
       body: html`<dl class="facts"><dt>Object id</dt><dd><code>${u.id}</code></dd><dt>Email</dt><dd>${u.email ?? '—'} ${u.email ? (u.emailVerified ? '(verified)' : '(not verified)') : ''}</dd>
-<dt>Sign-in name</dt><dd>${u.signInName ?? '— (signs in through identity providers only)'}</dd>
+<dt>Sign-in names</dt><dd>${u.localIdentities.length > 0 ? u.localIdentities.map((l) => l.issuerAssignedId).join(', ') : '— (signs in through identity providers only)'}</dd>
 <dt>Status</dt><dd>${u.disabled ? html`<strong class="bad">Disabled</strong>: cannot sign in` : 'Enabled'}</dd><dt>Directory roles</dt><dd>${roles.length > 0 ? roles.map((r) => ROLE_NAMES[r]).join(', ') : 'none'}</dd><dt>Created</dt><dd>${when(u.createdAt)}</dd><dt>Changed</dt><dd>${when(u.updatedAt)}</dd></dl>
 ${w ? html`<div class="actions" role="group" aria-label="Account actions">
 ${u.disabled ? actionButton(shell, `${base}/enable`, 'Enable') : actionButton(shell, `${base}/disable`, 'Disable', { confirm: 'Disable this user? Their sessions end and they cannot sign in.' })}
@@ -140,7 +141,7 @@ ${actionButton(shell, `${base}/reset-mfa`, 'Reset MFA', { confirm: "Remove this 
 ${actionButton(shell, `${base}/delete`, 'Delete user', { confirm: 'Delete this user and everything of theirs? This cannot be undone.', danger: true })}
 </div>` : ''}
 <section aria-labelledby="h-profile"><h2 id="h-profile">Profile</h2>${profile}</section>
-${w && u.signInName !== null ? html`<section aria-labelledby="h-password"><h2 id="h-password">Password</h2>${form(shell, `${base}/password`, 'Set password', field('New password', 'password', { type: 'password', required: true, autocomplete: 'new-password', hint: 'At least 8 characters. Sessions stay; revoke them too if the old password leaked.' }), { label: 'Password' })}</section>` : ''}
+${w && hasLocalAccount(u) ? html`<section aria-labelledby="h-password"><h2 id="h-password">Password</h2>${form(shell, `${base}/password`, 'Set password', field('New password', 'password', { type: 'password', required: true, autocomplete: 'new-password', hint: 'At least 8 characters. Sessions stay; revoke them too if the old password leaked.' }), { label: 'Password' })}</section>` : ''}
 <section aria-labelledby="h-identities"><h2 id="h-identities">Identities</h2>
 ${table('Identities', ['Sign-in type', 'Issuer', 'Id at the issuer', ...(w ? [''] : [])], identities.map((i) => html`<tr><td>${i.signInType}</td><td>${i.issuer}</td><td><code>${i.issuerAssignedId}</code></td>${w ? html`<td>${i.signInType === 'federated' ? actionButton(shell, `${base}/identities/remove`, 'Unlink', { fields: { issuer: i.issuer, issuerAssignedId: i.issuerAssignedId }, confirm: 'Unlink this identity?' }) : ''}</td>` : ''}</tr>`))}
 ${w ? form(shell, `${base}/identities`, 'Link identity', [field('Issuer', 'issuer', { value: v.issuer, required: true, hint: "The identity provider's domain, such as google.com" }), field('Id at the issuer', 'issuerAssignedId', { value: v.issuerAssignedId, required: true, hint: 'The user\'s subject (sub) there' })], { label: 'Link an identity' }) : ''}

@@ -25,7 +25,10 @@ const endpoint = z.url({ protocol: /^https?$/ }).refine((u) => {
   return url.protocol === 'https:' || isLoopbackHost(url.hostname);
 }, 'must use https (http is allowed for localhost only)');
 
-const domain = z.string().regex(/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$/, 'must be a lower-case domain name such as contoso.com');
+/** What `domain_hint` names a provider by, as B2C's policies write it: a domain (contoso.com), a word (commonaad) or a URL; compared without case. */
+const domain = z.string().regex(/^[^\s"'<>]{1,256}$/, 'must be a domain such as contoso.com (or what the B2C policy named the provider by: a word or a URL), without spaces').transform((d) => d.toLowerCase());
+/** The issuer stored in users' identities and emitted as `idp`: a domain or URL, as a B2C export shows it. */
+const identityIssuer = z.string().regex(/^\S{1,256}$/, "must be the issuer B2C's export shows for these users (a domain such as google.com, or a URL such as https://appleid.apple.com), without spaces");
 const claimName = z.string().regex(/^[A-Za-z_][\w.]*$/, 'must be a claim name (a dotted path for nested values)');
 
 const common = {
@@ -38,8 +41,14 @@ const common = {
   scopes: z.array(z.string().regex(/^[\x21\x23-\x5B\x5D-\x7E]+$/, 'must be a scope token')).min(1).optional(),
   /** Latchkey claim → upstream claim (a dotted path for nested values); presets fill in theirs. */
   claimMapping: z.record(z.string().regex(/^[A-Za-z_]\w*$/, 'must be a claim name'), claimName).optional(),
-  /** The provider's domain: what `domain_hint` may name, the `idp` claim, and the issuer of its identities. */
+  /** What `domain_hint` may name the provider by (default: the preset's domain, or its id). */
   domainHint: domain.optional(),
+  /**
+   * The issuer of its users' identities and the `idp` claim (default: the domainHint when given, else
+   * what B2C stores for a preset, or the issuer's host for a generic provider): set it to what the B2C
+   * export's identities show.
+   */
+  identityIssuer: identityIssuer.optional(),
   /** Treat the upstream's email address as verified even without `email_verified` (Keycloak's "Trust Email"). */
   trustEmail: z.boolean().default(false),
   /** How long an upstream request may take before the sign-in fails with a clear message. */
@@ -164,8 +173,15 @@ export interface IdentityProvider {
   type: ProviderType;
   protocol: Protocol;
   displayName: string;
-  /** Issuer of its identities, `idp` claim value, and a `domain_hint` that selects it. */
+  /** What a `domain_hint` selects it by. */
   domain: string;
+  /** The issuer of its users' identities and the `idp` claim; a SAML provider's may be known only from its metadata. */
+  identityIssuer?: string;
+  /**
+   * The issuer Latchkey stored for this provider's identities before `identityIssuer` existed (its
+   * domain hint, or its id), when that differs: a user not found under identityIssuer is looked for under it.
+   */
+  formerIssuer?: string;
   clientId: string;
   /** The value (read from the environment at load), or a tenant secret's name (read when used). */
   clientSecret: SecretValue | undefined;
@@ -221,13 +237,18 @@ function resolveProvider(p: ProviderConfig, i: number, folder: string, file: str
   const at = `$.providers[${i}]`;
   const preset = p.type === 'oidc' || p.type === 'oauth2' ? undefined : presets[p.type];
   const clientSecret = 'clientSecret' in p ? readSecret(p.clientSecret, env, `${at}.clientSecret`, file, problems) : undefined;
+  const domain = p.domainHint ?? preset?.domain ?? p.id;
+  // A domain hint the file gives was its identities' issuer before identityIssuer existed, and stays so.
+  const issuer = p.identityIssuer ?? p.domainHint ?? defaultIdentityIssuer(p, preset);
   const base: IdentityProvider = {
     id: p.id,
     tenant: basename(folder),
     type: p.type,
     protocol: preset?.protocol ?? (p.type === 'oauth2' ? 'oauth2' : 'oidc'),
     displayName: p.displayName,
-    domain: p.domainHint ?? preset?.domain ?? p.id,
+    domain,
+    identityIssuer: issuer,
+    ...(issuer.toLowerCase() !== domain ? { formerIssuer: domain } : {}),
     clientId: p.clientId,
     clientSecret,
     clientAuthentication: 'clientAuthentication' in p ? p.clientAuthentication : 'client_secret_post',
@@ -282,6 +303,19 @@ function resolveProvider(p: ProviderConfig, i: number, folder: string, file: str
     }
   }
   return problems.length > before ? undefined : base;
+}
+
+/**
+ * The issuer of a provider's identities when the file names neither it nor a domain hint: what B2C
+ * stores for a preset (its domain, Apple's https://appleid.apple.com, an Entra ID tenant's issuer URL),
+ * a generic provider's issuer host (the discovery document's, or the authorization server's for plain
+ * OAuth 2.0).
+ */
+function defaultIdentityIssuer(p: Exclude<ProviderConfig, { type: 'saml' }>, preset: (typeof presets)[PresetType] | undefined): string {
+  if (p.type === 'microsoft' && !['common', 'organizations', 'consumers'].includes(p.tenant.toLowerCase())) return `https://login.microsoftonline.com/${p.tenant}/v2.0`;
+  if (p.type === 'oidc') return new URL(p.discoveryUrl).host;
+  if (p.type === 'oauth2') return new URL(p.authorizationUrl).host;
+  return preset!.identityIssuer ?? preset!.domain;
 }
 
 /** What a generic OpenID provider's standard claims map to. */

@@ -11,7 +11,10 @@ export type PresetType = 'google' | 'microsoft' | 'apple' | 'github' | 'facebook
 
 export interface Preset {
   protocol: 'oidc' | 'oauth2';
+  /** What `domain_hint` names it by (B2C's domain for it). */
   domain: string;
+  /** The issuer B2C stores in its users' identities and emits as `idp`, when it is not the domain. */
+  identityIssuer?: string;
   scopes: string[];
   claimMapping: Record<string, string>;
   discoveryUrl?: string;
@@ -31,9 +34,11 @@ export const presets: Record<PresetType, Preset> = {
   // Personal Microsoft accounts are B2C's live.com; work accounts come through the same app registration.
   // Entra ID does not vouch for `email` (no email_verified): it links accounts only with trustEmail.
   microsoft: { ...OIDC, domain: 'live.com', claimMapping: { sub: 'oid', ...NAMES } },
+  // B2C's Apple setup stores https://appleid.apple.com as its users' identity provider (and `idp`).
   apple: {
     protocol: 'oidc',
     domain: 'apple.com',
+    identityIssuer: 'https://appleid.apple.com',
     discoveryUrl: 'https://appleid.apple.com/.well-known/openid-configuration',
     scopes: ['openid', 'email', 'name'],
     // The name arrives once, in the `user` field of the first sign-in's form post.

@@ -3,15 +3,15 @@ import type { Deps } from '../services/deps.js';
 import type { Tenant } from '../model/entities.js';
 
 /**
- * CORS for the token and userinfo endpoints: only origins of redirect URIs registered by the tenant's
- * `spa` apps may call them from a browser. Requests without an Origin header (backends) cost nothing.
+ * CORS for the token and userinfo endpoints: only origins of the tenant's SPA redirect URIs (of apps
+ * of any type) may call them from a browser. Requests without an Origin header (backends) cost nothing.
  */
 export async function allowSpaOrigin(deps: Deps, tenant: Tenant, req: FastifyRequest, reply: FastifyReply): Promise<boolean> {
   const origin = req.headers.origin;
   if (typeof origin !== 'string' || origin.length > 300) return false;
   reply.header('vary', 'Origin');
   const apps = await deps.store.listApps(tenant.id);
-  const allowed = apps.some((a) => a.type === 'spa' && a.redirectUris.some((u) => originOf(u) === origin));
+  const allowed = apps.some((a) => a.spaRedirectUris.some((u) => originOf(u) === origin));
   if (allowed) {
     reply.header('access-control-allow-origin', origin);
     reply.header('access-control-expose-headers', 'WWW-Authenticate');

@@ -4,7 +4,7 @@ import { sendGraphError } from './error-mapper.js';
 import type { Deps } from '../services/deps.js';
 import { resolveTenant } from '../oauth/tenant-context.js';
 import { adminCaller } from './admin-caller.js';
-import { createUser, deleteUser, getUser, listUsers, revokeSignInSessions, updateUser, type GraphContext } from '../services/graph-api.js';
+import { createUser, deleteUser, getUser, listUsers, revokeSignInSessions, updateUser, type GraphContext, type PageStart } from '../services/graph-api.js';
 
 /**
  * Microsoft Graph's users API, the subset B2C back offices use, at `/{tenant}/graph/v1.0/users`: a
@@ -13,11 +13,29 @@ import { createUser, deleteUser, getUser, listUsers, revokeSignInSessions, updat
  * Every error is Graph's shape: `{"error":{"code","message","innerError":{date,request-id,client-request-id}}}`.
  */
 
-const LIST_OPTIONS = new Set(['$select', '$filter', '$top', '$skiptoken']);
+const LIST_OPTIONS = new Set(['$select', '$filter', '$top', '$skiptoken', '$count', '$orderby']);
 const ITEM_OPTIONS = new Set(['$select']);
 const MAX_TOP = 999;
 const DEFAULT_TOP = 100;
 
+
+/** Where a `$skiptoken` this API gave says the page starts: a user's id, and its value of the order's field. */
+function pageStart(token: string): PageStart {
+  const text = Buffer.from(token, 'base64url').toString('utf8');
+  // Tokens of earlier versions are the id alone.
+  if (/^[0-9a-f-]{36}$/.test(text)) return { id: text };
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    parsed = undefined;
+  }
+  const p = parsed as { id?: unknown; value?: unknown } | undefined;
+  if (!p || typeof p.id !== 'string' || !/^[0-9a-f-]{36}$/.test(p.id) || (p.value !== undefined && typeof p.value !== 'string' && typeof p.value !== 'number')) {
+    throw new ServiceError('invalid', 'The $skiptoken is not one this API gave.');
+  }
+  return { id: p.id, ...(p.value !== undefined ? { value: p.value as string | number } : {}) };
+}
 
 /** Query options this operation has; others are Graph's 400 for an unsupported query. */
 function queryOf(req: FastifyRequest, allowed: Set<string>): Record<string, string> {
@@ -63,16 +81,27 @@ export function registerGraphRoutes(app: FastifyInstance, deps: Deps): void {
     const q = queryOf(req, LIST_OPTIONS);
     const top = q.$top === undefined ? DEFAULT_TOP : Number(q.$top);
     if (!Number.isInteger(top) || top < 1 || top > MAX_TOP) throw new ServiceError('invalid', `Invalid page size specified: '${q.$top}'. Must be between 1 and ${MAX_TOP} inclusive.`);
-    let afterId: string | undefined;
-    if (q.$skiptoken !== undefined) {
-      afterId = Buffer.from(q.$skiptoken, 'base64url').toString('utf8');
-      if (!/^[0-9a-f-]{36}$/.test(afterId)) throw new ServiceError('invalid', 'The $skiptoken is not one this API gave.');
+    const after = q.$skiptoken === undefined ? undefined : pageStart(q.$skiptoken);
+    if (q.$count !== undefined && q.$count !== 'true' && q.$count !== 'false') throw new ServiceError('invalid', `Invalid value for $count: '${q.$count}' (true or false).`);
+    const count = q.$count === 'true';
+    // Graph counts directory objects only in its advanced queries, which the caller asks for with this header.
+    if (count && String(req.headers.consistencylevel ?? '').toLowerCase() !== 'eventual') {
+      throw new ServiceError('invalid', "$count needs the request header 'ConsistencyLevel: eventual' (Graph's advanced queries).");
     }
-    const page = await listUsers(c, { top, ...(q.$select !== undefined ? { select: q.$select } : {}), ...(q.$filter !== undefined ? { filter: q.$filter } : {}), ...(afterId ? { afterId } : {}) });
-    const body: Record<string, unknown> = { '@odata.context': context(req, c, q.$select), value: page.value };
+    const page = await listUsers(c, {
+      top,
+      count,
+      ...(q.$select !== undefined ? { select: q.$select } : {}),
+      ...(q.$filter !== undefined ? { filter: q.$filter } : {}),
+      ...(q.$orderby !== undefined ? { orderBy: q.$orderby } : {}),
+      ...(after ? { after } : {}),
+    });
+    const body: Record<string, unknown> = { '@odata.context': context(req, c, q.$select) };
+    if (page.count !== undefined) body['@odata.count'] = page.count;
+    body.value = page.value;
     if (page.next) {
       const next = new URL(req.url, 'http://request.invalid');
-      next.searchParams.set('$skiptoken', Buffer.from(page.next).toString('base64url'));
+      next.searchParams.set('$skiptoken', Buffer.from(JSON.stringify(page.next)).toString('base64url'));
       body['@odata.nextLink'] = `${req.site.baseUrl}${next.pathname}${next.search}`;
     }
     return body;

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Deps } from '../services/deps.js';
 import { bearerToken } from '../oauth/access-token.js';
 import { OAuthError } from '../model/errors.js';
-import { authenticateEndpointClient, handleTokenRequest } from '../oauth/token.js';
+import { authenticateEndpointClient, clientAuthFailed, handleTokenRequest } from '../oauth/token.js';
 import type { AuthenticatedClient } from '../oauth/client-auth.js';
 import { introspect, revoke } from '../oauth/introspection.js';
 import type { Tenant } from '../model/entities.js';
@@ -19,7 +19,8 @@ export function registerTokenRoutes(app: FastifyInstance, deps: Deps): void {
       throw new OAuthError('invalid_request', 'The token request must be a POST with an application/x-www-form-urlencoded body.');
     }
     refuseCredentialsInQuery(req);
-    const body = await handleTokenRequest(deps, tp.tenant, tp.policy, req.body as Record<string, unknown>, req.headers.authorization, req.ip, req.site);
+    const origin = typeof req.headers.origin === 'string' ? req.headers.origin : undefined;
+    const body = await handleTokenRequest(deps, tp.tenant, tp.policy, req.body as Record<string, unknown>, req.headers.authorization, req.ip, req.site, origin);
     return reply.header('cache-control', 'no-store').header('pragma', 'no-cache').send(body);
   });
 
@@ -42,7 +43,14 @@ export function registerTokenRoutes(app: FastifyInstance, deps: Deps): void {
         params[name] = value;
       }
       const client = await authenticateEndpointClient(deps, tp.tenant, params, req.headers.authorization, req.ip);
-      const body = await run(client, params, tp.tenant);
+      let body: unknown;
+      try {
+        body = await run(client, params, tp.tenant);
+      } catch (err) {
+        // The client was of the wrong type for the call (its secret missing): a failed authentication too.
+        await clientAuthFailed(deps, tp.tenant, err, req.headers.authorization, params, req.ip);
+        throw err;
+      }
       return reply.header('cache-control', 'no-store').header('pragma', 'no-cache').send(body ?? '');
     });
   clientEndpoint('oauth2/v2.0/introspect', (client, params, tenant) => introspect(deps, tenant, client, params));

@@ -10,6 +10,7 @@ import { passkeyOffer } from './steps/passkey-offer.js';
 import { SECURITY_STEP_UP, securitySettings, securitySettingsOpen } from './steps/security-settings.js';
 import { resetEmail, resetPassword } from './steps/password-reset.js';
 import { profileEdit } from './steps/profile-edit.js';
+import { requiredPasswordChange } from './steps/required-password-change.js';
 import { providerSelection } from './steps/provider-selection.js';
 import { signUpDetails, signUpEmail } from './steps/sign-up.js';
 import { verifyEmail } from './steps/verify-email.js';
@@ -48,6 +49,11 @@ function mfaSteps(policy: Policy): Step[] {
   return policy.mfa.mode === 'off' ? [] : [multiFactor('mfa')];
 }
 
+/** After a password sign-in (and its second factor): a new password, when an operator required one. */
+function passwordChangeSteps(policy: Policy): Step[] {
+  return policy.identityProviders.includes('local') ? [requiredPasswordChange('requiredPasswordChange')] : [];
+}
+
 /** After a sign-up, the offer to create a passkey (policies that offer passkeys). */
 function passkeyOfferSteps(policy: Policy): Step[] {
   return policy.mfa.methods.includes('passkey') ? [passkeyOffer('passkeyOffer')] : [];
@@ -65,12 +71,12 @@ export function compileJourney(policy: Policy): Journey {
   switch (policy.kind) {
     case 'signIn': {
       const { first, upstream } = signInSteps(policy, { ...reset, allowSignUp: false });
-      steps = [first, ...(inlineReset ? resetSteps() : []), ...upstream, ...mfaSteps(policy)];
+      steps = [first, ...(inlineReset ? resetSteps() : []), ...upstream, ...mfaSteps(policy), ...passwordChangeSteps(policy)];
       break;
     }
     case 'signUpOrSignIn': {
       const { first, upstream } = signInSteps(policy, { signUpStep: 'signUpEmail', ...reset, allowSignUp: true });
-      steps = [first, ...signUpSteps(), ...(inlineReset ? resetSteps() : []), ...upstream, ...mfaSteps(policy), ...passkeyOfferSteps(policy)];
+      steps = [first, ...signUpSteps(), ...(inlineReset ? resetSteps() : []), ...upstream, ...mfaSteps(policy), ...passwordChangeSteps(policy), ...passkeyOfferSteps(policy)];
       break;
     }
     case 'signUp':
@@ -80,7 +86,7 @@ export function compileJourney(policy: Policy): Journey {
       const { first, upstream } = signInSteps(policy, { ...reset, allowSignUp: false });
       // Security settings behind a step-up check of any factor the user has (whatever this policy's mfa).
       const security = offersSecuritySettings(policy) ? [multiFactor(SECURITY_STEP_UP, { stepUpWhen: securitySettingsOpen }), securitySettings('profileEdit')] : [];
-      steps = [first, ...(inlineReset ? resetSteps() : []), ...upstream, ...mfaSteps(policy), ...security, profileEdit('profileEdit', security.length > 0)];
+      steps = [first, ...(inlineReset ? resetSteps() : []), ...upstream, ...mfaSteps(policy), ...passwordChangeSteps(policy), ...security, profileEdit('profileEdit', security.length > 0)];
       break;
     }
     case 'passwordReset':

@@ -43,19 +43,22 @@ export async function checkLegacyPassword(outbound: OutboundClient, legacy: Lega
   return { result: 'unavailable', reason: `answered ${res.status}${typeof body.error === 'string' ? ` ${body.error}` : ''}` };
 }
 
+/** Calls per second to the old provider when the tenant sets none (`tenant set --legacy-rate`). */
+export const DEFAULT_LEGACY_RATE = 20;
+
 /**
  * Calls out to the old provider are limited per tenant (B2C treats a flood from one address as an
- * attack and would lock the users out there): `perWindow` calls every `windowMs`, counted in the app
- * instance's `Counters` (shared by all instances on PostgreSQL or Redis).
+ * attack and would lock the users out there): the tenant's calls per second (`tenant set --legacy-rate`,
+ * default 20), counted in one-second windows in the app instance's `Counters` (shared by all instances
+ * on PostgreSQL or Redis).
  */
 export class LegacyCallLimiter {
   constructor(
     private readonly counters: Counters,
-    private readonly perWindow = 20,
-    private readonly windowMs = 10_000,
+    private readonly defaultPerSecond = DEFAULT_LEGACY_RATE,
   ) {}
 
-  async take(tenantId: string, now: number): Promise<boolean> {
-    return (await this.counters.hit(`legacy-ropc|${tenantId}`, this.windowMs, now)).count <= this.perWindow;
+  async take(tenantId: string, now: number, perSecond = this.defaultPerSecond): Promise<boolean> {
+    return (await this.counters.hit(`legacy-ropc|${tenantId}`, 1000, now)).count <= perSecond;
   }
 }

@@ -3,10 +3,16 @@
  * sees them. The stores persist these; services are the only code that writes them.
  */
 
+/**
+ * The preset an app was registered with (`app create --type`): it chose the platform of its first
+ * redirect URIs and whether it got a first secret. After that an app may have every platform (see
+ * model/platforms.ts); `daemon` still means an app that signs in no user (client credentials only).
+ */
 export type AppType = 'web' | 'spa' | 'native' | 'daemon' | 'api';
 
 export const appTypes: readonly AppType[] = ['web', 'spa', 'native', 'daemon', 'api'];
 
+/** Presets registered with a first client secret (confidential from the start). */
 export const confidentialTypes: ReadonlySet<AppType> = new Set(['web', 'daemon', 'api']);
 
 /** The old identity provider's ROPC token endpoint, where imported users' passwords are checked once. */
@@ -29,6 +35,13 @@ export interface Tenant {
   legacyRopc: LegacyRopc | null;
   /** B2C's extension attributes are named extension_<this>_<name> (the b2c-extensions-app's id, no hyphens). */
   extensionsAppId: string | null;
+  /**
+   * The B2C tenant's name when it differs from the slug (`contosob2c` of `contosob2c.onmicrosoft.com`):
+   * `{b2cName}.onmicrosoft.com` then names the tenant in URLs and issues its local identities.
+   */
+  b2cName: string | null;
+  /** Calls per second to the old identity provider's ROPC endpoint (just-in-time migration); null: the default. */
+  legacyRate: number | null;
 }
 
 /**
@@ -46,6 +59,8 @@ export interface TenantDomain {
 export interface TenantSettings {
   legacyRopc?: LegacyRopc | null;
   extensionsAppId?: string | null;
+  b2cName?: string | null;
+  legacyRate?: number | null;
 }
 
 /**
@@ -77,8 +92,17 @@ export interface App {
   type: AppType;
   /** Client secrets, live and expired (several live ones while a secret is rotated). */
   secrets: AppSecret[];
-  redirectUris: string[];
+  /**
+   * Redirect URIs by platform, as an Azure app registration has them: a URI is in one list only, and
+   * the list decides how a request that uses it is treated (model/platforms.ts). Web: a server-side
+   * app (its codes are redeemed with a secret); SPA: a browser app (PKCE, CORS, 24-hour refresh
+   * tokens, no secret); public client: a mobile or desktop app (PKCE, no secret).
+   */
+  webRedirectUris: string[];
+  spaRedirectUris: string[];
+  publicClientRedirectUris: string[];
   postLogoutRedirectUris: string[];
+  /** The exposed API's identifier URI (the prefix of its scopes), on an app of any type; null: it exposes none. */
   identifierUri: string | null;
   allowImplicit: boolean;
   allowRopc: boolean;
@@ -135,24 +159,43 @@ export interface AppGrant {
   name: string;
 }
 
-/** How a local account signs in (B2C's signInType of a local identity). */
+/** The local identities a password signs in with (B2C's signInType of a local identity). */
 export type SignInType = 'emailAddress' | 'userName';
 
+/** Every kind of local identity: a phone number signs in with a one-time code, never a password. */
+export type LocalSignInType = SignInType | 'phoneNumber';
+
+export const localSignInTypes: readonly LocalSignInType[] = ['emailAddress', 'userName', 'phoneNumber'];
+
 /**
- * A user as B2C models one: an optional local account (sign-in name + password) and identities at
- * upstream identity providers (`UserIdentity`). `email` is contact information and may be absent.
+ * A name the user signs in with here, issued by the tenant itself (B2C's identities of issuer
+ * `{tenant}.onmicrosoft.com`): an email address (its case kept), a user name, or a phone number (E.164).
+ */
+export interface LocalIdentity {
+  signInType: LocalSignInType;
+  issuerAssignedId: string;
+}
+
+/**
+ * A user as B2C models one: any number of local identities (an email address and a user name side by
+ * side, a phone number) sharing one password, and identities at upstream identity providers
+ * (`UserIdentity`). `email` is contact information and may be absent; `otherMails` are more addresses
+ * (B2C keeps a social account's address there).
  */
 export interface User {
   id: string;
   tenantId: string;
   email: string | null;
   emailVerified: boolean;
-  /** The local account's sign-in name, normalized; null when the user signs in only through identity providers. */
-  signInName: string | null;
-  signInType: SignInType | null;
+  /** The names the user signs in with here, in the order given; empty when the user signs in only upstream. */
+  localIdentities: LocalIdentity[];
+  /** More addresses of the user (Graph's `otherMails`): in the `emails` claim after `email`. */
+  otherMails: string[];
   passwordHash: string | null;
   /** Imported without a hash: the password is checked at the old identity provider at the first sign-in. */
   passwordAtLegacy: boolean;
+  /** The next sign-in with the password asks for a new one before any token (Graph's forceChangePasswordNextSignIn). */
+  mustChangePassword: boolean;
   givenName: string | null;
   familyName: string | null;
   displayName: string | null;
@@ -266,6 +309,13 @@ export interface OutboxMessage {
   body: string;
   transport: 'outbox' | 'smtp';
   createdAt: number;
+}
+
+/** What a user signs in with here: its local identities, and its contact email (Store.setUserSignIn). */
+export interface UserSignIn {
+  localIdentities: LocalIdentity[];
+  email: string | null;
+  emailVerified: boolean;
 }
 
 /** Profile fields a journey may change. */

@@ -21,20 +21,27 @@ export function extensionsAppIdOf(tenant: Tenant): string {
   return tenant.extensionsAppId ?? tenant.id.replace(/-/g, '');
 }
 
-/** The domain local accounts' identities name as their issuer (B2C's `{tenant}.onmicrosoft.com`). */
-export function localIssuer(tenant: Tenant): string {
-  return `${tenant.slug}.onmicrosoft.com`;
+/**
+ * The domain local accounts' identities name as their issuer (B2C's `{tenant}.onmicrosoft.com`): the B2C
+ * tenant's name when the tenant was given one (`tenant create --b2c-name`), else its slug.
+ */
+export function localIssuer(tenant: Pick<Tenant, 'slug' | 'b2cName'>): string {
+  return `${tenant.b2cName ?? tenant.slug}.onmicrosoft.com`;
+}
+
+/** Every issuer that names the tenant's own local identities: its domain, the slug's domain, and its id (lower case). */
+export function isLocalIssuer(tenant: Pick<Tenant, 'slug' | 'b2cName' | 'id'>, issuer: string): boolean {
+  const i = issuer.trim().toLowerCase();
+  return i === localIssuer(tenant) || i === `${tenant.slug}.onmicrosoft.com` || i === tenant.id;
 }
 
 /**
- * A user's identities in Graph's shape: the local account as `emailAddress` or `userName` issued by
- * `{tenant}.onmicrosoft.com` (an email keeps the case it was given), each upstream account as `federated`.
+ * A user's identities in Graph's shape: each local identity (`emailAddress`, `userName`, `phoneNumber`)
+ * issued by `{tenant}.onmicrosoft.com` as it was given, each upstream account as `federated`.
  */
-export function graphIdentities(tenant: Tenant, user: User, upstream: UserIdentity[]): GraphIdentity[] {
+export function graphIdentities(tenant: Pick<Tenant, 'slug' | 'b2cName'>, user: Pick<User, 'localIdentities'>, upstream: UserIdentity[]): GraphIdentity[] {
   const ids: GraphIdentity[] = [];
-  if (user.signInName !== null && user.signInType !== null) {
-    ids.push({ signInType: user.signInType, issuer: localIssuer(tenant), issuerAssignedId: user.signInType === 'emailAddress' && user.email ? user.email : user.signInName });
-  }
+  for (const l of user.localIdentities) ids.push({ signInType: l.signInType, issuer: localIssuer(tenant), issuerAssignedId: l.issuerAssignedId });
   for (const i of upstream) ids.push({ signInType: 'federated', issuer: i.issuer, issuerAssignedId: i.issuerAssignedId });
   return ids;
 }

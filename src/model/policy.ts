@@ -70,8 +70,11 @@ export const policySchema = z
     identityProviders: z.array(z.string().min(1)).min(1).default(['local']),
     localAccount: z
       .object({
-        /** What local accounts sign in with: an email address, or a user name (B2C's userName identities). */
-        signInName: z.enum(['email', 'username']).default('email'),
+        /**
+         * What local accounts sign in with: an email address, a user name (B2C's userName identities),
+         * or either (a user with both signs in with each, as one account).
+         */
+        signInName: z.enum(['email', 'username', 'emailOrUsername'], { error: "must be 'email', 'username' or 'emailOrUsername'" }).default('email'),
         password: z
           .object({
             minLength: z.number().int().min(8).max(256).default(8),
@@ -200,6 +203,9 @@ export const policySchema = z
     // Options that would do nothing are refused (the journeys that would need them do not exist).
     if (p.localAccount.signInName === 'username' && (p.kind === 'signUp' || p.kind === 'signUpOrSignIn' || p.kind === 'passwordReset')) {
       ctx.addIssue({ code: 'custom', path: ['localAccount', 'signInName'], message: `signing up and resetting passwords by user name are not available yet: a ${p.kind} policy works with email addresses (user names sign in with signIn, profileEdit and ropc policies)` });
+    }
+    if (p.localAccount.signInName === 'emailOrUsername' && (p.kind === 'signUp' || p.kind === 'passwordReset')) {
+      ctx.addIssue({ code: 'custom', path: ['localAccount', 'signInName'], message: `a ${p.kind} policy has no sign-in page for 'emailOrUsername' to change: it works with email addresses (use it in signIn, signUpOrSignIn, profileEdit and ropc policies)` });
     }
     for (const [step, kinds] of Object.entries(CONNECTOR_KINDS)) {
       if (p.apiConnectors[step as keyof typeof p.apiConnectors] && !kinds.includes(p.kind)) {

@@ -1,5 +1,6 @@
 import type { App, SigningKey, Tenant, User } from './entities.js';
 import { localIssuer, type GraphIdentity } from './graph-user.js';
+import { redirectUrisOf } from './platforms.js';
 
 /**
  * The JSON views of the entities, written once for every surface that shows them: the CLI's `--json`
@@ -19,7 +20,9 @@ export function tenantJson(t: Tenant, issuer: string) {
     default_policy: t.defaultPolicy,
     issuer_pattern: t.issuerPattern,
     domain_name: localIssuer(t),
+    b2c_name: t.b2cName,
     legacy_ropc: t.legacyRopc ? { token_url: t.legacyRopc.tokenUrl, client_id: t.legacyRopc.clientId, scope: t.legacyRopc.scope } : null,
+    legacy_rate: t.legacyRate,
     extensions_app_id: t.extensionsAppId,
     created_at: new Date(t.createdAt).toISOString(),
   };
@@ -39,14 +42,23 @@ export function tenantAdminJson(t: Tenant, issuer: string) {
   };
 }
 
-/** An app, for the CLI and the admin API alike; an API app with its scopes and roles when given. */
+/**
+ * An app, for the CLI and the admin API alike; an app that exposes an API with its scopes and roles
+ * when given. `platforms` lists the platforms it has (web, spa, public_client), each with its redirect
+ * URIs; `redirect_uris` is all of them, as before platforms.
+ */
 export function appJson(a: App, extra: { clientSecret?: string; scopes?: string[]; roles?: string[] } = {}) {
+  const platforms: { web?: { redirect_uris: string[] }; spa?: { redirect_uris: string[] }; public_client?: { redirect_uris: string[] } } = {};
+  if (a.webRedirectUris.length > 0) platforms.web = { redirect_uris: a.webRedirectUris };
+  if (a.spaRedirectUris.length > 0) platforms.spa = { redirect_uris: a.spaRedirectUris };
+  if (a.publicClientRedirectUris.length > 0) platforms.public_client = { redirect_uris: a.publicClientRedirectUris };
   return {
     client_id: a.clientId,
     ...(extra.clientSecret !== undefined ? { client_secret: extra.clientSecret } : {}),
     name: a.name,
     type: a.type,
-    redirect_uris: a.redirectUris,
+    redirect_uris: redirectUrisOf(a),
+    platforms,
     post_logout_redirect_uris: a.postLogoutRedirectUris,
     ...(a.identifierUri ? { identifier_uri: a.identifierUri } : {}),
     ...(extra.scopes ? { scopes: extra.scopes } : {}),

@@ -1,5 +1,6 @@
 import type { Store } from '../store/store.js';
 import type { App } from '../model/entities.js';
+import { clientKindFor, platformOf, redirectUrisOf, type Platform } from '../model/platforms.js';
 import { B2C_CODES, OAuthError, pageError, type B2cCode } from '../model/errors.js';
 import { parseScope, resolveDelegatedScopes, type ResolvedScopes } from './scopes.js';
 
@@ -62,30 +63,34 @@ export function single(params: RawParams, name: string, target?: ErrorTarget): s
   return v;
 }
 
-/** The client and redirect URI, checked before anything may be redirected. */
+/**
+ * The client and redirect URI, checked before anything may be redirected; the platform the redirect
+ * URI is registered under decides how the request is treated (model/platforms.ts).
+ */
 export async function validateClientAndRedirect(
   store: Store,
   tenantId: string,
   params: RawParams,
-): Promise<{ app: App; redirectUri: string }> {
+): Promise<{ app: App; redirectUri: string; platform: Platform }> {
   const clientId = single(params, 'client_id');
   if (!clientId) throw pageError('invalid_request', "The request is missing the 'client_id' parameter.", B2C_CODES.missingClientId);
   const app = /^[\w-]{1,64}$/.test(clientId) ? await store.findApp(tenantId, clientId) : undefined;
   if (!app) throw pageError('invalid_request', `The application '${clientId}' is not registered in this tenant.`, B2C_CODES.unknownApplicationOrScope);
-  if (app.redirectUris.length === 0) {
+  if (redirectUrisOf(app).length === 0) {
     throw pageError('invalid_request', `The application '${clientId}' has no registered redirect URI.`, B2C_CODES.noRedirectUriRegistered);
   }
   const redirectUri = single(params, 'redirect_uri');
   if (!redirectUri) throw pageError('invalid_request', "The request is missing the 'redirect_uri' parameter.", B2C_CODES.redirectUriNotRegistered);
   // Exact string match (RFC 9700 §4.1.3): no prefix, no wildcard, no normalisation.
-  if (!app.redirectUris.includes(redirectUri)) {
+  const platform = platformOf(app, redirectUri);
+  if (!platform) {
     throw pageError(
       'invalid_request',
       `The redirect URI '${redirectUri}' provided in the request is not registered for the client id '${clientId}'.`,
       B2C_CODES.redirectUriNotRegistered,
     );
   }
-  return { app, redirectUri };
+  return { app, redirectUri, platform };
 }
 
 function defaultMode(responseType: string[]): ResponseMode {
@@ -101,7 +106,7 @@ export async function parseAuthorizationRequest(
   ctx: { tenantId: string; tenantSegment: string; form: 'path' | 'query' | 'tfp'; policyId: string },
   params: RawParams,
 ): Promise<{ request: AuthorizationRequest; app: App }> {
-  const { app, redirectUri } = await validateClientAndRedirect(store, ctx.tenantId, params);
+  const { app, redirectUri, platform } = await validateClientAndRedirect(store, ctx.tenantId, params);
 
   // The state and a usable response mode are needed to send any later error back.
   const stateRaw = params.state;
@@ -169,8 +174,9 @@ export async function parseAuthorizationRequest(
           fail('invalid_request', "Only the 'S256' code challenge method is supported.", B2C_CODES.unsupportedCodeChallengeMethod);
         }
         if (!CODE_CHALLENGE.test(codeChallenge)) fail('invalid_request', 'The code challenge is malformed.', B2C_CODES.invalidCodeChallengeOrVerifier);
-      } else if (app.type === 'spa' || app.type === 'native') {
-        fail('invalid_request', "Public clients must use PKCE: 'code_challenge' is required.", app.type === 'spa' ? B2C_CODES.pkceRequired : undefined);
+      } else if (clientKindFor(app, platform) === 'public') {
+        // The redirect URI's platform decides: SPA and public-client ones, and web ones of an app without a secret.
+        fail('invalid_request', "Public clients must use PKCE: 'code_challenge' is required.", platform === 'spa' ? B2C_CODES.pkceRequired : undefined);
       } else if (method !== undefined) {
         fail('invalid_request', "'code_challenge_method' was sent without 'code_challenge'.");
       }

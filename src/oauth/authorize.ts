@@ -11,6 +11,7 @@ import type { AuthorizationResponse } from './authorization-response.js';
 import { TargetedError, type AuthorizationRequest } from './authorize-request.js';
 import { OAuthError, B2C_CODES } from '../model/errors.js';
 import type { CodeGrant, UserGrant } from './grant.js';
+import { platformOf } from '../model/platforms.js';
 import { mintUserTokens } from './mint.js';
 import { findActiveSession, joinSession, sessionCovers, touchSession } from './sso.js';
 import { secondFactorDue } from '../services/mfa.js';
@@ -196,9 +197,11 @@ export async function respondWithGrant(
   if (request.responseType.includes('code')) {
     code = randomToken();
     const now = deps.clock.now();
+    const platform = platformOf(app, request.redirectUri);
     const data: CodeGrant = {
       ...grant,
       redirectUri: request.redirectUri,
+      ...(platform !== undefined ? { platform } : {}),
       ...(request.codeChallenge !== undefined ? { codeChallenge: request.codeChallenge } : {}),
     };
     await deps.store.createAuthCode({

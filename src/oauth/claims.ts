@@ -1,4 +1,5 @@
-import { PROTECTED_TOKEN_CLAIMS } from '../model/token-claims.js';
+import { attributeOfClaim, PROTECTED_TOKEN_CLAIMS } from '../model/token-claims.js';
+import { emailsOf } from '../model/local-identities.js';
 import type { JWTPayload } from 'jose';
 import type { Policy } from '../model/policy.js';
 import type { UserGrant } from './grant.js';
@@ -28,14 +29,21 @@ function registered(base: BaseClaims, sub: string): JWTPayload {
 function addUserClaims(out: Record<string, unknown>, user: User, policy: Policy, grant: UserGrant): void {
   const wanted = policy.outputClaims;
   if (wanted.includes('oid')) out.oid = user.id;
-  if (wanted.includes('emails') && user.email !== null) out.emails = [user.email];
+  if (wanted.includes('emails')) {
+    // B2C's emails: the address, then the user's other addresses (a social account's are there).
+    const emails = emailsOf(user);
+    if (emails.length > 0) out.emails = emails;
+  }
   if (wanted.includes('name') && user.displayName) out.name = user.displayName;
   if (wanted.includes('given_name') && user.givenName) out.given_name = user.givenName;
   if (wanted.includes('family_name') && user.familyName) out.family_name = user.familyName;
   if (wanted.includes('idp')) out.idp = grant.idp;
   if (wanted.includes('newUser') && grant.newUser) out.newUser = true;
   for (const claim of wanted) {
-    if (!Object.hasOwn(out, claim) && Object.hasOwn(user.attributes, claim) && !PROTECTED_TOKEN_CLAIMS.has(claim)) out[claim] = user.attributes[claim];
+    if (Object.hasOwn(out, claim) || PROTECTED_TOKEN_CLAIMS.has(claim)) continue;
+    // A custom attribute under its own name, or as B2C's user flows name it (extension_loyaltyNumber).
+    const attribute = Object.hasOwn(user.attributes, claim) ? claim : attributeOfClaim(claim);
+    if (Object.hasOwn(user.attributes, attribute)) out[claim] = user.attributes[attribute];
   }
   // An API connector's claims before token issuance win over stored attributes of the same name.
   copyConnectorClaims(out, grant);

@@ -1,7 +1,7 @@
 import { safeEqual, sha256 } from '../crypto/secrets.js';
 import type { Store } from '../store/store.js';
 import type { App } from '../model/entities.js';
-import { confidentialTypes } from '../model/entities.js';
+import { actsAsPublicClient, holdsCredentials, type ClientKind } from '../model/platforms.js';
 import { B2C_CODES, OAuthError, type B2cCode } from '../model/errors.js';
 
 export interface ClientCredentialsInput {
@@ -13,9 +13,22 @@ export interface ClientCredentialsInput {
   clientAssertionType?: string | undefined;
 }
 
+/**
+ * The client a token, introspection or revocation request names, its secret checked when one was sent.
+ * Whether a secret is needed depends on the request (the platform a code was issued through, the
+ * grant), so the app is reached through `as`, which holds the request to that client type.
+ */
 export interface AuthenticatedClient {
-  app: App;
-  method: 'client_secret_basic' | 'client_secret_post' | 'none';
+  readonly clientId: string;
+  readonly method: 'client_secret_basic' | 'client_secret_post' | 'none';
+  /** What the app registered, to tell which client type a request is; never to let one through (that is `as`). */
+  readonly registration: Readonly<App>;
+  /**
+   * The app, if the request may be made as `kind`: `confidential` needs the secret (RFC 6749 §3.2.1),
+   * `public` must not send one (B2C's AADB2C90084; PKCE proves the request), `either` takes a secret
+   * when sent and its absence only from an app with a public side. Otherwise invalid_client.
+   */
+  as(kind: ClientKind | 'either', why?: string): App;
 }
 
 /** What discovery advertises: exactly the methods `authenticateClient` accepts. */
@@ -85,7 +98,8 @@ function chooseMethod(input: ClientCredentialsInput): { method: AuthenticatedCli
 
 /**
  * Authenticates the client at the token endpoint: client_secret_basic, client_secret_post, or none
- * (public clients, which then rely on PKCE). Costs one SHA-256 for a confidential client.
+ * (public clients, which then rely on PKCE). A secret that is sent is checked here (one SHA-256);
+ * whether one had to be sent is the request's to say (`as`).
  */
 export async function authenticateClient(store: Store, tenantId: string, input: ClientCredentialsInput, now: number): Promise<AuthenticatedClient> {
   const { method, id, secret } = chooseMethod(input);
@@ -94,15 +108,37 @@ export async function authenticateClient(store: Store, tenantId: string, input: 
   const app = /^[\w-]{1,64}$/.test(id) ? await store.findApp(tenantId, id) : undefined;
   if (!app) throw invalidClient(`The application '${id}' is not registered in this tenant.`, basic);
 
-  if (confidentialTypes.has(app.type)) {
+  if (method !== 'none') {
+    if (!holdsCredentials(app)) throw invalidClient('A public client must not send a client secret.', basic, B2C_CODES.publicClientWithSecret);
     if (secret === undefined || secret === '') throw invalidClient('The client secret is missing.', basic, B2C_CODES.missingClientSecret);
     // Any live secret of the app (several while one is being rotated).
     const hash = sha256(secret);
     if (!app.secrets.some((s) => (s.expiresAt === null || s.expiresAt > now) && safeEqual(hash, s.hash))) {
       throw invalidClient('The client secret is not valid.', basic, B2C_CODES.wrongClientSecret);
     }
-    return { app, method };
   }
-  if (secret !== undefined) throw invalidClient('A public client must not send a client secret.', basic, B2C_CODES.publicClientWithSecret);
-  return { app, method: 'none' };
+  return new Client(app, method);
+}
+
+class Client implements AuthenticatedClient {
+  constructor(
+    readonly registration: App,
+    readonly method: AuthenticatedClient['method'],
+  ) {}
+
+  get clientId(): string {
+    return this.registration.clientId;
+  }
+
+  as(kind: ClientKind | 'either', why?: string): App {
+    const sent = this.method !== 'none';
+    const because = why ? ` (${why})` : '';
+    if (!sent && (kind === 'confidential' || (kind === 'either' && !actsAsPublicClient(this.registration)))) {
+      throw invalidClient(`The client secret is missing${because}.`, false, B2C_CODES.missingClientSecret);
+    }
+    if (sent && kind === 'public') {
+      throw invalidClient(`A public client must not send a client secret${because}.`, this.method === 'client_secret_basic', B2C_CODES.publicClientWithSecret);
+    }
+    return this.registration;
+  }
 }

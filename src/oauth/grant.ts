@@ -1,3 +1,4 @@
+import type { Platform } from '../model/platforms.js';
 import type { ResolvedScopes } from './scopes.js';
 
 /**
@@ -28,11 +29,15 @@ export interface UserGrant {
 /** An authorization code's payload: the grant plus what the token request must match. */
 export interface CodeGrant extends UserGrant {
   redirectUri: string;
+  /** The platform the redirect URI was registered under when the code was issued (absent in codes from before platforms). */
+  platform?: Platform;
   codeChallenge?: string;
 }
 
-/** A refresh token's payload: the grant plus where its sliding window started. */
+/** A refresh token's payload: the grant plus how its client is treated. */
 export interface RefreshGrant extends UserGrant {
-  /** The app type at issuance: SPA refresh tokens have a fixed 24 h life. */
+  /** Issued through an SPA redirect URI: a fixed 24 h life, redeemed from the browser without a secret. */
   spa: boolean;
+  /** The platform of the redirect URI its grant was made through (absent in tokens from before platforms; see refresh-token.ts). */
+  platform?: Platform;
 }

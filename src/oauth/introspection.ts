@@ -1,7 +1,7 @@
 import type { JWTPayload } from 'jose';
 import type { Deps } from '../services/deps.js';
 import type { RefreshTokenRecord, Tenant } from '../model/entities.js';
-import { confidentialTypes } from '../model/entities.js';
+import { holdsCredentials } from '../model/platforms.js';
 import type { AuthenticatedClient } from './client-auth.js';
 import { verifyAccessToken } from './access-token.js';
 import { OAuthError } from '../model/errors.js';
@@ -45,10 +45,10 @@ async function liveRefreshToken(deps: Deps, token: string): Promise<RefreshToken
 }
 
 export async function introspect(deps: Deps, tenant: Tenant, client: AuthenticatedClient, params: Params): Promise<Record<string, unknown>> {
-  // Only confidential clients (web apps, daemons, APIs) may ask: a public client proves nothing.
-  if (!confidentialTypes.has(client.app.type)) throw new OAuthError('unauthorized_client', 'Only confidential clients (web, daemon, api) may introspect tokens.');
+  // Only confidential clients (web apps, daemons, APIs: apps with a secret) may ask, with their secret: a public client proves nothing.
+  if (!holdsCredentials(client.registration)) throw new OAuthError('unauthorized_client', 'Only confidential clients (web, daemon, api) may introspect tokens.');
+  const me = client.as('confidential').clientId;
   const token = tokenParam(params);
-  const me = client.app.clientId;
   if (looksLikeJwt(token)) {
     const claims = await accessTokenClaims(deps, tenant, token);
     if (!claims) return INACTIVE;
@@ -91,8 +91,9 @@ export async function introspect(deps: Deps, tenant: Tenant, client: Authenticat
  * tokens, and other clients' tokens, are answered the same (RFC 7009 §2.2) and left alone.
  */
 export async function revoke(deps: Deps, tenant: Tenant, client: AuthenticatedClient, params: Params): Promise<void> {
+  // A public client revokes its own tokens without a secret (RFC 7009 §2.1); an app with none of those must send it.
+  const me = client.as('either').clientId;
   const token = tokenParam(params);
-  const me = client.app.clientId;
   const now = deps.clock.now();
   if (looksLikeJwt(token)) {
     const claims = await accessTokenClaims(deps, tenant, token);

@@ -1,6 +1,7 @@
 import { sha256 } from '../crypto/secrets.js';
 import type { Deps } from '../services/deps.js';
 import type { App, Tenant } from '../model/entities.js';
+import { platformOf } from '../model/platforms.js';
 import { verifyOwnSignature } from '../tokens/verify.js';
 import { single, type RawParams } from './authorize-request.js';
 import { B2C_CODES, OAuthError, pageError } from '../model/errors.js';
@@ -27,7 +28,7 @@ async function hintAudience(deps: Deps, tenant: Tenant, hint: string): Promise<s
 
 function registeredFor(app: App, uri: string): boolean {
   // B2C checks the app's reply URLs; Latchkey also has dedicated post-logout URIs.
-  return app.postLogoutRedirectUris.includes(uri) || app.redirectUris.includes(uri);
+  return app.postLogoutRedirectUris.includes(uri) || platformOf(app, uri) !== undefined;
 }
 
 /**

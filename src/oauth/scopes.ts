@@ -29,8 +29,9 @@ export function splitApiScope(scope: string): { identifierUri: string; name: str
 
 /**
  * Resolves delegated scopes for a user-facing grant. The client's own id stands for "a token for
- * myself" (B2C's form); API scopes must exist and be granted to the client; one API per request, as
- * B2C has it; simple scopes we do not know (e.g. `phone`) are ignored, as RFC 6749 §3.3 allows.
+ * myself" (B2C's form); API scopes must exist and be granted to the client, unless the API is the
+ * client's own; one API per request, as B2C has it; simple scopes we do not know (e.g. `phone`) are
+ * ignored, as RFC 6749 §3.3 allows.
  */
 export async function resolveDelegatedScopes(store: Store, client: App, requested: string[]): Promise<ResolvedScopes> {
   const oidc: OidcScope[] = [];
@@ -60,8 +61,10 @@ export async function resolveDelegatedScopes(store: Store, client: App, requeste
     }
     const exposed = await store.listAppScopes(target.clientId);
     if (!exposed.includes(parts.name)) throw new OAuthError('invalid_scope', `The API does not expose the scope '${parts.name}'.`, { b2cCode: B2C_CODES.scopeNotExposed });
-    const grants = await store.listGrants(client.clientId, target.clientId);
-    if (!grants.some((g) => g.kind === 'scope' && g.name === parts.name)) {
+    // An app asks for the scopes it exposes itself without a grant (the token's `aud` is its own client id).
+    const own = target.clientId === client.clientId;
+    const grants = own ? [] : await store.listGrants(client.clientId, target.clientId);
+    if (!own && !grants.some((g) => g.kind === 'scope' && g.name === parts.name)) {
       throw new OAuthError('invalid_scope', `The application has not been granted the scope '${scope}'.`, { b2cCode: B2C_CODES.scopeNotGranted });
     }
     api ??= { clientId: target.clientId, identifierUri: parts.identifierUri, scopes: [] };

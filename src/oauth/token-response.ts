@@ -3,6 +3,7 @@ import { randomToken, sha256 } from '../crypto/secrets.js';
 import type { Policy } from '../model/policy.js';
 import type { App, Tenant, User } from '../model/entities.js';
 import type { RefreshGrant, UserGrant } from './grant.js';
+import type { Platform } from '../model/platforms.js';
 import { mintUserTokens } from './mint.js';
 import type { Site } from '../model/site.js';
 
@@ -41,12 +42,12 @@ export function newFamilyId(now: number): string {
   return Math.floor(now).toString(36).padStart(9, '0') + randomToken(12);
 }
 
-/** Starts a new refresh-token family (code redemption). */
-export function newFamily(policy: Policy, client: App, now: number, originCodeHash: string | null): RefreshFamily {
+/** Starts a new refresh-token family (code redemption): one through an SPA redirect URI lives 24 hours at most. */
+export function newFamily(policy: Policy, platform: Platform, now: number, originCodeHash: string | null): RefreshFamily {
   const window = policy.tokens.refreshSlidingWindowDays;
   return {
     familyId: newFamilyId(now),
-    familyExpiresAt: client.type === 'spa' ? now + SPA_REFRESH_MS : window === null ? null : now + window * DAY_MS,
+    familyExpiresAt: platform === 'spa' ? now + SPA_REFRESH_MS : window === null ? null : now + window * DAY_MS,
     originCodeHash,
   };
 }
@@ -62,7 +63,7 @@ export function clientInfo(user: User, tenant: Tenant, policyId: string): string
  */
 export async function userTokenResponse(
   deps: Deps,
-  args: { tenant: Tenant; policy: Policy; client: App; user: User; grant: UserGrant; family: RefreshFamily; includeNonce: boolean; now: number; clientInfo: boolean; site: Site },
+  args: { tenant: Tenant; policy: Policy; client: App; platform: Platform; user: User; grant: UserGrant; family: RefreshFamily; includeNonce: boolean; now: number; clientInfo: boolean; site: Site },
 ): Promise<{ body: TokenResponse; accessTokenJti: string; accessTokenExp: number; refreshRecord?: Parameters<Deps['store']['createRefreshToken']>[0] }> {
   const { tenant, policy, client, user, grant, family } = args;
   const minted = await mintUserTokens(deps, {
@@ -105,7 +106,8 @@ export async function userTokenResponse(
       idp: grant.idp,
       newUser: grant.newUser,
       clientInfo: grant.clientInfo,
-      spa: client.type === 'spa',
+      spa: args.platform === 'spa',
+      platform: args.platform,
     };
     if (grant.sid !== undefined) data.sid = grant.sid;
     if (grant.amr !== undefined) data.amr = grant.amr;

@@ -32,7 +32,11 @@ function claimedClientId(authorization: string | undefined, params: RawParams): 
   return typeof params.client_id === 'string' ? params.client_id.slice(0, 100) : '';
 }
 
-/** The token endpoint: authenticate the client, then run the grant. */
+/**
+ * The token endpoint: authenticate the client, then run the grant. `origin` is the request's Origin
+ * header: a browser's request (codes and refresh tokens of SPA redirect URIs must come as one, others
+ * must not).
+ */
 export async function handleTokenRequest(
   deps: Deps,
   tenant: Tenant,
@@ -42,6 +46,7 @@ export async function handleTokenRequest(
   ip: string,
   /** Where the request came in (the tokens' issuer is written with its host). */
   site: Site,
+  origin?: string,
 ): Promise<TokenResponse> {
   // RFC 6749 §3.2: parameters must not be included more than once.
   for (const [name, value] of Object.entries(params)) {
@@ -52,7 +57,14 @@ export async function handleTokenRequest(
   const run = grants.get(grantType);
   const client = await authenticateEndpointClient(deps, tenant, params as Record<string, string>, authorization, ip);
   if (!run) throw new OAuthError('unsupported_grant_type', `The grant type '${grantType}' is not supported.`, { b2cCode: B2C_CODES.unsupportedGrantType });
-  const response = await run({ deps, tenant, policy, client, params, ip, site });
+  let response: TokenResponse;
+  try {
+    response = await run({ deps, tenant, policy, client, params, ip, site, ...(origin !== undefined ? { origin } : {}) });
+  } catch (err) {
+    // A grant that found the client of the wrong type (a secret missing, or sent by a public client) fails as authentication does.
+    await clientAuthFailed(deps, tenant, err, authorization, params, ip);
+    throw err;
+  }
   deps.metrics.tokens.inc({ grant_type: grantType });
   return response;
 }
@@ -71,16 +83,20 @@ export async function authenticateEndpointClient(deps: Deps, tenant: Tenant, par
       clientAssertionType: param(params, 'client_assertion_type'),
     }, deps.clock.now());
   } catch (err) {
-    if (err instanceof OAuthError && err.code === 'invalid_client') {
-      // Only a failed authentication meets the throttle, so a correct one always gets through.
-      const claimed = claimedClientId(authorization, params);
-      const wait = await deps.clientAuthThrottle.fail(`${tenant.id}|${claimed}|${ip}`, deps.clock.now());
-      if (wait > 0) {
-        // A flood past the limit is answered cheaply: no audit row per request (the log has them).
-        throw new OAuthError('invalid_client', 'Too many failed client authentications; try again later.', { status: 429, retryAfter: wait });
-      }
-      await deps.audit.record({ tenantId: tenant.id, event: 'client_auth', outcome: 'failure', clientId: claimed || null, ip, detail: err.message });
-    }
+    await clientAuthFailed(deps, tenant, err, authorization, params, ip);
     throw err;
   }
+}
+
+/** An invalid_client answer is audited and counted; past the limit it becomes a 429 (thrown here). */
+export async function clientAuthFailed(deps: Deps, tenant: Tenant, err: unknown, authorization: string | undefined, params: RawParams, ip: string): Promise<void> {
+  if (!(err instanceof OAuthError) || err.code !== 'invalid_client' || err.status === 429) return;
+  // Only a failed authentication meets the throttle, so a correct one always gets through.
+  const claimed = claimedClientId(authorization, params);
+  const wait = await deps.clientAuthThrottle.fail(`${tenant.id}|${claimed}|${ip}`, deps.clock.now());
+  if (wait > 0) {
+    // A flood past the limit is answered cheaply: no audit row per request (the log has them).
+    throw new OAuthError('invalid_client', 'Too many failed client authentications; try again later.', { status: 429, retryAfter: wait });
+  }
+  await deps.audit.record({ tenantId: tenant.id, event: 'client_auth', outcome: 'failure', clientId: claimed || null, ip, detail: err.message });
 }

@@ -4,6 +4,7 @@ import type { Deps } from '../services/deps.js';
 import { journeyFor } from '../journeys/compile.js';
 import { newJourneyState } from '../journeys/journey.js';
 import type { Policy } from '../model/policy.js';
+import { localIssuer } from '../model/graph-user.js';
 import { JOURNEY_TTL_MS, type Authentication, type BrowserContext } from '../oauth/authorize.js';
 import type { AuthorizationRequest } from '../oauth/authorize-request.js';
 import { OAuthError, pageError } from '../model/errors.js';
@@ -33,9 +34,9 @@ export interface IdpEndpoints {
   sloUrl: string;
 }
 
-/** B2C's default SAML issuer URI: `{base}/{tenant}.onmicrosoft.com/{policy}`. */
+/** B2C's default SAML issuer URI: `{base}/{tenant}.onmicrosoft.com/{policy}` (the B2C tenant's name when it has one). */
 export function idpEntityId(baseUrl: string, tenant: Tenant, policyId: string): string {
-  return `${baseUrl}/${tenant.slug}.onmicrosoft.com/${policyId}`;
+  return `${baseUrl}/${localIssuer(tenant)}/${policyId}`;
 }
 
 /** How long a response's assertion may be used (B2C's TokenLifeTimeInSeconds default). */

@@ -2,6 +2,7 @@ import { ConnectorError, type ConnectorOutcome, type ConnectorStep } from '../co
 import { connectorRequest, PROTECTED_TOKEN_CLAIMS, returnedClaims, subjectOf, type ConnectorSubject } from '../connectors/attributes.js';
 import type { Deps } from './deps.js';
 import type { Policy } from '../model/policy.js';
+import { tokenClaimOf } from '../model/token-claims.js';
 import { OAuthError } from '../model/errors.js';
 import type { Tenant, User } from '../model/entities.js';
 import { resolveSecret } from './tenant-secrets.js';
@@ -54,9 +55,11 @@ export async function preTokenIssuance(deps: Deps, o: { tenant: Tenant; policy: 
   const answer = await callConnector(deps, { ...o, step: 'preTokenIssuance', subject: subjectOf(o.tenant, o.user, identities) });
   switch (answer.action) {
     case 'continue': {
-      const { taken, ignored } = returnedClaims(o.tenant, answer.claims, (c) => o.policy.outputClaims.includes(c) && !PROTECTED_TOKEN_CLAIMS.has(c));
+      const outputs = (c: string) => tokenClaimOf(o.policy.outputClaims, c);
+      const { taken, ignored } = returnedClaims(o.tenant, answer.claims, (c) => outputs(c) !== undefined && !PROTECTED_TOKEN_CLAIMS.has(outputs(c)!));
       if (ignored.length > 0) deps.logger.info({ policy: o.policy.id, ignored }, 'preTokenIssuance connector returned claims the policy does not output (or may not be changed); ignored');
-      return { type: 'claims', claims: taken };
+      // Under the name the policy outputs it by (extension_loyaltyNumber for the attribute loyaltyNumber).
+      return { type: 'claims', claims: Object.fromEntries(Object.entries(taken).map(([c, v]) => [outputs(c)!, v])) };
     }
     case 'block':
       return { type: 'block', message: answer.userMessage };

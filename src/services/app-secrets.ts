@@ -2,7 +2,8 @@ import { invalid, notFound } from '../model/errors.js';
 import { randomBytes } from 'node:crypto';
 import { randomToken, sha256 } from '../crypto/secrets.js';
 import type { Deps } from './deps.js';
-import { confidentialTypes, type App, type AppSecret, type Tenant } from '../model/entities.js';
+import type { App, AppSecret, Tenant } from '../model/entities.js';
+import { holdsCredentials } from '../model/platforms.js';
 
 /**
  * Client secrets of confidential apps: several may be live at once, so a secret is rotated without
@@ -33,8 +34,14 @@ export function newSecret(now: number, opts: { description?: string | undefined;
   return { value, record: { id: randomBytes(8).toString('hex'), hash: sha256(value), description: opts.description ?? null, createdAt: now, expiresAt: opts.expiresAt ?? null } };
 }
 
+/**
+ * Secrets belong to apps that act as confidential clients: a web, daemon or api app, or an app of
+ * another preset once it has a web platform (its web redirect URIs then need the secret).
+ */
 function confidential(app: App): void {
-  if (!confidentialTypes.has(app.type)) throw invalid(`app '${app.clientId}' is a public client (${app.type}): it has no secrets`);
+  if (!holdsCredentials(app) && app.webRedirectUris.length === 0) {
+    throw invalid(`app '${app.clientId}' is a public client (${app.type}): it has no secrets (give it a web redirect URI first if a server of it signs users in)`);
+  }
 }
 
 export async function addAppSecret(d: SecretDeps, tenant: Tenant, app: App, opts: { description?: string; expiresInDays?: number }): Promise<{ secret: SecretView; value: string }> {

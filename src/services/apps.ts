@@ -1,12 +1,17 @@
 import { randomUUID } from 'node:crypto';
 import { conflict, invalid, notFound } from '../model/errors.js';
 import { confidentialTypes, type App, type AppType, type Tenant } from '../model/entities.js';
+import { aRedirectUriOf, PLATFORM_FIELD, PLATFORM_NAME, PLATFORMS, platformOf, presetPlatform, type Platform } from '../model/platforms.js';
+import { StoreConflictError } from '../store/store.js';
 import { GUID, isLoopbackHost } from '../model/patterns.js';
 import { ADMIN_API_URI, ensureAdminApi } from './admin-api.js';
 import { newSecret } from './app-secrets.js';
 import type { ProvisionDeps } from './deps.js';
 
-/** Apps: registered with their redirect URIs and first secret; APIs' scopes and roles; the grants between apps. */
+/**
+ * Apps: registered with their platforms' redirect URIs and first secret, and changed later (`app
+ * update`); the API an app exposes (identifier URI, scopes, roles); the grants between apps.
+ */
 
 export function checkUri(kind: string, uri: string, allowHttp: boolean): void {
   let url: URL;
@@ -23,13 +28,64 @@ export function checkUri(kind: string, uri: string, allowHttp: boolean): void {
   if (url.protocol === 'javascript:' || url.protocol === 'data:') throw invalid(`invalid ${kind} '${uri}'`);
 }
 
+/** Checks a redirect URI for a platform: web and SPA pages are http(s) (a browser goes there); an app's own scheme only for public clients. */
+export function checkRedirectUri(platform: Platform, uri: string): void {
+  const kind = `${PLATFORM_NAME[platform]} redirect URI`;
+  checkUri(kind, uri, false);
+  if (platform !== 'publicClient' && !/^https?:$/.test(new URL(uri).protocol)) {
+    throw invalid(`invalid ${kind} '${uri}': an https URL (a custom scheme is for public-client redirect URIs)`);
+  }
+}
+
+/** The longest list of redirect URIs an app may have, over all its platforms (Azure's limit). */
+export const MAX_REDIRECT_URIS = 256;
+
+const IDENTIFIER_URI = /^[a-z][a-z0-9+.-]*:\/\/?[^\s]+[^/]$/i;
+
+/** An identifier URI another app of the tenant may not have; Latchkey's own admin API keeps its own. */
+async function checkIdentifierUri(d: Pick<ProvisionDeps, 'store'>, tenant: Tenant, uri: string, self?: string): Promise<void> {
+  if (uri === ADMIN_API_URI) throw invalid(`the identifier URI '${ADMIN_API_URI}' is Latchkey's own admin API`);
+  if (!IDENTIFIER_URI.test(uri)) throw invalid(`invalid --identifier-uri '${uri}': an absolute URI such as https://contoso.example/api or api://tasks`);
+  const holder = await d.store.findAppByIdentifierUri(tenant.id, uri);
+  if (holder && holder.clientId !== self) throw conflict(`an app with identifier URI '${uri}' already exists`);
+}
+
+/**
+ * Each URI in one platform only (it decides how requests through it are treated), valid for its
+ * platform. `before`: the registration being changed, to name the platform a URI already has.
+ */
+function checkPlatforms(app: Pick<App, 'type' | 'webRedirectUris' | 'spaRedirectUris' | 'publicClientRedirectUris'>, before?: App): void {
+  const seen = new Map<string, Platform>();
+  for (const platform of PLATFORMS) {
+    for (const uri of app[PLATFORM_FIELD[platform]]) {
+      const other = seen.get(uri);
+      if (other && other !== platform) {
+        const had = before && platformOf(before, uri);
+        throw invalid(had
+          ? `the redirect URI '${uri}' is registered as ${aRedirectUriOf(had)} already: a URI belongs to one platform (remove it there first)`
+          : `the redirect URI '${uri}' is given for two platforms (${PLATFORM_NAME[other]} and ${PLATFORM_NAME[platform]}): a URI belongs to one platform`);
+      }
+      seen.set(uri, platform);
+      checkRedirectUri(platform, uri);
+    }
+  }
+  if (seen.size > MAX_REDIRECT_URIS) throw invalid(`an app has at most ${MAX_REDIRECT_URIS} redirect URIs`);
+  if (app.type === 'daemon' && seen.size > 0) throw invalid('a daemon app has no redirect URIs: it signs in no user');
+}
+
 export interface CreateAppInput {
   name: string;
+  /** The preset: which platform `redirectUris` are, whether the app gets a first secret. */
   type: AppType;
   /** Keep an app's id from B2C (its application id), so apps need no new configuration. */
   clientId?: string;
+  /** Redirect URIs of the preset's platform: web for web and api, SPA for spa, public client for native. */
   redirectUris?: string[];
+  webRedirectUris?: string[];
+  spaRedirectUris?: string[];
+  publicClientRedirectUris?: string[];
   postLogoutRedirectUris?: string[];
+  /** The API the app exposes (any type; an api app gets api://{client id} without one). */
   identifierUri?: string;
   allowImplicit?: boolean;
   allowRopc?: boolean;
@@ -38,32 +94,37 @@ export interface CreateAppInput {
   thirdParty?: boolean;
 }
 
+const unique = (list: readonly string[]) => [...new Set(list)];
+
 /** Creates an app; confidential types get a 256-bit secret, returned once and stored as SHA-256. */
 export async function createApp(d: ProvisionDeps, tenant: Tenant, input: CreateAppInput): Promise<{ app: App; clientSecret?: string }> {
   const name = input.name.trim();
   if (name.length === 0 || name.length > 100) throw invalid('invalid --name: 1-100 characters');
-  const redirectUris = input.redirectUris ?? [];
+  const preset = presetPlatform(input.type);
+  const lists: Record<Platform, string[]> = {
+    web: [...(input.webRedirectUris ?? [])],
+    spa: [...(input.spaRedirectUris ?? [])],
+    publicClient: [...(input.publicClientRedirectUris ?? [])],
+  };
+  const given = input.redirectUris ?? [];
+  if (given.length > 0) {
+    if (!preset) throw invalid('a daemon app has no redirect URIs: it signs in no user');
+    for (const u of given) checkUri('--redirect-uri', u, false);
+    lists[preset].push(...given);
+  }
   const postLogout = input.postLogoutRedirectUris ?? [];
-  for (const u of redirectUris) checkUri('--redirect-uri', u, false);
   for (const u of postLogout) checkUri('--post-logout-redirect-uri', u, false);
   if (input.logoutUrl) checkUri('--logout-url', input.logoutUrl, false);
-  if ((input.type === 'web' || input.type === 'spa' || input.type === 'native') && redirectUris.length === 0) {
+  const platforms = { webRedirectUris: unique(lists.web), spaRedirectUris: unique(lists.spa), publicClientRedirectUris: unique(lists.publicClient) };
+  checkPlatforms({ type: input.type, ...platforms });
+  if ((input.type === 'web' || input.type === 'spa' || input.type === 'native') && PLATFORMS.every((p) => platforms[PLATFORM_FIELD[p]].length === 0)) {
     throw invalid(`an app of type ${input.type} needs at least one --redirect-uri`);
   }
-  if (input.type === 'daemon' && redirectUris.length > 0) throw invalid('a daemon app has no redirect URIs');
-  if (input.identifierUri !== undefined) {
-    if (input.type !== 'api') throw invalid('--identifier-uri is for apps of type api');
-    if (!/^[a-z][a-z0-9+.-]*:\/\/?[^\s]+[^/]$/i.test(input.identifierUri)) {
-      throw invalid(`invalid --identifier-uri '${input.identifierUri}': an absolute URI such as https://contoso.example/api or api://tasks`);
-    }
-    if (await d.store.findAppByIdentifierUri(tenant.id, input.identifierUri)) {
-      throw conflict(`an app with identifier URI '${input.identifierUri}' already exists`);
-    }
-  }
+  if (input.identifierUri !== undefined) await checkIdentifierUri(d, tenant, input.identifierUri);
   const clientId = input.clientId?.toLowerCase() ?? randomUUID();
   if (!GUID.test(clientId)) throw invalid(`invalid --client-id '${input.clientId ?? ''}': an application (client) id is a GUID`);
   if (input.clientId !== undefined && (await d.store.findAppAnyTenant(clientId))) throw conflict(`an app with client id ${clientId} already exists`);
-  const identifierUri = input.type === 'api' ? (input.identifierUri ?? `api://${clientId}`) : null;
+  const identifierUri = input.identifierUri ?? (input.type === 'api' ? `api://${clientId}` : null);
   const secret = confidentialTypes.has(input.type) ? newSecret(d.clock.now(), { description: 'first secret' }) : undefined;
   const clientSecret = secret?.value;
   // B2C's ROPC flow is for public clients (the app would hold users' passwords otherwise too).
@@ -75,8 +136,8 @@ export async function createApp(d: ProvisionDeps, tenant: Tenant, input: CreateA
     name,
     type: input.type,
     secrets: secret ? [secret.record] : [],
-    redirectUris: [...new Set(redirectUris)],
-    postLogoutRedirectUris: [...new Set(postLogout)],
+    ...platforms,
+    postLogoutRedirectUris: unique(postLogout),
     identifierUri,
     allowImplicit: input.allowImplicit ?? false,
     allowRopc: input.allowRopc ?? false,
@@ -89,17 +150,90 @@ export async function createApp(d: ProvisionDeps, tenant: Tenant, input: CreateA
   return clientSecret ? { app, clientSecret } : { app };
 }
 
-/** Replaces an app's redirect URIs and post-logout redirect URIs (the same rules as at registration); audited. */
-export async function setAppRedirectUris(d: ProvisionDeps, tenant: Tenant, app: App, uris: { redirectUris: string[]; postLogoutRedirectUris: string[] }): Promise<App> {
-  const redirectUris = [...new Set(uris.redirectUris.map((u) => u.trim()).filter((u) => u !== ''))];
-  const postLogout = [...new Set(uris.postLogoutRedirectUris.map((u) => u.trim()).filter((u) => u !== ''))];
-  for (const u of redirectUris) checkUri('--redirect-uri', u, false);
-  for (const u of postLogout) checkUri('--post-logout-redirect-uri', u, false);
-  if ((app.type === 'web' || app.type === 'spa' || app.type === 'native') && redirectUris.length === 0) throw invalid(`an app of type ${app.type} needs at least one redirect URI`);
-  if (app.type === 'daemon' && redirectUris.length > 0) throw invalid('a daemon app has no redirect URIs');
-  await d.store.setAppUris(tenant.id, app.clientId, redirectUris, postLogout);
-  await d.audit.record({ tenantId: tenant.id, event: 'app_updated', outcome: 'success', clientId: app.clientId, detail: `redirect URIs: ${redirectUris.length}, post-logout: ${postLogout.length}` });
-  return { ...app, redirectUris, postLogoutRedirectUris: postLogout };
+/** A change to one list of URIs: replace it (`set`, the admin API's PATCH), or add and remove (the CLI). */
+export interface UriListChange {
+  set?: string[];
+  add?: string[];
+  remove?: string[];
+}
+
+/** What `app update` (and the admin API's PATCH) may change: the name, the platforms, logout URIs, the exposed API. */
+export interface UpdateAppInput {
+  name?: string;
+  webRedirectUris?: UriListChange;
+  spaRedirectUris?: UriListChange;
+  publicClientRedirectUris?: UriListChange;
+  postLogoutRedirectUris?: UriListChange;
+  /** Expose an API under this identifier URI (or move it there). */
+  identifierUri?: string;
+}
+
+/** The list after a change; removing a URI the list does not have is an error (a typo would go unseen). */
+function changedList(current: string[], change: UriListChange | undefined, what: string): string[] {
+  if (!change) return current;
+  let next = change.set !== undefined ? unique(change.set) : [...current];
+  for (const uri of change.remove ?? []) {
+    if (!next.includes(uri)) throw invalid(`'${uri}' is not a registered ${what}`);
+    next = next.filter((u) => u !== uri);
+  }
+  for (const uri of change.add ?? []) if (!next.includes(uri)) next.push(uri);
+  return next;
+}
+
+const URI_LISTS = [
+  ['webRedirectUris', 'web redirect URI'],
+  ['spaRedirectUris', 'SPA redirect URI'],
+  ['publicClientRedirectUris', 'public-client redirect URI'],
+  ['postLogoutRedirectUris', 'post-logout redirect URI'],
+] as const;
+
+/**
+ * Changes an app registration, as Azure's app registrations are edited: platforms' redirect URIs
+ * added and removed (a URI is in one platform only), the exposed API's identifier URI set, the name.
+ * Checked as at creation; written in one transaction; audited with what changed.
+ */
+export async function updateApp(d: ProvisionDeps, tenant: Tenant, app: App, input: UpdateAppInput): Promise<App> {
+  if (app.identifierUri === ADMIN_API_URI) throw invalid("Latchkey's own admin API is not changed: it is the same in every tenant");
+  const name = input.name?.trim();
+  if (name !== undefined && (name.length === 0 || name.length > 100)) throw invalid('invalid --name: 1-100 characters');
+  for (const [field, what] of URI_LISTS) {
+    const change = input[field];
+    for (const uri of [...(change?.set ?? []), ...(change?.add ?? [])]) {
+      if (field === 'postLogoutRedirectUris') checkUri(`--post-logout-redirect-uri`, uri, false);
+      else if (app.type === 'daemon') throw invalid(`a daemon app has no redirect URIs: it signs in no user (${what} '${uri}')`);
+    }
+  }
+  if (input.identifierUri !== undefined && input.identifierUri !== app.identifierUri) await checkIdentifierUri(d, tenant, input.identifierUri, app.clientId);
+  const changes: string[] = [];
+  let updated: App | undefined;
+  try {
+    updated = await d.store.updateApp(tenant.id, app.clientId, (current) => {
+      const next: App = { ...current };
+      if (name !== undefined && name !== current.name) {
+        next.name = name;
+        changes.push(`name ${name}`);
+      }
+      for (const [field, what] of URI_LISTS) {
+        next[field] = changedList(current[field], input[field], what);
+        const added = next[field].filter((u) => !current[field].includes(u));
+        const removed = current[field].filter((u) => !next[field].includes(u));
+        if (added.length > 0) changes.push(`+${what} ${added.join(' ')}`);
+        if (removed.length > 0) changes.push(`-${what} ${removed.join(' ')}`);
+      }
+      checkPlatforms(next, current);
+      if (input.identifierUri !== undefined && input.identifierUri !== current.identifierUri) {
+        next.identifierUri = input.identifierUri;
+        changes.push(`identifier URI ${input.identifierUri}`);
+      }
+      return next;
+    });
+  } catch (err) {
+    if (err instanceof StoreConflictError) throw conflict(`an app with identifier URI '${input.identifierUri ?? ''}' already exists`);
+    throw err;
+  }
+  if (!updated) throw notFound(`no app '${app.clientId}' in tenant '${tenant.slug}'`);
+  if (changes.length > 0) await d.audit.record({ tenantId: tenant.id, event: 'app_updated', outcome: 'success', clientId: app.clientId, detail: changes.join('; ').slice(0, 1000) });
+  return updated;
 }
 
 export async function requireApp(d: Pick<ProvisionDeps, 'store' | 'clock'>, tenant: Tenant, clientId: string): Promise<App> {
@@ -110,9 +244,16 @@ export async function requireApp(d: Pick<ProvisionDeps, 'store' | 'clock'>, tena
   return app;
 }
 
+/** An app exposes an API (scopes, roles) once it has an identifier URI, whatever its type. */
+function exposesApi(api: App, kind: 'scope' | 'role'): void {
+  if (api.identifierUri === null) {
+    throw invalid(`app '${api.clientId}' exposes no API: give it an identifier URI first (latchkey app update --app ${api.clientId} --identifier-uri api://${api.clientId}), then its ${kind}s`);
+  }
+}
+
 /** The scopes or roles an API defines. */
 export async function definedOnApi(d: Pick<ProvisionDeps, 'store'>, api: App, kind: 'scope' | 'role'): Promise<string[]> {
-  if (api.type !== 'api') throw invalid(`app '${api.clientId}' is not of type api: only APIs expose ${kind}s`);
+  exposesApi(api, kind);
   return kind === 'scope' ? d.store.listAppScopes(api.clientId) : d.store.listAppRoles(api.clientId);
 }
 
@@ -134,7 +275,7 @@ export interface GrantView {
 
 /** Grants a client a scope of an API (users' delegation) or, for a daemon, an app role; audited. */
 export async function grantApp(d: ProvisionDeps, tenant: Tenant, client: App, api: App, kind: 'scope' | 'role', name: string): Promise<GrantView[]> {
-  if (api.type !== 'api') throw invalid(`app '${api.clientId}' is not of type api`);
+  exposesApi(api, kind);
   const defined = await definedOnApi(d, api, kind);
   if (!defined.includes(name)) {
     throw invalid(`the API does not define the ${kind} '${name}' (add it with: latchkey app ${kind} add --tenant ${tenant.slug} --app ${api.clientId} --${kind} ${name})`);

@@ -52,7 +52,10 @@ export async function ensureConsoleApp(d: Pick<Deps, 'store' | 'clock'>, tenant:
       name: CONSOLE_APP_NAME,
       type: 'native',
       secrets: [],
-      redirectUris: wanted([], (u) => [u.callback, u.runCallback]),
+      webRedirectUris: [],
+      spaRedirectUris: [],
+      // The console redeems its codes itself, server-side, as a public client with PKCE.
+      publicClientRedirectUris: wanted([], (u) => [u.callback, u.runCallback]),
       postLogoutRedirectUris: wanted([], (u) => [u.signedOut]),
       identifierUri: null,
       allowImplicit: false,
@@ -69,12 +72,11 @@ export async function ensureConsoleApp(d: Pick<Deps, 'store' | 'clock'>, tenant:
     }
     app = (await d.store.findApp(tenant.id, clientId))!;
   }
-  const redirectUris = wanted(app.redirectUris, (u) => [u.callback, u.runCallback]);
+  const redirectUris = wanted(app.publicClientRedirectUris, (u) => [u.callback, u.runCallback]);
   const postLogout = wanted(app.postLogoutRedirectUris, (u) => [u.signedOut]);
   const same = (a: readonly string[], b: readonly string[]) => a.length === b.length && a.every((x) => b.includes(x));
-  if (!same(redirectUris, app.redirectUris) || !same(postLogout, app.postLogoutRedirectUris)) {
-    await d.store.setAppUris(tenant.id, clientId, redirectUris, postLogout);
-    app = { ...app, redirectUris, postLogoutRedirectUris: postLogout };
+  if (!same(redirectUris, app.publicClientRedirectUris) || !same(postLogout, app.postLogoutRedirectUris)) {
+    app = (await d.store.updateApp(tenant.id, clientId, (current) => ({ ...current, publicClientRedirectUris: redirectUris, postLogoutRedirectUris: postLogout }))) ?? app;
   }
   return app;
 }

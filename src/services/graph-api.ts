@@ -1,9 +1,11 @@
 import { ServiceError } from '../model/errors.js';
 import { provisionDeps, type Deps } from './deps.js';
-import { type SignInType, type Tenant, type User, type UserIdentity } from '../model/entities.js';
+import { type LocalIdentity, type Tenant, type User, type UserIdentity } from '../model/entities.js';
 import { graphFromUser } from './graph-users.js';
-import { GUID } from '../model/patterns.js';
-import { BUILTIN_ATTRIBUTES, EXTENSION_ATTRIBUTE as EXTENSION, extensionsAppIdOf, localIssuer, type GraphIdentity } from '../model/graph-user.js';
+import { EMAIL, GUID } from '../model/patterns.js';
+import { hasLocalAccount } from '../model/local-identities.js';
+import { BUILTIN_ATTRIBUTES, EXTENSION_ATTRIBUTE as EXTENSION, extensionsAppIdOf, isLocalIssuer, localIssuer, type GraphIdentity } from '../model/graph-user.js';
+import type { UserOrder, UserQuery } from '../store/store.js';
 import { createUser as createUserOf, deleteUser as deleteUserOf } from './users.js';
 import { updateUser as updateUserOf } from './users-update.js';
 import { MAX_PASSWORD_LENGTH, type PasswordRule } from './users-rules.js';
@@ -17,11 +19,11 @@ const bad = (message: string) => new ServiceError('invalid', message);
 const notFound = (id: string) => new ServiceError('not_found', `Resource '${id}' does not exist or one of its queried reference-property objects are not present.`);
 
 /** Properties a user has here, in Graph's names; `$select` takes these and extension attributes. */
-const PROPERTIES = ['id', 'accountEnabled', 'displayName', 'givenName', 'surname', 'mail', 'userPrincipalName', 'createdDateTime', 'identities', 'passwordPolicies', ...BUILTIN_ATTRIBUTES] as const;
+const PROPERTIES = ['id', 'accountEnabled', 'displayName', 'givenName', 'surname', 'mail', 'otherMails', 'userPrincipalName', 'createdDateTime', 'identities', 'passwordPolicies', ...BUILTIN_ATTRIBUTES] as const;
 /** What Graph v1.0 returns without `$select` (identities and extensions only when selected). */
 const DEFAULT_SELECT = ['id', 'displayName', 'givenName', 'surname', 'mail', 'userPrincipalName', 'jobTitle'];
 /** Writable by POST and PATCH besides extension attributes. */
-const WRITABLE = new Set(['accountEnabled', 'displayName', 'givenName', 'surname', 'mail', 'identities', 'passwordProfile', 'passwordPolicies', ...BUILTIN_ATTRIBUTES]);
+const WRITABLE = new Set(['accountEnabled', 'displayName', 'givenName', 'surname', 'mail', 'otherMails', 'identities', 'passwordProfile', 'passwordPolicies', ...BUILTIN_ATTRIBUTES]);
 const PASSWORD_POLICIES = ['DisablePasswordExpiration', 'DisableStrongPassword'];
 
 /** A user as Graph shows it, all properties (`$select` picks from this). */
@@ -29,6 +31,8 @@ function fullUser(tenant: Tenant, user: User, identities: UserIdentity[]): Recor
   const out = graphFromUser(tenant, user, identities);
   out.userPrincipalName = `${user.id}@${localIssuer(tenant)}`;
   out.passwordPolicies = 'DisablePasswordExpiration';
+  // Write-only here, as Graph answers it unless selected.
+  delete out.passwordProfile;
   for (const b of BUILTIN_ATTRIBUTES) if (!(b in out)) out[b] = null;
   return out;
 }
@@ -55,7 +59,7 @@ function project(full: Record<string, unknown>, select: string[]): Record<string
 /** The `$filter` forms B2C back offices use. */
 export type UserFilter =
   | { type: 'identity'; issuer: string; issuerAssignedId: string }
-  | { type: 'list'; displayNamePrefix?: string; enabled?: boolean };
+  | { type: 'list'; displayNamePrefix?: string; enabled?: boolean; email?: string };
 
 const STRING = String.raw`'((?:[^']|'')*)'`;
 const unquote = (s: string) => s.replace(/''/g, "'");
@@ -71,15 +75,25 @@ export function parseFilter(filter: string | undefined): UserFilter {
     const [a, b] = [unquote(identity[2]!), unquote(identity[3]!)];
     return { type: 'identity', issuerAssignedId: assignedFirst ? a : b, issuer: assignedFirst ? b : a };
   }
-  const out: { type: 'list'; displayNamePrefix?: string; enabled?: boolean } = { type: 'list' };
+  const out: { type: 'list'; displayNamePrefix?: string; enabled?: boolean; email?: string } = { type: 'list' };
   for (const part of f.split(/\s+and\s+/i)) {
     const starts = new RegExp(String.raw`^startswith\(\s*displayName\s*,\s*${STRING}\s*\)$`, 'i').exec(part);
     const enabled = /^accountEnabled\s+eq\s+(true|false)$/i.exec(part);
+    const mail = new RegExp(String.raw`^mail\s+eq\s+${STRING}$`, 'i').exec(part);
     if (starts && out.displayNamePrefix === undefined) out.displayNamePrefix = unquote(starts[1]!);
     else if (enabled && out.enabled === undefined) out.enabled = enabled[1]!.toLowerCase() === 'true';
-    else throw new ServiceError('unsupported', `Unsupported or invalid query filter clause specified for property '${part.split(/[\s(,]/)[0]}' of resource 'User'. Latchkey supports identities/any(c:c/issuerAssignedId eq '…' and c/issuer eq '…'), startswith(displayName,'…') and accountEnabled eq true|false.`);
+    else if (mail && out.email === undefined) out.email = unquote(mail[1]!);
+    else throw new ServiceError('unsupported', `Unsupported or invalid query filter clause specified for property '${part.split(/[\s(,]/)[0]}' of resource 'User'. Latchkey supports identities/any(c:c/issuerAssignedId eq '…' and c/issuer eq '…'), startswith(displayName,'…'), mail eq '…' and accountEnabled eq true|false.`);
   }
   return out;
+}
+
+/** `$orderby`: displayName or createdDateTime, ascending (the default) or descending. */
+export function parseOrderBy(orderBy: string | undefined): UserOrder | undefined {
+  if (orderBy === undefined || orderBy.trim() === '') return undefined;
+  const m = /^\s*(displayName|createdDateTime)(?:\s+(asc|desc))?\s*$/i.exec(orderBy);
+  if (!m) throw new ServiceError('unsupported', `Sorting by '${orderBy.trim()}' is not supported: Latchkey sorts users by displayName or createdDateTime (asc or desc), one at a time.`);
+  return { by: m[1]!.toLowerCase() === 'displayname' ? 'displayName' : 'createdAt', desc: m[2]?.toLowerCase() === 'desc' };
 }
 
 /** B2C's strong password rule (8–256 characters, 3 of 4 kinds) unless `passwordPolicies` has DisableStrongPassword. */
@@ -88,29 +102,39 @@ function passwordRule(strong: boolean): PasswordRule {
 }
 
 interface ParsedIdentities {
-  local?: { type: SignInType; name: string };
+  local: LocalIdentity[];
   federated: UserIdentity[];
 }
 
+const LOCAL_TYPES = new Set(['emailAddress', 'userName', 'phoneNumber']);
+
 function parseIdentities(tenant: Tenant, value: unknown): ParsedIdentities {
   if (!Array.isArray(value)) throw bad("Invalid value specified for property 'identities' of resource 'User'.");
-  const out: ParsedIdentities = { federated: [] };
+  const out: ParsedIdentities = { local: [], federated: [] };
   for (const raw of value) {
     const i = raw as Partial<GraphIdentity> | null;
     if (!i || typeof i.signInType !== 'string' || typeof i.issuer !== 'string' || typeof i.issuerAssignedId !== 'string' || i.issuerAssignedId === '' || i.issuerAssignedId.length > 256) {
       throw bad('Each identity needs signInType, issuer and issuerAssignedId.');
     }
-    if (i.signInType === 'emailAddress' || i.signInType === 'userName') {
-      if (i.issuer.toLowerCase() !== localIssuer(tenant) && i.issuer.toLowerCase() !== tenant.id) throw bad(`A local account's issuer must be the tenant's domain, '${localIssuer(tenant)}'.`);
-      if (out.local) throw bad('Latchkey keeps one local sign-in name per user (emailAddress or userName); send one.');
-      out.local = { type: i.signInType, name: i.issuerAssignedId };
+    if (LOCAL_TYPES.has(i.signInType)) {
+      if (!isLocalIssuer(tenant, i.issuer)) throw bad(`A local account's issuer must be the tenant's domain, '${localIssuer(tenant)}'.`);
+      out.local.push({ signInType: i.signInType as LocalIdentity['signInType'], issuerAssignedId: i.issuerAssignedId });
     } else if (i.signInType === 'federated') {
       out.federated.push({ issuer: i.issuer, issuerAssignedId: i.issuerAssignedId });
     } else if (i.signInType !== 'userPrincipalName') {
-      throw bad(`The sign-in type '${i.signInType}' is not supported (emailAddress, userName, federated).`);
+      throw bad(`The sign-in type '${i.signInType}' is not supported (emailAddress, userName, phoneNumber, federated).`);
     }
   }
   return out;
+}
+
+/** `otherMails`: an array of addresses. */
+function otherMailsOf(body: Record<string, unknown>): string[] | undefined {
+  const v = body.otherMails;
+  if (v === undefined) return undefined;
+  if (v === null) return [];
+  if (!Array.isArray(v) || v.length > 250 || v.some((m) => typeof m !== 'string' || !EMAIL.test(m.trim()))) throw bad("Invalid value specified for property 'otherMails' of resource 'User': an array of email addresses.");
+  return v as string[];
 }
 
 function optionalString(body: Record<string, unknown>, name: string, max = 256): string | null | undefined {
@@ -164,16 +188,17 @@ function passwordPoliciesOf(body: Record<string, unknown>): { strong: boolean } 
   return { strong: !parts.includes('DisableStrongPassword') };
 }
 
-/** The new password, checked as Graph's shape; its rule is checked where every password is (users-rules.ts). */
-function passwordOf(body: Record<string, unknown>): string | undefined {
+/** The new password and whether the next sign-in must change it, checked as Graph's shape; its rule is checked where every password is (users-rules.ts). */
+function passwordOf(body: Record<string, unknown>): { password: string; mustChange: boolean } | undefined {
   const profile = body.passwordProfile;
   if (profile === undefined || profile === null) return undefined;
   if (typeof profile !== 'object' || Array.isArray(profile)) throw bad("Invalid value specified for property 'passwordProfile' of resource 'User'.");
   const p = profile as Record<string, unknown>;
-  // B2C's user flows cannot force a password change at the next sign-in; B2C's guidance is false.
-  if (p.forceChangePasswordNextSignIn === true) throw bad('forceChangePasswordNextSignIn must be false: a forced password change at the next sign-in is not available (as in B2C user flows).');
+  const force = p.forceChangePasswordNextSignIn;
+  if (force !== undefined && force !== null && typeof force !== 'boolean') throw bad("Invalid value specified for property 'passwordProfile.forceChangePasswordNextSignIn' of resource 'User'.");
+  if (p.forceChangePasswordNextSignInWithMfa === true) throw bad('forceChangePasswordNextSignInWithMfa is not available: use forceChangePasswordNextSignIn (the policy decides about a second factor).');
   if (typeof p.password !== 'string' || p.password.length === 0 || p.password.length > MAX_PASSWORD_LENGTH) throw bad('passwordProfile.password must be a string of 1 to 256 characters.');
-  return p.password;
+  return { password: p.password, mustChange: force === true };
 }
 
 export interface GraphContext {
@@ -195,28 +220,48 @@ export async function getUser(c: GraphContext, id: string, select: string | unde
   return project(fullUser(c.tenant, user, await c.deps.store.listUserIdentities(c.tenant.id, user.id)), fields);
 }
 
-/** A page of users: at most `top`, after `afterId`; `next` is the last id when there may be more. */
-export async function listUsers(c: GraphContext, q: { select?: string; filter?: string; top: number; afterId?: string }): Promise<{ value: Record<string, unknown>[]; next?: string }> {
+/** Where a page of users starts: after this user (its id, and its value of the order's field when ordered). */
+export interface PageStart {
+  id: string;
+  value?: string | number;
+}
+
+/**
+ * A page of users: at most `top`, after `after`, filtered and in `$orderby`'s order; `next` is where the
+ * next page starts when there may be more; `count` (Graph's `$count=true`) how many the filter keeps.
+ */
+export async function listUsers(c: GraphContext, q: { select?: string; filter?: string; orderBy?: string; count?: boolean; top: number; after?: PageStart }): Promise<{ value: Record<string, unknown>[]; next?: PageStart; count?: number }> {
   const fields = parseSelect(c.tenant, q.select);
   const filter = parseFilter(q.filter);
+  const order = parseOrderBy(q.orderBy);
   const { store } = c.deps;
   let users: User[];
+  let count: number | undefined;
   if (filter.type === 'identity') {
-    const local = filter.issuer.toLowerCase() === localIssuer(c.tenant) || filter.issuer.toLowerCase() === c.tenant.id;
+    const local = isLocalIssuer(c.tenant, filter.issuer);
     const found = local ? await store.findUserBySignInName(c.tenant.id, filter.issuerAssignedId) : await store.findUserByIdentity(c.tenant.id, { issuer: filter.issuer, issuerAssignedId: filter.issuerAssignedId });
-    users = found && (q.afterId === undefined || found.id > q.afterId) ? [found] : [];
+    users = found && (q.after === undefined || found.id > q.after.id) ? [found] : [];
+    if (q.count) count = found ? 1 : 0;
   } else {
-    users = await store.queryUsers(c.tenant.id, {
-      limit: q.top + 1,
-      ...(q.afterId !== undefined ? { afterId: q.afterId } : {}),
+    const where = {
       ...(filter.displayNamePrefix !== undefined ? { displayNamePrefix: filter.displayNamePrefix } : {}),
       ...(filter.enabled !== undefined ? { enabled: filter.enabled } : {}),
-    });
+      ...(filter.email !== undefined ? { email: filter.email } : {}),
+    };
+    const query: UserQuery = { ...where, limit: q.top + 1, ...(order ? { orderBy: order } : {}) };
+    if (q.after) {
+      query.afterId = q.after.id;
+      if (order && q.after.value !== undefined) query.afterValue = q.after.value;
+    }
+    users = await store.queryUsers(c.tenant.id, query);
+    if (q.count) count = await store.countUsers(c.tenant.id, where);
   }
   const page = users.slice(0, q.top);
   const needIdentities = fields.includes('identities');
   const value = await Promise.all(page.map(async (u) => project(fullUser(c.tenant, u, needIdentities ? await store.listUserIdentities(c.tenant.id, u.id) : []), fields)));
-  return users.length > q.top ? { value, next: page.at(-1)!.id } : { value };
+  const last = page.at(-1);
+  const next = users.length > q.top && last ? { id: last.id, ...(order ? { value: order.by === 'displayName' ? (last.displayName ?? '') : last.createdAt } : {}) } : undefined;
+  return { value, ...(next ? { next } : {}), ...(count !== undefined ? { count } : {}) };
 }
 
 /** Graph's words for a sign-in name or identity another user has. */
@@ -234,14 +279,18 @@ export async function createUser(c: GraphContext, input: unknown): Promise<Recor
   const ids = parseIdentities(tenant, body.identities ?? []);
   const { strong } = passwordPoliciesOf(body);
   const password = passwordOf(body);
-  if (ids.local && password === undefined) throw bad('A local account (emailAddress or userName identity) needs passwordProfile.password.');
-  if (!ids.local && password !== undefined) throw bad('passwordProfile needs a local account (an emailAddress or userName identity).');
+  const local = hasLocalAccount({ localIdentities: ids.local });
+  if (local && password === undefined) throw bad('A local account (emailAddress or userName identity) needs passwordProfile.password.');
+  if (!local && password !== undefined) throw bad('passwordProfile needs a local account (an emailAddress or userName identity).');
+  const otherMails = otherMailsOf(body);
   const user = await createUserOf(provisionDeps(deps), tenant, {
-    ...(ids.local ? { local: { ...ids.local, password: password! } } : {}),
+    localIdentities: ids.local,
+    ...(password ? { password: password.password, mustChangePassword: password.mustChange } : {}),
     passwordRule: passwordRule(strong),
     identities: ids.federated,
     // An empty mail is no mail.
     email: optionalString(body, 'mail') || null,
+    ...(otherMails ? { otherMails } : {}),
     givenName: optionalString(body, 'givenName') ?? null,
     familyName: optionalString(body, 'surname') ?? null,
     displayName,
@@ -267,15 +316,17 @@ export async function updateUser(c: GraphContext, id: string, input: unknown): P
   const displayName = optionalString(body, 'displayName');
   const givenName = optionalString(body, 'givenName');
   const surname = optionalString(body, 'surname');
+  const otherMails = otherMailsOf(body);
   if (displayName === null) throw bad("Invalid value specified for property 'displayName' of resource 'User': it cannot be removed.");
   await updateUserOf(provisionDeps(deps), tenant, user, {
-    ...(ids ? { local: ids.local ?? null, identities: ids.federated } : {}),
+    ...(ids ? { localIdentities: ids.local, identities: ids.federated } : {}),
     ...(mail !== undefined ? { email: mail } : {}),
+    ...(otherMails !== undefined ? { otherMails } : {}),
     ...(displayName !== undefined ? { displayName } : {}),
     ...(givenName !== undefined ? { givenName } : {}),
     ...(surname !== undefined ? { familyName: surname } : {}),
     attributes: attributesOf(tenant, body),
-    ...(password !== undefined ? { password, passwordRule: passwordRule(strong) } : {}),
+    ...(password !== undefined ? { password: password.password, mustChangePassword: password.mustChange, passwordRule: passwordRule(strong) } : {}),
     ...(typeof body.accountEnabled === 'boolean' ? { enabled: body.accountEnabled } : {}),
   }, { by: 'graph', clientId: c.clientId, properties: Object.keys(body) }).catch((err: unknown) => {
     throw graphConflict(err);

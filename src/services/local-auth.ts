@@ -1,10 +1,12 @@
 import { keepProvenPassword } from './users-update.js';
+import { lockoutName } from './users.js';
 import { provisionDeps } from './deps.js';
 import type { Deps } from './deps.js';
 import { checkLegacyPassword } from '../migration/legacy-ropc.js';
-import { normalizeSignInName } from '../store/normalize.js';
+import { normalizeLocalName, normalizeLookupName } from '../store/normalize.js';
 import type { Store } from '../store/store.js';
-import type { LoginThrottle, Tenant, User } from '../model/entities.js';
+import { passwordIdentities } from '../model/local-identities.js';
+import type { LocalIdentity, LoginThrottle, SignInType, Tenant, User } from '../model/entities.js';
 
 /** Failed passwords before a sign-in name is locked, and the lock's length (doubling with repeats, at most a day). */
 export const LOCKOUT_THRESHOLD = 10;
@@ -48,31 +50,45 @@ export type LocalAuthOutcome =
   /** invalid: unknown name, wrong password or disabled account (one answer: no user enumeration). */
   | { ok: false; reason: 'invalid' | 'locked' | 'legacy_unavailable' | 'legacy_busy' };
 
+/** The kinds of local identity a policy's `localAccount.signInName` takes. */
+export function signInTypesOf(signInName: 'email' | 'username' | 'emailOrUsername'): SignInType[] {
+  return signInName === 'email' ? ['emailAddress'] : signInName === 'username' ? ['userName'] : ['emailAddress', 'userName'];
+}
+
 /**
  * Checks a local account's sign-in name and password, the same way for the sign-in page and the
- * password grant: lockout per sign-in name (kept whether or not an account has it, so it reveals
- * nothing), the same work for unknown names as for known ones, a foreign or weaker hash replaced by
- * Latchkey's own after a success, and a user imported without a hash checked once at the old identity
- * provider (just-in-time migration) and given a hash here when the old provider says yes.
+ * password grant: the name is one of the user's local identities of a kind the policy takes (`accepts`);
+ * lockout per account (failures under any of a user's names count together under its first; an unknown
+ * name is counted under itself, so the lockout reveals nothing); the same work for unknown names as for
+ * known ones; a foreign or weaker hash replaced by Latchkey's own after a success; and a user imported
+ * without a hash checked once at the old identity provider (just-in-time migration) and given a hash
+ * here when the old provider says yes.
  */
 export async function authenticateLocal(
   deps: Deps,
   tenant: Tenant,
-  input: { signInName: string; password: string; clientId: string | null; ip: string; via: string },
+  input: { signInName: string; password: string; clientId: string | null; ip: string; via: string; accepts: SignInType[] },
 ): Promise<LocalAuthOutcome> {
   const { store, clock, audit, passwords } = deps;
-  const name = normalizeSignInName(input.signInName);
+  const typed = normalizeLookupName(input.signInName);
   const base = { tenantId: tenant.id, clientId: input.clientId, ip: input.ip };
   const count = (result: 'success' | 'failure' | 'locked') => deps.metrics.signIns.inc({ policy: input.via, method: 'password', result });
-  if ((await store.getLoginThrottle(tenant.id, name)).lockedUntil > clock.now()) {
+  const isLocked = async (name: string) => (await store.getLoginThrottle(tenant.id, name)).lockedUntil > clock.now();
+  const locked = async (subject: string): Promise<LocalAuthOutcome> => {
     count('locked');
-    await audit.record({ ...base, event: 'signin', outcome: 'failure', subject: name, detail: `${input.via}: locked` });
+    await audit.record({ ...base, event: 'signin', outcome: 'failure', subject, detail: `${input.via}: locked` });
     return { ok: false, reason: 'locked' };
-  }
-  let user = await store.findUserBySignInName(tenant.id, name);
+  };
+  if (await isLocked(typed)) return locked(typed);
+  const found = await store.findUserBySignInName(tenant.id, typed);
+  // The name must be one of the user's identities of a kind this policy signs in with.
+  const identity = found && passwordIdentities(found).find((i) => input.accepts.includes(i.signInType) && normalizeLocalName(i) === typed);
+  let user = identity ? found : undefined;
+  const name = (user && lockoutName(user)) ?? typed;
+  if (name !== typed && (await isLocked(name))) return locked(user!.id);
   let ok: boolean;
-  if (user && !user.disabled && user.passwordHash === null && user.passwordAtLegacy) {
-    const migrated = await migrateFromLegacy(deps, tenant, user, input);
+  if (user && identity && !user.disabled && user.passwordHash === null && user.passwordAtLegacy) {
+    const migrated = await migrateFromLegacy(deps, tenant, user, identity, input);
     if (migrated === 'unavailable' || migrated === 'busy') count('failure');
     if (migrated === 'unavailable' || migrated === 'busy') return { ok: false, reason: migrated === 'busy' ? 'legacy_busy' : 'legacy_unavailable' };
     ok = migrated === 'valid';
@@ -92,6 +108,7 @@ export async function authenticateLocal(
     return { ok: false, reason: 'invalid' };
   }
   await store.clearLoginFailures(tenant.id, name);
+  if (name !== typed) await store.clearLoginFailures(tenant.id, typed);
   if (passwords.needsRehash(user.passwordHash)) {
     // An imported hash (bcrypt, argon2, PBKDF2…) or a lower cost: replaced now that the password is known.
     await keepProvenPassword(provisionDeps(deps), tenant, user, input.password, 'rehashed', { clientId: input.clientId, ip: input.ip });
@@ -101,34 +118,30 @@ export async function authenticateLocal(
   return { ok: true, user };
 }
 
-/** The local account's sign-in name as stored: an email keeps the case it was imported with. */
-function storedSignInName(user: User): string | null {
-  if (user.signInType === 'emailAddress' && user.email !== null && normalizeSignInName(user.email) === user.signInName) return user.email;
-  return user.signInName;
-}
-
 /** Asks the old provider; on yes, stores Latchkey's own hash and ends the migration for this user. */
 async function migrateFromLegacy(
   deps: Deps,
   tenant: Tenant,
   user: User,
-  input: { signInName: string; password: string; clientId: string | null; ip: string },
+  identity: LocalIdentity,
+  input: { password: string; clientId: string | null; ip: string },
 ): Promise<'valid' | 'invalid' | 'unavailable' | 'busy'> {
   const { store, clock, audit, passwords } = deps;
   const base = { tenantId: tenant.id, clientId: input.clientId, ip: input.ip, subject: user.id };
   // Read fresh: the operator may have set or changed the old provider since this tenant was cached.
-  const legacy = (await store.findTenant(tenant.id, { fresh: true }))?.legacyRopc;
+  const current = await store.findTenant(tenant.id, { fresh: true });
+  const legacy = current?.legacyRopc;
   if (!legacy) {
     await passwords.verify(input.password, null);
     return 'invalid';
   }
-  if (!(await deps.legacyCalls.take(tenant.id, clock.now()))) {
+  if (!(await deps.legacyCalls.take(tenant.id, clock.now(), current?.legacyRate ?? undefined))) {
     await audit.record({ ...base, event: 'password_migrated', outcome: 'failure', detail: 'too many calls to the old identity provider; not called' });
     return 'busy';
   }
   // The name the account has, not what was typed: the typed one only matched it after normalizing
   // (case, spaces), and the old provider must be asked about this account and no other.
-  const check = await checkLegacyPassword(deps.outbound, legacy, storedSignInName(user) ?? input.signInName.trim(), input.password);
+  const check = await checkLegacyPassword(deps.outbound, legacy, identity.issuerAssignedId, input.password);
   if (check.result === 'unavailable') {
     await audit.record({ ...base, event: 'password_migrated', outcome: 'failure', detail: `old identity provider ${check.reason}` });
     return 'unavailable';

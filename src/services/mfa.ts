@@ -1,4 +1,5 @@
 import { randomInt, randomUUID } from 'node:crypto';
+import { accountName } from '../model/local-identities.js';
 import type {
   AuthenticationResponseJSON,
   PublicKeyCredentialCreationOptionsJSON,
@@ -252,7 +253,7 @@ export class MfaService {
   async passkeyRegistrationOptions(tenant: Tenant, user: User): Promise<PublicKeyCredentialCreationOptionsJSON> {
     const { rpID } = relyingParty(this.baseUrl);
     const existing = (await this.deps.store.listAuthenticators(tenant.id, user.id)).filter((a) => this.passkeyHere(a));
-    const name = user.signInName ?? user.email ?? user.displayName ?? user.id;
+    const name = accountName(user);
     return (await webauthn()).generateRegistrationOptions({
       rpName: tenant.displayName,
       rpID,

@@ -21,15 +21,36 @@ const RESERVED_SLUGS = new Set(['tfp', 'static', 'playground', 'health', 'health
 
 export const DEFAULT_POLICY = 'B2C_1_signupsignin';
 
+/** Calls per second to the old identity provider a tenant may set (`--legacy-rate`). */
+export const MAX_LEGACY_RATE = 1000;
+
+/**
+ * The B2C tenant's name (`contosob2c`, or `contosob2c.onmicrosoft.com`), lower case and without the
+ * domain; it names the tenant in URLs beside its slug and id, so no other tenant may be called so.
+ */
+async function checkB2cName(d: Pick<ProvisionDeps, 'store'>, name: string, self: { id: string; slug: string } | undefined): Promise<string | null> {
+  const b2cName = name.trim().toLowerCase().replace(/\.onmicrosoft\.com$/, '');
+  if (!/^[a-z0-9][a-z0-9-]{0,62}$/.test(b2cName) || RESERVED_SLUGS.has(b2cName) || GUID.test(b2cName)) {
+    throw invalid(`invalid --b2c-name '${name}': the B2C tenant's name, as in contosob2c.onmicrosoft.com (letters, digits and '-')`);
+  }
+  if (self && b2cName === self.slug) return null;
+  const other = await d.store.findTenant(b2cName, { fresh: true });
+  if (other && other.id !== self?.id) throw conflict(`'${b2cName}' already names tenant '${other.slug}'`);
+  return b2cName;
+}
+
 export async function createTenant(
   d: ProvisionDeps,
   slug: string,
-  opts: { displayName?: string; defaultPolicy?: string; issuerPattern?: 'tenant' | 'tfp'; id?: string } = {},
+  opts: { displayName?: string; defaultPolicy?: string; issuerPattern?: 'tenant' | 'tfp'; id?: string; b2cName?: string } = {},
 ): Promise<Tenant> {
   if (!SLUG.test(slug) || RESERVED_SLUGS.has(slug) || GUID.test(slug)) {
     throw invalid(`invalid tenant slug '${slug}': use 2-63 lower-case letters, digits and '-' (not ${[...RESERVED_SLUGS].slice(0, 3).join(', ')}…)`);
   }
-  if (await d.store.findTenant(slug)) throw conflict(`tenant '${slug}' already exists`);
+  const taken = await d.store.findTenant(slug);
+  if (taken) throw conflict(taken.slug === slug ? `tenant '${slug}' already exists` : `'${slug}' is the B2C name of tenant '${taken.slug}'`);
+  const b2cName = opts.b2cName === undefined ? null : await checkB2cName(d, opts.b2cName, undefined);
+  if (b2cName === slug) throw invalid(`--b2c-name '${opts.b2cName}' is the slug itself: leave it out`);
   // Moving off B2C: the tenant keeps its GUID, so the issuer path /{GUID}/v2.0/ stays what apps validate.
   const id = opts.id?.toLowerCase() ?? randomUUID();
   if (!GUID.test(id)) throw invalid(`invalid --id '${opts.id ?? ''}': a tenant id is a GUID such as 775527ff-9a37-4307-8b3d-cc311f58d925`);
@@ -39,6 +60,8 @@ export async function createTenant(
     id,
     legacyRopc: null,
     extensionsAppId: null,
+    b2cName,
+    legacyRate: null,
     slug,
     displayName: opts.displayName ?? slug.charAt(0).toUpperCase() + slug.slice(1),
     defaultPolicy: opts.defaultPolicy ?? DEFAULT_POLICY,
@@ -71,12 +94,14 @@ export function copyDefaultPolicies(policiesDir: string, slug: string, displayNa
 
 /**
  * Tenant settings for moving off another identity provider: the old provider's ROPC endpoint for
- * just-in-time password migration (`null` ends it), and the id B2C's extension attributes are named by.
+ * just-in-time password migration (`null` ends it) and how many calls per second it may get, the id
+ * B2C's extension attributes are named by, and the B2C tenant's name (operator only: it names the
+ * tenant in URLs).
  */
 export async function setTenantSettings(
   d: ProvisionDeps,
   tenant: Tenant,
-  input: { legacyRopc?: { tokenUrl: string; clientId: string; scope?: string } | null; extensionsAppId?: string | null },
+  input: { legacyRopc?: { tokenUrl: string; clientId: string; scope?: string } | null; extensionsAppId?: string | null; b2cName?: string | null; legacyRate?: number | null },
 ): Promise<Tenant> {
   const settings: TenantSettings = {};
   if (input.legacyRopc === null) settings.legacyRopc = null;
@@ -94,6 +119,12 @@ export async function setTenantSettings(
     const id = input.extensionsAppId?.replace(/-/g, '').toLowerCase() ?? null;
     if (id !== null && !/^[0-9a-f]{32}$/.test(id)) throw invalid(`invalid --extensions-app-id '${input.extensionsAppId ?? ''}': the b2c-extensions-app's application id (a GUID)`);
     settings.extensionsAppId = id;
+  }
+  if (input.b2cName !== undefined) settings.b2cName = input.b2cName === null ? null : await checkB2cName(d, input.b2cName, tenant);
+  if (input.legacyRate !== undefined) {
+    const rate = input.legacyRate;
+    if (rate !== null && (!Number.isInteger(rate) || rate < 1 || rate > MAX_LEGACY_RATE)) throw invalid(`invalid --legacy-rate '${rate}': calls per second to the old identity provider, 1 to ${MAX_LEGACY_RATE}`);
+    settings.legacyRate = rate;
   }
   await d.store.updateTenantSettings(tenant.id, settings);
   await d.audit.record({ tenantId: tenant.id, event: 'tenant_updated', outcome: 'success', detail: Object.keys(settings).join(', ') });
@@ -142,10 +173,13 @@ export async function syncPlayground(d: ProvisionDeps, baseUrl: string): Promise
   const app = (await d.store.listApps(demo.id)).find((a) => a.name === PLAYGROUND_APP);
   if (!app) return undefined;
   const callback = playgroundRedirectUri(baseUrl);
-  if (!app.redirectUris.includes(callback)) {
-    app.redirectUris = [...app.redirectUris, callback];
-    app.postLogoutRedirectUris = [...new Set([...app.postLogoutRedirectUris, `${baseUrl}/`])];
-    await d.store.setAppUris(demo.id, app.clientId, app.redirectUris, app.postLogoutRedirectUris);
+  if (!app.publicClientRedirectUris.includes(callback)) {
+    // The server keeping its own app in step at start-up, not an administrator's change: no audit event.
+    return (await d.store.updateApp(demo.id, app.clientId, (current) => ({
+      ...current,
+      publicClientRedirectUris: [...current.publicClientRedirectUris, callback],
+      postLogoutRedirectUris: [...new Set([...current.postLogoutRedirectUris, `${baseUrl}/`])],
+    }))) ?? app;
   }
   return app;
 }

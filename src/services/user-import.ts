@@ -4,15 +4,19 @@ import { createInterface } from 'node:readline';
 import type { ProvisionDeps } from './deps.js';
 import { setTenantSettings } from './tenants.js';
 import type { ImportedUser, Tenant, User, UserIdentity } from '../model/entities.js';
+import { hasLocalAccount } from '../model/local-identities.js';
 import { USERS } from '../store/rows.js';
 import type { ImportWrite, Store } from '../store/store.js';
 import { userFromGraph } from './graph-users.js';
 
 /**
- * `latchkey user import`: Graph-shaped users from JSON Lines, a JSON array, or a Graph list response
- * (`{"value": [...]}`), written in batches of a thousand per transaction. Idempotent: a re-run updates
- * what changed and skips the rest. A row that cannot be imported is counted, and written with its
- * reason to the report file; the others go in.
+ * `latchkey user import`: users as B2C's Microsoft Graph returns them, written in batches of a
+ * thousand per transaction. The file may be JSON Lines of users or of Graph list responses (one page a
+ * line, as a script paging through `@odata.nextLink` writes them), a JSON array of either, one Graph
+ * list response (`{"value": [...]}`), or PowerShell's `Get-MgUser | ConvertTo-Json` (an array, or one
+ * object for one user; UTF-16 as Windows PowerShell writes files, or UTF-8). Idempotent: a re-run
+ * updates what changed and skips the rest. A row that cannot be imported is counted, and written with
+ * its reason to the report file; the others go in.
  */
 export interface ImportSummary {
   imported: number;
@@ -48,7 +52,9 @@ function mergeImported(row: ImportedUser, stored: ImportedUser | undefined, tena
   const user: User = {
     ...row.user,
     passwordHash,
-    passwordAtLegacy: passwordHash === null && row.user.signInName !== null,
+    passwordAtLegacy: passwordHash === null && hasLocalAccount(row.user),
+    // A password chosen here since (a hash of its own) already answered a required change.
+    mustChangePassword: stored.user.passwordHash !== null ? stored.user.mustChangePassword && hasLocalAccount(row.user) : row.user.mustChangePassword,
     attributes: { ...stored.user.attributes, ...row.user.attributes },
     createdAt: stored.user.createdAt,
     updatedAt: now,
@@ -85,74 +91,155 @@ export async function importBatch(store: Store, tenantId: string, batch: Importe
     const { index, write } = planned[i]!;
     if (outcome === 'written') results[index] = write.exists ? 'updated' : 'created';
     else if (outcome === 'identity_taken') results[index] = { failed: 'one of its identities already belongs to another user' };
-    else results[index] = { failed: `its sign-in name '${write.user.signInName ?? ''}' already belongs to another user` };
+    else {
+      const names = write.user.localIdentities.map((l) => `'${l.issuerAssignedId}'`);
+      results[index] = { failed: names.length === 1 ? `its sign-in name ${names[0]} already belongs to another user` : `one of its sign-in names (${names.join(', ')}) already belongs to another user` };
+    }
   });
   return results;
 }
 
 interface SourceRow {
+  /** The line (JSON Lines) or position (one document) of the row, or of the page holding it. */
   line: number;
+  /** The row's place in its page, when the line or document is a Graph list response. */
+  index?: number;
   row?: unknown;
-  /** Set when the row is not JSON. */
+  /** Set when the row is not JSON, or not what a row may be. */
   raw?: string;
+  reason?: string;
 }
 
 const BATCH = 1000;
-/** A file starting with '[' or a Graph list's '{"value"' is one JSON document; otherwise JSON Lines. */
 const MAX_DOCUMENT_BYTES = 1024 * 1024 * 1024;
 
-function fileHead(file: string): string {
+/** How the file is encoded: Windows PowerShell writes UTF-16 (with its byte-order mark). */
+function encodingOf(file: string): { encoding: BufferEncoding; skip: number } {
   const fd = openSync(file, 'r');
   try {
-    const buf = Buffer.alloc(4096);
-    return buf.subarray(0, readSync(fd, buf, 0, buf.length, 0)).toString('utf8').trimStart();
+    const buf = Buffer.alloc(3);
+    const n = readSync(fd, buf, 0, 3, 0);
+    if (n >= 2 && buf[0] === 0xff && buf[1] === 0xfe) return { encoding: 'utf16le', skip: 2 };
+    if (n >= 2 && buf[0] === 0xfe && buf[1] === 0xff) throw invalid(`${file} is UTF-16 big-endian: save it as UTF-8 (or UTF-16 little-endian, as PowerShell writes)`);
+    return { encoding: 'utf8', skip: n === 3 && buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf ? 3 : 0 };
   } finally {
     closeSync(fd);
   }
 }
 
-/** A JSON array, or a Graph list response; anything else is read as JSON Lines. */
-function isOneDocument(head: string): boolean {
-  return head.startsWith('[') || /^\{\s*"(value|@odata\.\w+)"/.test(head);
+/** The first line with anything on it, decoded (a page of a thousand users on one line is read whole; at most 256 MiB). */
+function firstLine(file: string, enc: { encoding: BufferEncoding; skip: number }): string {
+  const fd = openSync(file, 'r');
+  try {
+    const chunks: Buffer[] = [];
+    let at = enc.skip;
+    for (;;) {
+      const buf = Buffer.alloc(64 * 1024);
+      const n = readSync(fd, buf, 0, buf.length, at);
+      if (n === 0) break;
+      chunks.push(buf.subarray(0, n));
+      at += n;
+      // Decoded only when a line may have ended (a newline byte arrived).
+      if (buf.subarray(0, n).includes(0x0a)) {
+        const line = Buffer.concat(chunks).toString(enc.encoding).split(/\r?\n/).slice(0, -1).find((l) => l.trim() !== '');
+        if (line !== undefined) return line.trim();
+      }
+      if (at - enc.skip > 256 * 1024 * 1024) break;
+    }
+    return Buffer.concat(chunks).toString(enc.encoding).trim();
+  } finally {
+    closeSync(fd);
+  }
 }
 
-/** Rows of the file, with their line numbers (JSON Lines) or positions (array). */
+/**
+ * Whether the file is one JSON document (an array, a Graph list response or PowerShell's output, over
+ * many lines) rather than JSON Lines: its first line is not a JSON value of its own.
+ */
+function isOneDocument(file: string, enc: { encoding: BufferEncoding; skip: number }): boolean {
+  const line = firstLine(file, enc);
+  if (line.startsWith('[')) return true;
+  if (!line.startsWith('{')) return false;
+  try {
+    JSON.parse(line);
+    return false;
+  } catch {
+    return true;
+  }
+}
+
+/** A Graph list response (a page: `{"value": [...]}`), as opposed to a user. */
+function isPage(v: unknown): v is { value: unknown[] } {
+  return v !== null && typeof v === 'object' && !Array.isArray(v) && Array.isArray((v as { value?: unknown }).value) && !('id' in v) && !('Id' in v);
+}
+
+/** The users of one JSON value at `line`: a user, or a page of users (each with its index in the page). */
+function* rowsOf(value: unknown, line: number): Generator<SourceRow> {
+  if (isPage(value)) {
+    for (const [i, item] of value.value.entries()) yield { line, index: i, row: item };
+    return;
+  }
+  yield { line, row: value };
+}
+
+/** Rows of the file, with their line numbers (JSON Lines) or positions (one document). */
 async function* readRows(file: string): AsyncGenerator<SourceRow> {
-  if (isOneDocument(fileHead(file))) {
-    if (statSync(file).size > MAX_DOCUMENT_BYTES) throw invalid(`${file} is larger than 1 GiB: give it as JSON Lines (one user per line)`);
+  const enc = encodingOf(file);
+  if (isOneDocument(file, enc)) {
+    if (statSync(file).size > MAX_DOCUMENT_BYTES) throw invalid(`${file} is larger than 1 GiB: give it as JSON Lines (one user or one Graph page per line)`);
     let doc: unknown;
     try {
-      doc = JSON.parse(readFileSync(file, 'utf8'));
+      doc = JSON.parse(readFileSync(file).subarray(enc.skip).toString(enc.encoding));
     } catch (err) {
       throw invalid(`${file} is not valid JSON: ${(err as Error).message}`);
     }
-    const rows = Array.isArray(doc) ? doc : (doc as { value?: unknown }).value;
-    if (!Array.isArray(rows)) throw invalid(`${file}: expected an array of users or a Graph list ({"value": [...]})`);
-    for (const [i, row] of rows.entries()) yield { line: i + 1, row };
+    if (doc === null || typeof doc !== 'object') throw invalid(`${file}: expected users, a Graph list ({"value": [...]}) or PowerShell's ConvertTo-Json output`);
+    // An array of users or pages (each at its position), a page, or one user (PowerShell's output for a single user).
+    if (Array.isArray(doc)) for (const [i, item] of doc.entries()) yield* rowsOf(item, i + 1);
+    else yield* rowsOf(doc, 1);
     return;
   }
-  const lines = createInterface({ input: createReadStream(file, 'utf8'), crlfDelay: Infinity });
+  const input = createReadStream(file, { encoding: enc.encoding, start: enc.skip });
+  const lines = createInterface({ input, crlfDelay: Infinity });
   let n = 0;
   for await (const text of lines) {
     n += 1;
     if (text.trim() === '') continue;
+    let value: unknown;
     try {
-      yield { line: n, row: JSON.parse(text) as unknown };
+      value = JSON.parse(text) as unknown;
     } catch {
       yield { line: n, raw: text };
+      continue;
     }
+    if (Array.isArray(value)) {
+      yield { line: n, raw: text, reason: 'a JSON array on one line: give one user or one Graph page per line' };
+      continue;
+    }
+    yield* rowsOf(value, n);
   }
 }
 
-/** How many rows a progress display counts towards (lines of a JSON Lines file, elements of an array). */
+/** How many rows a progress display counts towards (lines of a JSON Lines file of users). */
 export function countRows(file: string): number | undefined {
   const size = statSync(file).size;
   if (size > 512 * 1024 * 1024) return undefined;
-  if (isOneDocument(fileHead(file))) return undefined;
-  const text = readFileSync(file, 'utf8');
+  const enc = encodingOf(file);
+  if (isOneDocument(file, enc)) return undefined;
+  const text = readFileSync(file).subarray(enc.skip).toString(enc.encoding);
   let n = 0;
-  for (const line of text.split('\n')) if (line.trim() !== '') n += 1;
+  for (const line of text.split('\n')) {
+    if (line.trim() === '') continue;
+    // A page a line: its users are counted as they are read.
+    if (/^\s*\{\s*"(@odata\.\w+|value)"/.test(line)) return undefined;
+    n += 1;
+  }
   return n;
+}
+
+/** Where failed rows go unless the operator says: beside the input, `<input>.failed.jsonl`. */
+export function defaultReportPath(file: string): string {
+  return `${file}.failed.jsonl`;
 }
 
 export async function importUsers(
@@ -168,13 +255,13 @@ export async function importUsers(
   }
   const summary: ImportSummary = { imported: 0, updated: 0, skipped: 0, failed: 0 };
   let report: WriteStream | undefined;
-  const fail = (line: number, id: unknown, reason: string, row: unknown) => {
+  const fail = (at: { line: number; index?: number }, id: unknown, reason: string, row: unknown) => {
     summary.failed += 1;
     report ??= createWriteStream(opts.reportPath, { encoding: 'utf8' });
-    report.write(JSON.stringify({ line, ...(typeof id === 'string' ? { id } : {}), reason, row }) + '\n');
+    report.write(JSON.stringify({ line: at.line, ...(at.index !== undefined ? { index: at.index } : {}), ...(typeof id === 'string' ? { id } : {}), reason, row }) + '\n');
   };
   let extensionsAppId = tenant.extensionsAppId;
-  let batch: { line: number; item: ImportedUser; row: unknown }[] = [];
+  let batch: { at: SourceRow; item: ImportedUser; row: unknown }[] = [];
   let done = 0;
   const flush = async () => {
     if (batch.length === 0) return;
@@ -184,7 +271,7 @@ export async function importUsers(
       if (r === 'created') summary.imported += 1;
       else if (r === 'updated') summary.updated += 1;
       else if (r === 'unchanged') summary.skipped += 1;
-      else fail(b.line, b.item.user.id, r.failed, b.row);
+      else fail(b.at, b.item.user.id, r.failed, b.row);
     });
     done += batch.length;
     batch = [];
@@ -193,16 +280,17 @@ export async function importUsers(
   const seen = new Set<string>();
   for await (const src of readRows(file)) {
     if (src.raw !== undefined) {
-      fail(src.line, undefined, 'not valid JSON', src.raw.slice(0, 2000));
+      fail(src, undefined, src.reason ?? 'not valid JSON', src.raw.slice(0, 2000));
       continue;
     }
-    const parsed = userFromGraph(tenant.id, src.row, d.clock.now());
+    const parsed = userFromGraph(tenant, src.row, d.clock.now());
     if ('error' in parsed) {
-      fail(src.line, (src.row as { id?: unknown } | null)?.id, parsed.error, src.row);
+      const row = src.row as { id?: unknown; Id?: unknown } | null;
+      fail(src, row?.id ?? row?.Id, parsed.error, src.row);
       continue;
     }
     if (seen.has(parsed.user.user.id)) {
-      fail(src.line, parsed.user.user.id, 'the same id appears earlier in the file', src.row);
+      fail(src, parsed.user.user.id, 'the same id appears earlier in the file', src.row);
       continue;
     }
     seen.add(parsed.user.user.id);
@@ -211,7 +299,7 @@ export async function importUsers(
       extensionsAppId = parsed.extensionsAppId;
       await setTenantSettings(d, tenant, { extensionsAppId });
     }
-    batch.push({ line: src.line, item: parsed.user, row: src.row });
+    batch.push({ at: src, item: parsed.user, row: src.row });
     if (batch.length >= BATCH) await flush();
   }
   await flush();

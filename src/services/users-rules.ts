@@ -1,7 +1,9 @@
 import { invalid } from '../model/errors.js';
-import type { SignInType, Tenant, UserIdentity } from '../model/entities.js';
-import { localIssuer } from '../model/graph-user.js';
+import type { LocalIdentity, LocalSignInType, Tenant, UserIdentity } from '../model/entities.js';
+import { isLocalIssuer } from '../model/graph-user.js';
+import { E164 } from '../model/local-identities.js';
 import { EMAIL } from '../model/patterns.js';
+import { normalizeLocalName, normalizePhone } from '../store/normalize.js';
 
 /**
  * What a user must be, checked in one place for every way a user is written (services/users.ts): the
@@ -52,12 +54,31 @@ export function checkEmail(email: string): void {
   if (!EMAIL.test(email)) throw invalid(`'${email}' is not an email address.`);
 }
 
-/** A local account's sign-in name, trimmed: an email address, or a user name of 1–256 characters. */
-export function checkSignInName(type: SignInType, name: string): string {
+/**
+ * A local identity's name, trimmed: an email address, a user name of 1–256 characters, or a phone
+ * number in E.164 (its formatting removed: `+31 6 1234 5678` is `+31612345678`).
+ */
+export function checkSignInName(type: LocalSignInType, name: string): string {
   const trimmed = name.trim();
   if (type === 'emailAddress') checkEmail(trimmed);
-  else if (trimmed === '' || trimmed.length > 256) throw invalid(`invalid user name '${name}': 1 to 256 characters`);
+  else if (type === 'phoneNumber') {
+    const phone = normalizePhone(trimmed);
+    if (!E164.test(phone)) throw invalid(`invalid phone number '${name}': international format, such as +31612345678`);
+    return phone;
+  } else if (trimmed === '' || trimmed.length > 256) throw invalid(`invalid user name '${name}': 1 to 256 characters`);
   return trimmed;
+}
+
+/** A user's local identities, each checked (checkSignInName), none named twice (names compare as sign-ins look them up). */
+export function checkLocalIdentities(identities: LocalIdentity[]): LocalIdentity[] {
+  const seen = new Set<string>();
+  return identities.map((i) => {
+    const checked = { signInType: i.signInType, issuerAssignedId: checkSignInName(i.signInType, i.issuerAssignedId) };
+    const key = normalizeLocalName(checked);
+    if (seen.has(key)) throw invalid(`the sign-in name '${checked.issuerAssignedId}' is given twice`);
+    seen.add(key);
+    return checked;
+  });
 }
 
 /** Given, family and display names: at most as long as a policy's attribute may be. */
@@ -93,7 +114,7 @@ export function checkIdentity(tenant: Tenant, identity: UserIdentity): UserIdent
   const issuer = identity.issuer.trim();
   const id = identity.issuerAssignedId.trim();
   if (!/^\S{1,256}$/.test(issuer)) throw invalid(`invalid issuer '${identity.issuer}': the provider's domain, such as google.com`);
-  if (issuer.toLowerCase() === localIssuer(tenant) || issuer.toLowerCase() === tenant.id) {
+  if (isLocalIssuer(tenant, issuer)) {
     throw invalid(`invalid issuer '${issuer}': that is a local account's issuer; give an identity provider's domain`);
   }
   if (id.length === 0 || id.length > 256) throw invalid("invalid issuer-assigned id: 1-256 characters");

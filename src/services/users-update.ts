@@ -1,10 +1,11 @@
 import { hashPassword } from '../crypto/password.js';
 import { conflict, invalid } from '../model/errors.js';
-import type { SignInType, Tenant, User, UserIdentity } from '../model/entities.js';
-import { normalizeSignInName } from '../store/normalize.js';
+import type { LocalIdentity, Tenant, User, UserIdentity } from '../model/entities.js';
+import { hasLocalAccount } from '../model/local-identities.js';
+import { normalizeEmail } from '../store/normalize.js';
 import { StoreConflictError } from '../store/store.js';
 import { auditChange, surface, type Origin, type ProfileChange, type UserDeps } from './users.js';
-import { checkEmail, checkIdentity, checkPassword, checkProfile, checkSignInName, DEFAULT_PASSWORD_RULE, identityKey, type PasswordRule } from './users-rules.js';
+import { checkEmail, checkIdentity, checkLocalIdentities, checkPassword, checkProfile, DEFAULT_PASSWORD_RULE, identityKey, type PasswordRule } from './users-rules.js';
 
 /**
  * Changes to an existing user: its profile, its password, and several things at once (Graph's
@@ -12,18 +13,22 @@ import { checkEmail, checkIdentity, checkPassword, checkProfile, checkSignInName
  */
 
 export interface UserChange extends ProfileChange {
-  /** The local account's sign-in name (an email address keeps its case); null: none, the user signs in only upstream. */
-  local?: { type: SignInType; name: string } | null;
+  /** The local identities the user keeps, all of them (an email address keeps its case); none: the user signs in only upstream. */
+  localIdentities?: LocalIdentity[];
   /** The upstream identities the user keeps: others are unlinked, new ones linked. */
   identities?: UserIdentity[];
   /**
-   * The contact address of a user without an emailAddress account (an emailAddress account's is its
-   * sign-in name, so this is left alone for one); with a new local account, null keeps the current one.
+   * The contact address of a user without an emailAddress identity (an emailAddress identity's is its
+   * name, so this is left alone for one); with new local identities, null keeps the current one.
    */
   email?: string | null;
+  /** More addresses (Graph's otherMails), all of them. */
+  otherMails?: string[];
   password?: string;
   /** The new password's rule (default: 8–256 characters). */
   passwordRule?: PasswordRule;
+  /** With a new password: whether the next sign-in asks for another one (default: no). */
+  mustChangePassword?: boolean;
   enabled?: boolean;
 }
 
@@ -73,29 +78,32 @@ export async function keepProvenPassword(d: UserDeps, tenant: Tenant, user: User
 /** Several changes to a user at once (Graph's PATCH): all checked first, then written, and audited as one. */
 export async function updateUser(d: UserDeps, tenant: Tenant, user: User, change: UserChange, origin: Origin): Promise<void> {
   // Check everything before the first write.
-  const local = change.local === undefined ? undefined : change.local === null ? null : { type: change.local.type, name: checkSignInName(change.local.type, change.local.name) };
+  const local = change.localIdentities === undefined ? undefined : checkLocalIdentities(change.localIdentities);
   const identities = change.identities?.map((i) => checkIdentity(tenant, i));
   if (typeof change.email === 'string') checkEmail(change.email);
+  const otherMails = change.otherMails?.map((m) => m.trim());
+  for (const m of otherMails ?? []) checkEmail(m);
   checkProfile(change);
-  const hasLocal = local !== undefined ? local !== null : user.signInName !== null;
+  const hasLocal = hasLocalAccount({ localIdentities: local ?? user.localIdentities });
   if (local !== undefined || identities !== undefined) {
     const upstream = identities ?? (await d.store.listUserIdentities(tenant.id, user.id));
-    if (!hasLocal && upstream.length === 0) throw invalid('A user needs at least one identity to sign in with (emailAddress, userName or federated).');
+    if ((local ?? user.localIdentities).length === 0 && upstream.length === 0) throw invalid('A user needs at least one identity to sign in with (emailAddress, userName or federated).');
   }
   if (change.password !== undefined) {
     if (!hasLocal) throw invalid('A password needs a local account (an emailAddress or userName identity).');
     checkPassword(change.password, change.passwordRule ?? DEFAULT_PASSWORD_RULE);
   }
-  if (local && user.signInName === null && change.password === undefined) throw invalid('A new local account needs a password.');
+  if (hasLocal && !hasLocalAccount(user) && user.passwordHash === null && change.password === undefined) throw invalid('A new local account needs a password.');
 
   const now = d.clock.now();
   try {
     if (local !== undefined) {
-      const email = local?.type === 'emailAddress' ? local.name : (change.email ?? user.email);
-      const sameName = local !== null && user.signInName === normalizeSignInName(local.name);
-      await d.store.setUserSignIn(tenant.id, user.id, { signInName: local?.name ?? null, signInType: local?.type ?? null, email, emailVerified: sameName ? user.emailVerified : local?.type === 'emailAddress' }, now);
-    } else if (change.email !== undefined && user.signInType !== 'emailAddress') {
-      await d.store.setUserSignIn(tenant.id, user.id, { signInName: user.signInName, signInType: user.signInType, email: change.email, emailVerified: false }, now);
+      const signInEmail = local.find((l) => l.signInType === 'emailAddress')?.issuerAssignedId;
+      const email = signInEmail ?? change.email ?? user.email;
+      const sameAddress = email !== null && user.email !== null && normalizeEmail(email) === normalizeEmail(user.email);
+      await d.store.setUserSignIn(tenant.id, user.id, { localIdentities: local, email, emailVerified: sameAddress ? user.emailVerified : signInEmail !== undefined }, now);
+    } else if (change.email !== undefined && !user.localIdentities.some((l) => l.signInType === 'emailAddress')) {
+      await d.store.setUserSignIn(tenant.id, user.id, { localIdentities: user.localIdentities, email: change.email, emailVerified: false }, now);
     }
     if (identities !== undefined) {
       const current = await d.store.listUserIdentities(tenant.id, user.id);
@@ -108,8 +116,9 @@ export async function updateUser(d: UserDeps, tenant: Tenant, user: User, change
     if (err instanceof StoreConflictError) throw conflict('another user already signs in with that name or identity');
     throw err;
   }
+  if (otherMails !== undefined) await d.store.setUserOtherMails(tenant.id, user.id, [...new Map(otherMails.map((m) => [m.toLowerCase(), m])).values()], now);
   if (hasProfileChange(change)) await writeProfile(d, tenant, user, change, now);
-  if (change.password !== undefined) await d.store.setUserPassword(tenant.id, user.id, await hashPassword(change.password, d.passwordCost), now);
+  if (change.password !== undefined) await d.store.setUserPassword(tenant.id, user.id, await hashPassword(change.password, d.passwordCost), now, { mustChange: change.mustChangePassword === true });
   if (change.enabled !== undefined && change.enabled === user.disabled) await d.store.setUserDisabled(tenant.id, user.id, !change.enabled, now);
   const detail = origin.by === 'graph' && origin.properties ? `graph: ${origin.properties.join(', ')}` : surface(origin);
   await auditChange(d, tenant, user.id, 'user_updated', origin, detail);

@@ -1,13 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import { hashPassword } from '../crypto/password.js';
 import { conflict, invalid, notFound } from '../model/errors.js';
-import type { SignInType, Tenant, User, UserIdentity } from '../model/entities.js';
-import { EMAIL } from '../model/patterns.js';
-import { normalizeSignInName } from '../store/normalize.js';
+import type { LocalIdentity, Tenant, User, UserIdentity } from '../model/entities.js';
+import { isLocalIssuer } from '../model/graph-user.js';
+import { hasLocalAccount, passwordIdentities } from '../model/local-identities.js';
+import { EMAIL, GUID } from '../model/patterns.js';
+import { normalizeLocalName } from '../store/normalize.js';
 import { StoreConflictError } from '../store/store.js';
 import type { AuditEventName } from '../security/audit.js';
 import type { ProvisionDeps } from './deps.js';
-import { checkEmail, checkIdentity, checkPassword, checkProfile, checkSignInName, DEFAULT_PASSWORD_RULE, type PasswordRule } from './users-rules.js';
+import { checkEmail, checkIdentity, checkLocalIdentities, checkPassword, checkProfile, DEFAULT_PASSWORD_RULE, type PasswordRule } from './users-rules.js';
 
 /**
  * Users: the only code that creates or changes a user, its identities, its password, its profile and
@@ -65,17 +67,41 @@ export interface ProfileChange {
 }
 
 export interface NewUser extends ProfileChange {
-  /** The local account: what the user signs in with here (an email address keeps its case), and its password. */
-  local?: { type: SignInType; name: string; password: string };
+  /** What the user signs in with here (an email address keeps its case): an email address, a user name, or both; a phone number. */
+  localIdentities?: LocalIdentity[];
+  /** The password of the local account (needed with an email address or a user name). */
+  password?: string;
   /** The password's rule (default: 8–256 characters). */
   passwordRule?: PasswordRule;
+  /** The next sign-in asks for a new password before any token (Graph's forceChangePasswordNextSignIn). */
+  mustChangePassword?: boolean;
   /** Accounts at upstream identity providers the user signs in with. */
   identities?: UserIdentity[];
-  /** The contact address of a user without an emailAddress account (an emailAddress account's is its sign-in name). */
+  /** The contact address of a user without an emailAddress identity (an emailAddress identity's is its name). */
   email?: string | null;
+  /** More addresses (Graph's otherMails). */
+  otherMails?: string[];
   /** Whether the owner proved the address; default: an emailAddress account's is, as for B2C's accounts made by an administrator. */
   emailVerified?: boolean;
   disabled?: boolean;
+}
+
+/** The name a user's failed passwords are counted under, whichever of its names was typed: its first sign-in name. */
+export function lockoutName(user: Pick<User, 'localIdentities'>): string | undefined {
+  const first = passwordIdentities(user)[0];
+  return first && normalizeLocalName(first);
+}
+
+/** Other addresses, trimmed and checked, each once. */
+function checkOtherMails(mails: string[]): string[] {
+  const out: string[] = [];
+  for (const m of mails) {
+    const mail = m.trim();
+    checkEmail(mail);
+    if (!out.some((o) => o.toLowerCase() === mail.toLowerCase())) out.push(mail);
+  }
+  if (out.length > 250) throw invalid('at most 250 other addresses');
+  return out;
 }
 
 function fresh(tenant: Tenant, now: number, fields: Partial<User>): User {
@@ -84,10 +110,11 @@ function fresh(tenant: Tenant, now: number, fields: Partial<User>): User {
     tenantId: tenant.id,
     email: null,
     emailVerified: false,
-    signInName: null,
-    signInType: null,
+    localIdentities: [],
+    otherMails: [],
     passwordHash: null,
     passwordAtLegacy: false,
+    mustChangePassword: false,
     givenName: null,
     familyName: null,
     displayName: null,
@@ -105,8 +132,10 @@ async function insert(d: UserDeps, tenant: Tenant, user: User, identities: UserI
     await d.store.createUser(user, identities);
   } catch (err) {
     if (!(err instanceof StoreConflictError)) throw err;
-    if (user.signInName !== null && (await d.store.findUserBySignInName(tenant.id, user.signInName))) {
-      throw conflict(user.signInType === 'emailAddress' ? `a user with email '${user.email}' already exists` : `a user with user name '${user.signInName}' already exists`);
+    for (const l of user.localIdentities) {
+      if (!(await d.store.findUserBySignInName(tenant.id, l.issuerAssignedId))) continue;
+      const what = l.signInType === 'emailAddress' ? 'email' : l.signInType === 'userName' ? 'user name' : 'phone number';
+      throw conflict(`a user with ${what} '${l.issuerAssignedId}' already exists`);
     }
     throw conflict('one of the identities already belongs to another user');
   }
@@ -116,21 +145,27 @@ async function insert(d: UserDeps, tenant: Tenant, user: User, identities: UserI
   return user;
 }
 
-/** A user with a local account, upstream identities, or both (Graph's `POST /users`). */
+/** A user with local identities, upstream identities, or both (Graph's `POST /users`). */
 export async function createUser(d: UserDeps, tenant: Tenant, input: NewUser, origin: Origin): Promise<User> {
   const identities = (input.identities ?? []).map((i) => checkIdentity(tenant, i));
-  if (!input.local && identities.length === 0) throw invalid('A user needs at least one identity to sign in with (emailAddress, userName or federated).');
-  const name = input.local ? checkSignInName(input.local.type, input.local.name) : undefined;
-  if (input.local) checkPassword(input.local.password, input.passwordRule ?? DEFAULT_PASSWORD_RULE);
-  const email = input.local?.type === 'emailAddress' ? name! : (input.email ?? null);
+  const localIdentities = checkLocalIdentities(input.localIdentities ?? []);
+  if (localIdentities.length === 0 && identities.length === 0) throw invalid('A user needs at least one identity to sign in with (emailAddress, userName or federated).');
+  const local = hasLocalAccount({ localIdentities });
+  if (local && input.password === undefined) throw invalid('A local account (an emailAddress or userName identity) needs a password.');
+  if (!local && input.password !== undefined) throw invalid('A password needs a local account (an emailAddress or userName identity).');
+  if (input.password !== undefined) checkPassword(input.password, input.passwordRule ?? DEFAULT_PASSWORD_RULE);
+  const signInEmail = localIdentities.find((l) => l.signInType === 'emailAddress')?.issuerAssignedId;
+  const email = signInEmail ?? (input.email ?? null);
   if (email !== null) checkEmail(email);
+  const otherMails = checkOtherMails(input.otherMails ?? []);
   checkProfile(input);
   const user = fresh(tenant, d.clock.now(), {
     email,
-    emailVerified: input.emailVerified ?? input.local?.type === 'emailAddress',
-    signInName: name === undefined ? null : normalizeSignInName(name),
-    signInType: input.local?.type ?? null,
-    passwordHash: input.local ? await hashPassword(input.local.password, d.passwordCost) : null,
+    emailVerified: input.emailVerified ?? signInEmail !== undefined,
+    localIdentities,
+    otherMails,
+    passwordHash: input.password !== undefined ? await hashPassword(input.password, d.passwordCost) : null,
+    mustChangePassword: local && input.mustChangePassword === true,
     givenName: input.givenName ?? null,
     familyName: input.familyName ?? null,
     displayName: input.displayName ?? null,
@@ -159,7 +194,8 @@ export async function createLocalUser(d: UserDeps, tenant: Tenant, input: LocalU
   if (!EMAIL.test(email)) throw invalid(`invalid --email '${input.email}'`);
   const displayName = input.displayName !== undefined ? input.displayName : [input.givenName, input.familyName].filter(Boolean).join(' ') || null;
   return createUser(d, tenant, {
-    local: { type: 'emailAddress', name: email, password: input.password },
+    localIdentities: [{ signInType: 'emailAddress', issuerAssignedId: email }],
+    password: input.password,
     ...(input.passwordRule ? { passwordRule: input.passwordRule } : {}),
     emailVerified: input.emailVerified ?? true,
     givenName: input.givenName ?? null,
@@ -192,12 +228,29 @@ export async function createFederatedUser(d: UserDeps, tenant: Tenant, input: Fe
   return insert(d, tenant, user, [identity], origin);
 }
 
-/** A user by object id or by the email address (or user name) it signs in with. */
-export async function requireUser(d: Pick<UserDeps, 'store'>, tenant: Tenant, idOrEmail: string): Promise<User> {
-  const user = idOrEmail.includes('@')
-    ? await d.store.findUserBySignInName(tenant.id, idOrEmail)
-    : await d.store.findUser(tenant.id, idOrEmail);
-  if (!user) throw notFound(`no user '${idOrEmail}' in tenant '${tenant.slug}'`);
+/**
+ * A user by object id, by a name it signs in with (an email address, a user name, a phone number), or
+ * by its contact address when one user alone has it.
+ */
+export async function requireUser(d: Pick<UserDeps, 'store'>, tenant: Tenant, who: string): Promise<User> {
+  const key = who.trim();
+  let user = GUID.test(key) ? await d.store.findUser(tenant.id, key.toLowerCase()) : undefined;
+  user ??= key === '' ? undefined : await d.store.findUserBySignInName(tenant.id, key);
+  if (!user && EMAIL.test(key)) {
+    const owners = await d.store.findUsersByEmail(tenant.id, key);
+    if (owners.length > 1) throw conflict(`${owners.length} users of tenant '${tenant.slug}' have the address '${key}': name one by its object id`);
+    user = owners[0];
+  }
+  if (!user) throw notFound(`no user '${who}' in tenant '${tenant.slug}'`);
+  return user;
+}
+
+/** A user by one of its identities: a local one (issuer: the tenant's domain) or an upstream provider's. */
+export async function requireUserByIdentity(d: Pick<UserDeps, 'store'>, tenant: Tenant, identity: UserIdentity): Promise<User> {
+  const user = isLocalIssuer(tenant, identity.issuer)
+    ? await d.store.findUserBySignInName(tenant.id, identity.issuerAssignedId)
+    : await d.store.findUserByIdentity(tenant.id, { issuer: identity.issuer.trim(), issuerAssignedId: identity.issuerAssignedId.trim() });
+  if (!user) throw notFound(`no user with the identity ${identity.issuer} ${identity.issuerAssignedId} in tenant '${tenant.slug}'`);
   return user;
 }
 
@@ -254,9 +307,10 @@ export async function deleteUser(d: UserDeps, tenant: Tenant, user: User, origin
 export async function resetPassword(d: UserDeps, tenant: Tenant, user: User, password: string, rule: PasswordRule, origin: Origin): Promise<{ revoked: number }> {
   checkPassword(password, rule);
   const now = d.clock.now();
-  await d.store.setUserPassword(tenant.id, user.id, await hashPassword(password, d.passwordCost), now);
+  await d.store.setUserPassword(tenant.id, user.id, await hashPassword(password, d.passwordCost), now, { mustChange: false });
   const revoked = await d.store.revokeUserRefreshTokens(tenant.id, user.id, now);
-  if (user.signInName !== null) await d.store.clearLoginFailures(tenant.id, user.signInName);
+  const name = lockoutName(user);
+  if (name !== undefined) await d.store.clearLoginFailures(tenant.id, name);
   await auditChange(d, tenant, user.id, 'password_reset', origin, `${revoked} refresh tokens revoked`);
   return { revoked };
 }
@@ -265,4 +319,17 @@ export async function resetPassword(d: UserDeps, tenant: Tenant, user: User, pas
 export async function revokeSessions(d: UserDeps, tenant: Tenant, user: User, origin: Origin): Promise<void> {
   await d.store.revokeUserSessions(tenant.id, user.id, d.clock.now());
   await auditChange(d, tenant, user.id, 'sessions_revoked', origin, surface(origin));
+}
+
+/**
+ * The new password a user chose at sign-in because an operator required one (Graph's
+ * forceChangePasswordNextSignIn, or an import's): the old one was just proved. Refresh tokens got with
+ * the old password are revoked, and the requirement ends.
+ */
+export async function changeRequiredPassword(d: UserDeps, tenant: Tenant, user: User, password: string, rule: PasswordRule, origin: Origin): Promise<void> {
+  checkPassword(password, rule);
+  const now = d.clock.now();
+  await d.store.setUserPassword(tenant.id, user.id, await hashPassword(password, d.passwordCost), now, { mustChange: false });
+  const revoked = await d.store.revokeUserRefreshTokens(tenant.id, user.id, now);
+  await auditChange(d, tenant, user.id, 'password_changed', origin, `required at sign-in; ${revoked} refresh tokens revoked`);
 }

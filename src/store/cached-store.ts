@@ -27,7 +27,7 @@ const WRITES = {
   bumpTenantConfigVersion: (tenantId: string) => tenant(tenantId),
   rotateSigningKey: (key: SigningKey) => tenant(key.tenantId),
   deleteSigningKey: (tenantId: string) => tenant(tenantId),
-  setAppUris: (tenantId: string) => apps(tenantId),
+  updateApp: (tenantId: string) => apps(tenantId),
   updateAppSecrets: (tenantId: string) => apps(tenantId),
   // Scopes, roles and grants name apps, not their tenant.
   addAppScope: () => apps('*'),
@@ -37,6 +37,7 @@ const WRITES = {
   updateUserProfile: (tenantId: string, id: string) => users(tenantId, [id]),
   setUserSignIn: (tenantId: string, id: string) => users(tenantId, [id]),
   setUserPassword: (tenantId: string, id: string) => users(tenantId, [id]),
+  setUserOtherMails: (tenantId: string, id: string) => users(tenantId, [id]),
   setUserDisabled: (tenantId: string, id: string) => users(tenantId, [id]),
   deleteUser: (tenantId: string, id: string) => users(tenantId, [id]),
   importUsers: (tenantId: string, ids: string[]) => users(tenantId, ids),
@@ -46,7 +47,7 @@ const WRITES = {
 const PASSED_THROUGH = [
   'close', 'ping', 'startBackgroundWork', 'createTenant', 'listTenants', 'tenantConfigVersion', 'setTenantSecret', 'findTenantSecret', 'listTenantSecrets',
   'removeTenantSecret', 'listTenantDomains', 'createApp', 'listApps', 'createSamlApp', 'findSamlApp', 'findSamlAppByEntityId', 'listSamlApps', 'scopeDescriptions', 'createUser', 'findUserBySignInName', 'findUsersByEmail', 'findUserByIdentity',
-  'listUserIdentities', 'addUserIdentity', 'removeUserIdentity', 'listUsers', 'queryUsers', 'revokeUserSessions', 'findConsent', 'listConsents', 'saveConsent',
+  'listUserIdentities', 'addUserIdentity', 'removeUserIdentity', 'listUsers', 'queryUsers', 'countUsers', 'revokeUserSessions', 'findConsent', 'listConsents', 'saveConsent',
   'removeConsent', 'listAuthenticators', 'findAuthenticatorByCredential', 'replaceAuthenticators', 'useAuthenticator', 'removeAuthenticators', 'listSigningKeys',
   'createSsoSession', 'findSsoSession', 'touchSsoSession', 'addSsoSessionClient', 'endSsoSession', 'createJourney', 'findJourney', 'updateJourney', 'deleteJourney',
   'createAuthCode', 'redeemAuthCode', 'createRefreshToken', 'rotateRefreshToken', 'revokeRefreshFamily', 'revokeRefreshTokensFromCode', 'revokeUserRefreshTokens',

@@ -12,3 +12,24 @@ export function normalizeEmail(email: string): string {
 export function normalizeSignInName(name: string): string {
   return name.trim().toLowerCase();
 }
+
+/** A phone number without its formatting (spaces, dashes, dots, brackets): E.164 as typed. */
+export function normalizePhone(phone: string): string {
+  return phone.trim().replace(/[\s().-]/g, '');
+}
+
+const PHONE_LIKE = /^\s*\+[\d\s().-]+$/;
+
+/**
+ * A name as sign-ins look it up, whoever typed it and whichever kind of identity has it: what reads as
+ * a phone number (`+` and digits) without its formatting, any other name without case. One rule for
+ * stored and typed names, so a name is found however it was written.
+ */
+export function normalizeLookupName(name: string): string {
+  return PHONE_LIKE.test(name) ? normalizePhone(name) : normalizeSignInName(name);
+}
+
+/** A local identity's name as it is looked up (normalizeLookupName). */
+export function normalizeLocalName(identity: { issuerAssignedId: string }): string {
+  return normalizeLookupName(identity.issuerAssignedId);
+}

@@ -1,6 +1,6 @@
 import { safeEqual } from '../crypto/secrets.js';
-import { normalizeEmail, normalizeSignInName } from './normalize.js';
-import type { App, SamlApp, AppGrant, AuditEvent, Authenticator, Consent, AuthCodeRecord, ImportedUser, JourneyRecord, LoginThrottle, OutboxMessage, RefreshTokenRecord, SessionClient, SignInType, SigningKey, SsoSession, Tenant, TenantDomain, TenantSecret, TenantSettings, User, UserIdentity, UserProfileUpdate } from '../model/entities.js';
+import { normalizeEmail, normalizeLocalName } from './normalize.js';
+import type { App, SamlApp, AppGrant, AuditEvent, Authenticator, Consent, AuthCodeRecord, ImportedUser, JourneyRecord, LoginThrottle, OutboxMessage, RefreshTokenRecord, SessionClient, LocalIdentity, SigningKey, SsoSession, Tenant, TenantDomain, TenantSecret, TenantSettings, User, UserIdentity, UserProfileUpdate, UserSignIn } from '../model/entities.js';
 
 /**
  * Rows to records and back, for every engine: SQLite and PostgreSQL store the same columns (times as
@@ -145,12 +145,16 @@ export const TENANTS = table<Tenant>()('tenants', (c) => ({
   created_at: c.int('createdAt'),
   legacy_ropc: c.optJson('legacyRopc'),
   extensions_app_id: c.text('extensionsAppId'),
+  b2c_name: c.text('b2cName'),
+  legacy_rate: c.int('legacyRate'),
 }));
 
 /** The settings a change names (the others stay). */
 export const TENANT_SETTINGS = table<TenantSettings>()('tenants', (c) => ({
   legacy_ropc: c.optJson('legacyRopc'),
   extensions_app_id: c.text('extensionsAppId'),
+  b2c_name: c.text('b2cName'),
+  legacy_rate: c.int('legacyRate'),
 }));
 
 export const TENANT_SECRETS = table<TenantSecret>()('tenant_secrets', (c) => ({
@@ -167,7 +171,9 @@ export const APPS = table<App>()('apps', (c) => ({
   name: c.text('name'),
   type: c.text('type'),
   secrets: c.json('secrets', '[]'),
-  redirect_uris: c.json('redirectUris'),
+  web_redirect_uris: c.json('webRedirectUris', '[]'),
+  spa_redirect_uris: c.json('spaRedirectUris', '[]'),
+  public_client_redirect_uris: c.json('publicClientRedirectUris', '[]'),
   post_logout_redirect_uris: c.json('postLogoutRedirectUris'),
   identifier_uri: c.text('identifierUri'),
   allow_implicit: c.flag('allowImplicit'),
@@ -175,6 +181,24 @@ export const APPS = table<App>()('apps', (c) => ({
   logout_url: c.text('logoutUrl'),
   third_party: c.flag('thirdParty'),
   created_at: c.int('createdAt'),
+}));
+
+/**
+ * What an update of an app registration writes (`updateApp`): its name, platforms' redirect URIs,
+ * logout URIs, exposed API and flags. Its id, tenant, type, creation time and secrets (changed by
+ * `updateAppSecrets` alone) stay.
+ */
+export const APP_SETTINGS = partial<App>('apps', (c) => ({
+  name: c.text('name'),
+  web_redirect_uris: c.json('webRedirectUris', '[]'),
+  spa_redirect_uris: c.json('spaRedirectUris', '[]'),
+  public_client_redirect_uris: c.json('publicClientRedirectUris', '[]'),
+  post_logout_redirect_uris: c.json('postLogoutRedirectUris'),
+  identifier_uri: c.text('identifierUri'),
+  allow_implicit: c.flag('allowImplicit'),
+  allow_ropc: c.flag('allowRopc'),
+  logout_url: c.text('logoutUrl'),
+  third_party: c.flag('thirdParty'),
 }));
 
 export const GRANTS = table<AppGrant>()('app_grants', (c) => ({
@@ -192,17 +216,21 @@ export const CONSENTS = table<Consent>()('user_consents', (c) => ({
   granted_at: c.int('grantedAt'),
 }));
 
-/** Sign-in names are stored normalized, and the contact email beside its normalized form (the lookups use them). */
+/**
+ * The contact email is stored beside its normalized form, and the local identities as given (JSON):
+ * their normalized names, which sign-ins look users up by, are rows of user_sign_in_names (SIGN_IN_NAMES).
+ */
 export const USERS = table<User>()('users', (c) => ({
   id: c.text('id'),
   tenant_id: c.text('tenantId'),
   email: c.text('email'),
   email_normalized: c.written((u) => (u.email === null ? null : normalizeEmail(u.email))),
-  sign_in_name: c.text('signInName', normalizeSignInName),
-  sign_in_type: c.oneOf('signInType', ['emailAddress', 'userName'], null),
+  local_identities: c.json('localIdentities', '[]'),
+  other_mails: c.json('otherMails', '[]'),
   email_verified: c.flag('emailVerified'),
   password_hash: c.text('passwordHash'),
   password_at_legacy: c.flag('passwordAtLegacy'),
+  must_change_password: c.flag('mustChangePassword'),
   given_name: c.text('givenName'),
   family_name: c.text('familyName'),
   display_name: c.text('displayName'),
@@ -242,14 +270,24 @@ export const PROFILE = table<UserProfileUpdate>()('users', (c) => ({
   attributes: c.json('attributes'),
 }));
 
-/** The columns of a local account's sign-in (name and contact email). */
-export const SIGN_IN = table<{ signInName: string | null; signInType: SignInType | null; email: string | null; emailVerified: boolean }>()('users', (c) => ({
-  sign_in_name: c.text('signInName', normalizeSignInName),
-  sign_in_type: c.oneOf('signInType', ['emailAddress', 'userName'], null),
+/** The columns of a user's sign-in (local identities and contact email). */
+export const SIGN_IN = table<UserSignIn>()('users', (c) => ({
+  local_identities: c.json('localIdentities', '[]'),
   email: c.text('email'),
   email_normalized: c.written((s) => (s.email === null ? null : normalizeEmail(s.email))),
   email_verified: c.flag('emailVerified'),
 }));
+
+/**
+ * The lookup rows of a user's local identities: each normalized name once (an email and a user name
+ * that normalize alike are one name), unique in the tenant. Both engines write them with the user, in
+ * its transaction, and replace them whenever its local identities change.
+ */
+export const SIGN_IN_NAMES = { table: 'user_sign_in_names', names: ['tenant_id', 'name', 'user_id'] } as const;
+
+export function signInNameRows(tenantId: string, userId: string, identities: LocalIdentity[]): [string, string, string][] {
+  return [...new Set(identities.map(normalizeLocalName))].map((name) => [tenantId, name, userId]);
+}
 
 /** A user's identity at an upstream provider, as linked (listed by issuer and id only). */
 export const IDENTITIES = table<UserIdentity & { tenantId: string; userId: string; createdAt: number }>()('user_identities', (c) => ({

@@ -1,4 +1,5 @@
-import type { AuditCountQuery, AuditFilter, UserQuery } from './store.js';
+import { normalizeEmail } from './normalize.js';
+import type { AuditCountQuery, AuditFilter, UserFilterQuery, UserOrder, UserQuery } from './store.js';
 
 /**
  * Statements both SQL engines build from one description, so a rule about the tables is written
@@ -75,29 +76,78 @@ export function likeAnywhere(text: string): string {
   return `%${likePrefix(text)}`;
 }
 
-/** The statement and parameters of a UserQuery, with the engine's placeholders and case-insensitive LIKE. */
-export function userQuerySql(tenantId: string, q: UserQuery, p: Placeholder, like: string): { sql: string; params: unknown[] } {
-  const params: unknown[] = [tenantId];
+/** What the engines' dialects differ in for users' queries: case-insensitive LIKE, and the binary collation that orders text by code point. */
+export interface UserQueryDialect {
+  like: 'LIKE' | 'ILIKE';
+  /** Appended to a text expression that is ordered or compared: '' (SQLite's default is binary) or ` COLLATE "C"`. */
+  binary: string;
+}
+
+/** The WHERE clauses of a filter, pushing their parameters after `params` (the tenant id first). */
+function userWhere(tenantId: string, q: UserFilterQuery, p: Placeholder, d: UserQueryDialect, params: unknown[]): string[] {
+  params.push(tenantId);
   const where = [`tenant_id = ${p(1)}`];
   const add = (clause: (param: string) => string, value: unknown) => {
     params.push(value);
     where.push(clause(p(params.length)));
   };
-  if (q.afterId !== undefined) add((param) => `id > ${param}`, q.afterId);
-  if (q.displayNamePrefix !== undefined) add((param) => `display_name ${like} ${param} ESCAPE '\\'`, likePrefix(q.displayNamePrefix));
+  if (q.displayNamePrefix !== undefined) add((param) => `display_name ${d.like} ${param} ESCAPE '\\'`, likePrefix(q.displayNamePrefix));
   if (q.enabled !== undefined) add((param) => `disabled = ${param}`, q.enabled ? 0 : 1);
   if (q.contains !== undefined) {
     // Each use of the pattern is a parameter of its own (SQLite's `?` are positional).
     const pattern = likeAnywhere(q.contains);
     const matches = (column: string) => {
       params.push(pattern);
-      return `${column} ${like} ${p(params.length)} ESCAPE '\\'`;
+      return `${column} ${d.like} ${p(params.length)} ESCAPE '\\'`;
     };
-    const columns = ['display_name', 'given_name', 'family_name', 'email', 'sign_in_name'].map(matches);
-    where.push(`(${columns.join(' OR ')} OR EXISTS (SELECT 1 FROM user_identities i WHERE i.user_id = users.id AND ${matches('i.issuer_assigned_id')}))`);
+    const columns = ['display_name', 'given_name', 'family_name', 'email'].map(matches);
+    where.push(
+      `(${columns.join(' OR ')}` +
+        ` OR EXISTS (SELECT 1 FROM user_sign_in_names n WHERE n.user_id = users.id AND ${matches('n.name')})` +
+        ` OR EXISTS (SELECT 1 FROM user_identities i WHERE i.user_id = users.id AND ${matches('i.issuer_assigned_id')}))`,
+    );
   }
-  params.push(q.limit);
-  return { sql: `SELECT * FROM users WHERE ${where.join(' AND ')} ORDER BY id LIMIT ${p(params.length)}`, params };
+  if (q.email !== undefined) add((param) => `email_normalized = ${param}`, normalizeEmail(q.email));
+  return where;
+}
+
+/** The expression users are ordered by for an order's field (a missing display name sorts as ''). */
+function orderExpression(by: UserOrder['by'], d: UserQueryDialect): string {
+  return by === 'displayName' ? `COALESCE(display_name, '')${d.binary}` : 'created_at';
+}
+
+/**
+ * The statement and parameters of a UserQuery with the engine's placeholders: filtered, in id order or
+ * in a field's order with the id breaking ties, starting after the previous page's last user (keyset paging).
+ */
+export function userQuerySql(tenantId: string, q: UserQuery, p: Placeholder, d: UserQueryDialect): { sql: string; params: unknown[] } {
+  const params: unknown[] = [];
+  const where = userWhere(tenantId, q, p, d, params);
+  const next = (value: unknown) => {
+    params.push(value);
+    return p(params.length);
+  };
+  let order = 'id';
+  if (q.orderBy) {
+    const expr = orderExpression(q.orderBy.by, d);
+    const dir = q.orderBy.desc ? 'DESC' : 'ASC';
+    const cmp = q.orderBy.desc ? '<' : '>';
+    if (q.afterId !== undefined && q.afterValue !== undefined) {
+      // Each placeholder its own parameter (SQLite's `?` are positional).
+      where.push(`(${expr} ${cmp} ${next(q.afterValue)} OR (${expr} = ${next(q.afterValue)} AND id ${cmp} ${next(q.afterId)}))`);
+    }
+    order = `${expr} ${dir}, id ${dir}`;
+  } else if (q.afterId !== undefined) {
+    where.push(`id > ${next(q.afterId)}`);
+  }
+  return { sql: `SELECT * FROM users WHERE ${where.join(' AND ')} ORDER BY ${order} LIMIT ${next(q.limit)}`, params };
+}
+
+/** How many users a filter keeps. */
+export function countUsersSql(tenantId: string, q: UserFilterQuery, p: Placeholder, d: UserQueryDialect): { sql: string; params: unknown[] } {
+  const params: unknown[] = [];
+  const where = userWhere(tenantId, q, p, d, params);
+  return { sql: `SELECT COUNT(*) AS n FROM users WHERE ${where.join(' AND ')}`, params };
 }
 
 /** The statement and parameters of an AuditFilter, newest first, with the engine's placeholders. */

@@ -16,7 +16,7 @@
  */
 
 import { ServiceError } from '../model/errors.js';
-import type { App, AppGrant, SamlApp, AppSecret, AuditEvent, AuthCodeRecord, Authenticator, AuthenticatorKind, Consent, ImportedUser, JourneyRecord, LoginThrottle, OutboxMessage, RefreshTokenRecord, SessionClient, SignInType, SigningKey, SsoSession, Tenant, TenantDomain, TenantSecret, TenantSettings, User, UserIdentity, UserProfileUpdate } from '../model/entities.js';
+import type { App, AppGrant, SamlApp, AppSecret, AuditEvent, AuthCodeRecord, Authenticator, AuthenticatorKind, Consent, ImportedUser, JourneyRecord, LoginThrottle, OutboxMessage, RefreshTokenRecord, SessionClient, SigningKey, SsoSession, Tenant, TenantDomain, TenantSecret, TenantSettings, User, UserIdentity, UserProfileUpdate, UserSignIn } from '../model/entities.js';
 
 /** Outcome of redeeming a code: the code, or why it cannot be used. */
 export type CodeRedemption = { ok: true } | { ok: false; reason: 'unknown' | 'replayed'; code?: AuthCodeRecord };
@@ -29,19 +29,36 @@ export type RefreshRotation = { ok: true } | { ok: false; reason: 'unknown' | 'r
  */
 export type RefreshTokenRef = { familyId: string; secretHash: string } | { legacyHash: string };
 
-/** A page of a tenant's users, in id order (Graph's `$filter` subset and `$skiptoken` paging). */
-export interface UserQuery {
-  /** Users whose id sorts after this one (the previous page's last). */
-  afterId?: string;
-  limit: number;
+/** What a query of users keeps (Graph's `$filter` subset). */
+export interface UserFilterQuery {
   /** Display names starting with this, ignoring case. */
   displayNamePrefix?: string;
   enabled?: boolean;
   /**
-   * Users with this text anywhere in their names, email address or sign-in name, ignoring case, or in
+   * Users with this text anywhere in their names, email address or sign-in names, ignoring case, or in
    * the id of one of their upstream identities (the console's search box).
    */
   contains?: string;
+  /** Users whose contact address is this one (normalized here). */
+  email?: string;
+}
+
+/** The orders a page of users may come in besides id order (Graph's `$orderby`): a field, then id. */
+export interface UserOrder {
+  by: 'displayName' | 'createdAt';
+  desc: boolean;
+}
+
+/**
+ * A page of a tenant's users (Graph's `$filter`, `$orderby` and `$skiptoken` paging): in id order, or
+ * in `orderBy`'s with the id breaking ties. A page starts after the previous page's last user: its id
+ * (`afterId`) and, in a field's order, its value of that field (`afterValue`; a missing display name is '').
+ */
+export interface UserQuery extends UserFilterQuery {
+  afterId?: string;
+  afterValue?: string | number;
+  orderBy?: UserOrder;
+  limit: number;
 }
 
 export interface AuditFilter {
@@ -159,7 +176,12 @@ export interface Store {
   findAppAnyTenant(clientId: string): Promise<App | undefined>;
   listApps(tenantId: string): Promise<App[]>;
   findAppByIdentifierUri(tenantId: string, identifierUri: string): Promise<App | undefined>;
-  setAppUris(tenantId: string, clientId: string, redirectUris: string[], postLogoutRedirectUris: string[]): Promise<void>;
+  /**
+   * Changes an app registration in one transaction (read, `change`, write: rows.ts's APP_SETTINGS, not
+   * its secrets); `change` may throw to leave it as it was. Undefined when there is no such app; a
+   * taken identifier URI is a StoreConflictError.
+   */
+  updateApp(tenantId: string, clientId: string, change: (app: App) => App): Promise<App | undefined>;
   /** Changes the app's secrets in one transaction (read, `change`, write); other instances hear of it at once. */
   updateAppSecrets(tenantId: string, clientId: string, change: (secrets: AppSecret[]) => AppSecret[]): Promise<AppSecret[] | undefined>;
   /** Adds a scope (again: its description is updated when one is given). */
@@ -179,10 +201,10 @@ export interface Store {
   listGrants(clientId: string, apiClientId?: string): Promise<AppGrant[]>;
 
   // users
-  /** Creates the user with its identities in one transaction; a taken sign-in name or identity is a StoreConflictError. */
+  /** Creates the user with its local and upstream identities in one transaction; a taken sign-in name or identity is a StoreConflictError. */
   createUser(u: User, identities?: UserIdentity[]): Promise<void>;
   findUser(tenantId: string, id: string): Promise<User | undefined>;
-  /** The user whose local account signs in with this name (normalized here). */
+  /** The user one of whose local identities has this name (normalized here: store/normalize.ts's normalizeLookupName). */
   findUserBySignInName(tenantId: string, signInName: string): Promise<User | undefined>;
   /** Users whose contact email is this address (normalized here), local accounts or not. */
   findUsersByEmail(tenantId: string, email: string): Promise<User[]>;
@@ -192,13 +214,20 @@ export interface Store {
   addUserIdentity(tenantId: string, userId: string, identity: UserIdentity, now: number): Promise<void>;
   removeUserIdentity(tenantId: string, userId: string, identity: UserIdentity): Promise<boolean>;
   listUsers(tenantId: string): Promise<User[]>;
-  /** A page of users by id, filtered in the database. */
+  /** A page of users, filtered and ordered in the database. */
   queryUsers(tenantId: string, q: UserQuery): Promise<User[]>;
+  /** How many users a filter keeps (Graph's `$count`). */
+  countUsers(tenantId: string, q: UserFilterQuery): Promise<number>;
   updateUserProfile(tenantId: string, id: string, update: UserProfileUpdate, now: number): Promise<void>;
-  /** Replaces the local account's sign-in name (null: none) and contact email; a taken name is a StoreConflictError. */
-  setUserSignIn(tenantId: string, id: string, signIn: { signInName: string | null; signInType: SignInType | null; email: string | null; emailVerified: boolean }, now: number): Promise<void>;
-  /** Sets the password hash (and ends a pending migration from the old identity provider). */
-  setUserPassword(tenantId: string, id: string, passwordHash: string, now: number): Promise<void>;
+  /** Replaces the user's local identities (none: it signs in only upstream) and contact email; a name another user has is a StoreConflictError. */
+  setUserSignIn(tenantId: string, id: string, signIn: UserSignIn, now: number): Promise<void>;
+  /**
+   * Sets the password hash (and ends a pending migration from the old identity provider). `mustChange`
+   * sets whether the next sign-in asks for a new password; without it, that stays as it is.
+   */
+  setUserPassword(tenantId: string, id: string, passwordHash: string, now: number, opts?: { mustChange?: boolean }): Promise<void>;
+  /** Replaces the user's other addresses (Graph's otherMails). */
+  setUserOtherMails(tenantId: string, id: string, otherMails: string[], now: number): Promise<void>;
   /**
    * Writes a batch of imported users in one transaction: reads the users with these ids (in any
    * tenant, each with its identities), asks `plan` what to write, and writes each row on its own (one

@@ -91,6 +91,40 @@ describe('admin API', () => {
     expect(revoked.body).toMatchObject({ id: secrets[0]!.id, live: true });
   });
 
+  it('changes an app registration (PATCH): platforms side by side, an exposed API, each list replaced', async () => {
+    const created = await call('POST', '/apps', rw, { name: 'shop', type: 'spa', redirectUris: ['https://shop.example/'], webRedirectUris: ['https://shop.example/signin-oidc'] });
+    expect(created.status).toBe(201);
+    expect(created.body).toMatchObject({ type: 'spa', platforms: { spa: { redirect_uris: ['https://shop.example/'] }, web: { redirect_uris: ['https://shop.example/signin-oidc'] } } });
+    const id = created.body.client_id as string;
+    const patched = await call('PATCH', `/apps/${id}`, rw, { spaRedirectUris: ['https://shop.example/', 'http://localhost:5173/'], publicClientRedirectUris: ['msauth.com.shop://auth'], identifierUri: 'api://shop', name: 'Shop' });
+    expect(patched.status, JSON.stringify(patched.body)).toBe(200);
+    expect(patched.body).toMatchObject({
+      name: 'Shop',
+      redirect_uris: ['https://shop.example/signin-oidc', 'https://shop.example/', 'http://localhost:5173/', 'msauth.com.shop://auth'],
+      platforms: {
+        web: { redirect_uris: ['https://shop.example/signin-oidc'] },
+        spa: { redirect_uris: ['https://shop.example/', 'http://localhost:5173/'] },
+        public_client: { redirect_uris: ['msauth.com.shop://auth'] },
+      },
+      identifier_uri: 'api://shop',
+      scopes: [],
+      roles: [],
+    });
+    // The app's own API takes scopes now; the registration reads back as written.
+    expect((await call('POST', `/apps/${id}/scopes`, rw, { name: 'cart.read' })).body).toEqual({ names: ['cart.read'] });
+    expect((await call('GET', `/apps/${id}`, ro)).body).toMatchObject({ ...patched.body, scopes: ['cart.read'] });
+    // An empty list removes a platform.
+    expect((await call('PATCH', `/apps/${id}`, rw, { publicClientRedirectUris: [] })).body.platforms).not.toHaveProperty('public_client');
+
+    const twice = await call('PATCH', `/apps/${id}`, rw, { webRedirectUris: ['https://shop.example/signin-oidc', 'http://localhost:5173/'] });
+    expect([twice.status, (twice.body.error as { message: string }).message]).toEqual([400, expect.stringContaining("is registered as an SPA redirect URI already")]);
+    expect((await call('PATCH', `/apps/${id}`, rw, { identifierUri: 'https://orders.example' })).status).toBe(409);
+    expect((await call('PATCH', `/apps/${id}`, rw, { colour: 'blue' })).status).toBe(400);
+    expect((await call('PATCH', `/apps/${id}`, ro, { name: 'Read only' })).status).toBe(403);
+    const admin = (await call('GET', `/apps/${encodeURIComponent(ADMIN_API_URI)}`, ro)).body.client_id as string;
+    expect((await call('PATCH', `/apps/${admin}`, rw, { name: 'Mine now' })).status).toBe(400);
+  });
+
   it('rotates and retires signing keys', async () => {
     const before = (await call('GET', '/keys', ro)).body.keys as { kid: string; status: string }[];
     expect(before.filter((k) => k.status === 'active')).toHaveLength(1);

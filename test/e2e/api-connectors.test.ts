@@ -257,7 +257,10 @@ describe('API connectors', () => {
     expect(access.loyaltyTier).toBe('gold');
     const call = calls.filter((c) => c.path === '/pretoken').at(-1)!;
     expect(call.authorization).toBe('Bearer bearer-token-value');
-    expect(call.body).toMatchObject({ step: 'PreTokenIssuance', objectId: user.id, email: 'pre@example.com', givenName: 'Pre', client_id: appId });
+    // B2C's body at this step: clientId (not client_id), step PreTokenApplicationClaims, ui_locales first.
+    expect(Object.keys(call.body).slice(0, 3)).toEqual(['clientId', 'step', 'ui_locales']);
+    expect(call.body).toMatchObject({ clientId: appId, step: 'PreTokenApplicationClaims', ui_locales: 'en', objectId: user.id, email: 'pre@example.com', givenName: 'Pre' });
+    expect(call.body.client_id).toBeUndefined();
     await context.close();
   });
 

@@ -81,7 +81,7 @@ describe('app secret add|list|revoke', () => {
   it('refuses what makes no sense, in one line', () => {
     const app = JSON.parse(cli(['app', 'create', '--tenant', 'demo', '--name', 'spa', '--type', 'spa', '--redirect-uri', 'http://localhost:3000/', '--json']).stdout) as { client_id: string };
     const r = cli(['app', 'secret', 'add', '--tenant', 'demo', '--app', app.client_id]);
-    expect([r.code, r.stderr.trim()]).toEqual([1, `latchkey: app '${app.client_id}' is a public client (spa): it has no secrets`]);
+    expect([r.code, r.stderr.trim()]).toEqual([1, `latchkey: app '${app.client_id}' is a public client (spa): it has no secrets (give it a web redirect URI first if a server of it signs users in)`]);
     expect(cli(['app', 'secret', 'revoke', '--tenant', 'demo', '--app', daemon, '--secret-id', 'nope']).stderr.trim()).toBe(`latchkey: app '${daemon}' has no secret 'nope'`);
     expect(cli(['app', 'secret', 'add', '--tenant', 'demo', '--app', daemon, '--expires-in-days', 'soon']).stderr.trim()).toBe('latchkey: invalid --expires-in-days: a number');
   });

@@ -141,6 +141,22 @@ describe('latchkey CLI', () => {
     expect(run(['app', 'create', '--tenant', 'contoso', '--name', 'Again', '--type', 'native', '--redirect-uri', 'http://localhost/cb', '--client-id', app.client_id]).stderr).toMatch(/^latchkey: an app with client id 90c0fe63-bcf2-44d5-8fb7-b8bbc0b29dc6 already exists/);
   });
 
+  it("keeps a B2C tenant's name apart from its slug, names nothing twice, and takes the migration's rate", async () => {
+    const t = runJson<{ id: string; domain_name: string; b2c_name: string }>(['tenant', 'create', 'tailspin', '--b2c-name', 'TailspinB2C.onmicrosoft.com']);
+    expect([t.b2c_name, t.domain_name]).toEqual(['tailspinb2c', 'tailspinb2c.onmicrosoft.com']);
+    // The name answers in URLs, as the slug does.
+    const metadata = await fetch(`${baseUrl}/tailspinb2c.onmicrosoft.com/B2C_1_signupsignin/v2.0/.well-known/openid-configuration`);
+    expect(metadata.status).toBe(200);
+    expect(((await metadata.json()) as { issuer: string }).issuer).toBe(`${baseUrl}/${t.id}/v2.0/`);
+    expect(run(['tenant', 'create', 'tailspinb2c']).stderr).toMatch(/^latchkey: 'tailspinb2c' is the B2C name of tenant 'tailspin'/);
+    expect(run(['tenant', 'set', '--tenant', 'contoso', '--b2c-name', 'tailspinb2c']).stderr).toMatch(/^latchkey: 'tailspinb2c' already names tenant 'tailspin'/);
+    expect(run(['tenant', 'set', '--tenant', 'contoso', '--b2c-name', 'fabrikam']).stderr).toMatch(/already names tenant 'fabrikam'/);
+    expect(run(['tenant', 'set', '--tenant', 'contoso', '--b2c-name', 'no spaces']).stderr).toMatch(/^latchkey: invalid --b2c-name 'no spaces'/);
+    expect(runJson<{ legacy_rate: number | null }>(['tenant', 'set', '--tenant', 'tailspin', '--legacy-rate', '200']).legacy_rate).toBe(200);
+    expect(run(['tenant', 'set', '--tenant', 'tailspin', '--legacy-rate', '0']).stderr).toMatch(/^latchkey: invalid --legacy-rate/);
+    expect(runJson<{ b2c_name: string | null; domain_name: string }>(['tenant', 'set', '--tenant', 'tailspinb2c.onmicrosoft.com', '--no-b2c-name'])).toMatchObject({ b2c_name: null, domain_name: 'tailspin.onmicrosoft.com' });
+  });
+
   it('creates apps: a secret shown once for confidential types, none for public ones', () => {
     const web = runJson<Record<string, unknown>>(['app', 'create', '--tenant', 'contoso', '--name', 'Web', '--type', 'web', '--redirect-uri', 'https://app.example/cb', '--redirect-uri', 'http://localhost:5000/cb', '--post-logout-redirect-uri', 'https://app.example/']);
     expect(web.client_id).toMatch(/^[0-9a-f-]{36}$/);
@@ -169,6 +185,63 @@ describe('latchkey CLI', () => {
     expect(notDefined.code).toBe(1);
     expect(notDefined.stderr).toMatch(/^latchkey: the API does not define the scope 'tasks.write'/);
     expect(runJson<{ grants: unknown[] }>(['app', 'revoke', '--tenant', 'contoso', '--app', web.client_id, '--api', api.client_id, '--scope', 'tasks.read']).grants).toEqual([]);
+  });
+
+  it('gives an app several platforms and an API of its own (app update), and app show lists them', () => {
+    const app = runJson<{ client_id: string }>(['app', 'create', '--tenant', 'contoso', '--name', 'Portal', '--type', 'web', '--redirect-uri', 'https://portal.example/signin-oidc']);
+    const id = app.client_id;
+    const updated = runJson<Record<string, unknown>>(['app', 'update', '--tenant', 'contoso', '--app', id, '--add-spa-redirect-uri', 'https://portal.example/spa', '--add-spa-redirect-uri', 'http://localhost:5173/',
+      '--add-public-client-redirect-uri', 'msauth.com.contoso.portal://auth', '--identifier-uri', 'api://portal']);
+    expect(updated).toMatchObject({
+      client_id: id,
+      type: 'web',
+      redirect_uris: ['https://portal.example/signin-oidc', 'https://portal.example/spa', 'http://localhost:5173/', 'msauth.com.contoso.portal://auth'],
+      platforms: {
+        web: { redirect_uris: ['https://portal.example/signin-oidc'] },
+        spa: { redirect_uris: ['https://portal.example/spa', 'http://localhost:5173/'] },
+        public_client: { redirect_uris: ['msauth.com.contoso.portal://auth'] },
+      },
+      identifier_uri: 'api://portal',
+      scopes: [],
+      roles: [],
+    });
+    // A web app exposes scopes once it has an identifier URI.
+    expect(runJson<{ scopes: string[] }>(['app', 'scope', 'add', '--tenant', 'contoso', '--app', id, '--scope', 'tasks.read']).scopes).toEqual(['tasks.read']);
+    const changed = runJson<Record<string, unknown>>(['app', 'update', '--tenant', 'contoso', '--app', id, '--remove-spa-redirect-uri', 'http://localhost:5173/', '--remove-public-client-redirect-uri', 'msauth.com.contoso.portal://auth',
+      '--add-web-redirect-uri', 'http://localhost:5000/signin-oidc', '--add-post-logout-redirect-uri', 'https://portal.example/', '--name', 'Portal 2']);
+    expect(changed).toMatchObject({
+      name: 'Portal 2',
+      platforms: { web: { redirect_uris: ['https://portal.example/signin-oidc', 'http://localhost:5000/signin-oidc'] }, spa: { redirect_uris: ['https://portal.example/spa'] } },
+      post_logout_redirect_uris: ['https://portal.example/'],
+      scopes: ['tasks.read'],
+    });
+    expect(changed.platforms).not.toHaveProperty('public_client');
+    expect(runJson<Record<string, unknown>>(['app', 'show', '--tenant', 'contoso', '--app', id])).toEqual(changed);
+    const text = run(['app', 'show', '--tenant', 'contoso', '--app', id]).stdout;
+    expect(text).toContain('platform web: https://portal.example/signin-oidc http://localhost:5000/signin-oidc\n');
+    expect(text).toContain('platform spa: https://portal.example/spa');
+
+    const daemon = runJson<{ client_id: string }>(['app', 'create', '--tenant', 'contoso', '--name', 'Sync', '--type', 'daemon']);
+    const cases: [string[], RegExp][] = [
+      [['--add-web-redirect-uri', 'https://portal.example/spa'], /^latchkey: the redirect URI 'https:\/\/portal.example\/spa' is registered as an SPA redirect URI already/],
+      [['--remove-spa-redirect-uri', 'https://elsewhere.example/'], /^latchkey: 'https:\/\/elsewhere.example\/' is not a registered SPA redirect URI/],
+      [['--add-spa-redirect-uri', 'msauth.com.contoso.portal://auth'], /^latchkey: invalid SPA redirect URI .*an https URL/],
+      [['--add-web-redirect-uri', 'http://portal.example/cb'], /^latchkey: invalid web redirect URI .*use https/],
+      [['--identifier-uri', 'urn:latchkey:admin'], /^latchkey: the identifier URI 'urn:latchkey:admin' is Latchkey's own admin API/],
+      [['--identifier-uri', 'https://contoso.example/tasks'], /^latchkey: an app with identifier URI 'https:\/\/contoso.example\/tasks' already exists/],
+      [[], /^latchkey: nothing to change/],
+    ];
+    for (const [args, re] of cases) {
+      const r = run(['app', 'update', '--tenant', 'contoso', '--app', id, ...args]);
+      // A command line that asks for nothing is a usage error (2); a refused change, 1.
+      expect(r.code, args.join(' ')).toBe(args.length === 0 ? 2 : 1);
+      expect(r.stderr, args.join(' ')).toMatch(re);
+      expect(r.stderr.trim().split('\n'), args.join(' ')).toHaveLength(1);
+    }
+    expect(run(['app', 'update', '--tenant', 'contoso', '--app', daemon.client_id, '--add-web-redirect-uri', 'https://sync.example/cb']).stderr).toMatch(/^latchkey: a daemon app has no redirect URIs/);
+    expect(run(['app', 'scope', 'add', '--tenant', 'contoso', '--app', daemon.client_id, '--scope', 'x']).stderr).toMatch(/exposes no API: give it an identifier URI first/);
+    // Nothing of the refused changes stuck.
+    expect(runJson<Record<string, unknown>>(['app', 'show', '--tenant', 'contoso', '--app', id])).toEqual(changed);
   });
 
   it('manages users: show, disable, delete', () => {

@@ -154,7 +154,7 @@ describe("README's CLI section", () => {
       for (const cmd of commands) {
         expect(cmd.commands, `${line}: names a command group, not a command`).toEqual([]);
         shown.add(cmd);
-        for (const flag of words.flatMap((w) => w.replace(/^\[|\]…?$/g, '').match(/^--[a-z-]+/) ?? [])) {
+        for (const flag of words.flatMap((w) => w.replace(/^\[|\]…?$/g, '').match(/^--[a-z0-9-]+/) ?? [])) {
           expect(cmd.options.map((o) => o.long), `${line}: ${flag}`).toContain(flag);
         }
       }

@@ -145,6 +145,18 @@ describe('the web console', () => {
     await page.goto(`${console_}/apps/${clientId}`);
     expect(await page.content()).not.toContain(secret);
     await expect(page.getByRole('table', { name: 'Client secrets' }).getByRole('row').count()).resolves.toBe(2);
+    // A single-page app beside the web app on the same registration, as the portal's Authentication blade adds one.
+    await page.getByLabel('Single-page application redirect URIs').fill('https://contoso.example/spa');
+    await page.getByRole('button', { name: 'Save redirect URIs' }).click();
+    await page.waitForURL(/done=app-updated/);
+    expect(await page.getByLabel('Single-page application redirect URIs').inputValue()).toBe('https://contoso.example/spa');
+    const saved = (await s.deps.store.findApp(s.tenant.id, clientId))!;
+    expect(saved).toMatchObject({ webRedirectUris: ['https://contoso.example/signin-oidc'], spaRedirectUris: ['https://contoso.example/spa'], publicClientRedirectUris: [] });
+    // A URI is in one platform only: the same one under web too is refused on the page, and nothing changes.
+    await page.getByLabel('Web redirect URIs').fill('https://contoso.example/signin-oidc\nhttps://contoso.example/spa');
+    await page.getByRole('button', { name: 'Save redirect URIs' }).click();
+    await page.getByRole('alert').waitFor();
+    expect((await s.deps.store.findApp(s.tenant.id, clientId))!.webRedirectUris).toEqual(['https://contoso.example/signin-oidc']);
     await page.context().close();
   });
 

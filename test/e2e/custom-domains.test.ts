@@ -383,7 +383,7 @@ describe('custom domains', () => {
     const cookie = (await context.cookies(origin(CONTOSO_HOST))).find((c) => c.name === `__Host-lk_console_${contoso.id.replace(/-/g, '')}`);
     expect(cookie).toMatchObject({ secure: true, httpOnly: true, sameSite: 'Lax', path: '/', domain: CONTOSO_HOST });
     const consoleApp = (await s.deps.store.listApps(contoso.id)).find((a) => a.name === 'Latchkey console')!;
-    expect(consoleApp.redirectUris).toEqual(expect.arrayContaining([`${origin(CONTOSO_HOST)}/console/contoso/callback`, `${s.baseUrl}/console/contoso/callback`]));
+    expect(consoleApp.publicClientRedirectUris).toEqual(expect.arrayContaining([`${origin(CONTOSO_HOST)}/console/contoso/callback`, `${s.baseUrl}/console/contoso/callback`]));
     // The shared host's console of the same tenant has a session of its own (cookies are host-only).
     const shared = await page.request.get(`${s.baseUrl}/console/contoso/users`, { maxRedirects: 0 });
     expect(shared.status()).toBe(303);

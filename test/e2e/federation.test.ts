@@ -161,7 +161,7 @@ describe('federated sign-in with node-oidc-provider', () => {
     await again.context.close();
 
     const user = await here.deps.store.findUser(here.tenant.id, first.oid as string);
-    expect(user?.signInName).toBeNull();
+    expect(user?.localIdentities).toEqual([]);
     expect(await here.deps.store.listUserIdentities(here.tenant.id, user!.id)).toEqual([{ issuer: 'contoso.example', issuerAssignedId: 'ada' }]);
     const audit = await here.deps.store.listAuditEvents({ tenantId: here.tenant.id });
     expect(audit.some((e) => e.event === 'federated_signin' && e.outcome === 'success' && e.subject === user!.id)).toBe(true);
@@ -303,9 +303,30 @@ describe('federated sign-in with node-oidc-provider', () => {
     await page.getByLabel('Country').selectOption('NL');
     await page.getByRole('button', { name: 'Continue' }).click();
     const claims = (await finish(page, flow)).claims()!;
-    expect(claims.idp).toBe('postal');
+    // A generic provider without a domain hint: its users' identities (and idp) are its issuer's host.
+    expect(claims.idp).toBe(new URL(postal.discoveryUrl).host);
     // Cross-site, the SameSite=Lax cookie stayed behind; our own page posted the answer again, with it.
     expect(callbacks).toEqual(['POST', 'POST']);
+    await context.close();
+  });
+
+  it('finds a user stored under the issuer a provider had before identityIssuer (its id), and gives it the one it has now', async () => {
+    postal.accounts.set('olga', { email: 'olga@postal.example', email_verified: true, given_name: 'Olga' });
+    const { createFederatedUser } = await import('../../src/services/users.js');
+    const olga = await createFederatedUser(here.provision, here.tenant, { identity: { issuer: 'postal', issuerAssignedId: 'olga' }, email: 'olga@postal.example', emailVerified: true, givenName: 'Olga' }, { by: 'cli' });
+    const { context, page } = await newPage();
+    const flow = await startFlow('B2C_1_social');
+    await page.goto(flow.url.toString());
+    await page.getByRole('button', { name: 'Postal' }).click();
+    await signInAtOp(page, 'olga', postal);
+    const claims = (await finish(page, flow)).claims()!;
+    expect(claims.oid).toBe(olga.id);
+    expect(claims.newUser).toBeUndefined();
+    expect(claims.idp).toBe(new URL(postal.discoveryUrl).host);
+    expect(await here.deps.store.listUserIdentities(here.tenant.id, olga.id)).toEqual([
+      { issuer: 'postal', issuerAssignedId: 'olga' },
+      { issuer: new URL(postal.discoveryUrl).host, issuerAssignedId: 'olga' },
+    ]);
     await context.close();
   });
 

@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -73,9 +73,12 @@ function exported(extra: string[] = []): Map<string, Record<string, unknown>> {
 describe('user import from a Graph-shaped file', () => {
   it('imports 10,000 users keeping ids, identities and extension attributes, and reports the bad rows', () => {
     const r = run(['user', 'import', '--tenant', 'contoso', file, '--json']);
-    expect(r.code).toBe(1); // some rows failed
+    // Some rows failed, most went in: the counts are printed and the run succeeded (only a run that imports nothing fails).
+    expect(r.code).toBe(0);
     const summary = JSON.parse(r.stdout) as { imported: number; updated: number; skipped: number; failed: number; report: string };
     expect(summary).toMatchObject({ imported: 10_000, updated: 0, skipped: 0, failed: 2 });
+    // The report lands beside the input, wherever the command ran.
+    expect(summary.report).toBe(`${file}.failed.jsonl`);
     // Progress went to standard error, as plain lines off a terminal.
     expect(r.stderr).toContain('importing users [##############################] 100% 10,002/10,002');
     const report = readFileSync(summary.report, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { line: number; reason: string });
@@ -125,6 +128,21 @@ describe('user import from a Graph-shaped file', () => {
     const list = join(dir, 'list.json');
     writeFileSync(list, JSON.stringify({ '@odata.context': 'https://graph.microsoft.com/v1.0/$metadata#users', value: [graphUser(20_003)] }));
     expect(JSON.parse(run(['user', 'import', '--tenant', 'contoso', list, '--json']).stdout)).toMatchObject({ imported: 1, failed: 0 });
+  });
+
+  it('fails only when nothing was imported, and writes the report beside the input, not in the working directory', () => {
+    const sub = join(dir, 'exports');
+    mkdirSync(sub);
+    const bad = join(sub, 'bad.jsonl');
+    writeFileSync(bad, ['{"id": "nope"}', 'not json'].join('\n'));
+    const r = run(['user', 'import', '--tenant', 'contoso', bad, '--json']);
+    expect(r.code).toBe(1);
+    expect(JSON.parse(r.stdout)).toEqual({ imported: 0, updated: 0, skipped: 0, failed: 2, report: `${bad}.failed.jsonl` });
+    expect(existsSync(join(dir, 'bad.jsonl.failed.jsonl'))).toBe(false);
+    expect(readFileSync(`${bad}.failed.jsonl`, 'utf8').trim().split('\n')).toHaveLength(2);
+    // --report puts it where the operator says.
+    const chosen = join(dir, 'chosen-report.jsonl');
+    expect(JSON.parse(run(['user', 'import', '--tenant', 'contoso', bad, '--report', chosen, '--json']).stdout).report).toBe(chosen);
   });
 });
 

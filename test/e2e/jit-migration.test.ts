@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { setTenantSettings } from '../../src/services/tenants.js';
+import { authenticateLocal } from '../../src/services/local-auth.js';
 import { graphFromUser } from '../../src/services/graph-users.js';
 import { importUsers } from '../../src/services/user-import.js';
 import { finishFlow, newPage, startFlow } from '../helpers/browser-flow.js';
@@ -31,7 +32,7 @@ beforeAll(async () => {
   browser = await launchBrowser();
   writeFileSync(join(oldIdp.dir, 'policies', 'demo', 'B2C_1_ROPC.json'), JSON.stringify({ id: 'B2C_1_ROPC', kind: 'ropc' }));
   const ropcApp = (await oldIdp.createApp({ name: 'migration', type: 'native', redirectUris: ['http://127.0.0.1:9/unused'], allowRopc: true })).app.clientId;
-  for (const [email, password] of [['ann@example.com', 'ann-old-password-1'], ['ben@example.com', 'ben-old-password-1']] as const) {
+  for (const [email, password] of [['ann@example.com', 'ann-old-password-1'], ['ben@example.com', 'ben-old-password-1'], ['cid@example.com', 'cid-old-password-1']] as const) {
     ids.set(email, (await oldIdp.createUser(email, password, { displayName: email.split('@')[0] })).id);
   }
   for (let i = 0; i < 100 && oldIdp.deps.policies.get('demo', 'B2C_1_ROPC') === undefined; i++) await new Promise((r) => setTimeout(r, 50));
@@ -41,7 +42,7 @@ beforeAll(async () => {
   for (const u of await oldIdp.deps.store.listUsers(oldIdp.tenant.id)) rows.push(JSON.stringify(graphFromUser(oldIdp.tenant, u, [])));
   const file = join(here.dir, 'from-b2c.jsonl');
   writeFileSync(file, rows.join('\n'));
-  expect(await importUsers(here.provision, here.tenant, file, { reportPath: join(here.dir, 'report.jsonl') })).toMatchObject({ imported: 2, failed: 0 });
+  expect(await importUsers(here.provision, here.tenant, file, { reportPath: join(here.dir, 'report.jsonl') })).toMatchObject({ imported: 3, failed: 0 });
   await setTenantSettings(here.provision, here.tenant, { legacyRopc: { tokenUrl: `${oldIdp.baseUrl}/demo/B2C_1_ROPC/oauth2/v2.0/token`, clientId: ropcApp } });
   appId = (await here.createApp({ name: 'app', type: 'native', redirectUris: [`${rp.url}/cb`] })).app.clientId;
 });
@@ -88,6 +89,27 @@ describe('just-in-time password migration', () => {
     const events = await here.deps.store.listAuditEvents({ tenantId: here.tenant.id });
     expect(events.filter((e) => e.event === 'password_migrated' && e.outcome === 'success').map((e) => e.subject)).toEqual([ann.id]);
     await context.close();
+  });
+
+  it("calls the old provider no more often than the tenant's rate allows (tenant set --legacy-rate)", async () => {
+    const tenant = await setTenantSettings(here.provision, here.tenant, { legacyRate: 1 });
+    const attempt = () => authenticateLocal(here.deps, tenant, { signInName: 'cid@example.com', password: 'cid-old-password-1', clientId: null, ip: '127.0.0.1', via: 'test', accepts: ['emailAddress'] });
+    // Six first sign-ins at once: one call a second goes out, the others are told to try again in a moment.
+    // (The default, 20 a second, would let all six through.)
+    const outcomes = await Promise.all(Array.from({ length: 6 }, attempt));
+    expect(outcomes.every((o) => o.ok || o.reason === 'legacy_busy')).toBe(true);
+    // At most one a second: this second's and, had the window just turned, the next one's.
+    expect(outcomes.filter((o) => !o.ok).length).toBeGreaterThanOrEqual(4);
+    // A moment later a call goes out again.
+    let later = await attempt();
+    for (let i = 0; i < 50 && !later.ok; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      later = await attempt();
+    }
+    expect(later.ok).toBe(true);
+    const refused = await here.deps.store.listAuditEvents({ tenantId: here.tenant.id, event: 'password_migrated', outcome: 'failure' });
+    expect(refused.some((e) => e.detail === 'too many calls to the old identity provider; not called')).toBe(true);
+    await setTenantSettings(here.provision, here.tenant, { legacyRate: null });
   });
 
   it('signs the migrated user in with the old provider stopped; a user not migrated yet gets a clear page', async () => {

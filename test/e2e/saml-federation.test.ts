@@ -51,7 +51,7 @@ beforeAll(async () => {
   const now = Date.now();
   otherTwin = randomUUID();
   await here.deps.store.createUser(
-    { id: otherTwin, tenantId: other.id, email: 'pat@corp.example', emailVerified: true, signInName: null, signInType: null, passwordHash: null, passwordAtLegacy: false, givenName: 'Twin', familyName: null, displayName: null, attributes: {}, disabled: false, createdAt: now, updatedAt: now },
+    { id: otherTwin, tenantId: other.id, email: 'pat@corp.example', emailVerified: true, localIdentities: [], otherMails: [], passwordHash: null, passwordAtLegacy: false, mustChangePassword: false, givenName: 'Twin', familyName: null, displayName: null, attributes: {}, disabled: false, createdAt: now, updatedAt: now },
     [{ issuer: new URL(upstream.baseUrl).host, issuerAssignedId: pat.id }],
   );
   const app = await createSamlApp({ store: upstream.deps.store, audit: upstream.deps.audit, clock: upstream.clock, fetch: (u, i) => fetch(u, i) }, upstream.tenant, {
@@ -312,7 +312,7 @@ describe('an upstream SAML identity provider (a second Latchkey)', () => {
         victimOid = randomUUID();
         const now = Date.now();
         await here.deps.store.createUser(
-          { id: victimOid, tenantId: here.tenant.id, email: 'victim@corp.example', emailVerified: true, signInName: null, signInType: null, passwordHash: null, passwordAtLegacy: false, givenName: 'Vic', familyName: null, displayName: null, attributes: {}, disabled: false, createdAt: now, updatedAt: now },
+          { id: victimOid, tenantId: here.tenant.id, email: 'victim@corp.example', emailVerified: true, localIdentities: [], otherMails: [], passwordHash: null, passwordAtLegacy: false, mustChangePassword: false, givenName: 'Vic', familyName: null, displayName: null, attributes: {}, disabled: false, createdAt: now, updatedAt: now },
           [{ issuer: new URL(upstream.baseUrl).host, issuerAssignedId: VICTIM }],
         );
       });

@@ -61,9 +61,10 @@ describe('implicit and hybrid flows', () => {
     const claims = decodeJwt(p.get('id_token')!);
     expect(claims.c_hash).toBe(halfHash(p.get('code')!));
     expect(claims.at_hash).toBe(halfHash(p.get('access_token')!));
+    // The SPA redeems the code from its page (a cross-origin request).
     const res = await fetch(`${s.baseUrl}/demo/B2C_1_signin/oauth2/v2.0/token`, {
       method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      headers: { 'content-type': 'application/x-www-form-urlencoded', origin: new URL(CB).origin },
       body: new URLSearchParams({ grant_type: 'authorization_code', client_id: app, code: p.get('code')!, redirect_uri: CB, code_verifier: verifier }),
     });
     expect(res.status).toBe(200);

@@ -161,7 +161,7 @@ describe('imported password hashes', () => {
 
   it('refuses a hash in no known format at import, with the reason in the report', async () => {
     const file = join(s.dir, 'bad.jsonl');
-    writeFileSync(file, JSON.stringify({ id: randomUUID(), identities: [{ signInType: 'emailAddress', issuer: 'x', issuerAssignedId: 'md5@example.com' }], passwordHash: '5f4dcc3b5aa765d61d8327deb882cf99' }));
+    writeFileSync(file, JSON.stringify({ id: randomUUID(), identities: [{ signInType: 'emailAddress', issuer: 'demo.onmicrosoft.com', issuerAssignedId: 'md5@example.com' }], passwordHash: '5f4dcc3b5aa765d61d8327deb882cf99' }));
     const summary = await importUsers(s.provision, s.tenant, file, { reportPath: join(s.dir, 'bad-report.jsonl') });
     expect(summary.failed).toBe(1);
     const { readFileSync } = await import('node:fs');
@@ -177,7 +177,7 @@ describe('imported password hashes', () => {
       `$pbkdf2-sha512$99999999$${salt}$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaA`,
     ];
     const file = join(s.dir, 'costly.jsonl');
-    writeFileSync(file, costly.map((passwordHash, i) => JSON.stringify({ id: randomUUID(), identities: [{ signInType: 'emailAddress', issuer: 'x', issuerAssignedId: `costly${i}@example.com` }], passwordHash })).join('\n'));
+    writeFileSync(file, costly.map((passwordHash, i) => JSON.stringify({ id: randomUUID(), identities: [{ signInType: 'emailAddress', issuer: 'demo.onmicrosoft.com', issuerAssignedId: `costly${i}@example.com` }], passwordHash })).join('\n'));
     const summary = await importUsers(s.provision, s.tenant, file, { reportPath: join(s.dir, 'costly-report.jsonl') });
     expect(summary.failed).toBe(costly.length);
     const { readFileSync } = await import('node:fs');

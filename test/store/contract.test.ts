@@ -53,11 +53,11 @@ if (postgresUrl !== '') {
 const now = 1_764_650_000_000;
 
 function tenant(slug: string): Tenant {
-  return { id: randomUUID(), slug, displayName: slug, defaultPolicy: 'B2C_1_signin', issuerPattern: 'tenant', configVersion: 0, createdAt: now, legacyRopc: null, extensionsAppId: null };
+  return { id: randomUUID(), slug, displayName: slug, defaultPolicy: 'B2C_1_signin', issuerPattern: 'tenant', configVersion: 0, createdAt: now, legacyRopc: null, extensionsAppId: null, b2cName: null, legacyRate: null };
 }
 
 function app(tenantId: string, extra: Partial<App> = {}): App {
-  return { clientId: randomUUID(), tenantId, name: 'app', type: 'native', secrets: [], redirectUris: ['http://127.0.0.1/cb'], postLogoutRedirectUris: [], identifierUri: null, allowImplicit: false, allowRopc: false, logoutUrl: null, thirdParty: false, createdAt: now, ...extra };
+  return { clientId: randomUUID(), tenantId, name: 'app', type: 'native', secrets: [], webRedirectUris: [], spaRedirectUris: [], publicClientRedirectUris: ['http://127.0.0.1/cb'], postLogoutRedirectUris: [], identifierUri: null, allowImplicit: false, allowRopc: false, logoutUrl: null, thirdParty: false, createdAt: now, ...extra };
 }
 
 function user(tenantId: string, email: string | null, extra: Partial<User> = {}): User {
@@ -66,10 +66,11 @@ function user(tenantId: string, email: string | null, extra: Partial<User> = {})
     tenantId,
     email,
     emailVerified: true,
-    signInName: email,
-    signInType: email ? 'emailAddress' : null,
+    localIdentities: email ? [{ signInType: 'emailAddress', issuerAssignedId: email }] : [],
+    otherMails: [],
     passwordHash: email ? 'scrypt$12$8$1$c2FsdA$aGFzaA' : null,
     passwordAtLegacy: false,
+    mustChangePassword: false,
     givenName: 'Given',
     familyName: null,
     displayName: 'Display',
@@ -170,9 +171,17 @@ for (const engine of engines) {
       expect(await store.listGrants(a.clientId, api.clientId)).toEqual([{ clientId: a.clientId, apiClientId: api.clientId, kind: 'scope', name: 'read' }]);
       expect(await store.removeGrant({ clientId: a.clientId, apiClientId: api.clientId, kind: 'scope', name: 'read' })).toBe(true);
       expect(await store.listGrants(a.clientId)).toEqual([]);
-      await store.setAppUris(t.id, a.clientId, ['http://127.0.0.1/cb2'], ['http://127.0.0.1/bye']);
-      // At once: the write dropped the cached app.
-      expect((await store.findApp(t.id, a.clientId))?.redirectUris).toEqual(['http://127.0.0.1/cb2']);
+      expect((await store.findApp(t.id, a.clientId))?.publicClientRedirectUris).toEqual(['http://127.0.0.1/cb']);
+      const updated = await store.updateApp(t.id, a.clientId, (current) => ({ ...current, name: 'renamed', publicClientRedirectUris: [], spaRedirectUris: ['http://127.0.0.1/cb2'], webRedirectUris: ['https://app.example/cb'], postLogoutRedirectUris: ['http://127.0.0.1/bye'], identifierUri: 'api://renamed' }));
+      expect(updated).toMatchObject({ name: 'renamed', spaRedirectUris: ['http://127.0.0.1/cb2'] });
+      // At once: the write dropped the cached app; every platform's list is kept, the secrets and type stay.
+      expect(await store.findApp(t.id, a.clientId)).toEqual({ ...a, name: 'renamed', publicClientRedirectUris: [], spaRedirectUris: ['http://127.0.0.1/cb2'], webRedirectUris: ['https://app.example/cb'], postLogoutRedirectUris: ['http://127.0.0.1/bye'], identifierUri: 'api://renamed' });
+      expect((await store.findAppByIdentifierUri(t.id, 'api://renamed'))?.clientId).toBe(a.clientId);
+      // An identifier URI is the tenant's one app's; a change that throws leaves the app as it was; no such app is undefined.
+      await expect(store.updateApp(t.id, a.clientId, (current) => ({ ...current, identifierUri: api.identifierUri }))).rejects.toBeInstanceOf(StoreConflictError);
+      await expect(store.updateApp(t.id, a.clientId, () => { throw new Error('refused'); })).rejects.toThrow('refused');
+      expect((await store.findApp(t.id, a.clientId))?.identifierUri).toBe('api://renamed');
+      expect(await store.updateApp(t.id, randomUUID(), (current) => current)).toBeUndefined();
     });
 
     it('stores SAML apps by client id and entity id; an entity id is unique in a tenant, not across tenants', async () => {
@@ -206,7 +215,7 @@ for (const engine of engines) {
       const u = user(t.id, 'Ann@Example.com');
       await store.createUser(u, [{ issuer: 'google.com', issuerAssignedId: '1' }]);
       expect((await store.findUserBySignInName(t.id, 'ann@example.COM'))?.id).toBe(u.id);
-      expect((await store.findUser(t.id, u.id))?.signInName).toBe('ann@example.com');
+      expect((await store.findUser(t.id, u.id))?.localIdentities).toEqual([{ signInType: 'emailAddress', issuerAssignedId: 'Ann@Example.com' }]);
       expect((await store.findUserByIdentity(t.id, { issuer: 'google.com', issuerAssignedId: '1' }))?.id).toBe(u.id);
       await expect(store.createUser(user(t.id, 'ann@example.com'))).rejects.toBeInstanceOf(StoreConflictError);
       await expect(store.createUser(user(t.id, null), [{ issuer: 'google.com', issuerAssignedId: '1' }])).rejects.toBeInstanceOf(StoreConflictError);
@@ -242,6 +251,85 @@ for (const engine of engines) {
       const other = tenant(`o-${randomUUID().slice(0, 8)}`);
       await store.createTenant(other);
       expect(await importBatch(store, other.id, [{ user: { ...fresh, tenantId: other.id }, identities: [] }], now)).toEqual([{ failed: 'the id belongs to a user of another tenant' }]);
+    });
+
+    it('keeps several local identities per user, each found by sign-ins and unique in the tenant', async () => {
+      const both = user(t.id, 'Jo@Example.com', {
+        localIdentities: [{ signInType: 'emailAddress', issuerAssignedId: 'Jo@Example.com' }, { signInType: 'userName', issuerAssignedId: 'JDoe' }, { signInType: 'phoneNumber', issuerAssignedId: '+31612345678' }],
+      });
+      await store.createUser(both);
+      for (const name of ['jo@example.com', 'jdoe', ' JDOE ', '+31 6 1234 5678', '+31612345678']) expect((await store.findUserBySignInName(t.id, name))?.id, name).toBe(both.id);
+      expect((await store.findUser(t.id, both.id))?.localIdentities).toEqual(both.localIdentities);
+      // A name another user has, of whatever kind, is refused.
+      await expect(store.createUser(user(t.id, null, { localIdentities: [{ signInType: 'userName', issuerAssignedId: 'jdoe' }] }))).rejects.toBeInstanceOf(StoreConflictError);
+      expect(await store.findUserBySignInName(t.id, 'jdoe')).toMatchObject({ id: both.id });
+      // Replaced: the old names no longer find the user, the new ones do.
+      await store.setUserSignIn(t.id, both.id, { localIdentities: [{ signInType: 'userName', issuerAssignedId: 'jdoe2' }], email: 'Jo@Example.com', emailVerified: true }, now);
+      expect(await store.findUserBySignInName(t.id, 'jo@example.com')).toBeUndefined();
+      expect((await store.findUserBySignInName(t.id, 'JDOE2'))?.id).toBe(both.id);
+      // An import's update replaces them too; a name of another user fails that row alone.
+      const stored = (await store.findUser(t.id, both.id))!;
+      const renamed = { ...stored, localIdentities: [{ signInType: 'userName' as const, issuerAssignedId: 'jdoe3' }, { signInType: 'emailAddress' as const, issuerAssignedId: 'jo3@example.com' }] };
+      const clash = user(t.id, 'jo3@example.com');
+      expect(await importBatch(store, t.id, [{ user: renamed, identities: [] }, { user: clash, identities: [] }], now)).toEqual(['updated', { failed: "its sign-in name 'jo3@example.com' already belongs to another user" }]);
+      expect(await store.findUserBySignInName(t.id, 'jdoe2')).toBeUndefined();
+      expect((await store.findUserBySignInName(t.id, 'jdoe3'))?.id).toBe(both.id);
+      // The names go with the user.
+      await store.deleteUser(t.id, both.id);
+      await store.createUser(user(t.id, 'jo3@example.com'));
+    });
+
+    it('keeps other addresses and a required password change; a new password ends the requirement only when told', async () => {
+      const u = user(t.id, `must-${randomUUID().slice(0, 6)}@example.com`, { mustChangePassword: true, otherMails: ['a@social.example'] });
+      await store.createUser(u);
+      expect(await store.findUser(t.id, u.id)).toMatchObject({ mustChangePassword: true, otherMails: ['a@social.example'] });
+      await store.setUserPassword(t.id, u.id, 'scrypt$17$8$1$a$b', now);
+      expect((await store.findUser(t.id, u.id))?.mustChangePassword).toBe(true);
+      await store.setUserPassword(t.id, u.id, 'scrypt$17$8$1$c$d', now, { mustChange: false });
+      expect((await store.findUser(t.id, u.id))?.mustChangePassword).toBe(false);
+      await store.setUserPassword(t.id, u.id, 'scrypt$17$8$1$e$f', now, { mustChange: true });
+      expect((await store.findUser(t.id, u.id))?.mustChangePassword).toBe(true);
+      await store.setUserOtherMails(t.id, u.id, ['b@social.example', 'c@social.example'], now + 1);
+      expect(await store.findUser(t.id, u.id)).toMatchObject({ otherMails: ['b@social.example', 'c@social.example'], updatedAt: now + 1 });
+    });
+
+    it('finds a tenant by its B2C name, and keeps its just-in-time migration rate', async () => {
+      const named = { ...tenant(`n-${randomUUID().slice(0, 8)}`), b2cName: `b2c${randomUUID().slice(0, 8)}` };
+      await store.createTenant(named);
+      expect((await store.findTenant(named.b2cName))?.id).toBe(named.id);
+      expect((await store.findTenant(named.slug))?.b2cName).toBe(named.b2cName);
+      await store.updateTenantSettings(named.id, { b2cName: null, legacyRate: 50 });
+      expect(await store.findTenant(named.b2cName)).toBeUndefined();
+      expect((await store.findTenant(named.id))?.legacyRate).toBe(50);
+    });
+
+    it('counts, filters by address and orders users by display name or creation, page by page', async () => {
+      const own = tenant(`q-${randomUUID().slice(0, 8)}`);
+      await store.createTenant(own);
+      const names = ['beta', 'Alpha', 'alpha', null, 'gamma'];
+      const made: User[] = [];
+      for (const [i, name] of names.entries()) {
+        const u = { ...user(own.id, `o${i}@example.com`), displayName: name, createdAt: now + (i % 2 === 0 ? i : 10 - i) };
+        await store.createUser(u);
+        made.push(u);
+      }
+      expect(await store.countUsers(own.id, {})).toBe(5);
+      expect(await store.countUsers(own.id, { displayNamePrefix: 'al' })).toBe(2);
+      expect((await store.queryUsers(own.id, { limit: 10, email: 'O2@EXAMPLE.com' })).map((u) => u.id)).toEqual([made[2]!.id]);
+      expect(await store.countUsers(own.id, { email: 'o2@example.com' })).toBe(1);
+      // Code-point order (a missing display name first, capitals before small letters), the id breaking ties; paged after the last one.
+      const order = { by: 'displayName' as const, desc: false };
+      const all = (await store.queryUsers(own.id, { limit: 10, orderBy: order })).map((u) => u.displayName);
+      expect(all).toEqual([null, 'Alpha', 'alpha', 'beta', 'gamma']);
+      const first = await store.queryUsers(own.id, { limit: 2, orderBy: order });
+      const last = first.at(-1)!;
+      expect((await store.queryUsers(own.id, { limit: 10, orderBy: order, afterId: last.id, afterValue: last.displayName ?? '' })).map((u) => u.displayName)).toEqual(['alpha', 'beta', 'gamma']);
+      expect((await store.queryUsers(own.id, { limit: 10, orderBy: { by: 'displayName', desc: true } })).map((u) => u.displayName)).toEqual(['gamma', 'beta', 'alpha', 'Alpha', null]);
+      const byCreation = [...made].sort((a, b) => b.createdAt - a.createdAt || (a.id < b.id ? 1 : -1));
+      const newest = await store.queryUsers(own.id, { limit: 2, orderBy: { by: 'createdAt', desc: true } });
+      expect(newest.map((u) => u.id)).toEqual(byCreation.slice(0, 2).map((u) => u.id));
+      const rest = await store.queryUsers(own.id, { limit: 10, orderBy: { by: 'createdAt', desc: true }, afterId: newest[1]!.id, afterValue: newest[1]!.createdAt });
+      expect(rest.map((u) => u.id)).toEqual(byCreation.slice(2).map((u) => u.id));
     });
 
     it('rotates and retires signing keys, one active at a time', async () => {
@@ -291,9 +379,9 @@ for (const engine of engines) {
       expect((await store.queryUsers(tid, { limit: 10, displayNamePrefix: 'ANN' })).map((u) => u.displayName).sort()).toEqual(['Ann A', 'Ann C', 'ann b']);
       expect((await store.queryUsers(tid, { limit: 10, displayNamePrefix: 'an%_' })).map((u) => u.displayName)).toEqual(['an%_x']);
       expect((await store.queryUsers(tid, { limit: 10, displayNamePrefix: 'ann', enabled: true })).map((u) => u.displayName).sort()).toEqual(['Ann A', 'ann b']);
-      await store.setUserSignIn(tid, made[0]!.id, { signInName: 'Renamed@Example.com', signInType: 'emailAddress', email: 'Renamed@Example.com', emailVerified: true }, now);
+      await store.setUserSignIn(tid, made[0]!.id, { localIdentities: [{ signInType: 'emailAddress', issuerAssignedId: 'Renamed@Example.com' }], email: 'Renamed@Example.com', emailVerified: true }, now);
       expect((await store.findUserBySignInName(tid, 'renamed@example.com'))?.id).toBe(made[0]!.id);
-      await expect(store.setUserSignIn(tid, made[1]!.id, { signInName: 'renamed@example.com', signInType: 'emailAddress', email: null, emailVerified: false }, now)).rejects.toBeInstanceOf(StoreConflictError);
+      await expect(store.setUserSignIn(tid, made[1]!.id, { localIdentities: [{ signInType: 'userName', issuerAssignedId: 'renamed@example.com' }], email: null, emailVerified: false }, now)).rejects.toBeInstanceOf(StoreConflictError);
     });
 
     it('finds users by text anywhere in their names, address, sign-in name or an identity, in any case, LIKE characters taken literally', async () => {
@@ -450,8 +538,8 @@ for (const engine of engines) {
     /** Tenant, app, grants and user as a cache answers them. */
     const cachedView = async (c: Store, api: App, u: User) => ({
       tenant: (await c.findTenant(t.slug))?.extensionsAppId,
-      app: (await c.findApp(t.id, api.clientId))?.redirectUris,
-      byUri: (await c.findAppByIdentifierUri(t.id, api.identifierUri!))?.redirectUris,
+      app: (await c.findApp(t.id, api.clientId))?.publicClientRedirectUris,
+      byUri: (await c.findAppByIdentifierUri(t.id, api.identifierUri!))?.publicClientRedirectUris,
       scopes: await c.listAppScopes(api.clientId),
       grants: (await c.listGrants(a.clientId, api.clientId)).map((g) => g.name),
       user: (await c.findUser(t.id, u.id))?.displayName,
@@ -468,7 +556,7 @@ for (const engine of engines) {
     /** The same changes to all of them, through `to`. */
     const change = async (to: Store, api: App, u: User, mark: string) => {
       await to.updateTenantSettings(t.id, { extensionsAppId: mark.repeat(32) });
-      await to.setAppUris(t.id, api.clientId, [`http://127.0.0.1/${mark}`], []);
+      await to.updateApp(t.id, api.clientId, (current) => ({ ...current, publicClientRedirectUris: [`http://127.0.0.1/${mark}`] }));
       await to.addAppScope(api.clientId, mark);
       await to.addGrant({ clientId: a.clientId, apiClientId: api.clientId, kind: 'scope', name: mark });
       await to.updateUserProfile(t.id, u.id, { displayName: mark }, now);
@@ -482,7 +570,7 @@ for (const engine of engines) {
       let clock = 0;
       const cached = new CachedStore(store.engine, { now: () => clock });
       const before = await cachedView(cached, api, u);
-      expect(before).toEqual({ tenant: null, app: api.redirectUris, byUri: api.redirectUris, scopes: [], grants: ['read'], user: 'Display' });
+      expect(before).toEqual({ tenant: null, app: api.publicClientRedirectUris, byUri: api.publicClientRedirectUris, scopes: [], grants: ['read'], user: 'Display' });
       // Changed past this cache (straight through the engine, which nothing in Latchkey does): it keeps what it read…
       await change(store.engine, api, u, 'b');
       expect(await cachedView(cached, api, u)).toEqual(before);
@@ -523,7 +611,7 @@ for (const engine of engines) {
         let heard = false;
         other.onConfigChange((c) => (heard ||= c.tenantId === 'probe'));
         await expect.poll(async () => (await store.engine.announce({ what: 'users', tenantId: 'probe' }), heard), { timeout: 10_000 }).toBe(true);
-        expect(await cachedView(other, api, u)).toEqual({ tenant: null, app: api.redirectUris, byUri: api.redirectUris, scopes: [], grants: ['read'], user: 'Display' });
+        expect(await cachedView(other, api, u)).toEqual({ tenant: null, app: api.publicClientRedirectUris, byUri: api.publicClientRedirectUris, scopes: [], grants: ['read'], user: 'Display' });
         // Each write through the caching layer is announced; the other instance answers it once the notice arrives.
         await change(store, api, u, 'f');
         await expect.poll(() => cachedView(other, api, u), { timeout: 5000 }).toEqual(changed('f', ['f', 'read']));

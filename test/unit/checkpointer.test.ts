@@ -32,7 +32,7 @@ function tenantsInMainFile(path: string): number {
 
 async function addTenants(store: SqliteStore, n: number): Promise<void> {
   for (let i = 0; i < n; i++) {
-    await store.createTenant({ id: crypto.randomUUID(), slug: `t${i}-${Math.random().toString(36).slice(2, 8)}`, displayName: 'T', defaultPolicy: 'B2C_1_signin', issuerPattern: 'tenant', configVersion: 1, createdAt: Date.now(), legacyRopc: null, extensionsAppId: null });
+    await store.createTenant({ id: crypto.randomUUID(), slug: `t${i}-${Math.random().toString(36).slice(2, 8)}`, displayName: 'T', defaultPolicy: 'B2C_1_signin', issuerPattern: 'tenant', configVersion: 1, createdAt: Date.now(), legacyRopc: null, extensionsAppId: null, b2cName: null, legacyRate: null });
   }
 }
 

@@ -10,10 +10,11 @@ const user: User = {
   tenantId: 't',
   email: 'ada@example.com',
   emailVerified: true,
-  signInName: 'ada@example.com',
-  signInType: 'emailAddress',
+  localIdentities: [{ signInType: 'emailAddress', issuerAssignedId: 'ada@example.com' }],
+  otherMails: [],
   passwordHash: null,
   passwordAtLegacy: false,
+  mustChangePassword: false,
   givenName: 'Ada',
   familyName: null,
   displayName: 'Ada L',
@@ -68,5 +69,24 @@ describe('token claims', () => {
     const c = userAccessTokenClaims({ ...base, aud: 'api-1' }, user, acr, api, 'client-1', 'jti-1');
     expect(c).toMatchObject({ aud: 'api-1', sub: 'user-1', jti: 'jti-1', azp: 'client-1', client_id: 'client-1', scp: 'read write', scope: 'openid email', oid: 'user-1', name: 'Ada L', ver: '1.0', acr: 'B2C_1_signin' });
     expect(c).not.toHaveProperty('tfp');
+  });
+
+  it("lists the address, then the other addresses, in emails (a social account's are all in otherMails)", () => {
+    const emails = policySchema.parse({ id: 'B2C_1_signin', kind: 'signIn', outputClaims: ['emails'] });
+    const noScope: UserGrant = { ...grant, scopes: { oidc: ['openid'], granted: ['openid'] } };
+    expect(idTokenClaims(base, { ...user, otherMails: ['ada@work.example', 'ADA@example.com'] }, emails, noScope, {}).emails).toEqual(['ada@example.com', 'ada@work.example']);
+    expect(idTokenClaims(base, { ...user, email: null, otherMails: ['ada@gmail.com'] }, emails, noScope, {}).emails).toEqual(['ada@gmail.com']);
+    expect(idTokenClaims(base, { ...user, email: null, otherMails: [] }, emails, noScope, {})).not.toHaveProperty('emails');
+  });
+
+  it('names custom attributes as B2C user flows do when the policy outputs them so (extension_loyaltyTier)', () => {
+    const named = policySchema.parse({ id: 'B2C_1_signin', kind: 'signIn', outputClaims: ['extension_loyaltyTier', 'extension_iss', 'extension_missing'] });
+    const c = idTokenClaims(base, user, named, grant, {});
+    expect(c.extension_loyaltyTier).toBe('gold');
+    // The attribute named iss is an attribute like any other under its extension name; the registered claim stays.
+    expect(c.extension_iss).toBe('https://evil.example/');
+    expect(c.iss).toBe(base.iss);
+    expect(c).not.toHaveProperty('loyaltyTier');
+    expect(c).not.toHaveProperty('extension_missing');
   });
 });

@@ -144,4 +144,45 @@ describe('identity-providers.json validation', () => {
       '$.providers[0].privateKey: is not a PKCS#8 PEM key (the .p8 file Apple gives you)',
     ]);
   });
+
+  it("names the issuer of each provider's identities as B2C stored it, or as the file says", () => {
+    expect([...providers.values()].map((p) => [p.id, p.identityIssuer])).toEqual([
+      ['google', 'google.com'],
+      ['msa', 'live.com'],
+      // B2C's Apple setup stores Apple's issuer URL; identities Latchkey stored as apple.com are still found.
+      ['apple', 'https://appleid.apple.com'],
+      ['github', 'github.com'],
+      ['facebook', 'facebook.com'],
+    ]);
+    expect(preset('apple').formerIssuer).toBe('apple.com');
+    const loaded = load([
+      // A generic provider: its issuer's host; before identityIssuer, its id was the issuer.
+      { id: 'corp', type: 'oidc', displayName: 'Corp', clientId: 'c', discoveryUrl: 'https://login.corp.example/.well-known/openid-configuration' },
+      // One Entra ID tenant: its issuer URL, as B2C stores a work account's.
+      { id: 'aad', type: 'microsoft', displayName: 'AAD', clientId: 'm', clientSecret: secret, tenant: '72f988bf-86f1-41af-91ab-2d7cd011db47' },
+      // What the B2C export shows, and what B2C's policy named the provider by (domain_hint): a word and a URL.
+      { id: 'fab', type: 'oidc', displayName: 'Fab', clientId: 'f', discoveryUrl: 'https://fab.example/.well-known/openid-configuration', identityIssuer: 'https://sts.fab.example/abc/', domainHint: 'CommonAAD' },
+      { id: 'hinted', type: 'oidc', displayName: 'H', clientId: 'h', discoveryUrl: 'https://h.example/.well-known/openid-configuration', domainHint: 'https://h.example/tenant' },
+    ], env);
+    expect(loaded.get('corp')).toMatchObject({ identityIssuer: 'login.corp.example', formerIssuer: 'corp', domain: 'corp' });
+    expect(loaded.get('aad')).toMatchObject({ identityIssuer: 'https://login.microsoftonline.com/72f988bf-86f1-41af-91ab-2d7cd011db47/v2.0', domain: 'live.com' });
+    expect(loaded.get('fab')).toMatchObject({ identityIssuer: 'https://sts.fab.example/abc/', domain: 'commonaad', formerIssuer: 'commonaad' });
+    // A domain hint given was also the identities' issuer, and stays so.
+    expect(loaded.get('hinted')).toMatchObject({ identityIssuer: 'https://h.example/tenant', domain: 'https://h.example/tenant' });
+    expect(loaded.get('hinted')!.formerIssuer).toBeUndefined();
+  });
+
+  it('refuses two providers whose users would share an identity issuer', () => {
+    const clash = problems([
+      { id: 'one', type: 'oidc', displayName: 'One', clientId: 'a', discoveryUrl: 'https://same.example/.well-known/openid-configuration' },
+      { id: 'two', type: 'oidc', displayName: 'Two', clientId: 'b', discoveryUrl: 'https://same.example/.well-known/openid-configuration' },
+    ]);
+    expect(clash).toEqual(["$.providers[1].identityIssuer: the users of providers[0] get identities of the issuer 'same.example' too, so a user of one could sign in as a user of the other; give one of them another identityIssuer"]);
+    // A provider still finds users under its former issuer: that counts too.
+    expect(problems([
+      { id: 'corp', type: 'oidc', displayName: 'Corp', clientId: 'c', discoveryUrl: 'https://login.corp.example/.well-known/openid-configuration' },
+      { id: 'other', type: 'oidc', displayName: 'Other', clientId: 'o', discoveryUrl: 'https://o.example/.well-known/openid-configuration', identityIssuer: 'corp' },
+    ])).toHaveLength(1);
+    expect(problems([{ id: 'x', type: 'oidc', displayName: 'X', clientId: 'x', discoveryUrl: 'https://x.example/.well-known/openid-configuration', identityIssuer: 'with space' }])[0]).toMatch(/^\$\.providers\[0\]\.identityIssuer: must be the issuer B2C's export shows/);
+  });
 });

@@ -9,7 +9,7 @@ describe('KeyRing', () => {
     let now = 1_000_000;
     const clock = { now: () => now };
     const secrets = new SecretBox(undefined);
-    await store.createTenant({ id: 't1', slug: 'acme', displayName: 'Acme', defaultPolicy: 'p', issuerPattern: 'tenant', configVersion: 0, createdAt: now, legacyRopc: null, extensionsAppId: null });
+    await store.createTenant({ id: 't1', slug: 'acme', displayName: 'Acme', defaultPolicy: 'p', issuerPattern: 'tenant', configVersion: 0, createdAt: now, legacyRopc: null, extensionsAppId: null, b2cName: null, legacyRate: null });
     await store.rotateSigningKey(await createSigningKey('t1', secrets, now), now);
     await store.rotateSigningKey(await createSigningKey('t1', secrets, now), now + 10_000);
     const ring = new KeyRing(store, secrets, clock);

@@ -50,13 +50,23 @@ describe('just-in-time migration calls', () => {
     }
   });
 
-  it('calls out at most so often per tenant, window by window', async () => {
-    const limiter = new LegacyCallLimiter(new MemoryCounters(), 3, 1000);
+  it('calls out at most so often per tenant, second by second', async () => {
+    const limiter = new LegacyCallLimiter(new MemoryCounters(), 3);
     const taken: boolean[] = [];
     for (let i = 0; i < 4; i++) taken.push(await limiter.take('t', 0));
     expect(taken).toEqual([true, true, true, false]);
     expect(await limiter.take('other', 10)).toBe(true);
     expect(await limiter.take('t', 999)).toBe(false);
     expect(await limiter.take('t', 1000)).toBe(true);
+  });
+
+  it("takes the tenant's own rate over the default (tenant set --legacy-rate)", async () => {
+    const limiter = new LegacyCallLimiter(new MemoryCounters());
+    const taken: boolean[] = [];
+    for (let i = 0; i < 21; i++) taken.push(await limiter.take('t', 0));
+    expect(taken.filter(Boolean)).toHaveLength(20);
+    const fast: boolean[] = [];
+    for (let i = 0; i < 60; i++) fast.push(await limiter.take('fast', 0, 50));
+    expect(fast.filter(Boolean)).toHaveLength(50);
   });
 });

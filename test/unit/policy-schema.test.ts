@@ -38,4 +38,16 @@ describe('policy schema', () => {
     ];
     for (const b of bad) expect(policySchema.safeParse(b).success, JSON.stringify(b)).toBe(false);
   });
+
+  it("takes emailOrUsername where a sign-in page has it, and refuses it where it would do nothing", () => {
+    for (const kind of ['signIn', 'signUpOrSignIn', 'profileEdit', 'ropc']) {
+      expect(policySchema.parse({ id: 'x', kind, localAccount: { signInName: 'emailOrUsername' } }).localAccount.signInName, kind).toBe('emailOrUsername');
+    }
+    for (const kind of ['signUp', 'passwordReset']) {
+      const r = policySchema.safeParse({ id: 'x', kind, localAccount: { signInName: 'emailOrUsername' } });
+      expect(r.success, kind).toBe(false);
+      expect(JSON.stringify(r.error?.issues)).toContain('works with email addresses');
+    }
+    expect(policySchema.safeParse({ id: 'x', kind: 'signIn', localAccount: { signInName: 'phone' } }).error?.issues[0]?.message).toBe("must be 'email', 'username' or 'emailOrUsername'");
+  });
 });

@@ -1,13 +1,13 @@
 import { Option, type Command } from 'commander';
 import { appTypes, type AppType } from '../../model/entities.js';
-import { createApp, defineOnApi, definedOnApi, grantApp, requireApp, revokeGrant } from '../../services/apps.js';
+import { createApp, defineOnApi, definedOnApi, grantApp, requireApp, revokeGrant, updateApp, type UpdateAppInput } from '../../services/apps.js';
 import { requireTenant } from '../../services/tenants.js';
 import { numberOption, oneOf, repeatable, required, tenantOption, UsageError, type CliContext, type Run } from '../context.js';
 import { appJson } from '../../model/views.js';
 import { table } from '../output.js';
 import { addAppSecret, listAppSecrets, revokeAppSecret } from '../../services/app-secrets.js';
 import { readFileSync } from 'node:fs';
-import type { Tenant } from '../../model/entities.js';
+import type { App, Tenant } from '../../model/entities.js';
 import pino from 'pino';
 import { outboundMetadataFetch } from '../../federation/saml/metadata.js';
 import { AddressPolicy } from '../../outbound/address-policy.js';
@@ -21,7 +21,7 @@ function idpMetadataUrl(ctx: CliContext, tenant: Tenant): string {
 
 const APP_TYPES = [...appTypes, 'saml'] as const;
 const SAML_FLAGS = ['metadataUrl', 'metadataFile', 'entityId', 'acsUrl', 'sloUrl', 'nameId', 'requireSignedRequests'] as const;
-const OAUTH_FLAGS = ['redirectUri', 'postLogoutRedirectUri', 'identifierUri', 'allowImplicit', 'allowRopc', 'logoutUrl', 'clientId', 'thirdParty'] as const;
+const OAUTH_FLAGS = ['redirectUri', 'webRedirectUri', 'spaRedirectUri', 'publicClientRedirectUri', 'postLogoutRedirectUri', 'identifierUri', 'allowImplicit', 'allowRopc', 'logoutUrl', 'clientId', 'thirdParty'] as const;
 const flag = (name: string) => `--${name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
 
 interface SamlCreateOptions { metadataUrl?: string; metadataFile?: string; entityId?: string; acsUrl?: string[]; sloUrl?: string; nameId?: string; requireSignedRequests?: boolean }
@@ -72,13 +72,13 @@ async function target(ctx: CliContext, o: Target) {
 
 /** `app scope|role add|list`: what an API app exposes, for other apps to be granted. */
 function registerDefinitions(app: Command, run: Run, kind: 'scope' | 'role') {
-  const group = app.command(kind).description(kind === 'scope' ? 'delegated permissions an API app exposes (full name <identifier-uri>/<scope>)' : 'app roles an API app exposes (application permissions, for daemons)');
+  const group = app.command(kind).description(kind === 'scope' ? 'delegated permissions an app exposes on its API (full name <identifier-uri>/<scope>)' : 'app roles an app exposes on its API (application permissions, for daemons)');
   const show = async (ctx: CliContext, api: Awaited<ReturnType<typeof target>>['app'], names: string[]) => {
     if (ctx.json) ctx.printJson({ client_id: api.clientId, identifier_uri: api.identifierUri, [`${kind}s`]: names });
     else ctx.print(names.map((n) => (kind === 'scope' ? `${api.identifierUri}/${n}` : n)).join('\n') || '(none)');
   };
-  const add = group.command('add').description(`add a ${kind} to an API app`)
-    .addOption(tenantOption()).addOption(appOption("the API app's client id"))
+  const add = group.command('add').description(`add a ${kind} to the API an app exposes (it needs an identifier URI)`)
+    .addOption(tenantOption()).addOption(appOption("the client id of the app exposing the API"))
     .addOption(required(`--${kind} <name>`, `the ${kind}'s name`));
   if (kind === 'scope') add.option('--description <text>', 'shown to users on the consent page');
   add.action(run<Target & { scope?: string; role?: string; description?: string }>(async (ctx, o) => {
@@ -148,6 +148,52 @@ function registerSecrets(app: Command, run: Run) {
     }));
 }
 
+/** An app as `app show` and `app update` print it: JSON, or a line per field (each platform on its own line). */
+async function showApp(ctx: CliContext, d: Awaited<ReturnType<CliContext['deps']>>, a: App): Promise<void> {
+  const shown = appJson(a, a.identifierUri !== null ? { scopes: await d.store.listAppScopes(a.clientId), roles: await d.store.listAppRoles(a.clientId) } : {});
+  if (ctx.json) return ctx.printJson(shown);
+  const { platforms, ...rest } = shown;
+  const lines = Object.entries(rest).map(([k, v]) => `${k}: ${Array.isArray(v) ? v.join(' ') : String(v)}`);
+  for (const [name, p] of Object.entries(platforms)) lines.push(`platform ${name}: ${p.redirect_uris.join(' ')}`);
+  ctx.print(lines.join('\n'));
+}
+
+/** `app update`: an app registration's platforms, logout URIs, exposed API and name, as Azure's are edited. */
+function registerUpdate(app: Command, run: Run) {
+  const cmd = app.command('update').description("change an app registration: add or remove redirect URIs per platform (web, SPA, public client), expose an API (--identifier-uri), rename it")
+    .addOption(tenantOption()).addOption(appOption())
+    .option('--name <name>', "the app's new display name");
+  const lists = [
+    ['web-redirect-uri', 'a web platform redirect URI (a server redeems its codes with the secret)'],
+    ['spa-redirect-uri', 'a single-page app redirect URI (PKCE, CORS, 24-hour refresh tokens, no secret)'],
+    ['public-client-redirect-uri', 'a mobile or desktop app redirect URI (PKCE, no secret)'],
+    ['post-logout-redirect-uri', 'a post-logout redirect URI'],
+  ] as const;
+  for (const [flagName, what] of lists) {
+    cmd.option(`--add-${flagName} <uri>`, `add ${what} (repeat for more)`, repeatable);
+    cmd.option(`--remove-${flagName} <uri>`, `remove ${what.replace(/ \(.*\)$/, '')} (repeat for more)`, repeatable);
+  }
+  cmd.option('--identifier-uri <uri>', 'expose an API under this identifier URI (its scopes are <identifier-uri>/<scope>), or move it there');
+  type ListOptions = { [K in `${'add' | 'remove'}${'Web' | 'Spa' | 'PublicClient' | 'PostLogout'}RedirectUri`]?: string[] };
+  cmd.action(run<Target & ListOptions & { name?: string; identifierUri?: string }>(async (ctx, o) => {
+    const change = (add: string[] | undefined, remove: string[] | undefined) => (add || remove ? { ...(add ? { add } : {}), ...(remove ? { remove } : {}) } : undefined);
+    const input: UpdateAppInput = {};
+    const web = change(o.addWebRedirectUri, o.removeWebRedirectUri);
+    const spa = change(o.addSpaRedirectUri, o.removeSpaRedirectUri);
+    const publicClient = change(o.addPublicClientRedirectUri, o.removePublicClientRedirectUri);
+    const postLogout = change(o.addPostLogoutRedirectUri, o.removePostLogoutRedirectUri);
+    if (web) input.webRedirectUris = web;
+    if (spa) input.spaRedirectUris = spa;
+    if (publicClient) input.publicClientRedirectUris = publicClient;
+    if (postLogout) input.postLogoutRedirectUris = postLogout;
+    if (o.name !== undefined) input.name = o.name;
+    if (o.identifierUri !== undefined) input.identifierUri = o.identifierUri;
+    if (Object.keys(input).length === 0) throw new UsageError('nothing to change: give --add-…-redirect-uri, --remove-…-redirect-uri, --identifier-uri or --name');
+    const { d, tenant, app: current } = await target(ctx, o);
+    await showApp(ctx, d, await updateApp(d, tenant, current, input));
+  }));
+}
+
 export function registerApp(program: Command, run: Run): void {
   const app = program.command('app').description('apps: register, show, expose and grant scopes and roles, rotate secrets');
 
@@ -155,9 +201,12 @@ export function registerApp(program: Command, run: Run): void {
     .addOption(tenantOption())
     .addOption(required('--name <name>', "the app's display name"))
     .addOption(required(`--type <${APP_TYPES.join('|')}>`, 'public clients (spa, native) use PKCE; confidential ones (web, daemon, api) get a secret; saml: a SAML application').argParser(oneOf(APP_TYPES, (v) => `invalid --type '${v}': one of ${APP_TYPES.join(', ')}`)))
-    .option('--redirect-uri <uri>', 'a redirect URI, matched exactly (repeat for more)', repeatable)
+    .option('--redirect-uri <uri>', "a redirect URI of the type's platform (web, spa, native: public client), matched exactly (repeat for more)", repeatable)
+    .option('--web-redirect-uri <uri>', 'a web platform redirect URI: a server redeems its codes with the secret (repeat for more)', repeatable)
+    .option('--spa-redirect-uri <uri>', 'a single-page app redirect URI: PKCE, CORS, 24-hour refresh tokens, no secret (repeat for more)', repeatable)
+    .option('--public-client-redirect-uri <uri>', 'a mobile or desktop app redirect URI: PKCE, no secret (repeat for more)', repeatable)
     .option('--post-logout-redirect-uri <uri>', 'where logout may return to (repeat for more)', repeatable)
-    .option('--identifier-uri <uri>', "an API app's identifier URI (the prefix of its scopes)")
+    .option('--identifier-uri <uri>', 'expose an API under this identifier URI (the prefix of its scopes; api apps get api://<client id>)')
     .option('--allow-implicit', 'allow the implicit flow (response_type=token id_token)')
     .option('--allow-ropc', 'allow resource owner password credentials (public clients only)')
     .option('--logout-url <url>', 'front-channel logout URL, loaded in a frame at sign-out')
@@ -171,7 +220,8 @@ export function registerApp(program: Command, run: Run): void {
     .option('--name-id <email|persistent|unspecified>', 'SAML: the NameID (default persistent, the oid)')
     .option('--require-signed-requests', 'SAML: refuse unsigned AuthnRequests')
     .action(run<{
-      tenant: string; name: string; type: AppType | 'saml'; redirectUri?: string[]; postLogoutRedirectUri?: string[]; identifierUri?: string;
+      tenant: string; name: string; type: AppType | 'saml'; redirectUri?: string[]; webRedirectUri?: string[]; spaRedirectUri?: string[]; publicClientRedirectUri?: string[];
+      postLogoutRedirectUri?: string[]; identifierUri?: string;
       allowImplicit?: boolean; allowRopc?: boolean; logoutUrl?: string; clientId?: string; thirdParty?: boolean;
     } & SamlCreateOptions>(async (ctx, o) => {
       if (o.type === 'saml') return createSaml(ctx, o);
@@ -183,6 +233,9 @@ export function registerApp(program: Command, run: Run): void {
         name: o.name,
         type: o.type as AppType,
         redirectUris: o.redirectUri ?? [],
+        webRedirectUris: o.webRedirectUri ?? [],
+        spaRedirectUris: o.spaRedirectUri ?? [],
+        publicClientRedirectUris: o.publicClientRedirectUri ?? [],
         postLogoutRedirectUris: o.postLogoutRedirectUri ?? [],
         ...(o.identifierUri ? { identifierUri: o.identifierUri } : {}),
         allowImplicit: o.allowImplicit ?? false,
@@ -206,7 +259,7 @@ export function registerApp(program: Command, run: Run): void {
       ctx.printList([...(await d.store.listApps(tenant.id)).map((a) => appJson(a)), ...(await d.store.listSamlApps(tenant.id)).map((a) => samlAppJson(a))], ['client_id', 'name', 'type', 'redirect_uris']);
     }));
 
-  app.command('show').description('show an app (an API app with its scopes and roles)').addOption(tenantOption()).addOption(appOption())
+  app.command('show').description('show an app: its platforms, and the API it exposes with its scopes and roles').addOption(tenantOption()).addOption(appOption())
     .action(run<Target>(async (ctx, o) => {
       const d0 = await ctx.deps();
       const t = await requireTenant(d0, o.tenant);
@@ -218,10 +271,10 @@ export function registerApp(program: Command, run: Run): void {
         return;
       }
       const { d, app: a } = await target(ctx, o);
-      const shown = appJson(a, a.type === 'api' ? { scopes: await d.store.listAppScopes(a.clientId), roles: await d.store.listAppRoles(a.clientId) } : {});
-      if (ctx.json) ctx.printJson(shown);
-      else ctx.print(Object.entries(shown).map(([k, v]) => `${k}: ${Array.isArray(v) ? v.join(' ') : String(v)}`).join('\n'));
+      await showApp(ctx, d, a);
     }));
+
+  registerUpdate(app, run);
 
   registerDefinitions(app, run, 'scope');
   registerDefinitions(app, run, 'role');

@@ -1,6 +1,6 @@
 import { Option, type Command } from 'commander';
-import { createTenant, requireTenant, setTenantSettings } from '../../services/tenants.js';
-import { oneOf, required, tenantOption, UsageError, type CliContext, type Run } from '../context.js';
+import { createTenant, MAX_LEGACY_RATE, requireTenant, setTenantSettings } from '../../services/tenants.js';
+import { numberOption, oneOf, required, tenantOption, UsageError, type CliContext, type Run } from '../context.js';
 import { issuerFor } from '../../model/issuer.js';
 import type { Tenant } from '../../model/entities.js';
 import { tenantJson } from '../../model/views.js';
@@ -18,6 +18,8 @@ interface SetOptions {
   /** false when --no-legacy-ropc is given (commander's negated flag). */
   legacyRopc: boolean;
   extensionsAppId?: string;
+  b2cName?: string | false;
+  legacyRate?: number;
 }
 
 export function registerTenant(program: Command, run: Run): void {
@@ -27,12 +29,14 @@ export function registerTenant(program: Command, run: Run): void {
     .argument('<slug>', "the tenant's short name (lower-case letters, digits, dashes)")
     .option('--display-name <name>', "the tenant's display name")
     .option('--id <guid>', "keep a given tenant id, such as a B2C tenant's (and so its issuer)")
+    .option('--b2c-name <name>', "the B2C tenant's name when it is not the slug (contosob2c of contosob2c.onmicrosoft.com): it names the tenant in URLs and issues its local identities")
     .addOption(new Option('--issuer-pattern <tenant|tfp>', "one issuer per tenant, {base}/{tenant id}/v2.0/ (tenant, the default), or per policy, {base}/tfp/{tenant id}/{policy}/v2.0/ (tfp)").argParser(oneOf(['tenant', 'tfp'] as const, () => "invalid --issuer-pattern: 'tenant' or 'tfp'")))
-    .action(run<{ displayName?: string; id?: string; issuerPattern?: 'tenant' | 'tfp' }>(async (ctx, o, [slug]) => {
+    .action(run<{ displayName?: string; id?: string; issuerPattern?: 'tenant' | 'tfp'; b2cName?: string }>(async (ctx, o, [slug]) => {
       const t = await createTenant(await ctx.deps(), slug!, {
         ...(o.displayName ? { displayName: o.displayName } : {}),
         ...(o.issuerPattern ? { issuerPattern: o.issuerPattern } : {}),
         ...(o.id !== undefined ? { id: o.id } : {}),
+        ...(o.b2cName !== undefined ? { b2cName: o.b2cName } : {}),
       });
       if (ctx.json) ctx.printJson(shown(ctx, t));
       else ctx.print(`created tenant ${t.slug} (${t.id})\nissuer: ${shown(ctx, t).issuer}\npolicies: ${ctx.config.policiesDir}/${t.slug}/`);
@@ -43,25 +47,32 @@ export function registerTenant(program: Command, run: Run): void {
       ctx.printList((await (await ctx.deps()).store.listTenants()).map((t) => shown(ctx, t)), ['slug', 'id', 'display_name', 'default_policy']);
     }));
 
-  tenant.command('set').description("change a tenant's settings: the old identity provider's ROPC endpoint for just-in-time password migration, the extensions app")
+  tenant.command('set').description("change a tenant's settings: the old identity provider's ROPC endpoint for just-in-time password migration and its rate, the extensions app, the B2C tenant's name")
     .addOption(tenantOption())
     .option('--legacy-ropc-url <url>', "the old tenant's ROPC token endpoint, where passwords are checked once at first sign-in")
     .option('--legacy-client-id <id>', 'the client id used at that endpoint (with --legacy-ropc-url)')
     .option('--legacy-scope <scope>', "the scope sent there (default: 'openid <client id>')")
     .addOption(new Option('--no-legacy-ropc', 'stop migrating passwords from the old identity provider').conflicts('legacyRopcUrl'))
+    .option('--legacy-rate <n>', 'calls per second to the old identity provider at most (default 20)', numberOption(`invalid --legacy-rate: calls per second, 1 to ${MAX_LEGACY_RATE}`, (_, n) => Number.isInteger(n) && n >= 1 && n <= MAX_LEGACY_RATE))
     .option('--extensions-app-id <guid>', "the b2c-extensions-app's id, which names imported extension attributes")
+    .option('--b2c-name <name>', "the B2C tenant's name (contosob2c of contosob2c.onmicrosoft.com): it names the tenant in URLs and issues its local identities")
+    .option('--no-b2c-name', "the tenant has no B2C name of its own (its slug names its domain again)")
     .action(run<SetOptions>(async (ctx, o) => {
       const url = o.legacyRopcUrl;
       const clientId = o.legacyClientId;
       const stop = o.legacyRopc === false;
       if ((url === undefined) !== (clientId === undefined)) throw new UsageError('give --legacy-ropc-url and --legacy-client-id together');
       if (o.legacyScope !== undefined && url === undefined) throw new UsageError('--legacy-scope goes with --legacy-ropc-url');
-      if (url === undefined && !stop && o.extensionsAppId === undefined) throw new UsageError('nothing to set: give --legacy-ropc-url with --legacy-client-id, --no-legacy-ropc or --extensions-app-id');
+      if (url === undefined && !stop && o.extensionsAppId === undefined && o.b2cName === undefined && o.legacyRate === undefined) {
+        throw new UsageError('nothing to set: give --legacy-ropc-url with --legacy-client-id, --no-legacy-ropc, --legacy-rate, --extensions-app-id or --b2c-name');
+      }
       const d = await ctx.deps();
       const updated = await setTenantSettings(d, await requireTenant(d, o.tenant), {
         ...(url !== undefined && clientId !== undefined ? { legacyRopc: { tokenUrl: url, clientId, ...(o.legacyScope ? { scope: o.legacyScope } : {}) } } : {}),
         ...(stop ? { legacyRopc: null } : {}),
+        ...(o.legacyRate !== undefined ? { legacyRate: o.legacyRate } : {}),
         ...(o.extensionsAppId !== undefined ? { extensionsAppId: o.extensionsAppId } : {}),
+        ...(o.b2cName !== undefined ? { b2cName: o.b2cName === false ? null : o.b2cName } : {}),
       });
       if (ctx.json) ctx.printJson(shown(ctx, updated));
       else ctx.print(Object.entries(shown(ctx, updated)).map(([k, v]) => `${k}: ${typeof v === 'object' && v !== null ? JSON.stringify(v) : (v ?? '')}`).join('\n'));

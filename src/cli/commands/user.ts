@@ -1,13 +1,15 @@
 import { Option, type Command } from 'commander';
+import { accountName } from '../../model/local-identities.js';
 import { createWriteStream, type WriteStream } from 'node:fs';
-import { basename, resolve } from 'node:path';
-import { createLocalUser, deleteUser, linkIdentity, requireUser, setEnabled, unlinkIdentity, type Origin } from '../../services/users.js';
+import { resolve } from 'node:path';
+import { createLocalUser, deleteUser, linkIdentity, requireUser, requireUserByIdentity, setEnabled, unlinkIdentity, type Origin } from '../../services/users.js';
 import { requireTenant } from '../../services/tenants.js';
 import { graphFromUser } from '../../services/graph-users.js';
 import { MfaService } from '../../services/mfa.js';
-import { countRows, importUsers } from '../../services/user-import.js';
+import { countRows, defaultReportPath, importUsers } from '../../services/user-import.js';
 import { required, tenantOption, UsageError, type CliContext, type Run } from '../context.js';
-import { graphIdentities, type GraphIdentity } from '../../model/graph-user.js';
+import { BUILTIN_ATTRIBUTES, extensionsAppIdOf, graphIdentities, type GraphIdentity } from '../../model/graph-user.js';
+import type { Tenant, User, UserIdentity } from '../../model/entities.js';
 import { userJson } from '../../model/views.js';
 import { table } from '../output.js';
 import { progressReporter } from '../progress.js';
@@ -17,40 +19,63 @@ interface Who { tenant: string; user: string }
 /** The CLI's changes are the operator's, audited as such. */
 const CLI: Origin = { by: 'cli' };
 
-const userOption = () => required('--user <user>', "the user's object id or e-mail");
+const userOption = () => required('--user <user>', "the user's object id, e-mail or user name");
 
 function identityLines(identities: GraphIdentity[]): string {
   return identities.length === 0 ? '(none)' : identities.map((i) => `\n  ${i.signInType} ${i.issuer} ${i.issuerAssignedId}`).join('');
 }
 
-async function findUser(ctx: CliContext, o: Who) {
-  const d = await ctx.deps();
-  const tenant = await requireTenant(d, o.tenant);
-  return { d, tenant, user: await requireUser(d, tenant, o.user) };
+/** `--identity issuer:id`: split at the last colon (issuers may be URLs, with colons of their own). */
+function parseIdentity(value: string): UserIdentity {
+  const at = value.lastIndexOf(':');
+  if (at <= 0 || at === value.length - 1) throw new UsageError(`invalid --identity '${value}': issuer:id, such as google.com:1234 or https://appleid.apple.com:001234.abc`);
+  return { issuer: value.slice(0, at), issuerAssignedId: value.slice(at + 1) };
 }
 
-/** `user show|disable|enable|delete`: one user, named by --user or as the argument. */
+/**
+ * Everything a user has, for `user show`: the fields `user create` shows, the identities in Graph's
+ * shape, and Graph's names for the rest (otherMails, built-in and extension attributes), so what an
+ * export carries can be looked at user by user.
+ */
+function shownUser(tenant: Tenant, u: User, upstream: UserIdentity[]): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...userJson(u, graphIdentities(tenant, u, upstream)), otherMails: u.otherMails };
+  if (u.mustChangePassword) out.force_change_password_next_sign_in = true;
+  if (u.passwordAtLegacy) out.password_at_old_provider = true;
+  const appId = extensionsAppIdOf(tenant);
+  for (const [name, value] of Object.entries(u.attributes)) out[(BUILTIN_ATTRIBUTES as readonly string[]).includes(name) ? name : `extension_${appId}_${name}`] = value;
+  return out;
+}
+
+async function findUser(ctx: CliContext, o: { tenant: string; user?: string; identity?: UserIdentity }) {
+  const d = await ctx.deps();
+  const tenant = await requireTenant(d, o.tenant);
+  return { d, tenant, user: o.identity ? await requireUserByIdentity(d, tenant, o.identity) : await requireUser(d, tenant, o.user!) };
+}
+
+/** `user show|disable|enable|delete`: one user, named by --user, --identity or as the argument. */
 function registerOne(user: Command, run: Run, verb: 'show' | 'disable' | 'enable' | 'delete', description: string) {
   user.command(verb).description(description)
-    .argument('[user]', 'the object id or e-mail (or give --user)')
+    .argument('[user]', 'the object id, e-mail or user name (or give --user or --identity)')
     .addOption(tenantOption())
-    .option('--user <user>', "the user's object id or e-mail")
-    .action(run<{ tenant: string; user?: string }>(async (ctx, o, [named]) => {
+    .option('--user <user>', "the user's object id, e-mail, user name or phone number")
+    .option('--identity <issuer:id>', 'the user with this identity: an upstream one (google.com:1234, https://appleid.apple.com:001234.abc) or a local one ({tenant}.onmicrosoft.com:jdoe)')
+    .action(run<{ tenant: string; user?: string; identity?: string }>(async (ctx, o, [named]) => {
       const who = o.user ?? named;
-      if (who === undefined || who === '') throw new UsageError('missing --user <id or email>');
-      const { d, tenant, user: u } = await findUser(ctx, { tenant: o.tenant, user: who });
+      if (o.identity !== undefined && who !== undefined) throw new UsageError('give the user once: --user, --identity or the argument');
+      if (o.identity === undefined && (who === undefined || who === '')) throw new UsageError('missing --user <id, email or user name> (or --identity issuer:id)');
+      const { d, tenant, user: u } = await findUser(ctx, { tenant: o.tenant, ...(who !== undefined ? { user: who } : {}), ...(o.identity !== undefined ? { identity: parseIdentity(o.identity) } : {}) });
       if (verb === 'disable' || verb === 'enable') {
         const updated = await setEnabled(d, tenant, u, verb === 'enable', CLI);
         if (ctx.json) ctx.printJson(userJson(updated));
-        else ctx.print(`${verb}d user ${u.email}${verb === 'disable' ? ' (sessions ended, refresh tokens revoked)' : ''}`);
+        else ctx.print(`${verb}d user ${accountName(u)}${verb === 'disable' ? ' (sessions ended, refresh tokens revoked)' : ''}`);
       } else if (verb === 'delete') {
         await deleteUser(d, tenant, u, CLI);
         if (ctx.json) ctx.printJson({ id: u.id, deleted: true });
-        else ctx.print(`deleted user ${u.email}`);
+        else ctx.print(`deleted user ${accountName(u)}`);
       } else {
-        const shown = userJson(u, graphIdentities(tenant, u, await d.store.listUserIdentities(tenant.id, u.id)));
+        const shown = shownUser(tenant, u, await d.store.listUserIdentities(tenant.id, u.id));
         if (ctx.json) ctx.printJson(shown);
-        else ctx.print(Object.entries(shown).map(([k, v]) => `${k}: ${k === 'identities' ? identityLines(v as GraphIdentity[]) : (v ?? '')}`).join('\n'));
+        else ctx.print(Object.entries(shown).map(([k, v]) => `${k}: ${k === 'identities' ? identityLines(v as GraphIdentity[]) : Array.isArray(v) ? v.join(', ') : (v ?? '')}`).join('\n'));
       }
     }));
 }
@@ -91,7 +116,7 @@ function registerMfa(user: Command, run: Run) {
         ...(a.kind === 'recovery' ? { codesLeft: MfaService.recoveryCodesLeft([a]) } : {}),
       }));
       if (ctx.json) ctx.printJson({ id: u.id, locked: await service.locked(tenant, u.id), authenticators: shown });
-      else if (shown.length === 0) ctx.print(`${u.signInName ?? u.email ?? u.id} has no second factor or passkey`);
+      else if (shown.length === 0) ctx.print(`${accountName(u)} has no second factor or passkey`);
       else ctx.print(table(shown.map((a) => ({ kind: a.kind, label: a.kind === 'recovery' ? `${a.codesLeft} codes left` : a.label, created: a.created, lastUsed: a.lastUsed ?? 'never', id: a.id })), ['kind', 'label', 'created', 'lastUsed', 'id']));
     }));
   mfa.command('reset').description('remove every second factor and passkey; the next sign-in that asks for one enrols again')
@@ -100,7 +125,7 @@ function registerMfa(user: Command, run: Run) {
       const { d, tenant, user: u } = await findUser(ctx, o);
       const n = await new MfaService(d).reset(tenant, u, 'cli');
       if (ctx.json) ctx.printJson({ id: u.id, removed: n });
-      else ctx.print(`removed ${n} authenticator${n === 1 ? '' : 's'} of ${u.signInName ?? u.email ?? u.id}; the next sign-in that asks for a second factor enrols one again`);
+      else ctx.print(`removed ${n} authenticator${n === 1 ? '' : 's'} of ${accountName(u)}; the next sign-in that asks for a second factor enrols one again`);
     }));
 }
 
@@ -145,14 +170,14 @@ export function registerUser(program: Command, run: Run): void {
   registerIdentity(user, run);
   registerMfa(user, run);
 
-  user.command('import').description("import users in Microsoft Graph's shape (JSON Lines or a JSON array): ids, identities, extension attributes and password hashes kept; a re-run updates changed rows only")
+  user.command('import').description("import users as B2C's Microsoft Graph returns them (JSON Lines of users or of Graph pages, a JSON array, a Graph list response, or PowerShell's Get-MgUser | ConvertTo-Json): ids, identities, addresses, extension attributes and password hashes kept; a re-run updates changed rows only")
     .argument('<file>', 'the users file')
     .addOption(tenantOption())
-    .option('--report <file>', 'where failed rows and their reasons go (default: <file>.failed.jsonl in the current folder)')
+    .option('--report <file>', 'where failed rows and their reasons go (default: <file>.failed.jsonl beside the input)')
     .action(run<{ tenant: string; report?: string }>(async (ctx, o, [file]) => {
       const d = await ctx.deps();
       const tenant = await requireTenant(d, o.tenant);
-      const reportPath = resolve(o.report ?? `${basename(file!)}.failed.jsonl`);
+      const reportPath = resolve(o.report ?? defaultReportPath(resolve(file!)));
       const progress = progressReporter('importing users', countRows(resolve(file!)));
       const summary = await importUsers(d, tenant, resolve(file!), { reportPath, onProgress: (n) => progress.update(n) });
       progress.end(summary.imported + summary.updated + summary.skipped + summary.failed);
@@ -161,7 +186,8 @@ export function registerUser(program: Command, run: Run): void {
         ctx.print(`imported ${summary.imported}, updated ${summary.updated}, skipped ${summary.skipped} (unchanged), failed ${summary.failed}`);
         if (summary.report) ctx.print(`failed rows and their reasons: ${summary.report}`);
       }
-      if (summary.failed > 0) process.exitCode = 1;
+      // Failed rows are in the report; the run failed only when none of the file is in.
+      if (summary.failed > 0 && summary.imported + summary.updated + summary.skipped === 0) process.exitCode = 1;
     }));
 
   user.command('export').description("write a tenant's users as JSON Lines in Microsoft Graph's shape (the shape user import reads)")

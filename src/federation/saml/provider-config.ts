@@ -77,9 +77,10 @@ export function entityIssuer(entityId: string): string {
  * Users are found by their identity (issuer, subject), so two providers whose users' identities share
  * an issuer would sign in each other's users. A SAML provider's default issuer is its entity id's host,
  * and different identity providers share hosts (Okta's `www.okta.com`, Google Workspace's
- * `accounts.google.com`, Entra ID's `sts.windows.net`): identity issuers must differ within a file, and
- * a SAML provider whose issuer is known only once its metadata is fetched (metadataUrl) names its
- * identityIssuer when the file has another SAML provider.
+ * `accounts.google.com`, Entra ID's `sts.windows.net`): identity issuers (and the issuers a provider
+ * still finds its users under, formerIssuer) must differ within a file, and a SAML provider whose
+ * issuer is known only once its metadata is fetched (metadataUrl) names its identityIssuer when the
+ * file has another SAML provider.
  */
 export function identityIssuerProblems(providers: { index: number; provider: IdentityProvider }[], file: string): ProviderProblem[] {
   const problems: ProviderProblem[] = [];
@@ -87,20 +88,20 @@ export function identityIssuerProblems(providers: { index: number; provider: Ide
   const samlCount = providers.filter((x) => x.provider.saml).length;
   for (const { index, provider: p } of providers) {
     const at = `$.providers[${index}]`;
-    const issuer = p.saml ? (p.saml.identityIssuer ?? (p.saml.metadata ? entityIssuer(p.saml.metadata.entityId) : undefined)) : p.domain;
+    const issuer = p.saml ? (p.saml.identityIssuer ?? (p.saml.metadata ? entityIssuer(p.saml.metadata.entityId) : undefined)) : p.identityIssuer;
     if (issuer === undefined) {
       if (samlCount > 1) {
         problems.push({ file, path: `${at}.identityIssuer`, message: "with more than one SAML identity provider, give each metadataUrl provider its identityIssuer (entity ids of different identity providers can share a host, and their users' identities would too)" });
       }
       continue;
     }
-    const first = seen.get(issuer.toLowerCase());
-    if (first === undefined) {
-      seen.set(issuer.toLowerCase(), index);
-      continue;
+    const own = new Set([issuer.toLowerCase(), ...(p.formerIssuer !== undefined ? [p.formerIssuer.toLowerCase()] : [])]);
+    for (const i of own) {
+      const first = seen.get(i);
+      if (first === undefined) continue;
+      problems.push({ file, path: `${at}.identityIssuer`, message: `the users of providers[${first}] get identities of the issuer '${i}' too, so a user of one could sign in as a user of the other; give one of them another identityIssuer` });
     }
-    // Duplicates among the other kinds are refused by the schema (domainHint): one of these two is SAML.
-    problems.push({ file, path: `${at}${p.saml ? '.identityIssuer' : '.domainHint'}`, message: `the users of providers[${first}] get identities of the issuer '${issuer}' too, so a user of one could sign in as a user of the other; give the SAML provider another identityIssuer` });
+    for (const i of own) if (!seen.has(i)) seen.set(i, index);
   }
   return problems;
 }
@@ -127,7 +128,8 @@ export function resolveSamlProvider(p: SamlConfig, at: string, folder: string, f
     type: 'saml',
     protocol: 'saml',
     displayName: p.displayName,
-    domain: p.identityIssuer ?? (p.domainHint ?? known ?? p.id).toLowerCase(),
+    domain: (p.domainHint ?? p.identityIssuer ?? known ?? p.id).toLowerCase(),
+    ...(p.identityIssuer ?? known ? { identityIssuer: (p.identityIssuer ?? known)! } : {}),
     clientId: '',
     clientSecret: undefined,
     clientAuthentication: 'client_secret_post',

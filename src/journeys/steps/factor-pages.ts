@@ -1,4 +1,5 @@
 import { newTotpSecret, totpEnrolment } from '../../services/mfa.js';
+import { accountName } from '../../model/local-identities.js';
 import type { User } from '../../model/entities.js';
 import type { FormPageProps } from '../../ui/pages/form-page.js';
 import { recoveryCodeList, totpSetup } from '../../ui/pages/mfa.js';
@@ -15,7 +16,7 @@ type Content = Pick<FormPageProps, 'heading' | 'intro' | 'extra' | 'fields'>;
 export async function totpEnrolContent(ctx: StepContext, user: User, sealed: string | undefined, error?: string): Promise<{ content: Content; sealed: string }> {
   const m = ctx.messages;
   const secret = sealed ? ctx.deps.secrets.open(sealed) : newTotpSecret();
-  const account = user.signInName ?? user.email ?? user.displayName ?? user.id;
+  const account = accountName(user);
   const { qrSvg } = await totpEnrolment(ctx.policy.ui.title ?? ctx.tenant.displayName, account, secret);
   return {
     content: {

@@ -1,4 +1,7 @@
 import { randomToken, safeEqual } from '../../crypto/secrets.js';
+import { hasLocalAccount } from '../../model/local-identities.js';
+import { provisionDeps } from '../../services/deps.js';
+import { linkIdentity } from '../../services/users.js';
 import { callbackUrl, type IdentityProvider } from '../../federation/config.js';
 import type { MappedProfile } from '../../federation/presets.js';
 import { FederationError, type UpstreamChecks } from '../../federation/upstream.js';
@@ -20,7 +23,7 @@ interface PendingUpstream {
 export interface UpstreamUser {
   provider: string;
   displayName: string;
-  /** The provider's domain: issuer of the identity, and the `idp` claim. */
+  /** The issuer of the identity (the provider's identityIssuer), and the `idp` claim. */
   issuer: string;
   profile: MappedProfile;
   /** For linking: the existing account with the same verified email. */
@@ -131,10 +134,15 @@ export function federatedSignIn(opts: { choiceStep: string; allowSignUp: boolean
       }
       const { store } = ctx.deps;
       const { profile } = result;
-      const issuer = result.issuer ?? p.domain;
+      const issuer = result.issuer ?? p.identityIssuer ?? p.domain;
       const identity = { issuer, issuerAssignedId: profile.issuerAssignedId };
       const idpAccessToken = ctx.policy.outputClaims.includes('idp_access_token') && result.accessToken !== '' ? ctx.deps.secrets.seal(result.accessToken) : undefined;
-      const known = await store.findUserByIdentity(ctx.tenant.id, identity);
+      let known = await store.findUserByIdentity(ctx.tenant.id, identity);
+      if (!known && p.formerIssuer !== undefined && result.issuer === undefined) {
+        // Stored before the provider's identityIssuer was what it is: found under the old issuer, and given the new one.
+        known = await store.findUserByIdentity(ctx.tenant.id, { issuer: p.formerIssuer, issuerAssignedId: profile.issuerAssignedId });
+        if (known && !known.disabled) await linkIdentity(provisionDeps(ctx.deps), ctx.tenant, known, identity, { by: 'journey', clientId: ctx.request.clientId, ip: ctx.ip, policyId: ctx.policy.id, provider: p.id, provedBy: `${p.id} (identity of issuer ${p.formerIssuer})` });
+      }
       if (known) {
         if (known.disabled) {
           await audit(ctx, 'failure', `${p.id}: account disabled`, known.id);
@@ -147,7 +155,7 @@ export function federatedSignIn(opts: { choiceStep: string; allowSignUp: boolean
       // Linking is offered only for an address the provider vouches for, and needs proof (next step).
       if (profile.email && profile.emailVerified) {
         const owners = (await store.findUsersByEmail(ctx.tenant.id, profile.email)).filter((u) => !u.disabled);
-        const owner = owners.find((u) => u.signInName !== null) ?? owners[0];
+        const owner = owners.find(hasLocalAccount) ?? owners[0];
         if (owner) return { type: 'goto', step: LINK_STEP, state: withData(cleared, UPSTREAM_USER_KEY, { ...upstream, linkTo: owner.id }) };
       }
       if (!opts.allowSignUp) {

@@ -1,7 +1,7 @@
 import { ServiceError } from '../../model/errors.js';
 import { type User } from '../../model/entities.js';
 import { provisionDeps } from '../../services/deps.js';
-import { linkIdentity as linkUserIdentity } from '../../services/users.js';
+import { linkIdentity as linkUserIdentity, lockoutName } from '../../services/users.js';
 import type { Step, StepContext, StepResult } from '../journey.js';
 import { cancelButton, cancelled, emailFact, page, stepData, withData } from './common.js';
 import { LINK_STEP, UPSTREAM_USER_KEY, disabledAccount, signedInWith, type UpstreamUser } from './federated-sign-in.js';
@@ -106,7 +106,7 @@ export function linkIdentity(): Step {
       // The password, with the sign-in page's lockout on the account's sign-in name.
       const password = form.password ?? '';
       if (password === '' || password.length > 256) return render(ctx, t, 'password', { error: ctx.messages.t('error.enterPassword') });
-      const name = t.user.signInName;
+      const name = lockoutName(t.user);
       const base = { tenantId: ctx.tenant.id, clientId: ctx.request.clientId, ip: ctx.ip };
       if (name && (await deps.store.getLoginThrottle(ctx.tenant.id, name)).lockedUntil > deps.clock.now()) return render(ctx, t, 'password', { error: ctx.messages.t('error.locked') });
       if (!(await deps.passwords.verify(password, t.user.passwordHash))) {

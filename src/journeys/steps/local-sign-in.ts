@@ -1,7 +1,7 @@
 import type { MessageKey } from '../../model/messages/messages.js';
 import { signInPage } from '../../ui/pages/sign-in.js';
 import type { FormInput, JourneyState, Step, StepContext, StepResult } from '../journey.js';
-import { authenticateLocal } from '../../services/local-auth.js';
+import { authenticateLocal, signInTypesOf } from '../../services/local-auth.js';
 import { cancelled, forgotPassword, stepData, withData } from './common.js';
 import { EMAIL } from '../../model/patterns.js';
 import { parsePasskey } from './mfa.js';
@@ -55,7 +55,7 @@ export function localSignIn(opts: LocalSignInOptions = {}): Step {
         signUpLink: opts.signUpStep !== undefined,
         keepMeSignedIn: ctx.policy.session.keepMeSignedInDays > 0,
         forgotPasswordLink: true,
-        byUsername: ctx.policy.localAccount.signInName === 'username',
+        signInName: ctx.policy.localAccount.signInName,
         passkey,
       },
       state,
@@ -110,15 +110,15 @@ export function localSignIn(opts: LocalSignInOptions = {}): Step {
       const email = (form.email ?? '').trim();
       const password = form.password ?? '';
       const errors: { email?: string; password?: string } = {};
-      const byUsername = ctx.policy.localAccount.signInName === 'username';
+      const by = ctx.policy.localAccount.signInName;
       const m = ctx.messages;
-      if (email === '') errors.email = m.t(byUsername ? 'error.enterUsername' : 'error.enterEmail');
-      else if (email.length > 256 || (!byUsername && !EMAIL.test(email))) errors.email = m.t('error.invalidEmail');
+      if (email === '') errors.email = m.t(by === 'username' ? 'error.enterUsername' : by === 'emailOrUsername' ? 'error.enterEmailOrUsername' : 'error.enterEmail');
+      else if (email.length > 256 || (by === 'email' && !EMAIL.test(email))) errors.email = m.t('error.invalidEmail');
       if (password === '') errors.password = m.t('error.enterPassword');
       else if (password.length > 256) errors.password = m.t('error.invalidCredentials');
       if (errors.email || errors.password) return render(ctx, email.slice(0, 256), errors);
 
-      const outcome = await authenticateLocal(ctx.deps, ctx.tenant, { signInName: email, password, clientId: ctx.request.clientId, ip: ctx.ip, via: ctx.policy.id });
+      const outcome = await authenticateLocal(ctx.deps, ctx.tenant, { signInName: email, password, clientId: ctx.request.clientId, ip: ctx.ip, via: ctx.policy.id, accepts: signInTypesOf(by) });
       if (!outcome.ok) return render(ctx, email, { form: ctx.messages.t(FAILURE_MESSAGES[outcome.reason]) });
       const { user } = outcome;
       return {

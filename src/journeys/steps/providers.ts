@@ -23,11 +23,15 @@ export function offersLocal(ctx: StepContext): boolean {
   return ctx.policy.identityProviders.includes('local');
 }
 
-/** `domain_hint` naming a provider's id or domain (google.com, facebook.com…) skips the choice, as in B2C. */
+/**
+ * `domain_hint` naming a provider skips the choice, as in B2C: by its id, its domain (google.com,
+ * facebook.com…, or what the B2C policy named it by: a word or a URL), or its identities' issuer.
+ */
 export function hintedProvider(ctx: StepContext): IdentityProvider | undefined {
   const hint = ctx.request.domainHint?.trim().toLowerCase();
   if (!hint) return undefined;
-  return offeredProviders(ctx).find((p) => p.id === hint || p.domain === hint);
+  const offered = offeredProviders(ctx);
+  return offered.find((p) => p.id === hint || p.domain === hint) ?? offered.find((p) => p.identityIssuer?.toLowerCase() === hint);
 }
 
 /** Continue with the upstream sign-in at `provider`. */

@@ -5,6 +5,7 @@ export const de: Catalogue = {
   'page.signInTitle': 'Bei {tenant} anmelden',
   'label.email': 'E-Mail-Adresse',
   'label.username': 'Benutzername',
+  'label.emailOrUsername': 'E-Mail-Adresse oder Benutzername',
   'label.password': 'Kennwort',
   'label.newPassword': 'Neues Kennwort',
   'label.confirmPassword': 'Neues Kennwort bestätigen',
@@ -25,6 +26,7 @@ export const de: Catalogue = {
   'signIn.divider': 'ODER',
   'signIn.emailIntro': 'Mit Ihrer E-Mail-Adresse anmelden',
   'signIn.usernameIntro': 'Mit Ihrem Benutzernamen anmelden',
+  'signIn.emailOrUsernameIntro': 'Mit Ihrer E-Mail-Adresse oder Ihrem Benutzernamen anmelden',
   'signIn.keepMeSignedIn': 'Angemeldet bleiben',
   'signIn.forgotPassword': 'Kennwort vergessen?',
   'signIn.noAccount': 'Sie haben noch kein Konto?',
@@ -33,6 +35,7 @@ export const de: Catalogue = {
 
   'error.enterEmail': 'Geben Sie Ihre E-Mail-Adresse ein.',
   'error.enterUsername': 'Geben Sie Ihren Benutzernamen ein.',
+  'error.enterEmailOrUsername': 'Geben Sie Ihre E-Mail-Adresse oder Ihren Benutzernamen ein.',
   'error.invalidEmail': 'Geben Sie eine gültige E-Mail-Adresse ein.',
   'error.enterPassword': 'Geben Sie Ihr Kennwort ein.',
   'error.invalidCredentials': 'Ungültiger Benutzername oder ungültiges Kennwort.',
@@ -71,6 +74,8 @@ export const de: Catalogue = {
   'reset.heading': 'Kennwort zurücksetzen',
   'reset.intro': 'Geben Sie die E-Mail-Adresse Ihres Kontos ein. Wir senden Ihnen einen Prüfcode.',
   'reset.newPasswordHeading': 'Neues Kennwort festlegen',
+  'changePassword.heading': 'Kennwort ändern',
+  'changePassword.intro': 'Ihr Kennwort muss geändert werden, bevor Sie fortfahren. Wählen Sie ein neues Kennwort.',
 
   'profile.heading': 'Profil bearbeiten',
 

@@ -8,6 +8,7 @@ export const en = {
   'page.signInTitle': 'Sign in to {tenant}',
   'label.email': 'Email Address',
   'label.username': 'Username',
+  'label.emailOrUsername': 'Email Address or Username',
   'label.password': 'Password',
   'label.newPassword': 'New Password',
   'label.confirmPassword': 'Confirm New Password',
@@ -28,6 +29,7 @@ export const en = {
   'signIn.divider': 'OR',
   'signIn.emailIntro': 'Sign in with your email address',
   'signIn.usernameIntro': 'Sign in with your username',
+  'signIn.emailOrUsernameIntro': 'Sign in with your email address or username',
   'signIn.keepMeSignedIn': 'Keep me signed in',
   'signIn.forgotPassword': 'Forgot your password?',
   'signIn.noAccount': "Don't have an account?",
@@ -36,6 +38,7 @@ export const en = {
 
   'error.enterEmail': 'Please enter your Email Address.',
   'error.enterUsername': 'Please enter your Username.',
+  'error.enterEmailOrUsername': 'Please enter your Email Address or Username.',
   'error.invalidEmail': 'Please enter a valid email address.',
   'error.enterPassword': 'Please enter your password.',
   'error.invalidCredentials': 'Invalid username or password.',
@@ -74,6 +77,8 @@ export const en = {
   'reset.heading': 'Reset your password',
   'reset.intro': 'Enter the email address of your account; we will send you a verification code.',
   'reset.newPasswordHeading': 'Choose a new password',
+  'changePassword.heading': 'Change your password',
+  'changePassword.intro': 'Your password must be changed before you continue. Choose a new one.',
 
   'profile.heading': 'Edit your profile',
 

@@ -5,6 +5,7 @@ export const es: Catalogue = {
   'page.signInTitle': 'Iniciar sesión en {tenant}',
   'label.email': 'Dirección de correo electrónico',
   'label.username': 'Nombre de usuario',
+  'label.emailOrUsername': 'Dirección de correo electrónico o nombre de usuario',
   'label.password': 'Contraseña',
   'label.newPassword': 'Nueva contraseña',
   'label.confirmPassword': 'Confirmar nueva contraseña',
@@ -25,6 +26,7 @@ export const es: Catalogue = {
   'signIn.divider': 'O',
   'signIn.emailIntro': 'Iniciar sesión con su dirección de correo electrónico',
   'signIn.usernameIntro': 'Iniciar sesión con su nombre de usuario',
+  'signIn.emailOrUsernameIntro': 'Iniciar sesión con su dirección de correo electrónico o nombre de usuario',
   'signIn.keepMeSignedIn': 'Mantener la sesión iniciada',
   'signIn.forgotPassword': '¿Olvidó su contraseña?',
   'signIn.noAccount': '¿No tiene una cuenta?',
@@ -33,6 +35,7 @@ export const es: Catalogue = {
 
   'error.enterEmail': 'Escriba su dirección de correo electrónico.',
   'error.enterUsername': 'Escriba su nombre de usuario.',
+  'error.enterEmailOrUsername': 'Escriba su dirección de correo electrónico o nombre de usuario.',
   'error.invalidEmail': 'Escriba una dirección de correo electrónico válida.',
   'error.enterPassword': 'Escriba su contraseña.',
   'error.invalidCredentials': 'Nombre de usuario o contraseña no válidos.',
@@ -71,6 +74,8 @@ export const es: Catalogue = {
   'reset.heading': 'Restablecer la contraseña',
   'reset.intro': 'Escriba la dirección de correo electrónico de su cuenta; le enviaremos un código de verificación.',
   'reset.newPasswordHeading': 'Elegir una nueva contraseña',
+  'changePassword.heading': 'Cambiar la contraseña',
+  'changePassword.intro': 'Debe cambiar la contraseña antes de continuar. Elija una nueva.',
 
   'profile.heading': 'Editar el perfil',
 

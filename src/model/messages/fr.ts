@@ -5,6 +5,7 @@ export const fr: Catalogue = {
   'page.signInTitle': 'Se connecter à {tenant}',
   'label.email': 'Adresse e-mail',
   'label.username': "Nom d'utilisateur",
+  'label.emailOrUsername': "Adresse e-mail ou nom d'utilisateur",
   'label.password': 'Mot de passe',
   'label.newPassword': 'Nouveau mot de passe',
   'label.confirmPassword': 'Confirmer le nouveau mot de passe',
@@ -25,6 +26,7 @@ export const fr: Catalogue = {
   'signIn.divider': 'OU',
   'signIn.emailIntro': 'Se connecter avec votre adresse e-mail',
   'signIn.usernameIntro': "Se connecter avec votre nom d'utilisateur",
+  'signIn.emailOrUsernameIntro': "Se connecter avec votre adresse e-mail ou votre nom d'utilisateur",
   'signIn.keepMeSignedIn': 'Maintenir la connexion',
   'signIn.forgotPassword': 'Mot de passe oublié ?',
   'signIn.noAccount': "Vous n'avez pas de compte ?",
@@ -33,6 +35,7 @@ export const fr: Catalogue = {
 
   'error.enterEmail': 'Entrez votre adresse e-mail.',
   'error.enterUsername': "Entrez votre nom d'utilisateur.",
+  'error.enterEmailOrUsername': "Entrez votre adresse e-mail ou votre nom d'utilisateur.",
   'error.invalidEmail': 'Entrez une adresse e-mail valide.',
   'error.enterPassword': 'Entrez votre mot de passe.',
   'error.invalidCredentials': "Nom d'utilisateur ou mot de passe non valide.",
@@ -71,6 +74,8 @@ export const fr: Catalogue = {
   'reset.heading': 'Réinitialiser votre mot de passe',
   'reset.intro': "Entrez l'adresse e-mail de votre compte ; nous vous enverrons un code de vérification.",
   'reset.newPasswordHeading': 'Choisir un nouveau mot de passe',
+  'changePassword.heading': 'Changer votre mot de passe',
+  'changePassword.intro': 'Votre mot de passe doit être changé avant de continuer. Choisissez-en un nouveau.',
 
   'profile.heading': 'Modifier votre profil',
 

@@ -5,6 +5,7 @@ export const nl: Catalogue = {
   'page.signInTitle': 'Aanmelden bij {tenant}',
   'label.email': 'E-mailadres',
   'label.username': 'Gebruikersnaam',
+  'label.emailOrUsername': 'E-mailadres of gebruikersnaam',
   'label.password': 'Wachtwoord',
   'label.newPassword': 'Nieuw wachtwoord',
   'label.confirmPassword': 'Nieuw wachtwoord bevestigen',
@@ -25,6 +26,7 @@ export const nl: Catalogue = {
   'signIn.divider': 'OF',
   'signIn.emailIntro': 'Aanmelden met uw e-mailadres',
   'signIn.usernameIntro': 'Aanmelden met uw gebruikersnaam',
+  'signIn.emailOrUsernameIntro': 'Aanmelden met uw e-mailadres of gebruikersnaam',
   'signIn.keepMeSignedIn': 'Aangemeld blijven',
   'signIn.forgotPassword': 'Wachtwoord vergeten?',
   'signIn.noAccount': 'Hebt u geen account?',
@@ -33,6 +35,7 @@ export const nl: Catalogue = {
 
   'error.enterEmail': 'Voer uw e-mailadres in.',
   'error.enterUsername': 'Voer uw gebruikersnaam in.',
+  'error.enterEmailOrUsername': 'Voer uw e-mailadres of gebruikersnaam in.',
   'error.invalidEmail': 'Voer een geldig e-mailadres in.',
   'error.enterPassword': 'Voer uw wachtwoord in.',
   'error.invalidCredentials': 'Ongeldige gebruikersnaam of ongeldig wachtwoord.',
@@ -71,6 +74,8 @@ export const nl: Catalogue = {
   'reset.heading': 'Uw wachtwoord opnieuw instellen',
   'reset.intro': 'Voer het e-mailadres van uw account in; we sturen u een verificatiecode.',
   'reset.newPasswordHeading': 'Kies een nieuw wachtwoord',
+  'changePassword.heading': 'Wachtwoord wijzigen',
+  'changePassword.intro': 'Uw wachtwoord moet worden gewijzigd voordat u verdergaat. Kies een nieuw wachtwoord.',
 
   'profile.heading': 'Uw profiel bewerken',
 

@@ -16,10 +16,10 @@ const APP_TOKEN_SECONDS = 3600;
  */
 export async function clientCredentialsGrant(req: TokenRequest): Promise<TokenResponse> {
   const { deps, tenant, params } = req;
-  const app = req.client.app;
-  if (app.type !== 'daemon') {
+  if (req.client.registration.type !== 'daemon') {
     throw new OAuthError('unauthorized_client', 'Only daemon applications may use the client credentials grant.');
   }
+  const app = req.client.as('confidential');
   const scopes = parseScope(required(params, 'scope'));
   if (scopes.length !== 1) throw new OAuthError('invalid_scope', "Ask for exactly one scope of the form '{identifier-uri}/.default'.");
   const parts = splitApiScope(scopes[0]!);

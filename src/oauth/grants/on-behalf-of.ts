@@ -1,4 +1,4 @@
-import { confidentialTypes } from '../../model/entities.js';
+import { holdsCredentials } from '../../model/platforms.js';
 import { verifyAccessToken } from '../access-token.js';
 import { OAuthError, B2C_CODES } from '../../model/errors.js';
 import type { UserGrant } from '../grant.js';
@@ -17,13 +17,13 @@ export const JWT_BEARER = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
  */
 export async function onBehalfOfGrant(req: TokenRequest): Promise<TokenResponse> {
   const { deps, tenant, params } = req;
-  const caller = req.client.app;
   if (param(params, 'requested_token_use') !== 'on_behalf_of') {
     throw new OAuthError('invalid_request', "The jwt-bearer grant needs requested_token_use=on_behalf_of.");
   }
-  if (!confidentialTypes.has(caller.type) || caller.type === 'daemon') {
+  if (!holdsCredentials(req.client.registration) || req.client.registration.type === 'daemon') {
     throw new OAuthError('unauthorized_client', 'Only web APIs and web apps (confidential clients acting for a user) may use on-behalf-of.');
   }
+  const caller = req.client.as('confidential');
   const assertion = required(params, 'assertion');
   let claims;
   try {

@@ -1,4 +1,4 @@
-import { authenticateLocal } from '../../services/local-auth.js';
+import { authenticateLocal, signInTypesOf } from '../../services/local-auth.js';
 import { OAuthError, B2C_CODES } from '../../model/errors.js';
 import type { UserGrant } from '../grant.js';
 import { parseScope, resolveDelegatedScopes } from '../scopes.js';
@@ -16,10 +16,11 @@ const RESPONSE_TYPES = new Set(['token', 'id_token token', 'token id_token']);
  */
 export async function passwordGrant(req: TokenRequest): Promise<TokenResponse> {
   const { deps, tenant, policy, params } = req;
-  const app = req.client.app;
-  if (!app.allowRopc) {
+  if (!req.client.registration.allowRopc) {
     throw new OAuthError('unauthorized_client', 'The resource owner password credentials flow is not enabled for this application.', { b2cCode: B2C_CODES.ropcNotEnabled });
   }
+  // B2C's ROPC is a public client's flow ("allow public client flows"): no secret.
+  const app = req.client.as('public', 'the password grant is a public client flow');
   if (policy.kind !== 'ropc') {
     throw new OAuthError('unauthorized_client', `The policy '${policy.id}' is not a resource owner password credentials policy.`, { b2cCode: B2C_CODES.ropcNotEnabled });
   }
@@ -42,7 +43,7 @@ export async function passwordGrant(req: TokenRequest): Promise<TokenResponse> {
     throw new OAuthError('unsupported_response_type', `The response type '${responseType}' is not supported with the password grant; use 'token id_token'.`, { b2cCode: B2C_CODES.unsupportedResponseType });
   }
 
-  const outcome = await authenticateLocal(deps, tenant, { signInName: username, password, clientId: app.clientId, ip: req.ip, via: `${policy.id} (password grant)` });
+  const outcome = await authenticateLocal(deps, tenant, { signInName: username, password, clientId: app.clientId, ip: req.ip, via: `${policy.id} (password grant)`, accepts: signInTypesOf(policy.localAccount.signInName) });
   if (!outcome.ok) {
     switch (outcome.reason) {
       case 'locked':
@@ -55,9 +56,11 @@ export async function passwordGrant(req: TokenRequest): Promise<TokenResponse> {
         throw new OAuthError('invalid_grant', 'The username or password provided in the request are invalid.', { b2cCode: B2C_CODES.invalidCredentials });
     }
   }
+  // No page here to choose a new password on: the user signs in through one first (a sign-in policy).
+  if (outcome.user.mustChangePassword) throw new OAuthError('invalid_grant', 'The password must be changed before the account is used: sign in through a sign-in page once to choose a new one.');
   const now = deps.clock.now();
   const grant: UserGrant = { policyId: policy.id, scopes, authTime: Math.floor(now / 1000), idp: 'local', newUser: false, clientInfo: param(params, 'client_info') === '1' };
-  const out = await userTokenResponse(deps, { tenant, policy, client: app, user: outcome.user, grant, family: newFamily(policy, app, now, null), includeNonce: false, now, clientInfo: grant.clientInfo, site: req.site });
+  const out = await userTokenResponse(deps, { tenant, policy, client: app, platform: 'publicClient', user: outcome.user, grant, family: newFamily(policy, 'publicClient', now, null), includeNonce: false, now, clientInfo: grant.clientInfo, site: req.site });
   if (out.refreshRecord) await deps.store.createRefreshToken(out.refreshRecord);
   return out.body;
 }

@@ -4,7 +4,9 @@ import type { RefreshGrant } from '../grant.js';
 import { parseScope } from '../scopes.js';
 import { userTokenResponse, type TokenResponse } from '../token-response.js';
 import type { RefreshTokenRef, Store } from '../../store/store.js';
-import { checkSamePolicy, param, required, type TokenRequest } from './context.js';
+import { checkRedemptionOrigin, checkSamePolicy, param, required, type TokenRequest } from './context.js';
+import type { App } from '../../model/entities.js';
+import { aRedirectUriOf, clientKindFor, type Platform } from '../../model/platforms.js';
 import { unconsentedScopes } from '../../services/consent.js';
 
 /**
@@ -13,7 +15,8 @@ import { unconsentedScopes } from '../../services/consent.js';
  */
 async function withCurrentGrants(store: Store, clientId: string, grant: RefreshGrant): Promise<RefreshGrant> {
   const api = grant.scopes.api;
-  if (!api) return grant;
+  // An app's own API needs no grant (scopes.ts): nothing to read again.
+  if (!api || api.clientId === clientId) return grant;
   const granted = new Set((await store.listGrants(clientId, api.clientId)).filter((g) => g.kind === 'scope').map((g) => g.name));
   const kept = api.scopes.filter((s) => granted.has(s));
   if (kept.length === api.scopes.length) return grant;
@@ -25,9 +28,8 @@ async function withCurrentGrants(store: Store, clientId: string, grant: RefreshG
  * A third-party app's refresh never carries a scope the user did not consent to: those are left out
  * (as revoked grants are); with no consent at all there is nothing to refresh.
  */
-async function withConsentedScopes(req: TokenRequest, userId: string, grant: RefreshGrant): Promise<RefreshGrant> {
+async function withConsentedScopes(req: TokenRequest, app: App, userId: string, grant: RefreshGrant): Promise<RefreshGrant> {
   const { deps, tenant } = req;
-  const app = req.client.app;
   const given = await deps.store.findConsent(tenant.id, userId, app.clientId);
   if (!given) throw new OAuthError('consent_required', 'The user has not consented to this application (or withdrew the consent); sign in again.');
   const missing = new Set(await unconsentedScopes(deps, tenant, app, userId, grant.scopes.granted.filter((s) => s.includes('/'))));
@@ -37,6 +39,14 @@ async function withConsentedScopes(req: TokenRequest, userId: string, grant: Ref
     ...grant,
     scopes: { ...grant.scopes, api: { ...api, scopes: api.scopes.filter((s) => !missing.has(`${api.identifierUri}/${s}`)) }, granted: grant.scopes.granted.filter((s) => !missing.has(s)) },
   };
+}
+
+/**
+ * The platform a refresh token's grant was made through. Tokens from before platforms say only whether
+ * they were an SPA's; a native app's were a public client's, any other app's a web app's.
+ */
+export function refreshPlatform(grant: RefreshGrant, app: App): Platform {
+  return grant.platform ?? (grant.spa ? 'spa' : app.type === 'native' ? 'publicClient' : 'web');
 }
 
 /** `{family}.{secret}` (issued now) or an opaque token from before; anything else is no token of ours. */
@@ -55,14 +65,21 @@ export function refreshTokenRef(token: string): RefreshTokenRef | undefined {
  */
 export async function refreshTokenGrant(req: TokenRequest): Promise<TokenResponse> {
   const { deps, tenant, params } = req;
-  const app = req.client.app;
   const token = required(params, 'refresh_token');
   const now = deps.clock.now();
   const ref = refreshTokenRef(token);
   const old = ref ? await deps.store.findRefreshToken(ref) : undefined;
   if (!ref || !old || old.tenantId !== tenant.id) throw new OAuthError('invalid_grant', 'The refresh token is invalid.');
-  if (old.clientId !== app.clientId) throw new OAuthError('invalid_grant', 'The refresh token was not issued to this client.');
+  if (old.clientId !== req.client.clientId) {
+    req.client.as('either');
+    throw new OAuthError('invalid_grant', 'The refresh token was not issued to this client.');
+  }
   const grant = old.data as RefreshGrant;
+  // The client type of the platform the grant was made through, proven before the token is used (a
+  // reused one revokes its family).
+  const platform = refreshPlatform(grant, req.client.registration);
+  const app = req.client.as(clientKindFor(req.client.registration, platform), `the refresh token was issued through ${aRedirectUriOf(platform)}`);
+  checkRedemptionOrigin(req, platform, 'refresh token');
   checkSamePolicy(req, grant.policyId);
   if (old.consumedAt !== null) {
     await deps.store.revokeRefreshFamily(old.familyId, now);
@@ -88,11 +105,12 @@ export async function refreshTokenGrant(req: TokenRequest): Promise<TokenRespons
   }
   const policy = deps.policies.get(tenant.slug, grant.policyId) ?? req.policy;
   let current = await withCurrentGrants(deps.store, app.clientId, grant);
-  if (app.thirdParty) current = await withConsentedScopes(req, user.id, current);
+  if (app.thirdParty) current = await withConsentedScopes(req, app, user.id, current);
   const out = await userTokenResponse(deps, {
     tenant,
     policy,
     client: app,
+    platform,
     user,
     grant: current,
     family: { familyId: old.familyId, familyExpiresAt: old.familyExpiresAt, originCodeHash: old.originCodeHash },

@@ -1,24 +1,28 @@
 import { createHash } from 'node:crypto';
 import pg from 'pg';
 import { postgresMigrationsDir } from '../../paths.js';
-import { normalizeEmail, normalizeSignInName } from '../normalize.js';
+import { normalizeEmail, normalizeLookupName } from '../normalize.js';
 import {
-  APPS, AUDIT, AUTHENTICATORS, CODES, CONSENTS, FAMILIES, GRANTS, IDENTITIES, JOURNEYS, KEYS, OUTBOX, PROFILE, REPLACED_USER_COLUMNS, ROTATION, SESSIONS, SESSION_CLIENTS, SIGN_IN, TENANTS, TENANT_DOMAINS, TENANT_SECRETS, TENANT_SETTINGS, USERS,
+  APPS, APP_SETTINGS, AUDIT, AUTHENTICATORS, CODES, CONSENTS, FAMILIES, GRANTS, IDENTITIES, JOURNEYS, KEYS, OUTBOX, PROFILE, REPLACED_USER_COLUMNS, ROTATION, SESSIONS, SESSION_CLIENTS, SIGN_IN, SIGN_IN_NAMES, TENANTS, TENANT_DOMAINS, TENANT_SECRETS, TENANT_SETTINGS, USERS,
   SAML_APP_COLUMNS, samlAppValues, toSamlApp,
-  num, storedUsers, toJoinedUser, str, toAuditEvent, toCounter, toFamily, toOutboxMessage, toScopeDescriptions, toThrottle, type Row,
+  num, signInNameRows, storedUsers, toJoinedUser, str, toAuditEvent, toCounter, toFamily, toOutboxMessage, toScopeDescriptions, toThrottle, type Row,
 } from '../rows.js';
-import { EXPIRING, ON_CONFLICT, endSessionsSql, hitCounterSql, insertSql, purgeSql, revokeFamiliesSql, setThrottleSql, updateSql, userQuerySql, auditQuerySql, auditCountSql, type Placeholder } from '../schema.js';
-import { StoreConflictError, type AuditCount, type AuditCountQuery, type AuditFilter, type CodeRedemption, type ConfigChange, type ImportWrite, type ImportWriteOutcome, type MigrationResult, type RefreshRotation, type RefreshTokenRef, type StoreEngine, type UserQuery } from '../store.js';
-import type { App, SamlApp, AppSecret, AppGrant, AuditEvent, AuthCodeRecord, Authenticator, AuthenticatorKind, Consent, ImportedUser, JourneyRecord, LoginThrottle, OutboxMessage, RefreshTokenRecord, SessionClient, SigningKey, SignInType, SsoSession, Tenant, TenantDomain, TenantSecret, TenantSettings, User, UserIdentity, UserProfileUpdate } from '../../model/entities.js';
+import { EXPIRING, ON_CONFLICT, endSessionsSql, hitCounterSql, insertSql, purgeSql, revokeFamiliesSql, setThrottleSql, updateSql, userQuerySql, countUsersSql, auditQuerySql, auditCountSql, type Placeholder, type UserQueryDialect } from '../schema.js';
+import { StoreConflictError, type AuditCount, type AuditCountQuery, type AuditFilter, type CodeRedemption, type ConfigChange, type ImportWrite, type ImportWriteOutcome, type MigrationResult, type RefreshRotation, type RefreshTokenRef, type StoreEngine, type UserFilterQuery, type UserQuery } from '../store.js';
+import type { App, SamlApp, AppSecret, AppGrant, AuditEvent, AuthCodeRecord, Authenticator, AuthenticatorKind, Consent, ImportedUser, JourneyRecord, LoginThrottle, OutboxMessage, RefreshTokenRecord, SessionClient, SigningKey, SsoSession, Tenant, TenantDomain, TenantSecret, TenantSettings, User, UserIdentity, UserProfileUpdate, UserSignIn } from '../../model/entities.js';
 import { migratePostgres } from './migrate.js';
 import { TurnBatch, uniqueRounds } from './turn-batch.js';
 
 const $: Placeholder = (n) => `$${n}`;
 
+/** ILIKE ignores case; the "C" collation orders text by code point, as SQLite's default does. */
+const DIALECT: UserQueryDialect = { like: 'ILIKE', binary: ' COLLATE "C"' };
+
 /** Statements built from the shared descriptions (schema.ts), once. */
 const SQL = {
   insertTenant: insertSql(TENANTS, $),
   insertApp: insertSql(APPS, $),
+  setAppSettings: updateSql('apps', APP_SETTINGS.names, ['tenant_id', 'client_id'], $),
   insertTenantDomain: insertSql(TENANT_DOMAINS, $),
   insertSamlApp: insertSql(SAML_APP_COLUMNS, $),
   insertGrant: insertSql(GRANTS, $, ON_CONFLICT.ignore),
@@ -28,6 +32,7 @@ const SQL = {
   replaceUser: updateSql('users', REPLACED_USER_COLUMNS, ['tenant_id', 'id'], $),
   setSignIn: updateSql('users', [...SIGN_IN.names, 'updated_at'], ['tenant_id', 'id'], $),
   insertIdentity: insertSql(IDENTITIES, $),
+  insertSignInName: insertSql(SIGN_IN_NAMES, $),
   endSessions: endSessionsSql($),
   insertKey: insertSql(KEYS, $),
   insertSession: insertSql(SESSIONS, $),
@@ -281,7 +286,7 @@ export class PostgresStore implements StoreEngine {
     }
   }
   async findTenant(idOrSlug: string): Promise<Tenant | undefined> {
-    const row = await this.one('SELECT * FROM tenants WHERE id = $1 OR slug = $1 ORDER BY (id = $1) DESC LIMIT 1', [idOrSlug]);
+    const row = await this.one('SELECT * FROM tenants WHERE id = $1 OR slug = $1 OR b2c_name = $1 ORDER BY (id = $1) DESC, (slug = $1) DESC LIMIT 1', [idOrSlug]);
     return row && TENANTS.read(row);
   }
   async listTenants(): Promise<Tenant[]> {
@@ -381,8 +386,19 @@ export class PostgresStore implements StoreEngine {
     const row = await this.one('SELECT * FROM apps WHERE tenant_id = $1 AND identifier_uri = $2', [tenantId, identifierUri]);
     return row && APPS.read(row);
   }
-  async setAppUris(tenantId: string, clientId: string, redirectUris: string[], postLogoutRedirectUris: string[]): Promise<void> {
-    await this.run('UPDATE apps SET redirect_uris = $1, post_logout_redirect_uris = $2 WHERE tenant_id = $3 AND client_id = $4', [APPS.value('redirectUris', redirectUris), APPS.value('postLogoutRedirectUris', postLogoutRedirectUris), tenantId, clientId]);
+  async updateApp(tenantId: string, clientId: string, change: (app: App) => App): Promise<App | undefined> {
+    try {
+      return await this.tx(async (c) => {
+        const row = await this.one('SELECT * FROM apps WHERE tenant_id = $1 AND client_id = $2 FOR UPDATE', [tenantId, clientId], c);
+        if (!row) return undefined;
+        const next = change(APPS.read(row));
+        await this.run(SQL.setAppSettings, [...APP_SETTINGS.values(next), tenantId, clientId], c);
+        return next;
+      });
+    } catch (err) {
+      if (pgCode(err) === UNIQUE_VIOLATION) throw new StoreConflictError('an app with this identifier URI already exists');
+      throw err;
+    }
   }
   async updateAppSecrets(tenantId: string, clientId: string, change: (secrets: AppSecret[]) => AppSecret[]): Promise<AppSecret[] | undefined> {
     return this.tx(async (c) => {
@@ -446,12 +462,13 @@ export class PostgresStore implements StoreEngine {
     try {
       await this.tx(async (c) => {
         await this.run(SQL.insertUser, USERS.values(u), c);
+        await this.writeSignInNames(u, false, c);
         for (const i of identities) await this.run(SQL.insertIdentity, IDENTITIES.values({ ...i, tenantId: u.tenantId, userId: u.id, createdAt: u.createdAt }), c);
       });
     } catch (err) {
       if (pgCode(err) === UNIQUE_VIOLATION) {
         const onIdentity = String((err as { table?: string }).table ?? '') === 'user_identities';
-        throw new StoreConflictError(onIdentity ? 'one of the identities already belongs to a user' : `a user with sign-in name ${u.signInName ?? ''} already exists`);
+        throw new StoreConflictError(onIdentity ? 'one of the identities already belongs to a user' : `a user with sign-in name ${u.localIdentities.map((l) => l.issuerAssignedId).join(' or ')} already exists`);
       }
       throw err;
     }
@@ -472,6 +489,7 @@ export class PostgresStore implements StoreEngine {
           } else {
             await this.run(SQL.insertUser, USERS.values(w.user), c);
           }
+          await this.writeSignInNames(w.user, w.exists, c);
           for (const i of w.addIdentities) await this.run(SQL.insertIdentity, IDENTITIES.values({ ...i, tenantId: w.user.tenantId, userId: w.user.id, createdAt: now }), c);
           await c.query('RELEASE SAVEPOINT row');
           outcomes.push('written');
@@ -484,13 +502,18 @@ export class PostgresStore implements StoreEngine {
       return outcomes;
     });
   }
+  /** The lookup rows of the user's local identities (rows.ts's SIGN_IN_NAMES), replacing its old ones. */
+  private async writeSignInNames(u: Pick<User, 'tenantId' | 'id' | 'localIdentities'>, replace: boolean, c: Queryable): Promise<void> {
+    if (replace) await this.run('DELETE FROM user_sign_in_names WHERE tenant_id = $1 AND user_id = $2', [u.tenantId, u.id], c);
+    for (const row of signInNameRows(u.tenantId, u.id, u.localIdentities)) await this.run(SQL.insertSignInName, row, c);
+  }
   async findUser(tenantId: string, id: string): Promise<User | undefined> {
     const row = await this.users.add(id);
     const user = row && USERS.read(row);
     return user?.tenantId === tenantId ? user : undefined;
   }
   async findUserBySignInName(tenantId: string, signInName: string): Promise<User | undefined> {
-    const row = await this.one('SELECT * FROM users WHERE tenant_id = $1 AND sign_in_name = $2', [tenantId, normalizeSignInName(signInName)]);
+    const row = await this.one('SELECT u.* FROM user_sign_in_names n JOIN users u ON u.id = n.user_id WHERE n.tenant_id = $1 AND n.name = $2', [tenantId, normalizeLookupName(signInName)]);
     return row && USERS.read(row);
   }
   async findUsersByEmail(tenantId: string, email: string): Promise<User[]> {
@@ -521,14 +544,20 @@ export class PostgresStore implements StoreEngine {
     return (await this.rows('SELECT * FROM users WHERE tenant_id = $1 ORDER BY created_at, email', [tenantId])).map(USERS.read);
   }
   async queryUsers(tenantId: string, q: UserQuery): Promise<User[]> {
-    const { sql, params } = userQuerySql(tenantId, q, $, 'ILIKE');
+    const { sql, params } = userQuerySql(tenantId, q, $, DIALECT);
     return (await this.rows(sql, params)).map(USERS.read);
   }
-  async setUserSignIn(tenantId: string, id: string, s: { signInName: string | null; signInType: SignInType | null; email: string | null; emailVerified: boolean }, now: number): Promise<void> {
+  async countUsers(tenantId: string, q: UserFilterQuery): Promise<number> {
+    const { sql, params } = countUsersSql(tenantId, q, $, DIALECT);
+    return Number((await this.one(sql, params))!.n);
+  }
+  async setUserSignIn(tenantId: string, id: string, s: UserSignIn, now: number): Promise<void> {
     try {
-      await this.run(SQL.setSignIn, [...SIGN_IN.values(s), now, tenantId, id]);
+      await this.tx(async (c) => {
+        if ((await this.run(SQL.setSignIn, [...SIGN_IN.values(s), now, tenantId, id], c)) > 0) await this.writeSignInNames({ tenantId, id, localIdentities: s.localIdentities }, true, c);
+      });
     } catch (err) {
-      if (pgCode(err) === UNIQUE_VIOLATION) throw new StoreConflictError(`another user already signs in with ${s.signInName}`);
+      if (pgCode(err) === UNIQUE_VIOLATION) throw new StoreConflictError(`another user already signs in with ${s.localIdentities.map((l) => l.issuerAssignedId).join(' or ')}`);
       throw err;
     }
   }
@@ -536,8 +565,12 @@ export class PostgresStore implements StoreEngine {
     const set = PROFILE.given(update);
     await this.run(updateSql('users', [...set.names, 'updated_at'], ['tenant_id', 'id'], $), [...set.values, now, tenantId, id]);
   }
-  async setUserPassword(tenantId: string, id: string, passwordHash: string, now: number): Promise<void> {
-    await this.run('UPDATE users SET password_hash = $1, password_at_legacy = 0, updated_at = $2 WHERE tenant_id = $3 AND id = $4', [passwordHash, now, tenantId, id]);
+  async setUserPassword(tenantId: string, id: string, passwordHash: string, now: number, opts: { mustChange?: boolean } = {}): Promise<void> {
+    const mustChange = opts.mustChange === undefined ? null : USERS.value('mustChangePassword', opts.mustChange);
+    await this.run('UPDATE users SET password_hash = $1, password_at_legacy = 0, must_change_password = COALESCE($2, must_change_password), updated_at = $3 WHERE tenant_id = $4 AND id = $5', [passwordHash, mustChange, now, tenantId, id]);
+  }
+  async setUserOtherMails(tenantId: string, id: string, otherMails: string[], now: number): Promise<void> {
+    await this.run('UPDATE users SET other_mails = $1, updated_at = $2 WHERE tenant_id = $3 AND id = $4', [USERS.value('otherMails', otherMails), now, tenantId, id]);
   }
   async setUserDisabled(tenantId: string, id: string, disabled: boolean, now: number): Promise<boolean> {
     return this.tx(async (c) => {

@@ -2,15 +2,15 @@ import { accessSync, constants, mkdirSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { migrationsDir } from '../../paths.js';
-import { StoreConflictError, type AuditCount, type AuditCountQuery, type AuditFilter, type CodeRedemption, type ConfigChange, type ImportWrite, type ImportWriteOutcome, type MigrationResult, type RefreshRotation, type RefreshTokenRef, type StoreEngine, type UserQuery } from '../store.js';
-import type { App, SamlApp, AppSecret, AppGrant, AuthCodeRecord, Authenticator, AuthenticatorKind, Consent, AuditEvent, ImportedUser, LoginThrottle, TenantSettings, JourneyRecord, OutboxMessage, UserProfileUpdate, RefreshTokenRecord, SessionClient, SigningKey, SignInType, SsoSession, Tenant, TenantDomain, TenantSecret, User, UserIdentity } from '../../model/entities.js';
-import { normalizeEmail, normalizeSignInName } from '../normalize.js';
+import { StoreConflictError, type AuditCount, type AuditCountQuery, type AuditFilter, type CodeRedemption, type ConfigChange, type ImportWrite, type ImportWriteOutcome, type MigrationResult, type RefreshRotation, type RefreshTokenRef, type StoreEngine, type UserFilterQuery, type UserQuery } from '../store.js';
+import type { App, SamlApp, AppSecret, AppGrant, AuthCodeRecord, Authenticator, AuthenticatorKind, Consent, AuditEvent, ImportedUser, LoginThrottle, TenantSettings, JourneyRecord, OutboxMessage, UserProfileUpdate, RefreshTokenRecord, SessionClient, SigningKey, SsoSession, Tenant, TenantDomain, TenantSecret, User, UserIdentity, UserSignIn } from '../../model/entities.js';
+import { normalizeEmail, normalizeLookupName } from '../normalize.js';
 import {
-  APPS, AUDIT, AUTHENTICATORS, CODES, CONSENTS, FAMILIES, GRANTS, IDENTITIES, JOURNEYS, KEYS, OUTBOX, PROFILE, REPLACED_USER_COLUMNS, ROTATION, SESSIONS, SESSION_CLIENTS, SIGN_IN, TENANTS, TENANT_DOMAINS, TENANT_SECRETS, TENANT_SETTINGS, USERS,
+  APPS, APP_SETTINGS, AUDIT, AUTHENTICATORS, CODES, CONSENTS, FAMILIES, GRANTS, IDENTITIES, JOURNEYS, KEYS, OUTBOX, PROFILE, REPLACED_USER_COLUMNS, ROTATION, SESSIONS, SESSION_CLIENTS, SIGN_IN, SIGN_IN_NAMES, TENANTS, TENANT_DOMAINS, TENANT_SECRETS, TENANT_SETTINGS, USERS,
   SAML_APP_COLUMNS, samlAppValues, toSamlApp,
-  storedUsers, toAuditEvent, toCounter, toFamily, toOutboxMessage, toRefresh, toScopeDescriptions, toThrottle, type Row,
+  signInNameRows, storedUsers, toAuditEvent, toCounter, toFamily, toOutboxMessage, toRefresh, toScopeDescriptions, toThrottle, type Row,
 } from '../rows.js';
-import { EXPIRING, ON_CONFLICT, endSessionsSql, hitCounterSql, insertSql, purgeSql, revokeFamiliesSql, setThrottleSql, updateSql, userQuerySql, auditQuerySql, auditCountSql, type Placeholder } from '../schema.js';
+import { EXPIRING, ON_CONFLICT, endSessionsSql, hitCounterSql, insertSql, purgeSql, revokeFamiliesSql, setThrottleSql, updateSql, userQuerySql, countUsersSql, auditQuerySql, auditCountSql, type Placeholder, type UserQueryDialect } from '../schema.js';
 import { BackgroundCheckpointer } from './checkpointer.js';
 import { migrate } from './migrate.js';
 
@@ -23,6 +23,9 @@ const SWEEP_ROWS = 2048;
 function isForeignKeyViolation(err: unknown): boolean {
   return err instanceof Error && 'code' in err && (err as { code: unknown }).code === 'SQLITE_CONSTRAINT_FOREIGNKEY';
 }
+
+/** SQLite's LIKE ignores ASCII case, and its default collation orders text by code point. */
+const DIALECT: UserQueryDialect = { like: 'LIKE', binary: '' };
 
 function isUniqueViolation(err: unknown): boolean {
   return err instanceof Error && 'code' in err && String((err as { code: unknown }).code).startsWith('SQLITE_CONSTRAINT');
@@ -191,6 +194,7 @@ export class SqliteStore implements StoreEngine {
       insertTenant: insert(TENANTS),
       tenantById: db.prepare('SELECT * FROM tenants WHERE id = ?'),
       tenantBySlug: db.prepare('SELECT * FROM tenants WHERE slug = ?'),
+      tenantByB2cName: db.prepare('SELECT * FROM tenants WHERE b2c_name = ?'),
       tenants: db.prepare('SELECT * FROM tenants ORDER BY created_at, slug'),
       bumpTenant: db.prepare('UPDATE tenants SET config_version = config_version + 1 WHERE id = ?'),
       tenantVersion: db.prepare('SELECT config_version FROM tenants WHERE id = ?').pluck(),
@@ -205,7 +209,7 @@ export class SqliteStore implements StoreEngine {
       app: db.prepare('SELECT * FROM apps WHERE tenant_id = ? AND client_id = ?'),
       appAnyTenant: db.prepare('SELECT * FROM apps WHERE client_id = ?'),
       apps: db.prepare('SELECT * FROM apps WHERE tenant_id = ? ORDER BY created_at, name'),
-      setAppUris: db.prepare('UPDATE apps SET redirect_uris = ?, post_logout_redirect_uris = ? WHERE tenant_id = ? AND client_id = ?'),
+      setAppSettings: db.prepare(updateSql('apps', APP_SETTINGS.names, ['tenant_id', 'client_id'], q)),
       appByIdentifier: db.prepare('SELECT * FROM apps WHERE tenant_id = ? AND identifier_uri = ?'),
       insertScope: db.prepare(`INSERT INTO app_scopes (api_client_id, name, description) VALUES (?, ?, ?) ${ON_CONFLICT.scope}`),
       scopeDescriptions: db.prepare('SELECT name, description FROM app_scopes WHERE api_client_id = ? AND description IS NOT NULL'),
@@ -236,7 +240,10 @@ export class SqliteStore implements StoreEngine {
       identitiesOf: db.prepare('SELECT user_id, issuer, issuer_assigned_id FROM user_identities WHERE user_id IN (SELECT value FROM json_each(?)) ORDER BY created_at, issuer'),
       updateImported: db.prepare(updateSql('users', REPLACED_USER_COLUMNS, ['tenant_id', 'id'], q)),
       user: db.prepare('SELECT * FROM users WHERE tenant_id = ? AND id = ?'),
-      userBySignInName: db.prepare('SELECT * FROM users WHERE tenant_id = ? AND sign_in_name = ?'),
+      userBySignInName: db.prepare('SELECT u.* FROM user_sign_in_names n JOIN users u ON u.id = n.user_id WHERE n.tenant_id = ? AND n.name = ?'),
+      insertSignInName: insert(SIGN_IN_NAMES),
+      deleteSignInNames: db.prepare('DELETE FROM user_sign_in_names WHERE tenant_id = ? AND user_id = ?'),
+      setOtherMails: db.prepare('UPDATE users SET other_mails = ?, updated_at = ? WHERE tenant_id = ? AND id = ?'),
       usersByEmail: db.prepare('SELECT * FROM users WHERE tenant_id = ? AND email_normalized = ? ORDER BY created_at'),
       insertIdentity: insert(IDENTITIES),
       userByIdentity: db.prepare(
@@ -247,7 +254,7 @@ export class SqliteStore implements StoreEngine {
       deleteIdentity: db.prepare('DELETE FROM user_identities WHERE tenant_id = ? AND user_id = ? AND issuer = ? AND issuer_assigned_id = ?'),
       users: db.prepare('SELECT * FROM users WHERE tenant_id = ? ORDER BY created_at, email'),
       setSignIn: db.prepare(updateSql('users', [...SIGN_IN.names, 'updated_at'], ['tenant_id', 'id'], q)),
-      setPassword: db.prepare('UPDATE users SET password_hash = ?, password_at_legacy = 0, updated_at = ? WHERE tenant_id = ? AND id = ?'),
+      setPassword: db.prepare('UPDATE users SET password_hash = ?, password_at_legacy = 0, must_change_password = COALESCE(?, must_change_password), updated_at = ? WHERE tenant_id = ? AND id = ?'),
       disableUser: db.prepare('UPDATE users SET disabled = ?, updated_at = ? WHERE tenant_id = ? AND id = ?'),
       deleteUser: db.prepare('DELETE FROM users WHERE tenant_id = ? AND id = ?'),
       endSessions: db.prepare(endSessionsSql(q)),
@@ -337,7 +344,7 @@ export class SqliteStore implements StoreEngine {
     }
   }
   async findTenant(idOrSlug: string): Promise<Tenant | undefined> {
-    const row = (this.s.tenantById.get(idOrSlug) ?? this.s.tenantBySlug.get(idOrSlug)) as Row | undefined;
+    const row = (this.s.tenantById.get(idOrSlug) ?? this.s.tenantBySlug.get(idOrSlug) ?? this.s.tenantByB2cName.get(idOrSlug)) as Row | undefined;
     return row && TENANTS.read(row);
   }
   async listTenants(): Promise<Tenant[]> {
@@ -425,8 +432,19 @@ export class SqliteStore implements StoreEngine {
     const row = this.s.appByIdentifier.get(tenantId, identifierUri) as Row | undefined;
     return row && APPS.read(row);
   }
-  async setAppUris(tenantId: string, clientId: string, redirectUris: string[], postLogoutRedirectUris: string[]): Promise<void> {
-    this.s.setAppUris.run(APPS.value('redirectUris', redirectUris), APPS.value('postLogoutRedirectUris', postLogoutRedirectUris), tenantId, clientId);
+  async updateApp(tenantId: string, clientId: string, change: (app: App) => App): Promise<App | undefined> {
+    try {
+      return this.db.transaction(() => {
+        const current = this.s.app.get(tenantId, clientId) as Row | undefined;
+        if (current === undefined) return undefined;
+        const next = change(APPS.read(current));
+        this.s.setAppSettings.run(...APP_SETTINGS.values(next), tenantId, clientId);
+        return next;
+      })();
+    } catch (err) {
+      if (isUniqueViolation(err)) throw new StoreConflictError('an app with this identifier URI already exists');
+      throw err;
+    }
   }
   async updateAppSecrets(tenantId: string, clientId: string, change: (secrets: AppSecret[]) => AppSecret[]): Promise<AppSecret[] | undefined> {
     return this.db.transaction(() => {
@@ -503,6 +521,7 @@ export class SqliteStore implements StoreEngine {
     try {
       this.db.transaction(() => {
         this.s.insertUser.run(USERS.values(u));
+        this.writeSignInNames(u, false);
         for (const i of identities) this.s.insertIdentity.run(IDENTITIES.values({ ...i, tenantId: u.tenantId, userId: u.id, createdAt: u.createdAt }));
       })();
     } catch (err) {
@@ -510,7 +529,7 @@ export class SqliteStore implements StoreEngine {
         throw new StoreConflictError(
           String((err as Error).message).includes('user_identities')
             ? 'one of the identities already belongs to a user'
-            : `a user with sign-in name ${u.signInName ?? ''} already exists`,
+            : `a user with sign-in name ${u.localIdentities.map((l) => l.issuerAssignedId).join(' or ')} already exists`,
         );
       }
       throw err;
@@ -530,6 +549,7 @@ export class SqliteStore implements StoreEngine {
             } else {
               this.s.insertUser.run(USERS.values(w.user));
             }
+            this.writeSignInNames(w.user, w.exists);
             for (const i of w.addIdentities) this.s.insertIdentity.run(IDENTITIES.values({ ...i, tenantId: w.user.tenantId, userId: w.user.id, createdAt: now }));
           });
           return 'written';
@@ -540,12 +560,17 @@ export class SqliteStore implements StoreEngine {
       });
     })();
   }
+  /** The lookup rows of the user's local identities (rows.ts's SIGN_IN_NAMES), replacing its old ones. */
+  private writeSignInNames(u: Pick<User, 'tenantId' | 'id' | 'localIdentities'>, replace: boolean): void {
+    if (replace) this.s.deleteSignInNames.run(u.tenantId, u.id);
+    for (const row of signInNameRows(u.tenantId, u.id, u.localIdentities)) this.s.insertSignInName.run(...row);
+  }
   async findUser(tenantId: string, id: string): Promise<User | undefined> {
     const row = this.s.user.get(tenantId, id) as Row | undefined;
     return row && USERS.read(row);
   }
   async findUserBySignInName(tenantId: string, signInName: string): Promise<User | undefined> {
-    const row = this.s.userBySignInName.get(tenantId, normalizeSignInName(signInName)) as Row | undefined;
+    const row = this.s.userBySignInName.get(tenantId, normalizeLookupName(signInName)) as Row | undefined;
     return row && USERS.read(row);
   }
   async findUsersByEmail(tenantId: string, email: string): Promise<User[]> {
@@ -573,23 +598,32 @@ export class SqliteStore implements StoreEngine {
     return (this.s.users.all(tenantId) as Row[]).map(USERS.read);
   }
   async queryUsers(tenantId: string, q: UserQuery): Promise<User[]> {
-    const { sql, params } = userQuerySql(tenantId, q, () => '?', 'LIKE');
+    const { sql, params } = userQuerySql(tenantId, q, () => '?', DIALECT);
     return (this.statement(sql).all(...params) as Row[]).map(USERS.read);
+  }
+  async countUsers(tenantId: string, q: UserFilterQuery): Promise<number> {
+    const { sql, params } = countUsersSql(tenantId, q, () => '?', DIALECT);
+    return (this.statement(sql).get(...params) as { n: number }).n;
   }
   async updateUserProfile(tenantId: string, id: string, update: UserProfileUpdate, now: number): Promise<void> {
     const set = PROFILE.given(update);
     this.statement(updateSql('users', [...set.names, 'updated_at'], ['tenant_id', 'id'], () => '?')).run(...set.values, now, tenantId, id);
   }
-  async setUserSignIn(tenantId: string, id: string, s: { signInName: string | null; signInType: SignInType | null; email: string | null; emailVerified: boolean }, now: number): Promise<void> {
+  async setUserSignIn(tenantId: string, id: string, s: UserSignIn, now: number): Promise<void> {
     try {
-      this.s.setSignIn.run(...SIGN_IN.values(s), now, tenantId, id);
+      this.db.transaction(() => {
+        if (this.s.setSignIn.run(...SIGN_IN.values(s), now, tenantId, id).changes > 0) this.writeSignInNames({ tenantId, id, localIdentities: s.localIdentities }, true);
+      })();
     } catch (err) {
-      if (isUniqueViolation(err)) throw new StoreConflictError(`another user already signs in with ${s.signInName}`);
+      if (isUniqueViolation(err)) throw new StoreConflictError(`another user already signs in with ${s.localIdentities.map((l) => l.issuerAssignedId).join(' or ')}`);
       throw err;
     }
   }
-  async setUserPassword(tenantId: string, id: string, passwordHash: string, now: number): Promise<void> {
-    this.s.setPassword.run(passwordHash, now, tenantId, id);
+  async setUserPassword(tenantId: string, id: string, passwordHash: string, now: number, opts: { mustChange?: boolean } = {}): Promise<void> {
+    this.s.setPassword.run(passwordHash, opts.mustChange === undefined ? null : USERS.value('mustChangePassword', opts.mustChange), now, tenantId, id);
+  }
+  async setUserOtherMails(tenantId: string, id: string, otherMails: string[], now: number): Promise<void> {
+    this.s.setOtherMails.run(USERS.value('otherMails', otherMails), now, tenantId, id);
   }
   async setUserDisabled(tenantId: string, id: string, disabled: boolean, now: number): Promise<boolean> {
     return this.db.transaction(() => {

@@ -20,8 +20,8 @@ export interface SignInPageProps {
   signUpLink: boolean;
   keepMeSignedIn?: boolean;
   forgotPasswordLink: boolean;
-  /** Local accounts sign in with a user name rather than an email address. */
-  byUsername?: boolean;
+  /** What local accounts sign in with (the policy's localAccount.signInName): an email address by default. */
+  signInName?: 'email' | 'username' | 'emailOrUsername';
   /** Identity providers offered next to the local account ("Sign in with your social account"). */
   providers?: ProviderButton[];
   /** Sign-in with a passkey (button and autofill), when the policy offers passkeys. */
@@ -58,7 +58,8 @@ ${p.providers.map((b, i) => html`<li><button type="submit" name="action" value="
  */
 export function signInPage(p: SignInPageProps, m: Messages): ApiPage {
   const providers = p.providers ?? [];
-  const nameLabel = m.t(p.byUsername ? 'label.username' : 'label.email');
+  const by = p.signInName ?? 'email';
+  const nameLabel = m.t(by === 'username' ? 'label.username' : by === 'emailOrUsername' ? 'label.emailOrUsername' : 'label.email');
   const passwordLabel = m.t('label.password');
   const emailError = p.fieldErrors?.email;
   const passwordError = p.fieldErrors?.password;
@@ -67,14 +68,14 @@ ${pageLevelError(p.error)}
 ${providers.length > 0 ? html`${socialBlock({ action: p.action, csrf: p.csrf, providers }, m)}
 <div class="divider" role="separator"><h2>${m.t('signIn.divider')}</h2></div>` : ''}
 <div class="localAccount">
-<div class="intro"><h2>${m.t(p.byUsername ? 'signIn.usernameIntro' : 'signIn.emailIntro')}</h2></div>
+<div class="intro"><h2>${m.t(by === 'username' ? 'signIn.usernameIntro' : by === 'emailOrUsername' ? 'signIn.emailOrUsernameIntro' : 'signIn.emailIntro')}</h2></div>
 <form method="post" action="${p.action}" id="localAccountForm" novalidate>
 ${csrfInput(p.csrf)}
 <div class="entry">
 <div class="entry-item">
 <label for="signInName">${nameLabel}</label>
 ${itemError('signInName', emailError)}
-${input({ id: 'signInName', name: 'email', type: p.byUsername ? 'text' : 'email', value: p.email, error: emailError, required: true, autocomplete: p.passkey ? 'username webauthn' : 'username', autofocus: p.email === '', maxLength: 256, placeholder: nameLabel })}
+${input({ id: 'signInName', name: 'email', type: by === 'email' ? 'email' : 'text', value: p.email, error: emailError, required: true, autocomplete: p.passkey ? 'username webauthn' : 'username', autofocus: p.email === '', maxLength: 256, placeholder: nameLabel })}
 </div>
 <div class="entry-item">
 <div class="password-label"><label for="password">${passwordLabel}</label></div>
