@@ -20,9 +20,10 @@ import { registerLayoutAssetRoutes } from './http/layout-assets.js';
 import { registerPageRoutes } from './http/pages.js';
 import { sendAuthorizationResponse, sendPage } from './http/respond.js';
 import { registerTokenRoutes } from './http/token.js';
+import { registerCommonRoutes } from './http/common.js';
 import { registerSamlRoutes } from './http/saml.js';
 import { registerConsole } from './console/register.js';
-import { directoryRolesReader } from './services/directory-roles.js';
+import { directoryRolesReader } from './services/users-roles.js';
 import { errorResponse } from './oauth/authorization-response.js';
 import { TargetedError } from './oauth/authorize-request.js';
 import { OAuthError } from './model/errors.js';
@@ -143,6 +144,7 @@ export async function buildApp(deps: Deps, opts: BuildOptions = {}): Promise<Fas
   );
 
   registerMetadataRoutes(app, deps);
+  registerCommonRoutes(app, deps, cookiesOf);
   registerAuthorizeRoutes(app, deps, cookiesOf);
   registerJourneyRoutes(app, deps, cookiesOf);
   registerTokenRoutes(app, deps);
@@ -153,8 +155,7 @@ export async function buildApp(deps: Deps, opts: BuildOptions = {}): Promise<Fas
   registerHealthRoutes(app, deps);
   registerGraphRoutes(app, deps);
   registerAdminRoutes(app, deps);
-  // The web console; a user's directory roles come from services/directory-roles.ts (a stand-in until
-  // directory roles are stored as such).
+  // The web console, for the users who hold a directory role in their tenant (`latchkey user role add`).
   registerConsole(app, deps, { directoryRoles: directoryRolesReader(deps) });
   app.get('/admin/openapi.json', { helmet: false }, async (_req, reply) => reply.header('cache-control', 'no-store').send(app.swagger()));
   return app;

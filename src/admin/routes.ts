@@ -9,6 +9,7 @@ import { listTenantSecrets, removeTenantSecret, setTenantSecret } from '../servi
 import { issuerFor } from '../model/issuer.js';
 import { provisionDeps, type ProvisionDeps } from '../services/deps.js';
 import { retireKeys, rotateKeys } from '../services/keys.js';
+import { listEnterpriseApps, removeEnterpriseApp } from '../services/enterprise-apps.js';
 import { requireUser } from '../services/users.js';
 import { createApp, defineOnApi, definedOnApi, grantApp, listGrants, requireApp, revokeGrant, updateApp, type UpdateAppInput } from '../services/apps.js';
 import { setTenantSettings } from '../services/tenants.js';
@@ -180,9 +181,18 @@ export function registerAdminRoutes(app: FastifyInstance, deps: Deps): void {
     route({ method: 'GET', url: `/tenants/:tenant/apps/:clientId/${kind}s`, tag: 'apps', summary: `List an API's ${kind}s`, writing: false, params: S.AppParams, response: S.NamesBody, handler: async ({ d, tenant, params }) => ({ names: await definedOnApi(d, await requireApp(d, tenant, params.clientId), kind) }) });
     route({
       method: 'POST', url: `/tenants/:tenant/apps/:clientId/${kind}s`, tag: 'apps', summary: `Add a ${kind} to an API`, writing: true, params: S.AppParams, body: S.NameBody, response: S.NamesBody,
-      handler: async ({ d, tenant, params, body }) => ({ names: await defineOnApi(d, await requireApp(d, tenant, params.clientId), kind, body.name, body.description) }),
+      handler: async ({ d, tenant, params, body }) => ({ names: await defineOnApi(d, await requireApp(d, tenant, params.clientId), kind, body.name, body.description, body.adminConsent) }),
     });
   }
+  // enterprise apps: other tenants' multi-tenant apps provisioned here by consent
+  route({ method: 'GET', url: '/tenants/:tenant/enterprise-apps', tag: 'apps', summary: "List enterprise apps (other tenants' multi-tenant apps consented to here)", writing: false, params: S.TenantParams, response: S.EnterpriseAppsBody, handler: async ({ d, tenant }) => ({ enterpriseApps: await listEnterpriseApps(d, tenant) }) });
+  route({
+    method: 'DELETE', url: '/tenants/:tenant/enterprise-apps/:clientId', tag: 'apps', summary: 'Remove an enterprise app: its consents here are withdrawn and its tokens here end', writing: true, params: S.AppParams, response: S.RemovedBody,
+    handler: async ({ d, tenant, params }) => {
+      await removeEnterpriseApp(d, tenant, params.clientId);
+      return { removed: true };
+    },
+  });
   route({ method: 'GET', url: '/tenants/:tenant/apps/:clientId/grants', tag: 'apps', summary: "List an app's grants", writing: false, params: S.AppParams, response: S.GrantsBody, handler: async ({ d, tenant, params }) => ({ grants: await listGrants(d, await requireApp(d, tenant, params.clientId)) }) });
   route({
     method: 'POST', url: '/tenants/:tenant/apps/:clientId/grants', tag: 'apps', summary: "Grant an app an API's scope (or a daemon an app role)", writing: true, params: S.AppParams, body: S.GrantBody, response: S.GrantsBody,
@@ -209,9 +219,9 @@ export function registerAdminRoutes(app: FastifyInstance, deps: Deps): void {
   const keysJson = async (t: Tenant) => ({ keys: (await deps.store.listSigningKeys(t.id)).map(keyAdminJson) });
   route({ method: 'GET', url: '/tenants/:tenant/keys', tag: 'keys', summary: 'List signing keys', writing: false, params: S.TenantParams, response: S.KeysBody, handler: async ({ tenant }) => keysJson(tenant) });
   route({
-    method: 'POST', url: '/tenants/:tenant/keys/rotate', tag: 'keys', summary: 'Make a new active key; the old one stays published for the grace period', writing: true, params: S.TenantParams, body: S.RotateKeys, response: S.KeysBody,
+    method: 'POST', url: '/tenants/:tenant/keys/rotate', tag: 'keys', summary: 'Make the prepared next key, or a new one, active (the old one stays published for the grace period); with prepare, publish a next key without signing with it', writing: true, params: S.TenantParams, body: S.RotateKeys, response: S.KeysBody,
     handler: async ({ d, tenant, body }) => {
-      await rotateKeys(d, tenant, ...(body.graceHours !== undefined ? [Math.round(body.graceHours * 3_600_000)] : []));
+      await rotateKeys(d, tenant, { ...(body.graceHours !== undefined ? { graceMs: Math.round(body.graceHours * 3_600_000) } : {}), ...(body.prepare ? { prepare: true } : {}) });
       return keysJson(tenant);
     },
   });

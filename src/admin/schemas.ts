@@ -71,9 +71,21 @@ export const AppBody = z.object({
   logout_url: z.string().optional(),
   token_endpoint_auth_method: z.string(),
   third_party: z.boolean(),
+  multi_tenant: z.boolean(),
   created_at: z.string(),
   client_secret: z.string().optional().describe('Only in the answer that created the app: shown once'),
 });
+
+export const EnterpriseAppBody = z.object({
+  client_id: z.string(),
+  name: z.string(),
+  type: z.string(),
+  home_tenant: z.string().describe("The slug of the tenant the app is registered in"),
+  enterprise_app: z.literal(true),
+  admin_consent: z.object({ permissions: z.array(z.string()), by: z.string(), at: z.string() }).nullable().describe('What an administrator consented to for the whole tenant'),
+  created_at: z.string(),
+});
+export const EnterpriseAppsBody = z.object({ enterpriseApps: z.array(EnterpriseAppBody) });
 
 export const CreateApp = z
   .object({
@@ -90,6 +102,7 @@ export const CreateApp = z
     allowRopc: z.boolean().optional(),
     logoutUrl: z.string().optional(),
     thirdParty: z.boolean().optional().describe('Users consent to its scopes on first use'),
+    multiTenant: z.boolean().optional().describe('People of other tenants may use it (through /common) once they or their administrator consent'),
   })
   .strict();
 
@@ -104,7 +117,13 @@ export const UpdateApp = z
   })
   .strict();
 
-export const NameBody = z.object({ name: z.string().min(1).max(100), description: z.string().min(1).max(200).optional().describe("A scope's words on consent pages") }).strict();
+export const NameBody = z
+  .object({
+    name: z.string().min(1).max(100),
+    description: z.string().min(1).max(200).optional().describe("A scope's words on consent pages"),
+    adminConsent: z.boolean().optional().describe('A scope only an administrator may consent to (for the whole tenant)'),
+  })
+  .strict();
 export const NamesBody = z.object({ names: z.array(z.string()) });
 
 export const GrantBody = z.object({ api: z.string().min(1).max(200).describe("The API's client id or identifier URI (urn:latchkey:admin for Latchkey's own)"), kind: z.enum(['scope', 'role']), name: z.string().min(1).max(100) }).strict();
@@ -115,9 +134,14 @@ export const SecretBody = z.object({ id: z.string(), description: z.string().nul
 export const SecretsBody = z.object({ secrets: z.array(SecretBody) });
 export const RevokeSecretQuery = z.object({ overlapHours: z.coerce.number().min(0).max(2160).optional().describe('Keep the secret working this many hours (rotation overlap)') }).strict();
 
-export const KeyBody = z.object({ kid: z.string(), alg: z.string(), status: z.enum(['active', 'grace']), createdAt: z.string(), publishUntil: z.string().nullable() });
+export const KeyBody = z.object({ kid: z.string(), alg: z.string(), status: z.enum(['active', 'grace', 'next']).describe('next: published, not signing yet (prepared)'), createdAt: z.string(), publishUntil: z.string().nullable() });
 export const KeysBody = z.object({ keys: z.array(KeyBody) });
-export const RotateKeys = z.object({ graceHours: z.number().min(0).max(2160).optional().describe('How long the replaced key stays published (48 by default)') }).strict();
+export const RotateKeys = z
+  .object({
+    graceHours: z.number().min(0).max(2160).optional().describe('How long the replaced key stays published (48 by default)'),
+    prepare: z.boolean().optional().describe('Publish a next key (JWKS, SAML metadata) without signing with it; the next rotation makes it active'),
+  })
+  .strict();
 export const RetiredBody = z.object({ retired: z.array(z.string()) });
 
 export const PolicySummary = z.object({ id: z.string(), kind: z.string() });

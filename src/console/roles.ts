@@ -1,3 +1,4 @@
+import type { DirectoryRole } from '../model/entities.js';
 /**
  * Who may use a tenant's console: users with a directory role there. `GlobalAdministrator` reads and
  * changes everything the console shows; `GlobalReader` reads it; anyone else is refused with a page
@@ -5,7 +6,7 @@
  * when it is registered (app.ts wires the directory's), and asks it on every request, so a role taken
  * away or an account disabled ends the access at once.
  */
-export type ConsoleRole = 'GlobalAdministrator' | 'GlobalReader';
+export type ConsoleRole = DirectoryRole;
 
 export type DirectoryRoles = (tenantId: string, userId: string) => Promise<readonly ConsoleRole[]>;
 

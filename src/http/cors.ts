@@ -1,17 +1,24 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Deps } from '../services/deps.js';
-import type { Tenant } from '../model/entities.js';
+import type { App, Tenant } from '../model/entities.js';
 
 /**
  * CORS for the token and userinfo endpoints: only origins of the tenant's SPA redirect URIs (of apps
- * of any type) may call them from a browser. Requests without an Origin header (backends) cost nothing.
+ * of any type) may call them from a browser — or of the SPA redirect URIs of the multi-tenant app the
+ * request's `client_id` names (a guest here, or at `/common` without a tenant). Requests without an
+ * Origin header (backends) cost nothing.
  */
-export async function allowSpaOrigin(deps: Deps, tenant: Tenant, req: FastifyRequest, reply: FastifyReply): Promise<boolean> {
+export async function allowSpaOrigin(deps: Deps, tenant: Tenant | undefined, req: FastifyRequest, reply: FastifyReply): Promise<boolean> {
   const origin = req.headers.origin;
   if (typeof origin !== 'string' || origin.length > 300) return false;
   reply.header('vary', 'Origin');
-  const apps = await deps.store.listApps(tenant.id);
-  const allowed = apps.some((a) => a.spaRedirectUris.some((u) => originOf(u) === origin));
+  const spaAt = (a: App) => a.spaRedirectUris.some((u) => originOf(u) === origin);
+  let allowed = tenant !== undefined && (await deps.store.listApps(tenant.id)).some(spaAt);
+  const clientId = (req.body as Record<string, unknown> | undefined)?.client_id;
+  if (!allowed && typeof clientId === 'string' && /^[\w-]{1,64}$/.test(clientId)) {
+    const app = await deps.store.findAppAnyTenant(clientId);
+    allowed = app !== undefined && app.multiTenant && spaAt(app);
+  }
   if (allowed) {
     reply.header('access-control-allow-origin', origin);
     reply.header('access-control-expose-headers', 'WWW-Authenticate');

@@ -6,7 +6,8 @@ import { resumeJourney, runJourney, type JourneyOutcome } from '../journeys/engi
 import type { Journey } from '../journeys/journey.js';
 import type { Policy } from '../model/policy.js';
 import { errorResponse } from '../oauth/authorization-response.js';
-import { respondWithGrant, type Authentication } from '../oauth/authorize.js';
+import { adminConsentResponse, respondWithGrant, type Authentication } from '../oauth/authorize.js';
+import { findClient } from '../services/enterprise-apps.js';
 import type { AuthorizationRequest } from '../oauth/authorize-request.js';
 import { OAuthError, pageError } from '../model/errors.js';
 import { createSession, findActiveSession } from '../oauth/sso.js';
@@ -80,12 +81,13 @@ export function registerJourneyRoutes(app: FastifyInstance, deps: Deps, cookiesO
       case 'complete': {
         const { state } = outcome;
         // A SAML sign-in's app is a SAML app (not an OAuth client); it answers with a SAML Response below.
-        const client = saml ? undefined : await deps.store.findApp(tenant.id, request.clientId);
+        const client = saml ? undefined : await findClient(deps.store, tenant.id, request.clientId);
         const clientId = saml?.clientId ?? client?.clientId;
         const user = state.userId ? await deps.store.findUser(tenant.id, state.userId) : undefined;
         if (!clientId || !user) throw pageError('server_error', 'The application or account is no longer available.');
-        // The policy's "before sending the token" connector, before any session or token exists.
-        const pre = await preTokenIssuance(deps, { tenant, policy, clientId, user, locale: outcome.locale, ip: req.ip });
+        // The policy's "before sending the token" connector, before any session or token exists (an
+        // administrator's consent sends no token: it has none to call).
+        const pre = request.adminConsent ? { type: 'claims' as const, claims: {} } : await preTokenIssuance(deps, { tenant, policy, clientId, user, locale: outcome.locale, ip: req.ip });
         if (pre.type === 'block') return sendBlockPage(deps, reply, tenant, policy, pre.message, outcome.locale);
         if (pre.type === 'failed') {
           if (saml) return sendSamlOutcome(deps, req, reply, loaded, await failureFromError(deps, samlCtx(), saml, req.ip, pre.error));
@@ -112,6 +114,8 @@ export function registerJourneyRoutes(app: FastifyInstance, deps: Deps, cookiesO
           if (active && active.user.id === user.id) auth.session = active.session;
         }
         if (saml) return sendSamlOutcome(deps, req, reply, loaded, await samlRespond(deps, samlCtx(), saml, user, auth, req.ip));
+        // The admin-consent endpoint answers with what was consented, never with a token.
+        if (request.adminConsent) return sendAuthorizationResponse(reply, adminConsentResponse(tenant, request), { onward: true });
         return sendAuthorizationResponse(reply, await respondWithGrant(deps, tenant, policy, client!, request, user, auth, req.site), { onward: true });
       }
     }

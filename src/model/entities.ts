@@ -109,6 +109,54 @@ export interface App {
   logoutUrl: string | null;
   /** A third-party app: each user agrees to the scopes it asks for (a consent page) before it gets tokens. */
   thirdParty: boolean;
+  /**
+   * Usable by people (and, for a daemon, by administrators' consent) of other tenants, as Azure AD's
+   * multi-tenant apps: signed in through `/common`, provisioned into a tenant by consent (EnterpriseApp).
+   */
+  multiTenant: boolean;
+  createdAt: number;
+}
+
+/**
+ * A permission a multi-tenant app declares it needs (Azure's "required resource access"): a delegated
+ * scope or an app role of an API, the API named by its identifier URI (`urn:latchkey:admin`, which every
+ * tenant has, or a multi-tenant API of the app's home tenant). Consent in a tenant grants from this list.
+ */
+export interface AppPermission {
+  clientId: string;
+  api: string;
+  kind: 'scope' | 'role';
+  name: string;
+}
+
+/**
+ * A multi-tenant app provisioned into a tenant other than its home (Azure's enterprise app, or service
+ * principal): made by the first consent there, a user's or an administrator's. `adminConsent` is what an
+ * administrator consented to for the whole tenant (application permissions included), if one did.
+ */
+export interface EnterpriseApp {
+  tenantId: string;
+  clientId: string;
+  homeTenantId: string;
+  adminConsent: { permissions: Omit<AppPermission, 'clientId'>[]; by: string; at: number } | null;
+  createdAt: number;
+}
+
+/** Directory roles a user may hold in a tenant (Azure's built-in roles of the same names). */
+export type DirectoryRole = 'GlobalAdministrator' | 'GlobalReader';
+
+/** Azure's role template ids, as tokens carry them in `wids`. */
+export const DIRECTORY_ROLE_TEMPLATES: Record<DirectoryRole, string> = {
+  GlobalAdministrator: '62e90394-69f5-4237-9190-012177145e10',
+  GlobalReader: 'f2ef992c-3afb-46b9-b7cf-a126ee74c451',
+};
+
+export const directoryRoles = Object.keys(DIRECTORY_ROLE_TEMPLATES) as DirectoryRole[];
+
+/** An email domain that routes people to a tenant (home realm discovery at `/common`); unique on the server. */
+export interface EmailDomain {
+  domain: string;
+  tenantId: string;
   createdAt: number;
 }
 
@@ -211,13 +259,27 @@ export interface UserIdentity {
   issuerAssignedId: string;
 }
 
+/**
+ * The key set of the instance, not of a tenant: it signs the tokens of multi-tenant apps (as Azure AD
+ * signs every directory's tokens with the same keys), published at `/common/discovery/v2.0/keys` and
+ * in every tenant's JWKS. Its keys are stored as a tenant's are, under this id (never a tenant's: those
+ * are GUIDs, and `common` is a reserved name).
+ */
+export const COMMON_KEY_SET = 'common';
+
 export interface SigningKey {
   kid: string;
+  /** The tenant's id, or COMMON_KEY_SET. */
   tenantId: string;
   alg: string;
   publicJwk: Record<string, unknown>;
   privateKey: string;
-  status: 'active' | 'grace';
+  /**
+   * `active` signs; `next` is published (JWKS, SAML metadata) but signs nothing yet, so clients that
+   * pin keys see it before it is used (`keys rotate --prepare`); `grace` is a replaced key, published
+   * until `publishUntil`.
+   */
+  status: 'active' | 'grace' | 'next';
   createdAt: number;
   publishUntil: number | null;
 }

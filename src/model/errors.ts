@@ -77,9 +77,32 @@ export const B2C_CODES = {
 
 export type B2cCode = (typeof B2C_CODES)[keyof typeof B2C_CODES];
 
+/**
+ * Azure AD's error codes (AADSTS…) for what only Azure AD's multi-tenant endpoints do (`/common`,
+ * enterprise apps, admin consent), so apps written for Azure AD recognise them.
+ */
+export const AAD_CODES = {
+  /** A single-tenant app at /common or /organizations. */
+  notMultiTenant: 'AADSTS50194',
+  /** The app is not registered in, nor provisioned into, the tenant. */
+  appNotInTenant: 'AADSTS700016',
+  /** A daemon asks for a token in a tenant where it has no enterprise app. */
+  noServicePrincipal: 'AADSTS7000229',
+  /** The user or administrator has not consented (a silent request). */
+  consentRequired: 'AADSTS65001',
+  /** An administrator declined, or a permission needs an administrator's consent. */
+  adminConsentDeclined: 'AADSTS65004',
+  /** The email's domain belongs to no tenant. */
+  unknownDomain: 'AADSTS50034',
+  /** A grant type /common cannot take (it has no tenant). */
+  tenantRequired: 'AADSTS90002',
+} as const;
+
+export type AadCode = (typeof AAD_CODES)[keyof typeof AAD_CODES];
+
 export interface OAuthErrorOptions {
-  /** B2C's error code (AADB2C9xxxx) that prefixes error_description, where B2C has one. */
-  b2cCode?: B2cCode;
+  /** B2C's error code (AADB2C9xxxx), or Azure AD's (AADSTS…), that prefixes error_description where there is one. */
+  b2cCode?: B2cCode | AadCode;
   status?: number;
   /** false when the redirect URI itself is not trustworthy: the error is shown on a page instead. */
   redirectable?: boolean;
@@ -100,7 +123,7 @@ const defaultStatus: Partial<Record<OAuthErrorCode, number>> = {
 
 export class OAuthError extends Error {
   readonly code: OAuthErrorCode;
-  readonly b2cCode: B2cCode | undefined;
+  readonly b2cCode: B2cCode | AadCode | undefined;
   readonly status: number;
   readonly redirectable: boolean;
   readonly wwwAuthenticate: string | undefined;
@@ -126,7 +149,7 @@ export class OAuthError extends Error {
 }
 
 /** Shorthand for errors that must never be redirected (bad client or redirect URI). */
-export function pageError(code: OAuthErrorCode, description: string, b2cCode?: B2cCode): OAuthError {
+export function pageError(code: OAuthErrorCode, description: string, b2cCode?: B2cCode | AadCode): OAuthError {
   return new OAuthError(code, description, { redirectable: false, ...(b2cCode ? { b2cCode } : {}) });
 }
 

@@ -68,6 +68,7 @@ export function appJson(a: App, extra: { clientSecret?: string; scopes?: string[
     ...(a.logoutUrl ? { logout_url: a.logoutUrl } : {}),
     token_endpoint_auth_method: a.secrets.length > 0 ? 'client_secret_basic' : 'none',
     third_party: a.thirdParty,
+    multi_tenant: a.multiTenant,
     created_at: new Date(a.createdAt).toISOString(),
   };
 }

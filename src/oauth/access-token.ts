@@ -2,7 +2,8 @@ import { jwtVerify, type JWTPayload } from 'jose';
 import type { Deps } from '../services/deps.js';
 import type { Tenant } from '../model/entities.js';
 import { OAuthError } from '../model/errors.js';
-import { issuerPath } from '../model/issuer.js';
+import { isGuest } from '../services/enterprise-apps.js';
+import { issuerPath, multiTenantIssuerPath } from '../model/issuer.js';
 
 function invalidToken(description: string): OAuthError {
   return new OAuthError('invalid_token', description, {
@@ -14,9 +15,9 @@ function invalidToken(description: string): OAuthError {
  * Whether `iss` is the tenant's issuer on one of its hosts: the shared one (LATCHKEY_BASE_URL) or a host
  * of its own (custom domain, host pattern), with whatever scheme and port the request that got the token
  * wrote. A token from either host of a tenant is accepted on both (the signature is the tenant's).
+ * `path` is the issuer's path: the tenant's (issuerPath) or, for a token of organizations, Azure AD's form.
  */
-async function issuedByTenant(deps: Pick<Deps, 'config' | 'tenants'>, tenant: Tenant, iss: string, policyId: string): Promise<boolean> {
-  const path = issuerPath(tenant, policyId);
+async function issuedByTenant(deps: Pick<Deps, 'config' | 'tenants'>, tenant: Tenant, iss: string, path: string): Promise<boolean> {
   if (iss === deps.config.baseUrl + path) return true;
   let url: URL;
   try {
@@ -57,7 +58,27 @@ export async function verifyAccessToken(deps: Deps, tenant: Tenant, token: strin
     throw invalidToken('The access token is invalid or has expired.');
   }
   const policyClaim = typeof payload.tfp === 'string' ? payload.tfp : typeof payload.acr === 'string' ? payload.acr : tenant.defaultPolicy;
-  if (typeof payload.iss !== 'string' || !(await issuedByTenant(deps, tenant, payload.iss, policyClaim))) throw invalidToken('The access token was not issued by this tenant.');
+  // A token a multi-tenant app or API is party to names the tenant in Azure AD's form, with `tid`.
+  const organization = payload.tid !== undefined;
+  const path = organization ? (payload.tid === tenant.id ? multiTenantIssuerPath(tenant) : undefined) : issuerPath(tenant, policyClaim);
+  if (typeof payload.iss !== 'string' || path === undefined || !(await issuedByTenant(deps, tenant, payload.iss, path))) throw invalidToken('The access token was not issued by this tenant.');
   if (typeof payload.jti === 'string' && (await deps.store.isAccessTokenRevoked(payload.jti))) throw invalidToken('The access token has been revoked.');
+  if (organization) await checkStillConsented(deps, tenant, payload);
   return payload;
+}
+
+/**
+ * A multi-tenant app's token outside its home holds only while the app is provisioned in the tenant and,
+ * for a user's token, while the user's or an administrator's consent stands: `app remove` and a consent
+ * withdrawn end such tokens here (APIs that check tokens offline learn it by introspecting).
+ */
+async function checkStillConsented(deps: Deps, tenant: Tenant, payload: JWTPayload): Promise<void> {
+  const clientId = typeof payload.client_id === 'string' ? payload.client_id : typeof payload.azp === 'string' ? payload.azp : undefined;
+  const app = clientId === undefined ? undefined : await deps.store.findAppAnyTenant(clientId);
+  if (!app || !isGuest(app, tenant.id)) return;
+  const enterprise = await deps.store.findEnterpriseApp(tenant.id, app.clientId);
+  if (!enterprise) throw invalidToken('The application was removed from this tenant.');
+  if (typeof payload.oid === 'string' && !Array.isArray(payload.roles) && !enterprise.adminConsent && !(await deps.store.findConsent(tenant.id, payload.oid, app.clientId))) {
+    throw invalidToken('The user withdrew the consent to this application.');
+  }
 }

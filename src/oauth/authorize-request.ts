@@ -1,7 +1,8 @@
 import type { Store } from '../store/store.js';
-import type { App } from '../model/entities.js';
+import type { App, AppPermission } from '../model/entities.js';
 import { clientKindFor, platformOf, redirectUrisOf, type Platform } from '../model/platforms.js';
-import { B2C_CODES, OAuthError, pageError, type B2cCode } from '../model/errors.js';
+import { B2C_CODES, OAuthError, pageError, type AadCode, type B2cCode } from '../model/errors.js';
+import { findClient } from '../services/enterprise-apps.js';
 import { parseScope, resolveDelegatedScopes, type ResolvedScopes } from './scopes.js';
 
 export type ResponseMode = 'query' | 'fragment' | 'form_post';
@@ -30,6 +31,12 @@ export interface AuthorizationRequest {
   clientInfo: boolean;
   /** `ui_locales` (or B2C's older `lang`): the languages the app asks the pages to use, most preferred first. */
   uiLocales?: string;
+  /**
+   * An administrator's consent for the whole tenant (the admin-consent endpoint) rather than a sign-in:
+   * the permissions asked for, and the `scope` the answer echoes. Its journey ends in
+   * `admin_consent=True&tenant=…`, never in a token.
+   */
+  adminConsent?: { permissions: Omit<AppPermission, 'clientId'>[]; scope: string };
 }
 
 /** Where an error about this request may be sent (known only once client and redirect URI check out). */
@@ -74,7 +81,8 @@ export async function validateClientAndRedirect(
 ): Promise<{ app: App; redirectUri: string; platform: Platform }> {
   const clientId = single(params, 'client_id');
   if (!clientId) throw pageError('invalid_request', "The request is missing the 'client_id' parameter.", B2C_CODES.missingClientId);
-  const app = /^[\w-]{1,64}$/.test(clientId) ? await store.findApp(tenantId, clientId) : undefined;
+  // The tenant's own app, or a multi-tenant app of another tenant (its consent there provisions it).
+  const app = /^[\w-]{1,64}$/.test(clientId) ? await findClient(store, tenantId, clientId) : undefined;
   if (!app) throw pageError('invalid_request', `The application '${clientId}' is not registered in this tenant.`, B2C_CODES.unknownApplicationOrScope);
   if (redirectUrisOf(app).length === 0) {
     throw pageError('invalid_request', `The application '${clientId}' has no registered redirect URI.`, B2C_CODES.noRedirectUriRegistered);
@@ -120,7 +128,7 @@ export async function parseAuthorizationRequest(
     responseMode: validMode ?? defaultMode(rtParts.length > 0 ? rtParts : ['code']),
     ...(state !== undefined ? { state } : {}),
   };
-  const fail = (code: ConstructorParameters<typeof OAuthError>[0], msg: string, b2cCode?: B2cCode): never => {
+  const fail = (code: ConstructorParameters<typeof OAuthError>[0], msg: string, b2cCode?: B2cCode | AadCode): never => {
     throw new TargetedError(new OAuthError(code, msg, b2cCode ? { b2cCode } : {}), target);
   };
 
@@ -128,6 +136,8 @@ export async function parseAuthorizationRequest(
     for (const name of ['state', 'response_type', 'response_mode', 'scope', 'nonce', 'code_challenge', 'code_challenge_method', 'prompt', 'max_age', 'login_hint', 'domain_hint', 'id_token_hint', 'client_info', 'ui_locales', 'lang']) {
       single(params, name, target);
     }
+    // A multi-tenant daemon's redirect URI receives the admin-consent answer only: it signs no one in.
+    if (app.type === 'daemon') fail('unauthorized_client', 'A daemon application signs no one in: it uses the client credentials grant.');
     if (params.request !== undefined) fail('invalid_request', 'Request objects are not supported.');
     if (params.request_uri !== undefined) fail('invalid_request', 'request_uri is not supported.');
 
@@ -149,7 +159,7 @@ export async function parseAuthorizationRequest(
 
     const requested = parseScope(single(params, 'scope', target));
     if (requested.length === 0) fail('invalid_request', "The request is missing the 'scope' parameter.", B2C_CODES.missingScope);
-    const scopes = await resolveDelegatedScopes(store, app, requested);
+    const scopes = await resolveDelegatedScopes(store, app, requested, ctx.tenantId);
     const hasOpenid = scopes.oidc.includes('openid');
     if (responseType.includes('id_token') && !hasOpenid) {
       fail('invalid_scope', "An id_token needs the 'openid' scope.", B2C_CODES.openidScopeMissing);

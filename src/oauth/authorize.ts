@@ -148,6 +148,17 @@ export async function authorize(
   return { type: 'journey', journeyId: id };
 }
 
+/**
+ * Azure AD's answer of the admin-consent endpoint: `admin_consent=True`, the tenant consented in, the
+ * app's state and the permissions consented to (as requested, `{identifier-uri}/{name}`).
+ */
+export function adminConsentResponse(tenant: Tenant, request: AuthorizationRequest): AuthorizationResponse {
+  const params: Record<string, string> = { admin_consent: 'True', tenant: tenant.id };
+  if (request.state !== undefined) params.state = request.state;
+  params.scope = request.adminConsent?.scope ?? '';
+  return { redirectUri: request.redirectUri, mode: 'query', params };
+}
+
 /** How the user was authenticated for a response, and the SSO session it belongs to (if any). */
 export interface Authentication {
   authTime: number;

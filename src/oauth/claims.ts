@@ -1,5 +1,5 @@
 import { attributeOfClaim, PROTECTED_TOKEN_CLAIMS } from '../model/token-claims.js';
-import { emailsOf } from '../model/local-identities.js';
+import { emailsOf, passwordIdentities } from '../model/local-identities.js';
 import type { JWTPayload } from 'jose';
 import type { Policy } from '../model/policy.js';
 import type { UserGrant } from './grant.js';
@@ -63,18 +63,41 @@ function addAuthenticationClaims(out: Record<string, unknown>, policy: Policy, g
   if (policy.tokens.policyClaim !== 'acr') out.acr = acrOf(grant.amr);
 }
 
+/**
+ * What a token a multi-tenant app is party to says besides B2C's claims, as Azure AD's do: the user's
+ * tenant (`tid`, also in the issuer), `oid`, the sign-in name as `preferred_username`, `name`, and
+ * version 2.0.
+ */
+export interface OrganizationClaims {
+  tid: string;
+}
+
+function addOrganizationClaims(out: Record<string, unknown>, user: User, org: OrganizationClaims, idToken: boolean): void {
+  out.tid = org.tid;
+  out.oid = user.id;
+  if (idToken) {
+    const username = passwordIdentities(user)[0]?.issuerAssignedId ?? user.email;
+    if (username !== null) out.preferred_username = username;
+    if (user.displayName) out.name = user.displayName;
+  }
+  out.ver = '2.0';
+}
+
 export function idTokenClaims(
   base: BaseClaims,
   user: User,
   policy: Policy,
   grant: UserGrant,
-  extra: { nonce?: string; atHash?: string; cHash?: string; idpAccessToken?: string },
+  extra: { nonce?: string; atHash?: string; cHash?: string; idpAccessToken?: string; org?: OrganizationClaims; wids?: string[] },
 ): JWTPayload {
   const out = registered(base, user.id);
   out.auth_time = grant.authTime;
   if (extra.nonce !== undefined) out.nonce = extra.nonce;
   out.ver = '1.0';
   addUserClaims(out, user, policy, grant);
+  if (extra.org) addOrganizationClaims(out, user, extra.org, true);
+  // Azure's directory roles, by role template id (GlobalAdministrator, GlobalReader).
+  if (extra.wids && extra.wids.length > 0) out.wids = extra.wids;
   addAuthenticationClaims(out, policy, grant);
   out[policy.tokens.policyClaim] = grant.policyId;
   // OIDC Front-Channel Logout §3: the session an app's logout request names.
@@ -103,6 +126,7 @@ export function userAccessTokenClaims(
   grant: UserGrant,
   clientId: string,
   jti: string,
+  org?: OrganizationClaims,
 ): JWTPayload {
   const scp = grant.scopes.api?.scopes ?? [];
   const out = registered(base, user.id);
@@ -117,12 +141,13 @@ export function userAccessTokenClaims(
   copyConnectorClaims(out, grant);
   addAuthenticationClaims(out, policy, grant);
   out.ver = '1.0';
+  if (org) addOrganizationClaims(out, user, org, false);
   out[policy.tokens.policyClaim] = grant.policyId;
   return out;
 }
 
 /** RFC 9068 access token for a daemon (no user): `sub` is the client, `roles` the granted app roles. */
-export function appAccessTokenClaims(base: BaseClaims, clientId: string, roles: string[], scope: string, jti: string): JWTPayload {
+export function appAccessTokenClaims(base: BaseClaims, clientId: string, roles: string[], scope: string, jti: string, org?: OrganizationClaims): JWTPayload {
   const out = registered(base, clientId);
   out.jti = jti;
   out.client_id = clientId;
@@ -130,5 +155,9 @@ export function appAccessTokenClaims(base: BaseClaims, clientId: string, roles: 
   out.roles = roles;
   out.scope = scope;
   out.ver = '1.0';
+  if (org) {
+    out.tid = org.tid;
+    out.ver = '2.0';
+  }
   return out;
 }

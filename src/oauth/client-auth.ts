@@ -3,6 +3,7 @@ import type { Store } from '../store/store.js';
 import type { App } from '../model/entities.js';
 import { actsAsPublicClient, holdsCredentials, type ClientKind } from '../model/platforms.js';
 import { B2C_CODES, OAuthError, type B2cCode } from '../model/errors.js';
+import { findClient } from '../services/enterprise-apps.js';
 
 export interface ClientCredentialsInput {
   authorization: string | undefined;
@@ -105,7 +106,8 @@ export async function authenticateClient(store: Store, tenantId: string, input: 
   const { method, id, secret } = chooseMethod(input);
   const basic = method === 'client_secret_basic';
   if (!id) throw invalidClient("The request is missing the 'client_id' parameter.", basic, B2C_CODES.missingClientId);
-  const app = /^[\w-]{1,64}$/.test(id) ? await store.findApp(tenantId, id) : undefined;
+  // The tenant's own app, or a multi-tenant app of another tenant (each grant checks what it may do here).
+  const app = /^[\w-]{1,64}$/.test(id) ? await findClient(store, tenantId, id) : undefined;
   if (!app) throw invalidClient(`The application '${id}' is not registered in this tenant.`, basic);
 
   if (method !== 'none') {

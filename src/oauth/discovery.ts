@@ -3,7 +3,7 @@ import type { Tenant } from '../model/entities.js';
 import { TOKEN_ENDPOINT_AUTH_METHODS } from './client-auth.js';
 import { supportedGrantTypes } from './token.js';
 import { endpointUrl, type UrlForm } from './tenant-context.js';
-import { issuerFor } from '../model/issuer.js';
+import { commonEndpointUrl, commonIssuerTemplate, issuerFor, type CommonSegment } from '../model/issuer.js';
 
 export const RESPONSE_TYPES_SUPPORTED = ['code', 'code id_token', 'code token', 'code id_token token', 'id_token', 'id_token token', 'token'];
 
@@ -50,6 +50,39 @@ export function discoveryDocument(
     request_uri_parameter_supported: false,
     claims_parameter_supported: false,
     // Apps registered with a logout URL are signed out in iframes, with `iss` and `sid`.
+    frontchannel_logout_supported: true,
+    frontchannel_logout_session_supported: true,
+  };
+}
+
+/**
+ * The metadata of `/common` and `/organizations`, as Azure AD's: the issuer is a template with
+ * `{tenantid}` literally in it (each token names its tenant in `iss` and `tid`; a client checks the
+ * issuer by putting the token's `tid` in), the endpoints are tenant-independent, and the keys are the
+ * instance's (every multi-tenant app's tokens are signed with them).
+ */
+export function commonDiscoveryDocument(baseUrl: string, segment: CommonSegment): Record<string, unknown> {
+  const at = (suffix: string) => commonEndpointUrl(baseUrl, segment, suffix);
+  return {
+    issuer: commonIssuerTemplate(baseUrl),
+    authorization_endpoint: at('oauth2/v2.0/authorize'),
+    token_endpoint: at('oauth2/v2.0/token'),
+    end_session_endpoint: at('oauth2/v2.0/logout'),
+    jwks_uri: at('discovery/v2.0/keys'),
+    response_modes_supported: ['query', 'fragment', 'form_post'],
+    response_types_supported: RESPONSE_TYPES_SUPPORTED,
+    scopes_supported: ['openid', 'offline_access', 'profile', 'email'],
+    subject_types_supported: ['public'],
+    id_token_signing_alg_values_supported: ['RS256'],
+    token_endpoint_auth_methods_supported: TOKEN_ENDPOINT_AUTH_METHODS,
+    // Codes and refresh tokens name their tenant; the other grants need the tenant's own endpoint.
+    grant_types_supported: ['authorization_code', 'refresh_token'],
+    claims_supported: ['iss', 'sub', 'aud', 'exp', 'nbf', 'iat', 'auth_time', 'nonce', 'ver', 'at_hash', 'c_hash', 'sid', 'tid', 'oid', 'preferred_username', 'name', 'email', 'email_verified', 'wids', 'amr', 'acr'],
+    code_challenge_methods_supported: ['S256'],
+    prompt_values_supported: ['none', 'login', 'consent', 'select_account'],
+    request_parameter_supported: false,
+    request_uri_parameter_supported: false,
+    claims_parameter_supported: false,
     frontchannel_logout_supported: true,
     frontchannel_logout_session_supported: true,
   };

@@ -6,6 +6,7 @@ import { verifyOwnSignature } from '../tokens/verify.js';
 import { single, type RawParams } from './authorize-request.js';
 import { B2C_CODES, OAuthError, pageError } from '../model/errors.js';
 import { logoutFrames } from '../saml/logout.js';
+import { findClient } from '../services/enterprise-apps.js';
 import type { Site } from '../model/site.js';
 
 export interface LogoutResult {
@@ -46,7 +47,7 @@ export async function logout(deps: Deps, tenant: Tenant, params: RawParams, ssoC
   const named = hint ? await hintAudience(deps, tenant, hint) : clientId;
   if (hint && clientId && named !== clientId) throw pageError('invalid_request', 'client_id does not match the id_token_hint.', B2C_CODES.logoutClientMismatch);
   if (named) {
-    app = await deps.store.findApp(tenant.id, named);
+    app = await findClient(deps.store, tenant.id, named);
     if (!app) throw pageError('invalid_request', `The application '${named}' is not registered in this tenant.`);
   }
 
@@ -76,7 +77,7 @@ export async function logout(deps: Deps, tenant: Tenant, params: RawParams, ssoC
  * front-channel logout URLs (OIDC Front-Channel Logout 1.0 §2: `iss` and `sid`), and SAML apps' single
  * logout URLs with a signed LogoutRequest (saml/logout.ts).
  */
-async function endSession(deps: Deps, tenant: Tenant, ssoCookie: string | undefined, site: Site): Promise<string[]> {
+export async function endSession(deps: Deps, tenant: Tenant, ssoCookie: string | undefined, site: Site): Promise<string[]> {
   if (!ssoCookie || ssoCookie.length > 100) return [];
   const ended = await deps.store.endSsoSession(sha256(ssoCookie));
   if (!ended || ended.session.tenantId !== tenant.id) return [];

@@ -2,11 +2,36 @@ import { randomUUID } from 'node:crypto';
 import type { Deps } from '../services/deps.js';
 import type { Policy } from '../model/policy.js';
 import type { App, Tenant, User } from '../model/entities.js';
-import { idTokenClaims, userAccessTokenClaims } from './claims.js';
+import { idTokenClaims, userAccessTokenClaims, type OrganizationClaims } from './claims.js';
 import { halfHash, signJwt } from '../tokens/sign.js';
+import type { TenantKeySet } from '../tokens/keyring.js';
+import { roleTemplateIds } from '../services/users-roles.js';
 import type { UserGrant } from './grant.js';
-import { issuerFor } from '../model/issuer.js';
+import { issuerFor, multiTenantIssuer } from '../model/issuer.js';
 import type { Site } from '../model/site.js';
+
+/** How a token is signed and whose issuer it names. */
+export interface Signing {
+  keys: TenantKeySet;
+  iss: string;
+  /** Set for tokens of organizations (a multi-tenant app or API is party): Azure AD's claims. */
+  org?: OrganizationClaims;
+}
+
+/**
+ * Tokens a multi-tenant app or a multi-tenant API is party to are signed with the instance's keys and
+ * name the tenant in Azure AD's issuer form, with `tid` (as Azure AD signs every directory's tokens with
+ * the same keys, and a multi-tenant app checks the issuer against one template); every other token
+ * with the tenant's own key and issuer. Either issuer is written with the host the request came to
+ * (`site`), as the discovery document the app read there names it.
+ */
+export async function signingFor(deps: Pick<Deps, 'keys' | 'store'>, tenant: Tenant, client: App, policyId: string, site: Site, apiClientId?: string): Promise<Signing> {
+  const api = apiClientId !== undefined && apiClientId !== client.clientId ? await deps.store.findAppAnyTenant(apiClientId) : undefined;
+  if (client.multiTenant || api?.multiTenant) {
+    return { keys: await deps.keys.common(), iss: multiTenantIssuer(site.baseUrl, tenant), org: { tid: tenant.id } };
+  }
+  return { keys: await deps.keys.forTenant(tenant.id), iss: issuerFor(site.baseUrl, tenant, policyId) };
+}
 
 export interface MintedUserTokens {
   idToken?: string;
@@ -43,9 +68,8 @@ export async function mintUserTokens(
   },
 ): Promise<MintedUserTokens> {
   const { tenant, policy, client, user, grant } = args;
-  const keys = await deps.keys.forTenant(tenant.id);
+  const { keys, iss, org } = await signingFor(deps, tenant, client, grant.policyId, args.site, grant.scopes.api?.clientId);
   const iat = Math.floor(deps.clock.now() / 1000);
-  const iss = issuerFor(args.site.baseUrl, tenant, grant.policyId);
   const idTtl = policy.tokens.idTokenMinutes * 60;
   const atTtl = policy.tokens.accessTokenMinutes * 60;
   const out: MintedUserTokens = { idTokenExpiresIn: idTtl, accessTokenExpiresIn: atTtl, iat };
@@ -54,12 +78,13 @@ export async function mintUserTokens(
   if (args.accessToken) {
     const jti = randomUUID();
     const aud = grant.scopes.api?.clientId ?? client.clientId;
-    accessToken = signJwt(keys, 'at+jwt', userAccessTokenClaims({ iss, aud, iat, exp: iat + atTtl }, user, policy, grant, client.clientId, jti));
+    accessToken = signJwt(keys, 'at+jwt', userAccessTokenClaims({ iss, aud, iat, exp: iat + atTtl }, user, policy, grant, client.clientId, jti, org));
     out.accessTokenJti = jti;
     out.accessTokenExp = iat + atTtl;
   }
   let idToken: Promise<string> | undefined;
   if (args.idToken) {
+    const wids = roleTemplateIds(await deps.store.listUserRoles(tenant.id, user.id));
     const atHash = args.atHash && accessToken ? halfHash(await accessToken) : undefined;
     idToken = signJwt(
       keys,
@@ -69,6 +94,8 @@ export async function mintUserTokens(
         ...(atHash ? { atHash } : {}),
         ...(args.code ? { cHash: halfHash(args.code) } : {}),
         ...(grant.idpAccessToken !== undefined ? { idpAccessToken: deps.secrets.open(grant.idpAccessToken) } : {}),
+        ...(org ? { org } : {}),
+        ...(wids.length > 0 ? { wids } : {}),
       }),
     );
   }

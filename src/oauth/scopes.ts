@@ -1,6 +1,7 @@
 import type { Store } from '../store/store.js';
 import type { App } from '../model/entities.js';
 import { OAuthError, B2C_CODES } from '../model/errors.js';
+import { isGuest } from '../services/enterprise-apps.js';
 
 export const OIDC_SCOPES = ['openid', 'offline_access', 'profile', 'email'] as const;
 export type OidcScope = (typeof OIDC_SCOPES)[number];
@@ -28,12 +29,26 @@ export function splitApiScope(scope: string): { identifierUri: string; name: str
 }
 
 /**
- * Resolves delegated scopes for a user-facing grant. The client's own id stands for "a token for
- * myself" (B2C's form); API scopes must exist and be granted to the client, unless the API is the
- * client's own; one API per request, as B2C has it; simple scopes we do not know (e.g. `phone`) are
- * ignored, as RFC 6749 §3.3 allows.
+ * Whether the client may ask for an API scope in `tenantId`: granted to it (`app grant`), or, for a
+ * multi-tenant app, declared among its permissions — the only way outside its home tenant, where the
+ * user's or the administrator's consent then decides (services/consent.ts).
  */
-export async function resolveDelegatedScopes(store: Store, client: App, requested: string[]): Promise<ResolvedScopes> {
+async function mayAsk(store: Store, client: App, tenantId: string, api: App, identifierUri: string, name: string): Promise<boolean> {
+  if (client.multiTenant) {
+    const declared = (await store.listAppPermissions(client.clientId)).some((p) => p.kind === 'scope' && p.api === identifierUri && p.name === name);
+    if (declared || isGuest(client, tenantId)) return declared;
+  }
+  return (await store.listGrants(client.clientId, api.clientId)).some((g) => g.kind === 'scope' && g.name === name);
+}
+
+/**
+ * Resolves delegated scopes for a user-facing grant in `tenantId` (by default the client's own tenant).
+ * The client's own id stands for "a token for myself" (B2C's form); API scopes must exist and be
+ * granted to the client (or declared by a multi-tenant one); one API per request, as B2C has it; simple
+ * scopes we do not know (e.g. `phone`) are ignored, as RFC 6749 §3.3 allows. A multi-tenant app's APIs
+ * are its home tenant's, wherever it signs people in.
+ */
+export async function resolveDelegatedScopes(store: Store, client: App, requested: string[], tenantId: string = client.tenantId): Promise<ResolvedScopes> {
   const oidc: OidcScope[] = [];
   const granted: string[] = [];
   let api: ResolvedScopes['api'];
@@ -62,9 +77,7 @@ export async function resolveDelegatedScopes(store: Store, client: App, requeste
     const exposed = await store.listAppScopes(target.clientId);
     if (!exposed.includes(parts.name)) throw new OAuthError('invalid_scope', `The API does not expose the scope '${parts.name}'.`, { b2cCode: B2C_CODES.scopeNotExposed });
     // An app asks for the scopes it exposes itself without a grant (the token's `aud` is its own client id).
-    const own = target.clientId === client.clientId;
-    const grants = own ? [] : await store.listGrants(client.clientId, target.clientId);
-    if (!own && !grants.some((g) => g.kind === 'scope' && g.name === parts.name)) {
+    if (target.clientId !== client.clientId && !(await mayAsk(store, client, tenantId, target, parts.identifierUri, parts.name))) {
       throw new OAuthError('invalid_scope', `The application has not been granted the scope '${scope}'.`, { b2cCode: B2C_CODES.scopeNotGranted });
     }
     api ??= { clientId: target.clientId, identifierUri: parts.identifierUri, scopes: [] };

@@ -52,9 +52,12 @@ export function newFamily(policy: Policy, platform: Platform, now: number, origi
   };
 }
 
-/** MSAL's client_info: base64url JSON {uid: "{oid}-{policy}", utid: tenant UUID}. */
-export function clientInfo(user: User, tenant: Tenant, policyId: string): string {
-  return Buffer.from(JSON.stringify({ uid: `${user.id}-${policyId.toLowerCase()}`, utid: tenant.id })).toString('base64url');
+/**
+ * MSAL's client_info: base64url JSON {uid: "{oid}-{policy}", utid: tenant UUID}, B2C's form; for a
+ * multi-tenant app Azure AD's, {uid: oid, utid: tid}, so MSAL's account is `{oid}.{tid}` in any tenant.
+ */
+export function clientInfo(user: User, tenant: Tenant, policyId: string, organization = false): string {
+  return Buffer.from(JSON.stringify({ uid: organization ? user.id : `${user.id}-${policyId.toLowerCase()}`, utid: tenant.id })).toString('base64url');
 }
 
 /**
@@ -130,6 +133,6 @@ export async function userTokenResponse(
     body.refresh_token = token;
     body.refresh_token_expires_in = Math.max(0, Math.floor((expiresAt - now) / 1000));
   }
-  if (args.clientInfo) body.client_info = clientInfo(user, tenant, grant.policyId);
+  if (args.clientInfo) body.client_info = clientInfo(user, tenant, grant.policyId, client.multiTenant);
   return { body, accessTokenJti: minted.accessTokenJti!, accessTokenExp: minted.accessTokenExp!, ...(refreshRecord ? { refreshRecord } : {}) };
 }

@@ -7,11 +7,20 @@ import { createRemoteJWKSet, jwtVerify, errors as joseErrors, type JWTPayload } 
  * errors: 401 `invalid_token` (or no error code when no token was sent), 403 `insufficient_scope`.
  */
 export interface VerifierOptions {
-  /** The tenant's issuer, exactly as in its tokens, e.g. `https://id.example.com/{tenant UUID}/v2.0/`. */
+  /**
+   * The tenant's issuer, exactly as in its tokens, e.g. `https://id.example.com/{tenant UUID}/v2.0/`; or,
+   * for a multi-tenant API, Azure AD's template `https://id.example.com/{tenantid}/v2.0/` (as `/common`'s
+   * discovery gives it) with `allowedTenants`: a token's issuer is then the template with its `tid`.
+   */
   issuer: string;
+  /**
+   * With an issuer template: the tenant ids whose tokens are taken (Azure AD's advice for multi-tenant
+   * apps: validate the tenant), or `'*'` for any tenant. Required with a template, refused without one.
+   */
+  allowedTenants?: string[] | '*';
   /** The API's client id: tokens for any other audience are refused. */
   audience: string;
-  /** Where the keys are; by default read from `{issuer}.well-known/openid-configuration`. */
+  /** Where the keys are; by default read from `{issuer}.well-known/openid-configuration` (with a template, `/common`'s). */
   jwksUri?: string;
   /**
    * Least time between two JWKS fetches triggered by unknown `kid`s (a flood of forged kids must not
@@ -37,6 +46,8 @@ export interface Requirement {
 
 export interface AccessTokenClaims extends JWTPayload {
   scp?: string;
+  /** The token's tenant, in tokens a multi-tenant app or API is party to. */
+  tid?: string;
   roles?: string[];
   oid?: string;
   azp?: string;
@@ -50,6 +61,8 @@ export interface VerifiedToken {
   roles: string[];
   /** The user's object id, or undefined for an app (daemon) token. */
   userId: string | undefined;
+  /** The tenant the token is of (its `tid`), when it has one. */
+  tenantId: string | undefined;
 }
 
 export class BearerError extends Error {
@@ -81,16 +94,26 @@ export interface TokenVerifier {
   verify(authorization: string | undefined, requirement?: Requirement): Promise<VerifiedToken>;
 }
 
+/** Azure AD's placeholder in `/common`'s issuer. */
+const TENANT_PLACEHOLDER = '{tenantid}';
+
 export function createTokenVerifier(opts: VerifierOptions): TokenVerifier {
   const realm = opts.realm ?? 'api';
   const doFetch = opts.fetch ?? fetch;
+  const template = opts.issuer.includes(TENANT_PLACEHOLDER);
+  if (template && opts.allowedTenants === undefined) {
+    throw new TypeError(`an issuer with ${TENANT_PLACEHOLDER} takes tokens of many tenants: name them in allowedTenants (tenant ids), or '*' for any`);
+  }
+  if (!template && opts.allowedTenants !== undefined) throw new TypeError(`allowedTenants goes with an issuer template (${TENANT_PLACEHOLDER} in the issuer)`);
+  const allowed = opts.allowedTenants === '*' || opts.allowedTenants === undefined ? undefined : new Set(opts.allowedTenants.map((t) => t.toLowerCase()));
   let jwks: ReturnType<typeof createRemoteJWKSet> | undefined;
 
   async function keySet(): Promise<ReturnType<typeof createRemoteJWKSet>> {
     if (jwks) return jwks;
     let uri = opts.jwksUri;
     if (!uri) {
-      const res = await doFetch(`${opts.issuer.replace(/\/?$/, '/')}.well-known/openid-configuration`);
+      // A template's keys are `/common`'s: every tenant's multi-tenant tokens are signed with them.
+      const res = await doFetch(`${opts.issuer.replace(TENANT_PLACEHOLDER, 'common').replace(/\/?$/, '/')}.well-known/openid-configuration`);
       if (!res.ok) throw new Error(`cannot read the issuer's metadata (HTTP ${res.status})`);
       uri = ((await res.json()) as { jwks_uri?: string }).jwks_uri;
       if (!uri) throw new Error('the issuer metadata has no jwks_uri');
@@ -110,7 +133,7 @@ export function createTokenVerifier(opts: VerifierOptions): TokenVerifier {
       let claims: AccessTokenClaims;
       try {
         ({ payload: claims } = await jwtVerify<AccessTokenClaims>(m[1]!, await keySet(), {
-          issuer: opts.issuer,
+          ...(template ? {} : { issuer: opts.issuer }),
           audience: opts.audience,
           algorithms: ['RS256'],
           typ: 'at+jwt',
@@ -122,6 +145,12 @@ export function createTokenVerifier(opts: VerifierOptions): TokenVerifier {
         if (err instanceof joseErrors.JWTClaimValidationFailed && err.claim === 'iss') throw unauthorized('The access token is from another issuer.');
         if (err instanceof joseErrors.JOSEError) throw unauthorized('The access token is invalid.');
         throw err;
+      }
+      if (template) {
+        // The issuer names the token's tenant; the tenant must be one this API serves.
+        const tid = typeof claims.tid === 'string' ? claims.tid.toLowerCase() : undefined;
+        if (tid === undefined || claims.iss !== opts.issuer.replace(TENANT_PLACEHOLDER, tid)) throw unauthorized('The access token is from another issuer.');
+        if (allowed && !allowed.has(tid)) throw unauthorized('The access token is from a tenant this API does not serve.');
       }
       const scopes = typeof claims.scp === 'string' ? claims.scp.split(' ').filter(Boolean) : [];
       const roles = Array.isArray(claims.roles) ? claims.roles.filter((r): r is string => typeof r === 'string') : [];
@@ -135,7 +164,7 @@ export function createTokenVerifier(opts: VerifierOptions): TokenVerifier {
           throw new BearerError(403, 'insufficient_scope', description, challenge(realm, 'insufficient_scope', description, needed));
         }
       }
-      return { claims, scopes, roles, userId };
+      return { claims, scopes, roles, userId, tenantId: typeof claims.tid === 'string' ? claims.tid : undefined };
     },
   };
 }

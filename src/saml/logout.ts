@@ -3,7 +3,8 @@ import { deflateRawSync } from 'node:zlib';
 import { sha256 } from '../crypto/secrets.js';
 import type { Deps } from '../services/deps.js';
 import { pageError } from '../model/errors.js';
-import { issuerFor } from '../model/issuer.js';
+import { findClient } from '../services/enterprise-apps.js';
+import { issuerFor, multiTenantIssuer } from '../model/issuer.js';
 import type { Site } from '../model/site.js';
 import type { SamlApp, SessionClient, SsoSession, Tenant } from '../model/entities.js';
 import { samlKeys } from '../federation/saml/certificates.js';
@@ -50,11 +51,12 @@ export async function logoutFrames(deps: Deps, tenant: Tenant, session: SsoSessi
       urls.push(`${saml.slo.url}${saml.slo.url.includes('?') ? '&' : '?'}${query}`);
       continue;
     }
-    const app = await deps.store.findApp(tenant.id, c.clientId);
+    const app = await findClient(deps.store, tenant.id, c.clientId);
     if (!app?.logoutUrl) continue;
     const url = new URL(app.logoutUrl);
-    // The issuer of the host the browser signs out on: the one its apps' id_tokens came from.
-    url.searchParams.set('iss', issuerFor(site.baseUrl, tenant, c.policyId));
+    // The issuer of the host the browser signs out on, as the app's id_tokens came from it (Azure AD's
+    // form for a multi-tenant app).
+    url.searchParams.set('iss', app.multiTenant ? multiTenantIssuer(site.baseUrl, tenant) : issuerFor(site.baseUrl, tenant, c.policyId));
     url.searchParams.set('sid', session.sid);
     urls.push(url.toString());
   }

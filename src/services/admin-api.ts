@@ -33,6 +33,7 @@ export async function ensureAdminApi(d: Pick<Deps, 'store' | 'clock'>, tenant: T
       allowRopc: false,
       logoutUrl: null,
       thirdParty: false,
+      multiTenant: false,
       createdAt: d.clock.now(),
     };
     try {

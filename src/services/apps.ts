@@ -7,6 +7,7 @@ import { GUID, isLoopbackHost } from '../model/patterns.js';
 import { ADMIN_API_URI, ensureAdminApi } from './admin-api.js';
 import { newSecret } from './app-secrets.js';
 import type { ProvisionDeps } from './deps.js';
+import { ensureCommonKeys } from './keys.js';
 
 /**
  * Apps: registered with their platforms' redirect URIs and first secret, and changed later (`app
@@ -54,7 +55,7 @@ async function checkIdentifierUri(d: Pick<ProvisionDeps, 'store'>, tenant: Tenan
  * Each URI in one platform only (it decides how requests through it are treated), valid for its
  * platform. `before`: the registration being changed, to name the platform a URI already has.
  */
-function checkPlatforms(app: Pick<App, 'type' | 'webRedirectUris' | 'spaRedirectUris' | 'publicClientRedirectUris'>, before?: App): void {
+function checkPlatforms(app: Pick<App, 'type' | 'multiTenant' | 'webRedirectUris' | 'spaRedirectUris' | 'publicClientRedirectUris'>, before?: App): void {
   const seen = new Map<string, Platform>();
   for (const platform of PLATFORMS) {
     for (const uri of app[PLATFORM_FIELD[platform]]) {
@@ -70,8 +71,14 @@ function checkPlatforms(app: Pick<App, 'type' | 'webRedirectUris' | 'spaRedirect
     }
   }
   if (seen.size > MAX_REDIRECT_URIS) throw invalid(`an app has at most ${MAX_REDIRECT_URIS} redirect URIs`);
-  if (app.type === 'daemon' && seen.size > 0) throw invalid('a daemon app has no redirect URIs: it signs in no user');
+  if (app.type === 'daemon' && seen.size > 0) {
+    // A multi-tenant daemon's web redirect URIs receive the admin-consent answer only (the authorize endpoint refuses daemons).
+    if (!app.multiTenant) throw invalid(DAEMON_NO_REDIRECT);
+    if (app.webRedirectUris.length !== seen.size) throw invalid("a multi-tenant daemon's redirect URIs are web redirect URIs (where the admin-consent endpoint answers)");
+  }
 }
+
+const DAEMON_NO_REDIRECT = 'a daemon app has no redirect URIs: it signs in no user (a multi-tenant one may have web redirect URIs, for the admin-consent answer)';
 
 export interface CreateAppInput {
   name: string;
@@ -92,6 +99,8 @@ export interface CreateAppInput {
   logoutUrl?: string;
   /** Users consent to the scopes it asks for on first use (a consent page). */
   thirdParty?: boolean;
+  /** People of other tenants may use it (through /common), once they or their administrator consent. */
+  multiTenant?: boolean;
 }
 
 const unique = (list: readonly string[]) => [...new Set(list)];
@@ -108,15 +117,17 @@ export async function createApp(d: ProvisionDeps, tenant: Tenant, input: CreateA
   };
   const given = input.redirectUris ?? [];
   if (given.length > 0) {
-    if (!preset) throw invalid('a daemon app has no redirect URIs: it signs in no user');
+    // A multi-tenant daemon may name where the admin-consent endpoint answers (Azure's daemons do): a web redirect URI.
+    const platform = preset ?? (input.multiTenant ? 'web' : undefined);
+    if (!platform) throw invalid(DAEMON_NO_REDIRECT);
     for (const u of given) checkUri('--redirect-uri', u, false);
-    lists[preset].push(...given);
+    lists[platform].push(...given);
   }
   const postLogout = input.postLogoutRedirectUris ?? [];
   for (const u of postLogout) checkUri('--post-logout-redirect-uri', u, false);
   if (input.logoutUrl) checkUri('--logout-url', input.logoutUrl, false);
   const platforms = { webRedirectUris: unique(lists.web), spaRedirectUris: unique(lists.spa), publicClientRedirectUris: unique(lists.publicClient) };
-  checkPlatforms({ type: input.type, ...platforms });
+  checkPlatforms({ type: input.type, multiTenant: input.multiTenant ?? false, ...platforms });
   if ((input.type === 'web' || input.type === 'spa' || input.type === 'native') && PLATFORMS.every((p) => platforms[PLATFORM_FIELD[p]].length === 0)) {
     throw invalid(`an app of type ${input.type} needs at least one --redirect-uri`);
   }
@@ -143,9 +154,12 @@ export async function createApp(d: ProvisionDeps, tenant: Tenant, input: CreateA
     allowRopc: input.allowRopc ?? false,
     logoutUrl: input.logoutUrl ?? null,
     thirdParty: input.thirdParty ?? false,
+    multiTenant: input.multiTenant ?? false,
     createdAt: d.clock.now(),
   };
   await d.store.createApp(app);
+  // Its tokens are signed with the instance's keys: made now, so every tenant publishes them before the first token.
+  if (app.multiTenant) await ensureCommonKeys(d);
   await d.audit.record({ tenantId: tenant.id, event: 'app_created', outcome: 'success', clientId, detail: `${app.type} ${name}` });
   return clientSecret ? { app, clientSecret } : { app };
 }
@@ -200,7 +214,7 @@ export async function updateApp(d: ProvisionDeps, tenant: Tenant, app: App, inpu
     const change = input[field];
     for (const uri of [...(change?.set ?? []), ...(change?.add ?? [])]) {
       if (field === 'postLogoutRedirectUris') checkUri(`--post-logout-redirect-uri`, uri, false);
-      else if (app.type === 'daemon') throw invalid(`a daemon app has no redirect URIs: it signs in no user (${what} '${uri}')`);
+      else if (app.type === 'daemon' && !(app.multiTenant && field === 'webRedirectUris')) throw invalid(`a daemon app has no redirect URIs: it signs in no user (${what} '${uri}')`);
     }
   }
   if (input.identifierUri !== undefined && input.identifierUri !== app.identifierUri) await checkIdentifierUri(d, tenant, input.identifierUri, app.clientId);
@@ -257,12 +271,17 @@ export async function definedOnApi(d: Pick<ProvisionDeps, 'store'>, api: App, ki
   return kind === 'scope' ? d.store.listAppScopes(api.clientId) : d.store.listAppRoles(api.clientId);
 }
 
-/** Adds a scope (delegated permission) or an app role to an API; returns what it defines now. */
-export async function defineOnApi(d: Pick<ProvisionDeps, 'store'>, api: App, kind: 'scope' | 'role', name: string, description?: string): Promise<string[]> {
+/**
+ * Adds a scope (delegated permission) or an app role to an API; returns what it defines now. A scope
+ * with `adminConsent` is one only an administrator may consent to (for the whole tenant): other users
+ * of a tenant the API is not consented in see "Need admin approval".
+ */
+export async function defineOnApi(d: Pick<ProvisionDeps, 'store'>, api: App, kind: 'scope' | 'role', name: string, description?: string, adminConsent?: boolean): Promise<string[]> {
   await definedOnApi(d, api, kind);
   if (!/^[A-Za-z][\w.-]{0,99}$/.test(name)) throw invalid(`invalid --${kind} '${name}': letters, digits, '.', '_' and '-'`);
   if (description !== undefined && (kind !== 'scope' || description.trim().length === 0 || description.length > 200)) throw invalid('invalid --description: a scope\'s 1-200 characters, shown on consent pages');
-  if (kind === 'scope') await d.store.addAppScope(api.clientId, name, description?.trim());
+  if (adminConsent && kind !== 'scope') throw invalid('--admin-consent is for scopes: app roles are always consented by an administrator');
+  if (kind === 'scope') await d.store.addAppScope(api.clientId, name, description?.trim(), adminConsent ?? false);
   else await d.store.addAppRole(api.clientId, name);
   return definedOnApi(d, api, kind);
 }

@@ -62,6 +62,7 @@ export async function ensureConsoleApp(d: Pick<Deps, 'store' | 'clock'>, tenant:
       allowRopc: false,
       logoutUrl: null,
       thirdParty: false,
+      multiTenant: false,
       createdAt: d.clock.now(),
     };
     try {

@@ -1,4 +1,4 @@
-import type { App, AppGrant, AuthCodeRecord, RefreshTokenRecord, SigningKey, Tenant, TenantDomain, User } from '../model/entities.js';
+import type { App, AppGrant, AppPermission, AuthCodeRecord, DirectoryRole, EnterpriseApp, RefreshTokenRecord, SigningKey, Tenant, TenantDomain, User } from '../model/entities.js';
 import type { ConfigChange, MigrationResult, RefreshTokenRef, Store, StoreEngine } from './store.js';
 
 /** How long an entry is kept when nothing drops it sooner: the fallback for a notice that was lost. */
@@ -26,6 +26,7 @@ const WRITES = {
   removeTenantDomain: (tenantId: string) => domains(tenantId),
   bumpTenantConfigVersion: (tenantId: string) => tenant(tenantId),
   rotateSigningKey: (key: SigningKey) => tenant(key.tenantId),
+  addNextSigningKey: (key: SigningKey) => tenant(key.tenantId),
   deleteSigningKey: (tenantId: string) => tenant(tenantId),
   updateApp: (tenantId: string) => apps(tenantId),
   updateAppSecrets: (tenantId: string) => apps(tenantId),
@@ -34,6 +35,12 @@ const WRITES = {
   addAppRole: () => apps('*'),
   addGrant: () => apps('*'),
   removeGrant: () => apps('*'),
+  addAppPermission: () => apps('*'),
+  removeAppPermission: () => apps('*'),
+  saveEnterpriseApp: (e: EnterpriseApp) => apps(e.tenantId),
+  removeEnterpriseApp: (tenantId: string) => apps(tenantId),
+  addUserRole: (tenantId: string, userId: string) => users(tenantId, [userId]),
+  removeUserRole: (tenantId: string, userId: string) => users(tenantId, [userId]),
   updateUserProfile: (tenantId: string, id: string) => users(tenantId, [id]),
   setUserSignIn: (tenantId: string, id: string) => users(tenantId, [id]),
   setUserPassword: (tenantId: string, id: string) => users(tenantId, [id]),
@@ -52,11 +59,13 @@ const PASSED_THROUGH = [
   'createSsoSession', 'findSsoSession', 'touchSsoSession', 'addSsoSessionClient', 'endSsoSession', 'createJourney', 'findJourney', 'updateJourney', 'deleteJourney',
   'createAuthCode', 'redeemAuthCode', 'createRefreshToken', 'rotateRefreshToken', 'revokeRefreshFamily', 'revokeRefreshTokensFromCode', 'revokeUserRefreshTokens',
   'revokeAccessToken', 'isAccessTokenRevoked', 'addOutboxMessage', 'listOutbox', 'addAuditEvent', 'listAuditEvents', 'countAuditEvents', 'getLoginThrottle', 'setLoginThrottle',
-  'clearLoginFailures', 'hitCounter', 'purgeExpired',
+  'clearLoginFailures', 'hitCounter', 'purgeExpired', 'listEnterpriseApps', 'addEmailDomain', 'removeEmailDomain', 'listEmailDomains', 'findEmailDomain',
 ] as const satisfies readonly (keyof Store)[];
 
 /** What the class below answers itself. */
-type Own = 'migration' | 'onConfigChange' | 'findTenant' | 'findApp' | 'findAppAnyTenant' | 'findAppByIdentifierUri' | 'listAppScopes' | 'listAppRoles' | 'listGrants' | 'findUser' | 'findRefreshToken' | 'findAuthCode';
+type Own =
+  | 'migration' | 'onConfigChange' | 'findTenant' | 'findApp' | 'findAppAnyTenant' | 'findAppByIdentifierUri' | 'listAppScopes' | 'listAppRoles' | 'listGrants'
+  | 'adminConsentScopes' | 'listAppPermissions' | 'findEnterpriseApp' | 'findUser' | 'listUserRoles' | 'findRefreshToken' | 'findAuthCode';
 type Unplaced = Exclude<keyof Store, Own | keyof typeof WRITES | (typeof PASSED_THROUGH)[number]>;
 /** Every Store method is answered here, a write above, or passed through: a new one fails to compile until it is placed. */
 const everyMethodPlaced: [Unplaced] extends [never] ? true : Unplaced = true;
@@ -64,8 +73,9 @@ const everyMethodPlaced: [Unplaced] extends [never] ? true : Unplaced = true;
 /**
  * The one cache in front of either engine, with one set of rules. Read on every request and changed
  * rarely, these are kept: tenants (by id or slug), apps (by client id, in a tenant or any, and by
- * identifier URI), an API's scopes and roles, an app's grants, and users by id (read on every token
- * request). An entry goes at once when
+ * identifier URI), an API's scopes and roles, an app's grants, a multi-tenant app's permissions and
+ * enterprise apps, and users by id with their directory roles (read on every token request). An entry
+ * goes at once when
  * - a write through this store changes it (WRITES above);
  * - another instance announces a change (PostgreSQL's NOTIFY, heard through the engine's onConfigChange);
  * - another process committed to the database (SQLite's data_version: the CLI writing the same file);
@@ -141,6 +151,26 @@ export class CachedStore {
     return (await this.read(this.apps, `grants|${clientId}|${apiClientId ?? ''}`, () => this.engine.listGrants(clientId, apiClientId)))!;
   }
 
+  async adminConsentScopes(apiClientId: string): Promise<string[]> {
+    return (await this.read(this.apps, `adminscopes|${apiClientId}`, () => this.engine.adminConsentScopes(apiClientId)))!;
+  }
+
+  async listAppPermissions(clientId: string): Promise<AppPermission[]> {
+    return (await this.read(this.apps, `permissions|${clientId}`, () => this.engine.listAppPermissions(clientId)))!;
+  }
+
+  /** Read on every token and API call of a multi-tenant app outside its home; a miss is kept too, as `null` (creating one drops the apps). */
+  async findEnterpriseApp(tenantId: string, clientId: string): Promise<EnterpriseApp | undefined> {
+    const found = await this.read(this.apps, `enterprise|${tenantId}|${clientId}`, async () => (await this.engine.findEnterpriseApp(tenantId, clientId)) ?? null);
+    return found ?? undefined;
+  }
+
+  /** Kept beside the user (a role change is the user's change), as `{ tenantId, roles }` so a tenant's drop finds it. */
+  async listUserRoles(tenantId: string, userId: string): Promise<DirectoryRole[]> {
+    const kept = await this.read(this.users, `roles|${userId}`, async () => ({ tenantId, roles: await this.engine.listUserRoles(tenantId, userId) }));
+    return kept!.tenantId === tenantId ? kept!.roles : [];
+  }
+
   /** Kept by id (ids are unique across tenants), answered for its own tenant only. */
   async findUser(tenantId: string, id: string): Promise<User | undefined> {
     const user = await this.read(this.users, id, () => this.engine.findUser(tenantId, id));
@@ -205,7 +235,10 @@ export class CachedStore {
     const section = change.what === 'tenant' ? this.tenants : this.users;
     if (change.tenantId === '*') return section.clear();
     if (change.userIds) {
-      for (const id of change.userIds) section.delete(id);
+      for (const id of change.userIds) {
+        section.delete(id);
+        section.delete(`roles|${id}`);
+      }
       return;
     }
     for (const [key, entry] of section) {

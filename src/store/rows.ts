@@ -1,6 +1,6 @@
 import { safeEqual } from '../crypto/secrets.js';
 import { normalizeEmail, normalizeLocalName } from './normalize.js';
-import type { App, SamlApp, AppGrant, AuditEvent, Authenticator, Consent, AuthCodeRecord, ImportedUser, JourneyRecord, LoginThrottle, OutboxMessage, RefreshTokenRecord, SessionClient, LocalIdentity, SigningKey, SsoSession, Tenant, TenantDomain, TenantSecret, TenantSettings, User, UserIdentity, UserProfileUpdate, UserSignIn } from '../model/entities.js';
+import type { App, AppPermission, DirectoryRole, EmailDomain, EnterpriseApp, SamlApp, AppGrant, AuditEvent, Authenticator, Consent, AuthCodeRecord, ImportedUser, JourneyRecord, LoginThrottle, OutboxMessage, RefreshTokenRecord, SessionClient, LocalIdentity, SigningKey, SsoSession, Tenant, TenantDomain, TenantSecret, TenantSettings, User, UserIdentity, UserProfileUpdate, UserSignIn } from '../model/entities.js';
 
 /**
  * Rows to records and back, for every engine: SQLite and PostgreSQL store the same columns (times as
@@ -180,6 +180,38 @@ export const APPS = table<App>()('apps', (c) => ({
   allow_ropc: c.flag('allowRopc'),
   logout_url: c.text('logoutUrl'),
   third_party: c.flag('thirdParty'),
+  multi_tenant: c.flag('multiTenant'),
+  created_at: c.int('createdAt'),
+}));
+
+/** What a multi-tenant app declares it needs. */
+export const PERMISSIONS = table<AppPermission>()('app_permissions', (c) => ({
+  client_id: c.text('clientId'),
+  api: c.text('api'),
+  kind: c.oneOf('kind', ['scope', 'role'], 'scope'),
+  name: c.text('name'),
+}));
+
+/** A multi-tenant app in a tenant other than its home; what an administrator consented to as one JSON column. */
+export const ENTERPRISE_APPS = table<EnterpriseApp>()('enterprise_apps', (c) => ({
+  tenant_id: c.text('tenantId'),
+  client_id: c.text('clientId'),
+  home_tenant_id: c.text('homeTenantId'),
+  admin_consent: c.optJson('adminConsent'),
+  created_at: c.int('createdAt'),
+}));
+
+export const EMAIL_DOMAINS = table<EmailDomain>()('tenant_email_domains', (c) => ({
+  domain: c.text('domain', (d) => d.toLowerCase()),
+  tenant_id: c.text('tenantId'),
+  created_at: c.int('createdAt'),
+}));
+
+/** A user's directory role (listed by role name only). */
+export const USER_ROLES = table<{ tenantId: string; userId: string; role: DirectoryRole; createdAt: number }>()('user_directory_roles', (c) => ({
+  tenant_id: c.text('tenantId'),
+  user_id: c.text('userId'),
+  role: c.oneOf('role', ['GlobalAdministrator', 'GlobalReader'], 'GlobalReader'),
   created_at: c.int('createdAt'),
 }));
 
@@ -304,7 +336,7 @@ export const KEYS = table<SigningKey>()('signing_keys', (c) => ({
   alg: c.text('alg'),
   public_jwk: c.json('publicJwk'),
   private_key: c.text('privateKey'),
-  status: c.oneOf('status', ['grace', 'active'], 'grace'),
+  status: c.oneOf('status', ['grace', 'active', 'next'], 'grace'),
   created_at: c.int('createdAt'),
   publish_until: c.int('publishUntil'),
 }));

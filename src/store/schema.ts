@@ -35,6 +35,8 @@ export const FAMILY_REVOCATIONS = {
   user: ['tenant_id', 'user_id'],
   /** A user's consent to one app withdrawn. */
   consent: ['tenant_id', 'user_id', 'client_id'],
+  /** An enterprise app removed from a tenant: every user's tokens for it there. */
+  app: ['tenant_id', 'client_id'],
 } as const;
 
 /** Revokes the families a revocation picks; parameters: now, then its columns' values. */
@@ -189,7 +191,8 @@ export const ON_CONFLICT = {
   tenantSecret: 'ON CONFLICT (tenant_id, name) DO UPDATE SET sealed_value = excluded.sealed_value, updated_at = excluded.updated_at',
   consent: 'ON CONFLICT (user_id, client_id) DO UPDATE SET scopes = excluded.scopes, granted_at = excluded.granted_at',
   sessionClient: 'ON CONFLICT (session_hash, client_id) DO UPDATE SET policy_id = excluded.policy_id',
-  scope: 'ON CONFLICT (api_client_id, name) DO UPDATE SET description = COALESCE(excluded.description, app_scopes.description)',
+  scope: 'ON CONFLICT (api_client_id, name) DO UPDATE SET description = COALESCE(excluded.description, app_scopes.description), admin_consent = CASE WHEN excluded.admin_consent = 1 THEN 1 ELSE app_scopes.admin_consent END',
+  enterpriseApp: 'ON CONFLICT (tenant_id, client_id) DO UPDATE SET admin_consent = COALESCE(excluded.admin_consent, enterprise_apps.admin_consent)',
 } as const;
 
 /**

@@ -16,7 +16,7 @@
  */
 
 import { ServiceError } from '../model/errors.js';
-import type { App, AppGrant, SamlApp, AppSecret, AuditEvent, AuthCodeRecord, Authenticator, AuthenticatorKind, Consent, ImportedUser, JourneyRecord, LoginThrottle, OutboxMessage, RefreshTokenRecord, SessionClient, SigningKey, SsoSession, Tenant, TenantDomain, TenantSecret, TenantSettings, User, UserIdentity, UserProfileUpdate, UserSignIn } from '../model/entities.js';
+import type { App, AppPermission, DirectoryRole, EmailDomain, EnterpriseApp, AppGrant, SamlApp, AppSecret, AuditEvent, AuthCodeRecord, Authenticator, AuthenticatorKind, Consent, ImportedUser, JourneyRecord, LoginThrottle, OutboxMessage, RefreshTokenRecord, SessionClient, SigningKey, SsoSession, Tenant, TenantDomain, TenantSecret, TenantSettings, User, UserIdentity, UserProfileUpdate, UserSignIn } from '../model/entities.js';
 
 /** Outcome of redeeming a code: the code, or why it cannot be used. */
 export type CodeRedemption = { ok: true } | { ok: false; reason: 'unknown' | 'replayed'; code?: AuthCodeRecord };
@@ -190,8 +190,11 @@ export interface Store {
   findSamlApp(tenantId: string, clientId: string): Promise<SamlApp | undefined>;
   findSamlAppByEntityId(tenantId: string, entityId: string): Promise<SamlApp | undefined>;
   listSamlApps(tenantId: string): Promise<SamlApp[]>;
-  addAppScope(apiClientId: string, name: string, description?: string): Promise<void>;
+  /** Adds a scope (again: its description is updated when one is given, and `adminConsent` true sticks). */
+  addAppScope(apiClientId: string, name: string, description?: string, adminConsent?: boolean): Promise<void>;
   listAppScopes(apiClientId: string): Promise<string[]>;
+  /** The API's scopes that only an administrator may consent to. */
+  adminConsentScopes(apiClientId: string): Promise<string[]>;
   /** Scopes' descriptions for consent pages, by name (scopes without one are absent). */
   scopeDescriptions(apiClientId: string): Promise<Record<string, string>>;
   addAppRole(apiClientId: string, name: string): Promise<void>;
@@ -199,6 +202,25 @@ export interface Store {
   addGrant(g: AppGrant): Promise<void>;
   removeGrant(g: AppGrant): Promise<boolean>;
   listGrants(clientId: string, apiClientId?: string): Promise<AppGrant[]>;
+
+  // organizations: multi-tenant apps' permissions and enterprise apps, email domains
+  addAppPermission(p: AppPermission): Promise<void>;
+  removeAppPermission(p: AppPermission): Promise<boolean>;
+  listAppPermissions(clientId: string): Promise<AppPermission[]>;
+  /** Creates the enterprise app, or (it exists) sets its admin consent when `e` has one; returns whether it was created. */
+  saveEnterpriseApp(e: EnterpriseApp): Promise<boolean>;
+  findEnterpriseApp(tenantId: string, clientId: string): Promise<EnterpriseApp | undefined>;
+  listEnterpriseApps(tenantId: string): Promise<EnterpriseApp[]>;
+  /**
+   * Removes the enterprise app and, in the same transaction, every user's consent to the app in that
+   * tenant and the refresh tokens it holds there.
+   */
+  removeEnterpriseApp(tenantId: string, clientId: string, now: number): Promise<boolean>;
+  /** A domain is one tenant's: another's is a StoreConflictError. */
+  addEmailDomain(d: EmailDomain): Promise<void>;
+  removeEmailDomain(tenantId: string, domain: string): Promise<boolean>;
+  listEmailDomains(tenantId: string): Promise<EmailDomain[]>;
+  findEmailDomain(domain: string): Promise<EmailDomain | undefined>;
 
   // users
   /** Creates the user with its local and upstream identities in one transaction; a taken sign-in name or identity is a StoreConflictError. */
@@ -236,6 +258,10 @@ export interface Store {
    */
   importUsers(tenantId: string, ids: string[], plan: (stored: ImportedUser[]) => ImportWrite[], now: number): Promise<ImportWriteOutcome[]>;
   setUserDisabled(tenantId: string, id: string, disabled: boolean, now: number): Promise<boolean>;
+  /** The user's directory roles (wids), in name order. */
+  listUserRoles(tenantId: string, userId: string): Promise<DirectoryRole[]>;
+  addUserRole(tenantId: string, userId: string, role: DirectoryRole, now: number): Promise<void>;
+  removeUserRole(tenantId: string, userId: string, role: DirectoryRole): Promise<boolean>;
   deleteUser(tenantId: string, id: string): Promise<boolean>;
 
   // consent
@@ -261,8 +287,13 @@ export interface Store {
 
   // signing keys
   listSigningKeys(tenantId: string): Promise<SigningKey[]>;
-  /** Makes `key` the active key; the previous active key is published until `graceUntil`. */
+  /**
+   * Makes `key` the active key (a stored `next` key of that kid is promoted); the previous active key is
+   * published until `graceUntil`.
+   */
   rotateSigningKey(key: SigningKey, graceUntil: number): Promise<void>;
+  /** Publishes `key` (status `next`) without signing with it; a second next key is a StoreConflictError. */
+  addNextSigningKey(key: SigningKey): Promise<void>;
   deleteSigningKey(tenantId: string, kid: string): Promise<boolean>;
 
   // SSO sessions

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp, requireApp } from '../../src/services/apps.js';
 import { createTenant } from '../../src/services/tenants.js';
 import { ADMIN_API_URI } from '../../src/services/admin-api.js';
+import { provision } from '../../src/services/enterprise-apps.js';
 import { startServer, type TestServer } from '../helpers/server.js';
 
 /**
@@ -91,6 +92,21 @@ describe('admin API', () => {
     expect(revoked.body).toMatchObject({ id: secrets[0]!.id, live: true });
   });
 
+  it("lists the tenant's enterprise apps with their home tenant and removes one; another tenant's are not its to remove", async () => {
+    const fabrikam = (await s.deps.store.findTenant('fabrikam'))!;
+    const multi = (await createApp(s.provision, fabrikam, { name: 'Fabrikam Sync', type: 'daemon', multiTenant: true })).app;
+    await provision(s.deps, s.tenant, multi, { by: 'test' });
+    expect((await call('GET', '/enterprise-apps', ro)).body).toEqual({
+      enterpriseApps: [{ client_id: multi.clientId, name: 'Fabrikam Sync', type: 'daemon', home_tenant: 'fabrikam', enterprise_app: true, admin_consent: null, created_at: expect.any(String) }],
+    });
+    expect((await call('DELETE', `/enterprise-apps/${multi.clientId}`, ro)).status).toBe(403);
+    const foreignDelete = await fetch(`${s.baseUrl}/admin/v1/tenants/demo/enterprise-apps/${multi.clientId}`, { method: 'DELETE', headers: { authorization: `Bearer ${foreign}` } });
+    expect(foreignDelete.status).toBe(401);
+    expect((await call('DELETE', `/enterprise-apps/${multi.clientId}`, rw)).body).toEqual({ removed: true });
+    expect((await call('GET', '/enterprise-apps', ro)).body).toEqual({ enterpriseApps: [] });
+    expect((await call('DELETE', `/enterprise-apps/${multi.clientId}`, rw)).status).toBe(404);
+  });
+
   it('changes an app registration (PATCH): platforms side by side, an exposed API, each list replaced', async () => {
     const created = await call('POST', '/apps', rw, { name: 'shop', type: 'spa', redirectUris: ['https://shop.example/'], webRedirectUris: ['https://shop.example/signin-oidc'] });
     expect(created.status).toBe(201);
@@ -143,6 +159,15 @@ describe('admin API', () => {
     // Once retired, what the old key signed no longer verifies.
     expect((await call('GET', '/keys', previous)).status).toBe(401);
     expect((await call('GET', '/keys', ro)).status).toBe(200);
+    // Two steps: a prepared key is published and listed as next, signs nothing, and the next rotation makes it active.
+    const prepared = (await call('POST', '/keys/rotate', rw, { prepare: true })).body.keys as { kid: string; status: string }[];
+    const next = prepared.find((k) => k.status === 'next')!.kid;
+    expect(prepared.find((k) => k.status === 'active')!.kid).toBe(active);
+    expect((await call('DELETE', `/keys/${next}`, rw)).status).toBe(400);
+    expect((await call('POST', '/keys/rotate', rw, { prepare: true })).status).toBe(409);
+    const promoted = (await call('POST', '/keys/rotate', rw, {})).body.keys as { kid: string; status: string }[];
+    expect(promoted.find((k) => k.status === 'active')!.kid).toBe(next);
+    expect(promoted.find((k) => k.kid === active)!.status).toBe('grace');
   });
 
   it('reads, validates and writes policies with the file watcher\'s checks', async () => {

@@ -197,7 +197,8 @@ describe('every command', () => {
       // With every required option and argument given, --json is taken, not refused as unknown.
       const args = [
         ...leaf.registeredArguments.filter((a) => a.required).map(() => 'x'),
-        ...leaf.options.filter((o) => o instanceof RequiredOption).flatMap((o) => [o.long!, o.long === '--type' ? 'web' : 'x']),
+        // Values checked while parsing get one they take.
+        ...leaf.options.filter((o) => o instanceof RequiredOption).flatMap((o) => [o.long!, o.long === '--type' ? 'web' : o.long === '--role' ? 'GlobalReader' : 'x']),
       ];
       const { p, ran } = program();
       await p.parseAsync([...words, ...args, '--json'], { from: 'user' });

@@ -4,7 +4,8 @@ import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { setDirectoryRoles } from '../../src/services/directory-roles.js';
+import { addDirectoryRole } from '../../src/services/users-roles.js';
+import type { DirectoryRole } from '../../src/model/entities.js';
 import { launchBrowser } from '../helpers/browser.js';
 import { newPage } from '../helpers/browser-flow.js';
 import { startServer, type TestServer } from '../helpers/server.js';
@@ -32,9 +33,9 @@ function cli(args: string[]): { code: number | null; stdout: string; stderr: str
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-async function userWithRoles(email: string, roles: string[], name: string) {
+async function userWithRoles(email: string, roles: DirectoryRole[], name: string) {
   const user = await s.createUser(email, PASSWORD, { displayName: name });
-  if (roles.length > 0) await setDirectoryRoles(s.provision, s.tenant, user, roles, { by: 'cli' });
+  for (const role of roles) await addDirectoryRole(s.provision, s.tenant, user, role, { by: 'cli' });
   return user;
 }
 
@@ -235,17 +236,27 @@ describe('the web console', () => {
     await page.context().close();
   });
 
-  it('rotates a signing key: the JWKS publishes both', async () => {
+  it('rotates a signing key in two steps: the next key is published first, then signs; the JWKS publishes both', async () => {
     const page = await signIn('ada.admin@contoso.example', '/keys');
     const before = (await s.deps.store.listSigningKeys(s.tenant.id)).map((k) => k.kid);
     expect(before).toHaveLength(1);
+    const jwksKids = async () => ((await (await fetch(`${s.baseUrl}/demo/B2C_1_signupsignin/discovery/v2.0/keys`)).json()) as { keys: { kid: string }[] }).keys.map((k) => k.kid);
+    await page.getByRole('button', { name: 'Publish the next key' }).click();
+    await expect(page.getByRole('status').textContent()).resolves.toContain('The next signing key is published');
+    const prepared = (await s.deps.store.listSigningKeys(s.tenant.id)).find((k) => k.status === 'next')!;
+    expect(prepared.kid).not.toBe(before[0]);
+    // Published beside the active key, which still signs.
+    expect(await jwksKids()).toEqual(expect.arrayContaining([before[0], prepared.kid]));
+    expect((await s.deps.store.listSigningKeys(s.tenant.id)).find((k) => k.status === 'active')!.kid).toBe(before[0]);
     page.once('dialog', (d) => void d.accept());
     await page.getByRole('button', { name: 'Rotate' }).click();
-    await expect(page.getByRole('status').textContent()).resolves.toContain('A new signing key is active');
+    await expect(page.getByRole('status').textContent()).resolves.toContain('The new signing key is active');
     await shot(page, 'keys');
-    const jwks = (await (await fetch(`${s.baseUrl}/demo/B2C_1_signupsignin/discovery/v2.0/keys`)).json()) as { keys: { kid: string }[] };
-    expect(jwks.keys.map((k) => k.kid)).toHaveLength(2);
-    expect(jwks.keys.map((k) => k.kid)).toContain(before[0]);
+    // The prepared key signs now; the old one stays published for its grace period.
+    expect((await s.deps.store.listSigningKeys(s.tenant.id)).find((k) => k.status === 'active')!.kid).toBe(prepared.kid);
+    const kids = await jwksKids();
+    expect(kids).toHaveLength(2);
+    expect(kids).toEqual(expect.arrayContaining([before[0], prepared.kid]));
     await page.context().close();
   });
 

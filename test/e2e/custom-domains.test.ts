@@ -12,7 +12,7 @@ import type { Tenant } from '../../src/model/entities.js';
 import { MfaService } from '../../src/services/mfa.js';
 import { createTenant } from '../../src/services/tenants.js';
 import { createLocalUser } from '../../src/services/users.js';
-import { setDirectoryRoles } from '../../src/services/directory-roles.js';
+import { addDirectoryRole } from '../../src/services/users-roles.js';
 import { createApp } from '../../src/services/apps.js';
 import { ADMIN_API_URI } from '../../src/services/admin-api.js';
 import { launchBrowser, startRelyingParty, type RelyingParty } from '../helpers/browser.js';
@@ -264,6 +264,18 @@ describe('custom domains', () => {
     }
     // The playground belongs to the shared host.
     expect((await on('/playground/run?tenant=demo&p=B2C_1_signin')).status).toBe(404);
+    // So do /common and /organizations (multi-tenant apps sign people of any tenant in there): a tenant's
+    // own host answers none of their endpoints, while the shared host serves them.
+    for (const segment of ['common', 'organizations']) {
+      expect((await nodeFetch(`${s.baseUrl}/${segment}/v2.0/.well-known/openid-configuration`)).status, segment).toBe(200);
+      for (const path of [`/${segment}/v2.0/.well-known/openid-configuration`, `/${segment}/discovery/v2.0/keys`, `/${segment}/oauth2/v2.0/authorize?client_id=${apps.contoso}&redirect_uri=${encodeURIComponent(`${rp.url}/cb`)}`, `/${segment}/oauth2/v2.0/logout`, `/${segment}/v2.0/adminconsent?client_id=${apps.contoso}`]) {
+        expect((await on(path)).status, path).toBe(404);
+      }
+      const token = await nodeFetch(`${origin(CONTOSO_HOST)}/${segment}/oauth2/v2.0/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'grant_type=authorization_code&code=x' });
+      expect(token.status, `${segment} token`).toBe(404);
+    }
+    const commonOnOwnHost = await on('/common/v2.0/.well-known/openid-configuration');
+    expect(((await commonOnOwnHost.json()) as { error: string }).error).toBe('not_found');
     // A name under the pattern that is no tenant's is the shared host's: a Host header nobody registered never shapes a URL.
     const stray = await nodeFetch(`${origin('nobody.id.example.test')}/contoso/v2.0/.well-known/openid-configuration`);
     expect(((await stray.json()) as { issuer: string }).issuer).toBe(`${s.baseUrl}/${CONTOSO_ID}/v2.0/`);
@@ -371,7 +383,7 @@ describe('custom domains', () => {
 
   it("serves a tenant's console on its own host: signed in there (its redirect URI registered for that host), a __Host- cookie, and no other tenant's console", async () => {
     const ann = (await s.deps.store.findUserBySignInName(contoso.id, 'ann@contoso.example'))!;
-    await setDirectoryRoles(s.provision, contoso, ann, ['GlobalAdministrator'], { by: 'cli' });
+    await addDirectoryRole(s.provision, contoso, ann, 'GlobalAdministrator', { by: 'cli' });
     const { context, page } = await newPage();
     await page.goto(`${origin(CONTOSO_HOST)}/console/contoso/users`);
     expect(new URL(page.url()).host).toBe(`${CONTOSO_HOST}:${port}`);

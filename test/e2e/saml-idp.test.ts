@@ -250,22 +250,46 @@ describe('Latchkey as SAML identity provider', () => {
     }
   });
 
-  it('shows the next signing certificate in the metadata after a rotation, and signs with the new key', async () => {
-    await rotateKeys(s.provision, s.tenant);
-    s.deps.keys.invalidate(s.tenant.id);
-    const after = await latchkeyIdpMetadata(`${s.baseUrl}/demo/B2C_1_signupsignin/samlp/metadata`);
-    expect(after.certificates).toHaveLength(2);
-    expect(after.certificates[1]).toBe(idp.certificates[0]);
-    // An SP that still knows only the old certificate refuses the new signature; with the new one it accepts.
+  it('publishes a prepared key in the metadata and the JWKS before it signs (keys rotate --prepare), then signs with it after the next rotation', async () => {
+    const env = { PATH: process.env.PATH, LATCHKEY_DB: join(s.dir, 'latchkey.db'), LATCHKEY_POLICIES_DIR: join(s.dir, 'policies'), LATCHKEY_LOG_LEVEL: 'silent' };
+    const prepared = spawnSync(process.execPath, [cliJs, 'keys', 'rotate', '--tenant', 'demo', '--prepare', '--json'], { env, encoding: 'utf8' });
+    expect(prepared.status, prepared.stderr).toBe(0);
+    const next = JSON.parse(prepared.stdout) as { kid: string; status: string };
+    expect(next.status).toBe('next');
+    // A second prepared key is refused until the first is used.
+    const twice = spawnSync(process.execPath, [cliJs, 'keys', 'rotate', '--tenant', 'demo', '--prepare'], { env, encoding: 'utf8' });
+    expect([twice.status, twice.stderr]).toEqual([1, `latchkey: tenant 'demo' has a next key published already (${next.kid}): rotate to make it active first\n`]);
+
+    // The server sees the CLI's key within a second: published in the metadata (after the active one) and in the JWKS.
+    const metadata = () => latchkeyIdpMetadata(`${s.baseUrl}/demo/B2C_1_signupsignin/samlp/metadata`);
+    await expect.poll(async () => (await metadata()).certificates.length, { timeout: 5000 }).toBe(2);
+    const published = await metadata();
+    expect(published.certificates[0]).toBe(idp.certificates[0]);
+    const jwks = (await (await fetch(`${s.baseUrl}/demo/discovery/v2.0/keys`)).json()) as { keys: { kid: string }[] };
+    expect(jwks.keys.map((k) => k.kid)).toContain(next.kid);
+
+    // Still signed with the old key: an SP that knows only the old certificate accepts.
     const { context, page } = await newPage(browser);
     await page.goto(`${sp.url}/login`);
     await signInAt(page, 'ann@example.com', 'ann-password-1');
     await page.waitForURL(`${sp.url}/acs`);
-    expect(sp.results.at(-1)!.error).toMatch(/signature/i);
-    sp.configure(after);
+    expect(sp.results.at(-1)!.error).toBeUndefined();
+
+    // The SP reads the metadata now; the next rotation makes the prepared key the one that signs.
+    sp.configure(published);
+    const rotated = await rotateKeys(s.provision, s.tenant);
+    expect(rotated.kid).toBe(next.kid);
+    s.deps.keys.invalidate(s.tenant.id);
+    const after = await metadata();
+    expect(after.certificates).toEqual([published.certificates[1], idp.certificates[0]]);
     await page.goto(`${sp.url}/login`);
     await page.waitForURL(`${sp.url}/acs`);
     expect(sp.results.at(-1)!.error).toBeUndefined();
+    // An SP that never read the prepared certificate refuses the new signature.
+    sp.configure(idp);
+    await page.goto(`${sp.url}/login`);
+    await page.waitForURL(`${sp.url}/acs`);
+    expect(sp.results.at(-1)!.error).toMatch(/signature/i);
     await context.close();
   });
 });

@@ -57,7 +57,7 @@ function tenant(slug: string): Tenant {
 }
 
 function app(tenantId: string, extra: Partial<App> = {}): App {
-  return { clientId: randomUUID(), tenantId, name: 'app', type: 'native', secrets: [], webRedirectUris: [], spaRedirectUris: [], publicClientRedirectUris: ['http://127.0.0.1/cb'], postLogoutRedirectUris: [], identifierUri: null, allowImplicit: false, allowRopc: false, logoutUrl: null, thirdParty: false, createdAt: now, ...extra };
+  return { clientId: randomUUID(), tenantId, name: 'app', type: 'native', secrets: [], webRedirectUris: [], spaRedirectUris: [], publicClientRedirectUris: ['http://127.0.0.1/cb'], postLogoutRedirectUris: [], identifierUri: null, allowImplicit: false, allowRopc: false, logoutUrl: null, thirdParty: false, multiTenant: false, createdAt: now, ...extra };
 }
 
 function user(tenantId: string, email: string | null, extra: Partial<User> = {}): User {
@@ -340,6 +340,94 @@ for (const engine of engines) {
       expect(keys.map((k) => [k.kid.split('-')[0], k.status, k.publishUntil])).toEqual([['k2', 'active', null], ['k1', 'grace', now + 1000]]);
       expect(await store.deleteSigningKey(t.id, `k2-${t.id}`)).toBe(false);
       expect(await store.deleteSigningKey(t.id, `k1-${t.id}`)).toBe(true);
+    });
+
+    it('publishes a next key without making it active; a rotation promotes it; one next key at a time; keys of the instance (common) beside tenants\'', async () => {
+      const key = (kid: string, tenantId = t.id): SigningKey => ({ kid: `${kid}-${tenantId}`, tenantId, alg: 'RS256', publicJwk: { kty: 'RSA', kid }, privateKey: 'plain:k', status: 'active', createdAt: now, publishUntil: null });
+      const o = tenant(`n-${randomUUID().slice(0, 8)}`);
+      await store.createTenant(o);
+      await store.rotateSigningKey(key('a', o.id), now);
+      const version = await store.tenantConfigVersion(o.id);
+      await store.addNextSigningKey({ ...key('b', o.id), status: 'next' });
+      expect(await store.tenantConfigVersion(o.id)).toBe(version! + 1);
+      await expect(store.addNextSigningKey({ ...key('c', o.id), status: 'next' })).rejects.toBeInstanceOf(StoreConflictError);
+      expect((await store.listSigningKeys(o.id)).map((k) => [k.kid.split('-')[0], k.status])).toEqual([['a', 'active'], ['b', 'next']]);
+      // The stored next key, as listed, becomes the active one.
+      const next = (await store.listSigningKeys(o.id)).find((k) => k.status === 'next')!;
+      await store.rotateSigningKey({ ...next, status: 'active' }, now + 500);
+      expect((await store.listSigningKeys(o.id)).map((k) => [k.kid.split('-')[0], k.status, k.publishUntil])).toEqual([['b', 'active', null], ['a', 'grace', now + 500]]);
+      expect(await store.deleteSigningKey(o.id, `b-${o.id}`)).toBe(false);
+      // The instance's keys have no tenant row.
+      const common = `common-${randomUUID().slice(0, 8)}`;
+      await store.rotateSigningKey(key('i', common), now);
+      expect((await store.listSigningKeys(common)).map((k) => k.status)).toEqual(['active']);
+    });
+
+    it('keeps multi-tenant apps: permissions, enterprise apps (admin consent kept by a later user consent), and removal that ends consents and refresh tokens there', async () => {
+      const home = tenant(`h-${randomUUID().slice(0, 8)}`);
+      const customer = tenant(`c-${randomUUID().slice(0, 8)}`);
+      await store.createTenant(home);
+      await store.createTenant(customer);
+      const multi = app(home.id, { multiTenant: true });
+      await store.createApp(multi);
+      expect((await store.findAppAnyTenant(multi.clientId))?.multiTenant).toBe(true);
+      await store.addAppPermission({ clientId: multi.clientId, api: 'urn:latchkey:admin', kind: 'role', name: 'User.Read.All' });
+      await store.addAppPermission({ clientId: multi.clientId, api: 'urn:latchkey:admin', kind: 'role', name: 'User.Read.All' });
+      await store.addAppPermission({ clientId: multi.clientId, api: 'https://api.example', kind: 'scope', name: 'read' });
+      expect(await store.listAppPermissions(multi.clientId)).toEqual([
+        { clientId: multi.clientId, api: 'https://api.example', kind: 'scope', name: 'read' },
+        { clientId: multi.clientId, api: 'urn:latchkey:admin', kind: 'role', name: 'User.Read.All' },
+      ]);
+      expect(await store.removeAppPermission({ clientId: multi.clientId, api: 'https://api.example', kind: 'scope', name: 'read' })).toBe(true);
+      expect(await store.removeAppPermission({ clientId: multi.clientId, api: 'https://api.example', kind: 'scope', name: 'read' })).toBe(false);
+
+      expect(await store.findEnterpriseApp(customer.id, multi.clientId)).toBeUndefined();
+      const admin = { permissions: [{ api: 'urn:latchkey:admin', kind: 'role' as const, name: 'User.Read.All' }], by: 'admin-oid', at: now };
+      expect(await store.saveEnterpriseApp({ tenantId: customer.id, clientId: multi.clientId, homeTenantId: home.id, adminConsent: admin, createdAt: now })).toBe(true);
+      // A user's consent afterwards (no admin consent in it) keeps the administrator's.
+      expect(await store.saveEnterpriseApp({ tenantId: customer.id, clientId: multi.clientId, homeTenantId: home.id, adminConsent: null, createdAt: now + 1 })).toBe(false);
+      expect(await store.findEnterpriseApp(customer.id, multi.clientId)).toEqual({ tenantId: customer.id, clientId: multi.clientId, homeTenantId: home.id, adminConsent: admin, createdAt: now });
+      expect((await store.listEnterpriseApps(customer.id)).map((e) => e.clientId)).toEqual([multi.clientId]);
+      expect(await store.listEnterpriseApps(home.id)).toEqual([]);
+
+      const u = user(customer.id, `p-${randomUUID().slice(0, 8)}@example.com`);
+      await store.createUser(u);
+      await store.saveConsent({ tenantId: customer.id, userId: u.id, clientId: multi.clientId, scopes: ['openid'], grantedAt: now });
+      const f = family(customer.id, multi.clientId, u.id, 'h-mt');
+      await store.createRefreshToken(f);
+      expect(await store.removeEnterpriseApp(customer.id, multi.clientId, now + 5)).toBe(true);
+      expect(await store.removeEnterpriseApp(customer.id, multi.clientId, now + 6)).toBe(false);
+      expect(await store.findEnterpriseApp(customer.id, multi.clientId)).toBeUndefined();
+      expect(await store.findConsent(customer.id, u.id, multi.clientId)).toBeUndefined();
+      expect((await store.findRefreshToken({ familyId: f.familyId, secretHash: 'h-mt' }))?.revokedAt).toBe(now + 5);
+    });
+
+    it('routes email domains to one tenant each, and keeps directory roles with the user', async () => {
+      const one = tenant(`d-${randomUUID().slice(0, 8)}`);
+      const two = tenant(`e-${randomUUID().slice(0, 8)}`);
+      await store.createTenant(one);
+      await store.createTenant(two);
+      const domain = `${randomUUID().slice(0, 8)}.example`;
+      await store.addEmailDomain({ domain, tenantId: one.id, createdAt: now });
+      await expect(store.addEmailDomain({ domain, tenantId: two.id, createdAt: now })).rejects.toBeInstanceOf(StoreConflictError);
+      expect((await store.findEmailDomain(domain.toUpperCase()))?.tenantId).toBe(one.id);
+      expect((await store.listEmailDomains(one.id)).map((d) => d.domain)).toEqual([domain]);
+      expect(await store.removeEmailDomain(two.id, domain)).toBe(false);
+      expect(await store.removeEmailDomain(one.id, domain)).toBe(true);
+      expect(await store.findEmailDomain(domain)).toBeUndefined();
+
+      const u = user(one.id, `r-${randomUUID().slice(0, 8)}@example.com`);
+      await store.createUser(u);
+      expect(await store.listUserRoles(one.id, u.id)).toEqual([]);
+      await store.addUserRole(one.id, u.id, 'GlobalReader', now);
+      await store.addUserRole(one.id, u.id, 'GlobalAdministrator', now);
+      await store.addUserRole(one.id, u.id, 'GlobalAdministrator', now);
+      expect(await store.listUserRoles(one.id, u.id)).toEqual(['GlobalAdministrator', 'GlobalReader']);
+      expect(await store.listUserRoles(two.id, u.id)).toEqual([]);
+      expect(await store.removeUserRole(one.id, u.id, 'GlobalReader')).toBe(true);
+      expect(await store.listUserRoles(one.id, u.id)).toEqual(['GlobalAdministrator']);
+      expect(await store.deleteUser(one.id, u.id)).toBe(true);
+      expect(await store.engine.listUserRoles(one.id, u.id)).toEqual([]);
     });
 
     it('ends an SSO session with the apps it signed in', async () => {

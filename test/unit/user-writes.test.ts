@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
  * journey step, the Graph API, the admin API or the CLI that called the store for one of these would
  * skip the checks and the audit event the services make, so this test names it.
  */
-const USER_WRITES = ['createUser', 'addUserIdentity', 'removeUserIdentity', 'updateUserProfile', 'setUserSignIn', 'setUserPassword', 'setUserDisabled', 'deleteUser', 'importUsers'];
+const USER_WRITES = ['createUser', 'addUserIdentity', 'removeUserIdentity', 'updateUserProfile', 'setUserSignIn', 'setUserPassword', 'setUserDisabled', 'deleteUser', 'importUsers', 'addUserRole', 'removeUserRole'];
 
 const OWNERS = [
   /^services\/users(-[a-z-]+)?\.ts$/,

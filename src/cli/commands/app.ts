@@ -13,6 +13,7 @@ import { outboundMetadataFetch } from '../../federation/saml/metadata.js';
 import { AddressPolicy } from '../../outbound/address-policy.js';
 import { OutboundClient } from '../../outbound/outbound-client.js';
 import { createSamlApp, samlAppJson } from '../../services/saml-apps.js';
+import { declarePermission, listEnterpriseApps, permissionName, removeEnterpriseApp, removePermission } from '../../services/enterprise-apps.js';
 
 /** Where a tenant's default policy publishes its SAML IdP metadata (printed with a SAML app, to register at the SP). */
 function idpMetadataUrl(ctx: CliContext, tenant: Tenant): string {
@@ -21,7 +22,7 @@ function idpMetadataUrl(ctx: CliContext, tenant: Tenant): string {
 
 const APP_TYPES = [...appTypes, 'saml'] as const;
 const SAML_FLAGS = ['metadataUrl', 'metadataFile', 'entityId', 'acsUrl', 'sloUrl', 'nameId', 'requireSignedRequests'] as const;
-const OAUTH_FLAGS = ['redirectUri', 'webRedirectUri', 'spaRedirectUri', 'publicClientRedirectUri', 'postLogoutRedirectUri', 'identifierUri', 'allowImplicit', 'allowRopc', 'logoutUrl', 'clientId', 'thirdParty'] as const;
+const OAUTH_FLAGS = ['redirectUri', 'webRedirectUri', 'spaRedirectUri', 'publicClientRedirectUri', 'postLogoutRedirectUri', 'identifierUri', 'allowImplicit', 'allowRopc', 'logoutUrl', 'clientId', 'thirdParty', 'multiTenant'] as const;
 const flag = (name: string) => `--${name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
 
 interface SamlCreateOptions { metadataUrl?: string; metadataFile?: string; entityId?: string; acsUrl?: string[]; sloUrl?: string; nameId?: string; requireSignedRequests?: boolean }
@@ -80,10 +81,13 @@ function registerDefinitions(app: Command, run: Run, kind: 'scope' | 'role') {
   const add = group.command('add').description(`add a ${kind} to the API an app exposes (it needs an identifier URI)`)
     .addOption(tenantOption()).addOption(appOption("the client id of the app exposing the API"))
     .addOption(required(`--${kind} <name>`, `the ${kind}'s name`));
-  if (kind === 'scope') add.option('--description <text>', 'shown to users on the consent page');
-  add.action(run<Target & { scope?: string; role?: string; description?: string }>(async (ctx, o) => {
+  if (kind === 'scope') {
+    add.option('--description <text>', 'shown to users on the consent page');
+    add.option('--admin-consent', "only an administrator may consent to it (for the whole tenant); other users of a tenant see 'Need admin approval'");
+  }
+  add.action(run<Target & { scope?: string; role?: string; description?: string; adminConsent?: boolean }>(async (ctx, o) => {
     const { d, app: api } = await target(ctx, o);
-    await show(ctx, api, await defineOnApi(d, api, kind, (kind === 'scope' ? o.scope : o.role)!, o.description));
+    await show(ctx, api, await defineOnApi(d, api, kind, (kind === 'scope' ? o.scope : o.role)!, o.description, o.adminConsent));
   }));
   group.command('list').description(`list an API app's ${kind}s`)
     .addOption(tenantOption()).addOption(appOption("the API app's client id"))
@@ -112,6 +116,35 @@ function registerGrant(app: Command, run: Run, revoke: boolean) {
       const grants = await (revoke ? revokeGrant : grantApp)(d, tenant, client, api, kind, name);
       if (ctx.json) ctx.printJson({ client_id: client.clientId, grants });
       else ctx.print(`${revoke ? 'revoked' : 'granted'} ${kind} ${name} on ${api.identifierUri ?? api.clientId} ${revoke ? 'from' : 'to'} ${client.name}`);
+    }));
+}
+
+/** `app permission add|remove|list`: what a multi-tenant app needs, consented to in each tenant that uses it. */
+function registerPermissions(app: Command, run: Run) {
+  const permission = app.command('permission').description("a multi-tenant app's required permissions: scopes (delegated) and roles (daemons') of urn:latchkey:admin or a multi-tenant API of its tenant, consented to in each tenant that uses it");
+  const show = (ctx: CliContext, clientId: string, list: Awaited<ReturnType<typeof declarePermission>>) => {
+    if (ctx.json) ctx.printJson({ client_id: clientId, permissions: list.map((p) => ({ api: p.api, kind: p.kind, name: p.name })) });
+    else ctx.print(list.map((p) => `${p.kind} ${permissionName(p)}`).join('\n') || '(none)');
+  };
+  for (const verb of ['add', 'remove'] as const) {
+    permission.command(verb).description(verb === 'add' ? 'declare a permission the app needs' : 'stop declaring a permission')
+      .addOption(tenantOption()).addOption(appOption("the multi-tenant app's client id"))
+      .addOption(required('--api <api>', `the API's identifier URI (urn:latchkey:admin, or a multi-tenant API of the tenant)`))
+      .addOption(new Option('--scope <name>', 'a delegated permission (a scope the API defines)').conflicts('role'))
+      .addOption(new Option('--role <name>', 'an application permission (an app role the API defines), for daemons'))
+      .action(run<Target & { api: string; scope?: string; role?: string }>(async (ctx, o) => {
+        if (o.scope === undefined && o.role === undefined) throw new UsageError('give exactly one of --scope or --role');
+        const { d, tenant, app: client } = await target(ctx, o);
+        const kind = o.scope !== undefined ? 'scope' : 'role';
+        const list = await (verb === 'add' ? declarePermission : removePermission)(d, tenant, client, o.api, kind, (o.scope ?? o.role)!);
+        show(ctx, client.clientId, list);
+      }));
+  }
+  permission.command('list').description("list a multi-tenant app's permissions")
+    .addOption(tenantOption()).addOption(appOption())
+    .action(run<Target>(async (ctx, o) => {
+      const { d, app: client } = await target(ctx, o);
+      show(ctx, client.clientId, await d.store.listAppPermissions(client.clientId));
     }));
 }
 
@@ -150,7 +183,10 @@ function registerSecrets(app: Command, run: Run) {
 
 /** An app as `app show` and `app update` print it: JSON, or a line per field (each platform on its own line). */
 async function showApp(ctx: CliContext, d: Awaited<ReturnType<CliContext['deps']>>, a: App): Promise<void> {
-  const shown = appJson(a, a.identifierUri !== null ? { scopes: await d.store.listAppScopes(a.clientId), roles: await d.store.listAppRoles(a.clientId) } : {});
+  const shown = {
+    ...appJson(a, a.identifierUri !== null ? { scopes: await d.store.listAppScopes(a.clientId), roles: await d.store.listAppRoles(a.clientId) } : {}),
+    ...(a.multiTenant ? { permissions: (await d.store.listAppPermissions(a.clientId)).map((p) => `${p.kind} ${permissionName(p)}`) } : {}),
+  };
   if (ctx.json) return ctx.printJson(shown);
   const { platforms, ...rest } = shown;
   const lines = Object.entries(rest).map(([k, v]) => `${k}: ${Array.isArray(v) ? v.join(' ') : String(v)}`);
@@ -212,6 +248,7 @@ export function registerApp(program: Command, run: Run): void {
     .option('--logout-url <url>', 'front-channel logout URL, loaded in a frame at sign-out')
     .option('--client-id <guid>', 'keep a given client id (e.g. the B2C application id)')
     .option('--third-party', 'users consent to its permissions on first use')
+    .option('--multi-tenant', "people of other tenants may use it (through /common) once they or their administrator consent; its tokens are signed with the instance's keys")
     .option('--metadata-url <url>', "SAML: the service provider's metadata URL")
     .option('--metadata-file <file>', "SAML: the service provider's metadata file")
     .option('--entity-id <uri>', "SAML: the service provider's entity id (with --acs-url)")
@@ -222,7 +259,7 @@ export function registerApp(program: Command, run: Run): void {
     .action(run<{
       tenant: string; name: string; type: AppType | 'saml'; redirectUri?: string[]; webRedirectUri?: string[]; spaRedirectUri?: string[]; publicClientRedirectUri?: string[];
       postLogoutRedirectUri?: string[]; identifierUri?: string;
-      allowImplicit?: boolean; allowRopc?: boolean; logoutUrl?: string; clientId?: string; thirdParty?: boolean;
+      allowImplicit?: boolean; allowRopc?: boolean; logoutUrl?: string; clientId?: string; thirdParty?: boolean; multiTenant?: boolean;
     } & SamlCreateOptions>(async (ctx, o) => {
       if (o.type === 'saml') return createSaml(ctx, o);
       const samlOnly = SAML_FLAGS.find((f) => o[f] !== undefined);
@@ -241,6 +278,7 @@ export function registerApp(program: Command, run: Run): void {
         allowImplicit: o.allowImplicit ?? false,
         allowRopc: o.allowRopc ?? false,
         thirdParty: o.thirdParty ?? false,
+        multiTenant: o.multiTenant ?? false,
         ...(o.logoutUrl ? { logoutUrl: o.logoutUrl } : {}),
         ...(o.clientId !== undefined ? { clientId: o.clientId } : {}),
       });
@@ -252,11 +290,25 @@ export function registerApp(program: Command, run: Run): void {
       }
     }));
 
-  app.command('list').description("list a tenant's apps").addOption(tenantOption())
+  app.command('list').description("list a tenant's apps, and its enterprise apps (other tenants' multi-tenant apps consented to here) with their home tenant").addOption(tenantOption())
     .action(run<{ tenant: string }>(async (ctx, o) => {
       const d = await ctx.deps();
       const tenant = await requireTenant(d, o.tenant);
-      ctx.printList([...(await d.store.listApps(tenant.id)).map((a) => appJson(a)), ...(await d.store.listSamlApps(tenant.id)).map((a) => samlAppJson(a))], ['client_id', 'name', 'type', 'redirect_uris']);
+      ctx.printList([
+        ...(await d.store.listApps(tenant.id)).map((a) => ({ ...appJson(a), home_tenant: tenant.slug })),
+        ...(await d.store.listSamlApps(tenant.id)).map((a) => ({ ...samlAppJson(a), home_tenant: tenant.slug })),
+        ...(await listEnterpriseApps(d, tenant)),
+      ], ['client_id', 'name', 'type', 'home_tenant', 'redirect_uris']);
+    }));
+
+  app.command('remove').description('remove an enterprise app (a multi-tenant app of another tenant) from this tenant: its consents here are withdrawn and its tokens here end')
+    .addOption(tenantOption()).addOption(appOption("the enterprise app's client id"))
+    .action(run<Target>(async (ctx, o) => {
+      const d = await ctx.deps();
+      const tenant = await requireTenant(d, o.tenant);
+      await removeEnterpriseApp(d, tenant, o.app);
+      if (ctx.json) ctx.printJson({ client_id: o.app.toLowerCase(), removed: true });
+      else ctx.print(`removed enterprise app ${o.app.toLowerCase()} from ${tenant.slug}: its consents are withdrawn and its tokens end`);
     }));
 
   app.command('show').description('show an app: its platforms, and the API it exposes with its scopes and roles').addOption(tenantOption()).addOption(appOption())
@@ -280,5 +332,6 @@ export function registerApp(program: Command, run: Run): void {
   registerDefinitions(app, run, 'role');
   registerGrant(app, run, false);
   registerGrant(app, run, true);
+  registerPermissions(app, run);
   registerSecrets(app, run);
 }

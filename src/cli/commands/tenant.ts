@@ -8,6 +8,7 @@ import { tenantJson } from '../../model/views.js';
 /** The tenant's JSON view, with its issuer for the default policy at this server's base URL. */
 const shown = (ctx: CliContext, t: Tenant) => tenantJson(t, issuerFor(ctx.config.baseUrl, t, t.defaultPolicy));
 import { listTenantSecrets, removeTenantSecret, setTenantSecret } from '../../services/tenant-secrets.js';
+import { addEmailDomain, listEmailDomains, removeEmailDomain } from '../../services/email-domains.js';
 import { addTenantDomain, listTenantDomains, removeTenantDomain, type DomainView } from '../../services/tenant-domains.js';
 
 interface SetOptions {
@@ -76,6 +77,28 @@ export function registerTenant(program: Command, run: Run): void {
       });
       if (ctx.json) ctx.printJson(shown(ctx, updated));
       else ctx.print(Object.entries(shown(ctx, updated)).map(([k, v]) => `${k}: ${typeof v === 'object' && v !== null ? JSON.stringify(v) : (v ?? '')}`).join('\n'));
+    }));
+
+  const emailDomain = tenant.command('email-domain').description("the tenant's email domains: at /common, people whose address is at one of them sign in at this tenant (home realm discovery)");
+  for (const verb of ['add', 'remove'] as const) {
+    emailDomain.command(verb).description(verb === 'add' ? 'route an email domain to the tenant (a domain belongs to one tenant)' : 'stop routing an email domain to the tenant')
+      .addOption(tenantOption())
+      .addOption(required('--domain <domain>', 'the domain, such as contoso.com'))
+      .action(run<{ tenant: string; domain: string }>(async (ctx, o) => {
+        const d = await ctx.deps();
+        const t = await requireTenant(d, o.tenant);
+        if (verb === 'add') await addEmailDomain(d, t, o.domain);
+        else await removeEmailDomain(d, t, o.domain);
+        const list = (await listEmailDomains(d, t)).map((e) => e.domain);
+        if (ctx.json) ctx.printJson({ tenant: t.slug, email_domains: list });
+        else ctx.print(`${verb === 'add' ? 'added' : 'removed'} ${o.domain.toLowerCase()}; ${t.slug}'s email domains: ${list.join(', ') || '(none)'}`);
+      }));
+  }
+  emailDomain.command('list').description("list the tenant's email domains")
+    .addOption(tenantOption())
+    .action(run<{ tenant: string }>(async (ctx, o) => {
+      const d = await ctx.deps();
+      ctx.printList((await listEmailDomains(d, await requireTenant(d, o.tenant))).map((e) => ({ domain: e.domain, created_at: new Date(e.createdAt).toISOString() })), ['domain', 'created_at']);
     }));
 
   const domain = tenant.command('domain').description("the tenant's own hosts (B2C's custom domains): on such a host every URL form serves this tenant only, and its issuer is written with the host");

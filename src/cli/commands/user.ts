@@ -7,9 +7,10 @@ import { requireTenant } from '../../services/tenants.js';
 import { graphFromUser } from '../../services/graph-users.js';
 import { MfaService } from '../../services/mfa.js';
 import { countRows, defaultReportPath, importUsers } from '../../services/user-import.js';
-import { required, tenantOption, UsageError, type CliContext, type Run } from '../context.js';
+import { oneOf, required, tenantOption, UsageError, type CliContext, type Run } from '../context.js';
+import { addDirectoryRole, removeDirectoryRole } from '../../services/users-roles.js';
 import { BUILTIN_ATTRIBUTES, extensionsAppIdOf, graphIdentities, type GraphIdentity } from '../../model/graph-user.js';
-import type { Tenant, User, UserIdentity } from '../../model/entities.js';
+import { directoryRoles, type DirectoryRole, type Tenant, type User, type UserIdentity } from '../../model/entities.js';
 import { userJson } from '../../model/views.js';
 import { table } from '../output.js';
 import { progressReporter } from '../progress.js';
@@ -73,9 +74,9 @@ function registerOne(user: Command, run: Run, verb: 'show' | 'disable' | 'enable
         if (ctx.json) ctx.printJson({ id: u.id, deleted: true });
         else ctx.print(`deleted user ${accountName(u)}`);
       } else {
-        const shown = shownUser(tenant, u, await d.store.listUserIdentities(tenant.id, u.id));
+        const shown: Record<string, unknown> = { ...shownUser(tenant, u, await d.store.listUserIdentities(tenant.id, u.id)), directory_roles: await d.store.listUserRoles(tenant.id, u.id) };
         if (ctx.json) ctx.printJson(shown);
-        else ctx.print(Object.entries(shown).map(([k, v]) => `${k}: ${k === 'identities' ? identityLines(v as GraphIdentity[]) : Array.isArray(v) ? v.join(', ') : (v ?? '')}`).join('\n'));
+        else ctx.print(Object.entries(shown).map(([k, v]) => `${k}: ${k === 'identities' ? identityLines(v as GraphIdentity[]) : Array.isArray(v) ? v.join(', ') || '(none)' : (v ?? '')}`).join('\n'));
       }
     }));
 }
@@ -97,6 +98,30 @@ function registerIdentity(user: Command, run: Run) {
         else ctx.print(`${verb === 'add' ? 'linked' : 'unlinked'} ${given.issuer} ${given.issuerAssignedId}; identities now:\n${identityLines(identities)}`);
       }));
   }
+}
+
+/** `user role add|remove|list`: directory roles (Azure's GlobalAdministrator, GlobalReader), carried in tokens as `wids`. */
+function registerRoles(user: Command, run: Run) {
+  const role = user.command('role').description(`a user's directory roles (${directoryRoles.join(', ')}): in id tokens as wids; a GlobalAdministrator consents to multi-tenant apps for the tenant`);
+  for (const verb of ['add', 'remove'] as const) {
+    role.command(verb).description(verb === 'add' ? 'give the user a directory role' : 'take a directory role away')
+      .addOption(tenantOption()).addOption(userOption())
+      .addOption(required(`--role <${directoryRoles.join('|')}>`, 'the role').argParser(oneOf(directoryRoles, (v) => `invalid --role '${v}': one of ${directoryRoles.join(', ')}`)))
+      .action(run<Who & { role: DirectoryRole }>(async (ctx, o) => {
+        const { d, tenant, user: u } = await findUser(ctx, o);
+        const roles = await (verb === 'add' ? addDirectoryRole : removeDirectoryRole)(d, tenant, u, o.role, CLI);
+        if (ctx.json) ctx.printJson({ id: u.id, directory_roles: roles });
+        else ctx.print(`${verb === 'add' ? 'gave' : 'took'} ${o.role} ${verb === 'add' ? 'to' : 'from'} ${accountName(u)}; roles now: ${roles.join(', ') || '(none)'}`);
+      }));
+  }
+  role.command('list').description("list the user's directory roles")
+    .addOption(tenantOption()).addOption(userOption())
+    .action(run<Who>(async (ctx, o) => {
+      const { d, tenant, user: u } = await findUser(ctx, o);
+      const roles = await d.store.listUserRoles(tenant.id, u.id);
+      if (ctx.json) ctx.printJson({ id: u.id, directory_roles: roles });
+      else ctx.print(roles.join('\n') || '(none)');
+    }));
 }
 
 /** `user mfa show|reset`: for the support desk, what a user enrolled, and a reset when they lost their device. */
@@ -168,6 +193,7 @@ export function registerUser(program: Command, run: Run): void {
   registerOne(user, run, 'enable', 'enable a disabled user');
   registerOne(user, run, 'delete', 'delete a user');
   registerIdentity(user, run);
+  registerRoles(user, run);
   registerMfa(user, run);
 
   user.command('import').description("import users as B2C's Microsoft Graph returns them (JSON Lines of users or of Graph pages, a JSON array, a Graph list response, or PowerShell's Get-MgUser | ConvertTo-Json): ids, identities, addresses, extension attributes and password hashes kept; a re-run updates changed rows only")

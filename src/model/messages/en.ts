@@ -172,6 +172,19 @@ export const en = {
   'profile.apps': "Apps with access to your account",
   'button.removeAccess': "Remove access: {app}",
   'profile.accessRemoved': "{app} no longer has access to your account.",
+  'consent.needAdminHeading': "Need admin approval",
+  'consent.needAdminIntro': "{app} needs permission to access resources in {tenant} that only an administrator can grant. Ask an administrator to grant permission to this app before you can use it.",
+  'consent.needsAdmin': "{permission} (needs an administrator's approval)",
+  'consent.role': "{role} on {api}, as the app itself, with no user signed in",
+  'adminConsent.heading': "Permissions requested for {tenant}",
+  'adminConsent.intro': "{app} asks for these permissions for everyone in {tenant}:",
+  'adminConsent.note': "If you accept, {app} has them for your whole organization and no user is asked again. The app can be removed from {tenant} at any time.",
+  'adminConsent.notAdmin': "Only a Global Administrator of {tenant} can grant these permissions to {app}. Sign in with an administrator's account, or ask an administrator to do it.",
+  'button.backToApp': "Return to the application",
+  'homeRealm.heading': "Sign in",
+  'homeRealm.intro': "{app} is used by people of many organizations. Enter your work email address to go on to your organization's sign-in page.",
+  'homeRealm.unknownDomain': "We couldn't find an organization for '{domain}'. Check the address, or ask your administrator to register the domain.",
+  'button.next': "Next",
 } as const;
 
 export type MessageKey = keyof typeof en;

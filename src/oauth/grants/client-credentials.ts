@@ -1,9 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { appAccessTokenClaims } from '../claims.js';
 import { signJwt } from '../../tokens/sign.js';
-import { OAuthError } from '../../model/errors.js';
+import { AAD_CODES, OAuthError } from '../../model/errors.js';
+import type { App } from '../../model/entities.js';
+import { consentedRoles, isGuest } from '../../services/enterprise-apps.js';
 import { parseScope, splitApiScope } from '../scopes.js';
-import { issuerFor } from '../../model/issuer.js';
+import { signingFor } from '../mint.js';
 import type { TokenResponse } from '../token-response.js';
 import { required, type TokenRequest } from './context.js';
 
@@ -13,6 +15,9 @@ const APP_TOKEN_SECONDS = 3600;
 /**
  * RFC 6749 §4.4 for daemon apps: `scope={identifier-uri}/.default` yields an access token for that
  * API whose `roles` are the app roles granted to the daemon. No grant on the API → invalid_scope.
+ * A multi-tenant daemon gets tokens in another tenant only once an administrator of that tenant
+ * consented (its enterprise app there): `roles` are what was consented, on that tenant's
+ * `urn:latchkey:admin` or a multi-tenant API of the daemon's home tenant.
  */
 export async function clientCredentialsGrant(req: TokenRequest): Promise<TokenResponse> {
   const { deps, tenant, params } = req;
@@ -26,23 +31,32 @@ export async function clientCredentialsGrant(req: TokenRequest): Promise<TokenRe
   if (!parts || parts.name !== '.default') {
     throw new OAuthError('invalid_scope', "The client credentials grant takes one scope of the form '{identifier-uri}/.default'.");
   }
-  const api = await deps.store.findAppByIdentifierUri(tenant.id, parts.identifierUri);
+  const guest = isGuest(app, tenant.id);
+  const enterprise = guest ? await deps.store.findEnterpriseApp(tenant.id, app.clientId) : undefined;
+  if (guest && !enterprise) {
+    throw new OAuthError('unauthorized_client', `The client application ${app.clientId} is missing service principal in the tenant ${tenant.id}: an administrator of the tenant has not consented to it (or removed it).`, {
+      b2cCode: AAD_CODES.noServicePrincipal,
+    });
+  }
+  const api = await apiNamed(req, app, parts.identifierUri);
   if (!api) throw new OAuthError('invalid_scope', `No API has the identifier URI '${parts.identifierUri}'.`);
-  const roles = (await deps.store.listGrants(app.clientId, api.clientId)).filter((g) => g.kind === 'role').map((g) => g.name);
-  if (roles.length === 0) throw new OAuthError('invalid_scope', `The application has no role granted on '${parts.identifierUri}'.`);
+  const roles = guest
+    ? await consentedRoles(deps.store, app, enterprise, parts.identifierUri)
+    : (await deps.store.listGrants(app.clientId, api.clientId)).filter((g) => g.kind === 'role').map((g) => g.name);
+  if (roles.length === 0) {
+    throw new OAuthError('invalid_scope', guest ? `No administrator of this tenant consented to a role on '${parts.identifierUri}' for the application.` : `The application has no role granted on '${parts.identifierUri}'.`);
+  }
 
-  const keys = await deps.keys.forTenant(tenant.id);
+  const { keys, iss, org } = await signingFor(deps, tenant, app, req.policy.id, req.site, api.clientId);
   const iat = Math.floor(deps.clock.now() / 1000);
-  const accessToken = await signJwt(
-    keys,
-    'at+jwt',
-    appAccessTokenClaims(
-      { iss: issuerFor(req.site.baseUrl, tenant, req.policy.id), aud: api.clientId, iat, exp: iat + APP_TOKEN_SECONDS },
-      app.clientId,
-      roles,
-      scopes[0]!,
-      randomUUID(),
-    ),
-  );
+  const accessToken = await signJwt(keys, 'at+jwt', appAccessTokenClaims({ iss, aud: api.clientId, iat, exp: iat + APP_TOKEN_SECONDS }, app.clientId, roles, scopes[0]!, randomUUID(), org));
   return { token_type: 'Bearer', access_token: accessToken, expires_in: APP_TOKEN_SECONDS, not_before: iat, scope: scopes[0]! };
+}
+
+/** The API an identifier URI names here: the tenant's own, or a multi-tenant API of a multi-tenant daemon's home tenant. */
+async function apiNamed(req: TokenRequest, app: App, identifierUri: string): Promise<App | undefined> {
+  const own = await req.deps.store.findAppByIdentifierUri(req.tenant.id, identifierUri);
+  if (own || !app.multiTenant) return own;
+  const published = await req.deps.store.findAppByIdentifierUri(app.tenantId, identifierUri);
+  return published?.multiTenant ? published : undefined;
 }

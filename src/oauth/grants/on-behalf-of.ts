@@ -36,7 +36,7 @@ export async function onBehalfOfGrant(req: TokenRequest): Promise<TokenResponse>
   }
   if (typeof claims.oid !== 'string') throw new OAuthError('invalid_grant', 'The assertion does not represent a user.');
 
-  const scopes = await resolveDelegatedScopes(deps.store, caller, parseScope(required(params, 'scope')));
+  const scopes = await resolveDelegatedScopes(deps.store, caller, parseScope(required(params, 'scope')), tenant.id);
   if (!scopes.api) throw new OAuthError('invalid_scope', 'On-behalf-of needs a scope of the downstream API.');
   const user = await deps.store.findUser(tenant.id, claims.oid);
   if (!user || user.disabled) throw new OAuthError('invalid_grant', 'The user of the assertion no longer exists or is disabled.', { b2cCode: B2C_CODES.accountGone });

@@ -7,17 +7,21 @@ import type { RefreshTokenRef, Store } from '../../store/store.js';
 import { checkRedemptionOrigin, checkSamePolicy, param, required, type TokenRequest } from './context.js';
 import type { App } from '../../model/entities.js';
 import { aRedirectUriOf, clientKindFor, type Platform } from '../../model/platforms.js';
-import { unconsentedScopes } from '../../services/consent.js';
+import { asksConsent, unconsentedScopes } from '../../services/consent.js';
+import { isGuest } from '../../services/enterprise-apps.js';
 
 /**
  * Permissions are read again on every refresh: an API scope whose grant an operator revoked since
  * sign-in is left out of the new tokens (and of the rotated refresh token's grant).
  */
-async function withCurrentGrants(store: Store, clientId: string, grant: RefreshGrant): Promise<RefreshGrant> {
+async function withCurrentGrants(store: Store, app: App, tenantId: string, grant: RefreshGrant): Promise<RefreshGrant> {
   const api = grant.scopes.api;
   // An app's own API needs no grant (scopes.ts): nothing to read again.
-  if (!api || api.clientId === clientId) return grant;
-  const granted = new Set((await store.listGrants(clientId, api.clientId)).filter((g) => g.kind === 'scope').map((g) => g.name));
+  if (!api || api.clientId === app.clientId) return grant;
+  // A multi-tenant app's declared permissions count as grants (outside its home, the only ones).
+  const declared = app.multiTenant ? (await store.listAppPermissions(app.clientId)).filter((p) => p.kind === 'scope' && p.api === api.identifierUri).map((p) => p.name) : [];
+  const grants = isGuest(app, tenantId) ? [] : (await store.listGrants(app.clientId, api.clientId)).filter((g) => g.kind === 'scope').map((g) => g.name);
+  const granted = new Set([...declared, ...grants]);
   const kept = api.scopes.filter((s) => granted.has(s));
   if (kept.length === api.scopes.length) return grant;
   const dropped = new Set(api.scopes.filter((s) => !granted.has(s)).map((s) => `${api.identifierUri}/${s}`));
@@ -26,12 +30,16 @@ async function withCurrentGrants(store: Store, clientId: string, grant: RefreshG
 
 /**
  * A third-party app's refresh never carries a scope the user did not consent to: those are left out
- * (as revoked grants are); with no consent at all there is nothing to refresh.
+ * (as revoked grants are); with no consent at all there is nothing to refresh. A multi-tenant app
+ * outside its home counts an administrator's consent for the tenant too, and once it was removed from
+ * the tenant it refreshes nothing (its refresh tokens there were revoked with it).
  */
 async function withConsentedScopes(req: TokenRequest, app: App, userId: string, grant: RefreshGrant): Promise<RefreshGrant> {
   const { deps, tenant } = req;
+  const enterprise = isGuest(app, tenant.id) ? await deps.store.findEnterpriseApp(tenant.id, app.clientId) : undefined;
+  if (isGuest(app, tenant.id) && !enterprise) throw new OAuthError('invalid_grant', 'The application was removed from this tenant.', { b2cCode: B2C_CODES.grantRevoked });
   const given = await deps.store.findConsent(tenant.id, userId, app.clientId);
-  if (!given) throw new OAuthError('consent_required', 'The user has not consented to this application (or withdrew the consent); sign in again.');
+  if (!given && !enterprise?.adminConsent) throw new OAuthError('consent_required', 'The user has not consented to this application (or withdrew the consent); sign in again.');
   const missing = new Set(await unconsentedScopes(deps, tenant, app, userId, grant.scopes.granted.filter((s) => s.includes('/'))));
   if (missing.size === 0 || !grant.scopes.api) return grant;
   const api = grant.scopes.api;
@@ -104,8 +112,8 @@ export async function refreshTokenGrant(req: TokenRequest): Promise<TokenRespons
     throw new OAuthError('invalid_grant', 'The account for this grant no longer exists or is disabled.', { b2cCode: B2C_CODES.accountGone });
   }
   const policy = deps.policies.get(tenant.slug, grant.policyId) ?? req.policy;
-  let current = await withCurrentGrants(deps.store, app.clientId, grant);
-  if (app.thirdParty) current = await withConsentedScopes(req, app, user.id, current);
+  let current = await withCurrentGrants(deps.store, app, tenant.id, grant);
+  if (asksConsent(app, tenant)) current = await withConsentedScopes(req, app, user.id, current);
   const out = await userTokenResponse(deps, {
     tenant,
     policy,

@@ -3,13 +3,13 @@ import pg from 'pg';
 import { postgresMigrationsDir } from '../../paths.js';
 import { normalizeEmail, normalizeLookupName } from '../normalize.js';
 import {
-  APPS, APP_SETTINGS, AUDIT, AUTHENTICATORS, CODES, CONSENTS, FAMILIES, GRANTS, IDENTITIES, JOURNEYS, KEYS, OUTBOX, PROFILE, REPLACED_USER_COLUMNS, ROTATION, SESSIONS, SESSION_CLIENTS, SIGN_IN, SIGN_IN_NAMES, TENANTS, TENANT_DOMAINS, TENANT_SECRETS, TENANT_SETTINGS, USERS,
+  APPS, APP_SETTINGS, AUDIT, AUTHENTICATORS, EMAIL_DOMAINS, ENTERPRISE_APPS, PERMISSIONS, USER_ROLES, CODES, CONSENTS, FAMILIES, GRANTS, IDENTITIES, JOURNEYS, KEYS, OUTBOX, PROFILE, REPLACED_USER_COLUMNS, ROTATION, SESSIONS, SESSION_CLIENTS, SIGN_IN, SIGN_IN_NAMES, TENANTS, TENANT_DOMAINS, TENANT_SECRETS, TENANT_SETTINGS, USERS,
   SAML_APP_COLUMNS, samlAppValues, toSamlApp,
   num, signInNameRows, storedUsers, toJoinedUser, str, toAuditEvent, toCounter, toFamily, toOutboxMessage, toScopeDescriptions, toThrottle, type Row,
 } from '../rows.js';
 import { EXPIRING, ON_CONFLICT, endSessionsSql, hitCounterSql, insertSql, purgeSql, revokeFamiliesSql, setThrottleSql, updateSql, userQuerySql, countUsersSql, auditQuerySql, auditCountSql, type Placeholder, type UserQueryDialect } from '../schema.js';
 import { StoreConflictError, type AuditCount, type AuditCountQuery, type AuditFilter, type CodeRedemption, type ConfigChange, type ImportWrite, type ImportWriteOutcome, type MigrationResult, type RefreshRotation, type RefreshTokenRef, type StoreEngine, type UserFilterQuery, type UserQuery } from '../store.js';
-import type { App, SamlApp, AppSecret, AppGrant, AuditEvent, AuthCodeRecord, Authenticator, AuthenticatorKind, Consent, ImportedUser, JourneyRecord, LoginThrottle, OutboxMessage, RefreshTokenRecord, SessionClient, SigningKey, SsoSession, Tenant, TenantDomain, TenantSecret, TenantSettings, User, UserIdentity, UserProfileUpdate, UserSignIn } from '../../model/entities.js';
+import type { App, AppPermission, DirectoryRole, EmailDomain, EnterpriseApp, SamlApp, AppSecret, AppGrant, AuditEvent, AuthCodeRecord, Authenticator, AuthenticatorKind, Consent, ImportedUser, JourneyRecord, LoginThrottle, OutboxMessage, RefreshTokenRecord, SessionClient, SigningKey, SsoSession, Tenant, TenantDomain, TenantSecret, TenantSettings, User, UserIdentity, UserProfileUpdate, UserSignIn } from '../../model/entities.js';
 import { migratePostgres } from './migrate.js';
 import { TurnBatch, uniqueRounds } from './turn-batch.js';
 
@@ -44,6 +44,12 @@ const SQL = {
   revokeFamily: revokeFamiliesSql('family', $),
   revokeUserFamilies: revokeFamiliesSql('user', $),
   revokeConsentFamilies: revokeFamiliesSql('consent', $),
+  revokeAppFamilies: revokeFamiliesSql('app', $),
+  insertPermission: insertSql(PERMISSIONS, $, ON_CONFLICT.ignore),
+  saveEnterpriseApp: insertSql(ENTERPRISE_APPS, $, ON_CONFLICT.enterpriseApp),
+  insertEmailDomain: insertSql(EMAIL_DOMAINS, $),
+  insertUserRole: insertSql(USER_ROLES, $, ON_CONFLICT.ignore),
+  promoteKey: insertSql(KEYS, $, "ON CONFLICT (kid) DO UPDATE SET status = 'active', publish_until = NULL"),
   insertOutbox: insertSql(OUTBOX, $),
   insertAudit: insertSql(AUDIT, $),
   setThrottle: setThrottleSql($),
@@ -410,8 +416,11 @@ export class PostgresStore implements StoreEngine {
       return next;
     });
   }
-  async addAppScope(apiClientId: string, name: string, description?: string): Promise<void> {
-    await this.run(`INSERT INTO app_scopes (api_client_id, name, description) VALUES ($1, $2, $3) ${ON_CONFLICT.scope}`, [apiClientId, name, description ?? null]);
+  async addAppScope(apiClientId: string, name: string, description?: string, adminConsent?: boolean): Promise<void> {
+    await this.run(`INSERT INTO app_scopes (api_client_id, name, description, admin_consent) VALUES ($1, $2, $3, $4) ${ON_CONFLICT.scope}`, [apiClientId, name, description ?? null, adminConsent ? 1 : 0]);
+  }
+  async adminConsentScopes(apiClientId: string): Promise<string[]> {
+    return (await this.rows('SELECT name FROM app_scopes WHERE api_client_id = $1 AND admin_consent = 1 ORDER BY name', [apiClientId])).map((r) => str(r.name));
   }
   async listAppScopes(apiClientId: string): Promise<string[]> {
     return (await this.rows('SELECT name FROM app_scopes WHERE api_client_id = $1 ORDER BY name', [apiClientId])).map((r) => str(r.name));
@@ -436,6 +445,66 @@ export class PostgresStore implements StoreEngine {
       ? await this.rows('SELECT * FROM app_grants WHERE client_id = $1 AND api_client_id = $2 ORDER BY kind, name', [clientId, apiClientId])
       : await this.rows('SELECT * FROM app_grants WHERE client_id = $1 ORDER BY api_client_id, kind, name', [clientId]);
     return rows.map(GRANTS.read);
+  }
+
+  // organizations
+  async addAppPermission(p: AppPermission): Promise<void> {
+    await this.run(SQL.insertPermission, PERMISSIONS.values(p));
+  }
+  async removeAppPermission(p: AppPermission): Promise<boolean> {
+    return (await this.run('DELETE FROM app_permissions WHERE client_id = $1 AND api = $2 AND kind = $3 AND name = $4', PERMISSIONS.values(p))) > 0;
+  }
+  async listAppPermissions(clientId: string): Promise<AppPermission[]> {
+    return (await this.rows('SELECT * FROM app_permissions WHERE client_id = $1 ORDER BY api, kind, name', [clientId])).map(PERMISSIONS.read);
+  }
+  async saveEnterpriseApp(e: EnterpriseApp): Promise<boolean> {
+    // xmax = 0: the row was inserted by this statement, not updated.
+    const row = await this.one(`${SQL.saveEnterpriseApp} RETURNING (xmax = 0) AS created`, ENTERPRISE_APPS.values(e));
+    return row?.created === true;
+  }
+  async findEnterpriseApp(tenantId: string, clientId: string): Promise<EnterpriseApp | undefined> {
+    const row = await this.one('SELECT * FROM enterprise_apps WHERE tenant_id = $1 AND client_id = $2', [tenantId, clientId]);
+    return row && ENTERPRISE_APPS.read(row);
+  }
+  async listEnterpriseApps(tenantId: string): Promise<EnterpriseApp[]> {
+    return (await this.rows('SELECT * FROM enterprise_apps WHERE tenant_id = $1 ORDER BY created_at, client_id', [tenantId])).map(ENTERPRISE_APPS.read);
+  }
+  async removeEnterpriseApp(tenantId: string, clientId: string, now: number): Promise<boolean> {
+    return this.tx(async (c) => {
+      const gone = (await this.run('DELETE FROM enterprise_apps WHERE tenant_id = $1 AND client_id = $2', [tenantId, clientId], c)) > 0;
+      if (gone) {
+        await this.run('DELETE FROM user_consents WHERE tenant_id = $1 AND client_id = $2', [tenantId, clientId], c);
+        await this.run(SQL.revokeAppFamilies, [now, tenantId, clientId], c);
+      }
+      return gone;
+    });
+  }
+  async addEmailDomain(d: EmailDomain): Promise<void> {
+    try {
+      await this.run(SQL.insertEmailDomain, EMAIL_DOMAINS.values(d));
+    } catch (err) {
+      if (pgCode(err) === UNIQUE_VIOLATION) throw new StoreConflictError(`the email domain ${d.domain} already belongs to a tenant`);
+      throw err;
+    }
+  }
+  async removeEmailDomain(tenantId: string, domain: string): Promise<boolean> {
+    return (await this.run('DELETE FROM tenant_email_domains WHERE tenant_id = $1 AND domain = $2', [tenantId, domain.toLowerCase()])) > 0;
+  }
+  async listEmailDomains(tenantId: string): Promise<EmailDomain[]> {
+    return (await this.rows('SELECT * FROM tenant_email_domains WHERE tenant_id = $1 ORDER BY domain', [tenantId])).map(EMAIL_DOMAINS.read);
+  }
+  async findEmailDomain(domain: string): Promise<EmailDomain | undefined> {
+    const row = await this.one('SELECT * FROM tenant_email_domains WHERE domain = $1', [domain.toLowerCase()]);
+    return row && EMAIL_DOMAINS.read(row);
+  }
+  async listUserRoles(tenantId: string, userId: string): Promise<DirectoryRole[]> {
+    return (await this.rows('SELECT role FROM user_directory_roles WHERE tenant_id = $1 AND user_id = $2 ORDER BY role', [tenantId, userId])).map((r) => str(r.role) as DirectoryRole);
+  }
+  async addUserRole(tenantId: string, userId: string, role: DirectoryRole, now: number): Promise<void> {
+    await this.run(SQL.insertUserRole, USER_ROLES.values({ tenantId, userId, role, createdAt: now }));
+  }
+  async removeUserRole(tenantId: string, userId: string, role: DirectoryRole): Promise<boolean> {
+    return (await this.run('DELETE FROM user_directory_roles WHERE tenant_id = $1 AND user_id = $2 AND role = $3', [tenantId, userId, role])) > 0;
   }
 
   // consent
@@ -598,9 +667,20 @@ export class PostgresStore implements StoreEngine {
   async rotateSigningKey(key: SigningKey, graceUntil: number): Promise<void> {
     await this.tx(async (c) => {
       await this.run("UPDATE signing_keys SET status = 'grace', publish_until = $1 WHERE tenant_id = $2 AND status = 'active'", [graceUntil, key.tenantId], c);
-      await this.run(SQL.insertKey, KEYS.values(key), c);
+      await this.run(SQL.promoteKey, KEYS.values({ ...key, status: 'active', publishUntil: null }), c);
       await this.run('UPDATE tenants SET config_version = config_version + 1 WHERE id = $1', [key.tenantId], c);
     });
+  }
+  async addNextSigningKey(key: SigningKey): Promise<void> {
+    try {
+      await this.tx(async (c) => {
+        await this.run(SQL.insertKey, KEYS.values({ ...key, status: 'next', publishUntil: null }), c);
+        await this.run('UPDATE tenants SET config_version = config_version + 1 WHERE id = $1', [key.tenantId], c);
+      });
+    } catch (err) {
+      if (pgCode(err) === UNIQUE_VIOLATION) throw new StoreConflictError('a next key is published already: rotate to make it active first');
+      throw err;
+    }
   }
   async deleteSigningKey(tenantId: string, kid: string): Promise<boolean> {
     return this.tx(async (c) => {

@@ -3,10 +3,10 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { migrationsDir } from '../../paths.js';
 import { StoreConflictError, type AuditCount, type AuditCountQuery, type AuditFilter, type CodeRedemption, type ConfigChange, type ImportWrite, type ImportWriteOutcome, type MigrationResult, type RefreshRotation, type RefreshTokenRef, type StoreEngine, type UserFilterQuery, type UserQuery } from '../store.js';
-import type { App, SamlApp, AppSecret, AppGrant, AuthCodeRecord, Authenticator, AuthenticatorKind, Consent, AuditEvent, ImportedUser, LoginThrottle, TenantSettings, JourneyRecord, OutboxMessage, UserProfileUpdate, RefreshTokenRecord, SessionClient, SigningKey, SsoSession, Tenant, TenantDomain, TenantSecret, User, UserIdentity, UserSignIn } from '../../model/entities.js';
+import type { App, AppPermission, DirectoryRole, EmailDomain, EnterpriseApp, SamlApp, AppSecret, AppGrant, AuthCodeRecord, Authenticator, AuthenticatorKind, Consent, AuditEvent, ImportedUser, LoginThrottle, TenantSettings, JourneyRecord, OutboxMessage, UserProfileUpdate, RefreshTokenRecord, SessionClient, SigningKey, SsoSession, Tenant, TenantDomain, TenantSecret, User, UserIdentity, UserSignIn } from '../../model/entities.js';
 import { normalizeEmail, normalizeLookupName } from '../normalize.js';
 import {
-  APPS, APP_SETTINGS, AUDIT, AUTHENTICATORS, CODES, CONSENTS, FAMILIES, GRANTS, IDENTITIES, JOURNEYS, KEYS, OUTBOX, PROFILE, REPLACED_USER_COLUMNS, ROTATION, SESSIONS, SESSION_CLIENTS, SIGN_IN, SIGN_IN_NAMES, TENANTS, TENANT_DOMAINS, TENANT_SECRETS, TENANT_SETTINGS, USERS,
+  APPS, APP_SETTINGS, AUDIT, AUTHENTICATORS, EMAIL_DOMAINS, ENTERPRISE_APPS, PERMISSIONS, USER_ROLES, CODES, CONSENTS, FAMILIES, GRANTS, IDENTITIES, JOURNEYS, KEYS, OUTBOX, PROFILE, REPLACED_USER_COLUMNS, ROTATION, SESSIONS, SESSION_CLIENTS, SIGN_IN, SIGN_IN_NAMES, TENANTS, TENANT_DOMAINS, TENANT_SECRETS, TENANT_SETTINGS, USERS,
   SAML_APP_COLUMNS, samlAppValues, toSamlApp,
   signInNameRows, storedUsers, toAuditEvent, toCounter, toFamily, toOutboxMessage, toRefresh, toScopeDescriptions, toThrottle, type Row,
 } from '../rows.js';
@@ -211,7 +211,26 @@ export class SqliteStore implements StoreEngine {
       apps: db.prepare('SELECT * FROM apps WHERE tenant_id = ? ORDER BY created_at, name'),
       setAppSettings: db.prepare(updateSql('apps', APP_SETTINGS.names, ['tenant_id', 'client_id'], q)),
       appByIdentifier: db.prepare('SELECT * FROM apps WHERE tenant_id = ? AND identifier_uri = ?'),
-      insertScope: db.prepare(`INSERT INTO app_scopes (api_client_id, name, description) VALUES (?, ?, ?) ${ON_CONFLICT.scope}`),
+      insertScope: db.prepare(`INSERT INTO app_scopes (api_client_id, name, description, admin_consent) VALUES (?, ?, ?, ?) ${ON_CONFLICT.scope}`),
+      adminScopes: db.prepare('SELECT name FROM app_scopes WHERE api_client_id = ? AND admin_consent = 1 ORDER BY name').pluck(),
+      insertPermission: insert(PERMISSIONS, ON_CONFLICT.ignore),
+      deletePermission: db.prepare('DELETE FROM app_permissions WHERE client_id = ? AND api = ? AND kind = ? AND name = ?'),
+      permissions: db.prepare('SELECT * FROM app_permissions WHERE client_id = ? ORDER BY api, kind, name'),
+      enterpriseAppExists: db.prepare('SELECT 1 FROM enterprise_apps WHERE tenant_id = ? AND client_id = ?').pluck(),
+      saveEnterpriseApp: insert(ENTERPRISE_APPS, ON_CONFLICT.enterpriseApp),
+      enterpriseApp: db.prepare('SELECT * FROM enterprise_apps WHERE tenant_id = ? AND client_id = ?'),
+      enterpriseApps: db.prepare('SELECT * FROM enterprise_apps WHERE tenant_id = ? ORDER BY created_at, client_id'),
+      deleteEnterpriseApp: db.prepare('DELETE FROM enterprise_apps WHERE tenant_id = ? AND client_id = ?'),
+      deleteAppConsents: db.prepare('DELETE FROM user_consents WHERE tenant_id = ? AND client_id = ?'),
+      revokeAppFamilies: db.prepare(revokeFamiliesSql('app', q)),
+      revokeLegacyApp: db.prepare(revokeFamiliesSql('app', q, 'refresh_tokens', ' AND consumed_at IS NULL')),
+      insertEmailDomain: insert(EMAIL_DOMAINS),
+      deleteEmailDomain: db.prepare('DELETE FROM tenant_email_domains WHERE tenant_id = ? AND domain = ?'),
+      emailDomains: db.prepare('SELECT * FROM tenant_email_domains WHERE tenant_id = ? ORDER BY domain'),
+      emailDomain: db.prepare('SELECT * FROM tenant_email_domains WHERE domain = ?'),
+      userRoles: db.prepare('SELECT role FROM user_directory_roles WHERE tenant_id = ? AND user_id = ? ORDER BY role').pluck(),
+      insertUserRole: insert(USER_ROLES, ON_CONFLICT.ignore),
+      deleteUserRole: db.prepare('DELETE FROM user_directory_roles WHERE tenant_id = ? AND user_id = ? AND role = ?'),
       scopeDescriptions: db.prepare('SELECT name, description FROM app_scopes WHERE api_client_id = ? AND description IS NOT NULL'),
       insertTenantDomain: insert(TENANT_DOMAINS),
       deleteTenantDomain: db.prepare('DELETE FROM tenant_domains WHERE tenant_id = ? AND host = ?'),
@@ -266,6 +285,7 @@ export class SqliteStore implements StoreEngine {
       keys: db.prepare("SELECT * FROM signing_keys WHERE tenant_id = ? ORDER BY status = 'active' DESC, created_at DESC"),
       demoteActiveKey: db.prepare("UPDATE signing_keys SET status = 'grace', publish_until = ? WHERE tenant_id = ? AND status = 'active'"),
       insertKey: insert(KEYS),
+      promoteKey: insert(KEYS, "ON CONFLICT (kid) DO UPDATE SET status = 'active', publish_until = NULL"),
       deleteKey: db.prepare("DELETE FROM signing_keys WHERE tenant_id = ? AND kid = ? AND status = 'grace'"),
 
       insertSession: insert(SESSIONS),
@@ -456,8 +476,11 @@ export class SqliteStore implements StoreEngine {
       return next;
     })();
   }
-  async addAppScope(apiClientId: string, name: string, description?: string): Promise<void> {
-    this.s.insertScope.run(apiClientId, name, description ?? null);
+  async addAppScope(apiClientId: string, name: string, description?: string, adminConsent?: boolean): Promise<void> {
+    this.s.insertScope.run(apiClientId, name, description ?? null, adminConsent ? 1 : 0);
+  }
+  async adminConsentScopes(apiClientId: string): Promise<string[]> {
+    return this.s.adminScopes.all(apiClientId) as string[];
   }
   // tenant domains
   async addTenantDomain(d: TenantDomain): Promise<void> {
@@ -495,6 +518,69 @@ export class SqliteStore implements StoreEngine {
   }
   async listGrants(clientId: string, apiClientId?: string): Promise<AppGrant[]> {
     return ((apiClientId ? this.s.grantsForApi.all(clientId, apiClientId) : this.s.grants.all(clientId)) as Row[]).map(GRANTS.read);
+  }
+
+  // organizations
+  async addAppPermission(p: AppPermission): Promise<void> {
+    this.s.insertPermission.run(PERMISSIONS.values(p));
+  }
+  async removeAppPermission(p: AppPermission): Promise<boolean> {
+    return this.s.deletePermission.run(PERMISSIONS.values(p)).changes > 0;
+  }
+  async listAppPermissions(clientId: string): Promise<AppPermission[]> {
+    return (this.s.permissions.all(clientId) as Row[]).map(PERMISSIONS.read);
+  }
+  async saveEnterpriseApp(e: EnterpriseApp): Promise<boolean> {
+    return this.db.transaction(() => {
+      const existed = this.s.enterpriseAppExists.get(e.tenantId, e.clientId) !== undefined;
+      this.s.saveEnterpriseApp.run(ENTERPRISE_APPS.values(e));
+      return !existed;
+    })();
+  }
+  async findEnterpriseApp(tenantId: string, clientId: string): Promise<EnterpriseApp | undefined> {
+    const row = this.s.enterpriseApp.get(tenantId, clientId) as Row | undefined;
+    return row && ENTERPRISE_APPS.read(row);
+  }
+  async listEnterpriseApps(tenantId: string): Promise<EnterpriseApp[]> {
+    return (this.s.enterpriseApps.all(tenantId) as Row[]).map(ENTERPRISE_APPS.read);
+  }
+  async removeEnterpriseApp(tenantId: string, clientId: string, now: number): Promise<boolean> {
+    return this.db.transaction(() => {
+      const gone = this.s.deleteEnterpriseApp.run(tenantId, clientId).changes > 0;
+      if (gone) {
+        this.s.deleteAppConsents.run(tenantId, clientId);
+        this.s.revokeAppFamilies.run(now, tenantId, clientId);
+        this.s.revokeLegacyApp.run(now, tenantId, clientId);
+      }
+      return gone;
+    })();
+  }
+  async addEmailDomain(d: EmailDomain): Promise<void> {
+    try {
+      this.s.insertEmailDomain.run(EMAIL_DOMAINS.values(d));
+    } catch (err) {
+      if (isUniqueViolation(err)) throw new StoreConflictError(`the email domain ${d.domain} already belongs to a tenant`);
+      throw err;
+    }
+  }
+  async removeEmailDomain(tenantId: string, domain: string): Promise<boolean> {
+    return this.s.deleteEmailDomain.run(tenantId, domain.toLowerCase()).changes > 0;
+  }
+  async listEmailDomains(tenantId: string): Promise<EmailDomain[]> {
+    return (this.s.emailDomains.all(tenantId) as Row[]).map(EMAIL_DOMAINS.read);
+  }
+  async findEmailDomain(domain: string): Promise<EmailDomain | undefined> {
+    const row = this.s.emailDomain.get(domain.toLowerCase()) as Row | undefined;
+    return row && EMAIL_DOMAINS.read(row);
+  }
+  async listUserRoles(tenantId: string, userId: string): Promise<DirectoryRole[]> {
+    return this.s.userRoles.all(tenantId, userId) as DirectoryRole[];
+  }
+  async addUserRole(tenantId: string, userId: string, role: DirectoryRole, now: number): Promise<void> {
+    this.s.insertUserRole.run(USER_ROLES.values({ tenantId, userId, role, createdAt: now }));
+  }
+  async removeUserRole(tenantId: string, userId: string, role: DirectoryRole): Promise<boolean> {
+    return this.s.deleteUserRole.run(tenantId, userId, role).changes > 0;
   }
 
   // consent
@@ -654,9 +740,20 @@ export class SqliteStore implements StoreEngine {
   async rotateSigningKey(key: SigningKey, graceUntil: number): Promise<void> {
     this.db.transaction(() => {
       this.s.demoteActiveKey.run(graceUntil, key.tenantId);
-      this.s.insertKey.run(KEYS.values(key));
+      this.s.promoteKey.run(KEYS.values({ ...key, status: 'active', publishUntil: null }));
       this.s.bumpTenant.run(key.tenantId);
     })();
+  }
+  async addNextSigningKey(key: SigningKey): Promise<void> {
+    try {
+      this.db.transaction(() => {
+        this.s.insertKey.run(KEYS.values({ ...key, status: 'next', publishUntil: null }));
+        this.s.bumpTenant.run(key.tenantId);
+      })();
+    } catch (err) {
+      if (isUniqueViolation(err)) throw new StoreConflictError('a next key is published already: rotate to make it active first');
+      throw err;
+    }
   }
   async deleteSigningKey(tenantId: string, kid: string): Promise<boolean> {
     return this.db.transaction(() => {
