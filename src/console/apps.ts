@@ -12,9 +12,10 @@ import { actionButton, canWrite, field, form, table, when, type PageContent } fr
 import type { ConsoleRouter, Ctx, Redisplay } from './routes.js';
 
 /**
- * Apps: register every type (web, SPA, native, daemon, API, SAML), their redirect URIs, client secrets
- * (a value shown once, on the page that made it), an API's scopes and roles, and the grants between
- * apps — through services/apps.ts, app-secrets.ts and saml-apps.ts, as the CLI and admin API do.
+ * Apps: register every type (web, SPA, native, daemon, API, SAML; multi-tenant ones too), their
+ * redirect URIs, client secrets (a value shown once, on the page that made it), an API's scopes and
+ * roles, and the grants between apps — through services/apps.ts, app-secrets.ts and saml-apps.ts, as
+ * the CLI and admin API do. Enterprise apps (other tenants' apps consented here) are enterprise-apps.ts.
  */
 const TYPES: [string, string][] = [
   ['web', 'Web app (server-side, confidential: gets a client secret)'],
@@ -53,8 +54,9 @@ export function registerApps(r: ConsoleRouter): void {
       title: 'Apps',
       section: 'apps',
       body: html`${canWrite(c.shell) ? html`<p><a class="button" href="${c.shell.base}/apps/new">Register an app</a></p>` : ''}
-${table('OpenID Connect and OAuth apps', ['Name', 'Type', 'Application (client) id', 'Registered'], apps.map((a) => html`<tr><td><a href="${c.shell.base}/apps/${a.clientId}">${a.name}</a>${builtIn(c, a) ? html` <span class="muted">(built in)</span>` : ''}</td><td>${a.type}${a.thirdParty ? ' (third party)' : ''}</td><td><code>${a.clientId}</code></td><td>${when(a.createdAt)}</td></tr>`), 'No apps yet.')}
-${table('SAML applications', ['Name', 'Entity id', 'Registered'], saml.map((a) => html`<tr><td><a href="${c.shell.base}/apps/saml/${a.clientId}">${a.name}</a></td><td><code>${a.entityId}</code></td><td>${when(a.createdAt)}</td></tr>`), 'No SAML applications.')}`,
+${table('OpenID Connect and OAuth apps', ['Name', 'Type', 'Application (client) id', 'Registered'], apps.map((a) => html`<tr><td><a href="${c.shell.base}/apps/${a.clientId}">${a.name}</a>${builtIn(c, a) ? html` <span class="muted">(built in)</span>` : ''}</td><td>${a.type}${a.thirdParty ? ' (third party)' : ''}${a.multiTenant ? ', multi-tenant' : ''}</td><td><code>${a.clientId}</code></td><td>${when(a.createdAt)}</td></tr>`), 'No apps yet.')}
+${table('SAML applications', ['Name', 'Entity id', 'Registered'], saml.map((a) => html`<tr><td><a href="${c.shell.base}/apps/saml/${a.clientId}">${a.name}</a></td><td><code>${a.entityId}</code></td><td>${when(a.createdAt)}</td></tr>`), 'No SAML applications.')}
+<p><a href="${c.shell.base}/enterprise-apps">Enterprise apps</a>: other organizations' multi-tenant apps that people here consented to.</p>`,
     };
   });
 
@@ -69,11 +71,12 @@ ${table('SAML applications', ['Name', 'Entity id', 'Registered'], saml.map((a) =
         field('Name', 'name', { value: v.name, required: true }),
         field('Type', 'type', { value: v.type ?? 'web', options: TYPES }),
         html`<fieldset><legend>OpenID Connect and OAuth apps</legend>
-${field('Redirect URIs', 'redirectUris', { type: 'textarea', rows: 3, value: v.redirectUris, hint: 'One a line; https (http for localhost only). Web, SPA and native apps need one.' })}
+${field('Redirect URIs', 'redirectUris', { type: 'textarea', rows: 3, value: v.redirectUris, hint: 'One a line; https (http for localhost only). Web, SPA and native apps need one; a multi-tenant daemon may give one, where the admin-consent answer goes.' })}
 ${field('Post-logout redirect URIs', 'postLogoutRedirectUris', { type: 'textarea', rows: 2, value: v.postLogoutRedirectUris, hint: 'One a line (optional).' })}
 ${field('Identifier URI', 'identifierUri', { value: v.identifierUri, hint: 'For a web API: the prefix of its scopes, such as https://contoso.example/tasks (default api://{client id}).' })}
 <div class="field"><label><input type="checkbox" name="allowImplicit" value="on"${v.allowImplicit ? html` checked` : ''}> Allow the implicit flow (id_token and token from the authorization endpoint)</label></div>
-<div class="field"><label><input type="checkbox" name="thirdParty" value="on"${v.thirdParty ? html` checked` : ''}> Third-party app: users consent to its scopes on first use</label></div></fieldset>
+<div class="field"><label><input type="checkbox" name="thirdParty" value="on"${v.thirdParty ? html` checked` : ''}> Third-party app: users consent to its scopes on first use</label></div>
+<div class="field"><label><input type="checkbox" name="multiTenant" value="on" aria-describedby="multi-tenant-hint"${v.multiTenant ? html` checked` : ''}> Accounts in any organization's directory (multi-tenant)</label><span class="hint" id="multi-tenant-hint">People of other tenants sign in to it through <code>/common</code> once they or their administrator consent; its tokens are signed with the instance's keys. Not for SAML applications.</span></div></fieldset>
 <fieldset><legend>SAML applications</legend>
 ${field('Metadata URL', 'metadataUrl', { value: v.metadataUrl, type: 'url', hint: "The service provider's metadata (fetched now), or give its entity id and ACS URL below." })}
 ${field('Metadata XML', 'metadataXml', { type: 'textarea', rows: 3, value: v.metadataXml, hint: 'Or paste the metadata file.' })}
@@ -87,7 +90,10 @@ ${field('NameID', 'nameId', { value: v.nameId ?? 'persistent', options: [['persi
   };
   r.page('/apps/new', newApp);
   r.action('/apps', async (c, f) => {
+    const multiTenant = f.multiTenant === 'on';
     if (f.type === 'saml') {
+      // As the CLI refuses --multi-tenant with --type saml: a SAML application serves its own tenant.
+      if (multiTenant) throw invalid('multi-tenant is for OpenID Connect and OAuth apps: a SAML application serves this tenant only');
       const given = (k: string) => (f[k]?.trim() ? f[k].trim() : undefined);
       const saml = await createSamlApp({ ...c.acting, fetch: outboundMetadataFetch(c.deps.outbound) }, c.tenant, {
         name: f.name ?? '',
@@ -110,6 +116,7 @@ ${field('NameID', 'nameId', { value: v.nameId ?? 'persistent', options: [['persi
       ...(f.identifierUri?.trim() ? { identifierUri: f.identifierUri.trim() } : {}),
       allowImplicit: f.allowImplicit === 'on',
       thirdParty: f.thirdParty === 'on',
+      multiTenant,
     });
     // The new secret is on this answer's page and nowhere else.
     return { page: await appPage(c, app, { secret: clientSecret, notice: 'The app was registered.' }), status: 201 };
@@ -192,6 +199,7 @@ async function appPage(c: Ctx, a: App, o: Redisplay & { secret?: string | undefi
   const scopes = a.type === 'api' ? await c.deps.store.listAppScopes(a.clientId) : [];
   const roles = a.type === 'api' ? await c.deps.store.listAppRoles(a.clientId) : [];
   const grants = await listGrants(c.deps, a);
+  const permissions = a.multiTenant ? await c.deps.store.listAppPermissions(a.clientId) : [];
   const apis = (await c.deps.store.listApps(tenant.id)).filter((x) => x.type === 'api');
   const apiName = (id: string) => apis.find((x) => x.clientId === id)?.name ?? id;
   const discovery = endpointUrl(c.site.baseUrl, { tenantSegment: tenant.slug, form: 'path' }, tenant.defaultPolicy, 'v2.0/.well-known/openid-configuration');
@@ -204,6 +212,7 @@ async function appPage(c: Ctx, a: App, o: Redisplay & { secret?: string | undefi
 ${builtIn(c, a) ? html`<p class="readonly">${builtIn(c, a)}</p>` : ''}
 <dl class="facts"><dt>Application (client) id</dt><dd><code>${a.clientId}</code></dd><dt>Type</dt><dd>${a.type}${a.thirdParty ? ' (third party: users consent)' : ''}</dd>
 ${a.identifierUri ? html`<dt>Identifier URI</dt><dd><code>${a.identifierUri}</code></dd>` : ''}
+<dt>Supported account types</dt><dd>${a.multiTenant ? "multi-tenant: accounts in any organization's directory (through /common, after consent)" : 'this tenant only'}</dd>
 <dt>Client authentication</dt><dd>${confidential ? 'client secret (client_secret_basic or client_secret_post)' : 'none: public client with PKCE'}</dd>
 <dt>Implicit flow</dt><dd>${a.allowImplicit ? 'allowed' : 'off'}</dd><dt>Registered</dt><dd>${when(a.createdAt)}</dd>
 <dt>Discovery</dt><dd><a href="${discovery}">${discovery}</a></dd></dl>
@@ -219,6 +228,9 @@ ${a.type === 'api' ? html`<section aria-labelledby="h-scopes"><h2 id="h-scopes">
 <p>Scopes (delegated permissions): ${scopes.length > 0 ? scopes.map((s, i) => html`${i > 0 ? ', ' : ''}<code>${s}</code>`) : 'none'}. Roles (application permissions): ${roles.length > 0 ? roles.map((s, i) => html`${i > 0 ? ', ' : ''}<code>${s}</code>`) : 'none'}.</p>
 ${w ? html`${form(shell, `${base}/scopes`, 'Add scope', [field('Scope name', 'name', { id: 'scope-name', hint: 'Such as tasks.read' }), field('Description', 'description', { id: 'scope-description', hint: 'Shown on consent pages (optional).' })], { label: 'Add a scope' })}
 ${form(shell, `${base}/roles`, 'Add role', field('Role name', 'name', { id: 'role-name', hint: 'Such as Tasks.ReadWrite.All' }), { label: 'Add a role' })}` : ''}</section>` : ''}
+${a.multiTenant ? html`<section aria-labelledby="h-permissions"><h2 id="h-permissions">Permissions it asks for in other tenants</h2>
+<p>What people (scopes) or an administrator (roles, and scopes that need an administrator) consent to when the app is first used in another organization (<code>latchkey app permission add</code>).</p>
+${table('Permissions it asks for', ['API', 'Kind', 'Name'], permissions.map((p) => html`<tr><td><code>${p.api}</code></td><td>${p.kind}</td><td><code>${p.name}</code></td></tr>`), 'None declared: it asks for sign-in only.')}</section>` : ''}
 <section aria-labelledby="h-grants"><h2 id="h-grants">Permissions granted to this app</h2>
 ${table('Grants', ['API', 'Kind', 'Name', ...(w ? [''] : [])], grants.map((g) => html`<tr><td>${apiName(g.api)}</td><td>${g.kind}</td><td><code>${g.name}</code></td>${w ? html`<td>${actionButton(shell, `${base}/grants/revoke`, 'Revoke', { fields: { api: g.api, kind: g.kind, name: g.name }, confirm: 'Revoke this permission?' })}</td>` : ''}</tr>`), 'No permissions granted.')}
 ${w && apis.length > 0 ? form(shell, `${base}/grants`, 'Grant', [

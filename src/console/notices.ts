@@ -19,6 +19,7 @@ export const NOTICES = {
   'role-added': 'The role was added.',
   'granted': 'The permission was granted.',
   'revoked': 'The permission was revoked.',
+  'enterprise-app-removed': 'The enterprise app was removed: its consents here were withdrawn and its tokens here end.',
   'policy-saved': 'The policy was saved and is live.',
   'providers-saved': 'The identity providers were saved and are live.',
   'key-rotated': 'The new signing key is active; the previous one stays published for its grace period.',
