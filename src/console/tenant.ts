@@ -1,4 +1,5 @@
 import { issuerFor } from '../model/issuer.js';
+import { addEmailDomain, listEmailDomains, removeEmailDomain } from '../services/email-domains.js';
 import { addTenantDomain, listTenantDomains, removeTenantDomain } from '../services/tenant-domains.js';
 import { listTenantSecrets, removeTenantSecret, setTenantSecret } from '../services/tenant-secrets.js';
 import { setTenantSettings } from '../services/tenants.js';
@@ -9,7 +10,8 @@ import type { ConsoleRouter, Ctx, Redisplay } from './routes.js';
 /**
  * The tenant: its custom domains (services/tenant-domains.ts), the settings for moving off another
  * identity provider (services/tenants.ts), and its secrets, written and listed, never shown again
- * (services/tenant-secrets.ts) — as the admin API offers them.
+ * (services/tenant-secrets.ts) — as the admin API offers them; and its email domains, which route
+ * people to it at /common (services/email-domains.ts, as `latchkey tenant email-domain` does).
  */
 export function registerTenant(r: ConsoleRouter): void {
   const hostRules = (c: Ctx) => ({ baseUrl: c.deps.config.baseUrl, tenantHostPattern: c.deps.config.tenantHostPattern });
@@ -19,6 +21,7 @@ export function registerTenant(r: ConsoleRouter): void {
     const w = canWrite(shell);
     const v = o.values ?? {};
     const domains = await listTenantDomains(c.deps, hostRules(c), tenant);
+    const emailDomains = await listEmailDomains(c.deps, tenant);
     const secrets = await listTenantSecrets(c.deps, tenant);
     return {
       title: 'Tenant',
@@ -29,6 +32,10 @@ export function registerTenant(r: ConsoleRouter): void {
 <p>Hosts of this tenant's own: on them every URL serves this tenant, and its issuer is written with the host. Point the name at the server (DNS) and give it a certificate: both stay with the operator.</p>
 ${table('Custom domains', ['Host', 'From', 'Issuer there', ...(w ? [''] : [])], domains.map((d) => html`<tr><td><code>${d.host}</code></td><td>${d.source === 'pattern' ? 'the host pattern' : when(d.createdAt)}</td><td><code>${d.issuer}</code></td>${w ? html`<td>${d.source === 'domain' ? actionButton(shell, '/tenant/domains/remove', 'Remove', { fields: { host: d.host }, confirm: `Stop serving this tenant on ${d.host}?` }) : ''}</td>` : ''}</tr>`), 'None: the tenant is served on the shared host.')}
 ${w ? form(shell, '/tenant/domains', 'Add domain', field('Host name', 'host', { value: v.host, hint: 'Such as login.contoso.com (no scheme, port or path).' }), { label: 'Add a custom domain' }) : ''}</section>
+<section aria-labelledby="h-email-domains"><h2 id="h-email-domains">Email domains</h2>
+<p>At <code>/common</code> (multi-tenant apps), a person who gives an address at one of these domains signs in here. A domain belongs to one tenant on this server; <code>${tenant.slug}.onmicrosoft.com</code> always names this one.</p>
+${table('Email domains', ['Domain', 'Added', ...(w ? [''] : [])], emailDomains.map((e) => html`<tr><td><code>${e.domain}</code></td><td>${when(e.createdAt)}</td>${w ? html`<td>${actionButton(shell, '/tenant/email-domains/remove', 'Remove', { fields: { domain: e.domain }, confirm: `Stop sending people with addresses at ${e.domain} to this tenant?` })}</td>` : ''}</tr>`), 'None: at /common, people find this tenant by its onmicrosoft.com name only.')}
+${w ? form(shell, '/tenant/email-domains', 'Add email domain', field('Email domain', 'domain', { value: v.domain, hint: 'Such as contoso.com: the part of addresses after the @.' }), { label: 'Add an email domain' }) : ''}</section>
 <section aria-labelledby="h-migration"><h2 id="h-migration">Moving off another identity provider</h2>
 <p>Just-in-time password migration asks the old provider's ROPC endpoint once per imported user without a password hash; the extensions app id names B2C's extension attributes.</p>
 ${w ? form(shell, '/tenant/migration', 'Save settings', [
@@ -54,6 +61,14 @@ ${w ? form(shell, '/tenant/secrets', 'Set secret', [field('Name', 'name', { id: 
     await removeTenantDomain(c.d, c.tenant, f.host ?? '', 'console');
     await c.deps.tenants.loadHosts();
     return { redirect: '/tenant', done: 'domain-removed' };
+  }, page);
+  r.action('/tenant/email-domains', async (c, f) => {
+    await addEmailDomain(c.d, c.tenant, f.domain ?? '');
+    return { redirect: '/tenant', done: 'email-domain-added' };
+  }, page);
+  r.action('/tenant/email-domains/remove', async (c, f) => {
+    await removeEmailDomain(c.d, c.tenant, f.domain ?? '');
+    return { redirect: '/tenant', done: 'email-domain-removed' };
   }, page);
   r.action('/tenant/migration', async (c, f) => {
     const url = f.tokenUrl?.trim() ?? '';
