@@ -8,6 +8,8 @@ export const NOTICES = {
   'user-disabled': 'The user was disabled: their sessions ended and their refresh tokens were revoked.',
   'user-enabled': 'The user was enabled.',
   'user-deleted': 'The user was deleted.',
+  'directory-role-given': 'The directory role was given: it takes effect at once (and in the next tokens they get as wids).',
+  'directory-role-taken': 'The directory role was taken away: the console refuses them at once if it was their last.',
   'password-set': 'The password was set.',
   'mfa-reset': "The user's second factors and passkeys were removed.",
   'sessions-revoked': "The user's sessions ended and their refresh tokens were revoked.",

@@ -1,4 +1,4 @@
-import type { User } from '../model/entities.js';
+import { DIRECTORY_ROLE_TEMPLATES, directoryRoles, type User } from '../model/entities.js';
 import { invalid } from '../model/errors.js';
 import { graphIdentities } from '../model/graph-user.js';
 import { hasLocalAccount } from '../model/local-identities.js';
@@ -6,6 +6,7 @@ import { GUID } from '../model/patterns.js';
 import { MfaService } from '../services/mfa.js';
 import { createLocalUser, deleteUser, linkIdentity, requireUser, revokeSessions, setEnabled, unlinkIdentity } from '../services/users.js';
 import { setPassword, updateProfile } from '../services/users-update.js';
+import { addDirectoryRole, parseDirectoryRole, removeDirectoryRole } from '../services/users-roles.js';
 import { html } from '../ui/html.js';
 import { actionButton, canWrite, field, form, table, when } from './pages/layout.js';
 import type { ConsoleRouter, Ctx, Redisplay } from './routes.js';
@@ -14,8 +15,8 @@ import { ROLE_NAMES } from './roles.js';
 /**
  * Users: find them by part of a name, an address or an identity, page through them, create one, and on
  * a user's page change the profile and attributes, disable or enable, set a password, reset second
- * factors, end sessions, link and unlink identities, delete — each through services/users*.ts and
- * mfa.ts, as the CLI and the APIs do. The page also shows the user's factors and recent sign-ins.
+ * factors, end sessions, link and unlink identities, give and take directory roles, delete — each
+ * through services/users*.ts and mfa.ts, as the CLI and the APIs do. The page also shows the user's factors and recent sign-ins.
  */
 const PAGE = 25;
 const SIGN_IN_EVENTS = new Set(['signin', 'federated_signin', 'passkey_signin']);
@@ -140,6 +141,10 @@ ${actionButton(shell, `${base}/revoke-sessions`, 'Revoke sessions', { confirm: "
 ${actionButton(shell, `${base}/reset-mfa`, 'Reset MFA', { confirm: "Remove this user's second factors and passkeys?" })}
 ${actionButton(shell, `${base}/delete`, 'Delete user', { confirm: 'Delete this user and everything of theirs? This cannot be undone.', danger: true })}
 </div>` : ''}
+<section aria-labelledby="h-roles"><h2 id="h-roles">Directory roles</h2>
+<p>Global Administrators change everything in this tenant (the console, consent for the organization); Global Readers see it. Tokens carry the roles as <code>wids</code>.</p>
+${table('Directory roles', ['Role', 'Template id (in wids)', ...(w ? [''] : [])], roles.map((r) => html`<tr><td>${ROLE_NAMES[r]}</td><td><code>${DIRECTORY_ROLE_TEMPLATES[r]}</code></td>${w ? html`<td>${r === 'GlobalAdministrator' && u.id === c.admin.id ? html`<span class="muted">your own: another Global Administrator can take it away</span>` : actionButton(shell, `${base}/roles/remove`, 'Take away', { fields: { role: r }, confirm: `Take the ${ROLE_NAMES[r]} role away from ${nameOf(u)}?` })}</td>` : ''}</tr>`), 'No directory role: a user of the tenant.')}
+${w && roles.length < directoryRoles.length ? form(shell, `${base}/roles`, 'Give role', field('Directory role', 'role', { options: directoryRoles.filter((r) => !roles.includes(r)).map((r) => [r, ROLE_NAMES[r]]), value: v.role }), { label: 'Give a directory role' }) : ''}</section>
 <section aria-labelledby="h-profile"><h2 id="h-profile">Profile</h2>${profile}</section>
 ${w && hasLocalAccount(u) ? html`<section aria-labelledby="h-password"><h2 id="h-password">Password</h2>${form(shell, `${base}/password`, 'Set password', field('New password', 'password', { type: 'password', required: true, autocomplete: 'new-password', hint: 'At least 8 characters. Sessions stay; revoke them too if the old password leaked.' }), { label: 'Password' })}</section>` : ''}
 <section aria-labelledby="h-identities"><h2 id="h-identities">Identities</h2>
@@ -195,6 +200,21 @@ ${table('Recent sign-ins', ['Time', 'Method', 'Result', 'App', 'Address', 'Detai
     const u = await userOf(c);
     await revokeSessions(c.d, c.tenant, u, c.origin);
     return { redirect: `/users/${u.id}`, done: 'sessions-revoked' };
+  }, show);
+  r.action('/users/:id/roles', async (c, f) => {
+    const u = await userOf(c);
+    await addDirectoryRole(c.d, c.tenant, u, parseDirectoryRole(f.role ?? ''), c.origin);
+    return { redirect: `/users/${u.id}`, done: 'directory-role-given' };
+  }, show);
+  r.action('/users/:id/roles/remove', async (c, f) => {
+    const u = await userOf(c);
+    const role = parseDirectoryRole(f.role ?? '');
+    // Nobody locks the tenant out of its console by taking their own role: another Global Administrator
+    // (or the operator, with the CLI) takes it, so whoever takes it away still holds one. Without a store
+    // query for a tenant's administrators this is stricter than "not the last one", and simple.
+    if (role === 'GlobalAdministrator' && u.id === c.admin.id) throw invalid('you cannot take away your own Global Administrator role: another Global Administrator can (or the operator, with latchkey user role remove), so you cannot lock the tenant out of its console this way');
+    await removeDirectoryRole(c.d, c.tenant, u, role, c.origin);
+    return { redirect: `/users/${u.id}`, done: 'directory-role-taken' };
   }, show);
   r.action('/users/:id/identities', async (c, f) => {
     const u = await userOf(c);
