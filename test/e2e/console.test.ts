@@ -4,8 +4,12 @@ import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ADMIN_API_URI } from '../../src/services/admin-api.js';
+import { createApp } from '../../src/services/apps.js';
+import { declarePermission, grantAdminConsent, provision } from '../../src/services/enterprise-apps.js';
+import { createTenant } from '../../src/services/tenants.js';
 import { addDirectoryRole } from '../../src/services/users-roles.js';
-import type { DirectoryRole } from '../../src/model/entities.js';
+import { COMMON_KEY_SET, type DirectoryRole } from '../../src/model/entities.js';
 import { launchBrowser } from '../helpers/browser.js';
 import { newPage } from '../helpers/browser-flow.js';
 import { startServer, type TestServer } from '../helpers/server.js';
@@ -17,7 +21,9 @@ import { startServer, type TestServer } from '../helpers/server.js';
  * problem at its JSON path and changes nothing; a valid one is live at once), rotates a key (the JWKS
  * shows both), and finds all of it in the audit view under their name. A Global Reader sees but cannot
  * change (the built CLI shows nothing changed), a user without a role is refused, and a cross-site
- * POST without the page's token is refused. Screenshots of the main pages go to test-results/console/.
+ * POST without the page's token is refused. Organizations too: a multi-tenant app registered here, the
+ * tenant's email domains (the CLI lists them), directory roles given and taken on a user's page, and
+ * the enterprise apps other tenants' consented apps become. Screenshots go to test-results/console/.
  */
 const root = join(import.meta.dirname, '..', '..');
 const shots = join(root, 'test-results', 'console');
@@ -240,7 +246,9 @@ describe('the web console', () => {
     const page = await signIn('ada.admin@contoso.example', '/keys');
     const before = (await s.deps.store.listSigningKeys(s.tenant.id)).map((k) => k.kid);
     expect(before).toHaveLength(1);
-    const jwksKids = async () => ((await (await fetch(`${s.baseUrl}/demo/B2C_1_signupsignin/discovery/v2.0/keys`)).json()) as { keys: { kid: string }[] }).keys.map((k) => k.kid);
+    // The tenant's own keys (the instance's, made once a multi-tenant app exists, are published beside them).
+    const common = new Set((await s.deps.store.listSigningKeys(COMMON_KEY_SET)).map((k) => k.kid));
+    const jwksKids = async () => ((await (await fetch(`${s.baseUrl}/demo/B2C_1_signupsignin/discovery/v2.0/keys`)).json()) as { keys: { kid: string }[] }).keys.map((k) => k.kid).filter((kid) => !common.has(kid));
     await page.getByRole('button', { name: 'Publish the next key' }).click();
     await expect(page.getByRole('status').textContent()).resolves.toContain('The next signing key is published');
     const prepared = (await s.deps.store.listSigningKeys(s.tenant.id)).find((k) => k.status === 'next')!;
@@ -275,6 +283,132 @@ describe('the web console', () => {
     await page.context().close();
   });
 
+  it('registers a multi-tenant app (not a SAML one)', async () => {
+    const page = await signIn('ada.admin@contoso.example', '/apps/new');
+    const multiTenant = page.getByLabel("Accounts in any organization's directory (multi-tenant)");
+    await page.getByLabel('Name', { exact: true }).fill('Contoso Partner Portal');
+    await page.getByLabel('Type').selectOption('web');
+    await page.getByLabel('Redirect URIs', { exact: true }).fill('https://partners.contoso.example/signin-oidc');
+    await multiTenant.check();
+    await page.getByRole('button', { name: 'Register' }).click();
+    await page.getByRole('heading', { level: 1, name: 'Contoso Partner Portal' }).waitFor();
+    const clientId = (await page.locator('dl.facts dd code').first().textContent())!.trim();
+    expect(await s.deps.store.findApp(s.tenant.id, clientId)).toMatchObject({ multiTenant: true, type: 'web', webRedirectUris: ['https://partners.contoso.example/signin-oidc'] });
+    await expect(page.locator('dl.facts').textContent()).resolves.toContain("multi-tenant: accounts in any organization's directory");
+    await page.goto(`${console_}/apps`);
+    await expect(page.getByRole('row', { name: /Contoso Partner Portal/ }).textContent()).resolves.toContain('web, multi-tenant');
+
+    // A SAML application serves its own tenant: the box is refused with it, and nothing is registered.
+    await page.goto(`${console_}/apps/new`);
+    await page.getByLabel('Name', { exact: true }).fill('Contoso Intranet');
+    await page.getByLabel('Type').selectOption('saml');
+    await page.getByLabel('Entity id').fill('https://intranet.contoso.example/saml');
+    await page.getByLabel('ACS URLs').fill('https://intranet.contoso.example/saml/acs');
+    await multiTenant.check();
+    await page.getByRole('button', { name: 'Register' }).click();
+    await expect(page.getByRole('alert').textContent()).resolves.toContain('multi-tenant is for OpenID Connect and OAuth apps');
+    expect((await s.deps.store.listSamlApps(s.tenant.id)).map((a) => a.entityId)).not.toContain('https://intranet.contoso.example/saml');
+    await page.context().close();
+  });
+
+  it("adds and removes the tenant's email domains (the CLI lists them)", async () => {
+    const listed = () => (JSON.parse(cli(['tenant', 'email-domain', 'list', '--tenant', 'demo', '--json']).stdout) as { domain: string }[]).map((d) => d.domain);
+    const page = await signIn('ada.admin@contoso.example', '/tenant');
+    await page.getByLabel('Email domain', { exact: true }).fill('not a domain');
+    await page.getByRole('button', { name: 'Add email domain' }).click();
+    await expect(page.getByRole('alert').textContent()).resolves.toContain('a domain name such as contoso.com');
+    await page.getByLabel('Email domain', { exact: true }).fill('Contoso.Example');
+    await page.getByRole('button', { name: 'Add email domain' }).click();
+    await expect(page.getByRole('status').textContent()).resolves.toContain('The email domain was added');
+    await expect(page.getByRole('table', { name: 'Email domains' }).textContent()).resolves.toContain('contoso.example');
+    expect(listed()).toEqual(['contoso.example']);
+    await shot(page, 'tenant');
+    page.once('dialog', (d) => void d.accept());
+    await page.getByRole('table', { name: 'Email domains' }).getByRole('button', { name: 'Remove' }).click();
+    await expect(page.getByRole('status').textContent()).resolves.toContain('The email domain was removed');
+    expect(listed()).toEqual([]);
+    const audited = await s.deps.store.listAuditEvents({ tenantId: s.tenant.id, event: 'email_domain' });
+    expect(audited.map((e) => [e.actor, e.detail])).toEqual(expect.arrayContaining([[adminId, 'added contoso.example (console)'], [adminId, 'removed contoso.example (console)']]));
+    await page.context().close();
+  });
+
+  it("gives and takes directory roles on a user's page: a new Global Reader opens the console read-only", async () => {
+    const gus = await s.createUser('gus.grey@contoso.example', PASSWORD, { displayName: 'Gus Grey' });
+    const admin = await signIn('ada.admin@contoso.example', `/users/${gus.id}`);
+    await expect(admin.getByRole('table', { name: 'Directory roles' }).count()).resolves.toBe(0);
+    await admin.getByLabel('Directory role', { exact: true }).selectOption('GlobalReader');
+    await admin.getByRole('button', { name: 'Give role' }).click();
+    await expect(admin.getByRole('status').textContent()).resolves.toContain('The directory role was given');
+    await expect(admin.getByRole('table', { name: 'Directory roles' }).textContent()).resolves.toContain('Global Reader');
+    expect(await s.deps.store.listUserRoles(s.tenant.id, gus.id)).toEqual(['GlobalReader']);
+    const given = await s.deps.store.listAuditEvents({ tenantId: s.tenant.id, event: 'directory_role', user: gus.id });
+    expect(given[0]).toMatchObject({ actor: adminId, subject: gus.id, detail: 'added GlobalReader (console)' });
+
+    // Gus opens the console now, read-only: roles shown, no buttons, and a change he sends is refused.
+    const reader = await signIn('gus.grey@contoso.example', `/users/${gus.id}`);
+    await reader.getByRole('heading', { level: 1, name: 'Gus Grey' }).waitFor();
+    await expect(reader.getByText('You have read access (Global Reader)').isVisible()).resolves.toBe(true);
+    await expect(reader.getByRole('table', { name: 'Directory roles' }).textContent()).resolves.toContain('Global Reader');
+    await expect(reader.getByRole('button', { name: 'Give role' }).count()).resolves.toBe(0);
+    await expect(reader.getByRole('button', { name: 'Take away' }).count()).resolves.toBe(0);
+    const csrf = await reader.locator('input[name=csrf]').first().getAttribute('value');
+    const escalate = await reader.request.post(`${console_}/users/${gus.id}/roles`, { form: { csrf: csrf!, role: 'GlobalAdministrator' }, maxRedirects: 0 });
+    expect(escalate.status()).toBe(403);
+    expect(await s.deps.store.listUserRoles(s.tenant.id, gus.id)).toEqual(['GlobalReader']);
+
+    // An administrator cannot take their own Global Administrator role (the tenant always keeps one).
+    await admin.goto(`${console_}/users/${adminId}`);
+    await expect(admin.getByRole('table', { name: 'Directory roles' }).getByRole('button', { name: 'Take away' }).count()).resolves.toBe(0);
+    const ownCsrf = await admin.locator('input[name=csrf]').first().getAttribute('value');
+    const own = await admin.request.post(`${console_}/users/${adminId}/roles/remove`, { form: { csrf: ownCsrf!, role: 'GlobalAdministrator' }, maxRedirects: 0 });
+    expect(own.status()).toBe(400);
+    expect(await own.text()).toContain('you cannot take away your own Global Administrator role');
+    expect(await s.deps.store.listUserRoles(s.tenant.id, adminId)).toEqual(['GlobalAdministrator']);
+
+    // Taken away: his next request is refused.
+    await admin.goto(`${console_}/users/${gus.id}`);
+    admin.once('dialog', (d) => void d.accept());
+    await admin.getByRole('table', { name: 'Directory roles' }).getByRole('button', { name: 'Take away' }).click();
+    await expect(admin.getByRole('status').textContent()).resolves.toContain('The directory role was taken away');
+    expect(await s.deps.store.listUserRoles(s.tenant.id, gus.id)).toEqual([]);
+    const refused = await reader.goto(`${console_}/users`);
+    expect(refused?.status()).toBe(403);
+    await reader.getByRole('heading', { level: 1, name: 'Needs an administrator role' }).waitFor();
+    await reader.context().close();
+    await admin.context().close();
+  });
+
+  it("lists the enterprise apps other tenants' consented apps became, and a Global Administrator removes one", async () => {
+    const saas = await createTenant(s.provision, 'saas', { displayName: 'SaaS Co' });
+    const payroll = (await createApp(s.provision, saas, { name: 'Payroll sync', type: 'daemon', multiTenant: true })).app;
+    await declarePermission(s.provision, saas, payroll, ADMIN_API_URI, 'role', 'User.Read.All');
+    const timesheets = (await createApp(s.provision, saas, { name: 'Timesheets', type: 'web', redirectUris: ['https://timesheets.saas.example/cb'], multiTenant: true })).app;
+    // Ada consents to the daemon for the organization; someone signed in to Timesheets for themselves.
+    const ada = (await s.deps.store.findUser(s.tenant.id, adminId))!;
+    await grantAdminConsent(s.deps, s.tenant, payroll, { user: ada, isAdmin: true }, [{ api: ADMIN_API_URI, kind: 'role', name: 'User.Read.All' }], '127.0.0.1');
+    await provision(s.deps, s.tenant, timesheets, { by: adminId });
+
+    const page = await signIn('ada.admin@contoso.example', '/apps');
+    await page.getByRole('link', { name: 'Enterprise apps' }).click();
+    await page.getByRole('heading', { level: 1, name: 'Enterprise apps' }).waitFor();
+    const table = page.getByRole('table', { name: 'Enterprise apps' });
+    const row = (name: string) => table.getByRole('row').filter({ hasText: name });
+    const payrollRow = await row('Payroll sync').textContent();
+    for (const text of [payroll.clientId, 'saas', `role ${ADMIN_API_URI}/User.Read.All`, 'Ada Admin']) expect(payrollRow).toContain(text);
+    await expect(row('Timesheets').textContent()).resolves.toContain('each person consents for themselves');
+    await shot(page, 'enterprise-apps');
+
+    page.once('dialog', (d) => void d.accept());
+    await row('Payroll sync').getByRole('button', { name: 'Remove' }).click();
+    await expect(page.getByRole('status').textContent()).resolves.toContain('The enterprise app was removed');
+    await expect(row('Payroll sync').count()).resolves.toBe(0);
+    expect(await s.deps.store.findEnterpriseApp(s.tenant.id, payroll.clientId)).toBeUndefined();
+    expect(await s.deps.store.findEnterpriseApp(s.tenant.id, timesheets.clientId)).toBeDefined();
+    const removed = await s.deps.store.listAuditEvents({ tenantId: s.tenant.id, event: 'enterprise_app_removed' });
+    expect(removed[0]).toMatchObject({ actor: adminId, clientId: payroll.clientId });
+    await page.context().close();
+  });
+
   it("shows a Global Reader everything and lets them change nothing (the CLI shows nothing changed)", async () => {
     const before = JSON.parse(cli(['user', 'show', '--tenant', 'demo', '--user', 'mario.rossi@contoso.example', '--json']).stdout) as { id: string; disabled: boolean };
     const keysBefore = cli(['keys', 'list', '--tenant', 'demo', '--json']).stdout;
@@ -292,6 +426,17 @@ describe('the web console', () => {
     expect(rotate.status()).toBe(403);
     await page.goto(`${console_}/keys`);
     await expect(page.getByRole('button', { name: 'Rotate' }).count()).resolves.toBe(0);
+    await page.goto(`${console_}/enterprise-apps`);
+    await expect(page.getByRole('table', { name: 'Enterprise apps' }).textContent()).resolves.toContain('Timesheets');
+    await expect(page.getByRole('button', { name: 'Remove' }).count()).resolves.toBe(0);
+    const removeApp = await page.request.post(`${console_}/enterprise-apps/remove`, { form: { csrf: csrf!, clientId: (await s.deps.store.listEnterpriseApps(s.tenant.id))[0]!.clientId }, maxRedirects: 0 });
+    expect(removeApp.status()).toBe(403);
+    expect(await s.deps.store.listEnterpriseApps(s.tenant.id)).toHaveLength(1);
+    await page.goto(`${console_}/tenant`);
+    await expect(page.getByRole('button', { name: 'Add email domain' }).count()).resolves.toBe(0);
+    const addDomain = await page.request.post(`${console_}/tenant/email-domains`, { form: { csrf: csrf!, domain: 'reader.example' }, maxRedirects: 0 });
+    expect(addDomain.status()).toBe(403);
+    expect(cli(['tenant', 'email-domain', 'list', '--tenant', 'demo', '--json']).stdout.trim()).toBe('[]');
     expect(JSON.parse(cli(['user', 'show', '--tenant', 'demo', '--user', 'mario.rossi@contoso.example', '--json']).stdout)).toMatchObject({ id: before.id, disabled: false });
     expect(cli(['keys', 'list', '--tenant', 'demo', '--json']).stdout).toBe(keysBefore);
     await page.context().close();
