@@ -29,7 +29,6 @@ export const NOTICES = {
   'key-retired': 'The key was retired and is no longer published.',
   'domain-added': 'The domain was added.',
   'domain-removed': 'The domain was removed.',
-  'email-domain-added': 'The email domain was added: people with addresses there sign in here through /common.',
   'email-domain-removed': 'The email domain was removed.',
   'settings-saved': 'The settings were saved.',
   'secret-set': 'The tenant secret was set; its value is not shown again.',

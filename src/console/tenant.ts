@@ -1,5 +1,5 @@
 import { issuerFor } from '../model/issuer.js';
-import { addEmailDomain, listEmailDomains, removeEmailDomain } from '../services/email-domains.js';
+import { listEmailDomains, removeEmailDomain } from '../services/email-domains.js';
 import { addTenantDomain, listTenantDomains, removeTenantDomain } from '../services/tenant-domains.js';
 import { listTenantSecrets, removeTenantSecret, setTenantSecret } from '../services/tenant-secrets.js';
 import { setTenantSettings } from '../services/tenants.js';
@@ -11,7 +11,9 @@ import type { ConsoleRouter, Ctx, Redisplay } from './routes.js';
  * The tenant: its custom domains (services/tenant-domains.ts), the settings for moving off another
  * identity provider (services/tenants.ts), and its secrets, written and listed, never shown again
  * (services/tenant-secrets.ts) — as the admin API offers them; and its email domains, which route
- * people to it at /common (services/email-domains.ts, as `latchkey tenant email-domain` does).
+ * people to it at /common (services/email-domains.ts): listed and removed here, added by the operator
+ * alone (`latchkey tenant email-domain add`), as a domain claimed by a tenant would send another
+ * organization's people to its sign-in page.
  */
 export function registerTenant(r: ConsoleRouter): void {
   const hostRules = (c: Ctx) => ({ baseUrl: c.deps.config.baseUrl, tenantHostPattern: c.deps.config.tenantHostPattern });
@@ -35,7 +37,7 @@ ${w ? form(shell, '/tenant/domains', 'Add domain', field('Host name', 'host', { 
 <section aria-labelledby="h-email-domains"><h2 id="h-email-domains">Email domains</h2>
 <p>At <code>/common</code> (multi-tenant apps), a person who gives an address at one of these domains signs in here. A domain belongs to one tenant on this server; <code>${tenant.slug}.onmicrosoft.com</code> always names this one.</p>
 ${table('Email domains', ['Domain', 'Added', ...(w ? [''] : [])], emailDomains.map((e) => html`<tr><td><code>${e.domain}</code></td><td>${when(e.createdAt)}</td>${w ? html`<td>${actionButton(shell, '/tenant/email-domains/remove', 'Remove', { fields: { domain: e.domain }, confirm: `Stop sending people with addresses at ${e.domain} to this tenant?` })}</td>` : ''}</tr>`), 'None: at /common, people find this tenant by its onmicrosoft.com name only.')}
-${w ? form(shell, '/tenant/email-domains', 'Add email domain', field('Email domain', 'domain', { value: v.domain, hint: 'Such as contoso.com: the part of addresses after the @.' }), { label: 'Add an email domain' }) : ''}</section>
+<p>A domain sends other people's sign-ins here, so it is added by the server's operator once the domain is shown to be this organization's: <code>latchkey tenant email-domain add --tenant ${tenant.slug} --domain contoso.com</code>. ${w ? 'You may remove one here.' : ''}</p></section>
 <section aria-labelledby="h-migration"><h2 id="h-migration">Moving off another identity provider</h2>
 <p>Just-in-time password migration asks the old provider's ROPC endpoint once per imported user without a password hash; the extensions app id names B2C's extension attributes.</p>
 ${w ? form(shell, '/tenant/migration', 'Save settings', [
@@ -61,10 +63,6 @@ ${w ? form(shell, '/tenant/secrets', 'Set secret', [field('Name', 'name', { id: 
     await removeTenantDomain(c.d, c.tenant, f.host ?? '', 'console');
     await c.deps.tenants.loadHosts();
     return { redirect: '/tenant', done: 'domain-removed' };
-  }, page);
-  r.action('/tenant/email-domains', async (c, f) => {
-    await addEmailDomain(c.d, c.tenant, f.domain ?? '');
-    return { redirect: '/tenant', done: 'email-domain-added' };
   }, page);
   r.action('/tenant/email-domains/remove', async (c, f) => {
     await removeEmailDomain(c.d, c.tenant, f.domain ?? '');

@@ -136,10 +136,10 @@ ${next ? html`<p><a href="${next}" rel="next">Next page</a></p>` : ''}${after ? 
 <dt>Sign-in names</dt><dd>${u.localIdentities.length > 0 ? u.localIdentities.map((l) => l.issuerAssignedId).join(', ') : '— (signs in through identity providers only)'}</dd>
 <dt>Status</dt><dd>${u.disabled ? html`<strong class="bad">Disabled</strong>: cannot sign in` : 'Enabled'}</dd><dt>Directory roles</dt><dd>${roles.length > 0 ? roles.map((r) => ROLE_NAMES[r]).join(', ') : 'none'}</dd><dt>Created</dt><dd>${when(u.createdAt)}</dd><dt>Changed</dt><dd>${when(u.updatedAt)}</dd></dl>
 ${w ? html`<div class="actions" role="group" aria-label="Account actions">
-${u.disabled ? actionButton(shell, `${base}/enable`, 'Enable') : actionButton(shell, `${base}/disable`, 'Disable', { confirm: 'Disable this user? Their sessions end and they cannot sign in.' })}
+${u.id === c.admin.id ? '' : u.disabled ? actionButton(shell, `${base}/enable`, 'Enable') : actionButton(shell, `${base}/disable`, 'Disable', { confirm: 'Disable this user? Their sessions end and they cannot sign in.' })}
 ${actionButton(shell, `${base}/revoke-sessions`, 'Revoke sessions', { confirm: "End this user's sessions and revoke their refresh tokens?" })}
 ${actionButton(shell, `${base}/reset-mfa`, 'Reset MFA', { confirm: "Remove this user's second factors and passkeys?" })}
-${actionButton(shell, `${base}/delete`, 'Delete user', { confirm: 'Delete this user and everything of theirs? This cannot be undone.', danger: true })}
+${u.id === c.admin.id ? '' : actionButton(shell, `${base}/delete`, 'Delete user', { confirm: 'Delete this user and everything of theirs? This cannot be undone.', danger: true })}
 </div>` : ''}
 <section aria-labelledby="h-roles"><h2 id="h-roles">Directory roles</h2>
 <p>Global Administrators change everything in this tenant (the console, consent for the organization); Global Readers see it. Tokens carry the roles as <code>wids</code>.</p>
@@ -174,8 +174,13 @@ ${table('Recent sign-ins', ['Time', 'Method', 'Result', 'App', 'Address', 'Detai
     }, c.origin);
     return { redirect: `/users/${u.id}`, done: 'user-updated' };
   }, show);
+  /** Disabling or deleting oneself would end one's own access mid-change: another administrator does it. */
+  const notSelf = (c: Ctx, u: User, what: string) => {
+    if (u.id === c.admin.id) throw invalid(`you cannot ${what} your own account here: another Global Administrator can (or the operator, with the CLI)`);
+    return u;
+  };
   r.action('/users/:id/disable', async (c) => {
-    const u = await setEnabled(c.d, c.tenant, await userOf(c), false, c.origin);
+    const u = await setEnabled(c.d, c.tenant, notSelf(c, await userOf(c), 'disable'), false, c.origin);
     return { redirect: `/users/${u.id}`, done: 'user-disabled' };
   }, show);
   r.action('/users/:id/enable', async (c) => {
@@ -183,7 +188,7 @@ ${table('Recent sign-ins', ['Time', 'Method', 'Result', 'App', 'Address', 'Detai
     return { redirect: `/users/${u.id}`, done: 'user-enabled' };
   }, show);
   r.action('/users/:id/delete', async (c) => {
-    await deleteUser(c.d, c.tenant, await userOf(c), c.origin);
+    await deleteUser(c.d, c.tenant, notSelf(c, await userOf(c), 'delete'), c.origin);
     return { redirect: '/users', done: 'user-deleted' };
   }, show);
   r.action('/users/:id/password', async (c, f) => {
