@@ -22,6 +22,8 @@ import { sendAuthorizationResponse, sendPage } from './http/respond.js';
 import { registerTokenRoutes } from './http/token.js';
 import { registerCommonRoutes } from './http/common.js';
 import { registerSamlRoutes } from './http/saml.js';
+import { registerConsole } from './console/register.js';
+import { directoryRolesReader } from './services/users-roles.js';
 import { errorResponse } from './oauth/authorization-response.js';
 import { TargetedError } from './oauth/authorize-request.js';
 import { OAuthError } from './model/errors.js';
@@ -153,6 +155,8 @@ export async function buildApp(deps: Deps, opts: BuildOptions = {}): Promise<Fas
   registerHealthRoutes(app, deps);
   registerGraphRoutes(app, deps);
   registerAdminRoutes(app, deps);
+  // The web console, for the users who hold a directory role in their tenant (`latchkey user role add`).
+  registerConsole(app, deps, { directoryRoles: directoryRolesReader(deps) });
   app.get('/admin/openapi.json', { helmet: false }, async (_req, reply) => reply.header('cache-control', 'no-store').send(app.swagger()));
   return app;
 }

@@ -1,14 +1,11 @@
 import { ServiceError } from '../model/errors.js';
-import { renameSync, writeFileSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z, type ZodType } from 'zod';
 import { sendAdminError } from '../http/error-mapper.js';
 import { appJson, keyAdminJson, tenantAdminJson } from '../model/views.js';
 import type { Deps } from '../services/deps.js';
-import { policySecretRefs, tenantContextFor, validatePolicyText } from '../services/policies.js';
-import { envReferences } from '../model/secret-ref.js';
-import { listTenantSecrets, removeTenantSecret, secretRefProblem, setTenantSecret } from '../services/tenant-secrets.js';
+import { policyWriteProblems, readPolicyText, writePolicy } from '../services/tenant-files.js';
+import { listTenantSecrets, removeTenantSecret, setTenantSecret } from '../services/tenant-secrets.js';
 import { issuerFor } from '../model/issuer.js';
 import { provisionDeps, type ProvisionDeps } from '../services/deps.js';
 import { retireKeys, rotateKeys } from '../services/keys.js';
@@ -16,7 +13,7 @@ import { listEnterpriseApps, removeEnterpriseApp } from '../services/enterprise-
 import { requireUser } from '../services/users.js';
 import { createApp, defineOnApi, definedOnApi, grantApp, listGrants, requireApp, revokeGrant, updateApp, type UpdateAppInput } from '../services/apps.js';
 import { setTenantSettings } from '../services/tenants.js';
-import { addTenantDomain, listTenantDomains, removeTenantDomain, tenantHasOwnHost } from '../services/tenant-domains.js';
+import { addTenantDomain, listTenantDomains, removeTenantDomain } from '../services/tenant-domains.js';
 import { servedOn } from '../oauth/tenant-context.js';
 import type { Site } from '../model/site.js';
 import { adminCaller } from '../http/admin-caller.js';
@@ -230,61 +227,28 @@ export function registerAdminRoutes(app: FastifyInstance, deps: Deps): void {
   });
   route({ method: 'DELETE', url: '/tenants/:tenant/keys/:kid', tag: 'keys', summary: 'Retire a replaced key (no longer published)', writing: true, params: S.KeyParams, response: S.RetiredBody, handler: async ({ d, tenant, params }) => ({ retired: await retireKeys(d, tenant, params.kid) }) });
 
-  // policies
-  const policyFile = (t: Tenant, id: string) => join(deps.config.policiesDir, t.slug, `${id}.json`);
-  /**
-   * The watcher's checks, and what a tenant's administrator may not do that the operator may: name
-   * the server's environment (a secret goes in as a tenant secret), or a tenant secret that is not set.
-   */
-  const problemsOf = async (t: Tenant, id: string, text: string) => {
-    const envRefs = envReferences(JSON.parse(text));
-    if (envRefs.length > 0) {
-      return envRefs.map((path) => ({
-        path,
-        message: `names an environment variable of the server, which only the operator's files may do; store the value as a tenant secret (PUT /admin/v1/tenants/${t.slug}/secrets/{name}) and name it { "secret": "{name}" }`,
-      }));
-    }
-    // Layout JavaScript is for a tenant on a host of its own (its custom domains as stored now).
-    const file = policyFile(t, id);
-    const r = validatePolicyText(file, text, { ...tenantContextFor(dirname(file)), hasOwnHost: await tenantHasOwnHost(deps, deps.config, t.id) });
-    if ('problems' in r) return r.problems.map((p) => ({ path: p.path, message: p.message }));
-    const missing = [];
-    for (const { path, ref } of policySecretRefs(r.policy)) {
-      const problem = await secretRefProblem(deps, t.id, ref);
-      if (problem) missing.push({ path, message: problem });
-    }
-    return missing;
-  };
+  // policies: the watcher's checks, and what a tenant's administrator may not do (services/tenant-files.ts)
+  const secretHint = (t: Tenant) => `PUT /admin/v1/tenants/${t.slug}/secrets/{name}`;
   route({ method: 'GET', url: '/tenants/:tenant/policies', tag: 'policies', summary: 'List the loaded policies', writing: false, params: S.TenantParams, response: S.PoliciesBody, handler: async ({ tenant }) => ({ policies: deps.policies.list(tenant.slug).map((p) => ({ id: p.id, kind: p.kind })) }) });
   route({
     method: 'GET', url: '/tenants/:tenant/policies/:policyId', tag: 'policies', summary: "Read a policy's file", writing: false, params: S.PolicyParams, response: S.PolicyDocument,
-    handler: async ({ tenant, params }) => {
-      const policy = deps.policies.get(tenant.slug, params.policyId);
-      if (!policy) throw new ServiceError('not_found', `No policy '${params.policyId}' is loaded.`);
-      return JSON.parse(readFileSync(policyFile(tenant, policy.id), 'utf8')) as unknown;
-    },
+    handler: async ({ tenant, params }) => JSON.parse(readPolicyText(deps, tenant, params.policyId).text) as unknown,
   });
   route({
     method: 'POST', url: '/tenants/:tenant/policies/:policyId/validate', tag: 'policies', summary: 'Check a policy as the file watcher would, without saving it', writing: false, params: S.PolicyParams, body: S.PolicyDocument, response: S.PolicyProblems,
     handler: async ({ tenant, params, body }) => {
-      const problems = await problemsOf(tenant, params.policyId, JSON.stringify(body));
+      const problems = await policyWriteProblems(deps, tenant, params.policyId, JSON.stringify(body), secretHint(tenant));
       return { valid: problems.length === 0, problems };
     },
   });
   route({
-    method: 'PUT', url: '/tenants/:tenant/policies/:policyId', tag: 'policies', summary: 'Save a policy that passes the checks (live within a moment); a failing one is refused with its problems', writing: true, params: S.PolicyParams, body: S.PolicyDocument, response: S.PolicyProblems,
-    handler: async ({ deps: dd, tenant, params, body, clientId }, reply) => {
-      const text = `${JSON.stringify(body, null, 2)}\n`;
-      const problems = await problemsOf(tenant, params.policyId, text);
+    method: 'PUT', url: '/tenants/:tenant/policies/:policyId', tag: 'policies', summary: 'Save a policy that passes the checks (live at once); a failing one is refused with its problems', writing: true, params: S.PolicyParams, body: S.PolicyDocument, response: S.PolicyProblems,
+    handler: async ({ tenant, params, body, clientId }, reply) => {
+      const problems = await writePolicy(deps, tenant, params.policyId, `${JSON.stringify(body, null, 2)}\n`, secretHint(tenant), { clientId });
       if (problems.length > 0) {
         reply.code(400);
         return { valid: false, problems };
       }
-      // Written whole, then renamed: the watcher never sees half a file.
-      const file = policyFile(tenant, params.policyId);
-      writeFileSync(`${file}.tmp`, text);
-      renameSync(`${file}.tmp`, file);
-      await dd.audit.record({ tenantId: tenant.id, event: 'policy_written', outcome: 'success', clientId, detail: params.policyId });
       return { valid: true, problems: [] };
     },
   });
@@ -317,7 +281,7 @@ export function registerAdminRoutes(app: FastifyInstance, deps: Deps): void {
       });
       const page = events.slice(0, query.limit);
       return {
-        events: page.map((e) => ({ id: e.id, time: new Date(e.at).toISOString(), event: e.event, outcome: e.outcome, subject: e.subject, clientId: e.clientId, ip: e.ip, detail: e.detail })),
+        events: page.map((e) => ({ id: e.id, time: new Date(e.at).toISOString(), event: e.event, outcome: e.outcome, subject: e.subject, clientId: e.clientId, ip: e.ip, detail: e.detail, actor: e.actor })),
         ...(events.length > query.limit ? { nextBefore: page.at(-1)!.id } : {}),
       };
     },

@@ -164,6 +164,6 @@ export const AuditQuery = z
   })
   .strict();
 export const AuditBody = z.object({
-  events: z.array(z.object({ id: z.number(), time: z.string(), event: z.string(), outcome: z.enum(['success', 'failure']), subject: z.string().nullable(), clientId: z.string().nullable(), ip: z.string().nullable(), detail: z.string().nullable() })),
+  events: z.array(z.object({ id: z.number(), time: z.string(), event: z.string(), outcome: z.enum(['success', 'failure']), subject: z.string().nullable(), clientId: z.string().nullable(), ip: z.string().nullable(), detail: z.string().nullable(), actor: z.string().nullable().describe("Who made the change: a console administrator's object id (null for the CLI, APIs and journeys)") })),
   nextBefore: z.number().optional().describe('Pass as ?before= for the next (older) page'),
 });

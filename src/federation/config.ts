@@ -334,12 +334,23 @@ export type ProvidersResult = { providers: Map<string, IdentityProvider> } | { p
 export function loadIdentityProviders(folder: string, env: NodeJS.ProcessEnv = process.env): ProvidersResult {
   const file = join(folder, IDENTITY_PROVIDERS_FILE);
   if (!existsSync(file)) return { providers: new Map() };
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    return { problems: [{ file, path: '$', message: `cannot read (${(err as NodeJS.ErrnoException).code ?? 'error'})` }] };
+  }
+  return validateIdentityProvidersText(folder, text, env);
+}
+
+/** The checks of identity-providers.json on its text as it would be saved in `folder` (the console writes only what passes). */
+export function validateIdentityProvidersText(folder: string, text: string, env: NodeJS.ProcessEnv = process.env): ProvidersResult {
+  const file = join(folder, IDENTITY_PROVIDERS_FILE);
   let json: unknown;
   try {
-    json = JSON.parse(readFileSync(file, 'utf8'));
+    json = JSON.parse(text);
   } catch (err) {
-    const reason = err instanceof SyntaxError ? `not valid JSON: ${err.message}` : `cannot read (${(err as NodeJS.ErrnoException).code ?? 'error'})`;
-    return { problems: [{ file, path: '$', message: reason }] };
+    return { problems: [{ file, path: '$', message: `not valid JSON: ${(err as Error).message}` }] };
   }
   const parsed = identityProvidersSchema.safeParse(json);
   if (!parsed.success) return { problems: parsed.error.issues.map((i) => ({ file, path: jsonPath(i.path), message: i.message })) };

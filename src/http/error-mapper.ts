@@ -79,3 +79,17 @@ export function oauthErrorOf(err: unknown, req: FastifyRequest): OAuthError {
       return new OAuthError('invalid_request', c.message, { redirectable: false, ...(c.status ? { status: c.status } : {}) });
   }
 }
+
+/**
+ * The web console's answer to whatever a page or form threw: the status (the admin API's for each
+ * kind) and one line for the administrator, shown on the page (a server error is logged with the
+ * request id and never shown).
+ */
+export function consoleErrorOf(err: unknown, req: FastifyRequest): { status: number; kind: ServiceErrorKind | 'server_error'; message: string } {
+  if (err instanceof OAuthError) {
+    req.log.info({ error: err.code, reason: err.message }, 'console request refused');
+    return { status: err.status, kind: err.status >= 500 ? 'server_error' : 'invalid', message: err.message };
+  }
+  const c = classify(err, req, 'The form could not be read.');
+  return { status: c.status ?? surfaceError('admin', c.kind).status, kind: c.kind, message: c.kind === 'server_error' ? `${c.message} (request ${req.id})` : c.message };
+}

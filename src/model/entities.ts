@@ -400,6 +400,8 @@ export interface AuditEvent {
   clientId: string | null;
   ip: string | null;
   detail: string | null;
+  /** Who made the change (a console user's oid); null for the CLI, the APIs and journeys. */
+  actor: string | null;
 }
 
 export interface LoginThrottle {

@@ -63,7 +63,8 @@ export type AuditEventName =
   | 'saml_logout'
   | 'tenant_domain_added'
   | 'tenant_domain_removed'
-  | 'sms_code';
+  | 'sms_code'
+  | 'identity_providers_written';
 
 export interface AuditInput {
   tenantId?: string | null;
@@ -73,6 +74,20 @@ export interface AuditInput {
   clientId?: string | null;
   ip?: string | null;
   detail?: string | null;
+  /** Who made the change, when a person signed in to the console did (their oid). */
+  actor?: string | null;
+}
+
+/**
+ * Who is acting, stamped on every event an Audit made by `acting` records: the person (actor), where
+ * from (ip), through which app (clientId, when the event names none of its own) and surface (named
+ * after the event's detail).
+ */
+export interface Acting {
+  actor: string;
+  ip: string;
+  clientId: string;
+  surface: string;
 }
 
 /** Writes security events to `audit_events` (and the log); a failure to audit never fails the request. */
@@ -82,9 +97,28 @@ export class Audit {
     private readonly clock: Clock,
     private readonly logger: Logger,
     private readonly metrics?: Metrics,
+    private readonly acting?: Acting,
   ) {}
 
-  async record(e: AuditInput): Promise<void> {
+  /**
+   * The same audit trail, with every event stamped with who is acting: the services a surface calls as
+   * a signed-in person (the console) record their events through it, so none can leave the person out.
+   */
+  as(acting: Acting): Audit {
+    return new Audit(this.store, this.clock, this.logger, this.metrics, acting);
+  }
+
+  async record(given: AuditInput): Promise<void> {
+    const a = this.acting;
+    const e: AuditInput = a
+      ? {
+          ...given,
+          actor: a.actor,
+          ip: given.ip ?? a.ip,
+          clientId: given.clientId ?? a.clientId,
+          detail: given.detail == null || given.detail === '' ? a.surface : given.detail.includes(a.surface) ? given.detail : `${given.detail} (${a.surface})`,
+        }
+      : given;
     this.metrics?.auditEvents.inc({ event: e.event, outcome: e.outcome });
     if (e.event === 'lockout') this.metrics?.lockouts.inc();
     const row = {
@@ -96,6 +130,7 @@ export class Audit {
       clientId: e.clientId ?? null,
       ip: e.ip ?? null,
       detail: e.detail ?? null,
+      actor: e.actor ?? null,
     };
     try {
       await this.store.addAuditEvent(row);

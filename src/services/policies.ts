@@ -202,6 +202,19 @@ export class PolicyRegistry {
     this.reloadAll(t, slug, folder);
   }
 
+  /**
+   * Reads a tenant's identity providers and policies again now, rather than when the watcher next
+   * notices: a file written through the admin API or the console is live in this instance at once
+   * (other instances pick it up by watching). An invalid file keeps its last good version, as ever.
+   */
+  reload(slug: string): void {
+    const t = this.tenant(slug);
+    const folder = join(this.dir, slug);
+    if (t.missingAt !== undefined || !existsSync(folder)) return;
+    this.loadProviders(t, folder);
+    this.reloadAll(t, slug, folder);
+  }
+
   private reloadAll(t: TenantPolicies, slug: string, folder: string): void {
     const names = new Set([...t.byFile.keys(), ...readdirSync(folder).filter(isPolicyFile)]);
     for (const n of [...names].sort()) this.loadFile(t, slug, folder, n);

@@ -30,3 +30,15 @@ export async function removeDirectoryRole(d: UserDeps, tenant: Tenant, user: Use
 export function roleTemplateIds(roles: readonly DirectoryRole[]): string[] {
   return roles.map((r) => DIRECTORY_ROLE_TEMPLATES[r]);
 }
+
+/**
+ * The directory roles a user holds in a tenant, none for an unknown or disabled user: what the web
+ * console asks on every request, so a role taken away or an account disabled ends access at once.
+ */
+export function directoryRolesReader(d: Pick<UserDeps, 'store'>): (tenantId: string, userId: string) => Promise<readonly DirectoryRole[]> {
+  return async (tenantId, userId) => {
+    const user = await d.store.findUser(tenantId, userId);
+    if (!user || user.disabled) return [];
+    return d.store.listUserRoles(tenantId, userId);
+  };
+}

@@ -32,7 +32,12 @@ export type Origin =
    * The user, in a journey of `policyId` that app `clientId` started from `ip`; `provider` when they
    * came through an upstream identity provider, `provedBy` what proved a link (a password, a code).
    */
-  | { by: 'journey'; clientId: string; ip: string; policyId: string; provider?: string; provedBy?: string };
+  | { by: 'journey'; clientId: string; ip: string; policyId: string; provider?: string; provedBy?: string }
+  /**
+   * A tenant's administrator in the web console (app `clientId`, from `ip`); the console's audit trail
+   * also names the person (services/deps' audit `as`).
+   */
+  | { by: 'console'; clientId: string; ip: string };
 
 /** Records the one audit event of a change, with the journey's app and address or the Graph caller. */
 export async function auditChange(d: Pick<UserDeps, 'audit'>, tenant: Tenant, subject: string, event: AuditEventName, origin: Origin, detail?: string): Promise<void> {
@@ -42,7 +47,7 @@ export async function auditChange(d: Pick<UserDeps, 'audit'>, tenant: Tenant, su
     outcome: 'success',
     subject,
     ...(origin.by !== 'cli' ? { clientId: origin.clientId } : {}),
-    ...(origin.by === 'journey' ? { ip: origin.ip } : {}),
+    ...(origin.by === 'journey' || origin.by === 'console' ? { ip: origin.ip } : {}),
     ...(detail !== undefined ? { detail } : {}),
   });
 }
@@ -308,6 +313,12 @@ export async function resetPassword(d: UserDeps, tenant: Tenant, user: User, pas
   if (name !== undefined) await d.store.clearLoginFailures(tenant.id, name);
   await auditChange(d, tenant, user.id, 'password_reset', origin, `${revoked} refresh tokens revoked`);
   return { revoked };
+}
+
+/** Ends the user's SSO sessions and revokes their refresh tokens (Graph's revokeSignInSessions); access tokens run out. */
+export async function revokeSessions(d: UserDeps, tenant: Tenant, user: User, origin: Origin): Promise<void> {
+  await d.store.revokeUserSessions(tenant.id, user.id, d.clock.now());
+  await auditChange(d, tenant, user.id, 'sessions_revoked', origin, surface(origin));
 }
 
 /**

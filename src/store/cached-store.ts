@@ -58,7 +58,7 @@ const PASSED_THROUGH = [
   'removeConsent', 'listAuthenticators', 'findAuthenticatorByCredential', 'replaceAuthenticators', 'useAuthenticator', 'removeAuthenticators', 'listSigningKeys',
   'createSsoSession', 'findSsoSession', 'touchSsoSession', 'addSsoSessionClient', 'endSsoSession', 'createJourney', 'findJourney', 'updateJourney', 'deleteJourney',
   'createAuthCode', 'redeemAuthCode', 'createRefreshToken', 'rotateRefreshToken', 'revokeRefreshFamily', 'revokeRefreshTokensFromCode', 'revokeUserRefreshTokens',
-  'revokeAccessToken', 'isAccessTokenRevoked', 'addOutboxMessage', 'listOutbox', 'addAuditEvent', 'listAuditEvents', 'getLoginThrottle', 'setLoginThrottle',
+  'revokeAccessToken', 'isAccessTokenRevoked', 'addOutboxMessage', 'listOutbox', 'addAuditEvent', 'listAuditEvents', 'countAuditEvents', 'getLoginThrottle', 'setLoginThrottle',
   'clearLoginFailures', 'hitCounter', 'purgeExpired', 'listEnterpriseApps', 'addEmailDomain', 'removeEmailDomain', 'listEmailDomains', 'findEmailDomain',
 ] as const satisfies readonly (keyof Store)[];
 

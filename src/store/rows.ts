@@ -473,6 +473,7 @@ export const AUDIT = table<Omit<AuditEvent, 'id'>>()('audit_events', (c) => ({
   client_id: c.text('clientId'),
   ip: c.text('ip'),
   detail: c.text('detail'),
+  actor: c.text('actor'),
 }));
 
 export function toAuditEvent(r: Row): AuditEvent {

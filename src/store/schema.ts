@@ -1,5 +1,5 @@
 import { normalizeEmail } from './normalize.js';
-import type { UserFilterQuery, UserOrder, UserQuery } from './store.js';
+import type { AuditCountQuery, AuditFilter, UserFilterQuery, UserOrder, UserQuery } from './store.js';
 
 /**
  * Statements both SQL engines build from one description, so a rule about the tables is written
@@ -73,6 +73,11 @@ export function likePrefix(prefix: string): string {
   return `${prefix.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 }
 
+/** `LIKE` pattern for text anywhere in a value, with the pattern's own characters escaped (by `\`). */
+export function likeAnywhere(text: string): string {
+  return `%${likePrefix(text)}`;
+}
+
 /** What the engines' dialects differ in for users' queries: case-insensitive LIKE, and the binary collation that orders text by code point. */
 export interface UserQueryDialect {
   like: 'LIKE' | 'ILIKE';
@@ -90,6 +95,20 @@ function userWhere(tenantId: string, q: UserFilterQuery, p: Placeholder, d: User
   };
   if (q.displayNamePrefix !== undefined) add((param) => `display_name ${d.like} ${param} ESCAPE '\\'`, likePrefix(q.displayNamePrefix));
   if (q.enabled !== undefined) add((param) => `disabled = ${param}`, q.enabled ? 0 : 1);
+  if (q.contains !== undefined) {
+    // Each use of the pattern is a parameter of its own (SQLite's `?` are positional).
+    const pattern = likeAnywhere(q.contains);
+    const matches = (column: string) => {
+      params.push(pattern);
+      return `${column} ${d.like} ${p(params.length)} ESCAPE '\\'`;
+    };
+    const columns = ['display_name', 'given_name', 'family_name', 'email'].map(matches);
+    where.push(
+      `(${columns.join(' OR ')}` +
+        ` OR EXISTS (SELECT 1 FROM user_sign_in_names n WHERE n.user_id = users.id AND ${matches('n.name')})` +
+        ` OR EXISTS (SELECT 1 FROM user_identities i WHERE i.user_id = users.id AND ${matches('i.issuer_assigned_id')}))`,
+    );
+  }
   if (q.email !== undefined) add((param) => `email_normalized = ${param}`, normalizeEmail(q.email));
   return where;
 }
@@ -131,6 +150,39 @@ export function countUsersSql(tenantId: string, q: UserFilterQuery, p: Placehold
   const params: unknown[] = [];
   const where = userWhere(tenantId, q, p, d, params);
   return { sql: `SELECT COUNT(*) AS n FROM users WHERE ${where.join(' AND ')}`, params };
+}
+
+/** The statement and parameters of an AuditFilter, newest first, with the engine's placeholders. */
+export function auditQuerySql(f: AuditFilter, p: Placeholder): { sql: string; params: unknown[] } {
+  const params: unknown[] = [];
+  const where: string[] = [];
+  const add = (clause: (param: string) => string, value: unknown) => {
+    params.push(value);
+    where.push(clause(p(params.length)));
+  };
+  if (f.tenantId !== undefined) add((param) => `tenant_id = ${param}`, f.tenantId);
+  add((param) => `at >= ${param}`, f.since ?? 0);
+  if (f.until !== undefined) add((param) => `at < ${param}`, f.until);
+  if (f.event !== undefined) add((param) => `event = ${param}`, f.event);
+  if (f.outcome !== undefined) add((param) => `outcome = ${param}`, f.outcome);
+  if (f.beforeId !== undefined) add((param) => `id < ${param}`, f.beforeId);
+  if (f.user !== undefined) {
+    params.push(f.user, f.user);
+    where.push(`(subject = ${p(params.length - 1)} OR actor = ${p(params.length)})`);
+  }
+  params.push(f.limit ?? 1000);
+  return { sql: `SELECT * FROM audit_events WHERE ${where.join(' AND ')} ORDER BY id DESC LIMIT ${p(params.length)}`, params };
+}
+
+/** The statement and parameters of an AuditCountQuery: counts per bucket (its index from the epoch), event and outcome. */
+export function auditCountSql(q: AuditCountQuery, p: Placeholder, bigint = ''): { sql: string; params: unknown[] } {
+  const params: unknown[] = [q.bucketMs, q.tenantId, q.since, ...q.events];
+  const events = q.events.map((_, i) => p(4 + i)).join(', ');
+  return {
+    sql: `SELECT CAST(at / ${p(1)}${bigint} AS BIGINT) AS bucket, event, outcome, COUNT(*) AS n FROM audit_events
+            WHERE tenant_id = ${p(2)} AND at >= ${p(3)} AND event IN (${events || 'NULL'}) GROUP BY bucket, event, outcome`,
+    params,
+  };
 }
 
 /** The conflict clauses both dialects share (a write that replaces, or keeps, the row with the same key). */

@@ -34,6 +34,11 @@ export interface UserFilterQuery {
   /** Display names starting with this, ignoring case. */
   displayNamePrefix?: string;
   enabled?: boolean;
+  /**
+   * Users with this text anywhere in their names, email address or sign-in names, ignoring case, or in
+   * the id of one of their upstream identities (the console's search box).
+   */
+  contains?: string;
   /** Users whose contact address is this one (normalized here). */
   email?: string;
 }
@@ -63,6 +68,26 @@ export interface AuditFilter {
   event?: string;
   outcome?: 'success' | 'failure';
   beforeId?: number;
+  /** Events before this time (ms). */
+  until?: number;
+  /** Events about this user (subject) or made by them (actor). */
+  user?: string;
+}
+
+export interface AuditCountQuery {
+  tenantId: string;
+  events: string[];
+  since: number;
+  /** The buckets' width (ms); a bucket is named by its start. */
+  bucketMs: number;
+}
+
+export interface AuditCount {
+  /** The bucket's start (ms). */
+  at: number;
+  event: string;
+  outcome: 'success' | 'failure';
+  count: number;
 }
 
 /**
@@ -327,6 +352,8 @@ export interface Store {
   addAuditEvent(e: Omit<AuditEvent, 'id'>): Promise<void>;
   /** Newest first; `beforeId` pages back from the last event of the previous page. */
   listAuditEvents(filter: AuditFilter): Promise<AuditEvent[]>;
+  /** How many of a tenant's events of these kinds each outcome had per time bucket since a time (the console's sign-ins chart). */
+  countAuditEvents(q: AuditCountQuery): Promise<AuditCount[]>;
 
   // sign-in throttling (the lockout rule is services/local-auth.ts's)
   getLoginThrottle(tenantId: string, name: string): Promise<LoginThrottle>;

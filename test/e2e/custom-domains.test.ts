@@ -12,6 +12,7 @@ import type { Tenant } from '../../src/model/entities.js';
 import { MfaService } from '../../src/services/mfa.js';
 import { createTenant } from '../../src/services/tenants.js';
 import { createLocalUser } from '../../src/services/users.js';
+import { addDirectoryRole } from '../../src/services/users-roles.js';
 import { createApp } from '../../src/services/apps.js';
 import { ADMIN_API_URI } from '../../src/services/admin-api.js';
 import { launchBrowser, startRelyingParty, type RelyingParty } from '../helpers/browser.js';
@@ -377,6 +378,30 @@ describe('custom domains', () => {
     const claims = (await finish(page, flow)).claims()!;
     expect(claims.iss).toBe(issuerOn(CONTOSO_HOST, contoso));
     expect(claims.newUser).toBe(true);
+    await context.close();
+  });
+
+  it("serves a tenant's console on its own host: signed in there (its redirect URI registered for that host), a __Host- cookie, and no other tenant's console", async () => {
+    const ann = (await s.deps.store.findUserBySignInName(contoso.id, 'ann@contoso.example'))!;
+    await addDirectoryRole(s.provision, contoso, ann, 'GlobalAdministrator', { by: 'cli' });
+    const { context, page } = await newPage();
+    await page.goto(`${origin(CONTOSO_HOST)}/console/contoso/users`);
+    expect(new URL(page.url()).host).toBe(`${CONTOSO_HOST}:${port}`);
+    await page.locator('#signInName').fill('ann@contoso.example');
+    await page.locator('#password').fill(PASSWORD);
+    await page.locator('#next').click();
+    await page.waitForURL(`${origin(CONTOSO_HOST)}/console/contoso/users`);
+    await page.getByRole('heading', { level: 1, name: 'Users' }).waitFor();
+    const cookie = (await context.cookies(origin(CONTOSO_HOST))).find((c) => c.name === `__Host-lk_console_${contoso.id.replace(/-/g, '')}`);
+    expect(cookie).toMatchObject({ secure: true, httpOnly: true, sameSite: 'Lax', path: '/', domain: CONTOSO_HOST });
+    const consoleApp = (await s.deps.store.listApps(contoso.id)).find((a) => a.name === 'Latchkey console')!;
+    expect(consoleApp.publicClientRedirectUris).toEqual(expect.arrayContaining([`${origin(CONTOSO_HOST)}/console/contoso/callback`, `${s.baseUrl}/console/contoso/callback`]));
+    // The shared host's console of the same tenant has a session of its own (cookies are host-only).
+    const shared = await page.request.get(`${s.baseUrl}/console/contoso/users`, { maxRedirects: 0 });
+    expect(shared.status()).toBe(303);
+    // Another tenant's console is not served on Contoso's host.
+    expect((await nodeFetch(`${origin(CONTOSO_HOST)}/console/fabrikam/`, { redirect: 'manual' })).status).toBe(404);
+    expect((await nodeFetch(`${origin(CONTOSO_HOST)}/console/contoso/`, { redirect: 'manual' })).status).toBe(303);
     await context.close();
   });
 });

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { CachedStore } from '../../src/store/cached-store.js';
 import { PostgresStore } from '../../src/store/postgres/postgres-store.js';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
-import { StoreConflictError, type Store, type StoreEngine } from '../../src/store/store.js';
+import { StoreConflictError, type AuditFilter, type Store, type StoreEngine } from '../../src/store/store.js';
 import { type App, type Authenticator, type RefreshTokenRecord, type SamlApp, type SigningKey, type Tenant, type User } from '../../src/model/entities.js';
 import { recordLoginFailure } from '../../src/services/local-auth.js';
 import { importBatch } from '../../src/services/user-import.js';
@@ -472,6 +472,53 @@ for (const engine of engines) {
       await expect(store.setUserSignIn(tid, made[1]!.id, { localIdentities: [{ signInType: 'userName', issuerAssignedId: 'renamed@example.com' }], email: null, emailVerified: false }, now)).rejects.toBeInstanceOf(StoreConflictError);
     });
 
+    it('finds users by text anywhere in their names, address, sign-in name or an identity, in any case, LIKE characters taken literally', async () => {
+      const qt = tenant(`s${randomUUID().slice(0, 6)}`);
+      await store.createTenant(qt);
+      const tid = qt.id;
+      const ann = { ...user(tid, 'ann.smith@contoso.example'), displayName: 'Ann Smith', givenName: 'Ann', familyName: 'Smith' };
+      const bob = { ...user(tid, 'bob@fabrikam.example'), displayName: 'Bob 100%' };
+      const carol = { ...user(tid, null), displayName: 'Carol', signInName: null, signInType: null };
+      await store.createUser(ann);
+      await store.createUser(bob);
+      await store.createUser(carol, [{ issuer: 'google.com', issuerAssignedId: 'G-4711-carol' }]);
+      const names = async (contains: string) => (await store.queryUsers(tid, { limit: 10, contains })).map((u) => u.displayName).sort();
+      expect(await names('CONTOSO')).toEqual(['Ann Smith']);
+      expect(await names('smi')).toEqual(['Ann Smith']);
+      expect(await names('4711')).toEqual(['Carol']);
+      expect(await names('0%')).toEqual(['Bob 100%']);
+      expect(await names('_')).toEqual([]);
+      expect(await names('.example')).toEqual(['Ann Smith', 'Bob 100%']);
+      const first = await store.queryUsers(tid, { limit: 1, contains: 'example' });
+      expect(first).toHaveLength(1);
+      expect((await store.queryUsers(tid, { limit: 10, contains: 'example', afterId: first[0]!.id })).length).toBe(1);
+    });
+
+    it('lists audit events by user (about or by them), time, event and outcome, newest first, by page', async () => {
+      const at = now + 5_000_000;
+      const base = { tenantId: t.id, clientId: null, ip: null, detail: null };
+      const who = `u-${randomUUID()}`;
+      await store.addAuditEvent({ ...base, at, event: 'signin', outcome: 'success', subject: who, actor: null });
+      await store.addAuditEvent({ ...base, at: at + 10, event: 'user_disabled', outcome: 'success', subject: 'other', actor: who });
+      await store.addAuditEvent({ ...base, at: at + 20, event: 'signin', outcome: 'failure', subject: who, actor: null });
+      await store.addAuditEvent({ ...base, at: at + 30, event: 'signin', outcome: 'success', subject: 'other', actor: null });
+      const events = async (f: Omit<AuditFilter, 'tenantId'>) => (await store.listAuditEvents({ tenantId: t.id, ...f })).map((e) => `${e.event}:${e.outcome}:${e.actor ?? '-'}`);
+      expect(await events({ user: who })).toEqual(['signin:failure:-', `user_disabled:success:${who}`, 'signin:success:-']);
+      expect(await events({ user: who, outcome: 'success' })).toEqual([`user_disabled:success:${who}`, 'signin:success:-']);
+      expect(await events({ user: who, event: 'signin', since: at + 1 })).toEqual(['signin:failure:-']);
+      expect(await events({ user: who, until: at + 10 })).toEqual(['signin:success:-']);
+      const hour = 3_600_000;
+      const counted = await store.countAuditEvents({ tenantId: t.id, events: ['signin', 'user_disabled'], since: at, bucketMs: hour });
+      const bucket = Math.floor(at / hour) * hour;
+      const mine = counted.filter((c) => c.at === bucket || c.at === Math.floor((at + 30) / hour) * hour);
+      const total = (event: string, outcome: string) => mine.filter((c) => c.event === event && c.outcome === outcome).reduce((n, c) => n + c.count, 0);
+      expect([total('signin', 'success'), total('signin', 'failure'), total('user_disabled', 'success')]).toEqual([2, 1, 1]);
+      expect(await store.countAuditEvents({ tenantId: t.id, events: ['signin'], since: at + 31, bucketMs: hour })).toEqual([]);
+      const page = await store.listAuditEvents({ tenantId: t.id, user: who, limit: 2 });
+      expect(page).toHaveLength(2);
+      expect(await events({ user: who, beforeId: page[1]!.id })).toEqual(['signin:success:-']);
+    });
+
     it("keeps a user's consent to an app, widens it, and withdraws it with the app's refresh tokens for that user", async () => {
       const u = user(t.id, `consent-${randomUUID().slice(0, 6)}@example.com`);
       await store.createUser(u);
@@ -668,7 +715,7 @@ for (const engine of engines) {
       await store.createJourney({ id: `j-${randomUUID()}`, tenantId: t.id, policyId: 'p', browserHash: 'b', request: { a: 1 }, state: { step: 0 }, csrf: 'c', createdAt: now, expiresAt: now + 10 });
       await store.addOutboxMessage({ tenantId: t.id, to: 'Mail@Example.com', subject: 's', body: 'b', transport: 'outbox', createdAt: now });
       expect((await store.listOutbox(t.id, 'mail@example.com')).map((m) => m.to)).toEqual(['Mail@Example.com']);
-      await store.addAuditEvent({ at: now, tenantId: t.id, event: 'signin', outcome: 'success', subject: 's', clientId: null, ip: null, detail: null });
+      await store.addAuditEvent({ at: now, tenantId: t.id, event: 'signin', outcome: 'success', subject: 's', clientId: null, ip: null, detail: null, actor: null });
       expect((await store.listAuditEvents({ tenantId: t.id, limit: 1 }))[0]?.event).toBe('signin');
       await store.revokeAccessToken('jti-x', now + 10);
       expect(await store.isAccessTokenRevoked('jti-x')).toBe(true);

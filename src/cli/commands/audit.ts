@@ -33,7 +33,8 @@ export function registerAudit(program: Command, run: Run): void {
         client_id: e.clientId,
         ip: e.ip,
         detail: e.detail,
+        actor: e.actor,
       }));
-      ctx.printList(rows, ['time', 'event', 'outcome', 'subject', 'client_id', 'ip', 'detail']);
+      ctx.printList(rows, ['time', 'event', 'outcome', 'subject', 'actor', 'client_id', 'ip', 'detail']);
     }));
 }

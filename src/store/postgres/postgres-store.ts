@@ -7,8 +7,8 @@ import {
   SAML_APP_COLUMNS, samlAppValues, toSamlApp,
   num, signInNameRows, storedUsers, toJoinedUser, str, toAuditEvent, toCounter, toFamily, toOutboxMessage, toScopeDescriptions, toThrottle, type Row,
 } from '../rows.js';
-import { EXPIRING, ON_CONFLICT, endSessionsSql, hitCounterSql, insertSql, purgeSql, revokeFamiliesSql, setThrottleSql, updateSql, userQuerySql, countUsersSql, type Placeholder, type UserQueryDialect } from '../schema.js';
-import { StoreConflictError, type AuditFilter, type CodeRedemption, type ConfigChange, type ImportWrite, type ImportWriteOutcome, type MigrationResult, type RefreshRotation, type RefreshTokenRef, type StoreEngine, type UserFilterQuery, type UserQuery } from '../store.js';
+import { EXPIRING, ON_CONFLICT, endSessionsSql, hitCounterSql, insertSql, purgeSql, revokeFamiliesSql, setThrottleSql, updateSql, userQuerySql, countUsersSql, auditQuerySql, auditCountSql, type Placeholder, type UserQueryDialect } from '../schema.js';
+import { StoreConflictError, type AuditCount, type AuditCountQuery, type AuditFilter, type CodeRedemption, type ConfigChange, type ImportWrite, type ImportWriteOutcome, type MigrationResult, type RefreshRotation, type RefreshTokenRef, type StoreEngine, type UserFilterQuery, type UserQuery } from '../store.js';
 import type { App, AppPermission, DirectoryRole, EmailDomain, EnterpriseApp, SamlApp, AppSecret, AppGrant, AuditEvent, AuthCodeRecord, Authenticator, AuthenticatorKind, Consent, ImportedUser, JourneyRecord, LoginThrottle, OutboxMessage, RefreshTokenRecord, SessionClient, SigningKey, SsoSession, Tenant, TenantDomain, TenantSecret, TenantSettings, User, UserIdentity, UserProfileUpdate, UserSignIn } from '../../model/entities.js';
 import { migratePostgres } from './migrate.js';
 import { TurnBatch, uniqueRounds } from './turn-batch.js';
@@ -867,11 +867,13 @@ export class PostgresStore implements StoreEngine {
   async addAuditEvent(e: Omit<AuditEvent, 'id'>): Promise<void> {
     await this.run(SQL.insertAudit, AUDIT.values(e));
   }
+  async countAuditEvents(q: AuditCountQuery): Promise<AuditCount[]> {
+    const { sql, params } = auditCountSql(q, $, '::bigint');
+    return (await this.rows(sql, params)).map((r) => ({ at: Number(r.bucket) * q.bucketMs, event: String(r.event), outcome: r.outcome === 'success' ? 'success' : 'failure', count: Number(r.n) }));
+  }
   async listAuditEvents(filter: AuditFilter): Promise<AuditEvent[]> {
-    const rows = await this.rows(
-      'SELECT * FROM audit_events WHERE ($1::text IS NULL OR tenant_id = $1) AND at >= $2 AND ($4::text IS NULL OR event = $4) AND ($5::text IS NULL OR outcome = $5) AND ($6::bigint IS NULL OR id < $6) ORDER BY id DESC LIMIT $3',
-      [filter.tenantId ?? null, filter.since ?? 0, filter.limit ?? 1000, filter.event ?? null, filter.outcome ?? null, filter.beforeId ?? null],
-    );
+    const { sql, params } = auditQuerySql(filter, $);
+    const rows = await this.rows(sql, params);
     return rows.map(toAuditEvent);
   }
 

@@ -2,7 +2,7 @@ import { accessSync, constants, mkdirSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { migrationsDir } from '../../paths.js';
-import { StoreConflictError, type AuditFilter, type CodeRedemption, type ConfigChange, type ImportWrite, type ImportWriteOutcome, type MigrationResult, type RefreshRotation, type RefreshTokenRef, type StoreEngine, type UserFilterQuery, type UserQuery } from '../store.js';
+import { StoreConflictError, type AuditCount, type AuditCountQuery, type AuditFilter, type CodeRedemption, type ConfigChange, type ImportWrite, type ImportWriteOutcome, type MigrationResult, type RefreshRotation, type RefreshTokenRef, type StoreEngine, type UserFilterQuery, type UserQuery } from '../store.js';
 import type { App, AppPermission, DirectoryRole, EmailDomain, EnterpriseApp, SamlApp, AppSecret, AppGrant, AuthCodeRecord, Authenticator, AuthenticatorKind, Consent, AuditEvent, ImportedUser, LoginThrottle, TenantSettings, JourneyRecord, OutboxMessage, UserProfileUpdate, RefreshTokenRecord, SessionClient, SigningKey, SsoSession, Tenant, TenantDomain, TenantSecret, User, UserIdentity, UserSignIn } from '../../model/entities.js';
 import { normalizeEmail, normalizeLookupName } from '../normalize.js';
 import {
@@ -10,7 +10,7 @@ import {
   SAML_APP_COLUMNS, samlAppValues, toSamlApp,
   signInNameRows, storedUsers, toAuditEvent, toCounter, toFamily, toOutboxMessage, toRefresh, toScopeDescriptions, toThrottle, type Row,
 } from '../rows.js';
-import { EXPIRING, ON_CONFLICT, endSessionsSql, hitCounterSql, insertSql, purgeSql, revokeFamiliesSql, setThrottleSql, updateSql, userQuerySql, countUsersSql, type Placeholder, type UserQueryDialect } from '../schema.js';
+import { EXPIRING, ON_CONFLICT, endSessionsSql, hitCounterSql, insertSql, purgeSql, revokeFamiliesSql, setThrottleSql, updateSql, userQuerySql, countUsersSql, auditQuerySql, auditCountSql, type Placeholder, type UserQueryDialect } from '../schema.js';
 import { BackgroundCheckpointer } from './checkpointer.js';
 import { migrate } from './migrate.js';
 
@@ -332,11 +332,6 @@ export class SqliteStore implements StoreEngine {
       revokedAt: db.prepare('SELECT 1 FROM revoked_access_tokens WHERE jti = ?').pluck(),
 
       insertAudit: insert(AUDIT),
-      listAudit: db.prepare(
-        `SELECT * FROM audit_events WHERE (@tenantId IS NULL OR tenant_id = @tenantId) AND at >= @since
-           AND (@event IS NULL OR event = @event) AND (@outcome IS NULL OR outcome = @outcome) AND (@beforeId IS NULL OR id < @beforeId)
-         ORDER BY id DESC LIMIT @limit`,
-      ),
       throttle: db.prepare('SELECT failures, lockouts, locked_until FROM login_throttle WHERE tenant_id = ? AND name = ?'),
       // Statements that use a parameter twice number them ($1…), bound by number (see `numbered`).
       setThrottle: db.prepare(setThrottleSql(numberedParam)),
@@ -932,8 +927,13 @@ export class SqliteStore implements StoreEngine {
   async addAuditEvent(e: Omit<AuditEvent, 'id'>): Promise<void> {
     this.s.insertAudit.run(AUDIT.values(e));
   }
+  async countAuditEvents(q: AuditCountQuery): Promise<AuditCount[]> {
+    const { sql, params } = auditCountSql(q, () => '?');
+    return (this.statement(sql).all(...params) as Row[]).map((r) => ({ at: Number(r.bucket) * q.bucketMs, event: String(r.event), outcome: r.outcome === 'success' ? 'success' : 'failure', count: Number(r.n) }));
+  }
   async listAuditEvents(filter: AuditFilter): Promise<AuditEvent[]> {
-    const rows = this.s.listAudit.all({ tenantId: filter.tenantId ?? null, since: filter.since ?? 0, limit: filter.limit ?? 1000, event: filter.event ?? null, outcome: filter.outcome ?? null, beforeId: filter.beforeId ?? null }) as Row[];
+    const { sql, params } = auditQuerySql(filter, () => '?');
+    const rows = this.statement(sql).all(...params) as Row[];
     return rows.map(toAuditEvent);
   }
 

@@ -29,6 +29,7 @@ ${p.policies.map(
 ${pol.runUrl ? html` — <a href="${pol.runUrl}">Run ${pol.id}</a>` : ''} — <a href="${pol.discoveryUrl}">metadata</a></li>`,
 )}
 </ul>
+<p>Administrators manage the tenant in its <a href="/console/${p.tenant.slug}/">console</a> (users with a directory role).</p>
 <p class="muted">Tenant ID: <code>${p.tenant.id}</code>. Create a user with
 <code>npx latchkey user create --tenant ${p.tenant.slug} --email you@example.com --password-stdin</code>.</p>`
     : html`<p>No <code>demo</code> tenant here. Create tenants and apps with <code>npx latchkey</code>.</p>`
