@@ -21,8 +21,10 @@ export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
     globalSetup: ['test/setup/postgres.ts'],
-    testTimeout: 30_000,
-    hookTimeout: 60_000,
+    // Guards against hangs only: tests wait for conditions. CLI-heavy tests start dozens of processes,
+    // which on a 2-core machine loaded by something else take a minute where they take seconds alone.
+    testTimeout: 90_000,
+    hookTimeout: 90_000,
     pool: 'forks',
     reporters: ['default'],
   },
