@@ -20,7 +20,7 @@ import { listTenantDomains } from '../services/tenant-domains.js';
 import type { Origin } from '../services/users.js';
 import { consolePage, type PageContent, type Shell } from './pages/layout.js';
 import { accessOf, type Access, type ConsoleRole, type DirectoryRoles } from './roles.js';
-import { cookieName, cookieOptions, endSession, findSession, SESSION_MS, startFlow, startSession, takeFlow, type ConsoleSession, type PendingFlow } from './session.js';
+import { consoleReturnTo, cookieName, cookieOptions, endSession, findSession, SESSION_MS, startFlow, startSession, takeFlow, type ConsoleSession, type PendingFlow } from './session.js';
 import { NOTICES, type Notice } from './notices.js';
 import { tokensBody } from './pages/tokens.js';
 import { html } from '../ui/html.js';
@@ -250,9 +250,8 @@ export function registerConsoleRoutes(app: FastifyInstance, deps: Deps, opts: Co
     const tenant = await tenantOf(req);
     const policy = deps.policies.get(tenant.slug, tenant.defaultPolicy);
     if (!policy) throw new ServiceError('not_found', `The tenant's default policy ${tenant.defaultPolicy} is not loaded, so nobody can sign in to the console.`);
-    const wanted = stringsOf(req.query).returnTo ?? '';
     // Back to a page of this console only (never another site, nor another path of this one).
-    const returnTo = wanted.startsWith(`/console/${tenant.slug}/`) && !/[\\\s]|\/\/|\/\.\.?(\/|$)/.test(wanted) ? wanted : `/console/${tenant.slug}/`;
+    const returnTo = consoleReturnTo(tenant.slug, stringsOf(req.query).returnTo);
     return startAt(req, reply, tenant, { kind: 'signin', policyId: policy.id, returnTo }, consoleUrls(req.site.baseUrl, tenant.slug).callback, 'openid profile');
   });
 

@@ -102,3 +102,21 @@ export async function takeFlow(deps: Pick<Deps, 'store' | 'clock'>, tenant: Tena
   const { type: _, ...flow } = request;
   return flow;
 }
+
+/**
+ * Where a sign-in goes back to: a page of this tenant's console, as the browser will resolve it — a
+ * path whose dot segments (also percent-encoded: `%2e%2e`, which browsers take as `..`) climb out of
+ * the console is refused, as are other sites; anything else is the console's home.
+ */
+export function consoleReturnTo(slug: string, wanted: string | undefined): string {
+  const home = `/console/${slug}/`;
+  if (wanted === undefined || !wanted.startsWith(home) || /[\\\s]|\/\/|\/\.\.?(\/|$)/.test(wanted)) return home;
+  let url: URL;
+  try {
+    url = new URL(wanted, 'http://console.invalid');
+  } catch {
+    return home;
+  }
+  if (url.origin !== 'http://console.invalid' || !url.pathname.startsWith(home)) return home;
+  return `${url.pathname}${url.search}`;
+}

@@ -6,6 +6,7 @@ import { StoreConflictError } from '../store/store.js';
 import { GUID, isLoopbackHost } from '../model/patterns.js';
 import { ADMIN_API_URI, ensureAdminApi } from './admin-api.js';
 import { newSecret } from './app-secrets.js';
+import { consoleClientId } from './console-app.js';
 import type { ProvisionDeps } from './deps.js';
 import { ensureCommonKeys } from './keys.js';
 
@@ -135,6 +136,11 @@ export async function createApp(d: ProvisionDeps, tenant: Tenant, input: CreateA
   const clientId = input.clientId?.toLowerCase() ?? randomUUID();
   if (!GUID.test(clientId)) throw invalid(`invalid --client-id '${input.clientId ?? ''}': an application (client) id is a GUID`);
   if (input.clientId !== undefined && (await d.store.findAppAnyTenant(clientId))) throw conflict(`an app with client id ${clientId} already exists`);
+  // Every tenant's console app has an id derived from the tenant's (public) id and is made on first use:
+  // a chosen id must not take it first, or that tenant's console could never be signed in to.
+  if (input.clientId !== undefined && (await d.store.listTenants()).some((t) => consoleClientId(t.id) === clientId)) {
+    throw conflict(`client id ${clientId} is reserved for a tenant's web console app`);
+  }
   const identifierUri = input.identifierUri ?? (input.type === 'api' ? `api://${clientId}` : null);
   const secret = confidentialTypes.has(input.type) ? newSecret(d.clock.now(), { description: 'first secret' }) : undefined;
   const clientSecret = secret?.value;

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { App, Tenant } from '../model/entities.js';
+import { ServiceError } from '../model/errors.js';
 import { StoreConflictError } from '../store/store.js';
 import type { Deps } from './deps.js';
 
@@ -71,7 +72,10 @@ export async function ensureConsoleApp(d: Pick<Deps, 'store' | 'clock'>, tenant:
       // Two instances at once: the other one made it.
       if (!(err instanceof StoreConflictError)) throw err;
     }
-    app = (await d.store.findApp(tenant.id, clientId))!;
+    const found = await d.store.findApp(tenant.id, clientId);
+    // Its id taken by an app of another tenant (registered with a chosen id before that was refused).
+    if (!found) throw new ServiceError('conflict', `The console's app id ${clientId} is taken by an app of another tenant; the operator must remove that app (latchkey app list) before this tenant's console can be used.`);
+    app = found;
   }
   const redirectUris = wanted(app.publicClientRedirectUris, (u) => [u.callback, u.runCallback]);
   const postLogout = wanted(app.postLogoutRedirectUris, (u) => [u.signedOut]);

@@ -1,3 +1,4 @@
+import ipaddr from 'ipaddr.js';
 import { countryAllowed, parsePhoneNumber } from '../model/phone.js';
 import type { Policy } from '../model/policy.js';
 import type { Tenant } from '../model/entities.js';
@@ -40,6 +41,19 @@ export interface SmsCodeRequest {
   purpose: string;
 }
 
+/**
+ * The client network an address stands for in the per-address limit: an IPv4 address itself (also when
+ * written IPv4-mapped, as a dual-stack listener reports it), an IPv6 address's /64 — one subscriber's
+ * usual allocation, so a client cannot take a fresh limit from each of its 2^64 addresses.
+ */
+export function clientNetwork(ip: string): string {
+  if (!ipaddr.isValid(ip)) return ip;
+  const a = ipaddr.process(ip);
+  if (a.kind() === 'ipv4') return a.toString();
+  const parts = (a as ipaddr.IPv6).parts.slice(0, 4);
+  return `${new ipaddr.IPv6([...parts, 0, 0, 0, 0]).toString()}/64`;
+}
+
 /** Masks a number in the audit trail (the operator sees which number by its last digits only). */
 const masked = (e164: string) => `${e164.slice(0, 3)}…${e164.slice(-2)}`;
 
@@ -59,7 +73,7 @@ export async function sendSmsCode(deps: Pick<Deps, 'config' | 'counters' | 'cloc
   const now = clock.now();
   const limits: [SmsRefusal, string, number][] = [
     ['number_limit', `sms:number:${r.tenant.id}:${r.to}`, config.sms.perNumberHourly],
-    ['address_limit', `sms:address:${r.ip}`, config.sms.perAddressHourly],
+    ['address_limit', `sms:address:${clientNetwork(r.ip)}`, config.sms.perAddressHourly],
     ['tenant_limit', `sms:tenant:${r.tenant.id}`, config.sms.perTenantHourly],
   ];
   // In this order, stopping at the first refusal: a number at its limit does not use up the tenant's cap.

@@ -4,6 +4,7 @@ import { createApp, requireApp } from '../../src/services/apps.js';
 import { createTenant } from '../../src/services/tenants.js';
 import { ADMIN_API_URI } from '../../src/services/admin-api.js';
 import { provision } from '../../src/services/enterprise-apps.js';
+import { consoleClientId } from '../../src/services/console-app.js';
 import { startServer, type TestServer } from '../helpers/server.js';
 
 /**
@@ -105,6 +106,17 @@ describe('admin API', () => {
     expect((await call('DELETE', `/enterprise-apps/${multi.clientId}`, rw)).body).toEqual({ removed: true });
     expect((await call('GET', '/enterprise-apps', ro)).body).toEqual({ enterpriseApps: [] });
     expect((await call('DELETE', `/enterprise-apps/${multi.clientId}`, rw)).status).toBe(404);
+  });
+
+  it("keeps another tenant's console app id: an app registered with it is refused, and that tenant's console still signs in", async () => {
+    const other = await createTenant(s.provision, 'northwind');
+    s.deps.policies.list('northwind');
+    const taken = await call('POST', '/apps', rw, { name: 'Lookalike', type: 'spa', clientId: consoleClientId(other.id), redirectUris: [`${s.baseUrl}/console/northwind/callback`], multiTenant: true });
+    expect(taken.status).toBe(409);
+    expect(taken.body.error).toMatchObject({ code: 'conflict', message: expect.stringContaining("reserved for a tenant's web console app") });
+    const signIn = await fetch(`${s.baseUrl}/console/northwind/signin`, { redirect: 'manual' });
+    expect(signIn.status).toBe(303);
+    expect(new URL(signIn.headers.get('location')!, s.baseUrl).searchParams.get('client_id')).toBe(consoleClientId(other.id));
   });
 
   it('changes an app registration (PATCH): platforms side by side, an exposed API, each list replaced', async () => {

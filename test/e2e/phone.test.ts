@@ -354,15 +354,25 @@ describe('hourly limits per client address and per tenant', () => {
     // Per address: three an hour from one address, across tenants.
     for (const n of ['+31650000001', '+31650000002', '+31650000003']) expect(await send(perAddress, s.tenant, n, '203.0.113.9')).toEqual({ ok: true });
     expect(await send(perAddress, tenant, '+31650000004', '203.0.113.9')).toEqual({ ok: false, reason: 'address_limit' });
-    await expect.poll(() => received.length).toBe(before + 5);
-    expect(received.slice(before).map((r) => r.body.tenant)).toEqual(['capped', 'capped', 'demo', 'demo', 'demo']);
+    // The same address as a dual-stack listener writes it, and an IPv6 client's /64, are one address each.
+    expect(await send(perAddress, tenant, '+31650000005', '::ffff:203.0.113.9')).toEqual({ ok: false, reason: 'address_limit' });
+    for (const ip of ['2001:db8:7:8::1', '2001:db8:7:8::2', '2001:db8:7:8:aaaa::3']) expect(await send(perAddress, s.tenant, `+3166000000${ip.slice(-1)}`, ip)).toEqual({ ok: true });
+    expect(await send(perAddress, tenant, '+31660000009', '2001:db8:7:8:ffff:ffff:ffff:9')).toEqual({ ok: false, reason: 'address_limit' });
+    expect(await send(perAddress, s.tenant, '+31660000008', '2001:db8:7:9::1')).toEqual({ ok: true });
+    await expect.poll(() => received.length).toBe(before + 9);
+    expect(received.slice(before).map((r) => r.body.tenant)).toEqual(['capped', 'capped', 'demo', 'demo', 'demo', 'demo', 'demo', 'demo', 'demo']);
     expect(to('+31640000003')).toHaveLength(0);
     expect(to('+31650000004')).toHaveLength(0);
     // An hour later the windows are new.
     s.clock.advance(3_600_000);
     expect(await send(perTenant, tenant, '+31640000003', '198.51.100.3')).toEqual({ ok: true });
     const audit = await s.deps.store.listAuditEvents({ tenantId: tenant.id, event: 'sms_code', outcome: 'failure' });
-    expect(audit.map((e) => e.detail)).toEqual([expect.stringContaining('address limit of 3 an hour reached'), expect.stringContaining('tenant limit of 2 an hour reached')]);
+    expect(audit.map((e) => e.detail)).toEqual([
+      expect.stringContaining('address limit of 3 an hour reached'),
+      expect.stringContaining('address limit of 3 an hour reached'),
+      expect.stringContaining('address limit of 3 an hour reached'),
+      expect.stringContaining('tenant limit of 2 an hour reached'),
+    ]);
   });
 });
 

@@ -3,7 +3,8 @@ import { createTokenVerifier } from '../../src/resource-server/index.js';
 import { ADMIN_API_URI } from '../../src/services/admin-api.js';
 import { createApp, defineOnApi } from '../../src/services/apps.js';
 import { addEmailDomain, removeEmailDomain } from '../../src/services/email-domains.js';
-import { declarePermission, removeEnterpriseApp } from '../../src/services/enterprise-apps.js';
+import { declarePermission, grantAdminConsent, removeEnterpriseApp } from '../../src/services/enterprise-apps.js';
+import { createLocalUser } from '../../src/services/users.js';
 import { rotateKeys } from '../../src/services/keys.js';
 import { createTenant } from '../../src/services/tenants.js';
 import { COMMON_KEY_SET, type Tenant } from '../../src/model/entities.js';
@@ -125,6 +126,33 @@ describe('/common: the refusals', () => {
     expect(new URL(singleApp.headers.get('location')!).searchParams.get('error_description')).toMatch(/^AADSTS50194: /);
     const ok = await get('/contoso/v2.0/adminconsent', { ...base, scope: `${ADMIN_API_URI}/.default` });
     expect([ok.status, ok.headers.get('location')]).toEqual([302, expect.stringMatching(/^\/contoso\/b2c_1_signupsignin\/journey\//)]);
+  });
+});
+
+describe("a daemon of another organization", () => {
+  it("gets tokens for the API its permission named in its home tenant, never for this tenant's own API of the same identifier URI", async () => {
+    // Contoso's own, single-tenant API, and a publisher who registers a multi-tenant API under the same
+    // identifier URI: Contoso's administrator consents to the publisher's API (its name is on the
+    // consent page), so the daemon's token must be for that one, not for Contoso's own.
+    const URI = 'https://orders.contoso.example';
+    const own = (await createApp(s.provision, contoso, { name: 'Contoso orders', type: 'api', identifierUri: URI })).app;
+    await defineOnApi(s.provision, own, 'role', 'Orders.ReadWrite.All');
+    const evil = await createTenant(s.provision, 'lookalike');
+    const decoy = (await createApp(s.provision, evil, { name: 'Harmless weather API', type: 'api', identifierUri: URI, multiTenant: true })).app;
+    await defineOnApi(s.provision, decoy, 'role', 'Orders.ReadWrite.All');
+    const d = await createApp(s.provision, evil, { name: 'Weather sync', type: 'daemon', multiTenant: true });
+    await declarePermission(s.provision, evil, d.app, URI, 'role', 'Orders.ReadWrite.All');
+    const admin = await createLocalUser(s.provision, contoso, { email: 'cid@contoso.example', password: 'Cid-password-1' }, { by: 'cli' });
+    await grantAdminConsent(s.deps, contoso, d.app, { user: admin, isAdmin: true }, [{ api: URI, kind: 'role', name: 'Orders.ReadWrite.All' }], '127.0.0.1');
+    const res = await fetch(`${s.baseUrl}/contoso/oauth2/v2.0/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${Buffer.from(`${d.app.clientId}:${d.clientSecret!}`).toString('base64')}` },
+      body: new URLSearchParams({ grant_type: 'client_credentials', scope: `${URI}/.default` }),
+    });
+    expect(res.status).toBe(200);
+    const claims = JSON.parse(Buffer.from(((await res.json()) as { access_token: string }).access_token.split('.')[1]!, 'base64url').toString('utf8')) as Record<string, unknown>;
+    expect(claims.aud).toBe(decoy.clientId);
+    expect(claims.aud).not.toBe(own.clientId);
   });
 });
 

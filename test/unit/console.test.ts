@@ -1,6 +1,7 @@
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import { placeProblems } from '../../src/console/pages/json-editor.js';
+import { consoleReturnTo } from '../../src/console/session.js';
 import type { AuditEvent } from '../../src/model/entities.js';
 import { Audit } from '../../src/security/audit.js';
 import type { Store } from '../../src/store/store.js';
@@ -50,5 +51,24 @@ describe('an audit trail acting for someone', () => {
       ['admin-oid', '192.0.2.1', 'console-app', 'console'],
       [null, null, null, null],
     ]);
+  });
+});
+
+describe('where a console sign-in goes back to', () => {
+  it("keeps a page of the tenant's console, and sends anything else, as the browser would resolve it, to the console's home", () => {
+    expect(consoleReturnTo('demo', '/console/demo/users?q=ann')).toBe('/console/demo/users?q=ann');
+    for (const wanted of [
+      undefined,
+      'https://evil.example/console/demo/',
+      '//evil.example/console/demo/',
+      '/console/demo/../other/',
+      '/console/demo/%2e%2e/%2e%2e/demo/oauth2/v2.0/logout',
+      '/console/demo/%2E%2E/other/',
+      '/console/demo/.%2e/.%2E/x',
+      '/console/demo/\\evil.example',
+      '/console/demox/',
+    ]) {
+      expect(consoleReturnTo('demo', wanted), String(wanted)).toBe('/console/demo/');
+    }
   });
 });

@@ -3,6 +3,7 @@ import { appAccessTokenClaims } from '../claims.js';
 import { signJwt } from '../../tokens/sign.js';
 import { AAD_CODES, OAuthError } from '../../model/errors.js';
 import type { App } from '../../model/entities.js';
+import { ADMIN_API_URI } from '../../services/admin-api.js';
 import { consentedRoles, isGuest } from '../../services/enterprise-apps.js';
 import { parseScope, splitApiScope } from '../scopes.js';
 import { signingFor } from '../mint.js';
@@ -53,10 +54,14 @@ export async function clientCredentialsGrant(req: TokenRequest): Promise<TokenRe
   return { token_type: 'Bearer', access_token: accessToken, expires_in: APP_TOKEN_SECONDS, not_before: iat, scope: scopes[0]! };
 }
 
-/** The API an identifier URI names here: the tenant's own, or a multi-tenant API of a multi-tenant daemon's home tenant. */
+/**
+ * The API an identifier URI names: in the daemon's home tenant, that tenant's own; for a daemon of
+ * another tenant, this tenant's `urn:latchkey:admin` or a multi-tenant API of the daemon's home tenant,
+ * as its permissions name them (what the administrator consented to) — never an API of this tenant that
+ * merely has the same identifier URI, which nobody consented to.
+ */
 async function apiNamed(req: TokenRequest, app: App, identifierUri: string): Promise<App | undefined> {
-  const own = await req.deps.store.findAppByIdentifierUri(req.tenant.id, identifierUri);
-  if (own || !app.multiTenant) return own;
+  if (!isGuest(app, req.tenant.id) || identifierUri === ADMIN_API_URI) return req.deps.store.findAppByIdentifierUri(req.tenant.id, identifierUri);
   const published = await req.deps.store.findAppByIdentifierUri(app.tenantId, identifierUri);
   return published?.multiTenant ? published : undefined;
 }
