@@ -1,3 +1,4 @@
+import { clientNetwork } from './security/client-network.js';
 import { randomUUID } from 'node:crypto';
 import fastifyCookie from '@fastify/cookie';
 import fastifyFormbody from '@fastify/formbody';
@@ -97,7 +98,8 @@ export async function buildApp(deps: Deps, opts: BuildOptions = {}): Promise<Fas
   await app.register(fastifyRateLimit, {
     global: false,
     store: countersRateLimitStore(deps.counters),
-    keyGenerator: (req) => `form|${req.ip}`,
+    // Per network, not per address: an IPv6 client has a /64 of addresses to pick a fresh one from.
+    keyGenerator: (req) => `form|${clientNetwork(req.ip)}`,
     errorResponseBuilder: (_req, ctx) =>
       new OAuthError('temporarily_unavailable', `Too many attempts from your address; try again in ${Math.ceil(ctx.ttl / 1000)} seconds.`, {
         status: 429,

@@ -1,4 +1,4 @@
-import ipaddr from 'ipaddr.js';
+import { clientNetwork } from '../security/client-network.js';
 import { countryAllowed, parsePhoneNumber } from '../model/phone.js';
 import type { Policy } from '../model/policy.js';
 import type { Tenant } from '../model/entities.js';
@@ -39,19 +39,6 @@ export interface SmsCodeRequest {
   userId: string | null;
   /** What the code is for, in the audit trail: 'phone sign-in', 'second factor', 'enrolment'. */
   purpose: string;
-}
-
-/**
- * The client network an address stands for in the per-address limit: an IPv4 address itself (also when
- * written IPv4-mapped, as a dual-stack listener reports it), an IPv6 address's /64 — one subscriber's
- * usual allocation, so a client cannot take a fresh limit from each of its 2^64 addresses.
- */
-export function clientNetwork(ip: string): string {
-  if (!ipaddr.isValid(ip)) return ip;
-  const a = ipaddr.process(ip);
-  if (a.kind() === 'ipv4') return a.toString();
-  const parts = (a as ipaddr.IPv6).parts.slice(0, 4);
-  return `${new ipaddr.IPv6([...parts, 0, 0, 0, 0]).toString()}/64`;
 }
 
 /** Masks a number in the audit trail (the operator sees which number by its last digits only). */
