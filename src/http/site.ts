@@ -27,18 +27,35 @@ export function registerSites(app: FastifyInstance, deps: Deps): void {
   // so, the request arrives as http although the browser used https.
   const sharedScheme = new URL(deps.config.baseUrl).protocol;
   app.decorateRequest('site', null as unknown as Site);
-  app.addHook('onRequest', async (req) => {
+  // A callback hook, not an async one: it runs on every request, and a promise per request (with the
+  // directory's chain of them) showed in the CPU per answer of discovery and JWKS. The site is found
+  // without a promise whenever the directory has the host in memory; only a lookup that must read
+  // (domains due to be read again, a pattern's tenant not seen yet) waits.
+  app.addHook('onRequest', (req, _reply, done) => {
     // Probes answer whatever the host, and without the database (liveness must not depend on it).
-    req.site = PROBES.has(req.url.split('?', 1)[0]!) ? shared : await siteOf(req);
-  });
-
-  async function siteOf(req: FastifyRequest): Promise<Site> {
+    if (PROBES.has(req.url.split('?', 1)[0]!)) {
+      req.site = shared;
+      return done();
+    }
     const host = req.host.toLowerCase();
     const m = HOST.exec(host);
-    if (!m) return shared;
-    const tenant = await deps.tenants.forHost(m[1]!);
-    if (!tenant) return shared;
+    if (!m) {
+      req.site = shared;
+      return done();
+    }
+    const known = deps.tenants.tenantIdForHostNow(m[1]!);
+    if (known !== undefined) {
+      req.site = known === null ? shared : siteFor(req, host, known);
+      return done();
+    }
+    deps.tenants.forHost(m[1]!).then((tenant) => {
+      req.site = tenant ? siteFor(req, host, tenant.id) : shared;
+      done();
+    }, done);
+  });
+
+  function siteFor(req: FastifyRequest, host: string, tenantId: string): Site {
     const scheme = req.protocol === 'https' ? 'https:' : sharedScheme;
-    return { baseUrl: `${scheme}//${host}`, tenantId: tenant.id };
+    return { baseUrl: `${scheme}//${host}`, tenantId };
   }
 }

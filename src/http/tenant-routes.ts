@@ -2,7 +2,9 @@ import type { FastifyInstance, FastifyReply, FastifyRequest, HTTPMethods, RouteO
 import type { Deps } from '../services/deps.js';
 import { OAuthError } from '../model/errors.js';
 import type { Policy } from '../model/policy.js';
-import { resolveTenantPolicy, type TenantPolicy, type UrlForm } from '../oauth/tenant-context.js';
+import type { Tenant } from '../model/entities.js';
+import type { FixedTenant } from '../services/tenant-directory.js';
+import { resolveFixedTenantPolicyNow, resolveTenantPolicy, resolveTenantPolicyNow, type TenantPolicy, type UrlForm } from '../oauth/tenant-context.js';
 
 export type ErrorFormat = 'json' | 'html';
 
@@ -17,7 +19,12 @@ declare module 'fastify' {
   }
 }
 
-type Handler = (req: FastifyRequest, reply: FastifyReply, tp: TenantPolicy) => Promise<unknown>;
+type Handler<T extends FixedTenant = Tenant> = (req: FastifyRequest, reply: FastifyReply, tp: TenantPolicy<T>) => Promise<unknown>;
+/** How a route finds its tenant and policy: from memory without a promise (undefined: memory cannot tell), or by reading. */
+interface Resolvers<T extends FixedTenant> {
+  now: (...args: Parameters<typeof resolveTenantPolicy>) => TenantPolicy<T> | undefined;
+  read: (...args: Parameters<typeof resolveTenantPolicy>) => Promise<TenantPolicy<T>>;
+}
 
 function policyParam(req: FastifyRequest, fromBody: boolean): string | undefined {
   const q = (req.query as Record<string, unknown> | undefined)?.p;
@@ -44,6 +51,28 @@ export function tenantRoute(
   handler: Handler,
   config: Omit<NonNullable<RouteOptions['config']>, 'errorFormat'> = {},
 ): void {
+  registerForms(app, deps, methods, suffix, errorFormat, { now: resolveTenantPolicyNow, read: resolveTenantPolicy }, handler, config);
+}
+
+/**
+ * tenantRoute for an endpoint that reads only what never changes about its tenant (the metadata: ids,
+ * issuer pattern, default policy), which finds a tenant it has seen from memory without a store read
+ * (TenantDirectory.findFixed).
+ */
+export function fixedTenantRoute(app: FastifyInstance, deps: Deps, methods: HTTPMethods[], suffix: string, errorFormat: ErrorFormat, handler: Handler<FixedTenant>): void {
+  registerForms(app, deps, methods, suffix, errorFormat, { now: resolveFixedTenantPolicyNow, read: resolveTenantPolicy }, handler, {});
+}
+
+function registerForms<T extends FixedTenant>(
+  app: FastifyInstance,
+  deps: Deps,
+  methods: HTTPMethods[],
+  suffix: string,
+  errorFormat: ErrorFormat,
+  resolve: Resolvers<T>,
+  handler: Handler<T>,
+  config: Omit<NonNullable<RouteOptions['config']>, 'errorFormat'>,
+): void {
   const forms: { url: string; form: UrlForm }[] = [
     { url: `/:tenant/:policy/${suffix}`, form: 'path' },
     { url: `/:tenant/${suffix}`, form: 'query' },
@@ -66,7 +95,8 @@ export function tenantRoute(
           if (policyId === undefined) urlForm = 'path';
         }
         if (errorFormat === 'json') reply.header('x-content-type-options', 'nosniff');
-        const tp = await resolveTenantPolicy(deps, params.tenant, policyId, urlForm, true, req.site);
+        // From memory without a promise when it can (every request resolves its tenant); else read.
+        const tp = resolve.now(deps, params.tenant, policyId, urlForm, true, req.site) ?? (await resolve.read(deps, params.tenant, policyId, urlForm, true, req.site));
         req.latchkeyPage = { tenantSlug: tp.tenant.slug, tenantId: tp.tenant.id, policy: tp.policy };
         return handler(req, reply, tp);
       },

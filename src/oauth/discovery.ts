@@ -36,7 +36,7 @@ const REQUEST_METADATA = {
  */
 export function discoveryDocument(
   baseUrl: string,
-  tenant: Tenant,
+  tenant: Pick<Tenant, 'id' | 'issuerPattern'>,
   policy: Policy,
   ctx: { tenantSegment: string; form: UrlForm },
 ): Record<string, unknown> {

@@ -1,4 +1,5 @@
 import type { Store } from '../store/store.js';
+import { CachedStore } from '../store/cached-store.js';
 import type { Tenant } from '../model/entities.js';
 import type { TenantHostPattern } from '../model/host-pattern.js';
 
@@ -21,10 +22,15 @@ interface HostSnapshot {
   slugs: Set<string>;
 }
 
+/** What never changes about a tenant once created (TenantSettings holds what does; tenants are never deleted). */
+export type FixedTenant = Pick<Tenant, 'id' | 'slug' | 'issuerPattern' | 'defaultPolicy'>;
+
 export class TenantDirectory {
   private hosts: HostSnapshot | undefined;
   private loadingHosts: Promise<HostSnapshot> | undefined;
   private readonly ownHostListeners: ((slugs: string[]) => void)[] = [];
+  /** Tenants by a segment (key) that is their id or slug, kept for good: see findFixed. */
+  private readonly fixed = new Map<string, FixedTenant>();
 
   constructor(
     private readonly store: Store,
@@ -41,7 +47,38 @@ export class TenantDirectory {
   /** The tenant a URL segment names, or undefined. */
   async find(segment: string): Promise<Tenant | undefined> {
     const key = TenantDirectory.key(segment);
-    return key === undefined ? undefined : this.store.findTenant(key);
+    if (key === undefined) return undefined;
+    const tenant = await this.store.findTenant(key);
+    // A segment that is the tenant's id or slug names it for good (see findFixed); a B2C name may change.
+    if (tenant && (tenant.id === key || tenant.slug === key) && this.fixed.size < 10_000) {
+      this.fixed.set(key, { id: tenant.id, slug: tenant.slug, issuerPattern: tenant.issuerPattern, defaultPolicy: tenant.defaultPolicy });
+    }
+    return tenant;
+  }
+
+  /**
+   * The tenant a URL segment names, for an answer that reads only what never changes about a tenant
+   * (FixedTenant: the metadata routes), from memory once found and without asking the store's cache: a
+   * tenant is never deleted, its id, slug, issuer pattern and default policy never change, so what its
+   * id or slug names is kept for good (as every tenant was before tenants could change). This spares
+   * discovery and JWKS the cache's check for another process's commit on every read (SQLite's
+   * data_version: two fcntl calls, the largest single cost of an answer in the profile). A segment that
+   * is a B2C name (which an operator may change) is never kept here. Undefined when memory cannot tell:
+   * ask `find`.
+   */
+  findFixed(segment: string): FixedTenant | undefined {
+    const key = TenantDirectory.key(segment);
+    return key === undefined ? undefined : this.fixed.get(key);
+  }
+
+  /**
+   * The tenant a URL segment names when the store's cache has it, without a promise; undefined when it
+   * must be read (`find`, which also answers whether it exists).
+   */
+  findNow(segment: string): Tenant | undefined {
+    if (!(this.store instanceof CachedStore)) return undefined;
+    const key = TenantDirectory.key(segment);
+    return key === undefined ? undefined : this.store.keptTenant(key);
   }
 
   /**
@@ -63,6 +100,22 @@ export class TenantDirectory {
     if (id !== undefined) return this.find(id);
     const slug = this.hostPattern?.slugOf(hostname);
     return slug === undefined ? undefined : this.find(slug);
+  }
+
+  /**
+   * What `forHost` answers, from memory and without a promise (every request asks, and a promise per
+   * request shows in the CPU per answer): the tenant's id, `null` for no tenant's host, or undefined
+   * when memory cannot tell (the domains are due to be read again, or the pattern's tenant has not been
+   * found yet: findFixed) and `forHost` must be asked. A domain's tenant is its id as read with the
+   * domains (a domain always names an existing tenant, and tenants are never deleted).
+   */
+  tenantIdForHostNow(hostname: string): string | null | undefined {
+    const hosts = this.hosts;
+    if (!hosts || this.now() - hosts.at >= this.ttlMs) return undefined;
+    const id = hosts.byHost.get(hostname);
+    if (id !== undefined) return id;
+    const slug = this.hostPattern?.slugOf(hostname);
+    return slug === undefined ? null : this.findFixed(slug)?.id;
   }
 
   /** The hosts of a tenant's own: its custom domains, and the host pattern's. */

@@ -127,6 +127,16 @@ export class CachedStore {
     return this.read(this.tenants, idOrSlug, () => this.engine.findTenant(idOrSlug));
   }
 
+  /**
+   * The tenant as kept here, without a promise (every request to a tenant endpoint names one), or
+   * undefined when it must be read with findTenant: the same rules, another process's commit drops it first.
+   */
+  keptTenant(idOrSlug: string): Tenant | undefined {
+    if (this.engine.changedElsewhere()) this.dropAll();
+    const hit = this.tenants.get(idOrSlug);
+    return hit !== undefined && this.now() - hit.at < this.lifetimeMs ? (hit.value as Tenant) : undefined;
+  }
+
   findApp(tenantId: string, clientId: string): Promise<App | undefined> {
     return this.read(this.apps, `app|${tenantId}|${clientId}`, () => this.engine.findApp(tenantId, clientId));
   }

@@ -91,6 +91,20 @@ export class KeyRing {
   }
 
   /**
+   * What forTenant answers, from memory and without a promise (the JWKS endpoint asks on every request):
+   * undefined when either set is due to be checked again (then ask forTenant).
+   */
+  forTenantNow(tenantId: string): TenantKeySet | undefined {
+    const now = this.clock.now();
+    const entry = this.cache.get(tenantId);
+    if (!entry || !fresh(entry, now)) return undefined;
+    if (now < this.noCommonUntil) return entry.set;
+    const common = this.cache.get(COMMON_KEY_SET);
+    // The merged set is made by forTenant (which also handles an instance set that changed).
+    return common && fresh(common, now) && entry.merged?.common === common.set ? entry.merged.set : undefined;
+  }
+
+  /**
    * The instance's key set (multi-tenant apps' tokens), made on first use when it has no key yet. Two
    * instances making it at once both succeed: the earlier key stays published for the grace period.
    */
@@ -122,7 +136,7 @@ export class KeyRing {
     const now = this.clock.now();
     if (tenantId === COMMON_KEY_SET && now < this.noCommonUntil) return undefined;
     const entry = this.cache.get(tenantId);
-    if (entry && now - entry.checkedAt < RECHECK_MS && now < entry.set.staleAt) return entry.set;
+    if (entry && fresh(entry, now)) return entry.set;
     if (entry && now < entry.set.staleAt) {
       const version = await this.version(tenantId);
       if (version === entry.set.version) {
@@ -173,6 +187,11 @@ export class KeyRing {
     this.cache.set(tenantId, { set, checkedAt: now });
     return set;
   }
+}
+
+/** A set used as it is: checked against its version less than RECHECK_MS ago, and no replaced key's grace ended since. */
+function fresh(entry: CacheEntry, now: number): boolean {
+  return now - entry.checkedAt < RECHECK_MS && now < entry.set.staleAt;
 }
 
 /** A tenant's set with the instance's keys beside its own: it still signs with its own active key. */

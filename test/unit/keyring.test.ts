@@ -72,6 +72,36 @@ describe('KeyRing', () => {
     await engine.close();
   });
 
+  it('answers from memory (forTenantNow) only what forTenant would, and defers to it when a check is due or a key changed', async () => {
+    const store = new SqliteStore(':memory:');
+    let now = 1_000_000;
+    const clock = { now: () => now };
+    const secrets = new SecretBox(undefined);
+    await store.createTenant({ id: 't1', slug: 'acme', displayName: 'Acme', defaultPolicy: 'p', issuerPattern: 'tenant', configVersion: 0, createdAt: now, legacyRopc: null, extensionsAppId: null, b2cName: null, legacyRate: null });
+    await store.rotateSigningKey(await createSigningKey('t1', secrets, now), now);
+    const ring = new KeyRing(store, secrets, clock);
+    expect(ring.forTenantNow('t1')).toBeUndefined();
+    const own = await ring.forTenant('t1');
+    expect(ring.forTenantNow('t1')).toBe(own);
+    // With the instance's keys: the merged set, once forTenant has made it.
+    await ring.common();
+    expect(ring.forTenantNow('t1')).toBeUndefined();
+    const merged = await ring.forTenant('t1');
+    expect(JSON.parse(merged.jwksJson).keys).toHaveLength(2);
+    expect(ring.forTenantNow('t1')).toBe(merged);
+    // A check of the version is due a second later: memory does not answer, forTenant does (and sees a rotation).
+    const rotated = await createSigningKey('t1', secrets, now);
+    await store.rotateSigningKey(rotated, now + 60_000);
+    now += 1000;
+    expect(ring.forTenantNow('t1')).toBeUndefined();
+    expect((await ring.forTenant('t1')).active.kid).toBe(rotated.kid);
+    expect(ring.forTenantNow('t1')?.active.kid).toBe(rotated.kid);
+    // A rotation announced (invalidate) is not answered from memory either.
+    ring.invalidate('t1');
+    expect(ring.forTenantNow('t1')).toBeUndefined();
+    await store.close();
+  });
+
   it('seals private keys under the master key and refuses to open them with another', async () => {
     const box = new SecretBox('a'.repeat(40));
     const key = await createSigningKey('t1', box, 0);

@@ -87,4 +87,42 @@ describe('custom domains', () => {
     expect(patterned.hasOwnHost('fabrikam')).toBe(true);
     expect(await patterned.hostsOf(contoso)).toEqual(['login.contoso.com', 'contoso.id.example.com']);
   });
+
+  it('answers hosts and fixed tenants from memory only as the reads would, and a B2C name never from memory', async () => {
+    let now = 0;
+    const directory = new TenantDirectory(store, () => now, 1000, pattern);
+    // Nothing read yet: memory cannot tell.
+    expect(directory.tenantIdForHostNow('login.contoso.com')).toBeUndefined();
+    expect((await directory.forHost('login.contoso.com'))?.id).toBe(contoso.id);
+    expect(directory.tenantIdForHostNow('login.contoso.com')).toBe(contoso.id);
+    expect(directory.tenantIdForHostNow('login.example.com')).toBeNull();
+    // The pattern's host: known once its tenant has been found.
+    expect(directory.tenantIdForHostNow('fabrikam.id.example.com')).toBeUndefined();
+    expect((await directory.forHost('fabrikam.id.example.com'))?.id).toBe(fabrikam.id);
+    expect(directory.tenantIdForHostNow('fabrikam.id.example.com')).toBe(fabrikam.id);
+    expect(directory.tenantIdForHostNow('nobody.id.example.com')).toBeUndefined();
+    // A domain removed: memory does not answer until the domains are read again (at once here, through this store).
+    await addTenantDomain(d, rules, fabrikam, 'login.fabrikam.com', 'test');
+    expect(directory.tenantIdForHostNow('login.fabrikam.com')).toBeUndefined();
+    expect((await directory.forHost('login.fabrikam.com'))?.id).toBe(fabrikam.id);
+    await removeTenantDomain(d, fabrikam, 'login.fabrikam.com', 'test');
+    expect(directory.tenantIdForHostNow('login.fabrikam.com')).toBeUndefined();
+    expect(await directory.forHost('login.fabrikam.com')).toBeUndefined();
+    expect(directory.tenantIdForHostNow('login.fabrikam.com')).toBeNull();
+    // And after the lifetime, whatever changed elsewhere.
+    now += 1000;
+    expect(directory.tenantIdForHostNow('login.contoso.com')).toBeUndefined();
+
+    // Fixed tenants by id or slug once found; a B2C name (which may change) always read.
+    expect(directory.findFixed('contoso')).toBeUndefined();
+    await directory.find('contoso');
+    expect(directory.findFixed('Contoso')).toMatchObject({ id: contoso.id, slug: 'contoso' });
+    // (found by id through its domain above)
+    expect(directory.findFixed(fabrikam.id)).toMatchObject({ id: fabrikam.id, slug: 'fabrikam' });
+    await store.updateTenantSettings(contoso.id, { b2cName: 'contosob2c' });
+    expect((await directory.find('contosob2c.onmicrosoft.com'))?.id).toBe(contoso.id);
+    expect(directory.findFixed('contosob2c.onmicrosoft.com')).toBeUndefined();
+    await store.updateTenantSettings(contoso.id, { b2cName: null });
+    expect(await directory.find('contosob2c.onmicrosoft.com')).toBeUndefined();
+  });
 });
