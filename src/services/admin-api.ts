@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Deps } from './deps.js';
-import { StoreConflictError } from '../store/store.js';
+import { builtInApp, createBuiltInApp } from './built-in-apps.js';
 import { type App, type Tenant } from '../model/entities.js';
 
 /**
@@ -18,30 +18,7 @@ export type AdminRole = (typeof ADMIN_ROLES)[number];
 export async function ensureAdminApi(d: Pick<Deps, 'store' | 'clock'>, tenant: Tenant): Promise<App> {
   let api = await d.store.findAppByIdentifierUri(tenant.id, ADMIN_API_URI);
   if (!api) {
-    const app: App = {
-      clientId: randomUUID(),
-      tenantId: tenant.id,
-      name: ADMIN_API_NAME,
-      type: 'api',
-      secrets: [],
-      webRedirectUris: [],
-      spaRedirectUris: [],
-      publicClientRedirectUris: [],
-      postLogoutRedirectUris: [],
-      identifierUri: ADMIN_API_URI,
-      allowImplicit: false,
-      allowRopc: false,
-      logoutUrl: null,
-      thirdParty: false,
-      multiTenant: false,
-      createdAt: d.clock.now(),
-    };
-    try {
-      await d.store.createApp(app);
-    } catch (err) {
-      // Two instances starting together: the other one made it.
-      if (!(err instanceof StoreConflictError)) throw err;
-    }
+    await createBuiltInApp(d, builtInApp({ clientId: randomUUID(), tenantId: tenant.id, name: ADMIN_API_NAME, type: 'api', identifierUri: ADMIN_API_URI }, d.clock.now()));
     api = (await d.store.findAppByIdentifierUri(tenant.id, ADMIN_API_URI))!;
   }
   const roles = await d.store.listAppRoles(api.clientId);

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { App, Tenant } from '../model/entities.js';
 import { ServiceError } from '../model/errors.js';
-import { StoreConflictError } from '../store/store.js';
+import { builtInApp, createBuiltInApp } from './built-in-apps.js';
 import type { Deps } from './deps.js';
 
 /**
@@ -47,31 +47,16 @@ export async function ensureConsoleApp(d: Pick<Deps, 'store' | 'clock'>, tenant:
     [...new Set([...existing.filter(keep), ...pick(consoleUrls(hosts.shared, tenant.slug)), ...pick(consoleUrls(hosts.current, tenant.slug))])];
   let app = await d.store.findApp(tenant.id, clientId);
   if (!app) {
-    const made: App = {
+    // The console redeems its codes itself, server-side, as a public client with PKCE.
+    const made = builtInApp({
       clientId,
       tenantId: tenant.id,
       name: CONSOLE_APP_NAME,
       type: 'native',
-      secrets: [],
-      webRedirectUris: [],
-      spaRedirectUris: [],
-      // The console redeems its codes itself, server-side, as a public client with PKCE.
       publicClientRedirectUris: wanted([], (u) => [u.callback, u.runCallback]),
       postLogoutRedirectUris: wanted([], (u) => [u.signedOut]),
-      identifierUri: null,
-      allowImplicit: false,
-      allowRopc: false,
-      logoutUrl: null,
-      thirdParty: false,
-      multiTenant: false,
-      createdAt: d.clock.now(),
-    };
-    try {
-      await d.store.createApp(made);
-    } catch (err) {
-      // Two instances at once: the other one made it.
-      if (!(err instanceof StoreConflictError)) throw err;
-    }
+    }, d.clock.now());
+    await createBuiltInApp(d, made);
     const found = await d.store.findApp(tenant.id, clientId);
     // Its id taken by an app of another tenant (registered with a chosen id before that was refused).
     if (!found) throw new ServiceError('conflict', `The console's app id ${clientId} is taken by an app of another tenant; the operator must remove that app (latchkey app list) before this tenant's console can be used.`);

@@ -53,16 +53,22 @@ export function readPolicyText(d: Pick<Deps, 'config' | 'policies'>, tenant: Ten
   return { id: policy.id, text: readFileSync(policyFile(d, tenant, policy.id), 'utf8') };
 }
 
-/** What keeps a policy's text from being saved (none: it may be). */
-export async function policyWriteProblems(d: FileDeps, tenant: Tenant, policyId: string, text: string, hint: SecretHint): Promise<FileProblem[]> {
+/** A file's text as JSON, or why it cannot be saved at all: not JSON, or naming the server's environment. */
+function parsedText(text: string, hint: SecretHint): { json: unknown } | { problems: FileProblem[] } {
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch (err) {
-    return [{ path: '$', message: `not valid JSON: ${(err as Error).message}` }];
+    return { problems: [{ path: '$', message: `not valid JSON: ${(err as Error).message}` }] };
   }
   const env = refusedEnv(json, hint);
-  if (env.length > 0) return env;
+  return env.length > 0 ? { problems: env } : { json };
+}
+
+/** What keeps a policy's text from being saved (none: it may be). */
+export async function policyWriteProblems(d: FileDeps, tenant: Tenant, policyId: string, text: string, hint: SecretHint): Promise<FileProblem[]> {
+  const parsed = parsedText(text, hint);
+  if ('problems' in parsed) return parsed.problems;
   // Layout JavaScript is for a tenant on a host of its own (its custom domains as stored now).
   const file = policyFile(d, tenant, policyId);
   const r = validatePolicyText(file, text, { ...tenantContextFor(dirname(file)), hasOwnHost: await tenantHasOwnHost(d, d.config, tenant.id) });
@@ -104,17 +110,11 @@ function secretReferences(json: unknown, path = '$'): { path: string; ref: Secre
 
 /** What keeps an identity-providers.json text from being saved (none: it may be). */
 export async function identityProvidersWriteProblems(d: FileDeps, tenant: Tenant, text: string, hint: SecretHint): Promise<FileProblem[]> {
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (err) {
-    return [{ path: '$', message: `not valid JSON: ${(err as Error).message}` }];
-  }
-  const env = refusedEnv(json, hint);
-  if (env.length > 0) return env;
+  const parsed = parsedText(text, hint);
+  if ('problems' in parsed) return parsed.problems;
   const r = validateIdentityProvidersText(join(d.config.policiesDir, tenant.slug), text);
   if ('problems' in r) return r.problems.map((p) => ({ path: p.path, message: p.message }));
-  return missingSecrets(d, tenant, secretReferences(json));
+  return missingSecrets(d, tenant, secretReferences(parsed.json));
 }
 
 /** Saves identity-providers.json when it passes, and validates the tenant's policies against it at once. */
