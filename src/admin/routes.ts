@@ -10,16 +10,18 @@ import { issuerFor } from '../model/issuer.js';
 import { provisionDeps, type ProvisionDeps } from '../services/deps.js';
 import { retireKeys, rotateKeys } from '../services/keys.js';
 import { listEnterpriseApps, removeEnterpriseApp } from '../services/enterprise-apps.js';
+import { createSamlApp, removeSamlApp, requireSamlApp, samlAppJson } from '../services/saml-apps.js';
+import { outboundMetadataFetch } from '../federation/saml/metadata.js';
 import { requireUser } from '../services/users.js';
 import { createApp, defineOnApi, definedOnApi, grantApp, listGrants, requireApp, revokeGrant, updateApp, type UpdateAppInput } from '../services/apps.js';
 import { setTenantSettings } from '../services/tenants.js';
 import { addTenantDomain, listTenantDomains, removeTenantDomain } from '../services/tenant-domains.js';
-import { servedOn } from '../oauth/tenant-context.js';
+import { endpointUrl, servedOn } from '../oauth/tenant-context.js';
 import type { Site } from '../model/site.js';
 import { adminCaller } from '../http/admin-caller.js';
 import { addAppSecret, listAppSecrets, revokeAppSecret } from '../services/app-secrets.js';
 import { listConsentViews, revokeConsent } from '../services/consent.js';
-import type { App, Tenant } from '../model/entities.js';
+import type { App, SamlApp, Tenant } from '../model/entities.js';
 import * as S from './schemas.js';
 
 /**
@@ -190,6 +192,25 @@ export function registerAdminRoutes(app: FastifyInstance, deps: Deps): void {
     method: 'DELETE', url: '/tenants/:tenant/enterprise-apps/:clientId', tag: 'apps', summary: 'Remove an enterprise app: its consents here are withdrawn and its tokens here end', writing: true, params: S.AppParams, response: S.RemovedBody,
     handler: async ({ d, tenant, params }) => {
       await removeEnterpriseApp(d, tenant, params.clientId);
+      return { removed: true };
+    },
+  });
+  // SAML apps (service providers that sign users in through the tenant's policies): services/saml-apps.ts, as the CLI and the console
+  const samlView = (a: SamlApp, t: Tenant, site: Site) => samlAppJson(a, { metadataUrl: endpointUrl(site.baseUrl, { tenantSegment: t.slug, form: 'path' }, t.defaultPolicy, 'samlp/metadata') });
+  route({ method: 'GET', url: '/tenants/:tenant/saml-apps', tag: 'apps', summary: 'List SAML apps', writing: false, params: S.TenantParams, response: S.SamlAppsBody, handler: async ({ tenant, site }) => ({ samlApps: (await deps.store.listSamlApps(tenant.id)).map((a) => samlView(a, tenant, site)) }) });
+  route({
+    method: 'POST', url: '/tenants/:tenant/saml-apps', tag: 'apps', summary: "Register a SAML app from its metadata (the document, or a URL to fetch it from) or from its entity id and ACS URLs; the answer names the tenant's IdP metadata URL to give it", writing: true, status: 201, params: S.TenantParams, body: S.CreateSamlApp, response: S.SamlAppBody,
+    handler: async ({ d, tenant, site, body, clientId }) => {
+      // Metadata is fetched as the server fetches everything: through the outbound client (no private addresses unless the operator allows them).
+      const created = await createSamlApp({ ...d, fetch: outboundMetadataFetch(deps.outbound) }, tenant, stripUndefined(body), `admin API (${clientId})`);
+      return samlView(created, tenant, site);
+    },
+  });
+  route({ method: 'GET', url: '/tenants/:tenant/saml-apps/:clientId', tag: 'apps', summary: 'Read a SAML app', writing: false, params: S.SamlAppParams, response: S.SamlAppBody, handler: async ({ d, tenant, site, params }) => samlView(await requireSamlApp(d, tenant, params.clientId), tenant, site) });
+  route({
+    method: 'DELETE', url: '/tenants/:tenant/saml-apps/:clientId', tag: 'apps', summary: 'Remove a SAML app: its entity id is refused from then on', writing: true, params: S.SamlAppParams, response: S.RemovedBody,
+    handler: async ({ d, tenant, params, clientId }) => {
+      await removeSamlApp(d, tenant, params.clientId, `admin API (${clientId})`);
       return { removed: true };
     },
   });

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { appTypes } from '../model/entities.js';
+import { appTypes, samlNameIdFormats } from '../model/entities.js';
 
 /**
  * The admin API's inputs and outputs: the handlers parse requests with these, and the OpenAPI
@@ -8,6 +8,7 @@ import { appTypes } from '../model/entities.js';
 
 export const TenantParams = z.object({ tenant: z.string().min(1).max(64).describe("The tenant's name (slug) or id") });
 export const AppParams = TenantParams.extend({ clientId: z.string().min(1).max(200).describe("The app's client id (an API also by its identifier URI)") });
+export const SamlAppParams = TenantParams.extend({ clientId: z.string().min(1).max(200).describe("The SAML app's client id") });
 export const SecretParams = AppParams.extend({ secretId: z.string().min(1).max(64) });
 export const GrantParams = AppParams.extend({ api: z.string().min(1).max(200), kind: z.enum(['scope', 'role']), name: z.string().min(1).max(100) });
 export const KeyParams = TenantParams.extend({ kid: z.string().min(1).max(200) });
@@ -105,6 +106,35 @@ export const CreateApp = z
     multiTenant: z.boolean().optional().describe('People of other tenants may use it (through /common) once they or their administrator consent'),
   })
   .strict();
+
+export const SamlAppBody = z.object({
+  client_id: z.string().describe('Names the app in sessions and the audit log'),
+  name: z.string(),
+  type: z.literal('saml'),
+  entity_id: z.string().describe("The service provider's entity id: the assertion's audience"),
+  acs_urls: z.array(z.string()).describe('Where responses may be posted (nowhere else)'),
+  slo_url: z.string().optional(),
+  name_id: z.enum(samlNameIdFormats),
+  require_signed_requests: z.boolean(),
+  signing_certificates: z.number().int().describe("How many of the service provider's signing certificates its requests are checked with"),
+  metadata_url: z.string().optional(),
+  idp_metadata_url: z.string().optional().describe("The tenant's IdP metadata (its default policy's), to register at the service provider"),
+  created_at: z.string(),
+});
+export const SamlAppsBody = z.object({ samlApps: z.array(SamlAppBody) });
+export const CreateSamlApp = z
+  .object({
+    name: z.string().min(1).max(100),
+    metadataXml: z.string().min(1).max(1_048_576).optional().describe("The service provider's metadata document (its entity id, ACS URLs, single logout URL and signing certificates come from it)"),
+    metadataUrl: z.string().min(1).max(2048).optional().describe("Where to fetch the service provider's metadata (https; fetched once, from the server, public addresses only)"),
+    entityId: z.string().min(1).max(1024).optional().describe("The service provider's entity id, with acsUrls (instead of metadata)"),
+    acsUrls: z.array(z.string().min(1).max(2048)).max(32).optional().describe('Assertion consumer service URLs (https, or http on localhost), with entityId'),
+    sloUrl: z.string().min(1).max(2048).optional().describe('The single logout URL'),
+    nameId: z.enum(samlNameIdFormats).optional().describe("The NameID: persistent (the user's oid, the default), email, or unspecified (the oid)"),
+    requireSignedRequests: z.boolean().optional().describe('Refuse unsigned AuthnRequests (needs the signing certificate of metadata; metadata with AuthnRequestsSigned implies it)'),
+  })
+  .strict()
+  .describe('Exactly one of metadataXml, metadataUrl, or entityId with acsUrls');
 
 export const UpdateApp = z
   .object({

@@ -168,6 +168,9 @@ export interface SamlEndpoint {
   isDefault?: boolean;
 }
 
+/** The NameID formats a SAML app may be registered with (`--name-id`). */
+export const samlNameIdFormats = ['persistent', 'email', 'unspecified'] as const;
+
 /**
  * A SAML application (service provider) that signs users in through Latchkey, as B2C registers one:
  * its entity id, the ACS URLs responses may be posted to (nothing else ever gets one), its single logout
@@ -181,7 +184,7 @@ export interface SamlApp {
   acs: SamlEndpoint[];
   /** Single logout: where LogoutRequests (Redirect binding) and LogoutResponses go. */
   slo: { url: string; responseUrl: string | null; binding: 'redirect' | 'post' } | null;
-  nameIdFormat: 'persistent' | 'email' | 'unspecified';
+  nameIdFormat: (typeof samlNameIdFormats)[number];
   /** Refuse AuthnRequests without a valid signature (also implied by metadata's AuthnRequestsSigned). */
   requireSignedRequests: boolean;
   /** The SP's signing certificates, base64 DER (from its metadata). */

@@ -20,6 +20,7 @@ export type AuditEventName =
   | 'tenant_updated'
   | 'app_created'
   | 'app_updated'
+  | 'app_removed'
   | 'app_grant'
   | 'app_revoke'
   | 'user_created'

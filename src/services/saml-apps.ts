@@ -1,16 +1,17 @@
 import { randomUUID } from 'node:crypto';
 import type { Clock } from '../model/clock.js';
-import { invalid } from '../model/errors.js';
-import { isLoopbackHost } from '../model/patterns.js';
+import { invalid, notFound } from '../model/errors.js';
+import { GUID, isLoopbackHost } from '../model/patterns.js';
 import type { Audit } from '../security/audit.js';
 import { StoreConflictError, type Store } from '../store/store.js';
-import type { SamlApp, SamlEndpoint, Tenant } from '../model/entities.js';
+import { samlNameIdFormats, type SamlApp, type SamlEndpoint, type Tenant } from '../model/entities.js';
 import { fetchMetadata, parseSpMetadata, type FetchLike } from '../federation/saml/metadata.js';
 import { SamlError } from '../federation/saml/xml.js';
 
 /**
  * Registering a SAML application (B2C's "Register a SAML application"): from the service provider's
- * metadata (a URL or a file's text) or from its entity id and ACS URLs given by hand.
+ * metadata (a URL or a file's text) or from its entity id and ACS URLs given by hand; and removing one.
+ * The CLI, the web console and the admin API all come here.
  */
 
 export interface CreateSamlAppInput {
@@ -25,7 +26,7 @@ export interface CreateSamlAppInput {
   requireSignedRequests?: boolean;
 }
 
-const NAME_ID_FORMATS = ['persistent', 'email', 'unspecified'] as const;
+const NAME_ID_FORMATS = samlNameIdFormats;
 
 function checkUrl(flag: string, u: string): void {
   let url: URL;
@@ -38,7 +39,8 @@ function checkUrl(flag: string, u: string): void {
   if (url.hash) throw invalid(`invalid ${flag} '${u}': must not contain a fragment`);
 }
 
-export async function createSamlApp(d: { store: Store; audit: Audit; clock: Clock; fetch: FetchLike }, tenant: Tenant, input: CreateSamlAppInput): Promise<SamlApp> {
+/** `by` names who registered it in the audit event (`cli`, `admin API ({client id})`). */
+export async function createSamlApp(d: { store: Store; audit: Audit; clock: Clock; fetch: FetchLike }, tenant: Tenant, input: CreateSamlAppInput, by?: string): Promise<SamlApp> {
   const name = input.name.trim();
   if (name.length === 0 || name.length > 100) throw invalid('invalid --name: 1-100 characters');
   const sources = [input.metadataUrl, input.metadataXml, input.entityId].filter((x) => x !== undefined).length;
@@ -103,7 +105,28 @@ export async function createSamlApp(d: { store: Store; audit: Audit; clock: Cloc
     if (err instanceof StoreConflictError) throw invalid(`a SAML app with entity id '${entityId}' already exists in this tenant`);
     throw err;
   }
-  await d.audit.record({ tenantId: tenant.id, event: 'app_created', outcome: 'success', clientId: app.clientId, detail: `saml ${name} (${entityId})` });
+  await d.audit.record({ tenantId: tenant.id, event: 'app_created', outcome: 'success', clientId: app.clientId, detail: `saml ${name} (${entityId})${by ? ` by ${by}` : ''}` });
+  return app;
+}
+
+/** The tenant's SAML app of that client id; another tenant's, or none, is not found. */
+export async function requireSamlApp(d: { store: Store }, tenant: Tenant, clientId: string): Promise<SamlApp> {
+  const id = clientId.toLowerCase();
+  const app = GUID.test(id) ? await d.store.findSamlApp(tenant.id, id) : undefined;
+  if (!app) throw notFound(`no SAML app '${clientId}' in tenant '${tenant.slug}'`);
+  return app;
+}
+
+/**
+ * Removes a SAML app: from then on the SSO endpoints refuse its entity id (a 400 page, nothing posted).
+ * Its name stays in the audit trail; SSO sessions it was part of no longer sign it out.
+ */
+export async function removeSamlApp(d: { store: Store; audit: Audit }, tenant: Tenant, clientId: string, by: string): Promise<SamlApp> {
+  const id = clientId.toLowerCase();
+  if (!GUID.test(id)) throw invalid(`invalid --app '${clientId}': a SAML app's client id`);
+  const app = await d.store.findSamlApp(tenant.id, id);
+  if (!app || !(await d.store.removeSamlApp(tenant.id, id))) throw notFound(`no SAML app '${id}' in tenant '${tenant.slug}'`);
+  await d.audit.record({ tenantId: tenant.id, event: 'app_removed', outcome: 'success', clientId: id, detail: `saml ${app.name} (${app.entityId}) by ${by}` });
   return app;
 }
 

@@ -53,7 +53,7 @@ const WRITES = {
 /** Everything else goes to the engine as it is: nothing of it is kept here. */
 const PASSED_THROUGH = [
   'close', 'ping', 'startBackgroundWork', 'createTenant', 'listTenants', 'tenantConfigVersion', 'setTenantSecret', 'findTenantSecret', 'listTenantSecrets',
-  'removeTenantSecret', 'listTenantDomains', 'createApp', 'listApps', 'createSamlApp', 'findSamlApp', 'findSamlAppByEntityId', 'listSamlApps', 'scopeDescriptions', 'createUser', 'findUserBySignInName', 'findUsersByEmail', 'findUserByIdentity',
+  'removeTenantSecret', 'listTenantDomains', 'createApp', 'listApps', 'createSamlApp', 'findSamlApp', 'findSamlAppByEntityId', 'listSamlApps', 'removeSamlApp', 'scopeDescriptions', 'createUser', 'findUserBySignInName', 'findUsersByEmail', 'findUserByIdentity',
   'listUserIdentities', 'addUserIdentity', 'removeUserIdentity', 'listUsers', 'queryUsers', 'countUsers', 'revokeUserSessions', 'findConsent', 'listConsents', 'saveConsent',
   'removeConsent', 'listAuthenticators', 'findAuthenticatorByCredential', 'replaceAuthenticators', 'useAuthenticator', 'removeAuthenticators', 'listSigningKeys',
   'createSsoSession', 'findSsoSession', 'touchSsoSession', 'addSsoSessionClient', 'endSsoSession', 'createJourney', 'findJourney', 'updateJourney', 'deleteJourney',

@@ -190,6 +190,8 @@ export interface Store {
   findSamlApp(tenantId: string, clientId: string): Promise<SamlApp | undefined>;
   findSamlAppByEntityId(tenantId: string, entityId: string): Promise<SamlApp | undefined>;
   listSamlApps(tenantId: string): Promise<SamlApp[]>;
+  /** Removes the tenant's SAML app; false when the tenant has no app of that client id. */
+  removeSamlApp(tenantId: string, clientId: string): Promise<boolean>;
   /** Adds a scope (again: its description is updated when one is given, and `adminConsent` true sticks). */
   addAppScope(apiClientId: string, name: string, description?: string, adminConsent?: boolean): Promise<void>;
   listAppScopes(apiClientId: string): Promise<string[]>;

@@ -6,6 +6,10 @@ import { ADMIN_API_URI } from '../../src/services/admin-api.js';
 import { provision } from '../../src/services/enterprise-apps.js';
 import { consoleClientId } from '../../src/services/console-app.js';
 import { startServer, type TestServer } from '../helpers/server.js';
+import { createSamlApp } from '../../src/services/saml-apps.js';
+import { launchBrowser } from '../helpers/browser.js';
+import { newPage } from '../helpers/browser-flow.js';
+import { latchkeyIdpMetadata, startSamlSp } from '../helpers/saml-sp.js';
 
 /**
  * The admin API over real HTTP with client-credentials tokens: every resource, the roles it takes,
@@ -106,6 +110,115 @@ describe('admin API', () => {
     expect((await call('DELETE', `/enterprise-apps/${multi.clientId}`, rw)).body).toEqual({ removed: true });
     expect((await call('GET', '/enterprise-apps', ro)).body).toEqual({ enterpriseApps: [] });
     expect((await call('DELETE', `/enterprise-apps/${multi.clientId}`, rw)).status).toBe(404);
+  });
+
+  it('registers SAML apps by entity id and ACS URL and by metadata, lists, reads and removes them; the registered SPs are signed in, a removed one is refused', async () => {
+    const [sp, signer, browser] = await Promise.all([startSamlSp(), startSamlSp(), launchBrowser()]);
+    try {
+      const byHand = await call('POST', '/saml-apps', rw, { name: 'Wiki', entityId: sp.entityId, acsUrls: [sp.acsUrl], sloUrl: sp.sloUrl, nameId: 'email' });
+      expect(byHand.status, JSON.stringify(byHand.body)).toBe(201);
+      const idpMetadataUrl = `${s.baseUrl}/demo/b2c_1_signupsignin/samlp/metadata`;
+      expect(byHand.body).toEqual({
+        client_id: expect.stringMatching(/^[0-9a-f-]{36}$/), name: 'Wiki', type: 'saml', entity_id: sp.entityId, acs_urls: [sp.acsUrl], slo_url: sp.sloUrl,
+        name_id: 'email', require_signed_requests: false, signing_certificates: 0, idp_metadata_url: idpMetadataUrl, created_at: expect.any(String),
+      });
+      // From the SP's own metadata document: its ACS URL and signing certificate, and signed requests required (AuthnRequestsSigned).
+      const fromMetadata = await call('POST', '/saml-apps', rw, { name: 'Portal', metadataXml: signer.metadata({ signing: true }) });
+      expect(fromMetadata.status, JSON.stringify(fromMetadata.body)).toBe(201);
+      expect(fromMetadata.body).toMatchObject({ type: 'saml', entity_id: signer.entityId, acs_urls: [signer.acsUrl], name_id: 'persistent', require_signed_requests: true, signing_certificates: 1, idp_metadata_url: idpMetadataUrl });
+      const wikiId = byHand.body.client_id as string;
+      const portalId = fromMetadata.body.client_id as string;
+
+      const listed = await call('GET', '/saml-apps', ro);
+      expect(listed.status).toBe(200);
+      expect((listed.body.samlApps as { client_id: string }[]).map((a) => a.client_id)).toEqual(expect.arrayContaining([wikiId, portalId]));
+      expect((await call('GET', `/saml-apps/${wikiId}`, ro)).body).toEqual(byHand.body);
+      // SAML apps are not OAuth apps: the OpenID app routes do not know them.
+      expect((await call('GET', `/apps/${wikiId}`, ro)).status).toBe(404);
+
+      // Both SPs get a signed Response at their ACS, with the IdP metadata URL of the answer: the one by
+      // hand IdP-initiated (its registered NameID format, email), the one from metadata SP-initiated with
+      // a signed request, from the SSO session.
+      await s.createUser('saml-admin@example.com', 'saml-admin-pass-1', { givenName: 'Sam', familyName: 'Lee', displayName: 'Sam Lee' });
+      const idp = await latchkeyIdpMetadata(idpMetadataUrl);
+      sp.configure(idp, { unsolicited: true });
+      signer.configure(idp, { binding: 'HTTP-POST', sign: true });
+      const { context, page } = await newPage(browser);
+      await page.goto(`${s.baseUrl}/demo/B2C_1_signupsignin/generic/login?EntityId=${encodeURIComponent(sp.entityId)}&RelayState=wiki`);
+      await page.getByLabel('Email Address').fill('saml-admin@example.com');
+      await page.getByLabel('Password').fill('saml-admin-pass-1');
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      await page.waitForURL(`${sp.url}/acs`);
+      expect(sp.results.at(-1)).toMatchObject({ relayState: 'wiki', profile: { nameID: 'saml-admin@example.com', issuer: idp.entityId } });
+      expect(sp.results.at(-1)!.error).toBeUndefined();
+      await page.goto(`${signer.url}/login?relay=portal`);
+      await page.waitForURL(`${signer.url}/acs`);
+      expect(signer.results.at(-1)!.error).toBeUndefined();
+      expect(signer.results.at(-1)!.relayState).toBe('portal');
+      await context.close();
+
+      // Writes need Admin.ReadWrite.All; another tenant's SAML app is not found from here, nor removed.
+      expect((await call('POST', '/saml-apps', ro, { name: 'Read only', entityId: 'https://ro.example/sp', acsUrls: ['https://ro.example/acs'] })).status).toBe(403);
+      expect((await call('DELETE', `/saml-apps/${wikiId}`, ro)).status).toBe(403);
+      const fabrikam = (await s.deps.store.findTenant('fabrikam'))!;
+      const theirs = await createSamlApp({ store: s.deps.store, audit: s.deps.audit, clock: s.clock, fetch: (u, i) => fetch(u, i) }, fabrikam, { name: 'Theirs', entityId: 'https://theirs.example/sp', acsUrls: ['https://theirs.example/acs'] });
+      for (const method of ['GET', 'DELETE']) {
+        const r = await call(method, `/saml-apps/${theirs.clientId}`, rw);
+        expect([r.status, (r.body.error as { code: string }).code], method).toEqual([404, 'not_found']);
+      }
+      expect(await s.deps.store.findSamlApp(fabrikam.id, theirs.clientId)).toBeDefined();
+      expect((await call('GET', '/saml-apps/not-an-id', ro)).status).toBe(404);
+
+      // Removed: gone from the list, audited with the calling client, and the SSO endpoint refuses its entity id.
+      expect((await call('DELETE', `/saml-apps/${wikiId}`, rw)).body).toEqual({ removed: true });
+      expect((await call('GET', `/saml-apps/${wikiId}`, ro)).status).toBe(404);
+      expect((await call('DELETE', `/saml-apps/${wikiId}`, rw)).status).toBe(404);
+      expect(((await call('GET', '/saml-apps', ro)).body.samlApps as { client_id: string }[]).map((a) => a.client_id)).not.toContain(wikiId);
+      const caller = (JSON.parse(Buffer.from(rw.split('.')[1]!, 'base64url').toString('utf8')) as { client_id: string }).client_id;
+      const events = (await call('GET', '/audit-events?limit=1000', ro)).body.events as { event: string; clientId: string; detail: string }[];
+      expect(events.find((e) => e.event === 'app_removed' && e.clientId === wikiId)?.detail).toBe(`saml Wiki (${sp.entityId}) by admin API (${caller})`);
+      expect(events.find((e) => e.event === 'app_created' && e.clientId === portalId)?.detail).toBe(`saml Portal (${signer.entityId}) by admin API (${caller})`);
+      sp.configure(idp);
+      const login = await fetch(`${sp.url}/login`, { redirect: 'manual' });
+      const refused = await fetch(login.headers.get('location')!, { headers: { accept: 'text/html' }, redirect: 'manual' });
+      const html = await refused.text();
+      expect(refused.status).toBe(400);
+      expect(html).toContain('is not registered in this tenant');
+      expect(html).not.toContain('SAMLResponse');
+      const idpInitiated = await fetch(`${s.baseUrl}/demo/B2C_1_signupsignin/generic/login?EntityId=${encodeURIComponent(sp.entityId)}`, { headers: { accept: 'text/html' }, redirect: 'manual' });
+      expect(idpInitiated.status).toBe(400);
+    } finally {
+      await browser.close();
+      await Promise.all([sp.close(), signer.close()]);
+    }
+  });
+
+  it('refuses a SAML app it cannot register with a 400 in the admin error shape, as the CLI refuses it', async () => {
+    const cases: [Record<string, unknown>, string][] = [
+      [{ name: 'Plain', entityId: 'https://plain.example/sp', acsUrls: ['http://plain.example/acs'] }, 'use https'],
+      [{ name: 'No ACS', entityId: 'https://noacs.example/sp' }, 'needs at least one --acs-url'],
+      [{ name: 'Empty ACS', entityId: 'https://noacs.example/sp', acsUrls: [] }, 'needs at least one --acs-url'],
+      [{ name: 'Relative', entityId: 'https://rel.example/sp', acsUrls: ['/acs'] }, 'an absolute URL'],
+      [{ name: 'Nothing' }, 'exactly one of'],
+      [{ name: 'Both', entityId: 'https://both.example/sp', acsUrls: ['https://both.example/acs'], metadataXml: '<x/>' }, 'exactly one of'],
+      [{ name: 'Not metadata', metadataXml: '<html>no</html>' }, "the service provider's metadata cannot be used"],
+      [{ name: 'Unsigned', entityId: 'https://unsigned.example/sp', acsUrls: ['https://unsigned.example/acs'], requireSignedRequests: true }, 'signing certificate'],
+      // Fetched through the outbound client, which refuses private addresses (LATCHKEY_OUTBOUND_ALLOW is not set here).
+      [{ name: 'Private', metadataUrl: `${s.baseUrl}/demo/B2C_1_signin/samlp/metadata` }, 'cannot be fetched'],
+      [{ name: 'Format', entityId: 'https://fmt.example/sp', acsUrls: ['https://fmt.example/acs'], nameId: 'x509' }, 'nameId'],
+      [{ name: 'Extra', entityId: 'https://extra.example/sp', acsUrls: ['https://extra.example/acs'], colour: 'blue' }, 'colour'],
+    ];
+    for (const [body, text] of cases) {
+      const r = await call('POST', '/saml-apps', rw, body);
+      expect([r.status, Object.keys(r.body), (r.body.error as { code: string }).code], String(body.name)).toEqual([400, ['error'], 'invalid_request']);
+      expect((r.body.error as { message: string }).message, String(body.name)).toContain(text);
+    }
+    const first = await call('POST', '/saml-apps', rw, { name: 'Once', entityId: 'https://once.example/sp', acsUrls: ['https://once.example/acs'] });
+    expect(first.status).toBe(201);
+    const twice = await call('POST', '/saml-apps', rw, { name: 'Twice', entityId: 'https://once.example/sp', acsUrls: ['https://once.example/acs'] });
+    expect([twice.status, (twice.body.error as { message: string }).message]).toEqual([400, expect.stringContaining('already exists')]);
+    const malformed = await fetch(`${base()}/saml-apps`, { method: 'POST', headers: { authorization: `Bearer ${rw}`, 'content-type': 'application/json' }, body: '{"name":' });
+    expect(malformed.status).toBe(400);
   });
 
   it("keeps another tenant's console app id: an app registered with it is refused, and that tenant's console still signs in", async () => {

@@ -248,6 +248,16 @@ describe('Latchkey as SAML identity provider', () => {
     ] as [Parameters<typeof register>[0] extends infer I ? Omit<I, 'name'> : never, string][]) {
       await expect(register({ name: 'Bad', ...input }), text).rejects.toThrow(text);
     }
+    // app remove takes a SAML app out too: gone from the list, audited as the CLI's.
+    const removed = cli('app', 'remove', '--tenant', 'demo', '--app', String(app.client_id), '--json');
+    expect(removed.status, removed.stderr).toBe(0);
+    expect(JSON.parse(removed.stdout)).toEqual({ client_id: app.client_id, type: 'saml', removed: true });
+    const after = JSON.parse(cli('app', 'list', '--tenant', 'demo', '--json').stdout) as { client_id: string }[];
+    expect(after.map((a) => a.client_id)).not.toContain(app.client_id);
+    const audited = await s.deps.store.listAuditEvents({ tenantId: s.tenant.id, event: 'app_removed' });
+    expect(audited.find((e) => e.clientId === app.client_id)?.detail).toBe('saml CLI app (https://cli.example/sp) by cli');
+    const again = cli('app', 'remove', '--tenant', 'demo', '--app', String(app.client_id));
+    expect([again.status, again.stderr.trim().split('\n')]).toEqual([1, [expect.stringContaining(`no SAML app or enterprise app '${String(app.client_id)}'`)]]);
   });
 
   it('publishes a prepared key in the metadata and the JWKS before it signs (keys rotate --prepare), then signs with it after the next rotation', async () => {

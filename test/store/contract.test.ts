@@ -209,6 +209,12 @@ for (const engine of engines) {
       await store.createSamlApp({ ...saml, clientId: randomUUID(), tenantId: other.id, slo: null, metadataUrl: null });
       expect((await store.findSamlAppByEntityId(other.id, saml.entityId))?.slo).toBeNull();
       expect((await store.listSamlApps(t.id)).map((x) => x.clientId)).toEqual([saml.clientId]);
+      // Removed in its own tenant only: another tenant's id does not reach it.
+      expect(await store.removeSamlApp(other.id, saml.clientId)).toBe(false);
+      expect(await store.removeSamlApp(t.id, saml.clientId)).toBe(true);
+      expect(await store.findSamlAppByEntityId(t.id, saml.entityId)).toBeUndefined();
+      expect(await store.removeSamlApp(t.id, saml.clientId)).toBe(false);
+      expect(await store.findSamlAppByEntityId(other.id, saml.entityId)).toBeDefined();
     });
 
     it('keeps users with local accounts and identities; sign-in names and identities are unique', async () => {

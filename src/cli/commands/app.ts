@@ -1,5 +1,6 @@
 import { Option, type Command } from 'commander';
 import { appTypes, type AppType } from '../../model/entities.js';
+import { notFound, ServiceError } from '../../model/errors.js';
 import { createApp, defineOnApi, definedOnApi, grantApp, requireApp, revokeGrant, updateApp, type UpdateAppInput } from '../../services/apps.js';
 import { requireTenant } from '../../services/tenants.js';
 import { numberOption, oneOf, repeatable, required, tenantOption, UsageError, type CliContext, type Run } from '../context.js';
@@ -12,7 +13,7 @@ import pino from 'pino';
 import { outboundMetadataFetch } from '../../federation/saml/metadata.js';
 import { AddressPolicy } from '../../outbound/address-policy.js';
 import { OutboundClient } from '../../outbound/outbound-client.js';
-import { createSamlApp, samlAppJson } from '../../services/saml-apps.js';
+import { createSamlApp, removeSamlApp, samlAppJson } from '../../services/saml-apps.js';
 import { declarePermission, listEnterpriseApps, permissionName, removeEnterpriseApp, removePermission } from '../../services/enterprise-apps.js';
 
 /** Where a tenant's default policy publishes its SAML IdP metadata (printed with a SAML app, to register at the SP). */
@@ -53,7 +54,7 @@ async function createSaml(ctx: CliContext, o: { tenant: string; name: string } &
     ...(o.sloUrl !== undefined ? { sloUrl: o.sloUrl } : {}),
     ...(o.nameId !== undefined ? { nameId: o.nameId } : {}),
     requireSignedRequests: o.requireSignedRequests ?? false,
-  });
+  }, 'cli');
   const shown = samlAppJson(saml, { metadataUrl: idpMetadataUrl(ctx, tenant) });
   if (ctx.json) ctx.printJson(shown);
   else ctx.print(Object.entries(shown).map(([k, v]) => `${k}: ${Array.isArray(v) ? v.join(' ') : String(v)}`).join('\n'));
@@ -301,12 +302,24 @@ export function registerApp(program: Command, run: Run): void {
       ], ['client_id', 'name', 'type', 'home_tenant', 'redirect_uris']);
     }));
 
-  app.command('remove').description('remove an enterprise app (a multi-tenant app of another tenant) from this tenant: its consents here are withdrawn and its tokens here end')
-    .addOption(tenantOption()).addOption(appOption("the enterprise app's client id"))
+  app.command('remove').description("remove a SAML app of this tenant (its entity id is refused from then on), or an enterprise app (a multi-tenant app of another tenant): its consents here are withdrawn and its tokens here end")
+    .addOption(tenantOption()).addOption(appOption("the SAML app's or enterprise app's client id"))
     .action(run<Target>(async (ctx, o) => {
       const d = await ctx.deps();
       const tenant = await requireTenant(d, o.tenant);
-      await removeEnterpriseApp(d, tenant, o.app);
+      const id = o.app.toLowerCase();
+      if (await d.store.findSamlApp(tenant.id, id)) {
+        const removed = await removeSamlApp(d, tenant, id, 'cli');
+        if (ctx.json) ctx.printJson({ client_id: id, type: 'saml', removed: true });
+        else ctx.print(`removed SAML app ${id} (${removed.entityId}) from ${tenant.slug}: its entity id is refused from now on`);
+        return;
+      }
+      try {
+        await removeEnterpriseApp(d, tenant, o.app);
+      } catch (err) {
+        if (err instanceof ServiceError && err.kind === 'not_found') throw notFound(`no SAML app or enterprise app '${id}' in tenant '${tenant.slug}'`);
+        throw err;
+      }
       if (ctx.json) ctx.printJson({ client_id: o.app.toLowerCase(), removed: true });
       else ctx.print(`removed enterprise app ${o.app.toLowerCase()} from ${tenant.slug}: its consents are withdrawn and its tokens end`);
     }));

@@ -377,6 +377,9 @@ export class PostgresStore implements StoreEngine {
   async listSamlApps(tenantId: string): Promise<SamlApp[]> {
     return (await this.rows('SELECT * FROM saml_apps WHERE tenant_id = $1 ORDER BY created_at, name', [tenantId])).map(toSamlApp);
   }
+  async removeSamlApp(tenantId: string, clientId: string): Promise<boolean> {
+    return (await this.run('DELETE FROM saml_apps WHERE tenant_id = $1 AND client_id = $2', [tenantId, clientId])) > 0;
+  }
   async findApp(tenantId: string, clientId: string): Promise<App | undefined> {
     const row = await this.one('SELECT * FROM apps WHERE tenant_id = $1 AND client_id = $2', [tenantId, clientId]);
     return row && APPS.read(row);

@@ -204,6 +204,7 @@ export class SqliteStore implements StoreEngine {
       samlApp: db.prepare('SELECT * FROM saml_apps WHERE tenant_id = ? AND client_id = ?'),
       samlAppByEntity: db.prepare('SELECT * FROM saml_apps WHERE tenant_id = ? AND entity_id = ?'),
       samlApps: db.prepare('SELECT * FROM saml_apps WHERE tenant_id = ? ORDER BY created_at, name'),
+      deleteSamlApp: db.prepare('DELETE FROM saml_apps WHERE tenant_id = ? AND client_id = ?'),
       appSecrets: db.prepare('SELECT secrets FROM apps WHERE tenant_id = ? AND client_id = ?'),
       setAppSecrets: db.prepare('UPDATE apps SET secrets = ? WHERE tenant_id = ? AND client_id = ?'),
       app: db.prepare('SELECT * FROM apps WHERE tenant_id = ? AND client_id = ?'),
@@ -436,6 +437,9 @@ export class SqliteStore implements StoreEngine {
   }
   async listSamlApps(tenantId: string): Promise<SamlApp[]> {
     return (this.s.samlApps.all(tenantId) as Row[]).map(toSamlApp);
+  }
+  async removeSamlApp(tenantId: string, clientId: string): Promise<boolean> {
+    return this.s.deleteSamlApp.run(tenantId, clientId).changes > 0;
   }
   async findApp(tenantId: string, clientId: string): Promise<App | undefined> {
     const row = this.s.app.get(tenantId, clientId) as Row | undefined;
