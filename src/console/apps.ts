@@ -6,7 +6,7 @@ import { endpointUrl } from '../oauth/tenant-context.js';
 import { ADMIN_API_URI } from '../services/admin-api.js';
 import { addAppSecret, listAppSecrets, revokeAppSecret } from '../services/app-secrets.js';
 import { createApp, defineOnApi, grantApp, listGrants, requireApp, revokeGrant, updateApp } from '../services/apps.js';
-import { createSamlApp, samlAppJson } from '../services/saml-apps.js';
+import { createSamlApp, removeSamlApp, samlAppJson } from '../services/saml-apps.js';
 import { html, type SafeHtml } from '../ui/html.js';
 import { actionButton, canWrite, field, form, table, when, type PageContent } from './pages/layout.js';
 import type { ConsoleRouter, Ctx, Redisplay } from './routes.js';
@@ -174,7 +174,7 @@ ${field('NameID', 'nameId', { value: v.nameId ?? 'persistent', options: [['persi
     return { redirect: `/apps/${app.clientId}`, done: 'revoked' };
   }, show);
 
-  r.page('/apps/saml/:clientId', async (c) => {
+  const samlPage = async (c: Ctx): Promise<PageContent> => {
     const a = await c.deps.store.findSamlApp(c.tenant.id, (c.req.params as { clientId: string }).clientId);
     if (!a) throw notFound('No such SAML application in this tenant.');
     const metadata = endpointUrl(c.site.baseUrl, { tenantSegment: c.tenant.slug, form: 'path' }, c.tenant.defaultPolicy, 'samlp/metadata');
@@ -183,9 +183,15 @@ ${field('NameID', 'nameId', { value: v.nameId ?? 'persistent', options: [['persi
       title: a.name,
       section: 'apps',
       body: html`<dl class="facts">${Object.entries(json).map(([k, v]) => html`<dt>${k.replace(/_/g, ' ')}</dt><dd>${Array.isArray(v) ? v.join(', ') : String(v)}</dd>`)}</dl>
-<p>Give the service provider Latchkey's metadata: <a href="${metadata}">${metadata}</a> (any policy's <code>samlp/metadata</code> runs that policy's journey).</p>`,
+<p>Give the service provider Latchkey's metadata: <a href="${metadata}">${metadata}</a> (any policy's <code>samlp/metadata</code> runs that policy's journey).</p>
+${canWrite(c.shell) ? actionButton(c.shell, `/apps/saml/${a.clientId}/remove`, 'Remove SAML application', { confirm: `Remove ${a.name}? Latchkey stops answering its sign-in requests.`, danger: true }) : ''}`,
     };
-  });
+  };
+  r.page('/apps/saml/:clientId', samlPage);
+  r.action('/apps/saml/:clientId/remove', async (c) => {
+    await removeSamlApp(c.acting, c.tenant, (c.req.params as { clientId: string }).clientId, 'console');
+    return { redirect: '/apps', done: 'saml-app-removed' };
+  }, samlPage);
 }
 
 /** An app's page: what it is, its URIs, secrets, scopes and roles (an API), grants; and a new secret when one was just made. */

@@ -21,6 +21,7 @@ export const NOTICES = {
   'role-added': 'The role was added.',
   'granted': 'The permission was granted.',
   'revoked': 'The permission was revoked.',
+  'saml-app-removed': 'The SAML application was removed: its sign-in requests are refused from now on.',
   'enterprise-app-removed': 'The enterprise app was removed: its consents here were withdrawn and its tokens here end.',
   'policy-saved': 'The policy was saved and is live.',
   'providers-saved': 'The identity providers were saved and are live.',

@@ -239,6 +239,13 @@ describe('the web console', () => {
     await page.getByRole('button', { name: 'Register' }).click();
     await page.getByRole('heading', { level: 1, name: 'Contoso Wiki' }).waitFor();
     expect((await s.deps.store.listSamlApps(s.tenant.id)).map((a) => a.entityId)).toEqual(['https://wiki.contoso.example/saml']);
+    // Removed from its page, audited as the administrator's change.
+    page.once('dialog', (d) => void d.accept());
+    await page.getByRole('button', { name: 'Remove SAML application' }).click();
+    await expect(page.getByRole('status').textContent()).resolves.toContain('The SAML application was removed');
+    expect(await s.deps.store.listSamlApps(s.tenant.id)).toEqual([]);
+    const removed = await s.deps.store.listAuditEvents({ tenantId: s.tenant.id, event: 'app_removed' });
+    expect(removed[0]).toMatchObject({ actor: adminId, detail: expect.stringContaining('https://wiki.contoso.example/saml') });
     await page.context().close();
   });
 
