@@ -132,15 +132,21 @@ describe('account lockout', () => {
 });
 
 describe('throttling', () => {
+  /** A browserless agent at the sign-in page of a journey begun on `server` (its URL and first page). */
+  async function signInJourney(server: Awaited<ReturnType<typeof startServer>>): Promise<{ agent: Agent; journey: string; page: string }> {
+    const agent = new Agent();
+    const { challenge } = pkce();
+    const app = (await server.createApp({ name: 'n', type: 'native', redirectUris: [CB] })).app.clientId;
+    const res = await agent.fetch(`${server.baseUrl}/demo/B2C_1_signin/oauth2/v2.0/authorize?${new URLSearchParams({ client_id: app, redirect_uri: CB, response_type: 'code', scope: 'openid', code_challenge: challenge, code_challenge_method: 'S256' })}`);
+    const journey = absolute(server.baseUrl, res.headers.get('location')!);
+    return { agent, journey, page: await (await agent.fetch(journey)).text() };
+  }
+
   it('limits form posts per address', async () => {
     const limited = await startServer({ env: { LATCHKEY_FORM_RATE_LIMIT: '3' } });
     try {
-      const agent = new Agent();
-      const { challenge } = pkce();
-      const app = (await limited.createApp({ name: 'n', type: 'native', redirectUris: [CB] })).app.clientId;
-      const res = await agent.fetch(`${limited.baseUrl}/demo/B2C_1_signin/oauth2/v2.0/authorize?${new URLSearchParams({ client_id: app, redirect_uri: CB, response_type: 'code', scope: 'openid', code_challenge: challenge, code_challenge_method: 'S256' })}`);
-      const journey = absolute(limited.baseUrl, res.headers.get('location')!);
-      let html = await (await agent.fetch(journey)).text();
+      const { agent, journey, page } = await signInJourney(limited);
+      let html = page;
       const statuses: number[] = [];
       for (let i = 0; i < 4; i++) {
         const r = await agent.post(journey, { csrf: csrfOf(html), email: 'x@example.com', password: 'whatever-1', action: 'signin' });
@@ -163,12 +169,8 @@ describe('throttling', () => {
   it('counts an IPv6 client by its /64: a fresh address from the same prefix gets no fresh limit', async () => {
     const limited = await startServer({ env: { LATCHKEY_FORM_RATE_LIMIT: '3', LATCHKEY_TRUST_PROXY: '127.0.0.1' } });
     try {
-      const agent = new Agent();
-      const { challenge } = pkce();
-      const app = (await limited.createApp({ name: 'n', type: 'native', redirectUris: [CB] })).app.clientId;
-      const res = await agent.fetch(`${limited.baseUrl}/demo/B2C_1_signin/oauth2/v2.0/authorize?${new URLSearchParams({ client_id: app, redirect_uri: CB, response_type: 'code', scope: 'openid', code_challenge: challenge, code_challenge_method: 'S256' })}`);
-      const journey = absolute(limited.baseUrl, res.headers.get('location')!);
-      let html = await (await agent.fetch(journey)).text();
+      const { agent, journey, page } = await signInJourney(limited);
+      let html = page;
       const statuses: number[] = [];
       for (const from of ['2001:db8:7:1::1', '2001:db8:7:1::2', '2001:db8:7:1:ffff::3', '2001:db8:7:1::4', '2001:db8:7:2::1']) {
         const r = await agent.post(journey, { csrf: csrfOf(html), email: 'x@example.com', password: 'whatever-1', action: 'signin' }, { 'x-forwarded-for': from });
