@@ -24,7 +24,7 @@ interface SetOptions {
 }
 
 export function registerTenant(program: Command, run: Run): void {
-  const tenant = program.command('tenant').description('tenants: create, list, change settings');
+  const tenant = program.command('tenant').description('tenants: create, list, change settings, custom domains, email domains, secrets');
 
   tenant.command('create').description("create a tenant and copy the standard policies into its policies folder")
     .argument('<slug>', "the tenant's short name (lower-case letters, digits, dashes)")

@@ -58,7 +58,7 @@ async function findUser(ctx: CliContext, o: { tenant: string; user?: string; ide
 /** `user show|disable|enable|delete`: one user, named by --user, --identity or as the argument. */
 function registerOne(user: Command, run: Run, verb: 'show' | 'disable' | 'enable' | 'delete', description: string) {
   user.command(verb).description(description)
-    .argument('[user]', 'the object id, e-mail or user name (or give --user or --identity)')
+    .argument('[user]', 'the object id, e-mail, user name or phone number (or give --user or --identity)')
     .addOption(tenantOption())
     .option('--user <user>', "the user's object id, e-mail, user name or phone number")
     .option('--identity <issuer:id>', 'the user with this identity: an upstream one (google.com:1234, https://appleid.apple.com:001234.abc) or a local one ({tenant}.onmicrosoft.com:jdoe)')
@@ -158,7 +158,7 @@ function registerMfa(user: Command, run: Run) {
 }
 
 export function registerUser(program: Command, run: Run): void {
-  const user = program.command('user').description('users: create, show, disable, delete, identities, second factors, import and export');
+  const user = program.command('user').description('users: create, show, disable, delete, identities, directory roles, second factors, import and export');
 
   user.command('create').description('create a local account (e-mail and password)')
     .addOption(tenantOption())
