@@ -1,6 +1,4 @@
-import { readFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:https';
-import { join } from 'node:path';
+import type { Server } from 'node:https';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as client from 'openid-client';
 import { decodeJwt } from 'jose';
@@ -8,6 +6,7 @@ import type { Browser, Page } from 'playwright-core';
 import { launchBrowser, startRelyingParty, type RelyingParty } from '../helpers/browser.js';
 import { freePort, startServer, type TestServer } from '../helpers/server.js';
 import { suiteCert } from '../helpers/tls.js';
+import { startSpaServer } from '../helpers/spa.js';
 import { createApp, defineOnApi, updateApp } from '../../src/services/apps.js';
 
 /**
@@ -16,7 +15,6 @@ import { createApp, defineOnApi, updateApp } from '../../src/services/apps.js';
  * openid-client with the secret, and exposes an API whose scope both ask for themselves. A code of one
  * platform's redirect URI is refused when redeemed as the other's, and stays good for its own.
  */
-const root = join(import.meta.dirname, '..', '..');
 const API = 'api://portal';
 let s: TestServer;
 let rp: RelyingParty;
@@ -44,24 +42,10 @@ beforeAll(async () => {
   });
   await defineOnApi(s.provision, portal, 'scope', 'tasks.read');
 
-  const files: Record<string, [string, string]> = {
-    '/msal-browser.min.js': [readFileSync(join(root, 'node_modules/@azure/msal-browser/lib/msal-browser.min.js'), 'utf8'), 'text/javascript'],
-    '/msal-redirect-bridge.min.js': [readFileSync(join(root, 'node_modules/@azure/msal-browser/lib/redirect-bridge/msal-redirect-bridge.min.js'), 'utf8'), 'text/javascript'],
-    '/bridge': [readFileSync(join(root, 'test/fixtures/spa/bridge.html'), 'utf8'), 'text/html; charset=utf-8'],
+  spaServer = await startSpaServer(port, { clientId, authority: `${s.baseUrl}/demo.onmicrosoft.com/B2C_1_signupsignin`, knownAuthorities: [new URL(s.baseUrl).host], scopes: ['openid', 'offline_access', `${API}/tasks.read`] }, {
     // Where the test takes an SPA code itself (no MSAL on the page to redeem it first).
     '/code': ['<!doctype html><title>code</title>', 'text/html; charset=utf-8'],
-    '/app.js': [readFileSync(join(root, 'test/fixtures/spa/app.js'), 'utf8'), 'text/javascript'],
-    '/config.json': [JSON.stringify({ clientId, authority: `${s.baseUrl}/demo.onmicrosoft.com/B2C_1_signupsignin`, knownAuthorities: [new URL(s.baseUrl).host], scopes: ['openid', 'offline_access', `${API}/tasks.read`] }), 'application/json'],
-  };
-  const index = readFileSync(join(root, 'test/fixtures/spa/index.html'), 'utf8');
-  const { cert, key } = suiteCert();
-  spaServer = createServer({ cert, key }, (req, res) => {
-    const path = new URL(req.url ?? '/', spaOrigin).pathname;
-    const [body, type] = files[path] ?? [index, 'text/html; charset=utf-8'];
-    res.writeHead(200, { 'content-type': type });
-    res.end(body);
   });
-  await new Promise<void>((r) => spaServer.listen(port, '127.0.0.1', r));
 });
 
 afterAll(async () => {

@@ -1,17 +1,15 @@
-import { readFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:https';
-import { join } from 'node:path';
+import type { Server } from 'node:https';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
 import { launchBrowser } from '../helpers/browser.js';
 import { freePort, startServer, type TestServer } from '../helpers/server.js';
 import { suiteCert } from '../helpers/tls.js';
+import { startSpaServer } from '../helpers/spa.js';
 
 /**
  * A real SPA using @azure/msal-browser, served on localhost and driven in headless Chromium:
  * loginRedirect, acquireTokenSilent (refresh token over CORS), logoutRedirect.
  */
-const root = join(import.meta.dirname, '..', '..');
 let s: TestServer;
 let spaServer: Server;
 let spaOrigin: string;
@@ -27,22 +25,7 @@ beforeAll(async () => {
   // B2C domain is, so the SSO cookie reaches the hidden iframe even where third-party cookies are blocked.
   spaOrigin = `https://localhost:${port}`;
   clientId = (await s.createApp({ name: 'spa', type: 'spa', redirectUris: [`${spaOrigin}/`, `${spaOrigin}/bridge`], postLogoutRedirectUris: [`${spaOrigin}/signed-out`] })).app.clientId;
-  const files: Record<string, [string, string]> = {
-    '/msal-browser.min.js': [readFileSync(join(root, 'node_modules/@azure/msal-browser/lib/msal-browser.min.js'), 'utf8'), 'text/javascript'],
-    '/msal-redirect-bridge.min.js': [readFileSync(join(root, 'node_modules/@azure/msal-browser/lib/redirect-bridge/msal-redirect-bridge.min.js'), 'utf8'), 'text/javascript'],
-    '/bridge': [readFileSync(join(root, 'test/fixtures/spa/bridge.html'), 'utf8'), 'text/html; charset=utf-8'],
-    '/app.js': [readFileSync(join(root, 'test/fixtures/spa/app.js'), 'utf8'), 'text/javascript'],
-    '/config.json': [JSON.stringify({ clientId, authority: `${s.baseUrl}/demo.onmicrosoft.com/B2C_1_signupsignin`, knownAuthorities: [new URL(s.baseUrl).host], scopes: ['openid', 'offline_access', clientId] }), 'application/json'],
-  };
-  const index = readFileSync(join(root, 'test/fixtures/spa/index.html'), 'utf8');
-  const { cert, key } = suiteCert();
-  spaServer = createServer({ cert, key }, (req, res) => {
-    const path = new URL(req.url ?? '/', spaOrigin).pathname;
-    const [body, type] = files[path] ?? [index, 'text/html; charset=utf-8'];
-    res.writeHead(200, { 'content-type': type });
-    res.end(body);
-  });
-  await new Promise<void>((r) => spaServer.listen(port, '127.0.0.1', r));
+  spaServer = await startSpaServer(port, { clientId, authority: `${s.baseUrl}/demo.onmicrosoft.com/B2C_1_signupsignin`, knownAuthorities: [new URL(s.baseUrl).host], scopes: ['openid', 'offline_access', clientId] });
 });
 
 afterAll(async () => {

@@ -2,7 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { SecretBox } from '../../src/crypto/secrets.js';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import { KeyRing, createSigningKey } from '../../src/tokens/keyring.js';
-import { COMMON_KEY_SET } from '../../src/model/entities.js';
+import { COMMON_KEY_SET, type Tenant } from '../../src/model/entities.js';
+
+/** The tenant every case keys: made at `createdAt`. */
+const acme = (createdAt: number): Tenant => ({ id: 't1', slug: 'acme', displayName: 'Acme', defaultPolicy: 'p', issuerPattern: 'tenant', configVersion: 0, createdAt, legacyRopc: null, extensionsAppId: null, b2cName: null, legacyRate: null });
 
 describe('KeyRing', () => {
   it('drops a replaced key from the JWKS when its grace period ends, without a version change', async () => {
@@ -10,7 +13,7 @@ describe('KeyRing', () => {
     let now = 1_000_000;
     const clock = { now: () => now };
     const secrets = new SecretBox(undefined);
-    await store.createTenant({ id: 't1', slug: 'acme', displayName: 'Acme', defaultPolicy: 'p', issuerPattern: 'tenant', configVersion: 0, createdAt: now, legacyRopc: null, extensionsAppId: null, b2cName: null, legacyRate: null });
+    await store.createTenant(acme(now));
     await store.rotateSigningKey(await createSigningKey('t1', secrets, now), now);
     await store.rotateSigningKey(await createSigningKey('t1', secrets, now), now + 10_000);
     const ring = new KeyRing(store, secrets, clock);
@@ -25,7 +28,7 @@ describe('KeyRing', () => {
     let now = 1_000_000;
     const clock = { now: () => now };
     const secrets = new SecretBox(undefined);
-    await store.createTenant({ id: 't1', slug: 'acme', displayName: 'Acme', defaultPolicy: 'p', issuerPattern: 'tenant', configVersion: 0, createdAt: now, legacyRopc: null, extensionsAppId: null, b2cName: null, legacyRate: null });
+    await store.createTenant(acme(now));
     const first = await createSigningKey('t1', secrets, now);
     await store.rotateSigningKey(first, now);
     const ring = new KeyRing(store, secrets, clock);
@@ -57,7 +60,7 @@ describe('KeyRing', () => {
     let now = 1_000_000;
     const clock = { now: () => now };
     const secrets = new SecretBox(undefined);
-    await store.createTenant({ id: 't1', slug: 'acme', displayName: 'Acme', defaultPolicy: 'p', issuerPattern: 'tenant', configVersion: 0, createdAt: now, legacyRopc: null, extensionsAppId: null, b2cName: null, legacyRate: null });
+    await store.createTenant(acme(now));
     const own = await createSigningKey('t1', secrets, now);
     await store.rotateSigningKey(own, now);
     const ring = new KeyRing(store, secrets, clock);
@@ -77,7 +80,7 @@ describe('KeyRing', () => {
     let now = 1_000_000;
     const clock = { now: () => now };
     const secrets = new SecretBox(undefined);
-    await store.createTenant({ id: 't1', slug: 'acme', displayName: 'Acme', defaultPolicy: 'p', issuerPattern: 'tenant', configVersion: 0, createdAt: now, legacyRopc: null, extensionsAppId: null, b2cName: null, legacyRate: null });
+    await store.createTenant(acme(now));
     await store.rotateSigningKey(await createSigningKey('t1', secrets, now), now);
     const ring = new KeyRing(store, secrets, clock);
     expect(ring.forTenantNow('t1')).toBeUndefined();
